@@ -1,0 +1,31 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/type_settings.h"
+
+namespace batchq {
+
+// Everything the broker is told at start; validated once in main, then read-only.
+struct BrokerConfig {
+  std::string frontend = "tcp://127.0.0.1:5555";  // gateways connect here
+  std::string backend = "tcp://127.0.0.1:5556";   // workers connect here
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string key_prefix = "bq:";
+  // Job types served, with optional per-type settings: "upper", "sleep:max_batch_size=64".
+  std::vector<std::string> types = {"upper", "sleep"};
+  TypeSettings defaults;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::uint32_t heartbeat_liveness = 3;  // intervals of silence before a worker is dead
+  std::uint32_t max_attempts = 3;
+  std::chrono::milliseconds sweep_interval{2000};
+  // Pending jobs younger than this are left to the gateway's own SUBMIT.
+  std::chrono::milliseconds sweep_grace{3000};
+  std::chrono::seconds result_ttl{std::chrono::hours(24)};
+  std::string ready_file;  // when set, the bound endpoints are written here as JSON
+};
+
+}  // namespace batchq

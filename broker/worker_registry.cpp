@@ -1,0 +1,81 @@
+#include "broker/worker_registry.h"
+
+#include <algorithm>
+
+namespace batchq {
+
+bool WorkerInfo::Serves(std::string_view type) const {
+  return std::find(ready.types.begin(), ready.types.end(), type) != ready.types.end();
+}
+
+WorkerInfo& WorkerRegistry::Register(std::string routing, wire::Ready ready, MonotonicTime now) {
+  WorkerInfo& info = workers_[routing];
+  info.routing = routing;
+  info.free_credits = ready.credits;
+  info.ready = std::move(ready);
+  info.last_seen = now;
+  info.in_flight.clear();
+  return info;
+}
+
+WorkerInfo* WorkerRegistry::Find(std::string_view routing) {
+  const auto it = workers_.find(std::string(routing));
+  return it == workers_.end() ? nullptr : &it->second;
+}
+
+void WorkerRegistry::Touch(std::string_view routing, MonotonicTime now) {
+  if (WorkerInfo* info = Find(routing)) info->last_seen = now;
+}
+
+WorkerInfo* WorkerRegistry::PickFor(std::string_view type) {
+  WorkerInfo* best = nullptr;
+  std::uint64_t best_pick = 0;
+  for (auto& [routing, info] : workers_) {
+    if (info.free_credits == 0 || !info.Serves(type)) continue;
+    const std::uint64_t last = last_pick_[routing];
+    if (best == nullptr || info.free_credits > best->free_credits ||
+        (info.free_credits == best->free_credits && last < best_pick)) {
+      best = &info;
+      best_pick = last;
+    }
+  }
+  if (best != nullptr) last_pick_[best->routing] = ++picks_;
+  return best;
+}
+
+bool WorkerRegistry::HasFreeWorker(std::string_view type) const {
+  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& entry) {
+    return entry.second.free_credits > 0 && entry.second.Serves(type);
+  });
+}
+
+std::uint32_t WorkerRegistry::CountServing(std::string_view type) const {
+  return static_cast<std::uint32_t>(std::count_if(
+      workers_.begin(), workers_.end(), [&](const auto& entry) { return entry.second.Serves(type); }));
+}
+
+std::vector<WorkerInfo> WorkerRegistry::RemoveSilent(MonotonicTime now,
+                                                     std::chrono::milliseconds max_silence) {
+  std::vector<WorkerInfo> removed;
+  for (auto it = workers_.begin(); it != workers_.end();) {
+    if (now - it->second.last_seen > max_silence) {
+      last_pick_.erase(it->first);
+      removed.push_back(std::move(it->second));
+      it = workers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return removed;
+}
+
+std::optional<WorkerInfo> WorkerRegistry::Remove(std::string_view routing) {
+  const auto it = workers_.find(std::string(routing));
+  if (it == workers_.end()) return std::nullopt;
+  WorkerInfo info = std::move(it->second);
+  workers_.erase(it);
+  last_pick_.erase(info.routing);
+  return info;
+}
+
+}  // namespace batchq

@@ -1,0 +1,136 @@
+#include "common/http_client.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <strings.h>
+
+namespace batchq {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+std::string HttpResponse::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), key.size()) == 0) {
+      return value;
+    }
+  }
+  return {};
+}
+
+struct HttpClient::Impl {
+  std::string host;
+  std::string port;
+  std::chrono::milliseconds timeout;
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  beast::flat_buffer buffer;
+  bool connected = false;
+
+  Status Open() {
+    beast::error_code ec;
+    stream.socket().close(ec);
+    asio::ip::tcp::resolver resolver(io);
+    auto endpoints = resolver.resolve(host, port, ec);
+    if (ec) return Fail("connect_failed", fmt::format("Cannot resolve {}: {}.", host, ec.message()));
+    stream.expires_after(timeout);
+    stream.connect(endpoints, ec);
+    if (ec) {
+      return Fail("connect_failed",
+                  fmt::format("Cannot connect to {}:{}: {}.", host, port, ec.message()));
+    }
+    stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    connected = true;
+    buffer.clear();
+    return Ok();
+  }
+
+  Result<HttpResponse> SendOnce(const HttpRequest& request) {
+    if (!connected) {
+      if (auto status = Open(); !status) return std::unexpected(status.error());
+    }
+    http::request<http::string_body> req;
+    req.method_string(request.method);
+    req.target(request.target);
+    req.version(11);
+    req.set(http::field::host, host);
+    req.keep_alive(true);
+    for (const auto& [key, value] : request.headers) req.set(key, value);
+    if (!request.body.empty() || request.method == "POST") req.body() = request.body;
+    req.prepare_payload();
+
+    beast::error_code ec;
+    stream.expires_after(timeout);
+    http::write(stream, req, ec);
+    if (ec) {
+      connected = false;
+      return Fail("io_error", fmt::format("Sending the request failed: {}.", ec.message()));
+    }
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(256u << 20);
+    http::read(stream, buffer, parser, ec);
+    if (ec) {
+      connected = false;
+      return Fail("io_error", fmt::format("Reading the response failed: {}.", ec.message()));
+    }
+    auto& res = parser.get();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    out.body = std::move(res.body());
+    for (const auto& field : res) {
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    if (!res.keep_alive()) connected = false;
+    return out;
+  }
+};
+
+HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+HttpClient::~HttpClient() = default;
+
+Result<std::unique_ptr<HttpClient>> HttpClient::Connect(std::string_view base_url,
+                                                        std::chrono::milliseconds timeout) {
+  std::string_view rest = base_url;
+  if (rest.starts_with("http://")) {
+    rest.remove_prefix(7);
+  } else if (rest.find("://") != std::string_view::npos) {
+    return Fail("invalid_url", fmt::format("Only http:// URLs are supported, got '{}'.", base_url));
+  }
+  rest = rest.substr(0, rest.find('/'));
+  auto impl = std::make_unique<Impl>();
+  const auto colon = rest.rfind(':');
+  impl->host = std::string(rest.substr(0, colon));
+  impl->port = colon == std::string_view::npos ? "80" : std::string(rest.substr(colon + 1));
+  if (impl->host.empty()) return Fail("invalid_url", fmt::format("No host in '{}'.", base_url));
+  impl->timeout = timeout;
+  return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
+}
+
+Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
+  const bool reused = impl_->connected;
+  auto response = impl_->SendOnce(request);
+  // A kept-alive connection the server closed in the meantime gets one fresh try.
+  if (!response && reused && response.error().code == "io_error") {
+    response = impl_->SendOnce(request);
+  }
+  return response;
+}
+
+Result<HttpResponse> HttpClient::Get(std::string_view target) {
+  return Send(HttpRequest{"GET", std::string(target), {}, {}});
+}
+
+Result<HttpResponse> HttpClient::PostJson(std::string_view target, std::string_view body) {
+  return Send(HttpRequest{"POST", std::string(target), std::string(body),
+                          {{"Content-Type", "application/json"}}});
+}
+
+Result<HttpResponse> HttpClient::Delete(std::string_view target) {
+  return Send(HttpRequest{"DELETE", std::string(target), {}, {}});
+}
+
+}  // namespace batchq

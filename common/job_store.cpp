@@ -1,0 +1,341 @@
+#include "common/job_store.h"
+
+#include <charconv>
+#include <unordered_map>
+
+#include <fmt/format.h>
+
+namespace batchq {
+namespace {
+
+// KEYS: job keys. ARGV: batch_id, batch_size, worker, dispatched_us, started_us, then one
+// attempt token per job. A job is claimed when it is queued, or running under an older
+// attempt (its previous worker was declared lost).
+const RedisScript kStartScript{R"lua(
+local out = {}
+for i, key in ipairs(KEYS) do
+  local token = tonumber(ARGV[5 + i])
+  local st = redis.call('HMGET', key, 'status', 'attempts')
+  if st[1] == 'queued' or (st[1] == 'running' and tonumber(st[2] or '0') < token) then
+    redis.call('HSET', key, 'status', 'running', 'attempts', token, 'batch', ARGV[1],
+               'batch_size', ARGV[2], 'worker', ARGV[3], 'dispatched_us', ARGV[4],
+               'started_us', ARGV[5])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out
+)lua"};
+
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per job
+// token, status, result, error_code, error_message. Written only while the job runs under
+// that very attempt: the fencing that makes a late result from a lost worker harmless.
+const RedisScript kFinishScript{R"lua(
+local out = {}
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  local base = 3 + (i - 2) * 5
+  local st = redis.call('HMGET', key, 'status', 'attempts', 'id')
+  if st[1] == 'running' and st[2] == ARGV[base + 1] then
+    redis.call('HSET', key, 'status', ARGV[base + 2], 'result', ARGV[base + 3],
+               'error_code', ARGV[base + 4], 'error_message', ARGV[base + 5],
+               'finished_us', ARGV[1])
+    redis.call('EXPIRE', key, ARGV[2])
+    redis.call('ZREM', KEYS[1], st[3])
+    redis.call('PUBLISH', ARGV[3], st[3])
+    out[i - 1] = 1
+  else
+    out[i - 1] = 0
+  end
+end
+return out
+)lua"};
+
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, status,
+// error_code, error_message. Ends every job that is not terminal yet.
+const RedisScript kTerminateScript{R"lua(
+local out = {}
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  local st = redis.call('HMGET', key, 'status', 'id')
+  if st[1] == 'queued' or st[1] == 'running' then
+    redis.call('HSET', key, 'status', ARGV[4], 'error_code', ARGV[5], 'error_message', ARGV[6],
+               'finished_us', ARGV[1])
+    redis.call('EXPIRE', key, ARGV[2])
+    redis.call('ZREM', KEYS[1], st[2])
+    redis.call('PUBLISH', ARGV[3], st[2])
+    out[i - 1] = 1
+  else
+    out[i - 1] = 0
+  end
+end
+return out
+)lua"};
+
+// KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id.
+// Returns 1 when cancelled, 0 when the job does not exist, else its current status.
+const RedisScript kCancelScript{R"lua(
+local st = redis.call('HGET', KEYS[2], 'status')
+if not st then return 0 end
+if st ~= 'queued' then return st end
+redis.call('HSET', KEYS[2], 'status', 'cancelled', 'finished_us', ARGV[1],
+           'error_code', 'cancelled', 'error_message', 'The job was cancelled before it ran.')
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[3], ARGV[4])
+return 1
+)lua"};
+
+template <class T>
+T ParseNumber(std::string_view text) {
+  T value{};
+  std::from_chars(text.data(), text.data() + text.size(), value);
+  return value;
+}
+
+JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
+  JobRecord record;
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
+    const std::string& field = flat[i].str;
+    const std::string& value = flat[i + 1].str;
+    if (field == "id") record.id = value;
+    else if (field == "type") record.type = value;
+    else if (field == "status") record.status = value;
+    else if (field == "input") record.input = value;
+    else if (field == "priority") record.priority = ParseNumber<std::int32_t>(value);
+    else if (field == "attempts") record.attempts = ParseNumber<std::uint32_t>(value);
+    else if (field == "created_us") record.created = WallMicros(ParseNumber<std::int64_t>(value));
+    else if (field == "dispatched_us")
+      record.dispatched = WallMicros(ParseNumber<std::int64_t>(value));
+    else if (field == "started_us") record.started = WallMicros(ParseNumber<std::int64_t>(value));
+    else if (field == "finished_us") record.finished = WallMicros(ParseNumber<std::int64_t>(value));
+    else if (field == "batch") record.batch_id = value;
+    else if (field == "batch_size") record.batch_size = ParseNumber<std::uint32_t>(value);
+    else if (field == "worker") record.worker = value;
+    else if (field == "result") record.result = value;
+    else if (field == "error_code") record.error_code = value;
+    else if (field == "error_message") record.error_message = value;
+  }
+  return record;
+}
+
+Error UnexpectedReply(std::string_view what, const RedisReply& reply) {
+  return Error{"redis_unavailable",
+               fmt::format("Redis answered {} unexpectedly: {}.", what,
+                           reply.is_error() ? reply.str : std::string("wrong reply type"))};
+}
+
+}  // namespace
+
+JobStore::JobStore(RedisConnection& redis, Options options)
+    : redis_(redis),
+      options_(std::move(options)),
+      pending_key_(options_.key_prefix + "pending"),
+      done_channel_(options_.key_prefix + "done") {}
+
+std::string JobStore::JobKey(std::string_view id) const {
+  std::string key = options_.key_prefix;
+  key += "job:";
+  key += id;
+  return key;
+}
+
+Status JobStore::Create(std::span<const NewJob> jobs) {
+  if (jobs.empty()) return Ok();
+  struct Owned {
+    std::string key, priority, created_us, score;
+  };
+  std::vector<Owned> owned;
+  owned.reserve(jobs.size());
+  std::vector<std::vector<std::string_view>> commands;
+  commands.reserve(jobs.size() * 2 + 2);
+  commands.push_back({"MULTI"});
+  for (const NewJob& job : jobs) {
+    owned.push_back({JobKey(job.id), std::to_string(job.priority),
+                     std::to_string(job.created.count()),
+                     std::to_string(job.created.count() / 1000)});
+  }
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const NewJob& job = jobs[i];
+    const Owned& o = owned[i];
+    commands.push_back({"HSET", o.key, "id", job.id, "type", job.type, "status", "queued",
+                        "priority", o.priority, "input", job.input, "created_us", o.created_us,
+                        "attempts", "0"});
+    commands.push_back({"ZADD", pending_key_, o.score, job.id});
+  }
+  commands.push_back({"EXEC"});
+  auto replies = redis_.Pipeline(commands);
+  if (!replies) return std::unexpected(replies.error());
+  const RedisReply& exec = replies->back();
+  if (exec.kind != RedisReply::Kind::kArray) return std::unexpected(UnexpectedReply("EXEC", exec));
+  for (const RedisReply& reply : exec.elements) {
+    if (reply.is_error()) return std::unexpected(UnexpectedReply("HSET/ZADD", reply));
+  }
+  return Ok();
+}
+
+Status JobStore::Remove(std::span<const std::string> ids) {
+  if (ids.empty()) return Ok();
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const auto& id : ids) keys.push_back(JobKey(id));
+  std::vector<std::string_view> del{"DEL"};
+  std::vector<std::string_view> zrem{"ZREM", pending_key_};
+  for (size_t i = 0; i < ids.size(); ++i) {
+    del.push_back(keys[i]);
+    zrem.push_back(ids[i]);
+  }
+  const std::vector<std::vector<std::string_view>> commands{del, zrem};
+  auto replies = redis_.Pipeline(commands);
+  if (!replies) return std::unexpected(replies.error());
+  return Ok();
+}
+
+Result<std::optional<JobRecord>> JobStore::Get(std::string_view id) {
+  const std::string key = JobKey(id);
+  auto reply = redis_.Command({"HGETALL", key});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kArray) {
+    return std::unexpected(UnexpectedReply("HGETALL", *reply));
+  }
+  if (reply->elements.empty()) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(RecordFromFields(reply->elements));
+}
+
+Result<std::vector<std::optional<JobRecord>>> JobStore::GetMany(std::span<const std::string> ids) {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const auto& id : ids) keys.push_back(JobKey(id));
+  std::vector<std::vector<std::string_view>> commands;
+  commands.reserve(ids.size());
+  for (const auto& key : keys) commands.push_back({"HGETALL", key});
+  auto replies = redis_.Pipeline(commands);
+  if (!replies) return std::unexpected(replies.error());
+  std::vector<std::optional<JobRecord>> records;
+  records.reserve(ids.size());
+  for (const RedisReply& reply : *replies) {
+    if (reply.kind != RedisReply::Kind::kArray || reply.elements.empty()) {
+      records.emplace_back();
+    } else {
+      records.emplace_back(RecordFromFields(reply.elements));
+    }
+  }
+  return records;
+}
+
+Result<CancelOutcome> JobStore::Cancel(std::string_view id, std::string* status_out) {
+  const std::string key = JobKey(id);
+  const std::string now = std::to_string(NowWallMicros().count());
+  const std::string ttl = std::to_string(options_.result_ttl.count());
+  const std::string_view keys[] = {pending_key_, key};
+  const std::string_view args[] = {now, ttl, done_channel_, id};
+  auto reply = redis_.Eval(kCancelScript, keys, args);
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind == RedisReply::Kind::kInteger) {
+    return reply->integer == 1 ? CancelOutcome::kCancelled : CancelOutcome::kNotFound;
+  }
+  if (reply->kind == RedisReply::Kind::kString) {
+    if (status_out != nullptr) *status_out = reply->str;
+    return CancelOutcome::kNotQueued;
+  }
+  return std::unexpected(UnexpectedReply("cancel", *reply));
+}
+
+Result<std::vector<bool>> JobStore::RunFlagsScript(const RedisScript& script,
+                                                   std::span<const std::string_view> keys,
+                                                   std::span<const std::string_view> args) {
+  auto reply = redis_.Eval(script, keys, args);
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kArray) {
+    return std::unexpected(UnexpectedReply("script", *reply));
+  }
+  std::vector<bool> flags;
+  flags.reserve(reply->elements.size());
+  for (const auto& element : reply->elements) flags.push_back(element.integer == 1);
+  return flags;
+}
+
+Result<std::vector<bool>> JobStore::Start(const BatchStart& batch,
+                                          std::span<const JobClaim> jobs) {
+  std::vector<std::string> keys;
+  std::vector<std::string> tokens;
+  keys.reserve(jobs.size());
+  tokens.reserve(jobs.size());
+  for (const auto& job : jobs) {
+    keys.push_back(JobKey(job.id));
+    tokens.push_back(std::to_string(job.attempt));
+  }
+  const std::string size = std::to_string(batch.batch_size);
+  const std::string dispatched = std::to_string(batch.dispatched.count());
+  const std::string started = std::to_string(batch.started.count());
+  std::vector<std::string_view> key_views(keys.begin(), keys.end());
+  std::vector<std::string_view> args{batch.batch_id, size, batch.worker, dispatched, started};
+  args.insert(args.end(), tokens.begin(), tokens.end());
+  return RunFlagsScript(kStartScript, key_views, args);
+}
+
+Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes) {
+  std::vector<std::string> keys;
+  std::vector<std::string> tokens;
+  keys.reserve(outcomes.size());
+  tokens.reserve(outcomes.size());
+  for (const auto& outcome : outcomes) {
+    keys.push_back(JobKey(outcome.id));
+    tokens.push_back(std::to_string(outcome.attempt));
+  }
+  const std::string now = std::to_string(NowWallMicros().count());
+  const std::string ttl = std::to_string(options_.result_ttl.count());
+  std::vector<std::string_view> key_views{pending_key_};
+  key_views.insert(key_views.end(), keys.begin(), keys.end());
+  std::vector<std::string_view> args{now, ttl, done_channel_};
+  args.reserve(3 + outcomes.size() * 5);
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const auto& outcome = outcomes[i];
+    args.push_back(tokens[i]);
+    args.push_back(outcome.succeeded ? "succeeded" : "failed");
+    args.push_back(outcome.result);
+    args.push_back(outcome.error_code);
+    args.push_back(outcome.error_message);
+  }
+  return RunFlagsScript(kFinishScript, key_views, args);
+}
+
+Result<std::vector<bool>> JobStore::Terminate(std::span<const std::string> ids,
+                                              std::string_view status, std::string_view code,
+                                              std::string_view message) {
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const auto& id : ids) keys.push_back(JobKey(id));
+  const std::string now = std::to_string(NowWallMicros().count());
+  const std::string ttl = std::to_string(options_.result_ttl.count());
+  std::vector<std::string_view> key_views{pending_key_};
+  key_views.insert(key_views.end(), keys.begin(), keys.end());
+  const std::vector<std::string_view> args{now, ttl, done_channel_, status, code, message};
+  return RunFlagsScript(kTerminateScript, key_views, args);
+}
+
+Status JobStore::Ping() {
+  auto reply = redis_.Command({"PING"});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->is_error()) return std::unexpected(UnexpectedReply("PING", *reply));
+  return Ok();
+}
+
+Result<std::vector<std::string>> JobStore::PendingCreatedBefore(WallMicros created_before,
+                                                                std::size_t limit) {
+  const std::string max = std::to_string(created_before.count() / 1000);
+  const std::string count = std::to_string(limit);
+  auto reply =
+      redis_.Command({"ZRANGEBYSCORE", pending_key_, "-inf", max, "LIMIT", "0", count});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kArray) {
+    return std::unexpected(UnexpectedReply("ZRANGEBYSCORE", *reply));
+  }
+  std::vector<std::string> ids;
+  ids.reserve(reply->elements.size());
+  for (auto& element : reply->elements) ids.push_back(std::move(element.str));
+  return ids;
+}
+
+}  // namespace batchq

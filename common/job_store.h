@@ -1,0 +1,123 @@
+#pragma once
+// The Redis schema of DESIGN.md and every state change on it.
+//   {prefix}job:{id}   hash: the job record
+//   {prefix}pending    sorted set of accepted-not-finished ids, scored by creation (ms)
+//   {prefix}done       pub/sub channel; each terminal transition publishes the job id
+// Transitions that can race (a re-run finishing after the first run, a cancel against
+// a start) are Lua scripts fenced by the attempt number, so a result is written once.
+// Not thread-safe: one JobStore per RedisConnection per thread.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "common/redis_connection.h"
+#include "common/wall_clock.h"
+
+namespace batchq {
+
+struct JobRecord {
+  std::string id;
+  std::string type;
+  std::string status;
+  std::string input;  // JSON text
+  std::int32_t priority = 0;
+  std::uint32_t attempts = 0;
+  WallMicros created{0};
+  WallMicros dispatched{0};
+  WallMicros started{0};
+  WallMicros finished{0};
+  std::string batch_id;
+  std::uint32_t batch_size = 0;
+  std::string worker;
+  std::string result;  // JSON text when status is succeeded
+  std::string error_code;
+  std::string error_message;
+};
+
+struct NewJob {
+  std::string id;
+  std::string type;
+  std::int32_t priority = 0;
+  std::string input;  // JSON text
+  WallMicros created{0};
+};
+
+// Where and when a batch starts; written on every member the start claims.
+struct BatchStart {
+  std::string batch_id;
+  std::uint32_t batch_size = 0;
+  std::string worker;
+  WallMicros dispatched{0};
+  WallMicros started{0};
+};
+
+struct JobClaim {
+  std::string id;
+  std::uint32_t attempt = 0;
+};
+
+struct JobOutcome {
+  std::string id;
+  std::uint32_t attempt = 0;
+  bool succeeded = false;
+  std::string result;  // JSON text when succeeded
+  std::string error_code;
+  std::string error_message;
+};
+
+enum class CancelOutcome { kCancelled, kNotFound, kNotQueued };
+
+class JobStore {
+ public:
+  struct Options {
+    std::string key_prefix = "bq:";
+    std::chrono::seconds result_ttl{std::chrono::hours(24)};
+  };
+
+  // `redis` must outlive the store.
+  JobStore(RedisConnection& redis, Options options);
+
+  // Makes the jobs durable (record + pending entry) in one MULTI/EXEC.
+  Status Create(std::span<const NewJob> jobs);
+  // Removes records the broker refused, so a 4xx answer leaves nothing behind.
+  Status Remove(std::span<const std::string> ids);
+  Result<std::optional<JobRecord>> Get(std::string_view id);
+  Result<std::vector<std::optional<JobRecord>>> GetMany(std::span<const std::string> ids);
+  // Cancels a queued job. On kNotQueued, `status_out` receives the current status.
+  Result<CancelOutcome> Cancel(std::string_view id, std::string* status_out);
+
+  // Marks the jobs running if their attempt token is current; true for each claimed.
+  Result<std::vector<bool>> Start(const BatchStart& batch, std::span<const JobClaim> jobs);
+  // Writes each outcome if the job is still running under that attempt; true for each written.
+  Result<std::vector<bool>> Finish(std::span<const JobOutcome> outcomes);
+  // Ends non-terminal jobs with `status` (failed or expired) and an error, whatever attempt.
+  Result<std::vector<bool>> Terminate(std::span<const std::string> ids, std::string_view status,
+                                      std::string_view code, std::string_view message);
+
+  // Pending ids created at or before `created_before`, oldest first.
+  Result<std::vector<std::string>> PendingCreatedBefore(WallMicros created_before,
+                                                        std::size_t limit);
+
+  // Succeeds when Redis answers.
+  Status Ping();
+
+  std::string JobKey(std::string_view id) const;
+  const std::string& done_channel() const { return done_channel_; }
+
+ private:
+  Result<std::vector<bool>> RunFlagsScript(const RedisScript& script,
+                                           std::span<const std::string_view> keys,
+                                           std::span<const std::string_view> args);
+
+  RedisConnection& redis_;
+  const Options options_;
+  const std::string pending_key_;
+  const std::string done_channel_;
+};
+
+}  // namespace batchq

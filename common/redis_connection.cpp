@@ -1,0 +1,239 @@
+#include "common/redis_connection.h"
+
+#include <poll.h>
+
+#include <charconv>
+#include <cstdio>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <hiredis/hiredis.h>
+
+namespace batchq {
+namespace {
+
+timeval ToTimeval(std::chrono::milliseconds ms) {
+  return timeval{static_cast<time_t>(ms.count() / 1000),
+                 static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
+}
+
+RedisReply Copy(const redisReply* raw) {
+  RedisReply out;
+  switch (raw->type) {
+    case REDIS_REPLY_INTEGER:
+      out.kind = RedisReply::Kind::kInteger;
+      out.integer = raw->integer;
+      break;
+    case REDIS_REPLY_STRING:
+      out.kind = RedisReply::Kind::kString;
+      out.str.assign(raw->str, raw->len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.kind = RedisReply::Kind::kStatus;
+      out.str.assign(raw->str, raw->len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.kind = RedisReply::Kind::kError;
+      out.str.assign(raw->str, raw->len);
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.kind = RedisReply::Kind::kArray;
+      out.elements.reserve(raw->elements);
+      for (size_t i = 0; i < raw->elements; ++i) out.elements.push_back(Copy(raw->element[i]));
+      break;
+    default:
+      out.kind = RedisReply::Kind::kNil;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
+  RedisEndpoint endpoint;
+  if (url.starts_with("unix://")) {
+    endpoint.unix_path = std::string(url.substr(7));
+    if (endpoint.unix_path.empty()) return Fail("invalid_redis_url", "unix:// needs a path.");
+    return endpoint;
+  }
+  if (!url.starts_with("redis://")) {
+    return Fail("invalid_redis_url",
+                fmt::format("Redis URL '{}' must start with redis:// or unix://.", url));
+  }
+  std::string_view rest = url.substr(8);
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    const std::string_view db = rest.substr(slash + 1);
+    if (!db.empty()) {
+      const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), endpoint.db);
+      if (ec != std::errc{} || end != db.data() + db.size()) {
+        return Fail("invalid_redis_url", fmt::format("Redis database '{}' is not a number.", db));
+      }
+    }
+    rest = rest.substr(0, slash);
+  }
+  if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view port = rest.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), endpoint.port);
+    if (ec != std::errc{} || end != port.data() + port.size() || endpoint.port <= 0 ||
+        endpoint.port > 65535) {
+      return Fail("invalid_redis_url", fmt::format("Redis port '{}' is not valid.", port));
+    }
+    rest = rest.substr(0, colon);
+  }
+  if (!rest.empty()) endpoint.host = std::string(rest);
+  return endpoint;
+}
+
+RedisConnection::RedisConnection(Options options) : options_(std::move(options)) {}
+
+RedisConnection::~RedisConnection() { Drop(); }
+
+void RedisConnection::Drop() {
+  if (context_ != nullptr) redisFree(context_);
+  context_ = nullptr;
+}
+
+Status RedisConnection::EnsureConnected() {
+  if (context_ != nullptr && context_->err == 0) return Ok();
+  Drop();
+  const auto& ep = options_.endpoint;
+  const timeval connect_timeout = ToTimeval(options_.connect_timeout);
+  redisContext* context =
+      ep.unix_path.empty() ? redisConnectWithTimeout(ep.host.c_str(), ep.port, connect_timeout)
+                           : redisConnectUnixWithTimeout(ep.unix_path.c_str(), connect_timeout);
+  if (context == nullptr || context->err != 0) {
+    std::string why = context != nullptr ? context->errstr : "out of memory";
+    if (context != nullptr) redisFree(context);
+    return Fail("redis_unavailable", fmt::format("Redis at {} is unreachable: {}.",
+                                                 ep.unix_path.empty()
+                                                     ? fmt::format("{}:{}", ep.host, ep.port)
+                                                     : ep.unix_path,
+                                                 why));
+  }
+  redisSetTimeout(context, ToTimeval(options_.command_timeout));
+  if (ep.unix_path.empty()) redisEnableKeepAlive(context);
+  context_ = context;
+  if (ep.db != 0) {
+    auto selected = Command({"SELECT", std::to_string(ep.db)});
+    if (!selected) return std::unexpected(selected.error());
+    if (selected->is_error()) {
+      Drop();
+      return Fail("redis_unavailable", fmt::format("SELECT failed: {}.", selected->str));
+    }
+  }
+  return Ok();
+}
+
+Result<std::vector<RedisReply>> RedisConnection::PipelineOnce(
+    std::span<const std::vector<std::string_view>> commands) {
+  if (auto status = EnsureConnected(); !status) return std::unexpected(status.error());
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const auto& command : commands) {
+    argv.clear();
+    lengths.clear();
+    for (const auto& arg : command) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
+                               lengths.data()) != REDIS_OK) {
+      Drop();
+      return Fail("redis_unavailable", "Could not buffer a Redis command.");
+    }
+  }
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      const std::string why = context_->errstr;
+      Drop();
+      return Fail("redis_unavailable", fmt::format("Redis connection failed: {}.", why));
+    }
+    replies.push_back(Copy(static_cast<redisReply*>(raw)));
+    freeReplyObject(raw);
+  }
+  return replies;
+}
+
+Result<std::vector<RedisReply>> RedisConnection::Pipeline(
+    std::span<const std::vector<std::string_view>> commands) {
+  auto replies = PipelineOnce(commands);
+  // One retry on a fresh connection covers a Redis restart between two calls.
+  if (!replies) replies = PipelineOnce(commands);
+  return replies;
+}
+
+Result<RedisReply> RedisConnection::Command(std::span<const std::string_view> args) {
+  const std::vector<std::vector<std::string_view>> one{{args.begin(), args.end()}};
+  auto replies = Pipeline(one);
+  if (!replies) return std::unexpected(replies.error());
+  return std::move(replies->front());
+}
+
+Result<RedisReply> RedisConnection::Command(std::initializer_list<std::string_view> args) {
+  return Command(std::span<const std::string_view>(args.begin(), args.size()));
+}
+
+Result<RedisReply> RedisConnection::Eval(const RedisScript& script,
+                                         std::span<const std::string_view> keys,
+                                         std::span<const std::string_view> args) {
+  // Redis forgets scripts when it restarts, so NOSCRIPT reloads once and retries.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::string& sha = script_shas_[&script];
+    if (sha.empty() || attempt > 0) {
+      auto loaded = Command({"SCRIPT", "LOAD", script.body});
+      if (!loaded) return std::unexpected(loaded.error());
+      if (loaded->is_error()) return loaded;
+      sha = loaded->str;
+    }
+    const std::string key_count = std::to_string(keys.size());
+    std::vector<std::string_view> argv{"EVALSHA", sha, key_count};
+    argv.insert(argv.end(), keys.begin(), keys.end());
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto reply = Command(argv);
+    if (!reply || !reply->is_error() || !reply->str.starts_with("NOSCRIPT")) return reply;
+  }
+  return Fail("redis_unavailable", "Redis kept forgetting a Lua script.");
+}
+
+Status RedisConnection::Subscribe(std::string_view channel) {
+  Drop();
+  auto reply = Command({"SUBSCRIBE", channel});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kArray) {
+    Drop();
+    return Fail("redis_unavailable", "SUBSCRIBE was not confirmed.");
+  }
+  return Ok();
+}
+
+Result<std::optional<std::string>> RedisConnection::NextMessage(std::chrono::milliseconds timeout) {
+  if (context_ == nullptr) return Fail("redis_unavailable", "Not subscribed.");
+  for (;;) {
+    void* raw = nullptr;
+    if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
+      Drop();
+      return Fail("redis_unavailable", "Bad reply on the subscription.");
+    }
+    if (raw != nullptr) {
+      RedisReply reply = Copy(static_cast<redisReply*>(raw));
+      freeReplyObject(raw);
+      if (reply.kind == RedisReply::Kind::kArray && reply.elements.size() == 3 &&
+          reply.elements[0].str == "message") {
+        return std::optional<std::string>(std::move(reply.elements[2].str));
+      }
+      continue;  // subscribe confirmations and the like
+    }
+    pollfd pfd{context_->fd, POLLIN, 0};
+    const int ready = poll(&pfd, 1, static_cast<int>(timeout.count()));
+    if (ready == 0) return std::optional<std::string>();
+    if (ready < 0 || redisBufferRead(context_) != REDIS_OK) {
+      Drop();
+      return Fail("redis_unavailable", "The subscription connection was lost.");
+    }
+  }
+}
+
+}  // namespace batchq

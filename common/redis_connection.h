@@ -1,0 +1,89 @@
+#pragma once
+// A blocking Redis connection (hiredis) that reconnects by itself. Failures on the
+// way to Redis come back as Error{"redis_unavailable"}, never as exceptions.
+// Not thread-safe: each thread that talks to Redis owns its own connection.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/error.h"
+
+struct redisContext;
+
+namespace batchq {
+
+struct RedisEndpoint {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  std::string unix_path;  // used instead of host:port when set
+  int db = 0;
+};
+
+// Accepts "redis://host:port[/db]" and "unix:///path/to/socket".
+Result<RedisEndpoint> ParseRedisUrl(std::string_view url);
+
+// A reply copied out of hiredis, so it outlives the connection's buffers.
+struct RedisReply {
+  enum class Kind { kNil, kInteger, kString, kStatus, kError, kArray };
+  Kind kind = Kind::kNil;
+  long long integer = 0;
+  std::string str;
+  std::vector<RedisReply> elements;
+
+  bool is_error() const { return kind == Kind::kError; }
+};
+
+// A Lua script, loaded once per connection and then called by EVALSHA.
+// Keep instances alive (static) for as long as connections use them.
+struct RedisScript {
+  std::string body;
+};
+
+class RedisConnection {
+ public:
+  struct Options {
+    RedisEndpoint endpoint;
+    std::chrono::milliseconds connect_timeout{500};
+    std::chrono::milliseconds command_timeout{2000};
+  };
+
+  explicit RedisConnection(Options options);
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  // One command in argv form; an error reply from Redis is returned as a reply, not an Error.
+  Result<RedisReply> Command(std::span<const std::string_view> args);
+  Result<RedisReply> Command(std::initializer_list<std::string_view> args);
+
+  // Sends all commands in one write and reads all replies, in order.
+  Result<std::vector<RedisReply>> Pipeline(std::span<const std::vector<std::string_view>> commands);
+
+  Result<RedisReply> Eval(const RedisScript& script, std::span<const std::string_view> keys,
+                          std::span<const std::string_view> args);
+
+  // Pub/sub: after Subscribe the connection only receives messages.
+  Status Subscribe(std::string_view channel);
+  // Waits up to `timeout` for the next published payload; nullopt on timeout.
+  Result<std::optional<std::string>> NextMessage(std::chrono::milliseconds timeout);
+
+  bool connected() const { return context_ != nullptr; }
+
+ private:
+  Status EnsureConnected();
+  void Drop();
+  Result<std::vector<RedisReply>> PipelineOnce(
+      std::span<const std::vector<std::string_view>> commands);
+
+  const Options options_;
+  redisContext* context_ = nullptr;
+  std::unordered_map<const RedisScript*, std::string> script_shas_;
+};
+
+}  // namespace batchq

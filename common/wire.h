@@ -1,0 +1,143 @@
+#pragma once
+// The ZeroMQ wire protocol, version 1. Every message is two frames after any
+// routing id: a 2-byte header {version, command} and a msgpack body.
+// Gateway DEALER <-> broker ROUTER (frontend): SUBMIT, ACCEPT, PING, STATUS.
+// Worker DEALER <-> broker ROUTER (backend): READY, BATCH, DONE, HEARTBEAT, DISCONNECT.
+// Decoding never asserts: a malformed frame becomes an Error with code "bad_frame".
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/error.h"
+
+namespace batchq::wire {
+
+inline constexpr std::uint8_t kVersion = 1;
+// Frames above this size are rejected before decoding (the sockets also set MAXMSGSIZE).
+inline constexpr std::size_t kMaxBodyBytes = 64u << 20;
+
+enum class Command : std::uint8_t {
+  kSubmit = 1,
+  kAccept = 2,
+  kPing = 3,
+  kStatus = 4,
+  kReady = 10,
+  kBatch = 11,
+  kDone = 12,
+  kHeartbeat = 13,
+  kDisconnect = 14,
+};
+
+struct SubmitJob {
+  std::string id;
+  std::string type;
+  std::int32_t priority = 0;
+  std::uint32_t attempts = 0;  // attempts already made (0 for a new job)
+  std::string input;           // the job's input as JSON text
+};
+
+// Gateway -> broker. One request may carry many jobs (POST /v1/jobs:batch).
+struct Submit {
+  std::uint64_t request_id = 0;
+  std::vector<SubmitJob> jobs;
+};
+
+// One per submitted job, in order. An empty code means the broker queued the job.
+struct Verdict {
+  std::string code;
+  std::string message;
+  std::int64_t retry_after_ms = 0;
+};
+
+// Broker -> gateway, answering a Submit.
+struct Accept {
+  std::uint64_t request_id = 0;
+  std::vector<Verdict> verdicts;
+};
+
+// Gateway -> broker liveness probe; answered with a Status.
+struct Ping {
+  std::uint64_t seq = 0;
+};
+
+struct TypeStatus {
+  std::string name;
+  std::uint32_t max_batch_size = 0;
+  std::int64_t max_delay_us = 0;
+  std::uint32_t max_queue = 0;
+  std::uint64_t queue_depth = 0;
+  std::uint32_t in_flight_batches = 0;
+  std::uint32_t workers = 0;
+};
+
+struct WorkerStatus {
+  std::string name;
+  std::vector<std::string> types;
+  std::string backend;
+  std::string device;
+  std::uint32_t credits = 0;
+  std::uint32_t free_credits = 0;
+  std::uint64_t batches_done = 0;
+};
+
+struct Status {
+  std::uint64_t seq = 0;
+  std::vector<TypeStatus> types;
+  std::vector<WorkerStatus> workers;
+};
+
+// Worker -> broker on connect: what it serves and how many batches it may hold at once.
+struct Ready {
+  std::string name;
+  std::vector<std::string> types;
+  std::uint32_t credits = 2;
+  std::string backend;
+  std::string device;
+};
+
+struct BatchJob {
+  std::string id;
+  std::uint32_t attempt = 1;  // fencing token: the Redis record only accepts this attempt's result
+  std::string input;
+};
+
+// Broker -> worker.
+struct Batch {
+  std::string batch_id;
+  std::string type;
+  std::int64_t dispatched_us = 0;  // wall clock, for the job timeline
+  std::vector<BatchJob> jobs;
+};
+
+// Worker -> broker after the batch's results are in Redis; returns the credit.
+struct Done {
+  std::string batch_id;
+  std::uint32_t size = 0;
+  std::int64_t exec_us = 0;  // handler time for the whole batch
+};
+
+struct Heartbeat {
+  std::int64_t sent_us = 0;
+};
+
+struct Disconnect {
+  std::string reason;
+};
+
+using Message =
+    std::variant<Submit, Accept, Ping, Status, Ready, Batch, Done, Heartbeat, Disconnect>;
+
+struct Frames {
+  std::string header;
+  std::string body;
+};
+
+Frames Encode(const Message& message);
+Result<Message> Decode(std::string_view header, std::string_view body);
+
+std::string_view CommandName(const Message& message);
+
+}  // namespace batchq::wire

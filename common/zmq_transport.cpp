@@ -1,0 +1,57 @@
+#include "common/zmq_transport.h"
+
+#include <vector>
+
+#include <fmt/format.h>
+#include <zmq_addon.hpp>
+
+namespace batchq {
+
+void ApplySocketDefaults(zmq::socket_t& socket) {
+  socket.set(zmq::sockopt::linger, 200);
+  socket.set(zmq::sockopt::sndhwm, 100'000);
+  socket.set(zmq::sockopt::rcvhwm, 100'000);
+  socket.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(wire::kMaxBodyBytes + 1024));
+}
+
+bool SendWire(zmq::socket_t& socket, std::string_view routing, const wire::Message& message) {
+  const wire::Frames frames = wire::Encode(message);
+  try {
+    if (!routing.empty()) {
+      if (!socket.send(zmq::buffer(routing), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+        return false;
+      }
+    }
+    if (!socket.send(zmq::buffer(frames.header),
+                     zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      return false;
+    }
+    return socket.send(zmq::buffer(frames.body), zmq::send_flags::dontwait).has_value();
+  } catch (const zmq::error_t&) {
+    // EHOSTUNREACH from ROUTER_MANDATORY: the peer is gone.
+    return false;
+  }
+}
+
+std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed) {
+  std::vector<zmq::message_t> parts;
+  const auto received = zmq::recv_multipart(socket, std::back_inserter(parts),
+                                            zmq::recv_flags::dontwait);
+  if (!received || *received == 0) return std::nullopt;
+  ReceivedWire out{{}, Fail("bad_frame", "empty message")};
+  std::size_t next = 0;
+  if (routed) out.routing = parts[next++].to_string();
+  if (parts.size() - next != 2) {
+    out.message = Fail("bad_frame", fmt::format("Expected 2 frames after the routing id, got {}.",
+                                                 parts.size() - next));
+    return out;
+  }
+  out.message = wire::Decode(parts[next].to_string_view(), parts[next + 1].to_string_view());
+  return out;
+}
+
+std::string LastEndpoint(zmq::socket_t& socket) {
+  return socket.get(zmq::sockopt::last_endpoint);
+}
+
+}  // namespace batchq

@@ -1,0 +1,36 @@
+#pragma once
+// Sending and receiving wire messages on ZeroMQ sockets. Sockets are not
+// thread-safe: call these only from the thread that owns the socket.
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <zmq.hpp>
+
+#include "common/error.h"
+#include "common/wire.h"
+
+namespace batchq {
+
+// Finite linger, bounded queues and a frame size cap on every socket we open.
+void ApplySocketDefaults(zmq::socket_t& socket);
+
+// Queues `message` without blocking. `routing` is the peer's routing id on a ROUTER
+// socket and empty on a DEALER. Returns false when it could not be queued (no
+// connected peer, queue full, or an unknown routing id with ROUTER_MANDATORY).
+bool SendWire(zmq::socket_t& socket, std::string_view routing, const wire::Message& message);
+
+struct ReceivedWire {
+  std::string routing;  // empty on a DEALER
+  Result<wire::Message> message;
+};
+
+// Reads one whole multipart message without blocking; nullopt when none is waiting.
+// A message with the wrong frame count decodes to a "bad_frame" error.
+std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed);
+
+// The endpoint a socket really bound to, e.g. after binding "tcp://127.0.0.1:*".
+std::string LastEndpoint(zmq::socket_t& socket);
+
+}  // namespace batchq

@@ -1,0 +1,85 @@
+#pragma once
+// The gateway's one connection to the broker: a DEALER socket owned by a private
+// thread. Any thread may call Submit(); replies and timeouts come back through the
+// callback, which runs on the link's thread and must only hand work off (post).
+// A PING every interval keeps a fresh broker status (types, queues, workers) and
+// tells whether the broker is alive.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <zmq.hpp>
+
+#include "common/error.h"
+#include "common/wake_signal.h"
+#include "common/wire.h"
+
+namespace batchq {
+
+class BrokerLink {
+ public:
+  struct Options {
+    std::string endpoint = "tcp://127.0.0.1:5555";
+    std::chrono::milliseconds ping_interval{500};
+    std::uint32_t liveness = 3;  // missed status replies before the broker counts as gone
+  };
+  // Verdicts in submit order, or an error (broker_timeout) when no answer came in time.
+  using SubmitCallback = std::function<void(Result<std::vector<wire::Verdict>>)>;
+
+  BrokerLink(zmq::context_t& context, Options options);
+  ~BrokerLink();  // stops and joins the thread; pending callbacks get broker_timeout
+  BrokerLink(const BrokerLink&) = delete;
+  BrokerLink& operator=(const BrokerLink&) = delete;
+
+  // Thread-safe. The callback is called exactly once.
+  void Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds timeout,
+              SubmitCallback done);
+
+  // True while status replies keep arriving.
+  bool alive() const;
+  // The latest status from the broker; never null (empty before the first reply).
+  std::shared_ptr<const wire::Status> status() const;
+
+ private:
+  struct Outgoing {
+    wire::Submit submit;
+    std::chrono::steady_clock::time_point deadline;
+    SubmitCallback done;
+  };
+  struct Pending {
+    std::chrono::steady_clock::time_point deadline;
+    SubmitCallback done;
+  };
+
+  void Loop();
+  void DrainReplies();
+  void FlushOutgoing();
+  void ExpirePending(std::chrono::steady_clock::time_point now);
+
+  const Options options_;
+  zmq::socket_t socket_;
+  WakeSignal wake_;
+  std::atomic<bool> stop_{false};
+  std::atomic<std::int64_t> last_status_ns_{0};  // steady clock
+
+  mutable std::mutex mutex_;  // guards outgoing_ and status_
+  std::vector<Outgoing> outgoing_;
+  std::shared_ptr<const wire::Status> status_;
+
+  // Owned by the link thread.
+  std::unordered_map<std::uint64_t, Pending> pending_;
+  std::uint64_t next_request_id_ = 1;
+  std::uint64_t ping_seq_ = 0;
+
+  std::thread thread_;
+};
+
+}  // namespace batchq

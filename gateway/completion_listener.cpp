@@ -1,0 +1,42 @@
+#include "gateway/completion_listener.h"
+
+#include <spdlog/spdlog.h>
+
+namespace batchq {
+
+CompletionListener::CompletionListener(RedisConnection::Options redis, std::string channel,
+                                       CompletionWaiters& waiters)
+    : redis_options_(std::move(redis)), channel_(std::move(channel)), waiters_(waiters) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+CompletionListener::~CompletionListener() {
+  stop_.store(true);
+  thread_.join();
+}
+
+void CompletionListener::Loop() {
+  using namespace std::chrono_literals;
+  RedisConnection redis(redis_options_);
+  bool subscribed = false;
+  while (!stop_.load()) {
+    if (!subscribed) {
+      if (auto status = redis.Subscribe(channel_); !status) {
+        std::this_thread::sleep_for(200ms);  // Redis is down; retry at a calm pace
+        continue;
+      }
+      subscribed = true;
+      waiters_.NotifyAll();  // anything that finished while we were away
+    }
+    auto message = redis.NextMessage(100ms);
+    if (!message) {
+      spdlog::warn("completion notices interrupted: {}", message.error().message);
+      subscribed = false;
+      waiters_.NotifyAll();
+      continue;
+    }
+    if (*message) waiters_.Notify(**message);
+  }
+}
+
+}  // namespace batchq

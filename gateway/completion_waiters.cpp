@@ -1,0 +1,59 @@
+#include "gateway/completion_waiters.h"
+
+#include <vector>
+
+namespace batchq {
+
+std::uint64_t CompletionWaiters::Add(std::string id, Callback callback) {
+  std::lock_guard lock(mutex_);
+  const std::uint64_t token = next_token_++;
+  by_id_.emplace(id, token);
+  by_token_.emplace(token, Waiter{std::move(id), std::move(callback)});
+  return token;
+}
+
+void CompletionWaiters::Remove(std::uint64_t token) {
+  std::lock_guard lock(mutex_);
+  const auto it = by_token_.find(token);
+  if (it == by_token_.end()) return;
+  auto [first, last] = by_id_.equal_range(it->second.id);
+  for (auto entry = first; entry != last; ++entry) {
+    if (entry->second == token) {
+      by_id_.erase(entry);
+      break;
+    }
+  }
+  by_token_.erase(it);
+}
+
+void CompletionWaiters::Notify(std::string_view id) {
+  std::vector<Callback> ready;
+  {
+    std::lock_guard lock(mutex_);
+    auto [first, last] = by_id_.equal_range(std::string(id));
+    for (auto entry = first; entry != last; ++entry) {
+      auto node = by_token_.extract(entry->second);
+      if (!node.empty()) ready.push_back(std::move(node.mapped().callback));
+    }
+    by_id_.erase(first, last);
+  }
+  for (auto& callback : ready) callback();
+}
+
+void CompletionWaiters::NotifyAll() {
+  std::vector<Callback> ready;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [token, waiter] : by_token_) ready.push_back(std::move(waiter.callback));
+    by_token_.clear();
+    by_id_.clear();
+  }
+  for (auto& callback : ready) callback();
+}
+
+std::size_t CompletionWaiters::size() const {
+  std::lock_guard lock(mutex_);
+  return by_token_.size();
+}
+
+}  // namespace batchq

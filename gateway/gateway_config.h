@@ -1,0 +1,26 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace batchq {
+
+// Everything the gateway is told at start; validated once in main, then read-only.
+struct GatewayConfig {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t port = 8080;  // 0: any free port (written to ready_file)
+  std::string broker = "tcp://127.0.0.1:5555";
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string key_prefix = "bq:";
+  std::size_t max_body_bytes = 1u << 20;
+  std::size_t max_batch_jobs = 1000;
+  std::chrono::milliseconds submit_timeout{2000};
+  std::chrono::milliseconds max_wait{60000};
+  std::chrono::seconds result_ttl{std::chrono::hours(24)};
+  unsigned threads = 2;
+  std::string ready_file;
+};
+
+}  // namespace batchq

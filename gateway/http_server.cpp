@@ -1,0 +1,169 @@
+#include "gateway/http_server.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "gateway/job_json.h"
+
+namespace batchq {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr auto kIdleTimeout = std::chrono::seconds(75);
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<const HttpServer::Handler> handler,
+          std::size_t max_body)
+      : stream_(std::move(socket)), handler_(std::move(handler)), max_body_(max_body) {}
+
+  void Start() {
+    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+  }
+
+ private:
+  void Read() {
+    parser_.emplace();
+    parser_->body_limit(max_body_);
+    stream_.expires_after(kIdleTimeout);
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       self->OnRead(ec);
+                     });
+  }
+
+  void OnRead(beast::error_code ec) {
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      return Close();
+    }
+    if (ec == http::error::body_limit) {
+      keep_alive_ = false;
+      return Write(HttpReply{413,
+                             RenderError("body_too_large",
+                                         fmt::format("The body exceeds the limit of {} bytes.",
+                                                     max_body_)),
+                             "application/json",
+                             {}});
+    }
+    if (ec) {
+      keep_alive_ = false;
+      return Write(HttpReply{
+          400, RenderError("bad_http", fmt::format("Malformed HTTP request: {}.", ec.message())),
+          "application/json", {}});
+    }
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    HttpRequestIn in;
+    in.method = std::string(req.method_string());
+    const std::string_view target(req.target().data(), req.target().size());
+    const auto question = target.find('?');
+    in.path = std::string(target.substr(0, question));
+    if (question != std::string_view::npos) in.query = std::string(target.substr(question + 1));
+    in.content_type = std::string(req[http::field::content_type]);
+    in.body = std::move(req.body());
+    auto self = shared_from_this();
+    (*handler_)(std::move(in), [self](HttpReply reply) {
+      asio::dispatch(self->stream_.get_executor(),
+                     [self, reply = std::move(reply)]() mutable { self->Write(std::move(reply)); });
+    });
+  }
+
+  void Write(HttpReply reply) {
+    auto res = std::make_shared<http::response<http::string_body>>(
+        static_cast<http::status>(reply.status), version_);
+    res->set(http::field::server, "batchq");
+    res->set(http::field::content_type, reply.content_type);
+    for (auto& [name, value] : reply.headers) res->set(name, value);
+    res->keep_alive(keep_alive_);
+    res->body() = std::move(reply.body);
+    res->prepare_payload();
+    stream_.expires_after(kIdleTimeout);
+    http::async_write(stream_, *res,
+                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                        if (ec || !self->keep_alive_) return self->Close();
+                        self->Read();
+                      });
+  }
+
+  void Close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  const std::shared_ptr<const HttpServer::Handler> handler_;
+  const std::size_t max_body_;
+  bool keep_alive_ = true;
+  unsigned version_ = 11;
+};
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
+  Impl(asio::io_context& io_context, Options opts, Handler h)
+      : io(io_context),
+        options(std::move(opts)),
+        handler(std::make_shared<const Handler>(std::move(h))),
+        acceptor(io) {}
+
+  void Accept() {
+    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](
+                                                     beast::error_code ec, tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+      if (!ec) {
+        socket.set_option(tcp::no_delay(true), ec);
+        std::make_shared<Session>(std::move(socket), self->handler, self->options.max_body_bytes)
+            ->Start();
+      }
+      self->Accept();
+    });
+  }
+
+  asio::io_context& io;
+  const Options options;
+  const std::shared_ptr<const Handler> handler;
+  tcp::acceptor acceptor;
+};
+
+HttpServer::HttpServer(asio::io_context& io, Options options, Handler handler)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(impl_->options.address, ec);
+  if (ec) throw std::runtime_error(fmt::format("bad listen address '{}'", impl_->options.address));
+  const tcp::endpoint endpoint(address, impl_->options.port);
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", impl_->options.address,
+                                         impl_->options.port, ec.message()));
+  }
+  impl_->Accept();
+}
+
+HttpServer::~HttpServer() { Stop(); }
+
+std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void HttpServer::Stop() {
+  asio::post(impl_->io, [impl = impl_] {
+    beast::error_code ec;
+    impl->acceptor.close(ec);
+  });
+}
+
+}  // namespace batchq

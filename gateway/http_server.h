@@ -1,0 +1,39 @@
+#pragma once
+// An HTTP/1.1 keep-alive server on Boost.Beast. It reads a request (refusing bodies
+// over the limit with 413), hands it to the handler with a Respond callback, and
+// writes whatever reply comes back, whenever it comes. No thread is held while a
+// handler waits. Runs on the caller's io_context; thread-safe as Asio is.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/io_context.hpp>
+
+#include "gateway/http_types.h"
+
+namespace batchq {
+
+class HttpServer {
+ public:
+  using Handler = std::function<void(HttpRequestIn, Respond)>;
+  struct Options {
+    std::string address = "127.0.0.1";
+    std::uint16_t port = 8080;  // 0 picks a free port; see port()
+    std::size_t max_body_bytes = 1u << 20;
+  };
+
+  // Binds and listens at once; throws std::runtime_error when it cannot.
+  HttpServer(boost::asio::io_context& io, Options options, Handler handler);
+  ~HttpServer();
+
+  std::uint16_t port() const;
+  void Stop();
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace batchq

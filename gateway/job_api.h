@@ -1,0 +1,55 @@
+#pragma once
+// The HTTP API of DESIGN.md: routes, input checks, durable writes before 202,
+// forwarding to the broker, status reads and long-polls.
+// Handle() may be called from any io thread; each thread gets its own Redis
+// connection. Long-polls hold a timer and a waiter entry, never a thread.
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+
+#include "common/job_store.h"
+#include "common/redis_connection.h"
+#include "gateway/broker_link.h"
+#include "gateway/completion_waiters.h"
+#include "gateway/http_types.h"
+
+namespace batchq {
+
+class JobApi {
+ public:
+  struct Options {
+    RedisConnection::Options redis;
+    JobStore::Options store;
+    std::size_t max_batch_jobs = 1000;
+    std::chrono::milliseconds submit_timeout{2000};
+    std::chrono::milliseconds max_wait{60000};
+  };
+
+  // `io`, `broker` and `waiters` must outlive the API.
+  JobApi(boost::asio::io_context& io, Options options, BrokerLink& broker,
+         CompletionWaiters& waiters);
+
+  void Handle(HttpRequestIn request, Respond respond);
+
+ private:
+  struct WaitState;
+
+  JobStore& Store();
+  void Submit(const HttpRequestIn& request, Respond respond, bool batch);
+  void GetJob(std::string id, std::string_view query, Respond respond);
+  void GetResult(const std::string& id, Respond respond);
+  void Cancel(const std::string& id, Respond respond);
+  void Types(Respond respond);
+  void Ready(Respond respond);
+  void FinishWait(const std::shared_ptr<WaitState>& state);
+
+  boost::asio::io_context& io_;
+  const Options options_;
+  BrokerLink& broker_;
+  CompletionWaiters& waiters_;
+};
+
+}  // namespace batchq

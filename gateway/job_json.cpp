@@ -1,0 +1,49 @@
+#include "gateway/job_json.h"
+
+#include "common/json_writer.h"
+
+namespace batchq {
+
+std::string RenderError(std::string_view code, std::string_view message) {
+  JsonWriter json;
+  json.BeginObject().Key("error").BeginObject();
+  json.Key("code").String(code).Key("message").String(message);
+  json.EndObject().EndObject();
+  return json.Take();
+}
+
+std::string RenderJob(const JobRecord& record) {
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("id").String(record.id);
+  json.Key("type").String(record.type);
+  json.Key("status").String(record.status);
+  json.Key("priority").Int(record.priority);
+  json.Key("attempts").Int(record.attempts);
+  json.Key("created_at").String(FormatRfc3339(record.created));
+  if (record.started.count() > 0) json.Key("started_at").String(FormatRfc3339(record.started));
+  if (record.finished.count() > 0) json.Key("finished_at").String(FormatRfc3339(record.finished));
+  json.Key("timeline").BeginObject();
+  json.Key("created_us").Int(record.created.count());
+  if (record.dispatched.count() > 0) json.Key("dispatched_us").Int(record.dispatched.count());
+  if (record.started.count() > 0) json.Key("started_us").Int(record.started.count());
+  if (record.finished.count() > 0) json.Key("finished_us").Int(record.finished.count());
+  json.EndObject();
+  if (!record.batch_id.empty()) {
+    json.Key("batch").BeginObject();
+    json.Key("id").String(record.batch_id).Key("size").Int(record.batch_size);
+    json.EndObject();
+    json.Key("worker").String(record.worker);
+  }
+  if (record.status == "succeeded") {
+    json.Key("result").Raw(record.result.empty() ? std::string_view("null") : record.result);
+  } else if (!record.error_code.empty()) {
+    json.Key("error").BeginObject();
+    json.Key("code").String(record.error_code).Key("message").String(record.error_message);
+    json.EndObject();
+  }
+  json.EndObject();
+  return json.Take();
+}
+
+}  // namespace batchq

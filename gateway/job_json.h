@@ -1,0 +1,18 @@
+#pragma once
+// JSON shapes of the HTTP API's answers. Pure functions.
+
+#include <string>
+#include <string_view>
+
+#include "common/job_store.h"
+
+namespace batchq {
+
+// {"error":{"code":...,"message":...}}
+std::string RenderError(std::string_view code, std::string_view message);
+
+// The full job: id, type, status, priority, attempts, timestamps, timeline (µs since the
+// Unix epoch), batch, worker, and result or error once terminal.
+std::string RenderJob(const JobRecord& record);
+
+}  // namespace batchq

@@ -1,0 +1,112 @@
+// batchq gateway: parses flags, wires the HTTP server to the job API, the broker
+// link and the completion listener, and serves until SIGINT/SIGTERM.
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/logging.h"
+#include "gateway/broker_link.h"
+#include "gateway/completion_listener.h"
+#include "gateway/completion_waiters.h"
+#include "gateway/gateway_config.h"
+#include "gateway/http_server.h"
+#include "gateway/job_api.h"
+
+int main(int argc, char** argv) {
+  batchq::GatewayConfig config;
+  CLI::App app{"batchq gateway: the HTTP API. Takes jobs, makes them durable in Redis, hands "
+               "them to the broker and answers polls.\nEvery flag can also be set through the "
+               "environment variable shown in brackets."};
+  std::string log_level = "info";
+  bool log_json = false;
+  int submit_timeout_ms = static_cast<int>(config.submit_timeout.count());
+  int max_wait_ms = static_cast<int>(config.max_wait.count());
+  long result_ttl_s = config.result_ttl.count();
+  app.add_option("--listen", config.listen_address, "Address to listen on")
+      ->envname("BATCHQ_LISTEN")->capture_default_str();
+  app.add_option("--port", config.port, "HTTP port (0: any free port)")
+      ->envname("BATCHQ_PORT")->capture_default_str();
+  app.add_option("--broker", config.broker, "Broker frontend endpoint")
+      ->envname("BATCHQ_BROKER")->capture_default_str();
+  app.add_option("--redis-url", config.redis_url, "Redis holding job records")
+      ->envname("BATCHQ_REDIS_URL")->capture_default_str();
+  app.add_option("--key-prefix", config.key_prefix, "Prefix of every Redis key")
+      ->envname("BATCHQ_KEY_PREFIX")->capture_default_str();
+  app.add_option("--max-body-bytes", config.max_body_bytes, "Largest request body; larger is 413")
+      ->envname("BATCHQ_MAX_BODY_BYTES")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-batch-jobs", config.max_batch_jobs, "Most jobs in one POST /v1/jobs:batch")
+      ->envname("BATCHQ_MAX_BATCH_JOBS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--submit-timeout-ms", submit_timeout_ms,
+                 "How long a submit waits for the broker's verdict, ms")
+      ->envname("BATCHQ_SUBMIT_TIMEOUT_MS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--max-wait-ms", max_wait_ms, "Upper bound for ?wait_ms long-polls, ms")
+      ->envname("BATCHQ_MAX_WAIT_MS")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--result-ttl-s", result_ttl_s, "Seconds a cancelled job's record is kept")
+      ->envname("BATCHQ_RESULT_TTL_S")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--threads", config.threads, "HTTP I/O threads")
+      ->envname("BATCHQ_GATEWAY_THREADS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--ready-file", config.ready_file,
+                 "Write {\"port\":N} here once listening (for tests and scripts)")
+      ->envname("BATCHQ_READY_FILE");
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
+      ->envname("BATCHQ_LOG_LEVEL")->capture_default_str();
+  app.add_flag("--log-json", log_json, "Log one JSON object per line")->envname("BATCHQ_LOG_JSON");
+  CLI11_PARSE(app, argc, argv);
+  config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
+  config.max_wait = std::chrono::milliseconds(max_wait_ms);
+  config.result_ttl = std::chrono::seconds(result_ttl_s);
+
+  batchq::SetUpLogging("gateway", log_level, log_json);
+  std::signal(SIGPIPE, SIG_IGN);
+  try {
+    auto endpoint = batchq::ParseRedisUrl(config.redis_url);
+    if (!endpoint) throw std::runtime_error(endpoint.error().message);
+    const batchq::RedisConnection::Options redis{*endpoint, std::chrono::milliseconds(300),
+                                                 std::chrono::milliseconds(2000)};
+
+    boost::asio::io_context io(static_cast<int>(config.threads));
+    zmq::context_t zmq_context(1);
+    batchq::BrokerLink broker(zmq_context, batchq::BrokerLink::Options{config.broker});
+    batchq::CompletionWaiters waiters;
+    batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters);
+    batchq::JobApi api(io,
+                       batchq::JobApi::Options{redis,
+                                               {config.key_prefix, config.result_ttl},
+                                               config.max_batch_jobs,
+                                               config.submit_timeout,
+                                               config.max_wait},
+                       broker, waiters);
+    batchq::HttpServer server(
+        io, {config.listen_address, config.port, config.max_body_bytes},
+        [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
+          api.Handle(std::move(request), std::move(respond));
+        });
+    spdlog::info("gateway listening on http://{}:{}, broker {}", config.listen_address,
+                 server.port(), config.broker);
+    if (!config.ready_file.empty()) {
+      const std::string tmp = config.ready_file + ".tmp";
+      std::ofstream(tmp) << "{\"port\":" << server.port() << "}\n";
+      std::rename(tmp.c_str(), config.ready_file.c_str());
+    }
+
+    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code&, int) {
+      spdlog::info("gateway stopping");
+      server.Stop();
+      io.stop();
+    });
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
+    io.run();
+    for (auto& thread : threads) thread.join();
+  } catch (const std::exception& e) {
+    spdlog::critical("gateway cannot start: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,104 @@
+#include "gateway/request_parser.h"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace batchq {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+
+bool ValidTypeName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+Result<JobRequest> ParseJobObject(element value) {
+  simdjson::dom::object object;
+  if (value.get(object) != simdjson::SUCCESS) {
+    return Fail("invalid_request", "A job must be a JSON object with \"type\" and \"input\".");
+  }
+  JobRequest request;
+  bool has_type = false;
+  bool has_input = false;
+  for (auto field : object) {
+    const std::string_view key = field.key;
+    if (key == "type") {
+      std::string_view type;
+      if (field.value.get(type) != simdjson::SUCCESS) {
+        return Fail("invalid_request", "\"type\" must be a string.");
+      }
+      if (!ValidTypeName(type)) {
+        return Fail("invalid_request",
+                    "\"type\" must be 1-64 characters of letters, digits, '_', '-' or '.'.");
+      }
+      request.type = std::string(type);
+      has_type = true;
+    } else if (key == "input") {
+      request.input = simdjson::minify(field.value);
+      has_input = true;
+    } else if (key == "priority") {
+      std::int64_t priority = 0;
+      if (field.value.get(priority) != simdjson::SUCCESS || priority < kMinPriority ||
+          priority > kMaxPriority) {
+        return Fail("invalid_request", fmt::format("\"priority\" must be an integer from {} to {}.",
+                                                   kMinPriority, kMaxPriority));
+      }
+      request.priority = static_cast<std::int32_t>(priority);
+    }
+    // Unknown fields are ignored so that newer clients work with older gateways.
+  }
+  if (!has_type) return Fail("invalid_request", "The job has no \"type\".");
+  if (!has_input) return Fail("invalid_request", "The job has no \"input\".");
+  return request;
+}
+
+Result<element> ParseDocument(simdjson::dom::parser& parser, std::string_view body) {
+  element root;
+  const auto error = parser.parse(body.data(), body.size(), /*realloc_if_needed=*/true).get(root);
+  if (error != simdjson::SUCCESS) {
+    return Fail("invalid_json",
+                fmt::format("The body is not valid JSON: {}.", simdjson::error_message(error)));
+  }
+  return root;
+}
+
+simdjson::dom::parser& ThreadParser() {
+  thread_local simdjson::dom::parser parser;
+  return parser;
+}
+
+}  // namespace
+
+Result<JobRequest> ParseJobRequest(std::string_view body) {
+  auto root = ParseDocument(ThreadParser(), body);
+  if (!root) return std::unexpected(root.error());
+  return ParseJobObject(*root);
+}
+
+Result<std::vector<Result<JobRequest>>> ParseBatchRequest(std::string_view body,
+                                                          std::size_t max_jobs) {
+  auto root = ParseDocument(ThreadParser(), body);
+  if (!root) return std::unexpected(root.error());
+  simdjson::dom::array jobs;
+  if ((*root)["jobs"].get(jobs) != simdjson::SUCCESS) {
+    return Fail("invalid_request", "The body must be an object with a \"jobs\" array.");
+  }
+  if (jobs.size() == 0) return Fail("invalid_request", "\"jobs\" is empty.");
+  if (jobs.size() > max_jobs) {
+    return Fail("invalid_request",
+                fmt::format("\"jobs\" holds {} items; the limit is {}.", jobs.size(), max_jobs));
+  }
+  std::vector<Result<JobRequest>> out;
+  out.reserve(jobs.size());
+  for (element item : jobs) out.push_back(ParseJobObject(item));
+  return out;
+}
+
+}  // namespace batchq

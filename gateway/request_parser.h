@@ -1,0 +1,31 @@
+#pragma once
+// Parsing and validation of submit bodies. Pure: no I/O. Errors carry the HTTP
+// API's codes: invalid_json (not JSON at all) and invalid_request (wrong shape).
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/error.h"
+
+namespace batchq {
+
+struct JobRequest {
+  std::string type;
+  std::string input;  // the "input" value re-serialised as compact JSON
+  std::int32_t priority = 0;
+};
+
+inline constexpr std::int32_t kMinPriority = -1000;
+inline constexpr std::int32_t kMaxPriority = 1000;
+
+// {"type": "...", "input": <any JSON>, "priority"?: int}
+Result<JobRequest> ParseJobRequest(std::string_view body);
+
+// {"jobs": [ <job>, ... ]}: the outer error fails the whole request; each item keeps
+// its own result so one bad item does not refuse the others.
+Result<std::vector<Result<JobRequest>>> ParseBatchRequest(std::string_view body,
+                                                          std::size_t max_jobs);
+
+}  // namespace batchq
