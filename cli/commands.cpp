@@ -1,0 +1,221 @@
+#include "cli/commands.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "cli/exit_codes.h"
+#include "cli/json_field.h"
+#include "common/http_client.h"
+#include "common/json_writer.h"
+
+namespace batchq::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int ReportFailure(const Error& error) {
+  std::cerr << "error: " << error.message << " (" << error.code << ")\n";
+  return kExitUnavailable;
+}
+
+// Prints an API error body and maps the HTTP status to an exit code.
+int ReportHttpError(const HttpResponse& response) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view code = "http_error";
+  std::string_view message = response.body;
+  if (parser.parse(response.body).get(root) == simdjson::SUCCESS) {
+    code = JsonOr(root["error"]["code"], code);
+    message = JsonOr(root["error"]["message"], message);
+  }
+  std::cerr << "error: HTTP " << response.status << " " << code << ": " << message << "\n";
+  return response.status >= 500 ? kExitUnavailable : kExitRequestError;
+}
+
+Result<std::unique_ptr<HttpClient>> Connect(const Common& common) {
+  return HttpClient::Connect(common.url, common.http_timeout);
+}
+
+// Prints a job record: the whole JSON, or in text the result (or error) alone.
+int PrintJob(const Common& common, const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) {
+    std::cerr << "error: the gateway sent a job that is not JSON\n";
+    return kExitUnavailable;
+  }
+  std::string_view status;
+  status = JsonOr(root["status"], status);
+  const bool success = status == "succeeded";
+  const bool terminal = success || status == "failed" || status == "cancelled" || status == "expired";
+  if (common.output == OutputFormat::kJson) {
+    std::cout << body << "\n";
+  } else if (success) {
+    simdjson::dom::element result;
+    std::string_view text;
+    if (root["result"].get(result) == simdjson::SUCCESS) {
+      if (result.get(text) == simdjson::SUCCESS) {
+        std::cout << text << "\n";
+      } else {
+        std::cout << simdjson::minify(result) << "\n";
+      }
+    }
+  } else {
+    std::string_view id, code, message;
+    id = JsonOr(root["id"], id);
+    code = JsonOr(root["error"]["code"], code);
+    message = JsonOr(root["error"]["message"], message);
+    std::cout << id << " " << status;
+    if (!code.empty()) std::cout << " " << code << ": " << message;
+    std::cout << "\n";
+  }
+  if (!terminal) return kExitOk;
+  return success ? kExitOk : kExitJobFailed;
+}
+
+bool IsTerminalBody(const std::string& body) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view status;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return false;
+  if (root["status"].get(status) != simdjson::SUCCESS) return false;
+  return status != "queued" && status != "running";
+}
+
+int WaitWith(HttpClient& client, const Common& common, const std::string& id,
+             std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto wait = std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(30'000));
+    auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait.count()));
+    if (!response) return ReportFailure(response.error());
+    if (response->status != 200) return ReportHttpError(*response);
+    if (IsTerminalBody(response->body)) return PrintJob(common, response->body);
+    if (Clock::now() >= deadline) {
+      std::cerr << "error: job " << id << " did not finish within " << timeout.count() << " s\n";
+      return kExitTimeout;
+    }
+  }
+}
+
+}  // namespace
+
+std::string InputJson(const std::string& input, bool force_string) {
+  if (!force_string) {
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    if (parser.parse(input).get(root) == simdjson::SUCCESS) return simdjson::minify(root);
+  }
+  std::string out;
+  AppendJsonString(out, input);
+  return out;
+}
+
+int Submit(const Common& common, const SubmitArgs& args) {
+  auto client = Connect(common);
+  if (!client) return ReportFailure(client.error());
+  JsonWriter body;
+  body.BeginObject().Key("type").String(args.type);
+  body.Key("input").Raw(InputJson(args.input, args.input_is_string));
+  if (args.priority != 0) body.Key("priority").Int(args.priority);
+  body.EndObject();
+  auto response = (*client)->PostJson("/v1/jobs", body.str());
+  if (!response) return ReportFailure(response.error());
+  if (response->status != 202) return ReportHttpError(*response);
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view id;
+  if (parser.parse(response->body).get(root) != simdjson::SUCCESS ||
+      root["id"].get(id) != simdjson::SUCCESS) {
+    std::cerr << "error: the gateway's answer has no job id\n";
+    return kExitUnavailable;
+  }
+  const std::string job_id(id);
+  if (!args.wait) {
+    std::cout << (common.output == OutputFormat::kJson ? response->body : job_id) << "\n";
+    return kExitOk;
+  }
+  if (common.output == OutputFormat::kText) std::cerr << "submitted " << job_id << "\n";
+  return WaitWith(**client, common, job_id, args.wait_timeout);
+}
+
+int Status(const Common& common, const std::string& id) {
+  auto client = Connect(common);
+  if (!client) return ReportFailure(client.error());
+  auto response = (*client)->Get("/v1/jobs/" + id);
+  if (!response) return ReportFailure(response.error());
+  if (response->status != 200) return ReportHttpError(*response);
+  if (common.output == OutputFormat::kJson) {
+    std::cout << response->body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(response->body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
+  std::string_view status, type, worker;
+  int64_t attempts = 0, batch_size = 0;
+  status = JsonOr(root["status"], status);
+  type = JsonOr(root["type"], type);
+  attempts = JsonOr(root["attempts"], attempts);
+  worker = JsonOr(root["worker"], worker);
+  batch_size = JsonOr(root["batch"]["size"], batch_size);
+  std::cout << fmt::format("{} {} type={} attempts={}", id, status, type, attempts);
+  if (!worker.empty()) std::cout << fmt::format(" worker={} batch_size={}", worker, batch_size);
+  std::cout << "\n";
+  return kExitOk;
+}
+
+int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout) {
+  auto client = Connect(common);
+  if (!client) return ReportFailure(client.error());
+  return WaitWith(**client, common, id, timeout);
+}
+
+int Cancel(const Common& common, const std::string& id) {
+  auto client = Connect(common);
+  if (!client) return ReportFailure(client.error());
+  auto response = (*client)->Delete("/v1/jobs/" + id);
+  if (!response) return ReportFailure(response.error());
+  if (response->status != 200) return ReportHttpError(*response);
+  std::cout << (common.output == OutputFormat::kJson ? response->body : id + " cancelled") << "\n";
+  return kExitOk;
+}
+
+int Types(const Common& common) {
+  auto client = Connect(common);
+  if (!client) return ReportFailure(client.error());
+  auto response = (*client)->Get("/v1/types");
+  if (!response) return ReportFailure(response.error());
+  if (response->status != 200) return ReportHttpError(*response);
+  if (common.output == OutputFormat::kJson) {
+    std::cout << response->body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(response->body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
+  std::cout << fmt::format("{:<16} {:>9} {:>12} {:>8} {:>9} {:>8}\n", "TYPE", "MAX_BATCH",
+                           "MAX_DELAY_US", "QUEUED", "IN_FLIGHT", "WORKERS");
+  simdjson::dom::array types;
+  if (root["types"].get(types) == simdjson::SUCCESS) {
+    for (auto type : types) {
+      std::string_view name;
+      int64_t max_batch = 0, delay = 0, depth = 0, in_flight = 0, workers = 0;
+      name = JsonOr(type["name"], name);
+      max_batch = JsonOr(type["max_batch_size"], max_batch);
+      delay = JsonOr(type["max_delay_us"], delay);
+      depth = JsonOr(type["queue_depth"], depth);
+      in_flight = JsonOr(type["in_flight_batches"], in_flight);
+      workers = JsonOr(type["workers"], workers);
+      std::cout << fmt::format("{:<16} {:>9} {:>12} {:>8} {:>9} {:>8}\n", name, max_batch, delay,
+                               depth, in_flight, workers);
+    }
+  }
+  return kExitOk;
+}
+
+}  // namespace batchq::cli

@@ -1,0 +1,38 @@
+#pragma once
+// The CLI's subcommands, each a function returning an exit code. Output goes to
+// stdout (results) and stderr (errors).
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace batchq::cli {
+
+enum class OutputFormat { kText, kJson };
+
+struct Common {
+  std::string url = "http://127.0.0.1:8080";
+  OutputFormat output = OutputFormat::kText;
+  std::chrono::milliseconds http_timeout{70'000};
+};
+
+struct SubmitArgs {
+  std::string type;
+  std::string input;         // JSON text, or a plain string when it is not JSON
+  bool input_is_string = false;  // always send `input` as a JSON string
+  std::int32_t priority = 0;
+  bool wait = false;
+  std::chrono::seconds wait_timeout{300};
+};
+
+int Submit(const Common& common, const SubmitArgs& args);
+int Status(const Common& common, const std::string& id);
+int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout);
+int Cancel(const Common& common, const std::string& id);
+int Types(const Common& common);
+
+// Builds the JSON value for a job input: INPUT as given when it parses as JSON
+// (and !force_string), otherwise INPUT as a JSON string.
+std::string InputJson(const std::string& input, bool force_string);
+
+}  // namespace batchq::cli

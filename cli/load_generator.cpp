@@ -1,0 +1,247 @@
+#include "cli/load_generator.h"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include "cli/json_field.h"
+#include "common/http_client.h"
+#include "common/json_writer.h"
+
+namespace batchq::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Finished {
+  std::string status;
+  std::int64_t created_us = 0;
+  std::int64_t started_us = 0;
+  std::int64_t finished_us = 0;
+  std::int64_t batch_size = 0;
+};
+
+double Percentile(std::vector<double>& values, double p) {
+  if (values.empty()) return 0;
+  const std::size_t index =
+      std::min(values.size() - 1, static_cast<std::size_t>(p * static_cast<double>(values.size())));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
+  return values[index];
+}
+
+std::string BuildBody(const LoadOptions& options, unsigned jobs) {
+  JsonWriter job;
+  job.BeginObject().Key("type").String(options.type).Key("input").Raw(options.input).EndObject();
+  if (options.jobs_per_request <= 1) return job.Take();
+  std::string body = R"({"jobs":[)";
+  for (unsigned i = 0; i < jobs; ++i) {
+    if (i > 0) body += ',';
+    body += job.str();
+  }
+  body += "]}";
+  return body;
+}
+
+// Collects the ids of accepted jobs from a 202 body (single or :batch).
+void CollectIds(const std::string& body, std::vector<std::string>& ids, std::uint64_t& refused) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return;
+  simdjson::dom::array jobs;
+  std::string_view id;
+  if (root["jobs"].get(jobs) == simdjson::SUCCESS) {
+    for (auto job : jobs) {
+      if (job["id"].get(id) == simdjson::SUCCESS) {
+        ids.emplace_back(id);
+      } else {
+        ++refused;
+      }
+    }
+  } else if (root["id"].get(id) == simdjson::SUCCESS) {
+    ids.emplace_back(id);
+  }
+}
+
+}  // namespace
+
+LoadReport RunLoad(const LoadOptions& options, std::string* error) {
+  LoadReport report;
+  const unsigned connections = std::max(1u, options.connections);
+  const unsigned per_request = std::max(1u, options.jobs_per_request);
+  const std::uint64_t requests = (options.count + per_request - 1) / per_request;
+
+  std::vector<std::vector<std::string>> ids(connections);
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> submitted{0};
+  std::atomic<std::uint64_t> next_request{0};
+  std::mutex error_mutex;
+  const auto start = Clock::now();
+  // Each request has a scheduled send time when a rate is set: an open loop, so a slow
+  // server shows up as latency rather than as a lower offered load.
+  const double request_interval_s = options.rate > 0 ? per_request / options.rate : 0;
+
+  std::vector<std::thread> threads;
+  for (unsigned c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      auto client = HttpClient::Connect(options.url, std::chrono::seconds(30));
+      if (!client) {
+        std::lock_guard lock(error_mutex);
+        *error = client.error().message;
+        return;
+      }
+      std::uint64_t local_refused = 0;
+      for (;;) {
+        const std::uint64_t r = next_request.fetch_add(1);
+        if (r >= requests) break;
+        const unsigned jobs = static_cast<unsigned>(
+            std::min<std::uint64_t>(per_request, options.count - r * per_request));
+        if (request_interval_s > 0) {
+          std::this_thread::sleep_until(
+              start + std::chrono::duration_cast<Clock::duration>(
+                          std::chrono::duration<double>(request_interval_s * static_cast<double>(r))));
+        }
+        const std::string body = BuildBody(options, jobs);
+        const char* target = per_request > 1 ? "/v1/jobs:batch" : "/v1/jobs";
+        auto response = (*client)->PostJson(target, body);
+        submitted += jobs;
+        if (!response || response->status != 202) {
+          local_refused += jobs;
+          if (!response) {
+            std::lock_guard lock(error_mutex);
+            *error = response.error().message;
+          }
+          continue;
+        }
+        CollectIds(response->body, ids[c], local_refused);
+      }
+      refused += local_refused;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  threads.clear();
+  const double submit_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+
+  std::vector<Finished> finished_all;
+  std::mutex finished_mutex;
+  const auto wait_deadline = Clock::now() + options.wait_timeout;
+  for (unsigned c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      auto client = HttpClient::Connect(options.url, std::chrono::seconds(60));
+      if (!client) return;
+      simdjson::dom::parser parser;
+      std::vector<Finished> local;
+      for (const auto& id : ids[c]) {
+        for (;;) {
+          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+              wait_deadline - Clock::now());
+          if (left.count() <= 0) break;
+          const auto wait = std::min<std::int64_t>(left.count(), 30'000);
+          auto response = (*client)->Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait));
+          if (!response || response->status != 200) break;
+          simdjson::dom::element root;
+          if (parser.parse(response->body).get(root) != simdjson::SUCCESS) break;
+          std::string_view status;
+          status = JsonOr(root["status"], status);
+          if (status == "queued" || status == "running") continue;
+          Finished f;
+          f.status = std::string(status);
+          f.created_us = JsonOr(root["timeline"]["created_us"], f.created_us);
+          f.started_us = JsonOr(root["timeline"]["started_us"], f.started_us);
+          f.finished_us = JsonOr(root["timeline"]["finished_us"], f.finished_us);
+          f.batch_size = JsonOr(root["batch"]["size"], f.batch_size);
+          local.push_back(std::move(f));
+          break;
+        }
+      }
+      std::lock_guard lock(finished_mutex);
+      finished_all.insert(finished_all.end(), local.begin(), local.end());
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  report.submitted = submitted.load();
+  report.refused = refused.load();
+  for (const auto& list : ids) report.accepted += list.size();
+  report.submit_seconds = submit_seconds;
+  report.submit_jobs_per_s = submit_seconds > 0 ? report.accepted / submit_seconds : 0;
+
+  std::vector<double> latencies, waits;
+  std::int64_t first_created = INT64_MAX, last_finished = 0;
+  double batch_sum = 0;
+  std::uint64_t batch_count = 0;
+  for (const auto& f : finished_all) {
+    if (f.status == "succeeded") {
+      ++report.succeeded;
+    } else {
+      ++report.failed;
+    }
+    if (f.finished_us > 0) {
+      latencies.push_back(static_cast<double>(f.finished_us - f.created_us) / 1000.0);
+      first_created = std::min(first_created, f.created_us);
+      last_finished = std::max(last_finished, f.finished_us);
+    }
+    if (f.started_us > 0) waits.push_back(static_cast<double>(f.started_us - f.created_us) / 1000.0);
+    if (f.batch_size > 0) {
+      batch_sum += static_cast<double>(f.batch_size);
+      ++batch_count;
+    }
+  }
+  report.unfinished = report.accepted - finished_all.size();
+  if (last_finished > first_created) {
+    report.end_to_end_jobs_per_s =
+        static_cast<double>(finished_all.size()) / ((last_finished - first_created) / 1e6);
+  }
+  report.latency_p50_ms = Percentile(latencies, 0.50);
+  report.latency_p99_ms = Percentile(latencies, 0.99);
+  report.latency_max_ms = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
+  report.queue_wait_p50_ms = Percentile(waits, 0.50);
+  report.queue_wait_p99_ms = Percentile(waits, 0.99);
+  report.mean_batch_size = batch_count > 0 ? batch_sum / static_cast<double>(batch_count) : 0;
+  return report;
+}
+
+std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
+  if (options.json) {
+    JsonWriter json;
+    json.BeginObject();
+    json.Key("type").String(options.type).Key("count").Int(static_cast<std::int64_t>(options.count));
+    json.Key("rate").Double(options.rate).Key("connections").Int(options.connections);
+    json.Key("jobs_per_request").Int(options.jobs_per_request);
+    json.Key("submitted").Int(static_cast<std::int64_t>(r.submitted));
+    json.Key("accepted").Int(static_cast<std::int64_t>(r.accepted));
+    json.Key("refused").Int(static_cast<std::int64_t>(r.refused));
+    json.Key("succeeded").Int(static_cast<std::int64_t>(r.succeeded));
+    json.Key("failed").Int(static_cast<std::int64_t>(r.failed));
+    json.Key("unfinished").Int(static_cast<std::int64_t>(r.unfinished));
+    json.Key("submit_jobs_per_s").Double(r.submit_jobs_per_s);
+    json.Key("end_to_end_jobs_per_s").Double(r.end_to_end_jobs_per_s);
+    json.Key("latency_p50_ms").Double(r.latency_p50_ms);
+    json.Key("latency_p99_ms").Double(r.latency_p99_ms);
+    json.Key("latency_max_ms").Double(r.latency_max_ms);
+    json.Key("queue_wait_p50_ms").Double(r.queue_wait_p50_ms);
+    json.Key("queue_wait_p99_ms").Double(r.queue_wait_p99_ms);
+    json.Key("mean_batch_size").Double(r.mean_batch_size);
+    json.EndObject();
+    return json.Take();
+  }
+  return fmt::format(
+      "type={} count={} rate={} connections={} jobs_per_request={}\n"
+      "submitted={} accepted={} refused={} succeeded={} failed={} unfinished={}\n"
+      "submit throughput   {:.0f} jobs/s ({:.2f} s)\n"
+      "end-to-end          {:.0f} jobs/s\n"
+      "latency (ms)        p50 {:.2f}  p99 {:.2f}  max {:.2f}   [gateway accept -> result written]\n"
+      "queue wait (ms)     p50 {:.2f}  p99 {:.2f}\n"
+      "mean batch size     {:.2f}",
+      options.type, options.count, options.rate == 0 ? std::string("max") : fmt::format("{}", options.rate),
+      options.connections, options.jobs_per_request, r.submitted, r.accepted, r.refused,
+      r.succeeded, r.failed, r.unfinished, r.submit_jobs_per_s, r.submit_seconds,
+      r.end_to_end_jobs_per_s, r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms,
+      r.queue_wait_p50_ms, r.queue_wait_p99_ms, r.mean_batch_size);
+}
+
+}  // namespace batchq::cli

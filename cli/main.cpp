@@ -1,0 +1,96 @@
+// batchq: the command-line client. Parses flags and calls one subcommand.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "cli/exit_codes.h"
+#include "cli/load_generator.h"
+
+int main(int argc, char** argv) {
+  using namespace batchq::cli;
+  CLI::App app{"batchq: submit jobs to a batchq gateway, poll them, and load-test it.\n"
+               "Exit codes: 0 ok, 1 job failed/cancelled/expired, 2 usage, 3 request refused "
+               "(4xx), 4 gateway unreachable or 5xx, 5 wait timed out."};
+  app.require_subcommand(1);
+  Common common;
+  std::string output = "text";
+  app.add_option("--url", common.url, "Gateway base URL")->envname("BATCHQ_URL")
+      ->capture_default_str();
+  app.add_option("--output,-o", output, "text|json")->envname("BATCHQ_OUTPUT")
+      ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+
+  SubmitArgs submit;
+  int submit_wait_s = static_cast<int>(submit.wait_timeout.count());
+  auto* submit_cmd = app.add_subcommand("submit", "Submit a job; prints its id (or its result with --wait)");
+  submit_cmd->add_option("type", submit.type, "Job type, e.g. upper")->required();
+  submit_cmd->add_option("input", submit.input,
+                         "Job input: JSON, or plain text that is sent as a JSON string")
+      ->required();
+  submit_cmd->add_flag("--string", submit.input_is_string, "Send INPUT as a JSON string as-is");
+  submit_cmd->add_option("--priority", submit.priority, "Higher runs first")->capture_default_str();
+  submit_cmd->add_flag("--wait", submit.wait, "Wait for the job and print its result");
+  submit_cmd->add_option("--timeout-s", submit_wait_s, "Longest wait with --wait, seconds")
+      ->capture_default_str();
+
+  std::string id;
+  auto* status_cmd = app.add_subcommand("status", "Show a job's status");
+  status_cmd->add_option("id", id, "Job id")->required();
+
+  int wait_s = 300;
+  auto* wait_cmd = app.add_subcommand("wait", "Wait until a job ends; print its result");
+  wait_cmd->add_option("id", id, "Job id")->required();
+  wait_cmd->add_option("--timeout-s", wait_s, "Longest wait, seconds")->capture_default_str();
+
+  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a queued job");
+  cancel_cmd->add_option("id", id, "Job id")->required();
+
+  auto* types_cmd = app.add_subcommand("types", "List job types, their batching and live workers");
+
+  LoadOptions load;
+  int load_wait_s = static_cast<int>(load.wait_timeout.count());
+  auto* bench_cmd = app.add_subcommand(
+      "bench", "Load generator: submit COUNT jobs, wait for all, report throughput and latency");
+  bench_cmd->add_option("--type", load.type, "Job type")->capture_default_str();
+  bench_cmd->add_option("--input", load.input, "Each job's input, as JSON")->capture_default_str();
+  bench_cmd->add_option("--count", load.count, "Jobs to submit")->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  bench_cmd->add_option("--rate", load.rate, "Offered load in jobs/s (0: as fast as possible)")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  bench_cmd->add_option("--connections", load.connections, "Concurrent connections")
+      ->check(CLI::Range(1, 256))->capture_default_str();
+  bench_cmd->add_option("--jobs-per-request", load.jobs_per_request,
+                        "Jobs per HTTP request (>1 uses POST /v1/jobs:batch)")
+      ->check(CLI::Range(1, 1000))->capture_default_str();
+  bench_cmd->add_option("--timeout-s", load_wait_s, "Longest wait for all jobs, seconds")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? kExitOk : kExitUsage;
+  }
+  common.output = output == "json" ? OutputFormat::kJson : OutputFormat::kText;
+  submit.wait_timeout = std::chrono::seconds(submit_wait_s);
+
+  if (*submit_cmd) return Submit(common, submit);
+  if (*status_cmd) return Status(common, id);
+  if (*wait_cmd) return Wait(common, id, std::chrono::seconds(wait_s));
+  if (*cancel_cmd) return Cancel(common, id);
+  if (*types_cmd) return Types(common);
+  if (*bench_cmd) {
+    load.url = common.url;
+    load.json = common.output == OutputFormat::kJson;
+    load.wait_timeout = std::chrono::seconds(load_wait_s);
+    std::string error;
+    const LoadReport report = RunLoad(load, &error);
+    if (report.accepted == 0 && !error.empty()) {
+      std::cerr << "error: " << error << "\n";
+      return kExitUnavailable;
+    }
+    std::cout << FormatReport(load, report) << "\n";
+    return report.unfinished == 0 ? kExitOk : kExitTimeout;
+  }
+  return kExitUsage;
+}

@@ -1,0 +1,58 @@
+#include "gpu_worker/handler_factory.h"
+
+#include <fmt/format.h>
+
+#ifdef BATCHQ_HAVE_CUDA
+#include "gpu_worker/cuda/cuda_handlers.h"
+#endif
+
+namespace batchq {
+
+std::string_view ToString(Backend backend) { return backend == Backend::kCuda ? "cuda" : "cpu"; }
+
+bool BuiltWithCuda() {
+#ifdef BATCHQ_HAVE_CUDA
+  return true;
+#else
+  return false;
+#endif
+}
+
+Result<BackendChoice> ChooseBackend(std::string_view requested, int device) {
+  if (requested == "cpu") return BackendChoice{Backend::kCpu, "cpu"};
+  if (requested != "auto" && requested != "cuda") {
+    return Fail("invalid_backend", fmt::format("--backend must be auto, cuda or cpu, not '{}'.",
+                                               requested));
+  }
+#ifdef BATCHQ_HAVE_CUDA
+  const auto info = cuda::ProbeDevices(device);
+  if (device < info.device_count) return BackendChoice{Backend::kCuda, info.name};
+  if (requested == "cuda") {
+    return Fail("no_device", fmt::format("--backend cuda: CUDA device {} is not present ({} found).",
+                                         device, info.device_count));
+  }
+#else
+  if (requested == "cuda") {
+    return Fail("no_device", "--backend cuda: this build has no CUDA support (nvcc not found).");
+  }
+#endif
+  return BackendChoice{Backend::kCpu, "cpu"};
+}
+
+Result<std::unique_ptr<Handler>> MakeHandler(std::string_view type, Backend backend,
+                                             const HandlerOptions& options) {
+#ifdef BATCHQ_HAVE_CUDA
+  if (backend == Backend::kCuda) {
+    if (type == "upper") return cuda::MakeUpperHandler(options.device);
+    if (type == "sleep") return cuda::MakeSleepHandler(options.device, options.sleep);
+  }
+#endif
+  if (backend == Backend::kCpu) {
+    if (type == "upper") return MakeCpuUpperHandler();
+    if (type == "sleep") return MakeCpuSleepHandler(options.sleep);
+  }
+  return Fail("unknown_type",
+              fmt::format("No {} handler for job type '{}'.", ToString(backend), type));
+}
+
+}  // namespace batchq

@@ -1,0 +1,87 @@
+// batchq gpu_worker: parses flags, picks the backend, builds a handler per job
+// type and runs the Worker until SIGINT/SIGTERM.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/logging.h"
+#include "common/stop_signal.h"
+#include "gpu_worker/handler_factory.h"
+#include "gpu_worker/worker.h"
+
+int main(int argc, char** argv) {
+  batchq::WorkerConfig config;
+  CLI::App app{"batchq gpu_worker: runs batches of jobs through CUDA handlers (CPU twins "
+               "without a GPU) and writes results to Redis.\nEvery flag can also be set through "
+               "the environment variable shown in brackets."};
+  std::string log_level = "info";
+  bool log_json = false;
+  int sleep_fixed_us = static_cast<int>(config.sleep.fixed.count());
+  int sleep_per_item_us = static_cast<int>(config.sleep.per_item.count());
+  int heartbeat_ms = static_cast<int>(config.heartbeat_interval.count());
+  long result_ttl_s = config.result_ttl.count();
+  app.add_option("--broker", config.broker, "Broker backend endpoint")
+      ->envname("BATCHQ_WORKER_BROKER")->capture_default_str();
+  app.add_option("--redis-url", config.redis_url, "Redis holding job records")
+      ->envname("BATCHQ_REDIS_URL")->capture_default_str();
+  app.add_option("--key-prefix", config.key_prefix, "Prefix of every Redis key")
+      ->envname("BATCHQ_KEY_PREFIX")->capture_default_str();
+  app.add_option("--name", config.name, "Worker name shown in /v1/types (default host-pid)")
+      ->envname("BATCHQ_WORKER_NAME");
+  app.add_option("--type", config.types, "Job types to serve; repeatable")
+      ->envname("BATCHQ_WORKER_TYPES")->delimiter(',')->capture_default_str();
+  app.add_option("--backend", config.backend, "auto|cuda|cpu")
+      ->envname("BATCHQ_BACKEND")->check(CLI::IsMember({"auto", "cuda", "cpu"}))
+      ->capture_default_str();
+  app.add_option("--device", config.device, "CUDA device index")
+      ->envname("BATCHQ_DEVICE")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--credits", config.credits, "Batches held at once (>=2 keeps the GPU fed)")
+      ->envname("BATCHQ_CREDITS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--sleep-fixed-us", sleep_fixed_us, "sleep type: fixed cost per batch, µs")
+      ->envname("BATCHQ_SLEEP_FIXED_US")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--sleep-per-item-us", sleep_per_item_us, "sleep type: cost per item, µs")
+      ->envname("BATCHQ_SLEEP_PER_ITEM_US")->check(CLI::NonNegativeNumber)->capture_default_str();
+  app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval, ms")
+      ->envname("BATCHQ_HEARTBEAT_MS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--heartbeat-liveness", config.heartbeat_liveness,
+                 "Missed heartbeats before the broker counts as gone")
+      ->envname("BATCHQ_HEARTBEAT_LIVENESS")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--result-ttl-s", result_ttl_s, "Seconds a finished job's record is kept")
+      ->envname("BATCHQ_RESULT_TTL_S")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
+      ->envname("BATCHQ_LOG_LEVEL")->capture_default_str();
+  app.add_flag("--log-json", log_json, "Log one JSON object per line")->envname("BATCHQ_LOG_JSON");
+  CLI11_PARSE(app, argc, argv);
+  config.sleep = {std::chrono::microseconds(sleep_fixed_us),
+                  std::chrono::microseconds(sleep_per_item_us)};
+  config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  config.result_ttl = std::chrono::seconds(result_ttl_s);
+  if (config.name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    config.name = fmt::format("{}-{}", host, getpid());
+  }
+
+  batchq::SetUpLogging("gpu_worker", log_level, log_json);
+  const auto& stop = batchq::InstallStopSignals();
+  try {
+    auto choice = batchq::ChooseBackend(config.backend, config.device);
+    if (!choice) throw std::runtime_error(choice.error().message);
+    batchq::BatchExecutor::Handlers handlers;
+    for (const auto& type : config.types) {
+      auto handler = batchq::MakeHandler(type, choice->backend,
+                                         batchq::HandlerOptions{config.sleep, config.device});
+      if (!handler) throw std::runtime_error(handler.error().message);
+      handlers.emplace(type, std::move(*handler));
+    }
+    batchq::Worker worker(config, std::move(handlers), std::string(ToString(choice->backend)),
+                          choice->device);
+    worker.Run(stop);
+  } catch (const std::exception& e) {
+    spdlog::critical("worker cannot start: {}", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,105 @@
+#include "gpu_worker/worker.h"
+
+#include <algorithm>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/zmq_transport.h"
+
+namespace batchq {
+namespace {
+using Clock = std::chrono::steady_clock;
+
+BatchExecutor::Options ExecutorOptions(const WorkerConfig& config) {
+  auto endpoint = ParseRedisUrl(config.redis_url);
+  if (!endpoint) throw std::runtime_error(endpoint.error().message);
+  return BatchExecutor::Options{
+      RedisConnection::Options{*endpoint, std::chrono::milliseconds(500),
+                               std::chrono::milliseconds(2000)},
+      JobStore::Options{config.key_prefix, config.result_ttl}, config.name};
+}
+}  // namespace
+
+Worker::Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, std::string backend,
+               std::string device)
+    : config_(config),
+      backend_(std::move(backend)),
+      device_(std::move(device)),
+      context_(1),
+      executor_(ExecutorOptions(config), std::move(handlers), done_signal_) {}
+
+Worker::~Worker() = default;
+
+void Worker::Connect() {
+  socket_.emplace(context_, zmq::socket_type::dealer);
+  ApplySocketDefaults(*socket_);
+  socket_->set(zmq::sockopt::reconnect_ivl, 100);
+  socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
+  socket_->connect(config_.broker);
+  SendWire(*socket_, {},
+           wire::Ready{config_.name, config_.types, config_.credits, backend_, device_});
+  last_heard_ = Clock::now();
+  spdlog::info("worker {} connecting to {} ({} on {})", config_.name, config_.broker, backend_,
+               device_);
+}
+
+void Worker::SendDone() {
+  done_signal_.Drain();
+  for (auto& done : executor_.TakeDone()) SendWire(*socket_, {}, done);
+}
+
+void Worker::HandleMessages(Clock::time_point now) {
+  for (int i = 0; i < 256; ++i) {
+    auto received = ReceiveWire(*socket_, /*routed=*/false);
+    if (!received) return;
+    last_heard_ = now;
+    if (!received->message) {
+      spdlog::warn("dropped a bad message from the broker: {}", received->message.error().message);
+      continue;
+    }
+    auto& message = *received->message;
+    if (auto* batch = std::get_if<wire::Batch>(&message)) {
+      executor_.Enqueue(std::move(*batch));
+    } else if (auto* disconnect = std::get_if<wire::Disconnect>(&message)) {
+      spdlog::warn("broker asked us to start over: {}", disconnect->reason);
+      Connect();
+      return;
+    }
+    // HEARTBEAT needs nothing beyond last_heard_.
+  }
+}
+
+void Worker::Run(const std::atomic<bool>& stop) {
+  Connect();
+  auto next_heartbeat = Clock::now() + config_.heartbeat_interval;
+  const auto max_silence = config_.heartbeat_interval * config_.heartbeat_liveness;
+  while (!stop.load()) {
+    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, done_signal_.fd(), ZMQ_POLLIN, 0}};
+    auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_heartbeat - Clock::now());
+    timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(200));
+    zmq::poll(items, 2, timeout);
+    const auto now = Clock::now();
+    if (items[1].revents & ZMQ_POLLIN) SendDone();
+    if (items[0].revents & ZMQ_POLLIN) HandleMessages(now);
+    if (now >= next_heartbeat) {
+      SendWire(*socket_, {}, wire::Heartbeat{NowWallMicros().count()});
+      next_heartbeat = now + config_.heartbeat_interval;
+      if (now - last_heard_ > max_silence) {
+        spdlog::warn("broker silent for {} ms; reconnecting", max_silence.count());
+        std::this_thread::sleep_for(reconnect_backoff_);
+        reconnect_backoff_ = std::min(reconnect_backoff_ * 2, std::chrono::milliseconds(5000));
+        Connect();
+      } else {
+        reconnect_backoff_ = std::chrono::milliseconds(100);
+      }
+    }
+  }
+  spdlog::info("worker {} stopping", config_.name);
+  executor_.Stop();  // lets the running batch finish and be written
+  SendDone();
+  SendWire(*socket_, {}, wire::Disconnect{"worker stopping"});
+}
+
+}  // namespace batchq

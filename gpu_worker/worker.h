@@ -1,0 +1,44 @@
+#pragma once
+// The worker process's network side: a DEALER to the broker's backend. Announces
+// READY with its types and credits, heartbeats, hands BATCH messages to the
+// BatchExecutor and reports DONE. Reconnects on a fresh socket, with backoff, when
+// the broker goes silent or tells it to start over. Run() is single-threaded.
+
+#include <atomic>
+#include <memory>
+#include <optional>
+
+#include <zmq.hpp>
+
+#include "common/wake_signal.h"
+#include "gpu_worker/batch_executor.h"
+#include "gpu_worker/worker_config.h"
+
+namespace batchq {
+
+class Worker {
+ public:
+  Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, std::string backend,
+         std::string device);
+  ~Worker();
+
+  // Serves until `stop`; then finishes the running batch, reports it and disconnects.
+  void Run(const std::atomic<bool>& stop);
+
+ private:
+  void Connect();
+  void SendDone();
+  void HandleMessages(std::chrono::steady_clock::time_point now);
+
+  const WorkerConfig config_;
+  const std::string backend_;
+  const std::string device_;
+  zmq::context_t context_;
+  std::optional<zmq::socket_t> socket_;
+  WakeSignal done_signal_;
+  BatchExecutor executor_;
+  std::chrono::steady_clock::time_point last_heard_{};
+  std::chrono::milliseconds reconnect_backoff_{100};
+};
+
+}  // namespace batchq

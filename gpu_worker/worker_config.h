@@ -1,0 +1,28 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "gpu_worker/cpu_handlers.h"
+
+namespace batchq {
+
+// Everything a worker is told at start; validated once in main, then read-only.
+struct WorkerConfig {
+  std::string broker = "tcp://127.0.0.1:5556";  // the broker's backend endpoint
+  std::string redis_url = "redis://127.0.0.1:6379";
+  std::string key_prefix = "bq:";
+  std::string name;  // default: hostname-pid
+  std::vector<std::string> types = {"upper", "sleep"};
+  std::string backend = "auto";  // auto|cuda|cpu
+  int device = 0;
+  std::uint32_t credits = 2;  // batches held at once: one running, one on the doorstep
+  SleepCost sleep;
+  std::chrono::milliseconds heartbeat_interval{1000};
+  std::uint32_t heartbeat_liveness = 3;
+  std::chrono::seconds result_ttl{std::chrono::hours(24)};
+};
+
+}  // namespace batchq

@@ -1,0 +1,50 @@
+#include "gateway/job_json.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/support/stack.h"
+
+namespace batchq {
+namespace {
+
+TEST(JobJsonTest, SucceededJobShowsResultBatchAndTimeline) {
+  JobRecord record;
+  record.id = "abc";
+  record.type = "upper";
+  record.status = "succeeded";
+  record.attempts = 1;
+  record.created = WallMicros(1'000'000);
+  record.started = WallMicros(1'000'500);
+  record.finished = WallMicros(1'001'000);
+  record.batch_id = "b-1";
+  record.batch_size = 7;
+  record.worker = "w0";
+  record.result = R"("HI")";
+  const std::string body = RenderJob(record);
+  EXPECT_EQ(test::JsonString(body, "result"), "HI");
+  EXPECT_EQ(test::JsonInt(body, "batch", "size"), 7);
+  EXPECT_EQ(test::JsonString(body, "worker"), "w0");
+  EXPECT_EQ(test::JsonInt(body, "timeline", "finished_us"), 1'001'000);
+  EXPECT_EQ(test::JsonString(body, "created_at"), "1970-01-01T00:00:01.000000Z");
+  EXPECT_EQ(body.find("\"error\""), std::string::npos);
+}
+
+TEST(JobJsonTest, FailedJobShowsErrorAndNoResult) {
+  JobRecord record;
+  record.id = "abc";
+  record.status = "failed";
+  record.error_code = "invalid_input";
+  record.error_message = "upper takes a \"string\".";
+  const std::string body = RenderJob(record);
+  EXPECT_EQ(test::JsonString(body, "error", "code"), "invalid_input");
+  EXPECT_EQ(test::JsonString(body, "error", "message"), "upper takes a \"string\".");
+  EXPECT_EQ(body.find("\"result\""), std::string::npos);
+}
+
+TEST(JobJsonTest, ErrorShape) {
+  const std::string body = RenderError("not_found", "No such job.");
+  EXPECT_EQ(body, R"({"error":{"code":"not_found","message":"No such job."}})");
+}
+
+}  // namespace
+}  // namespace batchq

@@ -1,0 +1,69 @@
+#include "gateway/request_parser.h"
+
+#include <gtest/gtest.h>
+
+namespace batchq {
+namespace {
+
+TEST(RequestParserTest, ParsesAJob) {
+  auto job = ParseJobRequest(R"({"type":"upper","input":"hi there","priority":3})");
+  ASSERT_TRUE(job) << job.error().message;
+  EXPECT_EQ(job->type, "upper");
+  EXPECT_EQ(job->input, R"("hi there")");
+  EXPECT_EQ(job->priority, 3);
+}
+
+TEST(RequestParserTest, KeepsAnyJsonInputAsCompactJson) {
+  auto job = ParseJobRequest(R"({"type":"mlp", "input": [1, 2.5, {"a" : null}] })");
+  ASSERT_TRUE(job);
+  EXPECT_EQ(job->input, R"([1,2.5,{"a":null}])");
+}
+
+TEST(RequestParserTest, IgnoresUnknownFields) {
+  EXPECT_TRUE(ParseJobRequest(R"({"type":"upper","input":"x","future":1})"));
+}
+
+TEST(RequestParserTest, MalformedJsonIsInvalidJson) {
+  for (const char* body : {"", "{", "{\"type\":", "not json", "{\"type\":\"upper\",}"}) {
+    auto job = ParseJobRequest(body);
+    ASSERT_FALSE(job) << body;
+    EXPECT_EQ(job.error().code, "invalid_json") << body;
+  }
+}
+
+TEST(RequestParserTest, WrongShapesAreInvalidRequest) {
+  for (const char* body : {
+           R"([1,2])", R"("upper")", R"({"input":"x"})", R"({"type":"upper"})",
+           R"({"type":5,"input":"x"})", R"({"type":"","input":"x"})",
+           R"({"type":"has space","input":"x"})", R"({"type":"upper","input":"x","priority":"1"})",
+           R"({"type":"upper","input":"x","priority":1.5})",
+           R"({"type":"upper","input":"x","priority":100000})"}) {
+    auto job = ParseJobRequest(body);
+    ASSERT_FALSE(job) << body;
+    EXPECT_EQ(job.error().code, "invalid_request") << body;
+  }
+}
+
+TEST(RequestParserTest, BatchKeepsEachItemsOwnOutcome) {
+  auto batch = ParseBatchRequest(
+      R"({"jobs":[{"type":"upper","input":"a"},{"type":"upper"},7,{"type":"sleep","input":{}}]})",
+      10);
+  ASSERT_TRUE(batch);
+  ASSERT_EQ(batch->size(), 4u);
+  EXPECT_TRUE((*batch)[0]);
+  EXPECT_FALSE((*batch)[1]);
+  EXPECT_EQ((*batch)[1].error().code, "invalid_request");
+  EXPECT_FALSE((*batch)[2]);
+  ASSERT_TRUE((*batch)[3]);
+  EXPECT_EQ((*batch)[3]->input, "{}");
+}
+
+TEST(RequestParserTest, BatchOuterErrors) {
+  EXPECT_EQ(ParseBatchRequest("{", 10).error().code, "invalid_json");
+  EXPECT_EQ(ParseBatchRequest(R"({"jobs":{}})", 10).error().code, "invalid_request");
+  EXPECT_EQ(ParseBatchRequest(R"({"jobs":[]})", 10).error().code, "invalid_request");
+  EXPECT_EQ(ParseBatchRequest(R"({"jobs":[1,2,3]})", 2).error().code, "invalid_request");
+}
+
+}  // namespace
+}  // namespace batchq

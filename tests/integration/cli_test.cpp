@@ -1,0 +1,81 @@
+// The batchq CLI against a real stack: output and exit codes scripts rely on.
+#include <gtest/gtest.h>
+
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    stack_ = new Stack(StackOptions{.workers = 1});
+    ASSERT_TRUE(stack_->WaitReady(1)) << stack_->Logs();
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+  static int Cli(std::vector<std::string> args, std::string* out) {
+    args.insert(args.begin(), {BATCHQ_CLI_BIN, "--url", stack_->url()});
+    return RunCommand(args, out);
+  }
+  static Stack* stack_;
+};
+Stack* CliTest::stack_ = nullptr;
+
+TEST_F(CliTest, SubmitWaitPrintsTheResult) {
+  std::string out;
+  EXPECT_EQ(Cli({"submit", "upper", "hello cli", "--wait"}, &out), 0) << out;
+  EXPECT_NE(out.find("HELLO CLI"), std::string::npos) << out;
+}
+
+TEST_F(CliTest, SubmitThenStatusAndWaitById) {
+  std::string id;
+  ASSERT_EQ(Cli({"submit", "upper", "by id"}, &id), 0) << id;
+  while (!id.empty() && (id.back() == '\n' || id.back() == '\r')) id.pop_back();
+  ASSERT_EQ(id.size(), 32u) << id;
+  std::string out;
+  EXPECT_EQ(Cli({"wait", id}, &out), 0) << out;
+  EXPECT_NE(out.find("BY ID"), std::string::npos) << out;
+  EXPECT_EQ(Cli({"--output", "json", "status", id}, &out), 0) << out;
+  EXPECT_EQ(JsonString(out, "status"), "succeeded") << out;
+}
+
+TEST_F(CliTest, JsonInputIsSentAsJson) {
+  std::string out;
+  // 42 is JSON, not a string: upper fails that item, and the CLI says so with exit 1.
+  EXPECT_EQ(Cli({"submit", "upper", "42", "--wait"}, &out), 1) << out;
+  EXPECT_NE(out.find("invalid_input"), std::string::npos) << out;
+  EXPECT_EQ(Cli({"submit", "upper", "42", "--string", "--wait"}, &out), 0) << out;
+}
+
+TEST_F(CliTest, ExitCodesForRefusalsAndOutages) {
+  std::string out;
+  EXPECT_EQ(Cli({"submit", "teleport", "x"}, &out), 3) << out;
+  EXPECT_EQ(Cli({"status", "0123456789abcdef0123456789abcdef"}, &out), 3) << out;
+  EXPECT_EQ(Cli({"frobnicate"}, &out), 2) << out;
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", "http://127.0.0.1:1", "types"}, &out), 4) << out;
+}
+
+TEST_F(CliTest, TypesListsTheBuiltInTypes) {
+  std::string out;
+  EXPECT_EQ(Cli({"types"}, &out), 0) << out;
+  EXPECT_NE(out.find("upper"), std::string::npos);
+  EXPECT_NE(out.find("sleep"), std::string::npos);
+}
+
+TEST_F(CliTest, BenchRunsABoundedLoadAndLosesNothing) {
+  std::string out;
+  EXPECT_EQ(Cli({"--output", "json", "bench", "--type", "upper", "--count", "300",
+                 "--connections", "3"},
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(JsonInt(out, "accepted"), 300) << out;
+  EXPECT_EQ(JsonInt(out, "succeeded"), 300) << out;
+  EXPECT_EQ(JsonInt(out, "unfinished"), 0) << out;
+}
+
+}  // namespace
+}  // namespace batchq::test

@@ -1,0 +1,230 @@
+// The whole pipeline with real processes: gateway -> broker -> workers -> Redis.
+#include <algorithm>
+#include <mutex>
+#include <set>
+#include <cctype>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "common/json_writer.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string UpperAscii(std::string text) {
+  for (char& c : text) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  return text;
+}
+
+std::string JobBody(std::string_view type, std::string_view text) {
+  JsonWriter json;
+  json.BeginObject().Key("type").String(type).Key("input").String(text).EndObject();
+  return json.Take();
+}
+
+// Long-polls until terminal (bounded) and returns the job's JSON.
+std::string WaitJob(HttpClient& client, const std::string& id) {
+  for (int i = 0; i < 20; ++i) {
+    auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms=5000", id));
+    if (!response || response->status != 200) return {};
+    const std::string status = JsonString(response->body, "status");
+    if (status != "queued" && status != "running") return response->body;
+  }
+  return {};
+}
+
+TEST(PipelineTest, ThousandUpperJobsSingleAndBatchedAllSucceedInBatches) {
+  Stack stack;
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+
+  struct Submitted {
+    std::string id;
+    std::string text;
+  };
+  std::vector<Submitted> jobs;
+  std::mutex mutex;
+
+  // 500 jobs one per request, from 4 concurrent clients.
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      auto client = stack.Client();
+      for (int i = 0; i < 125; ++i) {
+        const std::string text = fmt::format("job {} of client {}: ÄbC-xyz", i, t);
+        auto response = client->PostJson("/v1/jobs", JobBody("upper", text));
+        ASSERT_TRUE(response);
+        ASSERT_EQ(response->status, 202) << response->body;
+        const std::string id = JsonString(response->body, "id");
+        ASSERT_EQ(response->Header("Location"), "/v1/jobs/" + id);
+        std::lock_guard lock(mutex);
+        jobs.push_back({id, text});
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+
+  // 500 more through POST /v1/jobs:batch, 50 per request.
+  auto client = stack.Client();
+  for (int r = 0; r < 10; ++r) {
+    std::vector<std::string> texts;
+    std::string body = R"({"jobs":[)";
+    for (int i = 0; i < 50; ++i) {
+      texts.push_back(fmt::format("batch {} item {} mixed Case", r, i));
+      if (i > 0) body += ',';
+      body += JobBody("upper", texts.back());
+    }
+    body += "]}";
+    auto response = client->PostJson("/v1/jobs:batch", body);
+    ASSERT_TRUE(response);
+    ASSERT_EQ(response->status, 202) << response->body;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    simdjson::dom::array items;
+    ASSERT_EQ(parser.parse(response->body).get(root), simdjson::SUCCESS);
+    ASSERT_EQ(root["jobs"].get(items), simdjson::SUCCESS);
+    ASSERT_EQ(items.size(), 50u);
+    std::size_t i = 0;
+    for (auto item : items) {
+      std::string_view id;
+      ASSERT_EQ(item["id"].get(id), simdjson::SUCCESS);
+      jobs.push_back({std::string(id), texts[i++]});
+    }
+  }
+  ASSERT_EQ(jobs.size(), 1000u);
+
+  std::size_t batched = 0;
+  std::set<std::string> workers;
+  for (const auto& job : jobs) {
+    const std::string body = WaitJob(*client, job.id);
+    ASSERT_FALSE(body.empty()) << "job " << job.id << " did not end\n" << stack.Logs();
+    ASSERT_EQ(JsonString(body, "status"), "succeeded") << body;
+    EXPECT_EQ(JsonString(body, "result"), UpperAscii(job.text));
+    EXPECT_EQ(JsonInt(body, "attempts"), 1);
+    if (JsonInt(body, "batch", "size") > 1) ++batched;
+    workers.insert(JsonString(body, "worker"));
+    EXPECT_GE(JsonInt(body, "timeline", "finished_us"), JsonInt(body, "timeline", "started_us"));
+    EXPECT_GE(JsonInt(body, "timeline", "started_us"), JsonInt(body, "timeline", "created_us"));
+  }
+  EXPECT_GT(batched, 0u) << "no job ran in a batch larger than 1";
+  EXPECT_EQ(workers.size(), 2u) << "both workers should have run batches";
+}
+
+TEST(PipelineTest, LongPollReturnsWhenTheJobEnds) {
+  // Each sleep batch takes 300 ms; a long-poll of up to 60 s must come back with the
+  // finished job long before its limit, woken by the completion notice.
+  Stack stack(StackOptions{.workers = 1, .worker_args = {"--sleep-fixed-us", "300000"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto submitted = client->PostJson("/v1/jobs", R"({"type":"sleep","input":null})");
+  ASSERT_TRUE(submitted);
+  ASSERT_EQ(submitted->status, 202);
+  const std::string id = JsonString(submitted->body, "id");
+
+  const auto start = std::chrono::steady_clock::now();
+  auto polled = client->Get(fmt::format("/v1/jobs/{}?wait_ms=60000", id));
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  ASSERT_TRUE(polled);
+  ASSERT_EQ(polled->status, 200);
+  EXPECT_EQ(JsonString(polled->body, "status"), "succeeded") << polled->body;
+  EXPECT_LT(elapsed, 30s) << "the long-poll was not woken by the completion notice";
+}
+
+TEST(PipelineTest, LongPollOfAnUnfinishedJobReturnsItsStateAtTheLimit) {
+  Stack stack(StackOptions{.workers = 0});  // no workers: the job stays queued
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  auto client = stack.Client();
+  auto submitted = client->PostJson("/v1/jobs", R"({"type":"upper","input":"x"})");
+  ASSERT_TRUE(submitted);
+  ASSERT_EQ(submitted->status, 202);
+  const std::string id = JsonString(submitted->body, "id");
+  auto polled = client->Get(fmt::format("/v1/jobs/{}?wait_ms=200", id));
+  ASSERT_TRUE(polled);
+  EXPECT_EQ(polled->status, 200);
+  EXPECT_EQ(JsonString(polled->body, "status"), "queued");
+}
+
+TEST(PipelineTest, CancelledJobNeverRunsAndLongPollSeesIt) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  auto client = stack.Client();
+  auto submitted = client->PostJson("/v1/jobs", R"({"type":"upper","input":"never"})");
+  ASSERT_TRUE(submitted);
+  const std::string id = JsonString(submitted->body, "id");
+
+  std::string polled_status;
+  std::thread poller([&] {
+    auto other = stack.Client();
+    auto polled = other->Get(fmt::format("/v1/jobs/{}?wait_ms=60000", id));
+    if (polled) polled_status = JsonString(polled->body, "status");
+  });
+  auto cancelled = client->Delete("/v1/jobs/" + id);
+  poller.join();
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->status, 200) << cancelled->body;
+  EXPECT_EQ(polled_status, "cancelled");
+
+  auto again = client->Delete("/v1/jobs/" + id);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 409);
+  EXPECT_EQ(JsonString(again->body, "error", "code"), "not_cancellable");
+
+  // A worker arriving later must skip the cancelled job.
+  stack.AddWorker();
+  ASSERT_TRUE(stack.WaitReady(1));
+  auto ok = client->PostJson("/v1/jobs", R"({"type":"upper","input":"after"})");
+  ASSERT_TRUE(ok);
+  const std::string body = WaitJob(*client, JsonString(ok->body, "id"));
+  EXPECT_EQ(JsonString(body, "status"), "succeeded");
+  auto final_state = client->Get("/v1/jobs/" + id);
+  ASSERT_TRUE(final_state);
+  EXPECT_EQ(JsonString(final_state->body, "status"), "cancelled");
+  EXPECT_EQ(JsonString(final_state->body, "worker"), "");
+}
+
+TEST(PipelineTest, ResultEndpointServesTheRawResult) {
+  Stack stack(StackOptions{.workers = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto submitted = client->PostJson("/v1/jobs", R"({"type":"upper","input":"raw"})");
+  ASSERT_TRUE(submitted);
+  const std::string id = JsonString(submitted->body, "id");
+  ASSERT_FALSE(WaitJob(*client, id).empty());
+  auto result = client->Get("/v1/jobs/" + id + "/result");
+  ASSERT_TRUE(result);
+  EXPECT_EQ(result->status, 200);
+  EXPECT_EQ(result->body, R"("RAW")");
+  EXPECT_EQ(result->Header("Content-Type"), "application/json");
+}
+
+TEST(PipelineTest, TypesListsBatchingSettingsAndLiveWorkers) {
+  Stack stack(StackOptions{
+      .workers = 2, .broker_args = {"--type", "upper:max_batch_size=16,max_delay_ms=3", "--type", "sleep"}});
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  auto client = stack.Client();
+  auto types = client->Get("/v1/types");
+  ASSERT_TRUE(types);
+  ASSERT_EQ(types->status, 200);
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(types->body).get(root), simdjson::SUCCESS);
+  bool found = false;
+  for (auto type : root["types"].get_array()) {
+    if (type["name"].get_string().value() != "upper") continue;
+    found = true;
+    EXPECT_EQ(type["max_batch_size"].get_int64().value(), 16);
+    EXPECT_EQ(type["max_delay_us"].get_int64().value(), 3000);
+    EXPECT_EQ(type["workers"].get_int64().value(), 2);
+  }
+  EXPECT_TRUE(found) << types->body;
+}
+
+}  // namespace
+}  // namespace batchq::test

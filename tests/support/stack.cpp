@@ -1,0 +1,151 @@
+#include "tests/support/stack.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+namespace batchq::test {
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+Stack::Stack(StackOptions options) : options_(std::move(options)) {
+  char templ[] = "/tmp/batchq-test-XXXXXX";
+  if (mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = templ;
+  redis_port_ = FreePort();
+  frontend_port_ = FreePort();
+  backend_port_ = FreePort();
+  StartRedis();
+  StartBroker();
+  StartGateway();
+  for (int i = 0; i < options_.workers; ++i) AddWorker();
+}
+
+Stack::~Stack() {
+  for (auto& worker : workers_) worker->Stop();
+  gateway_.Stop();
+  broker_.Stop();
+  redis_.Stop();
+  if (std::getenv("BATCHQ_KEEP_TEST_LOGS") == nullptr) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+}
+
+std::string Stack::url() const { return fmt::format("http://127.0.0.1:{}", gateway_port_); }
+std::string Stack::redis_url() const { return fmt::format("redis://127.0.0.1:{}", redis_port_); }
+
+std::unique_ptr<HttpClient> Stack::Client() const {
+  auto client = HttpClient::Connect(url(), std::chrono::seconds(70));
+  if (!client) throw std::runtime_error(client.error().message);
+  return std::move(*client);
+}
+
+void Stack::StartRedis() {
+  redis_ = ChildProcess({BATCHQ_REDIS_SERVER, "--port", std::to_string(redis_port_), "--bind",
+                         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir_},
+                        dir_ + "/redis.log");
+  const bool up = WaitFor([&] {
+    std::string out;
+    return RunCommand({BATCHQ_REDIS_CLI, "-p", std::to_string(redis_port_), "PING"}, &out) == 0 &&
+           out.find("PONG") != std::string::npos;
+  });
+  if (!up) throw std::runtime_error("redis-server did not start: " + redis_.ReadLog());
+}
+
+void Stack::StartBroker() {
+  std::vector<std::string> argv{BATCHQ_BROKER_BIN,
+                                "--frontend", fmt::format("tcp://127.0.0.1:{}", frontend_port_),
+                                "--backend", fmt::format("tcp://127.0.0.1:{}", backend_port_),
+                                "--redis-url", redis_url()};
+  argv.insert(argv.end(), options_.broker_args.begin(), options_.broker_args.end());
+  broker_ = ChildProcess(argv, dir_ + "/broker.log");
+}
+
+void Stack::StartGateway() {
+  const std::string ready = dir_ + "/gateway.ready";
+  std::filesystem::remove(ready);
+  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN, "--port", "0", "--ready-file", ready,
+                                "--broker", fmt::format("tcp://127.0.0.1:{}", frontend_port_),
+                                "--redis-url", redis_url()};
+  argv.insert(argv.end(), options_.gateway_args.begin(), options_.gateway_args.end());
+  gateway_ = ChildProcess(argv, dir_ + "/gateway.log");
+  if (!WaitFor([&] { return std::filesystem::exists(ready); })) {
+    throw std::runtime_error("gateway did not start: " + gateway_.ReadLog());
+  }
+  gateway_port_ = static_cast<int>(JsonInt(ReadFile(ready), "port"));
+}
+
+std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args) {
+  const std::size_t index = workers_.size();
+  std::vector<std::string> argv{BATCHQ_WORKER_BIN, "--broker",
+                                fmt::format("tcp://127.0.0.1:{}", backend_port_), "--redis-url",
+                                redis_url(), "--name", fmt::format("w{}", index)};
+  argv.insert(argv.end(), options_.worker_args.begin(), options_.worker_args.end());
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  workers_.push_back(
+      std::make_unique<ChildProcess>(argv, fmt::format("{}/worker{}.log", dir_, index)));
+  return index;
+}
+
+bool Stack::WaitReady(int workers) {
+  auto client = Client();
+  return WaitFor([&] {
+    auto ready = client->Get("/readyz");
+    if (!ready || ready->status != 200) return false;
+    auto types = client->Get("/v1/types");
+    if (!types || types->status != 200) return false;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    simdjson::dom::array list;
+    if (parser.parse(types->body).get(root) != simdjson::SUCCESS) return false;
+    if (root["workers"].get(list) != simdjson::SUCCESS) return false;
+    return static_cast<int>(list.size()) == workers;
+  });
+}
+
+std::string Stack::Logs() const {
+  std::string out;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    if (entry.path().extension() != ".log") continue;
+    out += "==== " + entry.path().filename().string() + "\n" + ReadFile(entry.path().string());
+  }
+  return out;
+}
+
+std::string JsonString(const std::string& body, const std::string& key, const std::string& sub) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::string_view value;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return {};
+  auto field = sub.empty() ? root[key] : root[key][sub];
+  if (field.get(value) != simdjson::SUCCESS) return {};
+  return std::string(value);
+}
+
+std::int64_t JsonInt(const std::string& body, const std::string& key, const std::string& sub) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  std::int64_t value = 0;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return 0;
+  auto field = sub.empty() ? root[key] : root[key][sub];
+  if (field.get(value) != simdjson::SUCCESS) return 0;
+  return value;
+}
+
+}  // namespace batchq::test

@@ -1,0 +1,66 @@
+#pragma once
+// A whole batchq deployment for integration tests: a real redis-server, broker,
+// gateway and workers as child processes on free loopback ports, in a temp folder
+// that holds their logs. Everything is stopped when the Stack goes away.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/http_client.h"
+#include "tests/support/child_process.h"
+
+namespace batchq::test {
+
+struct StackOptions {
+  int workers = 2;
+  std::vector<std::string> broker_args;
+  std::vector<std::string> gateway_args;
+  std::vector<std::string> worker_args;
+};
+
+class Stack {
+ public:
+  explicit Stack(StackOptions options = {});
+  ~Stack();
+
+  std::string url() const;
+  std::string redis_url() const;
+  std::unique_ptr<HttpClient> Client() const;
+
+  void StartRedis();
+  void StartBroker();
+  void StartGateway();
+  // Starts one more worker; returns its index.
+  std::size_t AddWorker(const std::vector<std::string>& extra_args = {});
+
+  ChildProcess& redis() { return redis_; }
+  ChildProcess& broker() { return broker_; }
+  ChildProcess& gateway() { return gateway_; }
+  ChildProcess& worker(std::size_t i) { return *workers_.at(i); }
+
+  // Until /readyz says ready and the broker reports `workers` live workers.
+  bool WaitReady(int workers);
+  // Logs of every process, for failure messages.
+  std::string Logs() const;
+
+ private:
+  StackOptions options_;
+  std::string dir_;
+  int redis_port_ = 0;
+  int frontend_port_ = 0;
+  int backend_port_ = 0;
+  int gateway_port_ = 0;
+  ChildProcess redis_;
+  ChildProcess broker_;
+  ChildProcess gateway_;
+  std::vector<std::unique_ptr<ChildProcess>> workers_;
+};
+
+// Parses `body` and returns the string at a top-level key (or key.sub); "" if absent.
+std::string JsonString(const std::string& body, const std::string& key,
+                       const std::string& sub = "");
+std::int64_t JsonInt(const std::string& body, const std::string& key,
+                     const std::string& sub = "");
+
+}  // namespace batchq::test
