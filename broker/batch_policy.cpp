@@ -8,8 +8,10 @@ namespace batchq {
 
 std::string_view ToString(CloseReason reason) {
   switch (reason) {
-    case CloseReason::kFull: return "full";
-    case CloseReason::kMaxDelay: return "max_delay";
+    case CloseReason::kFull:
+      return "full";
+    case CloseReason::kMaxDelay:
+      return "max_delay";
   }
   return "unknown";
 }

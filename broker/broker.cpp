@@ -103,8 +103,7 @@ void Broker::Run(const std::atomic<bool>& stop) {
     if (items[1].revents & ZMQ_POLLIN) HandleBackend(now);
     if (items[0].revents & ZMQ_POLLIN) HandleFrontend(now);
   }
-  spdlog::info("broker stopping; {} batches in flight return through the sweep",
-               in_flight_.size());
+  spdlog::info("broker stopping; {} batches in flight return through the sweep", in_flight_.size());
 }
 
 void Broker::HandleFrontend(MonotonicTime now) {
@@ -136,8 +135,8 @@ void Broker::OnSubmit(const std::string& routing, wire::Submit submit, Monotonic
     wire::Verdict verdict;
     if (!known_ids_.contains(job.id)) {
       const std::string id = job.id;
-      auto queued = policy_.Enqueue(
-          job.type, QueuedJob{std::move(job.id), job.priority, job.attempts, std::move(job.input), now});
+      auto queued = policy_.Enqueue(job.type, QueuedJob{std::move(job.id), job.priority,
+                                                        job.attempts, std::move(job.input), now});
       if (queued) {
         known_ids_.insert(id);
       } else {
@@ -300,8 +299,7 @@ void Broker::RetryFailures() {
 void Broker::Sweep(MonotonicTime now) {
   // Jobs the gateway made durable but that never reached us (the gateway died in
   // between, or this broker restarted and lost its queues).
-  const auto cutoff =
-      NowWallMicros() - std::chrono::duration_cast<WallMicros>(config_.sweep_grace);
+  const auto cutoff = NowWallMicros() - std::chrono::duration_cast<WallMicros>(config_.sweep_grace);
   auto ids = store_.PendingCreatedBefore(cutoff, 1000);
   if (!ids) {
     spdlog::warn("sweep: {}", ids.error().message);
@@ -334,16 +332,15 @@ wire::Status Broker::BuildStatus(std::uint64_t seq) const {
   std::unordered_map<std::string, std::uint32_t> in_flight_by_type;
   for (const auto& [id, batch] : in_flight_) ++in_flight_by_type[batch.type];
   for (const auto& settings : policy_.Types()) {
-    status.types.push_back(wire::TypeStatus{
-        settings.name, settings.max_batch_size, settings.max_delay.count(), settings.max_queue,
-        policy_.Depth(settings.name), in_flight_by_type[settings.name],
-        workers_.CountServing(settings.name)});
+    status.types.push_back(
+        wire::TypeStatus{settings.name, settings.max_batch_size, settings.max_delay.count(),
+                         settings.max_queue, policy_.Depth(settings.name),
+                         in_flight_by_type[settings.name], workers_.CountServing(settings.name)});
   }
   for (const auto& [routing, worker] : workers_.workers()) {
-    status.workers.push_back(wire::WorkerStatus{worker.ready.name, worker.ready.types,
-                                                worker.ready.backend, worker.ready.device,
-                                                worker.ready.credits, worker.free_credits,
-                                                worker.batches_done});
+    status.workers.push_back(wire::WorkerStatus{
+        worker.ready.name, worker.ready.types, worker.ready.backend, worker.ready.device,
+        worker.ready.credits, worker.free_credits, worker.batches_done});
   }
   return status;
 }

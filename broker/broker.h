@@ -63,8 +63,8 @@ class Broker {
   BatchPolicy policy_;
   WorkerRegistry workers_;
   std::unordered_map<std::string, InFlight> in_flight_;  // by batch id
-  std::unordered_set<std::string> known_ids_;             // queued or in flight here
-  std::vector<std::string> failures_to_write_;            // worker_lost, awaiting Redis
+  std::unordered_set<std::string> known_ids_;            // queued or in flight here
+  std::vector<std::string> failures_to_write_;           // worker_lost, awaiting Redis
 
   RedisConnection redis_;
   JobStore store_;

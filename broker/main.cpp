@@ -1,6 +1,6 @@
 // batchq broker: parses flags, wires the Broker, runs it until SIGINT/SIGTERM.
-#include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "broker/broker.h"
 #include "common/logging.h"
@@ -8,9 +8,10 @@
 
 int main(int argc, char** argv) {
   batchq::BrokerConfig config;
-  CLI::App app{"batchq broker: batches queued jobs by size and deadline and dispatches them to "
-               "GPU workers.\nEvery flag can also be set through the environment variable "
-               "shown in brackets."};
+  CLI::App app{
+      "batchq broker: batches queued jobs by size and deadline and dispatches them to "
+      "GPU workers.\nEvery flag can also be set through the environment variable "
+      "shown in brackets."};
   std::string log_level = "info";
   bool log_json = false;
   int max_delay_us = static_cast<int>(config.defaults.max_delay.count());
@@ -19,46 +20,70 @@ int main(int argc, char** argv) {
   int sweep_grace_ms = static_cast<int>(config.sweep_grace.count());
   long result_ttl_s = config.result_ttl.count();
   app.add_option("--frontend", config.frontend, "ZeroMQ endpoint gateways connect to")
-      ->envname("BATCHQ_BROKER_FRONTEND")->capture_default_str();
+      ->envname("BATCHQ_BROKER_FRONTEND")
+      ->capture_default_str();
   app.add_option("--backend", config.backend, "ZeroMQ endpoint workers connect to")
-      ->envname("BATCHQ_BROKER_BACKEND")->capture_default_str();
+      ->envname("BATCHQ_BROKER_BACKEND")
+      ->capture_default_str();
   app.add_option("--redis-url", config.redis_url, "Redis holding job records")
-      ->envname("BATCHQ_REDIS_URL")->capture_default_str();
+      ->envname("BATCHQ_REDIS_URL")
+      ->capture_default_str();
   app.add_option("--key-prefix", config.key_prefix, "Prefix of every Redis key")
-      ->envname("BATCHQ_KEY_PREFIX")->capture_default_str();
+      ->envname("BATCHQ_KEY_PREFIX")
+      ->capture_default_str();
   app.add_option("--type", config.types,
                  "Job type served, optionally with settings: "
                  "NAME[:max_batch_size=N,max_delay_ms=N,max_queue=N]; repeatable")
-      ->envname("BATCHQ_TYPES")->delimiter(';')->capture_default_str();
+      ->envname("BATCHQ_TYPES")
+      ->delimiter(';')
+      ->capture_default_str();
   app.add_option("--max-batch-size", config.defaults.max_batch_size,
                  "Default largest batch per type")
-      ->envname("BATCHQ_MAX_BATCH_SIZE")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_MAX_BATCH_SIZE")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-delay-us", max_delay_us,
                  "Default longest wait of a batch's oldest job, in microseconds")
-      ->envname("BATCHQ_MAX_DELAY_US")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->envname("BATCHQ_MAX_DELAY_US")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--max-queue", config.defaults.max_queue,
                  "Default queued jobs per type before submits get 429")
-      ->envname("BATCHQ_MAX_QUEUE")->capture_default_str();
+      ->envname("BATCHQ_MAX_QUEUE")
+      ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval to workers, milliseconds")
-      ->envname("BATCHQ_HEARTBEAT_MS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_HEARTBEAT_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--heartbeat-liveness", config.heartbeat_liveness,
                  "Missed heartbeats before a worker is declared dead")
-      ->envname("BATCHQ_HEARTBEAT_LIVENESS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_HEARTBEAT_LIVENESS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-attempts", config.max_attempts,
                  "Runs of a job whose worker was lost before it fails with worker_lost")
-      ->envname("BATCHQ_MAX_ATTEMPTS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_MAX_ATTEMPTS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--sweep-ms", sweep_ms, "How often Redis is swept for jobs never received, ms")
-      ->envname("BATCHQ_SWEEP_MS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_SWEEP_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--sweep-grace-ms", sweep_grace_ms,
                  "Age a pending job must reach before the sweep takes it, ms")
-      ->envname("BATCHQ_SWEEP_GRACE_MS")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->envname("BATCHQ_SWEEP_GRACE_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--result-ttl-s", result_ttl_s, "Seconds a finished job's record is kept")
-      ->envname("BATCHQ_RESULT_TTL_S")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_RESULT_TTL_S")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--ready-file", config.ready_file,
                  "Write the bound endpoints here as JSON once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
-      ->envname("BATCHQ_LOG_LEVEL")->capture_default_str();
+      ->envname("BATCHQ_LOG_LEVEL")
+      ->capture_default_str();
   app.add_flag("--log-json", log_json, "Log one JSON object per line")->envname("BATCHQ_LOG_JSON");
   CLI11_PARSE(app, argc, argv);
 

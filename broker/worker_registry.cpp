@@ -50,8 +50,9 @@ bool WorkerRegistry::HasFreeWorker(std::string_view type) const {
 }
 
 std::uint32_t WorkerRegistry::CountServing(std::string_view type) const {
-  return static_cast<std::uint32_t>(std::count_if(
-      workers_.begin(), workers_.end(), [&](const auto& entry) { return entry.second.Serves(type); }));
+  return static_cast<std::uint32_t>(
+      std::count_if(workers_.begin(), workers_.end(),
+                    [&](const auto& entry) { return entry.second.Serves(type); }));
 }
 
 std::vector<WorkerInfo> WorkerRegistry::RemoveSilent(MonotonicTime now,

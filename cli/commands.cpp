@@ -50,7 +50,8 @@ int PrintJob(const Common& common, const std::string& body) {
   std::string_view status;
   status = JsonOr(root["status"], status);
   const bool success = status == "succeeded";
-  const bool terminal = success || status == "failed" || status == "cancelled" || status == "expired";
+  const bool terminal =
+      success || status == "failed" || status == "cancelled" || status == "expired";
   if (common.output == OutputFormat::kJson) {
     std::cout << body << "\n";
   } else if (success) {
@@ -89,8 +90,10 @@ int WaitWith(HttpClient& client, const Common& common, const std::string& id,
              std::chrono::seconds timeout) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    const auto wait = std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(30'000));
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto wait =
+        std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(30'000));
     auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait.count()));
     if (!response) return ReportFailure(response.error());
     if (response->status != 200) return ReportHttpError(*response);

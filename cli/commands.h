@@ -18,7 +18,7 @@ struct Common {
 
 struct SubmitArgs {
   std::string type;
-  std::string input;         // JSON text, or a plain string when it is not JSON
+  std::string input;             // JSON text, or a plain string when it is not JSON
   bool input_is_string = false;  // always send `input` as a JSON string
   std::int32_t priority = 0;
   bool wait = false;

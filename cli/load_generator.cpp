@@ -30,7 +30,8 @@ double Percentile(std::vector<double>& values, double p) {
   if (values.empty()) return 0;
   const std::size_t index =
       std::min(values.size() - 1, static_cast<std::size_t>(p * static_cast<double>(values.size())));
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index),
+                   values.end());
   return values[index];
 }
 
@@ -102,8 +103,8 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
             std::min<std::uint64_t>(per_request, options.count - r * per_request));
         if (request_interval_s > 0) {
           std::this_thread::sleep_until(
-              start + std::chrono::duration_cast<Clock::duration>(
-                          std::chrono::duration<double>(request_interval_s * static_cast<double>(r))));
+              start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                          request_interval_s * static_cast<double>(r))));
         }
         const std::string body = BuildBody(options, jobs);
         const char* target = per_request > 1 ? "/v1/jobs:batch" : "/v1/jobs";
@@ -137,8 +138,8 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
       std::vector<Finished> local;
       for (const auto& id : ids[c]) {
         for (;;) {
-          const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-              wait_deadline - Clock::now());
+          const auto left =
+              std::chrono::duration_cast<std::chrono::milliseconds>(wait_deadline - Clock::now());
           if (left.count() <= 0) break;
           const auto wait = std::min<std::int64_t>(left.count(), 30'000);
           auto response = (*client)->Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait));
@@ -185,7 +186,8 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
       first_created = std::min(first_created, f.created_us);
       last_finished = std::max(last_finished, f.finished_us);
     }
-    if (f.started_us > 0) waits.push_back(static_cast<double>(f.started_us - f.created_us) / 1000.0);
+    if (f.started_us > 0)
+      waits.push_back(static_cast<double>(f.started_us - f.created_us) / 1000.0);
     if (f.batch_size > 0) {
       batch_sum += static_cast<double>(f.batch_size);
       ++batch_count;
@@ -198,7 +200,8 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
   }
   report.latency_p50_ms = Percentile(latencies, 0.50);
   report.latency_p99_ms = Percentile(latencies, 0.99);
-  report.latency_max_ms = latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
+  report.latency_max_ms =
+      latencies.empty() ? 0 : *std::max_element(latencies.begin(), latencies.end());
   report.queue_wait_p50_ms = Percentile(waits, 0.50);
   report.queue_wait_p99_ms = Percentile(waits, 0.99);
   report.mean_batch_size = batch_count > 0 ? batch_sum / static_cast<double>(batch_count) : 0;
@@ -209,7 +212,10 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
   if (options.json) {
     JsonWriter json;
     json.BeginObject();
-    json.Key("type").String(options.type).Key("count").Int(static_cast<std::int64_t>(options.count));
+    json.Key("type")
+        .String(options.type)
+        .Key("count")
+        .Int(static_cast<std::int64_t>(options.count));
     json.Key("rate").Double(options.rate).Key("connections").Int(options.connections);
     json.Key("jobs_per_request").Int(options.jobs_per_request);
     json.Key("submitted").Int(static_cast<std::int64_t>(r.submitted));
@@ -234,14 +240,16 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
       "submitted={} accepted={} refused={} succeeded={} failed={} unfinished={}\n"
       "submit throughput   {:.0f} jobs/s ({:.2f} s)\n"
       "end-to-end          {:.0f} jobs/s\n"
-      "latency (ms)        p50 {:.2f}  p99 {:.2f}  max {:.2f}   [gateway accept -> result written]\n"
+      "latency (ms)        p50 {:.2f}  p99 {:.2f}  max {:.2f}   [gateway accept -> result "
+      "written]\n"
       "queue wait (ms)     p50 {:.2f}  p99 {:.2f}\n"
       "mean batch size     {:.2f}",
-      options.type, options.count, options.rate == 0 ? std::string("max") : fmt::format("{}", options.rate),
-      options.connections, options.jobs_per_request, r.submitted, r.accepted, r.refused,
-      r.succeeded, r.failed, r.unfinished, r.submit_jobs_per_s, r.submit_seconds,
-      r.end_to_end_jobs_per_s, r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms,
-      r.queue_wait_p50_ms, r.queue_wait_p99_ms, r.mean_batch_size);
+      options.type, options.count,
+      options.rate == 0 ? std::string("max") : fmt::format("{}", options.rate), options.connections,
+      options.jobs_per_request, r.submitted, r.accepted, r.refused, r.succeeded, r.failed,
+      r.unfinished, r.submit_jobs_per_s, r.submit_seconds, r.end_to_end_jobs_per_s,
+      r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms, r.queue_wait_p50_ms,
+      r.queue_wait_p99_ms, r.mean_batch_size);
 }
 
 }  // namespace batchq::cli

@@ -15,9 +15,9 @@ struct LoadOptions {
   std::string type = "upper";
   std::string input = R"("hello batchq")";  // JSON text of each job's input
   std::uint64_t count = 10'000;
-  double rate = 0;                  // jobs per second in total; 0 = as fast as possible
-  unsigned connections = 4;         // concurrent submitters, one connection each
-  unsigned jobs_per_request = 1;    // >1 submits through POST /v1/jobs:batch
+  double rate = 0;                // jobs per second in total; 0 = as fast as possible
+  unsigned connections = 4;       // concurrent submitters, one connection each
+  unsigned jobs_per_request = 1;  // >1 submits through POST /v1/jobs:batch
   std::chrono::seconds wait_timeout{120};
   bool json = false;
 };
@@ -27,7 +27,7 @@ struct LoadReport {
   std::uint64_t accepted = 0;
   std::uint64_t refused = 0;
   std::uint64_t succeeded = 0;
-  std::uint64_t failed = 0;  // failed, cancelled or expired
+  std::uint64_t failed = 0;      // failed, cancelled or expired
   std::uint64_t unfinished = 0;  // accepted jobs not terminal by the wait timeout
   double submit_seconds = 0;
   double submit_jobs_per_s = 0;
@@ -35,7 +35,7 @@ struct LoadReport {
   double latency_p50_ms = 0;         // created (gateway) -> finished (worker)
   double latency_p99_ms = 0;
   double latency_max_ms = 0;
-  double queue_wait_p50_ms = 0;      // created -> started
+  double queue_wait_p50_ms = 0;  // created -> started
   double queue_wait_p99_ms = 0;
   double mean_batch_size = 0;
 };

@@ -9,23 +9,29 @@
 
 int main(int argc, char** argv) {
   using namespace batchq::cli;
-  CLI::App app{"batchq: submit jobs to a batchq gateway, poll them, and load-test it.\n"
-               "Exit codes: 0 ok, 1 job failed/cancelled/expired, 2 usage, 3 request refused "
-               "(4xx), 4 gateway unreachable or 5xx, 5 wait timed out."};
+  CLI::App app{
+      "batchq: submit jobs to a batchq gateway, poll them, and load-test it.\n"
+      "Exit codes: 0 ok, 1 job failed/cancelled/expired, 2 usage, 3 request refused "
+      "(4xx), 4 gateway unreachable or 5xx, 5 wait timed out."};
   app.require_subcommand(1);
   Common common;
   std::string output = "text";
-  app.add_option("--url", common.url, "Gateway base URL")->envname("BATCHQ_URL")
+  app.add_option("--url", common.url, "Gateway base URL")
+      ->envname("BATCHQ_URL")
       ->capture_default_str();
-  app.add_option("--output,-o", output, "text|json")->envname("BATCHQ_OUTPUT")
-      ->check(CLI::IsMember({"text", "json"}))->capture_default_str();
+  app.add_option("--output,-o", output, "text|json")
+      ->envname("BATCHQ_OUTPUT")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
 
   SubmitArgs submit;
   int submit_wait_s = static_cast<int>(submit.wait_timeout.count());
-  auto* submit_cmd = app.add_subcommand("submit", "Submit a job; prints its id (or its result with --wait)");
+  auto* submit_cmd =
+      app.add_subcommand("submit", "Submit a job; prints its id (or its result with --wait)");
   submit_cmd->add_option("type", submit.type, "Job type, e.g. upper")->required();
-  submit_cmd->add_option("input", submit.input,
-                         "Job input: JSON, or plain text that is sent as a JSON string")
+  submit_cmd
+      ->add_option("input", submit.input,
+                   "Job input: JSON, or plain text that is sent as a JSON string")
       ->required();
   submit_cmd->add_flag("--string", submit.input_is_string, "Send INPUT as a JSON string as-is");
   submit_cmd->add_option("--priority", submit.priority, "Higher runs first")->capture_default_str();
@@ -53,15 +59,20 @@ int main(int argc, char** argv) {
       "bench", "Load generator: submit COUNT jobs, wait for all, report throughput and latency");
   bench_cmd->add_option("--type", load.type, "Job type")->capture_default_str();
   bench_cmd->add_option("--input", load.input, "Each job's input, as JSON")->capture_default_str();
-  bench_cmd->add_option("--count", load.count, "Jobs to submit")->check(CLI::PositiveNumber)
+  bench_cmd->add_option("--count", load.count, "Jobs to submit")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   bench_cmd->add_option("--rate", load.rate, "Offered load in jobs/s (0: as fast as possible)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   bench_cmd->add_option("--connections", load.connections, "Concurrent connections")
-      ->check(CLI::Range(1, 256))->capture_default_str();
-  bench_cmd->add_option("--jobs-per-request", load.jobs_per_request,
-                        "Jobs per HTTP request (>1 uses POST /v1/jobs:batch)")
-      ->check(CLI::Range(1, 1000))->capture_default_str();
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  bench_cmd
+      ->add_option("--jobs-per-request", load.jobs_per_request,
+                   "Jobs per HTTP request (>1 uses POST /v1/jobs:batch)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
   bench_cmd->add_option("--timeout-s", load_wait_s, "Longest wait for all jobs, seconds")
       ->capture_default_str();
 

@@ -1,11 +1,11 @@
 #include "common/http_client.h"
 
+#include <fmt/format.h>
+#include <strings.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <strings.h>
 
 namespace batchq {
 
@@ -36,7 +36,8 @@ struct HttpClient::Impl {
     stream.socket().close(ec);
     asio::ip::tcp::resolver resolver(io);
     auto endpoints = resolver.resolve(host, port, ec);
-    if (ec) return Fail("connect_failed", fmt::format("Cannot resolve {}: {}.", host, ec.message()));
+    if (ec)
+      return Fail("connect_failed", fmt::format("Cannot resolve {}: {}.", host, ec.message()));
     stream.expires_after(timeout);
     stream.connect(endpoints, ec);
     if (ec) {
@@ -125,8 +126,8 @@ Result<HttpResponse> HttpClient::Get(std::string_view target) {
 }
 
 Result<HttpResponse> HttpClient::PostJson(std::string_view target, std::string_view body) {
-  return Send(HttpRequest{"POST", std::string(target), std::string(body),
-                          {{"Content-Type", "application/json"}}});
+  return Send(HttpRequest{
+      "POST", std::string(target), std::string(body), {{"Content-Type", "application/json"}}});
 }
 
 Result<HttpResponse> HttpClient::Delete(std::string_view target) {

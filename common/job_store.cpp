@@ -99,23 +99,38 @@ JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
   for (size_t i = 0; i + 1 < flat.size(); i += 2) {
     const std::string& field = flat[i].str;
     const std::string& value = flat[i + 1].str;
-    if (field == "id") record.id = value;
-    else if (field == "type") record.type = value;
-    else if (field == "status") record.status = value;
-    else if (field == "input") record.input = value;
-    else if (field == "priority") record.priority = ParseNumber<std::int32_t>(value);
-    else if (field == "attempts") record.attempts = ParseNumber<std::uint32_t>(value);
-    else if (field == "created_us") record.created = WallMicros(ParseNumber<std::int64_t>(value));
+    if (field == "id")
+      record.id = value;
+    else if (field == "type")
+      record.type = value;
+    else if (field == "status")
+      record.status = value;
+    else if (field == "input")
+      record.input = value;
+    else if (field == "priority")
+      record.priority = ParseNumber<std::int32_t>(value);
+    else if (field == "attempts")
+      record.attempts = ParseNumber<std::uint32_t>(value);
+    else if (field == "created_us")
+      record.created = WallMicros(ParseNumber<std::int64_t>(value));
     else if (field == "dispatched_us")
       record.dispatched = WallMicros(ParseNumber<std::int64_t>(value));
-    else if (field == "started_us") record.started = WallMicros(ParseNumber<std::int64_t>(value));
-    else if (field == "finished_us") record.finished = WallMicros(ParseNumber<std::int64_t>(value));
-    else if (field == "batch") record.batch_id = value;
-    else if (field == "batch_size") record.batch_size = ParseNumber<std::uint32_t>(value);
-    else if (field == "worker") record.worker = value;
-    else if (field == "result") record.result = value;
-    else if (field == "error_code") record.error_code = value;
-    else if (field == "error_message") record.error_message = value;
+    else if (field == "started_us")
+      record.started = WallMicros(ParseNumber<std::int64_t>(value));
+    else if (field == "finished_us")
+      record.finished = WallMicros(ParseNumber<std::int64_t>(value));
+    else if (field == "batch")
+      record.batch_id = value;
+    else if (field == "batch_size")
+      record.batch_size = ParseNumber<std::uint32_t>(value);
+    else if (field == "worker")
+      record.worker = value;
+    else if (field == "result")
+      record.result = value;
+    else if (field == "error_code")
+      record.error_code = value;
+    else if (field == "error_message")
+      record.error_message = value;
   }
   return record;
 }
@@ -256,8 +271,7 @@ Result<std::vector<bool>> JobStore::RunFlagsScript(const RedisScript& script,
   return flags;
 }
 
-Result<std::vector<bool>> JobStore::Start(const BatchStart& batch,
-                                          std::span<const JobClaim> jobs) {
+Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<const JobClaim> jobs) {
   std::vector<std::string> keys;
   std::vector<std::string> tokens;
   keys.reserve(jobs.size());
@@ -326,8 +340,7 @@ Result<std::vector<std::string>> JobStore::PendingCreatedBefore(WallMicros creat
                                                                 std::size_t limit) {
   const std::string max = std::to_string(created_before.count() / 1000);
   const std::string count = std::to_string(limit);
-  auto reply =
-      redis_.Command({"ZRANGEBYSCORE", pending_key_, "-inf", max, "LIMIT", "0", count});
+  auto reply = redis_.Command({"ZRANGEBYSCORE", pending_key_, "-inf", max, "LIMIT", "0", count});
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind != RedisReply::Kind::kArray) {
     return std::unexpected(UnexpectedReply("ZRANGEBYSCORE", *reply));

@@ -98,17 +98,17 @@ Status RedisConnection::EnsureConnected() {
   Drop();
   const auto& ep = options_.endpoint;
   const timeval connect_timeout = ToTimeval(options_.connect_timeout);
-  redisContext* context =
-      ep.unix_path.empty() ? redisConnectWithTimeout(ep.host.c_str(), ep.port, connect_timeout)
-                           : redisConnectUnixWithTimeout(ep.unix_path.c_str(), connect_timeout);
+  redisContext* context = ep.unix_path.empty()
+                              ? redisConnectWithTimeout(ep.host.c_str(), ep.port, connect_timeout)
+                              : redisConnectUnixWithTimeout(ep.unix_path.c_str(), connect_timeout);
   if (context == nullptr || context->err != 0) {
     std::string why = context != nullptr ? context->errstr : "out of memory";
     if (context != nullptr) redisFree(context);
-    return Fail("redis_unavailable", fmt::format("Redis at {} is unreachable: {}.",
-                                                 ep.unix_path.empty()
-                                                     ? fmt::format("{}:{}", ep.host, ep.port)
-                                                     : ep.unix_path,
-                                                 why));
+    return Fail(
+        "redis_unavailable",
+        fmt::format("Redis at {} is unreachable: {}.",
+                    ep.unix_path.empty() ? fmt::format("{}:{}", ep.host, ep.port) : ep.unix_path,
+                    why));
   }
   redisSetTimeout(context, ToTimeval(options_.command_timeout));
   if (ep.unix_path.empty()) redisEnableKeepAlive(context);

@@ -77,7 +77,9 @@ struct Codec<Disconnect> {
 };
 
 template <class T>
-concept WireStruct = requires(T& v) { Codec<T>::Tie(v); };
+concept WireStruct = requires(T& v) {
+  Codec<T>::Tie(v);
+};
 
 }  // namespace
 }  // namespace batchq::wire
@@ -106,7 +108,8 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
       }
       [&]<std::size_t... I>(std::index_sequence<I...>) {
         (o.via.array.ptr[I].convert(std::get<I>(tied)), ...);
-      }(std::make_index_sequence<kFields>{});
+      }
+      (std::make_index_sequence<kFields>{});
       return o;
     }
   };
@@ -119,15 +122,42 @@ namespace {
 
 template <class T>
 constexpr Command CommandOf();
-template <> constexpr Command CommandOf<Submit>() { return Command::kSubmit; }
-template <> constexpr Command CommandOf<Accept>() { return Command::kAccept; }
-template <> constexpr Command CommandOf<Ping>() { return Command::kPing; }
-template <> constexpr Command CommandOf<Status>() { return Command::kStatus; }
-template <> constexpr Command CommandOf<Ready>() { return Command::kReady; }
-template <> constexpr Command CommandOf<Batch>() { return Command::kBatch; }
-template <> constexpr Command CommandOf<Done>() { return Command::kDone; }
-template <> constexpr Command CommandOf<Heartbeat>() { return Command::kHeartbeat; }
-template <> constexpr Command CommandOf<Disconnect>() { return Command::kDisconnect; }
+template <>
+constexpr Command CommandOf<Submit>() {
+  return Command::kSubmit;
+}
+template <>
+constexpr Command CommandOf<Accept>() {
+  return Command::kAccept;
+}
+template <>
+constexpr Command CommandOf<Ping>() {
+  return Command::kPing;
+}
+template <>
+constexpr Command CommandOf<Status>() {
+  return Command::kStatus;
+}
+template <>
+constexpr Command CommandOf<Ready>() {
+  return Command::kReady;
+}
+template <>
+constexpr Command CommandOf<Batch>() {
+  return Command::kBatch;
+}
+template <>
+constexpr Command CommandOf<Done>() {
+  return Command::kDone;
+}
+template <>
+constexpr Command CommandOf<Heartbeat>() {
+  return Command::kHeartbeat;
+}
+template <>
+constexpr Command CommandOf<Disconnect>() {
+  return Command::kDisconnect;
+}
 
 template <class T>
 Result<Message> DecodeAs(std::string_view body) {
@@ -141,8 +171,8 @@ Result<Message> DecodeAs(std::string_view body) {
     handle.get().convert(value);
     return Message{std::move(value)};
   } catch (const std::exception& e) {
-    return Fail("bad_frame", fmt::format("Malformed {} body: {}.",
-                                         static_cast<int>(CommandOf<T>()), e.what()));
+    return Fail("bad_frame",
+                fmt::format("Malformed {} body: {}.", static_cast<int>(CommandOf<T>()), e.what()));
   }
 }
 
@@ -153,8 +183,7 @@ Frames Encode(const Message& message) {
   std::visit(
       [&](const auto& value) {
         using T = std::decay_t<decltype(value)>;
-        frames.header = std::string{static_cast<char>(kVersion),
-                                    static_cast<char>(CommandOf<T>())};
+        frames.header = std::string{static_cast<char>(kVersion), static_cast<char>(CommandOf<T>())};
         msgpack::sbuffer buffer;
         msgpack::pack(buffer, value);
         frames.body.assign(buffer.data(), buffer.size());
@@ -168,30 +197,38 @@ Result<Message> Decode(std::string_view header, std::string_view body) {
     return Fail("bad_frame", fmt::format("Header frame has {} bytes, expected 2.", header.size()));
   }
   if (static_cast<std::uint8_t>(header[0]) != kVersion) {
-    return Fail("bad_version", fmt::format("Protocol version {} is not supported (this is {}).",
-                                           static_cast<int>(static_cast<std::uint8_t>(header[0])),
-                                           kVersion));
+    return Fail("bad_version",
+                fmt::format("Protocol version {} is not supported (this is {}).",
+                            static_cast<int>(static_cast<std::uint8_t>(header[0])), kVersion));
   }
   if (body.size() > kMaxBodyBytes) return Fail("bad_frame", "Body frame is too large.");
   switch (static_cast<Command>(header[1])) {
-    case Command::kSubmit: return DecodeAs<Submit>(body);
-    case Command::kAccept: return DecodeAs<Accept>(body);
-    case Command::kPing: return DecodeAs<Ping>(body);
-    case Command::kStatus: return DecodeAs<Status>(body);
-    case Command::kReady: return DecodeAs<Ready>(body);
-    case Command::kBatch: return DecodeAs<Batch>(body);
-    case Command::kDone: return DecodeAs<Done>(body);
-    case Command::kHeartbeat: return DecodeAs<Heartbeat>(body);
-    case Command::kDisconnect: return DecodeAs<Disconnect>(body);
+    case Command::kSubmit:
+      return DecodeAs<Submit>(body);
+    case Command::kAccept:
+      return DecodeAs<Accept>(body);
+    case Command::kPing:
+      return DecodeAs<Ping>(body);
+    case Command::kStatus:
+      return DecodeAs<Status>(body);
+    case Command::kReady:
+      return DecodeAs<Ready>(body);
+    case Command::kBatch:
+      return DecodeAs<Batch>(body);
+    case Command::kDone:
+      return DecodeAs<Done>(body);
+    case Command::kHeartbeat:
+      return DecodeAs<Heartbeat>(body);
+    case Command::kDisconnect:
+      return DecodeAs<Disconnect>(body);
   }
   return Fail("bad_frame", fmt::format("Unknown command {}.",
                                        static_cast<int>(static_cast<std::uint8_t>(header[1]))));
 }
 
 std::string_view CommandName(const Message& message) {
-  static constexpr std::string_view kNames[] = {"SUBMIT", "ACCEPT", "PING",      "STATUS",
-                                                "READY",  "BATCH",  "DONE",      "HEARTBEAT",
-                                                "DISCONNECT"};
+  static constexpr std::string_view kNames[] = {
+      "SUBMIT", "ACCEPT", "PING", "STATUS", "READY", "BATCH", "DONE", "HEARTBEAT", "DISCONNECT"};
   return kNames[message.index()];
 }
 

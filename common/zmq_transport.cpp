@@ -18,7 +18,8 @@ bool SendWire(zmq::socket_t& socket, std::string_view routing, const wire::Messa
   const wire::Frames frames = wire::Encode(message);
   try {
     if (!routing.empty()) {
-      if (!socket.send(zmq::buffer(routing), zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+      if (!socket.send(zmq::buffer(routing),
+                       zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
         return false;
       }
     }
@@ -35,23 +36,21 @@ bool SendWire(zmq::socket_t& socket, std::string_view routing, const wire::Messa
 
 std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed) {
   std::vector<zmq::message_t> parts;
-  const auto received = zmq::recv_multipart(socket, std::back_inserter(parts),
-                                            zmq::recv_flags::dontwait);
+  const auto received =
+      zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait);
   if (!received || *received == 0) return std::nullopt;
   ReceivedWire out{{}, Fail("bad_frame", "empty message")};
   std::size_t next = 0;
   if (routed) out.routing = parts[next++].to_string();
   if (parts.size() - next != 2) {
     out.message = Fail("bad_frame", fmt::format("Expected 2 frames after the routing id, got {}.",
-                                                 parts.size() - next));
+                                                parts.size() - next));
     return out;
   }
   out.message = wire::Decode(parts[next].to_string_view(), parts[next + 1].to_string_view());
   return out;
 }
 
-std::string LastEndpoint(zmq::socket_t& socket) {
-  return socket.get(zmq::sockopt::last_endpoint);
-}
+std::string LastEndpoint(zmq::socket_t& socket) { return socket.get(zmq::sockopt::last_endpoint); }
 
 }  // namespace batchq

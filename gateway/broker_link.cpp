@@ -45,8 +45,8 @@ void BrokerLink::Submit(std::vector<wire::SubmitJob> jobs, std::chrono::millisec
                         SubmitCallback done) {
   {
     std::lock_guard lock(mutex_);
-    outgoing_.push_back(Outgoing{wire::Submit{0, std::move(jobs)}, Clock::now() + timeout,
-                                 std::move(done)});
+    outgoing_.push_back(
+        Outgoing{wire::Submit{0, std::move(jobs)}, Clock::now() + timeout, std::move(done)});
   }
   wake_.Notify();
 }
@@ -54,8 +54,8 @@ void BrokerLink::Submit(std::vector<wire::SubmitJob> jobs, std::chrono::millisec
 bool BrokerLink::alive() const {
   const auto last = last_status_ns_.load(std::memory_order_relaxed);
   if (last == 0) return false;
-  const auto window = std::chrono::duration_cast<std::chrono::nanoseconds>(
-      options_.ping_interval * options_.liveness);
+  const auto window = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.ping_interval *
+                                                                           options_.liveness);
   return ToNanos(Clock::now()) - last <= window.count();
 }
 

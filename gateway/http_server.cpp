@@ -1,11 +1,11 @@
 #include "gateway/http_server.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "gateway/job_json.h"
 
@@ -35,10 +35,9 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(max_body_);
     stream_.expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       self->OnRead(ec);
-                     });
+    http::async_read(
+        stream_, buffer_, *parser_,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
@@ -48,18 +47,20 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
-      return Write(HttpReply{413,
-                             RenderError("body_too_large",
-                                         fmt::format("The body exceeds the limit of {} bytes.",
-                                                     max_body_)),
-                             "application/json",
-                             {}});
+      return Write(
+          HttpReply{413,
+                    RenderError("body_too_large",
+                                fmt::format("The body exceeds the limit of {} bytes.", max_body_)),
+                    "application/json",
+                    {}});
     }
     if (ec) {
       keep_alive_ = false;
       return Write(HttpReply{
-          400, RenderError("bad_http", fmt::format("Malformed HTTP request: {}.", ec.message())),
-          "application/json", {}});
+          400,
+          RenderError("bad_http", fmt::format("Malformed HTTP request: {}.", ec.message())),
+          "application/json",
+          {}});
     }
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
@@ -120,8 +121,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         acceptor(io) {}
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](
-                                                     beast::error_code ec, tcp::socket socket) {
+    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
+                                                                             tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (!ec) {
         socket.set_option(tcp::no_delay(true), ec);

@@ -3,10 +3,10 @@
 #include <charconv>
 #include <unordered_map>
 
+#include <fmt/format.h>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <fmt/format.h>
 
 #include "common/job_id.h"
 #include "common/job_status.h"
@@ -82,7 +82,10 @@ void WriteQueued(JsonWriter& json, const std::string& id, const JobRequest& requ
 
 struct JobApi::WaitState {
   WaitState(asio::io_context& io, std::string job_id, Respond done)
-      : strand(asio::make_strand(io)), timer(strand), id(std::move(job_id)), respond(std::move(done)) {}
+      : strand(asio::make_strand(io)),
+        timer(strand),
+        id(std::move(job_id)),
+        respond(std::move(done)) {}
   asio::strand<asio::io_context::executor_type> strand;
   asio::steady_timer timer;
   std::string id;
@@ -171,7 +174,8 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
                                    [&](const wire::TypeStatus& t) { return t.name == item->type; });
     if (!known) {
       item = Fail("unknown_type", fmt::format("No job type '{}' is served here; GET /v1/types "
-                                              "lists them.", item->type));
+                                              "lists them.",
+                                              item->type));
     }
   }
   if (!batch && !items.front()) {
@@ -183,7 +187,8 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
   std::vector<std::size_t> item_of_job;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!items[i]) continue;
-    jobs.push_back(NewJob{NewJobId(), items[i]->type, items[i]->priority, items[i]->input, created});
+    jobs.push_back(
+        NewJob{NewJobId(), items[i]->type, items[i]->priority, items[i]->input, created});
     item_of_job.push_back(i);
   }
   if (!jobs.empty()) {
@@ -196,69 +201,69 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
   wire_jobs.reserve(jobs.size());
   for (auto& job : jobs) {
     ids.push_back(job.id);
-    wire_jobs.push_back(
-        wire::SubmitJob{std::move(job.id), std::move(job.type), job.priority, 0, std::move(job.input)});
+    wire_jobs.push_back(wire::SubmitJob{std::move(job.id), std::move(job.type), job.priority, 0,
+                                        std::move(job.input)});
   }
 
-  auto reply_with = [this, batch, items = std::move(items), ids = std::move(ids), item_of_job, created,
-                     respond = std::move(respond)](
-                        Result<std::vector<wire::Verdict>> verdicts) mutable {
-    // A timeout leaves the jobs durable in Redis, where the broker's sweep finds them:
-    // they were accepted, so the client still gets 202.
-    std::vector<std::string> refused;
-    std::vector<std::optional<wire::Verdict>> verdict_of_item(items.size());
-    if (verdicts && verdicts->size() == ids.size()) {
-      for (std::size_t j = 0; j < ids.size(); ++j) {
-        if (!(*verdicts)[j].code.empty()) {
-          refused.push_back(ids[j]);
-          verdict_of_item[item_of_job[j]] = std::move((*verdicts)[j]);
+  auto reply_with =
+      [this, batch, items = std::move(items), ids = std::move(ids), item_of_job, created,
+       respond = std::move(respond)](Result<std::vector<wire::Verdict>> verdicts) mutable {
+        // A timeout leaves the jobs durable in Redis, where the broker's sweep finds them:
+        // they were accepted, so the client still gets 202.
+        std::vector<std::string> refused;
+        std::vector<std::optional<wire::Verdict>> verdict_of_item(items.size());
+        if (verdicts && verdicts->size() == ids.size()) {
+          for (std::size_t j = 0; j < ids.size(); ++j) {
+            if (!(*verdicts)[j].code.empty()) {
+              refused.push_back(ids[j]);
+              verdict_of_item[item_of_job[j]] = std::move((*verdicts)[j]);
+            }
+          }
         }
-      }
-    }
-    if (!refused.empty()) (void)Store().Remove(refused);
+        if (!refused.empty()) (void)Store().Remove(refused);
 
-    if (!batch) {
-      if (verdict_of_item[0]) {
-        const auto& v = *verdict_of_item[0];
-        HttpReply reply = ErrorReply(StatusForVerdict(v.code), v.code, v.message);
-        if (v.retry_after_ms > 0) {
-          reply.headers.emplace_back("Retry-After",
-                                     std::to_string((v.retry_after_ms + 999) / 1000));
+        if (!batch) {
+          if (verdict_of_item[0]) {
+            const auto& v = *verdict_of_item[0];
+            HttpReply reply = ErrorReply(StatusForVerdict(v.code), v.code, v.message);
+            if (v.retry_after_ms > 0) {
+              reply.headers.emplace_back("Retry-After",
+                                         std::to_string((v.retry_after_ms + 999) / 1000));
+            }
+            return respond(std::move(reply));
+          }
+          JsonWriter json;
+          WriteQueued(json, ids[0], *items[0], created);
+          HttpReply reply = JsonReply(202, json.Take());
+          reply.headers.emplace_back("Location", "/v1/jobs/" + ids[0]);
+          return respond(std::move(reply));
         }
-        return respond(std::move(reply));
-      }
-      JsonWriter json;
-      WriteQueued(json, ids[0], *items[0], created);
-      HttpReply reply = JsonReply(202, json.Take());
-      reply.headers.emplace_back("Location", "/v1/jobs/" + ids[0]);
-      return respond(std::move(reply));
-    }
-    JsonWriter json;
-    json.BeginObject().Key("jobs").BeginArray();
-    std::size_t j = 0;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      const bool has_job = j < item_of_job.size() && item_of_job[j] == i;
-      const std::size_t job_index = j;
-      if (has_job) ++j;
-      if (!items[i]) {
-        json.BeginObject().Key("error").BeginObject();
-        json.Key("code").String(items[i].error().code);
-        json.Key("message").String(items[i].error().message);
-        json.EndObject().EndObject();
-      } else if (verdict_of_item[i]) {
-        const auto& v = *verdict_of_item[i];
-        json.BeginObject().Key("error").BeginObject();
-        json.Key("code").String(v.code).Key("message").String(v.message);
-        json.EndObject();
-        if (v.retry_after_ms > 0) json.Key("retry_after_ms").Int(v.retry_after_ms);
-        json.EndObject();
-      } else {
-        WriteQueued(json, ids[job_index], *items[i], created);
-      }
-    }
-    json.EndArray().EndObject();
-    respond(JsonReply(202, json.Take()));
-  };
+        JsonWriter json;
+        json.BeginObject().Key("jobs").BeginArray();
+        std::size_t j = 0;
+        for (std::size_t i = 0; i < items.size(); ++i) {
+          const bool has_job = j < item_of_job.size() && item_of_job[j] == i;
+          const std::size_t job_index = j;
+          if (has_job) ++j;
+          if (!items[i]) {
+            json.BeginObject().Key("error").BeginObject();
+            json.Key("code").String(items[i].error().code);
+            json.Key("message").String(items[i].error().message);
+            json.EndObject().EndObject();
+          } else if (verdict_of_item[i]) {
+            const auto& v = *verdict_of_item[i];
+            json.BeginObject().Key("error").BeginObject();
+            json.Key("code").String(v.code).Key("message").String(v.message);
+            json.EndObject();
+            if (v.retry_after_ms > 0) json.Key("retry_after_ms").Int(v.retry_after_ms);
+            json.EndObject();
+          } else {
+            WriteQueued(json, ids[job_index], *items[i], created);
+          }
+        }
+        json.EndArray().EndObject();
+        respond(JsonReply(202, json.Take()));
+      };
 
   if (wire_jobs.empty()) return reply_with(std::vector<wire::Verdict>{});
   auto shared_reply = std::make_shared<decltype(reply_with)>(std::move(reply_with));
@@ -274,15 +279,13 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
 void JobApi::GetJob(std::string id, std::string_view query, Respond respond) {
   auto wait = QueryInt(query, "wait_ms");
   if (!wait) return respond(ErrorReply(400, wait.error().code, wait.error().message));
-  const auto wait_for =
-      std::min(std::chrono::milliseconds(wait->value_or(0)), options_.max_wait);
+  const auto wait_for = std::min(std::chrono::milliseconds(wait->value_or(0)), options_.max_wait);
 
   auto state = std::make_shared<WaitState>(io_, id, std::move(respond));
   if (wait_for.count() > 0) {
     // Registered before the first read, so a completion between the two is not missed.
-    state->token = waiters_.Add(id, [this, state] {
-      asio::post(state->strand, [this, state] { FinishWait(state); });
-    });
+    state->token = waiters_.Add(
+        id, [this, state] { asio::post(state->strand, [this, state] { FinishWait(state); }); });
   }
   auto record = Store().Get(id);
   if (!record || !*record || wait_for.count() == 0 ||
@@ -319,8 +322,8 @@ void JobApi::GetResult(const std::string& id, Respond respond) {
   if (!record) return respond(Unavailable(record.error()));
   if (!*record) return respond(ErrorReply(404, "not_found", "No such job."));
   if ((*record)->status != "succeeded") {
-    return respond(ErrorReply(409, "no_result", fmt::format("The job is {} and has no result.",
-                                                            (*record)->status)));
+    return respond(ErrorReply(409, "no_result",
+                              fmt::format("The job is {} and has no result.", (*record)->status)));
   }
   respond(JsonReply(200, (*record)->result));
 }
@@ -333,9 +336,9 @@ void JobApi::Cancel(const std::string& id, Respond respond) {
     case CancelOutcome::kNotFound:
       return respond(ErrorReply(404, "not_found", "No such job."));
     case CancelOutcome::kNotQueued:
-      return respond(ErrorReply(409, "not_cancellable",
-                                fmt::format("The job is {}; only queued jobs can be cancelled.",
-                                            current)));
+      return respond(
+          ErrorReply(409, "not_cancellable",
+                     fmt::format("The job is {}; only queued jobs can be cancelled.", current)));
     case CancelOutcome::kCancelled:
       break;
   }

@@ -4,10 +4,10 @@
 #include <thread>
 #include <vector>
 
+#include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <spdlog/spdlog.h>
 
 #include "common/logging.h"
 #include "gateway/broker_link.h"
@@ -19,42 +19,61 @@
 
 int main(int argc, char** argv) {
   batchq::GatewayConfig config;
-  CLI::App app{"batchq gateway: the HTTP API. Takes jobs, makes them durable in Redis, hands "
-               "them to the broker and answers polls.\nEvery flag can also be set through the "
-               "environment variable shown in brackets."};
+  CLI::App app{
+      "batchq gateway: the HTTP API. Takes jobs, makes them durable in Redis, hands "
+      "them to the broker and answers polls.\nEvery flag can also be set through the "
+      "environment variable shown in brackets."};
   std::string log_level = "info";
   bool log_json = false;
   int submit_timeout_ms = static_cast<int>(config.submit_timeout.count());
   int max_wait_ms = static_cast<int>(config.max_wait.count());
   long result_ttl_s = config.result_ttl.count();
   app.add_option("--listen", config.listen_address, "Address to listen on")
-      ->envname("BATCHQ_LISTEN")->capture_default_str();
+      ->envname("BATCHQ_LISTEN")
+      ->capture_default_str();
   app.add_option("--port", config.port, "HTTP port (0: any free port)")
-      ->envname("BATCHQ_PORT")->capture_default_str();
+      ->envname("BATCHQ_PORT")
+      ->capture_default_str();
   app.add_option("--broker", config.broker, "Broker frontend endpoint")
-      ->envname("BATCHQ_BROKER")->capture_default_str();
+      ->envname("BATCHQ_BROKER")
+      ->capture_default_str();
   app.add_option("--redis-url", config.redis_url, "Redis holding job records")
-      ->envname("BATCHQ_REDIS_URL")->capture_default_str();
+      ->envname("BATCHQ_REDIS_URL")
+      ->capture_default_str();
   app.add_option("--key-prefix", config.key_prefix, "Prefix of every Redis key")
-      ->envname("BATCHQ_KEY_PREFIX")->capture_default_str();
+      ->envname("BATCHQ_KEY_PREFIX")
+      ->capture_default_str();
   app.add_option("--max-body-bytes", config.max_body_bytes, "Largest request body; larger is 413")
-      ->envname("BATCHQ_MAX_BODY_BYTES")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_MAX_BODY_BYTES")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-batch-jobs", config.max_batch_jobs, "Most jobs in one POST /v1/jobs:batch")
-      ->envname("BATCHQ_MAX_BATCH_JOBS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_MAX_BATCH_JOBS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--submit-timeout-ms", submit_timeout_ms,
                  "How long a submit waits for the broker's verdict, ms")
-      ->envname("BATCHQ_SUBMIT_TIMEOUT_MS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_SUBMIT_TIMEOUT_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--max-wait-ms", max_wait_ms, "Upper bound for ?wait_ms long-polls, ms")
-      ->envname("BATCHQ_MAX_WAIT_MS")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->envname("BATCHQ_MAX_WAIT_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--result-ttl-s", result_ttl_s, "Seconds a cancelled job's record is kept")
-      ->envname("BATCHQ_RESULT_TTL_S")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_RESULT_TTL_S")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--threads", config.threads, "HTTP I/O threads")
-      ->envname("BATCHQ_GATEWAY_THREADS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_GATEWAY_THREADS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--ready-file", config.ready_file,
                  "Write {\"port\":N} here once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
-      ->envname("BATCHQ_LOG_LEVEL")->capture_default_str();
+      ->envname("BATCHQ_LOG_LEVEL")
+      ->capture_default_str();
   app.add_flag("--log-json", log_json, "Log one JSON object per line")->envname("BATCHQ_LOG_JSON");
   CLI11_PARSE(app, argc, argv);
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
@@ -81,11 +100,10 @@ int main(int argc, char** argv) {
                                                config.submit_timeout,
                                                config.max_wait},
                        broker, waiters);
-    batchq::HttpServer server(
-        io, {config.listen_address, config.port, config.max_body_bytes},
-        [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
-          api.Handle(std::move(request), std::move(respond));
-        });
+    batchq::HttpServer server(io, {config.listen_address, config.port, config.max_body_bytes},
+                              [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
+                                api.Handle(std::move(request), std::move(respond));
+                              });
     spdlog::info("gateway listening on http://{}:{}, broker {}", config.listen_address,
                  server.port(), config.broker);
     if (!config.ready_file.empty()) {

@@ -55,8 +55,8 @@ void BatchExecutor::Loop() {
     const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
     {
       std::lock_guard lock(mutex_);
-      done_.push_back(wire::Done{batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()),
-                                 exec.count()});
+      done_.push_back(
+          wire::Done{batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()), exec.count()});
     }
     done_signal_.Notify();
   }

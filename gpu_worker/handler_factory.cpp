@@ -21,15 +21,16 @@ bool BuiltWithCuda() {
 Result<BackendChoice> ChooseBackend(std::string_view requested, int device) {
   if (requested == "cpu") return BackendChoice{Backend::kCpu, "cpu"};
   if (requested != "auto" && requested != "cuda") {
-    return Fail("invalid_backend", fmt::format("--backend must be auto, cuda or cpu, not '{}'.",
-                                               requested));
+    return Fail("invalid_backend",
+                fmt::format("--backend must be auto, cuda or cpu, not '{}'.", requested));
   }
 #ifdef BATCHQ_HAVE_CUDA
   const auto info = cuda::ProbeDevices(device);
   if (device < info.device_count) return BackendChoice{Backend::kCuda, info.name};
   if (requested == "cuda") {
-    return Fail("no_device", fmt::format("--backend cuda: CUDA device {} is not present ({} found).",
-                                         device, info.device_count));
+    return Fail("no_device",
+                fmt::format("--backend cuda: CUDA device {} is not present ({} found).", device,
+                            info.device_count));
   }
 #else
   if (requested == "cuda") {

@@ -2,9 +2,9 @@
 // type and runs the Worker until SIGINT/SIGTERM.
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "common/logging.h"
 #include "common/stop_signal.h"
@@ -13,9 +13,10 @@
 
 int main(int argc, char** argv) {
   batchq::WorkerConfig config;
-  CLI::App app{"batchq gpu_worker: runs batches of jobs through CUDA handlers (CPU twins "
-               "without a GPU) and writes results to Redis.\nEvery flag can also be set through "
-               "the environment variable shown in brackets."};
+  CLI::App app{
+      "batchq gpu_worker: runs batches of jobs through CUDA handlers (CPU twins "
+      "without a GPU) and writes results to Redis.\nEvery flag can also be set through "
+      "the environment variable shown in brackets."};
   std::string log_level = "info";
   bool log_json = false;
   int sleep_fixed_us = static_cast<int>(config.sleep.fixed.count());
@@ -23,35 +24,56 @@ int main(int argc, char** argv) {
   int heartbeat_ms = static_cast<int>(config.heartbeat_interval.count());
   long result_ttl_s = config.result_ttl.count();
   app.add_option("--broker", config.broker, "Broker backend endpoint")
-      ->envname("BATCHQ_WORKER_BROKER")->capture_default_str();
+      ->envname("BATCHQ_WORKER_BROKER")
+      ->capture_default_str();
   app.add_option("--redis-url", config.redis_url, "Redis holding job records")
-      ->envname("BATCHQ_REDIS_URL")->capture_default_str();
+      ->envname("BATCHQ_REDIS_URL")
+      ->capture_default_str();
   app.add_option("--key-prefix", config.key_prefix, "Prefix of every Redis key")
-      ->envname("BATCHQ_KEY_PREFIX")->capture_default_str();
+      ->envname("BATCHQ_KEY_PREFIX")
+      ->capture_default_str();
   app.add_option("--name", config.name, "Worker name shown in /v1/types (default host-pid)")
       ->envname("BATCHQ_WORKER_NAME");
   app.add_option("--type", config.types, "Job types to serve; repeatable")
-      ->envname("BATCHQ_WORKER_TYPES")->delimiter(',')->capture_default_str();
+      ->envname("BATCHQ_WORKER_TYPES")
+      ->delimiter(',')
+      ->capture_default_str();
   app.add_option("--backend", config.backend, "auto|cuda|cpu")
-      ->envname("BATCHQ_BACKEND")->check(CLI::IsMember({"auto", "cuda", "cpu"}))
+      ->envname("BATCHQ_BACKEND")
+      ->check(CLI::IsMember({"auto", "cuda", "cpu"}))
       ->capture_default_str();
   app.add_option("--device", config.device, "CUDA device index")
-      ->envname("BATCHQ_DEVICE")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->envname("BATCHQ_DEVICE")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--credits", config.credits, "Batches held at once (>=2 keeps the GPU fed)")
-      ->envname("BATCHQ_CREDITS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_CREDITS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--sleep-fixed-us", sleep_fixed_us, "sleep type: fixed cost per batch, µs")
-      ->envname("BATCHQ_SLEEP_FIXED_US")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->envname("BATCHQ_SLEEP_FIXED_US")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--sleep-per-item-us", sleep_per_item_us, "sleep type: cost per item, µs")
-      ->envname("BATCHQ_SLEEP_PER_ITEM_US")->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->envname("BATCHQ_SLEEP_PER_ITEM_US")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval, ms")
-      ->envname("BATCHQ_HEARTBEAT_MS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_HEARTBEAT_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--heartbeat-liveness", config.heartbeat_liveness,
                  "Missed heartbeats before the broker counts as gone")
-      ->envname("BATCHQ_HEARTBEAT_LIVENESS")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_HEARTBEAT_LIVENESS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--result-ttl-s", result_ttl_s, "Seconds a finished job's record is kept")
-      ->envname("BATCHQ_RESULT_TTL_S")->check(CLI::PositiveNumber)->capture_default_str();
+      ->envname("BATCHQ_RESULT_TTL_S")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
-      ->envname("BATCHQ_LOG_LEVEL")->capture_default_str();
+      ->envname("BATCHQ_LOG_LEVEL")
+      ->capture_default_str();
   app.add_flag("--log-json", log_json, "Log one JSON object per line")->envname("BATCHQ_LOG_JSON");
   CLI11_PARSE(app, argc, argv);
   config.sleep = {std::chrono::microseconds(sleep_fixed_us),

@@ -14,10 +14,10 @@ using Clock = std::chrono::steady_clock;
 BatchExecutor::Options ExecutorOptions(const WorkerConfig& config) {
   auto endpoint = ParseRedisUrl(config.redis_url);
   if (!endpoint) throw std::runtime_error(endpoint.error().message);
-  return BatchExecutor::Options{
-      RedisConnection::Options{*endpoint, std::chrono::milliseconds(500),
-                               std::chrono::milliseconds(2000)},
-      JobStore::Options{config.key_prefix, config.result_ttl}, config.name};
+  return BatchExecutor::Options{RedisConnection::Options{*endpoint, std::chrono::milliseconds(500),
+                                                         std::chrono::milliseconds(2000)},
+                                JobStore::Options{config.key_prefix, config.result_ttl},
+                                config.name};
 }
 }  // namespace
 

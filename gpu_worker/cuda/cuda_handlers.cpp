@@ -13,12 +13,12 @@ Error CudaFailure(std::string_view what, cudaError_t error) {
   return Error{"cuda_error", fmt::format("{} failed: {}.", what, cudaGetErrorString(error))};
 }
 
-#define BATCHQ_RETURN_IF_CUDA_ERR(what, expr)                      \
-  do {                                                             \
-    const cudaError_t batchq_err = (expr);                         \
-    if (batchq_err != cudaSuccess) {                               \
-      return std::unexpected(CudaFailure((what), batchq_err));     \
-    }                                                              \
+#define BATCHQ_RETURN_IF_CUDA_ERR(what, expr)                  \
+  do {                                                         \
+    const cudaError_t batchq_err = (expr);                     \
+    if (batchq_err != cudaSuccess) {                           \
+      return std::unexpected(CudaFailure((what), batchq_err)); \
+    }                                                          \
   } while (0)
 
 // A device stream plus pinned host and device buffers that grow and are reused.
@@ -88,7 +88,8 @@ class CudaUpperHandler final : public Handler {
       total += texts[i].size();
       results.push_back(std::string());
     }
-    if (auto reserved = staging_.Reserve(total); !reserved) return std::unexpected(reserved.error());
+    if (auto reserved = staging_.Reserve(total); !reserved)
+      return std::unexpected(reserved.error());
     std::size_t offset = 0;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       if (!results[i]) continue;
@@ -127,7 +128,8 @@ class CudaSleepHandler final : public Handler {
 
   Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
     BATCHQ_RETURN_IF_CUDA_ERR("cudaSetDevice", cudaSetDevice(staging_.device_index()));
-    const auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(cost_.For(inputs.size()));
+    const auto nanos =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(cost_.For(inputs.size()));
     BATCHQ_RETURN_IF_CUDA_ERR("Spin kernel", LaunchSpin(nanos.count(), staging_.stream()));
     BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamSynchronize", cudaStreamSynchronize(staging_.stream()));
     return std::vector<ItemResult>(inputs.size(), ItemResult(R"({"ok":true})"));

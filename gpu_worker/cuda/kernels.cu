@@ -23,8 +23,8 @@ __global__ void UpperAsciiKernel(char* bytes, std::size_t count) {
     as_words[i] = UpperWord(as_words[i]);
   }
   // The tail that does not fill a word.
-  const std::size_t tail = words * 4 + blockIdx.x * static_cast<std::size_t>(blockDim.x) +
-                           threadIdx.x;
+  const std::size_t tail =
+      words * 4 + blockIdx.x * static_cast<std::size_t>(blockDim.x) + threadIdx.x;
   if (tail < count) {
     const char c = bytes[tail];
     if (c >= 'a' && c <= 'z') bytes[tail] = static_cast<char>(c - 32);
@@ -51,7 +51,8 @@ cudaError_t LaunchUpperAscii(char* device_bytes, std::size_t count, cudaStream_t
   constexpr int kThreads = 256;
   // The device buffer comes from cudaMalloc, so it is aligned for word access.
   const std::size_t words = count / 4 + 1;
-  const int blocks = static_cast<int>(std::min<std::size_t>((words + kThreads - 1) / kThreads, 4096));
+  const int blocks =
+      static_cast<int>(std::min<std::size_t>((words + kThreads - 1) / kThreads, 4096));
   UpperAsciiKernel<<<blocks, kThreads, 0, stream>>>(device_bytes, count);
   return cudaGetLastError();
 }

@@ -33,7 +33,8 @@ TEST(WireTest, AcceptAndStatusRoundTrip) {
   EXPECT_TRUE(accept.verdicts[0].code.empty());
   EXPECT_EQ(accept.verdicts[1].retry_after_ms, 1500);
 
-  Status status{9, {{"upper", 32, 5000, 100, 7, 2, 3}}, {{"w", {"upper"}, "cuda", "H200", 2, 1, 99}}};
+  Status status{
+      9, {{"upper", 32, 5000, 100, 7, 2, 3}}, {{"w", {"upper"}, "cuda", "H200", 2, 1, 99}}};
   const Status back = RoundTrip(status);
   ASSERT_EQ(back.types.size(), 1u);
   EXPECT_EQ(back.types[0].queue_depth, 7u);

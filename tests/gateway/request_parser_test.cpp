@@ -32,12 +32,12 @@ TEST(RequestParserTest, MalformedJsonIsInvalidJson) {
 }
 
 TEST(RequestParserTest, WrongShapesAreInvalidRequest) {
-  for (const char* body : {
-           R"([1,2])", R"("upper")", R"({"input":"x"})", R"({"type":"upper"})",
-           R"({"type":5,"input":"x"})", R"({"type":"","input":"x"})",
-           R"({"type":"has space","input":"x"})", R"({"type":"upper","input":"x","priority":"1"})",
-           R"({"type":"upper","input":"x","priority":1.5})",
-           R"({"type":"upper","input":"x","priority":100000})"}) {
+  for (const char* body :
+       {R"([1,2])", R"("upper")", R"({"input":"x"})", R"({"type":"upper"})",
+        R"({"type":5,"input":"x"})", R"({"type":"","input":"x"})",
+        R"({"type":"has space","input":"x"})", R"({"type":"upper","input":"x","priority":"1"})",
+        R"({"type":"upper","input":"x","priority":1.5})",
+        R"({"type":"upper","input":"x","priority":100000})"}) {
     auto job = ParseJobRequest(body);
     ASSERT_FALSE(job) << body;
     EXPECT_EQ(job.error().code, "invalid_request") << body;

@@ -4,9 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include "common/json_writer.h"
 #include "gpu_worker/cpu_handlers.h"
 #include "gpu_worker/cuda/cuda_handlers.h"
-#include "common/json_writer.h"
 
 namespace batchq {
 namespace {
@@ -56,8 +56,8 @@ TEST_F(CudaHandlersTest, UpperMatchesCpuOnRandomBatches) {
 }
 
 TEST_F(CudaHandlersTest, SleepAnswersEveryItem) {
-  auto gpu = cuda::MakeSleepHandler(0, SleepCost{std::chrono::microseconds(100),
-                                                  std::chrono::microseconds(1)});
+  auto gpu = cuda::MakeSleepHandler(
+      0, SleepCost{std::chrono::microseconds(100), std::chrono::microseconds(1)});
   ASSERT_TRUE(gpu) << gpu.error().message;
   const std::vector<std::string_view> inputs{"1", "2", "3"};
   auto results = (*gpu)->Run(inputs);

@@ -23,8 +23,8 @@ TEST(CpuUpperHandlerTest, UpperCasesAsciiOnlyAndFailsNonStringsAlone) {
 }
 
 TEST(CpuSleepHandlerTest, AnswersEveryItem) {
-  auto handler = MakeCpuSleepHandler(SleepCost{std::chrono::microseconds(0),
-                                               std::chrono::microseconds(0)});
+  auto handler =
+      MakeCpuSleepHandler(SleepCost{std::chrono::microseconds(0), std::chrono::microseconds(0)});
   const std::vector<std::string_view> inputs{"1", "null", R"({"a":1})"};
   auto results = handler->Run(inputs);
   ASSERT_TRUE(results);

@@ -81,12 +81,15 @@ TEST_F(BadInputTest, OversizedBodyIs413) {
 
 TEST_F(BadInputTest, WrongContentTypeIs415) {
   auto client = stack_->Client();
-  ExpectError(client->Send(HttpRequest{"POST", "/v1/jobs", R"({"type":"upper","input":"x"})",
-                                       {{"Content-Type", "text/plain"}}}),
-              415, "unsupported_media_type");
+  ExpectError(
+      client->Send(HttpRequest{
+          "POST", "/v1/jobs", R"({"type":"upper","input":"x"})", {{"Content-Type", "text/plain"}}}),
+      415, "unsupported_media_type");
   ExpectError(client->Send(HttpRequest{"POST", "/v1/jobs", R"({"type":"upper","input":"x"})", {}}),
               415, "unsupported_media_type");
-  auto ok = client->Send(HttpRequest{"POST", "/v1/jobs", R"({"type":"upper","input":"x"})",
+  auto ok = client->Send(HttpRequest{"POST",
+                                     "/v1/jobs",
+                                     R"({"type":"upper","input":"x"})",
                                      {{"Content-Type", "Application/JSON; charset=utf-8"}}});
   ASSERT_TRUE(ok);
   EXPECT_EQ(ok->status, 202) << ok->body;

@@ -67,10 +67,10 @@ TEST_F(CliTest, TypesListsTheBuiltInTypes) {
 
 TEST_F(CliTest, BenchRunsABoundedLoadAndLosesNothing) {
   std::string out;
-  EXPECT_EQ(Cli({"--output", "json", "bench", "--type", "upper", "--count", "300",
-                 "--connections", "3"},
-                &out),
-            0)
+  EXPECT_EQ(
+      Cli({"--output", "json", "bench", "--type", "upper", "--count", "300", "--connections", "3"},
+          &out),
+      0)
       << out;
   EXPECT_EQ(JsonInt(out, "accepted"), 300) << out;
   EXPECT_EQ(JsonInt(out, "succeeded"), 300) << out;

@@ -1,8 +1,8 @@
 // The whole pipeline with real processes: gateway -> broker -> workers -> Redis.
 #include <algorithm>
+#include <cctype>
 #include <mutex>
 #include <set>
-#include <cctype>
 #include <thread>
 
 #include <fmt/format.h>
@@ -206,7 +206,8 @@ TEST(PipelineTest, ResultEndpointServesTheRawResult) {
 
 TEST(PipelineTest, TypesListsBatchingSettingsAndLiveWorkers) {
   Stack stack(StackOptions{
-      .workers = 2, .broker_args = {"--type", "upper:max_batch_size=16,max_delay_ms=3", "--type", "sleep"}});
+      .workers = 2,
+      .broker_args = {"--type", "upper:max_batch_size=16,max_delay_ms=3", "--type", "sleep"}});
   ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
   auto client = stack.Client();
   auto types = client->Get("/v1/types");

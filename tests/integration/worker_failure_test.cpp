@@ -11,11 +11,11 @@ namespace {
 TEST(WorkerFailureTest, KilledWorkerMidBatchLosesNothing) {
   // Batches of sleep take 300 ms, so a kill lands while batches are in flight; heartbeats
   // every 100 ms so the broker declares the worker dead quickly.
-  Stack stack(StackOptions{
-      .workers = 2,
-      .broker_args = {"--heartbeat-ms", "100", "--type", "sleep:max_batch_size=4,max_delay_ms=1",
-                      "--type", "upper"},
-      .worker_args = {"--heartbeat-ms", "100", "--sleep-fixed-us", "300000"}});
+  Stack stack(
+      StackOptions{.workers = 2,
+                   .broker_args = {"--heartbeat-ms", "100", "--type",
+                                   "sleep:max_batch_size=4,max_delay_ms=1", "--type", "upper"},
+                   .worker_args = {"--heartbeat-ms", "100", "--sleep-fixed-us", "300000"}});
   ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
   auto client = stack.Client();
   std::vector<std::string> ids;
@@ -62,8 +62,8 @@ TEST(WorkerFailureTest, JobsWaitForAWorkerAndRunWhenOneArrives) {
   ASSERT_TRUE(response);
   ASSERT_EQ(response->status, 202);
   stack.AddWorker();
-  auto job = client->Get(
-      fmt::format("/v1/jobs/{}?wait_ms=30000", JsonString(response->body, "id")));
+  auto job =
+      client->Get(fmt::format("/v1/jobs/{}?wait_ms=30000", JsonString(response->body, "id")));
   ASSERT_TRUE(job);
   EXPECT_EQ(JsonString(job->body, "result"), "PATIENCE") << job->body;
 }

@@ -70,9 +70,12 @@ void Stack::StartRedis() {
 
 void Stack::StartBroker() {
   std::vector<std::string> argv{BATCHQ_BROKER_BIN,
-                                "--frontend", fmt::format("tcp://127.0.0.1:{}", frontend_port_),
-                                "--backend", fmt::format("tcp://127.0.0.1:{}", backend_port_),
-                                "--redis-url", redis_url()};
+                                "--frontend",
+                                fmt::format("tcp://127.0.0.1:{}", frontend_port_),
+                                "--backend",
+                                fmt::format("tcp://127.0.0.1:{}", backend_port_),
+                                "--redis-url",
+                                redis_url()};
   argv.insert(argv.end(), options_.broker_args.begin(), options_.broker_args.end());
   broker_ = ChildProcess(argv, dir_ + "/broker.log");
 }
@@ -80,9 +83,15 @@ void Stack::StartBroker() {
 void Stack::StartGateway() {
   const std::string ready = dir_ + "/gateway.ready";
   std::filesystem::remove(ready);
-  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN, "--port", "0", "--ready-file", ready,
-                                "--broker", fmt::format("tcp://127.0.0.1:{}", frontend_port_),
-                                "--redis-url", redis_url()};
+  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN,
+                                "--port",
+                                "0",
+                                "--ready-file",
+                                ready,
+                                "--broker",
+                                fmt::format("tcp://127.0.0.1:{}", frontend_port_),
+                                "--redis-url",
+                                redis_url()};
   argv.insert(argv.end(), options_.gateway_args.begin(), options_.gateway_args.end());
   gateway_ = ChildProcess(argv, dir_ + "/gateway.log");
   if (!WaitFor([&] { return std::filesystem::exists(ready); })) {
@@ -93,9 +102,13 @@ void Stack::StartGateway() {
 
 std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args) {
   const std::size_t index = workers_.size();
-  std::vector<std::string> argv{BATCHQ_WORKER_BIN, "--broker",
-                                fmt::format("tcp://127.0.0.1:{}", backend_port_), "--redis-url",
-                                redis_url(), "--name", fmt::format("w{}", index)};
+  std::vector<std::string> argv{BATCHQ_WORKER_BIN,
+                                "--broker",
+                                fmt::format("tcp://127.0.0.1:{}", backend_port_),
+                                "--redis-url",
+                                redis_url(),
+                                "--name",
+                                fmt::format("w{}", index)};
   argv.insert(argv.end(), options_.worker_args.begin(), options_.worker_args.end());
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   workers_.push_back(

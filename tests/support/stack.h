@@ -60,7 +60,6 @@ class Stack {
 // Parses `body` and returns the string at a top-level key (or key.sub); "" if absent.
 std::string JsonString(const std::string& body, const std::string& key,
                        const std::string& sub = "");
-std::int64_t JsonInt(const std::string& body, const std::string& key,
-                     const std::string& sub = "");
+std::int64_t JsonInt(const std::string& body, const std::string& key, const std::string& sub = "");
 
 }  // namespace batchq::test

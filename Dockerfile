@@ -1,0 +1,36 @@
+# batchq images. One Dockerfile for every process; the CPU build uses Debian, the GPU
+# build a CUDA devel image (build args), both with Debian/Ubuntu packages only.
+#   docker build -t batchq .                                   # CPU handlers
+#   docker build -t batchq-cuda --build-arg BUILD_IMAGE=nvidia/cuda:12.6.3-devel-ubuntu24.04 \
+#                --build-arg RUNTIME_IMAGE=nvidia/cuda:12.6.3-base-ubuntu24.04 .
+ARG BUILD_IMAGE=debian:bookworm-slim
+ARG RUNTIME_IMAGE=debian:bookworm-slim
+
+FROM ${BUILD_IMAGE} AS build
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends \
+      build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
+      libhiredis-dev libcli11-dev libboost-dev libspdlog-dev libfmt-dev libsimdjson-dev \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY . .
+RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
+      -DBATCHQ_BENCH=OFF \
+    && ninja -C /build broker gateway gpu_worker batchq \
+    && mkdir -p /out/bin /out/lib \
+    && cp /build/broker/broker /build/gateway/gateway /build/gpu_worker/gpu_worker \
+          /build/cli/batchq /out/bin/ \
+    # Ship the shared libraries the binaries use, except the C runtime the base has.
+    && ldd /out/bin/* | awk '/=> \//{print $3}' | sort -u \
+       | grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux)[.-]' \
+       | xargs -r cp -L -t /out/lib/
+
+FROM ${RUNTIME_IMAGE}
+ARG DEBIAN_FRONTEND=noninteractive
+RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --no-create-home batchq
+COPY --from=build /out/lib/ /opt/batchq/lib/
+COPY --from=build /out/bin/ /usr/local/bin/
+ENV LD_LIBRARY_PATH=/opt/batchq/lib
+USER batchq

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Runs the local stack without containers: redis-server on loopback (unless
+# --redis-url is given), one broker, one gateway and N workers. Foreground by
+# default: Ctrl-C stops every process it started.
+#
+#   scripts/run.sh [--port P] [--workers N] [--redis-url URL] [--backend auto|cuda|cpu]
+#                  [--detach] [--stop]
+#
+# --detach starts everything in the background and keeps pids and logs in .run/;
+# --stop stops a detached stack.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+run_dir="$root/.run"
+
+port=8080
+workers=2
+redis_url=""
+backend=auto
+detach=0
+stop=0
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --port) port=$2; shift 2 ;;
+    --workers) workers=$2; shift 2 ;;
+    --redis-url) redis_url=$2; shift 2 ;;
+    --backend) backend=$2; shift 2 ;;
+    --detach) detach=1; shift ;;
+    --stop) stop=1; shift ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+stop_all() {
+  [[ -d "$run_dir" ]] || return 0
+  local pids=()
+  for f in "$run_dir"/*.pid; do
+    [[ -e "$f" ]] || continue
+    pids+=("$(cat "$f")")
+  done
+  # Workers and gateway first, so nothing talks to a stopped broker or Redis.
+  for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+  for _ in $(seq 50); do
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    [[ $alive -eq 0 ]] && break
+    sleep 0.1
+  done
+  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
+  rm -f "$run_dir"/*.pid
+}
+
+if [[ $stop -eq 1 ]]; then
+  stop_all
+  echo "stopped"
+  exit 0
+fi
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+free_port_from() {
+  local p=$1
+  while port_in_use "$p"; do p=$((p + 1)); done
+  echo "$p"
+}
+
+scripts/deps.sh
+bin="$root/$(scripts/build.sh)"
+
+if ls "$run_dir"/*.pid >/dev/null 2>&1; then
+  echo "a stack is already running from $run_dir; stop it with scripts/run.sh --stop" >&2
+  exit 1
+fi
+mkdir -p "$run_dir"
+if port_in_use "$port"; then
+  echo "port $port is in use; pick another with --port" >&2
+  exit 1
+fi
+
+start() {  # name, command...
+  local name=$1; shift
+  "$@" >"$run_dir/$name.log" 2>&1 &
+  echo $! >"$run_dir/$name.pid"
+}
+
+if [[ -z "$redis_url" ]]; then
+  redis_port=$(free_port_from 6379)
+  start redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$run_dir" \
+    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ""
+  redis_url="redis://127.0.0.1:$redis_port"
+  for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+frontend_port=$(free_port_from 5555)
+backend_port=$(free_port_from $((frontend_port + 1)))
+
+start broker "$bin/broker/broker" --redis-url "$redis_url" \
+  --frontend "tcp://127.0.0.1:$frontend_port" --backend "tcp://127.0.0.1:$backend_port"
+start gateway "$bin/gateway/gateway" --redis-url "$redis_url" --port "$port" \
+  --broker "tcp://127.0.0.1:$frontend_port"
+for i in $(seq 1 "$workers"); do
+  start "worker$i" "$bin/gpu_worker/gpu_worker" --redis-url "$redis_url" \
+    --broker "tcp://127.0.0.1:$backend_port" --name "worker$i" --backend "$backend"
+done
+
+url="http://127.0.0.1:$port"
+for _ in $(seq 100); do
+  curl -fs "$url/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+
+cat <<EOT
+batchq is up at $url  (redis $redis_url, $workers workers, logs in $run_dir)
+Try:
+  curl -s -X POST $url/v1/jobs -H 'Content-Type: application/json' -d '{"type":"upper","input":"hello batchq"}'
+  $bin/cli/batchq --url $url submit upper "hello batchq" --wait
+EOT
+
+if [[ $detach -eq 1 ]]; then
+  echo "detached; stop with: scripts/run.sh --stop"
+  exit 0
+fi
+trap 'echo; echo "stopping..."; stop_all; exit 0' INT TERM
+echo "Ctrl-C stops everything."
+# Stay in the foreground while the stack runs; exit if the gateway dies.
+while kill -0 "$(cat "$run_dir/gateway.pid")" 2>/dev/null; do sleep 1; done
+echo "the gateway exited; see $run_dir/gateway.log" >&2
+stop_all
+exit 1
