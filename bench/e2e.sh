@@ -53,6 +53,15 @@ report "## reference: wrk -t2 -c8 -d5s against nginx static 202 (POST)"
 report "$(wrk -t2 -c8 -d5s -s <(printf 'wrk.method="POST"\nwrk.body="{\\"type\\":\\"upper\\",\\"input\\":\\"hello\\"}"\nwrk.headers["Content-Type"]="application/json"\n') "http://127.0.0.1:$nginx_port/v1/jobs" | grep -E 'Requests/sec|Latency')"
 kill "$(cat "$tmp/nginx.pid")"; rm -f "$tmp/nginx.pid"
 
+# Reference: Redis itself, the store every submit writes to.
+redis_port=$((nginx_port+1)); while port_in_use $redis_port; do redis_port=$((redis_port+1)); done
+redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --daemonize yes \
+  --pidfile "$tmp/redis.pid" --logfile "$tmp/redis.log"
+sleep 0.3
+report "## reference: redis-benchmark -c 8 -n 100000 (SET, HSET), no pipelining"
+report "$(redis-benchmark -p "$redis_port" -q -c 8 -n 100000 -t set,hset | tr '\r' '\n' | grep -E 'requests per second' | tail -2)"
+kill "$(cat "$tmp/redis.pid")"
+
 scripts/run.sh --detach --port "$port" --workers 2 >/dev/null
 url="http://127.0.0.1:$port"
 

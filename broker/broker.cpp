@@ -98,7 +98,7 @@ void Broker::Run(const std::atomic<bool>& stop) {
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(200));
     zmq::pollitem_t items[] = {{frontend_.handle(), 0, ZMQ_POLLIN, 0},
                                {backend_.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, 2, timeout);
+    PollOrSignal(items, 2, timeout);
     now = Clock::now();
     if (items[1].revents & ZMQ_POLLIN) HandleBackend(now);
     if (items[0].revents & ZMQ_POLLIN) HandleFrontend(now);

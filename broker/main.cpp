@@ -4,6 +4,7 @@
 
 #include "broker/broker.h"
 #include "common/logging.h"
+#include "common/process_flags.h"
 #include "common/stop_signal.h"
 
 int main(int argc, char** argv) {
@@ -12,24 +13,17 @@ int main(int argc, char** argv) {
       "batchq broker: batches queued jobs by size and deadline and dispatches them to "
       "GPU workers.\nEvery flag can also be set through the environment variable "
       "shown in brackets."};
-  std::string log_level = "info";
-  bool log_json = false;
+  batchq::ProcessFlags common;
+  batchq::AddProcessFlags(app, common);
   int max_delay_us = static_cast<int>(config.defaults.max_delay.count());
   int heartbeat_ms = static_cast<int>(config.heartbeat_interval.count());
   int sweep_ms = static_cast<int>(config.sweep_interval.count());
   int sweep_grace_ms = static_cast<int>(config.sweep_grace.count());
-  long result_ttl_s = config.result_ttl.count();
   app.add_option("--frontend", config.frontend, "ZeroMQ endpoint gateways connect to")
       ->envname("BATCHQ_BROKER_FRONTEND")
       ->capture_default_str();
   app.add_option("--backend", config.backend, "ZeroMQ endpoint workers connect to")
       ->envname("BATCHQ_BROKER_BACKEND")
-      ->capture_default_str();
-  app.add_option("--redis-url", config.redis_url, "Redis holding job records")
-      ->envname("BATCHQ_REDIS_URL")
-      ->capture_default_str();
-  app.add_option("--key-prefix", config.key_prefix, "Prefix of every Redis key")
-      ->envname("BATCHQ_KEY_PREFIX")
       ->capture_default_str();
   app.add_option("--type", config.types,
                  "Job type served, optionally with settings: "
@@ -74,26 +68,20 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_SWEEP_GRACE_MS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_option("--result-ttl-s", result_ttl_s, "Seconds a finished job's record is kept")
-      ->envname("BATCHQ_RESULT_TTL_S")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
   app.add_option("--ready-file", config.ready_file,
                  "Write the bound endpoints here as JSON once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
-      ->envname("BATCHQ_LOG_LEVEL")
-      ->capture_default_str();
-  app.add_flag("--log-json", log_json, "Log one JSON object per line")->envname("BATCHQ_LOG_JSON");
   CLI11_PARSE(app, argc, argv);
 
   config.defaults.max_delay = std::chrono::microseconds(max_delay_us);
   config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   config.sweep_interval = std::chrono::milliseconds(sweep_ms);
   config.sweep_grace = std::chrono::milliseconds(sweep_grace_ms);
-  config.result_ttl = std::chrono::seconds(result_ttl_s);
+  config.redis_url = common.redis_url;
+  config.key_prefix = common.key_prefix;
+  config.result_ttl = common.result_ttl();
 
-  batchq::SetUpLogging("broker", log_level, log_json);
+  batchq::SetUpLogging("broker", common.log_level, common.log_json);
   const auto& stop = batchq::InstallStopSignals();
   try {
     batchq::Broker broker(config);

@@ -51,6 +51,15 @@ std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed) {
   return out;
 }
 
+void PollOrSignal(zmq::pollitem_t* items, std::size_t count, std::chrono::milliseconds timeout) {
+  try {
+    zmq::poll(items, count, timeout);
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+    for (std::size_t i = 0; i < count; ++i) items[i].revents = 0;
+  }
+}
+
 std::string LastEndpoint(zmq::socket_t& socket) { return socket.get(zmq::sockopt::last_endpoint); }
 
 }  // namespace batchq

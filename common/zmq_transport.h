@@ -2,6 +2,8 @@
 // Sending and receiving wire messages on ZeroMQ sockets. Sockets are not
 // thread-safe: call these only from the thread that owns the socket.
 
+#include <cerrno>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +31,10 @@ struct ReceivedWire {
 // Reads one whole multipart message without blocking; nullopt when none is waiting.
 // A message with the wrong frame count decodes to a "bad_frame" error.
 std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed);
+
+// zmq::poll that treats a signal's interruption as a wake-up with nothing ready, so
+// loops get to check their stop flag instead of dying on EINTR.
+void PollOrSignal(zmq::pollitem_t* items, std::size_t count, std::chrono::milliseconds timeout);
 
 // The endpoint a socket really bound to, e.g. after binding "tcp://127.0.0.1:*".
 std::string LastEndpoint(zmq::socket_t& socket);

@@ -78,7 +78,7 @@ void BrokerLink::Loop() {
                                {nullptr, wake_.fd(), ZMQ_POLLIN, 0}};
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_ping - Clock::now());
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(50));
-    zmq::poll(items, 2, timeout);
+    PollOrSignal(items, 2, timeout);
     if (items[1].revents & ZMQ_POLLIN) wake_.Drain();
     if (items[0].revents & ZMQ_POLLIN) DrainReplies();
   }

@@ -10,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "common/logging.h"
+#include "common/process_flags.h"
 #include "gateway/broker_link.h"
 #include "gateway/completion_listener.h"
 #include "gateway/completion_waiters.h"
@@ -23,11 +24,10 @@ int main(int argc, char** argv) {
       "batchq gateway: the HTTP API. Takes jobs, makes them durable in Redis, hands "
       "them to the broker and answers polls.\nEvery flag can also be set through the "
       "environment variable shown in brackets."};
-  std::string log_level = "info";
-  bool log_json = false;
+  batchq::ProcessFlags common;
+  batchq::AddProcessFlags(app, common);
   int submit_timeout_ms = static_cast<int>(config.submit_timeout.count());
   int max_wait_ms = static_cast<int>(config.max_wait.count());
-  long result_ttl_s = config.result_ttl.count();
   app.add_option("--listen", config.listen_address, "Address to listen on")
       ->envname("BATCHQ_LISTEN")
       ->capture_default_str();
@@ -36,12 +36,6 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--broker", config.broker, "Broker frontend endpoint")
       ->envname("BATCHQ_BROKER")
-      ->capture_default_str();
-  app.add_option("--redis-url", config.redis_url, "Redis holding job records")
-      ->envname("BATCHQ_REDIS_URL")
-      ->capture_default_str();
-  app.add_option("--key-prefix", config.key_prefix, "Prefix of every Redis key")
-      ->envname("BATCHQ_KEY_PREFIX")
       ->capture_default_str();
   app.add_option("--max-body-bytes", config.max_body_bytes, "Largest request body; larger is 413")
       ->envname("BATCHQ_MAX_BODY_BYTES")
@@ -60,10 +54,6 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_MAX_WAIT_MS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
-  app.add_option("--result-ttl-s", result_ttl_s, "Seconds a cancelled job's record is kept")
-      ->envname("BATCHQ_RESULT_TTL_S")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
   app.add_option("--threads", config.threads, "HTTP I/O threads")
       ->envname("BATCHQ_GATEWAY_THREADS")
       ->check(CLI::PositiveNumber)
@@ -71,16 +61,14 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", config.ready_file,
                  "Write {\"port\":N} here once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
-      ->envname("BATCHQ_LOG_LEVEL")
-      ->capture_default_str();
-  app.add_flag("--log-json", log_json, "Log one JSON object per line")->envname("BATCHQ_LOG_JSON");
   CLI11_PARSE(app, argc, argv);
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
-  config.result_ttl = std::chrono::seconds(result_ttl_s);
+  config.redis_url = common.redis_url;
+  config.key_prefix = common.key_prefix;
+  config.result_ttl = common.result_ttl();
 
-  batchq::SetUpLogging("gateway", log_level, log_json);
+  batchq::SetUpLogging("gateway", common.log_level, common.log_json);
   std::signal(SIGPIPE, SIG_IGN);
   try {
     auto endpoint = batchq::ParseRedisUrl(config.redis_url);

@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "common/logging.h"
+#include "common/process_flags.h"
 #include "common/stop_signal.h"
 #include "gpu_worker/handler_factory.h"
 #include "gpu_worker/worker.h"
@@ -17,20 +18,13 @@ int main(int argc, char** argv) {
       "batchq gpu_worker: runs batches of jobs through CUDA handlers (CPU twins "
       "without a GPU) and writes results to Redis.\nEvery flag can also be set through "
       "the environment variable shown in brackets."};
-  std::string log_level = "info";
-  bool log_json = false;
+  batchq::ProcessFlags common;
+  batchq::AddProcessFlags(app, common);
   int sleep_fixed_us = static_cast<int>(config.sleep.fixed.count());
   int sleep_per_item_us = static_cast<int>(config.sleep.per_item.count());
   int heartbeat_ms = static_cast<int>(config.heartbeat_interval.count());
-  long result_ttl_s = config.result_ttl.count();
   app.add_option("--broker", config.broker, "Broker backend endpoint")
       ->envname("BATCHQ_WORKER_BROKER")
-      ->capture_default_str();
-  app.add_option("--redis-url", config.redis_url, "Redis holding job records")
-      ->envname("BATCHQ_REDIS_URL")
-      ->capture_default_str();
-  app.add_option("--key-prefix", config.key_prefix, "Prefix of every Redis key")
-      ->envname("BATCHQ_KEY_PREFIX")
       ->capture_default_str();
   app.add_option("--name", config.name, "Worker name shown in /v1/types (default host-pid)")
       ->envname("BATCHQ_WORKER_NAME");
@@ -67,26 +61,20 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_HEARTBEAT_LIVENESS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--result-ttl-s", result_ttl_s, "Seconds a finished job's record is kept")
-      ->envname("BATCHQ_RESULT_TTL_S")
-      ->check(CLI::PositiveNumber)
-      ->capture_default_str();
-  app.add_option("--log-level", log_level, "trace|debug|info|warn|error")
-      ->envname("BATCHQ_LOG_LEVEL")
-      ->capture_default_str();
-  app.add_flag("--log-json", log_json, "Log one JSON object per line")->envname("BATCHQ_LOG_JSON");
   CLI11_PARSE(app, argc, argv);
   config.sleep = {std::chrono::microseconds(sleep_fixed_us),
                   std::chrono::microseconds(sleep_per_item_us)};
   config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
-  config.result_ttl = std::chrono::seconds(result_ttl_s);
+  config.redis_url = common.redis_url;
+  config.key_prefix = common.key_prefix;
+  config.result_ttl = common.result_ttl();
   if (config.name.empty()) {
     char host[256] = {};
     gethostname(host, sizeof host - 1);
     config.name = fmt::format("{}-{}", host, getpid());
   }
 
-  batchq::SetUpLogging("gpu_worker", log_level, log_json);
+  batchq::SetUpLogging("gpu_worker", common.log_level, common.log_json);
   const auto& stop = batchq::InstallStopSignals();
   try {
     auto choice = batchq::ChooseBackend(config.backend, config.device);

@@ -79,7 +79,7 @@ void Worker::Run(const std::atomic<bool>& stop) {
                                {nullptr, done_signal_.fd(), ZMQ_POLLIN, 0}};
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_heartbeat - Clock::now());
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(200));
-    zmq::poll(items, 2, timeout);
+    PollOrSignal(items, 2, timeout);
     const auto now = Clock::now();
     if (items[1].revents & ZMQ_POLLIN) SendDone();
     if (items[0].revents & ZMQ_POLLIN) HandleMessages(now);

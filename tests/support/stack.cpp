@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <gtest/gtest.h>
 #include <simdjson.h>
 
 namespace batchq::test {
@@ -37,10 +38,18 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
 }
 
 Stack::~Stack() {
-  for (auto& worker : workers_) worker->Stop();
-  gateway_.Stop();
-  broker_.Stop();
-  redis_.Stop();
+  // A clean shutdown exits 0; anything else (a crash, a sanitizer report) fails the test.
+  auto stop = [this](ChildProcess& process, const std::string& name) {
+    const int status = process.Stop();
+    if (status != 0) {
+      ADD_FAILURE() << name << " did not exit cleanly (wait status " << status << "):\n"
+                    << process.ReadLog();
+    }
+  };
+  for (std::size_t i = 0; i < workers_.size(); ++i) stop(*workers_[i], fmt::format("worker{}", i));
+  stop(gateway_, "gateway");
+  stop(broker_, "broker");
+  stop(redis_, "redis-server");
   if (std::getenv("BATCHQ_KEEP_TEST_LOGS") == nullptr) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
