@@ -77,6 +77,19 @@ int PrintJob(const Common& common, const std::string& body) {
   return success ? kExitOk : kExitJobFailed;
 }
 
+// One request with its own connection; on any failure prints why and returns the exit
+// code, otherwise stores the body and returns kExitOk.
+int Fetch(const Common& common, const HttpRequest& request, int expected_status,
+          std::string* body) {
+  auto client = Connect(common);
+  if (!client) return ReportFailure(client.error());
+  auto response = (*client)->Send(request);
+  if (!response) return ReportFailure(response.error());
+  if (response->status != expected_status) return ReportHttpError(*response);
+  *body = std::move(response->body);
+  return kExitOk;
+}
+
 bool IsTerminalBody(const std::string& body) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
@@ -147,18 +160,17 @@ int Submit(const Common& common, const SubmitArgs& args) {
 }
 
 int Status(const Common& common, const std::string& id) {
-  auto client = Connect(common);
-  if (!client) return ReportFailure(client.error());
-  auto response = (*client)->Get("/v1/jobs/" + id);
-  if (!response) return ReportFailure(response.error());
-  if (response->status != 200) return ReportHttpError(*response);
+  std::string body;
+  if (int code = Fetch(common, HttpRequest{"GET", "/v1/jobs/" + id, {}, {}}, 200, &body)) {
+    return code;
+  }
   if (common.output == OutputFormat::kJson) {
-    std::cout << response->body << "\n";
+    std::cout << body << "\n";
     return kExitOk;
   }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(response->body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
   std::string_view status, type, worker;
   int64_t attempts = 0, batch_size = 0;
   status = JsonOr(root["status"], status);
@@ -179,28 +191,24 @@ int Wait(const Common& common, const std::string& id, std::chrono::seconds timeo
 }
 
 int Cancel(const Common& common, const std::string& id) {
-  auto client = Connect(common);
-  if (!client) return ReportFailure(client.error());
-  auto response = (*client)->Delete("/v1/jobs/" + id);
-  if (!response) return ReportFailure(response.error());
-  if (response->status != 200) return ReportHttpError(*response);
-  std::cout << (common.output == OutputFormat::kJson ? response->body : id + " cancelled") << "\n";
+  std::string body;
+  if (int code = Fetch(common, HttpRequest{"DELETE", "/v1/jobs/" + id, {}, {}}, 200, &body)) {
+    return code;
+  }
+  std::cout << (common.output == OutputFormat::kJson ? body : id + " cancelled") << "\n";
   return kExitOk;
 }
 
 int Types(const Common& common) {
-  auto client = Connect(common);
-  if (!client) return ReportFailure(client.error());
-  auto response = (*client)->Get("/v1/types");
-  if (!response) return ReportFailure(response.error());
-  if (response->status != 200) return ReportHttpError(*response);
+  std::string body;
+  if (int code = Fetch(common, HttpRequest{"GET", "/v1/types", {}, {}}, 200, &body)) return code;
   if (common.output == OutputFormat::kJson) {
-    std::cout << response->body << "\n";
+    std::cout << body << "\n";
     return kExitOk;
   }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(response->body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
   std::cout << fmt::format("{:<16} {:>9} {:>12} {:>8} {:>9} {:>8}\n", "TYPE", "MAX_BATCH",
                            "MAX_DELAY_US", "QUEUED", "IN_FLIGHT", "WORKERS");
   simdjson::dom::array types;

@@ -74,7 +74,13 @@ class Session : public std::enable_shared_from_this<Session> {
     in.content_type = std::string(req[http::field::content_type]);
     in.body = std::move(req.body());
     auto self = shared_from_this();
-    (*handler_)(std::move(in), [self](HttpReply reply) {
+    auto answered = std::make_shared<std::atomic<bool>>(false);
+    (*handler_)(std::move(in), [self, answered](HttpReply reply) {
+      // One request, one response: a second answer would corrupt the connection.
+      if (answered->exchange(true)) {
+        spdlog::error("a handler answered one request twice; the second answer is dropped");
+        return;
+      }
       asio::dispatch(self->stream_.get_executor(),
                      [self, reply = std::move(reply)]() mutable { self->Write(std::move(reply)); });
     });

@@ -1,5 +1,6 @@
 #include "gateway/job_api.h"
 
+#include <atomic>
 #include <charconv>
 #include <unordered_map>
 
@@ -90,8 +91,8 @@ struct JobApi::WaitState {
   asio::steady_timer timer;
   std::string id;
   Respond respond;
-  std::uint64_t token = 0;
-  bool finished = false;  // touched on the strand only
+  std::atomic<std::uint64_t> token{0};  // set by the I/O thread after registering
+  bool finished = false;                // touched on the strand only
 };
 
 JobApi::JobApi(asio::io_context& io, Options options, BrokerLink& broker,
@@ -288,28 +289,33 @@ void JobApi::GetJob(std::string id, std::string_view query, Respond respond) {
         id, [this, state] { asio::post(state->strand, [this, state] { FinishWait(state); }); });
   }
   auto record = Store().Get(id);
-  if (!record || !*record || wait_for.count() == 0 ||
-      IsTerminal(ParseJobStatus((*record)->status).value_or(JobStatus::kQueued))) {
-    if (state->token != 0) waiters_.Remove(state->token);
+  // Every decision about this wait is taken on its strand: a notice may already have
+  // answered it, and exactly one answer must go out.
+  asio::post(state->strand, [this, state, wait_for, record = std::move(record)]() mutable {
+    if (state->finished) return;
+    const bool answer_now =
+        !record || !*record || wait_for.count() == 0 ||
+        IsTerminal(ParseJobStatus((*record)->status).value_or(JobStatus::kQueued));
+    if (!answer_now) {
+      state->timer.expires_after(wait_for);
+      state->timer.async_wait([this, state](boost::system::error_code ec) {
+        if (ec == asio::error::operation_aborted) return;
+        FinishWait(state);
+      });
+      return;
+    }
     state->finished = true;
+    if (const auto token = state->token.load(); token != 0) waiters_.Remove(token);
     if (!record) return state->respond(Unavailable(record.error()));
     if (!*record) return state->respond(ErrorReply(404, "not_found", "No such job."));
-    return state->respond(JsonReply(200, RenderJob(**record)));
-  }
-  asio::post(state->strand, [this, state, wait_for] {
-    if (state->finished) return;
-    state->timer.expires_after(wait_for);
-    state->timer.async_wait([this, state](boost::system::error_code ec) {
-      if (ec == asio::error::operation_aborted) return;
-      FinishWait(state);
-    });
+    state->respond(JsonReply(200, RenderJob(**record)));
   });
 }
 
 void JobApi::FinishWait(const std::shared_ptr<WaitState>& state) {
   if (state->finished) return;
   state->finished = true;
-  waiters_.Remove(state->token);
+  waiters_.Remove(state->token.load());
   state->timer.cancel();
   auto record = Store().Get(state->id);
   if (!record) return state->respond(Unavailable(record.error()));
