@@ -14,7 +14,7 @@ void BM_EnqueueAndFormBatches(benchmark::State& state) {
   settings.max_queue = 1u << 30;
   BatchPolicy policy(settings);
   policy.Configure(settings);
-  const auto always = [](std::string_view) { return true; };
+  const auto always = [](std::string_view) { return Capacity{true, false, 2}; };
   MonotonicTime now{};
   std::uint64_t jobs = 0;
   std::uint64_t batches = 0;
@@ -22,7 +22,7 @@ void BM_EnqueueAndFormBatches(benchmark::State& state) {
   for (int i = 0; i < 256; ++i) ids[i] = "job-" + std::to_string(i) + "-0123456789abcdef";
   for (auto _ : state) {
     for (int i = 0; i < 256; ++i) {
-      (void)policy.Enqueue("upper", QueuedJob{ids[i], 0, 0, "\"payload\"", now});
+      (void)policy.Enqueue("upper", QueuedJob{ids[i], 0, 0, "\"payload\"", now, {}});
     }
     jobs += 256;
     for (auto decision = policy.Next(now, always); decision.batch;

@@ -1,6 +1,7 @@
 #include "broker/batch_policy.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 
@@ -10,13 +11,21 @@ std::string_view ToString(CloseReason reason) {
   switch (reason) {
     case CloseReason::kFull:
       return "full";
+    case CloseReason::kBytes:
+      return "bytes";
+    case CloseReason::kPreferred:
+      return "preferred";
+    case CloseReason::kDeadline:
+      return "deadline";
     case CloseReason::kMaxDelay:
       return "max_delay";
+    case CloseReason::kIdleWorker:
+      return "idle_worker";
   }
   return "unknown";
 }
 
-BatchPolicy::BatchPolicy(TypeSettings defaults) : defaults_(std::move(defaults)) {}
+BatchPolicy::BatchPolicy(Options options) : options_(std::move(options)) {}
 
 void BatchPolicy::Configure(const TypeSettings& settings) {
   auto [it, inserted] = queues_.try_emplace(settings.name);
@@ -26,7 +35,7 @@ void BatchPolicy::Configure(const TypeSettings& settings) {
 
 void BatchPolicy::AddType(std::string_view name) {
   if (Knows(name)) return;
-  TypeSettings settings = defaults_;
+  TypeSettings settings = options_.defaults;
   settings.name = std::string(name);
   Configure(settings);
 }
@@ -43,91 +52,255 @@ const BatchPolicy::TypeQueue* BatchPolicy::Find(std::string_view type) const {
   return it == queues_.end() ? nullptr : &it->second;
 }
 
+bool BatchPolicy::IsLive(const TypeQueue& queue, const Slot& slot) const {
+  const auto it = queue.live.find(slot.job.id);
+  return it != queue.live.end() && it->second.seq == slot.seq;
+}
+
+void BatchPolicy::Push(TypeQueue& queue, QueuedJob job, bool front) {
+  if (!job.deadline && queue.settings.default_timeout.count() > 0) {
+    job.deadline = job.enqueued + queue.settings.default_timeout;
+  }
+  const std::uint64_t seq = next_seq_++;
+  queue.live[job.id] = TypeQueue::Live{seq, job.input.size(), job.enqueued};
+  queue.bytes += job.input.size();
+  if (job.deadline) queue.deadlines.push(DeadlineEntry{*job.deadline, seq, job.id});
+  auto& level = queue.levels[job.priority];
+  if (front) {
+    level.push_front(Slot{std::move(job), seq});
+  } else {
+    level.push_back(Slot{std::move(job), seq});
+  }
+}
+
 Status BatchPolicy::Enqueue(std::string_view type, QueuedJob job) {
   TypeQueue* queue = Find(type);
   if (queue == nullptr) {
     return Fail("unknown_type", fmt::format("No job type '{}' is configured or served.", type));
   }
-  if (queue->depth >= queue->settings.max_queue) {
+  if (queue->live.size() >= queue->settings.max_queue) {
     return Fail("queue_full", fmt::format("The queue for '{}' holds its limit of {} jobs.", type,
                                           queue->settings.max_queue));
   }
-  queue->levels[job.priority].push_back(std::move(job));
-  ++queue->depth;
+  queue->arrivals.Add(job.enqueued);
+  Push(*queue, std::move(job), /*front=*/false);
   return Ok();
 }
 
 void BatchPolicy::Requeue(std::string_view type, std::vector<QueuedJob> jobs) {
   AddType(type);
-  TypeQueue* queue = Find(type);
+  TypeQueue& queue = *Find(type);
   // Reverse order keeps the batch's original order at the front of each level.
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
-    queue->levels[it->priority].push_front(std::move(*it));
-    ++queue->depth;
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) Push(queue, std::move(*it), true);
+}
+
+bool BatchPolicy::Remove(std::string_view id) {
+  const std::string key(id);
+  for (auto& [name, queue] : queues_) {
+    const auto it = queue.live.find(key);
+    if (it == queue.live.end()) continue;
+    // The slot stays in its deque and is skipped when it comes to the front.
+    queue.bytes -= it->second.bytes;
+    queue.live.erase(it);
+    return true;
+  }
+  return false;
+}
+
+void BatchPolicy::ObserveBatch(std::string_view type, std::uint32_t size,
+                               std::chrono::microseconds exec) {
+  if (TypeQueue* queue = Find(type)) queue->cost.Observe(size, exec);
+}
+
+void BatchPolicy::DropDeadFronts(TypeQueue& queue) {
+  for (auto it = queue.levels.begin(); it != queue.levels.end();) {
+    auto& level = it->second;
+    while (!level.empty() && !IsLive(queue, level.front())) level.pop_front();
+    it = level.empty() ? queue.levels.erase(it) : std::next(it);
   }
 }
 
-MonotonicTime BatchPolicy::TypeQueue::Oldest() const {
+std::optional<MonotonicTime> BatchPolicy::EarliestDeadline(TypeQueue& queue) {
+  while (!queue.deadlines.empty()) {
+    const auto& top = queue.deadlines.top();
+    const auto it = queue.live.find(top.id);
+    if (it != queue.live.end() && it->second.seq == top.seq) return top.deadline;
+    queue.deadlines.pop();  // dispatched, cancelled or expired already
+  }
+  return std::nullopt;
+}
+
+MonotonicTime BatchPolicy::Oldest(TypeQueue& queue) {
+  DropDeadFronts(queue);
   MonotonicTime oldest = MonotonicTime::max();
-  for (const auto& [priority, level] : levels) {
-    if (!level.empty()) oldest = std::min(oldest, level.front().enqueued);
+  for (const auto& [priority, level] : queue.levels) {
+    oldest = std::min(oldest, level.front().job.enqueued);
   }
   return oldest;
 }
 
-std::vector<QueuedJob> BatchPolicy::TypeQueue::Take(std::size_t count) {
-  std::vector<QueuedJob> batch;
-  batch.reserve(std::min(count, depth));
-  for (auto it = levels.begin(); it != levels.end() && batch.size() < count;) {
-    auto& level = it->second;
-    while (!level.empty() && batch.size() < count) {
-      batch.push_back(std::move(level.front()));
-      level.pop_front();
-    }
-    it = level.empty() ? levels.erase(it) : std::next(it);
+void BatchPolicy::Expire(const std::string& type, TypeQueue& queue, MonotonicTime now,
+                         std::vector<ExpiredJob>& out) {
+  while (auto earliest = EarliestDeadline(queue)) {
+    if (*earliest >= now) return;
+    const DeadlineEntry entry = queue.deadlines.top();
+    queue.deadlines.pop();
+    const auto it = queue.live.find(entry.id);  // live: EarliestDeadline checked it
+    queue.bytes -= it->second.bytes;
+    out.push_back(ExpiredJob{
+        type, entry.id,
+        std::chrono::duration_cast<std::chrono::microseconds>(now - it->second.enqueued)});
+    queue.live.erase(it);
   }
-  depth -= batch.size();
+}
+
+std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, MonotonicTime now) {
+  std::vector<QueuedJob> batch;
+  batch.reserve(std::min(count, queue.live.size()));
+  std::size_t batch_bytes = 0;
+  const auto aging = options_.aging_step;
+  DropDeadFronts(queue);
+  while (batch.size() < count) {
+    std::deque<Slot>* best = nullptr;
+    std::int64_t best_rank = 0;
+    for (auto& [priority, level] : queue.levels) {
+      while (!level.empty() && !IsLive(queue, level.front())) level.pop_front();
+      if (level.empty()) continue;
+      const Slot& front = level.front();
+      std::int64_t rank = priority;
+      if (aging.count() > 0) rank += (now - front.job.enqueued) / aging;
+      if (best == nullptr || rank > best_rank ||
+          (rank == best_rank && front.job.enqueued < best->front().job.enqueued)) {
+        best = &level;
+        best_rank = rank;
+      }
+    }
+    if (best == nullptr) break;
+    const std::size_t size = best->front().job.input.size();
+    const std::size_t limit = queue.settings.max_batch_bytes;
+    if (limit > 0 && !batch.empty() && batch_bytes + size > limit) break;
+    batch_bytes += size;
+    queue.live.erase(best->front().job.id);
+    batch.push_back(std::move(best->front().job));
+    best->pop_front();
+  }
+  queue.bytes -= batch_bytes;
+  DropDeadFronts(queue);
+  queue.dispatched.Add(now, static_cast<double>(batch.size()));
   return batch;
 }
 
+double BatchPolicy::TargetSize(const TypeQueue& queue, std::uint32_t workers,
+                               MonotonicTime now) const {
+  const double max_size = queue.settings.max_batch_size;
+  if (!queue.cost.known()) return 1;  // no evidence yet that waiting pays
+  const double per_us = queue.arrivals.PerSecond(now) / 1e6;
+  const double spare = std::max(1u, workers) - per_us * queue.cost.per_item_us();
+  // Arrivals outrun the workers at any batch size: grow to full (or max_delay).
+  if (spare <= 0) return max_size;
+  // The smallest n whose batches, taking a + b·n each, keep up with the arrivals.
+  return std::clamp(std::ceil(per_us * queue.cost.fixed_us() / spare), 1.0, max_size);
+}
+
 BatchPolicy::Decision BatchPolicy::Next(MonotonicTime now,
-                                        const std::function<bool(std::string_view)>& can_dispatch) {
+                                        const std::function<Capacity(std::string_view)>& capacity) {
   Decision decision;
+  auto wake = [&decision](MonotonicTime at) {
+    if (!decision.wake_at || at < *decision.wake_at) decision.wake_at = at;
+  };
+  for (auto& [name, queue] : queues_) Expire(name, queue, now, decision.expired);
+
   const std::size_t types = order_.size();
   for (std::size_t step = 0; step < types; ++step) {
     const std::size_t index = (next_type_ + step) % types;
     TypeQueue& queue = queues_.at(order_[index]);
-    if (queue.depth == 0) continue;
+    if (queue.live.empty()) continue;
     const auto& settings = queue.settings;
-    const MonotonicTime deadline = queue.Oldest() + settings.max_delay;
-    std::optional<CloseReason> reason;
-    if (queue.depth >= settings.max_batch_size) {
-      reason = CloseReason::kFull;
-    } else if (now >= deadline) {
-      reason = CloseReason::kMaxDelay;
+    const auto earliest = EarliestDeadline(queue);
+    const Capacity cap = capacity(order_[index]);
+    if (!cap.free_credit) {
+      // Nothing can be dispatched; only expiry can be due.
+      if (earliest) wake(*earliest + std::chrono::nanoseconds(1));
+      continue;
     }
-    if (!can_dispatch(order_[index])) continue;  // grows until a worker frees up
+    const std::size_t depth = queue.live.size();
+    const MonotonicTime oldest = Oldest(queue);
+    std::size_t count = settings.max_batch_size;
+    std::optional<CloseReason> reason;
+    double target = 0;
+    if (depth >= settings.max_batch_size) {
+      reason = CloseReason::kFull;
+    } else if (settings.max_batch_bytes > 0 && queue.bytes >= settings.max_batch_bytes) {
+      reason = CloseReason::kBytes;
+    } else if (const auto& sizes = settings.preferred_batch_sizes;
+               !sizes.empty() && sizes.front() <= depth) {
+      reason = CloseReason::kPreferred;
+      count = *std::prev(std::upper_bound(sizes.begin(), sizes.end(), depth));
+    } else if (earliest && now >= *earliest) {
+      reason = CloseReason::kDeadline;
+    } else if (now >= oldest + settings.max_delay) {
+      reason = CloseReason::kMaxDelay;
+    } else if (settings.adaptive && cap.idle_worker &&
+               static_cast<double>(depth) >= (target = TargetSize(queue, cap.workers, now))) {
+      reason = CloseReason::kIdleWorker;
+    }
     if (!reason) {
-      if (!decision.wake_at || deadline < *decision.wake_at) decision.wake_at = deadline;
+      wake(oldest + settings.max_delay);
+      if (earliest) wake(*earliest);
+      const double per_s = queue.arrivals.PerSecond(now);
+      if (settings.adaptive && cap.idle_worker && per_s > 0) {
+        const double missing = target - static_cast<double>(depth);
+        wake(now + std::chrono::microseconds(static_cast<std::int64_t>(missing / per_s * 1e6)));
+      }
       continue;
     }
     next_type_ = (index + 1) % types;
-    decision.batch = ReadyBatch{order_[index], queue.Take(settings.max_batch_size), *reason};
+    decision.batch = ReadyBatch{order_[index], Take(queue, count, now), *reason};
     return decision;
   }
   return decision;
 }
 
-std::size_t BatchPolicy::Depth(std::string_view type) const {
+std::chrono::seconds BatchPolicy::RetryAfter(std::string_view type, MonotonicTime now) const {
   const TypeQueue* queue = Find(type);
-  return queue == nullptr ? 0 : queue->depth;
+  if (queue == nullptr) return std::chrono::seconds(1);
+  const double rate = queue->dispatched.PerSecond(now);
+  if (rate <= 0) return std::chrono::seconds(5);  // nothing drains: no worker, or just started
+  const double eta = static_cast<double>(queue->live.size()) / rate;
+  return std::chrono::seconds(std::clamp<std::int64_t>(std::llround(std::ceil(eta)), 1, 300));
 }
 
-std::vector<TypeSettings> BatchPolicy::Types() const {
-  std::vector<TypeSettings> out;
+std::vector<BatchPolicy::TypeStats> BatchPolicy::Stats(MonotonicTime now) const {
+  std::vector<TypeStats> out;
   out.reserve(order_.size());
-  for (const auto& name : order_) out.push_back(queues_.at(name).settings);
+  for (const auto& name : order_) {
+    const TypeQueue& queue = queues_.at(name);
+    TypeStats stats;
+    stats.settings = queue.settings;
+    stats.depth = queue.live.size();
+    MonotonicTime oldest = MonotonicTime::max();
+    for (const auto& [priority, level] : queue.levels) {
+      for (const auto& slot : level) {
+        if (!IsLive(queue, slot)) continue;  // skip to the first live slot of the level
+        oldest = std::min(oldest, slot.job.enqueued);
+        break;
+      }
+    }
+    if (oldest != MonotonicTime::max()) {
+      stats.oldest_wait = std::chrono::duration_cast<std::chrono::microseconds>(now - oldest);
+    }
+    stats.cost_fixed_us = queue.cost.fixed_us();
+    stats.cost_per_item_us = queue.cost.per_item_us();
+    stats.arrivals_per_s = queue.arrivals.PerSecond(now);
+    stats.dispatched_per_s = queue.dispatched.PerSecond(now);
+    out.push_back(std::move(stats));
+  }
   return out;
+}
+
+std::size_t BatchPolicy::Depth(std::string_view type) const {
+  const TypeQueue* queue = Find(type);
+  return queue == nullptr ? 0 : queue->live.size();
 }
 
 }  // namespace batchq

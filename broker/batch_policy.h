@@ -2,11 +2,20 @@
 // The batching decision, with no sockets, no Redis and no clock of its own: the
 // caller passes `now` (steady clock) into every call, so tests drive time by hand.
 //
-// Per job type: a queue ordered by priority (higher first), FIFO within a priority.
-// A batch closes when it holds max_batch_size jobs ("full") or when its oldest job
-// has waited max_delay ("max_delay"), and is handed out only for a type the caller
-// can dispatch now (a worker with a free credit). While no worker is free, queues
-// simply grow toward a full batch.
+// Per job type, one queue fed to every worker (adding workers never fragments
+// batches), ordered by effective priority: a job's priority plus one level per
+// `aging_step` it has waited, so low priorities are served within a bounded wait;
+// FIFO among equals. A batch closes, when a worker of the type has a free credit, for
+// the first of these reasons:
+//   full       max_batch_size jobs are queued
+//   bytes      the queued inputs reach max_batch_bytes
+//   preferred  a preferred batch size is reached (the largest one that is)
+//   deadline   a member's dispatch deadline (timeout_ms) has come
+//   max_delay  the oldest member has waited max_delay (a hard upper bound)
+//   idle_worker  a worker sits idle and, by the learned cost a + b·n and the arrival
+//              rate, the queue already holds enough to keep up: waiting would not pay
+// While every worker is busy, batches grow for free. Jobs past their deadline expire
+// even while no worker is free.
 // Not thread-safe: owned by the broker's event loop.
 
 #include <chrono>
@@ -15,17 +24,18 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <queue>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "broker/cost_model.h"
+#include "broker/monotonic_time.h"
 #include "common/error.h"
 #include "common/type_settings.h"
 
 namespace batchq {
-
-using MonotonicTime = std::chrono::steady_clock::time_point;
 
 struct QueuedJob {
   std::string id;
@@ -33,9 +43,11 @@ struct QueuedJob {
   std::uint32_t attempts = 0;  // attempts already made; the next dispatch is attempts + 1
   std::string input;           // JSON text
   MonotonicTime enqueued{};
+  // Must be dispatched by then, else it expires; nullopt: no limit (or the type's default).
+  std::optional<MonotonicTime> deadline;
 };
 
-enum class CloseReason { kFull, kMaxDelay };
+enum class CloseReason { kFull, kBytes, kPreferred, kDeadline, kMaxDelay, kIdleWorker };
 std::string_view ToString(CloseReason reason);
 
 struct ReadyBatch {
@@ -44,10 +56,29 @@ struct ReadyBatch {
   CloseReason reason = CloseReason::kFull;
 };
 
+struct ExpiredJob {
+  std::string type;
+  std::string id;
+  std::chrono::microseconds waited{0};
+};
+
+// What the workers of one type can take right now.
+struct Capacity {
+  bool free_credit = false;   // some worker can take a batch now
+  bool idle_worker = false;   // some worker has nothing in flight at all
+  std::uint32_t workers = 0;  // workers serving the type
+};
+
 class BatchPolicy {
  public:
-  // `defaults` apply to types first seen through AddType(name) without settings.
-  explicit BatchPolicy(TypeSettings defaults);
+  struct Options {
+    TypeSettings defaults;  // for types first seen through AddType(name)
+    // One priority level gained per this much waiting; zero disables aging.
+    std::chrono::milliseconds aging_step{100};
+  };
+
+  explicit BatchPolicy(Options options);
+  explicit BatchPolicy(TypeSettings defaults) : BatchPolicy(Options{std::move(defaults)}) {}
 
   // Adds a type or replaces its settings; queued jobs stay.
   void Configure(const TypeSettings& settings);
@@ -55,42 +86,90 @@ class BatchPolicy {
   void AddType(std::string_view name);
   bool Knows(std::string_view type) const;
 
-  // Queues a new job. Errors: unknown_type, queue_full (the type's max_queue reached).
+  // Queues a new job (its `enqueued` time counts as its arrival). Errors: unknown_type,
+  // queue_full (the type's max_queue reached).
   Status Enqueue(std::string_view type, QueuedJob job);
   // Puts jobs back at the front of their priority level (their worker was lost or the
   // broker recovered them), ignoring max_queue: accepted work is never refused twice.
   void Requeue(std::string_view type, std::vector<QueuedJob> jobs);
+  // Takes a queued job out (it was cancelled); false when it is not queued here.
+  bool Remove(std::string_view id);
+  // Feeds the cost model with one finished batch.
+  void ObserveBatch(std::string_view type, std::uint32_t size, std::chrono::microseconds exec);
 
   struct Decision {
     std::optional<ReadyBatch> batch;
-    // When a queued batch will reach its deadline; nullopt when nothing is waiting on time.
+    std::vector<ExpiredJob> expired;  // taken out of the queues; report them
+    // When to ask again even if nothing else happens; nullopt: only on new events.
     std::optional<MonotonicTime> wake_at;
   };
-  // The next batch to dispatch at `now`, among types for which `can_dispatch` is true.
-  // Call again until it returns no batch. Types are visited round-robin so one busy
-  // type cannot starve another.
-  Decision Next(MonotonicTime now, const std::function<bool(std::string_view)>& can_dispatch);
+  // Expires overdue jobs, then returns the next batch to dispatch, if any. Call again
+  // until it returns no batch. Types are visited round-robin.
+  Decision Next(MonotonicTime now, const std::function<Capacity(std::string_view)>& capacity);
 
+  // How long a refused submitter should wait: the queue's drain time at the measured
+  // dispatch rate, at least one second.
+  std::chrono::seconds RetryAfter(std::string_view type, MonotonicTime now) const;
+
+  struct TypeStats {
+    TypeSettings settings;
+    std::size_t depth = 0;
+    std::chrono::microseconds oldest_wait{0};
+    double cost_fixed_us = 0;
+    double cost_per_item_us = 0;
+    double arrivals_per_s = 0;
+    double dispatched_per_s = 0;
+  };
+  std::vector<TypeStats> Stats(MonotonicTime now) const;
   std::size_t Depth(std::string_view type) const;
-  std::vector<TypeSettings> Types() const;
 
  private:
+  struct Slot {
+    QueuedJob job;
+    std::uint64_t seq;
+  };
+  struct DeadlineEntry {
+    MonotonicTime deadline;
+    std::uint64_t seq;
+    std::string id;
+    bool operator>(const DeadlineEntry& other) const { return deadline > other.deadline; }
+  };
   struct TypeQueue {
     TypeSettings settings;
-    std::map<std::int32_t, std::deque<QueuedJob>, std::greater<>> levels;
-    std::size_t depth = 0;
-
-    MonotonicTime Oldest() const;
-    std::vector<QueuedJob> Take(std::size_t count);
+    std::map<std::int32_t, std::deque<Slot>, std::greater<>> levels;
+    // id -> its live slot; slots whose seq differs were cancelled or expired and are
+    // skipped lazily.
+    struct Live {
+      std::uint64_t seq;
+      std::size_t bytes;
+      MonotonicTime enqueued;
+    };
+    std::unordered_map<std::string, Live> live;
+    std::size_t bytes = 0;
+    std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> deadlines;
+    BatchCostModel cost;
+    RateMeter arrivals;
+    RateMeter dispatched;
   };
 
   TypeQueue* Find(std::string_view type);
   const TypeQueue* Find(std::string_view type) const;
+  void Push(TypeQueue& queue, QueuedJob job, bool front);
+  bool IsLive(const TypeQueue& queue, const Slot& slot) const;
+  void DropDeadFronts(TypeQueue& queue);
+  std::optional<MonotonicTime> EarliestDeadline(TypeQueue& queue);
+  MonotonicTime Oldest(TypeQueue& queue);
+  void Expire(const std::string& type, TypeQueue& queue, MonotonicTime now,
+              std::vector<ExpiredJob>& out);
+  std::vector<QueuedJob> Take(TypeQueue& queue, std::size_t count, MonotonicTime now);
+  // Batch size that keeps up with arrivals at the learned cost; see the header comment.
+  double TargetSize(const TypeQueue& queue, std::uint32_t workers, MonotonicTime now) const;
 
-  const TypeSettings defaults_;
+  const Options options_;
   std::unordered_map<std::string, TypeQueue> queues_;
   std::vector<std::string> order_;  // round-robin order of type names
   std::size_t next_type_ = 0;
+  std::uint64_t next_seq_ = 1;
 };
 
 }  // namespace batchq

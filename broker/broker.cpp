@@ -45,7 +45,7 @@ Broker::Broker(const BrokerConfig& config)
       context_(1),
       frontend_(context_, zmq::socket_type::router),
       backend_(context_, zmq::socket_type::router),
-      policy_(config.defaults),
+      policy_(BatchPolicy::Options{config.defaults, config.aging_step}),
       redis_(RedisOptions(config)),
       store_(redis_, JobStore::Options{config.key_prefix, config.result_ttl}) {
   for (const auto& spec : config_.types) {
@@ -119,6 +119,8 @@ void Broker::HandleFrontend(MonotonicTime now) {
     auto& message = *received->message;
     if (auto* submit = std::get_if<wire::Submit>(&message)) {
       OnSubmit(received->routing, std::move(*submit), now);
+    } else if (auto* cancel = std::get_if<wire::Cancel>(&message)) {
+      OnCancel(*cancel);
     } else if (auto* ping = std::get_if<wire::Ping>(&message)) {
       SendWire(frontend_, received->routing, BuildStatus(ping->seq));
     } else {
@@ -131,18 +133,25 @@ void Broker::OnSubmit(const std::string& routing, wire::Submit submit, Monotonic
   wire::Accept accept;
   accept.request_id = submit.request_id;
   accept.verdicts.reserve(submit.jobs.size());
+  const WallMicros now_wall = NowWallMicros();
   for (auto& job : submit.jobs) {
     wire::Verdict verdict;
     if (!known_ids_.contains(job.id)) {
-      const std::string id = job.id;
-      auto queued = policy_.Enqueue(job.type, QueuedJob{std::move(job.id), job.priority,
-                                                        job.attempts, std::move(job.input), now});
-      if (queued) {
-        known_ids_.insert(id);
+      QueuedJob queued{job.id, job.priority, job.attempts, std::move(job.input), now, {}};
+      if (job.timeout_ms > 0) {
+        // The timeout runs from the gateway's acceptance, not from our receipt.
+        const auto age = now_wall - WallMicros(job.created_us);
+        queued.deadline = now + std::chrono::milliseconds(job.timeout_ms) - age;
+      }
+      if (auto added = policy_.Enqueue(job.type, std::move(queued)); added) {
+        known_ids_.insert(std::move(job.id));
       } else {
-        verdict.code = queued.error().code;
-        verdict.message = queued.error().message;
-        if (verdict.code == "queue_full") verdict.retry_after_ms = 1000;
+        verdict.code = added.error().code;
+        verdict.message = added.error().message;
+        if (verdict.code == "queue_full") {
+          verdict.retry_after_ms =
+              std::chrono::milliseconds(policy_.RetryAfter(job.type, now)).count();
+        }
       }
     }
     accept.verdicts.push_back(std::move(verdict));
@@ -151,6 +160,11 @@ void Broker::OnSubmit(const std::string& routing, wire::Submit submit, Monotonic
     // The gateway is gone; the jobs are durable in Redis and queued here all the same.
     spdlog::warn("frontend: could not answer SUBMIT {}", submit.request_id);
   }
+}
+
+void Broker::OnCancel(const wire::Cancel& cancel) {
+  // Redis already says cancelled; taking it out here keeps it from taking a batch slot.
+  if (policy_.Remove(cancel.id)) known_ids_.erase(cancel.id);
 }
 
 void Broker::HandleBackend(MonotonicTime now) {
@@ -200,6 +214,7 @@ void Broker::OnReady(const std::string& routing, wire::Ready ready, MonotonicTim
 void Broker::OnDone(const std::string& routing, const wire::Done& done) {
   const auto it = in_flight_.find(done.batch_id);
   if (it == in_flight_.end() || it->second.worker_routing != routing) return;
+  policy_.ObserveBatch(it->second.type, done.size, std::chrono::microseconds(done.exec_us));
   for (const auto& job : it->second.jobs) known_ids_.erase(job.id);
   in_flight_.erase(it);
   if (WorkerInfo* worker = workers_.Find(routing)) {
@@ -210,10 +225,20 @@ void Broker::OnDone(const std::string& routing, const wire::Done& done) {
 }
 
 void Broker::Dispatch(MonotonicTime now) {
-  const auto can_dispatch = [this](std::string_view type) { return workers_.HasFreeWorker(type); };
+  const auto capacity = [this](std::string_view type) { return workers_.CapacityFor(type); };
   for (;;) {
-    auto decision = policy_.Next(now, can_dispatch);
+    auto decision = policy_.Next(now, capacity);
     wake_at_ = decision.wake_at;
+    if (!decision.expired.empty()) {
+      std::vector<std::string> ids;
+      for (auto& expired : decision.expired) {
+        known_ids_.erase(expired.id);
+        ids.push_back(std::move(expired.id));
+      }
+      spdlog::info("{} jobs expired before dispatch", ids.size());
+      EndJobs(std::move(ids), "expired", "expired",
+              "The job was not dispatched before its timeout.");
+    }
     if (!decision.batch) return;
     WorkerInfo* worker = workers_.PickFor(decision.batch->type);
     if (worker == nullptr || !SendBatch(*worker, *decision.batch)) {
@@ -231,6 +256,7 @@ bool Broker::SendBatch(WorkerInfo& worker, ReadyBatch& ready) {
   batch.batch_id = fmt::format("{}-{}", batch_prefix_, ++batch_counter_);
   batch.type = ready.type;
   batch.dispatched_us = NowWallMicros().count();
+  batch.close_reason = std::string(ToString(ready.reason));
   batch.jobs.reserve(ready.jobs.size());
   for (const auto& job : ready.jobs) {
     batch.jobs.push_back(wire::BatchJob{job.id, job.attempts + 1, job.input});
@@ -260,7 +286,7 @@ void Broker::Heartbeat(MonotonicTime now) {
   for (const auto& routing : unreachable) {
     if (auto worker = workers_.Remove(routing)) LoseWorker(std::move(*worker));
   }
-  RetryFailures();
+  RetryTerminalWrites();
 }
 
 void Broker::LoseWorker(WorkerInfo worker) {
@@ -269,30 +295,42 @@ void Broker::LoseWorker(WorkerInfo worker) {
     if (node.empty()) continue;
     InFlight& lost = node.mapped();
     std::vector<QueuedJob> retry;
+    std::vector<std::string> failed;
     for (auto& job : lost.jobs) {
       if (job.attempts >= config_.max_attempts) {
         known_ids_.erase(job.id);
-        failures_to_write_.push_back(std::move(job.id));
+        failed.push_back(std::move(job.id));
       } else {
         retry.push_back(std::move(job));
       }
+    }
+    if (!failed.empty()) {
+      EndJobs(std::move(failed), "failed", "worker_lost",
+              fmt::format("The job's worker was lost {} times in a row.", config_.max_attempts));
     }
     spdlog::warn("batch {} lost with worker {}: {} jobs re-queued", batch_id, worker.ready.name,
                  retry.size());
     policy_.Requeue(lost.type, std::move(retry));
   }
-  RetryFailures();
 }
 
-void Broker::RetryFailures() {
-  if (failures_to_write_.empty()) return;
-  auto written = store_.Terminate(
-      failures_to_write_, "failed", "worker_lost",
-      fmt::format("The job's worker was lost {} times in a row.", config_.max_attempts));
-  if (written) {
-    failures_to_write_.clear();
-  } else {
-    spdlog::warn("cannot record worker_lost failures yet: {}", written.error().message);
+void Broker::EndJobs(std::vector<std::string> ids, std::string status, std::string code,
+                     std::string message) {
+  terminal_writes_.push_back(
+      TerminalWrite{std::move(ids), std::move(status), std::move(code), std::move(message)});
+  RetryTerminalWrites();
+}
+
+void Broker::RetryTerminalWrites() {
+  while (!terminal_writes_.empty()) {
+    const TerminalWrite& write = terminal_writes_.front();
+    auto written = store_.Terminate(write.ids, write.status, write.code, write.message);
+    if (!written) {
+      spdlog::warn("cannot record {} {} jobs yet: {}", write.ids.size(), write.status,
+                   written.error().message);
+      return;
+    }
+    terminal_writes_.erase(terminal_writes_.begin());
   }
 }
 
@@ -319,8 +357,13 @@ void Broker::Sweep(MonotonicTime now) {
   for (auto& record : *records) {
     if (!record || record->status != "queued") continue;
     known_ids_.insert(record->id);
-    policy_.Requeue(record->type, {QueuedJob{record->id, record->priority, record->attempts,
-                                             std::move(record->input), now}});
+    QueuedJob job{record->id, record->priority, record->attempts, std::move(record->input), now,
+                  {}};
+    if (record->timeout_ms > 0) {
+      const auto age = NowWallMicros() - record->created;
+      job.deadline = now + std::chrono::milliseconds(record->timeout_ms) - age;
+    }
+    policy_.Requeue(record->type, {std::move(job)});
     ++recovered;
   }
   if (recovered > 0) spdlog::info("sweep: recovered {} queued jobs from Redis", recovered);
@@ -331,11 +374,26 @@ wire::Status Broker::BuildStatus(std::uint64_t seq) const {
   status.seq = seq;
   std::unordered_map<std::string, std::uint32_t> in_flight_by_type;
   for (const auto& [id, batch] : in_flight_) ++in_flight_by_type[batch.type];
-  for (const auto& settings : policy_.Types()) {
-    status.types.push_back(
-        wire::TypeStatus{settings.name, settings.max_batch_size, settings.max_delay.count(),
-                         settings.max_queue, policy_.Depth(settings.name),
-                         in_flight_by_type[settings.name], workers_.CountServing(settings.name)});
+  for (const auto& stats : policy_.Stats(std::chrono::steady_clock::now())) {
+    const auto& settings = stats.settings;
+    wire::TypeStatus type;
+    type.name = settings.name;
+    type.max_batch_size = settings.max_batch_size;
+    type.max_delay_us = settings.max_delay.count();
+    type.max_queue = settings.max_queue;
+    type.queue_depth = stats.depth;
+    type.in_flight_batches = in_flight_by_type[settings.name];
+    type.workers = workers_.CountServing(settings.name);
+    type.oldest_wait_us = stats.oldest_wait.count();
+    type.cost_fixed_us = stats.cost_fixed_us;
+    type.cost_per_item_us = stats.cost_per_item_us;
+    type.arrivals_per_s = stats.arrivals_per_s;
+    type.dispatched_per_s = stats.dispatched_per_s;
+    type.adaptive = settings.adaptive;
+    type.preferred_batch_sizes = settings.preferred_batch_sizes;
+    type.max_batch_bytes = settings.max_batch_bytes;
+    type.default_timeout_ms = settings.default_timeout.count();
+    status.types.push_back(std::move(type));
   }
   for (const auto& [routing, worker] : workers_.workers()) {
     status.workers.push_back(wire::WorkerStatus{

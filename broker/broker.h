@@ -45,12 +45,17 @@ class Broker {
   void OnSubmit(const std::string& routing, wire::Submit submit, MonotonicTime now);
   void OnReady(const std::string& routing, wire::Ready ready, MonotonicTime now);
   void OnDone(const std::string& routing, const wire::Done& done);
+  void OnCancel(const wire::Cancel& cancel);
   void Dispatch(MonotonicTime now);
   bool SendBatch(WorkerInfo& worker, ReadyBatch& batch);
   void Heartbeat(MonotonicTime now);
   void LoseWorker(WorkerInfo worker);
   void Sweep(MonotonicTime now);
-  void RetryFailures();
+  // Records terminal states the broker decides (expired, worker_lost) in Redis; what
+  // cannot be written now is kept and retried on the next heartbeat tick.
+  void EndJobs(std::vector<std::string> ids, std::string status, std::string code,
+               std::string message);
+  void RetryTerminalWrites();
   wire::Status BuildStatus(std::uint64_t seq) const;
 
   const BrokerConfig config_;
@@ -64,7 +69,11 @@ class Broker {
   WorkerRegistry workers_;
   std::unordered_map<std::string, InFlight> in_flight_;  // by batch id
   std::unordered_set<std::string> known_ids_;            // queued or in flight here
-  std::vector<std::string> failures_to_write_;           // worker_lost, awaiting Redis
+  struct TerminalWrite {
+    std::vector<std::string> ids;
+    std::string status, code, message;
+  };
+  std::vector<TerminalWrite> terminal_writes_;  // awaiting Redis
 
   RedisConnection redis_;
   JobStore store_;

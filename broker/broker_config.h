@@ -21,6 +21,8 @@ struct BrokerConfig {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::uint32_t heartbeat_liveness = 3;  // intervals of silence before a worker is dead
   std::uint32_t max_attempts = 3;
+  // Priority aging: a queued job gains one priority level per this much waiting.
+  std::chrono::milliseconds aging_step{100};
   std::chrono::milliseconds sweep_interval{2000};
   // Pending jobs younger than this are left to the gateway's own SUBMIT.
   std::chrono::milliseconds sweep_grace{3000};

@@ -25,9 +25,11 @@ int main(int argc, char** argv) {
   app.add_option("--backend", config.backend, "ZeroMQ endpoint workers connect to")
       ->envname("BATCHQ_BROKER_BACKEND")
       ->capture_default_str();
-  app.add_option("--type", config.types,
-                 "Job type served, optionally with settings: "
-                 "NAME[:max_batch_size=N,max_delay_ms=N,max_queue=N]; repeatable")
+  app.add_option(
+         "--type", config.types,
+         "Job type served, optionally with settings: "
+         "NAME[:max_batch_size=N,max_delay_ms=N,max_queue=N,preferred=N/M,max_batch_bytes=N,"
+         "timeout_ms=N,adaptive=0|1]; repeatable")
       ->envname("BATCHQ_TYPES")
       ->delimiter(';')
       ->capture_default_str();
@@ -59,6 +61,12 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_MAX_ATTEMPTS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  int aging_ms = static_cast<int>(config.aging_step.count());
+  app.add_option("--aging-ms", aging_ms,
+                 "Priority aging: a queued job gains one level per this many ms (0: off)")
+      ->envname("BATCHQ_AGING_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--sweep-ms", sweep_ms, "How often Redis is swept for jobs never received, ms")
       ->envname("BATCHQ_SWEEP_MS")
       ->check(CLI::PositiveNumber)
@@ -75,6 +83,7 @@ int main(int argc, char** argv) {
 
   config.defaults.max_delay = std::chrono::microseconds(max_delay_us);
   config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  config.aging_step = std::chrono::milliseconds(aging_ms);
   config.sweep_interval = std::chrono::milliseconds(sweep_ms);
   config.sweep_grace = std::chrono::milliseconds(sweep_grace_ms);
   config.redis_url = common.redis_url;

@@ -49,6 +49,18 @@ bool WorkerRegistry::HasFreeWorker(std::string_view type) const {
   });
 }
 
+Capacity WorkerRegistry::CapacityFor(std::string_view type) const {
+  Capacity capacity;
+  for (const auto& [routing, info] : workers_) {
+    if (!info.Serves(type)) continue;
+    ++capacity.workers;
+    if (info.free_credits == 0) continue;
+    capacity.free_credit = true;
+    if (info.in_flight.empty()) capacity.idle_worker = true;
+  }
+  return capacity;
+}
+
 std::uint32_t WorkerRegistry::CountServing(std::string_view type) const {
   return static_cast<std::uint32_t>(
       std::count_if(workers_.begin(), workers_.end(),

@@ -37,6 +37,8 @@ class WorkerRegistry {
   // The worker serving `type` with the most free credits (ties: least recently used).
   WorkerInfo* PickFor(std::string_view type);
   bool HasFreeWorker(std::string_view type) const;
+  // Free credits, idle workers and worker count for one type, for the BatchPolicy.
+  Capacity CapacityFor(std::string_view type) const;
   std::uint32_t CountServing(std::string_view type) const;
 
   // Removes and returns workers silent for longer than `max_silence`.

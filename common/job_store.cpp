@@ -8,18 +8,18 @@
 namespace batchq {
 namespace {
 
-// KEYS: job keys. ARGV: batch_id, batch_size, worker, dispatched_us, started_us, then one
-// attempt token per job. A job is claimed when it is queued, or running under an older
-// attempt (its previous worker was declared lost).
+// KEYS: job keys. ARGV: batch_id, batch_size, worker, dispatched_us, started_us,
+// close_reason, then one attempt token per job. A job is claimed when it is queued, or
+// running under an older attempt (its previous worker was declared lost).
 const RedisScript kStartScript{R"lua(
 local out = {}
 for i, key in ipairs(KEYS) do
-  local token = tonumber(ARGV[5 + i])
+  local token = tonumber(ARGV[6 + i])
   local st = redis.call('HMGET', key, 'status', 'attempts')
   if st[1] == 'queued' or (st[1] == 'running' and tonumber(st[2] or '0') < token) then
     redis.call('HSET', key, 'status', 'running', 'attempts', token, 'batch', ARGV[1],
                'batch_size', ARGV[2], 'worker', ARGV[3], 'dispatched_us', ARGV[4],
-               'started_us', ARGV[5])
+               'started_us', ARGV[5], 'close_reason', ARGV[6])
     out[i] = 1
   else
     out[i] = 0
@@ -123,6 +123,10 @@ JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
       record.batch_id = value;
     else if (field == "batch_size")
       record.batch_size = ParseNumber<std::uint32_t>(value);
+    else if (field == "close_reason")
+      record.close_reason = value;
+    else if (field == "timeout_ms")
+      record.timeout_ms = ParseNumber<std::int64_t>(value);
     else if (field == "worker")
       record.worker = value;
     else if (field == "result")
@@ -159,7 +163,7 @@ std::string JobStore::JobKey(std::string_view id) const {
 Status JobStore::Create(std::span<const NewJob> jobs) {
   if (jobs.empty()) return Ok();
   struct Owned {
-    std::string key, priority, created_us, score;
+    std::string key, priority, created_us, score, timeout_ms;
   };
   std::vector<Owned> owned;
   owned.reserve(jobs.size());
@@ -169,14 +173,14 @@ Status JobStore::Create(std::span<const NewJob> jobs) {
   for (const NewJob& job : jobs) {
     owned.push_back({JobKey(job.id), std::to_string(job.priority),
                      std::to_string(job.created.count()),
-                     std::to_string(job.created.count() / 1000)});
+                     std::to_string(job.created.count() / 1000), std::to_string(job.timeout_ms)});
   }
   for (size_t i = 0; i < jobs.size(); ++i) {
     const NewJob& job = jobs[i];
     const Owned& o = owned[i];
     commands.push_back({"HSET", o.key, "id", job.id, "type", job.type, "status", "queued",
                         "priority", o.priority, "input", job.input, "created_us", o.created_us,
-                        "attempts", "0"});
+                        "attempts", "0", "timeout_ms", o.timeout_ms});
     commands.push_back({"ZADD", pending_key_, o.score, job.id});
   }
   commands.push_back({"EXEC"});
@@ -284,7 +288,8 @@ Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<con
   const std::string dispatched = std::to_string(batch.dispatched.count());
   const std::string started = std::to_string(batch.started.count());
   std::vector<std::string_view> key_views(keys.begin(), keys.end());
-  std::vector<std::string_view> args{batch.batch_id, size, batch.worker, dispatched, started};
+  std::vector<std::string_view> args{batch.batch_id, size,    batch.worker,
+                                     dispatched,     started, batch.close_reason};
   args.insert(args.end(), tokens.begin(), tokens.end());
   return RunFlagsScript(kStartScript, key_views, args);
 }

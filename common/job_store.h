@@ -33,8 +33,10 @@ struct JobRecord {
   WallMicros finished{0};
   std::string batch_id;
   std::uint32_t batch_size = 0;
+  std::string close_reason;  // why the broker closed the batch
   std::string worker;
-  std::string result;  // JSON text when status is succeeded
+  std::int64_t timeout_ms = 0;  // dispatch deadline after creation; 0: none
+  std::string result;           // JSON text when status is succeeded
   std::string error_code;
   std::string error_message;
 };
@@ -45,6 +47,7 @@ struct NewJob {
   std::int32_t priority = 0;
   std::string input;  // JSON text
   WallMicros created{0};
+  std::int64_t timeout_ms = 0;
 };
 
 // Where and when a batch starts; written on every member the start claims.
@@ -54,6 +57,7 @@ struct BatchStart {
   std::string worker;
   WallMicros dispatched{0};
   WallMicros started{0};
+  std::string close_reason;
 };
 
 struct JobClaim {

@@ -1,5 +1,6 @@
 #include "common/type_settings.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -37,6 +38,20 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
       return Fail("invalid_setting", fmt::format("'{}' is not key=value.", item));
     }
     const std::string_view key = item.substr(0, eq);
+    if (key == "preferred") {
+      settings.preferred_batch_sizes.clear();
+      std::string_view sizes = item.substr(eq + 1);
+      while (!sizes.empty()) {
+        const auto slash = sizes.find('/');
+        auto size = ParseUnsigned(key, sizes.substr(0, slash));
+        if (!size) return std::unexpected(size.error());
+        if (*size == 0) return Fail("invalid_setting", "preferred sizes must be at least 1.");
+        settings.preferred_batch_sizes.push_back(static_cast<std::uint32_t>(*size));
+        sizes = slash == std::string_view::npos ? std::string_view{} : sizes.substr(slash + 1);
+      }
+      std::sort(settings.preferred_batch_sizes.begin(), settings.preferred_batch_sizes.end());
+      continue;
+    }
     auto value = ParseUnsigned(key, item.substr(eq + 1));
     if (!value) return std::unexpected(value.error());
     if (key == "max_batch_size") {
@@ -48,6 +63,13 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
       settings.max_delay = std::chrono::microseconds(*value);
     } else if (key == "max_queue") {
       settings.max_queue = static_cast<std::uint32_t>(*value);
+    } else if (key == "max_batch_bytes") {
+      settings.max_batch_bytes = static_cast<std::size_t>(*value);
+    } else if (key == "timeout_ms") {
+      settings.default_timeout = std::chrono::milliseconds(*value);
+    } else if (key == "adaptive") {
+      if (*value > 1) return Fail("invalid_setting", "adaptive must be 0 or 1.");
+      settings.adaptive = *value == 1;
     } else {
       return Fail("invalid_setting", fmt::format("Unknown type setting '{}'.", key));
     }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 
@@ -16,10 +17,18 @@ struct TypeSettings {
   std::uint32_t max_batch_size = 32;
   std::chrono::microseconds max_delay{std::chrono::milliseconds(5)};
   std::uint32_t max_queue = 100'000;  // queued jobs of this type before submit answers 429
+  // Sizes worth dispatching at once when reached (ascending), as Triton's preferred sizes.
+  std::vector<std::uint32_t> preferred_batch_sizes;
+  std::size_t max_batch_bytes = 0;  // sum of the members' input sizes; 0: no limit
+  // Jobs without their own timeout_ms must be dispatched within this; 0: no limit.
+  std::chrono::milliseconds default_timeout{0};
+  // Wait for more jobs only when it pays (learned cost, arrival rate); false: fixed delay.
+  bool adaptive = true;
 };
 
 // Parses "NAME" or "NAME:key=value,key=value" with keys max_batch_size, max_delay_ms,
-// max_delay_us and max_queue; keys not given keep the value from `defaults`.
+// max_delay_us, max_queue, preferred (sizes joined by '/', e.g. preferred=8/16),
+// max_batch_bytes, timeout_ms and adaptive (0 or 1); keys not given keep `defaults`.
 Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings& defaults);
 
 }  // namespace batchq

@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <msgpack.hpp>
 
+#include <iterator>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 
 namespace batchq::wire {
@@ -15,7 +17,9 @@ struct Codec;
 
 template <>
 struct Codec<SubmitJob> {
-  static auto Tie(SubmitJob& v) { return std::tie(v.id, v.type, v.priority, v.attempts, v.input); }
+  static auto Tie(SubmitJob& v) {
+    return std::tie(v.id, v.type, v.priority, v.attempts, v.input, v.created_us, v.timeout_ms);
+  }
 };
 template <>
 struct Codec<Submit> {
@@ -37,7 +41,9 @@ template <>
 struct Codec<TypeStatus> {
   static auto Tie(TypeStatus& v) {
     return std::tie(v.name, v.max_batch_size, v.max_delay_us, v.max_queue, v.queue_depth,
-                    v.in_flight_batches, v.workers);
+                    v.in_flight_batches, v.workers, v.oldest_wait_us, v.cost_fixed_us,
+                    v.cost_per_item_us, v.arrivals_per_s, v.dispatched_per_s, v.adaptive,
+                    v.preferred_batch_sizes, v.max_batch_bytes, v.default_timeout_ms);
   }
 };
 template <>
@@ -61,11 +67,17 @@ struct Codec<BatchJob> {
 };
 template <>
 struct Codec<Batch> {
-  static auto Tie(Batch& v) { return std::tie(v.batch_id, v.type, v.dispatched_us, v.jobs); }
+  static auto Tie(Batch& v) {
+    return std::tie(v.batch_id, v.type, v.dispatched_us, v.close_reason, v.jobs);
+  }
 };
 template <>
 struct Codec<Done> {
   static auto Tie(Done& v) { return std::tie(v.batch_id, v.size, v.exec_us); }
+};
+template <>
+struct Codec<Cancel> {
+  static auto Tie(Cancel& v) { return std::tie(v.id); }
 };
 template <>
 struct Codec<Heartbeat> {
@@ -120,43 +132,25 @@ MSGPACK_API_VERSION_NAMESPACE(MSGPACK_DEFAULT_API_NS) {
 namespace batchq::wire {
 namespace {
 
+// Commands in the order of the Message variant's alternatives.
+constexpr Command kCommandOfIndex[] = {Command::kSubmit, Command::kAccept,    Command::kPing,
+                                       Command::kStatus, Command::kReady,     Command::kBatch,
+                                       Command::kDone,   Command::kHeartbeat, Command::kDisconnect,
+                                       Command::kCancel};
+static_assert(std::size(kCommandOfIndex) == std::variant_size_v<Message>);
+
+template <class T, std::size_t I = 0>
+constexpr std::size_t IndexOf() {
+  if constexpr (std::is_same_v<T, std::variant_alternative_t<I, Message>>) {
+    return I;
+  } else {
+    return IndexOf<T, I + 1>();
+  }
+}
+
 template <class T>
-constexpr Command CommandOf();
-template <>
-constexpr Command CommandOf<Submit>() {
-  return Command::kSubmit;
-}
-template <>
-constexpr Command CommandOf<Accept>() {
-  return Command::kAccept;
-}
-template <>
-constexpr Command CommandOf<Ping>() {
-  return Command::kPing;
-}
-template <>
-constexpr Command CommandOf<Status>() {
-  return Command::kStatus;
-}
-template <>
-constexpr Command CommandOf<Ready>() {
-  return Command::kReady;
-}
-template <>
-constexpr Command CommandOf<Batch>() {
-  return Command::kBatch;
-}
-template <>
-constexpr Command CommandOf<Done>() {
-  return Command::kDone;
-}
-template <>
-constexpr Command CommandOf<Heartbeat>() {
-  return Command::kHeartbeat;
-}
-template <>
-constexpr Command CommandOf<Disconnect>() {
-  return Command::kDisconnect;
+constexpr Command CommandOf() {
+  return kCommandOfIndex[IndexOf<T>()];
 }
 
 template <class T>
@@ -211,6 +205,8 @@ Result<Message> Decode(std::string_view header, std::string_view body) {
       return DecodeAs<Ping>(body);
     case Command::kStatus:
       return DecodeAs<Status>(body);
+    case Command::kCancel:
+      return DecodeAs<Cancel>(body);
     case Command::kReady:
       return DecodeAs<Ready>(body);
     case Command::kBatch:
@@ -227,8 +223,9 @@ Result<Message> Decode(std::string_view header, std::string_view body) {
 }
 
 std::string_view CommandName(const Message& message) {
-  static constexpr std::string_view kNames[] = {
-      "SUBMIT", "ACCEPT", "PING", "STATUS", "READY", "BATCH", "DONE", "HEARTBEAT", "DISCONNECT"};
+  static constexpr std::string_view kNames[] = {"SUBMIT",     "ACCEPT", "PING", "STATUS",
+                                                "READY",      "BATCH",  "DONE", "HEARTBEAT",
+                                                "DISCONNECT", "CANCEL"};
   return kNames[message.index()];
 }
 

@@ -24,6 +24,7 @@ enum class Command : std::uint8_t {
   kAccept = 2,
   kPing = 3,
   kStatus = 4,
+  kCancel = 5,
   kReady = 10,
   kBatch = 11,
   kDone = 12,
@@ -35,8 +36,10 @@ struct SubmitJob {
   std::string id;
   std::string type;
   std::int32_t priority = 0;
-  std::uint32_t attempts = 0;  // attempts already made (0 for a new job)
-  std::string input;           // the job's input as JSON text
+  std::uint32_t attempts = 0;   // attempts already made (0 for a new job)
+  std::string input;            // the job's input as JSON text
+  std::int64_t created_us = 0;  // wall clock, when the gateway accepted it
+  std::int64_t timeout_ms = 0;  // must be dispatched within this of created_us; 0: none
 };
 
 // Gateway -> broker. One request may carry many jobs (POST /v1/jobs:batch).
@@ -58,6 +61,11 @@ struct Accept {
   std::vector<Verdict> verdicts;
 };
 
+// Gateway -> broker after a job was cancelled in Redis: take it out of the queue.
+struct Cancel {
+  std::string id;
+};
+
 // Gateway -> broker liveness probe; answered with a Status.
 struct Ping {
   std::uint64_t seq = 0;
@@ -71,6 +79,15 @@ struct TypeStatus {
   std::uint64_t queue_depth = 0;
   std::uint32_t in_flight_batches = 0;
   std::uint32_t workers = 0;
+  std::int64_t oldest_wait_us = 0;  // how long the oldest queued job has waited
+  double cost_fixed_us = 0;         // learned batch cost a + b·n
+  double cost_per_item_us = 0;
+  double arrivals_per_s = 0;
+  double dispatched_per_s = 0;
+  bool adaptive = true;
+  std::vector<std::uint32_t> preferred_batch_sizes;
+  std::uint64_t max_batch_bytes = 0;
+  std::int64_t default_timeout_ms = 0;
 };
 
 struct WorkerStatus {
@@ -109,6 +126,7 @@ struct Batch {
   std::string batch_id;
   std::string type;
   std::int64_t dispatched_us = 0;  // wall clock, for the job timeline
+  std::string close_reason;        // why the broker closed it (full, max_delay, ...)
   std::vector<BatchJob> jobs;
 };
 
@@ -128,7 +146,7 @@ struct Disconnect {
 };
 
 using Message =
-    std::variant<Submit, Accept, Ping, Status, Ready, Batch, Done, Heartbeat, Disconnect>;
+    std::variant<Submit, Accept, Ping, Status, Ready, Batch, Done, Heartbeat, Disconnect, Cancel>;
 
 struct Frames {
   std::string header;

@@ -51,6 +51,14 @@ void BrokerLink::Submit(std::vector<wire::SubmitJob> jobs, std::chrono::millisec
   wake_.Notify();
 }
 
+void BrokerLink::Cancel(std::string id) {
+  {
+    std::lock_guard lock(mutex_);
+    cancels_.push_back(std::move(id));
+  }
+  wake_.Notify();
+}
+
 bool BrokerLink::alive() const {
   const auto last = last_status_ns_.load(std::memory_order_relaxed);
   if (last == 0) return false;
@@ -86,10 +94,14 @@ void BrokerLink::Loop() {
 
 void BrokerLink::FlushOutgoing() {
   std::vector<Outgoing> batch;
+  std::vector<std::string> cancels;
   {
     std::lock_guard lock(mutex_);
     batch.swap(outgoing_);
+    cancels.swap(cancels_);
   }
+  // A lost cancel only costs a batch slot: the worker skips a job Redis says is cancelled.
+  for (auto& id : cancels) SendWire(socket_, {}, wire::Cancel{std::move(id)});
   for (auto& outgoing : batch) {
     const std::uint64_t id = next_request_id_++;
     outgoing.submit.request_id = id;

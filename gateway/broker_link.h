@@ -43,6 +43,9 @@ class BrokerLink {
   void Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds timeout,
               SubmitCallback done);
 
+  // Thread-safe, fire and forget: tells the broker a job was cancelled in Redis.
+  void Cancel(std::string id);
+
   // True while status replies keep arriving.
   bool alive() const;
   // The latest status from the broker; never null (empty before the first reply).
@@ -72,6 +75,7 @@ class BrokerLink {
 
   mutable std::mutex mutex_;  // guards outgoing_ and status_
   std::vector<Outgoing> outgoing_;
+  std::vector<std::string> cancels_;
   std::shared_ptr<const wire::Status> status_;
 
   // Owned by the link thread.

@@ -188,8 +188,8 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
   std::vector<std::size_t> item_of_job;
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!items[i]) continue;
-    jobs.push_back(
-        NewJob{NewJobId(), items[i]->type, items[i]->priority, items[i]->input, created});
+    jobs.push_back(NewJob{NewJobId(), items[i]->type, items[i]->priority, items[i]->input, created,
+                          items[i]->timeout_ms});
     item_of_job.push_back(i);
   }
   if (!jobs.empty()) {
@@ -203,7 +203,7 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
   for (auto& job : jobs) {
     ids.push_back(job.id);
     wire_jobs.push_back(wire::SubmitJob{std::move(job.id), std::move(job.type), job.priority, 0,
-                                        std::move(job.input)});
+                                        std::move(job.input), job.created.count(), job.timeout_ms});
   }
 
   auto reply_with =
@@ -348,6 +348,7 @@ void JobApi::Cancel(const std::string& id, Respond respond) {
     case CancelOutcome::kCancelled:
       break;
   }
+  broker_.Cancel(id);
   auto record = Store().Get(id);
   if (record && *record) return respond(JsonReply(200, RenderJob(**record)));
   respond(JsonReply(200, fmt::format(R"({{"id":"{}","status":"cancelled"}})", id)));
@@ -369,6 +370,21 @@ void JobApi::Types(Respond respond) {
     json.Key("queue_depth").Int(static_cast<std::int64_t>(type.queue_depth));
     json.Key("in_flight_batches").Int(type.in_flight_batches);
     json.Key("workers").Int(type.workers);
+    json.Key("oldest_wait_us").Int(type.oldest_wait_us);
+    json.Key("adaptive").Bool(type.adaptive);
+    json.Key("preferred_batch_sizes").BeginArray();
+    for (const auto size : type.preferred_batch_sizes) json.Int(size);
+    json.EndArray();
+    json.Key("max_batch_bytes").Int(static_cast<std::int64_t>(type.max_batch_bytes));
+    json.Key("default_timeout_ms").Int(type.default_timeout_ms);
+    json.Key("learned_cost").BeginObject();
+    json.Key("fixed_us")
+        .Double(type.cost_fixed_us)
+        .Key("per_item_us")
+        .Double(type.cost_per_item_us);
+    json.EndObject();
+    json.Key("arrivals_per_s").Double(type.arrivals_per_s);
+    json.Key("dispatched_per_s").Double(type.dispatched_per_s);
     json.EndObject();
   }
   json.EndArray().Key("workers").BeginArray();

@@ -20,6 +20,7 @@ std::string RenderJob(const JobRecord& record) {
   json.Key("status").String(record.status);
   json.Key("priority").Int(record.priority);
   json.Key("attempts").Int(record.attempts);
+  if (record.timeout_ms > 0) json.Key("timeout_ms").Int(record.timeout_ms);
   json.Key("created_at").String(FormatRfc3339(record.created));
   if (record.started.count() > 0) json.Key("started_at").String(FormatRfc3339(record.started));
   if (record.finished.count() > 0) json.Key("finished_at").String(FormatRfc3339(record.finished));
@@ -32,6 +33,7 @@ std::string RenderJob(const JobRecord& record) {
   if (!record.batch_id.empty()) {
     json.Key("batch").BeginObject();
     json.Key("id").String(record.batch_id).Key("size").Int(record.batch_size);
+    if (!record.close_reason.empty()) json.Key("close_reason").String(record.close_reason);
     json.EndObject();
     json.Key("worker").String(record.worker);
   }

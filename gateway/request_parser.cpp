@@ -51,6 +51,13 @@ Result<JobRequest> ParseJobObject(element value) {
                                                    kMinPriority, kMaxPriority));
       }
       request.priority = static_cast<std::int32_t>(priority);
+    } else if (key == "timeout_ms") {
+      std::int64_t timeout = 0;
+      if (field.value.get(timeout) != simdjson::SUCCESS || timeout < 1 || timeout > kMaxTimeoutMs) {
+        return Fail("invalid_request",
+                    fmt::format("\"timeout_ms\" must be an integer from 1 to {}.", kMaxTimeoutMs));
+      }
+      request.timeout_ms = timeout;
     }
     // Unknown fields are ignored so that newer clients work with older gateways.
   }

@@ -15,12 +15,15 @@ struct JobRequest {
   std::string type;
   std::string input;  // the "input" value re-serialised as compact JSON
   std::int32_t priority = 0;
+  std::int64_t timeout_ms = 0;  // dispatch deadline after acceptance; 0: the type's default
 };
 
 inline constexpr std::int32_t kMinPriority = -1000;
 inline constexpr std::int32_t kMaxPriority = 1000;
 
-// {"type": "...", "input": <any JSON>, "priority"?: int}
+inline constexpr std::int64_t kMaxTimeoutMs = 24 * 3600 * 1000;
+
+// {"type": "...", "input": <any JSON>, "priority"?: int, "timeout_ms"?: int}
 Result<JobRequest> ParseJobRequest(std::string_view body);
 
 // {"jobs": [ <job>, ... ]}: the outer error fails the whole request; each item keeps

@@ -79,8 +79,9 @@ void BatchExecutor::Execute(wire::Batch& batch) {
   std::vector<JobClaim> claims;
   claims.reserve(batch.jobs.size());
   for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
-  const BatchStart start{batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()),
-                         options_.worker_name, WallMicros(batch.dispatched_us), NowWallMicros()};
+  const BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
+                         options_.worker_name, WallMicros(batch.dispatched_us),
+                         NowWallMicros(),      batch.close_reason};
   auto claimed = with_retry([&] { return store_.Start(start, claims); });
   if (!claimed) return;  // stopping; the broker re-queues the batch
 

@@ -16,13 +16,17 @@ T RoundTrip(const T& value) {
 }
 
 TEST(WireTest, SubmitRoundTrips) {
-  Submit submit{42, {{"id1", "upper", 3, 1, R"("héllo")"}, {"id2", "sleep", -2, 0, "[1,2]"}}};
+  Submit submit{42,
+                {{"id1", "upper", 3, 1, R"("héllo")", 1700000000000000, 250},
+                 {"id2", "sleep", -2, 0, "[1,2]", 1700000000000001, 0}}};
   const Submit back = RoundTrip(submit);
   EXPECT_EQ(back.request_id, 42u);
   ASSERT_EQ(back.jobs.size(), 2u);
   EXPECT_EQ(back.jobs[0].id, "id1");
   EXPECT_EQ(back.jobs[0].input, R"("héllo")");
   EXPECT_EQ(back.jobs[0].attempts, 1u);
+  EXPECT_EQ(back.jobs[0].created_us, 1700000000000000);
+  EXPECT_EQ(back.jobs[0].timeout_ms, 250);
   EXPECT_EQ(back.jobs[1].priority, -2);
   EXPECT_EQ(back.jobs[1].type, "sleep");
 }
@@ -33,11 +37,15 @@ TEST(WireTest, AcceptAndStatusRoundTrip) {
   EXPECT_TRUE(accept.verdicts[0].code.empty());
   EXPECT_EQ(accept.verdicts[1].retry_after_ms, 1500);
 
-  Status status{
-      9, {{"upper", 32, 5000, 100, 7, 2, 3}}, {{"w", {"upper"}, "cuda", "H200", 2, 1, 99}}};
+  const TypeStatus type{"upper", 32, 5000, 100, 7, 2, 3, 1500, 2000.5, 50.25, 900, 880, true,
+                        {8, 16}, 4096, 250};
+  Status status{9, {type}, {{"w", {"upper"}, "cuda", "H200", 2, 1, 99}}};
   const Status back = RoundTrip(status);
   ASSERT_EQ(back.types.size(), 1u);
   EXPECT_EQ(back.types[0].queue_depth, 7u);
+  EXPECT_EQ(back.types[0].cost_fixed_us, 2000.5);
+  EXPECT_EQ(back.types[0].preferred_batch_sizes, (std::vector<std::uint32_t>{8, 16}));
+  EXPECT_EQ(back.types[0].default_timeout_ms, 250);
   ASSERT_EQ(back.workers.size(), 1u);
   EXPECT_EQ(back.workers[0].device, "H200");
   EXPECT_EQ(back.workers[0].batches_done, 99u);
@@ -46,7 +54,8 @@ TEST(WireTest, AcceptAndStatusRoundTrip) {
 TEST(WireTest, WorkerMessagesRoundTrip) {
   const Ready ready = RoundTrip(Ready{"w1", {"upper", "sleep"}, 2, "cpu", "cpu"});
   EXPECT_EQ(ready.types, (std::vector<std::string>{"upper", "sleep"}));
-  const Batch batch = RoundTrip(Batch{"b-1", "upper", 123456789, {{"j", 2, R"("x")"}}});
+  const Batch batch = RoundTrip(Batch{"b-1", "upper", 123456789, "max_delay", {{"j", 2, R"("x")"}}});
+  EXPECT_EQ(batch.close_reason, "max_delay");
   ASSERT_EQ(batch.jobs.size(), 1u);
   EXPECT_EQ(batch.jobs[0].attempt, 2u);
   EXPECT_EQ(batch.dispatched_us, 123456789);
@@ -54,6 +63,7 @@ TEST(WireTest, WorkerMessagesRoundTrip) {
   EXPECT_EQ(RoundTrip(Heartbeat{5}).sent_us, 5);
   EXPECT_EQ(RoundTrip(Disconnect{"bye"}).reason, "bye");
   EXPECT_EQ(RoundTrip(Ping{3}).seq, 3u);
+  EXPECT_EQ(RoundTrip(Cancel{"abc"}).id, "abc");
 }
 
 TEST(WireTest, RejectsAHeaderOfTheWrongSize) {
@@ -78,7 +88,7 @@ TEST(WireTest, RejectsAnUnknownCommand) {
 }
 
 TEST(WireTest, RejectsGarbageAndTruncatedBodies) {
-  const Frames frames = Encode(Submit{1, {{"id", "upper", 0, 0, "\"x\""}}});
+  const Frames frames = Encode(Submit{1, {{"id", "upper", 0, 0, "\"x\"", 0, 0}}});
   EXPECT_FALSE(Decode(frames.header, "\xc1\xc1\xc1"));
   EXPECT_FALSE(Decode(frames.header, frames.body.substr(0, frames.body.size() / 2)));
   EXPECT_FALSE(Decode(frames.header, ""));
