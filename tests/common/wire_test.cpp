@@ -37,8 +37,8 @@ TEST(WireTest, AcceptAndStatusRoundTrip) {
   EXPECT_TRUE(accept.verdicts[0].code.empty());
   EXPECT_EQ(accept.verdicts[1].retry_after_ms, 1500);
 
-  const TypeStatus type{"upper", 32, 5000, 100, 7, 2, 3, 1500, 2000.5, 50.25, 900, 880, true,
-                        {8, 16}, 4096, 250};
+  const TypeStatus type{"upper", 32,    5000, 100, 7,    2,       3,    1500,
+                        2000.5,  50.25, 900,  880, true, {8, 16}, 4096, 250};
   Status status{9, {type}, {{"w", {"upper"}, "cuda", "H200", 2, 1, 99}}};
   const Status back = RoundTrip(status);
   ASSERT_EQ(back.types.size(), 1u);
@@ -54,7 +54,8 @@ TEST(WireTest, AcceptAndStatusRoundTrip) {
 TEST(WireTest, WorkerMessagesRoundTrip) {
   const Ready ready = RoundTrip(Ready{"w1", {"upper", "sleep"}, 2, "cpu", "cpu"});
   EXPECT_EQ(ready.types, (std::vector<std::string>{"upper", "sleep"}));
-  const Batch batch = RoundTrip(Batch{"b-1", "upper", 123456789, "max_delay", {{"j", 2, R"("x")"}}});
+  const Batch batch =
+      RoundTrip(Batch{"b-1", "upper", 123456789, "max_delay", {{"j", 2, R"("x")"}}});
   EXPECT_EQ(batch.close_reason, "max_delay");
   ASSERT_EQ(batch.jobs.size(), 1u);
   EXPECT_EQ(batch.jobs[0].attempt, 2u);
