@@ -38,7 +38,7 @@ void BM_EnqueueAndFormBatches(benchmark::State& state) {
 BENCHMARK(BM_EnqueueAndFormBatches)->Arg(8)->Arg(32)->Arg(128);
 
 void BM_WireBatchRoundTrip(benchmark::State& state) {
-  wire::Batch batch{"b-1", "upper", 1, {}};
+  wire::Batch batch{"b-1", "upper", 1, "full", {}};
   for (int i = 0; i < state.range(0); ++i) {
     batch.jobs.push_back(wire::BatchJob{"0123456789abcdef0123456789abcdef", 1, "\"hello batchq\""});
   }

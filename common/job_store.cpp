@@ -33,6 +33,7 @@ return out
 // that very attempt: the fencing that makes a late result from a lost worker harmless.
 const RedisScript kFinishScript{R"lua(
 local out = {}
+local ended = {}
 for i = 2, #KEYS do
   local key = KEYS[i]
   local base = 3 + (i - 2) * 5
@@ -42,12 +43,17 @@ for i = 2, #KEYS do
                'error_code', ARGV[base + 4], 'error_message', ARGV[base + 5],
                'finished_us', ARGV[1])
     redis.call('EXPIRE', key, ARGV[2])
-    redis.call('ZREM', KEYS[1], st[3])
-    redis.call('PUBLISH', ARGV[3], st[3])
+    ended[#ended + 1] = st[3]
     out[i - 1] = 1
   else
     out[i - 1] = 0
   end
+end
+-- One ZREM and one PUBLISH (ids joined by ',') per chunk, instead of one per job.
+for i = 1, #ended, 500 do
+  local chunk = {unpack(ended, i, math.min(i + 499, #ended))}
+  redis.call('ZREM', KEYS[1], unpack(chunk))
+  redis.call('PUBLISH', ARGV[3], table.concat(chunk, ','))
 end
 return out
 )lua"};
@@ -56,6 +62,7 @@ return out
 // error_code, error_message. Ends every job that is not terminal yet.
 const RedisScript kTerminateScript{R"lua(
 local out = {}
+local ended = {}
 for i = 2, #KEYS do
   local key = KEYS[i]
   local st = redis.call('HMGET', key, 'status', 'id')
@@ -63,12 +70,17 @@ for i = 2, #KEYS do
     redis.call('HSET', key, 'status', ARGV[4], 'error_code', ARGV[5], 'error_message', ARGV[6],
                'finished_us', ARGV[1])
     redis.call('EXPIRE', key, ARGV[2])
-    redis.call('ZREM', KEYS[1], st[2])
-    redis.call('PUBLISH', ARGV[3], st[2])
+    ended[#ended + 1] = st[2]
     out[i - 1] = 1
   else
     out[i - 1] = 0
   end
+end
+-- One ZREM and one PUBLISH (ids joined by ',') per chunk, instead of one per job.
+for i = 1, #ended, 500 do
+  local chunk = {unpack(ended, i, math.min(i + 499, #ended))}
+  redis.call('ZREM', KEYS[1], unpack(chunk))
+  redis.call('PUBLISH', ARGV[3], table.concat(chunk, ','))
 end
 return out
 )lua"};

@@ -2,7 +2,8 @@
 // The Redis schema of DESIGN.md and every state change on it.
 //   {prefix}job:{id}   hash: the job record
 //   {prefix}pending    sorted set of accepted-not-finished ids, scored by creation (ms)
-//   {prefix}done       pub/sub channel; each terminal transition publishes the job id
+//   {prefix}done       pub/sub channel; terminal transitions publish their job ids,
+//                      comma-separated, one message per batch
 // Transitions that can race (a re-run finishing after the first run, a cancel against
 // a start) are Lua scripts fenced by the attempt number, so a result is written once.
 // Not thread-safe: one JobStore per RedisConnection per thread.

@@ -35,7 +35,14 @@ void CompletionListener::Loop() {
       waiters_.NotifyAll();
       continue;
     }
-    if (*message) waiters_.Notify(**message);
+    if (!*message) continue;
+    // One notice per finished batch: the job ids, comma-separated.
+    std::string_view ids = **message;
+    while (!ids.empty()) {
+      const auto comma = ids.find(',');
+      waiters_.Notify(ids.substr(0, comma));
+      ids = comma == std::string_view::npos ? std::string_view{} : ids.substr(comma + 1);
+    }
   }
 }
 

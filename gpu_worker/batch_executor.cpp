@@ -12,8 +12,12 @@ BatchExecutor::BatchExecutor(Options options, Handlers handlers, WakeSignal& don
       handlers_(std::move(handlers)),
       done_signal_(done_signal),
       redis_(options_.redis),
-      store_(redis_, options_.store) {
-  thread_ = std::thread([this] { Loop(); });
+      store_(redis_, options_.store),
+      writer_redis_(options_.redis),
+      writer_store_(writer_redis_, options_.store) {
+  claimer_ = std::thread([this] { ClaimLoop(); });
+  runner_ = std::thread([this] { RunLoop(); });
+  writer_ = std::thread([this] { WriteLoop(); });
 }
 
 BatchExecutor::~BatchExecutor() { Stop(); }
@@ -24,7 +28,19 @@ void BatchExecutor::Stop() {
     stop_.store(true);
   }
   ready_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (claimer_.joinable()) claimer_.join();
+  {
+    std::lock_guard lock(mutex_);
+    claimer_done_ = true;
+  }
+  claimed_ready_.notify_all();
+  if (runner_.joinable()) runner_.join();
+  {
+    std::lock_guard lock(mutex_);
+    runner_done_ = true;
+  }
+  written_ready_.notify_all();
+  if (writer_.joinable()) writer_.join();
 }
 
 void BatchExecutor::Enqueue(wire::Batch batch) {
@@ -40,63 +56,117 @@ std::vector<wire::Done> BatchExecutor::TakeDone() {
   return std::exchange(done_, {});
 }
 
-void BatchExecutor::Loop() {
+template <class Call>
+auto BatchExecutor::WithRetry(Call&& call) -> decltype(call()) {
+  using namespace std::chrono_literals;
+  // Redis may be briefly away: retry with a growing pause rather than lose the batch.
+  auto backoff = 50ms;
+  for (;;) {
+    auto result = call();
+    if (result || stop_.load()) return result;
+    spdlog::warn("redis: {}; retrying in {} ms", result.error().message, backoff.count());
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+  }
+}
+
+void BatchExecutor::ClaimLoop() {
   for (;;) {
     wire::Batch batch;
     {
       std::unique_lock lock(mutex_);
       ready_.wait(lock, [this] { return stop_.load() || !queue_.empty(); });
-      if (stop_.load()) return;
+      if (stop_.load()) return;  // queued batches are dropped; the broker re-queues them
       batch = std::move(queue_.front());
       queue_.pop_front();
     }
+    std::vector<JobClaim> claims;
+    claims.reserve(batch.jobs.size());
+    for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
+    const BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
+                           options_.worker_name, WallMicros(batch.dispatched_us),
+                           NowWallMicros(),      batch.close_reason};
+    auto claimed = WithRetry([&] { return store_.Start(start, claims); });
+    {
+      std::lock_guard lock(mutex_);
+      to_run_.push_back(
+          Claimed{std::move(batch), claimed ? std::move(*claimed) : std::vector<bool>{}});
+    }
+    claimed_ready_.notify_one();
+  }
+}
+
+void BatchExecutor::RunLoop() {
+  for (;;) {
+    Claimed claimed;
+    {
+      std::unique_lock lock(mutex_);
+      claimed_ready_.wait(lock, [this] { return claimer_done_ || !to_run_.empty(); });
+      if (to_run_.empty() || stop_.load()) return;
+      claimed = std::move(to_run_.front());
+      to_run_.pop_front();
+    }
     const auto start = Clock::now();
-    Execute(batch);
+    std::vector<JobOutcome> outcomes = Execute(claimed);
+    // The device's occupancy per batch feeds the broker's cost model.
     const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
     {
       std::lock_guard lock(mutex_);
-      done_.push_back(
-          wire::Done{batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()), exec.count()});
+      to_write_.push_back(Written{claimed.batch.batch_id,
+                                  static_cast<std::uint32_t>(claimed.batch.jobs.size()), exec,
+                                  std::move(outcomes)});
+    }
+    written_ready_.notify_one();
+  }
+}
+
+void BatchExecutor::WriteLoop() {
+  for (;;) {
+    Written written;
+    {
+      std::unique_lock lock(mutex_);
+      written_ready_.wait(lock, [this] { return runner_done_ || !to_write_.empty(); });
+      if (to_write_.empty()) return;  // the runner stopped and everything is written
+      written = std::move(to_write_.front());
+      to_write_.pop_front();
+    }
+    if (!written.outcomes.empty()) {
+      // Results already computed are written even while stopping: never drop finished work.
+      using namespace std::chrono_literals;
+      auto backoff = 50ms;
+      for (int attempt = 0;; ++attempt) {
+        auto stored = writer_store_.Finish(written.outcomes);
+        if (stored) break;
+        if (stop_.load() && attempt >= 5) {
+          spdlog::error("batch {}: results not written: {}", written.batch_id,
+                        stored.error().message);
+          break;
+        }
+        spdlog::warn("redis: {}; retrying in {} ms", stored.error().message, backoff.count());
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      }
+    }
+    {
+      std::lock_guard lock(mutex_);
+      done_.push_back(wire::Done{written.batch_id, written.size, written.exec.count()});
     }
     done_signal_.Notify();
   }
 }
 
-void BatchExecutor::Execute(wire::Batch& batch) {
-  using namespace std::chrono_literals;
-  // Redis may be briefly away: retry with a growing pause rather than lose the batch.
-  auto with_retry = [this](auto&& call) {
-    auto backoff = 50ms;
-    for (;;) {
-      auto result = call();
-      if (result || stop_.load()) return result;
-      spdlog::warn("redis: {}; retrying in {} ms", result.error().message, backoff.count());
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
-    }
-  };
-
-  std::vector<JobClaim> claims;
-  claims.reserve(batch.jobs.size());
-  for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
-  const BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
-                         options_.worker_name, WallMicros(batch.dispatched_us),
-                         NowWallMicros(),      batch.close_reason};
-  auto claimed = with_retry([&] { return store_.Start(start, claims); });
-  if (!claimed) return;  // stopping; the broker re-queues the batch
-
+std::vector<JobOutcome> BatchExecutor::Execute(const Claimed& claimed) {
+  const wire::Batch& batch = claimed.batch;
   // Jobs cancelled or already taken by a newer attempt are skipped, never run.
   std::vector<std::string_view> inputs;
   std::vector<std::size_t> index;
-  for (std::size_t i = 0; i < batch.jobs.size() && i < claimed->size(); ++i) {
-    if (!(*claimed)[i]) continue;
+  for (std::size_t i = 0; i < batch.jobs.size() && i < claimed.claimed.size(); ++i) {
+    if (!claimed.claimed[i]) continue;
     inputs.push_back(batch.jobs[i].input);
     index.push_back(i);
   }
-  if (inputs.empty()) return;
+  if (inputs.empty()) return {};
 
-  std::vector<JobOutcome> outcomes;
-  outcomes.reserve(inputs.size());
   const auto handler = handlers_.find(batch.type);
   Result<std::vector<ItemResult>> results =
       handler == handlers_.end()
@@ -105,6 +175,12 @@ void BatchExecutor::Execute(wire::Batch& batch) {
   if (results && results->size() != inputs.size()) {
     results = Fail("handler_error", "The handler returned the wrong number of results.");
   }
+  if (!results) {
+    spdlog::error("batch {} ({} x {}) failed: {}", batch.batch_id, inputs.size(), batch.type,
+                  results.error().message);
+  }
+  std::vector<JobOutcome> outcomes;
+  outcomes.reserve(inputs.size());
   for (std::size_t k = 0; k < index.size(); ++k) {
     const auto& job = batch.jobs[index[k]];
     JobOutcome outcome{job.id, job.attempt, false, {}, {}, {}};
@@ -120,12 +196,7 @@ void BatchExecutor::Execute(wire::Batch& batch) {
     }
     outcomes.push_back(std::move(outcome));
   }
-  if (!results) {
-    spdlog::error("batch {} ({} x {}) failed: {}", batch.batch_id, inputs.size(), batch.type,
-                  results.error().message);
-  }
-  auto written = with_retry([&] { return store_.Finish(outcomes); });
-  if (!written) spdlog::warn("batch {}: results not written before stop", batch.batch_id);
+  return outcomes;
 }
 
 }  // namespace batchq

@@ -1,8 +1,11 @@
 #pragma once
-// Runs batches one after another on a private thread: claims the jobs in Redis
-// (fenced by attempt), runs the handler, writes every result, then reports the
-// batch done. Batches wait in a queue, so with 2 credits the next batch is already
-// here when the current one ends. Enqueue/TakeDone are thread-safe.
+// Runs batches one after another through three stages, each on its own thread, so
+// that only the handler is on the device's critical path:
+//   claim  marks the batch's jobs running in Redis (fenced by attempt), while the
+//          previous batch still runs: with 2 credits the next batch is here early;
+//   run    the handler, one batch at a time;
+//   write  writes every result (once, fenced) and reports the batch done.
+// Enqueue/TakeDone/Stop are thread-safe.
 
 #include <atomic>
 #include <condition_variable>
@@ -38,26 +41,54 @@ class BatchExecutor {
 
   void Enqueue(wire::Batch batch);
   std::vector<wire::Done> TakeDone();
-  // Returns once the running batch is finished and written; queued batches are
-  // dropped (the broker re-queues them when this worker disconnects). Idempotent.
+  // Returns once the running batch is finished and every result is written; queued
+  // batches are dropped (the broker re-queues them when this worker disconnects).
+  // Idempotent.
   void Stop();
 
  private:
-  void Loop();
-  void Execute(wire::Batch& batch);
+  struct Claimed {
+    wire::Batch batch;
+    std::vector<bool> claimed;  // per job; empty when the claim failed (stopping)
+  };
+  struct Written {
+    std::string batch_id;
+    std::uint32_t size = 0;
+    std::chrono::microseconds exec{0};
+    std::vector<JobOutcome> outcomes;
+  };
+
+  void ClaimLoop();
+  void RunLoop();
+  void WriteLoop();
+  // Runs the claimed jobs of one batch; their outcomes.
+  std::vector<JobOutcome> Execute(const Claimed& claimed);
+  // Calls `call` until it succeeds or the executor stops, pausing longer each time.
+  template <class Call>
+  auto WithRetry(Call&& call) -> decltype(call());
 
   const Options options_;
   Handlers handlers_;
   WakeSignal& done_signal_;
-  RedisConnection redis_;
+  RedisConnection redis_;  // the claimer's
   JobStore store_;
+  RedisConnection writer_redis_;
+  JobStore writer_store_;
 
   std::mutex mutex_;
   std::condition_variable ready_;
+  std::condition_variable claimed_ready_;
+  std::condition_variable written_ready_;
   std::deque<wire::Batch> queue_;
+  std::deque<Claimed> to_run_;
+  std::deque<Written> to_write_;
   std::vector<wire::Done> done_;
   std::atomic<bool> stop_{false};
-  std::thread thread_;
+  bool claimer_done_ = false;  // guarded by mutex_
+  bool runner_done_ = false;   // guarded by mutex_
+  std::thread claimer_;
+  std::thread runner_;
+  std::thread writer_;
 };
 
 }  // namespace batchq
