@@ -43,12 +43,12 @@ void BatchPolicy::AddType(std::string_view name) {
 bool BatchPolicy::Knows(std::string_view type) const { return Find(type) != nullptr; }
 
 BatchPolicy::TypeQueue* BatchPolicy::Find(std::string_view type) {
-  const auto it = queues_.find(std::string(type));
+  const auto it = queues_.find(type);
   return it == queues_.end() ? nullptr : &it->second;
 }
 
 const BatchPolicy::TypeQueue* BatchPolicy::Find(std::string_view type) const {
-  const auto it = queues_.find(std::string(type));
+  const auto it = queues_.find(type);
   return it == queues_.end() ? nullptr : &it->second;
 }
 
@@ -62,15 +62,19 @@ void BatchPolicy::Push(TypeQueue& queue, QueuedJob job, bool front) {
     job.deadline = job.enqueued + queue.settings.default_timeout;
   }
   const std::uint64_t seq = next_seq_++;
-  queue.live[job.id] = TypeQueue::Live{seq, job.input.size(), job.enqueued};
   queue.bytes += job.input.size();
   if (job.deadline) queue.deadlines.push(DeadlineEntry{*job.deadline, seq, job.id});
   auto& level = queue.levels[job.priority];
-  if (front) {
-    level.push_front(Slot{std::move(job), seq});
-  } else {
-    level.push_back(Slot{std::move(job), seq});
+  const Slot& slot = front ? level.emplace_front(Slot{std::move(job), seq})
+                           : level.emplace_back(Slot{std::move(job), seq});
+  // Re-inserting (not assigning) binds the key to this slot's id, in case an older
+  // dead slot of the same id still holds the current key.
+  if (const auto old = queue.live.find(slot.job.id); old != queue.live.end()) {
+    queue.bytes -= old->second.bytes;
+    queue.live.erase(old);
   }
+  queue.live.emplace(std::string_view(slot.job.id),
+                     TypeQueue::Live{seq, slot.job.input.size(), slot.job.enqueued});
 }
 
 Status BatchPolicy::Enqueue(std::string_view type, QueuedJob job) {
@@ -95,9 +99,8 @@ void BatchPolicy::Requeue(std::string_view type, std::vector<QueuedJob> jobs) {
 }
 
 bool BatchPolicy::Remove(std::string_view id) {
-  const std::string key(id);
   for (auto& [name, queue] : queues_) {
-    const auto it = queue.live.find(key);
+    const auto it = queue.live.find(id);
     if (it == queue.live.end()) continue;
     // The slot stays in its deque and is skipped when it comes to the front.
     queue.bytes -= it->second.bytes;
@@ -161,10 +164,10 @@ std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, Mo
   const auto aging = options_.aging_step;
   DropDeadFronts(queue);
   while (batch.size() < count) {
+    // Every level's front is live here (DropDeadFronts), so the best front is taken as is.
     std::deque<Slot>* best = nullptr;
     std::int64_t best_rank = 0;
     for (auto& [priority, level] : queue.levels) {
-      while (!level.empty() && !IsLive(queue, level.front())) level.pop_front();
       if (level.empty()) continue;
       const Slot& front = level.front();
       std::int64_t rank = priority;
@@ -183,6 +186,7 @@ std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, Mo
     queue.live.erase(best->front().job.id);
     batch.push_back(std::move(best->front().job));
     best->pop_front();
+    while (!best->empty() && !IsLive(queue, best->front())) best->pop_front();
   }
   queue.bytes -= batch_bytes;
   DropDeadFronts(queue);

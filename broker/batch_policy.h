@@ -69,6 +69,14 @@ struct Capacity {
   std::uint32_t workers = 0;  // workers serving the type
 };
 
+// Hashes std::string and std::string_view alike, for lookups without a copy.
+struct StringViewHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view text) const {
+    return std::hash<std::string_view>{}(text);
+  }
+};
+
 class BatchPolicy {
  public:
   struct Options {
@@ -138,13 +146,14 @@ class BatchPolicy {
     TypeSettings settings;
     std::map<std::int32_t, std::deque<Slot>, std::greater<>> levels;
     // id -> its live slot; slots whose seq differs were cancelled or expired and are
-    // skipped lazily.
+    // skipped lazily. Keys view the slot's own id: deque elements never move while
+    // they are in a deque, and a key is erased before its slot leaves.
     struct Live {
       std::uint64_t seq;
       std::size_t bytes;
       MonotonicTime enqueued;
     };
-    std::unordered_map<std::string, Live> live;
+    std::unordered_map<std::string_view, Live, StringViewHash> live;
     std::size_t bytes = 0;
     std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> deadlines;
     BatchCostModel cost;
@@ -166,7 +175,7 @@ class BatchPolicy {
   double TargetSize(const TypeQueue& queue, std::uint32_t workers, MonotonicTime now) const;
 
   const Options options_;
-  std::unordered_map<std::string, TypeQueue> queues_;
+  std::unordered_map<std::string, TypeQueue, StringViewHash, std::equal_to<>> queues_;
   std::vector<std::string> order_;  // round-robin order of type names
   std::size_t next_type_ = 0;
   std::uint64_t next_seq_ = 1;
