@@ -301,6 +301,8 @@ void Broker::LoseWorker(WorkerInfo worker) {
         known_ids_.erase(job.id);
         failed.push_back(std::move(job.id));
       } else {
+        // It was dispatched in time; its dispatch deadline no longer applies.
+        job.deadline.reset();
         retry.push_back(std::move(job));
       }
     }
