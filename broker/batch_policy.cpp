@@ -179,6 +179,9 @@ std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, Mo
       }
     }
     if (best == nullptr) break;
+    const std::uint32_t isolate = options_.isolate_after_attempts;
+    const bool alone = isolate > 0 && best->front().job.attempts >= isolate;
+    if (alone && !batch.empty()) break;  // it goes next, by itself
     const std::size_t size = best->front().job.input.size();
     const std::size_t limit = queue.settings.max_batch_bytes;
     if (limit > 0 && !batch.empty() && batch_bytes + size > limit) break;
@@ -187,6 +190,7 @@ std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, Mo
     batch.push_back(std::move(best->front().job));
     best->pop_front();
     while (!best->empty() && !IsLive(queue, best->front())) best->pop_front();
+    if (alone) break;
   }
   queue.bytes -= batch_bytes;
   DropDeadFronts(queue);

@@ -15,7 +15,7 @@
 //   idle_worker  a worker sits idle and, by the learned cost a + b·n and the arrival
 //              rate, the queue already holds enough to keep up: waiting would not pay
 // While every worker is busy, batches grow for free. Jobs past their deadline expire
-// even while no worker is free.
+// even while no worker is free. Jobs with isolate_after_attempts failed runs go alone.
 // Not thread-safe: owned by the broker's event loop.
 
 #include <chrono>
@@ -83,6 +83,9 @@ class BatchPolicy {
     TypeSettings defaults;  // for types first seen through AddType(name)
     // One priority level gained per this much waiting; zero disables aging.
     std::chrono::milliseconds aging_step{100};
+    // Jobs that already took down this many runs' workers run alone, so one poison job
+    // cannot keep failing the others in its batch; zero disables isolation.
+    std::uint32_t isolate_after_attempts = 2;
   };
 
   explicit BatchPolicy(Options options);

@@ -45,7 +45,8 @@ Broker::Broker(const BrokerConfig& config)
       context_(1),
       frontend_(context_, zmq::socket_type::router),
       backend_(context_, zmq::socket_type::router),
-      policy_(BatchPolicy::Options{config.defaults, config.aging_step}),
+      policy_(BatchPolicy::Options{config.defaults, config.aging_step,
+                                   std::min<std::uint32_t>(2, config.max_attempts - 1)}),
       redis_(RedisOptions(config)),
       store_(redis_, JobStore::Options{config.key_prefix, config.result_ttl}) {
   for (const auto& spec : config_.types) {
@@ -356,19 +357,29 @@ void Broker::Sweep(MonotonicTime now) {
     return;
   }
   std::size_t recovered = 0;
+  const WallMicros now_wall = NowWallMicros();
+  const auto lease = std::chrono::duration_cast<WallMicros>(config_.running_lease);
   for (auto& record : *records) {
-    if (!record || record->status != "queued") continue;
+    if (!record) continue;
+    const bool queued = record->status == "queued";
+    const bool abandoned = record->status == "running" && now_wall - record->started > lease;
+    if (!queued && !abandoned) continue;
+    if (abandoned && record->attempts >= config_.max_attempts) {
+      EndJobs({record->id}, "failed", "worker_lost",
+              fmt::format("The job's worker was lost {} times in a row.", config_.max_attempts));
+      continue;
+    }
     known_ids_.insert(record->id);
     QueuedJob job{record->id, record->priority, record->attempts, std::move(record->input), now,
                   {}};
-    if (record->timeout_ms > 0) {
-      const auto age = NowWallMicros() - record->created;
+    if (queued && record->timeout_ms > 0) {  // a job that ran was dispatched in time
+      const auto age = now_wall - record->created;
       job.deadline = now + std::chrono::milliseconds(record->timeout_ms) - age;
     }
     policy_.Requeue(record->type, {std::move(job)});
     ++recovered;
   }
-  if (recovered > 0) spdlog::info("sweep: recovered {} queued jobs from Redis", recovered);
+  if (recovered > 0) spdlog::info("sweep: recovered {} jobs from Redis", recovered);
 }
 
 wire::Status Broker::BuildStatus(std::uint64_t seq) const {

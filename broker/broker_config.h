@@ -26,6 +26,10 @@ struct BrokerConfig {
   std::chrono::milliseconds sweep_interval{2000};
   // Pending jobs younger than this are left to the gateway's own SUBMIT.
   std::chrono::milliseconds sweep_grace{3000};
+  // A job Redis says is running, that no worker of ours holds, started longer ago than
+  // this is taken as lost (its broker restarted and its worker died) and run again; the
+  // attempt fencing keeps a late result from the first run from counting.
+  std::chrono::milliseconds running_lease{60000};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
   std::string ready_file;  // when set, the bound endpoints are written here as JSON
 };

@@ -76,6 +76,12 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_SWEEP_GRACE_MS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  int running_lease_ms = static_cast<int>(config.running_lease.count());
+  app.add_option("--running-lease-ms", running_lease_ms,
+                 "A running job no worker holds is re-run after this many ms (broker restarts)")
+      ->envname("BATCHQ_RUNNING_LEASE_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--ready-file", config.ready_file,
                  "Write the bound endpoints here as JSON once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
@@ -86,6 +92,7 @@ int main(int argc, char** argv) {
   config.aging_step = std::chrono::milliseconds(aging_ms);
   config.sweep_interval = std::chrono::milliseconds(sweep_ms);
   config.sweep_grace = std::chrono::milliseconds(sweep_grace_ms);
+  config.running_lease = std::chrono::milliseconds(running_lease_ms);
   config.redis_url = common.redis_url;
   config.key_prefix = common.key_prefix;
   config.result_ttl = common.result_ttl();

@@ -1,5 +1,8 @@
 #include "gpu_worker/batch_executor.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include <spdlog/spdlog.h>
 
 namespace batchq {
@@ -166,6 +169,11 @@ std::vector<JobOutcome> BatchExecutor::Execute(const Claimed& claimed) {
     index.push_back(i);
   }
   if (inputs.empty()) return {};
+  if (!options_.crash_on_input.empty() &&
+      std::find(inputs.begin(), inputs.end(), options_.crash_on_input) != inputs.end()) {
+    spdlog::critical("fault injection: crashing on input {}", options_.crash_on_input);
+    std::abort();
+  }
 
   const auto handler = handlers_.find(batch.type);
   Result<std::vector<ItemResult>> results =

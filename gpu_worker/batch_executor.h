@@ -31,6 +31,9 @@ class BatchExecutor {
     RedisConnection::Options redis;
     JobStore::Options store;
     std::string worker_name;
+    // Fault injection for reliability tests only: abort the process, as a crashing
+    // handler would, when a batch holds this exact input (JSON text). Empty: off.
+    std::string crash_on_input;
   };
   using Handlers = std::map<std::string, std::unique_ptr<Handler>, std::less<>>;
 

@@ -61,6 +61,9 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_HEARTBEAT_LIVENESS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--fault-crash-on-input", config.fault_crash_on_input,
+                 "Reliability tests only: abort when a batch holds this exact input (JSON)")
+      ->envname("BATCHQ_FAULT_CRASH_ON_INPUT");
   CLI11_PARSE(app, argc, argv);
   config.sleep = {std::chrono::microseconds(sleep_fixed_us),
                   std::chrono::microseconds(sleep_per_item_us)};

@@ -17,7 +17,7 @@ BatchExecutor::Options ExecutorOptions(const WorkerConfig& config) {
   return BatchExecutor::Options{RedisConnection::Options{*endpoint, std::chrono::milliseconds(500),
                                                          std::chrono::milliseconds(2000)},
                                 JobStore::Options{config.key_prefix, config.result_ttl},
-                                config.name};
+                                config.name, config.fault_crash_on_input};
 }
 }  // namespace
 

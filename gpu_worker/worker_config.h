@@ -23,6 +23,7 @@ struct WorkerConfig {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::uint32_t heartbeat_liveness = 3;
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
+  std::string fault_crash_on_input;  // reliability tests only; see BatchExecutor::Options
 };
 
 }  // namespace batchq

@@ -312,6 +312,25 @@ TEST_F(BatchPolicyTest, CancelledJobIsNeverDispatched) {
   EXPECT_EQ(Ids(*decision.batch), (std::vector<std::string>{"a", "c"}));
 }
 
+TEST_F(BatchPolicyTest, JobsThatFailedTwiceRunAlone) {
+  // A batch whose worker died twice comes back: its members now go one by one, so a
+  // poison job fails alone and the others succeed.
+  std::vector<QueuedJob> lost;
+  for (const char* id : {"a", "poison", "b"}) {
+    QueuedJob job = Job(id);
+    job.attempts = 2;
+    lost.push_back(job);
+  }
+  policy_.Requeue("upper", std::move(lost));
+  Enqueue("upper", "fresh");
+  now_ += 5ms;
+  std::vector<std::vector<std::string>> batches;
+  for (auto decision = Next(); decision.batch; decision = Next()) {
+    batches.push_back(Ids(*decision.batch));
+  }
+  EXPECT_EQ(batches, (std::vector<std::vector<std::string>>{{"a"}, {"poison"}, {"b"}, {"fresh"}}));
+}
+
 class AdaptivePolicyTest : public BatchPolicyTest {
  protected:
   AdaptivePolicyTest() {

@@ -1,0 +1,121 @@
+// Loss of processes mid-work: nothing accepted is lost, a poison job fails alone.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+std::string WaitTerminal(HttpClient& client, const std::string& id, int polls = 12) {
+  for (int i = 0; i < polls; ++i) {
+    auto job = client.Get(fmt::format("/v1/jobs/{}?wait_ms=5000", id));
+    if (!job || job->status != 200) return {};
+    const std::string status = JsonString(job->body, "status");
+    if (status != "queued" && status != "running") return job->body;
+  }
+  return {};
+}
+
+TEST(ReliabilityTest, PoisonJobFailsAloneAndItsBatchMatesSucceed) {
+  // Every worker aborts on the input "poison". A supervisor (the test) replaces dead
+  // workers, as compose's restart policy or systemd would.
+  Stack stack(StackOptions{
+      .workers = 2,
+      .broker_args = {"--heartbeat-ms", "100", "--max-attempts", "3", "--type",
+                      "upper:max_batch_size=16,max_delay_ms=50,adaptive=0"},
+      .worker_args = {"--heartbeat-ms", "100", "--fault-crash-on-input", "\"poison\""}});
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  auto client = stack.Client();
+  std::string body = R"({"jobs":[)";
+  for (int i = 0; i < 8; ++i) body += fmt::format(R"({{"type":"upper","input":"ok{}"}},)", i);
+  body += R"({"type":"upper","input":"poison"}]})";
+  auto submitted = client->PostJson("/v1/jobs:batch", body);
+  ASSERT_TRUE(submitted);
+  ASSERT_EQ(submitted->status, 202) << submitted->body;
+  std::vector<std::string> ids;
+  for (auto pos = submitted->body.find("\"id\":\""); pos != std::string::npos;
+       pos = submitted->body.find("\"id\":\"", pos + 1)) {
+    ids.push_back(submitted->body.substr(pos + 6, 32));
+  }
+  ASSERT_EQ(ids.size(), 9u);
+
+  std::size_t next_check = 0;
+  const bool settled = WaitFor(
+      [&] {
+        for (std::size_t i = 0; i < 32 && i < 2 + next_check; ++i) {
+          if (i < 2 + next_check && !stack.worker(i).running()) {
+            // Replace each dead worker once.
+            stack.AddWorker();
+            ++next_check;
+          }
+        }
+        auto last = client->Get("/v1/jobs/" + ids.back());
+        const std::string status = last ? JsonString(last->body, "status") : "";
+        return status == "failed";
+      },
+      std::chrono::seconds(60));
+  ASSERT_TRUE(settled) << stack.Logs();
+  auto poison = client->Get("/v1/jobs/" + ids.back());
+  ASSERT_TRUE(poison);
+  EXPECT_EQ(JsonString(poison->body, "error", "code"), "worker_lost") << poison->body;
+  EXPECT_EQ(JsonInt(poison->body, "attempts"), 3) << poison->body;
+  for (std::size_t i = 0; i + 1 < ids.size(); ++i) {
+    const std::string job = WaitTerminal(*client, ids[i]);
+    EXPECT_EQ(JsonString(job, "status"), "succeeded") << job;
+    EXPECT_EQ(JsonString(job, "result"), fmt::format("OK{}", i)) << job;
+  }
+  for (std::size_t i = 2; i < 2 + next_check; ++i) stack.worker(i).Stop();
+}
+
+TEST(ReliabilityTest, BrokerAndWorkerKilledMidBatchTheJobRunsAgain) {
+  // The broker loses its in-flight table when it dies; the worker running the job dies
+  // too. The restarted broker's sweep finds the job `running` past its lease and runs it
+  // again on a new worker.
+  Stack stack(StackOptions{
+      .workers = 0,
+      .broker_args = {"--sweep-ms", "200", "--sweep-grace-ms", "0", "--running-lease-ms", "500"}});
+  stack.AddWorker({"--sleep-fixed-us", "3000000"});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto submitted = client->PostJson("/v1/jobs", R"({"type":"sleep","input":1})");
+  ASSERT_TRUE(submitted);
+  ASSERT_EQ(submitted->status, 202);
+  const std::string id = JsonString(submitted->body, "id");
+  ASSERT_TRUE(WaitFor([&] {
+    auto job = client->Get("/v1/jobs/" + id);
+    return job && JsonString(job->body, "status") == "running";
+  })) << stack.Logs();
+  stack.broker().Kill();
+  stack.worker(0).Kill();
+  stack.StartBroker();
+  stack.AddWorker({"--sleep-fixed-us", "1000"});
+  const std::string body = WaitTerminal(*client, id);
+  EXPECT_EQ(JsonString(body, "status"), "succeeded") << body << stack.Logs();
+  EXPECT_EQ(JsonInt(body, "attempts"), 2) << body;
+  EXPECT_EQ(JsonString(body, "worker"), "w1") << body;
+}
+
+TEST(ReliabilityTest, QueuedJobsSurviveABrokerRestart) {
+  Stack stack(
+      StackOptions{.workers = 0, .broker_args = {"--sweep-ms", "200", "--sweep-grace-ms", "0"}});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  auto client = stack.Client();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto job = client->PostJson("/v1/jobs", fmt::format(R"({{"type":"upper","input":"q{}"}})", i));
+    ASSERT_TRUE(job);
+    ASSERT_EQ(job->status, 202);
+    ids.push_back(JsonString(job->body, "id"));
+  }
+  stack.broker().Kill();  // its queue held all 20, only in memory
+  stack.StartBroker();
+  stack.AddWorker();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const std::string body = WaitTerminal(*client, ids[i]);
+    EXPECT_EQ(JsonString(body, "result"), fmt::format("Q{}", i)) << body << stack.Logs();
+  }
+}
+
+}  // namespace
+}  // namespace batchq::test
