@@ -139,7 +139,14 @@ void BatchExecutor::WriteLoop() {
       auto backoff = 50ms;
       for (int attempt = 0;; ++attempt) {
         auto stored = writer_store_.Finish(written.outcomes);
-        if (stored) break;
+        if (stored) {
+          const auto refused = std::count(stored->begin(), stored->end(), false);
+          if (refused > 0) {
+            spdlog::warn("batch {}: {} late results refused: a newer attempt owns the job",
+                         written.batch_id, refused);
+          }
+          break;
+        }
         if (stop_.load() && attempt >= 5) {
           spdlog::error("batch {}: results not written: {}", written.batch_id,
                         stored.error().message);

@@ -1,4 +1,6 @@
 // Loss of processes mid-work: nothing accepted is lost, a poison job fails alone.
+#include <csignal>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -94,6 +96,45 @@ TEST(ReliabilityTest, BrokerAndWorkerKilledMidBatchTheJobRunsAgain) {
   EXPECT_EQ(JsonString(body, "status"), "succeeded") << body << stack.Logs();
   EXPECT_EQ(JsonInt(body, "attempts"), 2) << body;
   EXPECT_EQ(JsonString(body, "worker"), "w1") << body;
+}
+
+TEST(ReliabilityTest, FrozenWorkersLateResultCannotOverwriteTheRerun) {
+  // w0 is frozen (SIGSTOP) mid-batch, declared dead, and its batch runs again on w1.
+  // When w0 thaws, it finishes the batch and tries to write: the attempt fence refuses.
+  Stack stack(StackOptions{
+      .workers = 0,
+      .broker_args = {"--heartbeat-ms", "100", "--type", "sleep:max_batch_size=4,max_delay_ms=1"}});
+  stack.AddWorker({"--heartbeat-ms", "100", "--sleep-fixed-us", "800000"});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto submitted = client->PostJson("/v1/jobs", R"({"type":"sleep","input":1})");
+  ASSERT_TRUE(submitted);
+  const std::string id = JsonString(submitted->body, "id");
+  ASSERT_TRUE(WaitFor([&] {
+    auto job = client->Get("/v1/jobs/" + id);
+    return job && JsonString(job->body, "status") == "running";
+  })) << stack.Logs();
+  stack.worker(0).Signal(SIGSTOP);
+  stack.AddWorker({"--heartbeat-ms", "100", "--sleep-fixed-us", "1000"});
+  const std::string rerun = WaitTerminal(*client, id);
+  ASSERT_EQ(JsonString(rerun, "status"), "succeeded") << rerun << stack.Logs();
+  EXPECT_EQ(JsonString(rerun, "worker"), "w1");
+  EXPECT_EQ(JsonInt(rerun, "attempts"), 2);
+  const std::int64_t finished = JsonInt(rerun, "timeline", "finished_us");
+
+  stack.worker(0).Signal(SIGCONT);
+  // w0 wakes, finishes its 800 ms batch, and comes back to the broker.
+  ASSERT_TRUE(WaitFor([&] {
+    auto types = client->Get("/v1/types");
+    return types && types->body.find("\"w0\"") != std::string::npos;
+  })) << stack.Logs();
+  ASSERT_TRUE(
+      WaitFor([&] { return stack.Logs().find("late results refused") != std::string::npos; }));
+  auto after = client->Get("/v1/jobs/" + id);
+  ASSERT_TRUE(after);
+  EXPECT_EQ(JsonString(after->body, "worker"), "w1") << after->body;
+  EXPECT_EQ(JsonInt(after->body, "attempts"), 2) << after->body;
+  EXPECT_EQ(JsonInt(after->body, "timeline", "finished_us"), finished) << after->body;
 }
 
 TEST(ReliabilityTest, QueuedJobsSurviveABrokerRestart) {
