@@ -99,6 +99,39 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
 )lua"};
 
+// KEYS: idempotency key, job key, pending set. ARGV: id, fingerprint, ttl_s, score, then
+// the record's field/value pairs. Creates the job unless the key is taken; answers
+// "created" or the "id fingerprint" the key already holds.
+const RedisScript kCreateIdempotentScript{R"lua(
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
+redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return 'created'
+)lua"};
+
+// Text forms of a new job's numbers, owned while commands refer to them.
+struct NewJobText {
+  std::string key, priority, created_us, score, timeout_ms;
+};
+
+NewJobText TextOf(const NewJob& job, std::string key) {
+  return NewJobText{std::move(key), std::to_string(job.priority),
+                    std::to_string(job.created.count()), std::to_string(job.created.count() / 1000),
+                    std::to_string(job.timeout_ms)};
+}
+
+// The field/value pairs of a new job's record.
+void AppendRecordFields(const NewJob& job, const NewJobText& text,
+                        std::vector<std::string_view>& out) {
+  const std::string_view fields[] = {"id",       job.id,    "type",       job.type,
+                                     "status",   "queued",  "priority",   text.priority,
+                                     "input",    job.input, "created_us", text.created_us,
+                                     "attempts", "0",       "timeout_ms", text.timeout_ms};
+  out.insert(out.end(), std::begin(fields), std::end(fields));
+}
+
 template <class T>
 T ParseNumber(std::string_view text) {
   T value{};
@@ -174,26 +207,17 @@ std::string JobStore::JobKey(std::string_view id) const {
 
 Status JobStore::Create(std::span<const NewJob> jobs) {
   if (jobs.empty()) return Ok();
-  struct Owned {
-    std::string key, priority, created_us, score, timeout_ms;
-  };
-  std::vector<Owned> owned;
-  owned.reserve(jobs.size());
+  std::vector<NewJobText> texts;
+  texts.reserve(jobs.size());
+  for (const NewJob& job : jobs) texts.push_back(TextOf(job, JobKey(job.id)));
   std::vector<std::vector<std::string_view>> commands;
   commands.reserve(jobs.size() * 2 + 2);
   commands.push_back({"MULTI"});
-  for (const NewJob& job : jobs) {
-    owned.push_back({JobKey(job.id), std::to_string(job.priority),
-                     std::to_string(job.created.count()),
-                     std::to_string(job.created.count() / 1000), std::to_string(job.timeout_ms)});
-  }
   for (size_t i = 0; i < jobs.size(); ++i) {
-    const NewJob& job = jobs[i];
-    const Owned& o = owned[i];
-    commands.push_back({"HSET", o.key, "id", job.id, "type", job.type, "status", "queued",
-                        "priority", o.priority, "input", job.input, "created_us", o.created_us,
-                        "attempts", "0", "timeout_ms", o.timeout_ms});
-    commands.push_back({"ZADD", pending_key_, o.score, job.id});
+    std::vector<std::string_view> hset{"HSET", texts[i].key};
+    AppendRecordFields(jobs[i], texts[i], hset);
+    commands.push_back(std::move(hset));
+    commands.push_back({"ZADD", pending_key_, texts[i].score, jobs[i].id});
   }
   commands.push_back({"EXEC"});
   auto replies = redis_.Pipeline(commands);
@@ -204,6 +228,40 @@ Status JobStore::Create(std::span<const NewJob> jobs) {
     if (reply.is_error()) return std::unexpected(UnexpectedReply("HSET/ZADD", reply));
   }
   return Ok();
+}
+
+Result<IdempotentCreate> JobStore::CreateIdempotent(const NewJob& job, std::string_view key,
+                                                    std::string_view fingerprint) {
+  const NewJobText text = TextOf(job, JobKey(job.id));
+  const std::string idem_key = IdempotencyKey(key);
+  const std::string ttl = std::to_string(options_.result_ttl.count());
+  const std::string_view keys[] = {idem_key, text.key, pending_key_};
+  std::vector<std::string_view> args{job.id, fingerprint, ttl, text.score};
+  AppendRecordFields(job, text, args);
+  auto reply = redis_.Eval(kCreateIdempotentScript, keys, args);
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kString && reply->kind != RedisReply::Kind::kStatus) {
+    return std::unexpected(UnexpectedReply("idempotent create", *reply));
+  }
+  if (reply->str == "created") return IdempotentCreate{true, job.id, true};
+  const auto space = reply->str.find(' ');
+  return IdempotentCreate{
+      false, reply->str.substr(0, space),
+      space != std::string::npos && reply->str.substr(space + 1) == fingerprint};
+}
+
+Status JobStore::ForgetIdempotencyKey(std::string_view key) {
+  const std::string idem_key = IdempotencyKey(key);
+  auto reply = redis_.Command({"DEL", idem_key});
+  if (!reply) return std::unexpected(reply.error());
+  return Ok();
+}
+
+std::string JobStore::IdempotencyKey(std::string_view key) const {
+  std::string out = options_.key_prefix;
+  out += "idem:";
+  out += key;
+  return out;
 }
 
 Status JobStore::Remove(std::span<const std::string> ids) {

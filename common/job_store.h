@@ -77,6 +77,12 @@ struct JobOutcome {
 
 enum class CancelOutcome { kCancelled, kNotFound, kNotQueued };
 
+struct IdempotentCreate {
+  bool created = false;      // this call created the job
+  std::string id;            // the job the key names
+  bool same_request = true;  // the key was first used with the same fingerprint
+};
+
 class JobStore {
  public:
   struct Options {
@@ -89,6 +95,12 @@ class JobStore {
 
   // Makes the jobs durable (record + pending entry) in one MULTI/EXEC.
   Status Create(std::span<const NewJob> jobs);
+  // Creates one job unless `key` (an Idempotency-Key) already names one; the key is
+  // kept as long as results (result_ttl). `fingerprint` identifies the request body.
+  Result<IdempotentCreate> CreateIdempotent(const NewJob& job, std::string_view key,
+                                            std::string_view fingerprint);
+  // Frees a key whose job the broker refused, so that a retry can create it.
+  Status ForgetIdempotencyKey(std::string_view key);
   // Removes records the broker refused, so a 4xx answer leaves nothing behind.
   Status Remove(std::span<const std::string> ids);
   Result<std::optional<JobRecord>> Get(std::string_view id);
@@ -112,6 +124,7 @@ class JobStore {
   Status Ping();
 
   std::string JobKey(std::string_view id) const;
+  std::string IdempotencyKey(std::string_view key) const;
   const std::string& done_channel() const { return done_channel_; }
 
  private:

@@ -72,6 +72,7 @@ class Session : public std::enable_shared_from_this<Session> {
     in.path = std::string(target.substr(0, question));
     if (question != std::string_view::npos) in.query = std::string(target.substr(question + 1));
     in.content_type = std::string(req[http::field::content_type]);
+    in.idempotency_key = std::string(req["Idempotency-Key"]);
     in.body = std::move(req.body());
     auto self = shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);

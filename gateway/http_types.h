@@ -14,6 +14,7 @@ struct HttpRequestIn {
   std::string path;   // without the query string
   std::string query;  // after '?', undecoded
   std::string content_type;
+  std::string idempotency_key;  // the Idempotency-Key header, when sent
   std::string body;
 };
 

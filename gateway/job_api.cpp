@@ -65,6 +65,16 @@ Result<std::optional<std::int64_t>> QueryInt(std::string_view query, std::string
   return std::optional<std::int64_t>();
 }
 
+// FNV-1a over the body: tells a retried request from a different one under the same key.
+std::string Fingerprint(std::string_view body) {
+  std::uint64_t hash = 1469598103934665603ull;
+  for (const char c : body) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ull;
+  }
+  return fmt::format("{:016x}", hash);
+}
+
 int StatusForVerdict(std::string_view code) {
   if (code == "queue_full") return 429;
   if (code == "unknown_type") return 400;
@@ -192,7 +202,22 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
                           items[i]->timeout_ms});
     item_of_job.push_back(i);
   }
-  if (!jobs.empty()) {
+  // One job with an Idempotency-Key: the same key and body name the same job, once.
+  const std::string idempotency_key = batch ? std::string() : request.idempotency_key;
+  if (!idempotency_key.empty() && !jobs.empty()) {
+    if (idempotency_key.size() > 255 || !std::all_of(idempotency_key.begin(), idempotency_key.end(),
+                                                     [](char c) { return c > 0x20 && c < 0x7f; })) {
+      return respond(ErrorReply(400, "invalid_request",
+                                "Idempotency-Key must be 1-255 visible ASCII characters."));
+    }
+    auto created = Store().CreateIdempotent(jobs[0], idempotency_key, Fingerprint(request.body));
+    if (!created) return respond(Unavailable(created.error()));
+    if (!created->same_request) {
+      return respond(ErrorReply(422, "idempotency_conflict",
+                                "This Idempotency-Key was used with a different request body."));
+    }
+    if (!created->created) return Replay(created->id, std::move(respond));
+  } else if (!jobs.empty()) {
     if (auto stored = Store().Create(jobs); !stored) return respond(Unavailable(stored.error()));
   }
 
@@ -206,65 +231,69 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
                                         std::move(job.input), job.created.count(), job.timeout_ms});
   }
 
-  auto reply_with =
-      [this, batch, items = std::move(items), ids = std::move(ids), item_of_job, created,
-       respond = std::move(respond)](Result<std::vector<wire::Verdict>> verdicts) mutable {
-        // A timeout leaves the jobs durable in Redis, where the broker's sweep finds them:
-        // they were accepted, so the client still gets 202.
-        std::vector<std::string> refused;
-        std::vector<std::optional<wire::Verdict>> verdict_of_item(items.size());
-        if (verdicts && verdicts->size() == ids.size()) {
-          for (std::size_t j = 0; j < ids.size(); ++j) {
-            if (!(*verdicts)[j].code.empty()) {
-              refused.push_back(ids[j]);
-              verdict_of_item[item_of_job[j]] = std::move((*verdicts)[j]);
-            }
-          }
+  auto reply_with = [this, batch, items = std::move(items), ids = std::move(ids), item_of_job,
+                     created, idempotency_key, respond = std::move(respond)](
+                        Result<std::vector<wire::Verdict>> verdicts) mutable {
+    // A timeout leaves the jobs durable in Redis, where the broker's sweep finds them:
+    // they were accepted, so the client still gets 202.
+    std::vector<std::string> refused;
+    std::vector<std::optional<wire::Verdict>> verdict_of_item(items.size());
+    if (verdicts && verdicts->size() == ids.size()) {
+      for (std::size_t j = 0; j < ids.size(); ++j) {
+        if (!(*verdicts)[j].code.empty()) {
+          refused.push_back(ids[j]);
+          verdict_of_item[item_of_job[j]] = std::move((*verdicts)[j]);
         }
-        if (!refused.empty()) (void)Store().Remove(refused);
+      }
+    }
+    if (!refused.empty()) {
+      (void)Store().Remove(refused);
+      // The key must not keep naming a job that was never accepted.
+      if (!idempotency_key.empty()) (void)Store().ForgetIdempotencyKey(idempotency_key);
+    }
 
-        if (!batch) {
-          if (verdict_of_item[0]) {
-            const auto& v = *verdict_of_item[0];
-            HttpReply reply = ErrorReply(StatusForVerdict(v.code), v.code, v.message);
-            if (v.retry_after_ms > 0) {
-              reply.headers.emplace_back("Retry-After",
-                                         std::to_string((v.retry_after_ms + 999) / 1000));
-            }
-            return respond(std::move(reply));
-          }
-          JsonWriter json;
-          WriteQueued(json, ids[0], *items[0], created);
-          HttpReply reply = JsonReply(202, json.Take());
-          reply.headers.emplace_back("Location", "/v1/jobs/" + ids[0]);
-          return respond(std::move(reply));
+    if (!batch) {
+      if (verdict_of_item[0]) {
+        const auto& v = *verdict_of_item[0];
+        HttpReply reply = ErrorReply(StatusForVerdict(v.code), v.code, v.message);
+        if (v.retry_after_ms > 0) {
+          reply.headers.emplace_back("Retry-After",
+                                     std::to_string((v.retry_after_ms + 999) / 1000));
         }
-        JsonWriter json;
-        json.BeginObject().Key("jobs").BeginArray();
-        std::size_t j = 0;
-        for (std::size_t i = 0; i < items.size(); ++i) {
-          const bool has_job = j < item_of_job.size() && item_of_job[j] == i;
-          const std::size_t job_index = j;
-          if (has_job) ++j;
-          if (!items[i]) {
-            json.BeginObject().Key("error").BeginObject();
-            json.Key("code").String(items[i].error().code);
-            json.Key("message").String(items[i].error().message);
-            json.EndObject().EndObject();
-          } else if (verdict_of_item[i]) {
-            const auto& v = *verdict_of_item[i];
-            json.BeginObject().Key("error").BeginObject();
-            json.Key("code").String(v.code).Key("message").String(v.message);
-            json.EndObject();
-            if (v.retry_after_ms > 0) json.Key("retry_after_ms").Int(v.retry_after_ms);
-            json.EndObject();
-          } else {
-            WriteQueued(json, ids[job_index], *items[i], created);
-          }
-        }
-        json.EndArray().EndObject();
-        respond(JsonReply(202, json.Take()));
-      };
+        return respond(std::move(reply));
+      }
+      JsonWriter json;
+      WriteQueued(json, ids[0], *items[0], created);
+      HttpReply reply = JsonReply(202, json.Take());
+      reply.headers.emplace_back("Location", "/v1/jobs/" + ids[0]);
+      return respond(std::move(reply));
+    }
+    JsonWriter json;
+    json.BeginObject().Key("jobs").BeginArray();
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const bool has_job = j < item_of_job.size() && item_of_job[j] == i;
+      const std::size_t job_index = j;
+      if (has_job) ++j;
+      if (!items[i]) {
+        json.BeginObject().Key("error").BeginObject();
+        json.Key("code").String(items[i].error().code);
+        json.Key("message").String(items[i].error().message);
+        json.EndObject().EndObject();
+      } else if (verdict_of_item[i]) {
+        const auto& v = *verdict_of_item[i];
+        json.BeginObject().Key("error").BeginObject();
+        json.Key("code").String(v.code).Key("message").String(v.message);
+        json.EndObject();
+        if (v.retry_after_ms > 0) json.Key("retry_after_ms").Int(v.retry_after_ms);
+        json.EndObject();
+      } else {
+        WriteQueued(json, ids[job_index], *items[i], created);
+      }
+    }
+    json.EndArray().EndObject();
+    respond(JsonReply(202, json.Take()));
+  };
 
   if (wire_jobs.empty()) return reply_with(std::vector<wire::Verdict>{});
   auto shared_reply = std::make_shared<decltype(reply_with)>(std::move(reply_with));
@@ -275,6 +304,18 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
                      (*shared_reply)(std::move(verdicts));
                    });
                  });
+}
+
+void JobApi::Replay(const std::string& id, Respond respond) {
+  auto record = Store().Get(id);
+  if (!record) return respond(Unavailable(record.error()));
+  if (!*record) {
+    return respond(ErrorReply(404, "not_found", "The job this Idempotency-Key named is gone."));
+  }
+  HttpReply reply = JsonReply(202, RenderJob(**record));
+  reply.headers.emplace_back("Location", "/v1/jobs/" + id);
+  reply.headers.emplace_back("Idempotent-Replayed", "true");
+  respond(std::move(reply));
 }
 
 void JobApi::GetJob(std::string id, std::string_view query, Respond respond) {

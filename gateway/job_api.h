@@ -40,6 +40,8 @@ class JobApi {
   JobStore& Store();
   void Submit(const HttpRequestIn& request, Respond respond, bool batch);
   void GetJob(std::string id, std::string_view query, Respond respond);
+  // Answers a retried submit with the job its Idempotency-Key already names.
+  void Replay(const std::string& id, Respond respond);
   void GetResult(const std::string& id, Respond respond);
   void Cancel(const std::string& id, Respond respond);
   void Types(Respond respond);

@@ -137,6 +137,67 @@ TEST(ReliabilityTest, FrozenWorkersLateResultCannotOverwriteTheRerun) {
   EXPECT_EQ(JsonInt(after->body, "timeline", "finished_us"), finished) << after->body;
 }
 
+TEST(ReliabilityTest, IdempotencyKeyNamesOneJobAndRefusesAnotherBody) {
+  Stack stack(StackOptions{.workers = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto submit = [&](const std::string& key, const std::string& body) {
+    return client->Send(
+        HttpRequest{"POST",
+                    "/v1/jobs",
+                    body,
+                    {{"Content-Type", "application/json"}, {"Idempotency-Key", key}}});
+  };
+  auto first = submit("order-42", R"({"type":"upper","input":"once"})");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 202) << first->body;
+  const std::string id = JsonString(first->body, "id");
+  ASSERT_FALSE(WaitTerminal(*client, id).empty());
+
+  auto again = submit("order-42", R"({"type":"upper","input":"once"})");
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 202) << again->body;
+  EXPECT_EQ(JsonString(again->body, "id"), id);
+  EXPECT_EQ(again->Header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(JsonString(again->body, "status"), "succeeded") << "the replay shows the job as it is";
+  EXPECT_EQ(JsonInt(again->body, "attempts"), 1) << "the job ran once";
+
+  auto other = submit("order-42", R"({"type":"upper","input":"twice"})");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 422) << other->body;
+  EXPECT_EQ(JsonString(other->body, "error", "code"), "idempotency_conflict");
+
+  auto fresh = submit("order-43", R"({"type":"upper","input":"once"})");
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->status, 202);
+  EXPECT_NE(JsonString(fresh->body, "id"), id);
+
+  auto bad = submit(std::string(300, 'k'), R"({"type":"upper","input":"x"})");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+}
+
+TEST(ReliabilityTest, IdempotencyKeyOfARefusedJobCanBeRetried) {
+  Stack stack(StackOptions{.workers = 0, .broker_args = {"--type", "upper:max_queue=1"}});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  auto client = stack.Client();
+  auto filler = client->PostJson("/v1/jobs", R"({"type":"upper","input":"fill"})");
+  ASSERT_TRUE(filler);
+  ASSERT_EQ(filler->status, 202);
+  const HttpRequest keyed{"POST",
+                          "/v1/jobs",
+                          R"({"type":"upper","input":"later"})",
+                          {{"Content-Type", "application/json"}, {"Idempotency-Key", "k-1"}}};
+  auto refused = client->Send(keyed);
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->status, 429) << refused->body;
+  stack.AddWorker();
+  ASSERT_TRUE(WaitFor([&] {
+    auto retried = client->Send(keyed);
+    return retried && retried->status == 202 && retried->Header("Idempotent-Replayed").empty();
+  })) << "the key still named the refused job";
+}
+
 TEST(ReliabilityTest, QueuedJobsSurviveABrokerRestart) {
   Stack stack(
       StackOptions{.workers = 0, .broker_args = {"--sweep-ms", "200", "--sweep-grace-ms", "0"}});
