@@ -216,7 +216,10 @@ void Broker::OnDone(const std::string& routing, const wire::Done& done) {
   const auto it = in_flight_.find(done.batch_id);
   if (it == in_flight_.end() || it->second.worker_routing != routing) return;
   policy_.ObserveBatch(it->second.type, done.size, std::chrono::microseconds(done.exec_us));
-  for (const auto& job : it->second.jobs) known_ids_.erase(job.id);
+  for (const auto& job : it->second.jobs) {
+    known_ids_.erase(job.id);
+    if (!lost_runs_.empty()) lost_runs_.erase(job.id);
+  }
   in_flight_.erase(it);
   if (WorkerInfo* worker = workers_.Find(routing)) {
     worker->in_flight.erase(done.batch_id);
@@ -268,7 +271,8 @@ bool Broker::SendBatch(WorkerInfo& worker, ReadyBatch& ready) {
   spdlog::debug("batch {} ({} x {}, {}) to {}", batch.batch_id, ready.jobs.size(), ready.type,
                 ToString(ready.reason), worker.ready.name);
   for (auto& job : ready.jobs) ++job.attempts;
-  in_flight_.emplace(batch.batch_id, InFlight{worker.routing, ready.type, std::move(ready.jobs)});
+  in_flight_.emplace(batch.batch_id,
+                     InFlight{worker.routing, ready.type, std::move(ready.jobs), batch_counter_});
   return true;
 }
 
@@ -291,14 +295,29 @@ void Broker::Heartbeat(MonotonicTime now) {
 }
 
 void Broker::LoseWorker(WorkerInfo worker) {
+  // The oldest batch the worker held is the one it was running.
+  std::uint64_t running_seq = UINT64_MAX;
+  for (const auto& batch_id : worker.in_flight) {
+    if (const auto it = in_flight_.find(batch_id); it != in_flight_.end()) {
+      running_seq = std::min(running_seq, it->second.seq);
+    }
+  }
   for (const auto& batch_id : worker.in_flight) {
     auto node = in_flight_.extract(batch_id);
     if (node.empty()) continue;
     InFlight& lost = node.mapped();
+    const bool was_running = lost.seq == running_seq;
     std::vector<QueuedJob> retry;
     std::vector<std::string> failed;
     for (auto& job : lost.jobs) {
-      if (job.attempts >= config_.max_attempts) {
+      std::uint32_t runs = 0;
+      if (was_running) {
+        runs = ++lost_runs_[job.id];
+      } else if (const auto counted = lost_runs_.find(job.id); counted != lost_runs_.end()) {
+        runs = counted->second;
+      }
+      if (runs >= config_.max_attempts) {
+        lost_runs_.erase(job.id);
         known_ids_.erase(job.id);
         failed.push_back(std::move(job.id));
       } else {

@@ -38,6 +38,7 @@ class Broker {
     std::string worker_routing;
     std::string type;
     std::vector<QueuedJob> jobs;
+    std::uint64_t seq = 0;  // dispatch order: a worker runs its batches oldest first
   };
 
   void HandleFrontend(MonotonicTime now);
@@ -69,6 +70,9 @@ class Broker {
   WorkerRegistry workers_;
   std::unordered_map<std::string, InFlight> in_flight_;  // by batch id
   std::unordered_set<std::string> known_ids_;            // queued or in flight here
+  // Runs of a job lost with their worker while it was running them. Only these count
+  // toward max_attempts: a batch waiting on a lost worker's doorstep never ran.
+  std::unordered_map<std::string, std::uint32_t> lost_runs_;
   struct TerminalWrite {
     std::vector<std::string> ids;
     std::string status, code, message;

@@ -2,6 +2,8 @@
 
 #include <atomic>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -219,6 +221,11 @@ void JobApi::Submit(const HttpRequestIn& request, Respond respond, bool batch) {
     if (!created->created) return Replay(created->id, std::move(respond));
   } else if (!jobs.empty()) {
     if (auto stored = Store().Create(jobs); !stored) return respond(Unavailable(stored.error()));
+  }
+  if (options_.fault_exit_after_persist > 0 && !jobs.empty() &&
+      ++persisted_ == options_.fault_exit_after_persist) {
+    std::fprintf(stderr, "fault injection: exiting between persist and forward\n");
+    std::_Exit(3);
   }
 
   std::vector<std::string> ids;

@@ -4,8 +4,10 @@
 // Handle() may be called from any io thread; each thread gets its own Redis
 // connection. Long-polls hold a timer and a waiter entry, never a thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 
 #include <boost/asio/io_context.hpp>
@@ -26,6 +28,9 @@ class JobApi {
     std::size_t max_batch_jobs = 1000;
     std::chrono::milliseconds submit_timeout{2000};
     std::chrono::milliseconds max_wait{60000};
+    // Fault injection for reliability tests only: exit the process right after the
+    // Nth submit is durable and before it is forwarded, as a crash there would. 0: off.
+    std::uint64_t fault_exit_after_persist = 0;
   };
 
   // `io`, `broker` and `waiters` must outlive the API.
@@ -52,6 +57,7 @@ class JobApi {
   const Options options_;
   BrokerLink& broker_;
   CompletionWaiters& waiters_;
+  std::atomic<std::uint64_t> persisted_{0};
 };
 
 }  // namespace batchq

@@ -58,6 +58,9 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_GATEWAY_THREADS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--fault-exit-after-persist", config.fault_exit_after_persist,
+                 "Reliability tests only: exit after the Nth submit is durable, before forwarding")
+      ->envname("BATCHQ_FAULT_EXIT_AFTER_PERSIST");
   app.add_option("--ready-file", config.ready_file,
                  "Write {\"port\":N} here once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
@@ -86,7 +89,8 @@ int main(int argc, char** argv) {
                                                {config.key_prefix, config.result_ttl},
                                                config.max_batch_jobs,
                                                config.submit_timeout,
-                                               config.max_wait},
+                                               config.max_wait,
+                                               config.fault_exit_after_persist},
                        broker, waiters);
     batchq::HttpServer server(io, {config.listen_address, config.port, config.max_body_bytes},
                               [&api](batchq::HttpRequestIn request, batchq::Respond respond) {

@@ -66,9 +66,11 @@ std::unique_ptr<HttpClient> Stack::Client() const {
 }
 
 void Stack::StartRedis() {
-  redis_ = ChildProcess({BATCHQ_REDIS_SERVER, "--port", std::to_string(redis_port_), "--bind",
-                         "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir_},
-                        dir_ + "/redis.log");
+  redis_ =
+      ChildProcess({BATCHQ_REDIS_SERVER, "--port", std::to_string(redis_port_), "--bind",
+                    "127.0.0.1", "--save", "", "--appendonly", options_.redis_aof ? "yes" : "no",
+                    "--appendfsync", "always", "--dir", dir_},
+                   dir_ + "/redis.log");
   const bool up = WaitFor([&] {
     std::string out;
     return RunCommand({BATCHQ_REDIS_CLI, "-p", std::to_string(redis_port_), "PING"}, &out) == 0 &&

@@ -17,6 +17,7 @@ struct StackOptions {
   std::vector<std::string> broker_args;
   std::vector<std::string> gateway_args;
   std::vector<std::string> worker_args;
+  bool redis_aof = false;  // appendonly with appendfsync always, kept across restarts
 };
 
 class Stack {
@@ -34,6 +35,8 @@ class Stack {
   // Starts one more worker; returns its index.
   std::size_t AddWorker(const std::vector<std::string>& extra_args = {});
 
+  // Options used by the next Start*() / AddWorker(), e.g. to drop a fault flag.
+  StackOptions& options() { return options_; }
   ChildProcess& redis() { return redis_; }
   ChildProcess& broker() { return broker_; }
   ChildProcess& gateway() { return gateway_; }

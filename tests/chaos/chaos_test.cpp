@@ -1,0 +1,376 @@
+// Chaos suite: a few thousand `upper` jobs under load while a process is killed,
+// frozen or restarted. Afterwards every accepted job must be terminal, every result
+// correct, and no result written twice: a subscriber counts the completion notices,
+// which the store publishes once per job, only when its result is written.
+// Each test prints one "CHAOS |" row for docs/RELIABILITY.md.
+#include <csignal>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "common/json_writer.h"
+#include "common/redis_connection.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Counts completion notices per job id on the {prefix}done channel.
+class NoticeCounter {
+ public:
+  explicit NoticeCounter(const std::string& redis_url) {
+    auto endpoint = ParseRedisUrl(redis_url);
+    options_.endpoint = *endpoint;
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~NoticeCounter() {
+    stop_ = true;
+    thread_.join();
+  }
+  int Count(const std::string& id) {
+    std::lock_guard lock(mutex_);
+    const auto it = counts_.find(id);
+    return it == counts_.end() ? 0 : it->second;
+  }
+  bool subscribed() const { return subscribed_; }
+
+ private:
+  void Loop() {
+    RedisConnection redis(options_);
+    bool subscribed = false;
+    while (!stop_) {
+      if (!subscribed) {
+        subscribed = redis.Subscribe("bq:done").has_value();
+        subscribed_ = subscribed_ || subscribed;
+        if (!subscribed) std::this_thread::sleep_for(50ms);
+        continue;
+      }
+      auto message = redis.NextMessage(50ms);
+      if (!message) {
+        subscribed = false;
+        continue;
+      }
+      if (!*message) continue;
+      std::string_view ids = **message;
+      std::lock_guard lock(mutex_);
+      while (!ids.empty()) {
+        const auto comma = ids.find(',');
+        ++counts_[std::string(ids.substr(0, comma))];
+        ids = comma == std::string_view::npos ? std::string_view{} : ids.substr(comma + 1);
+      }
+    }
+  }
+
+  RedisConnection::Options options_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> subscribed_{false};
+  std::mutex mutex_;
+  std::unordered_map<std::string, int> counts_;
+  std::thread thread_;
+};
+
+struct Accepted {
+  std::string id;
+  std::string text;
+};
+
+// Submits `requests` × 50 jobs through :batch, one request every `gap`, from a
+// background thread; requests that fail (503, connection lost) count as refused.
+class Load {
+ public:
+  Load(const Stack& stack, int requests, std::chrono::milliseconds gap) {
+    thread_ = std::thread([this, &stack, requests, gap] {
+      for (int r = 0; r < requests; ++r) {
+        std::this_thread::sleep_for(gap);
+        std::vector<std::string> texts;
+        std::string body = R"({"jobs":[)";
+        for (int i = 0; i < 50; ++i) {
+          texts.push_back(fmt::format("chaos {} item {} abc", r, i));
+          JsonWriter job;
+          job.BeginObject().Key("type").String("upper").Key("input").String(texts.back());
+          job.EndObject();
+          body += (i ? "," : "") + job.str();
+        }
+        body += "]}";
+        auto client = HttpClient::Connect(stack.url(), 5s);
+        auto response = client ? (*client)->PostJson("/v1/jobs:batch", body)
+                               : Result<HttpResponse>(std::unexpected(client.error()));
+        if (!response || response->status != 202) {
+          refused_ += 50;
+          continue;
+        }
+        simdjson::dom::parser parser;
+        simdjson::dom::element root;
+        if (parser.parse(response->body).get(root) != simdjson::SUCCESS) continue;
+        std::size_t i = 0;
+        for (auto item : root["jobs"].get_array()) {
+          std::string_view id;
+          if (item["id"].get(id) == simdjson::SUCCESS) {
+            std::lock_guard lock(mutex_);
+            accepted_.push_back({std::string(id), texts[i]});
+          } else {
+            ++refused_;
+          }
+          ++i;
+        }
+      }
+    });
+  }
+  ~Load() { Join(); }
+  void Join() {
+    if (thread_.joinable()) thread_.join();
+  }
+  std::size_t accepted() {
+    std::lock_guard lock(mutex_);
+    return accepted_.size();
+  }
+  std::vector<Accepted> Take() {
+    Join();
+    return std::move(accepted_);
+  }
+  int refused() const { return refused_; }
+
+ private:
+  std::thread thread_;
+  std::mutex mutex_;
+  std::vector<Accepted> accepted_;
+  std::atomic<int> refused_{0};
+};
+
+std::string Upper(std::string text) {
+  for (char& c : text) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 32);
+  }
+  return text;
+}
+
+// Which crashed workers the poison test's supervisor already replaced.
+std::unordered_map<std::size_t, bool> replaced_;
+
+// Waits for every job and checks the invariants; prints the table row.
+void Verify(const std::string& scenario, Stack& stack, NoticeCounter& notices,
+            const std::vector<Accepted>& accepted, int refused, bool notices_may_be_missed) {
+  auto client = stack.Client();
+  int succeeded = 0, failed = 0, lost = 0, wrong = 0, twice = 0;
+  for (const auto& job : accepted) {
+    std::string body;
+    for (int i = 0; i < 12 && body.empty(); ++i) {
+      auto polled = client->Get(fmt::format("/v1/jobs/{}?wait_ms=5000", job.id));
+      if (!polled) {
+        client = stack.Client();
+        continue;
+      }
+      const std::string status = JsonString(polled->body, "status");
+      if (polled->status == 200 && status != "queued" && status != "running") body = polled->body;
+    }
+    if (body.empty()) {
+      ++lost;
+      ADD_FAILURE() << scenario << ": job " << job.id << " never ended";
+      continue;
+    }
+    if (JsonString(body, "status") == "succeeded") {
+      ++succeeded;
+      if (JsonString(body, "result") != Upper(job.text)) ++wrong;
+    } else {
+      ++failed;
+    }
+  }
+  // Notices may trail the records a little: give the subscriber a moment to catch up.
+  WaitFor([&] { return notices.Count(accepted.back().id) > 0; }, 5s);
+  for (const auto& job : accepted) {
+    const int count = notices.Count(job.id);
+    if (count > 1) ++twice;
+    if (count == 0 && !notices_may_be_missed) {
+      ADD_FAILURE() << scenario << ": no completion notice for " << job.id;
+    }
+  }
+  EXPECT_EQ(lost, 0) << scenario;
+  EXPECT_EQ(wrong, 0) << scenario << ": wrong results";
+  EXPECT_EQ(twice, 0) << scenario << ": results written twice";
+  EXPECT_EQ(succeeded + failed + lost, static_cast<int>(accepted.size())) << scenario;
+  EXPECT_GT(accepted.size(), 1000u) << scenario << ": too little load got through";
+  std::printf("CHAOS | %s | %zu | %d | %d | %d | %d | %d |\n", scenario.c_str(), accepted.size(),
+              refused, succeeded, failed, lost, twice);
+}
+
+StackOptions ChaosOptions(int workers) {
+  return StackOptions{
+      .workers = workers,
+      .broker_args = {"--heartbeat-ms", "100", "--sweep-ms", "300", "--sweep-grace-ms", "1000",
+                      "--running-lease-ms", "3000", "--type",
+                      "upper:max_batch_size=32,max_delay_ms=10,adaptive=0"},
+      .worker_args = {"--heartbeat-ms", "100"}};
+}
+
+TEST(ChaosTest, KillWorkerMidLoad) {
+  Stack stack(ChaosOptions(3));
+  ASSERT_TRUE(stack.WaitReady(3)) << stack.Logs();
+  NoticeCounter notices(stack.redis_url());
+  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
+  Load load(stack, 60, 20ms);
+  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
+  stack.worker(0).Kill();
+  const auto accepted = load.Take();
+  Verify("kill -9 a worker mid-load", stack, notices, accepted, load.refused(), false);
+}
+
+TEST(ChaosTest, FreezeWorkerMidLoad) {
+  Stack stack(ChaosOptions(3));
+  ASSERT_TRUE(stack.WaitReady(3)) << stack.Logs();
+  NoticeCounter notices(stack.redis_url());
+  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
+  Load load(stack, 60, 20ms);
+  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
+  stack.worker(0).Signal(SIGSTOP);
+  std::this_thread::sleep_for(1s);  // well past 3 missed heartbeats: declared dead
+  stack.worker(0).Signal(SIGCONT);  // its late results must be refused
+  const auto accepted = load.Take();
+  Verify("SIGSTOP a worker for 1 s, then SIGCONT", stack, notices, accepted, load.refused(), false);
+}
+
+TEST(ChaosTest, KillBrokerMidLoadAndRestartIt) {
+  Stack stack(ChaosOptions(2));
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  NoticeCounter notices(stack.redis_url());
+  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
+  Load load(stack, 60, 20ms);
+  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
+  stack.broker().Kill();
+  std::this_thread::sleep_for(300ms);
+  stack.StartBroker();
+  const auto accepted = load.Take();
+  Verify("kill -9 the broker mid-load, restart it", stack, notices, accepted, load.refused(),
+         false);
+}
+
+TEST(ChaosTest, GatewayDiesBetweenPersistAndForward) {
+  // The 25th request is made durable, then the gateway exits before forwarding it: its
+  // client gets no answer, yet the broker's sweep must still run those jobs.
+  StackOptions options = ChaosOptions(2);
+  options.gateway_args = {"--fault-exit-after-persist", "25"};
+  Stack stack(options);
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  NoticeCounter notices(stack.redis_url());
+  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
+  std::vector<Accepted> accepted;
+  int refused = 0;
+  {
+    Load load(stack, 30, 20ms);
+    ASSERT_TRUE(WaitFor([&] { return !stack.gateway().running(); }, 30s));
+    load.Join();
+    accepted = load.Take();
+    refused = load.refused();
+  }
+  stack.options().gateway_args.clear();
+  stack.StartGateway();  // without the fault: a fresh gateway
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  Load more(stack, 30, 20ms);
+  auto rest = more.Take();
+  accepted.insert(accepted.end(), rest.begin(), rest.end());
+  refused += more.refused();
+  // The orphans: durable jobs no client was told about. Every one of them must end too.
+  std::string keys;
+  ASSERT_EQ(
+      RunCommand({BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--scan", "--pattern", "bq:job:*"},
+                 &keys),
+      0);
+  std::unordered_map<std::string, bool> known;
+  for (const auto& job : accepted) known[job.id] = true;
+  int orphans = 0;
+  auto client = stack.Client();
+  for (std::size_t at = 0, end; at < keys.size(); at = end + 1) {
+    end = keys.find('\n', at);
+    if (end == std::string::npos) end = keys.size();
+    const std::string key = keys.substr(at, end - at);
+    if (key.size() < 8) continue;
+    const std::string id = key.substr(7);
+    if (known.contains(id)) continue;
+    ++orphans;
+    auto job = client->Get(fmt::format("/v1/jobs/{}?wait_ms=20000", id));
+    ASSERT_TRUE(job);
+    EXPECT_EQ(JsonString(job->body, "status"), "succeeded") << "orphan " << id << stack.Logs();
+  }
+  EXPECT_EQ(orphans, 50) << "the request the gateway died on held 50 jobs";
+  Verify("gateway exits between persist and forward (fault flag)", stack, notices, accepted,
+         refused, false);
+}
+
+TEST(ChaosTest, PoisonJobMidLoad) {
+  // One job crashes every worker that runs it. A supervisor (this test) replaces dead
+  // workers, as compose's restart policy would. The poison job must end failed alone
+  // after max_attempts; its batch mates and the rest of the load succeed.
+  StackOptions options = ChaosOptions(2);
+  options.broker_args.insert(options.broker_args.end(), {"--max-attempts", "3"});
+  options.worker_args.insert(options.worker_args.end(), {"--fault-crash-on-input", "\"poison\""});
+  Stack stack(options);
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  NoticeCounter notices(stack.redis_url());
+  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
+  std::size_t workers = 2;
+  auto supervise = [&] {
+    const std::size_t now = workers;
+    for (std::size_t i = 0; i < now; ++i) {
+      if (!stack.worker(i).running() && !replaced_[i]) {
+        replaced_[i] = true;
+        stack.AddWorker();
+        ++workers;
+      }
+    }
+  };
+  Load load(stack, 60, 20ms);
+  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
+  auto client = stack.Client();
+  auto poison = client->PostJson("/v1/jobs", R"({"type":"upper","input":"poison"})");
+  ASSERT_TRUE(poison);
+  ASSERT_EQ(poison->status, 202);
+  const std::string poison_id = JsonString(poison->body, "id");
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        supervise();
+        auto job = client->Get("/v1/jobs/" + poison_id);
+        return job && JsonString(job->body, "status") == "failed";
+      },
+      60s))
+      << stack.Logs();
+  auto ended = client->Get("/v1/jobs/" + poison_id);
+  EXPECT_EQ(JsonString(ended->body, "error", "code"), "worker_lost");
+  EXPECT_EQ(JsonInt(ended->body, "attempts"), 3);
+  load.Join();
+  WaitFor(
+      [&] {
+        supervise();
+        return false;
+      },
+      1s);
+  const auto accepted = load.Take();
+  Verify("a poison job that crashes its worker, mid-load", stack, notices, accepted, load.refused(),
+         false);
+  for (std::size_t i = 2; i < workers; ++i) stack.worker(i).Stop();
+}
+
+TEST(ChaosTest, RestartRedisWithAofMidLoad) {
+  StackOptions options = ChaosOptions(2);
+  options.redis_aof = true;
+  Stack stack(options);
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  NoticeCounter notices(stack.redis_url());
+  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
+  Load load(stack, 60, 20ms);
+  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
+  stack.redis().Kill();
+  std::this_thread::sleep_for(300ms);
+  stack.StartRedis();  // same port, same folder: replays the AOF
+  const auto accepted = load.Take();
+  // A notice published just before the kill may never reach the subscriber.
+  Verify("kill -9 redis-server (AOF, fsync always) mid-load, restart it", stack, notices, accepted,
+         load.refused(), true);
+}
+
+}  // namespace
+}  // namespace batchq::test
