@@ -20,6 +20,7 @@ struct GatewayConfig {
   std::chrono::milliseconds max_wait{60000};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
   unsigned threads = 2;
+  std::chrono::milliseconds drain{5000};       // on SIGTERM, time for in-flight requests
   std::uint64_t fault_exit_after_persist = 0;  // reliability tests only
   std::string ready_file;
 };

@@ -23,8 +23,11 @@ constexpr auto kIdleTimeout = std::chrono::seconds(75);
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, std::shared_ptr<const HttpServer::Handler> handler,
-          std::size_t max_body)
-      : stream_(std::move(socket)), handler_(std::move(handler)), max_body_(max_body) {}
+          std::size_t max_body, std::shared_ptr<std::atomic<std::size_t>> active)
+      : stream_(std::move(socket)),
+        handler_(std::move(handler)),
+        max_body_(max_body),
+        active_(std::move(active)) {}
 
   void Start() {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
@@ -76,12 +79,14 @@ class Session : public std::enable_shared_from_this<Session> {
     in.body = std::move(req.body());
     auto self = shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
+    ++*active_;
     (*handler_)(std::move(in), [self, answered](HttpReply reply) {
       // One request, one response: a second answer would corrupt the connection.
       if (answered->exchange(true)) {
         spdlog::error("a handler answered one request twice; the second answer is dropped");
         return;
       }
+      --*self->active_;
       asio::dispatch(self->stream_.get_executor(),
                      [self, reply = std::move(reply)]() mutable { self->Write(std::move(reply)); });
     });
@@ -114,6 +119,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::string_body>> parser_;
   const std::shared_ptr<const HttpServer::Handler> handler_;
   const std::size_t max_body_;
+  const std::shared_ptr<std::atomic<std::size_t>> active_;
   bool keep_alive_ = true;
   unsigned version_ = 11;
 };
@@ -128,22 +134,25 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         acceptor(io) {}
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
-                                                                             tcp::socket socket) {
-      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-      if (!ec) {
-        socket.set_option(tcp::no_delay(true), ec);
-        std::make_shared<Session>(std::move(socket), self->handler, self->options.max_body_bytes)
-            ->Start();
-      }
-      self->Accept();
-    });
+    acceptor.async_accept(asio::make_strand(io),
+                          [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
+                            if (ec == asio::error::operation_aborted || !self->acceptor.is_open())
+                              return;
+                            if (!ec) {
+                              socket.set_option(tcp::no_delay(true), ec);
+                              std::make_shared<Session>(std::move(socket), self->handler,
+                                                        self->options.max_body_bytes, self->active)
+                                  ->Start();
+                            }
+                            self->Accept();
+                          });
   }
 
   asio::io_context& io;
   const Options options;
   const std::shared_ptr<const Handler> handler;
   tcp::acceptor acceptor;
+  std::shared_ptr<std::atomic<std::size_t>> active = std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 HttpServer::HttpServer(asio::io_context& io, Options options, Handler handler)
@@ -164,6 +173,8 @@ HttpServer::HttpServer(asio::io_context& io, Options options, Handler handler)
 }
 
 HttpServer::~HttpServer() { Stop(); }
+
+std::size_t HttpServer::active() const { return impl_->active->load(); }
 
 std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
 

@@ -29,7 +29,10 @@ class HttpServer {
   ~HttpServer();
 
   std::uint16_t port() const;
+  // Stops accepting connections; requests already read still get their answers.
   void Stop();
+  // Requests read and not yet answered (long-polls included). Thread-safe.
+  std::size_t active() const;
 
  private:
   struct Impl;

@@ -1,6 +1,8 @@
 // batchq gateway: parses flags, wires the HTTP server to the job API, the broker
 // link and the completion listener, and serves until SIGINT/SIGTERM.
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -8,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "common/logging.h"
 #include "common/process_flags.h"
@@ -58,6 +61,11 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_GATEWAY_THREADS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  int drain_ms = static_cast<int>(config.drain.count());
+  app.add_option("--drain-ms", drain_ms, "On SIGTERM, how long in-flight requests may finish, ms")
+      ->envname("BATCHQ_DRAIN_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--fault-exit-after-persist", config.fault_exit_after_persist,
                  "Reliability tests only: exit after the Nth submit is durable, before forwarding")
       ->envname("BATCHQ_FAULT_EXIT_AFTER_PERSIST");
@@ -67,6 +75,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
+  config.drain = std::chrono::milliseconds(drain_ms);
   config.redis_url = common.redis_url;
   config.key_prefix = common.key_prefix;
   config.result_ttl = common.result_ttl();
@@ -105,10 +114,24 @@ int main(int argc, char** argv) {
     }
 
     boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    // SIGTERM/SIGINT: stop accepting, answer what was already read (up to --drain-ms),
+    // then stop. Every job already answered 202 is durable in Redis either way.
+    boost::asio::steady_timer drain(io);
+    const auto drain_until = std::make_shared<std::chrono::steady_clock::time_point>();
+    std::function<void()> check_drained = [&] {
+      if (server.active() == 0 || std::chrono::steady_clock::now() >= *drain_until) {
+        spdlog::info("gateway stopped ({} requests unanswered)", server.active());
+        io.stop();
+        return;
+      }
+      drain.expires_after(std::chrono::milliseconds(20));
+      drain.async_wait([&](const boost::system::error_code&) { check_drained(); });
+    };
     signals.async_wait([&](const boost::system::error_code&, int) {
-      spdlog::info("gateway stopping");
+      spdlog::info("gateway draining {} requests", server.active());
       server.Stop();
-      io.stop();
+      *drain_until = std::chrono::steady_clock::now() + config.drain;
+      check_drained();
     });
     std::vector<std::thread> threads;
     for (unsigned i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });

@@ -1,9 +1,11 @@
 // Loss of processes mid-work: nothing accepted is lost, a poison job fails alone.
 #include <csignal>
+#include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "common/zmq_transport.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -196,6 +198,89 @@ TEST(ReliabilityTest, IdempotencyKeyOfARefusedJobCanBeRetried) {
     auto retried = client->Send(keyed);
     return retried && retried->status == 202 && retried->Header("Idempotent-Replayed").empty();
   })) << "the key still named the refused job";
+}
+
+TEST(ReliabilityTest, GatewayAnswersInFlightRequestsBeforeItStops) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  auto client = stack.Client();
+  auto job = client->PostJson("/v1/jobs", R"({"type":"upper","input":"x"})");
+  ASSERT_TRUE(job);
+  const std::string id = JsonString(job->body, "id");
+  Result<HttpResponse> polled = Fail("none", "");
+  std::thread poller([&] {
+    auto other = stack.Client();
+    polled = other->Get(fmt::format("/v1/jobs/{}?wait_ms=1500", id));
+  });
+  // Give the long-poll time to reach the gateway before the signal.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  stack.gateway().Signal(SIGTERM);
+  poller.join();
+  ASSERT_TRUE(polled) << polled.error().message;
+  EXPECT_EQ(polled->status, 200);
+  EXPECT_EQ(JsonString(polled->body, "status"), "queued");
+  EXPECT_EQ(stack.gateway().Wait(std::chrono::seconds(10)), 0) << "the gateway did not exit 0";
+  auto refused = HttpClient::Connect(stack.url(), std::chrono::seconds(2));
+  ASSERT_TRUE(refused);
+  EXPECT_FALSE((*refused)->Get("/healthz")) << "a stopped gateway still answered";
+}
+
+TEST(ReliabilityTest, WorkerFinishesAndWritesItsBatchOnSigterm) {
+  Stack stack(StackOptions{.workers = 0});
+  stack.AddWorker({"--sleep-fixed-us", "800000"});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto job = client->PostJson("/v1/jobs", R"({"type":"sleep","input":1})");
+  ASSERT_TRUE(job);
+  const std::string id = JsonString(job->body, "id");
+  ASSERT_TRUE(WaitFor([&] {
+    auto state = client->Get("/v1/jobs/" + id);
+    return state && JsonString(state->body, "status") == "running";
+  }));
+  stack.worker(0).Signal(SIGTERM);
+  EXPECT_EQ(stack.worker(0).Wait(std::chrono::seconds(10)), 0) << "the worker did not exit 0";
+  auto done = client->Get("/v1/jobs/" + id);
+  ASSERT_TRUE(done);
+  EXPECT_EQ(JsonString(done->body, "status"), "succeeded") << done->body;
+  EXPECT_EQ(JsonInt(done->body, "attempts"), 1) << "the batch was finished, not handed back";
+}
+
+TEST(ReliabilityTest, BrokerAnswersMalformedFramesAndStaysUp) {
+  Stack stack(StackOptions{.workers = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  zmq::context_t context(1);
+  for (const std::string& endpoint : {stack.broker_frontend(), stack.broker_backend()}) {
+    zmq::socket_t peer(context, zmq::socket_type::dealer);
+    peer.set(zmq::sockopt::linger, 0);
+    peer.set(zmq::sockopt::rcvtimeo, 5000);
+    peer.connect(endpoint);
+    // A wrong version, an unknown command, garbage msgpack, a wrong frame count.
+    const std::vector<std::vector<std::string>> bad = {{std::string{9, 1}, "x"},
+                                                       {std::string{1, 99}, "x"},
+                                                       {std::string{1, 1}, "\xc1\xc1"},
+                                                       {"only one frame"}};
+    for (const auto& frames : bad) {
+      for (std::size_t i = 0; i < frames.size(); ++i) {
+        peer.send(zmq::buffer(frames[i]),
+                  i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+      }
+      auto reply = ReceiveWire(peer, /*routed=*/false);
+      for (int i = 0; i < 50 && !reply; ++i) {
+        zmq::pollitem_t item{peer.handle(), 0, ZMQ_POLLIN, 0};
+        zmq::poll(&item, 1, std::chrono::milliseconds(100));
+        reply = ReceiveWire(peer, /*routed=*/false);
+      }
+      ASSERT_TRUE(reply) << "no answer to a malformed frame on " << endpoint;
+      ASSERT_TRUE(reply->message);
+      EXPECT_TRUE(std::holds_alternative<wire::Disconnect>(*reply->message)) << endpoint;
+    }
+  }
+  EXPECT_TRUE(stack.broker().running());
+  auto client = stack.Client();
+  auto job = client->PostJson("/v1/jobs", R"({"type":"upper","input":"still up"})");
+  ASSERT_TRUE(job);
+  ASSERT_EQ(job->status, 202);
+  EXPECT_EQ(JsonString(WaitTerminal(*client, JsonString(job->body, "id")), "result"), "STILL UP");
 }
 
 TEST(ReliabilityTest, QueuedJobsSurviveABrokerRestart) {

@@ -57,6 +57,12 @@ Stack::~Stack() {
 }
 
 std::string Stack::url() const { return fmt::format("http://127.0.0.1:{}", gateway_port_); }
+std::string Stack::broker_frontend() const {
+  return fmt::format("tcp://127.0.0.1:{}", frontend_port_);
+}
+std::string Stack::broker_backend() const {
+  return fmt::format("tcp://127.0.0.1:{}", backend_port_);
+}
 std::string Stack::redis_url() const { return fmt::format("redis://127.0.0.1:{}", redis_port_); }
 
 std::unique_ptr<HttpClient> Stack::Client() const {

@@ -26,6 +26,8 @@ class Stack {
   ~Stack();
 
   std::string url() const;
+  std::string broker_frontend() const;
+  std::string broker_backend() const;
   std::string redis_url() const;
   std::unique_ptr<HttpClient> Client() const;
 
