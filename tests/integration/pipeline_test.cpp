@@ -30,17 +30,6 @@ std::string JobBody(std::string_view type, std::string_view text) {
   return json.Take();
 }
 
-// Long-polls until terminal (bounded) and returns the job's JSON.
-std::string WaitJob(HttpClient& client, const std::string& id) {
-  for (int i = 0; i < 20; ++i) {
-    auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms=5000", id));
-    if (!response || response->status != 200) return {};
-    const std::string status = JsonString(response->body, "status");
-    if (status != "queued" && status != "running") return response->body;
-  }
-  return {};
-}
-
 TEST(PipelineTest, ThousandUpperJobsSingleAndBatchedAllSucceedInBatches) {
   Stack stack;
   ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
@@ -103,7 +92,7 @@ TEST(PipelineTest, ThousandUpperJobsSingleAndBatchedAllSucceedInBatches) {
   std::size_t batched = 0;
   std::set<std::string> workers;
   for (const auto& job : jobs) {
-    const std::string body = WaitJob(*client, job.id);
+    const std::string body = WaitTerminal(*client, job.id);
     ASSERT_FALSE(body.empty()) << "job " << job.id << " did not end\n" << stack.Logs();
     ASSERT_EQ(JsonString(body, "status"), "succeeded") << body;
     EXPECT_EQ(JsonString(body, "result"), UpperAscii(job.text));
@@ -181,7 +170,7 @@ TEST(PipelineTest, CancelledJobNeverRunsAndLongPollSeesIt) {
   ASSERT_TRUE(stack.WaitReady(1));
   auto ok = client->PostJson("/v1/jobs", R"({"type":"upper","input":"after"})");
   ASSERT_TRUE(ok);
-  const std::string body = WaitJob(*client, JsonString(ok->body, "id"));
+  const std::string body = WaitTerminal(*client, JsonString(ok->body, "id"));
   EXPECT_EQ(JsonString(body, "status"), "succeeded");
   auto final_state = client->Get("/v1/jobs/" + id);
   ASSERT_TRUE(final_state);
@@ -196,7 +185,7 @@ TEST(PipelineTest, ResultEndpointServesTheRawResult) {
   auto submitted = client->PostJson("/v1/jobs", R"({"type":"upper","input":"raw"})");
   ASSERT_TRUE(submitted);
   const std::string id = JsonString(submitted->body, "id");
-  ASSERT_FALSE(WaitJob(*client, id).empty());
+  ASSERT_FALSE(WaitTerminal(*client, id).empty());
   auto result = client->Get("/v1/jobs/" + id + "/result");
   ASSERT_TRUE(result);
   EXPECT_EQ(result->status, 200);

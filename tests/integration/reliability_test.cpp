@@ -11,16 +11,6 @@
 namespace batchq::test {
 namespace {
 
-std::string WaitTerminal(HttpClient& client, const std::string& id, int polls = 12) {
-  for (int i = 0; i < polls; ++i) {
-    auto job = client.Get(fmt::format("/v1/jobs/{}?wait_ms=5000", id));
-    if (!job || job->status != 200) return {};
-    const std::string status = JsonString(job->body, "status");
-    if (status != "queued" && status != "running") return job->body;
-  }
-  return {};
-}
-
 TEST(ReliabilityTest, PoisonJobFailsAloneAndItsBatchMatesSucceed) {
   // Every worker aborts on the input "poison". A supervisor (the test) replaces dead
   // workers, as compose's restart policy or systemd would.

@@ -10,16 +10,6 @@
 namespace batchq::test {
 namespace {
 
-std::string WaitTerminal(HttpClient& client, const std::string& id) {
-  for (int i = 0; i < 10; ++i) {
-    auto job = client.Get(fmt::format("/v1/jobs/{}?wait_ms=5000", id));
-    if (!job || job->status != 200) return {};
-    const std::string status = JsonString(job->body, "status");
-    if (status != "queued" && status != "running") return job->body;
-  }
-  return {};
-}
-
 TEST(SchedulingTest, FullQueueAnswers429WithRetryAfterAndBatchReportsRefusedItems) {
   Stack stack(StackOptions{.workers = 0, .broker_args = {"--type", "upper:max_queue=3"}});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();

@@ -158,6 +158,16 @@ std::string Stack::Logs() const {
   return out;
 }
 
+std::string WaitTerminal(HttpClient& client, const std::string& id, int polls) {
+  for (int i = 0; i < polls; ++i) {
+    auto job = client.Get(fmt::format("/v1/jobs/{}?wait_ms=5000", id));
+    if (!job || job->status != 200) return {};
+    const std::string status = JsonString(job->body, "status");
+    if (status != "queued" && status != "running") return job->body;
+  }
+  return {};
+}
+
 std::string JsonString(const std::string& body, const std::string& key, const std::string& sub) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;

@@ -62,6 +62,10 @@ class Stack {
   std::vector<std::unique_ptr<ChildProcess>> workers_;
 };
 
+// Long-polls until the job ends, at most `polls` waits of 5 s; the job's JSON, or ""
+// when it did not end (or the gateway did not answer).
+std::string WaitTerminal(HttpClient& client, const std::string& id, int polls = 12);
+
 // Parses `body` and returns the string at a top-level key (or key.sub); "" if absent.
 std::string JsonString(const std::string& body, const std::string& key,
                        const std::string& sub = "");
