@@ -21,6 +21,8 @@ std::string_view ToString(CloseReason reason) {
       return "max_delay";
     case CloseReason::kIdleWorker:
       return "idle_worker";
+    case CloseReason::kIsolated:
+      return "isolated";
   }
   return "unknown";
 }
@@ -157,30 +159,34 @@ void BatchPolicy::Expire(const std::string& type, TypeQueue& queue, MonotonicTim
   }
 }
 
+std::deque<BatchPolicy::Slot>* BatchPolicy::BestLevel(TypeQueue& queue, MonotonicTime now) {
+  std::deque<Slot>* best = nullptr;
+  std::int64_t best_rank = 0;
+  const auto aging = options_.aging_step;
+  for (auto& [priority, level] : queue.levels) {
+    if (level.empty()) continue;
+    const Slot& front = level.front();
+    std::int64_t rank = priority;
+    if (aging.count() > 0) rank += (now - front.job.enqueued) / aging;
+    if (best == nullptr || rank > best_rank ||
+        (rank == best_rank && front.job.enqueued < best->front().job.enqueued)) {
+      best = &level;
+      best_rank = rank;
+    }
+  }
+  return best;
+}
+
 std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, MonotonicTime now) {
   std::vector<QueuedJob> batch;
   batch.reserve(std::min(count, queue.live.size()));
   std::size_t batch_bytes = 0;
-  const auto aging = options_.aging_step;
   DropDeadFronts(queue);
   while (batch.size() < count) {
-    // Every level's front is live here (DropDeadFronts), so the best front is taken as is.
-    std::deque<Slot>* best = nullptr;
-    std::int64_t best_rank = 0;
-    for (auto& [priority, level] : queue.levels) {
-      if (level.empty()) continue;
-      const Slot& front = level.front();
-      std::int64_t rank = priority;
-      if (aging.count() > 0) rank += (now - front.job.enqueued) / aging;
-      if (best == nullptr || rank > best_rank ||
-          (rank == best_rank && front.job.enqueued < best->front().job.enqueued)) {
-        best = &level;
-        best_rank = rank;
-      }
-    }
+    // Every level's front is live here, so the best front is taken as is.
+    std::deque<Slot>* best = BestLevel(queue, now);
     if (best == nullptr) break;
-    const std::uint32_t isolate = options_.isolate_after_attempts;
-    const bool alone = isolate > 0 && best->front().job.attempts >= isolate;
+    const bool alone = best->front().job.suspect;
     if (alone && !batch.empty()) break;  // it goes next, by itself
     const std::size_t size = best->front().job.input.size();
     const std::size_t limit = queue.settings.max_batch_bytes;
@@ -232,7 +238,18 @@ BatchPolicy::Decision BatchPolicy::Next(MonotonicTime now,
       continue;
     }
     const std::size_t depth = queue.live.size();
-    const MonotonicTime oldest = Oldest(queue);
+    const MonotonicTime oldest = Oldest(queue);  // also drops dead fronts
+    if (const auto* best = BestLevel(queue, now); best != nullptr && best->front().job.suspect) {
+      // A suspect waits for an idle worker; a worker going idle is an event that calls
+      // Next again, so only its deadline needs a wake-up.
+      if (!cap.idle_worker) {
+        if (earliest) wake(*earliest + std::chrono::nanoseconds(1));
+        continue;
+      }
+      next_type_ = (index + 1) % types;
+      decision.batch = ReadyBatch{order_[index], Take(queue, 1, now), CloseReason::kIsolated, true};
+      return decision;
+    }
     std::size_t count = settings.max_batch_size;
     std::optional<CloseReason> reason;
     double target = 0;
@@ -263,7 +280,7 @@ BatchPolicy::Decision BatchPolicy::Next(MonotonicTime now,
       continue;
     }
     next_type_ = (index + 1) % types;
-    decision.batch = ReadyBatch{order_[index], Take(queue, count, now), *reason};
+    decision.batch = ReadyBatch{order_[index], Take(queue, count, now), *reason, false};
     return decision;
   }
   return decision;

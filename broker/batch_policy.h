@@ -15,7 +15,8 @@
 //   idle_worker  a worker sits idle and, by the learned cost a + b·n and the arrival
 //              rate, the queue already holds enough to keep up: waiting would not pay
 // While every worker is busy, batches grow for free. Jobs past their deadline expire
-// even while no worker is free. Jobs with isolate_after_attempts failed runs go alone.
+// even while no worker is free. A suspect job (in flight on a worker that died) at the
+// head of its queue goes alone ("isolated"), and only to an idle worker.
 // Not thread-safe: owned by the broker's event loop.
 
 #include <chrono>
@@ -45,15 +46,19 @@ struct QueuedJob {
   MonotonicTime enqueued{};
   // Must be dispatched by then, else it expires; nullopt: no limit (or the type's default).
   std::optional<MonotonicTime> deadline;
+  // It was in flight on a worker that died: it runs alone, on an idle worker that gets
+  // nothing else meanwhile, so that a crash during its run is its own.
+  bool suspect = false;
 };
 
-enum class CloseReason { kFull, kBytes, kPreferred, kDeadline, kMaxDelay, kIdleWorker };
+enum class CloseReason { kFull, kBytes, kPreferred, kDeadline, kMaxDelay, kIdleWorker, kIsolated };
 std::string_view ToString(CloseReason reason);
 
 struct ReadyBatch {
   std::string type;
   std::vector<QueuedJob> jobs;
   CloseReason reason = CloseReason::kFull;
+  bool exclusive = false;  // a suspect alone: give it an idle worker and nothing else
 };
 
 struct ExpiredJob {
@@ -83,9 +88,6 @@ class BatchPolicy {
     TypeSettings defaults;  // for types first seen through AddType(name)
     // One priority level gained per this much waiting; zero disables aging.
     std::chrono::milliseconds aging_step{100};
-    // Jobs that already took down this many runs' workers run alone, so one poison job
-    // cannot keep failing the others in its batch; zero disables isolation.
-    std::uint32_t isolate_after_attempts = 2;
   };
 
   explicit BatchPolicy(Options options);
@@ -173,6 +175,8 @@ class BatchPolicy {
   MonotonicTime Oldest(TypeQueue& queue);
   void Expire(const std::string& type, TypeQueue& queue, MonotonicTime now,
               std::vector<ExpiredJob>& out);
+  // The level whose front goes next (highest rank, then oldest); fronts must be live.
+  std::deque<Slot>* BestLevel(TypeQueue& queue, MonotonicTime now);
   std::vector<QueuedJob> Take(TypeQueue& queue, std::size_t count, MonotonicTime now);
   // Batch size that keeps up with arrivals at the learned cost; see the header comment.
   double TargetSize(const TypeQueue& queue, std::uint32_t workers, MonotonicTime now) const;

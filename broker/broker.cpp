@@ -45,8 +45,7 @@ Broker::Broker(const BrokerConfig& config)
       context_(1),
       frontend_(context_, zmq::socket_type::router),
       backend_(context_, zmq::socket_type::router),
-      policy_(BatchPolicy::Options{config.defaults, config.aging_step,
-                                   std::min<std::uint32_t>(2, config.max_attempts - 1)}),
+      policy_(BatchPolicy::Options{config.defaults, config.aging_step}),
       redis_(RedisOptions(config)),
       store_(redis_, JobStore::Options{config.key_prefix, config.result_ttl}) {
   for (const auto& spec : config_.types) {
@@ -223,6 +222,7 @@ void Broker::OnDone(const std::string& routing, const wire::Done& done) {
   in_flight_.erase(it);
   if (WorkerInfo* worker = workers_.Find(routing)) {
     worker->in_flight.erase(done.batch_id);
+    if (worker->in_flight.empty()) worker->exclusive = false;
     worker->free_credits = std::min(worker->free_credits + 1, worker->ready.credits);
     ++worker->batches_done;
   }
@@ -244,7 +244,8 @@ void Broker::Dispatch(MonotonicTime now) {
               "The job was not dispatched before its timeout.");
     }
     if (!decision.batch) return;
-    WorkerInfo* worker = workers_.PickFor(decision.batch->type);
+    WorkerInfo* worker = decision.batch->exclusive ? workers_.PickIdleFor(decision.batch->type)
+                                                   : workers_.PickFor(decision.batch->type);
     if (worker == nullptr || !SendBatch(*worker, *decision.batch)) {
       policy_.Requeue(decision.batch->type, std::move(decision.batch->jobs));
       if (worker != nullptr) {
@@ -267,6 +268,7 @@ bool Broker::SendBatch(WorkerInfo& worker, ReadyBatch& ready) {
   }
   if (!SendWire(backend_, worker.routing, batch)) return false;
   --worker.free_credits;
+  worker.exclusive = ready.exclusive;
   worker.in_flight.insert(batch.batch_id);
   spdlog::debug("batch {} ({} x {}, {}) to {}", batch.batch_id, ready.jobs.size(), ready.type,
                 ToString(ready.reason), worker.ready.name);
@@ -295,34 +297,25 @@ void Broker::Heartbeat(MonotonicTime now) {
 }
 
 void Broker::LoseWorker(WorkerInfo worker) {
-  // The oldest batch the worker held is the one it was running.
-  std::uint64_t running_seq = UINT64_MAX;
-  for (const auto& batch_id : worker.in_flight) {
-    if (const auto it = in_flight_.find(batch_id); it != in_flight_.end()) {
-      running_seq = std::min(running_seq, it->second.seq);
-    }
-  }
+  // Which of its batches the worker was running cannot be known from here (its last
+  // words may not have left the process), so every job it held counts one lost run and
+  // becomes a suspect; a suspect then runs alone on an idle worker, where a crash is
+  // its own. A good job is thus blamed at most once, a poison job every time.
   for (const auto& batch_id : worker.in_flight) {
     auto node = in_flight_.extract(batch_id);
     if (node.empty()) continue;
     InFlight& lost = node.mapped();
-    const bool was_running = lost.seq == running_seq;
     std::vector<QueuedJob> retry;
     std::vector<std::string> failed;
     for (auto& job : lost.jobs) {
-      std::uint32_t runs = 0;
-      if (was_running) {
-        runs = ++lost_runs_[job.id];
-      } else if (const auto counted = lost_runs_.find(job.id); counted != lost_runs_.end()) {
-        runs = counted->second;
-      }
-      if (runs >= config_.max_attempts) {
+      if (++lost_runs_[job.id] >= config_.max_attempts) {
         lost_runs_.erase(job.id);
         known_ids_.erase(job.id);
         failed.push_back(std::move(job.id));
       } else {
         // It was dispatched in time; its dispatch deadline no longer applies.
         job.deadline.reset();
+        job.suspect = true;
         retry.push_back(std::move(job));
       }
     }

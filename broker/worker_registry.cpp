@@ -15,6 +15,7 @@ WorkerInfo& WorkerRegistry::Register(std::string routing, wire::Ready ready, Mon
   info.ready = std::move(ready);
   info.last_seen = now;
   info.in_flight.clear();
+  info.exclusive = false;
   return info;
 }
 
@@ -31,7 +32,7 @@ WorkerInfo* WorkerRegistry::PickFor(std::string_view type) {
   WorkerInfo* best = nullptr;
   std::uint64_t best_pick = 0;
   for (auto& [routing, info] : workers_) {
-    if (info.free_credits == 0 || !info.Serves(type)) continue;
+    if (info.free_credits == 0 || info.exclusive || !info.Serves(type)) continue;
     const std::uint64_t last = last_pick_[routing];
     if (best == nullptr || info.free_credits > best->free_credits ||
         (info.free_credits == best->free_credits && last < best_pick)) {
@@ -43,9 +44,19 @@ WorkerInfo* WorkerRegistry::PickFor(std::string_view type) {
   return best;
 }
 
+WorkerInfo* WorkerRegistry::PickIdleFor(std::string_view type) {
+  for (auto& [routing, info] : workers_) {
+    if (info.Serves(type) && info.in_flight.empty() && info.free_credits > 0 && !info.exclusive) {
+      last_pick_[routing] = ++picks_;
+      return &info;
+    }
+  }
+  return nullptr;
+}
+
 bool WorkerRegistry::HasFreeWorker(std::string_view type) const {
   return std::any_of(workers_.begin(), workers_.end(), [&](const auto& entry) {
-    return entry.second.free_credits > 0 && entry.second.Serves(type);
+    return entry.second.free_credits > 0 && !entry.second.exclusive && entry.second.Serves(type);
   });
 }
 
@@ -54,7 +65,7 @@ Capacity WorkerRegistry::CapacityFor(std::string_view type) const {
   for (const auto& [routing, info] : workers_) {
     if (!info.Serves(type)) continue;
     ++capacity.workers;
-    if (info.free_credits == 0) continue;
+    if (info.free_credits == 0 || info.exclusive) continue;
     capacity.free_credit = true;
     if (info.in_flight.empty()) capacity.idle_worker = true;
   }

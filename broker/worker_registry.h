@@ -23,6 +23,7 @@ struct WorkerInfo {
   MonotonicTime last_seen{};
   std::uint64_t batches_done = 0;
   std::unordered_set<std::string> in_flight;  // batch ids
+  bool exclusive = false;  // runs a suspect job alone: takes nothing else until DONE
 
   bool Serves(std::string_view type) const;
 };
@@ -36,6 +37,8 @@ class WorkerRegistry {
 
   // The worker serving `type` with the most free credits (ties: least recently used).
   WorkerInfo* PickFor(std::string_view type);
+  // A worker serving `type` with nothing in flight, for a suspect job; nullptr if none.
+  WorkerInfo* PickIdleFor(std::string_view type);
   bool HasFreeWorker(std::string_view type) const;
   // Free credits, idle workers and worker count for one type, for the BatchPolicy.
   Capacity CapacityFor(std::string_view type) const;

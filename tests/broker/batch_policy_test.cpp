@@ -312,21 +312,26 @@ TEST_F(BatchPolicyTest, CancelledJobIsNeverDispatched) {
   EXPECT_EQ(Ids(*decision.batch), (std::vector<std::string>{"a", "c"}));
 }
 
-TEST_F(BatchPolicyTest, JobsThatFailedTwiceRunAlone) {
-  // A batch whose worker died twice comes back: its members now go one by one, so a
-  // poison job fails alone and the others succeed.
+TEST_F(BatchPolicyTest, SuspectJobsRunAloneAndOnlyOnAnIdleWorker) {
+  // Jobs that were in flight on a worker that died come back as suspects: each runs by
+  // itself on an idle worker, so a crash during its run is its own.
   std::vector<QueuedJob> lost;
   for (const char* id : {"a", "poison", "b"}) {
     QueuedJob job = Job(id);
-    job.attempts = 2;
+    job.attempts = 1;
+    job.suspect = true;
     lost.push_back(job);
   }
   policy_.Requeue("upper", std::move(lost));
   Enqueue("upper", "fresh");
   now_ += 5ms;
+  EXPECT_FALSE(Next(kBusyFree).batch) << "a suspect must not go to a busy worker";
   std::vector<std::vector<std::string>> batches;
-  for (auto decision = Next(); decision.batch; decision = Next()) {
+  for (auto decision = Next(kIdle); decision.batch; decision = Next(kIdle)) {
     batches.push_back(Ids(*decision.batch));
+    const bool suspect = decision.batch->jobs.front().suspect;
+    EXPECT_EQ(decision.batch->exclusive, suspect);
+    EXPECT_EQ(decision.batch->reason == CloseReason::kIsolated, suspect);
   }
   EXPECT_EQ(batches, (std::vector<std::vector<std::string>>{{"a"}, {"poison"}, {"b"}, {"fresh"}}));
 }

@@ -60,5 +60,27 @@ TEST(WorkerRegistryTest, ReRegisteringResetsCreditsAndInFlight) {
   EXPECT_TRUE(again.in_flight.empty());
 }
 
+TEST(WorkerRegistryTest, AnExclusiveWorkerTakesNothingElse) {
+  WorkerRegistry registry;
+  registry.Register("a", ReadyFor("a", {"upper"}, 2), MonotonicTime{});
+  registry.Register("b", ReadyFor("b", {"upper"}, 2), MonotonicTime{});
+  WorkerInfo* idle = registry.PickIdleFor("upper");
+  ASSERT_NE(idle, nullptr);
+  idle->exclusive = true;
+  idle->in_flight.insert("suspect-batch");
+  --idle->free_credits;
+  const std::string exclusive = idle->routing;
+  for (int i = 0; i < 3; ++i) {
+    WorkerInfo* picked = registry.PickFor("upper");
+    ASSERT_NE(picked, nullptr);
+    EXPECT_NE(picked->routing, exclusive);
+  }
+  const Capacity capacity = registry.CapacityFor("upper");
+  EXPECT_EQ(capacity.workers, 2u);
+  EXPECT_TRUE(capacity.free_credit);  // the other worker
+  registry.Find(exclusive == "a" ? "b" : "a")->in_flight.insert("x");
+  EXPECT_EQ(registry.PickIdleFor("upper"), nullptr);
+}
+
 }  // namespace
 }  // namespace batchq

@@ -340,7 +340,7 @@ TEST(ChaosTest, PoisonJobMidLoad) {
       << stack.Logs();
   auto ended = client->Get("/v1/jobs/" + poison_id);
   EXPECT_EQ(JsonString(ended->body, "error", "code"), "worker_lost");
-  EXPECT_EQ(JsonInt(ended->body, "attempts"), 3);
+  EXPECT_GE(JsonInt(ended->body, "attempts"), 3);
   load.Join();
   WaitFor(
       [&] {
