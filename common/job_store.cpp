@@ -31,6 +31,18 @@ return out
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per job
 // token, status, result, error_code, error_message. Written only while the job runs under
 // that very attempt: the fencing that makes a late result from a lost worker harmless.
+// Shared tail of the scripts that end jobs (KEYS[1] the pending set, ARGV[3] the done
+// channel, `ended` the ids they ended): one ZREM and one PUBLISH (ids joined by ',') per
+// chunk of 500, instead of one of each per job.
+constexpr char kPublishEnded[] = R"lua(
+for i = 1, #ended, 500 do
+  local chunk = {unpack(ended, i, math.min(i + 499, #ended))}
+  redis.call('ZREM', KEYS[1], unpack(chunk))
+  redis.call('PUBLISH', ARGV[3], table.concat(chunk, ','))
+end
+return out
+)lua";
+
 const RedisScript kFinishScript{R"lua(
 local out = {}
 local ended = {}
@@ -49,14 +61,7 @@ for i = 2, #KEYS do
     out[i - 1] = 0
   end
 end
--- One ZREM and one PUBLISH (ids joined by ',') per chunk, instead of one per job.
-for i = 1, #ended, 500 do
-  local chunk = {unpack(ended, i, math.min(i + 499, #ended))}
-  redis.call('ZREM', KEYS[1], unpack(chunk))
-  redis.call('PUBLISH', ARGV[3], table.concat(chunk, ','))
-end
-return out
-)lua"};
+)lua" + std::string(kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, status,
 // error_code, error_message. Ends every job that is not terminal yet.
@@ -76,14 +81,7 @@ for i = 2, #KEYS do
     out[i - 1] = 0
   end
 end
--- One ZREM and one PUBLISH (ids joined by ',') per chunk, instead of one per job.
-for i = 1, #ended, 500 do
-  local chunk = {unpack(ended, i, math.min(i + 499, #ended))}
-  redis.call('ZREM', KEYS[1], unpack(chunk))
-  redis.call('PUBLISH', ARGV[3], table.concat(chunk, ','))
-end
-return out
-)lua"};
+)lua" + std::string(kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id.
 // Returns 1 when cancelled, 0 when the job does not exist, else its current status.

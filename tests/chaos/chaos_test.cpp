@@ -5,6 +5,7 @@
 // Each test prints one "CHAOS |" row for docs/RELIABILITY.md.
 #include <csignal>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 
@@ -154,8 +155,9 @@ std::string Upper(std::string text) {
 std::unordered_map<std::size_t, bool> replaced_;
 
 // Waits for every job and checks the invariants; prints the table row.
-void Verify(const std::string& scenario, Stack& stack, NoticeCounter& notices,
-            const std::vector<Accepted>& accepted, int refused, bool notices_may_be_missed) {
+void CheckInvariants(const std::string& scenario, Stack& stack, NoticeCounter& notices,
+                     const std::vector<Accepted>& accepted, int refused,
+                     bool notices_may_be_missed) {
   auto client = stack.Client();
   int succeeded = 0, failed = 0, lost = 0, wrong = 0, twice = 0;
   for (const auto& job : accepted) {
@@ -199,6 +201,31 @@ void Verify(const std::string& scenario, Stack& stack, NoticeCounter& notices,
               refused, succeeded, failed, lost, twice);
 }
 
+// A stack, a notice counter listening, and a load that has got 1,000 jobs accepted: the
+// moment each scenario strikes.
+struct UnderLoad {
+  explicit UnderLoad(const StackOptions& options) : stack(options), notices(stack.redis_url()) {}
+  // Starts the load once everything is up; false (with the logs) when it is not.
+  ::testing::AssertionResult Start(int workers) {
+    if (!stack.WaitReady(workers)) return ::testing::AssertionFailure() << stack.Logs();
+    if (!WaitFor([&] { return notices.subscribed(); })) {
+      return ::testing::AssertionFailure() << "the notice counter never subscribed";
+    }
+    load.emplace(stack, 60, 20ms);
+    if (!WaitFor([&] { return load->accepted() > 1000; })) {
+      return ::testing::AssertionFailure() << "the load never got going\n" << stack.Logs();
+    }
+    return ::testing::AssertionSuccess();
+  }
+  void Verify(const std::string& scenario, bool notices_may_be_missed = false) {
+    const auto accepted = load->Take();
+    CheckInvariants(scenario, stack, notices, accepted, load->refused(), notices_may_be_missed);
+  }
+  Stack stack;
+  NoticeCounter notices;
+  std::optional<Load> load;
+};
+
 StackOptions ChaosOptions(int workers) {
   return StackOptions{
       .workers = workers,
@@ -209,44 +236,28 @@ StackOptions ChaosOptions(int workers) {
 }
 
 TEST(ChaosTest, KillWorkerMidLoad) {
-  Stack stack(ChaosOptions(3));
-  ASSERT_TRUE(stack.WaitReady(3)) << stack.Logs();
-  NoticeCounter notices(stack.redis_url());
-  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
-  Load load(stack, 60, 20ms);
-  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
-  stack.worker(0).Kill();
-  const auto accepted = load.Take();
-  Verify("kill -9 a worker mid-load", stack, notices, accepted, load.refused(), false);
+  UnderLoad run(ChaosOptions(3));
+  ASSERT_TRUE(run.Start(3));
+  run.stack.worker(0).Kill();
+  run.Verify("kill -9 a worker mid-load");
 }
 
 TEST(ChaosTest, FreezeWorkerMidLoad) {
-  Stack stack(ChaosOptions(3));
-  ASSERT_TRUE(stack.WaitReady(3)) << stack.Logs();
-  NoticeCounter notices(stack.redis_url());
-  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
-  Load load(stack, 60, 20ms);
-  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
-  stack.worker(0).Signal(SIGSTOP);
-  std::this_thread::sleep_for(1s);  // well past 3 missed heartbeats: declared dead
-  stack.worker(0).Signal(SIGCONT);  // its late results must be refused
-  const auto accepted = load.Take();
-  Verify("SIGSTOP a worker for 1 s, then SIGCONT", stack, notices, accepted, load.refused(), false);
+  UnderLoad run(ChaosOptions(3));
+  ASSERT_TRUE(run.Start(3));
+  run.stack.worker(0).Signal(SIGSTOP);
+  std::this_thread::sleep_for(1s);      // well past 3 missed heartbeats: declared dead
+  run.stack.worker(0).Signal(SIGCONT);  // its late results must be refused
+  run.Verify("SIGSTOP a worker for 1 s, then SIGCONT");
 }
 
 TEST(ChaosTest, KillBrokerMidLoadAndRestartIt) {
-  Stack stack(ChaosOptions(2));
-  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
-  NoticeCounter notices(stack.redis_url());
-  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
-  Load load(stack, 60, 20ms);
-  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
-  stack.broker().Kill();
+  UnderLoad run(ChaosOptions(2));
+  ASSERT_TRUE(run.Start(2));
+  run.stack.broker().Kill();
   std::this_thread::sleep_for(300ms);
-  stack.StartBroker();
-  const auto accepted = load.Take();
-  Verify("kill -9 the broker mid-load, restart it", stack, notices, accepted, load.refused(),
-         false);
+  run.stack.StartBroker();
+  run.Verify("kill -9 the broker mid-load, restart it");
 }
 
 TEST(ChaosTest, GatewayDiesBetweenPersistAndForward) {
@@ -297,8 +308,8 @@ TEST(ChaosTest, GatewayDiesBetweenPersistAndForward) {
     EXPECT_EQ(JsonString(job->body, "status"), "succeeded") << "orphan " << id << stack.Logs();
   }
   EXPECT_EQ(orphans, 50) << "the request the gateway died on held 50 jobs";
-  Verify("gateway exits between persist and forward (fault flag)", stack, notices, accepted,
-         refused, false);
+  CheckInvariants("gateway exits between persist and forward (fault flag)", stack, notices,
+                  accepted, refused, false);
 }
 
 TEST(ChaosTest, PoisonJobMidLoad) {
@@ -349,27 +360,21 @@ TEST(ChaosTest, PoisonJobMidLoad) {
       },
       1s);
   const auto accepted = load.Take();
-  Verify("a poison job that crashes its worker, mid-load", stack, notices, accepted, load.refused(),
-         false);
+  CheckInvariants("a poison job that crashes its worker, mid-load", stack, notices, accepted,
+                  load.refused(), false);
   for (std::size_t i = 2; i < workers; ++i) stack.worker(i).Stop();
 }
 
 TEST(ChaosTest, RestartRedisWithAofMidLoad) {
   StackOptions options = ChaosOptions(2);
   options.redis_aof = true;
-  Stack stack(options);
-  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
-  NoticeCounter notices(stack.redis_url());
-  ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
-  Load load(stack, 60, 20ms);
-  ASSERT_TRUE(WaitFor([&] { return load.accepted() > 1000; }));
-  stack.redis().Kill();
+  UnderLoad run(options);
+  ASSERT_TRUE(run.Start(2));
+  run.stack.redis().Kill();
   std::this_thread::sleep_for(300ms);
-  stack.StartRedis();  // same port, same folder: replays the AOF
-  const auto accepted = load.Take();
+  run.stack.StartRedis();  // same port, same folder: replays the AOF
   // A notice published just before the kill may never reach the subscriber.
-  Verify("kill -9 redis-server (AOF, fsync always) mid-load, restart it", stack, notices, accepted,
-         load.refused(), true);
+  run.Verify("kill -9 redis-server (AOF, fsync always) mid-load, restart it", true);
 }
 
 }  // namespace
