@@ -273,8 +273,7 @@ bool Broker::SendBatch(WorkerInfo& worker, ReadyBatch& ready) {
   spdlog::debug("batch {} ({} x {}, {}) to {}", batch.batch_id, ready.jobs.size(), ready.type,
                 ToString(ready.reason), worker.ready.name);
   for (auto& job : ready.jobs) ++job.attempts;
-  in_flight_.emplace(batch.batch_id,
-                     InFlight{worker.routing, ready.type, std::move(ready.jobs), batch_counter_});
+  in_flight_.emplace(batch.batch_id, InFlight{worker.routing, ready.type, std::move(ready.jobs)});
   return true;
 }
 

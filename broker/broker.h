@@ -38,7 +38,6 @@ class Broker {
     std::string worker_routing;
     std::string type;
     std::vector<QueuedJob> jobs;
-    std::uint64_t seq = 0;  // dispatch order: a worker runs its batches oldest first
   };
 
   void HandleFrontend(MonotonicTime now);

@@ -54,12 +54,6 @@ WorkerInfo* WorkerRegistry::PickIdleFor(std::string_view type) {
   return nullptr;
 }
 
-bool WorkerRegistry::HasFreeWorker(std::string_view type) const {
-  return std::any_of(workers_.begin(), workers_.end(), [&](const auto& entry) {
-    return entry.second.free_credits > 0 && !entry.second.exclusive && entry.second.Serves(type);
-  });
-}
-
 Capacity WorkerRegistry::CapacityFor(std::string_view type) const {
   Capacity capacity;
   for (const auto& [routing, info] : workers_) {

@@ -39,7 +39,6 @@ class WorkerRegistry {
   WorkerInfo* PickFor(std::string_view type);
   // A worker serving `type` with nothing in flight, for a suspect job; nullptr if none.
   WorkerInfo* PickIdleFor(std::string_view type);
-  bool HasFreeWorker(std::string_view type) const;
   // Free credits, idle workers and worker count for one type, for the BatchPolicy.
   Capacity CapacityFor(std::string_view type) const;
   std::uint32_t CountServing(std::string_view type) const;

@@ -60,13 +60,13 @@ std::vector<wire::Done> BatchExecutor::TakeDone() {
 }
 
 template <class Call>
-auto BatchExecutor::WithRetry(Call&& call) -> decltype(call()) {
+auto BatchExecutor::WithRetry(Call&& call, int tries_when_stopping) -> decltype(call()) {
   using namespace std::chrono_literals;
   // Redis may be briefly away: retry with a growing pause rather than lose the batch.
   auto backoff = 50ms;
   for (;;) {
     auto result = call();
-    if (result || stop_.load()) return result;
+    if (result || (stop_.load() && tries_when_stopping-- <= 0)) return result;
     spdlog::warn("redis: {}; retrying in {} ms", result.error().message, backoff.count());
     std::this_thread::sleep_for(backoff);
     backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
@@ -89,7 +89,8 @@ void BatchExecutor::ClaimLoop() {
     const BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
                            options_.worker_name, WallMicros(batch.dispatched_us),
                            NowWallMicros(),      batch.close_reason};
-    auto claimed = WithRetry([&] { return store_.Start(start, claims); });
+    // A claim not made while stopping costs nothing: the broker re-queues the batch.
+    auto claimed = WithRetry([&] { return store_.Start(start, claims); }, 0);
     {
       std::lock_guard lock(mutex_);
       to_run_.push_back(
@@ -134,27 +135,14 @@ void BatchExecutor::WriteLoop() {
       to_write_.pop_front();
     }
     if (!written.outcomes.empty()) {
-      // Results already computed are written even while stopping: never drop finished work.
-      using namespace std::chrono_literals;
-      auto backoff = 50ms;
-      for (int attempt = 0;; ++attempt) {
-        auto stored = writer_store_.Finish(written.outcomes);
-        if (stored) {
-          const auto refused = std::count(stored->begin(), stored->end(), false);
-          if (refused > 0) {
-            spdlog::warn("batch {}: {} late results refused: a newer attempt owns the job",
-                         written.batch_id, refused);
-          }
-          break;
-        }
-        if (stop_.load() && attempt >= 5) {
-          spdlog::error("batch {}: results not written: {}", written.batch_id,
-                        stored.error().message);
-          break;
-        }
-        spdlog::warn("redis: {}; retrying in {} ms", stored.error().message, backoff.count());
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(2000));
+      // Results already computed get more tries while stopping: finished work is dear.
+      auto stored = WithRetry([&] { return writer_store_.Finish(written.outcomes); }, 5);
+      if (!stored) {
+        spdlog::error("batch {}: results not written: {}", written.batch_id,
+                      stored.error().message);
+      } else if (const auto refused = std::count(stored->begin(), stored->end(), false)) {
+        spdlog::warn("batch {}: {} late results refused: a newer attempt owns the job",
+                     written.batch_id, refused);
       }
     }
     {

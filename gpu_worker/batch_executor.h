@@ -66,9 +66,10 @@ class BatchExecutor {
   void WriteLoop();
   // Runs the claimed jobs of one batch; their outcomes.
   std::vector<JobOutcome> Execute(const Claimed& claimed);
-  // Calls `call` until it succeeds or the executor stops, pausing longer each time.
+  // Calls `call` until it succeeds, pausing longer each time; once the executor is
+  // stopping, it gives up after `tries_when_stopping` more failures.
   template <class Call>
-  auto WithRetry(Call&& call) -> decltype(call());
+  auto WithRetry(Call&& call, int tries_when_stopping) -> decltype(call());
 
   const Options options_;
   Handlers handlers_;

@@ -30,9 +30,9 @@ TEST(WorkerRegistryTest, PicksAWorkerServingTheTypeWithTheMostFreeCredits) {
 TEST(WorkerRegistryTest, NoFreeWorkerWhenAllCreditsAreUsed) {
   WorkerRegistry registry;
   registry.Register("a", ReadyFor("a", {"upper"}, 1), MonotonicTime{});
-  EXPECT_TRUE(registry.HasFreeWorker("upper"));
+  EXPECT_TRUE(registry.CapacityFor("upper").free_credit);
   registry.Find("a")->free_credits = 0;
-  EXPECT_FALSE(registry.HasFreeWorker("upper"));
+  EXPECT_FALSE(registry.CapacityFor("upper").free_credit);
   EXPECT_EQ(registry.PickFor("upper"), nullptr);
   EXPECT_EQ(registry.CountServing("upper"), 1u);
 }
