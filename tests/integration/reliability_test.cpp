@@ -77,10 +77,7 @@ TEST(ReliabilityTest, BrokerAndWorkerKilledMidBatchTheJobRunsAgain) {
   ASSERT_TRUE(submitted);
   ASSERT_EQ(submitted->status, 202);
   const std::string id = JsonString(submitted->body, "id");
-  ASSERT_TRUE(WaitFor([&] {
-    auto job = client->Get("/v1/jobs/" + id);
-    return job && JsonString(job->body, "status") == "running";
-  })) << stack.Logs();
+  ASSERT_TRUE(WaitForStatus(*client, id, "running")) << stack.Logs();
   stack.broker().Kill();
   stack.worker(0).Kill();
   stack.StartBroker();
@@ -103,10 +100,7 @@ TEST(ReliabilityTest, FrozenWorkersLateResultCannotOverwriteTheRerun) {
   auto submitted = client->PostJson("/v1/jobs", R"({"type":"sleep","input":1})");
   ASSERT_TRUE(submitted);
   const std::string id = JsonString(submitted->body, "id");
-  ASSERT_TRUE(WaitFor([&] {
-    auto job = client->Get("/v1/jobs/" + id);
-    return job && JsonString(job->body, "status") == "running";
-  })) << stack.Logs();
+  ASSERT_TRUE(WaitForStatus(*client, id, "running")) << stack.Logs();
   stack.worker(0).Signal(SIGSTOP);
   stack.AddWorker({"--heartbeat-ms", "100", "--sleep-fixed-us", "1000"});
   const std::string rerun = WaitTerminal(*client, id);
@@ -224,10 +218,7 @@ TEST(ReliabilityTest, WorkerFinishesAndWritesItsBatchOnSigterm) {
   auto job = client->PostJson("/v1/jobs", R"({"type":"sleep","input":1})");
   ASSERT_TRUE(job);
   const std::string id = JsonString(job->body, "id");
-  ASSERT_TRUE(WaitFor([&] {
-    auto state = client->Get("/v1/jobs/" + id);
-    return state && JsonString(state->body, "status") == "running";
-  }));
+  ASSERT_TRUE(WaitForStatus(*client, id, "running"));
   stack.worker(0).Signal(SIGTERM);
   EXPECT_EQ(stack.worker(0).Wait(std::chrono::seconds(10)), 0) << "the worker did not exit 0";
   auto done = client->Get("/v1/jobs/" + id);

@@ -52,10 +52,7 @@ TEST(SchedulingTest, JobNotDispatchedInTimeExpiresWhileWorkersAreBusy) {
   auto client = stack.Client();
   auto blocker = client->PostJson("/v1/jobs", R"({"type":"sleep","input":1})");
   ASSERT_TRUE(blocker);
-  ASSERT_TRUE(WaitFor([&] {
-    auto job = client->Get("/v1/jobs/" + JsonString(blocker->body, "id"));
-    return job && JsonString(job->body, "status") == "running";
-  }));
+  ASSERT_TRUE(WaitForStatus(*client, JsonString(blocker->body, "id"), "running"));
   auto doomed = client->PostJson("/v1/jobs", R"({"type":"sleep","input":2,"timeout_ms":300})");
   ASSERT_TRUE(doomed);
   ASSERT_EQ(doomed->status, 202) << doomed->body;

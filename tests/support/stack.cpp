@@ -168,6 +168,13 @@ std::string WaitTerminal(HttpClient& client, const std::string& id, int polls) {
   return {};
 }
 
+bool WaitForStatus(HttpClient& client, const std::string& id, const std::string& status) {
+  return WaitFor([&] {
+    auto job = client.Get("/v1/jobs/" + id);
+    return job && JsonString(job->body, "status") == status;
+  });
+}
+
 std::string JsonString(const std::string& body, const std::string& key, const std::string& sub) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;

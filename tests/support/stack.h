@@ -66,6 +66,9 @@ class Stack {
 // when it did not end (or the gateway did not answer).
 std::string WaitTerminal(HttpClient& client, const std::string& id, int polls = 12);
 
+// Polls (bounded) until the job's status is `status`; false if it never was.
+bool WaitForStatus(HttpClient& client, const std::string& id, const std::string& status);
+
 // Parses `body` and returns the string at a top-level key (or key.sub); "" if absent.
 std::string JsonString(const std::string& body, const std::string& key,
                        const std::string& sub = "");
