@@ -28,9 +28,6 @@ end
 return out
 )lua"};
 
-// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per job
-// token, status, result, error_code, error_message. Written only while the job runs under
-// that very attempt: the fencing that makes a late result from a lost worker harmless.
 // Shared tail of the scripts that end jobs (KEYS[1] the pending set, ARGV[3] the done
 // channel, `ended` the ids they ended): one ZREM and one PUBLISH (ids joined by ',') per
 // chunk of 500, instead of one of each per job.
@@ -43,18 +40,26 @@ end
 return out
 )lua";
 
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per job
+// token, status, result, error_code, error_message, content_type, blob. Written only while
+// the job runs under that very attempt: the fencing that makes a late result from a lost
+// worker harmless. A binary result goes to the key `{job key}:blob` with the same TTL.
 const RedisScript kFinishScript{R"lua(
 local out = {}
 local ended = {}
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local base = 3 + (i - 2) * 5
+  local base = 3 + (i - 2) * 7
   local st = redis.call('HMGET', key, 'status', 'attempts', 'id')
   if st[1] == 'running' and st[2] == ARGV[base + 1] then
     redis.call('HSET', key, 'status', ARGV[base + 2], 'result', ARGV[base + 3],
                'error_code', ARGV[base + 4], 'error_message', ARGV[base + 5],
                'finished_us', ARGV[1])
     redis.call('EXPIRE', key, ARGV[2])
+    if ARGV[base + 6] ~= '' then
+      redis.call('HSET', key, 'result_type', ARGV[base + 6])
+      redis.call('SET', key .. ':blob', ARGV[base + 7], 'EX', ARGV[2])
+    end
     ended[#ended + 1] = st[3]
     out[i - 1] = 1
   else
@@ -174,6 +179,8 @@ JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
       record.worker = value;
     else if (field == "result")
       record.result = value;
+    else if (field == "result_type")
+      record.result_type = value;
     else if (field == "error_code")
       record.error_code = value;
     else if (field == "error_message")
@@ -202,6 +209,8 @@ std::string JobStore::JobKey(std::string_view id) const {
   key += id;
   return key;
 }
+
+std::string JobStore::BlobKey(std::string_view id) const { return JobKey(id) + ":blob"; }
 
 Status JobStore::Create(std::span<const NewJob> jobs) {
   if (jobs.empty()) return Ok();
@@ -311,6 +320,16 @@ Result<std::vector<std::optional<JobRecord>>> JobStore::GetMany(std::span<const 
   return records;
 }
 
+Result<std::optional<std::string>> JobStore::GetBlob(std::string_view id) {
+  auto reply = redis_.Command({"GET", BlobKey(id)});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind == RedisReply::Kind::kNil) return std::optional<std::string>();
+  if (reply->kind != RedisReply::Kind::kString) {
+    return std::unexpected(UnexpectedReply("GET", *reply));
+  }
+  return std::optional<std::string>(std::move(reply->str));
+}
+
 Result<CancelOutcome> JobStore::Cancel(std::string_view id, std::string* status_out) {
   const std::string key = JobKey(id);
   const std::string now = std::to_string(NowWallMicros().count());
@@ -376,7 +395,7 @@ Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes)
   std::vector<std::string_view> key_views{pending_key_};
   key_views.insert(key_views.end(), keys.begin(), keys.end());
   std::vector<std::string_view> args{now, ttl, done_channel_};
-  args.reserve(3 + outcomes.size() * 5);
+  args.reserve(3 + outcomes.size() * 7);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const auto& outcome = outcomes[i];
     args.push_back(tokens[i]);
@@ -384,6 +403,8 @@ Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes)
     args.push_back(outcome.result);
     args.push_back(outcome.error_code);
     args.push_back(outcome.error_message);
+    args.push_back(outcome.blob.empty() ? std::string_view() : outcome.content_type);
+    args.push_back(outcome.blob);
   }
   return RunFlagsScript(kFinishScript, key_views, args);
 }

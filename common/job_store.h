@@ -38,6 +38,7 @@ struct JobRecord {
   std::string worker;
   std::int64_t timeout_ms = 0;  // dispatch deadline after creation; 0: none
   std::string result;           // JSON text when status is succeeded
+  std::string result_type;      // media type of a binary result (see GetBlob); empty: none
   std::string error_code;
   std::string error_message;
 };
@@ -73,6 +74,8 @@ struct JobOutcome {
   std::string result;  // JSON text when succeeded
   std::string error_code;
   std::string error_message;
+  std::string blob;          // a binary result's bytes; empty: none
+  std::string content_type;  // the blob's media type
 };
 
 enum class CancelOutcome { kCancelled, kNotFound, kNotQueued };
@@ -105,6 +108,9 @@ class JobStore {
   Status Remove(std::span<const std::string> ids);
   Result<std::optional<JobRecord>> Get(std::string_view id);
   Result<std::vector<std::optional<JobRecord>>> GetMany(std::span<const std::string> ids);
+  // A binary result's bytes (kept apart from the record so that polls stay small);
+  // nullopt when the job has none or it expired.
+  Result<std::optional<std::string>> GetBlob(std::string_view id);
   // Cancels a queued job. On kNotQueued, `status_out` receives the current status.
   Result<CancelOutcome> Cancel(std::string_view id, std::string* status_out);
 
@@ -124,6 +130,8 @@ class JobStore {
   Status Ping();
 
   std::string JobKey(std::string_view id) const;
+  // {prefix}job:{id}:blob, written by the Finish script next to the record.
+  std::string BlobKey(std::string_view id) const;
   std::string IdempotencyKey(std::string_view key) const;
   const std::string& done_channel() const { return done_channel_; }
 

@@ -50,7 +50,7 @@ template <>
 struct Codec<WorkerStatus> {
   static auto Tie(WorkerStatus& v) {
     return std::tie(v.name, v.types, v.backend, v.device, v.credits, v.free_credits,
-                    v.batches_done);
+                    v.batches_done, v.device_memory_bytes);
   }
 };
 template <>
@@ -59,7 +59,9 @@ struct Codec<Status> {
 };
 template <>
 struct Codec<Ready> {
-  static auto Tie(Ready& v) { return std::tie(v.name, v.types, v.credits, v.backend, v.device); }
+  static auto Tie(Ready& v) {
+    return std::tie(v.name, v.types, v.credits, v.backend, v.device, v.device_memory_bytes);
+  }
 };
 template <>
 struct Codec<BatchJob> {

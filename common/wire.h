@@ -98,6 +98,7 @@ struct WorkerStatus {
   std::uint32_t credits = 0;
   std::uint32_t free_credits = 0;
   std::uint64_t batches_done = 0;
+  std::uint64_t device_memory_bytes = 0;
 };
 
 struct Status {
@@ -112,7 +113,8 @@ struct Ready {
   std::vector<std::string> types;
   std::uint32_t credits = 2;
   std::string backend;
-  std::string device;
+  std::string device;                    // the GPU's name, or "cpu"
+  std::uint64_t device_memory_bytes = 0;  // the GPU's total memory; 0 on the CPU
 };
 
 struct BatchJob {

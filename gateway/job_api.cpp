@@ -379,7 +379,13 @@ void JobApi::GetResult(const std::string& id, Respond respond) {
     return respond(ErrorReply(409, "no_result",
                               fmt::format("The job is {} and has no result.", (*record)->status)));
   }
-  respond(JsonReply(200, (*record)->result));
+  if ((*record)->result_type.empty()) return respond(JsonReply(200, (*record)->result));
+  auto blob = Store().GetBlob(id);
+  if (!blob) return respond(Unavailable(blob.error()));
+  if (!*blob) {
+    return respond(ErrorReply(404, "result_expired", "The job's result has expired."));
+  }
+  respond(HttpReply{200, std::move(**blob), (*record)->result_type, {}});
 }
 
 void JobApi::Cancel(const std::string& id, Respond respond) {
@@ -443,6 +449,7 @@ void JobApi::Types(Respond respond) {
     for (const auto& type : worker.types) json.String(type);
     json.EndArray();
     json.Key("backend").String(worker.backend).Key("device").String(worker.device);
+    json.Key("device_memory_bytes").Int(static_cast<std::int64_t>(worker.device_memory_bytes));
     json.Key("credits").Int(worker.credits).Key("free_credits").Int(worker.free_credits);
     json.Key("batches_done").Int(static_cast<std::int64_t>(worker.batches_done));
     json.EndObject();

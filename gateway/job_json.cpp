@@ -39,6 +39,11 @@ std::string RenderJob(const JobRecord& record) {
   }
   if (record.status == "succeeded") {
     json.Key("result").Raw(record.result.empty() ? std::string_view("null") : record.result);
+    if (!record.result_type.empty()) {
+      // The bytes themselves stay out of the JSON; this is where to fetch them.
+      json.Key("result_type").String(record.result_type);
+      json.Key("result_url").String("/v1/jobs/" + record.id + "/result");
+    }
   } else if (!record.error_code.empty()) {
     json.Key("error").BeginObject();
     json.Key("code").String(record.error_code).Key("message").String(record.error_message);

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "gpu_worker/oom_splitter.h"
+
 namespace batchq {
 namespace {
 using Clock = std::chrono::steady_clock;
@@ -174,7 +176,7 @@ std::vector<JobOutcome> BatchExecutor::Execute(const Claimed& claimed) {
   Result<std::vector<ItemResult>> results =
       handler == handlers_.end()
           ? Fail("unknown_type", "This worker has no handler for the job's type.")
-          : handler->second->Run(inputs);
+          : RunSplittingOnOom(*handler->second, inputs);
   if (results && results->size() != inputs.size()) {
     results = Fail("handler_error", "The handler returned the wrong number of results.");
   }
@@ -186,13 +188,17 @@ std::vector<JobOutcome> BatchExecutor::Execute(const Claimed& claimed) {
   outcomes.reserve(inputs.size());
   for (std::size_t k = 0; k < index.size(); ++k) {
     const auto& job = batch.jobs[index[k]];
-    JobOutcome outcome{job.id, job.attempt, false, {}, {}, {}};
+    JobOutcome outcome;
+    outcome.id = job.id;
+    outcome.attempt = job.attempt;
     if (!results) {
       outcome.error_code = results.error().code;
       outcome.error_message = results.error().message;
     } else if (auto& item = (*results)[k]; item) {
       outcome.succeeded = true;
-      outcome.result = std::move(*item);
+      outcome.result = std::move(item->json);
+      outcome.blob = std::move(item->blob);
+      outcome.content_type = std::move(item->content_type);
     } else {
       outcome.error_code = item.error().code;
       outcome.error_message = item.error().message;

@@ -2,26 +2,52 @@
 // The one interface every job type implements: a batch of inputs in, one result
 // (or error) per input out. A CUDA handler and its CPU twin give the same answers.
 
+#include <chrono>
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/error.h"
 
 namespace batchq {
 
-// The result of one item as JSON text, or that item's own error (e.g. invalid_input).
-using ItemResult = Result<std::string>;
+// What one item produced. A JSON result is `json` alone. A binary result (an image)
+// puts its bytes in `blob`, their media type in `content_type`, and a short JSON
+// description (size, dimensions) in `json`; the gateway serves the bytes raw at
+// GET /v1/jobs/{id}/result.
+struct ItemOutput {
+  std::string json;
+  std::string blob;
+  std::string content_type;
+
+  ItemOutput() = default;
+  // Implicit on purpose: most handlers return JSON text and nothing else.
+  ItemOutput(std::string json_text) : json(std::move(json_text)) {}  // NOLINT
+  ItemOutput(std::string json_text, std::string bytes, std::string type)
+      : json(std::move(json_text)), blob(std::move(bytes)), content_type(std::move(type)) {}
+};
+
+// One item's output, or that item's own error (e.g. invalid_input).
+using ItemResult = Result<ItemOutput>;
 
 class Handler {
  public:
   virtual ~Handler() = default;
 
   // `inputs` are JSON texts. Returns exactly inputs.size() results, or an Error for the
-  // whole batch when the device itself failed (the broker may then retry it).
+  // whole batch when the device itself failed. An Error with code kOutOfMemory tells the
+  // caller that a smaller batch may fit (see RunSplittingOnOom).
   // Called from one thread at a time.
   virtual Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) = 0;
+
+  // Device-busy time summed over every batch so far (CUDA events around each batch's
+  // copies and kernels); zero for handlers that do not measure it (the CPU ones).
+  virtual std::chrono::microseconds device_time() const { return std::chrono::microseconds(0); }
 };
+
+// The code of a whole-batch error that a smaller batch may avoid.
+inline constexpr std::string_view kOutOfMemory = "device_out_of_memory";
 
 }  // namespace batchq

@@ -10,6 +10,7 @@
 #include "common/process_flags.h"
 #include "common/stop_signal.h"
 #include "gpu_worker/handler_factory.h"
+#include "gpu_worker/plugin_handler.h"
 #include "gpu_worker/worker.h"
 
 int main(int argc, char** argv) {
@@ -61,6 +62,32 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_HEARTBEAT_LIVENESS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--mlp-weights", config.mlp.weights_path,
+                 "mlp type: safetensors file of layers P.weight [out,in] and P.bias [out] "
+                 "(float32); empty: seeded weights")
+      ->envname("BATCHQ_MLP_WEIGHTS");
+  app.add_option("--mlp-widths", config.mlp.widths,
+                 "mlp type without a weights file: widths input,hidden...,output")
+      ->envname("BATCHQ_MLP_WIDTHS")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--mlp-seed", config.mlp.seed, "mlp type without a weights file: weight seed")
+      ->envname("BATCHQ_MLP_SEED")
+      ->capture_default_str();
+  app.add_option("--mlp-activation", config.mlp.activation, "mlp hidden activation: relu|gelu")
+      ->envname("BATCHQ_MLP_ACTIVATION")
+      ->check(CLI::IsMember({"relu", "gelu"}))
+      ->capture_default_str();
+  app.add_flag("--mlp-tf32", config.mlp.tf32,
+               "mlp on CUDA: TF32 tensor-core GEMMs (faster; ~1e-3 relative error)")
+      ->envname("BATCHQ_MLP_TF32");
+  app.add_option("--handler-lib", config.handler_libs,
+                 "Shared library implementing batchq_handler.h; adds its job type; repeatable")
+      ->envname("BATCHQ_HANDLER_LIBS")
+      ->delimiter(',');
+  app.add_option("--handler-config", config.handler_config,
+                 "Text passed to each handler library's create()")
+      ->envname("BATCHQ_HANDLER_CONFIG");
   app.add_option("--fault-crash-on-input", config.fault_crash_on_input,
                  "Reliability tests only: abort when a batch holds this exact input (JSON)")
       ->envname("BATCHQ_FAULT_CRASH_ON_INPUT");
@@ -84,13 +111,21 @@ int main(int argc, char** argv) {
     if (!choice) throw std::runtime_error(choice.error().message);
     batchq::BatchExecutor::Handlers handlers;
     for (const auto& type : config.types) {
-      auto handler = batchq::MakeHandler(type, choice->backend,
-                                         batchq::HandlerOptions{config.sleep, config.device});
+      auto handler = batchq::MakeHandler(
+          type, choice->backend, batchq::HandlerOptions{config.sleep, config.device, config.mlp});
       if (!handler) throw std::runtime_error(handler.error().message);
       handlers.emplace(type, std::move(*handler));
     }
-    batchq::Worker worker(config, std::move(handlers), std::string(ToString(choice->backend)),
-                          choice->device);
+    for (const auto& path : config.handler_libs) {
+      auto plugin = batchq::LoadPluginHandler(path, config.handler_config);
+      if (!plugin) throw std::runtime_error(plugin.error().message);
+      if (handlers.contains(plugin->type)) {
+        throw std::runtime_error(fmt::format("{} serves '{}', which another handler serves already.",
+                                             path, plugin->type));
+      }
+      handlers.emplace(plugin->type, std::move(plugin->handler));
+    }
+    batchq::Worker worker(config, std::move(handlers), *choice);
     worker.Run(stop);
   } catch (const std::exception& e) {
     spdlog::critical("worker cannot start: {}", e.what());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <thread>
 
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "common/zmq_transport.h"
@@ -19,13 +20,18 @@ BatchExecutor::Options ExecutorOptions(const WorkerConfig& config) {
                                 JobStore::Options{config.key_prefix, config.result_ttl},
                                 config.name, config.fault_crash_on_input};
 }
+std::vector<std::string> TypesOf(const BatchExecutor::Handlers& handlers) {
+  std::vector<std::string> types;
+  for (const auto& [type, handler] : handlers) types.push_back(type);
+  return types;
+}
+
 }  // namespace
 
-Worker::Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, std::string backend,
-               std::string device)
+Worker::Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, BackendChoice backend)
     : config_(config),
       backend_(std::move(backend)),
-      device_(std::move(device)),
+      types_(TypesOf(handlers)),
       context_(1),
       executor_(ExecutorOptions(config), std::move(handlers), done_signal_) {}
 
@@ -38,10 +44,11 @@ void Worker::Connect() {
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   socket_->connect(config_.broker);
   SendWire(*socket_, {},
-           wire::Ready{config_.name, config_.types, config_.credits, backend_, device_});
+           wire::Ready{config_.name, types_, config_.credits, std::string(ToString(backend_.backend)),
+                       backend_.device, backend_.memory_bytes});
   last_heard_ = Clock::now();
-  spdlog::info("worker {} connecting to {} ({} on {})", config_.name, config_.broker, backend_,
-               device_);
+  spdlog::info("worker {} connecting to {} ({} on {}; types {})", config_.name, config_.broker,
+               ToString(backend_.backend), backend_.device, fmt::join(types_, ","));
 }
 
 void Worker::SendDone() {

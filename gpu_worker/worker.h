@@ -7,19 +7,22 @@
 #include <atomic>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <zmq.hpp>
 
 #include "common/wake_signal.h"
 #include "gpu_worker/batch_executor.h"
+#include "gpu_worker/handler_factory.h"
 #include "gpu_worker/worker_config.h"
 
 namespace batchq {
 
 class Worker {
  public:
-  Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, std::string backend,
-         std::string device);
+  // Announces the types of `handlers` (built-in and plugins) and the device of `backend`.
+  Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, BackendChoice backend);
   ~Worker();
 
   // Serves until `stop`; then finishes the running batch, reports it and disconnects.
@@ -31,8 +34,8 @@ class Worker {
   void HandleMessages(std::chrono::steady_clock::time_point now);
 
   const WorkerConfig config_;
-  const std::string backend_;
-  const std::string device_;
+  const BackendChoice backend_;
+  const std::vector<std::string> types_;
   zmq::context_t context_;
   std::optional<zmq::socket_t> socket_;
   WakeSignal done_signal_;

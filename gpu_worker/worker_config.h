@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gpu_worker/cpu_handlers.h"
+#include "gpu_worker/handler_factory.h"
 
 namespace batchq {
 
@@ -15,7 +16,7 @@ struct WorkerConfig {
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string key_prefix = "bq:";
   std::string name;  // default: hostname-pid
-  std::vector<std::string> types = {"upper", "sleep"};
+  std::vector<std::string> types = {"upper", "sleep", "mlp", "render"};
   std::string backend = "auto";  // auto|cuda|cpu
   int device = 0;
   std::uint32_t credits = 2;  // batches held at once: one running, one on the doorstep
@@ -23,6 +24,9 @@ struct WorkerConfig {
   std::chrono::milliseconds heartbeat_interval{1000};
   std::uint32_t heartbeat_liveness = 3;
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
+  MlpOptions mlp;
+  std::vector<std::string> handler_libs;  // plugin shared libraries; each adds its type
+  std::string handler_config;             // passed to every plugin's create()
   std::string fault_crash_on_input;  // reliability tests only; see BatchExecutor::Options
 };
 

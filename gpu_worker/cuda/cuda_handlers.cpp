@@ -3,23 +3,12 @@
 #include <cuda_runtime_api.h>
 #include <fmt/format.h>
 
+#include "gpu_worker/cuda/cuda_support.h"
 #include "gpu_worker/cuda/kernels.h"
 #include "gpu_worker/upper_codec.h"
 
 namespace batchq::cuda {
 namespace {
-
-Error CudaFailure(std::string_view what, cudaError_t error) {
-  return Error{"cuda_error", fmt::format("{} failed: {}.", what, cudaGetErrorString(error))};
-}
-
-#define BATCHQ_RETURN_IF_CUDA_ERR(what, expr)                  \
-  do {                                                         \
-    const cudaError_t batchq_err = (expr);                     \
-    if (batchq_err != cudaSuccess) {                           \
-      return std::unexpected(CudaFailure((what), batchq_err)); \
-    }                                                          \
-  } while (0)
 
 // A device stream plus pinned host and device buffers that grow and are reused.
 class DeviceStaging {

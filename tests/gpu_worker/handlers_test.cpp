@@ -14,12 +14,12 @@ TEST(CpuUpperHandlerTest, UpperCasesAsciiOnlyAndFailsNonStringsAlone) {
   auto results = handler->Run(inputs);
   ASSERT_TRUE(results);
   ASSERT_EQ(results->size(), 5u);
-  EXPECT_EQ(*(*results)[0], R"("HELLO, WORLD 42")");
-  EXPECT_EQ(*(*results)[1], R"("HéLLO ß")");  // non-ASCII bytes untouched
+  EXPECT_EQ((*results)[0]->json, R"("HELLO, WORLD 42")");
+  EXPECT_EQ((*results)[1]->json, R"("HéLLO ß")");  // non-ASCII bytes untouched
   ASSERT_FALSE((*results)[2]);
   EXPECT_EQ((*results)[2].error().code, "invalid_input");
-  EXPECT_EQ(*(*results)[3], R"("TAB\tQUOTE\"")");
-  EXPECT_EQ(*(*results)[4], R"("")");
+  EXPECT_EQ((*results)[3]->json, R"("TAB\tQUOTE\"")");
+  EXPECT_EQ((*results)[4]->json, R"("")");
 }
 
 TEST(CpuSleepHandlerTest, AnswersEveryItem) {
@@ -29,7 +29,7 @@ TEST(CpuSleepHandlerTest, AnswersEveryItem) {
   auto results = handler->Run(inputs);
   ASSERT_TRUE(results);
   ASSERT_EQ(results->size(), 3u);
-  for (const auto& result : *results) EXPECT_EQ(*result, R"({"ok":true})");
+  for (const auto& result : *results) EXPECT_EQ(result->json, R"({"ok":true})");
 }
 
 TEST(SleepCostTest, IsFixedPlusPerItem) {
