@@ -1,0 +1,49 @@
+// The plugin ABI with the real example plugin (examples/plugin/vector_stats.c).
+#include <gtest/gtest.h>
+
+#include "gpu_worker/plugin_handler.h"
+
+namespace batchq {
+namespace {
+
+TEST(PluginHandlerTest, ExamplePluginServesItsTypeWithPerItemErrors) {
+  auto plugin = LoadPluginHandler(BATCHQ_EXAMPLE_PLUGIN, "");
+  ASSERT_TRUE(plugin) << plugin.error().message;
+  EXPECT_EQ(plugin->type, "vector_stats");
+  const std::vector<std::string_view> inputs = {"[1, 2, 3.5]", "\"text\"", "[]", "[-4]"};
+  auto results = plugin->handler->Run(inputs);
+  ASSERT_TRUE(results);
+  ASSERT_EQ(results->size(), 4u);
+  EXPECT_EQ((*results)[0]->json, R"({"count":3,"sum":6.5,"mean":2.1666666666666665,"min":1,"max":3.5})");
+  EXPECT_EQ((*results)[1].error().code, "invalid_input");
+  EXPECT_EQ((*results)[2]->json, R"({"count":0,"sum":0})");
+  EXPECT_EQ((*results)[3]->json, R"({"count":1,"sum":-4,"mean":-4,"min":-4,"max":-4})");
+}
+
+TEST(PluginHandlerTest, ConfigReachesCreateAndItsRefusalIsAStartUpError) {
+  auto limited = LoadPluginHandler(BATCHQ_EXAMPLE_PLUGIN, "max_len=2");
+  ASSERT_TRUE(limited) << limited.error().message;
+  const std::vector<std::string_view> inputs = {"[1,2]", "[1,2,3]"};
+  auto results = limited->handler->Run(inputs);
+  ASSERT_TRUE(results);
+  EXPECT_TRUE((*results)[0]);
+  EXPECT_EQ((*results)[1].error().code, "invalid_input");
+
+  auto refused = LoadPluginHandler(BATCHQ_EXAMPLE_PLUGIN, "colour=blue");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, "invalid_plugin");
+  EXPECT_NE(refused.error().message.find("unknown config 'colour=blue'"), std::string::npos);
+}
+
+TEST(PluginHandlerTest, LibrariesThatAreNotPluginsAreRefused) {
+  auto missing = LoadPluginHandler("/nonexistent/libnothing.so", "");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, "invalid_plugin");
+  // A real shared library without the entry point.
+  auto not_plugin = LoadPluginHandler("libm.so.6", "");
+  ASSERT_FALSE(not_plugin);
+  EXPECT_NE(not_plugin.error().message.find("batchq_handler_entry"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace batchq
