@@ -420,10 +420,10 @@ wire::Status Broker::BuildStatus(std::uint64_t seq) const {
     status.types.push_back(std::move(type));
   }
   for (const auto& [routing, worker] : workers_.workers()) {
-    status.workers.push_back(wire::WorkerStatus{
-        worker.ready.name, worker.ready.types, worker.ready.backend, worker.ready.device,
-        worker.ready.credits, worker.free_credits, worker.batches_done,
-        worker.ready.device_memory_bytes});
+    status.workers.push_back(
+        wire::WorkerStatus{worker.ready.name, worker.ready.types, worker.ready.backend,
+                           worker.ready.device, worker.ready.credits, worker.free_credits,
+                           worker.batches_done, worker.ready.device_memory_bytes});
   }
   return status;
 }

@@ -90,17 +90,43 @@ int Fetch(const Common& common, const HttpRequest& request, int expected_status,
   return kExitOk;
 }
 
-bool IsTerminalBody(const std::string& body) {
+std::string JsonStatus(const std::string& body) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   std::string_view status;
-  if (parser.parse(body).get(root) != simdjson::SUCCESS) return false;
-  if (root["status"].get(status) != simdjson::SUCCESS) return false;
-  return status != "queued" && status != "running";
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return "";
+  if (root["status"].get(status) != simdjson::SUCCESS) return "";
+  return std::string(status);
+}
+
+bool IsTerminalBody(const std::string& body) {
+  const std::string status = JsonStatus(body);
+  return !status.empty() && status != "queued" && status != "running";
+}
+
+// Fetches the job's raw result and writes it to `path`.
+int SaveResult(HttpClient& client, const Common& common, const std::string& id,
+               const std::string& path) {
+  auto response = client.Get(fmt::format("/v1/jobs/{}/result", id));
+  if (!response) return ReportFailure(response.error());
+  if (response->status != 200) return ReportHttpError(*response);
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  bool written = file != nullptr && std::fwrite(response->body.data(), 1, response->body.size(),
+                                                file) == response->body.size();
+  if (file != nullptr) written = std::fclose(file) == 0 && written;
+  if (!written) {
+    std::cerr << "error: cannot write " << path << "\n";
+    return kExitRequestError;
+  }
+  if (common.output == OutputFormat::kText) {
+    std::cerr << fmt::format("wrote {} ({}, {} bytes)\n", path, response->Header("Content-Type"),
+                             response->body.size());
+  }
+  return kExitOk;
 }
 
 int WaitWith(HttpClient& client, const Common& common, const std::string& id,
-             std::chrono::seconds timeout) {
+             std::chrono::seconds timeout, const std::string& output_path) {
   const auto deadline = Clock::now() + timeout;
   for (;;) {
     const auto left =
@@ -110,7 +136,17 @@ int WaitWith(HttpClient& client, const Common& common, const std::string& id,
     auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait.count()));
     if (!response) return ReportFailure(response.error());
     if (response->status != 200) return ReportHttpError(*response);
-    if (IsTerminalBody(response->body)) return PrintJob(common, response->body);
+    if (IsTerminalBody(response->body)) {
+      const int code = output_path.empty() || common.output == OutputFormat::kJson
+                           ? PrintJob(common, response->body)
+                           : kExitOk;
+      if (output_path.empty()) return code;
+      if (JsonStatus(response->body) != "succeeded") return PrintJob(common, response->body);
+      if (const int saved = SaveResult(client, common, id, output_path); saved != kExitOk) {
+        return saved;
+      }
+      return code;
+    }
     if (Clock::now() >= deadline) {
       std::cerr << "error: job " << id << " did not finish within " << timeout.count() << " s\n";
       return kExitTimeout;
@@ -156,7 +192,7 @@ int Submit(const Common& common, const SubmitArgs& args) {
     return kExitOk;
   }
   if (common.output == OutputFormat::kText) std::cerr << "submitted " << job_id << "\n";
-  return WaitWith(**client, common, job_id, args.wait_timeout);
+  return WaitWith(**client, common, job_id, args.wait_timeout, args.output_path);
 }
 
 int Status(const Common& common, const std::string& id) {
@@ -184,10 +220,11 @@ int Status(const Common& common, const std::string& id) {
   return kExitOk;
 }
 
-int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout) {
+int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout,
+         const std::string& output_path) {
   auto client = Connect(common);
   if (!client) return ReportFailure(client.error());
-  return WaitWith(**client, common, id, timeout);
+  return WaitWith(**client, common, id, timeout, output_path);
 }
 
 int Cancel(const Common& common, const std::string& id) {

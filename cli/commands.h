@@ -23,11 +23,15 @@ struct SubmitArgs {
   std::int32_t priority = 0;
   bool wait = false;
   std::chrono::seconds wait_timeout{300};
+  std::string output_path;  // with wait: save the result's raw bytes here
 };
 
 int Submit(const Common& common, const SubmitArgs& args);
 int Status(const Common& common, const std::string& id);
-int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout);
+// With `output_path`, a succeeded job's result (GET /v1/jobs/{id}/result, e.g. a PNG)
+// is written there byte for byte.
+int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout,
+         const std::string& output_path = "");
 int Cancel(const Common& common, const std::string& id);
 int Types(const Common& common);
 

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   submit_cmd->add_flag("--wait", submit.wait, "Wait for the job and print its result");
   submit_cmd->add_option("--timeout-s", submit_wait_s, "Longest wait with --wait, seconds")
       ->capture_default_str();
+  submit_cmd->add_option("-o,--out", submit.output_path,
+                         "With --wait: save the raw result (e.g. a PNG) to this file");
 
   std::string id;
   auto* status_cmd = app.add_subcommand("status", "Show a job's status");
@@ -47,6 +49,8 @@ int main(int argc, char** argv) {
   auto* wait_cmd = app.add_subcommand("wait", "Wait until a job ends; print its result");
   wait_cmd->add_option("id", id, "Job id")->required();
   wait_cmd->add_option("--timeout-s", wait_s, "Longest wait, seconds")->capture_default_str();
+  std::string wait_out;
+  wait_cmd->add_option("-o,--out", wait_out, "Save the raw result (e.g. a PNG) to this file");
 
   auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a queued job");
   cancel_cmd->add_option("id", id, "Job id")->required();
@@ -87,7 +91,7 @@ int main(int argc, char** argv) {
 
   if (*submit_cmd) return Submit(common, submit);
   if (*status_cmd) return Status(common, id);
-  if (*wait_cmd) return Wait(common, id, std::chrono::seconds(wait_s));
+  if (*wait_cmd) return Wait(common, id, std::chrono::seconds(wait_s), wait_out);
   if (*cancel_cmd) return Cancel(common, id);
   if (*types_cmd) return Types(common);
   if (*bench_cmd) {

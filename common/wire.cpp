@@ -49,8 +49,8 @@ struct Codec<TypeStatus> {
 template <>
 struct Codec<WorkerStatus> {
   static auto Tie(WorkerStatus& v) {
-    return std::tie(v.name, v.types, v.backend, v.device, v.credits, v.free_credits,
-                    v.batches_done, v.device_memory_bytes);
+    return std::tie(v.name, v.types, v.backend, v.device, v.credits, v.free_credits, v.batches_done,
+                    v.device_memory_bytes);
   }
 };
 template <>

@@ -113,7 +113,7 @@ struct Ready {
   std::vector<std::string> types;
   std::uint32_t credits = 2;
   std::string backend;
-  std::string device;                    // the GPU's name, or "cpu"
+  std::string device;                     // the GPU's name, or "cpu"
   std::uint64_t device_memory_bytes = 0;  // the GPU's total memory; 0 on the CPU
 };
 

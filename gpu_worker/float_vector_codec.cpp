@@ -89,9 +89,10 @@ Status DecodeFloatVector(std::string_view json, std::span<float> out) {
     auto bytes = DecodeBase64(text);
     if (!bytes) return std::unexpected(bytes.error());
     if (bytes->size() != out.size() * sizeof(float)) {
-      return Invalid(fmt::format("The base64 input holds {} bytes; this model takes {} float32 "
-                                 "values ({} bytes).",
-                                 bytes->size(), out.size(), out.size() * sizeof(float)));
+      return Invalid(
+          fmt::format("The base64 input holds {} bytes; this model takes {} float32 "
+                      "values ({} bytes).",
+                      bytes->size(), out.size(), out.size() * sizeof(float)));
     }
     std::memcpy(out.data(), bytes->data(), bytes->size());
     for (const float v : out) {
@@ -104,8 +105,8 @@ Status DecodeFloatVector(std::string_view json, std::span<float> out) {
     return Invalid("The input must be an array of numbers or a base64 string of float32 values.");
   }
   if (array.size() != out.size()) {
-    return Invalid(fmt::format("The input has {} values; this model takes {}.", array.size(),
-                               out.size()));
+    return Invalid(
+        fmt::format("The input has {} values; this model takes {}.", array.size(), out.size()));
   }
   std::size_t i = 0;
   for (auto value : array) {

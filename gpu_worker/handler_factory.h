@@ -20,7 +20,7 @@ std::string_view ToString(Backend backend);
 
 struct BackendChoice {
   Backend backend = Backend::kCpu;
-  std::string device;  // device name, or "cpu"
+  std::string device;              // device name, or "cpu"
   std::uint64_t memory_bytes = 0;  // the device's total memory; 0 on the CPU
 };
 
@@ -32,7 +32,7 @@ Result<BackendChoice> ChooseBackend(std::string_view requested, int device);
 bool BuiltWithCuda();
 
 struct MlpOptions {
-  std::string weights_path;  // safetensors; empty: seeded weights
+  std::string weights_path;                          // safetensors; empty: seeded weights
   std::vector<int> widths = {256, 1024, 1024, 256};  // seeded model: input, hidden..., output
   std::uint64_t seed = 42;
   std::string activation = "relu";  // relu|gelu

@@ -120,8 +120,8 @@ int main(int argc, char** argv) {
       auto plugin = batchq::LoadPluginHandler(path, config.handler_config);
       if (!plugin) throw std::runtime_error(plugin.error().message);
       if (handlers.contains(plugin->type)) {
-        throw std::runtime_error(fmt::format("{} serves '{}', which another handler serves already.",
-                                             path, plugin->type));
+        throw std::runtime_error(fmt::format(
+            "{} serves '{}', which another handler serves already.", path, plugin->type));
       }
       handlers.emplace(plugin->type, std::move(plugin->handler));
     }

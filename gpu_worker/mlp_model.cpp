@@ -99,9 +99,8 @@ Result<MlpModel> MlpFromSafetensors(const SafetensorsFile& file, Activation acti
   for (const auto& [prefix, pair] : pairs) {
     const auto [weight, bias] = pair;
     if (weight == nullptr || bias == nullptr) {
-      return Fail("invalid_model",
-                  fmt::format("Layer '{}' needs both '{}.weight' and '{}.bias'.", prefix, prefix,
-                              prefix));
+      return Fail("invalid_model", fmt::format("Layer '{}' needs both '{}.weight' and '{}.bias'.",
+                                               prefix, prefix, prefix));
     }
     if (weight->shape.size() != 2 || bias->shape.size() != 1 ||
         bias->shape[0] != weight->shape[0] || weight->shape[0] == 0 || weight->shape[1] == 0) {

@@ -23,17 +23,17 @@ bool Claim(batchq_results* results, size_t index) {
 
 void SetJson(batchq_results* results, size_t index, const char* json, size_t json_len) {
   if (!Claim(results, index)) return;
-  results->items[index] = ItemOutput(std::string(json == nullptr ? "null" : json,
-                                                 json == nullptr ? 4 : json_len));
+  results->items[index] =
+      ItemOutput(std::string(json == nullptr ? "null" : json, json == nullptr ? 4 : json_len));
 }
 
 void SetBinary(batchq_results* results, size_t index, const char* content_type, const void* data,
                size_t data_len, const char* json, size_t json_len) {
   if (!Claim(results, index)) return;
-  results->items[index] = ItemOutput(
-      json == nullptr ? std::string("{}") : std::string(json, json_len),
-      std::string(static_cast<const char*>(data), data == nullptr ? 0 : data_len),
-      content_type == nullptr ? "application/octet-stream" : content_type);
+  results->items[index] =
+      ItemOutput(json == nullptr ? std::string("{}") : std::string(json, json_len),
+                 std::string(static_cast<const char*>(data), data == nullptr ? 0 : data_len),
+                 content_type == nullptr ? "application/octet-stream" : content_type);
 }
 
 void SetError(batchq_results* results, size_t index, const char* code, const char* message) {
@@ -72,8 +72,8 @@ class LoadedPlugin final : public Handler {
     char error[512] = {};
     if (api_->run(state_, items.data(), items.size(), &results, &kHost, error, sizeof error) != 0) {
       error[sizeof error - 1] = '\0';
-      return Fail("plugin_error",
-                  error[0] != '\0' ? std::string(error) : std::string("The plugin failed the batch."));
+      return Fail("plugin_error", error[0] != '\0' ? std::string(error)
+                                                   : std::string("The plugin failed the batch."));
     }
     return std::move(results.items);
   }
@@ -88,14 +88,15 @@ class LoadedPlugin final : public Handler {
 Result<PluginHandler> LoadPluginHandler(const std::string& path, const std::string& config) {
   void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
-    return Fail("invalid_plugin", fmt::format("Cannot load handler library {}: {}.", path,
-                                              dlerror()));
+    return Fail("invalid_plugin",
+                fmt::format("Cannot load handler library {}: {}.", path, dlerror()));
   }
   using Entry = const batchq_handler_v1* (*)();
   auto entry = reinterpret_cast<Entry>(dlsym(library, "batchq_handler_entry"));
   if (entry == nullptr) {
-    return Fail("invalid_plugin",
-                fmt::format("{} does not export batchq_handler_entry (see batchq_handler.h).", path));
+    return Fail(
+        "invalid_plugin",
+        fmt::format("{} does not export batchq_handler_entry (see batchq_handler.h).", path));
   }
   const batchq_handler_v1* api = entry();
   if (api == nullptr || api->abi_version != BATCHQ_HANDLER_ABI_VERSION) {

@@ -87,14 +87,15 @@ Result<RenderView> ParseRenderParams(std::string_view json) {
         return Invalid("\"colormap\" must be \"fire\", \"gray\" or \"ocean\".");
       }
     } else {
-      return Invalid(fmt::format("Unknown field \"{}\"; the fields are width, height, center, "
-                                 "scale, iterations, colormap and julia.",
-                                 key));
+      return Invalid(
+          fmt::format("Unknown field \"{}\"; the fields are width, height, center, "
+                      "scale, iterations, colormap and julia.",
+                      key));
     }
   }
   if (static_cast<std::int64_t>(view.width) * view.height > kMaxRenderPixels) {
-    return Invalid(fmt::format("{}x{} is more than {} pixels.", view.width, view.height,
-                               kMaxRenderPixels));
+    return Invalid(
+        fmt::format("{}x{} is more than {} pixels.", view.width, view.height, kMaxRenderPixels));
   }
   view.step = scale / view.width;
   return view;

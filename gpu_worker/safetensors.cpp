@@ -22,8 +22,7 @@ std::size_t DtypeSize(std::string_view dtype) {
   if (dtype == "F64" || dtype == "I64" || dtype == "U64") return 8;
   if (dtype == "F32" || dtype == "I32" || dtype == "U32") return 4;
   if (dtype == "F16" || dtype == "BF16" || dtype == "I16" || dtype == "U16") return 2;
-  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" ||
-      dtype == "F8_E5M2")
+  if (dtype == "I8" || dtype == "U8" || dtype == "BOOL" || dtype == "F8_E4M3" || dtype == "F8_E5M2")
     return 1;
   return 0;
 }
@@ -101,7 +100,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string bytes) {
   std::uint64_t header_size = 0;
   std::memcpy(&header_size, bytes.data(), 8);
   if (header_size > kMaxHeaderBytes) {
-    return Malformed(fmt::format("header length {} exceeds the format's 100 MB limit.", header_size));
+    return Malformed(
+        fmt::format("header length {} exceeds the format's 100 MB limit.", header_size));
   }
   if (header_size > bytes.size() - 8) {
     return Malformed(fmt::format("header length {} runs past the end of the {}-byte file.",
@@ -140,8 +140,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string bytes) {
   });
   for (std::size_t i = 1; i < sorted.size(); ++i) {
     if (sorted[i]->begin < sorted[i - 1]->end) {
-      return Malformed(fmt::format("tensors '{}' and '{}' overlap.", sorted[i - 1]->name,
-                                   sorted[i]->name));
+      return Malformed(
+          fmt::format("tensors '{}' and '{}' overlap.", sorted[i - 1]->name, sorted[i]->name));
     }
   }
   file.bytes_ = std::move(bytes);
@@ -171,8 +171,9 @@ std::string_view SafetensorsFile::Data(const SafetensorsTensor& tensor) const {
 
 Result<std::vector<float>> SafetensorsFile::Floats(const SafetensorsTensor& tensor) const {
   if (tensor.dtype != "F32") {
-    return Fail("invalid_model", fmt::format("Tensor '{}' is {}; export the model as float32 (F32).",
-                                             tensor.name, tensor.dtype));
+    return Fail("invalid_model",
+                fmt::format("Tensor '{}' is {}; export the model as float32 (F32).", tensor.name,
+                            tensor.dtype));
   }
   const std::string_view data = Data(tensor);
   std::vector<float> values(data.size() / sizeof(float));

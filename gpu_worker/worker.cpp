@@ -43,9 +43,10 @@ void Worker::Connect() {
   socket_->set(zmq::sockopt::reconnect_ivl, 100);
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   socket_->connect(config_.broker);
-  SendWire(*socket_, {},
-           wire::Ready{config_.name, types_, config_.credits, std::string(ToString(backend_.backend)),
-                       backend_.device, backend_.memory_bytes});
+  SendWire(
+      *socket_, {},
+      wire::Ready{config_.name, types_, config_.credits, std::string(ToString(backend_.backend)),
+                  backend_.device, backend_.memory_bytes});
   last_heard_ = Clock::now();
   spdlog::info("worker {} connecting to {} ({} on {}; types {})", config_.name, config_.broker,
                ToString(backend_.backend), backend_.device, fmt::join(types_, ","));

@@ -90,8 +90,8 @@ static int run(void* state, const batchq_item* items, size_t count, batchq_resul
   for (size_t i = 0; i < count; ++i) {
     size_t n = 0;
     double sum = 0, lo = 0, hi = 0;
-    const char* bad = stats(state, items[i].input, items[i].input + items[i].input_len, &n, &sum,
-                            &lo, &hi);
+    const char* bad =
+        stats(state, items[i].input, items[i].input + items[i].input_len, &n, &sum, &lo, &hi);
     if (bad != NULL) {
       host->set_error(results, i, "invalid_input", bad);
       continue;

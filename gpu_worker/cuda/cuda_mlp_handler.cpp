@@ -17,12 +17,12 @@ Error CublasFailure(std::string_view what, cublasStatus_t status) {
                fmt::format("{} failed: {}.", what, cublasGetStatusString(status))};
 }
 
-#define BATCHQ_RETURN_IF_CUBLAS_ERR(what, expr)                         \
-  do {                                                                  \
-    const cublasStatus_t batchq_status = (expr);                        \
-    if (batchq_status != CUBLAS_STATUS_SUCCESS) {                       \
-      return std::unexpected(CublasFailure((what), batchq_status));     \
-    }                                                                   \
+#define BATCHQ_RETURN_IF_CUBLAS_ERR(what, expr)                     \
+  do {                                                              \
+    const cublasStatus_t batchq_status = (expr);                    \
+    if (batchq_status != CUBLAS_STATUS_SUCCESS) {                   \
+      return std::unexpected(CublasFailure((what), batchq_status)); \
+    }                                                               \
   } while (0)
 
 // The whole batch as one matrix: one copy in, per layer one GEMM (cuBLAS) and one
@@ -59,14 +59,13 @@ class CudaMlpHandler final : public Handler {
       widest_ = std::max({widest_, layer.in, layer.out});
       if (auto s = weights_[l].Reserve(layer.weight.size()); !s) return s;
       if (auto s = biases_[l].Reserve(layer.bias.size()); !s) return s;
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpy weights",
-                                cudaMemcpy(weights_[l].data(), layer.weight.data(),
-                                           layer.weight.size() * sizeof(float),
-                                           cudaMemcpyHostToDevice));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpy bias",
-                                cudaMemcpy(biases_[l].data(), layer.bias.data(),
-                                           layer.bias.size() * sizeof(float),
-                                           cudaMemcpyHostToDevice));
+      BATCHQ_RETURN_IF_CUDA_ERR(
+          "cudaMemcpy weights",
+          cudaMemcpy(weights_[l].data(), layer.weight.data(), layer.weight.size() * sizeof(float),
+                     cudaMemcpyHostToDevice));
+      BATCHQ_RETURN_IF_CUDA_ERR(
+          "cudaMemcpy bias", cudaMemcpy(biases_[l].data(), layer.bias.data(),
+                                        layer.bias.size() * sizeof(float), cudaMemcpyHostToDevice));
     }
     return Ok();
   }
@@ -86,10 +85,10 @@ class CudaMlpHandler final : public Handler {
     if (rows == 0) return UnpackRows(packed, nullptr, out_width);
 
     BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(start_, stream_));
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpyAsync H2D",
-                              cudaMemcpyAsync(act_a_.data(), host_in_.data(),
-                                              sizeof(float) * rows * in_width,
-                                              cudaMemcpyHostToDevice, stream_));
+    BATCHQ_RETURN_IF_CUDA_ERR(
+        "cudaMemcpyAsync H2D",
+        cudaMemcpyAsync(act_a_.data(), host_in_.data(), sizeof(float) * rows * in_width,
+                        cudaMemcpyHostToDevice, stream_));
     float* current = act_a_.data();
     float* next = act_b_.data();
     const float one = 1.0f;
@@ -99,20 +98,20 @@ class CudaMlpHandler final : public Handler {
       // Row-major X (rows x in) and W (out x in) are column-major X^T and W^T, so
       // Y^T (out x rows, i.e. row-major Y) = (W^T)^T X^T: op(A) = T, op(B) = N.
       BATCHQ_RETURN_IF_CUBLAS_ERR(
-          "cublasSgemm", cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, layer.out, rows, layer.in,
-                                     &one, weights_[l].data(), layer.in, current, layer.in, &zero,
-                                     next, layer.out));
+          "cublasSgemm",
+          cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, layer.out, rows, layer.in, &one,
+                      weights_[l].data(), layer.in, current, layer.in, &zero, next, layer.out));
       const bool last = l + 1 == model_->layers.size();
       const int activation = last ? 0 : (model_->activation == Activation::kGelu ? 2 : 1);
-      BATCHQ_RETURN_IF_CUDA_ERR("bias+activation kernel",
-                                LaunchBiasActivation(next, biases_[l].data(), rows, layer.out,
-                                                     activation, stream_));
+      BATCHQ_RETURN_IF_CUDA_ERR(
+          "bias+activation kernel",
+          LaunchBiasActivation(next, biases_[l].data(), rows, layer.out, activation, stream_));
       std::swap(current, next);
     }
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpyAsync D2H",
-                              cudaMemcpyAsync(host_out_.data(), current,
-                                              sizeof(float) * rows * out_width,
-                                              cudaMemcpyDeviceToHost, stream_));
+    BATCHQ_RETURN_IF_CUDA_ERR(
+        "cudaMemcpyAsync D2H",
+        cudaMemcpyAsync(host_out_.data(), current, sizeof(float) * rows * out_width,
+                        cudaMemcpyDeviceToHost, stream_));
     BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(stop_, stream_));
     BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamSynchronize", cudaStreamSynchronize(stream_));
     float ms = 0;
@@ -141,9 +140,9 @@ class CudaMlpHandler final : public Handler {
       for (std::size_t l = 0; l < model_->layers.size(); ++l) {
         const DenseLayer& layer = model_->layers[l];
         BATCHQ_RETURN_IF_CUBLAS_ERR(
-            "cublasSgemm", cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, layer.out, rows, layer.in,
-                                       &one, weights_[l].data(), layer.in, current, layer.in,
-                                       &zero, next, layer.out));
+            "cublasSgemm",
+            cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, layer.out, rows, layer.in, &one,
+                        weights_[l].data(), layer.in, current, layer.in, &zero, next, layer.out));
         std::swap(current, next);
       }
     }

@@ -38,8 +38,8 @@ class CudaRenderHandler final : public Handler {
     for (const auto input : inputs) {
       views.push_back(ParseRenderParams(input));
       if (!views.back()) continue;
-      const std::int64_t pixels = static_cast<std::int64_t>(views.back()->width) *
-                                  views.back()->height;
+      const std::int64_t pixels =
+          static_cast<std::int64_t>(views.back()->width) * views.back()->height;
       valid.push_back(*views.back());
       offsets.push_back(total);
       total += static_cast<std::uint64_t>(pixels) * 3;
@@ -56,14 +56,14 @@ class CudaRenderHandler final : public Handler {
       std::copy(valid.begin(), valid.end(), host_views_.data());
       std::copy(offsets.begin(), offsets.end(), host_offsets_.data());
       BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(start_, stream_));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpyAsync views",
-                                cudaMemcpyAsync(device_views_.data(), host_views_.data(),
-                                                sizeof(RenderView) * count,
-                                                cudaMemcpyHostToDevice, stream_));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpyAsync offsets",
-                                cudaMemcpyAsync(device_offsets_.data(), host_offsets_.data(),
-                                                sizeof(std::uint64_t) * count,
-                                                cudaMemcpyHostToDevice, stream_));
+      BATCHQ_RETURN_IF_CUDA_ERR(
+          "cudaMemcpyAsync views",
+          cudaMemcpyAsync(device_views_.data(), host_views_.data(), sizeof(RenderView) * count,
+                          cudaMemcpyHostToDevice, stream_));
+      BATCHQ_RETURN_IF_CUDA_ERR(
+          "cudaMemcpyAsync offsets",
+          cudaMemcpyAsync(device_offsets_.data(), host_offsets_.data(),
+                          sizeof(std::uint64_t) * count, cudaMemcpyHostToDevice, stream_));
       BATCHQ_RETURN_IF_CUDA_ERR("render kernel",
                                 LaunchRender(device_views_.data(), device_offsets_.data(),
                                              device_pixels_.data(), count, max_pixels, stream_));

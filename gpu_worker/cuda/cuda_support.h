@@ -20,17 +20,17 @@ namespace batchq::cuda {
 
 inline Error CudaFailure(std::string_view what, cudaError_t error) {
   const bool oom = error == cudaErrorMemoryAllocation;
-  return Error{oom ? std::string(kOutOfMemory) : std::string("cuda_error"),
-               fmt::format("{} failed: {} ({}).", what, cudaGetErrorString(error),
-                           cudaGetErrorName(error))};
+  return Error{
+      oom ? std::string(kOutOfMemory) : std::string("cuda_error"),
+      fmt::format("{} failed: {} ({}).", what, cudaGetErrorString(error), cudaGetErrorName(error))};
 }
 
-#define BATCHQ_RETURN_IF_CUDA_ERR(what, expr)                                     \
-  do {                                                                            \
-    const cudaError_t batchq_err = (expr);                                        \
-    if (batchq_err != cudaSuccess) {                                              \
-      return std::unexpected(::batchq::cuda::CudaFailure((what), batchq_err));    \
-    }                                                                             \
+#define BATCHQ_RETURN_IF_CUDA_ERR(what, expr)                                  \
+  do {                                                                         \
+    const cudaError_t batchq_err = (expr);                                     \
+    if (batchq_err != cudaSuccess) {                                           \
+      return std::unexpected(::batchq::cuda::CudaFailure((what), batchq_err)); \
+    }                                                                          \
   } while (0)
 
 // A buffer of T that grows (never shrinks) and is reused: pinned host memory when

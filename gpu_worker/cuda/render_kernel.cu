@@ -10,8 +10,8 @@ __global__ void RenderKernel(const RenderView* views, const std::uint64_t* offse
   const std::int64_t total = static_cast<std::int64_t>(view.width) * view.height;
   std::uint8_t* out = pixels + offsets[blockIdx.y];
   const std::int64_t stride = static_cast<std::int64_t>(gridDim.x) * blockDim.x;
-  for (std::int64_t p = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
-       p < total; p += stride) {
+  for (std::int64_t p = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x; p < total;
+       p += stride) {
     const auto x = static_cast<std::int32_t>(p % view.width);
     const auto y = static_cast<std::int32_t>(p / view.width);
     ColourOf(view, EscapeCount(view, x, y), out + p * 3);

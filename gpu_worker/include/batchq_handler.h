@@ -47,8 +47,7 @@ typedef struct batchq_host_api {
   void (*set_binary)(batchq_results* results, size_t index, const char* content_type,
                      const void* data, size_t data_len, const char* json, size_t json_len);
   /* This item alone failed: a snake_case code (e.g. "invalid_input") and a sentence. */
-  void (*set_error)(batchq_results* results, size_t index, const char* code,
-                    const char* message);
+  void (*set_error)(batchq_results* results, size_t index, const char* code, const char* message);
 } batchq_host_api;
 
 typedef struct batchq_handler_v1 {

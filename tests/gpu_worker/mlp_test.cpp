@@ -62,8 +62,8 @@ TEST(MlpTest, GeluIsAppliedBetweenLayersOnly) {
 TEST(MlpTest, BadItemsFailAloneAndTheRestOfTheBatchSucceeds) {
   auto handler = MakeCpuMlpHandler(HandCheckedModel());
   const std::string b64 = Base64Floats({3, 1});
-  const std::vector<std::string_view> inputs = {"[1, 2, 3]", "[1, 2]", "\"!!\"", b64,
-                                                "[1, \"x\"]", "{}",    "[1e39, 0]"};
+  const std::vector<std::string_view> inputs = {"[1, 2, 3]",  "[1, 2]", "\"!!\"",   b64,
+                                                "[1, \"x\"]", "{}",     "[1e39, 0]"};
   auto results = handler->Run(inputs);
   ASSERT_TRUE(results);
   ASSERT_EQ(results->size(), inputs.size());
@@ -87,9 +87,8 @@ TEST(MlpTest, LayersAreOrderedByTheirNumbersNotAlphabetically) {
     tensors.push_back({"layers." + std::to_string(i) + ".weight",
                        {out, in},
                        std::vector<float>(static_cast<std::size_t>(out) * in, 0.0f)});
-    tensors.push_back({"layers." + std::to_string(i) + ".bias",
-                       {out},
-                       std::vector<float>(out, 0.0f)});
+    tensors.push_back(
+        {"layers." + std::to_string(i) + ".bias", {out}, std::vector<float>(out, 0.0f)});
   }
   auto file = SafetensorsFile::Parse(WriteSafetensors(tensors));
   ASSERT_TRUE(file);

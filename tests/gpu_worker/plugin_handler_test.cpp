@@ -14,7 +14,8 @@ TEST(PluginHandlerTest, ExamplePluginServesItsTypeWithPerItemErrors) {
   auto results = plugin->handler->Run(inputs);
   ASSERT_TRUE(results);
   ASSERT_EQ(results->size(), 4u);
-  EXPECT_EQ((*results)[0]->json, R"({"count":3,"sum":6.5,"mean":2.1666666666666665,"min":1,"max":3.5})");
+  EXPECT_EQ((*results)[0]->json,
+            R"({"count":3,"sum":6.5,"mean":2.1666666666666665,"min":1,"max":3.5})");
   EXPECT_EQ((*results)[1].error().code, "invalid_input");
   EXPECT_EQ((*results)[2]->json, R"({"count":0,"sum":0})");
   EXPECT_EQ((*results)[3]->json, R"({"count":1,"sum":-4,"mean":-4,"min":-4,"max":-4})");

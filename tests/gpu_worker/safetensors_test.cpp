@@ -64,16 +64,15 @@ TEST(SafetensorsTest, MalformedFilesAreRefusedWithTheReason) {
   EXPECT_NE(ErrorOf(past).find("runs past the end"), std::string::npos);
   EXPECT_NE(ErrorOf(FileWith("{not json", 0)).find("not valid JSON"), std::string::npos);
   EXPECT_NE(ErrorOf(FileWith("[1,2]", 0)).find("not a JSON object"), std::string::npos);
-  EXPECT_NE(ErrorOf(FileWith(R"({"x":5})", 0)).find("'x' is not a JSON object"),
-            std::string::npos);
+  EXPECT_NE(ErrorOf(FileWith(R"({"x":5})", 0)).find("'x' is not a JSON object"), std::string::npos);
   EXPECT_NE(ErrorOf(FileWith(R"({"x":{"shape":[1],"data_offsets":[0,4]}})", 4)).find("dtype"),
             std::string::npos);
   EXPECT_NE(
       ErrorOf(FileWith(R"({"x":{"dtype":"Q7","shape":[1],"data_offsets":[0,4]}})", 4)).find("Q7"),
       std::string::npos);
-  EXPECT_NE(ErrorOf(FileWith(R"({"x":{"dtype":"F32","shape":3,"data_offsets":[0,4]}})", 4))
-                .find("shape"),
-            std::string::npos);
+  EXPECT_NE(
+      ErrorOf(FileWith(R"({"x":{"dtype":"F32","shape":3,"data_offsets":[0,4]}})", 4)).find("shape"),
+      std::string::npos);
   EXPECT_NE(ErrorOf(FileWith(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", 4))
                 .find("not a size"),
             std::string::npos);
