@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -103,26 +104,42 @@ void BatchExecutor::ClaimLoop() {
 }
 
 void BatchExecutor::RunLoop() {
+  // With a two-phase handler the next batch is launched before the current one is
+  // collected: while the device runs one, the host packs the next and encodes the last.
+  std::unique_ptr<Launched> in_flight;
+  auto previous_end = Clock::now();
   for (;;) {
-    Claimed claimed;
+    std::optional<Claimed> next;
     {
       std::unique_lock lock(mutex_);
-      claimed_ready_.wait(lock, [this] { return claimer_done_ || !to_run_.empty(); });
-      if (to_run_.empty() || stop_.load()) return;
-      claimed = std::move(to_run_.front());
-      to_run_.pop_front();
+      if (in_flight == nullptr) {
+        claimed_ready_.wait(lock, [this] { return claimer_done_ || !to_run_.empty(); });
+        if (to_run_.empty() || stop_.load()) return;
+      }
+      if (!to_run_.empty() && !stop_.load()) {
+        next = std::move(to_run_.front());
+        to_run_.pop_front();
+      }
     }
-    const auto start = Clock::now();
-    std::vector<JobOutcome> outcomes = Execute(claimed);
-    // The device's occupancy per batch feeds the broker's cost model.
-    const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - start);
-    {
-      std::lock_guard lock(mutex_);
-      to_write_.push_back(Written{claimed.batch.batch_id,
-                                  static_cast<std::uint32_t>(claimed.batch.jobs.size()), exec,
-                                  std::move(outcomes)});
+    std::unique_ptr<Launched> launched = next ? Launch(std::move(*next)) : nullptr;
+    if (in_flight != nullptr) {
+      std::vector<JobOutcome> outcomes = Collect(*in_flight);
+      const auto end = Clock::now();
+      // The device's occupancy per batch feeds the broker's cost model; with batches
+      // overlapping, a batch is charged from when the previous one ended.
+      const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(
+          end - std::max(in_flight->start, previous_end));
+      previous_end = end;
+      {
+        std::lock_guard lock(mutex_);
+        to_write_.push_back(
+            Written{in_flight->claimed.batch.batch_id,
+                    static_cast<std::uint32_t>(in_flight->claimed.batch.jobs.size()), exec,
+                    std::move(outcomes)});
+      }
+      written_ready_.notify_one();
     }
-    written_ready_.notify_one();
+    in_flight = std::move(launched);
   }
 }
 
@@ -155,39 +172,61 @@ void BatchExecutor::WriteLoop() {
   }
 }
 
-std::vector<JobOutcome> BatchExecutor::Execute(const Claimed& claimed) {
-  const wire::Batch& batch = claimed.batch;
+std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) {
+  auto launched = std::make_unique<Launched>();
+  launched->claimed = std::move(claimed);
+  launched->start = Clock::now();
+  const wire::Batch& batch = launched->claimed.batch;
   // Jobs cancelled or already taken by a newer attempt are skipped, never run.
-  std::vector<std::string_view> inputs;
-  std::vector<std::size_t> index;
-  for (std::size_t i = 0; i < batch.jobs.size() && i < claimed.claimed.size(); ++i) {
-    if (!claimed.claimed[i]) continue;
-    inputs.push_back(batch.jobs[i].input);
-    index.push_back(i);
+  for (std::size_t i = 0; i < batch.jobs.size() && i < launched->claimed.claimed.size(); ++i) {
+    if (!launched->claimed.claimed[i]) continue;
+    launched->inputs.push_back(batch.jobs[i].input);
+    launched->index.push_back(i);
   }
-  if (inputs.empty()) return {};
+  if (launched->inputs.empty()) return launched;
   if (!options_.crash_on_input.empty() &&
-      std::find(inputs.begin(), inputs.end(), options_.crash_on_input) != inputs.end()) {
+      std::find(launched->inputs.begin(), launched->inputs.end(), options_.crash_on_input) !=
+          launched->inputs.end()) {
     spdlog::critical("fault injection: crashing on input {}", options_.crash_on_input);
     std::abort();
   }
-
   const auto handler = handlers_.find(batch.type);
+  if (handler == handlers_.end()) return launched;
+  launched->handler = handler->second.get();
+  if (launched->handler->launch_slots() > 0) {
+    launched->ticket = launched->handler->Launch(launched->inputs);
+    launched->launched = true;
+  }
+  return launched;
+}
+
+std::vector<JobOutcome> BatchExecutor::Collect(Launched& launched) {
+  const wire::Batch& batch = launched.claimed.batch;
+  if (launched.inputs.empty()) return {};
   Result<std::vector<ItemResult>> results =
-      handler == handlers_.end()
-          ? Fail("unknown_type", "This worker has no handler for the job's type.")
-          : RunSplittingOnOom(*handler->second, inputs);
-  if (results && results->size() != inputs.size()) {
+      Fail("unknown_type", "This worker has no handler for the job's type.");
+  if (launched.handler != nullptr) {
+    if (launched.launched) {
+      results = launched.ticket
+                    ? launched.handler->Collect(*launched.ticket)
+                    : Result<std::vector<ItemResult>>(std::unexpected(launched.ticket.error()));
+    }
+    // Not two-phase, or out of memory as one batch: run it, split as it needs.
+    if (!launched.launched || (!results && results.error().code == kOutOfMemory)) {
+      results = RunSplittingOnOom(*launched.handler, launched.inputs);
+    }
+  }
+  if (results && results->size() != launched.inputs.size()) {
     results = Fail("handler_error", "The handler returned the wrong number of results.");
   }
   if (!results) {
-    spdlog::error("batch {} ({} x {}) failed: {}", batch.batch_id, inputs.size(), batch.type,
-                  results.error().message);
+    spdlog::error("batch {} ({} x {}) failed: {}", batch.batch_id, launched.inputs.size(),
+                  batch.type, results.error().message);
   }
   std::vector<JobOutcome> outcomes;
-  outcomes.reserve(inputs.size());
-  for (std::size_t k = 0; k < index.size(); ++k) {
-    const auto& job = batch.jobs[index[k]];
+  outcomes.reserve(launched.inputs.size());
+  for (std::size_t k = 0; k < launched.index.size(); ++k) {
+    const auto& job = batch.jobs[launched.index[k]];
     JobOutcome outcome;
     outcome.id = job.id;
     outcome.attempt = job.attempt;

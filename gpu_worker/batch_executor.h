@@ -61,11 +61,25 @@ class BatchExecutor {
     std::vector<JobOutcome> outcomes;
   };
 
+  // A batch from its launch on the device to the collection of its results.
+  struct Launched {
+    Claimed claimed;
+    std::vector<std::string_view> inputs;  // views into claimed.batch; claimed jobs only
+    std::vector<std::size_t> index;        // each input's position in the batch
+    Handler* handler = nullptr;            // null when this worker lacks the type
+    bool launched = false;                 // handed to Handler::Launch
+    Result<int> ticket = -1;               // its answer
+    std::chrono::steady_clock::time_point start;
+  };
+
   void ClaimLoop();
   void RunLoop();
   void WriteLoop();
-  // Runs the claimed jobs of one batch; their outcomes.
-  std::vector<JobOutcome> Execute(const Claimed& claimed);
+  // Picks the claimed jobs and launches them when the handler is two-phase. Heap
+  // allocated so the input views never move.
+  std::unique_ptr<Launched> Launch(Claimed claimed);
+  // Waits for (or runs) the batch; its outcomes, one per claimed job.
+  std::vector<JobOutcome> Collect(Launched& launched);
   // Calls `call` until it succeeds, pausing longer each time; once the executor is
   // stopping, it gives up after `tries_when_stopping` more failures.
   template <class Call>

@@ -42,6 +42,22 @@ class Handler {
   // Called from one thread at a time.
   virtual Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) = 0;
 
+  // The two-phase form, for device handlers. Launch checks and packs the inputs, enqueues
+  // the batch's copies and kernels on a stream of its own and returns at once with a
+  // ticket; Collect waits for that batch and returns what Run would have. Up to
+  // launch_slots() batches may be launched and not yet collected; they are collected in
+  // launch order. `inputs` must stay alive until Collect. The executor launches the
+  // next batch before collecting the current one, so the host's packing and PNG/JSON
+  // encoding overlap the device's work and the device does not wait between batches.
+  // Handlers that return 0 from launch_slots() are only ever Run.
+  virtual int launch_slots() const { return 0; }
+  virtual Result<int> Launch(std::span<const std::string_view> /*inputs*/) {
+    return Fail("handler_error", "This handler cannot launch asynchronously.");
+  }
+  virtual Result<std::vector<ItemResult>> Collect(int /*ticket*/) {
+    return Fail("handler_error", "This handler cannot launch asynchronously.");
+  }
+
   // Device-busy time summed over every batch so far (CUDA events around each batch's
   // copies and kernels); zero for handlers that do not measure it (the CPU ones).
   virtual std::chrono::microseconds device_time() const { return std::chrono::microseconds(0); }

@@ -4,6 +4,7 @@
 
 #include "gpu_worker/cpu_mlp_handler.h"
 #include "gpu_worker/cpu_render_handler.h"
+#include "gpu_worker/two_phase_cpu_handler.h"
 
 #ifdef BATCHQ_HAVE_CUDA
 #include "gpu_worker/cuda/cuda_handlers.h"
@@ -75,11 +76,11 @@ Result<std::unique_ptr<Handler>> MakeHandler(std::string_view type, Backend back
   if (backend == Backend::kCpu) {
     if (type == "upper") return MakeCpuUpperHandler();
     if (type == "sleep") return MakeCpuSleepHandler(options.sleep);
-    if (type == "render") return MakeCpuRenderHandler();
+    if (type == "render") return MakeTwoPhaseCpuHandler([] { return MakeCpuRenderHandler(); });
     if (type == "mlp") {
       auto model = LoadMlpModel(options.mlp);
       if (!model) return std::unexpected(model.error());
-      return MakeCpuMlpHandler(std::move(*model));
+      return MakeTwoPhaseCpuHandler([model = *model] { return MakeCpuMlpHandler(model); });
     }
   }
   return Fail("unknown_type",

@@ -8,86 +8,119 @@
 namespace batchq::cuda {
 namespace {
 
-// Every image of the batch in one kernel launch; PNG encoding stays on the host.
+// Every image of the batch in one kernel launch; PNG encoding stays on the host, in
+// Collect, where it overlaps the next batch's kernel (two launch slots, a stream each).
 class CudaRenderHandler final : public Handler {
  public:
+  static constexpr int kSlots = 2;
+
   ~CudaRenderHandler() override {
-    if (start_ != nullptr) cudaEventDestroy(start_);
-    if (stop_ != nullptr) cudaEventDestroy(stop_);
-    if (stream_ != nullptr) cudaStreamDestroy(stream_);
+    for (auto& slot : slots_) {
+      if (slot.start != nullptr) cudaEventDestroy(slot.start);
+      if (slot.stop != nullptr) cudaEventDestroy(slot.stop);
+      if (slot.stream != nullptr) cudaStreamDestroy(slot.stream);
+    }
   }
 
   Status Init(int device) {
     device_ = device;
     BATCHQ_RETURN_IF_CUDA_ERR("cudaSetDevice", cudaSetDevice(device));
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamCreate",
-                              cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&start_));
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&stop_));
+    for (auto& slot : slots_) {
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamCreate",
+                                cudaStreamCreateWithFlags(&slot.stream, cudaStreamNonBlocking));
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&slot.start));
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&slot.stop));
+    }
     return Ok();
   }
 
   Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
+    auto ticket = Launch(inputs);
+    if (!ticket) return std::unexpected(ticket.error());
+    return Collect(*ticket);
+  }
+
+  int launch_slots() const override { return kSlots; }
+
+  Result<int> Launch(std::span<const std::string_view> inputs) override {
+    int index = 0;
+    while (index < kSlots && slots_[index].busy) ++index;
+    if (index == kSlots) return Fail("handler_error", "Every launch slot is busy.");
+    Slot& slot = slots_[index];
     BATCHQ_RETURN_IF_CUDA_ERR("cudaSetDevice", cudaSetDevice(device_));
-    std::vector<Result<RenderView>> views;
-    views.reserve(inputs.size());
-    std::vector<std::uint64_t> offsets;  // of each valid image, in launch order
+    slot.views.clear();
+    slot.offsets.clear();
     std::vector<RenderView> valid;
     std::uint64_t total = 0;
     std::int64_t max_pixels = 0;
     for (const auto input : inputs) {
-      views.push_back(ParseRenderParams(input));
-      if (!views.back()) continue;
-      const std::int64_t pixels =
-          static_cast<std::int64_t>(views.back()->width) * views.back()->height;
-      valid.push_back(*views.back());
-      offsets.push_back(total);
+      slot.views.push_back(ParseRenderParams(input));
+      if (!slot.views.back()) continue;
+      const RenderView& view = *slot.views.back();
+      const std::int64_t pixels = static_cast<std::int64_t>(view.width) * view.height;
+      valid.push_back(view);
+      slot.offsets.push_back(total);
       total += static_cast<std::uint64_t>(pixels) * 3;
       max_pixels = std::max(max_pixels, pixels);
     }
     const int count = static_cast<int>(valid.size());
     if (count > 0) {
-      if (auto s = host_views_.Reserve(count); !s) return std::unexpected(s.error());
-      if (auto s = host_offsets_.Reserve(count); !s) return std::unexpected(s.error());
-      if (auto s = host_pixels_.Reserve(total); !s) return std::unexpected(s.error());
-      if (auto s = device_views_.Reserve(count); !s) return std::unexpected(s.error());
-      if (auto s = device_offsets_.Reserve(count); !s) return std::unexpected(s.error());
-      if (auto s = device_pixels_.Reserve(total); !s) return std::unexpected(s.error());
-      std::copy(valid.begin(), valid.end(), host_views_.data());
-      std::copy(offsets.begin(), offsets.end(), host_offsets_.data());
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(start_, stream_));
+      if (auto s = slot.host_views.Reserve(count); !s) return std::unexpected(s.error());
+      if (auto s = slot.host_offsets.Reserve(count); !s) return std::unexpected(s.error());
+      if (auto s = slot.host_pixels.Reserve(total); !s) return std::unexpected(s.error());
+      if (auto s = slot.device_views.Reserve(count); !s) return std::unexpected(s.error());
+      if (auto s = slot.device_offsets.Reserve(count); !s) return std::unexpected(s.error());
+      if (auto s = slot.device_pixels.Reserve(total); !s) return std::unexpected(s.error());
+      std::copy(valid.begin(), valid.end(), slot.host_views.data());
+      std::copy(slot.offsets.begin(), slot.offsets.end(), slot.host_offsets.data());
+      const cudaStream_t stream = slot.stream;
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(slot.start, stream));
       BATCHQ_RETURN_IF_CUDA_ERR(
           "cudaMemcpyAsync views",
-          cudaMemcpyAsync(device_views_.data(), host_views_.data(), sizeof(RenderView) * count,
-                          cudaMemcpyHostToDevice, stream_));
+          cudaMemcpyAsync(slot.device_views.data(), slot.host_views.data(),
+                          sizeof(RenderView) * count, cudaMemcpyHostToDevice, stream));
       BATCHQ_RETURN_IF_CUDA_ERR(
           "cudaMemcpyAsync offsets",
-          cudaMemcpyAsync(device_offsets_.data(), host_offsets_.data(),
-                          sizeof(std::uint64_t) * count, cudaMemcpyHostToDevice, stream_));
+          cudaMemcpyAsync(slot.device_offsets.data(), slot.host_offsets.data(),
+                          sizeof(std::uint64_t) * count, cudaMemcpyHostToDevice, stream));
       BATCHQ_RETURN_IF_CUDA_ERR("render kernel",
-                                LaunchRender(device_views_.data(), device_offsets_.data(),
-                                             device_pixels_.data(), count, max_pixels, stream_));
+                                LaunchRender(slot.device_views.data(), slot.device_offsets.data(),
+                                             slot.device_pixels.data(), count, max_pixels, stream));
       BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpyAsync pixels",
-                                cudaMemcpyAsync(host_pixels_.data(), device_pixels_.data(), total,
-                                                cudaMemcpyDeviceToHost, stream_));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(stop_, stream_));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamSynchronize", cudaStreamSynchronize(stream_));
+                                cudaMemcpyAsync(slot.host_pixels.data(), slot.device_pixels.data(),
+                                                total, cudaMemcpyDeviceToHost, stream));
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(slot.stop, stream));
+    }
+    slot.launched = count > 0;
+    slot.busy = true;
+    return index;
+  }
+
+  Result<std::vector<ItemResult>> Collect(int ticket) override {
+    if (ticket < 0 || ticket >= kSlots || !slots_[ticket].busy) {
+      return Fail("handler_error", "Collect was given a ticket that is not in flight.");
+    }
+    Slot& slot = slots_[ticket];
+    slot.busy = false;
+    if (slot.launched) {
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamSynchronize", cudaStreamSynchronize(slot.stream));
       float ms = 0;
-      if (cudaEventElapsedTime(&ms, start_, stop_) == cudaSuccess) {
+      if (cudaEventElapsedTime(&ms, slot.start, slot.stop) == cudaSuccess) {
         device_time_ += std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000.0f));
       }
     }
     std::vector<ItemResult> results;
-    results.reserve(inputs.size());
+    results.reserve(slot.views.size());
     std::size_t k = 0;
-    for (auto& view : views) {
+    for (auto& view : slot.views) {
       if (!view) {
         results.push_back(std::unexpected(view.error()));
         continue;
       }
       const std::size_t bytes = static_cast<std::size_t>(view->width) * view->height * 3;
       results.push_back(EncodeRenderResult(
-          *view, std::span<const std::uint8_t>(host_pixels_.data() + offsets[k++], bytes)));
+          *view,
+          std::span<const std::uint8_t>(slot.host_pixels.data() + slot.offsets[k++], bytes)));
     }
     return results;
   }
@@ -95,16 +128,24 @@ class CudaRenderHandler final : public Handler {
   std::chrono::microseconds device_time() const override { return device_time_; }
 
  private:
+  struct Slot {
+    cudaStream_t stream = nullptr;
+    cudaEvent_t start = nullptr;
+    cudaEvent_t stop = nullptr;
+    std::vector<Result<RenderView>> views;  // per item: its view or its error
+    std::vector<std::uint64_t> offsets;     // of each valid image's pixels
+    PinnedBuffer<RenderView> host_views;
+    PinnedBuffer<std::uint64_t> host_offsets;
+    PinnedBuffer<std::uint8_t> host_pixels;
+    DeviceBuffer<RenderView> device_views;
+    DeviceBuffer<std::uint64_t> device_offsets;
+    DeviceBuffer<std::uint8_t> device_pixels;
+    bool launched = false;
+    bool busy = false;
+  };
+
   int device_ = 0;
-  cudaStream_t stream_ = nullptr;
-  cudaEvent_t start_ = nullptr;
-  cudaEvent_t stop_ = nullptr;
-  PinnedBuffer<RenderView> host_views_;
-  PinnedBuffer<std::uint64_t> host_offsets_;
-  PinnedBuffer<std::uint8_t> host_pixels_;
-  DeviceBuffer<RenderView> device_views_;
-  DeviceBuffer<std::uint64_t> device_offsets_;
-  DeviceBuffer<std::uint8_t> device_pixels_;
+  Slot slots_[kSlots];
   std::chrono::microseconds device_time_{0};
 };
 

@@ -1,0 +1,126 @@
+// Throughput of the `mlp` and `render` handlers against batch size, on the CPU twin or
+// on CUDA: the batching win on real workloads. For CUDA `mlp` it also reports the
+// GEMMs' achieved FLOP/s against cuBLAS on the same shapes alone, and the device's
+// busy fraction of the wall time (CUDA events). One JSON line per (type, batch).
+//
+//   build/bench/handler_bench --backend cpu --types mlp,render > docs/bench/handlers_cpu.jsonl
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <random>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "gpu_worker/float_vector_codec.h"
+#include "gpu_worker/handler_factory.h"
+#ifdef BATCHQ_HAVE_CUDA
+#include "gpu_worker/cuda/cuda_handlers.h"
+#endif
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::vector<std::string> Inputs(const std::string& type, int count, int width,
+                                const std::string& render_params) {
+  std::vector<std::string> inputs;
+  std::mt19937 rng(1);
+  std::uniform_real_distribution<float> value(-1.0f, 1.0f);
+  for (int i = 0; i < count; ++i) {
+    if (type == "mlp") {
+      std::vector<float> x(width);
+      for (auto& v : x) v = value(rng);
+      inputs.push_back(batchq::EncodeFloatVector(x));
+    } else {
+      inputs.push_back(render_params);
+    }
+  }
+  return inputs;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"batchq handler throughput against batch size (JSON lines on stdout)"};
+  std::string backend = "cpu";
+  std::vector<std::string> types = {"mlp", "render"};
+  std::vector<int> batches = {1, 2, 4, 8, 16, 32, 64, 128};
+  double seconds = 1.0;
+  int device = 0;
+  batchq::MlpOptions mlp;
+  std::string render_params = R"({"width":128,"height":128,"iterations":256})";
+  app.add_option("--backend", backend, "cpu|cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  app.add_option("--types", types, "Job types")->delimiter(',');
+  app.add_option("--batches", batches, "Batch sizes")->delimiter(',');
+  app.add_option("--seconds", seconds, "Time per batch size (at least 5 runs)");
+  app.add_option("--device", device, "CUDA device");
+  app.add_option("--mlp-widths", mlp.widths, "mlp widths")->delimiter(',');
+  app.add_flag("--mlp-tf32", mlp.tf32, "TF32 GEMMs on CUDA");
+  app.add_option("--render-params", render_params, "render job input");
+  CLI11_PARSE(app, argc, argv);
+
+  auto choice = batchq::ChooseBackend(backend, device);
+  if (!choice) {
+    std::cerr << choice.error().message << "\n";
+    return 1;
+  }
+  auto model = batchq::LoadMlpModel(mlp);
+  if (!model) {
+    std::cerr << model.error().message << "\n";
+    return 1;
+  }
+  for (const auto& type : types) {
+    auto handler =
+        batchq::MakeHandler(type, choice->backend, batchq::HandlerOptions{{}, device, mlp});
+    if (!handler) {
+      std::cerr << handler.error().message << "\n";
+      return 1;
+    }
+    for (const int batch : batches) {
+      const auto texts = Inputs(type, batch, (*model)->input_width(), render_params);
+      const std::vector<std::string_view> inputs(texts.begin(), texts.end());
+      (void)(*handler)->Run(inputs);  // warm-up: buffers grow, kernels load
+      std::vector<double> runs;
+      const auto device_before = (*handler)->device_time();
+      const auto start = Clock::now();
+      while (runs.size() < 5 || Clock::now() - start < std::chrono::duration<double>(seconds)) {
+        const auto t0 = Clock::now();
+        auto results = (*handler)->Run(inputs);
+        runs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (!results) {
+          std::cerr << results.error().message << "\n";
+          return 1;
+        }
+      }
+      const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+      const double busy =
+          std::chrono::duration<double>((*handler)->device_time() - device_before).count();
+      std::nth_element(runs.begin(), runs.begin() + runs.size() / 2, runs.end());
+      const double median = runs[runs.size() / 2];
+      std::string extra;
+      if (type == "mlp") {
+        const double flops = static_cast<double>((*model)->FlopsPerItem()) * batch;
+        extra += fmt::format(R"(,"gflops_wall":{:.2f})", flops / median / 1e9);
+#ifdef BATCHQ_HAVE_CUDA
+        if (choice->backend == batchq::Backend::kCuda) {
+          auto gemm = batchq::cuda::TimeCublasForward(device, **model, batch, mlp.tf32, 50);
+          const double per_batch_device = busy / static_cast<double>(runs.size());
+          if (gemm) {
+            extra += fmt::format(
+                R"(,"gflops_device":{:.2f},"gflops_cublas_alone":{:.2f},"fraction_of_cublas":{:.3f})",
+                flops / per_batch_device / 1e9, flops / *gemm / 1e9, *gemm / per_batch_device);
+          }
+        }
+#endif
+      }
+      std::cout << fmt::format(
+                       R"({{"type":"{}","backend":"{}","device":"{}","batch":{},"runs":{},)"
+                       R"("median_batch_ms":{:.4f},"jobs_per_s":{:.1f},"device_busy":{:.3f}{}}})",
+                       type, batchq::ToString(choice->backend), choice->device, batch, runs.size(),
+                       median * 1e3, batch / median, busy / wall, extra)
+                << std::endl;
+    }
+  }
+  return 0;
+}
