@@ -9,6 +9,7 @@
 #include <iostream>
 #include <random>
 
+#include <cblas.h>
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
@@ -37,6 +38,21 @@ std::vector<std::string> Inputs(const std::string& type, int count, int width,
     }
   }
   return inputs;
+}
+
+// The reference measured in the same run: OpenBLAS sgemm on one large square product,
+// the best FLOP/s this machine's BLAS gives (medians of 5).
+double CpuSgemmGflops(int n) {
+  std::vector<float> a(static_cast<std::size_t>(n) * n, 0.5f), b(a), c(a.size());
+  std::vector<double> runs;
+  for (int r = 0; r < 6; ++r) {
+    const auto t0 = Clock::now();
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.0f, a.data(), n, b.data(), n,
+                0.0f, c.data(), n);
+    if (r > 0) runs.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+  }
+  std::nth_element(runs.begin(), runs.begin() + runs.size() / 2, runs.end());
+  return 2.0 * n * n * n / runs[runs.size() / 2] / 1e9;
 }
 
 }  // namespace
@@ -69,6 +85,12 @@ int main(int argc, char** argv) {
   if (!model) {
     std::cerr << model.error().message << "\n";
     return 1;
+  }
+  if (choice->backend == batchq::Backend::kCpu) {
+    std::cout << fmt::format(
+                     R"({{"type":"reference","what":"openblas sgemm 1024^3","gflops":{:.2f}}})",
+                     CpuSgemmGflops(1024))
+              << std::endl;
   }
   for (const auto& type : types) {
     auto handler =

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 rows = [json.loads(line) for path in sys.argv[2:] for line in open(path) if line.strip()]
+rows = [r for r in rows if r["type"] != "reference"]
 fig, ax = plt.subplots(figsize=(7, 4.5))
 for key in sorted({(r["type"], r["backend"], r["device"]) for r in rows}):
     data = sorted((r for r in rows if (r["type"], r["backend"], r["device"]) == key),
