@@ -25,14 +25,24 @@ Error CublasFailure(std::string_view what, cublasStatus_t status) {
     }                                                               \
   } while (0)
 
-// The whole batch as one matrix: one copy in, per layer one GEMM (cuBLAS) and one
-// bias+activation kernel, one copy out. Two launch slots, each with its own stream,
-// events and buffers, so one batch can be packed or unpacked on the host while the
-// other runs on the device.
-class CudaMlpHandler final : public Handler {
- public:
-  static constexpr int kSlots = 2;
+// One launch slot: a stream of its own, events around its batch, reused buffers.
+struct MlpSlot {
+  cudaStream_t stream = nullptr;
+  cudaEvent_t start = nullptr;
+  cudaEvent_t stop = nullptr;
+  PinnedBuffer<float> host_in;
+  PinnedBuffer<float> host_out;
+  DeviceBuffer<float> act_a;
+  DeviceBuffer<float> act_b;
+  PackedRows packed;
+  bool busy = false;
+};
 
+// The whole batch as one matrix: one copy in, per layer one GEMM (cuBLAS) and one
+// bias+activation kernel, one copy out. Two launch slots, so one batch can be packed or
+// unpacked on the host while the other runs on the device.
+class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
+ public:
   CudaMlpHandler(std::shared_ptr<const MlpModel> model, bool tf32)
       : model_(std::move(model)), tf32_(tf32) {}
 
@@ -81,19 +91,11 @@ class CudaMlpHandler final : public Handler {
     return Ok();
   }
 
-  Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
-    auto ticket = Launch(inputs);
-    if (!ticket) return std::unexpected(ticket.error());
-    return Collect(*ticket);
-  }
-
-  int launch_slots() const override { return kSlots; }
-
   Result<int> Launch(std::span<const std::string_view> inputs) override {
-    int index = 0;
-    while (index < kSlots && slots_[index].busy) ++index;
-    if (index == kSlots) return Fail("handler_error", "Every launch slot is busy.");
-    Slot& slot = slots_[index];
+    auto free = FreeSlot();
+    if (!free) return std::unexpected(free.error());
+    const int index = *free;
+    auto& slot = slots_[index];
     BATCHQ_RETURN_IF_CUDA_ERR("cudaSetDevice", cudaSetDevice(device_));
     const int in_width = model_->input_width();
     const std::size_t n = inputs.size();
@@ -114,11 +116,9 @@ class CudaMlpHandler final : public Handler {
   }
 
   Result<std::vector<ItemResult>> Collect(int ticket) override {
-    if (ticket < 0 || ticket >= kSlots || !slots_[ticket].busy) {
-      return Fail("handler_error", "Collect was given a ticket that is not in flight.");
-    }
-    Slot& slot = slots_[ticket];
-    slot.busy = false;
+    auto taken = TakeInFlight(ticket);
+    if (!taken) return std::unexpected(taken.error());
+    auto& slot = **taken;
     if (slot.packed.rows > 0) {
       BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamSynchronize", cudaStreamSynchronize(slot.stream));
       CountBusy(slot);
@@ -131,7 +131,7 @@ class CudaMlpHandler final : public Handler {
   // Seconds per forward pass of `rows` rows, the GEMMs alone on device-resident data,
   // averaged over `repeats` after one warm-up.
   Result<double> TimeGemmsOnly(int rows, int repeats) {
-    Slot& slot = slots_[0];
+    auto& slot = slots_[0];
     const std::size_t n = static_cast<std::size_t>(rows) * widest_;
     if (auto s = slot.act_a.Reserve(n); !s) return std::unexpected(s.error());
     if (auto s = slot.act_b.Reserve(n); !s) return std::unexpected(s.error());
@@ -160,18 +160,6 @@ class CudaMlpHandler final : public Handler {
   }
 
  private:
-  struct Slot {
-    cudaStream_t stream = nullptr;
-    cudaEvent_t start = nullptr;
-    cudaEvent_t stop = nullptr;
-    PinnedBuffer<float> host_in;
-    PinnedBuffer<float> host_out;
-    DeviceBuffer<float> act_a;
-    DeviceBuffer<float> act_b;
-    PackedRows packed;
-    bool busy = false;
-  };
-
   // Y (rows x out, row-major) = X W^T + 0 for layer `l`. Row-major X (rows x in) and W
   // (out x in) are column-major X^T and W^T, so Y^T = (W^T)^T X^T: op(A) = T, op(B) = N.
   Status Gemm(std::size_t l, int rows, const float* x, float* y) {
@@ -184,7 +172,7 @@ class CudaMlpHandler final : public Handler {
     return Ok();
   }
 
-  Status Enqueue(Slot& slot, int rows) {
+  Status Enqueue(MlpSlot& slot, int rows) {
     BATCHQ_RETURN_IF_CUBLAS_ERR("cublasSetStream", cublasSetStream(blas_, slot.stream));
     BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(slot.start, slot.stream));
     BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpyAsync H2D",
@@ -215,7 +203,7 @@ class CudaMlpHandler final : public Handler {
   // before it once: the union of the batches' [start, stop] spans. (Event times are
   // float milliseconds from Init, so resolution coarsens after hours; it serves the
   // benchmarks' busy fraction.)
-  void CountBusy(const Slot& slot) {
+  void CountBusy(const MlpSlot& slot) {
     float start_ms = 0;
     float stop_ms = 0;
     if (cudaEventElapsedTime(&start_ms, base_, slot.start) != cudaSuccess ||
@@ -239,7 +227,6 @@ class CudaMlpHandler final : public Handler {
   float busy_until_ms_ = 0;
   std::vector<DeviceBuffer<float>> weights_;
   std::vector<DeviceBuffer<float>> biases_;
-  Slot slots_[kSlots];
   std::chrono::microseconds device_time_{0};
 };
 

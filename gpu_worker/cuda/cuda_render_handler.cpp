@@ -8,12 +8,27 @@
 namespace batchq::cuda {
 namespace {
 
-// Every image of the batch in one kernel launch; PNG encoding stays on the host, in
-// Collect, where it overlaps the next batch's kernel (two launch slots, a stream each).
-class CudaRenderHandler final : public Handler {
- public:
-  static constexpr int kSlots = 2;
+// One launch slot: a stream of its own, events around its batch, reused buffers.
+struct RenderSlot {
+  cudaStream_t stream = nullptr;
+  cudaEvent_t start = nullptr;
+  cudaEvent_t stop = nullptr;
+  std::vector<Result<RenderView>> views;  // per item: its view or its error
+  std::vector<std::uint64_t> offsets;     // of each valid image's pixels
+  PinnedBuffer<RenderView> host_views;
+  PinnedBuffer<std::uint64_t> host_offsets;
+  PinnedBuffer<std::uint8_t> host_pixels;
+  DeviceBuffer<RenderView> device_views;
+  DeviceBuffer<std::uint64_t> device_offsets;
+  DeviceBuffer<std::uint8_t> device_pixels;
+  bool launched = false;
+  bool busy = false;
+};
 
+// Every image of the batch in one kernel launch; PNG encoding stays on the host, in
+// Collect, where it overlaps the next batch's kernel (two launch slots).
+class CudaRenderHandler final : public SlottedHandler<RenderSlot, 2> {
+ public:
   ~CudaRenderHandler() override {
     for (auto& slot : slots_) {
       if (slot.start != nullptr) cudaEventDestroy(slot.start);
@@ -34,19 +49,11 @@ class CudaRenderHandler final : public Handler {
     return Ok();
   }
 
-  Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
-    auto ticket = Launch(inputs);
-    if (!ticket) return std::unexpected(ticket.error());
-    return Collect(*ticket);
-  }
-
-  int launch_slots() const override { return kSlots; }
-
   Result<int> Launch(std::span<const std::string_view> inputs) override {
-    int index = 0;
-    while (index < kSlots && slots_[index].busy) ++index;
-    if (index == kSlots) return Fail("handler_error", "Every launch slot is busy.");
-    Slot& slot = slots_[index];
+    auto free = FreeSlot();
+    if (!free) return std::unexpected(free.error());
+    const int index = *free;
+    auto& slot = slots_[index];
     BATCHQ_RETURN_IF_CUDA_ERR("cudaSetDevice", cudaSetDevice(device_));
     slot.views.clear();
     slot.offsets.clear();
@@ -97,11 +104,9 @@ class CudaRenderHandler final : public Handler {
   }
 
   Result<std::vector<ItemResult>> Collect(int ticket) override {
-    if (ticket < 0 || ticket >= kSlots || !slots_[ticket].busy) {
-      return Fail("handler_error", "Collect was given a ticket that is not in flight.");
-    }
-    Slot& slot = slots_[ticket];
-    slot.busy = false;
+    auto taken = TakeInFlight(ticket);
+    if (!taken) return std::unexpected(taken.error());
+    auto& slot = **taken;
     if (slot.launched) {
       BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamSynchronize", cudaStreamSynchronize(slot.stream));
       float ms = 0;
@@ -128,24 +133,7 @@ class CudaRenderHandler final : public Handler {
   std::chrono::microseconds device_time() const override { return device_time_; }
 
  private:
-  struct Slot {
-    cudaStream_t stream = nullptr;
-    cudaEvent_t start = nullptr;
-    cudaEvent_t stop = nullptr;
-    std::vector<Result<RenderView>> views;  // per item: its view or its error
-    std::vector<std::uint64_t> offsets;     // of each valid image's pixels
-    PinnedBuffer<RenderView> host_views;
-    PinnedBuffer<std::uint64_t> host_offsets;
-    PinnedBuffer<std::uint8_t> host_pixels;
-    DeviceBuffer<RenderView> device_views;
-    DeviceBuffer<std::uint64_t> device_offsets;
-    DeviceBuffer<std::uint8_t> device_pixels;
-    bool launched = false;
-    bool busy = false;
-  };
-
   int device_ = 0;
-  Slot slots_[kSlots];
   std::chrono::microseconds device_time_{0};
 };
 

@@ -8,8 +8,10 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <span>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -80,5 +82,39 @@ template <class T>
 using PinnedBuffer = GrowableBuffer<T, true>;
 template <class T>
 using DeviceBuffer = GrowableBuffer<T, false>;
+
+// The two-phase skeleton both device handlers share: kSlots launch slots (a Slot has
+// at least `bool busy`), Run as Launch then Collect, and the slot bookkeeping.
+template <class Slot, int kSlots>
+class SlottedHandler : public Handler {
+ public:
+  Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
+    auto ticket = Launch(inputs);
+    if (!ticket) return std::unexpected(ticket.error());
+    return Collect(*ticket);
+  }
+
+  int launch_slots() const override { return kSlots; }
+
+ protected:
+  // The first slot not in flight.
+  Result<int> FreeSlot() const {
+    for (int i = 0; i < kSlots; ++i) {
+      if (!slots_[i].busy) return i;
+    }
+    return Fail("handler_error", "Every launch slot is busy.");
+  }
+
+  // The slot of a launched ticket, now no longer in flight.
+  Result<Slot*> TakeInFlight(int ticket) {
+    if (ticket < 0 || ticket >= kSlots || !slots_[ticket].busy) {
+      return Fail("handler_error", "Collect was given a ticket that is not in flight.");
+    }
+    slots_[ticket].busy = false;
+    return &slots_[ticket];
+  }
+
+  Slot slots_[kSlots];
+};
 
 }  // namespace batchq::cuda
