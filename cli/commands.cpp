@@ -266,4 +266,47 @@ int Types(const Common& common) {
   return kExitOk;
 }
 
+int Workers(const Common& common) {
+  std::string body;
+  if (int code = Fetch(common, HttpRequest{"GET", "/v1/types", {}, {}}, 200, &body)) return code;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
+  simdjson::dom::array workers;
+  if (root["workers"].get(workers) != simdjson::SUCCESS) return kExitUnavailable;
+  if (common.output == OutputFormat::kJson) {
+    std::cout << simdjson::minify(workers) << "\n";
+    return kExitOk;
+  }
+  std::cout << fmt::format("{:<20} {:<7} {:<28} {:>9} {:>6} {:>10}  {}\n", "WORKER", "BACKEND",
+                           "DEVICE", "MEMORY", "BUSY", "BATCHES", "TYPES");
+  for (auto worker : workers) {
+    std::string_view name, backend, device;
+    int64_t memory = 0, credits = 0, free_credits = 0, batches = 0;
+    name = JsonOr(worker["name"], name);
+    backend = JsonOr(worker["backend"], backend);
+    device = JsonOr(worker["device"], device);
+    memory = JsonOr(worker["device_memory_bytes"], memory);
+    credits = JsonOr(worker["credits"], credits);
+    free_credits = JsonOr(worker["free_credits"], free_credits);
+    batches = JsonOr(worker["batches_done"], batches);
+    std::string types;
+    simdjson::dom::array list;
+    if (worker["types"].get(list) == simdjson::SUCCESS) {
+      for (auto type : list) {
+        std::string_view t;
+        if (type.get(t) != simdjson::SUCCESS) continue;
+        if (!types.empty()) types += ',';
+        types += t;
+      }
+    }
+    const std::string memory_text =
+        memory > 0 ? fmt::format("{:.1f} GiB", static_cast<double>(memory) / (1 << 30)) : "-";
+    std::cout << fmt::format("{:<20} {:<7} {:<28} {:>9} {:>6} {:>10}  {}\n", name, backend, device,
+                             memory_text, fmt::format("{}/{}", credits - free_credits, credits),
+                             batches, types);
+  }
+  return kExitOk;
+}
+
 }  // namespace batchq::cli

@@ -34,6 +34,8 @@ int Wait(const Common& common, const std::string& id, std::chrono::seconds timeo
          const std::string& output_path = "");
 int Cancel(const Common& common, const std::string& id);
 int Types(const Common& common);
+// Live workers: name, backend, device and its memory, types, credits in use, batches done.
+int Workers(const Common& common);
 
 // Builds the JSON value for a job input: INPUT as given when it parses as JSON
 // (and !force_string), otherwise INPUT as a JSON string.

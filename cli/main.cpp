@@ -56,6 +56,8 @@ int main(int argc, char** argv) {
   cancel_cmd->add_option("id", id, "Job id")->required();
 
   auto* types_cmd = app.add_subcommand("types", "List job types, their batching and live workers");
+  auto* workers_cmd = app.add_subcommand(
+      "workers", "List live workers: device, memory, batches in hand (BUSY), types");
 
   LoadOptions load;
   int load_wait_s = static_cast<int>(load.wait_timeout.count());
@@ -94,6 +96,7 @@ int main(int argc, char** argv) {
   if (*wait_cmd) return Wait(common, id, std::chrono::seconds(wait_s), wait_out);
   if (*cancel_cmd) return Cancel(common, id);
   if (*types_cmd) return Types(common);
+  if (*workers_cmd) return Workers(common);
   if (*bench_cmd) {
     load.url = common.url;
     load.json = common.output == OutputFormat::kJson;

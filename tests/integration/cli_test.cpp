@@ -65,6 +65,21 @@ TEST_F(CliTest, TypesListsTheBuiltInTypes) {
   EXPECT_NE(out.find("sleep"), std::string::npos);
 }
 
+TEST_F(CliTest, WorkersListsTheLiveWorkerWithItsDeviceAndTypes) {
+  std::string out;
+  EXPECT_EQ(Cli({"workers"}, &out), 0) << out;
+  EXPECT_NE(out.find("WORKER"), std::string::npos) << out;
+  EXPECT_NE(out.find("w0"), std::string::npos) << out;
+  EXPECT_NE(out.find("mlp"), std::string::npos) << out;
+  EXPECT_NE(out.find("render"), std::string::npos) << out;
+  EXPECT_EQ(Cli({"--output", "json", "workers"}, &out), 0) << out;
+  ASSERT_FALSE(out.empty());
+  EXPECT_EQ(out.front(), '[') << out;
+  EXPECT_NE(out.find(R"("name":"w0")"), std::string::npos) << out;
+  EXPECT_NE(out.find(R"("device_memory_bytes":)"), std::string::npos) << out;
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", "http://127.0.0.1:1", "workers"}, &out), 4);
+}
+
 TEST_F(CliTest, BenchRunsABoundedLoadAndLosesNothing) {
   std::string out;
   EXPECT_EQ(
