@@ -29,6 +29,21 @@ TEST(JobJsonTest, SucceededJobShowsResultBatchAndTimeline) {
   EXPECT_EQ(body.find("\"error\""), std::string::npos);
 }
 
+TEST(JobJsonTest, BinaryResultShowsItsDescriptionTypeAndWhereToFetchIt) {
+  JobRecord record;
+  record.id = "abc";
+  record.type = "render";
+  record.status = "succeeded";
+  record.result = R"({"format":"png","width":4,"height":4,"bytes":99})";
+  record.result_type = "image/png";
+  const std::string body = RenderJob(record);
+  EXPECT_EQ(test::JsonInt(body, "result", "bytes"), 99);
+  EXPECT_EQ(test::JsonString(body, "result_type"), "image/png");
+  EXPECT_EQ(test::JsonString(body, "result_url"), "/v1/jobs/abc/result");
+  record.result_type.clear();  // a JSON result has neither
+  EXPECT_EQ(RenderJob(record).find("result_url"), std::string::npos);
+}
+
 TEST(JobJsonTest, FailedJobShowsErrorAndNoResult) {
   JobRecord record;
   record.id = "abc";
