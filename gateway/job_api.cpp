@@ -108,8 +108,13 @@ struct JobApi::WaitState {
 };
 
 JobApi::JobApi(asio::io_context& io, Options options, BrokerLink& broker,
-               CompletionWaiters& waiters)
-    : io_(io), options_(std::move(options)), broker_(broker), waiters_(waiters) {}
+               CompletionWaiters& waiters, prometheus::Registry& registry)
+    : io_(io),
+      options_(std::move(options)),
+      broker_(broker),
+      waiters_(waiters),
+      registry_(registry),
+      http_metrics_(registry) {}
 
 JobStore& JobApi::Store() {
   struct Slot {
@@ -126,6 +131,15 @@ JobStore& JobApi::Store() {
 }
 
 void JobApi::Handle(HttpRequestIn request, Respond respond) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::string_view route = HttpMetrics::RouteOf(request.path);
+  Route(std::move(request), [this, start, route, respond = std::move(respond)](HttpReply reply) {
+    http_metrics_.Observe(route, reply.status, std::chrono::steady_clock::now() - start);
+    respond(std::move(reply));
+  });
+}
+
+void JobApi::Route(HttpRequestIn request, Respond respond) {
   const std::string_view path = request.path;
   const std::string_view method = request.method;
   constexpr std::string_view kJobs = "/v1/jobs/";
@@ -158,6 +172,10 @@ void JobApi::Handle(HttpRequestIn request, Respond respond) {
   if (path == "/v1/types") return Types(std::move(respond));
   if (path == "/healthz") return respond(JsonReply(200, R"({"status":"ok"})"));
   if (path == "/readyz") return Ready(std::move(respond));
+  if (path == "/metrics") {
+    return respond(HttpReply{
+        200, RenderPrometheusText(registry_), "text/plain; version=0.0.4; charset=utf-8", {}});
+  }
   respond(ErrorReply(404, "not_found", fmt::format("No route for GET {}.", path)));
 }
 

@@ -16,6 +16,7 @@
 #include "common/redis_connection.h"
 #include "gateway/broker_link.h"
 #include "gateway/completion_waiters.h"
+#include "gateway/http_metrics.h"
 #include "gateway/http_types.h"
 
 namespace batchq {
@@ -33,9 +34,10 @@ class JobApi {
     std::uint64_t fault_exit_after_persist = 0;
   };
 
-  // `io`, `broker` and `waiters` must outlive the API.
+  // `io`, `broker`, `waiters` and `registry` must outlive the API. Every answer is
+  // counted in `registry` (HttpMetrics), which GET /metrics serves.
   JobApi(boost::asio::io_context& io, Options options, BrokerLink& broker,
-         CompletionWaiters& waiters);
+         CompletionWaiters& waiters, prometheus::Registry& registry);
 
   void Handle(HttpRequestIn request, Respond respond);
 
@@ -43,6 +45,8 @@ class JobApi {
   struct WaitState;
 
   JobStore& Store();
+  // Handle() minus the metrics: picks the route and answers.
+  void Route(HttpRequestIn request, Respond respond);
   void Submit(const HttpRequestIn& request, Respond respond, bool batch);
   void GetJob(std::string id, std::string_view query, Respond respond);
   // Answers a retried submit with the job its Idempotency-Key already names.
@@ -58,6 +62,8 @@ class JobApi {
   BrokerLink& broker_;
   CompletionWaiters& waiters_;
   std::atomic<std::uint64_t> persisted_{0};
+  prometheus::Registry& registry_;
+  HttpMetrics http_metrics_;
 };
 
 }  // namespace batchq

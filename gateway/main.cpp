@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 #include <boost/asio/io_context.hpp>
@@ -92,6 +93,7 @@ int main(int argc, char** argv) {
     zmq::context_t zmq_context(1);
     batchq::BrokerLink broker(zmq_context, batchq::BrokerLink::Options{config.broker});
     batchq::CompletionWaiters waiters;
+    prometheus::Registry metrics;
     batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters);
     batchq::JobApi api(io,
                        batchq::JobApi::Options{redis,
@@ -100,7 +102,7 @@ int main(int argc, char** argv) {
                                                config.submit_timeout,
                                                config.max_wait,
                                                config.fault_exit_after_persist},
-                       broker, waiters);
+                       broker, waiters, metrics);
     batchq::HttpServer server(io, {config.listen_address, config.port, config.max_body_bytes},
                               [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
                                 api.Handle(std::move(request), std::move(respond));

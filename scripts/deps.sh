@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config git clang-format
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libhiredis-dev libcli11-dev libboost-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libgtest-dev libbenchmark-dev
-  libopenblas-dev libpng-dev
+  libopenblas-dev libpng-dev prometheus-cpp-dev
   redis-server redis-tools docker-compose curl)
 if [[ "${1:-}" == "--with-bench" ]]; then
   packages+=(wrk nginx-light python3-matplotlib)

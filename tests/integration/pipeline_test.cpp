@@ -216,5 +216,30 @@ TEST(PipelineTest, TypesListsBatchingSettingsAndLiveWorkers) {
   EXPECT_TRUE(found) << types->body;
 }
 
+TEST(PipelineTest, MetricsCountAnswersByRouteAndCode) {
+  Stack stack({.workers = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto accepted = client->PostJson("/v1/jobs", JobBody("upper", "metrics"));
+  ASSERT_TRUE(accepted);
+  ASSERT_EQ(accepted->status, 202);
+  ASSERT_FALSE(WaitTerminal(*client, JsonString(accepted->body, "id")).empty());
+  auto refused = client->PostJson("/v1/jobs", "{not json");
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->status, 400);
+  auto metrics = client->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_NE(metrics->Header("Content-Type").find("text/plain; version=0.0.4"), std::string::npos);
+  const std::string& text = metrics->body;
+  EXPECT_NE(text.find(R"(batchq_http_requests_total{code="202",route="/v1/jobs"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(batchq_http_requests_total{code="400",route="/v1/jobs"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(route="/v1/jobs/{id}")"), std::string::npos) << text;
+}
+
 }  // namespace
 }  // namespace batchq::test

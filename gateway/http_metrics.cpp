@@ -1,0 +1,52 @@
+#include "gateway/http_metrics.h"
+
+#include <sstream>
+
+#include <prometheus/text_serializer.h>
+
+namespace batchq {
+
+HttpMetrics::HttpMetrics(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("batchq_http_requests_total")
+                    .Help("HTTP requests answered, by route template and status code")
+                    .Register(registry)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("batchq_http_request_duration_seconds")
+                   .Help("Time from a request's arrival to its answer, by route template")
+                   .Register(registry)) {}
+
+void HttpMetrics::Observe(std::string_view route, int status,
+                          std::chrono::duration<double> latency) {
+  const std::string route_label(route);
+  requests_.Add({{"route", route_label}, {"code", std::to_string(status)}}).Increment();
+  // Long-polls (wait_ms) can hold a request for a minute: the buckets reach that far.
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  latency_.Add({{"route", route_label}}, kBuckets).Observe(latency.count());
+}
+
+std::string_view HttpMetrics::RouteOf(std::string_view path) {
+  // Views of these literals, never of `path`: the caller may outlive the request.
+  static constexpr std::string_view kFixed[] = {"/v1/jobs", "/v1/jobs:batch", "/v1/types",
+                                                "/healthz", "/readyz",        "/metrics"};
+  for (const std::string_view route : kFixed) {
+    if (path == route) return route;
+  }
+  constexpr std::string_view kJobs = "/v1/jobs/";
+  if (path.starts_with(kJobs) && path.size() > kJobs.size()) {
+    const std::string_view rest = path.substr(kJobs.size());
+    const auto slash = rest.find('/');
+    if (slash == std::string_view::npos) return "/v1/jobs/{id}";
+    if (rest.substr(slash) == "/result") return "/v1/jobs/{id}/result";
+  }
+  return "other";
+}
+
+std::string RenderPrometheusText(prometheus::Registry& registry) {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry.Collect());
+  return out.str();
+}
+
+}  // namespace batchq
