@@ -42,6 +42,9 @@ void WriteReadyFile(const std::string& path, const std::string& frontend,
 
 Broker::Broker(const BrokerConfig& config)
     : config_(config),
+      registry_(std::make_shared<prometheus::Registry>()),
+      metrics_(*registry_),
+      metrics_endpoint_(config.metrics_listen, registry_),
       context_(1),
       frontend_(context_, zmq::socket_type::router),
       backend_(context_, zmq::socket_type::router),
@@ -71,6 +74,9 @@ Broker::Broker(const BrokerConfig& config)
     WriteReadyFile(config_.ready_file, frontend_endpoint_, backend_endpoint_);
   }
   spdlog::info("broker frontend {} backend {}", frontend_endpoint_, backend_endpoint_);
+  if (metrics_endpoint_.port() != 0) {
+    spdlog::info("broker metrics on port {}", metrics_endpoint_.port());
+  }
 }
 
 Broker::~Broker() = default;
@@ -143,7 +149,9 @@ void Broker::OnSubmit(const std::string& routing, wire::Submit submit, Monotonic
         const auto age = now_wall - WallMicros(job.created_us);
         queued.deadline = now + std::chrono::milliseconds(job.timeout_ms) - age;
       }
-      if (auto added = policy_.Enqueue(job.type, std::move(queued)); added) {
+      auto added = policy_.Enqueue(job.type, std::move(queued));
+      metrics_.OnSubmit(job.type, added.has_value());
+      if (added) {
         known_ids_.insert(std::move(job.id));
       } else {
         verdict.code = added.error().code;
@@ -272,7 +280,14 @@ bool Broker::SendBatch(WorkerInfo& worker, ReadyBatch& ready) {
   worker.in_flight.insert(batch.batch_id);
   spdlog::debug("batch {} ({} x {}, {}) to {}", batch.batch_id, ready.jobs.size(), ready.type,
                 ToString(ready.reason), worker.ready.name);
-  for (auto& job : ready.jobs) ++job.attempts;
+  const auto now = Clock::now();
+  std::vector<std::chrono::microseconds> waits;
+  waits.reserve(ready.jobs.size());
+  for (auto& job : ready.jobs) {
+    ++job.attempts;
+    waits.push_back(std::chrono::duration_cast<std::chrono::microseconds>(now - job.enqueued));
+  }
+  metrics_.OnBatch(ready.type, batch.close_reason, waits);
   in_flight_.emplace(batch.batch_id, InFlight{worker.routing, ready.type, std::move(ready.jobs)});
   return true;
 }
@@ -293,6 +308,16 @@ void Broker::Heartbeat(MonotonicTime now) {
     if (auto worker = workers_.Remove(routing)) LoseWorker(std::move(*worker));
   }
   RetryTerminalWrites();
+  UpdateGauges();
+}
+
+void Broker::UpdateGauges() {
+  std::unordered_map<std::string, std::size_t> in_flight_by_type;
+  for (const auto& [id, batch] : in_flight_) ++in_flight_by_type[batch.type];
+  for (const auto& stats : policy_.Stats(std::chrono::steady_clock::now())) {
+    metrics_.SetQueue(stats.settings.name, stats.depth, in_flight_by_type[stats.settings.name]);
+  }
+  metrics_.SetWorkersAlive(workers_.workers().size());
 }
 
 void Broker::LoseWorker(WorkerInfo worker) {
@@ -330,6 +355,7 @@ void Broker::LoseWorker(WorkerInfo worker) {
 
 void Broker::EndJobs(std::vector<std::string> ids, std::string status, std::string code,
                      std::string message) {
+  metrics_.OnJobsEnded(code, ids.size());
   terminal_writes_.push_back(
       TerminalWrite{std::move(ids), std::move(status), std::move(code), std::move(message)});
   RetryTerminalWrites();

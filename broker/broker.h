@@ -12,6 +12,9 @@
 
 #include <zmq.hpp>
 
+#include "broker/broker_metrics.h"
+#include "common/metrics_endpoint.h"
+
 #include "broker/batch_policy.h"
 #include "broker/broker_config.h"
 #include "broker/worker_registry.h"
@@ -58,7 +61,12 @@ class Broker {
   void RetryTerminalWrites();
   wire::Status BuildStatus(std::uint64_t seq) const;
 
+  void UpdateGauges();
+
   const BrokerConfig config_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  BrokerMetrics metrics_;
+  MetricsEndpoint metrics_endpoint_;
   zmq::context_t context_;
   zmq::socket_t frontend_;
   zmq::socket_t backend_;

@@ -14,6 +14,7 @@ struct BrokerConfig {
   std::string frontend = "tcp://127.0.0.1:5555";  // gateways connect here
   std::string backend = "tcp://127.0.0.1:5556";   // workers connect here
   std::string redis_url = "redis://127.0.0.1:6379";
+  std::string metrics_listen;  // HOST:PORT for GET /metrics; empty: none
   std::string key_prefix = "bq:";
   // Job types served, with optional per-type settings: "upper", "sleep:max_batch_size=64".
   std::vector<std::string> types = {"upper", "sleep"};

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   int heartbeat_ms = static_cast<int>(config.heartbeat_interval.count());
   int sweep_ms = static_cast<int>(config.sweep_interval.count());
   int sweep_grace_ms = static_cast<int>(config.sweep_grace.count());
+  batchq::AddMetricsFlag(app, config.metrics_listen);
   app.add_option("--frontend", config.frontend, "ZeroMQ endpoint gateways connect to")
       ->envname("BATCHQ_BROKER_FRONTEND")
       ->capture_default_str();

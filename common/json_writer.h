@@ -39,4 +39,7 @@ class JsonWriter {
   bool after_key_ = false;
 };
 
+// The error body of every HTTP answer: {"error":{"code":...,"message":...}}.
+std::string RenderError(std::string_view code, std::string_view message);
+
 }  // namespace batchq

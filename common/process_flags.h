@@ -38,4 +38,12 @@ inline void AddProcessFlags(CLI::App& app, ProcessFlags& flags) {
       ->envname("BATCHQ_LOG_JSON");
 }
 
+// For processes without an HTTP server of their own (broker, workers).
+inline void AddMetricsFlag(CLI::App& app, std::string& listen) {
+  app.add_option("--metrics-listen", listen,
+                 "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free "
+                 "port); empty: off")
+      ->envname("BATCHQ_METRICS_LISTEN");
+}
+
 }  // namespace batchq

@@ -1,9 +1,5 @@
 #include "gateway/http_metrics.h"
 
-#include <sstream>
-
-#include <prometheus/text_serializer.h>
-
 namespace batchq {
 
 HttpMetrics::HttpMetrics(prometheus::Registry& registry)
@@ -41,12 +37,6 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) {
     if (rest.substr(slash) == "/result") return "/v1/jobs/{id}/result";
   }
   return "other";
-}
-
-std::string RenderPrometheusText(prometheus::Registry& registry) {
-  std::ostringstream out;
-  prometheus::TextSerializer().Serialize(out, registry.Collect());
-  return out.str();
 }
 
 }  // namespace batchq

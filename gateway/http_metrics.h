@@ -13,6 +13,8 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "common/prometheus_text.h"
+
 namespace batchq {
 
 class HttpMetrics {
@@ -31,8 +33,5 @@ class HttpMetrics {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
 };
-
-// The registry's metrics in the Prometheus text exposition format (version 0.0.4).
-std::string RenderPrometheusText(prometheus::Registry& registry);
 
 }  // namespace batchq

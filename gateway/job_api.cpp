@@ -173,8 +173,8 @@ void JobApi::Route(HttpRequestIn request, Respond respond) {
   if (path == "/healthz") return respond(JsonReply(200, R"({"status":"ok"})"));
   if (path == "/readyz") return Ready(std::move(respond));
   if (path == "/metrics") {
-    return respond(HttpReply{
-        200, RenderPrometheusText(registry_), "text/plain; version=0.0.4; charset=utf-8", {}});
+    return respond(
+        HttpReply{200, RenderPrometheusText(registry_), std::string(kPrometheusContentType), {}});
   }
   respond(ErrorReply(404, "not_found", fmt::format("No route for GET {}.", path)));
 }

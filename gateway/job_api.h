@@ -12,12 +12,12 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "common/http_types.h"
 #include "common/job_store.h"
 #include "common/redis_connection.h"
 #include "gateway/broker_link.h"
 #include "gateway/completion_waiters.h"
 #include "gateway/http_metrics.h"
-#include "gateway/http_types.h"
 
 namespace batchq {
 

@@ -4,14 +4,6 @@
 
 namespace batchq {
 
-std::string RenderError(std::string_view code, std::string_view message) {
-  JsonWriter json;
-  json.BeginObject().Key("error").BeginObject();
-  json.Key("code").String(code).Key("message").String(message);
-  json.EndObject().EndObject();
-  return json.Take();
-}
-
 std::string RenderJob(const JobRecord& record) {
   JsonWriter json;
   json.BeginObject();

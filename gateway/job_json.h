@@ -5,11 +5,9 @@
 #include <string_view>
 
 #include "common/job_store.h"
+#include "common/json_writer.h"  // RenderError
 
 namespace batchq {
-
-// {"error":{"code":...,"message":...}}
-std::string RenderError(std::string_view code, std::string_view message);
 
 // The full job: id, type, status, priority, attempts, timestamps, timeline (µs since the
 // Unix epoch), batch, worker, and result or error once terminal.

@@ -13,13 +13,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include "common/http_server.h"
 #include "common/logging.h"
 #include "common/process_flags.h"
 #include "gateway/broker_link.h"
 #include "gateway/completion_listener.h"
 #include "gateway/completion_waiters.h"
 #include "gateway/gateway_config.h"
-#include "gateway/http_server.h"
 #include "gateway/job_api.h"
 
 int main(int argc, char** argv) {

@@ -130,6 +130,15 @@ void BatchExecutor::RunLoop() {
       const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(
           end - std::max(in_flight->start, previous_end));
       previous_end = end;
+      if (options_.metrics != nullptr) {
+        std::chrono::microseconds device{0};
+        if (in_flight->handler != nullptr) {
+          const auto total = in_flight->handler->device_time();
+          device = total - device_seen_[in_flight->handler];
+          device_seen_[in_flight->handler] = total;
+        }
+        options_.metrics->OnBatch(in_flight->claimed.batch.type, exec, outcomes, device);
+      }
       {
         std::lock_guard lock(mutex_);
         to_write_.push_back(

@@ -22,6 +22,7 @@
 #include "common/wake_signal.h"
 #include "common/wire.h"
 #include "gpu_worker/handler.h"
+#include "gpu_worker/worker_metrics.h"
 
 namespace batchq {
 
@@ -34,6 +35,8 @@ class BatchExecutor {
     // Fault injection for reliability tests only: abort the process, as a crashing
     // handler would, when a batch holds this exact input (JSON text). Empty: off.
     std::string crash_on_input;
+    // Counts every batch run; null: none. Must outlive the executor.
+    WorkerMetrics* metrics = nullptr;
   };
   using Handlers = std::map<std::string, std::unique_ptr<Handler>, std::less<>>;
 
@@ -101,6 +104,7 @@ class BatchExecutor {
   std::deque<Claimed> to_run_;
   std::deque<Written> to_write_;
   std::vector<wire::Done> done_;
+  std::map<const Handler*, std::chrono::microseconds> device_seen_;  // run thread only
   std::atomic<bool> stop_{false};
   bool claimer_done_ = false;  // guarded by mutex_
   bool runner_done_ = false;   // guarded by mutex_

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   int sleep_fixed_us = static_cast<int>(config.sleep.fixed.count());
   int sleep_per_item_us = static_cast<int>(config.sleep.per_item.count());
   int heartbeat_ms = static_cast<int>(config.heartbeat_interval.count());
+  batchq::AddMetricsFlag(app, config.metrics_listen);
   app.add_option("--broker", config.broker, "Broker backend endpoint")
       ->envname("BATCHQ_WORKER_BROKER")
       ->capture_default_str();

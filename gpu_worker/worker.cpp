@@ -12,13 +12,13 @@ namespace batchq {
 namespace {
 using Clock = std::chrono::steady_clock;
 
-BatchExecutor::Options ExecutorOptions(const WorkerConfig& config) {
+BatchExecutor::Options ExecutorOptions(const WorkerConfig& config, WorkerMetrics& metrics) {
   auto endpoint = ParseRedisUrl(config.redis_url);
   if (!endpoint) throw std::runtime_error(endpoint.error().message);
   return BatchExecutor::Options{RedisConnection::Options{*endpoint, std::chrono::milliseconds(500),
                                                          std::chrono::milliseconds(2000)},
                                 JobStore::Options{config.key_prefix, config.result_ttl},
-                                config.name, config.fault_crash_on_input};
+                                config.name, config.fault_crash_on_input, &metrics};
 }
 std::vector<std::string> TypesOf(const BatchExecutor::Handlers& handlers) {
   std::vector<std::string> types;
@@ -33,7 +33,13 @@ Worker::Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, Bac
       backend_(std::move(backend)),
       types_(TypesOf(handlers)),
       context_(1),
-      executor_(ExecutorOptions(config), std::move(handlers), done_signal_) {}
+      registry_(std::make_shared<prometheus::Registry>()),
+      metrics_(*registry_),
+      metrics_endpoint_(config.metrics_listen, registry_),
+      executor_(ExecutorOptions(config, metrics_), std::move(handlers), done_signal_) {
+  if (metrics_endpoint_.port() != 0)
+    spdlog::info("worker metrics on port {}", metrics_endpoint_.port());
+}
 
 Worker::~Worker() = default;
 

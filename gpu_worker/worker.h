@@ -12,6 +12,7 @@
 
 #include <zmq.hpp>
 
+#include "common/metrics_endpoint.h"
 #include "common/wake_signal.h"
 #include "gpu_worker/batch_executor.h"
 #include "gpu_worker/handler_factory.h"
@@ -38,6 +39,9 @@ class Worker {
   const std::vector<std::string> types_;
   zmq::context_t context_;
   std::optional<zmq::socket_t> socket_;
+  std::shared_ptr<prometheus::Registry> registry_;
+  WorkerMetrics metrics_;
+  MetricsEndpoint metrics_endpoint_;
   WakeSignal done_signal_;
   BatchExecutor executor_;
   std::chrono::steady_clock::time_point last_heard_{};

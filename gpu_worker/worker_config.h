@@ -27,6 +27,7 @@ struct WorkerConfig {
   MlpOptions mlp;
   std::vector<std::string> handler_libs;  // plugin shared libraries; each adds its type
   std::string handler_config;             // passed to every plugin's create()
+  std::string metrics_listen;             // HOST:PORT for GET /metrics; empty: none
   std::string fault_crash_on_input;       // reliability tests only; see BatchExecutor::Options
 };
 

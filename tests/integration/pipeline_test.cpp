@@ -241,5 +241,71 @@ TEST(PipelineTest, MetricsCountAnswersByRouteAndCode) {
   EXPECT_NE(text.find(R"(route="/v1/jobs/{id}")"), std::string::npos) << text;
 }
 
+TEST(PipelineTest, BrokerAndWorkerServeTheirMetrics) {
+  // Port 0: each process takes a free port and logs it (ports picked here could be
+  // taken by the stack's own processes before they bind).
+  Stack stack({.workers = 1,
+               .broker_args = {"--metrics-listen", "127.0.0.1:0"},
+               .worker_args = {"--metrics-listen", "127.0.0.1:0"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto logged_port = [](const std::string& log) {
+    const auto at = log.find("metrics on port ");
+    return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 16);
+  };
+  const int broker_port = logged_port(stack.broker().ReadLog());
+  const int worker_port = logged_port(stack.worker(0).ReadLog());
+  ASSERT_GT(broker_port, 0) << stack.Logs();
+  ASSERT_GT(worker_port, 0) << stack.Logs();
+  auto client = stack.Client();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 20; ++i) {
+    auto response = client->PostJson("/v1/jobs", JobBody("upper", fmt::format("m{}", i)));
+    ASSERT_TRUE(response && response->status == 202);
+    ids.push_back(JsonString(response->body, "id"));
+  }
+  ASSERT_FALSE(WaitTerminal(*client, ids[0], 1).empty());  // warm the connection
+  auto bad = client->PostJson("/v1/jobs", R"({"type":"upper","input":5})");
+  ASSERT_TRUE(bad && bad->status == 202);
+  ids.push_back(JsonString(bad->body, "id"));
+  for (const auto& id : ids) ASSERT_FALSE(WaitTerminal(*client, id).empty());
+
+  auto scrape = [](int port) {
+    auto metrics =
+        HttpClient::Connect(fmt::format("http://127.0.0.1:{}", port), std::chrono::seconds(5));
+    if (!metrics) return std::string();
+    auto response = (*metrics)->Get("/metrics");
+    return response && response->status == 200 ? response->body : std::string();
+  };
+  // Gauges move on the broker's heartbeat tick (1 s): poll a bounded while.
+  std::string broker;
+  for (int i = 0; i < 50; ++i) {
+    broker = scrape(broker_port);
+    if (broker.find("batchq_workers_alive 1") != std::string::npos) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_NE(broker.find("batchq_workers_alive 1"), std::string::npos) << broker;
+  EXPECT_NE(broker.find(R"(batchq_jobs_submitted_total{type="upper",verdict="accepted"} 21)"),
+            std::string::npos)
+      << broker;
+  EXPECT_NE(broker.find(R"(batchq_batches_total{reason=")"), std::string::npos) << broker;
+  EXPECT_NE(broker.find(R"(batchq_batch_size_sum{type="upper"} 21)"), std::string::npos) << broker;
+  EXPECT_NE(broker.find(R"(batchq_queue_wait_seconds_count{type="upper"} 21)"), std::string::npos)
+      << broker;
+  EXPECT_NE(broker.find(R"(batchq_queue_depth{type="upper"} 0)"), std::string::npos) << broker;
+
+  const std::string worker = scrape(worker_port);
+  EXPECT_NE(worker.find(R"(batchq_worker_jobs_total{code="",outcome="succeeded",type="upper"} 20)"),
+            std::string::npos)
+      << worker;
+  EXPECT_NE(
+      worker.find(
+          R"(batchq_worker_jobs_total{code="invalid_input",outcome="failed",type="upper"} 1)"),
+      std::string::npos)
+      << worker;
+  EXPECT_NE(worker.find("batchq_worker_busy_seconds_total"), std::string::npos) << worker;
+  EXPECT_NE(worker.find(R"(batchq_worker_batch_seconds_count{type="upper"})"), std::string::npos)
+      << worker;
+}
+
 }  // namespace
 }  // namespace batchq::test

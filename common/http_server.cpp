@@ -1,4 +1,6 @@
-#include "gateway/http_server.h"
+#include "common/http_server.h"
+
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -7,7 +9,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
-#include "gateway/job_json.h"
+#include "common/json_writer.h"
 
 namespace batchq {
 

@@ -11,7 +11,7 @@
 
 #include <boost/asio/io_context.hpp>
 
-#include "gateway/http_types.h"
+#include "common/http_types.h"
 
 namespace batchq {
 
