@@ -15,6 +15,7 @@
 #include "common/job_status.h"
 #include "common/json_writer.h"
 #include "gateway/job_json.h"
+#include "gateway/openapi_document.h"
 #include "gateway/request_parser.h"
 
 namespace batchq {
@@ -172,6 +173,9 @@ void JobApi::Route(HttpRequestIn request, Respond respond) {
   if (path == "/v1/types") return Types(std::move(respond));
   if (path == "/healthz") return respond(JsonReply(200, R"({"status":"ok"})"));
   if (path == "/readyz") return Ready(std::move(respond));
+  if (path == "/openapi.json") {
+    return respond(JsonReply(200, std::string(OpenApiDocument())));
+  }
   if (path == "/metrics") {
     return respond(
         HttpReply{200, RenderPrometheusText(registry_), std::string(kPrometheusContentType), {}});
