@@ -49,22 +49,10 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
   ~CudaMlpHandler() override {
     if (blas_ != nullptr) cublasDestroy(blas_);
     if (base_ != nullptr) cudaEventDestroy(base_);
-    for (auto& slot : slots_) {
-      if (slot.start != nullptr) cudaEventDestroy(slot.start);
-      if (slot.stop != nullptr) cudaEventDestroy(slot.stop);
-      if (slot.stream != nullptr) cudaStreamDestroy(slot.stream);
-    }
   }
 
   Status Init(int device) {
-    device_ = device;
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaSetDevice", cudaSetDevice(device));
-    for (auto& slot : slots_) {
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamCreate",
-                                cudaStreamCreateWithFlags(&slot.stream, cudaStreamNonBlocking));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&slot.start));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&slot.stop));
-    }
+    if (auto slots = InitSlots(device); !slots) return slots;
     BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&base_));
     BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(base_, slots_[0].stream));
     BATCHQ_RETURN_IF_CUBLAS_ERR("cublasCreate", cublasCreate(&blas_));
@@ -220,7 +208,6 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
 
   std::shared_ptr<const MlpModel> model_;
   const bool tf32_;
-  int device_ = 0;
   int widest_ = 0;
   cublasHandle_t blas_ = nullptr;
   cudaEvent_t base_ = nullptr;  // time zero for the busy-time union

@@ -29,25 +29,7 @@ struct RenderSlot {
 // Collect, where it overlaps the next batch's kernel (two launch slots).
 class CudaRenderHandler final : public SlottedHandler<RenderSlot, 2> {
  public:
-  ~CudaRenderHandler() override {
-    for (auto& slot : slots_) {
-      if (slot.start != nullptr) cudaEventDestroy(slot.start);
-      if (slot.stop != nullptr) cudaEventDestroy(slot.stop);
-      if (slot.stream != nullptr) cudaStreamDestroy(slot.stream);
-    }
-  }
-
-  Status Init(int device) {
-    device_ = device;
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaSetDevice", cudaSetDevice(device));
-    for (auto& slot : slots_) {
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamCreate",
-                                cudaStreamCreateWithFlags(&slot.stream, cudaStreamNonBlocking));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&slot.start));
-      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&slot.stop));
-    }
-    return Ok();
-  }
+  Status Init(int device) { return InitSlots(device); }
 
   Result<int> Launch(std::span<const std::string_view> inputs) override {
     auto free = FreeSlot();
@@ -133,7 +115,6 @@ class CudaRenderHandler final : public SlottedHandler<RenderSlot, 2> {
   std::chrono::microseconds device_time() const override { return device_time_; }
 
  private:
-  int device_ = 0;
   std::chrono::microseconds device_time_{0};
 };
 

@@ -84,10 +84,19 @@ template <class T>
 using DeviceBuffer = GrowableBuffer<T, false>;
 
 // The two-phase skeleton both device handlers share: kSlots launch slots (a Slot has
-// at least `bool busy`), Run as Launch then Collect, and the slot bookkeeping.
+// at least `stream`, `start`, `stop` and `bool busy`), Run as Launch then Collect, and
+// the slots' bookkeeping, streams and events.
 template <class Slot, int kSlots>
 class SlottedHandler : public Handler {
  public:
+  ~SlottedHandler() override {
+    for (auto& slot : slots_) {
+      if (slot.start != nullptr) cudaEventDestroy(slot.start);
+      if (slot.stop != nullptr) cudaEventDestroy(slot.stop);
+      if (slot.stream != nullptr) cudaStreamDestroy(slot.stream);
+    }
+  }
+
   Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
     auto ticket = Launch(inputs);
     if (!ticket) return std::unexpected(ticket.error());
@@ -97,6 +106,19 @@ class SlottedHandler : public Handler {
   int launch_slots() const override { return kSlots; }
 
  protected:
+  // Selects `device` and gives every slot a stream of its own and its two events.
+  Status InitSlots(int device) {
+    device_ = device;
+    BATCHQ_RETURN_IF_CUDA_ERR("cudaSetDevice", cudaSetDevice(device));
+    for (auto& slot : slots_) {
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamCreate",
+                                cudaStreamCreateWithFlags(&slot.stream, cudaStreamNonBlocking));
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&slot.start));
+      BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&slot.stop));
+    }
+    return Ok();
+  }
+
   // The first slot not in flight.
   Result<int> FreeSlot() const {
     for (int i = 0; i < kSlots; ++i) {
@@ -114,6 +136,7 @@ class SlottedHandler : public Handler {
     return &slots_[ticket];
   }
 
+  int device_ = 0;
   Slot slots_[kSlots];
 };
 
