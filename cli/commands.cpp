@@ -2,12 +2,14 @@
 
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include "cli/exit_codes.h"
 #include "cli/json_field.h"
+#include "cli/progress_bar.h"
 #include "common/http_client.h"
 #include "common/json_writer.h"
 
@@ -127,16 +129,30 @@ int SaveResult(HttpClient& client, const Common& common, const std::string& id,
 
 int WaitWith(HttpClient& client, const Common& common, const std::string& id,
              std::chrono::seconds timeout, const std::string& output_path) {
-  const auto deadline = Clock::now() + timeout;
+  const auto start = Clock::now();
+  const auto deadline = start + timeout;
+  // Progress on stderr in text mode: the status and time so far, redrawn on a terminal
+  // (so the long-poll is cut to a second), a plain line per status change otherwise.
+  const bool tty = ProgressBar::StderrIsTty();
+  std::optional<ProgressBar> progress;
+  if (common.output == OutputFormat::kText) progress.emplace(stderr, tty, "job " + id, 0);
+  std::string last_status;
   for (;;) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    const auto wait =
-        std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(30'000));
+    const auto wait = std::clamp(left, std::chrono::milliseconds(0),
+                                 std::chrono::milliseconds(tty ? 1000 : 30'000));
     auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait.count()));
     if (!response) return ReportFailure(response.error());
     if (response->status != 200) return ReportHttpError(*response);
+    if (const std::string status = JsonStatus(response->body);
+        progress && (tty || status != last_status)) {
+      progress->Show(0, fmt::format("{} after {:.1f} s", status,
+                                    std::chrono::duration<double>(Clock::now() - start).count()));
+      last_status = status;
+    }
     if (IsTerminalBody(response->body)) {
+      progress.reset();  // end the progress line before the result
       const int code = output_path.empty() || common.output == OutputFormat::kJson
                            ? PrintJob(common, response->body)
                            : kExitOk;

@@ -10,6 +10,7 @@
 #include <simdjson.h>
 
 #include "cli/json_field.h"
+#include "cli/progress_bar.h"
 #include "common/http_client.h"
 #include "common/json_writer.h"
 
@@ -68,6 +69,19 @@ void CollectIds(const std::string& body, std::vector<std::string>& ids, std::uin
   }
 }
 
+// Shows `count` of `total` until `threads` workers are done (bounded by them).
+void ShowProgress(bool enabled, std::string_view label, std::uint64_t total,
+                  const std::atomic<std::uint64_t>& count, const std::atomic<unsigned>& done,
+                  unsigned threads) {
+  if (!enabled) return;
+  ProgressBar bar(stderr, ProgressBar::StderrIsTty(), std::string(label), total);
+  while (done.load() < threads) {
+    bar.Show(count.load());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  bar.Show(count.load());
+}
+
 }  // namespace
 
 LoadReport RunLoad(const LoadOptions& options, std::string* error) {
@@ -86,9 +100,16 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
   // server shows up as latency rather than as a lower offered load.
   const double request_interval_s = options.rate > 0 ? per_request / options.rate : 0;
 
+  std::atomic<unsigned> threads_done{0};
+  // Counts a thread as done however it leaves.
+  struct CountOnExit {
+    std::atomic<unsigned>& count;
+    ~CountOnExit() { ++count; }
+  };
   std::vector<std::thread> threads;
   for (unsigned c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
+      CountOnExit done{threads_done};
       auto client = HttpClient::Connect(options.url, std::chrono::seconds(30));
       if (!client) {
         std::lock_guard lock(error_mutex);
@@ -123,6 +144,7 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
       refused += local_refused;
     });
   }
+  ShowProgress(options.progress, "submit", options.count, submitted, threads_done, connections);
   for (auto& thread : threads) thread.join();
   threads.clear();
   const double submit_seconds = std::chrono::duration<double>(Clock::now() - start).count();
@@ -130,8 +152,13 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
   std::vector<Finished> finished_all;
   std::mutex finished_mutex;
   const auto wait_deadline = Clock::now() + options.wait_timeout;
+  std::atomic<std::uint64_t> finished_count{0};
+  threads_done = 0;
+  std::uint64_t accepted = 0;
+  for (const auto& list : ids) accepted += list.size();
   for (unsigned c = 0; c < connections; ++c) {
     threads.emplace_back([&, c] {
+      CountOnExit done{threads_done};
       auto client = HttpClient::Connect(options.url, std::chrono::seconds(60));
       if (!client) return;
       simdjson::dom::parser parser;
@@ -156,6 +183,7 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
           f.finished_us = JsonOr(root["timeline"]["finished_us"], f.finished_us);
           f.batch_size = JsonOr(root["batch"]["size"], f.batch_size);
           local.push_back(std::move(f));
+          ++finished_count;
           break;
         }
       }
@@ -163,6 +191,7 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
       finished_all.insert(finished_all.end(), local.begin(), local.end());
     });
   }
+  ShowProgress(options.progress, "finish", accepted, finished_count, threads_done, connections);
   for (auto& thread : threads) thread.join();
 
   report.submitted = submitted.load();

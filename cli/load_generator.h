@@ -20,6 +20,8 @@ struct LoadOptions {
   unsigned jobs_per_request = 1;  // >1 submits through POST /v1/jobs:batch
   std::chrono::seconds wait_timeout{120};
   bool json = false;
+  bool progress =
+      true;  // progress on stderr (a bar on a terminal, else plain lines); off with json
 };
 
 struct LoadReport {

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   if (*bench_cmd) {
     load.url = common.url;
     load.json = common.output == OutputFormat::kJson;
+    load.progress = !load.json;  // JSON output stays machine-readable
     load.wait_timeout = std::chrono::seconds(load_wait_s);
     std::string error;
     const LoadReport report = RunLoad(load, &error);

@@ -80,6 +80,20 @@ TEST_F(CliTest, WorkersListsTheLiveWorkerWithItsDeviceAndTypes) {
   EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", "http://127.0.0.1:1", "workers"}, &out), 4);
 }
 
+TEST_F(CliTest, ProgressIsPlainLinesWhenNotOnATerminal) {
+  std::string out;
+  EXPECT_EQ(Cli({"bench", "--type", "upper", "--count", "50", "--connections", "2"}, &out), 0)
+      << out;
+  EXPECT_NE(out.find("submit 50/50"), std::string::npos) << out;
+  EXPECT_NE(out.find("finish 50/50"), std::string::npos) << out;
+  EXPECT_EQ(out.find('\r'), std::string::npos) << "no redraws off a terminal";
+  EXPECT_EQ(Cli({"submit", "upper", "progress"}, &out), 0) << out;
+  const std::string id = out.substr(out.rfind(' ') + 1, 32);
+  EXPECT_EQ(Cli({"wait", id}, &out), 0) << out;
+  EXPECT_NE(out.find("job " + id + " succeeded after"), std::string::npos) << out;
+  EXPECT_NE(out.find("PROGRESS"), std::string::npos) << out;
+}
+
 TEST_F(CliTest, BenchRunsABoundedLoadAndLosesNothing) {
   std::string out;
   EXPECT_EQ(
