@@ -48,13 +48,10 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
 
   ~CudaMlpHandler() override {
     if (blas_ != nullptr) cublasDestroy(blas_);
-    if (base_ != nullptr) cudaEventDestroy(base_);
   }
 
   Status Init(int device) {
     if (auto slots = InitSlots(device); !slots) return slots;
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaEventCreate", cudaEventCreate(&base_));
-    BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(base_, slots_[0].stream));
     BATCHQ_RETURN_IF_CUBLAS_ERR("cublasCreate", cublasCreate(&blas_));
     BATCHQ_RETURN_IF_CUBLAS_ERR(
         "cublasSetMathMode",
@@ -113,8 +110,6 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
     }
     return UnpackRows(slot.packed, slot.host_out.data(), model_->output_width());
   }
-
-  std::chrono::microseconds device_time() const override { return device_time_; }
 
   // Seconds per forward pass of `rows` rows, the GEMMs alone on device-resident data,
   // averaged over `repeats` after one warm-up.
@@ -187,34 +182,12 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
     return Ok();
   }
 
-  // Adds the slot's batch to the device-busy time, counting overlap with the batch
-  // before it once: the union of the batches' [start, stop] spans. (Event times are
-  // float milliseconds from Init, so resolution coarsens after hours; it serves the
-  // benchmarks' busy fraction.)
-  void CountBusy(const MlpSlot& slot) {
-    float start_ms = 0;
-    float stop_ms = 0;
-    if (cudaEventElapsedTime(&start_ms, base_, slot.start) != cudaSuccess ||
-        cudaEventElapsedTime(&stop_ms, base_, slot.stop) != cudaSuccess) {
-      cudaGetLastError();
-      return;
-    }
-    const float from = std::max(start_ms, busy_until_ms_);
-    if (stop_ms > from) {
-      device_time_ += std::chrono::microseconds(static_cast<std::int64_t>((stop_ms - from) * 1e3f));
-    }
-    busy_until_ms_ = std::max(busy_until_ms_, stop_ms);
-  }
-
   std::shared_ptr<const MlpModel> model_;
   const bool tf32_;
   int widest_ = 0;
   cublasHandle_t blas_ = nullptr;
-  cudaEvent_t base_ = nullptr;  // time zero for the busy-time union
-  float busy_until_ms_ = 0;
   std::vector<DeviceBuffer<float>> weights_;
   std::vector<DeviceBuffer<float>> biases_;
-  std::chrono::microseconds device_time_{0};
 };
 
 }  // namespace

@@ -91,10 +91,7 @@ class CudaRenderHandler final : public SlottedHandler<RenderSlot, 2> {
     auto& slot = **taken;
     if (slot.launched) {
       BATCHQ_RETURN_IF_CUDA_ERR("cudaStreamSynchronize", cudaStreamSynchronize(slot.stream));
-      float ms = 0;
-      if (cudaEventElapsedTime(&ms, slot.start, slot.stop) == cudaSuccess) {
-        device_time_ += std::chrono::microseconds(static_cast<std::int64_t>(ms * 1000.0f));
-      }
+      CountBusy(slot);
     }
     std::vector<ItemResult> results;
     results.reserve(slot.views.size());
@@ -111,11 +108,6 @@ class CudaRenderHandler final : public SlottedHandler<RenderSlot, 2> {
     }
     return results;
   }
-
-  std::chrono::microseconds device_time() const override { return device_time_; }
-
- private:
-  std::chrono::microseconds device_time_{0};
 };
 
 }  // namespace
