@@ -27,6 +27,14 @@ std::string_view ToString(CloseReason reason) {
   return "unknown";
 }
 
+std::size_t BatchSizeBucket(std::size_t size) {
+  std::size_t bucket = 0;
+  for (std::size_t bound = 1; bound < size && bucket + 1 < kBatchSizeBuckets; bound *= 2) {
+    ++bucket;
+  }
+  return bucket;
+}
+
 BatchPolicy::BatchPolicy(Options options) : options_(std::move(options)) {}
 
 void BatchPolicy::Configure(const TypeSettings& settings) {
@@ -201,6 +209,7 @@ std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, Mo
   queue.bytes -= batch_bytes;
   DropDeadFronts(queue);
   queue.dispatched.Add(now, static_cast<double>(batch.size()));
+  ++queue.batch_sizes[BatchSizeBucket(batch.size())];
   return batch;
 }
 
@@ -318,6 +327,7 @@ std::vector<BatchPolicy::TypeStats> BatchPolicy::Stats(MonotonicTime now) const 
     stats.cost_per_item_us = queue.cost.per_item_us();
     stats.arrivals_per_s = queue.arrivals.PerSecond(now);
     stats.dispatched_per_s = queue.dispatched.PerSecond(now);
+    stats.batch_sizes = queue.batch_sizes;
     out.push_back(std::move(stats));
   }
   return out;

@@ -19,6 +19,7 @@
 // head of its queue goes alone ("isolated"), and only to an idle worker.
 // Not thread-safe: owned by the broker's event loop.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -82,6 +83,11 @@ struct StringViewHash {
   }
 };
 
+// Batch sizes are counted in power-of-two buckets: bucket 0 holds size 1, bucket i
+// sizes 2^(i-1)+1 .. 2^i, and the last bucket everything larger (over 1024).
+inline constexpr std::size_t kBatchSizeBuckets = 12;
+std::size_t BatchSizeBucket(std::size_t size);
+
 class BatchPolicy {
  public:
   struct Options {
@@ -132,6 +138,8 @@ class BatchPolicy {
     double cost_per_item_us = 0;
     double arrivals_per_s = 0;
     double dispatched_per_s = 0;
+    // Batches dispatched since start, by size bucket (see BatchSizeBucket).
+    std::array<std::uint64_t, kBatchSizeBuckets> batch_sizes{};
   };
   std::vector<TypeStats> Stats(MonotonicTime now) const;
   std::size_t Depth(std::string_view type) const;
@@ -164,6 +172,7 @@ class BatchPolicy {
     BatchCostModel cost;
     RateMeter arrivals;
     RateMeter dispatched;
+    std::array<std::uint64_t, kBatchSizeBuckets> batch_sizes{};
   };
 
   TypeQueue* Find(std::string_view type);

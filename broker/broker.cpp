@@ -9,6 +9,7 @@
 
 #include "common/job_id.h"
 #include "common/json_writer.h"
+#include "common/log_context.h"
 #include "common/zmq_transport.h"
 
 namespace batchq {
@@ -248,6 +249,10 @@ void Broker::Dispatch(MonotonicTime now) {
         ids.push_back(std::move(expired.id));
       }
       spdlog::info("{} jobs expired before dispatch", ids.size());
+      for (const auto& id : ids) {
+        const ScopedLogContext log_context({}, id);
+        spdlog::debug("job expired before dispatch");
+      }
       EndJobs(std::move(ids), "expired", "expired",
               "The job was not dispatched before its timeout.");
     }
@@ -278,7 +283,8 @@ bool Broker::SendBatch(WorkerInfo& worker, ReadyBatch& ready) {
   --worker.free_credits;
   worker.exclusive = ready.exclusive;
   worker.in_flight.insert(batch.batch_id);
-  spdlog::debug("batch {} ({} x {}, {}) to {}", batch.batch_id, ready.jobs.size(), ready.type,
+  const ScopedLogContext log_context(batch.batch_id);
+  spdlog::debug("batch of {} x {} ({}) to {}", ready.jobs.size(), ready.type,
                 ToString(ready.reason), worker.ready.name);
   const auto now = Clock::now();
   std::vector<std::chrono::microseconds> waits;
@@ -343,12 +349,16 @@ void Broker::LoseWorker(WorkerInfo worker) {
         retry.push_back(std::move(job));
       }
     }
+    const ScopedLogContext log_context(batch_id);
+    for (const auto& id : failed) {
+      const ScopedLogContext job_context({}, id);
+      spdlog::warn("job failed: its worker was lost {} times in a row", config_.max_attempts);
+    }
     if (!failed.empty()) {
       EndJobs(std::move(failed), "failed", "worker_lost",
               fmt::format("The job's worker was lost {} times in a row.", config_.max_attempts));
     }
-    spdlog::warn("batch {} lost with worker {}: {} jobs re-queued", batch_id, worker.ready.name,
-                 retry.size());
+    spdlog::warn("batch lost with worker {}: {} jobs re-queued", worker.ready.name, retry.size());
     policy_.Requeue(lost.type, std::move(retry));
   }
 }
@@ -443,6 +453,7 @@ wire::Status Broker::BuildStatus(std::uint64_t seq) const {
     type.preferred_batch_sizes = settings.preferred_batch_sizes;
     type.max_batch_bytes = settings.max_batch_bytes;
     type.default_timeout_ms = settings.default_timeout.count();
+    type.batch_sizes.assign(stats.batch_sizes.begin(), stats.batch_sizes.end());
     status.types.push_back(std::move(type));
   }
   for (const auto& [routing, worker] : workers_.workers()) {

@@ -25,6 +25,7 @@ struct Finished {
   std::int64_t started_us = 0;
   std::int64_t finished_us = 0;
   std::int64_t batch_size = 0;
+  std::int64_t attempts = 0;
 };
 
 double Percentile(std::vector<double>& values, double p) {
@@ -182,6 +183,7 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
           f.started_us = JsonOr(root["timeline"]["started_us"], f.started_us);
           f.finished_us = JsonOr(root["timeline"]["finished_us"], f.finished_us);
           f.batch_size = JsonOr(root["batch"]["size"], f.batch_size);
+          f.attempts = JsonOr(root["attempts"], f.attempts);
           local.push_back(std::move(f));
           ++finished_count;
           break;
@@ -210,6 +212,7 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
     } else {
       ++report.failed;
     }
+    if (f.attempts > 1) ++report.retried;
     if (f.finished_us > 0) {
       latencies.push_back(static_cast<double>(f.finished_us - f.created_us) / 1000.0);
       first_created = std::min(first_created, f.created_us);
@@ -253,6 +256,7 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
     json.Key("succeeded").Int(static_cast<std::int64_t>(r.succeeded));
     json.Key("failed").Int(static_cast<std::int64_t>(r.failed));
     json.Key("unfinished").Int(static_cast<std::int64_t>(r.unfinished));
+    json.Key("retried").Int(static_cast<std::int64_t>(r.retried));
     json.Key("submit_jobs_per_s").Double(r.submit_jobs_per_s);
     json.Key("end_to_end_jobs_per_s").Double(r.end_to_end_jobs_per_s);
     json.Key("latency_p50_ms").Double(r.latency_p50_ms);
@@ -266,7 +270,7 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
   }
   return fmt::format(
       "type={} count={} rate={} connections={} jobs_per_request={}\n"
-      "submitted={} accepted={} refused={} succeeded={} failed={} unfinished={}\n"
+      "submitted={} accepted={} refused={} succeeded={} failed={} unfinished={} retried={}\n"
       "submit throughput   {:.0f} jobs/s ({:.2f} s)\n"
       "end-to-end          {:.0f} jobs/s\n"
       "latency (ms)        p50 {:.2f}  p99 {:.2f}  max {:.2f}   [gateway accept -> result "
@@ -276,7 +280,7 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
       options.type, options.count,
       options.rate == 0 ? std::string("max") : fmt::format("{}", options.rate), options.connections,
       options.jobs_per_request, r.submitted, r.accepted, r.refused, r.succeeded, r.failed,
-      r.unfinished, r.submit_jobs_per_s, r.submit_seconds, r.end_to_end_jobs_per_s,
+      r.unfinished, r.retried, r.submit_jobs_per_s, r.submit_seconds, r.end_to_end_jobs_per_s,
       r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms, r.queue_wait_p50_ms,
       r.queue_wait_p99_ms, r.mean_batch_size);
 }

@@ -31,6 +31,7 @@ struct LoadReport {
   std::uint64_t succeeded = 0;
   std::uint64_t failed = 0;      // failed, cancelled or expired
   std::uint64_t unfinished = 0;  // accepted jobs not terminal by the wait timeout
+  std::uint64_t retried = 0;     // finished jobs that took more than one attempt
   double submit_seconds = 0;
   double submit_jobs_per_s = 0;
   double end_to_end_jobs_per_s = 0;  // accepted jobs / (last finish - first create)

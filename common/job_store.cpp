@@ -109,8 +109,10 @@ const RedisScript kCreateIdempotentScript{R"lua(
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
-redis.call('HSET', KEYS[2], unpack(ARGV, 5))
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('LPUSH', KEYS[4], ARGV[1])
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]))
 return 'created'
 )lua"};
 
@@ -201,6 +203,8 @@ JobStore::JobStore(RedisConnection& redis, Options options)
     : redis_(redis),
       options_(std::move(options)),
       pending_key_(options_.key_prefix + "pending"),
+      recent_key_(options_.key_prefix + "recent"),
+      recent_last_(std::to_string(kRecentJobs - 1)),
       done_channel_(options_.key_prefix + "done") {}
 
 std::string JobStore::JobKey(std::string_view id) const {
@@ -218,21 +222,26 @@ Status JobStore::Create(std::span<const NewJob> jobs) {
   texts.reserve(jobs.size());
   for (const NewJob& job : jobs) texts.push_back(TextOf(job, JobKey(job.id)));
   std::vector<std::vector<std::string_view>> commands;
-  commands.reserve(jobs.size() * 2 + 2);
+  commands.reserve(jobs.size() * 2 + 4);
   commands.push_back({"MULTI"});
+  std::vector<std::string_view> lpush{"LPUSH", recent_key_};
+  lpush.reserve(jobs.size() + 2);
   for (size_t i = 0; i < jobs.size(); ++i) {
     std::vector<std::string_view> hset{"HSET", texts[i].key};
     AppendRecordFields(jobs[i], texts[i], hset);
     commands.push_back(std::move(hset));
     commands.push_back({"ZADD", pending_key_, texts[i].score, jobs[i].id});
+    lpush.push_back(jobs[i].id);
   }
+  commands.push_back(std::move(lpush));
+  commands.push_back({"LTRIM", recent_key_, "0", recent_last_});
   commands.push_back({"EXEC"});
   auto replies = redis_.Pipeline(commands);
   if (!replies) return std::unexpected(replies.error());
   const RedisReply& exec = replies->back();
   if (exec.kind != RedisReply::Kind::kArray) return std::unexpected(UnexpectedReply("EXEC", exec));
   for (const RedisReply& reply : exec.elements) {
-    if (reply.is_error()) return std::unexpected(UnexpectedReply("HSET/ZADD", reply));
+    if (reply.is_error()) return std::unexpected(UnexpectedReply("HSET/ZADD/LPUSH", reply));
   }
   return Ok();
 }
@@ -242,8 +251,8 @@ Result<IdempotentCreate> JobStore::CreateIdempotent(const NewJob& job, std::stri
   const NewJobText text = TextOf(job, JobKey(job.id));
   const std::string idem_key = IdempotencyKey(key);
   const std::string ttl = std::to_string(options_.result_ttl.count());
-  const std::string_view keys[] = {idem_key, text.key, pending_key_};
-  std::vector<std::string_view> args{job.id, fingerprint, ttl, text.score};
+  const std::string_view keys[] = {idem_key, text.key, pending_key_, recent_key_};
+  std::vector<std::string_view> args{job.id, fingerprint, ttl, text.score, recent_last_};
   AppendRecordFields(job, text, args);
   auto reply = redis_.Eval(kCreateIdempotentScript, keys, args);
   if (!reply) return std::unexpected(reply.error());
@@ -318,6 +327,28 @@ Result<std::vector<std::optional<JobRecord>>> JobStore::GetMany(std::span<const 
     }
   }
   return records;
+}
+
+Result<std::vector<JobRecord>> JobStore::Recent(std::size_t limit) {
+  limit = std::min(limit, kRecentJobs);
+  if (limit == 0) return std::vector<JobRecord>();
+  const std::string last = std::to_string(limit - 1);
+  auto reply = redis_.Command({"LRANGE", recent_key_, "0", last});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kArray) {
+    return std::unexpected(UnexpectedReply("LRANGE", *reply));
+  }
+  std::vector<std::string> ids;
+  ids.reserve(reply->elements.size());
+  for (const RedisReply& element : reply->elements) ids.push_back(element.str);
+  auto records = GetMany(ids);
+  if (!records) return std::unexpected(records.error());
+  std::vector<JobRecord> present;
+  present.reserve(records->size());
+  for (auto& record : *records) {
+    if (record) present.push_back(std::move(*record));
+  }
+  return present;
 }
 
 Result<std::optional<std::string>> JobStore::GetBlob(std::string_view id) {

@@ -2,6 +2,7 @@
 // The Redis schema of DESIGN.md and every state change on it.
 //   {prefix}job:{id}   hash: the job record
 //   {prefix}pending    sorted set of accepted-not-finished ids, scored by creation (ms)
+//   {prefix}recent     list of the newest ids, newest first, capped at kRecentJobs
 //   {prefix}done       pub/sub channel; terminal transitions publish their job ids,
 //                      comma-separated, one message per batch
 // Transitions that can race (a re-run finishing after the first run, a cancel against
@@ -88,6 +89,9 @@ struct IdempotentCreate {
 
 class JobStore {
  public:
+  // How many of the newest job ids {prefix}recent keeps (for the dashboard's list).
+  static constexpr std::size_t kRecentJobs = 1000;
+
   struct Options {
     std::string key_prefix = "bq:";
     std::chrono::seconds result_ttl{std::chrono::hours(24)};
@@ -96,7 +100,7 @@ class JobStore {
   // `redis` must outlive the store.
   JobStore(RedisConnection& redis, Options options);
 
-  // Makes the jobs durable (record + pending entry) in one MULTI/EXEC.
+  // Makes the jobs durable (record + pending entry + recent list) in one MULTI/EXEC.
   Status Create(std::span<const NewJob> jobs);
   // Creates one job unless `key` (an Idempotency-Key) already names one; the key is
   // kept as long as results (result_ttl). `fingerprint` identifies the request body.
@@ -107,6 +111,9 @@ class JobStore {
   // Removes records the broker refused, so a 4xx answer leaves nothing behind.
   Status Remove(std::span<const std::string> ids);
   Result<std::optional<JobRecord>> Get(std::string_view id);
+  // The newest jobs, newest first, at most `limit` (capped at kRecentJobs); records
+  // that expired or were discarded are left out, so fewer may come back.
+  Result<std::vector<JobRecord>> Recent(std::size_t limit);
   Result<std::vector<std::optional<JobRecord>>> GetMany(std::span<const std::string> ids);
   // A binary result's bytes (kept apart from the record so that polls stay small);
   // nullopt when the job has none or it expired.
@@ -143,6 +150,8 @@ class JobStore {
   RedisConnection& redis_;
   const Options options_;
   const std::string pending_key_;
+  const std::string recent_key_;
+  const std::string recent_last_;  // kRecentJobs - 1, as LTRIM's stop index
   const std::string done_channel_;
 };
 

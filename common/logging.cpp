@@ -1,5 +1,7 @@
 #include "common/logging.h"
 
+#include "common/log_format.h"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -7,13 +9,7 @@ namespace batchq {
 
 void SetUpLogging(std::string_view process, std::string_view level, bool json) {
   auto logger = spdlog::stderr_logger_mt(std::string(process));
-  if (json) {
-    logger->set_pattern(
-        R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","process":"%n","pid":%P,"msg":"%v"})",
-        spdlog::pattern_time_type::utc);
-  } else {
-    logger->set_pattern("%Y-%m-%d %H:%M:%S.%e %n[%P] %^%l%$ %v");
-  }
+  logger->set_formatter(json ? MakeJsonLogFormatter(process) : MakeTextLogFormatter());
   logger->set_level(spdlog::level::from_str(std::string(level)));
   logger->flush_on(spdlog::level::info);
   spdlog::set_default_logger(logger);

@@ -88,6 +88,9 @@ struct TypeStatus {
   std::vector<std::uint32_t> preferred_batch_sizes;
   std::uint64_t max_batch_bytes = 0;
   std::int64_t default_timeout_ms = 0;
+  // Dispatched batches by size bucket: [0] size 1, [i] sizes 2^(i-1)+1 .. 2^i, the
+  // last one everything larger.
+  std::vector<std::uint64_t> batch_sizes;
 };
 
 struct WorkerStatus {

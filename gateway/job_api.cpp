@@ -14,8 +14,8 @@
 #include "common/job_id.h"
 #include "common/job_status.h"
 #include "common/json_writer.h"
+#include "gateway/embedded_documents.h"
 #include "gateway/job_json.h"
-#include "gateway/openapi_document.h"
 #include "gateway/request_parser.h"
 
 namespace batchq {
@@ -144,9 +144,16 @@ void JobApi::Route(HttpRequestIn request, Respond respond) {
   const std::string_view path = request.path;
   const std::string_view method = request.method;
   constexpr std::string_view kJobs = "/v1/jobs/";
-  if (path == "/v1/jobs" || path == "/v1/jobs:batch") {
+  if (path == "/v1/jobs" && method == "GET") return ListJobs(request.query, std::move(respond));
+  if (path == "/v1/jobs") {
+    if (method != "POST") {
+      return respond(ErrorReply(405, "method_not_allowed", "Use GET or POST."));
+    }
+    return Submit(request, std::move(respond), false);
+  }
+  if (path == "/v1/jobs:batch") {
     if (method != "POST") return respond(ErrorReply(405, "method_not_allowed", "Use POST."));
-    return Submit(request, std::move(respond), path == "/v1/jobs:batch");
+    return Submit(request, std::move(respond), true);
   }
   if (path.starts_with(kJobs)) {
     std::string_view rest = path.substr(kJobs.size());
@@ -173,6 +180,9 @@ void JobApi::Route(HttpRequestIn request, Respond respond) {
   if (path == "/v1/types") return Types(std::move(respond));
   if (path == "/healthz") return respond(JsonReply(200, R"({"status":"ok"})"));
   if (path == "/readyz") return Ready(std::move(respond));
+  if (path == "/" || path == "/ui") {
+    return respond(HttpReply{200, std::string(DashboardPage()), "text/html; charset=utf-8", {}});
+  }
   if (path == "/openapi.json") {
     return respond(JsonReply(200, std::string(OpenApiDocument())));
   }
@@ -382,6 +392,25 @@ void JobApi::GetJob(std::string id, std::string_view query, Respond respond) {
   });
 }
 
+void JobApi::ListJobs(std::string_view query, Respond respond) {
+  auto limit = QueryInt(query, "limit");
+  if (!limit) return respond(ErrorReply(400, limit.error().code, limit.error().message));
+  const std::int64_t wanted = limit->value_or(kDefaultListLimit);
+  if (wanted < 1 || wanted > kMaxListLimit) {
+    return respond(ErrorReply(400, "invalid_request",
+                              fmt::format("'limit' must be between 1 and {}.", kMaxListLimit)));
+  }
+  auto records = Store().Recent(static_cast<std::size_t>(wanted));
+  if (!records) return respond(Unavailable(records.error()));
+  std::string body = R"({"jobs":[)";
+  for (std::size_t i = 0; i < records->size(); ++i) {
+    if (i > 0) body += ',';
+    body += RenderJob((*records)[i]);
+  }
+  body += "]}";
+  respond(JsonReply(200, std::move(body)));
+}
+
 void JobApi::FinishWait(const std::shared_ptr<WaitState>& state) {
   if (state->finished) return;
   state->finished = true;
@@ -461,6 +490,9 @@ void JobApi::Types(Respond respond) {
     json.EndObject();
     json.Key("arrivals_per_s").Double(type.arrivals_per_s);
     json.Key("dispatched_per_s").Double(type.dispatched_per_s);
+    json.Key("batch_sizes").BeginArray();
+    for (const auto count : type.batch_sizes) json.Int(static_cast<std::int64_t>(count));
+    json.EndArray();
     json.EndObject();
   }
   json.EndArray().Key("workers").BeginArray();

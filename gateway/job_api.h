@@ -43,12 +43,16 @@ class JobApi {
 
  private:
   struct WaitState;
+  static constexpr std::int64_t kDefaultListLimit = 20;
+  static constexpr std::int64_t kMaxListLimit = 200;
 
   JobStore& Store();
   // Handle() minus the metrics: picks the route and answers.
   void Route(HttpRequestIn request, Respond respond);
   void Submit(const HttpRequestIn& request, Respond respond, bool batch);
   void GetJob(std::string id, std::string_view query, Respond respond);
+  // GET /v1/jobs?limit=N: the newest jobs first, whatever their status.
+  void ListJobs(std::string_view query, Respond respond);
   // Answers a retried submit with the job its Idempotency-Key already names.
   void Replay(const std::string& id, Respond respond);
   void GetResult(const std::string& id, Respond respond);

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/log_context.h"
 #include "gpu_worker/oom_splitter.h"
 
 namespace batchq {
@@ -162,15 +163,18 @@ void BatchExecutor::WriteLoop() {
       written = std::move(to_write_.front());
       to_write_.pop_front();
     }
+    const ScopedLogContext log_context(written.batch_id);
     if (!written.outcomes.empty()) {
       // Results already computed get more tries while stopping: finished work is dear.
       auto stored = WithRetry([&] { return writer_store_.Finish(written.outcomes); }, 5);
       if (!stored) {
-        spdlog::error("batch {}: results not written: {}", written.batch_id,
-                      stored.error().message);
-      } else if (const auto refused = std::count(stored->begin(), stored->end(), false)) {
-        spdlog::warn("batch {}: {} late results refused: a newer attempt owns the job",
-                     written.batch_id, refused);
+        spdlog::error("batch results not written: {}", stored.error().message);
+      } else {
+        for (std::size_t i = 0; i < stored->size(); ++i) {
+          if ((*stored)[i]) continue;
+          const ScopedLogContext job_context({}, written.outcomes[i].id);
+          spdlog::warn("late result refused: a newer attempt owns the job");
+        }
       }
     }
     {
@@ -186,6 +190,7 @@ std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) 
   launched->claimed = std::move(claimed);
   launched->start = Clock::now();
   const wire::Batch& batch = launched->claimed.batch;
+  const ScopedLogContext log_context(batch.batch_id);
   // Jobs cancelled or already taken by a newer attempt are skipped, never run.
   for (std::size_t i = 0; i < batch.jobs.size() && i < launched->claimed.claimed.size(); ++i) {
     if (!launched->claimed.claimed[i]) continue;
@@ -196,7 +201,11 @@ std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) 
   if (!options_.crash_on_input.empty() &&
       std::find(launched->inputs.begin(), launched->inputs.end(), options_.crash_on_input) !=
           launched->inputs.end()) {
-    spdlog::critical("fault injection: crashing on input {}", options_.crash_on_input);
+    for (const auto& job : batch.jobs) {
+      if (job.input != options_.crash_on_input) continue;
+      const ScopedLogContext job_context({}, job.id);
+      spdlog::critical("fault injection: crashing on input {}", options_.crash_on_input);
+    }
     std::abort();
   }
   const auto handler = handlers_.find(batch.type);
@@ -211,6 +220,7 @@ std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) 
 
 std::vector<JobOutcome> BatchExecutor::Collect(Launched& launched) {
   const wire::Batch& batch = launched.claimed.batch;
+  const ScopedLogContext log_context(batch.batch_id);
   if (launched.inputs.empty()) return {};
   Result<std::vector<ItemResult>> results =
       Fail("unknown_type", "This worker has no handler for the job's type.");
@@ -229,8 +239,8 @@ std::vector<JobOutcome> BatchExecutor::Collect(Launched& launched) {
     results = Fail("handler_error", "The handler returned the wrong number of results.");
   }
   if (!results) {
-    spdlog::error("batch {} ({} x {}) failed: {}", batch.batch_id, launched.inputs.size(),
-                  batch.type, results.error().message);
+    spdlog::error("batch of {} x {} failed: {}", launched.inputs.size(), batch.type,
+                  results.error().message);
   }
   std::vector<JobOutcome> outcomes;
   outcomes.reserve(launched.inputs.size());
@@ -250,6 +260,8 @@ std::vector<JobOutcome> BatchExecutor::Collect(Launched& launched) {
     } else {
       outcome.error_code = item.error().code;
       outcome.error_message = item.error().message;
+      const ScopedLogContext job_context({}, job.id);
+      spdlog::debug("job failed: {}: {}", outcome.error_code, outcome.error_message);
     }
     outcomes.push_back(std::move(outcome));
   }

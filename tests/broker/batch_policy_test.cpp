@@ -62,6 +62,36 @@ TEST_F(BatchPolicyTest, EmitsFullBatchAtOnce) {
   EXPECT_EQ(policy_.Depth("upper"), 0u);
 }
 
+TEST(BatchSizeBucketTest, PowersOfTwoWithAnOpenLastBucket) {
+  EXPECT_EQ(BatchSizeBucket(1), 0u);
+  EXPECT_EQ(BatchSizeBucket(2), 1u);
+  EXPECT_EQ(BatchSizeBucket(3), 2u);
+  EXPECT_EQ(BatchSizeBucket(4), 2u);
+  EXPECT_EQ(BatchSizeBucket(5), 3u);
+  EXPECT_EQ(BatchSizeBucket(32), 5u);
+  EXPECT_EQ(BatchSizeBucket(33), 6u);
+  EXPECT_EQ(BatchSizeBucket(1024), 10u);
+  EXPECT_EQ(BatchSizeBucket(1025), 11u);
+  EXPECT_EQ(BatchSizeBucket(1u << 20), kBatchSizeBuckets - 1);
+}
+
+TEST_F(BatchPolicyTest, StatsCountDispatchedBatchesBySize) {
+  for (int i = 0; i < 10; ++i) Enqueue("upper", "j" + std::to_string(i));
+  while (Next().batch) {
+  }
+  // max_batch_size 4: batches of 4, 4 and then 2 once max_delay has passed.
+  now_ += 5ms;
+  ASSERT_TRUE(Next().batch);
+  for (const auto& stats : policy_.Stats(now_)) {
+    std::array<std::uint64_t, kBatchSizeBuckets> want{};
+    if (stats.settings.name == "upper") {
+      want[BatchSizeBucket(4)] = 2;
+      want[BatchSizeBucket(2)] = 1;
+    }
+    EXPECT_EQ(stats.batch_sizes, want) << stats.settings.name;
+  }
+}
+
 TEST_F(BatchPolicyTest, NeverExceedsMaxBatchSize) {
   for (int i = 0; i < 10; ++i) Enqueue("upper", "j" + std::to_string(i));
   std::vector<std::size_t> sizes;

@@ -37,8 +37,8 @@ TEST(WireTest, AcceptAndStatusRoundTrip) {
   EXPECT_TRUE(accept.verdicts[0].code.empty());
   EXPECT_EQ(accept.verdicts[1].retry_after_ms, 1500);
 
-  const TypeStatus type{"upper", 32,    5000, 100, 7,    2,       3,    1500,
-                        2000.5,  50.25, 900,  880, true, {8, 16}, 4096, 250};
+  const TypeStatus type{"upper", 32,  5000, 100,  7,       2,    3,   1500,     2000.5,
+                        50.25,   900, 880,  true, {8, 16}, 4096, 250, {1, 0, 3}};
   Status status{9, {type}, {{"w", {"upper"}, "cuda", "H200", 2, 1, 99}}};
   const Status back = RoundTrip(status);
   ASSERT_EQ(back.types.size(), 1u);
@@ -46,6 +46,7 @@ TEST(WireTest, AcceptAndStatusRoundTrip) {
   EXPECT_EQ(back.types[0].cost_fixed_us, 2000.5);
   EXPECT_EQ(back.types[0].preferred_batch_sizes, (std::vector<std::uint32_t>{8, 16}));
   EXPECT_EQ(back.types[0].default_timeout_ms, 250);
+  EXPECT_EQ(back.types[0].batch_sizes, (std::vector<std::uint64_t>{1, 0, 3}));
   ASSERT_EQ(back.workers.size(), 1u);
   EXPECT_EQ(back.workers[0].device, "H200");
   EXPECT_EQ(back.workers[0].batches_done, 99u);

@@ -63,6 +63,10 @@ TEST(OpenApiTest, EveryRouteAndErrorShapeTheGatewayServesIsDocumented) {
        R"({"type":"upper","input":"y"})",
        {{"Content-Type", "application/json"}, {"Idempotency-Key", "k1"}}},
       {"GET", "/v1/jobs", "/v1/jobs", ""},
+      {"GET", "/v1/jobs", "/v1/jobs?limit=5", ""},
+      {"GET", "/v1/jobs", "/v1/jobs?limit=0", ""},
+      {"GET", "/v1/jobs", "/v1/jobs?limit=many", ""},
+      {"PUT", "/v1/jobs", "/v1/jobs", ""},
       {"POST", "/v1/jobs:batch", "/v1/jobs:batch", R"({"jobs":[)" + job + R"(,{"type":1}]})"},
       {"POST", "/v1/jobs:batch", "/v1/jobs:batch", R"({"jobs":5})"},
       {"POST", "/v1/jobs:batch", "/v1/jobs:batch", job, {{"Content-Type", "text/plain"}}},
@@ -83,6 +87,8 @@ TEST(OpenApiTest, EveryRouteAndErrorShapeTheGatewayServesIsDocumented) {
       {"GET", "/readyz", "/readyz", ""},
       {"GET", "/metrics", "/metrics", ""},
       {"GET", "/openapi.json", "/openapi.json", ""},
+      {"GET", "/", "/", ""},
+      {"GET", "/ui", "/ui", ""},
       {"GET", "", "/no/such/route", ""},
   };
 

@@ -1,6 +1,7 @@
 // The whole pipeline with real processes: gateway -> broker -> workers -> Redis.
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -214,6 +215,158 @@ TEST(PipelineTest, TypesListsBatchingSettingsAndLiveWorkers) {
     EXPECT_EQ(type["workers"].get_int64().value(), 2);
   }
   EXPECT_TRUE(found) << types->body;
+}
+
+TEST(PipelineTest, ListJobsShowsTheNewestFirstWithTheirTimeline) {
+  Stack stack({.workers = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  std::vector<std::string> ids;
+  for (const char* input : {"a", "b", "c"}) {
+    auto accepted = client->PostJson("/v1/jobs", JobBody("upper", input));
+    ASSERT_TRUE(accepted && accepted->status == 202);
+    ids.push_back(JsonString(accepted->body, "id"));
+  }
+  // Jobs from :batch are listed too, in request order reversed like any others.
+  auto batch = client->PostJson(
+      "/v1/jobs:batch", R"({"jobs":[{"type":"upper","input":"d"},{"type":"upper","input":"e"}]})");
+  ASSERT_TRUE(batch && batch->status == 202) << (batch ? batch->body : "");
+  for (const auto& id : ids) {
+    ASSERT_EQ(JsonString(WaitTerminal(*client, id), "status"), "succeeded");
+  }
+
+  auto listed = client->Get("/v1/jobs?limit=4");
+  ASSERT_TRUE(listed);
+  ASSERT_EQ(listed->status, 200) << listed->body;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  ASSERT_EQ(parser.parse(listed->body).get(root), simdjson::SUCCESS);
+  std::vector<std::string> order;
+  for (auto job : root["jobs"].get_array()) {
+    order.emplace_back(job["id"].get_string().value());
+    std::int64_t created = 0;
+    EXPECT_EQ(job["timeline"]["created_us"].get(created), simdjson::SUCCESS);
+    EXPECT_GT(created, 0);
+  }
+  ASSERT_EQ(order.size(), 4u) << listed->body;
+  EXPECT_EQ(order[2], ids[2]);
+  EXPECT_EQ(order[3], ids[1]);
+  // The newest single job finished, so the list shows it with its result.
+  auto all = client->Get("/v1/jobs");
+  ASSERT_TRUE(all && all->status == 200);
+  EXPECT_NE(all->body.find(R"("result":"C")"), std::string::npos) << all->body;
+
+  auto too_many = client->Get("/v1/jobs?limit=201");
+  ASSERT_TRUE(too_many);
+  EXPECT_EQ(too_many->status, 400);
+  EXPECT_EQ(JsonString(too_many->body, "error", "code"), "invalid_request") << too_many->body;
+}
+
+TEST(PipelineTest, TypesCountDispatchedBatchesBySize) {
+  Stack stack({.workers = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto accepted = client->PostJson("/v1/jobs", JobBody("upper", "n" + std::to_string(i)));
+    ASSERT_TRUE(accepted && accepted->status == 202);
+    ids.push_back(JsonString(accepted->body, "id"));
+  }
+  // Each job reports the size of the batch it ran in; the buckets must add up to them.
+  std::map<std::string, std::int64_t> batch_sizes;
+  for (const auto& id : ids) {
+    const std::string job = WaitTerminal(*client, id);
+    ASSERT_EQ(JsonString(job, "status"), "succeeded") << job;
+    batch_sizes[JsonString(job, "batch", "id")] = JsonInt(job, "batch", "size");
+  }
+  std::vector<std::int64_t> want(12, 0);
+  for (const auto& [batch, size] : batch_sizes) {
+    std::size_t bucket = 0;
+    for (std::int64_t bound = 1; bound < size; bound *= 2) ++bucket;
+    ++want[bucket];
+  }
+  // The gateway relays the broker's status as of its last ping: poll (bounded).
+  std::vector<std::int64_t> got;
+  std::string body;
+  for (int poll = 0; poll < 100 && got != want; ++poll) {
+    if (poll > 0) std::this_thread::sleep_for(50ms);
+    auto types = client->Get("/v1/types");
+    ASSERT_TRUE(types && types->status == 200);
+    body = types->body;
+    simdjson::dom::parser parser;
+    simdjson::dom::element root;
+    ASSERT_EQ(parser.parse(body).get(root), simdjson::SUCCESS);
+    got.clear();
+    for (auto type : root["types"].get_array()) {
+      if (type["name"].get_string().value() != "upper") continue;
+      for (auto count : type["batch_sizes"].get_array()) got.push_back(count.get_int64().value());
+    }
+  }
+  EXPECT_EQ(got, want) << body;
+}
+
+TEST(PipelineTest, DashboardPageIsServedAtRootAndUi) {
+  Stack stack({.workers = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  for (const char* path : {"/", "/ui"}) {
+    auto page = client->Get(path);
+    ASSERT_TRUE(page);
+    EXPECT_EQ(page->status, 200) << path;
+    EXPECT_EQ(page->Header("Content-Type"), "text/html; charset=utf-8") << path;
+    EXPECT_NE(page->body.find("<title>batchq dashboard</title>"), std::string::npos) << path;
+  }
+}
+
+TEST(PipelineTest, JsonLogsCarryTheBatchAndJobIds) {
+  const std::vector<std::string> json_debug = {"--log-json", "--log-level", "debug"};
+  Stack stack({.workers = 1,
+               .broker_args = json_debug,
+               .gateway_args = json_debug,
+               .worker_args = json_debug});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto bad = client->PostJson("/v1/jobs", R"({"type":"upper","input":5})");
+  ASSERT_TRUE(bad && bad->status == 202);
+  const std::string id = JsonString(bad->body, "id");
+  const std::string job = WaitTerminal(*client, id);
+  ASSERT_EQ(JsonString(job, "status"), "failed") << job;
+  const std::string batch_id = JsonString(job, "batch", "id");
+  ASSERT_FALSE(batch_id.empty()) << job;
+
+  // Every line of every process is one JSON object; the lines about this batch and
+  // job carry their ids as fields.
+  struct Seen {
+    bool batch_line = false;
+    bool job_line = false;
+  };
+  auto scan = [&](const std::string& log, const char* process) {
+    Seen seen;
+    std::size_t start = 0;
+    while (start < log.size()) {
+      const std::size_t end = log.find('\n', start);
+      const std::string line = log.substr(start, end - start);
+      start = end == std::string::npos ? log.size() : end + 1;
+      if (line.empty()) continue;
+      simdjson::dom::parser parser;
+      simdjson::dom::element root;
+      EXPECT_EQ(parser.parse(line).get(root), simdjson::SUCCESS) << process << ": " << line;
+      std::string_view line_batch, line_job;
+      if (root["batch_id"].get(line_batch) != simdjson::SUCCESS) continue;
+      if (line_batch != batch_id) continue;
+      seen.batch_line = true;
+      if (root["job_id"].get(line_job) == simdjson::SUCCESS && line_job == id) {
+        seen.job_line = true;
+      }
+    }
+    return seen;
+  };
+  const Seen broker = scan(stack.broker().ReadLog(), "broker");
+  EXPECT_TRUE(broker.batch_line) << stack.broker().ReadLog();
+  // The worker says why the job failed, on a line with both ids.
+  const Seen worker = scan(stack.worker(0).ReadLog(), "worker");
+  EXPECT_TRUE(worker.job_line) << stack.worker(0).ReadLog();
+  scan(stack.gateway().ReadLog(), "gateway");
 }
 
 TEST(PipelineTest, MetricsCountAnswersByRouteAndCode) {

@@ -115,8 +115,12 @@ TEST(ReliabilityTest, FrozenWorkersLateResultCannotOverwriteTheRerun) {
     auto types = client->Get("/v1/types");
     return types && types->body.find("\"w0\"") != std::string::npos;
   })) << stack.Logs();
-  ASSERT_TRUE(
-      WaitFor([&] { return stack.Logs().find("late results refused") != std::string::npos; }));
+  // The refusal is logged on a line that names the job.
+  ASSERT_TRUE(WaitFor([&] {
+    const std::string log = stack.worker(0).ReadLog();
+    const auto at = log.find("late result refused");
+    return at != std::string::npos && log.find("job=" + id, at) < log.find('\n', at);
+  })) << stack.worker(0).ReadLog();
   auto after = client->Get("/v1/jobs/" + id);
   ASSERT_TRUE(after);
   EXPECT_EQ(JsonString(after->body, "worker"), "w1") << after->body;

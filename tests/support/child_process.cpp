@@ -121,7 +121,14 @@ int RunCommand(const std::vector<std::string>& argv, std::string* stdout_text,
   char path[] = "/tmp/batchq-cmd-XXXXXX";
   const int fd = mkstemp(path);
   if (fd < 0) throw std::runtime_error("mkstemp failed");
-  const pid_t pid = Spawn(argv, fd);
+  pid_t pid = -1;
+  try {
+    pid = Spawn(argv, fd);
+  } catch (...) {
+    close(fd);
+    unlink(path);
+    throw;
+  }
   close(fd);
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;

@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# The compose stack, for real: a private dockerd (data and exec roots under a temp
+# folder, its own unix socket), a local Debian base image, `docker-compose build`, then
+# `up --scale gpu_worker=3` with CPU workers. Jobs go through the gateway's published
+# port with the batchq CLI; all three workers must run batches; one worker is killed
+# mid-load and every accepted job must still succeed. Cleans up what it started.
+# Usage: compose_test.sh SOURCE_DIR BATCHQ_CLI
+set -euo pipefail
+src=$(cd "$1" && pwd)
+cli=$(realpath "$2")
+project=batchq-ci-$$
+if [[ $(id -u) -ne 0 ]]; then
+  echo "compose_test: skipped: dockerd needs root" >&2
+  exit 77
+fi
+for tool in dockerd debootstrap docker-compose; do
+  command -v "$tool" >/dev/null || { echo "compose_test: skipped: no $tool" >&2; exit 77; }
+done
+# A slow `sleep` type (0.3 s a batch) keeps every worker busy, so the kill lands on
+# batches in flight, which the broker must re-run elsewhere.
+count=1200
+rate=150
+
+work=$(mktemp -d /tmp/bq-compose.XXXXXX)
+export DOCKER_HOST=unix://$work/docker.sock
+docker=/usr/bin/docker
+[[ -x $docker ]] || docker=$(command -v docker)
+export DOCKER=$docker
+compose=(docker-compose -p "$project" -f "$src/docker-compose.cpu.yml")
+
+log() { echo "[compose_test $(date +%T)] $*" >&2; }
+
+cleanup() {
+  local rc=$?
+  set +e
+  if [[ $rc -ne 0 && -S $work/docker.sock ]]; then
+    log "failed (exit $rc); container states and recent logs:"
+    "${compose[@]}" ps >&2
+    "${compose[@]}" logs --no-color --tail 40 >&2
+  fi
+  if [[ -S $work/docker.sock ]]; then
+    timeout 60 "${compose[@]}" down -t 1 -v --remove-orphans >/dev/null 2>&1
+  fi
+  if [[ -f $work/docker.pid ]]; then
+    local pid
+    pid=$(cat "$work/docker.pid")
+    kill "$pid" 2>/dev/null
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null
+  fi
+  # Anything dockerd left mounted under the temp roots, then the roots themselves.
+  grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+
+log "starting dockerd under $work"
+dockerd --data-root "$work/data" --exec-root "$work/exec" --pidfile "$work/docker.pid" \
+  -H "$DOCKER_HOST" >"$work/dockerd.log" 2>&1 &
+for _ in $(seq 1 300); do
+  "$docker" version >/dev/null 2>&1 && break
+  sleep 0.1
+done
+"$docker" version >/dev/null 2>&1 || { tail -n 30 "$work/dockerd.log" >&2; exit 1; }
+
+log "base image"
+timeout 600 "$src/scripts/docker_base_image.sh" debian:bookworm-slim
+
+log "docker-compose build"
+timeout 1500 "${compose[@]}" build
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+export BATCHQ_PORT=$port BATCHQ_SLEEP_FIXED_US=300000 BATCHQ_SLEEP_PER_ITEM_US=100
+url=http://127.0.0.1:$port
+log "up --scale gpu_worker=3 (gateway on $url)"
+timeout 300 "${compose[@]}" up -d --scale gpu_worker=3
+
+# Healthchecks gate the start order; wait until every container reports healthy.
+for _ in $(seq 1 120); do
+  ids=$("${compose[@]}" ps -q)
+  healthy=0 total=0
+  for id in $ids; do
+    total=$((total + 1))
+    [[ $("$docker" inspect -f '{{.State.Health.Status}}' "$id") == healthy ]] && healthy=$((healthy + 1))
+  done
+  [[ $total -eq 6 && $healthy -eq 6 ]] && break
+  sleep 1
+done
+log "$healthy of $total containers healthy"
+[[ $total -eq 6 && $healthy -eq 6 ]]
+
+workers_json() { "$cli" --url "$url" --output json workers; }
+live_workers() { workers_json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
+for _ in $(seq 1 60); do [[ $(live_workers) -eq 3 ]] && break; sleep 1; done
+[[ $(live_workers) -eq 3 ]]
+
+log "bench: $count sleep jobs at $rate/s"
+"$cli" --url "$url" --output json bench --type sleep --input '{}' --count "$count" \
+  --rate "$rate" --connections 8 --timeout-s 120 >"$work/bench.json" &
+bench=$!
+
+# Every worker must have run batches before one of them is killed.
+all_ran() {
+  workers_json | python3 -c '
+import json, sys
+w = json.load(sys.stdin)
+sys.exit(0 if len(w) == 3 and all(x.get("batches_done", 0) > 0 for x in w) else 1)'
+}
+for _ in $(seq 1 100); do all_ran && break; sleep 0.1; done
+all_ran || { log "not every worker ran a batch"; workers_json >&2; exit 1; }
+workers_json >"$work/workers_before.json"
+log "all three workers ran batches: $(cat "$work/workers_before.json")"
+
+# A worker is named HOSTNAME-PID, and a container's hostname is its short id: kill
+# one that holds batches right now.
+busy_worker() {
+  workers_json | python3 -c '
+import json, sys
+busy = [w["name"] for w in json.load(sys.stdin) if w["free_credits"] < w["credits"]]
+print(busy[0].rsplit("-", 1)[0] if busy else "")'
+}
+victim=""
+for _ in $(seq 1 100); do victim=$(busy_worker) && [[ -n $victim ]] && break; sleep 0.05; done
+[[ -n $victim ]] || { log "no worker holds a batch"; exit 1; }
+log "killing worker container $victim while it holds a batch"
+"$docker" kill "$victim" >/dev/null
+
+wait "$bench"
+log "bench: $(cat "$work/bench.json")"
+python3 - "$work/bench.json" "$count" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+count = int(sys.argv[2])
+problems = []
+for key, want in (("accepted", count), ("succeeded", count), ("failed", 0), ("unfinished", 0)):
+    if r.get(key) != want:
+        problems.append(f"{key} = {r.get(key)}, want {want}")
+# The killed worker's batches were re-run: some jobs took a second attempt.
+if r.get("retried", 0) < 1:
+    problems.append("no job was retried, so the kill hit no batch in flight")
+if problems:
+    sys.exit("jobs lost or failed after the worker was killed: " + "; ".join(problems))
+PY
+
+# The broker must have noticed the death: two live workers remain.
+for _ in $(seq 1 100); do [[ $(live_workers) -eq 2 ]] && break; sleep 0.1; done
+[[ $(live_workers) -eq 2 ]] || { log "broker still lists the killed worker"; workers_json >&2; exit 1; }
+
+log "down"
+timeout 120 "${compose[@]}" down -t 1 -v --remove-orphans
+log "passed"
