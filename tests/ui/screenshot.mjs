@@ -1,0 +1,24 @@
+// Opens the dashboard in Debian's chromium, watches it for a while (the charts keep
+// the history they saw), and saves a full-page screenshot: how docs/dashboard.png is
+// made, with load running against the stack meanwhile.
+// Usage: node screenshot.mjs GATEWAY_URL OUT.png [SECONDS]
+import { chromium } from "playwright-core";
+
+const [url, out, seconds = "40"] = process.argv.slice(2);
+if (!url || !out) {
+  console.error("usage: node screenshot.mjs GATEWAY_URL OUT.png [SECONDS]");
+  process.exit(2);
+}
+const browser = await chromium.launch({
+  executablePath: process.env.BATCHQ_CHROMIUM || "/usr/bin/chromium",
+  headless: true,
+  args: ["--no-sandbox"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  await page.goto(url + "/ui");
+  await page.waitForTimeout(Number(seconds) * 1000);
+  await page.screenshot({ path: out, fullPage: false });
+} finally {
+  await browser.close();
+}
