@@ -44,6 +44,11 @@ debootstrap --variant=minbase "$suite" "$root/fs" "$mirror" >"$root/debootstrap.
   echo "deb $mirror $suite-updates main"
   [[ -n $security ]] && echo "deb $security $suite-security main"
 } >"$root/fs/etc/apt/sources.list"
+# The machine's own apt settings for reaching the mirror (a proxy, or leniency about
+# the dates of a snapshot mirror's Release files) apply inside the image too.
+apt-config dump 2>/dev/null |
+  grep -E '^Acquire::(Check-Valid-Until|Check-Date|https?::Proxy|Retries) ' \
+    >"$root/fs/etc/apt/apt.conf.d/90from-host" || true
 # Slim: no package cache, no indexes (every Dockerfile runs apt-get update first).
 rm -rf "$root"/fs/var/cache/apt/archives/*.deb "$root"/fs/var/lib/apt/lists/*
 tar -C "$root/fs" -c . | "$docker" import - "$image" >/dev/null
