@@ -14,12 +14,31 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
 
 void HttpMetrics::Observe(std::string_view route, int status,
                           std::chrono::duration<double> latency) {
-  const std::string route_label(route);
-  requests_.Add({{"route", route_label}, {"code", std::to_string(status)}}).Increment();
-  // Long-polls (wait_ms) can hold a request for a minute: the buckets reach that far.
-  static const prometheus::Histogram::BucketBoundaries kBuckets = {
-      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
-  latency_.Add({{"route", route_label}}, kBuckets).Observe(latency.count());
+  prometheus::Counter* requests = nullptr;
+  prometheus::Histogram* histogram = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = series_.find(route);
+    if (it == series_.end()) {
+      // Long-polls (wait_ms) can hold a request for a minute: the buckets reach that far.
+      static const prometheus::Histogram::BucketBoundaries kBuckets = {
+          0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+      it = series_.emplace(std::string(route), RouteSeries{}).first;
+      it->second.latency = &latency_.Add({{"route", std::string(route)}}, kBuckets);
+    }
+    RouteSeries& series = it->second;
+    histogram = series.latency;
+    auto code = series.requests.find(status);
+    if (code == series.requests.end()) {
+      code = series.requests
+                 .emplace(status, &requests_.Add({{"route", std::string(route)},
+                                                  {"code", std::to_string(status)}}))
+                 .first;
+    }
+    requests = code->second;
+  }
+  requests->Increment();
+  histogram->Observe(latency.count());
 }
 
 std::string_view HttpMetrics::RouteOf(std::string_view path) {

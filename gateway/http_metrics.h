@@ -2,9 +2,14 @@
 // The gateway's HTTP metrics in Prometheus form: requests by route and status code,
 // and request latency histograms by route. Routes are templates ("/v1/jobs/{id}"),
 // never raw paths, so a label set stays small whatever clients send.
-// Thread-safe (prometheus-cpp's families and metrics are).
+// Thread-safe. The metrics of each (route, code) are looked up in prometheus-cpp once
+// and kept: a family's Add builds a label map and takes its lock, which on the submit
+// path cost more than the rest of the bookkeeping (docs/BENCHMARKS.md).
 
 #include <chrono>
+#include <functional>
+#include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -30,8 +35,15 @@ class HttpMetrics {
   static std::string_view RouteOf(std::string_view path);
 
  private:
+  struct RouteSeries {
+    prometheus::Histogram* latency = nullptr;
+    std::map<int, prometheus::Counter*> requests;  // by status code
+  };
+
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
+  std::mutex mutex_;
+  std::map<std::string, RouteSeries, std::less<>> series_;  // by route
 };
 
 }  // namespace batchq

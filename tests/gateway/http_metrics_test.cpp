@@ -20,6 +20,21 @@ TEST(HttpMetricsTest, PathsMapToRouteTemplatesSoLabelsStayFew) {
   EXPECT_NE(HttpMetrics::RouteOf(path).data(), path.data());
 }
 
+TEST(HttpMetricsTest, KeepsItsOwnCopyOfTheRouteItCachesBy) {
+  prometheus::Registry registry;
+  HttpMetrics metrics(registry);
+  for (int i = 0; i < 3; ++i) {
+    std::string route = "/v1/types";  // gone after each call
+    metrics.Observe(route, 200, std::chrono::milliseconds(1));
+    route.assign("/garbage!");
+  }
+  const std::string text = RenderPrometheusText(registry);
+  EXPECT_NE(text.find(R"(batchq_http_requests_total{code="200",route="/v1/types"} 3)"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("garbage"), std::string::npos) << text;
+}
+
 TEST(HttpMetricsTest, CountsAndLatenciesAppearInTheTextFormat) {
   prometheus::Registry registry;
   HttpMetrics metrics(registry);

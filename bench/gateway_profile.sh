@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Instruction counts of the gateway's request path under callgrind (repeatable on a
+# noisy machine: instructions, not seconds). Starts redis-server, a broker, one CPU
+# worker and the gateway under callgrind on free loopback ports, sends COUNT single
+# submits with `batchq bench` (each then long-polled to its end), stops the gateway and
+# prints the inclusive share of the functions named below.
+#   bench/gateway_profile.sh [--count N] [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+count=3000
+if [[ ${1:-} == --count ]]; then count=$2; shift 2; fi
+build=${1:-build}
+command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 2; }
+tmp=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+redis_port=$(free_port) front=$(free_port) back=$(free_port) http=$(free_port)
+
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
+pids+=($!)
+"$build/broker/broker" --redis-url "redis://127.0.0.1:$redis_port" --frontend "tcp://127.0.0.1:$front" \
+  --backend "tcp://127.0.0.1:$back" >"$tmp/broker.log" 2>&1 &
+pids+=($!)
+"$build/gpu_worker/gpu_worker" --redis-url "redis://127.0.0.1:$redis_port" --backend cpu --type upper \
+  --broker "tcp://127.0.0.1:$back" >"$tmp/worker.log" 2>&1 &
+pids+=($!)
+valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" "$build/gateway/gateway" \
+  --redis-url "redis://127.0.0.1:$redis_port" --broker "tcp://127.0.0.1:$front" --port "$http" \
+  --threads 1 >"$tmp/gateway.log" 2>&1 &
+gateway=$!
+for _ in $(seq 1 300); do
+  curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+"$build/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
+  --count "$count" --connections 2 2>/dev/null | sed -n 2p
+kill -TERM "$gateway"
+wait "$gateway" || true
+callgrind_annotate --inclusive=yes "$tmp/callgrind.out" 2>/dev/null >"$tmp/annotated.txt"
+total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$tmp/annotated.txt")
+echo "gateway instructions: $total"
+for fn in 'batchq::JobApi::Handle(' 'batchq::JobApi::Submit(' 'batchq::JobStore::Create(' \
+          'batchq::HttpMetrics::Observe('; do
+  line=$(grep -F -m1 "$fn" "$tmp/annotated.txt" || true)
+  n=$(awk '{gsub(",", "", $1); print $1}' <<<"$line")
+  [[ -z $n ]] && continue
+  printf '%-32s %14s instr  %5.1f%% of the gateway  %8.0f per submit\n' "${fn%(}" "$n" \
+    "$(echo "100 * $n / $total" | bc -l)" "$(echo "$n / $count" | bc -l)"
+done
