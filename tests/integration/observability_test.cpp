@@ -38,18 +38,6 @@ std::string ReadFile(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-int LoggedMetricsPort(const std::string& log) {
-  const auto at = log.find("metrics on port ");
-  return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 16);
-}
-
-std::string Scrape(const std::string& base) {
-  auto client = HttpClient::Connect(base, std::chrono::seconds(5));
-  if (!client) return "";
-  auto response = (*client)->Get("/metrics");
-  return response && response->status == 200 ? response->body : "";
-}
-
 struct Panel {
   std::string title;
   std::vector<std::string> exprs;
@@ -180,7 +168,7 @@ TEST(ObservabilityTest, EveryDashboardQueryWorksOnRealMetrics) {
   std::string exported;
   for (const std::string& base :
        {stack.url(), "http://" + broker_target, "http://" + worker_target}) {
-    exported += Scrape(base);
+    exported += ScrapeMetrics(base);
   }
   const std::regex metric_name("batchq_[a-z_]+");
   std::set<std::string> named;

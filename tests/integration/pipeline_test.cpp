@@ -401,12 +401,8 @@ TEST(PipelineTest, BrokerAndWorkerServeTheirMetrics) {
                .broker_args = {"--metrics-listen", "127.0.0.1:0"},
                .worker_args = {"--metrics-listen", "127.0.0.1:0"}});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
-  auto logged_port = [](const std::string& log) {
-    const auto at = log.find("metrics on port ");
-    return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + 16);
-  };
-  const int broker_port = logged_port(stack.broker().ReadLog());
-  const int worker_port = logged_port(stack.worker(0).ReadLog());
+  const int broker_port = LoggedMetricsPort(stack.broker().ReadLog());
+  const int worker_port = LoggedMetricsPort(stack.worker(0).ReadLog());
   ASSERT_GT(broker_port, 0) << stack.Logs();
   ASSERT_GT(worker_port, 0) << stack.Logs();
   auto client = stack.Client();
@@ -422,13 +418,7 @@ TEST(PipelineTest, BrokerAndWorkerServeTheirMetrics) {
   ids.push_back(JsonString(bad->body, "id"));
   for (const auto& id : ids) ASSERT_FALSE(WaitTerminal(*client, id).empty());
 
-  auto scrape = [](int port) {
-    auto metrics =
-        HttpClient::Connect(fmt::format("http://127.0.0.1:{}", port), std::chrono::seconds(5));
-    if (!metrics) return std::string();
-    auto response = (*metrics)->Get("/metrics");
-    return response && response->status == 200 ? response->body : std::string();
-  };
+  auto scrape = [](int port) { return ScrapeMetrics(fmt::format("http://127.0.0.1:{}", port)); };
   // Gauges move on the broker's heartbeat tick (1 s): poll a bounded while.
   std::string broker;
   for (int i = 0; i < 50; ++i) {

@@ -195,4 +195,17 @@ std::int64_t JsonInt(const std::string& body, const std::string& key, const std:
   return value;
 }
 
+int LoggedMetricsPort(const std::string& log) {
+  const std::string marker = "metrics on port ";
+  const auto at = log.find(marker);
+  return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + marker.size());
+}
+
+std::string ScrapeMetrics(const std::string& base_url) {
+  auto client = HttpClient::Connect(base_url, std::chrono::seconds(5));
+  if (!client) return "";
+  auto response = (*client)->Get("/metrics");
+  return response && response->status == 200 ? response->body : "";
+}
+
 }  // namespace batchq::test

@@ -74,4 +74,10 @@ std::string JsonString(const std::string& body, const std::string& key,
                        const std::string& sub = "");
 std::int64_t JsonInt(const std::string& body, const std::string& key, const std::string& sub = "");
 
+// The port a broker or worker started with `--metrics-listen HOST:0` logged ("metrics on
+// port N"); 0 if it has not logged one.
+int LoggedMetricsPort(const std::string& log);
+// GET /metrics at `base_url` (http://host:port); "" unless it answered 200.
+std::string ScrapeMetrics(const std::string& base_url);
+
 }  // namespace batchq::test
