@@ -41,15 +41,16 @@ return out
 )lua";
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per job
-// token, status, result, error_code, error_message, content_type, blob. Written only while
-// the job runs under that very attempt: the fencing that makes a late result from a lost
-// worker harmless. A binary result goes to the key `{job key}:blob` with the same TTL.
+// token, status, result, error_code, error_message, content_type, blob, launched_us (0:
+// none). Written only while the job runs under that very attempt: the fencing that makes
+// a late result from a lost worker harmless. A binary result goes to the key
+// `{job key}:blob` with the same TTL.
 const RedisScript kFinishScript{R"lua(
 local out = {}
 local ended = {}
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local base = 3 + (i - 2) * 7
+  local base = 3 + (i - 2) * 8
   local st = redis.call('HMGET', key, 'status', 'attempts', 'id')
   if st[1] == 'running' and st[2] == ARGV[base + 1] then
     redis.call('HSET', key, 'status', ARGV[base + 2], 'result', ARGV[base + 3],
@@ -60,6 +61,7 @@ for i = 2, #KEYS do
       redis.call('HSET', key, 'result_type', ARGV[base + 6])
       redis.call('SET', key .. ':blob', ARGV[base + 7], 'EX', ARGV[2])
     end
+    if ARGV[base + 8] ~= '0' then redis.call('HSET', key, 'launched_us', ARGV[base + 8]) end
     ended[#ended + 1] = st[3]
     out[i - 1] = 1
   else
@@ -167,6 +169,8 @@ JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
       record.dispatched = WallMicros(ParseNumber<std::int64_t>(value));
     else if (field == "started_us")
       record.started = WallMicros(ParseNumber<std::int64_t>(value));
+    else if (field == "launched_us")
+      record.launched = WallMicros(ParseNumber<std::int64_t>(value));
     else if (field == "finished_us")
       record.finished = WallMicros(ParseNumber<std::int64_t>(value));
     else if (field == "batch")
@@ -415,18 +419,21 @@ Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<con
 Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes) {
   std::vector<std::string> keys;
   std::vector<std::string> tokens;
+  std::vector<std::string> launched;
   keys.reserve(outcomes.size());
   tokens.reserve(outcomes.size());
+  launched.reserve(outcomes.size());
   for (const auto& outcome : outcomes) {
     keys.push_back(JobKey(outcome.id));
     tokens.push_back(std::to_string(outcome.attempt));
+    launched.push_back(std::to_string(outcome.launched.count()));
   }
   const std::string now = std::to_string(NowWallMicros().count());
   const std::string ttl = std::to_string(options_.result_ttl.count());
   std::vector<std::string_view> key_views{pending_key_};
   key_views.insert(key_views.end(), keys.begin(), keys.end());
   std::vector<std::string_view> args{now, ttl, done_channel_};
-  args.reserve(3 + outcomes.size() * 7);
+  args.reserve(3 + outcomes.size() * 8);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const auto& outcome = outcomes[i];
     args.push_back(tokens[i]);
@@ -436,6 +443,7 @@ Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes)
     args.push_back(outcome.error_message);
     args.push_back(outcome.blob.empty() ? std::string_view() : outcome.content_type);
     args.push_back(outcome.blob);
+    args.push_back(launched[i]);
   }
   return RunFlagsScript(kFinishScript, key_views, args);
 }

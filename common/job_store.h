@@ -31,7 +31,8 @@ struct JobRecord {
   std::uint32_t attempts = 0;
   WallMicros created{0};
   WallMicros dispatched{0};
-  WallMicros started{0};
+  WallMicros started{0};   // the worker claimed it
+  WallMicros launched{0};  // the worker's run stage handed it to its handler
   WallMicros finished{0};
   std::string batch_id;
   std::uint32_t batch_size = 0;
@@ -77,6 +78,7 @@ struct JobOutcome {
   std::string error_message;
   std::string blob;          // a binary result's bytes; empty: none
   std::string content_type;  // the blob's media type
+  WallMicros launched{0};    // when the handler got the job's batch; 0: never ran
 };
 
 enum class CancelOutcome { kCancelled, kNotFound, kNotQueued };

@@ -20,6 +20,7 @@ std::string RenderJob(const JobRecord& record) {
   json.Key("created_us").Int(record.created.count());
   if (record.dispatched.count() > 0) json.Key("dispatched_us").Int(record.dispatched.count());
   if (record.started.count() > 0) json.Key("started_us").Int(record.started.count());
+  if (record.launched.count() > 0) json.Key("launched_us").Int(record.launched.count());
   if (record.finished.count() > 0) json.Key("finished_us").Int(record.finished.count());
   json.EndObject();
   if (!record.batch_id.empty()) {

@@ -189,6 +189,7 @@ std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) 
   auto launched = std::make_unique<Launched>();
   launched->claimed = std::move(claimed);
   launched->start = Clock::now();
+  launched->launched_at = NowWallMicros();
   const wire::Batch& batch = launched->claimed.batch;
   const ScopedLogContext log_context(batch.batch_id);
   // Jobs cancelled or already taken by a newer attempt are skipped, never run.
@@ -249,6 +250,7 @@ std::vector<JobOutcome> BatchExecutor::Collect(Launched& launched) {
     JobOutcome outcome;
     outcome.id = job.id;
     outcome.attempt = job.attempt;
+    outcome.launched = launched.launched_at;
     if (!results) {
       outcome.error_code = results.error().code;
       outcome.error_message = results.error().message;

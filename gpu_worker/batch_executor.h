@@ -73,6 +73,7 @@ class BatchExecutor {
     bool launched = false;                 // handed to Handler::Launch
     Result<int> ticket = -1;               // its answer
     std::chrono::steady_clock::time_point start;
+    WallMicros launched_at{0};  // `start` on the wall clock, for the job records
   };
 
   void ClaimLoop();

@@ -15,6 +15,7 @@ TEST(JobJsonTest, SucceededJobShowsResultBatchAndTimeline) {
   record.attempts = 1;
   record.created = WallMicros(1'000'000);
   record.started = WallMicros(1'000'500);
+  record.launched = WallMicros(1'000'700);
   record.finished = WallMicros(1'001'000);
   record.batch_id = "b-1";
   record.batch_size = 7;
@@ -24,6 +25,7 @@ TEST(JobJsonTest, SucceededJobShowsResultBatchAndTimeline) {
   EXPECT_EQ(test::JsonString(body, "result"), "HI");
   EXPECT_EQ(test::JsonInt(body, "batch", "size"), 7);
   EXPECT_EQ(test::JsonString(body, "worker"), "w0");
+  EXPECT_EQ(test::JsonInt(body, "timeline", "launched_us"), 1'000'700);
   EXPECT_EQ(test::JsonInt(body, "timeline", "finished_us"), 1'001'000);
   EXPECT_EQ(test::JsonString(body, "created_at"), "1970-01-01T00:00:01.000000Z");
   EXPECT_EQ(body.find("\"error\""), std::string::npos);
