@@ -42,8 +42,8 @@ return out
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per job
 // token, status, result, error_code, error_message, content_type, blob, launched_us (0:
-// none). Written only while the job runs under that very attempt: the fencing that makes
-// a late result from a lost worker harmless. A binary result goes to the key
+// never ran; the job JSON leaves it out). Written only while the job runs under that very attempt:
+// the fencing that makes a late result from a lost worker harmless. A binary result goes to the key
 // `{job key}:blob` with the same TTL.
 const RedisScript kFinishScript{R"lua(
 local out = {}
@@ -55,13 +55,12 @@ for i = 2, #KEYS do
   if st[1] == 'running' and st[2] == ARGV[base + 1] then
     redis.call('HSET', key, 'status', ARGV[base + 2], 'result', ARGV[base + 3],
                'error_code', ARGV[base + 4], 'error_message', ARGV[base + 5],
-               'finished_us', ARGV[1])
+               'finished_us', ARGV[1], 'launched_us', ARGV[base + 8])
     redis.call('EXPIRE', key, ARGV[2])
     if ARGV[base + 6] ~= '' then
       redis.call('HSET', key, 'result_type', ARGV[base + 6])
       redis.call('SET', key .. ':blob', ARGV[base + 7], 'EX', ARGV[2])
     end
-    if ARGV[base + 8] ~= '0' then redis.call('HSET', key, 'launched_us', ARGV[base + 8]) end
     ended[#ended + 1] = st[3]
     out[i - 1] = 1
   else
