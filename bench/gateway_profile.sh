@@ -45,7 +45,7 @@ wait "$gateway" || true
 callgrind_annotate --inclusive=yes "$tmp/callgrind.out" 2>/dev/null >"$tmp/annotated.txt"
 total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$tmp/annotated.txt")
 echo "gateway instructions: $total"
-for fn in 'batchq::JobApi::Handle(' 'batchq::JobApi::Submit(' 'batchq::JobStore::Create(' \
+for fn in 'batchq::JobApi::Handle(' 'batchq::SubmitHandler::Handle(' 'batchq::JobStore::Create(' \
           'batchq::HttpMetrics::Observe('; do
   line=$(grep -F -m1 "$fn" "$tmp/annotated.txt" || true)
   n=$(awk '{gsub(",", "", $1); print $1}' <<<"$line")

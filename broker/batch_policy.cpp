@@ -90,11 +90,12 @@ void BatchPolicy::Push(TypeQueue& queue, QueuedJob job, bool front) {
 Status BatchPolicy::Enqueue(std::string_view type, QueuedJob job) {
   TypeQueue* queue = Find(type);
   if (queue == nullptr) {
-    return Fail("unknown_type", fmt::format("No job type '{}' is configured or served.", type));
+    return Fail(ErrorCode::kUnknownType,
+                fmt::format("No job type '{}' is configured or served.", type));
   }
   if (queue->live.size() >= queue->settings.max_queue) {
-    return Fail("queue_full", fmt::format("The queue for '{}' holds its limit of {} jobs.", type,
-                                          queue->settings.max_queue));
+    return Fail(ErrorCode::kQueueFull, fmt::format("The queue for '{}' holds its limit of {} jobs.",
+                                                   type, queue->settings.max_queue));
   }
   queue->arrivals.Add(job.enqueued);
   Push(*queue, std::move(job), /*front=*/false);
@@ -295,13 +296,22 @@ BatchPolicy::Decision BatchPolicy::Next(MonotonicTime now,
   return decision;
 }
 
+namespace {
+// Retry-After for a refused submit: the queue's drain time, within these bounds.
+constexpr std::chrono::seconds kMinRetryAfter{1};
+constexpr std::chrono::seconds kMaxRetryAfter{300};
+// When nothing drains (no worker yet, or just started) there is no rate to go by.
+constexpr std::chrono::seconds kRetryAfterWhenIdle{5};
+}  // namespace
+
 std::chrono::seconds BatchPolicy::RetryAfter(std::string_view type, MonotonicTime now) const {
   const TypeQueue* queue = Find(type);
-  if (queue == nullptr) return std::chrono::seconds(1);
+  if (queue == nullptr) return kMinRetryAfter;
   const double rate = queue->dispatched.PerSecond(now);
-  if (rate <= 0) return std::chrono::seconds(5);  // nothing drains: no worker, or just started
+  if (rate <= 0) return kRetryAfterWhenIdle;
   const double eta = static_cast<double>(queue->live.size()) / rate;
-  return std::chrono::seconds(std::clamp<std::int64_t>(std::llround(std::ceil(eta)), 1, 300));
+  return std::chrono::seconds(std::clamp<std::int64_t>(
+      std::llround(std::ceil(eta)), kMinRetryAfter.count(), kMaxRetryAfter.count()));
 }
 
 std::vector<BatchPolicy::TypeStats> BatchPolicy::Stats(MonotonicTime now) const {

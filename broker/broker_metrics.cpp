@@ -71,8 +71,8 @@ void BrokerMetrics::OnBatch(std::string_view type, std::string_view close_reason
   }
 }
 
-void BrokerMetrics::OnJobsEnded(std::string_view outcome, std::size_t count) {
-  ended_.Add({{"outcome", std::string(outcome)}}).Increment(static_cast<double>(count));
+void BrokerMetrics::OnJobsEnded(ErrorCode code, std::size_t count) {
+  ended_.Add({{"outcome", std::string(Name(code))}}).Increment(static_cast<double>(count));
 }
 
 void BrokerMetrics::SetQueue(std::string_view type, std::size_t depth,

@@ -14,18 +14,20 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "broker/broker_core.h"
+
 namespace batchq {
 
-class BrokerMetrics {
+class BrokerMetrics : public BrokerObserver {
  public:
   // `registry` must outlive this object.
   explicit BrokerMetrics(prometheus::Registry& registry);
 
-  void OnSubmit(std::string_view type, bool accepted);
+  void OnSubmit(std::string_view type, bool accepted) override;
   // One dispatched batch: its size, why it closed, and each member's time in the queue.
   void OnBatch(std::string_view type, std::string_view close_reason,
-               std::span<const std::chrono::microseconds> queue_waits);
-  void OnJobsEnded(std::string_view outcome, std::size_t count);
+               std::span<const std::chrono::microseconds> queue_waits) override;
+  void OnJobsEnded(ErrorCode code, std::size_t count) override;
   void SetQueue(std::string_view type, std::size_t depth, std::size_t in_flight_batches);
   void SetWorkersAlive(std::size_t workers);
 

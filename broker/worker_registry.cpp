@@ -8,50 +8,68 @@ bool WorkerInfo::Serves(std::string_view type) const {
   return std::find(ready.types.begin(), ready.types.end(), type) != ready.types.end();
 }
 
-WorkerInfo& WorkerRegistry::Register(std::string routing, wire::Ready ready, MonotonicTime now) {
+const WorkerInfo& WorkerRegistry::Register(std::string routing, wire::Ready ready,
+                                           MonotonicTime now) {
   WorkerInfo& info = workers_[routing];
   info.routing = routing;
-  info.free_credits = ready.credits;
   info.ready = std::move(ready);
   info.last_seen = now;
-  info.in_flight.clear();
+  info.in_flight = 0;
   info.exclusive = false;
   return info;
 }
 
-WorkerInfo* WorkerRegistry::Find(std::string_view routing) {
+const WorkerInfo* WorkerRegistry::Find(std::string_view routing) const {
   const auto it = workers_.find(std::string(routing));
   return it == workers_.end() ? nullptr : &it->second;
 }
 
 void WorkerRegistry::Touch(std::string_view routing, MonotonicTime now) {
-  if (WorkerInfo* info = Find(routing)) info->last_seen = now;
+  if (const auto it = workers_.find(std::string(routing)); it != workers_.end()) {
+    it->second.last_seen = now;
+  }
 }
 
 WorkerInfo* WorkerRegistry::PickFor(std::string_view type) {
   WorkerInfo* best = nullptr;
   std::uint64_t best_pick = 0;
   for (auto& [routing, info] : workers_) {
-    if (info.free_credits == 0 || info.exclusive || !info.Serves(type)) continue;
+    if (info.free_credits() == 0 || info.exclusive || !info.Serves(type)) continue;
     const std::uint64_t last = last_pick_[routing];
-    if (best == nullptr || info.free_credits > best->free_credits ||
-        (info.free_credits == best->free_credits && last < best_pick)) {
+    if (best == nullptr || info.free_credits() > best->free_credits() ||
+        (info.free_credits() == best->free_credits() && last < best_pick)) {
       best = &info;
       best_pick = last;
     }
   }
-  if (best != nullptr) last_pick_[best->routing] = ++picks_;
   return best;
 }
 
 WorkerInfo* WorkerRegistry::PickIdleFor(std::string_view type) {
   for (auto& [routing, info] : workers_) {
-    if (info.Serves(type) && info.in_flight.empty() && info.free_credits > 0 && !info.exclusive) {
-      last_pick_[routing] = ++picks_;
+    if (info.Serves(type) && info.in_flight == 0 && info.free_credits() > 0 && !info.exclusive) {
       return &info;
     }
   }
   return nullptr;
+}
+
+const WorkerInfo* WorkerRegistry::Assign(std::string_view type, bool exclusive) {
+  WorkerInfo* worker = exclusive ? PickIdleFor(type) : PickFor(type);
+  if (worker == nullptr) return nullptr;
+  last_pick_[worker->routing] = ++picks_;
+  ++worker->in_flight;
+  worker->exclusive = exclusive;
+  return worker;
+}
+
+void WorkerRegistry::Release(std::string_view routing, bool finished) {
+  const auto it = workers_.find(std::string(routing));
+  if (it == workers_.end()) return;
+  WorkerInfo& info = it->second;
+  if (info.in_flight > 0) --info.in_flight;
+  if (info.in_flight == 0) info.exclusive = false;
+  if (finished) ++info.batches_done;
 }
 
 Capacity WorkerRegistry::CapacityFor(std::string_view type) const {
@@ -59,9 +77,9 @@ Capacity WorkerRegistry::CapacityFor(std::string_view type) const {
   for (const auto& [routing, info] : workers_) {
     if (!info.Serves(type)) continue;
     ++capacity.workers;
-    if (info.free_credits == 0 || info.exclusive) continue;
+    if (info.free_credits() == 0 || info.exclusive) continue;
     capacity.free_credit = true;
-    if (info.in_flight.empty()) capacity.idle_worker = true;
+    if (info.in_flight == 0) capacity.idle_worker = true;
   }
   return capacity;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// Live workers, their credits and their liveness. Pure bookkeeping: the broker
-// passes `now` in and does the socket work. Not thread-safe.
+// Live workers, their credits and their liveness: the one owner of credit counts.
+// Pure bookkeeping: the caller passes `now` in. Which batches a worker holds is the
+// BrokerCore's business; the registry counts them. Not thread-safe.
 
 #include <chrono>
 #include <cstdint>
@@ -8,7 +9,6 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "broker/batch_policy.h"
@@ -19,26 +19,31 @@ namespace batchq {
 struct WorkerInfo {
   std::string routing;  // ZeroMQ routing id on the backend socket
   wire::Ready ready;    // name, types, credits, backend, device as announced
-  std::uint32_t free_credits = 0;
   MonotonicTime last_seen{};
   std::uint64_t batches_done = 0;
-  std::unordered_set<std::string> in_flight;  // batch ids
-  bool exclusive = false;  // runs a suspect job alone: takes nothing else until DONE
+  std::uint32_t in_flight = 0;  // batches sent and not yet DONE
+  bool exclusive = false;       // runs a suspect job alone: takes nothing else until DONE
 
   bool Serves(std::string_view type) const;
+  std::uint32_t free_credits() const {
+    return in_flight >= ready.credits ? 0 : ready.credits - in_flight;
+  }
 };
 
 class WorkerRegistry {
  public:
   // Adds the worker, or resets it if the same routing id announces itself again.
-  WorkerInfo& Register(std::string routing, wire::Ready ready, MonotonicTime now);
-  WorkerInfo* Find(std::string_view routing);
+  const WorkerInfo& Register(std::string routing, wire::Ready ready, MonotonicTime now);
+  const WorkerInfo* Find(std::string_view routing) const;
   void Touch(std::string_view routing, MonotonicTime now);
 
-  // The worker serving `type` with the most free credits (ties: least recently used).
-  WorkerInfo* PickFor(std::string_view type);
-  // A worker serving `type` with nothing in flight, for a suspect job; nullptr if none.
-  WorkerInfo* PickIdleFor(std::string_view type);
+  // Picks a worker serving `type` for one batch and takes one of its credits; nullptr
+  // if none can take it. Not exclusive: the worker with the most free credits (ties:
+  // least recently picked). Exclusive (a suspect job): an idle worker, which then takes
+  // nothing else until the batch is done.
+  const WorkerInfo* Assign(std::string_view type, bool exclusive);
+  // Gives back the credit of one batch the worker finished (or that never reached it).
+  void Release(std::string_view routing, bool finished);
   // Free credits, idle workers and worker count for one type, for the BatchPolicy.
   Capacity CapacityFor(std::string_view type) const;
   std::uint32_t CountServing(std::string_view type) const;
@@ -50,6 +55,9 @@ class WorkerRegistry {
   const std::unordered_map<std::string, WorkerInfo>& workers() const { return workers_; }
 
  private:
+  WorkerInfo* PickFor(std::string_view type);
+  WorkerInfo* PickIdleFor(std::string_view type);
+
   std::unordered_map<std::string, WorkerInfo> workers_;
   std::uint64_t picks_ = 0;
   std::unordered_map<std::string, std::uint64_t> last_pick_;

@@ -11,6 +11,7 @@
 #include "cli/json_field.h"
 #include "cli/progress_bar.h"
 #include "common/http_client.h"
+#include "common/job_status.h"
 #include "common/json_writer.h"
 
 namespace batchq::cli {
@@ -27,7 +28,7 @@ int ReportFailure(const Error& error) {
 int ReportHttpError(const HttpResponse& response) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  std::string_view code = "http_error";
+  std::string_view code = Name(ErrorCode::kHttpError);
   std::string_view message = response.body;
   if (parser.parse(response.body).get(root) == simdjson::SUCCESS) {
     code = JsonOr(root["error"]["code"], code);
@@ -51,9 +52,9 @@ int PrintJob(const Common& common, const std::string& body) {
   }
   std::string_view status;
   status = JsonOr(root["status"], status);
-  const bool success = status == "succeeded";
-  const bool terminal =
-      success || status == "failed" || status == "cancelled" || status == "expired";
+  const auto parsed = ParseJobStatus(status);
+  const bool success = parsed == JobStatus::kSucceeded;
+  const bool terminal = parsed && IsTerminal(*parsed);
   if (common.output == OutputFormat::kJson) {
     std::cout << body << "\n";
   } else if (success) {
@@ -92,18 +93,13 @@ int Fetch(const Common& common, const HttpRequest& request, int expected_status,
   return kExitOk;
 }
 
-std::string JsonStatus(const std::string& body) {
+std::optional<JobStatus> JsonStatus(const std::string& body) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   std::string_view status;
-  if (parser.parse(body).get(root) != simdjson::SUCCESS) return "";
-  if (root["status"].get(status) != simdjson::SUCCESS) return "";
-  return std::string(status);
-}
-
-bool IsTerminalBody(const std::string& body) {
-  const std::string status = JsonStatus(body);
-  return !status.empty() && status != "queued" && status != "running";
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return std::nullopt;
+  if (root["status"].get(status) != simdjson::SUCCESS) return std::nullopt;
+  return ParseJobStatus(status);
 }
 
 // Fetches the job's raw result and writes it to `path`.
@@ -136,7 +132,7 @@ int WaitWith(HttpClient& client, const Common& common, const std::string& id,
   const bool tty = ProgressBar::StderrIsTty();
   std::optional<ProgressBar> progress;
   if (common.output == OutputFormat::kText) progress.emplace(stderr, tty, "job " + id, 0);
-  std::string last_status;
+  std::optional<JobStatus> last_status;
   for (;;) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -145,19 +141,19 @@ int WaitWith(HttpClient& client, const Common& common, const std::string& id,
     auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait.count()));
     if (!response) return ReportFailure(response.error());
     if (response->status != 200) return ReportHttpError(*response);
-    if (const std::string status = JsonStatus(response->body);
-        progress && (tty || status != last_status)) {
-      progress->Show(0, fmt::format("{} after {:.1f} s", status,
+    const auto status = JsonStatus(response->body);
+    if (progress && (tty || status != last_status)) {
+      progress->Show(0, fmt::format("{} after {:.1f} s", status ? ToString(*status) : "unknown",
                                     std::chrono::duration<double>(Clock::now() - start).count()));
       last_status = status;
     }
-    if (IsTerminalBody(response->body)) {
+    if (status && IsTerminal(*status)) {
       progress.reset();  // end the progress line before the result
       const int code = output_path.empty() || common.output == OutputFormat::kJson
                            ? PrintJob(common, response->body)
                            : kExitOk;
       if (output_path.empty()) return code;
-      if (JsonStatus(response->body) != "succeeded") return PrintJob(common, response->body);
+      if (status != JobStatus::kSucceeded) return PrintJob(common, response->body);
       if (const int saved = SaveResult(client, common, id, output_path); saved != kExitOk) {
         return saved;
       }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "cli/json_field.h"
 #include "cli/progress_bar.h"
 #include "common/http_client.h"
+#include "common/job_status.h"
 #include "common/json_writer.h"
 
 namespace batchq::cli {
@@ -20,7 +22,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct Finished {
-  std::string status;
+  JobStatus status = JobStatus::kFailed;
   std::int64_t created_us = 0;
   std::int64_t started_us = 0;
   std::int64_t finished_us = 0;
@@ -83,135 +85,137 @@ void ShowProgress(bool enabled, std::string_view label, std::uint64_t total,
   bar.Show(count.load());
 }
 
-}  // namespace
+// Counts a thread as done however it leaves.
+struct CountOnExit {
+  std::atomic<unsigned>& count;
+  ~CountOnExit() { ++count; }
+};
 
-LoadReport RunLoad(const LoadOptions& options, std::string* error) {
-  LoadReport report;
-  const unsigned connections = std::max(1u, options.connections);
+// Runs `work(c)` on one thread per connection, showing `label` progress as `progress`
+// grows towards `total`, and returns once every thread ended.
+template <class Work>
+void OnEveryConnection(const LoadOptions& options, unsigned connections, const char* label,
+                       std::uint64_t total, const std::atomic<std::uint64_t>& progress, Work work) {
+  std::atomic<unsigned> threads_done{0};
+  std::vector<std::thread> threads;
+  for (unsigned c = 0; c < connections; ++c) {
+    threads.emplace_back([&, c] {
+      CountOnExit done{threads_done};
+      work(c);
+    });
+  }
+  ShowProgress(options.progress, label, total, progress, threads_done, connections);
+  for (auto& thread : threads) thread.join();
+}
+
+struct SubmitTotals {
+  std::uint64_t submitted = 0;
+  std::uint64_t refused = 0;
+  double seconds = 0;
+};
+
+// Sends every job, `ids[c]` collecting what connection c got accepted.
+SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
+                       std::vector<std::vector<std::string>>& ids, std::string* error) {
   const unsigned per_request = std::max(1u, options.jobs_per_request);
   const std::uint64_t requests = (options.count + per_request - 1) / per_request;
-
-  std::vector<std::vector<std::string>> ids(connections);
-  std::atomic<std::uint64_t> refused{0};
-  std::atomic<std::uint64_t> submitted{0};
-  std::atomic<std::uint64_t> next_request{0};
+  std::atomic<std::uint64_t> refused{0}, submitted{0}, next_request{0};
   std::mutex error_mutex;
   const auto start = Clock::now();
   // Each request has a scheduled send time when a rate is set: an open loop, so a slow
   // server shows up as latency rather than as a lower offered load.
   const double request_interval_s = options.rate > 0 ? per_request / options.rate : 0;
-
-  std::atomic<unsigned> threads_done{0};
-  // Counts a thread as done however it leaves.
-  struct CountOnExit {
-    std::atomic<unsigned>& count;
-    ~CountOnExit() { ++count; }
+  const auto fail = [&](const std::string& message) {
+    std::lock_guard lock(error_mutex);
+    *error = message;
   };
-  std::vector<std::thread> threads;
-  for (unsigned c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] {
-      CountOnExit done{threads_done};
-      auto client = HttpClient::Connect(options.url, std::chrono::seconds(30));
-      if (!client) {
-        std::lock_guard lock(error_mutex);
-        *error = client.error().message;
-        return;
+  OnEveryConnection(options, connections, "submit", options.count, submitted, [&](unsigned c) {
+    auto client = HttpClient::Connect(options.url, std::chrono::seconds(30));
+    if (!client) return fail(client.error().message);
+    std::uint64_t local_refused = 0;
+    for (std::uint64_t r = next_request++; r < requests; r = next_request++) {
+      const unsigned jobs = static_cast<unsigned>(
+          std::min<std::uint64_t>(per_request, options.count - r * per_request));
+      if (request_interval_s > 0) {
+        std::this_thread::sleep_until(
+            start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                        request_interval_s * static_cast<double>(r))));
       }
-      std::uint64_t local_refused = 0;
-      for (;;) {
-        const std::uint64_t r = next_request.fetch_add(1);
-        if (r >= requests) break;
-        const unsigned jobs = static_cast<unsigned>(
-            std::min<std::uint64_t>(per_request, options.count - r * per_request));
-        if (request_interval_s > 0) {
-          std::this_thread::sleep_until(
-              start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                          request_interval_s * static_cast<double>(r))));
-        }
-        const std::string body = BuildBody(options, jobs);
-        const char* target = per_request > 1 ? "/v1/jobs:batch" : "/v1/jobs";
-        auto response = (*client)->PostJson(target, body);
-        submitted += jobs;
-        if (!response || response->status != 202) {
-          local_refused += jobs;
-          if (!response) {
-            std::lock_guard lock(error_mutex);
-            *error = response.error().message;
-          }
-          continue;
-        }
-        CollectIds(response->body, ids[c], local_refused);
+      const char* target = per_request > 1 ? "/v1/jobs:batch" : "/v1/jobs";
+      auto response = (*client)->PostJson(target, BuildBody(options, jobs));
+      submitted += jobs;
+      if (!response) fail(response.error().message);
+      if (!response || response->status != 202) {
+        local_refused += jobs;
+        continue;
       }
-      refused += local_refused;
-    });
-  }
-  ShowProgress(options.progress, "submit", options.count, submitted, threads_done, connections);
-  for (auto& thread : threads) thread.join();
-  threads.clear();
-  const double submit_seconds = std::chrono::duration<double>(Clock::now() - start).count();
+      CollectIds(response->body, ids[c], local_refused);
+    }
+    refused += local_refused;
+  });
+  return SubmitTotals{submitted.load(), refused.load(),
+                      std::chrono::duration<double>(Clock::now() - start).count()};
+}
 
+// Long-polls one job until it ends; nullopt when it did not by `deadline`.
+std::optional<Finished> WaitForJob(HttpClient& client, simdjson::dom::parser& parser,
+                                   const std::string& id, Clock::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    const auto wait = std::min<std::int64_t>(left.count(), 30'000);
+    auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait));
+    if (!response || response->status != 200) return std::nullopt;
+    simdjson::dom::element root;
+    if (parser.parse(response->body).get(root) != simdjson::SUCCESS) return std::nullopt;
+    std::string_view status;
+    status = JsonOr(root["status"], status);
+    const auto parsed = ParseJobStatus(status);
+    if (parsed && !IsTerminal(*parsed)) continue;
+    Finished f;
+    f.status = parsed.value_or(JobStatus::kFailed);  // a status no row names: failed
+    f.created_us = JsonOr(root["timeline"]["created_us"], f.created_us);
+    f.started_us = JsonOr(root["timeline"]["started_us"], f.started_us);
+    f.finished_us = JsonOr(root["timeline"]["finished_us"], f.finished_us);
+    f.batch_size = JsonOr(root["batch"]["size"], f.batch_size);
+    f.attempts = JsonOr(root["attempts"], f.attempts);
+    return f;
+  }
+}
+
+std::vector<Finished> WaitForAll(const LoadOptions& options, unsigned connections,
+                                 const std::vector<std::vector<std::string>>& ids,
+                                 std::uint64_t accepted) {
   std::vector<Finished> finished_all;
   std::mutex finished_mutex;
-  const auto wait_deadline = Clock::now() + options.wait_timeout;
+  const auto deadline = Clock::now() + options.wait_timeout;
   std::atomic<std::uint64_t> finished_count{0};
-  threads_done = 0;
-  std::uint64_t accepted = 0;
-  for (const auto& list : ids) accepted += list.size();
-  for (unsigned c = 0; c < connections; ++c) {
-    threads.emplace_back([&, c] {
-      CountOnExit done{threads_done};
-      auto client = HttpClient::Connect(options.url, std::chrono::seconds(60));
-      if (!client) return;
-      simdjson::dom::parser parser;
-      std::vector<Finished> local;
-      for (const auto& id : ids[c]) {
-        for (;;) {
-          const auto left =
-              std::chrono::duration_cast<std::chrono::milliseconds>(wait_deadline - Clock::now());
-          if (left.count() <= 0) break;
-          const auto wait = std::min<std::int64_t>(left.count(), 30'000);
-          auto response = (*client)->Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait));
-          if (!response || response->status != 200) break;
-          simdjson::dom::element root;
-          if (parser.parse(response->body).get(root) != simdjson::SUCCESS) break;
-          std::string_view status;
-          status = JsonOr(root["status"], status);
-          if (status == "queued" || status == "running") continue;
-          Finished f;
-          f.status = std::string(status);
-          f.created_us = JsonOr(root["timeline"]["created_us"], f.created_us);
-          f.started_us = JsonOr(root["timeline"]["started_us"], f.started_us);
-          f.finished_us = JsonOr(root["timeline"]["finished_us"], f.finished_us);
-          f.batch_size = JsonOr(root["batch"]["size"], f.batch_size);
-          f.attempts = JsonOr(root["attempts"], f.attempts);
-          local.push_back(std::move(f));
-          ++finished_count;
-          break;
-        }
+  OnEveryConnection(options, connections, "finish", accepted, finished_count, [&](unsigned c) {
+    auto client = HttpClient::Connect(options.url, std::chrono::seconds(60));
+    if (!client) return;
+    simdjson::dom::parser parser;
+    std::vector<Finished> local;
+    for (const auto& id : ids[c]) {
+      if (auto finished = WaitForJob(**client, parser, id, deadline)) {
+        local.push_back(*finished);
+        ++finished_count;
       }
-      std::lock_guard lock(finished_mutex);
-      finished_all.insert(finished_all.end(), local.begin(), local.end());
-    });
-  }
-  ShowProgress(options.progress, "finish", accepted, finished_count, threads_done, connections);
-  for (auto& thread : threads) thread.join();
+    }
+    std::lock_guard lock(finished_mutex);
+    finished_all.insert(finished_all.end(), local.begin(), local.end());
+  });
+  return finished_all;
+}
 
-  report.submitted = submitted.load();
-  report.refused = refused.load();
-  for (const auto& list : ids) report.accepted += list.size();
-  report.submit_seconds = submit_seconds;
-  report.submit_jobs_per_s = submit_seconds > 0 ? report.accepted / submit_seconds : 0;
-
+// Outcomes, latencies, queue waits and batch sizes of the finished jobs.
+void Summarise(const std::vector<Finished>& finished, LoadReport& report) {
   std::vector<double> latencies, waits;
   std::int64_t first_created = INT64_MAX, last_finished = 0;
   double batch_sum = 0;
   std::uint64_t batch_count = 0;
-  for (const auto& f : finished_all) {
-    if (f.status == "succeeded") {
-      ++report.succeeded;
-    } else {
-      ++report.failed;
-    }
+  for (const auto& f : finished) {
+    ++(f.status == JobStatus::kSucceeded ? report.succeeded : report.failed);
     if (f.attempts > 1) ++report.retried;
     if (f.finished_us > 0) {
       latencies.push_back(static_cast<double>(f.finished_us - f.created_us) / 1000.0);
@@ -225,10 +229,10 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
       ++batch_count;
     }
   }
-  report.unfinished = report.accepted - finished_all.size();
+  report.unfinished = report.accepted - finished.size();
   if (last_finished > first_created) {
     report.end_to_end_jobs_per_s =
-        static_cast<double>(finished_all.size()) / ((last_finished - first_created) / 1e6);
+        static_cast<double>(finished.size()) / ((last_finished - first_created) / 1e6);
   }
   report.latency_p50_ms = Percentile(latencies, 0.50);
   report.latency_p99_ms = Percentile(latencies, 0.99);
@@ -237,6 +241,21 @@ LoadReport RunLoad(const LoadOptions& options, std::string* error) {
   report.queue_wait_p50_ms = Percentile(waits, 0.50);
   report.queue_wait_p99_ms = Percentile(waits, 0.99);
   report.mean_batch_size = batch_count > 0 ? batch_sum / static_cast<double>(batch_count) : 0;
+}
+
+}  // namespace
+
+LoadReport RunLoad(const LoadOptions& options, std::string* error) {
+  const unsigned connections = std::max(1u, options.connections);
+  std::vector<std::vector<std::string>> ids(connections);
+  const SubmitTotals totals = SubmitAll(options, connections, ids, error);
+  LoadReport report;
+  report.submitted = totals.submitted;
+  report.refused = totals.refused;
+  for (const auto& list : ids) report.accepted += list.size();
+  report.submit_seconds = totals.seconds;
+  report.submit_jobs_per_s = totals.seconds > 0 ? report.accepted / totals.seconds : 0;
+  Summarise(WaitForAll(options, connections, ids, report.accepted), report);
   return report;
 }
 

@@ -1,20 +1,26 @@
 #pragma once
 // Errors that cross module boundaries on paths that fail in normal operation.
-// Every error that can reach a user carries a stable machine code and a sentence.
+// Every error that can reach a user carries a code from the one table (error_code.h)
+// and a sentence.
 
 #include <expected>
 #include <string>
 #include <utility>
 
+#include "common/error_code.h"
+
 namespace batchq {
 
 struct Error {
-  std::string code;     // stable, snake_case: "invalid_json", "redis_unavailable", ...
+  ErrorCode code = ErrorCode::kHandlerError;
   std::string message;  // one human sentence
 };
 
-inline std::unexpected<Error> Fail(std::string code, std::string message) {
-  return std::unexpected<Error>(Error{std::move(code), std::move(message)});
+inline std::unexpected<Error> Fail(ErrorCode code, std::string message) {
+  return std::unexpected<Error>(Error{code, std::move(message)});
+}
+inline std::unexpected<Error> Fail(ErrorCode code) {
+  return Fail(code, std::string(DefaultMessage(code)));
 }
 
 template <class T>

@@ -37,11 +37,12 @@ struct HttpClient::Impl {
     asio::ip::tcp::resolver resolver(io);
     auto endpoints = resolver.resolve(host, port, ec);
     if (ec)
-      return Fail("connect_failed", fmt::format("Cannot resolve {}: {}.", host, ec.message()));
+      return Fail(ErrorCode::kConnectFailed,
+                  fmt::format("Cannot resolve {}: {}.", host, ec.message()));
     stream.expires_after(timeout);
     stream.connect(endpoints, ec);
     if (ec) {
-      return Fail("connect_failed",
+      return Fail(ErrorCode::kConnectFailed,
                   fmt::format("Cannot connect to {}:{}: {}.", host, port, ec.message()));
     }
     stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
@@ -69,14 +70,16 @@ struct HttpClient::Impl {
     http::write(stream, req, ec);
     if (ec) {
       connected = false;
-      return Fail("io_error", fmt::format("Sending the request failed: {}.", ec.message()));
+      return Fail(ErrorCode::kIoError,
+                  fmt::format("Sending the request failed: {}.", ec.message()));
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(256u << 20);
     http::read(stream, buffer, parser, ec);
     if (ec) {
       connected = false;
-      return Fail("io_error", fmt::format("Reading the response failed: {}.", ec.message()));
+      return Fail(ErrorCode::kIoError,
+                  fmt::format("Reading the response failed: {}.", ec.message()));
     }
     auto& res = parser.get();
     HttpResponse out;
@@ -99,14 +102,16 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Connect(std::string_view base_ur
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
   } else if (rest.find("://") != std::string_view::npos) {
-    return Fail("invalid_url", fmt::format("Only http:// URLs are supported, got '{}'.", base_url));
+    return Fail(ErrorCode::kInvalidUrl,
+                fmt::format("Only http:// URLs are supported, got '{}'.", base_url));
   }
   rest = rest.substr(0, rest.find('/'));
   auto impl = std::make_unique<Impl>();
   const auto colon = rest.rfind(':');
   impl->host = std::string(rest.substr(0, colon));
   impl->port = colon == std::string_view::npos ? "80" : std::string(rest.substr(colon + 1));
-  if (impl->host.empty()) return Fail("invalid_url", fmt::format("No host in '{}'.", base_url));
+  if (impl->host.empty())
+    return Fail(ErrorCode::kInvalidUrl, fmt::format("No host in '{}'.", base_url));
   impl->timeout = timeout;
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
 }
@@ -115,7 +120,7 @@ Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
   const bool reused = impl_->connected;
   auto response = impl_->SendOnce(request);
   // A kept-alive connection the server closed in the meantime gets one fresh try.
-  if (!response && reused && response.error().code == "io_error") {
+  if (!response && reused && response.error().code == ErrorCode::kIoError) {
     response = impl_->SendOnce(request);
   }
   return response;

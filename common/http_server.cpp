@@ -53,19 +53,19 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
       return Write(
-          HttpReply{413,
-                    RenderError("body_too_large",
+          HttpReply{HttpStatus(ErrorCode::kBodyTooLarge),
+                    RenderError(ErrorCode::kBodyTooLarge,
                                 fmt::format("The body exceeds the limit of {} bytes.", max_body_)),
                     "application/json",
                     {}});
     }
     if (ec) {
       keep_alive_ = false;
-      return Write(HttpReply{
-          400,
-          RenderError("bad_http", fmt::format("Malformed HTTP request: {}.", ec.message())),
-          "application/json",
-          {}});
+      return Write(HttpReply{HttpStatus(ErrorCode::kBadHttp),
+                             RenderError(ErrorCode::kBadHttp,
+                                         fmt::format("Malformed HTTP request: {}.", ec.message())),
+                             "application/json",
+                             {}});
     }
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();

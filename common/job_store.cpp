@@ -1,32 +1,84 @@
 #include "common/job_store.h"
 
-#include <charconv>
-#include <unordered_map>
-
 #include <fmt/format.h>
 
 namespace batchq {
 namespace {
 
-// KEYS: job keys. ARGV: batch_id, batch_size, worker, dispatched_us, started_us,
-// close_reason, then one attempt token per job. A job is claimed when it is queued, or
-// running under an older attempt (its previous worker was declared lost).
-const RedisScript kStartScript{R"lua(
+using Replay = RedisConnection::Replay;
+
+// The scripts name statuses as `$S_queued` and record fields as `$F_status`; both are
+// filled in from the two tables (job_status.h, job_record.h) so no name is spelled twice.
+std::string LuaSource(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const bool token = text[i] == '$' && i + 2 < text.size() && text[i + 2] == '_' &&
+                       (text[i + 1] == 'S' || text[i + 1] == 'F');
+    if (!token) {
+      out += text[i++];
+      continue;
+    }
+    std::size_t end = i + 3;
+    while (end < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
+      ++end;
+    }
+    const std::string_view name = text.substr(i + 3, end - i - 3);
+    std::string_view resolved;
+    if (text[i + 1] == 'S') {
+      const auto status = ParseJobStatus(name);
+      if (!status) throw std::logic_error(fmt::format("Lua names no status '{}'", name));
+      resolved = ToString(*status);
+    } else {
+      for (const auto& spec : kRecordSchema) {
+        if (spec.name == name) resolved = spec.name;
+      }
+      if (resolved.empty()) throw std::logic_error(fmt::format("Lua names no field '{}'", name));
+    }
+    out += '\'';
+    out += resolved;
+    out += '\'';
+    i = end;
+  }
+  return out;
+}
+
+// The creation of one job under an Idempotency-Key, which must be atomic with the
+// check. KEYS: idempotency key, job key, pending set, recent list. ARGV: id,
+// fingerprint, ttl_s, score, recent_last, then the record's field/value pairs. Creates
+// the job unless the key is taken; answers "created" or the "id fingerprint" the key
+// already holds. Jobs without a key go through MULTI/EXEC instead (CreateCommands): a
+// Lua call costs Redis about twice as much per job, for the argument copies.
+const RedisScript kCreateIdempotentScript{R"lua(
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
+redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('LPUSH', KEYS[4], ARGV[1])
+redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]))
+return 'created'
+)lua"};
+
+// KEYS: job keys. ARGV: pair count, the batch's field/value pairs, then one attempt
+// token per job. A job is claimed when it is queued, or running under an older attempt
+// (its previous worker was declared lost).
+const RedisScript kStartScript{LuaSource(R"lua(
+local n = tonumber(ARGV[1])
 local out = {}
 for i, key in ipairs(KEYS) do
-  local token = tonumber(ARGV[6 + i])
-  local st = redis.call('HMGET', key, 'status', 'attempts')
-  if st[1] == 'queued' or (st[1] == 'running' and tonumber(st[2] or '0') < token) then
-    redis.call('HSET', key, 'status', 'running', 'attempts', token, 'batch', ARGV[1],
-               'batch_size', ARGV[2], 'worker', ARGV[3], 'dispatched_us', ARGV[4],
-               'started_us', ARGV[5], 'close_reason', ARGV[6])
+  local token = tonumber(ARGV[1 + 2 * n + i])
+  local st = redis.call('HMGET', key, $F_status, $F_attempts)
+  if st[1] == $S_queued or (st[1] == $S_running and tonumber(st[2] or '0') < token) then
+    redis.call('HSET', key, $F_status, $S_running, $F_attempts, token, unpack(ARGV, 2, 1 + 2 * n))
     out[i] = 1
   else
     out[i] = 0
   end
 end
 return out
-)lua"};
+)lua")};
 
 // Shared tail of the scripts that end jobs (KEYS[1] the pending set, ARGV[3] the done
 // channel, `ended` the ids they ended): one ZREM and one PUBLISH (ids joined by ',') per
@@ -40,46 +92,42 @@ end
 return out
 )lua";
 
-// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per job
-// token, status, result, error_code, error_message, content_type, blob, launched_us (0:
-// never ran; the job JSON leaves it out). Written only while the job runs under that very attempt:
-// the fencing that makes a late result from a lost worker harmless. A binary result goes to the key
-// `{job key}:blob` with the same TTL.
-const RedisScript kFinishScript{R"lua(
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per
+// job: token, blob, pair count, the outcome's field/value pairs. Written only while the
+// job runs under that very attempt: the fencing that makes a late result from a lost
+// worker harmless. A binary result goes to `{job key}:blob` with the same TTL.
+const RedisScript kFinishScript{LuaSource(std::string(R"lua(
 local out = {}
 local ended = {}
+local a = 4
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local base = 3 + (i - 2) * 8
-  local st = redis.call('HMGET', key, 'status', 'attempts', 'id')
-  if st[1] == 'running' and st[2] == ARGV[base + 1] then
-    redis.call('HSET', key, 'status', ARGV[base + 2], 'result', ARGV[base + 3],
-               'error_code', ARGV[base + 4], 'error_message', ARGV[base + 5],
-               'finished_us', ARGV[1], 'launched_us', ARGV[base + 8])
+  local token, blob, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
+  local first, last = a + 3, a + 2 + 2 * n
+  a = last + 1
+  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id)
+  if st[1] == $S_running and st[2] == token then
+    redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, first, last))
     redis.call('EXPIRE', key, ARGV[2])
-    if ARGV[base + 6] ~= '' then
-      redis.call('HSET', key, 'result_type', ARGV[base + 6])
-      redis.call('SET', key .. ':blob', ARGV[base + 7], 'EX', ARGV[2])
-    end
+    if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     out[i - 1] = 1
   else
     out[i - 1] = 0
   end
 end
-)lua" + std::string(kPublishEnded)};
+)lua") + kPublishEnded)};
 
-// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, status,
-// error_code, error_message. Ends every job that is not terminal yet.
-const RedisScript kTerminateScript{R"lua(
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then the
+// ending's field/value pairs (status, error). Ends every job that is not terminal yet.
+const RedisScript kTerminateScript{LuaSource(std::string(R"lua(
 local out = {}
 local ended = {}
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local st = redis.call('HMGET', key, 'status', 'id')
-  if st[1] == 'queued' or st[1] == 'running' then
-    redis.call('HSET', key, 'status', ARGV[4], 'error_code', ARGV[5], 'error_message', ARGV[6],
-               'finished_us', ARGV[1])
+  local st = redis.call('HMGET', key, $F_status, $F_id)
+  if st[1] == $S_queued or st[1] == $S_running then
+    redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, 4))
     redis.call('EXPIRE', key, ARGV[2])
     ended[#ended + 1] = st[2]
     out[i - 1] = 1
@@ -87,115 +135,39 @@ for i = 2, #KEYS do
     out[i - 1] = 0
   end
 end
-)lua" + std::string(kPublishEnded)};
+)lua") + kPublishEnded)};
 
-// KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id.
-// Returns 1 when cancelled, 0 when the job does not exist, else its current status.
-const RedisScript kCancelScript{R"lua(
-local st = redis.call('HGET', KEYS[2], 'status')
+// KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id, then the
+// cancellation's field/value pairs. Returns 1 when cancelled, 0 when the job does not
+// exist, else its current status.
+const RedisScript kCancelScript{LuaSource(R"lua(
+local st = redis.call('HGET', KEYS[2], $F_status)
 if not st then return 0 end
-if st ~= 'queued' then return st end
-redis.call('HSET', KEYS[2], 'status', 'cancelled', 'finished_us', ARGV[1],
-           'error_code', 'cancelled', 'error_message', 'The job was cancelled before it ran.')
+if st ~= $S_queued then return st end
+redis.call('HSET', KEYS[2], $F_finished_us, ARGV[1], unpack(ARGV, 5))
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 1
-)lua"};
+)lua")};
 
-// KEYS: idempotency key, job key, pending set. ARGV: id, fingerprint, ttl_s, score, then
-// the record's field/value pairs. Creates the job unless the key is taken; answers
-// "created" or the "id fingerprint" the key already holds.
-const RedisScript kCreateIdempotentScript{R"lua(
-local existing = redis.call('GET', KEYS[1])
-if existing then return existing end
-redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('LPUSH', KEYS[4], ARGV[1])
-redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]))
-return 'created'
-)lua"};
-
-// Text forms of a new job's numbers, owned while commands refer to them.
-struct NewJobText {
-  std::string key, priority, created_us, score, timeout_ms;
-};
-
-NewJobText TextOf(const NewJob& job, std::string key) {
-  return NewJobText{std::move(key), std::to_string(job.priority),
-                    std::to_string(job.created.count()), std::to_string(job.created.count() / 1000),
-                    std::to_string(job.timeout_ms)};
-}
-
-// The field/value pairs of a new job's record.
-void AppendRecordFields(const NewJob& job, const NewJobText& text,
-                        std::vector<std::string_view>& out) {
-  const std::string_view fields[] = {"id",       job.id,    "type",       job.type,
-                                     "status",   "queued",  "priority",   text.priority,
-                                     "input",    job.input, "created_us", text.created_us,
-                                     "attempts", "0",       "timeout_ms", text.timeout_ms};
-  out.insert(out.end(), std::begin(fields), std::end(fields));
-}
-
-template <class T>
-T ParseNumber(std::string_view text) {
-  T value{};
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
+// The fields a new record is written with (its status and attempts are the initial ones
+// whatever `job` says).
+RecordFields CreationFields(const NewJob& job) {
+  RecordFields fields(job, {RecordField::kId, RecordField::kType, RecordField::kPriority,
+                            RecordField::kInput, RecordField::kCreated, RecordField::kTimeoutMs});
+  fields.Add(RecordField::kStatus, ToString(JobStatus::kQueued)).Add(RecordField::kAttempts, "0");
+  return fields;
 }
 
 JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
   JobRecord record;
-  for (size_t i = 0; i + 1 < flat.size(); i += 2) {
-    const std::string& field = flat[i].str;
-    const std::string& value = flat[i + 1].str;
-    if (field == "id")
-      record.id = value;
-    else if (field == "type")
-      record.type = value;
-    else if (field == "status")
-      record.status = value;
-    else if (field == "input")
-      record.input = value;
-    else if (field == "priority")
-      record.priority = ParseNumber<std::int32_t>(value);
-    else if (field == "attempts")
-      record.attempts = ParseNumber<std::uint32_t>(value);
-    else if (field == "created_us")
-      record.created = WallMicros(ParseNumber<std::int64_t>(value));
-    else if (field == "dispatched_us")
-      record.dispatched = WallMicros(ParseNumber<std::int64_t>(value));
-    else if (field == "started_us")
-      record.started = WallMicros(ParseNumber<std::int64_t>(value));
-    else if (field == "launched_us")
-      record.launched = WallMicros(ParseNumber<std::int64_t>(value));
-    else if (field == "finished_us")
-      record.finished = WallMicros(ParseNumber<std::int64_t>(value));
-    else if (field == "batch")
-      record.batch_id = value;
-    else if (field == "batch_size")
-      record.batch_size = ParseNumber<std::uint32_t>(value);
-    else if (field == "close_reason")
-      record.close_reason = value;
-    else if (field == "timeout_ms")
-      record.timeout_ms = ParseNumber<std::int64_t>(value);
-    else if (field == "worker")
-      record.worker = value;
-    else if (field == "result")
-      record.result = value;
-    else if (field == "result_type")
-      record.result_type = value;
-    else if (field == "error_code")
-      record.error_code = value;
-    else if (field == "error_message")
-      record.error_message = value;
-  }
+  for (size_t i = 0; i + 1 < flat.size(); i += 2) SetField(record, flat[i].str, flat[i + 1].str);
   return record;
 }
 
 Error UnexpectedReply(std::string_view what, const RedisReply& reply) {
-  return Error{"redis_unavailable",
+  return Error{ErrorCode::kRedisUnavailable,
                fmt::format("Redis answered {} unexpectedly: {}.", what,
                            reply.is_error() ? reply.str : std::string("wrong reply type"))};
 }
@@ -208,7 +180,8 @@ JobStore::JobStore(RedisConnection& redis, Options options)
       pending_key_(options_.key_prefix + "pending"),
       recent_key_(options_.key_prefix + "recent"),
       recent_last_(std::to_string(kRecentJobs - 1)),
-      done_channel_(options_.key_prefix + "done") {}
+      done_channel_(options_.key_prefix + "done"),
+      ttl_(std::to_string(options_.result_ttl.count())) {}
 
 std::string JobStore::JobKey(std::string_view id) const {
   std::string key = options_.key_prefix;
@@ -219,54 +192,63 @@ std::string JobStore::JobKey(std::string_view id) const {
 
 std::string JobStore::BlobKey(std::string_view id) const { return JobKey(id) + ":blob"; }
 
-Status JobStore::Create(std::span<const NewJob> jobs) {
-  if (jobs.empty()) return Ok();
-  std::vector<NewJobText> texts;
-  texts.reserve(jobs.size());
-  for (const NewJob& job : jobs) texts.push_back(TextOf(job, JobKey(job.id)));
+Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
+                                       std::optional<IdempotencyClaim> claim) {
+  if (jobs.empty()) return CreateOutcome{};
+  std::vector<std::string> keys, scores;
+  std::vector<RecordFields> fields;
+  keys.reserve(jobs.size());
+  scores.reserve(jobs.size());
+  fields.reserve(jobs.size());
+  for (const NewJob& job : jobs) {
+    keys.push_back(JobKey(job.id));
+    scores.push_back(std::to_string(job.created.count() / 1000));
+    fields.push_back(CreationFields(job));
+  }
+  if (claim) return CreateClaimed(jobs[0], keys[0], fields[0], scores[0], *claim);
   std::vector<std::vector<std::string_view>> commands;
-  commands.reserve(jobs.size() * 2 + 4);
+  commands.reserve(jobs.size() + 5);
   commands.push_back({"MULTI"});
+  std::vector<std::string_view> zadd{"ZADD", pending_key_};
   std::vector<std::string_view> lpush{"LPUSH", recent_key_};
-  lpush.reserve(jobs.size() + 2);
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    std::vector<std::string_view> hset{"HSET", texts[i].key};
-    AppendRecordFields(jobs[i], texts[i], hset);
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    std::vector<std::string_view> hset{"HSET", keys[i]};
+    hset.insert(hset.end(), fields[i].pairs().begin(), fields[i].pairs().end());
     commands.push_back(std::move(hset));
-    commands.push_back({"ZADD", pending_key_, texts[i].score, jobs[i].id});
+    zadd.insert(zadd.end(), {scores[i], jobs[i].id});
     lpush.push_back(jobs[i].id);
   }
+  commands.push_back(std::move(zadd));
   commands.push_back(std::move(lpush));
   commands.push_back({"LTRIM", recent_key_, "0", recent_last_});
   commands.push_back({"EXEC"});
-  auto replies = redis_.Pipeline(commands);
+  auto replies = redis_.Pipeline(commands, Replay::kUnsafe);
   if (!replies) return std::unexpected(replies.error());
   const RedisReply& exec = replies->back();
   if (exec.kind != RedisReply::Kind::kArray) return std::unexpected(UnexpectedReply("EXEC", exec));
   for (const RedisReply& reply : exec.elements) {
     if (reply.is_error()) return std::unexpected(UnexpectedReply("HSET/ZADD/LPUSH", reply));
   }
-  return Ok();
+  return CreateOutcome{true, jobs[0].id, true};
 }
 
-Result<IdempotentCreate> JobStore::CreateIdempotent(const NewJob& job, std::string_view key,
-                                                    std::string_view fingerprint) {
-  const NewJobText text = TextOf(job, JobKey(job.id));
-  const std::string idem_key = IdempotencyKey(key);
-  const std::string ttl = std::to_string(options_.result_ttl.count());
-  const std::string_view keys[] = {idem_key, text.key, pending_key_, recent_key_};
-  std::vector<std::string_view> args{job.id, fingerprint, ttl, text.score, recent_last_};
-  AppendRecordFields(job, text, args);
-  auto reply = redis_.Eval(kCreateIdempotentScript, keys, args);
+Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_view job_key,
+                                              const RecordFields& fields, std::string_view score,
+                                              const IdempotencyClaim& claim) {
+  const std::string idem_key = IdempotencyKey(claim.key);
+  const std::string_view keys[] = {idem_key, job_key, pending_key_, recent_key_};
+  std::vector<std::string_view> args{job.id, claim.fingerprint, ttl_, score, recent_last_};
+  args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
+  auto reply = redis_.Eval(kCreateIdempotentScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind != RedisReply::Kind::kString && reply->kind != RedisReply::Kind::kStatus) {
     return std::unexpected(UnexpectedReply("idempotent create", *reply));
   }
-  if (reply->str == "created") return IdempotentCreate{true, job.id, true};
+  if (reply->str == "created") return CreateOutcome{true, job.id, true};
   const auto space = reply->str.find(' ');
-  return IdempotentCreate{
+  return CreateOutcome{
       false, reply->str.substr(0, space),
-      space != std::string::npos && reply->str.substr(space + 1) == fingerprint};
+      space != std::string::npos && reply->str.substr(space + 1) == claim.fingerprint};
 }
 
 Status JobStore::ForgetIdempotencyKey(std::string_view key) {
@@ -297,6 +279,9 @@ Status JobStore::Remove(std::span<const std::string> ids) {
   const std::vector<std::vector<std::string_view>> commands{del, zrem};
   auto replies = redis_.Pipeline(commands);
   if (!replies) return std::unexpected(replies.error());
+  for (const RedisReply& reply : *replies) {
+    if (reply.is_error()) return std::unexpected(UnexpectedReply("DEL/ZREM", reply));
+  }
   return Ok();
 }
 
@@ -364,19 +349,26 @@ Result<std::optional<std::string>> JobStore::GetBlob(std::string_view id) {
   return std::optional<std::string>(std::move(reply->str));
 }
 
-Result<CancelOutcome> JobStore::Cancel(std::string_view id, std::string* status_out) {
+Result<CancelOutcome> JobStore::Cancel(std::string_view id, JobStatus* status_out) {
   const std::string key = JobKey(id);
   const std::string now = std::to_string(NowWallMicros().count());
-  const std::string ttl = std::to_string(options_.result_ttl.count());
+  JobRecord cancelled;
+  cancelled.status = JobStatus::kCancelled;
+  cancelled.error_code = Name(ErrorCode::kCancelled);
+  cancelled.error_message = DefaultMessage(ErrorCode::kCancelled);
+  const RecordFields fields(
+      cancelled, {RecordField::kStatus, RecordField::kErrorCode, RecordField::kErrorMessage});
   const std::string_view keys[] = {pending_key_, key};
-  const std::string_view args[] = {now, ttl, done_channel_, id};
-  auto reply = redis_.Eval(kCancelScript, keys, args);
+  std::vector<std::string_view> args{now, ttl_, done_channel_, id};
+  args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
+  auto reply = redis_.Eval(kCancelScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind == RedisReply::Kind::kInteger) {
     return reply->integer == 1 ? CancelOutcome::kCancelled : CancelOutcome::kNotFound;
   }
   if (reply->kind == RedisReply::Kind::kString) {
-    if (status_out != nullptr) *status_out = reply->str;
+    if (status_out != nullptr)
+      *status_out = ParseJobStatus(reply->str).value_or(JobStatus::kFailed);
     return CancelOutcome::kNotQueued;
   }
   return std::unexpected(UnexpectedReply("cancel", *reply));
@@ -384,8 +376,9 @@ Result<CancelOutcome> JobStore::Cancel(std::string_view id, std::string* status_
 
 Result<std::vector<bool>> JobStore::RunFlagsScript(const RedisScript& script,
                                                    std::span<const std::string_view> keys,
-                                                   std::span<const std::string_view> args) {
-  auto reply = redis_.Eval(script, keys, args);
+                                                   std::span<const std::string_view> args,
+                                                   Replay replay) {
+  auto reply = redis_.Eval(script, keys, args, replay);
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind != RedisReply::Kind::kArray) {
     return std::unexpected(UnexpectedReply("script", *reply));
@@ -405,60 +398,85 @@ Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<con
     keys.push_back(JobKey(job.id));
     tokens.push_back(std::to_string(job.attempt));
   }
-  const std::string size = std::to_string(batch.batch_size);
-  const std::string dispatched = std::to_string(batch.dispatched.count());
-  const std::string started = std::to_string(batch.started.count());
+  JobRecord start;
+  start.batch_id = batch.batch_id;
+  start.batch_size = batch.batch_size;
+  start.worker = batch.worker;
+  start.dispatched = batch.dispatched;
+  start.started = batch.started;
+  start.close_reason = batch.close_reason;
+  const RecordFields fields(
+      start, {RecordField::kBatchId, RecordField::kBatchSize, RecordField::kWorker,
+              RecordField::kDispatched, RecordField::kStarted, RecordField::kCloseReason});
+  const std::string count = std::to_string(fields.count());
   std::vector<std::string_view> key_views(keys.begin(), keys.end());
-  std::vector<std::string_view> args{batch.batch_id, size,    batch.worker,
-                                     dispatched,     started, batch.close_reason};
+  std::vector<std::string_view> args{count};
+  args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   args.insert(args.end(), tokens.begin(), tokens.end());
-  return RunFlagsScript(kStartScript, key_views, args);
+  // A replayed claim would find its own first run and answer "not claimed".
+  return RunFlagsScript(kStartScript, key_views, args, Replay::kUnsafe);
 }
+
+namespace {
+
+// The record fields an outcome writes: its texts are views into `outcome`, and into
+// `ended` (its status and launch time), which must outlive them.
+RecordFields OutcomeFields(const JobOutcome& outcome, JobRecord& ended) {
+  ended.status = outcome.succeeded ? JobStatus::kSucceeded : JobStatus::kFailed;
+  ended.launched = outcome.launched;
+  RecordFields fields(ended, {RecordField::kStatus, RecordField::kLaunched});
+  const std::string_view no_text;
+  fields.Add(RecordField::kResult, outcome.result)
+      .Add(RecordField::kErrorCode, outcome.succeeded ? no_text : Name(outcome.error_code))
+      .Add(RecordField::kErrorMessage, outcome.succeeded ? no_text : outcome.error_message);
+  if (!outcome.blob.empty()) fields.Add(RecordField::kResultType, outcome.content_type);
+  return fields;
+}
+
+}  // namespace
 
 Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes) {
-  std::vector<std::string> keys;
-  std::vector<std::string> tokens;
-  std::vector<std::string> launched;
-  keys.reserve(outcomes.size());
-  tokens.reserve(outcomes.size());
-  launched.reserve(outcomes.size());
+  std::vector<std::string> texts;  // key, token, pair count per outcome
+  std::vector<JobRecord> ended(outcomes.size());
+  std::vector<RecordFields> fields;
+  texts.reserve(outcomes.size() * 3);
+  fields.reserve(outcomes.size());
   for (const auto& outcome : outcomes) {
-    keys.push_back(JobKey(outcome.id));
-    tokens.push_back(std::to_string(outcome.attempt));
-    launched.push_back(std::to_string(outcome.launched.count()));
+    fields.push_back(OutcomeFields(outcome, ended[fields.size()]));
+    texts.push_back(JobKey(outcome.id));
+    texts.push_back(std::to_string(outcome.attempt));
+    texts.push_back(std::to_string(fields.back().count()));
   }
   const std::string now = std::to_string(NowWallMicros().count());
-  const std::string ttl = std::to_string(options_.result_ttl.count());
   std::vector<std::string_view> key_views{pending_key_};
-  key_views.insert(key_views.end(), keys.begin(), keys.end());
-  std::vector<std::string_view> args{now, ttl, done_channel_};
-  args.reserve(3 + outcomes.size() * 8);
+  std::vector<std::string_view> args{now, ttl_, done_channel_};
+  args.reserve(3 + outcomes.size() * 16);
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    const auto& outcome = outcomes[i];
-    args.push_back(tokens[i]);
-    args.push_back(outcome.succeeded ? "succeeded" : "failed");
-    args.push_back(outcome.result);
-    args.push_back(outcome.error_code);
-    args.push_back(outcome.error_message);
-    args.push_back(outcome.blob.empty() ? std::string_view() : outcome.content_type);
-    args.push_back(outcome.blob);
-    args.push_back(launched[i]);
+    key_views.push_back(texts[3 * i]);
+    args.insert(args.end(), {texts[3 * i + 1], outcomes[i].blob, texts[3 * i + 2]});
+    args.insert(args.end(), fields[i].pairs().begin(), fields[i].pairs().end());
   }
-  return RunFlagsScript(kFinishScript, key_views, args);
+  // A replayed finish would find the job already ended and answer "not written".
+  return RunFlagsScript(kFinishScript, key_views, args, Replay::kUnsafe);
 }
 
-Result<std::vector<bool>> JobStore::Terminate(std::span<const std::string> ids,
-                                              std::string_view status, std::string_view code,
-                                              std::string_view message) {
+Result<std::vector<bool>> JobStore::Terminate(std::span<const std::string> ids, JobStatus status,
+                                              ErrorCode code, std::string_view message) {
   std::vector<std::string> keys;
   keys.reserve(ids.size());
   for (const auto& id : ids) keys.push_back(JobKey(id));
+  JobRecord ended;
+  ended.status = status;
+  ended.error_code = Name(code);
+  ended.error_message = message;
+  const RecordFields fields(
+      ended, {RecordField::kStatus, RecordField::kErrorCode, RecordField::kErrorMessage});
   const std::string now = std::to_string(NowWallMicros().count());
-  const std::string ttl = std::to_string(options_.result_ttl.count());
   std::vector<std::string_view> key_views{pending_key_};
   key_views.insert(key_views.end(), keys.begin(), keys.end());
-  const std::vector<std::string_view> args{now, ttl, done_channel_, status, code, message};
-  return RunFlagsScript(kTerminateScript, key_views, args);
+  std::vector<std::string_view> args{now, ttl_, done_channel_};
+  args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
+  return RunFlagsScript(kTerminateScript, key_views, args, Replay::kUnsafe);
 }
 
 Status JobStore::Ping() {

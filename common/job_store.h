@@ -17,42 +17,15 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/job_record.h"
 #include "common/redis_connection.h"
 #include "common/wall_clock.h"
 
 namespace batchq {
 
-struct JobRecord {
-  std::string id;
-  std::string type;
-  std::string status;
-  std::string input;  // JSON text
-  std::int32_t priority = 0;
-  std::uint32_t attempts = 0;
-  WallMicros created{0};
-  WallMicros dispatched{0};
-  WallMicros started{0};   // the worker claimed it
-  WallMicros launched{0};  // the worker's run stage handed it to its handler
-  WallMicros finished{0};
-  std::string batch_id;
-  std::uint32_t batch_size = 0;
-  std::string close_reason;  // why the broker closed the batch
-  std::string worker;
-  std::int64_t timeout_ms = 0;  // dispatch deadline after creation; 0: none
-  std::string result;           // JSON text when status is succeeded
-  std::string result_type;      // media type of a binary result (see GetBlob); empty: none
-  std::string error_code;
-  std::string error_message;
-};
-
-struct NewJob {
-  std::string id;
-  std::string type;
-  std::int32_t priority = 0;
-  std::string input;  // JSON text
-  WallMicros created{0};
-  std::int64_t timeout_ms = 0;
-};
+// A new job's record: id, type, priority, input, created and timeout_ms are read
+// from a JobRecord; status, attempts and the rest start at their initial values.
+using NewJob = JobRecord;
 
 // Where and when a batch starts; written on every member the start claims.
 struct BatchStart {
@@ -73,8 +46,8 @@ struct JobOutcome {
   std::string id;
   std::uint32_t attempt = 0;
   bool succeeded = false;
-  std::string result;  // JSON text when succeeded
-  std::string error_code;
+  std::string result;                               // JSON text when succeeded
+  ErrorCode error_code = ErrorCode::kHandlerError;  // when failed
   std::string error_message;
   std::string blob;          // a binary result's bytes; empty: none
   std::string content_type;  // the blob's media type
@@ -83,10 +56,16 @@ struct JobOutcome {
 
 enum class CancelOutcome { kCancelled, kNotFound, kNotQueued };
 
-struct IdempotentCreate {
-  bool created = false;      // this call created the job
-  std::string id;            // the job the key names
+struct CreateOutcome {
+  bool created = true;       // this call created the jobs
+  std::string id;            // with an idempotency key: the job the key names
   bool same_request = true;  // the key was first used with the same fingerprint
+};
+
+// An Idempotency-Key and the fingerprint of the request body that used it.
+struct IdempotencyClaim {
+  std::string_view key;
+  std::string_view fingerprint;
 };
 
 class JobStore {
@@ -102,12 +81,13 @@ class JobStore {
   // `redis` must outlive the store.
   JobStore(RedisConnection& redis, Options options);
 
-  // Makes the jobs durable (record + pending entry + recent list) in one MULTI/EXEC.
-  Status Create(std::span<const NewJob> jobs);
-  // Creates one job unless `key` (an Idempotency-Key) already names one; the key is
-  // kept as long as results (result_ttl). `fingerprint` identifies the request body.
-  Result<IdempotentCreate> CreateIdempotent(const NewJob& job, std::string_view key,
-                                            std::string_view fingerprint);
+  // Makes the jobs durable (record + pending entry + recent list) at once: the one
+  // creation path, whose records are packed from kRecordSchema. With an idempotency
+  // claim (one job), nothing is created when the key already names a job; the outcome
+  // says which, and whether the body matched. The key is kept as long as results
+  // (result_ttl).
+  Result<CreateOutcome> Create(std::span<const NewJob> jobs,
+                               std::optional<IdempotencyClaim> claim = std::nullopt);
   // Frees a key whose job the broker refused, so that a retry can create it.
   Status ForgetIdempotencyKey(std::string_view key);
   // Removes records the broker refused, so a 4xx answer leaves nothing behind.
@@ -121,15 +101,15 @@ class JobStore {
   // nullopt when the job has none or it expired.
   Result<std::optional<std::string>> GetBlob(std::string_view id);
   // Cancels a queued job. On kNotQueued, `status_out` receives the current status.
-  Result<CancelOutcome> Cancel(std::string_view id, std::string* status_out);
+  Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out);
 
   // Marks the jobs running if their attempt token is current; true for each claimed.
   Result<std::vector<bool>> Start(const BatchStart& batch, std::span<const JobClaim> jobs);
   // Writes each outcome if the job is still running under that attempt; true for each written.
   Result<std::vector<bool>> Finish(std::span<const JobOutcome> outcomes);
   // Ends non-terminal jobs with `status` (failed or expired) and an error, whatever attempt.
-  Result<std::vector<bool>> Terminate(std::span<const std::string> ids, std::string_view status,
-                                      std::string_view code, std::string_view message);
+  Result<std::vector<bool>> Terminate(std::span<const std::string> ids, JobStatus status,
+                                      ErrorCode code, std::string_view message);
 
   // Pending ids created at or before `created_before`, oldest first.
   Result<std::vector<std::string>> PendingCreatedBefore(WallMicros created_before,
@@ -145,9 +125,13 @@ class JobStore {
   const std::string& done_channel() const { return done_channel_; }
 
  private:
+  Result<CreateOutcome> CreateClaimed(const NewJob& job, std::string_view job_key,
+                                      const RecordFields& fields, std::string_view score,
+                                      const IdempotencyClaim& claim);
   Result<std::vector<bool>> RunFlagsScript(const RedisScript& script,
                                            std::span<const std::string_view> keys,
-                                           std::span<const std::string_view> args);
+                                           std::span<const std::string_view> args,
+                                           RedisConnection::Replay replay);
 
   RedisConnection& redis_;
   const Options options_;
@@ -155,6 +139,7 @@ class JobStore {
   const std::string recent_key_;
   const std::string recent_last_;  // kRecentJobs - 1, as LTRIM's stop index
   const std::string done_channel_;
+  const std::string ttl_;  // result_ttl in seconds, as text
 };
 
 }  // namespace batchq

@@ -125,10 +125,10 @@ JsonWriter& JsonWriter::Raw(std::string_view json) {
   return *this;
 }
 
-std::string RenderError(std::string_view code, std::string_view message) {
+std::string RenderError(ErrorCode code, std::string_view message) {
   JsonWriter json;
   json.BeginObject().Key("error").BeginObject();
-  json.Key("code").String(code).Key("message").String(message);
+  json.Key("code").String(Name(code)).Key("message").String(message);
   json.EndObject().EndObject();
   return json.Take();
 }

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "common/error_code.h"
+
 namespace batchq {
 
 // Appends `text` as a quoted JSON string, escaping quotes, backslashes and control bytes.
@@ -40,6 +42,6 @@ class JsonWriter {
 };
 
 // The error body of every HTTP answer: {"error":{"code":...,"message":...}}.
-std::string RenderError(std::string_view code, std::string_view message);
+std::string RenderError(ErrorCode code, std::string_view message);
 
 }  // namespace batchq

@@ -30,10 +30,11 @@ MetricsEndpoint::MetricsEndpoint(const std::string& listen,
   server_ = std::make_unique<HttpServer>(
       io_, options, [registry = registry_](HttpRequestIn request, Respond respond) {
         if (request.path != "/metrics") {
-          return respond(HttpReply{404,
-                                   RenderError("not_found", "Only /metrics is served here."),
-                                   "application/json",
-                                   {}});
+          return respond(
+              HttpReply{404,
+                        RenderError(ErrorCode::kNotFound, "Only /metrics is served here."),
+                        "application/json",
+                        {}});
         }
         respond(HttpReply{
             200, RenderPrometheusText(*registry), std::string(kPrometheusContentType), {}});

@@ -53,11 +53,12 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   RedisEndpoint endpoint;
   if (url.starts_with("unix://")) {
     endpoint.unix_path = std::string(url.substr(7));
-    if (endpoint.unix_path.empty()) return Fail("invalid_redis_url", "unix:// needs a path.");
+    if (endpoint.unix_path.empty())
+      return Fail(ErrorCode::kInvalidRedisUrl, "unix:// needs a path.");
     return endpoint;
   }
   if (!url.starts_with("redis://")) {
-    return Fail("invalid_redis_url",
+    return Fail(ErrorCode::kInvalidRedisUrl,
                 fmt::format("Redis URL '{}' must start with redis:// or unix://.", url));
   }
   std::string_view rest = url.substr(8);
@@ -66,7 +67,8 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
     if (!db.empty()) {
       const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), endpoint.db);
       if (ec != std::errc{} || end != db.data() + db.size()) {
-        return Fail("invalid_redis_url", fmt::format("Redis database '{}' is not a number.", db));
+        return Fail(ErrorCode::kInvalidRedisUrl,
+                    fmt::format("Redis database '{}' is not a number.", db));
       }
     }
     rest = rest.substr(0, slash);
@@ -76,7 +78,7 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
     const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), endpoint.port);
     if (ec != std::errc{} || end != port.data() + port.size() || endpoint.port <= 0 ||
         endpoint.port > 65535) {
-      return Fail("invalid_redis_url", fmt::format("Redis port '{}' is not valid.", port));
+      return Fail(ErrorCode::kInvalidRedisUrl, fmt::format("Redis port '{}' is not valid.", port));
     }
     rest = rest.substr(0, colon);
   }
@@ -105,7 +107,7 @@ Status RedisConnection::EnsureConnected() {
     std::string why = context != nullptr ? context->errstr : "out of memory";
     if (context != nullptr) redisFree(context);
     return Fail(
-        "redis_unavailable",
+        ErrorCode::kRedisUnavailable,
         fmt::format("Redis at {} is unreachable: {}.",
                     ep.unix_path.empty() ? fmt::format("{}:{}", ep.host, ep.port) : ep.unix_path,
                     why));
@@ -118,7 +120,7 @@ Status RedisConnection::EnsureConnected() {
     if (!selected) return std::unexpected(selected.error());
     if (selected->is_error()) {
       Drop();
-      return Fail("redis_unavailable", fmt::format("SELECT failed: {}.", selected->str));
+      return Fail(ErrorCode::kRedisUnavailable, fmt::format("SELECT failed: {}.", selected->str));
     }
   }
   return Ok();
@@ -139,7 +141,7 @@ Result<std::vector<RedisReply>> RedisConnection::PipelineOnce(
     if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
                                lengths.data()) != REDIS_OK) {
       Drop();
-      return Fail("redis_unavailable", "Could not buffer a Redis command.");
+      return Fail(ErrorCode::kRedisUnavailable, "Could not buffer a Redis command.");
     }
   }
   std::vector<RedisReply> replies;
@@ -149,7 +151,7 @@ Result<std::vector<RedisReply>> RedisConnection::PipelineOnce(
     if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
       const std::string why = context_->errstr;
       Drop();
-      return Fail("redis_unavailable", fmt::format("Redis connection failed: {}.", why));
+      return Fail(ErrorCode::kRedisUnavailable, fmt::format("Redis connection failed: {}.", why));
     }
     replies.push_back(Copy(static_cast<redisReply*>(raw)));
     freeReplyObject(raw);
@@ -157,17 +159,24 @@ Result<std::vector<RedisReply>> RedisConnection::PipelineOnce(
   return replies;
 }
 
+void RedisConnection::DropIfClosedByPeer() {
+  if (context_ == nullptr || context_->fd < 0) return;
+  // Between exchanges Redis sends nothing, so a readable socket means EOF or an error.
+  pollfd fd{context_->fd, POLLIN, 0};
+  if (::poll(&fd, 1, 0) > 0) Drop();
+}
+
 Result<std::vector<RedisReply>> RedisConnection::Pipeline(
-    std::span<const std::vector<std::string_view>> commands) {
+    std::span<const std::vector<std::string_view>> commands, Replay replay) {
+  DropIfClosedByPeer();
   auto replies = PipelineOnce(commands);
-  // One retry on a fresh connection covers a Redis restart between two calls.
-  if (!replies) replies = PipelineOnce(commands);
+  if (!replies && replay == Replay::kSafe) replies = PipelineOnce(commands);
   return replies;
 }
 
-Result<RedisReply> RedisConnection::Command(std::span<const std::string_view> args) {
+Result<RedisReply> RedisConnection::Command(std::span<const std::string_view> args, Replay replay) {
   const std::vector<std::vector<std::string_view>> one{{args.begin(), args.end()}};
-  auto replies = Pipeline(one);
+  auto replies = Pipeline(one, replay);
   if (!replies) return std::unexpected(replies.error());
   return std::move(replies->front());
 }
@@ -178,7 +187,7 @@ Result<RedisReply> RedisConnection::Command(std::initializer_list<std::string_vi
 
 Result<RedisReply> RedisConnection::Eval(const RedisScript& script,
                                          std::span<const std::string_view> keys,
-                                         std::span<const std::string_view> args) {
+                                         std::span<const std::string_view> args, Replay replay) {
   // Redis forgets scripts when it restarts, so NOSCRIPT reloads once and retries.
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::string& sha = script_shas_[&script];
@@ -192,10 +201,11 @@ Result<RedisReply> RedisConnection::Eval(const RedisScript& script,
     std::vector<std::string_view> argv{"EVALSHA", sha, key_count};
     argv.insert(argv.end(), keys.begin(), keys.end());
     argv.insert(argv.end(), args.begin(), args.end());
-    auto reply = Command(argv);
+    // NOSCRIPT means the script did not run, so asking again is safe whatever `replay` says.
+    auto reply = Command(argv, replay);
     if (!reply || !reply->is_error() || !reply->str.starts_with("NOSCRIPT")) return reply;
   }
-  return Fail("redis_unavailable", "Redis kept forgetting a Lua script.");
+  return Fail(ErrorCode::kRedisUnavailable, "Redis kept forgetting a Lua script.");
 }
 
 Status RedisConnection::Subscribe(std::string_view channel) {
@@ -204,18 +214,18 @@ Status RedisConnection::Subscribe(std::string_view channel) {
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind != RedisReply::Kind::kArray) {
     Drop();
-    return Fail("redis_unavailable", "SUBSCRIBE was not confirmed.");
+    return Fail(ErrorCode::kRedisUnavailable, "SUBSCRIBE was not confirmed.");
   }
   return Ok();
 }
 
 Result<std::optional<std::string>> RedisConnection::NextMessage(std::chrono::milliseconds timeout) {
-  if (context_ == nullptr) return Fail("redis_unavailable", "Not subscribed.");
+  if (context_ == nullptr) return Fail(ErrorCode::kRedisUnavailable, "Not subscribed.");
   for (;;) {
     void* raw = nullptr;
     if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
       Drop();
-      return Fail("redis_unavailable", "Bad reply on the subscription.");
+      return Fail(ErrorCode::kRedisUnavailable, "Bad reply on the subscription.");
     }
     if (raw != nullptr) {
       RedisReply reply = Copy(static_cast<redisReply*>(raw));
@@ -231,7 +241,7 @@ Result<std::optional<std::string>> RedisConnection::NextMessage(std::chrono::mil
     if (ready == 0) return std::optional<std::string>();
     if (ready < 0 || redisBufferRead(context_) != REDIS_OK) {
       Drop();
-      return Fail("redis_unavailable", "The subscription connection was lost.");
+      return Fail(ErrorCode::kRedisUnavailable, "The subscription connection was lost.");
     }
   }
 }

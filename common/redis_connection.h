@@ -1,6 +1,6 @@
 #pragma once
 // A blocking Redis connection (hiredis) that reconnects by itself. Failures on the
-// way to Redis come back as Error{"redis_unavailable"}, never as exceptions.
+// way to Redis come back as Error{ErrorCode::kRedisUnavailable}, never as exceptions.
 // Not thread-safe: each thread that talks to Redis owns its own connection.
 
 #include <chrono>
@@ -47,11 +47,18 @@ struct RedisScript {
 
 class RedisConnection {
  public:
+  // The one place the Redis timeouts are set; every process uses these.
   struct Options {
     RedisEndpoint endpoint;
     std::chrono::milliseconds connect_timeout{500};
     std::chrono::milliseconds command_timeout{2000};
   };
+
+  // Whether a command may be sent twice. A connection Redis closed while idle (it
+  // restarted) is noticed and replaced before sending either kind; after that, only a
+  // kSafe command is sent again when its reply is lost, since a kUnsafe one (a script
+  // that moves a job on) may have run, and running it twice would answer wrongly.
+  enum class Replay { kSafe, kUnsafe };
 
   explicit RedisConnection(Options options);
   ~RedisConnection();
@@ -59,14 +66,15 @@ class RedisConnection {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   // One command in argv form; an error reply from Redis is returned as a reply, not an Error.
-  Result<RedisReply> Command(std::span<const std::string_view> args);
+  Result<RedisReply> Command(std::span<const std::string_view> args, Replay replay = Replay::kSafe);
   Result<RedisReply> Command(std::initializer_list<std::string_view> args);
 
   // Sends all commands in one write and reads all replies, in order.
-  Result<std::vector<RedisReply>> Pipeline(std::span<const std::vector<std::string_view>> commands);
+  Result<std::vector<RedisReply>> Pipeline(std::span<const std::vector<std::string_view>> commands,
+                                           Replay replay = Replay::kSafe);
 
   Result<RedisReply> Eval(const RedisScript& script, std::span<const std::string_view> keys,
-                          std::span<const std::string_view> args);
+                          std::span<const std::string_view> args, Replay replay);
 
   // Pub/sub: after Subscribe the connection only receives messages.
   Status Subscribe(std::string_view channel);
@@ -77,6 +85,8 @@ class RedisConnection {
 
  private:
   Status EnsureConnected();
+  // Drops the connection when Redis closed it while it sat idle.
+  void DropIfClosedByPeer();
   void Drop();
   Result<std::vector<RedisReply>> PipelineOnce(
       std::span<const std::vector<std::string_view>> commands);

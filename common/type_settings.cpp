@@ -12,7 +12,8 @@ Result<std::uint64_t> ParseUnsigned(std::string_view key, std::string_view text)
   std::uint64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size()) {
-    return Fail("invalid_setting", fmt::format("'{}' needs a whole number, got '{}'.", key, text));
+    return Fail(ErrorCode::kInvalidSetting,
+                fmt::format("'{}' needs a whole number, got '{}'.", key, text));
   }
   return value;
 }
@@ -24,7 +25,8 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
   const auto colon = spec.find(':');
   settings.name = std::string(spec.substr(0, colon));
   if (settings.name.empty()) {
-    return Fail("invalid_setting", fmt::format("Type setting '{}' has no type name.", spec));
+    return Fail(ErrorCode::kInvalidSetting,
+                fmt::format("Type setting '{}' has no type name.", spec));
   }
   if (colon == std::string_view::npos) return settings;
 
@@ -35,7 +37,7 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
     const auto eq = item.find('=');
     if (eq == std::string_view::npos) {
-      return Fail("invalid_setting", fmt::format("'{}' is not key=value.", item));
+      return Fail(ErrorCode::kInvalidSetting, fmt::format("'{}' is not key=value.", item));
     }
     const std::string_view key = item.substr(0, eq);
     if (key == "preferred") {
@@ -45,7 +47,8 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
         const auto slash = sizes.find('/');
         auto size = ParseUnsigned(key, sizes.substr(0, slash));
         if (!size) return std::unexpected(size.error());
-        if (*size == 0) return Fail("invalid_setting", "preferred sizes must be at least 1.");
+        if (*size == 0)
+          return Fail(ErrorCode::kInvalidSetting, "preferred sizes must be at least 1.");
         settings.preferred_batch_sizes.push_back(static_cast<std::uint32_t>(*size));
         sizes = slash == std::string_view::npos ? std::string_view{} : sizes.substr(slash + 1);
       }
@@ -55,7 +58,8 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
     auto value = ParseUnsigned(key, item.substr(eq + 1));
     if (!value) return std::unexpected(value.error());
     if (key == "max_batch_size") {
-      if (*value == 0) return Fail("invalid_setting", "max_batch_size must be at least 1.");
+      if (*value == 0)
+        return Fail(ErrorCode::kInvalidSetting, "max_batch_size must be at least 1.");
       settings.max_batch_size = static_cast<std::uint32_t>(*value);
     } else if (key == "max_delay_ms") {
       settings.max_delay = std::chrono::milliseconds(*value);
@@ -68,10 +72,10 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
     } else if (key == "timeout_ms") {
       settings.default_timeout = std::chrono::milliseconds(*value);
     } else if (key == "adaptive") {
-      if (*value > 1) return Fail("invalid_setting", "adaptive must be 0 or 1.");
+      if (*value > 1) return Fail(ErrorCode::kInvalidSetting, "adaptive must be 0 or 1.");
       settings.adaptive = *value == 1;
     } else {
-      return Fail("invalid_setting", fmt::format("Unknown type setting '{}'.", key));
+      return Fail(ErrorCode::kInvalidSetting, fmt::format("Unknown type setting '{}'.", key));
     }
   }
   return settings;

@@ -168,7 +168,7 @@ Result<Message> DecodeAs(std::string_view body) {
     handle.get().convert(value);
     return Message{std::move(value)};
   } catch (const std::exception& e) {
-    return Fail("bad_frame",
+    return Fail(ErrorCode::kBadFrame,
                 fmt::format("Malformed {} body: {}.", static_cast<int>(CommandOf<T>()), e.what()));
   }
 }
@@ -191,14 +191,15 @@ Frames Encode(const Message& message) {
 
 Result<Message> Decode(std::string_view header, std::string_view body) {
   if (header.size() != 2) {
-    return Fail("bad_frame", fmt::format("Header frame has {} bytes, expected 2.", header.size()));
+    return Fail(ErrorCode::kBadFrame,
+                fmt::format("Header frame has {} bytes, expected 2.", header.size()));
   }
   if (static_cast<std::uint8_t>(header[0]) != kVersion) {
-    return Fail("bad_version",
+    return Fail(ErrorCode::kBadVersion,
                 fmt::format("Protocol version {} is not supported (this is {}).",
                             static_cast<int>(static_cast<std::uint8_t>(header[0])), kVersion));
   }
-  if (body.size() > kMaxBodyBytes) return Fail("bad_frame", "Body frame is too large.");
+  if (body.size() > kMaxBodyBytes) return Fail(ErrorCode::kBadFrame, "Body frame is too large.");
   switch (static_cast<Command>(header[1])) {
     case Command::kSubmit:
       return DecodeAs<Submit>(body);
@@ -221,8 +222,9 @@ Result<Message> Decode(std::string_view header, std::string_view body) {
     case Command::kDisconnect:
       return DecodeAs<Disconnect>(body);
   }
-  return Fail("bad_frame", fmt::format("Unknown command {}.",
-                                       static_cast<int>(static_cast<std::uint8_t>(header[1]))));
+  return Fail(
+      ErrorCode::kBadFrame,
+      fmt::format("Unknown command {}.", static_cast<int>(static_cast<std::uint8_t>(header[1]))));
 }
 
 std::string_view CommandName(const Message& message) {

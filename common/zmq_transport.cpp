@@ -39,12 +39,13 @@ std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed) {
   const auto received =
       zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait);
   if (!received || *received == 0) return std::nullopt;
-  ReceivedWire out{{}, Fail("bad_frame", "empty message")};
+  ReceivedWire out{{}, Fail(ErrorCode::kBadFrame, "empty message")};
   std::size_t next = 0;
   if (routed) out.routing = parts[next++].to_string();
   if (parts.size() - next != 2) {
-    out.message = Fail("bad_frame", fmt::format("Expected 2 frames after the routing id, got {}.",
-                                                parts.size() - next));
+    out.message =
+        Fail(ErrorCode::kBadFrame,
+             fmt::format("Expected 2 frames after the routing id, got {}.", parts.size() - next));
     return out;
   }
   out.message = wire::Decode(parts[next].to_string_view(), parts[next + 1].to_string_view());

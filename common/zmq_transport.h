@@ -18,6 +18,11 @@ namespace batchq {
 // Finite linger, bounded queues and a frame size cap on every socket we open.
 void ApplySocketDefaults(zmq::socket_t& socket);
 
+// Messages a receive loop takes from one socket per wake-up before it turns to its other
+// duties (heartbeats, dispatch, the other socket): bounded work keeps them timely under
+// a flood. Every process's loop uses this one budget.
+inline constexpr int kMaxMessagesPerWake = 512;
+
 // Queues `message` without blocking. `routing` is the peer's routing id on a ROUTER
 // socket and empty on a DEALER. Returns false when it could not be queued (no
 // connected peer, queue full, or an unknown routing id with ROUTER_MANDATORY).

@@ -34,10 +34,10 @@ BrokerLink::~BrokerLink() {
   wake_.Notify();
   thread_.join();
   for (auto& [id, pending] : pending_) {
-    pending.done(Fail("broker_timeout", "The gateway is shutting down."));
+    pending.done(Fail(ErrorCode::kBrokerTimeout, "The gateway is shutting down."));
   }
   for (auto& outgoing : outgoing_) {
-    outgoing.done(Fail("broker_timeout", "The gateway is shutting down."));
+    outgoing.done(Fail(ErrorCode::kBrokerTimeout, "The gateway is shutting down."));
   }
 }
 
@@ -106,7 +106,7 @@ void BrokerLink::FlushOutgoing() {
     const std::uint64_t id = next_request_id_++;
     outgoing.submit.request_id = id;
     if (!SendWire(socket_, {}, outgoing.submit)) {
-      outgoing.done(Fail("broker_unavailable", "The broker is not connected."));
+      outgoing.done(Fail(ErrorCode::kBrokerUnavailable, "The broker is not connected."));
       continue;
     }
     pending_.emplace(id, Pending{outgoing.deadline, std::move(outgoing.done)});
@@ -116,7 +116,7 @@ void BrokerLink::FlushOutgoing() {
 void BrokerLink::ExpirePending(Clock::time_point now) {
   for (auto it = pending_.begin(); it != pending_.end();) {
     if (now >= it->second.deadline) {
-      it->second.done(Fail("broker_timeout", "The broker did not answer in time."));
+      it->second.done(Fail(ErrorCode::kBrokerTimeout, "The broker did not answer in time."));
       it = pending_.erase(it);
     } else {
       ++it;
@@ -125,7 +125,7 @@ void BrokerLink::ExpirePending(Clock::time_point now) {
 }
 
 void BrokerLink::DrainReplies() {
-  for (int i = 0; i < 1024; ++i) {
+  for (int i = 0; i < kMaxMessagesPerWake; ++i) {
     auto received = ReceiveWire(socket_, /*routed=*/false);
     if (!received) return;
     if (!received->message) {

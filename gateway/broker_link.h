@@ -21,18 +21,17 @@
 #include "common/error.h"
 #include "common/wake_signal.h"
 #include "common/wire.h"
+#include "gateway/broker_port.h"
 
 namespace batchq {
 
-class BrokerLink {
+class BrokerLink : public BrokerPort {
  public:
   struct Options {
     std::string endpoint = "tcp://127.0.0.1:5555";
     std::chrono::milliseconds ping_interval{500};
     std::uint32_t liveness = 3;  // missed status replies before the broker counts as gone
   };
-  // Verdicts in submit order, or an error (broker_timeout) when no answer came in time.
-  using SubmitCallback = std::function<void(Result<std::vector<wire::Verdict>>)>;
 
   BrokerLink(zmq::context_t& context, Options options);
   ~BrokerLink();  // stops and joins the thread; pending callbacks get broker_timeout
@@ -41,15 +40,15 @@ class BrokerLink {
 
   // Thread-safe. The callback is called exactly once.
   void Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds timeout,
-              SubmitCallback done);
+              SubmitCallback done) override;
 
   // Thread-safe, fire and forget: tells the broker a job was cancelled in Redis.
-  void Cancel(std::string id);
+  void Cancel(std::string id) override;
 
   // True while status replies keep arriving.
-  bool alive() const;
+  bool alive() const override;
   // The latest status from the broker; never null (empty before the first reply).
-  std::shared_ptr<const wire::Status> status() const;
+  std::shared_ptr<const wire::Status> status() const override;
 
  private:
   struct Outgoing {

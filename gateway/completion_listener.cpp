@@ -30,9 +30,11 @@ void CompletionListener::Loop() {
     }
     auto message = redis.NextMessage(100ms);
     if (!message) {
+      // Waiters are woken once the subscription is back, not now: woken now, each would
+      // read its job from a Redis that just went away, on an I/O thread. Until then
+      // their own wait_ms timers bound them.
       spdlog::warn("completion notices interrupted: {}", message.error().message);
       subscribed = false;
-      waiters_.NotifyAll();
       continue;
     }
     if (!*message) continue;

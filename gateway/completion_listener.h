@@ -1,7 +1,7 @@
 #pragma once
 // Subscribes to the job-completion channel in Redis on a private thread and wakes
-// the matching long-poll waiters. Resubscribes by itself after Redis goes away,
-// waking every waiter then, since notices may have been missed.
+// the matching long-poll waiters. Resubscribes by itself after Redis goes away, and
+// wakes every waiter once it is back, since notices may have been missed meanwhile.
 
 #include <atomic>
 #include <string>

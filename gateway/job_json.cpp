@@ -9,7 +9,7 @@ std::string RenderJob(const JobRecord& record) {
   json.BeginObject();
   json.Key("id").String(record.id);
   json.Key("type").String(record.type);
-  json.Key("status").String(record.status);
+  json.Key("status").String(ToString(record.status));
   json.Key("priority").Int(record.priority);
   json.Key("attempts").Int(record.attempts);
   if (record.timeout_ms > 0) json.Key("timeout_ms").Int(record.timeout_ms);
@@ -30,7 +30,7 @@ std::string RenderJob(const JobRecord& record) {
     json.EndObject();
     json.Key("worker").String(record.worker);
   }
-  if (record.status == "succeeded") {
+  if (record.status == JobStatus::kSucceeded) {
     json.Key("result").Raw(record.result.empty() ? std::string_view("null") : record.result);
     if (!record.result_type.empty()) {
       // The bytes themselves stay out of the JSON; this is where to fetch them.
@@ -42,6 +42,109 @@ std::string RenderJob(const JobRecord& record) {
     json.Key("code").String(record.error_code).Key("message").String(record.error_message);
     json.EndObject();
   }
+  json.EndObject();
+  return json.Take();
+}
+
+std::string RenderJobList(std::span<const JobRecord> records) {
+  JsonWriter json;
+  json.BeginObject().Key("jobs").BeginArray();
+  for (const auto& record : records) json.Raw(RenderJob(record));
+  json.EndArray().EndObject();
+  return json.Take();
+}
+
+namespace {
+
+void WriteQueued(JsonWriter& json, const JobRecord& job) {
+  json.BeginObject();
+  json.Key("id").String(job.id).Key("status").String(ToString(JobStatus::kQueued));
+  json.Key("type").String(job.type);
+  json.Key("priority").Int(job.priority).Key("created_at").String(FormatRfc3339(job.created));
+  json.EndObject();
+}
+
+void WriteTypeStatus(JsonWriter& json, const wire::TypeStatus& type) {
+  json.BeginObject();
+  json.Key("name").String(type.name);
+  json.Key("max_batch_size").Int(type.max_batch_size);
+  json.Key("max_delay_us").Int(type.max_delay_us);
+  json.Key("max_queue").Int(type.max_queue);
+  json.Key("queue_depth").Int(static_cast<std::int64_t>(type.queue_depth));
+  json.Key("in_flight_batches").Int(type.in_flight_batches);
+  json.Key("workers").Int(type.workers);
+  json.Key("oldest_wait_us").Int(type.oldest_wait_us);
+  json.Key("adaptive").Bool(type.adaptive);
+  json.Key("preferred_batch_sizes").BeginArray();
+  for (const auto size : type.preferred_batch_sizes) json.Int(size);
+  json.EndArray();
+  json.Key("max_batch_bytes").Int(static_cast<std::int64_t>(type.max_batch_bytes));
+  json.Key("default_timeout_ms").Int(type.default_timeout_ms);
+  json.Key("learned_cost").BeginObject();
+  json.Key("fixed_us").Double(type.cost_fixed_us).Key("per_item_us").Double(type.cost_per_item_us);
+  json.EndObject();
+  json.Key("arrivals_per_s").Double(type.arrivals_per_s);
+  json.Key("dispatched_per_s").Double(type.dispatched_per_s);
+  json.Key("batch_sizes").BeginArray();
+  for (const auto count : type.batch_sizes) json.Int(static_cast<std::int64_t>(count));
+  json.EndArray();
+  json.EndObject();
+}
+
+void WriteWorkerStatus(JsonWriter& json, const wire::WorkerStatus& worker) {
+  json.BeginObject();
+  json.Key("name").String(worker.name);
+  json.Key("types").BeginArray();
+  for (const auto& type : worker.types) json.String(type);
+  json.EndArray();
+  json.Key("backend").String(worker.backend).Key("device").String(worker.device);
+  json.Key("device_memory_bytes").Int(static_cast<std::int64_t>(worker.device_memory_bytes));
+  json.Key("credits").Int(worker.credits).Key("free_credits").Int(worker.free_credits);
+  json.Key("batches_done").Int(static_cast<std::int64_t>(worker.batches_done));
+  json.EndObject();
+}
+
+}  // namespace
+
+std::string RenderQueued(const JobRecord& job) {
+  JsonWriter json;
+  WriteQueued(json, job);
+  return json.Take();
+}
+
+std::string RenderSubmitResults(std::span<const SubmitItemView> items) {
+  JsonWriter json;
+  json.BeginObject().Key("jobs").BeginArray();
+  for (const auto& item : items) {
+    if (item.queued) {
+      WriteQueued(json, *item.queued);
+      continue;
+    }
+    json.BeginObject().Key("error").BeginObject();
+    json.Key("code").String(Name(item.error.code)).Key("message").String(item.error.message);
+    json.EndObject();
+    if (item.retry_after_ms > 0) json.Key("retry_after_ms").Int(item.retry_after_ms);
+    json.EndObject();
+  }
+  json.EndArray().EndObject();
+  return json.Take();
+}
+
+std::string RenderTypes(const wire::Status& status) {
+  JsonWriter json;
+  json.BeginObject().Key("types").BeginArray();
+  for (const auto& type : status.types) WriteTypeStatus(json, type);
+  json.EndArray().Key("workers").BeginArray();
+  for (const auto& worker : status.workers) WriteWorkerStatus(json, worker);
+  json.EndArray().EndObject();
+  return json.Take();
+}
+
+std::string RenderReadiness(bool broker_ok, bool redis_ok) {
+  JsonWriter json;
+  json.BeginObject();
+  json.Key("status").String(broker_ok && redis_ok ? "ready" : "not_ready");
+  json.Key("broker").Bool(broker_ok).Key("redis").Bool(redis_ok);
   json.EndObject();
   return json.Take();
 }

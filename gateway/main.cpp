@@ -21,6 +21,7 @@
 #include "gateway/completion_waiters.h"
 #include "gateway/gateway_config.h"
 #include "gateway/job_api.h"
+#include "gateway/per_thread_job_store.h"
 
 int main(int argc, char** argv) {
   batchq::GatewayConfig config;
@@ -86,8 +87,7 @@ int main(int argc, char** argv) {
   try {
     auto endpoint = batchq::ParseRedisUrl(config.redis_url);
     if (!endpoint) throw std::runtime_error(endpoint.error().message);
-    const batchq::RedisConnection::Options redis{*endpoint, std::chrono::milliseconds(300),
-                                                 std::chrono::milliseconds(2000)};
+    const batchq::RedisConnection::Options redis{*endpoint};
 
     boost::asio::io_context io(static_cast<int>(config.threads));
     zmq::context_t zmq_context(1);
@@ -95,14 +95,13 @@ int main(int argc, char** argv) {
     batchq::CompletionWaiters waiters;
     prometheus::Registry metrics;
     batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters);
-    batchq::JobApi api(io,
-                       batchq::JobApi::Options{redis,
-                                               {config.key_prefix, config.result_ttl},
-                                               config.max_batch_jobs,
-                                               config.submit_timeout,
-                                               config.max_wait,
-                                               config.fault_exit_after_persist},
-                       broker, waiters, metrics);
+    batchq::PerThreadJobStore store(redis, {config.key_prefix, config.result_ttl});
+    batchq::JobApi::Options api_options;
+    api_options.submit.limits.max_batch_jobs = config.max_batch_jobs;
+    api_options.submit.submit_timeout = config.submit_timeout;
+    api_options.submit.fault_exit_after_persist = config.fault_exit_after_persist;
+    api_options.reads.max_wait = config.max_wait;
+    batchq::JobApi api(io, api_options, store, broker, waiters, metrics);
     batchq::HttpServer server(io, {config.listen_address, config.port, config.max_body_bytes},
                               [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
                                 api.Handle(std::move(request), std::move(respond));

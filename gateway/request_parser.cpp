@@ -22,7 +22,8 @@ bool ValidTypeName(std::string_view name) {
 Result<JobRequest> ParseJobObject(element value) {
   simdjson::dom::object object;
   if (value.get(object) != simdjson::SUCCESS) {
-    return Fail("invalid_request", "A job must be a JSON object with \"type\" and \"input\".");
+    return Fail(ErrorCode::kInvalidRequest,
+                "A job must be a JSON object with \"type\" and \"input\".");
   }
   JobRequest request;
   bool has_type = false;
@@ -32,10 +33,10 @@ Result<JobRequest> ParseJobObject(element value) {
     if (key == "type") {
       std::string_view type;
       if (field.value.get(type) != simdjson::SUCCESS) {
-        return Fail("invalid_request", "\"type\" must be a string.");
+        return Fail(ErrorCode::kInvalidRequest, "\"type\" must be a string.");
       }
       if (!ValidTypeName(type)) {
-        return Fail("invalid_request",
+        return Fail(ErrorCode::kInvalidRequest,
                     "\"type\" must be 1-64 characters of letters, digits, '_', '-' or '.'.");
       }
       request.type = std::string(type);
@@ -47,22 +48,23 @@ Result<JobRequest> ParseJobObject(element value) {
       std::int64_t priority = 0;
       if (field.value.get(priority) != simdjson::SUCCESS || priority < kMinPriority ||
           priority > kMaxPriority) {
-        return Fail("invalid_request", fmt::format("\"priority\" must be an integer from {} to {}.",
-                                                   kMinPriority, kMaxPriority));
+        return Fail(ErrorCode::kInvalidRequest,
+                    fmt::format("\"priority\" must be an integer from {} to {}.", kMinPriority,
+                                kMaxPriority));
       }
       request.priority = static_cast<std::int32_t>(priority);
     } else if (key == "timeout_ms") {
       std::int64_t timeout = 0;
       if (field.value.get(timeout) != simdjson::SUCCESS || timeout < 1 || timeout > kMaxTimeoutMs) {
-        return Fail("invalid_request",
+        return Fail(ErrorCode::kInvalidRequest,
                     fmt::format("\"timeout_ms\" must be an integer from 1 to {}.", kMaxTimeoutMs));
       }
       request.timeout_ms = timeout;
     }
     // Unknown fields are ignored so that newer clients work with older gateways.
   }
-  if (!has_type) return Fail("invalid_request", "The job has no \"type\".");
-  if (!has_input) return Fail("invalid_request", "The job has no \"input\".");
+  if (!has_type) return Fail(ErrorCode::kInvalidRequest, "The job has no \"type\".");
+  if (!has_input) return Fail(ErrorCode::kInvalidRequest, "The job has no \"input\".");
   return request;
 }
 
@@ -70,7 +72,7 @@ Result<element> ParseDocument(simdjson::dom::parser& parser, std::string_view bo
   element root;
   const auto error = parser.parse(body.data(), body.size(), /*realloc_if_needed=*/true).get(root);
   if (error != simdjson::SUCCESS) {
-    return Fail("invalid_json",
+    return Fail(ErrorCode::kInvalidJson,
                 fmt::format("The body is not valid JSON: {}.", simdjson::error_message(error)));
   }
   return root;
@@ -95,11 +97,11 @@ Result<std::vector<Result<JobRequest>>> ParseBatchRequest(std::string_view body,
   if (!root) return std::unexpected(root.error());
   simdjson::dom::array jobs;
   if ((*root)["jobs"].get(jobs) != simdjson::SUCCESS) {
-    return Fail("invalid_request", "The body must be an object with a \"jobs\" array.");
+    return Fail(ErrorCode::kInvalidRequest, "The body must be an object with a \"jobs\" array.");
   }
-  if (jobs.size() == 0) return Fail("invalid_request", "\"jobs\" is empty.");
+  if (jobs.size() == 0) return Fail(ErrorCode::kInvalidRequest, "\"jobs\" is empty.");
   if (jobs.size() > max_jobs) {
-    return Fail("invalid_request",
+    return Fail(ErrorCode::kInvalidRequest,
                 fmt::format("\"jobs\" holds {} items; the limit is {}.", jobs.size(), max_jobs));
   }
   std::vector<Result<JobRequest>> out;

@@ -210,11 +210,21 @@ std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) 
     std::abort();
   }
   const auto handler = handlers_.find(batch.type);
-  if (handler == handlers_.end()) return launched;
+  if (handler == handlers_.end()) {
+    launched->stage = Stage::kNoHandler;
+    return launched;
+  }
   launched->handler = handler->second.get();
+  launched->stage = Stage::kRunAtCollect;
   if (launched->handler->launch_slots() > 0) {
-    launched->ticket = launched->handler->Launch(launched->inputs);
-    launched->launched = true;
+    auto ticket = launched->handler->Launch(launched->inputs);
+    if (ticket) {
+      launched->stage = Stage::kOnDevice;
+      launched->ticket = *ticket;
+    } else {
+      launched->stage = Stage::kLaunchFailed;
+      launched->launch_error = ticket.error();
+    }
   }
   return launched;
 }
@@ -222,22 +232,29 @@ std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) 
 std::vector<JobOutcome> BatchExecutor::Collect(Launched& launched) {
   const wire::Batch& batch = launched.claimed.batch;
   const ScopedLogContext log_context(batch.batch_id);
-  if (launched.inputs.empty()) return {};
-  Result<std::vector<ItemResult>> results =
-      Fail("unknown_type", "This worker has no handler for the job's type.");
-  if (launched.handler != nullptr) {
-    if (launched.launched) {
-      results = launched.ticket
-                    ? launched.handler->Collect(*launched.ticket)
-                    : Result<std::vector<ItemResult>>(std::unexpected(launched.ticket.error()));
-    }
-    // Not two-phase, or out of memory as one batch: run it, split as it needs.
-    if (!launched.launched || (!results && results.error().code == kOutOfMemory)) {
-      results = RunSplittingOnOom(*launched.handler, launched.inputs);
-    }
+  Result<std::vector<ItemResult>> results = std::vector<ItemResult>{};
+  switch (launched.stage) {
+    case Stage::kNothingToRun:
+      return {};
+    case Stage::kNoHandler:
+      results = Fail(ErrorCode::kUnknownType, "This worker has no handler for the job's type.");
+      break;
+    case Stage::kOnDevice:
+      results = launched.handler->Collect(launched.ticket);
+      break;
+    case Stage::kLaunchFailed:
+      results = std::unexpected(launched.launch_error);
+      break;
+    case Stage::kRunAtCollect:
+      break;
+  }
+  // One-phase, or out of memory as one batch: run it, split as it needs.
+  if (launched.stage == Stage::kRunAtCollect ||
+      (!results && results.error().code == kOutOfMemory && launched.handler != nullptr)) {
+    results = RunSplittingOnOom(*launched.handler, launched.inputs);
   }
   if (results && results->size() != launched.inputs.size()) {
-    results = Fail("handler_error", "The handler returned the wrong number of results.");
+    results = Fail(ErrorCode::kHandlerError, "The handler returned the wrong number of results.");
   }
   if (!results) {
     spdlog::error("batch of {} x {} failed: {}", launched.inputs.size(), batch.type,
@@ -263,7 +280,7 @@ std::vector<JobOutcome> BatchExecutor::Collect(Launched& launched) {
       outcome.error_code = item.error().code;
       outcome.error_message = item.error().message;
       const ScopedLogContext job_context({}, job.id);
-      spdlog::debug("job failed: {}: {}", outcome.error_code, outcome.error_message);
+      spdlog::debug("job failed: {}: {}", Name(outcome.error_code), outcome.error_message);
     }
     outcomes.push_back(std::move(outcome));
   }

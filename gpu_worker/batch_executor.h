@@ -64,14 +64,24 @@ class BatchExecutor {
     std::vector<JobOutcome> outcomes;
   };
 
+  // How a batch's results will be had when it is collected.
+  enum class Stage {
+    kNothingToRun,  // no job of it was claimed (cancelled, or taken by a newer attempt)
+    kNoHandler,     // this worker lacks the type: every job fails with unknown_type
+    kRunAtCollect,  // a one-phase handler: Handler::Run when collected
+    kOnDevice,      // a two-phase handler took it: Handler::Collect(ticket)
+    kLaunchFailed,  // Handler::Launch refused it (launch_error); out of memory runs split
+  };
+
   // A batch from its launch on the device to the collection of its results.
   struct Launched {
     Claimed claimed;
     std::vector<std::string_view> inputs;  // views into claimed.batch; claimed jobs only
     std::vector<std::size_t> index;        // each input's position in the batch
-    Handler* handler = nullptr;            // null when this worker lacks the type
-    bool launched = false;                 // handed to Handler::Launch
-    Result<int> ticket = -1;               // its answer
+    Stage stage = Stage::kNothingToRun;
+    Handler* handler = nullptr;  // set from kRunAtCollect on
+    int ticket = 0;              // kOnDevice
+    Error launch_error;          // kLaunchFailed
     std::chrono::steady_clock::time_point start;
     WallMicros launched_at{0};  // `start` on the wall clock, for the job records
   };

@@ -22,7 +22,7 @@ constexpr std::array<std::int8_t, 256> DecodeTable() {
 constexpr auto kDecode = DecodeTable();
 
 std::unexpected<Error> Invalid(std::string message) {
-  return Fail("invalid_input", std::move(message));
+  return Fail(ErrorCode::kInvalidInput, std::move(message));
 }
 
 }  // namespace

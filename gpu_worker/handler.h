@@ -52,10 +52,10 @@ class Handler {
   // Handlers that return 0 from launch_slots() are only ever Run.
   virtual int launch_slots() const { return 0; }
   virtual Result<int> Launch(std::span<const std::string_view> /*inputs*/) {
-    return Fail("handler_error", "This handler cannot launch asynchronously.");
+    return Fail(ErrorCode::kHandlerError, "This handler cannot launch asynchronously.");
   }
   virtual Result<std::vector<ItemResult>> Collect(int /*ticket*/) {
-    return Fail("handler_error", "This handler cannot launch asynchronously.");
+    return Fail(ErrorCode::kHandlerError, "This handler cannot launch asynchronously.");
   }
 
   // Device-busy time summed over every batch so far (CUDA events around each batch's
@@ -64,6 +64,6 @@ class Handler {
 };
 
 // The code of a whole-batch error that a smaller batch may avoid.
-inline constexpr std::string_view kOutOfMemory = "device_out_of_memory";
+inline constexpr ErrorCode kOutOfMemory = ErrorCode::kDeviceOutOfMemory;
 
 }  // namespace batchq

@@ -25,7 +25,7 @@ bool BuiltWithCuda() {
 Result<BackendChoice> ChooseBackend(std::string_view requested, int device) {
   if (requested == "cpu") return BackendChoice{Backend::kCpu, "cpu"};
   if (requested != "auto" && requested != "cuda") {
-    return Fail("invalid_backend",
+    return Fail(ErrorCode::kInvalidBackend,
                 fmt::format("--backend must be auto, cuda or cpu, not '{}'.", requested));
   }
 #ifdef BATCHQ_HAVE_CUDA
@@ -34,13 +34,14 @@ Result<BackendChoice> ChooseBackend(std::string_view requested, int device) {
     return BackendChoice{Backend::kCuda, info.name, info.total_memory_bytes};
   }
   if (requested == "cuda") {
-    return Fail("no_device",
+    return Fail(ErrorCode::kNoDevice,
                 fmt::format("--backend cuda: CUDA device {} is not present ({} found).", device,
                             info.device_count));
   }
 #else
   if (requested == "cuda") {
-    return Fail("no_device", "--backend cuda: this build has no CUDA support (nvcc not found).");
+    return Fail(ErrorCode::kNoDevice,
+                "--backend cuda: this build has no CUDA support (nvcc not found).");
   }
 #endif
   return BackendChoice{Backend::kCpu, "cpu"};
@@ -83,7 +84,7 @@ Result<std::unique_ptr<Handler>> MakeHandler(std::string_view type, Backend back
       return MakeTwoPhaseCpuHandler([model = *model] { return MakeCpuMlpHandler(model); });
     }
   }
-  return Fail("unknown_type",
+  return Fail(ErrorCode::kUnknownType,
               fmt::format("No {} handler for job type '{}'.", ToString(backend), type));
 }
 

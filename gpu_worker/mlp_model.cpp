@@ -61,7 +61,8 @@ float UniformSigned(std::uint64_t& state) {
 Result<Activation> ParseActivation(std::string_view name) {
   if (name == "relu") return Activation::kRelu;
   if (name == "gelu") return Activation::kGelu;
-  return Fail("invalid_model", fmt::format("Unknown activation '{}'; use relu or gelu.", name));
+  return Fail(ErrorCode::kInvalidModel,
+              fmt::format("Unknown activation '{}'; use relu or gelu.", name));
 }
 
 std::string_view ToString(Activation activation) {
@@ -89,29 +90,30 @@ Result<MlpModel> MlpFromSafetensors(const SafetensorsFile& file, Activation acti
     } else if (name.ends_with(".bias")) {
       pairs[std::string(name.substr(0, name.size() - 5))].second = &tensor;
     } else {
-      return Fail("invalid_model",
+      return Fail(ErrorCode::kInvalidModel,
                   fmt::format("Tensor '{}' is neither a '.weight' nor a '.bias'.", name));
     }
   }
-  if (pairs.empty()) return Fail("invalid_model", "The weights file holds no layers.");
+  if (pairs.empty()) return Fail(ErrorCode::kInvalidModel, "The weights file holds no layers.");
   MlpModel model;
   model.activation = activation;
   for (const auto& [prefix, pair] : pairs) {
     const auto [weight, bias] = pair;
     if (weight == nullptr || bias == nullptr) {
-      return Fail("invalid_model", fmt::format("Layer '{}' needs both '{}.weight' and '{}.bias'.",
-                                               prefix, prefix, prefix));
+      return Fail(
+          ErrorCode::kInvalidModel,
+          fmt::format("Layer '{}' needs both '{}.weight' and '{}.bias'.", prefix, prefix, prefix));
     }
     if (weight->shape.size() != 2 || bias->shape.size() != 1 ||
         bias->shape[0] != weight->shape[0] || weight->shape[0] == 0 || weight->shape[1] == 0) {
-      return Fail("invalid_model",
+      return Fail(ErrorCode::kInvalidModel,
                   fmt::format("Layer '{}' must have weight [out, in] and bias [out].", prefix));
     }
     DenseLayer layer;
     layer.out = static_cast<int>(weight->shape[0]);
     layer.in = static_cast<int>(weight->shape[1]);
     if (!model.layers.empty() && model.layers.back().out != layer.in) {
-      return Fail("invalid_model",
+      return Fail(ErrorCode::kInvalidModel,
                   fmt::format("Layer '{}' takes {} inputs but the layer before gives {}.", prefix,
                               layer.in, model.layers.back().out));
     }
@@ -128,11 +130,11 @@ Result<MlpModel> MlpFromSafetensors(const SafetensorsFile& file, Activation acti
 
 Result<MlpModel> SeededMlp(std::span<const int> widths, std::uint64_t seed, Activation activation) {
   if (widths.size() < 2) {
-    return Fail("invalid_model", "A network needs at least an input and an output width.");
+    return Fail(ErrorCode::kInvalidModel, "A network needs at least an input and an output width.");
   }
   for (const int w : widths) {
     if (w <= 0 || w > 65536) {
-      return Fail("invalid_model", fmt::format("Layer width {} is not in 1..65536.", w));
+      return Fail(ErrorCode::kInvalidModel, fmt::format("Layer width {} is not in 1..65536.", w));
     }
   }
   MlpModel model;

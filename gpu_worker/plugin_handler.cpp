@@ -38,8 +38,11 @@ void SetBinary(batchq_results* results, size_t index, const char* content_type, 
 
 void SetError(batchq_results* results, size_t index, const char* code, const char* message) {
   if (!Claim(results, index)) return;
-  results->items[index] = Fail(code == nullptr ? "handler_error" : code,
-                               message == nullptr ? "The plugin failed this item." : message);
+  std::string text = message == nullptr ? "The plugin failed this item." : message;
+  // Codes come from the one table; a code it does not have is kept in the sentence.
+  const auto known = ParseErrorCode(code == nullptr ? "" : code);
+  if (!known && code != nullptr) text = fmt::format("[{}] {}", code, text);
+  results->items[index] = Fail(known.value_or(ErrorCode::kHandlerError), std::move(text));
 }
 
 constexpr batchq_host_api kHost{SetJson, SetBinary, SetError};
@@ -67,13 +70,14 @@ class LoadedPlugin final : public Handler {
     for (const auto input : inputs) items.push_back({input.data(), input.size()});
     batchq_results results;
     results.items.assign(inputs.size(),
-                         Fail("handler_error", "The plugin set no result for this item."));
+                         Fail(ErrorCode::kHandlerError, "The plugin set no result for this item."));
     results.set.assign(inputs.size(), false);
     char error[512] = {};
     if (api_->run(state_, items.data(), items.size(), &results, &kHost, error, sizeof error) != 0) {
       error[sizeof error - 1] = '\0';
-      return Fail("plugin_error", error[0] != '\0' ? std::string(error)
-                                                   : std::string("The plugin failed the batch."));
+      return Fail(ErrorCode::kPluginError, error[0] != '\0'
+                                               ? std::string(error)
+                                               : std::string("The plugin failed the batch."));
     }
     return std::move(results.items);
   }
@@ -88,32 +92,32 @@ class LoadedPlugin final : public Handler {
 Result<PluginHandler> LoadPluginHandler(const std::string& path, const std::string& config) {
   void* library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
-    return Fail("invalid_plugin",
+    return Fail(ErrorCode::kInvalidPlugin,
                 fmt::format("Cannot load handler library {}: {}.", path, dlerror()));
   }
   using Entry = const batchq_handler_v1* (*)();
   auto entry = reinterpret_cast<Entry>(dlsym(library, "batchq_handler_entry"));
   if (entry == nullptr) {
     return Fail(
-        "invalid_plugin",
+        ErrorCode::kInvalidPlugin,
         fmt::format("{} does not export batchq_handler_entry (see batchq_handler.h).", path));
   }
   const batchq_handler_v1* api = entry();
   if (api == nullptr || api->abi_version != BATCHQ_HANDLER_ABI_VERSION) {
-    return Fail("invalid_plugin",
+    return Fail(ErrorCode::kInvalidPlugin,
                 fmt::format("{} speaks handler ABI version {}; this worker speaks {}.", path,
                             api == nullptr ? 0 : api->abi_version, BATCHQ_HANDLER_ABI_VERSION));
   }
   if (api->type == nullptr || !ValidTypeName(api->type) || api->create == nullptr ||
       api->run == nullptr) {
-    return Fail("invalid_plugin",
+    return Fail(ErrorCode::kInvalidPlugin,
                 fmt::format("{} must give a valid type name and create/run functions.", path));
   }
   char error[512] = {};
   void* state = api->create(config.c_str(), error, sizeof error);
   if (state == nullptr) {
     error[sizeof error - 1] = '\0';
-    return Fail("invalid_plugin", fmt::format("{}: create() failed: {}", path, error));
+    return Fail(ErrorCode::kInvalidPlugin, fmt::format("{}: create() failed: {}", path, error));
   }
   return PluginHandler{api->type, std::make_unique<LoadedPlugin>(api, state)};
 }

@@ -19,17 +19,17 @@ void Flush(png_structp) {}
 Result<std::string> EncodePng(std::span<const std::uint8_t> rgb, int width, int height) {
   if (width <= 0 || height <= 0 ||
       rgb.size() != static_cast<std::size_t>(width) * static_cast<std::size_t>(height) * 3) {
-    return Fail("handler_error", "The image buffer does not match its dimensions.");
+    return Fail(ErrorCode::kHandlerError, "The image buffer does not match its dimensions.");
   }
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  if (png == nullptr) return Fail("handler_error", "libpng could not start an image.");
+  if (png == nullptr) return Fail(ErrorCode::kHandlerError, "libpng could not start an image.");
   png_infop info = png_create_info_struct(png);
   std::string out;
   std::vector<png_bytep> rows(height);
   // libpng reports errors by longjmp; nothing with a destructor is created below.
   if (info == nullptr || setjmp(png_jmpbuf(png))) {
     png_destroy_write_struct(&png, &info);
-    return Fail("handler_error", "libpng failed to encode the image.");
+    return Fail(ErrorCode::kHandlerError, "libpng failed to encode the image.");
   }
   png_set_write_fn(png, &out, Append, Flush);
   png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE,

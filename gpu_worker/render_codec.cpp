@@ -11,7 +11,7 @@ namespace batchq {
 namespace {
 
 std::unexpected<Error> Invalid(std::string message) {
-  return Fail("invalid_input", std::move(message));
+  return Fail(ErrorCode::kInvalidInput, std::move(message));
 }
 
 Result<std::pair<double, double>> ParsePoint(simdjson::dom::element value, std::string_view key) {

@@ -28,7 +28,7 @@ std::size_t DtypeSize(std::string_view dtype) {
 }
 
 std::unexpected<Error> Malformed(std::string message) {
-  return Fail("invalid_model", "Malformed safetensors file: " + std::move(message));
+  return Fail(ErrorCode::kInvalidModel, "Malformed safetensors file: " + std::move(message));
 }
 
 Result<SafetensorsTensor> ParseEntry(std::string_view name, simdjson::dom::element value,
@@ -150,7 +150,8 @@ Result<SafetensorsFile> SafetensorsFile::Parse(std::string bytes) {
 
 Result<SafetensorsFile> SafetensorsFile::Read(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail("invalid_model", fmt::format("Cannot open the weights file '{}'.", path));
+  if (!in)
+    return Fail(ErrorCode::kInvalidModel, fmt::format("Cannot open the weights file '{}'.", path));
   std::ostringstream contents;
   contents << in.rdbuf();
   auto file = Parse(std::move(contents).str());
@@ -171,7 +172,7 @@ std::string_view SafetensorsFile::Data(const SafetensorsTensor& tensor) const {
 
 Result<std::vector<float>> SafetensorsFile::Floats(const SafetensorsTensor& tensor) const {
   if (tensor.dtype != "F32") {
-    return Fail("invalid_model",
+    return Fail(ErrorCode::kInvalidModel,
                 fmt::format("Tensor '{}' is {}; export the model as float32 (F32).", tensor.name,
                             tensor.dtype));
   }

@@ -22,7 +22,7 @@ class TwoPhaseCpuHandler final : public Handler {
     for (auto& slot : slots_) {
       if (!slot.pending.valid()) return slot.handler->Run(inputs);
     }
-    return Fail("handler_error", "Every launch slot is busy.");
+    return Fail(ErrorCode::kHandlerError, "Every launch slot is busy.");
   }
 
   int launch_slots() const override { return static_cast<int>(slots_.size()); }
@@ -36,13 +36,13 @@ class TwoPhaseCpuHandler final : public Handler {
           std::async(std::launch::async, [handler, inputs] { return handler->Run(inputs); });
       return static_cast<int>(i);
     }
-    return Fail("handler_error", "Every launch slot is busy.");
+    return Fail(ErrorCode::kHandlerError, "Every launch slot is busy.");
   }
 
   Result<std::vector<ItemResult>> Collect(int ticket) override {
     if (ticket < 0 || ticket >= static_cast<int>(slots_.size()) ||
         !slots_[ticket].pending.valid()) {
-      return Fail("handler_error", "Collect was given a ticket that is not in flight.");
+      return Fail(ErrorCode::kHandlerError, "Collect was given a ticket that is not in flight.");
     }
     return slots_[ticket].pending.get();
   }

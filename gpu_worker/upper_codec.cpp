@@ -10,11 +10,11 @@ Result<std::string> DecodeUpperInput(std::string_view json) {
   thread_local simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(json.data(), json.size(), true).get(root) != simdjson::SUCCESS) {
-    return Fail("invalid_input", "The input is not valid JSON.");
+    return Fail(ErrorCode::kInvalidInput, "The input is not valid JSON.");
   }
   std::string_view text;
   if (root.get(text) != simdjson::SUCCESS) {
-    return Fail("invalid_input", "upper takes a JSON string as input.");
+    return Fail(ErrorCode::kInvalidInput, "upper takes a JSON string as input.");
   }
   return std::string(text);
 }

@@ -15,8 +15,7 @@ using Clock = std::chrono::steady_clock;
 BatchExecutor::Options ExecutorOptions(const WorkerConfig& config, WorkerMetrics& metrics) {
   auto endpoint = ParseRedisUrl(config.redis_url);
   if (!endpoint) throw std::runtime_error(endpoint.error().message);
-  return BatchExecutor::Options{RedisConnection::Options{*endpoint, std::chrono::milliseconds(500),
-                                                         std::chrono::milliseconds(2000)},
+  return BatchExecutor::Options{RedisConnection::Options{*endpoint},
                                 JobStore::Options{config.key_prefix, config.result_ttl},
                                 config.name, config.fault_crash_on_input, &metrics};
 }
@@ -64,7 +63,7 @@ void Worker::SendDone() {
 }
 
 void Worker::HandleMessages(Clock::time_point now) {
-  for (int i = 0; i < 256; ++i) {
+  for (int i = 0; i < kMaxMessagesPerWake; ++i) {
     auto received = ReceiveWire(*socket_, /*routed=*/false);
     if (!received) return;
     last_heard_ = now;

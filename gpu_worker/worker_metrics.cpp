@@ -46,11 +46,17 @@ void WorkerMetrics::OnBatch(std::string_view type, std::chrono::microseconds exe
       ++succeeded;
       continue;
     }
-    jobs_.Add({{"type", type_label}, {"outcome", "failed"}, {"code", outcome.error_code}})
+    jobs_
+        .Add({{"type", type_label},
+              {"outcome", std::string(ToString(JobStatus::kFailed))},
+              {"code", std::string(Name(outcome.error_code))}})
         .Increment();
   }
   if (succeeded > 0) {
-    jobs_.Add({{"type", type_label}, {"outcome", "succeeded"}, {"code", ""}})
+    jobs_
+        .Add({{"type", type_label},
+              {"outcome", std::string(ToString(JobStatus::kSucceeded))},
+              {"code", ""}})
         .Increment(static_cast<double>(succeeded));
   }
 }

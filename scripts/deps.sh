@@ -4,7 +4,7 @@
 # Usage: scripts/deps.sh [--with-bench]   (as root, or with sudo available)
 set -euo pipefail
 
-packages=(build-essential cmake ninja-build pkg-config git clang-format
+packages=(build-essential cmake ninja-build pkg-config git clang-format python3
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libhiredis-dev libcli11-dev libboost-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libgtest-dev libbenchmark-dev
   libopenblas-dev libpng-dev prometheus-cpp-dev

@@ -13,7 +13,7 @@ namespace {
 
 Error CublasFailure(std::string_view what, cublasStatus_t status) {
   const bool oom = status == CUBLAS_STATUS_ALLOC_FAILED;
-  return Error{oom ? std::string(kOutOfMemory) : std::string("cuda_error"),
+  return Error{oom ? kOutOfMemory : ErrorCode::kCudaError,
                fmt::format("{} failed: {}.", what, cublasGetStatusString(status))};
 }
 

@@ -24,7 +24,7 @@ namespace batchq::cuda {
 inline Error CudaFailure(std::string_view what, cudaError_t error) {
   const bool oom = error == cudaErrorMemoryAllocation;
   return Error{
-      oom ? std::string(kOutOfMemory) : std::string("cuda_error"),
+      oom ? kOutOfMemory : ErrorCode::kCudaError,
       fmt::format("{} failed: {} ({}).", what, cudaGetErrorString(error), cudaGetErrorName(error))};
 }
 
@@ -148,13 +148,13 @@ class SlottedHandler : public Handler {
     for (int i = 0; i < kSlots; ++i) {
       if (!slots_[i].busy) return i;
     }
-    return Fail("handler_error", "Every launch slot is busy.");
+    return Fail(ErrorCode::kHandlerError, "Every launch slot is busy.");
   }
 
   // The slot of a launched ticket, now no longer in flight.
   Result<Slot*> TakeInFlight(int ticket) {
     if (ticket < 0 || ticket >= kSlots || !slots_[ticket].busy) {
-      return Fail("handler_error", "Collect was given a ticket that is not in flight.");
+      return Fail(ErrorCode::kHandlerError, "Collect was given a ticket that is not in flight.");
     }
     slots_[ticket].busy = false;
     return &slots_[ticket];

@@ -46,7 +46,8 @@ typedef struct batchq_host_api {
    * plus a JSON description shown in the job record (may be NULL: then {}). */
   void (*set_binary)(batchq_results* results, size_t index, const char* content_type,
                      const void* data, size_t data_len, const char* json, size_t json_len);
-  /* This item alone failed: a snake_case code (e.g. "invalid_input") and a sentence. */
+  /* This item alone failed: a code of batchq's error table (e.g. "invalid_input"; another
+   * code becomes "handler_error", with the code kept in the sentence) and a sentence. */
   void (*set_error)(batchq_results* results, size_t index, const char* code, const char* message);
 } batchq_host_api;
 

@@ -199,14 +199,14 @@ TEST_F(BatchPolicyTest, RefusesPastQueueLimit) {
   Enqueue("tiny", "b");
   auto refused = policy_.Enqueue("tiny", Job("c"));
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, "queue_full");
+  EXPECT_EQ(refused.error().code, ErrorCode::kQueueFull);
   EXPECT_EQ(policy_.Depth("tiny"), 2u);
 }
 
 TEST_F(BatchPolicyTest, RefusesUnknownType) {
   auto refused = policy_.Enqueue("nope", Job("a"));
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, "unknown_type");
+  EXPECT_EQ(refused.error().code, ErrorCode::kUnknownType);
 }
 
 TEST_F(BatchPolicyTest, RequeuedJobsGoFirstInTheirOrderAndIgnoreTheLimit) {

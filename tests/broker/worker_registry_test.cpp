@@ -11,30 +11,38 @@ wire::Ready ReadyFor(std::string name, std::vector<std::string> types, std::uint
   return wire::Ready{std::move(name), std::move(types), credits, "cpu", "cpu"};
 }
 
-TEST(WorkerRegistryTest, PicksAWorkerServingTheTypeWithTheMostFreeCredits) {
+TEST(WorkerRegistryTest, AssignsAWorkerServingTheTypeWithTheMostFreeCredits) {
   WorkerRegistry registry;
   const MonotonicTime now{};
   registry.Register("a", ReadyFor("a", {"upper"}, 2), now);
   registry.Register("b", ReadyFor("b", {"sleep"}, 4), now);
   registry.Register("c", ReadyFor("c", {"upper", "sleep"}, 3), now);
-  WorkerInfo* picked = registry.PickFor("upper");
+  const WorkerInfo* picked = registry.Assign("upper", false);
   ASSERT_NE(picked, nullptr);
   EXPECT_EQ(picked->routing, "c");
-  picked->free_credits = 1;
-  picked = registry.PickFor("upper");
+  EXPECT_EQ(picked->free_credits(), 2u);
+  registry.Assign("upper", false);  // c again? a has 2, c has 2: the least recently picked, a
+  EXPECT_EQ(registry.Find("a")->free_credits(), 1u);
+  picked = registry.Assign("upper", false);  // c has 2 free, a 1
   ASSERT_NE(picked, nullptr);
-  EXPECT_EQ(picked->routing, "a");
-  EXPECT_EQ(registry.PickFor("render"), nullptr);
+  EXPECT_EQ(picked->routing, "c");
+  EXPECT_EQ(registry.Assign("render", false), nullptr);
 }
 
-TEST(WorkerRegistryTest, NoFreeWorkerWhenAllCreditsAreUsed) {
+TEST(WorkerRegistryTest, NoWorkerWhenAllCreditsAreUsedUntilOneIsReleased) {
   WorkerRegistry registry;
   registry.Register("a", ReadyFor("a", {"upper"}, 1), MonotonicTime{});
   EXPECT_TRUE(registry.CapacityFor("upper").free_credit);
-  registry.Find("a")->free_credits = 0;
+  ASSERT_NE(registry.Assign("upper", false), nullptr);
   EXPECT_FALSE(registry.CapacityFor("upper").free_credit);
-  EXPECT_EQ(registry.PickFor("upper"), nullptr);
+  EXPECT_EQ(registry.Assign("upper", false), nullptr);
   EXPECT_EQ(registry.CountServing("upper"), 1u);
+  registry.Release("a", /*finished=*/true);
+  EXPECT_TRUE(registry.CapacityFor("upper").idle_worker);
+  EXPECT_EQ(registry.Find("a")->batches_done, 1u);
+  registry.Assign("upper", false);
+  registry.Release("a", /*finished=*/false);  // never delivered: not counted as done
+  EXPECT_EQ(registry.Find("a")->batches_done, 1u);
 }
 
 TEST(WorkerRegistryTest, RemovesWorkersSilentPastTheLimit) {
@@ -52,34 +60,35 @@ TEST(WorkerRegistryTest, RemovesWorkersSilentPastTheLimit) {
 
 TEST(WorkerRegistryTest, ReRegisteringResetsCreditsAndInFlight) {
   WorkerRegistry registry;
-  auto& info = registry.Register("a", ReadyFor("a", {"upper"}, 2), MonotonicTime{});
-  info.free_credits = 0;
-  info.in_flight.insert("b1");
-  auto& again = registry.Register("a", ReadyFor("a", {"upper"}, 3), MonotonicTime{});
-  EXPECT_EQ(again.free_credits, 3u);
-  EXPECT_TRUE(again.in_flight.empty());
+  registry.Register("a", ReadyFor("a", {"upper"}, 2), MonotonicTime{});
+  registry.Assign("upper", true);
+  registry.Assign("upper", false);
+  EXPECT_EQ(registry.Find("a")->free_credits(), 1u);
+  const auto& again = registry.Register("a", ReadyFor("a", {"upper"}, 3), MonotonicTime{});
+  EXPECT_EQ(again.free_credits(), 3u);
+  EXPECT_EQ(again.in_flight, 0u);
+  EXPECT_FALSE(again.exclusive);
 }
 
-TEST(WorkerRegistryTest, AnExclusiveWorkerTakesNothingElse) {
+TEST(WorkerRegistryTest, AnExclusiveWorkerTakesNothingElseUntilItsBatchIsDone) {
   WorkerRegistry registry;
   registry.Register("a", ReadyFor("a", {"upper"}, 2), MonotonicTime{});
   registry.Register("b", ReadyFor("b", {"upper"}, 2), MonotonicTime{});
-  WorkerInfo* idle = registry.PickIdleFor("upper");
+  const WorkerInfo* idle = registry.Assign("upper", /*exclusive=*/true);
   ASSERT_NE(idle, nullptr);
-  idle->exclusive = true;
-  idle->in_flight.insert("suspect-batch");
-  --idle->free_credits;
   const std::string exclusive = idle->routing;
-  for (int i = 0; i < 3; ++i) {
-    WorkerInfo* picked = registry.PickFor("upper");
+  for (int i = 0; i < 2; ++i) {
+    const WorkerInfo* picked = registry.Assign("upper", false);
     ASSERT_NE(picked, nullptr);
     EXPECT_NE(picked->routing, exclusive);
   }
   const Capacity capacity = registry.CapacityFor("upper");
   EXPECT_EQ(capacity.workers, 2u);
-  EXPECT_TRUE(capacity.free_credit);  // the other worker
-  registry.Find(exclusive == "a" ? "b" : "a")->in_flight.insert("x");
-  EXPECT_EQ(registry.PickIdleFor("upper"), nullptr);
+  EXPECT_FALSE(capacity.free_credit);  // the other worker is full, this one exclusive
+  EXPECT_EQ(registry.Assign("upper", true), nullptr);
+  registry.Release(exclusive, /*finished=*/true);
+  EXPECT_FALSE(registry.Find(exclusive)->exclusive);
+  EXPECT_EQ(registry.Assign("upper", true)->routing, exclusive);
 }
 
 }  // namespace

@@ -71,7 +71,7 @@ TEST(WireTest, WorkerMessagesRoundTrip) {
 TEST(WireTest, RejectsAHeaderOfTheWrongSize) {
   auto decoded = Decode("\x01", "");
   ASSERT_FALSE(decoded);
-  EXPECT_EQ(decoded.error().code, "bad_frame");
+  EXPECT_EQ(decoded.error().code, ErrorCode::kBadFrame);
 }
 
 TEST(WireTest, RejectsAnotherProtocolVersion) {
@@ -80,13 +80,13 @@ TEST(WireTest, RejectsAnotherProtocolVersion) {
   header[0] = 2;
   auto decoded = Decode(header, frames.body);
   ASSERT_FALSE(decoded);
-  EXPECT_EQ(decoded.error().code, "bad_version");
+  EXPECT_EQ(decoded.error().code, ErrorCode::kBadVersion);
 }
 
 TEST(WireTest, RejectsAnUnknownCommand) {
   auto decoded = Decode(std::string{1, 99}, Encode(Ping{1}).body);
   ASSERT_FALSE(decoded);
-  EXPECT_EQ(decoded.error().code, "bad_frame");
+  EXPECT_EQ(decoded.error().code, ErrorCode::kBadFrame);
 }
 
 TEST(WireTest, RejectsGarbageAndTruncatedBodies) {
@@ -102,7 +102,7 @@ TEST(WireTest, RejectsABodyOfAnotherMessage) {
   const Frames ping = Encode(Ping{1});
   auto decoded = Decode(submit.header, ping.body);
   ASSERT_FALSE(decoded);
-  EXPECT_EQ(decoded.error().code, "bad_frame");
+  EXPECT_EQ(decoded.error().code, ErrorCode::kBadFrame);
 }
 
 TEST(WireTest, RejectsFieldsOfTheWrongType) {
@@ -110,7 +110,7 @@ TEST(WireTest, RejectsFieldsOfTheWrongType) {
   const std::string body = "\x91\xa1x";
   auto decoded = Decode(Encode(Ping{}).header, body);
   ASSERT_FALSE(decoded);
-  EXPECT_EQ(decoded.error().code, "bad_frame");
+  EXPECT_EQ(decoded.error().code, ErrorCode::kBadFrame);
 }
 
 }  // namespace

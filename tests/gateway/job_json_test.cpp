@@ -11,7 +11,7 @@ TEST(JobJsonTest, SucceededJobShowsResultBatchAndTimeline) {
   JobRecord record;
   record.id = "abc";
   record.type = "upper";
-  record.status = "succeeded";
+  record.status = JobStatus::kSucceeded;
   record.attempts = 1;
   record.created = WallMicros(1'000'000);
   record.started = WallMicros(1'000'500);
@@ -35,7 +35,7 @@ TEST(JobJsonTest, BinaryResultShowsItsDescriptionTypeAndWhereToFetchIt) {
   JobRecord record;
   record.id = "abc";
   record.type = "render";
-  record.status = "succeeded";
+  record.status = JobStatus::kSucceeded;
   record.result = R"({"format":"png","width":4,"height":4,"bytes":99})";
   record.result_type = "image/png";
   const std::string body = RenderJob(record);
@@ -49,7 +49,7 @@ TEST(JobJsonTest, BinaryResultShowsItsDescriptionTypeAndWhereToFetchIt) {
 TEST(JobJsonTest, FailedJobShowsErrorAndNoResult) {
   JobRecord record;
   record.id = "abc";
-  record.status = "failed";
+  record.status = JobStatus::kFailed;
   record.error_code = "invalid_input";
   record.error_message = "upper takes a \"string\".";
   const std::string body = RenderJob(record);
@@ -59,7 +59,7 @@ TEST(JobJsonTest, FailedJobShowsErrorAndNoResult) {
 }
 
 TEST(JobJsonTest, ErrorShape) {
-  const std::string body = RenderError("not_found", "No such job.");
+  const std::string body = RenderError(ErrorCode::kNotFound, "No such job.");
   EXPECT_EQ(body, R"({"error":{"code":"not_found","message":"No such job."}})");
 }
 

@@ -27,7 +27,7 @@ TEST(RequestParserTest, MalformedJsonIsInvalidJson) {
   for (const char* body : {"", "{", "{\"type\":", "not json", "{\"type\":\"upper\",}"}) {
     auto job = ParseJobRequest(body);
     ASSERT_FALSE(job) << body;
-    EXPECT_EQ(job.error().code, "invalid_json") << body;
+    EXPECT_EQ(job.error().code, ErrorCode::kInvalidJson) << body;
   }
 }
 
@@ -40,7 +40,7 @@ TEST(RequestParserTest, WrongShapesAreInvalidRequest) {
         R"({"type":"upper","input":"x","priority":100000})"}) {
     auto job = ParseJobRequest(body);
     ASSERT_FALSE(job) << body;
-    EXPECT_EQ(job.error().code, "invalid_request") << body;
+    EXPECT_EQ(job.error().code, ErrorCode::kInvalidRequest) << body;
   }
 }
 
@@ -52,17 +52,17 @@ TEST(RequestParserTest, BatchKeepsEachItemsOwnOutcome) {
   ASSERT_EQ(batch->size(), 4u);
   EXPECT_TRUE((*batch)[0]);
   EXPECT_FALSE((*batch)[1]);
-  EXPECT_EQ((*batch)[1].error().code, "invalid_request");
+  EXPECT_EQ((*batch)[1].error().code, ErrorCode::kInvalidRequest);
   EXPECT_FALSE((*batch)[2]);
   ASSERT_TRUE((*batch)[3]);
   EXPECT_EQ((*batch)[3]->input, "{}");
 }
 
 TEST(RequestParserTest, BatchOuterErrors) {
-  EXPECT_EQ(ParseBatchRequest("{", 10).error().code, "invalid_json");
-  EXPECT_EQ(ParseBatchRequest(R"({"jobs":{}})", 10).error().code, "invalid_request");
-  EXPECT_EQ(ParseBatchRequest(R"({"jobs":[]})", 10).error().code, "invalid_request");
-  EXPECT_EQ(ParseBatchRequest(R"({"jobs":[1,2,3]})", 2).error().code, "invalid_request");
+  EXPECT_EQ(ParseBatchRequest("{", 10).error().code, ErrorCode::kInvalidJson);
+  EXPECT_EQ(ParseBatchRequest(R"({"jobs":{}})", 10).error().code, ErrorCode::kInvalidRequest);
+  EXPECT_EQ(ParseBatchRequest(R"({"jobs":[]})", 10).error().code, ErrorCode::kInvalidRequest);
+  EXPECT_EQ(ParseBatchRequest(R"({"jobs":[1,2,3]})", 2).error().code, ErrorCode::kInvalidRequest);
 }
 
 }  // namespace

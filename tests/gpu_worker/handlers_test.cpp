@@ -17,7 +17,7 @@ TEST(CpuUpperHandlerTest, UpperCasesAsciiOnlyAndFailsNonStringsAlone) {
   EXPECT_EQ((*results)[0]->json, R"("HELLO, WORLD 42")");
   EXPECT_EQ((*results)[1]->json, R"("HéLLO ß")");  // non-ASCII bytes untouched
   ASSERT_FALSE((*results)[2]);
-  EXPECT_EQ((*results)[2].error().code, "invalid_input");
+  EXPECT_EQ((*results)[2].error().code, ErrorCode::kInvalidInput);
   EXPECT_EQ((*results)[3]->json, R"("TAB\tQUOTE\"")");
   EXPECT_EQ((*results)[4]->json, R"("")");
 }
@@ -43,7 +43,7 @@ TEST(HandlerFactoryTest, CpuBackendServesBuiltInTypesOnly) {
   EXPECT_TRUE(MakeHandler("sleep", Backend::kCpu, {}));
   auto unknown = MakeHandler("render3d", Backend::kCpu, {});
   ASSERT_FALSE(unknown);
-  EXPECT_EQ(unknown.error().code, "unknown_type");
+  EXPECT_EQ(unknown.error().code, ErrorCode::kUnknownType);
 }
 
 TEST(HandlerFactoryTest, BackendChoice) {

@@ -67,15 +67,15 @@ TEST(MlpTest, BadItemsFailAloneAndTheRestOfTheBatchSucceeds) {
   auto results = handler->Run(inputs);
   ASSERT_TRUE(results);
   ASSERT_EQ(results->size(), inputs.size());
-  EXPECT_EQ((*results)[0].error().code, "invalid_input");
+  EXPECT_EQ((*results)[0].error().code, ErrorCode::kInvalidInput);
   EXPECT_NE((*results)[0].error().message.find("has 3 values; this model takes 2"),
             std::string::npos);
   EXPECT_EQ((*results)[1]->json, "[4.5]");
-  EXPECT_EQ((*results)[2].error().code, "invalid_input");
+  EXPECT_EQ((*results)[2].error().code, ErrorCode::kInvalidInput);
   EXPECT_EQ((*results)[3]->json, "[13.5]");  // base64 float32 input
-  EXPECT_EQ((*results)[4].error().code, "invalid_input");
-  EXPECT_EQ((*results)[5].error().code, "invalid_input");
-  EXPECT_EQ((*results)[6].error().code, "invalid_input");
+  EXPECT_EQ((*results)[4].error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ((*results)[5].error().code, ErrorCode::kInvalidInput);
+  EXPECT_EQ((*results)[6].error().code, ErrorCode::kInvalidInput);
 }
 
 TEST(MlpTest, LayersAreOrderedByTheirNumbersNotAlphabetically) {

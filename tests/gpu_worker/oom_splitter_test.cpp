@@ -12,7 +12,7 @@ class BoundedHandler final : public Handler {
   explicit BoundedHandler(std::size_t capacity) : capacity_(capacity) {}
   Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
     sizes.push_back(inputs.size());
-    if (inputs.size() > capacity_) return Fail(std::string(kOutOfMemory), "out of memory");
+    if (inputs.size() > capacity_) return Fail(kOutOfMemory, "out of memory");
     std::vector<ItemResult> out;
     for (auto input : inputs) out.push_back(ItemOutput(std::string(input)));
     return out;
@@ -48,14 +48,14 @@ TEST(OomSplitterTest, OtherDeviceErrorsFailTheWholeBatchWithoutSplitting) {
    public:
     Result<std::vector<ItemResult>> Run(std::span<const std::string_view>) override {
       ++calls;
-      return Fail("cuda_error", "an illegal memory access was encountered");
+      return Fail(ErrorCode::kCudaError, "an illegal memory access was encountered");
     }
     int calls = 0;
   } handler;
   const std::vector<std::string_view> inputs = {"a", "b", "c"};
   auto results = RunSplittingOnOom(handler, inputs);
   ASSERT_FALSE(results);
-  EXPECT_EQ(results.error().code, "cuda_error");
+  EXPECT_EQ(results.error().code, ErrorCode::kCudaError);
   EXPECT_EQ(handler.calls, 1);
 }
 

@@ -16,7 +16,7 @@ TEST(PluginHandlerTest, ExamplePluginServesItsTypeWithPerItemErrors) {
   ASSERT_EQ(results->size(), 4u);
   EXPECT_EQ((*results)[0]->json,
             R"({"count":3,"sum":6.5,"mean":2.1666666666666665,"min":1,"max":3.5})");
-  EXPECT_EQ((*results)[1].error().code, "invalid_input");
+  EXPECT_EQ((*results)[1].error().code, ErrorCode::kInvalidInput);
   EXPECT_EQ((*results)[2]->json, R"({"count":0,"sum":0})");
   EXPECT_EQ((*results)[3]->json, R"({"count":1,"sum":-4,"mean":-4,"min":-4,"max":-4})");
 }
@@ -28,18 +28,18 @@ TEST(PluginHandlerTest, ConfigReachesCreateAndItsRefusalIsAStartUpError) {
   auto results = limited->handler->Run(inputs);
   ASSERT_TRUE(results);
   EXPECT_TRUE((*results)[0]);
-  EXPECT_EQ((*results)[1].error().code, "invalid_input");
+  EXPECT_EQ((*results)[1].error().code, ErrorCode::kInvalidInput);
 
   auto refused = LoadPluginHandler(BATCHQ_EXAMPLE_PLUGIN, "colour=blue");
   ASSERT_FALSE(refused);
-  EXPECT_EQ(refused.error().code, "invalid_plugin");
+  EXPECT_EQ(refused.error().code, ErrorCode::kInvalidPlugin);
   EXPECT_NE(refused.error().message.find("unknown config 'colour=blue'"), std::string::npos);
 }
 
 TEST(PluginHandlerTest, LibrariesThatAreNotPluginsAreRefused) {
   auto missing = LoadPluginHandler("/nonexistent/libnothing.so", "");
   ASSERT_FALSE(missing);
-  EXPECT_EQ(missing.error().code, "invalid_plugin");
+  EXPECT_EQ(missing.error().code, ErrorCode::kInvalidPlugin);
   // A real shared library without the entry point.
   auto not_plugin = LoadPluginHandler("libm.so.6", "");
   ASSERT_FALSE(not_plugin);

@@ -69,7 +69,7 @@ TEST(RenderTest, HandlerReturnsAPngThatDecodesToTheRenderedPixels) {
   ASSERT_EQ(results->size(), inputs.size());
   for (std::size_t i : {1u, 3u, 4u, 5u, 6u}) {
     ASSERT_FALSE((*results)[i]) << i;
-    EXPECT_EQ((*results)[i].error().code, "invalid_input") << i;
+    EXPECT_EQ((*results)[i].error().code, ErrorCode::kInvalidInput) << i;
   }
   EXPECT_NE((*results)[3].error().message.find("Unknown field \"colour\""), std::string::npos);
   for (std::size_t i : {0u, 2u}) {

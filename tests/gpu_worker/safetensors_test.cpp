@@ -23,7 +23,7 @@ std::string FileWith(std::string_view header, std::size_t data_bytes) {
 std::string ErrorOf(std::string bytes) {
   auto file = SafetensorsFile::Parse(std::move(bytes));
   if (file) return "parsed";
-  EXPECT_EQ(file.error().code, "invalid_model");
+  EXPECT_EQ(file.error().code, ErrorCode::kInvalidModel);
   return file.error().message;
 }
 

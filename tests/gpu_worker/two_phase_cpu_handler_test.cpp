@@ -20,7 +20,7 @@ TEST(TwoPhaseCpuHandlerTest, TwoLaunchedBatchesGiveWhatRunGives) {
   // A third launch finds no free slot: an error, not a wait or a crash.
   auto c = handler->Launch(second);
   ASSERT_FALSE(c);
-  EXPECT_EQ(c.error().code, "handler_error");
+  EXPECT_EQ(c.error().code, ErrorCode::kHandlerError);
 
   auto first_results = handler->Collect(*a);
   auto second_results = handler->Collect(*b);
@@ -30,7 +30,7 @@ TEST(TwoPhaseCpuHandlerTest, TwoLaunchedBatchesGiveWhatRunGives) {
   auto expected_second = reference->Run(second);
   ASSERT_EQ(first_results->size(), 2u);
   EXPECT_EQ((*first_results)[0]->blob, (*expected_first)[0]->blob);
-  EXPECT_EQ((*first_results)[1].error().code, "invalid_input");
+  EXPECT_EQ((*first_results)[1].error().code, ErrorCode::kInvalidInput);
   EXPECT_EQ((*second_results)[0]->blob, (*expected_second)[0]->blob);
   // Collecting twice is refused.
   EXPECT_FALSE(handler->Collect(*a));

@@ -196,7 +196,7 @@ TEST(ReliabilityTest, GatewayAnswersInFlightRequestsBeforeItStops) {
   auto job = client->PostJson("/v1/jobs", R"({"type":"upper","input":"x"})");
   ASSERT_TRUE(job);
   const std::string id = JsonString(job->body, "id");
-  Result<HttpResponse> polled = Fail("none", "");
+  Result<HttpResponse> polled = Fail(ErrorCode::kHttpError, "");
   std::thread poller([&] {
     auto other = stack.Client();
     polled = other->Get(fmt::format("/v1/jobs/{}?wait_ms=1500", id));

@@ -1,0 +1,149 @@
+#pragma once
+// Every decision the broker takes, with no sockets and no Redis: events go in with the
+// time, effects come out. The core owns the batching policy, the workers and their
+// credits (WorkerRegistry), the batches in flight (once), the ids it knows (queued, in
+// flight, or ended but not yet written), the lost-run counts that make a job a suspect,
+// and the terminal writes still owed to Redis. The broker process (Broker) is the shell
+// that receives messages, calls the core, sends what it returns and applies the Redis
+// effects on another thread. Not thread-safe: one thread drives it.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "broker/batch_policy.h"
+#include "broker/worker_registry.h"
+#include "common/error_code.h"
+#include "common/job_record.h"
+#include "common/wire.h"
+
+namespace batchq {
+
+// The two clocks an event happens at: steady for deadlines and liveness, wall for the
+// timestamps in job records.
+struct Now {
+  MonotonicTime steady{};
+  WallMicros wall{0};
+};
+
+struct Outbound {
+  std::string routing;  // ZeroMQ routing id of the peer
+  wire::Message message;
+};
+
+// Jobs the broker ended (expired, worker_lost), owed to Redis.
+struct JobEnding {
+  std::vector<std::string> ids;
+  JobStatus status = JobStatus::kFailed;
+  ErrorCode code = ErrorCode::kWorkerLost;
+  std::string message;
+};
+
+struct Effects {
+  std::vector<Outbound> to_gateways;
+  std::vector<Outbound> to_workers;
+  std::vector<JobEnding> endings;
+
+  bool empty() const { return to_gateways.empty() && to_workers.empty() && endings.empty(); }
+};
+
+// Told what the core decided, for metrics. Every method has a no-op default.
+class BrokerObserver {
+ public:
+  virtual ~BrokerObserver() = default;
+  virtual void OnSubmit(std::string_view /*type*/, bool /*accepted*/) {}
+  // One dispatched batch: why it closed and each member's time in the queue.
+  virtual void OnBatch(std::string_view /*type*/, std::string_view /*close_reason*/,
+                       std::span<const std::chrono::microseconds> /*queue_waits*/) {}
+  virtual void OnJobsEnded(ErrorCode /*code*/, std::size_t /*count*/) {}
+};
+
+class BrokerCore {
+ public:
+  struct Options {
+    BatchPolicy::Options policy;
+    std::vector<TypeSettings> types;  // configured at start; workers may add more
+    std::chrono::milliseconds heartbeat_interval{1000};
+    std::uint32_t heartbeat_liveness = 3;  // intervals of silence before a worker is dead
+    std::uint32_t max_attempts = 3;        // lost runs before a job fails with worker_lost
+    // A job Redis says is running, that no worker here holds, started longer ago than
+    // this is taken as lost and run again (the attempt number fences the first run).
+    std::chrono::milliseconds running_lease{60000};
+    std::string batch_prefix = "b";  // batch ids are "{prefix}-{counter}"
+  };
+
+  // `observer` may be null; otherwise it must outlive the core.
+  explicit BrokerCore(Options options, BrokerObserver* observer = nullptr);
+
+  // Gateway side. Answers every SUBMIT with one ACCEPT (a verdict per job).
+  void OnSubmit(const std::string& gateway, wire::Submit submit, Now now, Effects& out);
+  // A job was cancelled in Redis: it leaves the queue, if it is still there.
+  void OnCancel(const wire::Cancel& cancel);
+
+  // Worker side: READY, DONE, HEARTBEAT or DISCONNECT from `worker`.
+  void OnWorkerMessage(const std::string& worker, wire::Message message, Now now, Effects& out);
+  // A message the shell could not deliver: a BATCH goes back to the front of its queue
+  // without counting as a run. Call OnWorkerUnreachable afterwards.
+  void OnUndelivered(const std::string& worker, const wire::Message& message);
+  // A send to `worker` failed: it is gone, and what it held is lost.
+  void OnWorkerUnreachable(const std::string& worker, Effects& out);
+
+  // Every heartbeat_interval: declares silent workers dead and heartbeats the others.
+  void OnHeartbeatTick(Now now, Effects& out);
+  // After events and at wake_at(): expires overdue jobs and dispatches ready batches.
+  void OnTick(Now now, Effects& out);
+  // When OnTick wants to be called again even if nothing happens; nullopt: on events only.
+  std::optional<MonotonicTime> wake_at() const { return wake_at_; }
+
+  // The recovery sweep, in two steps around the Redis reads the shell does: which of
+  // the pending ids Redis holds are unknown here, then what to do with their records.
+  std::vector<std::string> UnknownIds(std::vector<std::string> pending) const;
+  void OnSweep(std::vector<JobRecord> records, Now now, Effects& out);
+  // The shell wrote these endings to Redis: the core may forget their ids.
+  void OnEndingsWritten(std::span<const std::string> ids);
+
+  wire::Status BuildStatus(std::uint64_t seq, MonotonicTime now) const;
+  const WorkerRegistry& workers() const { return workers_; }
+  std::size_t in_flight_batches() const { return in_flight_.size(); }
+  bool Knows(std::string_view id) const { return known_.contains(std::string(id)); }
+
+ private:
+  struct InFlight {
+    std::string worker;
+    std::string type;
+    std::vector<QueuedJob> jobs;
+  };
+
+  void OnReady(const std::string& worker, wire::Ready ready, Now now, Effects& out);
+  void OnDone(const std::string& worker, const wire::Done& done);
+  wire::Verdict Admit(wire::SubmitJob& job, Now now);
+  void Send(const WorkerInfo& worker, ReadyBatch& ready, Now now, Effects& out);
+  void LoseWorker(const std::string& worker, Effects& out);
+  // Takes the worker's batches back: each member counts a lost run and becomes a
+  // suspect, or fails with worker_lost past max_attempts.
+  void RequeueLostBatch(InFlight lost, Effects& out);
+  void End(std::vector<std::string> ids, JobStatus status, ErrorCode code, std::string message,
+           Effects& out);
+  void Expire(std::vector<ExpiredJob> expired, Effects& out);
+  std::string WorkerLostMessage() const;
+
+  const Options options_;
+  BrokerObserver* const observer_;
+  BatchPolicy policy_;
+  WorkerRegistry workers_;
+  std::unordered_map<std::string, InFlight> in_flight_;  // by batch id
+  // Queued, in flight, or ended and not yet written: the sweep leaves these alone.
+  std::unordered_set<std::string> known_;
+  // Runs of a job lost with its worker while it held them. Only these count toward
+  // max_attempts: a batch never delivered never ran.
+  std::unordered_map<std::string, std::uint32_t> lost_runs_;
+  std::optional<MonotonicTime> wake_at_;
+  std::uint64_t batch_counter_ = 0;
+};
+
+}  // namespace batchq

@@ -1,0 +1,139 @@
+#pragma once
+// The job record of DESIGN.md and its one schema. `kRecordSchema` lists every field
+// the Redis hash `{prefix}job:{id}` can hold: its name and the JobRecord member it
+// maps to. The reader (JobStore), every writer (creation, the Lua scripts' argument
+// packing) and the tests go through it, so adding a field touches this file, the
+// code that produces the value, and the JSON view.
+
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "common/job_status.h"
+#include "common/wall_clock.h"
+
+namespace batchq {
+
+struct JobRecord {
+  std::string id;
+  std::string type;
+  JobStatus status = JobStatus::kQueued;
+  std::string input;  // JSON text
+  std::int32_t priority = 0;
+  std::uint32_t attempts = 0;
+  WallMicros created{0};
+  WallMicros dispatched{0};
+  WallMicros started{0};   // the worker claimed it
+  WallMicros launched{0};  // the worker's run stage handed it to its handler
+  WallMicros finished{0};
+  std::string batch_id;
+  std::uint32_t batch_size = 0;
+  std::string close_reason;  // why the broker closed the batch
+  std::string worker;
+  std::int64_t timeout_ms = 0;  // dispatch deadline after creation; 0: none
+  std::string result;           // JSON text when status is succeeded
+  std::string result_type;      // media type of a binary result; empty: none
+  std::string error_code;       // an ErrorCode's name (error_code.h)
+  std::string error_message;
+};
+
+enum class RecordField {
+  kId,
+  kType,
+  kStatus,
+  kInput,
+  kPriority,
+  kAttempts,
+  kCreated,
+  kDispatched,
+  kStarted,
+  kLaunched,
+  kFinished,
+  kBatchId,
+  kBatchSize,
+  kCloseReason,
+  kWorker,
+  kTimeoutMs,
+  kResult,
+  kResultType,
+  kErrorCode,
+  kErrorMessage,
+};
+
+struct RecordFieldSpec {
+  RecordField field;
+  std::string_view name;  // the hash field in Redis
+  std::variant<std::string JobRecord::*, std::int32_t JobRecord::*, std::uint32_t JobRecord::*,
+               std::int64_t JobRecord::*, WallMicros JobRecord::*, JobStatus JobRecord::*>
+      member;
+};
+
+// One row per RecordField, in enum order.
+inline constexpr std::array<RecordFieldSpec, 20> kRecordSchema{{
+    {RecordField::kId, "id", &JobRecord::id},
+    {RecordField::kType, "type", &JobRecord::type},
+    {RecordField::kStatus, "status", &JobRecord::status},
+    {RecordField::kInput, "input", &JobRecord::input},
+    {RecordField::kPriority, "priority", &JobRecord::priority},
+    {RecordField::kAttempts, "attempts", &JobRecord::attempts},
+    {RecordField::kCreated, "created_us", &JobRecord::created},
+    {RecordField::kDispatched, "dispatched_us", &JobRecord::dispatched},
+    {RecordField::kStarted, "started_us", &JobRecord::started},
+    {RecordField::kLaunched, "launched_us", &JobRecord::launched},
+    {RecordField::kFinished, "finished_us", &JobRecord::finished},
+    {RecordField::kBatchId, "batch", &JobRecord::batch_id},
+    {RecordField::kBatchSize, "batch_size", &JobRecord::batch_size},
+    {RecordField::kCloseReason, "close_reason", &JobRecord::close_reason},
+    {RecordField::kWorker, "worker", &JobRecord::worker},
+    {RecordField::kTimeoutMs, "timeout_ms", &JobRecord::timeout_ms},
+    {RecordField::kResult, "result", &JobRecord::result},
+    {RecordField::kResultType, "result_type", &JobRecord::result_type},
+    {RecordField::kErrorCode, "error_code", &JobRecord::error_code},
+    {RecordField::kErrorMessage, "error_message", &JobRecord::error_message},
+}};
+
+constexpr bool SchemaInEnumOrder() {
+  for (std::size_t i = 0; i < kRecordSchema.size(); ++i) {
+    if (static_cast<std::size_t>(kRecordSchema[i].field) != i) return false;
+  }
+  return static_cast<std::size_t>(RecordField::kErrorMessage) + 1 == kRecordSchema.size();
+}
+static_assert(SchemaInEnumOrder(), "kRecordSchema must list every RecordField once, in order");
+
+std::string_view FieldName(RecordField field);
+
+// Sets the member `name` maps to from its Redis text; unknown names are ignored (a
+// newer writer's field), unparsable numbers read as 0.
+void SetField(JobRecord& record, std::string_view name, std::string_view value);
+// The Redis text of one field of `record`.
+std::string FieldText(const JobRecord& record, RecordField field);
+
+// Field/value pairs for HSET (or a Lua script's argument list): the names and the
+// texts of `fields` of `record`. String fields are views into `record`, which must
+// outlive this object; the texts of numbers and states are owned here.
+class RecordFields {
+ public:
+  RecordFields(const JobRecord& record, std::span<const RecordField> fields);
+  RecordFields(const JobRecord& record, std::initializer_list<RecordField> fields)
+      : RecordFields(record, std::span<const RecordField>(fields.begin(), fields.size())) {}
+  // Adds one more pair; `value` must outlive this object (a literal, a table's name).
+  RecordFields& Add(RecordField field, std::string_view value) {
+    pairs_.push_back(FieldName(field));
+    pairs_.push_back(value);
+    return *this;
+  }
+  // name, value, name, value, ...; views into this object and the record.
+  const std::vector<std::string_view>& pairs() const { return pairs_; }
+  std::size_t count() const { return pairs_.size() / 2; }
+
+ private:
+  std::vector<std::string> texts_;  // reserved up front: views into it stay valid
+  std::vector<std::string_view> pairs_;
+};
+
+}  // namespace batchq

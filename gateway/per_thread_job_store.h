@@ -1,0 +1,44 @@
+#pragma once
+// The gateway's JobStorePort on Redis: each calling thread gets a JobStore on a Redis
+// connection of its own, made on its first call and kept until this object goes.
+// Thread-safe; the calls themselves block on Redis for up to the command timeout.
+
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "common/job_store.h"
+#include "common/redis_connection.h"
+#include "gateway/job_store_port.h"
+
+namespace batchq {
+
+class PerThreadJobStore : public JobStorePort {
+ public:
+  PerThreadJobStore(RedisConnection::Options redis, JobStore::Options store);
+
+  Result<CreateOutcome> Create(std::span<const NewJob> jobs,
+                               std::optional<IdempotencyClaim> claim) override;
+  Status Remove(std::span<const std::string> ids) override;
+  Status ForgetIdempotencyKey(std::string_view key) override;
+  Result<std::optional<JobRecord>> Get(std::string_view id) override;
+  Result<std::vector<JobRecord>> Recent(std::size_t limit) override;
+  Result<std::optional<std::string>> GetBlob(std::string_view id) override;
+  Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) override;
+  Status Ping() override;
+
+ private:
+  struct Slot {
+    std::unique_ptr<RedisConnection> redis;
+    std::unique_ptr<JobStore> store;
+  };
+  JobStore& Local();
+
+  const RedisConnection::Options redis_options_;
+  const JobStore::Options store_options_;
+  std::mutex mutex_;  // guards slots_; each slot is used by its own thread only
+  std::unordered_map<std::thread::id, Slot> slots_;
+};
+
+}  // namespace batchq

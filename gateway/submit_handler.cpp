@@ -1,0 +1,186 @@
+#include "gateway/submit_handler.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/job_id.h"
+#include "gateway/api_reply.h"
+#include "gateway/job_json.h"
+
+namespace batchq {
+
+struct SubmitHandler::Pending {
+  AdmittedSubmit admitted;
+  Respond respond;
+  std::vector<NewJob> jobs;              // one per admitted item that passed its checks
+  std::vector<std::size_t> item_of_job;  // jobs[j] is items[item_of_job[j]]
+};
+
+namespace {
+
+// One new job per item that passed its checks; the items' type and input move to it.
+std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, WallMicros created,
+                            std::vector<std::size_t>& item_of_job) {
+  std::vector<NewJob> jobs;
+  jobs.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (!items[i]) continue;
+    NewJob job;
+    job.id = NewJobId();
+    job.type = std::move(items[i]->type);
+    job.priority = items[i]->priority;
+    job.input = std::move(items[i]->input);
+    job.created = created;
+    job.timeout_ms = items[i]->timeout_ms;
+    jobs.push_back(std::move(job));
+    item_of_job.push_back(i);
+  }
+  return jobs;
+}
+
+// The jobs as SUBMIT carries them. Their inputs move to the message: once durable, the
+// gateway's answer needs everything but the input.
+std::vector<wire::SubmitJob> WireJobs(std::vector<NewJob>& jobs) {
+  std::vector<wire::SubmitJob> wire_jobs;
+  wire_jobs.reserve(jobs.size());
+  for (auto& job : jobs) {
+    wire_jobs.push_back(wire::SubmitJob{job.id, job.type, job.priority, 0, std::move(job.input),
+                                        job.created.count(), job.timeout_ms});
+  }
+  return wire_jobs;
+}
+
+// The broker's refusal of one job, as an error of the one table.
+struct Refusal {
+  Error error;
+  std::int64_t retry_after_ms = 0;
+};
+
+Refusal RefusalOf(const wire::Verdict& verdict) {
+  return Refusal{
+      Error{ParseErrorCode(verdict.code).value_or(ErrorCode::kBrokerUnavailable), verdict.message},
+      verdict.retry_after_ms};
+}
+
+}  // namespace
+
+SubmitHandler::SubmitHandler(Options options, JobStorePort& store, BrokerPort& broker, Post post)
+    : options_(std::move(options)), store_(store), broker_(broker), post_(std::move(post)) {}
+
+void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, Respond respond) {
+  auto admitted = ParseSubmit(request, batch, options_.limits);
+  if (!admitted) return respond(ErrorReply(admitted.error()));
+  if (!broker_.alive())
+    return respond(
+        Unavailable(Error{ErrorCode::kBrokerUnavailable, "The broker is not reachable."}));
+  if (auto checked = CheckSubmit(*admitted, request, options_.limits, *broker_.status());
+      !checked) {
+    return respond(ErrorReply(checked.error()));
+  }
+  auto pending =
+      std::make_shared<Pending>(Pending{std::move(*admitted), std::move(respond), {}, {}});
+  pending->jobs = NewJobs(pending->admitted.items, NowWallMicros(), pending->item_of_job);
+  if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
+  if (!Persist(*pending)) return;
+  if (options_.fault_exit_after_persist > 0 && ++persisted_ == options_.fault_exit_after_persist) {
+    std::fprintf(stderr, "fault injection: exiting between persist and forward\n");
+    std::_Exit(3);
+  }
+  Forward(std::move(pending));
+}
+
+bool SubmitHandler::Persist(Pending& pending) {
+  std::optional<IdempotencyClaim> claim;
+  if (!pending.admitted.idempotency_key.empty()) {
+    claim = IdempotencyClaim{pending.admitted.idempotency_key, pending.admitted.fingerprint};
+  }
+  auto created = store_.Create(pending.jobs, claim);
+  if (!created) {
+    pending.respond(Unavailable(created.error()));
+    return false;
+  }
+  if (!created->same_request) {
+    pending.respond(ErrorReply(ErrorCode::kIdempotencyConflict));
+    return false;
+  }
+  if (!created->created) {
+    pending.respond(ReplayOf(created->id));
+    return false;
+  }
+  return true;
+}
+
+void SubmitHandler::Forward(std::shared_ptr<Pending> pending) {
+  auto jobs = WireJobs(pending->jobs);
+  broker_.Submit(std::move(jobs), options_.submit_timeout,
+                 [this, pending](Result<std::vector<wire::Verdict>> verdicts) {
+                   post_([this, pending, verdicts = std::move(verdicts)]() mutable {
+                     Answer(*pending, std::move(verdicts));
+                   });
+                 });
+}
+
+void SubmitHandler::Answer(Pending& pending, Result<std::vector<wire::Verdict>> verdicts) {
+  // No answer in time leaves the jobs durable in Redis, where the broker's sweep finds
+  // them: they were accepted, so the client still gets 202.
+  std::vector<std::optional<Refusal>> refusals(pending.jobs.size());
+  std::vector<std::string> refused;
+  if (verdicts && verdicts->size() == pending.jobs.size()) {
+    for (std::size_t j = 0; j < pending.jobs.size(); ++j) {
+      if ((*verdicts)[j].code.empty()) continue;
+      refusals[j] = RefusalOf((*verdicts)[j]);
+      refused.push_back(pending.jobs[j].id);
+    }
+  }
+  if (!refused.empty() && !Withdraw(pending, refused)) {
+    std::fill(refusals.begin(), refusals.end(), std::nullopt);
+  }
+  if (!pending.admitted.batch) {
+    if (refusals[0]) {
+      HttpReply reply = ErrorReply(refusals[0]->error);
+      if (refusals[0]->retry_after_ms > 0) {
+        AddRetryAfter(reply, std::chrono::milliseconds(refusals[0]->retry_after_ms));
+      }
+      return pending.respond(std::move(reply));
+    }
+    HttpReply reply = JsonReply(202, RenderQueued(pending.jobs[0]));
+    reply.headers.emplace_back("Location", "/v1/jobs/" + pending.jobs[0].id);
+    return pending.respond(std::move(reply));
+  }
+  std::vector<SubmitItemView> views(pending.admitted.items.size());
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    if (!pending.admitted.items[i]) views[i].error = pending.admitted.items[i].error();
+  }
+  for (std::size_t j = 0; j < pending.jobs.size(); ++j) {
+    SubmitItemView& view = views[pending.item_of_job[j]];
+    if (refusals[j]) {
+      view.error = refusals[j]->error;
+      view.retry_after_ms = refusals[j]->retry_after_ms;
+    } else {
+      view.queued = &pending.jobs[j];
+    }
+  }
+  pending.respond(JsonReply(202, RenderSubmitResults(views)));
+}
+
+bool SubmitHandler::Withdraw(const Pending& pending, const std::vector<std::string>& refused) {
+  // The key first: while it names the job, the job must stay accepted.
+  if (!pending.admitted.idempotency_key.empty() &&
+      !store_.ForgetIdempotencyKey(pending.admitted.idempotency_key)) {
+    return false;
+  }
+  return store_.Remove(refused).has_value();
+}
+
+HttpReply SubmitHandler::ReplayOf(const std::string& id) {
+  auto record = store_.Get(id);
+  if (!record) return Unavailable(record.error());
+  if (!*record)
+    return ErrorReply(ErrorCode::kNotFound, "The job this Idempotency-Key named is gone.");
+  HttpReply reply = JsonReply(202, RenderJob(**record));
+  reply.headers.emplace_back("Location", "/v1/jobs/" + id);
+  reply.headers.emplace_back("Idempotent-Replayed", "true");
+  return reply;
+}
+
+}  // namespace batchq

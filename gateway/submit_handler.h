@@ -1,0 +1,59 @@
+#pragma once
+// POST /v1/jobs and POST /v1/jobs:batch, as a request travels: parse and check
+// (submit_admission.h) → persist (the 202 is only ever sent for a durable job) →
+// forward to the broker → answer with its verdicts. A job the broker refuses is taken
+// out of Redis before the refusal is answered; if it cannot be taken out it stays
+// accepted (202) and the broker's sweep queues it, so what the client is told is what
+// happens. Thread-safe: Handle() may be called from any I/O thread.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "common/http_types.h"
+#include "gateway/broker_port.h"
+#include "gateway/job_store_port.h"
+#include "gateway/submit_admission.h"
+
+namespace batchq {
+
+class SubmitHandler {
+ public:
+  struct Options {
+    AdmissionLimits limits;
+    std::chrono::milliseconds submit_timeout{2000};
+    // Fault injection for reliability tests only: exit the process right after the
+    // Nth submit is durable and before it is forwarded, as a crash there would. 0: off.
+    std::uint64_t fault_exit_after_persist = 0;
+  };
+  // Runs a task on an I/O thread: the broker's answer arrives on its link thread,
+  // and answering may touch Redis.
+  using Post = std::function<void(std::function<void()>)>;
+
+  // `store` and `broker` must outlive the handler.
+  SubmitHandler(Options options, JobStorePort& store, BrokerPort& broker, Post post);
+
+  // Answers through `respond` exactly once.
+  void Handle(const HttpRequestIn& request, bool batch, Respond respond);
+
+ private:
+  struct Pending;
+
+  // False when it answered already (Redis down, a replay, a key conflict).
+  bool Persist(Pending& pending);
+  void Forward(std::shared_ptr<Pending> pending);
+  void Answer(Pending& pending, Result<std::vector<wire::Verdict>> verdicts);
+  HttpReply ReplayOf(const std::string& id);
+  // Takes refused jobs (and their idempotency key) out of Redis; false if it could not.
+  bool Withdraw(const Pending& pending, const std::vector<std::string>& refused);
+
+  const Options options_;
+  JobStorePort& store_;
+  BrokerPort& broker_;
+  const Post post_;
+  std::atomic<std::uint64_t> persisted_{0};
+};
+
+}  // namespace batchq

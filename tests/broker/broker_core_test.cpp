@@ -1,0 +1,291 @@
+// BrokerCore driven by hand: events in with a hand-moved clock, effects checked.
+// No sockets, no Redis, no sleeps.
+#include "broker/broker_core.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/broker/broker_core_harness.h"
+
+namespace batchq {
+namespace {
+
+using namespace std::chrono_literals;
+using test::CoreHarness;
+
+TEST(BrokerCoreTest, AcceptsASubmitAndAnswersEveryJobInOrder) {
+  CoreHarness h;
+  const Effects out = h.Submit({"a", "b"});
+  ASSERT_EQ(out.to_gateways.size(), 1u);
+  EXPECT_EQ(out.to_gateways[0].routing, "gw");
+  const auto& accept = std::get<wire::Accept>(out.to_gateways[0].message);
+  ASSERT_EQ(accept.verdicts.size(), 2u);
+  EXPECT_TRUE(accept.verdicts[0].code.empty());
+  EXPECT_TRUE(accept.verdicts[1].code.empty());
+  EXPECT_TRUE(h.core.Knows("a"));
+  // The same id again (a gateway retry) is accepted but not queued twice.
+  h.Submit({"a"});
+  EXPECT_EQ(h.core.BuildStatus(0, h.now.steady).types[0].queue_depth, 2u);
+}
+
+TEST(BrokerCoreTest, RefusesPastMaxQueueWithRetryAfterAndAnUnknownTypeWithItsCode) {
+  TypeSettings small;
+  small.name = "upper";
+  small.max_queue = 1;
+  CoreHarness h(small);
+  h.Submit({"a"});
+  const Effects out = h.Submit({"b"});
+  const auto& verdict = std::get<wire::Accept>(out.to_gateways[0].message).verdicts[0];
+  EXPECT_EQ(verdict.code, Name(ErrorCode::kQueueFull));
+  EXPECT_GE(verdict.retry_after_ms, 1000);
+  EXPECT_FALSE(h.core.Knows("b"));
+  const Effects unknown = h.Submit({"c"}, "nope");
+  EXPECT_EQ(std::get<wire::Accept>(unknown.to_gateways[0].message).verdicts[0].code,
+            Name(ErrorCode::kUnknownType));
+}
+
+TEST(BrokerCoreTest, DispatchesWithAttemptOneAndTheCreditComesBackOnDone) {
+  CoreHarness h;
+  h.Ready("w1", 1);
+  h.Submit({"a", "b"});
+  const auto batches = h.TickBatches();
+  ASSERT_EQ(batches.size(), 1u);
+  EXPECT_EQ(batches[0].first, "w1");
+  const wire::Batch& batch = batches[0].second;
+  ASSERT_EQ(batch.jobs.size(), 2u);
+  EXPECT_EQ(batch.jobs[0].attempt, 1u);
+  EXPECT_EQ(batch.dispatched_us, h.now.wall.count());
+  EXPECT_EQ(h.core.workers().Find("w1")->free_credits(), 0u);
+  h.Submit({"c"});
+  EXPECT_TRUE(h.TickBatches().empty());  // no credit left
+  h.Done("w1", batch);
+  EXPECT_FALSE(h.core.Knows("a"));
+  EXPECT_EQ(h.core.workers().Find("w1")->batches_done, 1u);
+  const auto next = h.TickBatches();
+  ASSERT_EQ(next.size(), 1u);
+  EXPECT_EQ(next[0].second.jobs[0].id, "c");
+}
+
+TEST(BrokerCoreTest, AWorkerLostMidBatchSendsItsJobsBackAsSuspectsWithTheNextAttempt) {
+  CoreHarness h;
+  h.Ready("w1", 2);
+  h.Submit({"a", "b"});
+  const auto first = h.TickBatches();
+  ASSERT_EQ(first.size(), 1u);
+  h.Ready("w2", 2);
+  const Effects lost = h.Worker("w1", wire::Disconnect{"bye"});
+  EXPECT_TRUE(lost.endings.empty());
+  EXPECT_EQ(h.core.workers().Find("w1"), nullptr);
+  // Each suspect runs alone, on an idle worker, under attempt 2: the fencing token a
+  // late result of attempt 1 cannot match.
+  const auto retry = h.TickBatches();
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].first, "w2");
+  ASSERT_EQ(retry[0].second.jobs.size(), 1u);
+  EXPECT_EQ(retry[0].second.jobs[0].attempt, 2u);
+  EXPECT_EQ(retry[0].second.close_reason, "isolated");
+  EXPECT_TRUE(h.TickBatches().empty());  // w2 is exclusive until that batch is done
+  h.Done("w2", retry[0].second);
+  const auto second = h.TickBatches();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].second.jobs[0].attempt, 2u);
+}
+
+TEST(BrokerCoreTest, ASilentWorkerIsDeclaredDeadAfterLivenessIntervalsAndOthersGetHeartbeats) {
+  CoreHarness h;
+  h.Ready("quiet", 2);
+  h.Ready("chatty", 2);
+  h.Submit({"a"});
+  const auto sent = h.TickBatches();
+  ASSERT_EQ(sent.size(), 1u);
+  const std::string holder = sent[0].first;
+  const std::string other = holder == "quiet" ? "chatty" : "quiet";
+  for (int i = 0; i < 3; ++i) {
+    h.Advance(1s);
+    h.Worker(other, wire::Heartbeat{});
+    const Effects beat = h.HeartbeatTick();
+    EXPECT_NE(h.core.workers().Find(holder), nullptr) << "declared dead too early, tick " << i;
+    EXPECT_EQ(beat.to_workers.size(), 2u);
+  }
+  h.Advance(1ms);
+  h.Worker(other, wire::Heartbeat{});
+  const Effects beat = h.HeartbeatTick();
+  EXPECT_EQ(h.core.workers().Find(holder), nullptr);
+  ASSERT_EQ(beat.to_workers.size(), 1u);
+  EXPECT_EQ(beat.to_workers[0].routing, other);
+  const auto retry = h.TickBatches();
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].first, other);
+  EXPECT_EQ(retry[0].second.jobs[0].attempt, 2u);
+}
+
+TEST(BrokerCoreTest, APoisonJobFailsWithWorkerLostAfterMaxAttemptsAndItsBatchMatesRunOn) {
+  CoreHarness h;  // max_attempts 3
+  h.Submit({"poison", "good"});
+  std::vector<std::string> done_good;
+  for (int run = 1; run <= 3; ++run) {
+    const std::string worker = "w" + std::to_string(run);
+    h.Ready(worker, 2);
+    auto batches = h.TickBatches();
+    // The good job, once a suspect, runs alone and finishes.
+    for (const auto& [routing, batch] : batches) {
+      const bool has_poison =
+          std::any_of(batch.jobs.begin(), batch.jobs.end(),
+                      [](const wire::BatchJob& job) { return job.id == "poison"; });
+      if (!has_poison) {
+        h.Done(routing, batch);
+        for (const auto& job : batch.jobs) done_good.push_back(job.id);
+      }
+    }
+    // A second tick may place the poison job now that the worker is idle again.
+    batches = h.TickBatches();
+    const Effects lost = h.Worker(worker, wire::Disconnect{"crashed"});
+    if (run < 3) {
+      EXPECT_TRUE(lost.endings.empty()) << "run " << run;
+    } else {
+      ASSERT_EQ(lost.endings.size(), 1u);
+      EXPECT_EQ(lost.endings[0].ids, std::vector<std::string>{"poison"});
+      EXPECT_EQ(lost.endings[0].code, ErrorCode::kWorkerLost);
+      EXPECT_EQ(lost.endings[0].status, JobStatus::kFailed);
+    }
+  }
+  // The batch mate, blamed once, runs alone as a suspect and finishes.
+  h.Ready("w4", 2);
+  for (const auto& [routing, batch] : h.TickBatches()) {
+    ASSERT_EQ(batch.jobs.size(), 1u);
+    EXPECT_EQ(batch.jobs[0].attempt, 2u);
+    h.Done(routing, batch);
+    done_good.push_back(batch.jobs[0].id);
+  }
+  EXPECT_EQ(done_good, std::vector<std::string>{"good"});
+  // Owed to Redis: still known (the sweep must not revive it) until written.
+  EXPECT_TRUE(h.core.Knows("poison"));
+  const std::vector<std::string> written{"poison"};
+  h.core.OnEndingsWritten(written);
+  EXPECT_FALSE(h.core.Knows("poison"));
+}
+
+TEST(BrokerCoreTest, AnUndeliveredBatchGoesBackWithoutCountingARun) {
+  CoreHarness h;
+  h.Ready("gone", 2);
+  h.Submit({"a"});
+  Effects out;
+  h.core.OnTick(h.now, out);
+  ASSERT_EQ(out.to_workers.size(), 1u);
+  h.core.OnUndelivered("gone", out.to_workers[0].message);
+  Effects lost;
+  h.core.OnWorkerUnreachable("gone", lost);
+  EXPECT_TRUE(lost.endings.empty());
+  h.Ready("w2", 2);
+  const auto retry = h.TickBatches();
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].second.jobs[0].attempt, 1u);  // it never ran
+  EXPECT_NE(retry[0].second.close_reason, "isolated");
+}
+
+TEST(BrokerCoreTest, AJobPastItsTimeoutExpiresAsAnEndingOwedToRedis) {
+  CoreHarness h;
+  h.Submit({"late"}, "upper", /*timeout_ms=*/50);
+  h.Advance(49ms);
+  Effects early;
+  h.core.OnTick(h.now, early);
+  EXPECT_TRUE(early.endings.empty());
+  ASSERT_TRUE(h.core.wake_at().has_value());
+  h.Advance(2ms);
+  Effects out;
+  h.core.OnTick(h.now, out);
+  ASSERT_EQ(out.endings.size(), 1u);
+  EXPECT_EQ(out.endings[0].status, JobStatus::kExpired);
+  EXPECT_EQ(out.endings[0].code, ErrorCode::kExpired);
+  EXPECT_EQ(out.endings[0].ids, std::vector<std::string>{"late"});
+}
+
+TEST(BrokerCoreTest, AMessageFromAnUnknownWorkerAsksItToStartOver) {
+  CoreHarness h;
+  const Effects out = h.Worker("stranger", wire::Heartbeat{});
+  ASSERT_EQ(out.to_workers.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<wire::Disconnect>(out.to_workers[0].message));
+  wire::Ready empty;
+  empty.name = "w";
+  empty.credits = 0;
+  const Effects bad = h.Worker("w", empty);
+  ASSERT_EQ(bad.to_workers.size(), 1u);
+  EXPECT_EQ(h.core.workers().Find("w"), nullptr);
+}
+
+TEST(BrokerCoreTest, ACancelledJobLeavesTheQueue) {
+  CoreHarness h;
+  h.Submit({"a", "b"});
+  h.core.OnCancel(wire::Cancel{"a"});
+  EXPECT_FALSE(h.core.Knows("a"));
+  h.Ready("w", 2);
+  const auto batches = h.TickBatches();
+  ASSERT_EQ(batches.size(), 1u);
+  ASSERT_EQ(batches[0].second.jobs.size(), 1u);
+  EXPECT_EQ(batches[0].second.jobs[0].id, "b");
+}
+
+TEST(BrokerCoreTest, TheSweepTakesOnlyUnknownIds) {
+  CoreHarness h;
+  h.Submit({"known"});
+  EXPECT_EQ(h.core.UnknownIds({"known", "new"}), std::vector<std::string>{"new"});
+}
+
+TEST(BrokerCoreTest, TheSweepRequeuesQueuedAndAbandonedJobsWithTheirAttemptsAndFailsSpentOnes) {
+  CoreHarness h;  // running_lease 60 s, max_attempts 3
+  const WallMicros long_ago = h.now.wall - WallMicros(std::chrono::seconds(61));
+  const WallMicros recently = h.now.wall - WallMicros(std::chrono::seconds(5));
+  std::vector<JobRecord> records(5);
+  records[0] = h.Record("queued", JobStatus::kQueued, 0, recently);
+  records[1] = h.Record("abandoned", JobStatus::kRunning, 1, long_ago);
+  records[2] = h.Record("still-running", JobStatus::kRunning, 1, recently);
+  records[3] = h.Record("spent", JobStatus::kRunning, 3, long_ago);
+  records[4] = h.Record("done", JobStatus::kSucceeded, 1, long_ago);
+  Effects out;
+  h.core.OnSweep(records, h.now, out);
+  ASSERT_EQ(out.endings.size(), 1u);
+  EXPECT_EQ(out.endings[0].ids, std::vector<std::string>{"spent"});
+  EXPECT_EQ(out.endings[0].code, ErrorCode::kWorkerLost);
+  EXPECT_TRUE(h.core.Knows("queued"));
+  EXPECT_TRUE(h.core.Knows("abandoned"));
+  EXPECT_FALSE(h.core.Knows("still-running"));
+  EXPECT_FALSE(h.core.Knows("done"));
+  h.Ready("w", 2);
+  std::map<std::string, std::uint32_t> attempts;
+  for (const auto& [routing, batch] : h.TickBatches()) {
+    for (const auto& job : batch.jobs) attempts[job.id] = job.attempt;
+  }
+  // The fencing numbers carry on from Redis: a second run of "abandoned" is attempt 2.
+  EXPECT_EQ(attempts, (std::map<std::string, std::uint32_t>{{"queued", 1}, {"abandoned", 2}}));
+}
+
+TEST(BrokerCoreTest, ARecoveredJobKeepsItsDeadlineFromCreation) {
+  CoreHarness h;
+  JobRecord record = h.Record("r", JobStatus::kQueued, 0, h.now.wall - WallMicros(40'000));
+  record.timeout_ms = 50;
+  Effects out;
+  h.core.OnSweep({record}, h.now, out);
+  h.Advance(11ms);
+  Effects later;
+  h.core.OnTick(h.now, later);
+  ASSERT_EQ(later.endings.size(), 1u);
+  EXPECT_EQ(later.endings[0].code, ErrorCode::kExpired);
+}
+
+TEST(BrokerCoreTest, StatusCountsQueuesBatchesInFlightAndWorkers) {
+  CoreHarness h;
+  h.Ready("w", 1);
+  h.Submit({"a"});
+  h.TickBatches();
+  h.Submit({"b", "c"});
+  const wire::Status status = h.core.BuildStatus(7, h.now.steady);
+  EXPECT_EQ(status.seq, 7u);
+  ASSERT_EQ(status.types.size(), 1u);
+  EXPECT_EQ(status.types[0].queue_depth, 2u);
+  EXPECT_EQ(status.types[0].in_flight_batches, 1u);
+  EXPECT_EQ(status.types[0].workers, 1u);
+  ASSERT_EQ(status.workers.size(), 1u);
+  EXPECT_EQ(status.workers[0].free_credits, 0u);
+}
+
+}  // namespace
+}  // namespace batchq

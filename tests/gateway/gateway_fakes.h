@@ -1,0 +1,111 @@
+#pragma once
+// In-memory stand-ins for the gateway's two ports, so its handlers are unit-tested
+// without processes. Not thread-safe: the tests call from one thread.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gateway/broker_port.h"
+#include "gateway/job_store_port.h"
+
+namespace batchq::test {
+
+class FakeStore : public JobStorePort {
+ public:
+  Result<CreateOutcome> Create(std::span<const NewJob> jobs,
+                               std::optional<IdempotencyClaim> claim) override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    if (claim) {
+      const std::string key(claim->key);
+      if (const auto it = keys.find(key); it != keys.end()) {
+        return CreateOutcome{false, it->second.first, it->second.second == claim->fingerprint};
+      }
+      keys[key] = {jobs[0].id, std::string(claim->fingerprint)};
+    }
+    for (const auto& job : jobs) records[job.id] = job;
+    return CreateOutcome{true, jobs[0].id, true};
+  }
+  Status Remove(std::span<const std::string> ids) override {
+    if (down || fail_remove) return Fail(ErrorCode::kRedisUnavailable);
+    for (const auto& id : ids) records.erase(id);
+    return Ok();
+  }
+  Status ForgetIdempotencyKey(std::string_view key) override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    keys.erase(std::string(key));
+    return Ok();
+  }
+  Result<std::optional<JobRecord>> Get(std::string_view id) override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    const auto it = records.find(std::string(id));
+    if (it == records.end()) return std::optional<JobRecord>();
+    return std::optional<JobRecord>(it->second);
+  }
+  Result<std::vector<JobRecord>> Recent(std::size_t limit) override {
+    std::vector<JobRecord> out;
+    for (const auto& [id, record] : records) {
+      if (out.size() < limit) out.push_back(record);
+    }
+    return out;
+  }
+  Result<std::optional<std::string>> GetBlob(std::string_view id) override {
+    const auto it = blobs.find(std::string(id));
+    if (it == blobs.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  }
+  Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) override {
+    const auto it = records.find(std::string(id));
+    if (it == records.end()) return CancelOutcome::kNotFound;
+    if (it->second.status != JobStatus::kQueued) {
+      *status_out = it->second.status;
+      return CancelOutcome::kNotQueued;
+    }
+    it->second.status = JobStatus::kCancelled;
+    return CancelOutcome::kCancelled;
+  }
+  Status Ping() override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    return Ok();
+  }
+
+  bool down = false;
+  bool fail_remove = false;
+  std::map<std::string, JobRecord> records;
+  std::map<std::string, std::string> blobs;
+  std::map<std::string, std::pair<std::string, std::string>> keys;  // key -> id, fingerprint
+};
+
+class FakeBroker : public BrokerPort {
+ public:
+  FakeBroker() {
+    auto served = std::make_shared<wire::Status>();
+    served->types.emplace_back();
+    served->types.back().name = "upper";
+    status_ = served;
+  }
+  void Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds,
+              SubmitCallback done) override {
+    submitted.insert(submitted.end(), jobs.begin(), jobs.end());
+    if (timeout) return done(Fail(ErrorCode::kBrokerTimeout));
+    std::vector<wire::Verdict> verdicts(jobs.size());
+    for (std::size_t i = 0; i < jobs.size() && i < refuse.size(); ++i) verdicts[i] = refuse[i];
+    done(std::move(verdicts));
+  }
+  void Cancel(std::string id) override { cancelled.push_back(std::move(id)); }
+  bool alive() const override { return up; }
+  std::shared_ptr<const wire::Status> status() const override { return status_; }
+
+  bool up = true;
+  bool timeout = false;
+  std::vector<wire::Verdict> refuse;  // verdicts by position; empty code: accepted
+  std::vector<wire::SubmitJob> submitted;
+  std::vector<std::string> cancelled;
+
+ private:
+  std::shared_ptr<const wire::Status> status_;
+};
+
+}  // namespace batchq::test

@@ -1,0 +1,117 @@
+// JobReads against in-memory ports, on an io_context the test runs itself.
+#include "gateway/job_reads.h"
+
+#include <gtest/gtest.h>
+
+#include "tests/gateway/gateway_fakes.h"
+#include "tests/support/stack.h"
+
+namespace batchq {
+namespace {
+
+using test::FakeBroker;
+using test::FakeStore;
+
+class JobReadsTest : public ::testing::Test {
+ protected:
+  JobReadsTest() : reads_(io_, JobReads::Options{}, store_, broker_, waiters_) {
+    JobRecord queued;
+    queued.id = "q";
+    queued.type = "upper";
+    queued.status = JobStatus::kQueued;
+    store_.records["q"] = queued;
+    JobRecord done = queued;
+    done.id = "d";
+    done.status = JobStatus::kSucceeded;
+    done.result = R"("HI")";
+    store_.records["d"] = done;
+  }
+
+  // Calls `call` with a respond that records the answer, then runs what it posted.
+  template <class Call>
+  std::optional<HttpReply> Answer(Call call) {
+    std::optional<HttpReply> reply;
+    call([&reply](HttpReply r) {
+      EXPECT_FALSE(reply.has_value()) << "answered twice";
+      reply = std::move(r);
+    });
+    io_.poll();
+    io_.restart();
+    return reply;
+  }
+
+  boost::asio::io_context io_;
+  FakeStore store_;
+  FakeBroker broker_;
+  CompletionWaiters waiters_;
+  JobReads reads_;
+};
+
+TEST_F(JobReadsTest, GetAnswersTheJobOr404Or503) {
+  auto reply = Answer([&](Respond r) { reads_.Get("d", "", r); });
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(test::JsonString(reply->body, "status"), "succeeded");
+  EXPECT_EQ(test::JsonString(reply->body, "result"), "HI");
+  reply = Answer([&](Respond r) { reads_.Get("missing", "", r); });
+  EXPECT_EQ(reply->status, 404);
+  store_.down = true;
+  reply = Answer([&](Respond r) { reads_.Get("d", "", r); });
+  EXPECT_EQ(reply->status, 503);
+  EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "redis_unavailable");
+}
+
+TEST_F(JobReadsTest, ALongPollIsAnsweredWhenTheCompletionNoticeArrives) {
+  std::optional<HttpReply> reply;
+  reads_.Get("q", "wait_ms=60000", [&reply](HttpReply r) { reply = std::move(r); });
+  io_.poll();
+  EXPECT_FALSE(reply) << "a queued job is not answered before its notice or timeout";
+  EXPECT_EQ(waiters_.size(), 1u);
+  store_.records["q"].status = JobStatus::kSucceeded;
+  waiters_.Notify("q");
+  io_.poll();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(test::JsonString(reply->body, "status"), "succeeded");
+  EXPECT_EQ(waiters_.size(), 0u);
+}
+
+TEST_F(JobReadsTest, AnInvalidWaitOrLimitIs400) {
+  auto reply = Answer([&](Respond r) { reads_.Get("q", "wait_ms=-1", r); });
+  EXPECT_EQ(reply->status, 400);
+  reply = Answer([&](Respond r) { reads_.List("limit=0", r); });
+  EXPECT_EQ(reply->status, 400);
+  reply = Answer([&](Respond r) { reads_.List("limit=2", r); });
+  EXPECT_EQ(reply->status, 200);
+}
+
+TEST_F(JobReadsTest, AResultNeedsASucceededJobAndAnUnexpiredBlob) {
+  auto reply = Answer([&](Respond r) { reads_.GetResult("q", r); });
+  EXPECT_EQ(reply->status, 409);
+  EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "no_result");
+  reply = Answer([&](Respond r) { reads_.GetResult("d", r); });
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->body, R"("HI")");
+  store_.records["d"].result_type = "image/png";
+  reply = Answer([&](Respond r) { reads_.GetResult("d", r); });
+  EXPECT_EQ(reply->status, 404);
+  EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "result_expired");
+  store_.blobs["d"] = "PNG";
+  reply = Answer([&](Respond r) { reads_.GetResult("d", r); });
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(reply->content_type, "image/png");
+}
+
+TEST_F(JobReadsTest, CancelTakesAQueuedJobOutAndRefusesOneThatEnded) {
+  auto reply = Answer([&](Respond r) { reads_.Cancel("q", r); });
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(test::JsonString(reply->body, "status"), "cancelled");
+  EXPECT_EQ(broker_.cancelled, std::vector<std::string>{"q"});
+  reply = Answer([&](Respond r) { reads_.Cancel("d", r); });
+  EXPECT_EQ(reply->status, 409);
+  EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "not_cancellable");
+  reply = Answer([&](Respond r) { reads_.Cancel("missing", r); });
+  EXPECT_EQ(reply->status, 404);
+}
+
+}  // namespace
+}  // namespace batchq

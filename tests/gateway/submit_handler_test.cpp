@@ -1,0 +1,161 @@
+// SubmitHandler against in-memory ports: parse → admit → persist → forward → answer.
+#include "gateway/submit_handler.h"
+
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include "tests/gateway/gateway_fakes.h"
+#include "tests/support/stack.h"
+
+namespace batchq {
+namespace {
+
+using test::FakeBroker;
+using test::FakeStore;
+
+// Each element of the array at `key`, as compact JSON.
+std::vector<std::string> JsonArray(const std::string& body, const char* key) {
+  simdjson::dom::parser parser;
+  simdjson::dom::array array;
+  std::vector<std::string> out;
+  if (parser.parse(body)[key].get(array) != simdjson::SUCCESS) return out;
+  for (auto element : array) out.push_back(simdjson::minify(element));
+  return out;
+}
+
+class SubmitHandlerTest : public ::testing::Test {
+ protected:
+  HttpReply Submit(std::string body, bool batch = false, std::string key = "",
+                   std::string content_type = "application/json") {
+    SubmitHandler handler(SubmitHandler::Options{}, store_, broker_,
+                          [](std::function<void()> task) { task(); });
+    HttpRequestIn request;
+    request.method = "POST";
+    request.path = batch ? "/v1/jobs:batch" : "/v1/jobs";
+    request.content_type = std::move(content_type);
+    request.idempotency_key = std::move(key);
+    request.body = std::move(body);
+    std::optional<HttpReply> reply;
+    int answers = 0;
+    handler.Handle(request, batch, [&](HttpReply r) {
+      reply = std::move(r);
+      ++answers;
+    });
+    EXPECT_EQ(answers, 1) << "every request is answered exactly once";
+    return reply.value_or(HttpReply{0, "", "", {}});
+  }
+  static std::string Header(const HttpReply& reply, std::string_view name) {
+    for (const auto& [key, value] : reply.headers) {
+      if (key == name) return value;
+    }
+    return "";
+  }
+  static std::string Code(const HttpReply& reply) {
+    return test::JsonString(reply.body, "error", "code");
+  }
+
+  FakeStore store_;
+  FakeBroker broker_;
+};
+
+TEST_F(SubmitHandlerTest, AnAcceptedJobIsDurableBeforeItsAnswerAndForwarded) {
+  const HttpReply reply = Submit(R"({"type":"upper","input":"hi"})");
+  EXPECT_EQ(reply.status, 202);
+  const std::string id = test::JsonString(reply.body, "id");
+  EXPECT_EQ(test::JsonString(reply.body, "status"), "queued");
+  EXPECT_EQ(Header(reply, "Location"), "/v1/jobs/" + id);
+  ASSERT_EQ(store_.records.count(id), 1u);
+  EXPECT_EQ(store_.records[id].input, R"("hi")");
+  ASSERT_EQ(broker_.submitted.size(), 1u);
+  EXPECT_EQ(broker_.submitted[0].id, id);
+}
+
+TEST_F(SubmitHandlerTest, RefusesBadRequestsBeforeWritingAnything) {
+  EXPECT_EQ(Submit("{}", false, "", "text/plain").status, 415);
+  const HttpReply bad_json = Submit("{nope");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(Code(bad_json), "invalid_json");
+  const HttpReply unknown = Submit(R"({"type":"render","input":1})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(Code(unknown), "unknown_type");
+  const HttpReply bad_key = Submit(R"({"type":"upper","input":1})", false, "has space");
+  EXPECT_EQ(bad_key.status, 400);
+  EXPECT_TRUE(store_.records.empty());
+  EXPECT_TRUE(broker_.submitted.empty());
+}
+
+TEST_F(SubmitHandlerTest, NoBrokerOrNoRedisIs503WithRetryAfter) {
+  broker_.up = false;
+  HttpReply reply = Submit(R"({"type":"upper","input":1})");
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(Code(reply), "broker_unavailable");
+  EXPECT_EQ(Header(reply, "Retry-After"), "1");
+  broker_.up = true;
+  store_.down = true;
+  reply = Submit(R"({"type":"upper","input":1})");
+  EXPECT_EQ(reply.status, 503);
+  EXPECT_EQ(Code(reply), "redis_unavailable");
+  EXPECT_TRUE(broker_.submitted.empty());
+}
+
+TEST_F(SubmitHandlerTest, AJobTheBrokerRefusesIsRemovedAndAnswered429) {
+  broker_.refuse = {wire::Verdict{"queue_full", "The queue is full.", 2500}};
+  const HttpReply reply = Submit(R"({"type":"upper","input":1})");
+  EXPECT_EQ(reply.status, 429);
+  EXPECT_EQ(Code(reply), "queue_full");
+  EXPECT_EQ(Header(reply, "Retry-After"), "3");
+  EXPECT_TRUE(store_.records.empty()) << "a refused job must not stay where the sweep finds it";
+}
+
+TEST_F(SubmitHandlerTest, ARefusedJobThatCannotBeRemovedStaysAccepted) {
+  // Told 429, the client would never hear of it, yet the sweep would run it: so it is
+  // accepted instead, and the sweep's run is the one the client was promised.
+  broker_.refuse = {wire::Verdict{"queue_full", "The queue is full.", 1000}};
+  store_.fail_remove = true;
+  const HttpReply reply = Submit(R"({"type":"upper","input":1})");
+  EXPECT_EQ(reply.status, 202);
+  EXPECT_EQ(store_.records.size(), 1u);
+}
+
+TEST_F(SubmitHandlerTest, ABrokerTimeoutStillAccepts) {
+  broker_.timeout = true;
+  EXPECT_EQ(Submit(R"({"type":"upper","input":1})").status, 202);
+  EXPECT_EQ(store_.records.size(), 1u);
+}
+
+TEST_F(SubmitHandlerTest, AnIdempotencyKeyNamesOneJobAndARefusalFreesIt) {
+  const std::string body = R"({"type":"upper","input":1})";
+  const HttpReply first = Submit(body, false, "k1");
+  ASSERT_EQ(first.status, 202);
+  const HttpReply again = Submit(body, false, "k1");
+  EXPECT_EQ(again.status, 202);
+  EXPECT_EQ(test::JsonString(again.body, "id"), test::JsonString(first.body, "id"));
+  EXPECT_EQ(Header(again, "Idempotent-Replayed"), "true");
+  EXPECT_EQ(broker_.submitted.size(), 1u);
+  EXPECT_EQ(Submit(R"({"type":"upper","input":2})", false, "k1").status, 422);
+
+  broker_.refuse = {wire::Verdict{"queue_full", "full", 1000}};
+  EXPECT_EQ(Submit(body, false, "k2").status, 429);
+  EXPECT_EQ(store_.keys.count("k2"), 0u);
+  broker_.refuse.clear();
+  EXPECT_EQ(Submit(body, false, "k2").status, 202);
+}
+
+TEST_F(SubmitHandlerTest, ABatchAnswersEveryItemInOrderWithItsOwnError) {
+  broker_.refuse = {wire::Verdict{}, wire::Verdict{"queue_full", "full", 1500}};
+  const HttpReply reply = Submit(R"({"jobs":[{"type":"upper","input":1},{"type":"nope","input":2},)"
+                                 R"({"type":"upper","input":3},{"type":"upper","input":4}]})",
+                                 true);
+  ASSERT_EQ(reply.status, 202);
+  const auto jobs = JsonArray(reply.body, "jobs");
+  ASSERT_EQ(jobs.size(), 4u);
+  EXPECT_EQ(test::JsonString(jobs[0], "status"), "queued");
+  EXPECT_EQ(test::JsonString(jobs[1], "error", "code"), "unknown_type");
+  EXPECT_EQ(test::JsonString(jobs[2], "error", "code"), "queue_full");
+  EXPECT_EQ(test::JsonInt(jobs[2], "retry_after_ms"), 1500);
+  EXPECT_EQ(test::JsonString(jobs[3], "status"), "queued");
+  EXPECT_EQ(store_.records.size(), 2u);
+}
+
+}  // namespace
+}  // namespace batchq
