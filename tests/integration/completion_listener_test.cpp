@@ -1,0 +1,87 @@
+// CompletionListener against a real redis-server that goes away and comes back: long-poll
+// waiters are not woken while Redis is gone (each would read a job from a Redis that is
+// not there, on an I/O thread), and are woken once the subscription is back, since
+// notices may have been missed meanwhile.
+#include "gateway/completion_listener.h"
+
+#include <atomic>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/child_process.h"
+
+namespace batchq {
+namespace {
+
+using namespace std::chrono_literals;
+
+class RedisServer {
+ public:
+  RedisServer() : port_(test::FreePort()) { Start(); }
+  void Start() {
+    process_ = std::make_unique<test::ChildProcess>(
+        std::vector<std::string>{BATCHQ_REDIS_SERVER, "--port", std::to_string(port_), "--bind",
+                                 "127.0.0.1", "--save", "", "--appendonly", "no"},
+        "/dev/null");
+    for (int i = 0; i < 100 && !Cli({"PING"}); ++i) std::this_thread::sleep_for(50ms);
+  }
+  void Kill() { process_->Kill(); }
+  // Runs redis-cli; true when it exited 0.
+  bool Cli(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{BATCHQ_REDIS_CLI, "-p", std::to_string(port_)};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::string out;
+    return test::RunCommand(argv, &out) == 0 && out.find("Could not connect") == std::string::npos;
+  }
+  RedisConnection::Options Options() const {
+    RedisConnection::Options options;
+    options.endpoint.port = port_;
+    return options;
+  }
+
+ private:
+  int port_;
+  std::unique_ptr<test::ChildProcess> process_;
+};
+
+// Polls `done` for at most `limit`; true once it held.
+template <class Done>
+bool Eventually(Done done, std::chrono::milliseconds limit = 10s) {
+  for (auto waited = 0ms; waited < limit; waited += 20ms) {
+    if (done()) return true;
+    std::this_thread::sleep_for(20ms);
+  }
+  return done();
+}
+
+TEST(CompletionListenerTest, WaitersAreWokenWhenTheSubscriptionIsBackNotWhenItDrops) {
+  RedisServer redis;
+  CompletionWaiters waiters;
+  CompletionListener listener(redis.Options(), "bq:done", waiters);
+
+  // Subscribed: a published notice wakes its waiter.
+  std::atomic<int> first{0};
+  waiters.Add("first", [&] { ++first; });
+  ASSERT_TRUE(Eventually([&] {
+    redis.Cli({"PUBLISH", "bq:done", "first"});
+    return first.load() > 0;
+  }));
+
+  std::atomic<int> waiting{0};
+  waiters.Add("waiting", [&] { ++waiting; });
+  redis.Kill();
+  // The listener sees the drop within its 100 ms read; the old behaviour woke every
+  // waiter right then.
+  std::this_thread::sleep_for(600ms);
+  EXPECT_EQ(waiting.load(), 0) << "woken while Redis was gone";
+  EXPECT_EQ(waiters.size(), 1u);
+
+  redis.Start();
+  EXPECT_TRUE(Eventually([&] { return waiting.load() > 0; }))
+      << "not woken once the subscription was back";
+  EXPECT_EQ(waiters.size(), 0u);
+}
+
+}  // namespace
+}  // namespace batchq
