@@ -163,7 +163,8 @@ void BrokerCore::OnHeartbeatTick(Now now, Effects& out) {
     for (const auto& [id, batch] : in_flight_) {
       if (batch.worker == worker.routing) batch_ids.push_back(id);
     }
-    for (const auto& id : batch_ids) RequeueLostBatch(in_flight_.extract(id).mapped(), out);
+    for (const auto& id : batch_ids)
+      RequeueLostBatch(std::move(in_flight_.extract(id).mapped()), out);
   }
   const wire::Heartbeat beat{now.wall.count()};
   for (const auto& [routing, worker] : workers_.workers()) {
@@ -180,7 +181,8 @@ void BrokerCore::LoseWorker(const std::string& worker, Effects& out) {
   if (removed) {
     spdlog::warn("worker {} lost with {} batches", removed->ready.name, batch_ids.size());
   }
-  for (const auto& id : batch_ids) RequeueLostBatch(in_flight_.extract(id).mapped(), out);
+  for (const auto& id : batch_ids)
+    RequeueLostBatch(std::move(in_flight_.extract(id).mapped()), out);
 }
 
 void BrokerCore::RequeueLostBatch(InFlight lost, Effects& out) {
