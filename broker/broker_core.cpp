@@ -158,13 +158,7 @@ void BrokerCore::OnHeartbeatTick(Now now, Effects& out) {
   for (auto& worker : workers_.RemoveSilent(now.steady, max_silence)) {
     spdlog::warn("worker {} silent for {} ms: declared dead", worker.ready.name,
                  max_silence.count());
-    // Already out of the registry; its batches still name it.
-    std::vector<std::string> batch_ids;
-    for (const auto& [id, batch] : in_flight_) {
-      if (batch.worker == worker.routing) batch_ids.push_back(id);
-    }
-    for (const auto& id : batch_ids)
-      RequeueLostBatch(std::move(in_flight_.extract(id).mapped()), out);
+    LoseWorker(worker.routing, out);  // already out of the registry; its batches name it
   }
   const wire::Heartbeat beat{now.wall.count()};
   for (const auto& [routing, worker] : workers_.workers()) {

@@ -48,7 +48,7 @@ std::string LuaSource(std::string_view text) {
 // check. KEYS: idempotency key, job key, pending set, recent list. ARGV: id,
 // fingerprint, ttl_s, score, recent_last, then the record's field/value pairs. Creates
 // the job unless the key is taken; answers "created" or the "id fingerprint" the key
-// already holds. Jobs without a key go through MULTI/EXEC instead (CreateCommands): a
+// already holds. Jobs without a key go through MULTI/EXEC instead (Create): a
 // Lua call costs Redis about twice as much per job, for the argument copies.
 const RedisScript kCreateIdempotentScript{R"lua(
 local existing = redis.call('GET', KEYS[1])
