@@ -11,7 +11,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
       libhiredis-dev libcli11-dev libboost-dev libspdlog-dev libfmt-dev libsimdjson-dev \
-      libopenblas-dev libpng-dev prometheus-cpp-dev \
+      libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -30,7 +30,10 @@ FROM ${RUNTIME_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --no-create-home batchq
+    && useradd --system --no-create-home batchq \
+    # The gateway writes the bootstrap admin key here; a named volume mounted on it
+    # takes this owner, so the key survives restarts and stays the gateway's.
+    && mkdir -p /var/lib/batchq && chown batchq /var/lib/batchq && chmod 0700 /var/lib/batchq
 COPY --from=build /out/lib/ /opt/batchq/lib/
 COPY --from=build /out/bin/ /usr/local/bin/
 ENV LD_LIBRARY_PATH=/opt/batchq/lib

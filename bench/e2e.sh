@@ -4,15 +4,18 @@
 # (scripts/run.sh --detach) on free loopback ports and stops it at the end.
 # Every load is bounded in job count and time.
 #
-#   bench/e2e.sh [--count N] [--out FILE]
+#   bench/e2e.sh [--count N] [--out FILE] [--auth keys|none]
+# --auth none runs the gateway without API keys, to measure what keys cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=20000
 out=""
+auth=keys
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --count) count=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
+    --auth) auth=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -62,8 +65,12 @@ report "## reference: redis-benchmark -c 8 -n 100000 (SET, HSET), no pipelining"
 report "$(redis-benchmark -p "$redis_port" -q -c 8 -n 100000 -t set,hset | tr '\r' '\n' | grep -E 'requests per second' | tail -2)"
 kill "$(cat "$tmp/redis.pid")"
 
-scripts/run.sh --detach --port "$port" --workers 2 >/dev/null
+scripts/run.sh --detach --port "$port" --workers 2 --auth "$auth" >/dev/null
+report "## stack: scripts/run.sh --auth $auth"
 url="http://127.0.0.1:$port"
+# Keys on, as deployed: every request carries the admin key run.sh made.
+BATCHQ_API_KEY=$(cat .run/api-key 2>/dev/null || true)
+export BATCHQ_API_KEY
 
 run() {  # title, bench args...
   local title=$1; shift

@@ -4,11 +4,14 @@
 # worker and the gateway under callgrind on free loopback ports, sends COUNT single
 # submits with `batchq bench` (each then long-polled to its end), stops the gateway and
 # prints the inclusive share of the functions named below.
-#   bench/gateway_profile.sh [--count N] [BUILD_DIR]
+#   bench/gateway_profile.sh [--count N] [--auth none] [BUILD_DIR]
+# With --auth none the gateway runs without keys (loopback), to isolate their cost.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=3000
+auth=keys
 if [[ ${1:-} == --count ]]; then count=$2; shift 2; fi
+if [[ ${1:-} == --auth ]]; then auth=$2; shift 2; fi
 build=${1:-build}
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 2; }
 tmp=$(mktemp -d)
@@ -32,12 +35,18 @@ pids+=($!)
 pids+=($!)
 valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" "$build/gateway/gateway" \
   --redis-url "redis://127.0.0.1:$redis_port" --broker "tcp://127.0.0.1:$front" --port "$http" \
-  --threads 1 >"$tmp/gateway.log" 2>&1 &
+  --threads 1 --auth "$auth" --admin-key-file "$tmp/api-key" >"$tmp/gateway.log" 2>&1 &
 gateway=$!
 for _ in $(seq 1 300); do
   curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break
   sleep 0.1
 done
+# A tenant's key, as clients use: its record comes from Redis through the key cache.
+if [[ $auth == keys ]]; then
+  BATCHQ_API_KEY=$("$build/cli/batchq" --url "http://127.0.0.1:$http" --api-key-file "$tmp/api-key" \
+    keys create --tenant bench --scopes submit,read 2>/dev/null)
+  export BATCHQ_API_KEY
+fi
 "$build/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
   --count "$count" --connections 2 2>/dev/null | sed -n 2p
 kill -TERM "$gateway"
@@ -45,8 +54,9 @@ wait "$gateway" || true
 callgrind_annotate --inclusive=yes "$tmp/callgrind.out" 2>/dev/null >"$tmp/annotated.txt"
 total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$tmp/annotated.txt")
 echo "gateway instructions: $total"
-for fn in 'batchq::JobApi::Handle(' 'batchq::SubmitHandler::Handle(' 'batchq::JobStore::Create(' \
-          'batchq::HttpMetrics::Observe('; do
+for fn in 'batchq::JobApi::Handle(' 'batchq::JobApi::Admit(' 'batchq::KeyAuthenticator::Authenticate(' \
+          'batchq::SecretMatches(' 'batchq::RateLimiter::Take(' 'batchq::SubmitHandler::Handle(' \
+          'batchq::JobStore::Create(' 'batchq::HttpMetrics::Observe(' 'batchq::HttpMetrics::ObserveTenant('; do
   line=$(grep -F -m1 "$fn" "$tmp/annotated.txt" || true)
   n=$(awk '{gsub(",", "", $1); print $1}' <<<"$line")
   [[ -z $n ]] && continue

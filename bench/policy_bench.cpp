@@ -25,7 +25,7 @@ void BM_EnqueueAndFormBatches(benchmark::State& state) {
   for (int i = 0; i < 256; ++i) ids[i] = "job-" + std::to_string(i) + "-0123456789abcdef";
   for (auto _ : state) {
     for (int i = 0; i < 256; ++i) {
-      (void)policy.Enqueue("upper", QueuedJob{ids[i], 0, 0, "\"payload\"", now, {}});
+      (void)policy.Enqueue("upper", QueuedJob{ids[i], "", 0, 0, "\"payload\"", now, {}});
     }
     jobs += 256;
     for (auto decision = policy.Next(now, always); decision.batch;
@@ -39,6 +39,40 @@ void BM_EnqueueAndFormBatches(benchmark::State& state) {
   state.counters["batches"] = static_cast<double>(batches);
 }
 BENCHMARK(BM_EnqueueAndFormBatches)->Arg(8)->Arg(32)->Arg(128);
+
+// The same with the jobs spread over N tenants (fair share picks whose turn it is for
+// every job taken), batches of 32.
+void BM_EnqueueAndFormBatchesTenants(benchmark::State& state) {
+  TypeSettings settings;
+  settings.name = "upper";
+  settings.max_batch_size = 32;
+  settings.max_queue = 1u << 30;
+  BatchPolicy policy(settings);
+  policy.Configure(settings);
+  const auto always = [](std::string_view) { return Capacity{true, false, 2}; };
+  const auto tenants = static_cast<int>(state.range(0));
+  MonotonicTime now{};
+  std::uint64_t jobs = 0;
+  std::string ids[256];
+  std::string names[256];
+  for (int i = 0; i < 256; ++i) {
+    ids[i] = "job-" + std::to_string(i) + "-0123456789abcdef";
+    names[i] = "tenant-" + std::to_string(i % tenants);
+  }
+  for (auto _ : state) {
+    for (int i = 0; i < 256; ++i) {
+      (void)policy.Enqueue("upper", QueuedJob{ids[i], names[i], 0, 0, "\"payload\"", now, {}});
+    }
+    jobs += 256;
+    for (auto decision = policy.Next(now, always); decision.batch;
+         decision = policy.Next(now, always)) {
+      benchmark::DoNotOptimize(decision.batch->jobs.data());
+    }
+    now += std::chrono::microseconds(10);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(jobs));
+}
+BENCHMARK(BM_EnqueueAndFormBatchesTenants)->Arg(1)->Arg(4)->Arg(16)->Arg(64);
 
 // Every job through BrokerCore as the broker process drives it: a SUBMIT of one job
 // (the ACCEPT effect), OnTick forming batches for two workers with two credits each
@@ -64,7 +98,8 @@ void BM_BrokerCoreSubmitToDone(benchmark::State& state) {
     for (int i = 0; i < 256; ++i) {
       wire::Submit submit{++counter, {}};
       submit.jobs.push_back(wire::SubmitJob{"job-" + std::to_string(counter) + "-0123456789abcdef",
-                                            "upper", 0, 0, "\"payload\"", now.wall.count(), 0});
+                                            "upper", 0, 0, "\"payload\"", now.wall.count(), 0, "",
+                                            1, 0});
       core.OnSubmit("gateway", std::move(submit), now, out);
     }
     jobs += 256;

@@ -43,13 +43,15 @@ for mode in fixed adaptive; do
     --frontend "tcp://127.0.0.1:$fe" --backend "tcp://127.0.0.1:$be" \
     --type "sleep:max_batch_size=32,max_delay_ms=5,adaptive=$adaptive" >"$tmp/broker.log" 2>&1 & pids+=($!)
   "$bin/gateway/gateway" --redis-url "redis://127.0.0.1:$redis_port" --broker "tcp://127.0.0.1:$fe" \
-    --port "$http" >"$tmp/gateway.log" 2>&1 & pids+=($!)
+    --port "$http" --admin-key-file "$tmp/api-key" >"$tmp/gateway.log" 2>&1 & pids+=($!)
   for w in 1 2; do
     "$bin/gpu_worker/gpu_worker" --redis-url "redis://127.0.0.1:$redis_port" \
       --broker "tcp://127.0.0.1:$be" --name "w$w" --type sleep --backend cpu \
       >"$tmp/worker$w.log" 2>&1 & pids+=($!)
   done
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  BATCHQ_API_KEY=$(cat "$tmp/api-key")
+  export BATCHQ_API_KEY
   # Warm-up: lets the broker learn the batch cost before measuring.
   "$bin/cli/batchq" --url "http://127.0.0.1:$http" bench --type sleep --input null \
     --count 4000 --rate 4000 --connections 2 --jobs-per-request 4 >/dev/null

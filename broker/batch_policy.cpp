@@ -67,27 +67,41 @@ bool BatchPolicy::IsLive(const TypeQueue& queue, const Slot& slot) const {
   return it != queue.live.end() && it->second.seq == slot.seq;
 }
 
-void BatchPolicy::Push(TypeQueue& queue, QueuedJob job, bool front) {
+void BatchPolicy::Push(TypeQueue& queue, QueuedJob job, bool front,
+                       std::optional<std::uint32_t> weight) {
   if (!job.deadline && queue.settings.default_timeout.count() > 0) {
     job.deadline = job.enqueued + queue.settings.default_timeout;
   }
   const std::uint64_t seq = next_seq_++;
-  queue.bytes += job.input.size();
   if (job.deadline) queue.deadlines.push(DeadlineEntry{*job.deadline, seq, job.id});
-  auto& level = queue.levels[job.priority];
+  // Re-inserting (not assigning) binds the key to the new slot's id, in case an older
+  // dead slot of the same id still holds the current key.
+  if (const auto old = queue.live.find(job.id); old != queue.live.end()) Unlive(queue, old);
+  auto tenant_it = queue.tenants.find(job.tenant);
+  if (tenant_it == queue.tenants.end()) tenant_it = queue.tenants.try_emplace(job.tenant).first;
+  TenantQueue& tenant = tenant_it->second;
+  if (weight) tenant.weight = std::max<std::uint32_t>(1, *weight);
+  if (tenant.live == 0) {
+    // A tenant with nothing queued joins at the current pass: idle time banks no turns.
+    tenant.pass = std::max(tenant.pass, queue.virtual_time);
+    ++queue.active_tenants;
+  }
+  ++tenant.live;
+  queue.bytes += job.input.size();
+  auto& level = tenant.levels[job.priority];
   const Slot& slot = front ? level.emplace_front(Slot{std::move(job), seq})
                            : level.emplace_back(Slot{std::move(job), seq});
-  // Re-inserting (not assigning) binds the key to this slot's id, in case an older
-  // dead slot of the same id still holds the current key.
-  if (const auto old = queue.live.find(slot.job.id); old != queue.live.end()) {
-    queue.bytes -= old->second.bytes;
-    queue.live.erase(old);
-  }
   queue.live.emplace(std::string_view(slot.job.id),
-                     TypeQueue::Live{seq, slot.job.input.size(), slot.job.enqueued});
+                     TypeQueue::Live{seq, slot.job.input.size(), slot.job.enqueued, &tenant});
 }
 
-Status BatchPolicy::Enqueue(std::string_view type, QueuedJob job) {
+void BatchPolicy::Unlive(TypeQueue& queue, decltype(TypeQueue::live)::iterator entry) {
+  queue.bytes -= entry->second.bytes;
+  if (--entry->second.tenant->live == 0) --queue.active_tenants;
+  queue.live.erase(entry);
+}
+
+Status BatchPolicy::Enqueue(std::string_view type, QueuedJob job, TenantLimits limits) {
   TypeQueue* queue = Find(type);
   if (queue == nullptr) {
     return Fail(ErrorCode::kUnknownType,
@@ -97,8 +111,13 @@ Status BatchPolicy::Enqueue(std::string_view type, QueuedJob job) {
     return Fail(ErrorCode::kQueueFull, fmt::format("The queue for '{}' holds its limit of {} jobs.",
                                                    type, queue->settings.max_queue));
   }
+  if (limits.max_queued > 0 && TenantDepth(job.tenant) >= limits.max_queued) {
+    return Fail(ErrorCode::kQuotaExceeded,
+                fmt::format("Tenant '{}' holds its limit of {} queued jobs.", job.tenant,
+                            limits.max_queued));
+  }
   queue->arrivals.Add(job.enqueued);
-  Push(*queue, std::move(job), /*front=*/false);
+  Push(*queue, std::move(job), /*front=*/false, limits.weight);
   return Ok();
 }
 
@@ -106,7 +125,9 @@ void BatchPolicy::Requeue(std::string_view type, std::vector<QueuedJob> jobs) {
   AddType(type);
   TypeQueue& queue = *Find(type);
   // Reverse order keeps the batch's original order at the front of each level.
-  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) Push(queue, std::move(*it), true);
+  for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
+    Push(queue, std::move(*it), /*front=*/true, std::nullopt);
+  }
 }
 
 bool BatchPolicy::Remove(std::string_view id) {
@@ -114,8 +135,7 @@ bool BatchPolicy::Remove(std::string_view id) {
     const auto it = queue.live.find(id);
     if (it == queue.live.end()) continue;
     // The slot stays in its deque and is skipped when it comes to the front.
-    queue.bytes -= it->second.bytes;
-    queue.live.erase(it);
+    Unlive(queue, it);
     return true;
   }
   return false;
@@ -127,11 +147,33 @@ void BatchPolicy::ObserveBatch(std::string_view type, std::uint32_t size,
 }
 
 void BatchPolicy::DropDeadFronts(TypeQueue& queue) {
-  for (auto it = queue.levels.begin(); it != queue.levels.end();) {
-    auto& level = it->second;
-    while (!level.empty() && !IsLive(queue, level.front())) level.pop_front();
-    it = level.empty() ? queue.levels.erase(it) : std::next(it);
+  for (auto& [name, tenant] : queue.tenants) {
+    for (auto it = tenant.levels.begin(); it != tenant.levels.end();) {
+      auto& level = it->second;
+      while (!level.empty() && !IsLive(queue, level.front())) level.pop_front();
+      it = level.empty() ? tenant.levels.erase(it) : std::next(it);
+    }
   }
+}
+
+BatchPolicy::TenantQueue* BatchPolicy::NextTenant(TypeQueue& queue) {
+  TenantQueue* next = nullptr;
+  const std::string* next_name = nullptr;
+  for (auto& [name, tenant] : queue.tenants) {
+    if (tenant.live == 0) continue;
+    // Ties go to the smaller name, so the order does not depend on the hash table.
+    if (next == nullptr || tenant.pass < next->pass ||
+        (tenant.pass == next->pass && name < *next_name)) {
+      next = &tenant;
+      next_name = &name;
+    }
+  }
+  return next;
+}
+
+std::deque<BatchPolicy::Slot>* BatchPolicy::NextLevel(TypeQueue& queue, MonotonicTime now) {
+  TenantQueue* tenant = NextTenant(queue);
+  return tenant == nullptr ? nullptr : BestLevel(*tenant, now);
 }
 
 std::optional<MonotonicTime> BatchPolicy::EarliestDeadline(TypeQueue& queue) {
@@ -147,8 +189,10 @@ std::optional<MonotonicTime> BatchPolicy::EarliestDeadline(TypeQueue& queue) {
 MonotonicTime BatchPolicy::Oldest(TypeQueue& queue) {
   DropDeadFronts(queue);
   MonotonicTime oldest = MonotonicTime::max();
-  for (const auto& [priority, level] : queue.levels) {
-    oldest = std::min(oldest, level.front().job.enqueued);
+  for (const auto& [name, tenant] : queue.tenants) {
+    for (const auto& [priority, level] : tenant.levels) {
+      oldest = std::min(oldest, level.front().job.enqueued);
+    }
   }
   return oldest;
 }
@@ -160,19 +204,18 @@ void BatchPolicy::Expire(const std::string& type, TypeQueue& queue, MonotonicTim
     const DeadlineEntry entry = queue.deadlines.top();
     queue.deadlines.pop();
     const auto it = queue.live.find(entry.id);  // live: EarliestDeadline checked it
-    queue.bytes -= it->second.bytes;
     out.push_back(ExpiredJob{
         type, entry.id,
         std::chrono::duration_cast<std::chrono::microseconds>(now - it->second.enqueued)});
-    queue.live.erase(it);
+    Unlive(queue, it);
   }
 }
 
-std::deque<BatchPolicy::Slot>* BatchPolicy::BestLevel(TypeQueue& queue, MonotonicTime now) {
+std::deque<BatchPolicy::Slot>* BatchPolicy::BestLevel(TenantQueue& tenant, MonotonicTime now) {
   std::deque<Slot>* best = nullptr;
   std::int64_t best_rank = 0;
   const auto aging = options_.aging_step;
-  for (auto& [priority, level] : queue.levels) {
+  for (auto& [priority, level] : tenant.levels) {
     if (level.empty()) continue;
     const Slot& front = level.front();
     std::int64_t rank = priority;
@@ -191,9 +234,14 @@ std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, Mo
   batch.reserve(std::min(count, queue.live.size()));
   std::size_t batch_bytes = 0;
   DropDeadFronts(queue);
+  TenantQueue* tenant = nullptr;
   while (batch.size() < count) {
-    // Every level's front is live here, so the best front is taken as is.
-    std::deque<Slot>* best = BestLevel(queue, now);
+    // Every level's front is live here, so the best front is taken as is. With one
+    // tenant queued there is no turn to choose: it keeps the one it has.
+    if (tenant == nullptr || tenant->live == 0 || queue.active_tenants > 1) {
+      tenant = NextTenant(queue);
+    }
+    std::deque<Slot>* best = tenant == nullptr ? nullptr : BestLevel(*tenant, now);
     if (best == nullptr) break;
     const bool alone = best->front().job.suspect;
     if (alone && !batch.empty()) break;  // it goes next, by itself
@@ -202,6 +250,9 @@ std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, Mo
     if (limit > 0 && !batch.empty() && batch_bytes + size > limit) break;
     batch_bytes += size;
     queue.live.erase(best->front().job.id);
+    if (--tenant->live == 0) --queue.active_tenants;
+    queue.virtual_time = tenant->pass;
+    tenant->pass += 1.0 / tenant->weight;
     batch.push_back(std::move(best->front().job));
     best->pop_front();
     while (!best->empty() && !IsLive(queue, best->front())) best->pop_front();
@@ -249,7 +300,7 @@ BatchPolicy::Decision BatchPolicy::Next(MonotonicTime now,
     }
     const std::size_t depth = queue.live.size();
     const MonotonicTime oldest = Oldest(queue);  // also drops dead fronts
-    if (const auto* best = BestLevel(queue, now); best != nullptr && best->front().job.suspect) {
+    if (const auto* best = NextLevel(queue, now); best != nullptr && best->front().job.suspect) {
       // A suspect waits for an idle worker; a worker going idle is an event that calls
       // Next again, so only its deadline needs a wake-up.
       if (!cap.idle_worker) {
@@ -323,11 +374,13 @@ std::vector<BatchPolicy::TypeStats> BatchPolicy::Stats(MonotonicTime now) const 
     stats.settings = queue.settings;
     stats.depth = queue.live.size();
     MonotonicTime oldest = MonotonicTime::max();
-    for (const auto& [priority, level] : queue.levels) {
-      for (const auto& slot : level) {
-        if (!IsLive(queue, slot)) continue;  // skip to the first live slot of the level
-        oldest = std::min(oldest, slot.job.enqueued);
-        break;
+    for (const auto& [tenant_name, tenant] : queue.tenants) {
+      for (const auto& [priority, level] : tenant.levels) {
+        for (const auto& slot : level) {
+          if (!IsLive(queue, slot)) continue;  // skip to the first live slot of the level
+          oldest = std::min(oldest, slot.job.enqueued);
+          break;
+        }
       }
     }
     if (oldest != MonotonicTime::max()) {
@@ -341,6 +394,16 @@ std::vector<BatchPolicy::TypeStats> BatchPolicy::Stats(MonotonicTime now) const 
     out.push_back(std::move(stats));
   }
   return out;
+}
+
+std::size_t BatchPolicy::TenantDepth(std::string_view tenant) const {
+  std::size_t depth = 0;
+  for (const auto& [name, queue] : queues_) {
+    if (const auto it = queue.tenants.find(tenant); it != queue.tenants.end()) {
+      depth += it->second.live;
+    }
+  }
+  return depth;
 }
 
 std::size_t BatchPolicy::Depth(std::string_view type) const {

@@ -3,10 +3,14 @@
 // caller passes `now` (steady clock) into every call, so tests drive time by hand.
 //
 // Per job type, one queue fed to every worker (adding workers never fragments
-// batches), ordered by effective priority: a job's priority plus one level per
-// `aging_step` it has waited, so low priorities are served within a bounded wait;
-// FIFO among equals. A batch closes, when a worker of the type has a free credit, for
-// the first of these reasons:
+// batches). Within a type, tenants take turns by weighted fair share (stride
+// scheduling: each job served advances its tenant's pass by 1/weight, the tenant with
+// the lowest pass goes next, and a tenant that had nothing queued starts at the
+// current pass, so it cannot bank turns): one tenant's flood delays another's job by
+// about one batch, not by the backlog. Within a tenant, jobs go by effective
+// priority: a job's priority plus one level per `aging_step` it has waited, so low
+// priorities are served within a bounded wait; FIFO among equals. A batch closes, when a worker of
+// the type has a free credit, for the first of these reasons:
 //   full       max_batch_size jobs are queued
 //   bytes      the queued inputs reach max_batch_bytes
 //   preferred  a preferred batch size is reached (the largest one that is)
@@ -41,6 +45,7 @@ namespace batchq {
 
 struct QueuedJob {
   std::string id;
+  std::string tenant;  // whose turn it is decides fair share; empty is a tenant too
   std::int32_t priority = 0;
   std::uint32_t attempts = 0;  // attempts already made; the next dispatch is attempts + 1
   std::string input;           // JSON text
@@ -75,6 +80,12 @@ struct Capacity {
   std::uint32_t workers = 0;  // workers serving the type
 };
 
+// What a submitting key says about its tenant (api_key.h).
+struct TenantLimits {
+  std::uint32_t weight = 1;      // share of each job type, relative to other tenants
+  std::uint64_t max_queued = 0;  // most queued jobs over all types; 0: no cap
+};
+
 // Hashes std::string and std::string_view alike, for lookups without a copy.
 struct StringViewHash {
   using is_transparent = void;
@@ -106,8 +117,9 @@ class BatchPolicy {
   bool Knows(std::string_view type) const;
 
   // Queues a new job (its `enqueued` time counts as its arrival). Errors: unknown_type,
-  // queue_full (the type's max_queue reached).
-  Status Enqueue(std::string_view type, QueuedJob job);
+  // queue_full (the type's max_queue reached), quota_exceeded (the job's tenant holds
+  // limits.max_queued queued jobs). The tenant's weight becomes limits.weight.
+  Status Enqueue(std::string_view type, QueuedJob job, TenantLimits limits = {});
   // Puts jobs back at the front of their priority level (their worker was lost or the
   // broker recovered them), ignoring max_queue: accepted work is never refused twice.
   void Requeue(std::string_view type, std::vector<QueuedJob> jobs);
@@ -143,6 +155,8 @@ class BatchPolicy {
   };
   std::vector<TypeStats> Stats(MonotonicTime now) const;
   std::size_t Depth(std::string_view type) const;
+  // Queued jobs of one tenant, over every type.
+  std::size_t TenantDepth(std::string_view tenant) const;
 
  private:
   struct Slot {
@@ -155,9 +169,19 @@ class BatchPolicy {
     std::string id;
     bool operator>(const DeadlineEntry& other) const { return deadline > other.deadline; }
   };
+  using Levels = std::map<std::int32_t, std::deque<Slot>, std::greater<>>;
+  // One tenant's jobs of one type. Never erased once made, so pointers to it stay valid.
+  struct TenantQueue {
+    Levels levels;
+    std::size_t live = 0;  // live jobs in `levels`
+    double pass = 0;       // stride scheduling; see the header comment
+    std::uint32_t weight = 1;
+  };
   struct TypeQueue {
     TypeSettings settings;
-    std::map<std::int32_t, std::deque<Slot>, std::greater<>> levels;
+    std::unordered_map<std::string, TenantQueue, StringViewHash, std::equal_to<>> tenants;
+    double virtual_time = 0;         // the pass of the tenant served last
+    std::size_t active_tenants = 0;  // tenants with live jobs
     // id -> its live slot; slots whose seq differs were cancelled or expired and are
     // skipped lazily. Keys view the slot's own id: deque elements never move while
     // they are in a deque, and a key is erased before its slot leaves.
@@ -165,6 +189,7 @@ class BatchPolicy {
       std::uint64_t seq;
       std::size_t bytes;
       MonotonicTime enqueued;
+      TenantQueue* tenant;
     };
     std::unordered_map<std::string_view, Live, StringViewHash> live;
     std::size_t bytes = 0;
@@ -177,15 +202,24 @@ class BatchPolicy {
 
   TypeQueue* Find(std::string_view type);
   const TypeQueue* Find(std::string_view type) const;
-  void Push(TypeQueue& queue, QueuedJob job, bool front);
+  // Queues `job` at the back (or front) of its level; `weight`, when given, becomes its
+  // tenant's.
+  void Push(TypeQueue& queue, QueuedJob job, bool front, std::optional<std::uint32_t> weight);
+  // Takes a live entry out (its slot is skipped later), keeping the counts right.
+  void Unlive(TypeQueue& queue, decltype(TypeQueue::live)::iterator entry);
   bool IsLive(const TypeQueue& queue, const Slot& slot) const;
   void DropDeadFronts(TypeQueue& queue);
+  // The tenant whose turn it is: live jobs and the lowest pass; null when none.
+  TenantQueue* NextTenant(TypeQueue& queue);
   std::optional<MonotonicTime> EarliestDeadline(TypeQueue& queue);
   MonotonicTime Oldest(TypeQueue& queue);
   void Expire(const std::string& type, TypeQueue& queue, MonotonicTime now,
               std::vector<ExpiredJob>& out);
-  // The level whose front goes next (highest rank, then oldest); fronts must be live.
-  std::deque<Slot>* BestLevel(TypeQueue& queue, MonotonicTime now);
+  // The level whose front goes next within a tenant (highest rank, then oldest);
+  // fronts must be live.
+  std::deque<Slot>* BestLevel(TenantQueue& tenant, MonotonicTime now);
+  // The level whose front goes next in the type: the next tenant's best level.
+  std::deque<Slot>* NextLevel(TypeQueue& queue, MonotonicTime now);
   std::vector<QueuedJob> Take(TypeQueue& queue, std::size_t count, MonotonicTime now);
   // Batch size that keeps up with arrivals at the learned cost; see the header comment.
   double TargetSize(const TypeQueue& queue, std::uint32_t workers, MonotonicTime now) const;

@@ -26,13 +26,16 @@ wire::Verdict BrokerCore::Admit(wire::SubmitJob& job, Now now) {
   wire::Verdict verdict;
   // A job already here (the sweep found it first) is accepted again, not queued twice.
   if (known_.contains(job.id)) return verdict;
-  QueuedJob queued{job.id, job.priority, job.attempts, std::move(job.input), now.steady, {}};
+  QueuedJob queued{
+      job.id, std::move(job.tenant), job.priority, job.attempts, std::move(job.input), now.steady,
+      {}};
   if (job.timeout_ms > 0) {
     // The timeout runs from the gateway's acceptance, not from our receipt.
     const auto age = now.wall - WallMicros(job.created_us);
     queued.deadline = now.steady + std::chrono::milliseconds(job.timeout_ms) - age;
   }
-  auto added = policy_.Enqueue(job.type, std::move(queued));
+  auto added = policy_.Enqueue(job.type, std::move(queued),
+                               TenantLimits{job.tenant_weight, job.tenant_max_queued});
   if (observer_ != nullptr) observer_->OnSubmit(job.type, added.has_value());
   if (added) {
     known_.insert(std::move(job.id));
@@ -40,7 +43,8 @@ wire::Verdict BrokerCore::Admit(wire::SubmitJob& job, Now now) {
   }
   verdict.code = Name(added.error().code);
   verdict.message = added.error().message;
-  if (added.error().code == ErrorCode::kQueueFull) {
+  if (added.error().code == ErrorCode::kQueueFull ||
+      added.error().code == ErrorCode::kQuotaExceeded) {
     verdict.retry_after_ms =
         std::chrono::milliseconds(policy_.RetryAfter(job.type, now.steady)).count();
   }
@@ -251,7 +255,12 @@ void BrokerCore::OnSweep(std::vector<JobRecord> records, Now now, Effects& out) 
       continue;
     }
     known_.insert(record.id);
-    QueuedJob job{record.id, record.priority, record.attempts, std::move(record.input), now.steady,
+    QueuedJob job{record.id,
+                  std::move(record.tenant),
+                  record.priority,
+                  record.attempts,
+                  std::move(record.input),
+                  now.steady,
                   {}};
     if (queued && record.timeout_ms > 0) {  // a job that ran was dispatched in time
       const auto age = now.wall - record.created;

@@ -8,6 +8,7 @@
 #include <simdjson.h>
 
 #include "cli/exit_codes.h"
+#include "cli/gateway_call.h"
 #include "cli/json_field.h"
 #include "cli/progress_bar.h"
 #include "common/http_client.h"
@@ -18,29 +19,6 @@ namespace batchq::cli {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int ReportFailure(const Error& error) {
-  std::cerr << "error: " << error.message << " (" << error.code << ")\n";
-  return kExitUnavailable;
-}
-
-// Prints an API error body and maps the HTTP status to an exit code.
-int ReportHttpError(const HttpResponse& response) {
-  simdjson::dom::parser parser;
-  simdjson::dom::element root;
-  std::string_view code = Name(ErrorCode::kHttpError);
-  std::string_view message = response.body;
-  if (parser.parse(response.body).get(root) == simdjson::SUCCESS) {
-    code = JsonOr(root["error"]["code"], code);
-    message = JsonOr(root["error"]["message"], message);
-  }
-  std::cerr << "error: HTTP " << response.status << " " << code << ": " << message << "\n";
-  return response.status >= 500 ? kExitUnavailable : kExitRequestError;
-}
-
-Result<std::unique_ptr<HttpClient>> Connect(const Common& common) {
-  return HttpClient::Connect(common.url, common.http_timeout);
-}
 
 // Prints a job record: the whole JSON, or in text the result (or error) alone.
 int PrintJob(const Common& common, const std::string& body) {
@@ -78,19 +56,6 @@ int PrintJob(const Common& common, const std::string& body) {
   }
   if (!terminal) return kExitOk;
   return success ? kExitOk : kExitJobFailed;
-}
-
-// One request with its own connection; on any failure prints why and returns the exit
-// code, otherwise stores the body and returns kExitOk.
-int Fetch(const Common& common, const HttpRequest& request, int expected_status,
-          std::string* body) {
-  auto client = Connect(common);
-  if (!client) return ReportFailure(client.error());
-  auto response = (*client)->Send(request);
-  if (!response) return ReportFailure(response.error());
-  if (response->status != expected_status) return ReportHttpError(*response);
-  *body = std::move(response->body);
-  return kExitOk;
 }
 
 std::optional<JobStatus> JsonStatus(const std::string& body) {
@@ -249,15 +214,12 @@ int Cancel(const Common& common, const std::string& id) {
 }
 
 int Types(const Common& common) {
-  std::string body;
-  if (int code = Fetch(common, HttpRequest{"GET", "/v1/types", {}, {}}, 200, &body)) return code;
-  if (common.output == OutputFormat::kJson) {
-    std::cout << body << "\n";
-    return kExitOk;
-  }
   simdjson::dom::parser parser;
   simdjson::dom::element root;
-  if (parser.parse(body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
+  bool printed = false;
+  if (int code = FetchListing(common, "/v1/types", parser, &root, &printed); code || printed) {
+    return code;
+  }
   std::cout << fmt::format("{:<16} {:>9} {:>12} {:>8} {:>9} {:>8}\n", "TYPE", "MAX_BATCH",
                            "MAX_DELAY_US", "QUEUED", "IN_FLIGHT", "WORKERS");
   simdjson::dom::array types;

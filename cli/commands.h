@@ -14,6 +14,8 @@ struct Common {
   std::string url = "http://127.0.0.1:8080";
   OutputFormat output = OutputFormat::kText;
   std::chrono::milliseconds http_timeout{70'000};
+  std::string api_key;  // sent as Authorization: Bearer; from the environment or a file
+  std::string ca_file;  // https: trust these CAs (PEM) instead of the system's
 };
 
 struct SubmitArgs {

@@ -91,6 +91,14 @@ struct CountOnExit {
   ~CountOnExit() { ++count; }
 };
 
+HttpClientOptions ClientOptions(const LoadOptions& options, std::chrono::milliseconds timeout) {
+  HttpClientOptions client;
+  client.timeout = timeout;
+  client.bearer_token = options.api_key;
+  client.ca_file = options.ca_file;
+  return client;
+}
+
 // Runs `work(c)` on one thread per connection, showing `label` progress as `progress`
 // grows towards `total`, and returns once every thread ended.
 template <class Work>
@@ -130,7 +138,8 @@ SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
     *error = message;
   };
   OnEveryConnection(options, connections, "submit", options.count, submitted, [&](unsigned c) {
-    auto client = HttpClient::Connect(options.url, std::chrono::seconds(30));
+    auto client =
+        HttpClient::Connect(options.url, ClientOptions(options, std::chrono::seconds(30)));
     if (!client) return fail(client.error().message);
     std::uint64_t local_refused = 0;
     for (std::uint64_t r = next_request++; r < requests; r = next_request++) {
@@ -192,7 +201,8 @@ std::vector<Finished> WaitForAll(const LoadOptions& options, unsigned connection
   const auto deadline = Clock::now() + options.wait_timeout;
   std::atomic<std::uint64_t> finished_count{0};
   OnEveryConnection(options, connections, "finish", accepted, finished_count, [&](unsigned c) {
-    auto client = HttpClient::Connect(options.url, std::chrono::seconds(60));
+    auto client =
+        HttpClient::Connect(options.url, ClientOptions(options, std::chrono::seconds(60)));
     if (!client) return;
     simdjson::dom::parser parser;
     std::vector<Finished> local;

@@ -12,6 +12,8 @@ namespace batchq::cli {
 
 struct LoadOptions {
   std::string url = "http://127.0.0.1:8080";
+  std::string api_key;  // sent as Authorization: Bearer
+  std::string ca_file;  // https: trust these CAs
   std::string type = "upper";
   std::string input = R"("hello batchq")";  // JSON text of each job's input
   std::uint64_t count = 10'000;

@@ -1,10 +1,13 @@
 // batchq: the command-line client. Parses flags and calls one subcommand.
+#include <cctype>
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/key_commands.h"
 #include "cli/load_generator.h"
 
 int main(int argc, char** argv) {
@@ -19,6 +22,18 @@ int main(int argc, char** argv) {
   app.add_option("--url", common.url, "Gateway base URL")
       ->envname("BATCHQ_URL")
       ->capture_default_str();
+  app.add_option("--api-key", common.api_key,
+                 "API key (Authorization: Bearer). Prefer the environment variable or "
+                 "--api-key-file: a command line is visible to other users")
+      ->envname("BATCHQ_API_KEY");
+  std::string api_key_file;
+  app.add_option("--api-key-file", api_key_file, "Read the API key from this file")
+      ->envname("BATCHQ_API_KEY_FILE")
+      ->check(CLI::ExistingFile);
+  app.add_option("--cacert", common.ca_file,
+                 "https:// URLs: trust the CA certificates in this PEM file")
+      ->envname("BATCHQ_CACERT")
+      ->check(CLI::ExistingFile);
   app.add_option("--output,-o", output, "text|json")
       ->envname("BATCHQ_OUTPUT")
       ->check(CLI::IsMember({"text", "json"}))
@@ -59,6 +74,32 @@ int main(int argc, char** argv) {
   auto* workers_cmd = app.add_subcommand(
       "workers", "List live workers: device, memory, batches in hand (BUSY), types");
 
+  auto* keys_cmd = app.add_subcommand("keys", "Manage API keys (needs an admin key)");
+  keys_cmd->require_subcommand(1);
+  KeyCreateArgs key_create;
+  auto* key_create_cmd =
+      keys_cmd->add_subcommand("create", "Create a key; prints it once (store it then)");
+  key_create_cmd->add_option("--tenant", key_create.tenant, "The tenant the key belongs to")
+      ->required();
+  key_create_cmd
+      ->add_option("--scopes", key_create.scopes, "Comma-separated: submit, read, cancel, admin")
+      ->required();
+  key_create_cmd->add_option("--rate", key_create.rate, "Requests per second (0: no limit)")
+      ->check(CLI::NonNegativeNumber);
+  key_create_cmd->add_option("--burst", key_create.burst, "Requests above the rate at once");
+  key_create_cmd->add_option("--max-queued", key_create.max_queued,
+                             "Refuse submits while the tenant has this many jobs queued");
+  key_create_cmd
+      ->add_option("--weight", key_create.weight,
+                   "The tenant's share of each job type against other tenants")
+      ->check(CLI::Range(1, 1000));
+  key_create_cmd->add_option("--expires-in", key_create.expires_in,
+                             "Lifetime, e.g. 90d, 12h, 30m (default: never)");
+  auto* key_list_cmd = keys_cmd->add_subcommand("list", "List keys (never their secrets)");
+  std::string key_id;
+  auto* key_revoke_cmd = keys_cmd->add_subcommand("revoke", "Revoke a key at once");
+  key_revoke_cmd->add_option("id", key_id, "Key id (from keys list)")->required();
+
   LoadOptions load;
   int load_wait_s = static_cast<int>(load.wait_timeout.count());
   auto* bench_cmd = app.add_subcommand(
@@ -89,6 +130,14 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   common.output = output == "json" ? OutputFormat::kJson : OutputFormat::kText;
+  if (!api_key_file.empty()) {
+    std::ifstream in(api_key_file);
+    std::getline(in, common.api_key);
+    while (!common.api_key.empty() &&
+           std::isspace(static_cast<unsigned char>(common.api_key.back()))) {
+      common.api_key.pop_back();
+    }
+  }
   submit.wait_timeout = std::chrono::seconds(submit_wait_s);
 
   if (*submit_cmd) return Submit(common, submit);
@@ -97,8 +146,13 @@ int main(int argc, char** argv) {
   if (*cancel_cmd) return Cancel(common, id);
   if (*types_cmd) return Types(common);
   if (*workers_cmd) return Workers(common);
+  if (*key_create_cmd) return KeysCreate(common, key_create);
+  if (*key_list_cmd) return KeysList(common);
+  if (*key_revoke_cmd) return KeysRevoke(common, key_id);
   if (*bench_cmd) {
     load.url = common.url;
+    load.api_key = common.api_key;
+    load.ca_file = common.ca_file;
     load.json = common.output == OutputFormat::kJson;
     load.progress = !load.json;  // JSON output stays machine-readable
     load.wait_timeout = std::chrono::seconds(load_wait_s);

@@ -22,6 +22,11 @@ enum class ErrorCode {
   kNotCancellable,
   kNoResult,
   kResultExpired,
+  kUnauthenticated,
+  kForbidden,
+  kRateLimited,
+  kQuotaExceeded,
+  kKeyNotFound,
   // Admission and availability.
   kUnknownType,
   kQueueFull,

@@ -1,11 +1,15 @@
 #include "common/http_client.h"
 
+#include <optional>
+
 #include <fmt/format.h>
 #include <strings.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 namespace batchq {
 
@@ -25,48 +29,54 @@ std::string HttpResponse::Header(std::string_view name) const {
 struct HttpClient::Impl {
   std::string host;
   std::string port;
-  std::chrono::milliseconds timeout;
+  HttpClientOptions options;
   asio::io_context io;
-  beast::tcp_stream stream{io};
+  std::optional<asio::ssl::context> tls_context;  // set for https://
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   bool connected = false;
 
+  beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
   Status Open() {
     beast::error_code ec;
-    stream.socket().close(ec);
     asio::ip::tcp::resolver resolver(io);
     auto endpoints = resolver.resolve(host, port, ec);
     if (ec)
       return Fail(ErrorCode::kConnectFailed,
                   fmt::format("Cannot resolve {}: {}.", host, ec.message()));
-    stream.expires_after(timeout);
-    stream.connect(endpoints, ec);
+    if (tls_context) {
+      tls.emplace(io, *tls_context);
+    } else {
+      plain.emplace(io);
+    }
+    Lowest().expires_after(options.timeout);
+    Lowest().connect(endpoints, ec);
     if (ec) {
       return Fail(ErrorCode::kConnectFailed,
                   fmt::format("Cannot connect to {}:{}: {}.", host, port, ec.message()));
     }
-    stream.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    Lowest().socket().set_option(asio::ip::tcp::no_delay(true), ec);
+    if (tls) {
+      // Server name for SNI, and the name the certificate must carry.
+      SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
+      tls->set_verify_callback(asio::ssl::host_name_verification(host));
+      tls->handshake(asio::ssl::stream_base::client, ec);
+      if (ec) {
+        return Fail(ErrorCode::kConnectFailed,
+                    fmt::format("TLS with {}:{} failed: {}.", host, port, ec.message()));
+      }
+    }
     connected = true;
     buffer.clear();
     return Ok();
   }
 
-  Result<HttpResponse> SendOnce(const HttpRequest& request) {
-    if (!connected) {
-      if (auto status = Open(); !status) return std::unexpected(status.error());
-    }
-    http::request<http::string_body> req;
-    req.method_string(request.method);
-    req.target(request.target);
-    req.version(11);
-    req.set(http::field::host, host);
-    req.keep_alive(true);
-    for (const auto& [key, value] : request.headers) req.set(key, value);
-    if (!request.body.empty() || request.method == "POST") req.body() = request.body;
-    req.prepare_payload();
-
+  template <class Stream>
+  Result<HttpResponse> Exchange(Stream& stream, http::request<http::string_body>& req) {
     beast::error_code ec;
-    stream.expires_after(timeout);
+    Lowest().expires_after(options.timeout);
     http::write(stream, req, ec);
     if (ec) {
       connected = false;
@@ -91,6 +101,25 @@ struct HttpClient::Impl {
     if (!res.keep_alive()) connected = false;
     return out;
   }
+
+  Result<HttpResponse> SendOnce(const HttpRequest& request) {
+    if (!connected) {
+      if (auto status = Open(); !status) return std::unexpected(status.error());
+    }
+    http::request<http::string_body> req;
+    req.method_string(request.method);
+    req.target(request.target);
+    req.version(11);
+    req.set(http::field::host, host);
+    req.keep_alive(true);
+    if (!options.bearer_token.empty()) {
+      req.set(http::field::authorization, "Bearer " + options.bearer_token);
+    }
+    for (const auto& [key, value] : request.headers) req.set(key, value);
+    if (!request.body.empty() || request.method == "POST") req.body() = request.body;
+    req.prepare_payload();
+    return tls ? Exchange(*tls, req) : Exchange(*plain, req);
+  }
 };
 
 HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -98,21 +127,48 @@ HttpClient::~HttpClient() = default;
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Connect(std::string_view base_url,
                                                         std::chrono::milliseconds timeout) {
+  HttpClientOptions options;
+  options.timeout = timeout;
+  return Connect(base_url, std::move(options));
+}
+
+Result<std::unique_ptr<HttpClient>> HttpClient::Connect(std::string_view base_url,
+                                                        HttpClientOptions options) {
   std::string_view rest = base_url;
+  bool https = false;
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
+  } else if (rest.starts_with("https://")) {
+    rest.remove_prefix(8);
+    https = true;
   } else if (rest.find("://") != std::string_view::npos) {
     return Fail(ErrorCode::kInvalidUrl,
-                fmt::format("Only http:// URLs are supported, got '{}'.", base_url));
+                fmt::format("Only http:// and https:// URLs are supported, got '{}'.", base_url));
   }
   rest = rest.substr(0, rest.find('/'));
   auto impl = std::make_unique<Impl>();
   const auto colon = rest.rfind(':');
   impl->host = std::string(rest.substr(0, colon));
-  impl->port = colon == std::string_view::npos ? "80" : std::string(rest.substr(colon + 1));
+  impl->port = colon == std::string_view::npos ? (https ? "443" : "80")
+                                               : std::string(rest.substr(colon + 1));
   if (impl->host.empty())
     return Fail(ErrorCode::kInvalidUrl, fmt::format("No host in '{}'.", base_url));
-  impl->timeout = timeout;
+  if (https) {
+    impl->tls_context.emplace(asio::ssl::context::tls_client);
+    auto& context = *impl->tls_context;
+    context.set_verify_mode(asio::ssl::verify_peer);
+    beast::error_code ec;
+    if (options.ca_file.empty()) {
+      context.set_default_verify_paths(ec);
+    } else {
+      context.load_verify_file(options.ca_file, ec);
+    }
+    if (ec) {
+      return Fail(ErrorCode::kIoError, fmt::format("Cannot load CA certificates '{}': {}.",
+                                                   options.ca_file, ec.message()));
+    }
+  }
+  impl->options = std::move(options);
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-// A small blocking HTTP/1.1 client over one keep-alive connection (Boost.Beast),
+// A small blocking HTTP/1.1 client over one keep-alive connection (Boost.Beast, and
+// OpenSSL for https://),
 // used by the CLI, the load generator and the tests. Reconnects when the server
 // closed the connection. Not thread-safe: one client per thread.
 
@@ -30,9 +31,20 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // e.g. Content-Type
 };
 
+struct HttpClientOptions {
+  std::chrono::milliseconds timeout{5000};
+  // Sent as "Authorization: Bearer <token>" with every request; empty: none.
+  std::string bearer_token;
+  // https: trust the CAs in this PEM file instead of the system's; the server's
+  // certificate must also name the URL's host.
+  std::string ca_file;
+};
+
 class HttpClient {
  public:
-  // `base_url` is "http://host:port"; a path part is ignored.
+  // `base_url` is "http://host:port" or "https://host:port"; a path part is ignored.
+  static Result<std::unique_ptr<HttpClient>> Connect(std::string_view base_url,
+                                                     HttpClientOptions options);
   static Result<std::unique_ptr<HttpClient>> Connect(std::string_view base_url,
                                                      std::chrono::milliseconds timeout);
   ~HttpClient();

@@ -5,9 +5,11 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "common/json_writer.h"
 
@@ -22,32 +24,49 @@ namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(75);
 
-class Session : public std::enable_shared_from_this<Session> {
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection: plain TCP (Stream = beast::tcp_stream) or TLS (TlsStream), which
+// first shakes hands; everything after that is the same code.
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<const HttpServer::Handler> handler,
-          std::size_t max_body, std::shared_ptr<std::atomic<std::size_t>> active)
-      : stream_(std::move(socket)),
+  template <class... StreamArgs>
+  Session(std::shared_ptr<const HttpServer::Handler> handler, std::size_t max_body,
+          std::shared_ptr<std::atomic<std::size_t>> active, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...),
         handler_(std::move(handler)),
         max_body_(max_body),
         active_(std::move(active)) {}
 
   void Start() {
-    asio::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->Read(); });
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (std::is_same_v<Stream, TlsStream>) {
+        beast::get_lowest_layer(self->stream_).expires_after(kIdleTimeout);
+        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
+          if (ec) return;  // not TLS, or refused: drop it
+          self->Read();
+        });
+      } else {
+        self->Read();
+      }
+    });
   }
 
  private:
   void Read() {
     parser_.emplace();
     parser_->body_limit(max_body_);
-    stream_.expires_after(kIdleTimeout);
+    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
     http::async_read(
         stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
   }
 
   void OnRead(beast::error_code ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::ssl::error::stream_truncated) {
       return Close();
     }
     if (ec == http::error::body_limit) {
@@ -78,8 +97,9 @@ class Session : public std::enable_shared_from_this<Session> {
     if (question != std::string_view::npos) in.query = std::string(target.substr(question + 1));
     in.content_type = std::string(req[http::field::content_type]);
     in.idempotency_key = std::string(req["Idempotency-Key"]);
+    in.authorization = std::string(req[http::field::authorization]);
     in.body = std::move(req.body());
-    auto self = shared_from_this();
+    auto self = this->shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     ++*active_;
     (*handler_)(std::move(in), [self, answered](HttpReply reply) {
@@ -103,20 +123,28 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive_);
     res->body() = std::move(reply.body);
     res->prepare_payload();
-    stream_.expires_after(kIdleTimeout);
+    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
     http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
+                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_) return self->Close();
                         self->Read();
                       });
   }
 
   void Close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
+        beast::error_code ec;
+        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+      });
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const std::shared_ptr<const HttpServer::Handler> handler_;
@@ -142,12 +170,22 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                               return;
                             if (!ec) {
                               socket.set_option(tcp::no_delay(true), ec);
-                              std::make_shared<Session>(std::move(socket), self->handler,
-                                                        self->options.max_body_bytes, self->active)
-                                  ->Start();
+                              self->StartSession(std::move(socket));
                             }
                             self->Accept();
                           });
+  }
+
+  void StartSession(tcp::socket socket) {
+    if (options.tls) {
+      std::make_shared<Session<TlsStream>>(handler, options.max_body_bytes, active,
+                                           std::move(socket), *options.tls)
+          ->Start();
+    } else {
+      std::make_shared<Session<beast::tcp_stream>>(handler, options.max_body_bytes, active,
+                                                   std::move(socket))
+          ->Start();
+    }
   }
 
   asio::io_context& io;
@@ -175,6 +213,25 @@ HttpServer::HttpServer(asio::io_context& io, Options options, Handler handler)
 }
 
 HttpServer::~HttpServer() { Stop(); }
+
+std::shared_ptr<asio::ssl::context> MakeServerTlsContext(const std::string& cert_file,
+                                                         const std::string& key_file) {
+  auto context = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_server);
+  context->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                       asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+  beast::error_code ec;
+  context->use_certificate_chain_file(cert_file, ec);
+  if (ec) {
+    throw std::runtime_error(
+        fmt::format("cannot use TLS certificate '{}': {}", cert_file, ec.message()));
+  }
+  context->use_private_key_file(key_file, asio::ssl::context::pem, ec);
+  if (ec) {
+    throw std::runtime_error(fmt::format("cannot use TLS key '{}': {}", key_file, ec.message()));
+  }
+  return context;
+}
 
 std::size_t HttpServer::active() const { return impl_->active->load(); }
 

@@ -15,6 +15,7 @@ struct HttpRequestIn {
   std::string query;  // after '?', undecoded
   std::string content_type;
   std::string idempotency_key;  // the Idempotency-Key header, when sent
+  std::string authorization;    // the Authorization header, when sent; never logged
   std::string body;
 };
 

@@ -1,19 +1,10 @@
 #include "common/job_record.h"
 
-#include <charconv>
 #include <type_traits>
 
+#include "common/parse_number.h"
+
 namespace batchq {
-namespace {
-
-template <class T>
-T ParseNumber(std::string_view text) {
-  T value{};
-  std::from_chars(text.data(), text.data() + text.size(), value);
-  return value;
-}
-
-}  // namespace
 
 std::string_view FieldName(RecordField field) {
   return kRecordSchema[static_cast<std::size_t>(field)].name;
@@ -28,12 +19,12 @@ void SetField(JobRecord& record, std::string_view name, std::string_view value) 
           if constexpr (std::is_same_v<T, std::string>) {
             record.*member = std::string(value);
           } else if constexpr (std::is_same_v<T, WallMicros>) {
-            record.*member = WallMicros(ParseNumber<std::int64_t>(value));
+            record.*member = WallMicros(ParseNumberOrZero<std::int64_t>(value));
           } else if constexpr (std::is_same_v<T, JobStatus>) {
             // A status no row names reads as failed: terminal, so nothing waits on it.
             record.*member = ParseJobStatus(value).value_or(JobStatus::kFailed);
           } else {
-            record.*member = ParseNumber<T>(value);
+            record.*member = ParseNumberOrZero<T>(value);
           }
         },
         spec.member);

@@ -22,6 +22,7 @@ namespace batchq {
 struct JobRecord {
   std::string id;
   std::string type;
+  std::string tenant;  // of the key that submitted it; reads by other tenants see 404
   JobStatus status = JobStatus::kQueued;
   std::string input;  // JSON text
   std::int32_t priority = 0;
@@ -45,6 +46,7 @@ struct JobRecord {
 enum class RecordField {
   kId,
   kType,
+  kTenant,
   kStatus,
   kInput,
   kPriority,
@@ -74,9 +76,10 @@ struct RecordFieldSpec {
 };
 
 // One row per RecordField, in enum order.
-inline constexpr std::array<RecordFieldSpec, 20> kRecordSchema{{
+inline constexpr std::array<RecordFieldSpec, 21> kRecordSchema{{
     {RecordField::kId, "id", &JobRecord::id},
     {RecordField::kType, "type", &JobRecord::type},
+    {RecordField::kTenant, "tenant", &JobRecord::tenant},
     {RecordField::kStatus, "status", &JobRecord::status},
     {RecordField::kInput, "input", &JobRecord::input},
     {RecordField::kPriority, "priority", &JobRecord::priority},

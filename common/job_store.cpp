@@ -56,8 +56,10 @@ if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
 redis.call('HSET', KEYS[2], unpack(ARGV, 6))
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-redis.call('LPUSH', KEYS[4], ARGV[1])
-redis.call('LTRIM', KEYS[4], 0, tonumber(ARGV[5]))
+for k = 4, #KEYS do
+  redis.call('LPUSH', KEYS[k], ARGV[1])
+  redis.call('LTRIM', KEYS[k], 0, tonumber(ARGV[5]))
+end
 return 'created'
 )lua"};
 
@@ -154,8 +156,9 @@ return 1
 // The fields a new record is written with (its status and attempts are the initial ones
 // whatever `job` says).
 RecordFields CreationFields(const NewJob& job) {
-  RecordFields fields(job, {RecordField::kId, RecordField::kType, RecordField::kPriority,
-                            RecordField::kInput, RecordField::kCreated, RecordField::kTimeoutMs});
+  RecordFields fields(
+      job, {RecordField::kId, RecordField::kType, RecordField::kTenant, RecordField::kPriority,
+            RecordField::kInput, RecordField::kCreated, RecordField::kTimeoutMs});
   fields.Add(RecordField::kStatus, ToString(JobStatus::kQueued)).Add(RecordField::kAttempts, "0");
   return fields;
 }
@@ -211,16 +214,34 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
   commands.push_back({"MULTI"});
   std::vector<std::string_view> zadd{"ZADD", pending_key_};
   std::vector<std::string_view> lpush{"LPUSH", recent_key_};
+  // Each tenant's own newest-jobs list, in submit order like the global one.
+  struct TenantPush {
+    std::string_view tenant;
+    std::string key;
+    std::vector<std::string_view> push;
+  };
+  std::vector<TenantPush> by_tenant;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     std::vector<std::string_view> hset{"HSET", keys[i]};
     hset.insert(hset.end(), fields[i].pairs().begin(), fields[i].pairs().end());
     commands.push_back(std::move(hset));
     zadd.insert(zadd.end(), {scores[i], jobs[i].id});
     lpush.push_back(jobs[i].id);
+    if (jobs[i].tenant.empty()) continue;
+    if (by_tenant.empty() || by_tenant.back().tenant != jobs[i].tenant) {
+      by_tenant.push_back(TenantPush{jobs[i].tenant, TenantRecentKey(jobs[i].tenant), {"LPUSH"}});
+    }
+    by_tenant.back().push.push_back(jobs[i].id);
   }
   commands.push_back(std::move(zadd));
   commands.push_back(std::move(lpush));
   commands.push_back({"LTRIM", recent_key_, "0", recent_last_});
+  // Views of by_tenant's keys: it no longer grows.
+  for (auto& tenant : by_tenant) {
+    tenant.push.insert(tenant.push.begin() + 1, tenant.key);
+    commands.push_back(std::move(tenant.push));
+    commands.push_back({"LTRIM", tenant.key, "0", recent_last_});
+  }
   commands.push_back({"EXEC"});
   auto replies = redis_.Pipeline(commands, Replay::kUnsafe);
   if (!replies) return std::unexpected(replies.error());
@@ -236,7 +257,9 @@ Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_vie
                                               const RecordFields& fields, std::string_view score,
                                               const IdempotencyClaim& claim) {
   const std::string idem_key = IdempotencyKey(claim.key);
-  const std::string_view keys[] = {idem_key, job_key, pending_key_, recent_key_};
+  const std::string tenant_key = TenantRecentKey(job.tenant);
+  std::vector<std::string_view> keys = {idem_key, job_key, pending_key_, recent_key_};
+  if (!job.tenant.empty()) keys.push_back(tenant_key);
   std::vector<std::string_view> args{job.id, claim.fingerprint, ttl_, score, recent_last_};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   auto reply = redis_.Eval(kCreateIdempotentScript, keys, args, Replay::kUnsafe);
@@ -317,11 +340,16 @@ Result<std::vector<std::optional<JobRecord>>> JobStore::GetMany(std::span<const 
   return records;
 }
 
-Result<std::vector<JobRecord>> JobStore::Recent(std::size_t limit) {
+std::string JobStore::TenantRecentKey(std::string_view tenant) const {
+  return fmt::format("{}recent:{}", options_.key_prefix, tenant);
+}
+
+Result<std::vector<JobRecord>> JobStore::Recent(std::size_t limit, std::string_view tenant) {
   limit = std::min(limit, kRecentJobs);
   if (limit == 0) return std::vector<JobRecord>();
   const std::string last = std::to_string(limit - 1);
-  auto reply = redis_.Command({"LRANGE", recent_key_, "0", last});
+  const std::string list = tenant.empty() ? recent_key_ : TenantRecentKey(tenant);
+  auto reply = redis_.Command({"LRANGE", list, "0", last});
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind != RedisReply::Kind::kArray) {
     return std::unexpected(UnexpectedReply("LRANGE", *reply));

@@ -3,6 +3,7 @@
 //   {prefix}job:{id}   hash: the job record
 //   {prefix}pending    sorted set of accepted-not-finished ids, scored by creation (ms)
 //   {prefix}recent     list of the newest ids, newest first, capped at kRecentJobs
+//   {prefix}recent:{tenant}  the same, for one tenant's jobs
 //   {prefix}done       pub/sub channel; terminal transitions publish their job ids,
 //                      comma-separated, one message per batch
 // Transitions that can race (a re-run finishing after the first run, a cancel against
@@ -93,9 +94,10 @@ class JobStore {
   // Removes records the broker refused, so a 4xx answer leaves nothing behind.
   Status Remove(std::span<const std::string> ids);
   Result<std::optional<JobRecord>> Get(std::string_view id);
-  // The newest jobs, newest first, at most `limit` (capped at kRecentJobs); records
-  // that expired or were discarded are left out, so fewer may come back.
-  Result<std::vector<JobRecord>> Recent(std::size_t limit);
+  // The newest jobs, newest first, at most `limit` (capped at kRecentJobs), of one
+  // tenant (empty: of all); records that expired or were discarded are left out, so
+  // fewer may come back.
+  Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant = {});
   Result<std::vector<std::optional<JobRecord>>> GetMany(std::span<const std::string> ids);
   // A binary result's bytes (kept apart from the record so that polls stay small);
   // nullopt when the job has none or it expired.
@@ -122,6 +124,7 @@ class JobStore {
   // {prefix}job:{id}:blob, written by the Finish script next to the record.
   std::string BlobKey(std::string_view id) const;
   std::string IdempotencyKey(std::string_view key) const;
+  std::string TenantRecentKey(std::string_view tenant) const;
   const std::string& done_channel() const { return done_channel_; }
 
  private:

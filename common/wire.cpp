@@ -18,7 +18,8 @@ struct Codec;
 template <>
 struct Codec<SubmitJob> {
   static auto Tie(SubmitJob& v) {
-    return std::tie(v.id, v.type, v.priority, v.attempts, v.input, v.created_us, v.timeout_ms);
+    return std::tie(v.id, v.type, v.priority, v.attempts, v.input, v.created_us, v.timeout_ms,
+                    v.tenant, v.tenant_weight, v.tenant_max_queued);
   }
 };
 template <>

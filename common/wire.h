@@ -36,10 +36,13 @@ struct SubmitJob {
   std::string id;
   std::string type;
   std::int32_t priority = 0;
-  std::uint32_t attempts = 0;   // attempts already made (0 for a new job)
-  std::string input;            // the job's input as JSON text
-  std::int64_t created_us = 0;  // wall clock, when the gateway accepted it
-  std::int64_t timeout_ms = 0;  // must be dispatched within this of created_us; 0: none
+  std::uint32_t attempts = 0;           // attempts already made (0 for a new job)
+  std::string input;                    // the job's input as JSON text
+  std::int64_t created_us = 0;          // wall clock, when the gateway accepted it
+  std::int64_t timeout_ms = 0;          // must be dispatched within this of created_us; 0: none
+  std::string tenant;                   // of the submitting key; fair share is between tenants
+  std::uint32_t tenant_weight = 1;      // the tenant's share of its job types
+  std::uint64_t tenant_max_queued = 0;  // refuse (quota_exceeded) past this many queued; 0: none
 };
 
 // Gateway -> broker. One request may carry many jobs (POST /v1/jobs:batch).

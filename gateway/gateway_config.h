@@ -23,6 +23,19 @@ struct GatewayConfig {
   std::chrono::milliseconds drain{5000};       // on SIGTERM, time for in-flight requests
   std::uint64_t fault_exit_after_persist = 0;  // reliability tests only
   std::string ready_file;
+  std::string auth = "keys";                 // "keys", or "none" (loopback only)
+  std::string admin_key_file;                // the bootstrap admin key; made on first start
+  std::chrono::milliseconds key_cache{500};  // how long a key record is trusted
+  std::string tls_cert;                      // PEM; with tls_key, the gateway serves HTTPS only
+  std::string tls_key;
 };
+
+}  // namespace batchq
+
+namespace batchq {
+
+// Why this configuration must not start, as a sentence; empty when it may. Refuses
+// --auth none on anything but a loopback address, and half a TLS setup.
+std::string CheckAuthConfig(const GatewayConfig& config);
 
 }  // namespace batchq

@@ -10,7 +10,28 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
       latency_(prometheus::BuildHistogram()
                    .Name("batchq_http_request_duration_seconds")
                    .Help("Time from a request's arrival to its answer, by route template")
-                   .Register(registry)) {}
+                   .Register(registry)),
+      tenant_requests_(prometheus::BuildCounter()
+                           .Name("batchq_tenant_requests_total")
+                           .Help("Authenticated API requests answered, by tenant and status code")
+                           .Register(registry)) {}
+
+void HttpMetrics::ObserveTenant(std::string_view tenant, int status) {
+  prometheus::Counter* counter = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto key = std::make_pair(std::string(tenant), status);
+    auto it = tenant_series_.find(key);
+    if (it == tenant_series_.end()) {
+      it = tenant_series_
+               .emplace(key, &tenant_requests_.Add(
+                                 {{"tenant", key.first}, {"code", std::to_string(status)}}))
+               .first;
+    }
+    counter = it->second;
+  }
+  counter->Increment();
+}
 
 void HttpMetrics::Observe(std::string_view route, int status,
                           std::chrono::duration<double> latency) {
@@ -45,7 +66,7 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) {
   // Views of these literals, never of `path`: the caller may outlive the request.
   static constexpr std::string_view kFixed[] = {
       "/v1/jobs", "/v1/jobs:batch", "/v1/types", "/healthz", "/readyz",
-      "/metrics", "/openapi.json",  "/",         "/ui"};
+      "/metrics", "/openapi.json",  "/",         "/ui",      "/v1/keys"};
   for (const std::string_view route : kFixed) {
     if (path == route) return route;
   }
@@ -56,6 +77,7 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) {
     if (slash == std::string_view::npos) return "/v1/jobs/{id}";
     if (rest.substr(slash) == "/result") return "/v1/jobs/{id}/result";
   }
+  if (path.starts_with("/v1/keys/")) return "/v1/keys/{id}";
   return "other";
 }
 

@@ -28,6 +28,9 @@ class HttpMetrics {
   explicit HttpMetrics(prometheus::Registry& registry);
 
   void Observe(std::string_view route, int status, std::chrono::duration<double> latency);
+  // One authenticated request of `tenant` answered with `status`. Tenants are made by
+  // admins (keys), so the label set stays as small as the key list.
+  void ObserveTenant(std::string_view tenant, int status);
 
   // The route template of `path`: /v1/jobs, /v1/jobs:batch, /v1/jobs/{id},
   // /v1/jobs/{id}/result, /v1/types, /healthz, /readyz, /metrics, or "other". The view
@@ -44,6 +47,8 @@ class HttpMetrics {
   prometheus::Family<prometheus::Histogram>& latency_;
   std::mutex mutex_;
   std::map<std::string, RouteSeries, std::less<>> series_;  // by route
+  prometheus::Family<prometheus::Counter>& tenant_requests_;
+  std::map<std::pair<std::string, int>, prometheus::Counter*> tenant_series_;
 };
 
 }  // namespace batchq

@@ -7,48 +7,96 @@
 #include "gateway/api_reply.h"
 #include "gateway/embedded_documents.h"
 #include "gateway/job_json.h"
+#include "gateway/route_scope.h"
 
 namespace batchq {
 
 JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store,
-               BrokerPort& broker, CompletionWaiters& waiters, prometheus::Registry& registry)
+               KeyStorePort& keys, BrokerPort& broker, CompletionWaiters& waiters,
+               prometheus::Registry& registry, KeyAuthenticator* authenticator)
     : store_(store),
       broker_(broker),
       registry_(registry),
+      authenticator_(authenticator),
       http_metrics_(registry),
       submit_(options.submit, store, broker,
               [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
-      reads_(io, options.reads, store, broker, waiters) {}
+      reads_(io, options.reads, store, broker, waiters),
+      keys_(keys) {}
 
 void JobApi::Handle(HttpRequestIn request, Respond respond) {
   const auto start = std::chrono::steady_clock::now();
   const std::string_view route = HttpMetrics::RouteOf(request.path);
-  Route(std::move(request), [this, start, route, respond = std::move(respond)](HttpReply reply) {
+  auto observed = [this, start, route, respond = std::move(respond)](HttpReply reply) {
     http_metrics_.Observe(route, reply.status, std::chrono::steady_clock::now() - start);
     respond(std::move(reply));
-  });
+  };
+  const auto scope = RequiredScope(request.method, request.path);
+  if (!scope) return RouteService(request, std::move(observed));
+  auto caller = Admit(request, *scope);
+  if (!caller) return observed(std::move(caller.error()));
+  Route(std::move(request), *caller,
+        [this, tenant = caller->tenant, observed = std::move(observed)](HttpReply reply) {
+          http_metrics_.ObserveTenant(tenant, reply.status);
+          observed(std::move(reply));
+        });
 }
 
-void JobApi::Route(HttpRequestIn request, Respond respond) {
+std::expected<Caller, HttpReply> JobApi::Admit(const HttpRequestIn& request, Scope scope) {
+  if (authenticator_ == nullptr) return UnauthenticatedCaller();
+  const auto now = std::chrono::steady_clock::now();
+  auto caller = authenticator_->Authenticate(request.authorization, now, NowWallMicros());
+  if (!caller) {
+    if (caller.error().code != ErrorCode::kUnauthenticated) {
+      return std::unexpected(Unavailable(caller.error()));
+    }
+    HttpReply reply = ErrorReply(caller.error());
+    reply.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="batchq")");
+    return std::unexpected(std::move(reply));
+  }
+  if (!Has(caller->scopes, scope)) {
+    return std::unexpected(ErrorReply(
+        ErrorCode::kForbidden, fmt::format("This route needs a key with the '{}' scope; this "
+                                           "key has '{}'.",
+                                           ToString(scope), ScopesText(caller->scopes))));
+  }
+  // Every keyed request takes a token, reads too: a polling loop is load as well.
+  if (auto wait = rate_limiter_.Take(caller->key_id, caller->rate_per_s, caller->burst, now)) {
+    HttpReply reply =
+        ErrorReply(ErrorCode::kRateLimited,
+                   fmt::format("This key may make {} requests per second.", caller->rate_per_s));
+    AddRetryAfter(reply, *wait);
+    return std::unexpected(std::move(reply));
+  }
+  return *caller;
+}
+
+void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond) {
   const std::string_view path = request.path;
   const std::string_view method = request.method;
-  if (path == "/v1/jobs" && method == "GET") return reads_.List(request.query, std::move(respond));
+  if (path == "/v1/jobs" && method == "GET") {
+    return reads_.List(request.query, caller, std::move(respond));
+  }
   if (path == "/v1/jobs" || path == "/v1/jobs:batch") {
     if (method != "POST") {
       return respond(ErrorReply(ErrorCode::kMethodNotAllowed,
                                 path == "/v1/jobs" ? "Use GET or POST." : "Use POST."));
     }
-    return submit_.Handle(request, path == "/v1/jobs:batch", std::move(respond));
+    return submit_.Handle(request, path == "/v1/jobs:batch", caller, std::move(respond));
   }
-  if (path.starts_with("/v1/jobs/")) return RouteJob(request, std::move(respond));
-  if (method != "GET") {
+  if (path.starts_with("/v1/jobs/")) return RouteJob(request, caller, std::move(respond));
+  if (path == "/v1/keys" || path.starts_with("/v1/keys/")) {
+    return respond(keys_.Handle(request, NowWallMicros()));
+  }
+  if (method == "GET" && path == "/v1/types") return Types(std::move(respond));
+  if (method == "GET" && path == "/metrics") {
     return respond(
-        ErrorReply(ErrorCode::kNotFound, fmt::format("No route for {} {}.", method, path)));
+        HttpReply{200, RenderPrometheusText(registry_), std::string(kPrometheusContentType), {}});
   }
-  RouteService(request, std::move(respond));
+  respond(ErrorReply(ErrorCode::kNotFound, fmt::format("No route for {} {}.", method, path)));
 }
 
-void JobApi::RouteJob(const HttpRequestIn& request, Respond respond) {
+void JobApi::RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond) {
   constexpr std::string_view kResult = "/result";
   std::string_view rest =
       std::string_view(request.path).substr(std::string_view("/v1/jobs/").size());
@@ -59,26 +107,25 @@ void JobApi::RouteJob(const HttpRequestIn& request, Respond respond) {
   const std::string_view method = request.method;
   if (want_result) {
     if (method != "GET") return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET."));
-    return reads_.GetResult(id, std::move(respond));
+    return reads_.GetResult(id, caller, std::move(respond));
   }
-  if (method == "GET") return reads_.Get(std::move(id), request.query, std::move(respond));
-  if (method == "DELETE") return reads_.Cancel(id, std::move(respond));
+  if (method == "GET") return reads_.Get(std::move(id), request.query, caller, std::move(respond));
+  if (method == "DELETE") return reads_.Cancel(id, caller, std::move(respond));
   respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET or DELETE."));
 }
 
 void JobApi::RouteService(const HttpRequestIn& request, Respond respond) {
   const std::string_view path = request.path;
-  if (path == "/v1/types") return Types(std::move(respond));
+  if (request.method != "GET") {
+    return respond(
+        ErrorReply(ErrorCode::kNotFound, fmt::format("No route for {} {}.", request.method, path)));
+  }
   if (path == "/healthz") return respond(JsonReply(200, R"({"status":"ok"})"));
   if (path == "/readyz") return Ready(std::move(respond));
   if (path == "/" || path == "/ui") {
     return respond(HttpReply{200, std::string(DashboardPage()), "text/html; charset=utf-8", {}});
   }
   if (path == "/openapi.json") return respond(JsonReply(200, std::string(OpenApiDocument())));
-  if (path == "/metrics") {
-    return respond(
-        HttpReply{200, RenderPrometheusText(registry_), std::string(kPrometheusContentType), {}});
-  }
   respond(ErrorReply(ErrorCode::kNotFound, fmt::format("No route for GET {}.", path)));
 }
 

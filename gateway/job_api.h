@@ -1,17 +1,24 @@
 #pragma once
-// The HTTP API of DESIGN.md: picks the route and hands the request to the piece that
-// owns it (SubmitHandler for submits, JobReads for reads and cancels), answers the
-// service routes (types, health, readiness, dashboard, OpenAPI, metrics) itself, and
-// counts every answer in HttpMetrics. Handle() may be called from any I/O thread.
+// The HTTP API of DESIGN.md: checks the caller's key and scope (route_scope.h,
+// KeyAuthenticator) and rate (RateLimiter), picks the route and hands the request to
+// the piece that owns it (SubmitHandler for submits, JobReads for reads and cancels,
+// KeyAdmin for keys), answers the service routes (types, health, readiness,
+// dashboard, OpenAPI, metrics) itself, and counts every answer in HttpMetrics.
+// Handle() may be called from any I/O thread.
 
 #include <boost/asio/io_context.hpp>
 
 #include "common/http_types.h"
 #include "gateway/broker_port.h"
+#include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
 #include "gateway/http_metrics.h"
 #include "gateway/job_reads.h"
 #include "gateway/job_store_port.h"
+#include "gateway/key_admin.h"
+#include "gateway/key_authenticator.h"
+#include "gateway/key_store_port.h"
+#include "gateway/rate_limiter.h"
 #include "gateway/submit_handler.h"
 
 namespace batchq {
@@ -23,17 +30,20 @@ class JobApi {
     JobReads::Options reads;
   };
 
-  // Everything passed in must outlive the API. Every answer is counted in `registry`
+  // Everything passed in must outlive the API. `authenticator` null means --auth none:
+  // every request is UnauthenticatedCaller(). Every answer is counted in `registry`
   // (HttpMetrics), which GET /metrics serves.
-  JobApi(boost::asio::io_context& io, Options options, JobStorePort& store, BrokerPort& broker,
-         CompletionWaiters& waiters, prometheus::Registry& registry);
+  JobApi(boost::asio::io_context& io, Options options, JobStorePort& store, KeyStorePort& keys,
+         BrokerPort& broker, CompletionWaiters& waiters, prometheus::Registry& registry,
+         KeyAuthenticator* authenticator);
 
   void Handle(HttpRequestIn request, Respond respond);
 
  private:
-  // Handle() minus the metrics: picks the route and answers.
-  void Route(HttpRequestIn request, Respond respond);
-  void RouteJob(const HttpRequestIn& request, Respond respond);
+  // The caller, or the 401/403/429/503 that refuses the request.
+  std::expected<Caller, HttpReply> Admit(const HttpRequestIn& request, Scope scope);
+  void Route(HttpRequestIn request, const Caller& caller, Respond respond);
+  void RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond);
   void RouteService(const HttpRequestIn& request, Respond respond);
   void Types(Respond respond);
   void Ready(Respond respond);
@@ -41,9 +51,12 @@ class JobApi {
   JobStorePort& store_;
   BrokerPort& broker_;
   prometheus::Registry& registry_;
+  KeyAuthenticator* const authenticator_;
+  RateLimiter rate_limiter_;
   HttpMetrics http_metrics_;
   SubmitHandler submit_;
   JobReads reads_;
+  KeyAdmin keys_;
 };
 
 }  // namespace batchq

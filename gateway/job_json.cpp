@@ -9,6 +9,7 @@ std::string RenderJob(const JobRecord& record) {
   json.BeginObject();
   json.Key("id").String(record.id);
   json.Key("type").String(record.type);
+  if (!record.tenant.empty()) json.Key("tenant").String(record.tenant);
   json.Key("status").String(ToString(record.status));
   json.Key("priority").Int(record.priority);
   json.Key("attempts").Int(record.attempts);

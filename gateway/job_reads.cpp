@@ -15,14 +15,21 @@ namespace batchq {
 
 namespace asio = boost::asio;
 
-Result<std::optional<std::int64_t>> QueryInt(std::string_view query, std::string_view name) {
+std::optional<std::string_view> QueryText(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     const auto amp = query.find('&');
     const std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     const auto eq = pair.find('=');
     if (pair.substr(0, eq) != name) continue;
-    const std::string_view text = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
+    return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+  }
+  return std::nullopt;
+}
+
+Result<std::optional<std::int64_t>> QueryInt(std::string_view query, std::string_view name) {
+  if (const auto found = QueryText(query, name)) {
+    const std::string_view text = *found;
     std::int64_t value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || end != text.data() + text.size() || value < 0) {
@@ -35,14 +42,16 @@ Result<std::optional<std::int64_t>> QueryInt(std::string_view query, std::string
 }
 
 struct JobReads::WaitState {
-  WaitState(asio::io_context& io, std::string job_id, Respond done)
+  WaitState(asio::io_context& io, std::string job_id, Caller who, Respond done)
       : strand(asio::make_strand(io)),
         timer(strand),
         id(std::move(job_id)),
+        caller(std::move(who)),
         respond(std::move(done)) {}
   asio::strand<asio::io_context::executor_type> strand;
   asio::steady_timer timer;
   std::string id;
+  Caller caller;
   Respond respond;
   std::atomic<std::uint64_t> token{0};  // set by the I/O thread after registering
   bool finished = false;                // touched on the strand only
@@ -52,25 +61,31 @@ JobReads::JobReads(asio::io_context& io, Options options, JobStorePort& store, B
                    CompletionWaiters& waiters)
     : io_(io), options_(options), store_(store), broker_(broker), waiters_(waiters) {}
 
-HttpReply JobReads::JobReply(const Result<std::optional<JobRecord>>& record) {
+HttpReply JobReads::JobReply(const Result<std::optional<JobRecord>>& record, const Caller& caller) {
   if (!record) return Unavailable(record.error());
-  if (!*record) return ErrorReply(ErrorCode::kNotFound);
+  if (!*record || !caller.MaySee(**record)) return ErrorReply(ErrorCode::kNotFound);
   return JsonReply(200, RenderJob(**record));
 }
 
-void JobReads::Get(std::string id, std::string_view query, Respond respond) {
+Result<std::optional<JobRecord>> JobReads::Visible(std::string_view id, const Caller& caller) {
+  auto record = store_.Get(id);
+  if (record && *record && !caller.MaySee(**record)) return std::optional<JobRecord>();
+  return record;
+}
+
+void JobReads::Get(std::string id, std::string_view query, const Caller& caller, Respond respond) {
   auto wait = QueryInt(query, "wait_ms");
   if (!wait) return respond(ErrorReply(wait.error()));
   const auto wait_for = std::min(std::chrono::milliseconds(wait->value_or(0)), options_.max_wait);
 
-  auto state = std::make_shared<WaitState>(io_, std::move(id), std::move(respond));
+  auto state = std::make_shared<WaitState>(io_, std::move(id), caller, std::move(respond));
   if (wait_for.count() > 0) {
     // Registered before the first read, so a completion between the two is not missed.
     state->token = waiters_.Add(state->id, [this, state] {
       asio::post(state->strand, [this, state] { FinishWait(state); });
     });
   }
-  auto record = store_.Get(state->id);
+  auto record = Visible(state->id, caller);
   asio::post(state->strand, [this, state, wait_for, record = std::move(record)]() mutable {
     if (state->finished) return;  // a notice answered it already
     const bool waiting =
@@ -84,7 +99,7 @@ void JobReads::Get(std::string id, std::string_view query, Respond respond) {
     }
     state->finished = true;
     if (const auto token = state->token.load(); token != 0) waiters_.Remove(token);
-    state->respond(JobReply(record));
+    state->respond(JobReply(record, state->caller));
   });
 }
 
@@ -93,10 +108,10 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state) {
   state->finished = true;
   waiters_.Remove(state->token.load());
   state->timer.cancel();
-  state->respond(JobReply(store_.Get(state->id)));
+  state->respond(JobReply(store_.Get(state->id), state->caller));
 }
 
-void JobReads::List(std::string_view query, Respond respond) {
+void JobReads::List(std::string_view query, const Caller& caller, Respond respond) {
   auto limit = QueryInt(query, "limit");
   if (!limit) return respond(ErrorReply(limit.error()));
   const std::int64_t wanted = limit->value_or(kDefaultListLimit);
@@ -104,14 +119,21 @@ void JobReads::List(std::string_view query, Respond respond) {
     return respond(ErrorReply(ErrorCode::kInvalidRequest,
                               fmt::format("'limit' must be between 1 and {}.", kMaxListLimit)));
   }
-  auto records = store_.Recent(static_cast<std::size_t>(wanted));
+  std::string_view tenant = caller.tenant;
+  if (caller.admin()) {
+    tenant = QueryText(query, "tenant").value_or(std::string_view{});
+    if (!tenant.empty() && !IsValidTenant(tenant)) {
+      return respond(ErrorReply(ErrorCode::kInvalidRequest, "'tenant' is not a tenant name."));
+    }
+  }
+  auto records = store_.Recent(static_cast<std::size_t>(wanted), tenant);
   if (!records) return respond(Unavailable(records.error()));
   respond(JsonReply(200, RenderJobList(*records)));
 }
 
-void JobReads::GetResult(const std::string& id, Respond respond) {
-  auto record = store_.Get(id);
-  if (!record || !*record) return respond(JobReply(record));
+void JobReads::GetResult(const std::string& id, const Caller& caller, Respond respond) {
+  auto record = Visible(id, caller);
+  if (!record || !*record) return respond(JobReply(record, caller));
   const JobRecord& job = **record;
   if (job.status != JobStatus::kSucceeded) {
     return respond(ErrorReply(ErrorCode::kNoResult, fmt::format("The job is {} and has no result.",
@@ -124,7 +146,11 @@ void JobReads::GetResult(const std::string& id, Respond respond) {
   respond(HttpReply{200, std::move(**blob), job.result_type, {}});
 }
 
-void JobReads::Cancel(const std::string& id, Respond respond) {
+void JobReads::Cancel(const std::string& id, const Caller& caller, Respond respond) {
+  // The tenant is checked first; it never changes, so the check cannot go stale.
+  if (auto visible = Visible(id, caller); !visible || !*visible) {
+    return respond(JobReply(visible, caller));
+  }
   JobStatus current = JobStatus::kQueued;
   auto outcome = store_.Cancel(id, &current);
   if (!outcome) return respond(Unavailable(outcome.error()));

@@ -3,7 +3,9 @@
 // (with ?wait_ms long-polls), GET /v1/jobs/{id}/result, DELETE /v1/jobs/{id} and
 // GET /v1/jobs?limit=N. A long-poll holds a timer and a waiter entry, never a thread;
 // every decision about one wait is taken on its own strand, so exactly one answer goes
-// out. Thread-safe: the methods may be called from any I/O thread.
+// out. A job the caller may not see (another tenant's) is answered exactly like one
+// that does not exist, on every route. Thread-safe: the methods may be called from any
+// I/O thread.
 
 #include <chrono>
 #include <cstdint>
@@ -15,6 +17,7 @@
 
 #include "common/http_types.h"
 #include "gateway/broker_port.h"
+#include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
 #include "gateway/job_store_port.h"
 
@@ -32,16 +35,19 @@ class JobReads {
   JobReads(boost::asio::io_context& io, Options options, JobStorePort& store, BrokerPort& broker,
            CompletionWaiters& waiters);
 
-  void Get(std::string id, std::string_view query, Respond respond);
-  void List(std::string_view query, Respond respond);
-  void GetResult(const std::string& id, Respond respond);
-  void Cancel(const std::string& id, Respond respond);
+  void Get(std::string id, std::string_view query, const Caller& caller, Respond respond);
+  // The caller's tenant's newest jobs; an admin sees every tenant's, or one with ?tenant=.
+  void List(std::string_view query, const Caller& caller, Respond respond);
+  void GetResult(const std::string& id, const Caller& caller, Respond respond);
+  void Cancel(const std::string& id, const Caller& caller, Respond respond);
 
  private:
   struct WaitState;
   void FinishWait(const std::shared_ptr<WaitState>& state);
   // The job's JSON, 404 or 503, from one read of the store.
-  HttpReply JobReply(const Result<std::optional<JobRecord>>& record);
+  static HttpReply JobReply(const Result<std::optional<JobRecord>>& record, const Caller& caller);
+  // The record if the caller may see it: another tenant's job reads as no job.
+  Result<std::optional<JobRecord>> Visible(std::string_view id, const Caller& caller);
 
   boost::asio::io_context& io_;
   const Options options_;
@@ -52,5 +58,7 @@ class JobReads {
 
 // Reads one non-negative integer query parameter; nullopt when absent.
 Result<std::optional<std::int64_t>> QueryInt(std::string_view query, std::string_view name);
+// Reads one query parameter's raw (undecoded) text; nullopt when absent.
+std::optional<std::string_view> QueryText(std::string_view query, std::string_view name);
 
 }  // namespace batchq

@@ -1,7 +1,7 @@
 #pragma once
 // What the gateway's handlers need of the job store, as an interface so they can be
 // unit-tested against an in-memory fake. Implementations must be callable from any
-// I/O thread at once (PerThreadJobStore gives each thread its own Redis connection).
+// I/O thread at once (PerThreadStores gives each thread its own Redis connection).
 // The methods mean what JobStore's do (common/job_store.h).
 
 #include <cstddef>
@@ -24,7 +24,7 @@ class JobStorePort {
   virtual Status Remove(std::span<const std::string> ids) = 0;
   virtual Status ForgetIdempotencyKey(std::string_view key) = 0;
   virtual Result<std::optional<JobRecord>> Get(std::string_view id) = 0;
-  virtual Result<std::vector<JobRecord>> Recent(std::size_t limit) = 0;
+  virtual Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) = 0;
   virtual Result<std::optional<std::string>> GetBlob(std::string_view id) = 0;
   virtual Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) = 0;
   virtual Status Ping() = 0;

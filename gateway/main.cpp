@@ -16,12 +16,14 @@
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/process_flags.h"
+#include "gateway/admin_key_file.h"
 #include "gateway/broker_link.h"
 #include "gateway/completion_listener.h"
 #include "gateway/completion_waiters.h"
 #include "gateway/gateway_config.h"
 #include "gateway/job_api.h"
-#include "gateway/per_thread_job_store.h"
+#include "gateway/key_authenticator.h"
+#include "gateway/per_thread_stores.h"
 
 int main(int argc, char** argv) {
   batchq::GatewayConfig config;
@@ -74,7 +76,32 @@ int main(int argc, char** argv) {
   app.add_option("--ready-file", config.ready_file,
                  "Write {\"port\":N} here once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
+  app.add_option("--auth", config.auth,
+                 "keys: every /v1 route needs an API key (Authorization: Bearer). none: no "
+                 "keys, one tenant; refused unless --listen is a loopback address")
+      ->envname("BATCHQ_AUTH")
+      ->check(CLI::IsMember({"keys", "none"}))
+      ->capture_default_str();
+  app.add_option("--admin-key-file", config.admin_key_file,
+                 "File holding the bootstrap admin key (tenant 'admin', every scope); "
+                 "created with a new key, mode 0600, when missing")
+      ->envname("BATCHQ_ADMIN_KEY_FILE");
+  int key_cache_ms = static_cast<int>(config.key_cache.count());
+  app.add_option("--key-cache-ms", key_cache_ms,
+                 "How long a key's record is used before Redis is asked again (a revoked key "
+                 "stops working within this), ms")
+      ->envname("BATCHQ_KEY_CACHE_MS")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+  app.add_option("--tls-cert", config.tls_cert,
+                 "PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key)")
+      ->envname("BATCHQ_TLS_CERT")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", config.tls_key, "PEM private key of --tls-cert")
+      ->envname("BATCHQ_TLS_KEY")
+      ->check(CLI::ExistingFile);
   CLI11_PARSE(app, argc, argv);
+  config.key_cache = std::chrono::milliseconds(key_cache_ms);
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
   config.drain = std::chrono::milliseconds(drain_ms);
@@ -84,6 +111,10 @@ int main(int argc, char** argv) {
 
   batchq::SetUpLogging("gateway", common.log_level, common.log_json);
   std::signal(SIGPIPE, SIG_IGN);
+  if (auto refused = batchq::CheckAuthConfig(config); !refused.empty()) {
+    spdlog::critical("gateway cannot start: {}", refused);
+    return 2;
+  }
   try {
     auto endpoint = batchq::ParseRedisUrl(config.redis_url);
     if (!endpoint) throw std::runtime_error(endpoint.error().message);
@@ -95,19 +126,37 @@ int main(int argc, char** argv) {
     batchq::CompletionWaiters waiters;
     prometheus::Registry metrics;
     batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters);
-    batchq::PerThreadJobStore store(redis, {config.key_prefix, config.result_ttl});
+    batchq::PerThreadStores store(redis, {config.key_prefix, config.result_ttl});
+    std::unique_ptr<batchq::KeyAuthenticator> authenticator;
+    if (config.auth == "keys") {
+      std::vector<batchq::KeyRecord> static_keys;
+      if (!config.admin_key_file.empty()) {
+        static_keys.push_back(batchq::LoadOrCreateAdminKey(config.admin_key_file));
+        spdlog::info("bootstrap admin key {} from {}", static_keys.back().id,
+                     config.admin_key_file);
+      }
+      authenticator = std::make_unique<batchq::KeyAuthenticator>(
+          batchq::KeyAuthenticator::Options{config.key_cache},
+          [&store](std::string_view id) { return store.GetKey(id); }, std::move(static_keys));
+    } else {
+      spdlog::warn("--auth none: no API keys; every caller may do anything (loopback only)");
+    }
     batchq::JobApi::Options api_options;
     api_options.submit.limits.max_batch_jobs = config.max_batch_jobs;
     api_options.submit.submit_timeout = config.submit_timeout;
     api_options.submit.fault_exit_after_persist = config.fault_exit_after_persist;
     api_options.reads.max_wait = config.max_wait;
-    batchq::JobApi api(io, api_options, store, broker, waiters, metrics);
-    batchq::HttpServer server(io, {config.listen_address, config.port, config.max_body_bytes},
+    batchq::JobApi api(io, api_options, store, store, broker, waiters, metrics,
+                       authenticator.get());
+    std::shared_ptr<boost::asio::ssl::context> tls;
+    if (!config.tls_cert.empty())
+      tls = batchq::MakeServerTlsContext(config.tls_cert, config.tls_key);
+    batchq::HttpServer server(io, {config.listen_address, config.port, config.max_body_bytes, tls},
                               [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
                                 api.Handle(std::move(request), std::move(respond));
                               });
-    spdlog::info("gateway listening on http://{}:{}, broker {}", config.listen_address,
-                 server.port(), config.broker);
+    spdlog::info("gateway listening on {}://{}:{}, broker {}, auth {}", tls ? "https" : "http",
+                 config.listen_address, server.port(), config.broker, config.auth);
     if (!config.ready_file.empty()) {
       const std::string tmp = config.ready_file + ".tmp";
       std::ofstream(tmp) << "{\"port\":" << server.port() << "}\n";

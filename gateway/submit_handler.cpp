@@ -11,6 +11,7 @@ namespace batchq {
 
 struct SubmitHandler::Pending {
   AdmittedSubmit admitted;
+  Caller caller;
   Respond respond;
   std::vector<NewJob> jobs;              // one per admitted item that passed its checks
   std::vector<std::size_t> item_of_job;  // jobs[j] is items[item_of_job[j]]
@@ -19,8 +20,8 @@ struct SubmitHandler::Pending {
 namespace {
 
 // One new job per item that passed its checks; the items' type and input move to it.
-std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, WallMicros created,
-                            std::vector<std::size_t>& item_of_job) {
+std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, const std::string& tenant,
+                            WallMicros created, std::vector<std::size_t>& item_of_job) {
   std::vector<NewJob> jobs;
   jobs.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -28,6 +29,7 @@ std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, WallMicros c
     NewJob job;
     job.id = NewJobId();
     job.type = std::move(items[i]->type);
+    job.tenant = tenant;
     job.priority = items[i]->priority;
     job.input = std::move(items[i]->input);
     job.created = created;
@@ -40,12 +42,20 @@ std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, WallMicros c
 
 // The jobs as SUBMIT carries them. Their inputs move to the message: once durable, the
 // gateway's answer needs everything but the input.
-std::vector<wire::SubmitJob> WireJobs(std::vector<NewJob>& jobs) {
+std::vector<wire::SubmitJob> WireJobs(std::vector<NewJob>& jobs, const Caller& caller) {
   std::vector<wire::SubmitJob> wire_jobs;
   wire_jobs.reserve(jobs.size());
   for (auto& job : jobs) {
-    wire_jobs.push_back(wire::SubmitJob{job.id, job.type, job.priority, 0, std::move(job.input),
-                                        job.created.count(), job.timeout_ms});
+    wire::SubmitJob& out = wire_jobs.emplace_back();
+    out.id = job.id;
+    out.type = job.type;
+    out.priority = job.priority;
+    out.input = std::move(job.input);
+    out.created_us = job.created.count();
+    out.timeout_ms = job.timeout_ms;
+    out.tenant = caller.tenant;
+    out.tenant_weight = caller.weight;
+    out.tenant_max_queued = caller.max_queued;
   }
   return wire_jobs;
 }
@@ -67,7 +77,8 @@ Refusal RefusalOf(const wire::Verdict& verdict) {
 SubmitHandler::SubmitHandler(Options options, JobStorePort& store, BrokerPort& broker, Post post)
     : options_(std::move(options)), store_(store), broker_(broker), post_(std::move(post)) {}
 
-void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, Respond respond) {
+void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Caller& caller,
+                           Respond respond) {
   auto admitted = ParseSubmit(request, batch, options_.limits);
   if (!admitted) return respond(ErrorReply(admitted.error()));
   if (!broker_.alive())
@@ -77,9 +88,14 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, Respond res
       !checked) {
     return respond(ErrorReply(checked.error()));
   }
+  if (!admitted->idempotency_key.empty()) {
+    // Tenant names hold no ':', so "tenant:key" never collides across tenants.
+    admitted->idempotency_key = caller.tenant + ":" + admitted->idempotency_key;
+  }
   auto pending =
-      std::make_shared<Pending>(Pending{std::move(*admitted), std::move(respond), {}, {}});
-  pending->jobs = NewJobs(pending->admitted.items, NowWallMicros(), pending->item_of_job);
+      std::make_shared<Pending>(Pending{std::move(*admitted), caller, std::move(respond), {}, {}});
+  pending->jobs =
+      NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
   if (!Persist(*pending)) return;
   if (options_.fault_exit_after_persist > 0 && ++persisted_ == options_.fault_exit_after_persist) {
@@ -111,7 +127,7 @@ bool SubmitHandler::Persist(Pending& pending) {
 }
 
 void SubmitHandler::Forward(std::shared_ptr<Pending> pending) {
-  auto jobs = WireJobs(pending->jobs);
+  auto jobs = WireJobs(pending->jobs, pending->caller);
   broker_.Submit(std::move(jobs), options_.submit_timeout,
                  [this, pending](Result<std::vector<wire::Verdict>> verdicts) {
                    post_([this, pending, verdicts = std::move(verdicts)]() mutable {

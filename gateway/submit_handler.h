@@ -14,6 +14,7 @@
 
 #include "common/http_types.h"
 #include "gateway/broker_port.h"
+#include "gateway/caller.h"
 #include "gateway/job_store_port.h"
 #include "gateway/submit_admission.h"
 
@@ -35,8 +36,9 @@ class SubmitHandler {
   // `store` and `broker` must outlive the handler.
   SubmitHandler(Options options, JobStorePort& store, BrokerPort& broker, Post post);
 
-  // Answers through `respond` exactly once.
-  void Handle(const HttpRequestIn& request, bool batch, Respond respond);
+  // Answers through `respond` exactly once. The jobs belong to the caller's tenant; an
+  // Idempotency-Key is the tenant's own (another tenant's same key is another key).
+  void Handle(const HttpRequestIn& request, bool batch, const Caller& caller, Respond respond);
 
  private:
   struct Pending;

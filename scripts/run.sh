@@ -4,7 +4,9 @@
 # default: Ctrl-C stops every process it started.
 #
 #   scripts/run.sh [--port P] [--workers N] [--redis-url URL] [--backend auto|cuda|cpu]
-#                  [--detach] [--stop]
+#                  [--auth keys|none] [--detach] [--stop]
+#
+# --auth none runs the gateway without API keys (it listens on loopback only).
 #
 # --detach starts everything in the background and keeps pids and logs in .run/;
 # --stop stops a detached stack.
@@ -17,6 +19,7 @@ port=8080
 workers=2
 redis_url=""
 backend=auto
+auth=keys
 detach=0
 stop=0
 while [[ $# -gt 0 ]]; do
@@ -25,9 +28,10 @@ while [[ $# -gt 0 ]]; do
     --workers) workers=$2; shift 2 ;;
     --redis-url) redis_url=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
+    --auth) auth=$2; shift 2 ;;
     --detach) detach=1; shift ;;
     --stop) stop=1; shift ;;
-    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -95,8 +99,11 @@ backend_port=$(free_port_from $((frontend_port + 1)))
 
 start broker "$bin/broker/broker" --redis-url "$redis_url" \
   --frontend "tcp://127.0.0.1:$frontend_port" --backend "tcp://127.0.0.1:$backend_port"
+# API keys are on, as in a deployment: the gateway makes the bootstrap admin key on
+# its first start (mode 0600) and keeps using it on later ones.
+key_file="$run_dir/api-key"
 start gateway "$bin/gateway/gateway" --redis-url "$redis_url" --port "$port" \
-  --broker "tcp://127.0.0.1:$frontend_port"
+  --broker "tcp://127.0.0.1:$frontend_port" --admin-key-file "$key_file" --auth "$auth"
 for i in $(seq 1 "$workers"); do
   start "worker$i" "$bin/gpu_worker/gpu_worker" --redis-url "$redis_url" \
     --broker "tcp://127.0.0.1:$backend_port" --name "worker$i" --backend "$backend"
@@ -108,11 +115,17 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
+key=$(cat "$key_file" 2>/dev/null || true)
 cat <<EOT
 batchq is up at $url  (redis $redis_url, $workers workers, logs in $run_dir)
+Admin API key (tenant "admin", every scope), kept in $key_file:
+  $key
 Try:
-  curl -s -X POST $url/v1/jobs -H 'Content-Type: application/json' -d '{"type":"upper","input":"hello batchq"}'
+  export BATCHQ_API_KEY=\$(cat $key_file)
+  curl -s -X POST $url/v1/jobs -H "Authorization: Bearer \$BATCHQ_API_KEY" -H 'Content-Type: application/json' -d '{"type":"upper","input":"hello batchq"}'
   $bin/cli/batchq --url $url submit upper "hello batchq" --wait
+  $bin/cli/batchq --url $url keys create --tenant team-a --scopes submit,read,cancel
+Dashboard: $url/ui (paste the key at the top right)
 EOT
 
 if [[ $detach -eq 1 ]]; then

@@ -32,7 +32,7 @@ class BatchPolicyTest : public ::testing::Test {
 
   QueuedJob Job(std::string id, std::int32_t priority = 0,
                 std::optional<MonotonicTime> deadline = std::nullopt, std::string input = "\"x\"") {
-    return QueuedJob{std::move(id), priority, 0, std::move(input), now_, deadline};
+    return QueuedJob{std::move(id), "", priority, 0, std::move(input), now_, deadline};
   }
   void Enqueue(const std::string& type, QueuedJob job) {
     ASSERT_TRUE(policy_.Enqueue(type, std::move(job)));

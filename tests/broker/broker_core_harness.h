@@ -43,7 +43,8 @@ class CoreHarness {
     wire::Submit submit;
     submit.request_id = ++requests_;
     for (const auto& id : ids) {
-      submit.jobs.push_back(wire::SubmitJob{id, type, 0, 0, "\"x\"", now.wall.count(), timeout_ms});
+      submit.jobs.push_back(
+          wire::SubmitJob{id, type, 0, 0, "\"x\"", now.wall.count(), timeout_ms, "", 1, 0});
     }
     Effects out;
     core.OnSubmit("gw", std::move(submit), now, out);

@@ -199,11 +199,16 @@ class Simulation {
       record.deadline = now_ + 8ms;
     }
     const std::int64_t timeout_ms = record.deadline ? 8 : 0;
+    // Three tenants share the type (one weighs double), so fair share runs under every
+    // failure the simulation makes; every invariant holds whoever's turn it is.
+    static constexpr const char* kTenants[] = {"a", "b", "c"};
+    const std::size_t tenant = std::uniform_int_distribution<std::size_t>(0, 2)(rng_);
     Effects out;
     core_->OnSubmit(
         "gw",
         wire::Submit{1,
-                     {wire::SubmitJob{id, "sleep", 0, 0, "null", At().wall.count(), timeout_ms}}},
+                     {wire::SubmitJob{id, "sleep", 0, 0, "null", At().wall.count(), timeout_ms,
+                                      kTenants[tenant], tenant == 0 ? 2u : 1u, 0}}},
         At(), out);
     Apply(std::move(out));
   }

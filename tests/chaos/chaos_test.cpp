@@ -99,7 +99,8 @@ class Load {
           body += (i ? "," : "") + job.str();
         }
         body += "]}";
-        auto client = HttpClient::Connect(stack.url(), 5s);
+        auto client =
+            HttpClient::Connect(stack.url(), HttpClientOptions{5s, stack.admin_key(), ""});
         auto response = client ? (*client)->PostJson("/v1/jobs:batch", body)
                                : Result<HttpResponse>(std::unexpected(client.error()));
         if (!response || response->status != 202) {

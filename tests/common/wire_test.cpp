@@ -17,8 +17,8 @@ T RoundTrip(const T& value) {
 
 TEST(WireTest, SubmitRoundTrips) {
   Submit submit{42,
-                {{"id1", "upper", 3, 1, R"("héllo")", 1700000000000000, 250},
-                 {"id2", "sleep", -2, 0, "[1,2]", 1700000000000001, 0}}};
+                {{"id1", "upper", 3, 1, R"("héllo")", 1700000000000000, 250, "acme", 3, 500},
+                 {"id2", "sleep", -2, 0, "[1,2]", 1700000000000001, 0, "", 1, 0}}};
   const Submit back = RoundTrip(submit);
   EXPECT_EQ(back.request_id, 42u);
   ASSERT_EQ(back.jobs.size(), 2u);
@@ -27,6 +27,9 @@ TEST(WireTest, SubmitRoundTrips) {
   EXPECT_EQ(back.jobs[0].attempts, 1u);
   EXPECT_EQ(back.jobs[0].created_us, 1700000000000000);
   EXPECT_EQ(back.jobs[0].timeout_ms, 250);
+  EXPECT_EQ(back.jobs[0].tenant, "acme");
+  EXPECT_EQ(back.jobs[0].tenant_weight, 3u);
+  EXPECT_EQ(back.jobs[0].tenant_max_queued, 500u);
   EXPECT_EQ(back.jobs[1].priority, -2);
   EXPECT_EQ(back.jobs[1].type, "sleep");
 }
@@ -90,7 +93,7 @@ TEST(WireTest, RejectsAnUnknownCommand) {
 }
 
 TEST(WireTest, RejectsGarbageAndTruncatedBodies) {
-  const Frames frames = Encode(Submit{1, {{"id", "upper", 0, 0, "\"x\"", 0, 0}}});
+  const Frames frames = Encode(Submit{1, {{"id", "upper", 0, 0, "\"x\"", 0, 0, "", 1, 0}}});
   EXPECT_FALSE(Decode(frames.header, "\xc1\xc1\xc1"));
   EXPECT_FALSE(Decode(frames.header, frames.body.substr(0, frames.body.size() / 2)));
   EXPECT_FALSE(Decode(frames.header, ""));

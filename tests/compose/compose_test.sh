@@ -90,6 +90,14 @@ done
 log "$healthy of $total containers healthy"
 [[ $total -eq 6 && $healthy -eq 6 ]]
 
+# Keys are on, as in a deployment: the CLI uses the admin key the gateway made.
+BATCHQ_API_KEY=$("${compose[@]}" exec -T gateway cat /var/lib/batchq/admin-key)
+export BATCHQ_API_KEY
+[[ $BATCHQ_API_KEY == bq_* ]]
+code=$(curl -s -o /dev/null -w '%{http_code}' "$url/v1/types")
+log "without a key: HTTP $code"
+[[ $code == 401 ]]
+
 workers_json() { "$cli" --url "$url" --output json workers; }
 live_workers() { workers_json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)))'; }
 for _ in $(seq 1 60); do [[ $(live_workers) -eq 3 ]] && break; sleep 1; done

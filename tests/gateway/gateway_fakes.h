@@ -44,9 +44,10 @@ class FakeStore : public JobStorePort {
     if (it == records.end()) return std::optional<JobRecord>();
     return std::optional<JobRecord>(it->second);
   }
-  Result<std::vector<JobRecord>> Recent(std::size_t limit) override {
+  Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) override {
     std::vector<JobRecord> out;
     for (const auto& [id, record] : records) {
+      if (!tenant.empty() && record.tenant != tenant) continue;
       if (out.size() < limit) out.push_back(record);
     }
     return out;

@@ -18,6 +18,7 @@ class JobReadsTest : public ::testing::Test {
     JobRecord queued;
     queued.id = "q";
     queued.type = "upper";
+    queued.tenant = "t1";
     queued.status = JobStatus::kQueued;
     store_.records["q"] = queued;
     JobRecord done = queued;
@@ -45,25 +46,63 @@ class JobReadsTest : public ::testing::Test {
   FakeBroker broker_;
   CompletionWaiters waiters_;
   JobReads reads_;
+  const Caller caller_{"k1", "t1", kAllScopes & ~static_cast<ScopeSet>(Scope::kAdmin), 0, 1, 0, 0};
+  const Caller stranger_{"k2", "t2", kAllScopes & ~static_cast<ScopeSet>(Scope::kAdmin), 0, 1,
+                         0,    0};
+  const Caller admin_{"k3", "ops", kAllScopes, 0, 1, 0, 0};
 };
 
+TEST_F(JobReadsTest, AnotherTenantsJobIsNotFoundOnEveryRouteAndStaysUntouched) {
+  auto missing = Answer([&](Respond r) { reads_.Get("missing", "", caller_, r); });
+  ASSERT_TRUE(missing);
+  const auto expect_same_as_missing = [&](const std::optional<HttpReply>& reply) {
+    ASSERT_TRUE(reply);
+    EXPECT_EQ(reply->status, 404);
+    EXPECT_EQ(reply->body, missing->body);
+  };
+  expect_same_as_missing(Answer([&](Respond r) { reads_.Get("d", "", stranger_, r); }));
+  expect_same_as_missing(Answer([&](Respond r) { reads_.Get("q", "wait_ms=50", stranger_, r); }));
+  expect_same_as_missing(Answer([&](Respond r) { reads_.GetResult("d", stranger_, r); }));
+  expect_same_as_missing(Answer([&](Respond r) { reads_.Cancel("q", stranger_, r); }));
+  EXPECT_EQ(store_.records["q"].status, JobStatus::kQueued);
+  EXPECT_EQ(waiters_.size(), 0u);
+
+  auto listed = Answer([&](Respond r) { reads_.List("", stranger_, r); });
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->body, R"({"jobs":[]})");
+  listed = Answer([&](Respond r) { reads_.List("", caller_, r); });
+  ASSERT_TRUE(listed);
+  EXPECT_NE(listed->body.find(R"("id":"q")"), std::string::npos);
+
+  // An admin sees every tenant, and can narrow the list to one.
+  auto seen = Answer([&](Respond r) { reads_.Get("d", "", admin_, r); });
+  ASSERT_TRUE(seen);
+  EXPECT_EQ(seen->status, 200);
+  listed = Answer([&](Respond r) { reads_.List("tenant=t2", admin_, r); });
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->body, R"({"jobs":[]})");
+  listed = Answer([&](Respond r) { reads_.List("tenant=t1", admin_, r); });
+  ASSERT_TRUE(listed);
+  EXPECT_NE(listed->body.find(R"("id":"d")"), std::string::npos);
+}
+
 TEST_F(JobReadsTest, GetAnswersTheJobOr404Or503) {
-  auto reply = Answer([&](Respond r) { reads_.Get("d", "", r); });
+  auto reply = Answer([&](Respond r) { reads_.Get("d", "", caller_, r); });
   ASSERT_TRUE(reply);
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(test::JsonString(reply->body, "status"), "succeeded");
   EXPECT_EQ(test::JsonString(reply->body, "result"), "HI");
-  reply = Answer([&](Respond r) { reads_.Get("missing", "", r); });
+  reply = Answer([&](Respond r) { reads_.Get("missing", "", caller_, r); });
   EXPECT_EQ(reply->status, 404);
   store_.down = true;
-  reply = Answer([&](Respond r) { reads_.Get("d", "", r); });
+  reply = Answer([&](Respond r) { reads_.Get("d", "", caller_, r); });
   EXPECT_EQ(reply->status, 503);
   EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "redis_unavailable");
 }
 
 TEST_F(JobReadsTest, ALongPollIsAnsweredWhenTheCompletionNoticeArrives) {
   std::optional<HttpReply> reply;
-  reads_.Get("q", "wait_ms=60000", [&reply](HttpReply r) { reply = std::move(r); });
+  reads_.Get("q", "wait_ms=60000", caller_, [&reply](HttpReply r) { reply = std::move(r); });
   io_.poll();
   EXPECT_FALSE(reply) << "a queued job is not answered before its notice or timeout";
   EXPECT_EQ(waiters_.size(), 1u);
@@ -76,40 +115,40 @@ TEST_F(JobReadsTest, ALongPollIsAnsweredWhenTheCompletionNoticeArrives) {
 }
 
 TEST_F(JobReadsTest, AnInvalidWaitOrLimitIs400) {
-  auto reply = Answer([&](Respond r) { reads_.Get("q", "wait_ms=-1", r); });
+  auto reply = Answer([&](Respond r) { reads_.Get("q", "wait_ms=-1", caller_, r); });
   EXPECT_EQ(reply->status, 400);
-  reply = Answer([&](Respond r) { reads_.List("limit=0", r); });
+  reply = Answer([&](Respond r) { reads_.List("limit=0", caller_, r); });
   EXPECT_EQ(reply->status, 400);
-  reply = Answer([&](Respond r) { reads_.List("limit=2", r); });
+  reply = Answer([&](Respond r) { reads_.List("limit=2", caller_, r); });
   EXPECT_EQ(reply->status, 200);
 }
 
 TEST_F(JobReadsTest, AResultNeedsASucceededJobAndAnUnexpiredBlob) {
-  auto reply = Answer([&](Respond r) { reads_.GetResult("q", r); });
+  auto reply = Answer([&](Respond r) { reads_.GetResult("q", caller_, r); });
   EXPECT_EQ(reply->status, 409);
   EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "no_result");
-  reply = Answer([&](Respond r) { reads_.GetResult("d", r); });
+  reply = Answer([&](Respond r) { reads_.GetResult("d", caller_, r); });
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->body, R"("HI")");
   store_.records["d"].result_type = "image/png";
-  reply = Answer([&](Respond r) { reads_.GetResult("d", r); });
+  reply = Answer([&](Respond r) { reads_.GetResult("d", caller_, r); });
   EXPECT_EQ(reply->status, 404);
   EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "result_expired");
   store_.blobs["d"] = "PNG";
-  reply = Answer([&](Respond r) { reads_.GetResult("d", r); });
+  reply = Answer([&](Respond r) { reads_.GetResult("d", caller_, r); });
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(reply->content_type, "image/png");
 }
 
 TEST_F(JobReadsTest, CancelTakesAQueuedJobOutAndRefusesOneThatEnded) {
-  auto reply = Answer([&](Respond r) { reads_.Cancel("q", r); });
+  auto reply = Answer([&](Respond r) { reads_.Cancel("q", caller_, r); });
   EXPECT_EQ(reply->status, 200);
   EXPECT_EQ(test::JsonString(reply->body, "status"), "cancelled");
   EXPECT_EQ(broker_.cancelled, std::vector<std::string>{"q"});
-  reply = Answer([&](Respond r) { reads_.Cancel("d", r); });
+  reply = Answer([&](Respond r) { reads_.Cancel("d", caller_, r); });
   EXPECT_EQ(reply->status, 409);
   EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "not_cancellable");
-  reply = Answer([&](Respond r) { reads_.Cancel("missing", r); });
+  reply = Answer([&](Respond r) { reads_.Cancel("missing", caller_, r); });
   EXPECT_EQ(reply->status, 404);
 }
 

@@ -37,7 +37,7 @@ class SubmitHandlerTest : public ::testing::Test {
     request.body = std::move(body);
     std::optional<HttpReply> reply;
     int answers = 0;
-    handler.Handle(request, batch, [&](HttpReply r) {
+    handler.Handle(request, batch, UnauthenticatedCaller(), [&](HttpReply r) {
       reply = std::move(r);
       ++answers;
     });

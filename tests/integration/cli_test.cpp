@@ -1,4 +1,6 @@
 // The batchq CLI against a real stack: output and exit codes scripts rely on.
+#include <regex>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/stack.h"
@@ -17,7 +19,8 @@ class CliTest : public ::testing::Test {
     stack_ = nullptr;
   }
   static int Cli(std::vector<std::string> args, std::string* out) {
-    args.insert(args.begin(), {BATCHQ_CLI_BIN, "--url", stack_->url()});
+    args.insert(args.begin(), {BATCHQ_CLI_BIN, "--url", stack_->url(), "--api-key-file",
+                               stack_->admin_key_file()});
     return RunCommand(args, out);
   }
   static Stack* stack_;
@@ -56,6 +59,53 @@ TEST_F(CliTest, ExitCodesForRefusalsAndOutages) {
   EXPECT_EQ(Cli({"status", "0123456789abcdef0123456789abcdef"}, &out), 3) << out;
   EXPECT_EQ(Cli({"frobnicate"}, &out), 2) << out;
   EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", "http://127.0.0.1:1", "types"}, &out), 4) << out;
+}
+
+TEST_F(CliTest, KeysAreCreatedListedUsedAndRevoked) {
+  const std::regex key_text("bq_[0-9a-f]{12}_[0-9a-f]{64}");
+  std::string out;
+  ASSERT_EQ(Cli({"keys", "create", "--tenant", "cli-team", "--scopes", "submit,read", "--rate",
+                 "100", "--max-queued", "50"},
+                &out),
+            0)
+      << out;
+  std::smatch found;
+  ASSERT_TRUE(std::regex_search(out, found, key_text)) << out;
+  const std::string key = found.str();
+  const std::string id = key.substr(3, 12);
+  // The new key works for what its scopes allow, and only that.
+  auto as_key = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {BATCHQ_CLI_BIN, "--url", stack_->url(), "--api-key", key});
+    return RunCommand(args, &out);
+  };
+  EXPECT_EQ(as_key({"submit", "upper", "with a tenant key", "--wait"}), 0) << out;
+  EXPECT_NE(out.find("WITH A TENANT KEY"), std::string::npos) << out;
+  EXPECT_EQ(as_key({"keys", "list"}), 3) << out;
+  EXPECT_NE(out.find("forbidden"), std::string::npos) << out;
+  // Without any key the gateway refuses, and the CLI says so.
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack_->url(), "types"}, &out), 3) << out;
+  EXPECT_NE(out.find("unauthenticated"), std::string::npos) << out;
+
+  ASSERT_EQ(Cli({"--output", "json", "keys", "create", "--tenant", "cli-team", "--scopes", "read",
+                 "--expires-in", "30d"},
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(JsonString(out, "tenant"), "cli-team") << out;
+  EXPECT_TRUE(std::regex_match(JsonString(out, "key"), key_text)) << out;
+  EXPECT_FALSE(JsonString(out, "expires_at").empty()) << out;
+  EXPECT_EQ(
+      Cli({"keys", "create", "--tenant", "x", "--scopes", "read", "--expires-in", "soon"}, &out), 2)
+      << out;
+
+  EXPECT_EQ(Cli({"keys", "list"}, &out), 0) << out;
+  EXPECT_NE(out.find(id), std::string::npos) << out;
+  EXPECT_EQ(out.find(key.substr(16)), std::string::npos) << "a secret was listed";
+  EXPECT_EQ(Cli({"keys", "revoke", id}, &out), 0) << out;
+  EXPECT_NE(out.find("revoked " + id), std::string::npos) << out;
+  EXPECT_TRUE(WaitFor([&] { return as_key({"types"}) == 3; })) << out;
+  EXPECT_NE(out.find("unauthenticated"), std::string::npos) << out;
+  EXPECT_EQ(Cli({"keys", "revoke", "0123456789ab"}, &out), 3) << out;
 }
 
 TEST_F(CliTest, TypesListsTheBuiltInTypes) {

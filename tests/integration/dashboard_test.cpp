@@ -23,7 +23,8 @@ TEST(DashboardTest, ShowsLiveWorkersAndRunsAJobSubmittedFromTheForm) {
   ASSERT_TRUE(batch && batch->status == 202);
 
   std::string out;
-  const int rc = RunCommand({BATCHQ_NODE, BATCHQ_UI_TEST_SCRIPT, stack.url(), BATCHQ_UI_SCREENSHOT},
+  const int rc = RunCommand({BATCHQ_NODE, BATCHQ_UI_TEST_SCRIPT, stack.url(),
+                             stack.admin_key_file(), BATCHQ_UI_SCREENSHOT},
                             &out, std::chrono::seconds(120));
   ASSERT_EQ(rc, 0) << out << "\n" << stack.Logs();
   EXPECT_NE(out.find(R"("workers":["w0","w1"])"), std::string::npos) << out;

@@ -110,13 +110,15 @@ TEST(HandlersEndToEndTest, RenderedPngIsServedRawAndSavedByTheCli) {
 
   const std::string out = TempPath("render.png");
   std::string stdout_text;
-  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "wait", id, "-o", out}, &stdout_text),
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "--api-key-file",
+                        stack.admin_key_file(), "wait", id, "-o", out},
+                       &stdout_text),
             0);
   EXPECT_EQ(ReadFile(out), raw->body);
   std::filesystem::remove(out);
   // submit --wait -o does the same in one step.
-  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "submit", "render", params, "--wait",
-                        "-o", out},
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "--api-key-file",
+                        stack.admin_key_file(), "submit", "render", params, "--wait", "-o", out},
                        &stdout_text),
             0);
   EXPECT_EQ(ReadFile(out), raw->body);

@@ -130,10 +130,11 @@ TEST(ObservabilityTest, EveryDashboardQueryWorksOnRealMetrics) {
     config << fmt::format(
         "global: {{scrape_interval: 1s, evaluation_interval: 1s}}\n"
         "scrape_configs:\n"
-        "  - {{job_name: gateway, static_configs: [{{targets: ['{}']}}]}}\n"
+        "  - {{job_name: gateway, authorization: {{credentials_file: '{}'}},\n"
+        "     static_configs: [{{targets: ['{}']}}]}}\n"
         "  - {{job_name: broker, static_configs: [{{targets: ['{}']}}]}}\n"
         "  - {{job_name: gpu_worker, static_configs: [{{targets: ['{}']}}]}}\n",
-        gateway_target, broker_target, worker_target);
+        stack.admin_key_file(), gateway_target, broker_target, worker_target);
   }
   ChildProcess prometheus({BATCHQ_PROMETHEUS, "--config.file=" + dir + "/prometheus.yml",
                            "--storage.tsdb.path=" + dir + "/data",
@@ -168,7 +169,7 @@ TEST(ObservabilityTest, EveryDashboardQueryWorksOnRealMetrics) {
   std::string exported;
   for (const std::string& base :
        {stack.url(), "http://" + broker_target, "http://" + worker_target}) {
-    exported += ScrapeMetrics(base);
+    exported += ScrapeMetrics(base, base == stack.url() ? stack.admin_key() : "");
   }
   const std::regex metric_name("batchq_[a-z_]+");
   std::set<std::string> named;

@@ -66,9 +66,34 @@ std::string Stack::broker_backend() const {
 std::string Stack::redis_url() const { return fmt::format("redis://127.0.0.1:{}", redis_port_); }
 
 std::unique_ptr<HttpClient> Stack::Client() const {
-  auto client = HttpClient::Connect(url(), std::chrono::seconds(70));
+  return Client(options_.auth ? admin_key() : std::string());
+}
+
+std::unique_ptr<HttpClient> Stack::Client(const std::string& api_key) const {
+  HttpClientOptions options;
+  options.timeout = std::chrono::seconds(70);
+  options.bearer_token = api_key;
+  auto client = HttpClient::Connect(url(), std::move(options));
   if (!client) throw std::runtime_error(client.error().message);
   return std::move(*client);
+}
+
+std::string Stack::admin_key() const {
+  std::string key = ReadFile(admin_key_file());
+  while (!key.empty() && (key.back() == '\n' || key.back() == ' ')) key.pop_back();
+  return key;
+}
+
+std::string Stack::CreateKey(const std::string& tenant, const std::string& scopes,
+                             const std::string& extra_json) const {
+  const std::string body = fmt::format(R"({{"tenant":"{}","scopes":"{}"{}}})", tenant, scopes,
+                                       extra_json.empty() ? "" : "," + extra_json);
+  auto response = Client()->PostJson("/v1/keys", body);
+  if (!response || response->status != 201) {
+    throw std::runtime_error("POST /v1/keys refused: " +
+                             (response ? response->body : response.error().message));
+  }
+  return JsonString(response->body, "key");
 }
 
 void Stack::StartRedis() {
@@ -109,6 +134,11 @@ void Stack::StartGateway() {
                                 fmt::format("tcp://127.0.0.1:{}", frontend_port_),
                                 "--redis-url",
                                 redis_url()};
+  if (options_.auth) {
+    argv.insert(argv.end(), {"--admin-key-file", admin_key_file()});
+  } else {
+    argv.insert(argv.end(), {"--auth", "none"});
+  }
   argv.insert(argv.end(), options_.gateway_args.begin(), options_.gateway_args.end());
   gateway_ = ChildProcess(argv, dir_ + "/gateway.log");
   if (!WaitFor([&] { return std::filesystem::exists(ready); })) {
@@ -201,8 +231,11 @@ int LoggedMetricsPort(const std::string& log) {
   return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + marker.size());
 }
 
-std::string ScrapeMetrics(const std::string& base_url) {
-  auto client = HttpClient::Connect(base_url, std::chrono::seconds(5));
+std::string ScrapeMetrics(const std::string& base_url, const std::string& api_key) {
+  HttpClientOptions options;
+  options.timeout = std::chrono::seconds(5);
+  options.bearer_token = api_key;
+  auto client = HttpClient::Connect(base_url, std::move(options));
   if (!client) return "";
   auto response = (*client)->Get("/metrics");
   return response && response->status == 200 ? response->body : "";

@@ -18,6 +18,9 @@ struct StackOptions {
   std::vector<std::string> gateway_args;
   std::vector<std::string> worker_args;
   bool redis_aof = false;  // appendonly with appendfsync always, kept across restarts
+  // API keys on, as a deployment runs: the gateway gets --admin-key-file and Client()
+  // sends that admin key. false: --auth none.
+  bool auth = true;
 };
 
 class Stack {
@@ -29,7 +32,17 @@ class Stack {
   std::string broker_frontend() const;
   std::string broker_backend() const;
   std::string redis_url() const;
+  // A client sending the bootstrap admin key (every scope, tenant "admin").
   std::unique_ptr<HttpClient> Client() const;
+  // A client sending `api_key` (empty: none).
+  std::unique_ptr<HttpClient> Client(const std::string& api_key) const;
+  // The bootstrap admin key and its file (written by the gateway on its first start).
+  std::string admin_key() const;
+  std::string admin_key_file() const { return dir_ + "/admin.key"; }
+  // A new key made through POST /v1/keys with the admin key; throws when refused.
+  std::string CreateKey(const std::string& tenant, const std::string& scopes,
+                        const std::string& extra_json = "") const;
+  const std::string& dir() const { return dir_; }
 
   void StartRedis();
   void StartBroker();
@@ -78,6 +91,6 @@ std::int64_t JsonInt(const std::string& body, const std::string& key, const std:
 // port N"); 0 if it has not logged one.
 int LoggedMetricsPort(const std::string& log);
 // GET /metrics at `base_url` (http://host:port); "" unless it answered 200.
-std::string ScrapeMetrics(const std::string& base_url);
+std::string ScrapeMetrics(const std::string& base_url, const std::string& api_key = "");
 
 }  // namespace batchq::test

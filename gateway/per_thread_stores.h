@@ -1,6 +1,7 @@
 #pragma once
-// The gateway's JobStorePort on Redis: each calling thread gets a JobStore on a Redis
-// connection of its own, made on its first call and kept until this object goes.
+// The gateway's JobStorePort and KeyStorePort on Redis: each calling thread gets a
+// JobStore and a KeyStore on a Redis connection of its own, made on its first call
+// and kept until this object goes.
 // Thread-safe; the calls themselves block on Redis for up to the command timeout.
 
 #include <memory>
@@ -9,31 +10,39 @@
 #include <unordered_map>
 
 #include "common/job_store.h"
+#include "common/key_store.h"
 #include "common/redis_connection.h"
 #include "gateway/job_store_port.h"
+#include "gateway/key_store_port.h"
 
 namespace batchq {
 
-class PerThreadJobStore : public JobStorePort {
+class PerThreadStores : public JobStorePort, public KeyStorePort {
  public:
-  PerThreadJobStore(RedisConnection::Options redis, JobStore::Options store);
+  PerThreadStores(RedisConnection::Options redis, JobStore::Options store);
 
   Result<CreateOutcome> Create(std::span<const NewJob> jobs,
                                std::optional<IdempotencyClaim> claim) override;
   Status Remove(std::span<const std::string> ids) override;
   Status ForgetIdempotencyKey(std::string_view key) override;
   Result<std::optional<JobRecord>> Get(std::string_view id) override;
-  Result<std::vector<JobRecord>> Recent(std::size_t limit) override;
+  Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) override;
   Result<std::optional<std::string>> GetBlob(std::string_view id) override;
   Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) override;
   Status Ping() override;
+
+  Status PutKey(const KeyRecord& key) override;
+  Result<std::optional<KeyRecord>> GetKey(std::string_view id) override;
+  Result<std::vector<KeyRecord>> ListKeys() override;
+  Result<bool> RevokeKey(std::string_view id) override;
 
  private:
   struct Slot {
     std::unique_ptr<RedisConnection> redis;
     std::unique_ptr<JobStore> store;
+    std::unique_ptr<KeyStore> keys;
   };
-  JobStore& Local();
+  Slot& Local();
 
   const RedisConnection::Options redis_options_;
   const JobStore::Options store_options_;

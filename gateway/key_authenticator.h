@@ -1,0 +1,55 @@
+#pragma once
+// Turns an Authorization header into a Caller, or into unauthenticated. Key records
+// are looked up by id (through `Lookup`, Redis in the gateway) and kept for at most
+// `cache_for`, so a revoked or changed key stops working on every gateway within
+// that time; unknown ids are cached too, in a bounded table. When a lookup fails
+// (Redis is down), a record seen before is used as last known, otherwise the request
+// is refused as unavailable. Static keys (the bootstrap admin key from a file) are
+// known without Redis. Time is an argument. Thread-safe.
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/api_key.h"
+#include "common/error.h"
+#include "gateway/caller.h"
+
+namespace batchq {
+
+class KeyAuthenticator {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using Lookup = std::function<Result<std::optional<KeyRecord>>(std::string_view id)>;
+  struct Options {
+    std::chrono::milliseconds cache_for{500};
+    std::size_t max_cached = 10000;  // entries; the table is emptied when it grows past
+  };
+
+  KeyAuthenticator(Options options, Lookup lookup, std::vector<KeyRecord> static_keys);
+
+  // The caller the header's key stands for. Errors: unauthenticated (no bearer key,
+  // unknown, revoked, expired or wrong secret), redis_unavailable (cannot check).
+  Result<Caller> Authenticate(std::string_view authorization, Clock::time_point now,
+                              WallMicros wall_now);
+
+ private:
+  struct Entry {
+    std::optional<KeyRecord> record;
+    Clock::time_point fetched{};
+  };
+  Result<std::optional<KeyRecord>> Find(const std::string& id, Clock::time_point now);
+
+  const Options options_;
+  const Lookup lookup_;
+  const std::vector<KeyRecord> static_keys_;
+  std::mutex mutex_;  // guards cache_
+  std::unordered_map<std::string, Entry> cache_;
+};
+
+}  // namespace batchq

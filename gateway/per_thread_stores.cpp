@@ -1,0 +1,50 @@
+#include "gateway/per_thread_stores.h"
+
+namespace batchq {
+
+PerThreadStores::PerThreadStores(RedisConnection::Options redis, JobStore::Options store)
+    : redis_options_(std::move(redis)), store_options_(std::move(store)) {}
+
+PerThreadStores::Slot& PerThreadStores::Local() {
+  std::lock_guard lock(mutex_);
+  Slot& slot = slots_[std::this_thread::get_id()];
+  if (!slot.store) {
+    slot.redis = std::make_unique<RedisConnection>(redis_options_);
+    slot.store = std::make_unique<JobStore>(*slot.redis, store_options_);
+    slot.keys = std::make_unique<KeyStore>(*slot.redis, store_options_.key_prefix);
+  }
+  return slot;
+}
+
+Result<CreateOutcome> PerThreadStores::Create(std::span<const NewJob> jobs,
+                                              std::optional<IdempotencyClaim> claim) {
+  return Local().store->Create(jobs, claim);
+}
+Status PerThreadStores::Remove(std::span<const std::string> ids) {
+  return Local().store->Remove(ids);
+}
+Status PerThreadStores::ForgetIdempotencyKey(std::string_view key) {
+  return Local().store->ForgetIdempotencyKey(key);
+}
+Result<std::optional<JobRecord>> PerThreadStores::Get(std::string_view id) {
+  return Local().store->Get(id);
+}
+Result<std::vector<JobRecord>> PerThreadStores::Recent(std::size_t limit, std::string_view tenant) {
+  return Local().store->Recent(limit, tenant);
+}
+Result<std::optional<std::string>> PerThreadStores::GetBlob(std::string_view id) {
+  return Local().store->GetBlob(id);
+}
+Result<CancelOutcome> PerThreadStores::Cancel(std::string_view id, JobStatus* status_out) {
+  return Local().store->Cancel(id, status_out);
+}
+Status PerThreadStores::Ping() { return Local().store->Ping(); }
+
+Status PerThreadStores::PutKey(const KeyRecord& key) { return Local().keys->Put(key); }
+Result<std::optional<KeyRecord>> PerThreadStores::GetKey(std::string_view id) {
+  return Local().keys->Get(id);
+}
+Result<std::vector<KeyRecord>> PerThreadStores::ListKeys() { return Local().keys->List(); }
+Result<bool> PerThreadStores::RevokeKey(std::string_view id) { return Local().keys->Revoke(id); }
+
+}  // namespace batchq

@@ -1,0 +1,17 @@
+#include "gateway/route_scope.h"
+
+namespace batchq {
+
+std::optional<Scope> RequiredScope(std::string_view method, std::string_view path) {
+  if (path == "/metrics" || path == "/v1/keys" || path.starts_with("/v1/keys/")) {
+    return Scope::kAdmin;
+  }
+  if (path == "/v1/jobs:batch" || (path == "/v1/jobs" && method == "POST")) return Scope::kSubmit;
+  if (path.starts_with("/v1/jobs/") && method == "DELETE") return Scope::kCancel;
+  // Every other /v1/ route, methods it does not serve included, so that no answer
+  // (not even a 404 or 405) says anything to a caller without a key.
+  if (path == "/v1" || path.starts_with("/v1/")) return Scope::kRead;
+  return std::nullopt;
+}
+
+}  // namespace batchq
