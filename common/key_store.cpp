@@ -1,7 +1,7 @@
 #include "common/key_store.h"
 
 #include <algorithm>
-#include <charconv>
+#include <cstdlib>
 
 #include <fmt/format.h>
 

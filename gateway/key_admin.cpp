@@ -2,7 +2,7 @@
 
 #include "gateway/api_reply.h"
 #include "gateway/key_json.h"
-#include "gateway/submit_admission.h"
+#include "gateway/request_parser.h"
 
 namespace batchq {
 

@@ -1,5 +1,7 @@
 #include "gateway/request_parser.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -84,6 +86,16 @@ simdjson::dom::parser& ThreadParser() {
 }
 
 }  // namespace
+
+bool IsJsonContentType(std::string_view content_type) {
+  constexpr std::string_view kJson = "application/json";
+  std::string_view media = content_type.substr(0, content_type.find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  return media.size() == kJson.size() &&
+         std::equal(media.begin(), media.end(), kJson.begin(), [](char a, char b) {
+           return std::tolower(static_cast<unsigned char>(a)) == b;
+         });
+}
 
 Result<JobRequest> ParseJobRequest(std::string_view body) {
   auto root = ParseDocument(ThreadParser(), body);

@@ -23,6 +23,9 @@ inline constexpr std::int32_t kMaxPriority = 1000;
 
 inline constexpr std::int64_t kMaxTimeoutMs = 24 * 3600 * 1000;
 
+// True for application/json, with or without parameters, in any case.
+bool IsJsonContentType(std::string_view content_type);
+
 // {"type": "...", "input": <any JSON>, "priority"?: int, "timeout_ms"?: int}
 Result<JobRequest> ParseJobRequest(std::string_view body);
 

@@ -32,16 +32,6 @@ Status CheckIdempotencyKey(std::string_view key, std::size_t max_size) {
 
 }  // namespace
 
-bool IsJsonContentType(std::string_view content_type) {
-  constexpr std::string_view kJson = "application/json";
-  std::string_view media = content_type.substr(0, content_type.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
-  return media.size() == kJson.size() &&
-         std::equal(media.begin(), media.end(), kJson.begin(), [](char a, char b) {
-           return std::tolower(static_cast<unsigned char>(a)) == b;
-         });
-}
-
 std::string Fingerprint(std::string_view body) {
   std::uint64_t hash = 1469598103934665603ull;
   for (const char c : body) {

@@ -36,8 +36,6 @@ Result<AdmittedSubmit> ParseSubmit(const HttpRequestIn& request, bool batch,
 Status CheckSubmit(AdmittedSubmit& admitted, const HttpRequestIn& request,
                    const AdmissionLimits& limits, const wire::Status& served);
 
-// True for application/json, with or without parameters, in any case.
-bool IsJsonContentType(std::string_view content_type);
 // FNV-1a over the body: tells a retried request from a different one under the same key.
 std::string Fingerprint(std::string_view body);
 
