@@ -33,7 +33,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certifi
     && useradd --system --no-create-home batchq \
     # The gateway writes the bootstrap admin key here; a named volume mounted on it
     # takes this owner, so the key survives restarts and stays the gateway's.
-    && mkdir -p /var/lib/batchq && chown batchq /var/lib/batchq && chmod 0700 /var/lib/batchq
+    && mkdir -p /var/lib/batchq && chown batchq /var/lib/batchq && chmod 0700 /var/lib/batchq \
+    # CURVE keys and Redis users' passwords (the `secrets` service writes them once);
+    # the folders inside keep their own modes, so Redis may read only the ACL file.
+    && mkdir -p /var/lib/batchq-secrets && chown batchq /var/lib/batchq-secrets \
+    && chmod 0755 /var/lib/batchq-secrets
+COPY scripts/make_keys.sh scripts/make_redis_users.sh /opt/batchq/scripts/
+COPY deploy/redis/users.acl.in /opt/batchq/deploy/redis/
 COPY --from=build /out/lib/ /opt/batchq/lib/
 COPY --from=build /out/bin/ /usr/local/bin/
 ENV LD_LIBRARY_PATH=/opt/batchq/lib

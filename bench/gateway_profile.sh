@@ -4,14 +4,17 @@
 # worker and the gateway under callgrind on free loopback ports, sends COUNT single
 # submits with `batchq bench` (each then long-polled to its end), stops the gateway and
 # prints the inclusive share of the functions named below.
-#   bench/gateway_profile.sh [--count N] [--auth none] [BUILD_DIR]
-# With --auth none the gateway runs without keys (loopback), to isolate their cost.
+#   bench/gateway_profile.sh [--count N] [--auth none] [--curve off] [BUILD_DIR]
+# With --auth none the gateway runs without keys (loopback), to isolate their cost; with
+# --curve off, plain ZeroMQ to the broker (loopback), to isolate CURVE's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=3000
 auth=keys
 if [[ ${1:-} == --count ]]; then count=$2; shift 2; fi
 if [[ ${1:-} == --auth ]]; then auth=$2; shift 2; fi
+curve=on
+if [[ ${1:-} == --curve ]]; then curve=$2; shift 2; fi
 build=${1:-build}
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 2; }
 tmp=$(mktemp -d)
@@ -25,17 +28,27 @@ trap cleanup EXIT
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 redis_port=$(free_port) front=$(free_port) back=$(free_port) http=$(free_port)
 
+# CURVE on between the processes, as deployed.
+scripts/make_keys.sh "$tmp/keys" "$build/cli/batchq"
+k="$tmp/keys"
+server_curve=(--curve-secret-file "$k/broker.key" --gateway-keys "$k/gateways" --worker-keys "$k/workers")
+client_curve() { echo "--curve-secret-file $k/$1.key --broker-public-key-file $k/broker.pub"; }
+if [[ $curve == off ]]; then
+  server_curve=(--no-curve)
+  client_curve() { echo "--no-curve"; }
+fi
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
 pids+=($!)
 "$build/broker/broker" --redis-url "redis://127.0.0.1:$redis_port" --frontend "tcp://127.0.0.1:$front" \
-  --backend "tcp://127.0.0.1:$back" >"$tmp/broker.log" 2>&1 &
+  --backend "tcp://127.0.0.1:$back" "${server_curve[@]}" >"$tmp/broker.log" 2>&1 &
 pids+=($!)
 "$build/gpu_worker/gpu_worker" --redis-url "redis://127.0.0.1:$redis_port" --backend cpu --type upper \
-  --broker "tcp://127.0.0.1:$back" >"$tmp/worker.log" 2>&1 &
+  --broker "tcp://127.0.0.1:$back" $(client_curve worker) >"$tmp/worker.log" 2>&1 &
 pids+=($!)
 valgrind --tool=callgrind --callgrind-out-file="$tmp/callgrind.out" "$build/gateway/gateway" \
   --redis-url "redis://127.0.0.1:$redis_port" --broker "tcp://127.0.0.1:$front" --port "$http" \
-  --threads 1 --auth "$auth" --admin-key-file "$tmp/api-key" >"$tmp/gateway.log" 2>&1 &
+  --threads 1 --auth "$auth" --admin-key-file "$tmp/api-key" $(client_curve gateway) \
+  >"$tmp/gateway.log" 2>&1 &
 gateway=$!
 for _ in $(seq 1 300); do
   curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break

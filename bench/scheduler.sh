@@ -29,6 +29,10 @@ trap cleanup EXIT
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 free_port() { local p=$1; while port_in_use "$p"; do p=$((p+1)); done; echo "$p"; }
 
+# CURVE on between the processes, as deployed.
+scripts/make_keys.sh "$tmp/keys" "$bin/cli/batchq"
+k="$tmp/keys"
+
 ideal=17778
 results="$out/scheduler.jsonl"
 : >"$results"
@@ -41,12 +45,15 @@ for mode in fixed adaptive; do
   sleep 0.3
   "$bin/broker/broker" --redis-url "redis://127.0.0.1:$redis_port" \
     --frontend "tcp://127.0.0.1:$fe" --backend "tcp://127.0.0.1:$be" \
+    --curve-secret-file "$k/broker.key" --gateway-keys "$k/gateways" --worker-keys "$k/workers" \
     --type "sleep:max_batch_size=32,max_delay_ms=5,adaptive=$adaptive" >"$tmp/broker.log" 2>&1 & pids+=($!)
   "$bin/gateway/gateway" --redis-url "redis://127.0.0.1:$redis_port" --broker "tcp://127.0.0.1:$fe" \
+    --curve-secret-file "$k/gateway.key" --broker-public-key-file "$k/broker.pub" \
     --port "$http" --admin-key-file "$tmp/api-key" >"$tmp/gateway.log" 2>&1 & pids+=($!)
   for w in 1 2; do
     "$bin/gpu_worker/gpu_worker" --redis-url "redis://127.0.0.1:$redis_port" \
       --broker "tcp://127.0.0.1:$be" --name "w$w" --type sleep --backend cpu \
+      --curve-secret-file "$k/worker.key" --broker-public-key-file "$k/broker.pub" \
       >"$tmp/worker$w.log" 2>&1 & pids+=($!)
   done
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break; sleep 0.1; done

@@ -52,6 +52,16 @@ void BatchPolicy::AddType(std::string_view name) {
 
 bool BatchPolicy::Knows(std::string_view type) const { return Find(type) != nullptr; }
 
+std::chrono::milliseconds BatchPolicy::MaxRun(std::string_view type, std::uint32_t size) const {
+  const TypeQueue* queue = Find(type);
+  if (queue == nullptr) return kMaxRunFloor;
+  if (queue->settings.max_run.count() > 0) return queue->settings.max_run;
+  if (!queue->cost.known()) return kMaxRunFloor;
+  // Generous: a batch ten times slower than usual is still running, not hung.
+  const auto learned = std::chrono::ceil<std::chrono::milliseconds>(queue->cost.Predict(size) * 10);
+  return std::max(kMaxRunFloor, learned);
+}
+
 BatchPolicy::TypeQueue* BatchPolicy::Find(std::string_view type) {
   const auto it = queues_.find(type);
   return it == queues_.end() ? nullptr : &it->second;

@@ -125,6 +125,11 @@ class BatchPolicy {
   void Requeue(std::string_view type, std::vector<QueuedJob> jobs);
   // Takes a queued job out (it was cancelled); false when it is not queued here.
   bool Remove(std::string_view id);
+  // How long a batch of `size` may stay with its worker: the type's max_run, or else
+  // ten times its learned cost, at least kMaxRunFloor.
+  std::chrono::milliseconds MaxRun(std::string_view type, std::uint32_t size) const;
+  static constexpr std::chrono::milliseconds kMaxRunFloor{60'000};
+
   // Feeds the cost model with one finished batch.
   void ObserveBatch(std::string_view type, std::uint32_t size, std::chrono::microseconds exec);
 

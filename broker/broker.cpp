@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/curve_socket.h"
 #include "common/job_id.h"
 #include "common/json_writer.h"
 #include "common/zmq_transport.h"
@@ -22,10 +23,14 @@ constexpr std::size_t kSweepBatch = 1000;
 // The longest poll, which also bounds how long a stop request goes unnoticed.
 constexpr std::chrono::milliseconds kMaxPoll{200};
 
+// ZAP domains: which allow-list a port's peers are checked against.
+constexpr std::string_view kGatewayDomain = "gateway";
+constexpr std::string_view kWorkerDomain = "worker";
+
 Now NowBoth() { return Now{Clock::now(), NowWallMicros()}; }
 
 RedisConnection::Options RedisOptions(const BrokerConfig& config) {
-  auto endpoint = ParseRedisUrl(config.redis_url);
+  auto endpoint = ResolveRedisEndpoint(config.redis_url, config.redis_password_file);
   if (!endpoint) throw std::runtime_error(endpoint.error().message);
   return RedisConnection::Options{*endpoint};
 }
@@ -78,6 +83,8 @@ Broker::Broker(const BrokerConfig& config)
     // Unroutable sends fail loudly instead of vanishing, so a lost worker is noticed at once.
     socket->set(zmq::sockopt::router_mandatory, 1);
   }
+  if (auto login = redis_.CheckLogin(); !login) throw std::runtime_error(login.error().message);
+  SecureSockets();
   try {
     frontend_.bind(config_.frontend);
     backend_.bind(config_.backend);
@@ -96,6 +103,40 @@ Broker::Broker(const BrokerConfig& config)
 }
 
 Broker::~Broker() = default;
+
+void Broker::SecureSockets() {
+  if (config_.no_curve) {
+    for (const auto& endpoint : {config_.frontend, config_.backend}) {
+      if (!IsLoopbackEndpoint(endpoint)) {
+        throw std::runtime_error(fmt::format(
+            "--no-curve is only allowed on loopback, and {} is not: anyone who reaches it "
+            "could submit jobs or take them as a worker. Give --curve-secret-file, "
+            "--gateway-keys and --worker-keys instead.",
+            endpoint));
+      }
+    }
+    spdlog::warn("CURVE is off (--no-curve): any local process may connect to the broker");
+    return;
+  }
+  if (config_.curve_secret_file.empty() || config_.gateway_keys_dir.empty() ||
+      config_.worker_keys_dir.empty()) {
+    throw std::runtime_error(
+        "the broker needs CURVE keys: --curve-secret-file (its key, made by `batchq keygen`), "
+        "--gateway-keys and --worker-keys (directories of the public keys allowed on each "
+        "port); or --no-curve on loopback");
+  }
+  auto own = LoadCurveSecretFile(config_.curve_secret_file);
+  if (!own) throw std::runtime_error(own.error().message);
+  zap_ = std::make_unique<ZapHandler>(
+      context_, ZapHandler::Options{{{std::string(kGatewayDomain), config_.gateway_keys_dir},
+                                     {std::string(kWorkerDomain), config_.worker_keys_dir}},
+                                    config_.allow_list_reload,
+                                    [this](std::string_view domain, const PeerVerdict& verdict) {
+                                      metrics_.OnPeerChecked(domain, verdict.allowed);
+                                    }});
+  UseCurveServer(frontend_, *own, kGatewayDomain);
+  UseCurveServer(backend_, *own, kWorkerDomain);
+}
 
 void Broker::Run(const std::atomic<bool>& stop) {
   const auto start = Clock::now();

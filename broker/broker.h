@@ -16,6 +16,7 @@
 #include "broker/broker_core.h"
 #include "broker/broker_metrics.h"
 #include "broker/ending_writer.h"
+#include "broker/zap_handler.h"
 #include "common/job_store.h"
 #include "common/metrics_endpoint.h"
 #include "common/redis_connection.h"
@@ -41,12 +42,15 @@ class Broker {
   void Apply(Effects effects, Now now);
   void Sweep(Now now, Effects& out);
   void UpdateGauges(MonotonicTime now);
+  // CURVE on both sockets with the ZAP handler behind them, or plain on loopback only.
+  void SecureSockets();
 
   const BrokerConfig config_;
   std::shared_ptr<prometheus::Registry> registry_;
   BrokerMetrics metrics_;
   MetricsEndpoint metrics_endpoint_;
   zmq::context_t context_;
+  std::unique_ptr<ZapHandler> zap_;  // before the sockets: it must outlive their handshakes
   zmq::socket_t frontend_;
   zmq::socket_t backend_;
   std::string frontend_endpoint_;

@@ -14,7 +14,8 @@ struct BrokerConfig {
   std::string frontend = "tcp://127.0.0.1:5555";  // gateways connect here
   std::string backend = "tcp://127.0.0.1:5556";   // workers connect here
   std::string redis_url = "redis://127.0.0.1:6379";
-  std::string metrics_listen;  // HOST:PORT for GET /metrics; empty: none
+  std::string redis_password_file;  // read at start; replaces a password in redis_url
+  std::string metrics_listen;       // HOST:PORT for GET /metrics; empty: none
   std::string key_prefix = "bq:";
   // Job types served, with optional per-type settings: "upper", "sleep:max_batch_size=64".
   std::vector<std::string> types = {"upper", "sleep"};
@@ -32,6 +33,14 @@ struct BrokerConfig {
   // attempt fencing keeps a late result from the first run from counting.
   std::chrono::milliseconds running_lease{60000};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
+  // CURVE: the broker's secret key, and the directories of public keys allowed on the
+  // gateway-facing (frontend) and worker-facing (backend) ports. no_curve runs plain
+  // ZeroMQ, which is refused unless both endpoints are loopback.
+  std::string curve_secret_file;
+  std::string gateway_keys_dir;
+  std::string worker_keys_dir;
+  bool no_curve = false;
+  std::chrono::milliseconds allow_list_reload{1000};
   std::string ready_file;  // when set, the bound endpoints are written here as JSON
 };
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "broker/submit_check.h"
 #include "common/log_context.h"
 
 namespace batchq {
@@ -26,6 +27,12 @@ wire::Verdict BrokerCore::Admit(wire::SubmitJob& job, Now now) {
   wire::Verdict verdict;
   // A job already here (the sweep found it first) is accepted again, not queued twice.
   if (known_.contains(job.id)) return verdict;
+  if (auto checked = CheckSubmittedJob(job); !checked) {
+    verdict.code = Name(checked.error().code);
+    verdict.message = std::move(checked.error().message);
+    if (observer_ != nullptr) observer_->OnSubmit(job.type, false);
+    return verdict;
+  }
   QueuedJob queued{
       job.id, std::move(job.tenant), job.priority, job.attempts, std::move(job.input), now.steady,
       {}};
@@ -92,7 +99,15 @@ void BrokerCore::OnReady(const std::string& worker, wire::Ready ready, Now now, 
 
 void BrokerCore::OnDone(const std::string& worker, const wire::Done& done) {
   const auto it = in_flight_.find(done.batch_id);
-  if (it == in_flight_.end() || it->second.worker != worker) return;
+  if (it == in_flight_.end() || it->second.worker != worker) {
+    // A late DONE for a batch taken back: the worker is alive after all.
+    if (const auto late = overdue_.find(done.batch_id);
+        late != overdue_.end() && late->second == worker) {
+      overdue_.erase(late);
+      workers_.Release(worker, /*finished=*/true);
+    }
+    return;
+  }
   policy_.ObserveBatch(it->second.type, done.size, std::chrono::microseconds(done.exec_us));
   for (const auto& job : it->second.jobs) {
     known_.erase(job.id);
@@ -139,7 +154,9 @@ void BrokerCore::Send(const WorkerInfo& worker, ReadyBatch& ready, Now now, Effe
   spdlog::debug("batch of {} x {} ({}) to {}", ready.jobs.size(), ready.type,
                 ToString(ready.reason), worker.ready.name);
   if (observer_ != nullptr) observer_->OnBatch(ready.type, batch.close_reason, waits);
-  in_flight_.emplace(batch.batch_id, InFlight{worker.routing, ready.type, std::move(ready.jobs)});
+  const auto max_run = policy_.MaxRun(ready.type, static_cast<std::uint32_t>(ready.jobs.size()));
+  in_flight_.emplace(batch.batch_id, InFlight{worker.routing, ready.type, std::move(ready.jobs),
+                                              now.steady + max_run});
   out.to_workers.push_back(Outbound{worker.routing, std::move(batch)});
 }
 
@@ -164,13 +181,37 @@ void BrokerCore::OnHeartbeatTick(Now now, Effects& out) {
                  max_silence.count());
     LoseWorker(worker.routing, out);  // already out of the registry; its batches name it
   }
+  TakeBackOverdue(now, out);
   const wire::Heartbeat beat{now.wall.count()};
   for (const auto& [routing, worker] : workers_.workers()) {
     out.to_workers.push_back(Outbound{routing, beat});
   }
 }
 
+void BrokerCore::TakeBackOverdue(Now now, Effects& out) {
+  std::vector<std::string> batch_ids;
+  for (const auto& [id, batch] : in_flight_) {
+    if (now.steady >= batch.run_deadline) batch_ids.push_back(id);
+  }
+  for (const auto& id : batch_ids) {
+    InFlight batch = std::move(in_flight_.extract(id).mapped());
+    const ScopedLogContext log_context(id);
+    const auto* worker = workers_.Find(batch.worker);
+    const auto max_run = policy_.MaxRun(batch.type, static_cast<std::uint32_t>(batch.jobs.size()));
+    spdlog::warn("batch held by worker {} past its max_run of {} ms: taken back",
+                 worker != nullptr ? worker->ready.name : batch.worker, max_run.count());
+    if (observer_ != nullptr) observer_->OnBatchOverdue(batch.type);
+    overdue_.emplace(id, batch.worker);
+    RequeueLostBatch(std::move(batch),
+                     fmt::format("The job's batch ran past its max_run ({} ms), or its worker "
+                                 "was lost, {} times in a row.",
+                                 max_run.count(), options_.max_attempts),
+                     out);
+  }
+}
+
 void BrokerCore::LoseWorker(const std::string& worker, Effects& out) {
+  std::erase_if(overdue_, [&](const auto& entry) { return entry.second == worker; });
   const auto removed = workers_.Remove(worker);
   std::vector<std::string> batch_ids;
   for (const auto& [id, batch] : in_flight_) {
@@ -179,11 +220,12 @@ void BrokerCore::LoseWorker(const std::string& worker, Effects& out) {
   if (removed) {
     spdlog::warn("worker {} lost with {} batches", removed->ready.name, batch_ids.size());
   }
-  for (const auto& id : batch_ids)
-    RequeueLostBatch(std::move(in_flight_.extract(id).mapped()), out);
+  for (const auto& id : batch_ids) {
+    RequeueLostBatch(std::move(in_flight_.extract(id).mapped()), WorkerLostMessage(), out);
+  }
 }
 
-void BrokerCore::RequeueLostBatch(InFlight lost, Effects& out) {
+void BrokerCore::RequeueLostBatch(InFlight lost, const std::string& failure_message, Effects& out) {
   // Which of its batches the worker was running cannot be known from here (its last
   // words may not have left the process), so every job it held counts one lost run and
   // becomes a suspect; a suspect then runs alone on an idle worker, where a crash is
@@ -205,7 +247,7 @@ void BrokerCore::RequeueLostBatch(InFlight lost, Effects& out) {
     spdlog::warn("job failed: its worker was lost {} times in a row", options_.max_attempts);
   }
   if (!failed.empty()) {
-    End(std::move(failed), JobStatus::kFailed, ErrorCode::kWorkerLost, WorkerLostMessage(), out);
+    End(std::move(failed), JobStatus::kFailed, ErrorCode::kWorkerLost, failure_message, out);
   }
   spdlog::warn("lost batch: {} jobs re-queued", retry.size());
   policy_.Requeue(lost.type, std::move(retry));

@@ -61,6 +61,8 @@ class BrokerObserver {
   virtual void OnBatch(std::string_view /*type*/, std::string_view /*close_reason*/,
                        std::span<const std::chrono::microseconds> /*queue_waits*/) {}
   virtual void OnJobsEnded(ErrorCode /*code*/, std::size_t /*count*/) {}
+  // A batch its worker held past the type's max_run was taken back.
+  virtual void OnBatchOverdue(std::string_view /*type*/) {}
 };
 
 class BrokerCore {
@@ -93,7 +95,10 @@ class BrokerCore {
   // A send to `worker` failed: it is gone, and what it held is lost.
   void OnWorkerUnreachable(const std::string& worker, Effects& out);
 
-  // Every heartbeat_interval: declares silent workers dead and heartbeats the others.
+  // Every heartbeat_interval: declares silent workers dead, takes back batches held past
+  // their max_run (their jobs run again under a new attempt; the worker's credit stays
+  // spent until it reports that batch done, so a hung worker gets nothing more), and
+  // heartbeats the workers.
   void OnHeartbeatTick(Now now, Effects& out);
   // After events and at wake_at(): expires overdue jobs and dispatches ready batches.
   void OnTick(Now now, Effects& out);
@@ -117,6 +122,7 @@ class BrokerCore {
     std::string worker;
     std::string type;
     std::vector<QueuedJob> jobs;
+    MonotonicTime run_deadline{};  // dispatch + the type's max_run
   };
 
   void OnReady(const std::string& worker, wire::Ready ready, Now now, Effects& out);
@@ -126,7 +132,8 @@ class BrokerCore {
   void LoseWorker(const std::string& worker, Effects& out);
   // Takes the worker's batches back: each member counts a lost run and becomes a
   // suspect, or fails with worker_lost past max_attempts.
-  void RequeueLostBatch(InFlight lost, Effects& out);
+  void RequeueLostBatch(InFlight lost, const std::string& failure_message, Effects& out);
+  void TakeBackOverdue(Now now, Effects& out);
   void End(std::vector<std::string> ids, JobStatus status, ErrorCode code, std::string message,
            Effects& out);
   void Expire(std::vector<ExpiredJob> expired, Effects& out);
@@ -137,6 +144,9 @@ class BrokerCore {
   BatchPolicy policy_;
   WorkerRegistry workers_;
   std::unordered_map<std::string, InFlight> in_flight_;  // by batch id
+  // Batches taken back from a worker that still holds them: batch id -> worker. Its DONE
+  // returns the credit (the results were fenced off); losing the worker forgets them.
+  std::unordered_map<std::string, std::string> overdue_;
   // Queued, in flight, or ended and not yet written: the sweep leaves these alone.
   std::unordered_set<std::string> known_;
   // Runs of a job lost with its worker while it held them. Only these count toward

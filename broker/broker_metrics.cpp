@@ -52,7 +52,16 @@ BrokerMetrics::BrokerMetrics(prometheus::Registry& registry)
                          .Name("batchq_workers_alive")
                          .Help("Workers connected and heartbeating")
                          .Register(registry)
-                         .Add({})) {}
+                         .Add({})),
+      peers_checked_(prometheus::BuildCounter()
+                         .Name("batchq_broker_peer_handshakes_total")
+                         .Help("CURVE handshakes checked against the allow-lists, by port "
+                               "(gateway|worker) and verdict (allowed|refused)")
+                         .Register(registry)),
+      overdue_(prometheus::BuildCounter()
+                   .Name("batchq_batches_overdue_total")
+                   .Help("Batches taken back from a worker that held them past max_run, by type")
+                   .Register(registry)) {}
 
 void BrokerMetrics::OnSubmit(std::string_view type, bool accepted) {
   submitted_.Add({{"type", std::string(type)}, {"verdict", accepted ? "accepted" : "refused"}})
@@ -84,6 +93,15 @@ void BrokerMetrics::SetQueue(std::string_view type, std::size_t depth,
 
 void BrokerMetrics::SetWorkersAlive(std::size_t workers) {
   workers_alive_.Set(static_cast<double>(workers));
+}
+
+void BrokerMetrics::OnBatchOverdue(std::string_view type) {
+  overdue_.Add({{"type", std::string(type)}}).Increment();
+}
+
+void BrokerMetrics::OnPeerChecked(std::string_view domain, bool allowed) {
+  peers_checked_.Add({{"port", std::string(domain)}, {"verdict", allowed ? "allowed" : "refused"}})
+      .Increment();
 }
 
 }  // namespace batchq

@@ -28,8 +28,11 @@ class BrokerMetrics : public BrokerObserver {
   void OnBatch(std::string_view type, std::string_view close_reason,
                std::span<const std::chrono::microseconds> queue_waits) override;
   void OnJobsEnded(ErrorCode code, std::size_t count) override;
+  void OnBatchOverdue(std::string_view type) override;
   void SetQueue(std::string_view type, std::size_t depth, std::size_t in_flight_batches);
   void SetWorkersAlive(std::size_t workers);
+  // A CURVE handshake the ZAP handler allowed or refused; safe from its thread.
+  void OnPeerChecked(std::string_view domain, bool allowed);
 
  private:
   prometheus::Family<prometheus::Counter>& submitted_;
@@ -40,6 +43,8 @@ class BrokerMetrics : public BrokerObserver {
   prometheus::Family<prometheus::Gauge>& depth_;
   prometheus::Family<prometheus::Gauge>& in_flight_;
   prometheus::Gauge& workers_alive_;
+  prometheus::Family<prometheus::Counter>& peers_checked_;
+  prometheus::Family<prometheus::Counter>& overdue_;
 };
 
 }  // namespace batchq

@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
          "--type", config.types,
          "Job type served, optionally with settings: "
          "NAME[:max_batch_size=N,max_delay_ms=N,max_queue=N,preferred=N/M,max_batch_bytes=N,"
-         "timeout_ms=N,adaptive=0|1]; repeatable")
+         "timeout_ms=N,max_run_ms=N,adaptive=0|1]; repeatable")
       ->envname("BATCHQ_TYPES")
       ->delimiter(';')
       ->capture_default_str();
@@ -83,6 +83,21 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_RUNNING_LEASE_MS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--curve-secret-file", config.curve_secret_file,
+                 "The broker's CURVE secret key (Z85, mode 0600; made by `batchq keygen`); "
+                 "gateways and workers are given its public key")
+      ->envname("BATCHQ_CURVE_SECRET_FILE");
+  app.add_option("--gateway-keys", config.gateway_keys_dir,
+                 "Directory of the public keys (*.pub) allowed on --frontend; re-read when "
+                 "it changes")
+      ->envname("BATCHQ_GATEWAY_KEYS");
+  app.add_option("--worker-keys", config.worker_keys_dir,
+                 "Directory of the public keys (*.pub) allowed on --backend; re-read when it "
+                 "changes")
+      ->envname("BATCHQ_WORKER_KEYS");
+  app.add_flag("--no-curve", config.no_curve,
+               "Plain ZeroMQ without authentication: refused unless both endpoints are loopback")
+      ->envname("BATCHQ_NO_CURVE");
   app.add_option("--ready-file", config.ready_file,
                  "Write the bound endpoints here as JSON once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
@@ -95,6 +110,7 @@ int main(int argc, char** argv) {
   config.sweep_grace = std::chrono::milliseconds(sweep_grace_ms);
   config.running_lease = std::chrono::milliseconds(running_lease_ms);
   config.redis_url = common.redis_url;
+  config.redis_password_file = common.redis_password_file;
   config.key_prefix = common.key_prefix;
   config.result_ttl = common.result_ttl();
 

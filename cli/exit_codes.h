@@ -10,6 +10,7 @@ enum ExitCode : int {
   kExitRequestError = 3,  // the API refused the request (4xx)
   kExitUnavailable = 4,   // cannot reach the gateway, or it answered 5xx
   kExitTimeout = 5,       // a wait ran out before the job ended
+  kExitLocalFile = 6,     // a local file could not be written (e.g. keygen's, when it exists)
 };
 
 }  // namespace batchq::cli

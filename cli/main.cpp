@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/key_commands.h"
+#include "cli/keygen_command.h"
 #include "cli/load_generator.h"
 
 int main(int argc, char** argv) {
@@ -100,6 +101,14 @@ int main(int argc, char** argv) {
   auto* key_revoke_cmd = keys_cmd->add_subcommand("revoke", "Revoke a key at once");
   key_revoke_cmd->add_option("id", key_id, "Key id (from keys list)")->required();
 
+  std::string keygen_prefix;
+  auto* keygen_cmd = app.add_subcommand(
+      "keygen",
+      "Make a CURVE key pair for a broker, gateway or worker: PREFIX.key (secret, 0600) and "
+      "PREFIX.pub; prints the public key");
+  keygen_cmd->add_option("prefix", keygen_prefix, "Path without extension, e.g. keys/worker-a")
+      ->required();
+
   LoadOptions load;
   int load_wait_s = static_cast<int>(load.wait_timeout.count());
   auto* bench_cmd = app.add_subcommand(
@@ -146,6 +155,7 @@ int main(int argc, char** argv) {
   if (*cancel_cmd) return Cancel(common, id);
   if (*types_cmd) return Types(common);
   if (*workers_cmd) return Workers(common);
+  if (*keygen_cmd) return Keygen(keygen_prefix);
   if (*key_create_cmd) return KeysCreate(common, key_create);
   if (*key_list_cmd) return KeysList(common);
   if (*key_revoke_cmd) return KeysRevoke(common, key_id);

@@ -47,6 +47,8 @@ enum class ErrorCode {
   // Start-up and configuration.
   kInvalidSetting,
   kInvalidRedisUrl,
+  kRedisAuthFailed,
+  kInvalidCurveKey,
   kInvalidUrl,
   kInvalidModel,
   kInvalidPlugin,

@@ -11,6 +11,7 @@ namespace batchq {
 
 struct ProcessFlags {
   std::string redis_url = "redis://127.0.0.1:6379";
+  std::string redis_password_file;
   std::string key_prefix = "bq:";
   std::string log_level = "info";
   bool log_json = false;
@@ -20,9 +21,14 @@ struct ProcessFlags {
 };
 
 inline void AddProcessFlags(CLI::App& app, ProcessFlags& flags) {
-  app.add_option("--redis-url", flags.redis_url, "Redis holding job records (or unix:///path)")
+  app.add_option("--redis-url", flags.redis_url,
+                 "Redis holding job records: redis://[user@]host:port[/db] or unix:///path")
       ->envname("BATCHQ_REDIS_URL")
       ->capture_default_str();
+  app.add_option("--redis-password-file", flags.redis_password_file,
+                 "File holding the Redis password of the --redis-url user (keeps it out of "
+                 "ps); replaces a password in the URL")
+      ->envname("BATCHQ_REDIS_PASSWORD_FILE");
   app.add_option("--key-prefix", flags.key_prefix, "Prefix of every Redis key")
       ->envname("BATCHQ_KEY_PREFIX")
       ->capture_default_str();
@@ -44,6 +50,27 @@ inline void AddMetricsFlag(CLI::App& app, std::string& listen) {
                  "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free "
                  "port); empty: off")
       ->envname("BATCHQ_METRICS_LISTEN");
+}
+
+// How a gateway or worker authenticates to the broker (CURVE). Only paths: secrets
+// never appear on a command line.
+struct CurveClientFlags {
+  std::string secret_file;
+  std::string broker_public_file;
+  bool no_curve = false;
+};
+
+inline void AddCurveClientFlags(CLI::App& app, CurveClientFlags& flags) {
+  app.add_option("--curve-secret-file", flags.secret_file,
+                 "This process's CURVE secret key (Z85, mode 0600; made by `batchq keygen`); "
+                 "its public key must be in the broker's allow-list")
+      ->envname("BATCHQ_CURVE_SECRET_FILE");
+  app.add_option("--broker-public-key-file", flags.broker_public_file,
+                 "The broker's CURVE public key (Z85)")
+      ->envname("BATCHQ_BROKER_PUBLIC_KEY_FILE");
+  app.add_flag("--no-curve", flags.no_curve,
+               "Talk to the broker without CURVE: only allowed for a broker on loopback")
+      ->envname("BATCHQ_NO_CURVE");
 }
 
 }  // namespace batchq

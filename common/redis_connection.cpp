@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <fstream>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -47,7 +48,61 @@ RedisReply Copy(const redisReply* raw) {
   return out;
 }
 
+Result<std::string> PercentDecoded(std::string_view text) {
+  std::string out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '%') {
+      out.push_back(text[i]);
+      continue;
+    }
+    unsigned value = 0;
+    const char* first = text.data() + i + 1;
+    if (i + 2 >= text.size() || std::from_chars(first, first + 2, value, 16).ptr != first + 2) {
+      return Fail(ErrorCode::kInvalidRedisUrl, "A %-escape in the Redis URL is malformed.");
+    }
+    out.push_back(static_cast<char>(value));
+    i += 2;
+  }
+  return out;
+}
+
+// "user:password", ":password" or "password"-less "user" before the '@'.
+Status ParseCredentials(std::string_view userinfo, RedisEndpoint& endpoint) {
+  const auto colon = userinfo.find(':');
+  auto user = PercentDecoded(userinfo.substr(0, colon));
+  if (!user) return std::unexpected(user.error());
+  endpoint.user = std::move(*user);
+  if (colon != std::string_view::npos) {
+    auto password = PercentDecoded(userinfo.substr(colon + 1));
+    if (!password) return std::unexpected(password.error());
+    endpoint.password = std::move(*password);
+  }
+  return Ok();
+}
+
+std::string Describe(const RedisEndpoint& ep) {
+  const std::string where =
+      ep.unix_path.empty() ? fmt::format("{}:{}", ep.host, ep.port) : ep.unix_path;
+  return ep.user.empty() ? where : fmt::format("{} as user '{}'", where, ep.user);
+}
+
 }  // namespace
+
+Result<RedisEndpoint> ResolveRedisEndpoint(std::string_view url, const std::string& password_file) {
+  auto endpoint = ParseRedisUrl(url);
+  if (!endpoint || password_file.empty()) return endpoint;
+  std::ifstream in(password_file);
+  std::string password;
+  if (!in || !std::getline(in, password)) {
+    return Fail(ErrorCode::kIoError,
+                fmt::format("Cannot read the Redis password file {}.", password_file));
+  }
+  while (!password.empty() && (password.back() == '\r' || password.back() == ' ')) {
+    password.pop_back();
+  }
+  endpoint->password = std::move(password);
+  return endpoint;
+}
 
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
   RedisEndpoint endpoint;
@@ -62,6 +117,11 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
                 fmt::format("Redis URL '{}' must start with redis:// or unix://.", url));
   }
   std::string_view rest = url.substr(8);
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    auto credentials = ParseCredentials(rest.substr(0, at), endpoint);
+    if (!credentials) return std::unexpected(credentials.error());
+    rest = rest.substr(at + 1);
+  }
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     const std::string_view db = rest.substr(slash + 1);
     if (!db.empty()) {
@@ -115,6 +175,7 @@ Status RedisConnection::EnsureConnected() {
   redisSetTimeout(context, ToTimeval(options_.command_timeout));
   if (ep.unix_path.empty()) redisEnableKeepAlive(context);
   context_ = context;
+  if (auto authenticated = Authenticate(); !authenticated) return authenticated;
   if (ep.db != 0) {
     auto selected = Command({"SELECT", std::to_string(ep.db)});
     if (!selected) return std::unexpected(selected.error());
@@ -122,6 +183,40 @@ Status RedisConnection::EnsureConnected() {
       Drop();
       return Fail(ErrorCode::kRedisUnavailable, fmt::format("SELECT failed: {}.", selected->str));
     }
+  }
+  return Ok();
+}
+
+Status RedisConnection::Authenticate() {
+  const auto& ep = options_.endpoint;
+  if (ep.password.empty()) return Ok();
+  auto reply =
+      ep.user.empty() ? Command({"AUTH", ep.password}) : Command({"AUTH", ep.user, ep.password});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->is_error()) {
+    Drop();
+    return Fail(ErrorCode::kRedisAuthFailed,
+                fmt::format("Redis at {} refused the password: {}.", Describe(ep), reply->str));
+  }
+  return Ok();
+}
+
+Status RedisConnection::CheckLogin() {
+  auto reply = Command({"PING"});
+  if (!reply) {
+    if (reply.error().code == ErrorCode::kRedisAuthFailed) return std::unexpected(reply.error());
+    return Ok();
+  }
+  if (reply->is_error() && reply->str.starts_with("NOAUTH")) {
+    return Fail(ErrorCode::kRedisAuthFailed,
+                fmt::format("Redis at {} needs a password: give it in --redis-url "
+                            "(redis://user:password@host) or, better, in "
+                            "--redis-password-file.",
+                            Describe(options_.endpoint)));
+  }
+  if (reply->is_error()) {
+    return Fail(ErrorCode::kRedisAuthFailed, fmt::format("Redis at {} refused PING: {}.",
+                                                         Describe(options_.endpoint), reply->str));
   }
   return Ok();
 }

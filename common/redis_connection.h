@@ -23,10 +23,18 @@ struct RedisEndpoint {
   int port = 6379;
   std::string unix_path;  // used instead of host:port when set
   int db = 0;
+  // ACL user and password (AUTH on every connection); empty: none, or the default user.
+  std::string user;
+  std::string password;
 };
 
-// Accepts "redis://host:port[/db]" and "unix:///path/to/socket".
+// Accepts "redis://[[user]:password@]host:port[/db]" (user and password may be
+// %-encoded) and "unix:///path/to/socket".
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url);
+
+// ParseRedisUrl, with the password read from `password_file` when one is named (it then
+// replaces any in the URL), so that it never shows on a command line.
+Result<RedisEndpoint> ResolveRedisEndpoint(std::string_view url, const std::string& password_file);
 
 // A reply copied out of hiredis, so it outlives the connection's buffers.
 struct RedisReply {
@@ -83,8 +91,13 @@ class RedisConnection {
 
   bool connected() const { return context_ != nullptr; }
 
+  // At start: fails (kRedisAuthFailed, a sentence) only when Redis is reachable and
+  // refuses our credentials; an unreachable Redis is left to the usual reconnects.
+  Status CheckLogin();
+
  private:
   Status EnsureConnected();
+  Status Authenticate();
   // Drops the connection when Redis closed it while it sat idle.
   void DropIfClosedByPeer();
   void Drop();

@@ -71,6 +71,8 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
       settings.max_batch_bytes = static_cast<std::size_t>(*value);
     } else if (key == "timeout_ms") {
       settings.default_timeout = std::chrono::milliseconds(*value);
+    } else if (key == "max_run_ms") {
+      settings.max_run = std::chrono::milliseconds(*value);
     } else if (key == "adaptive") {
       if (*value > 1) return Fail(ErrorCode::kInvalidSetting, "adaptive must be 0 or 1.");
       settings.adaptive = *value == 1;

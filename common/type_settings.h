@@ -24,11 +24,15 @@ struct TypeSettings {
   std::chrono::milliseconds default_timeout{0};
   // Wait for more jobs only when it pays (learned cost, arrival rate); false: fixed delay.
   bool adaptive = true;
+  // A batch held by its worker longer than this is taken back and run again elsewhere
+  // (a hung worker keeps no jobs forever); 0: from the learned cost, with a floor.
+  std::chrono::milliseconds max_run{0};
 };
 
 // Parses "NAME" or "NAME:key=value,key=value" with keys max_batch_size, max_delay_ms,
 // max_delay_us, max_queue, preferred (sizes joined by '/', e.g. preferred=8/16),
-// max_batch_bytes, timeout_ms and adaptive (0 or 1); keys not given keep `defaults`.
+// max_batch_bytes, timeout_ms, max_run_ms and adaptive (0 or 1); keys not given keep
+// `defaults`.
 Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings& defaults);
 
 }  // namespace batchq

@@ -25,6 +25,7 @@ BrokerLink::BrokerLink(zmq::context_t& context, Options options)
   socket_.set(zmq::sockopt::immediate, 1);
   socket_.set(zmq::sockopt::reconnect_ivl, 100);
   socket_.set(zmq::sockopt::reconnect_ivl_max, 2000);
+  if (options_.curve) UseCurveClient(socket_, *options_.curve);
   socket_.connect(options_.endpoint);
   thread_ = std::thread([this] { Loop(); });
 }

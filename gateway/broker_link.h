@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -18,6 +19,7 @@
 
 #include <zmq.hpp>
 
+#include "common/curve_socket.h"
 #include "common/error.h"
 #include "common/wake_signal.h"
 #include "common/wire.h"
@@ -30,7 +32,8 @@ class BrokerLink : public BrokerPort {
   struct Options {
     std::string endpoint = "tcp://127.0.0.1:5555";
     std::chrono::milliseconds ping_interval{500};
-    std::uint32_t liveness = 3;  // missed status replies before the broker counts as gone
+    std::uint32_t liveness = 3;            // missed status replies before the broker counts as gone
+    std::optional<CurveClientKeys> curve;  // nullopt: plain (loopback only, checked in main)
   };
 
   BrokerLink(zmq::context_t& context, Options options);

@@ -13,6 +13,7 @@ struct GatewayConfig {
   std::uint16_t port = 8080;  // 0: any free port (written to ready_file)
   std::string broker = "tcp://127.0.0.1:5555";
   std::string redis_url = "redis://127.0.0.1:6379";
+  std::string redis_password_file;  // read at start; replaces a password in redis_url
   std::string key_prefix = "bq:";
   std::size_t max_body_bytes = 1u << 20;
   std::size_t max_batch_jobs = 1000;

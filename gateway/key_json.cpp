@@ -3,12 +3,11 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/job_limits.h"
 #include "common/json_writer.h"
 
 namespace batchq {
 namespace {
-
-constexpr std::uint32_t kMaxWeight = 1000;
 
 Result<ScopeSet> ScopesOf(simdjson::dom::element value) {
   std::string_view text;
@@ -67,7 +66,7 @@ Status ParseKeyField(std::string_view name, simdjson::dom::element value, KeyReq
     if (!cap) return std::unexpected(cap.error());
     out.max_queued = *cap;
   } else if (name == "weight") {
-    auto weight = Count(value, name, 1, kMaxWeight);
+    auto weight = Count(value, name, 1, kMaxTenantWeight);
     if (!weight) return std::unexpected(weight.error());
     out.weight = static_cast<std::uint32_t>(*weight);
   } else if (name == "expires_in_s") {

@@ -100,12 +100,15 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", config.tls_key, "PEM private key of --tls-cert")
       ->envname("BATCHQ_TLS_KEY")
       ->check(CLI::ExistingFile);
+  batchq::CurveClientFlags curve_flags;
+  batchq::AddCurveClientFlags(app, curve_flags);
   CLI11_PARSE(app, argc, argv);
   config.key_cache = std::chrono::milliseconds(key_cache_ms);
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
   config.drain = std::chrono::milliseconds(drain_ms);
   config.redis_url = common.redis_url;
+  config.redis_password_file = common.redis_password_file;
   config.key_prefix = common.key_prefix;
   config.result_ttl = common.result_ttl();
 
@@ -116,13 +119,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    auto endpoint = batchq::ParseRedisUrl(config.redis_url);
+    auto endpoint = batchq::ResolveRedisEndpoint(config.redis_url, config.redis_password_file);
     if (!endpoint) throw std::runtime_error(endpoint.error().message);
     const batchq::RedisConnection::Options redis{*endpoint};
+    if (auto login = batchq::RedisConnection(redis).CheckLogin(); !login) {
+      throw std::runtime_error(login.error().message);
+    }
 
     boost::asio::io_context io(static_cast<int>(config.threads));
     zmq::context_t zmq_context(1);
-    batchq::BrokerLink broker(zmq_context, batchq::BrokerLink::Options{config.broker});
+    auto curve =
+        batchq::LoadCurveClientKeys(curve_flags.secret_file, curve_flags.broker_public_file,
+                                    curve_flags.no_curve, config.broker);
+    if (!curve) throw std::runtime_error(curve.error().message);
+    batchq::BrokerLink::Options link_options;
+    link_options.endpoint = config.broker;
+    link_options.curve = std::move(*curve);
+    batchq::BrokerLink broker(zmq_context, std::move(link_options));
     batchq::CompletionWaiters waiters;
     prometheus::Registry metrics;
     batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters);

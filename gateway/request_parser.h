@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/job_limits.h"
 
 namespace batchq {
 
@@ -17,11 +18,6 @@ struct JobRequest {
   std::int32_t priority = 0;
   std::int64_t timeout_ms = 0;  // dispatch deadline after acceptance; 0: the type's default
 };
-
-inline constexpr std::int32_t kMinPriority = -1000;
-inline constexpr std::int32_t kMaxPriority = 1000;
-
-inline constexpr std::int64_t kMaxTimeoutMs = 24 * 3600 * 1000;
 
 // True for application/json, with or without parameters, in any case.
 bool IsJsonContentType(std::string_view content_type);

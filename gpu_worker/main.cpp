@@ -92,11 +92,14 @@ int main(int argc, char** argv) {
   app.add_option("--fault-crash-on-input", config.fault_crash_on_input,
                  "Reliability tests only: abort when a batch holds this exact input (JSON)")
       ->envname("BATCHQ_FAULT_CRASH_ON_INPUT");
+  batchq::CurveClientFlags curve_flags;
+  batchq::AddCurveClientFlags(app, curve_flags);
   CLI11_PARSE(app, argc, argv);
   config.sleep = {std::chrono::microseconds(sleep_fixed_us),
                   std::chrono::microseconds(sleep_per_item_us)};
   config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   config.redis_url = common.redis_url;
+  config.redis_password_file = common.redis_password_file;
   config.key_prefix = common.key_prefix;
   config.result_ttl = common.result_ttl();
   if (config.name.empty()) {
@@ -108,6 +111,11 @@ int main(int argc, char** argv) {
   batchq::SetUpLogging("gpu_worker", common.log_level, common.log_json);
   const auto& stop = batchq::InstallStopSignals();
   try {
+    auto curve =
+        batchq::LoadCurveClientKeys(curve_flags.secret_file, curve_flags.broker_public_file,
+                                    curve_flags.no_curve, config.broker);
+    if (!curve) throw std::runtime_error(curve.error().message);
+    config.curve = std::move(*curve);
     auto choice = batchq::ChooseBackend(config.backend, config.device);
     if (!choice) throw std::runtime_error(choice.error().message);
     batchq::BatchExecutor::Handlers handlers;

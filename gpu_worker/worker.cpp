@@ -13,8 +13,12 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 BatchExecutor::Options ExecutorOptions(const WorkerConfig& config, WorkerMetrics& metrics) {
-  auto endpoint = ParseRedisUrl(config.redis_url);
+  auto endpoint = ResolveRedisEndpoint(config.redis_url, config.redis_password_file);
   if (!endpoint) throw std::runtime_error(endpoint.error().message);
+  // Wrong credentials stop the worker here, at start, rather than fail every batch.
+  if (auto login = RedisConnection({*endpoint}).CheckLogin(); !login) {
+    throw std::runtime_error(login.error().message);
+  }
   return BatchExecutor::Options{RedisConnection::Options{*endpoint},
                                 JobStore::Options{config.key_prefix, config.result_ttl},
                                 config.name, config.fault_crash_on_input, &metrics};
@@ -47,6 +51,7 @@ void Worker::Connect() {
   ApplySocketDefaults(*socket_);
   socket_->set(zmq::sockopt::reconnect_ivl, 100);
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
+  if (config_.curve) UseCurveClient(*socket_, *config_.curve);
   socket_->connect(config_.broker);
   SendWire(
       *socket_, {},

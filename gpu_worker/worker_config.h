@@ -2,9 +2,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/curve_socket.h"
 #include "gpu_worker/cpu_handlers.h"
 #include "gpu_worker/handler_factory.h"
 
@@ -13,7 +15,9 @@ namespace batchq {
 // Everything a worker is told at start; validated once in main, then read-only.
 struct WorkerConfig {
   std::string broker = "tcp://127.0.0.1:5556";  // the broker's backend endpoint
+  std::optional<CurveClientKeys> curve;         // nullopt: plain (loopback only)
   std::string redis_url = "redis://127.0.0.1:6379";
+  std::string redis_password_file;  // read at start; replaces a password in redis_url
   std::string key_prefix = "bq:";
   std::string name;  // default: hostname-pid
   std::vector<std::string> types = {"upper", "sleep", "mlp", "render"};

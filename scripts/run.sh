@@ -4,9 +4,15 @@
 # default: Ctrl-C stops every process it started.
 #
 #   scripts/run.sh [--port P] [--workers N] [--redis-url URL] [--backend auto|cuda|cpu]
-#                  [--auth keys|none] [--detach] [--stop]
+#                  [--auth keys|none] [--curve on|off] [--detach] [--stop]
 #
 # --auth none runs the gateway without API keys (it listens on loopback only).
+#
+# Secure as a deployment: CURVE keys (scripts/make_keys.sh) between gateway, broker and
+# workers, and Redis ACL users per role with password files
+# (scripts/make_redis_users.sh), all kept in .run/keys and .run/redis-users.
+# --curve off runs plain ZeroMQ between the processes (--no-curve: loopback only), to
+# measure what CURVE costs.
 #
 # --detach starts everything in the background and keeps pids and logs in .run/;
 # --stop stops a detached stack.
@@ -20,6 +26,7 @@ workers=2
 redis_url=""
 backend=auto
 auth=keys
+curve=on
 detach=0
 stop=0
 while [[ $# -gt 0 ]]; do
@@ -29,9 +36,10 @@ while [[ $# -gt 0 ]]; do
     --redis-url) redis_url=$2; shift 2 ;;
     --backend) backend=$2; shift 2 ;;
     --auth) auth=$2; shift 2 ;;
+    --curve) curve=$2; shift 2 ;;
     --detach) detach=1; shift ;;
     --stop) stop=1; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -87,26 +95,54 @@ start() {  # name, command...
   echo $! >"$run_dir/$name.pid"
 }
 
+keys="$run_dir/keys"
+scripts/make_keys.sh "$keys" "$bin/cli/batchq"
+users="$run_dir/redis-users"
+# role -> the flags that log it in to Redis (its own ACL user and password file).
+redis_args() {
+  if [[ -n "$redis_url" ]]; then echo "--redis-url $redis_url"; return; fi
+  echo "--redis-url redis://$1@127.0.0.1:$redis_port --redis-password-file $users/$1.password"
+}
 if [[ -z "$redis_url" ]]; then
+  scripts/make_redis_users.sh "$users"
   redis_port=$(free_port_from 6379)
   start redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$run_dir" \
-    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save ""
-  redis_url="redis://127.0.0.1:$redis_port"
-  for _ in $(seq 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" \
+    --aclfile "$users/users.acl"
+  export REDISCLI_AUTH
+  REDISCLI_AUTH=$(cat "$users/admin.password")
+  for _ in $(seq 50); do
+    redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break
+    sleep 0.1
+  done
 fi
 frontend_port=$(free_port_from 5555)
 backend_port=$(free_port_from $((frontend_port + 1)))
+curve_client() {  # role
+  if [[ $curve == off ]]; then echo "--no-curve"; return; fi
+  echo "--curve-secret-file $keys/$1.key --broker-public-key-file $keys/broker.pub"
+}
+curve_server() {
+  if [[ $curve == off ]]; then echo "--no-curve"; return; fi
+  echo "--curve-secret-file $keys/broker.key --gateway-keys $keys/gateways --worker-keys $keys/workers"
+}
 
-start broker "$bin/broker/broker" --redis-url "$redis_url" \
-  --frontend "tcp://127.0.0.1:$frontend_port" --backend "tcp://127.0.0.1:$backend_port"
+# shellcheck disable=SC2046  # the helpers print flags meant to split
+start broker "$bin/broker/broker" $(redis_args broker) \
+  --frontend "tcp://127.0.0.1:$frontend_port" --backend "tcp://127.0.0.1:$backend_port" \
+  $(curve_server)
 # API keys are on, as in a deployment: the gateway makes the bootstrap admin key on
 # its first start (mode 0600) and keeps using it on later ones.
 key_file="$run_dir/api-key"
-start gateway "$bin/gateway/gateway" --redis-url "$redis_url" --port "$port" \
-  --broker "tcp://127.0.0.1:$frontend_port" --admin-key-file "$key_file" --auth "$auth"
+# shellcheck disable=SC2046
+start gateway "$bin/gateway/gateway" $(redis_args gateway) --port "$port" \
+  --broker "tcp://127.0.0.1:$frontend_port" $(curve_client gateway) \
+  --admin-key-file "$key_file" --auth "$auth"
 for i in $(seq 1 "$workers"); do
-  start "worker$i" "$bin/gpu_worker/gpu_worker" --redis-url "$redis_url" \
-    --broker "tcp://127.0.0.1:$backend_port" --name "worker$i" --backend "$backend"
+  # shellcheck disable=SC2046
+  start "worker$i" "$bin/gpu_worker/gpu_worker" $(redis_args worker) \
+    --broker "tcp://127.0.0.1:$backend_port" $(curve_client worker) --name "worker$i" \
+    --backend "$backend"
 done
 
 url="http://127.0.0.1:$port"
@@ -117,7 +153,8 @@ done
 
 key=$(cat "$key_file" 2>/dev/null || true)
 cat <<EOT
-batchq is up at $url  (redis $redis_url, $workers workers, logs in $run_dir)
+batchq is up at $url  (redis ${redis_url:-redis://127.0.0.1:$redis_port}, $workers workers, logs in $run_dir)
+CURVE keys in $keys; Redis users' passwords in $users
 Admin API key (tenant "admin", every scope), kept in $key_file:
   $key
 Try:

@@ -477,5 +477,19 @@ TEST(RateMeterTest, MeasuresASteadyRate) {
   EXPECT_LT(meter.PerSecond(now + 5s), 1);  // decays once events stop
 }
 
+TEST_F(BatchPolicyTest, MaxRunIsTheTypesOwnOrTenTimesTheLearnedCostWithAFloor) {
+  EXPECT_EQ(policy_.MaxRun("upper", 4), BatchPolicy::kMaxRunFloor) << "nothing learned yet";
+  EXPECT_EQ(policy_.MaxRun("nonesuch", 4), BatchPolicy::kMaxRunFloor);
+  policy_.ObserveBatch("upper", 4, std::chrono::seconds(1));
+  EXPECT_EQ(policy_.MaxRun("upper", 4), BatchPolicy::kMaxRunFloor) << "10 s is under the floor";
+  for (int i = 0; i < 20; ++i) policy_.ObserveBatch("upper", 4, std::chrono::seconds(30));
+  EXPECT_GT(policy_.MaxRun("upper", 4), BatchPolicy::kMaxRunFloor);
+  EXPECT_LE(policy_.MaxRun("upper", 4), std::chrono::milliseconds(300'000));
+  TypeSettings fixed = Settings("render", 4, 5ms);
+  fixed.max_run = std::chrono::milliseconds(1500);
+  policy_.Configure(fixed);
+  EXPECT_EQ(policy_.MaxRun("render", 4), std::chrono::milliseconds(1500));
+}
+
 }  // namespace
 }  // namespace batchq

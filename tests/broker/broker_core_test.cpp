@@ -2,6 +2,8 @@
 // No sockets, no Redis, no sleeps.
 #include "broker/broker_core.h"
 
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "tests/broker/broker_core_harness.h"
@@ -41,6 +43,38 @@ TEST(BrokerCoreTest, RefusesPastMaxQueueWithRetryAfterAndAnUnknownTypeWithItsCod
   const Effects unknown = h.Submit({"c"}, "nope");
   EXPECT_EQ(std::get<wire::Accept>(unknown.to_gateways[0].message).verdicts[0].code,
             Name(ErrorCode::kUnknownType));
+}
+
+TEST(BrokerCoreTest, RefusesWhatNoGatewayWouldSendAndQueuesNothingOfIt) {
+  CoreHarness h;
+  auto refused = [&](auto&& spoil) {
+    wire::SubmitJob job{"j1", "upper", 0, 0, "\"x\"", h.now.wall.count(), 0, "", 1, 0};
+    spoil(job);
+    Effects out;
+    h.core.OnSubmit("gw", wire::Submit{7, {job}}, h.now, out);
+    const auto& accept = std::get<wire::Accept>(out.to_gateways.at(0).message);
+    return accept.verdicts.at(0);
+  };
+  const std::vector<std::function<void(wire::SubmitJob&)>> spoilers = {
+      [](auto& job) { job.priority = 2147483647; },
+      [](auto& job) { job.priority = -1001; },
+      [](auto& job) { job.id = "../../etc"; },
+      [](auto& job) { job.id = ""; },
+      [](auto& job) { job.type = std::string(200, 't'); },
+      [](auto& job) { job.timeout_ms = -5; },
+      [](auto& job) { job.tenant_weight = 0; },
+      [](auto& job) { job.tenant_weight = 1'000'000; },
+      [](auto& job) { job.input.clear(); },
+  };
+  for (std::size_t i = 0; i < spoilers.size(); ++i) {
+    const wire::Verdict verdict = refused(spoilers[i]);
+    EXPECT_EQ(verdict.code, "invalid_request") << "spoiler " << i;
+    EXPECT_FALSE(verdict.message.empty()) << "spoiler " << i;
+  }
+  EXPECT_FALSE(h.core.Knows("j1"));
+  h.Ready("w1", 1);
+  EXPECT_TRUE(h.TickBatches().empty()) << "nothing was queued";
+  EXPECT_TRUE(refused([](auto&) {}).code.empty()) << "the control is accepted";
 }
 
 TEST(BrokerCoreTest, DispatchesWithAttemptOneAndTheCreditComesBackOnDone) {
@@ -88,6 +122,66 @@ TEST(BrokerCoreTest, AWorkerLostMidBatchSendsItsJobsBackAsSuspectsWithTheNextAtt
   const auto second = h.TickBatches();
   ASSERT_EQ(second.size(), 1u);
   EXPECT_EQ(second[0].second.jobs[0].attempt, 2u);
+}
+
+TEST(BrokerCoreTest, ABatchHeldPastMaxRunByAHeartbeatingWorkerIsTakenBackAndRunsElsewhere) {
+  TypeSettings upper = CoreHarness::Upper();
+  upper.max_run = std::chrono::seconds(5);
+  CoreHarness h(upper);
+  h.Ready("hung", 1);
+  h.Submit({"a"});
+  const auto first = h.TickBatches();
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(first[0].first, "hung");
+  h.Ready("w2", 1);
+  // The worker keeps heartbeating, so it is never declared dead: only max_run helps.
+  for (int second = 1; second <= 4; ++second) {
+    h.Advance(std::chrono::seconds(1));
+    h.Worker("hung", wire::Heartbeat{});
+    h.Worker("w2", wire::Heartbeat{});
+    EXPECT_TRUE(h.HeartbeatTick().endings.empty());
+    EXPECT_TRUE(h.TickBatches().empty()) << "taken back early, at " << second << " s";
+  }
+  h.Advance(std::chrono::seconds(1));
+  h.Worker("hung", wire::Heartbeat{});
+  h.Worker("w2", wire::Heartbeat{});
+  h.HeartbeatTick();
+  const auto retry = h.TickBatches();
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].first, "w2");
+  EXPECT_EQ(retry[0].second.jobs[0].id, "a");
+  EXPECT_EQ(retry[0].second.jobs[0].attempt, 2u) << "a new attempt fences the hung run";
+  ASSERT_NE(h.core.workers().Find("hung"), nullptr);
+  EXPECT_EQ(h.core.workers().Find("hung")->free_credits(), 0u) << "a hung worker gets no more";
+  // It was slow, not dead: its late DONE gives its credit back and changes nothing else.
+  h.Done("hung", first[0].second);
+  EXPECT_EQ(h.core.workers().Find("hung")->free_credits(), 1u);
+  EXPECT_EQ(h.core.in_flight_batches(), 1u);
+  h.Done("hung", first[0].second);  // said twice: counted once
+  EXPECT_EQ(h.core.workers().Find("hung")->free_credits(), 1u);
+}
+
+TEST(BrokerCoreTest, AJobWhoseBatchesKeepHangingFailsAfterMaxAttempts) {
+  TypeSettings upper = CoreHarness::Upper();
+  upper.max_run = std::chrono::seconds(5);
+  CoreHarness h(upper);
+  h.Submit({"a"});
+  std::vector<JobEnding> endings;
+  for (std::uint32_t attempt = 1; attempt <= 3 && endings.empty(); ++attempt) {
+    const std::string worker = "w" + std::to_string(attempt);
+    h.Ready(worker, 1);
+    const auto batches = h.TickBatches();
+    ASSERT_EQ(batches.size(), 1u) << attempt;
+    EXPECT_EQ(batches[0].second.jobs[0].attempt, attempt);
+    h.Advance(std::chrono::seconds(6));
+    for (std::uint32_t w = 1; w <= attempt; ++w)
+      h.Worker("w" + std::to_string(w), wire::Heartbeat{});
+    endings = h.HeartbeatTick().endings;
+  }
+  ASSERT_EQ(endings.size(), 1u);
+  EXPECT_EQ(endings[0].ids, std::vector<std::string>{"a"});
+  EXPECT_EQ(endings[0].code, ErrorCode::kWorkerLost);
+  EXPECT_NE(endings[0].message.find("max_run (5000 ms)"), std::string::npos) << endings[0].message;
 }
 
 TEST(BrokerCoreTest, ASilentWorkerIsDeclaredDeadAfterLivenessIntervalsAndOthersGetHeartbeats) {

@@ -288,10 +288,10 @@ TEST(ChaosTest, GatewayDiesBetweenPersistAndForward) {
   refused += more.refused();
   // The orphans: durable jobs no client was told about. Every one of them must end too.
   std::string keys;
-  ASSERT_EQ(
-      RunCommand({BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--scan", "--pattern", "bq:job:*"},
-                 &keys),
-      0);
+  ASSERT_EQ(RunCommand({BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--no-auth-warning", "--scan",
+                        "--pattern", "bq:job:*"},
+                       &keys),
+            0);
   std::unordered_map<std::string, bool> known;
   for (const auto& job : accepted) known[job.id] = true;
   int orphans = 0;

@@ -1,3 +1,5 @@
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "common/job_id.h"
@@ -34,6 +36,10 @@ TEST(TypeSettingsTest, ParsesNameAndOverrides) {
   EXPECT_EQ(custom->max_batch_size, 64u);
   EXPECT_EQ(custom->max_delay, std::chrono::milliseconds(10));
   EXPECT_EQ(custom->max_queue, 5u);
+  EXPECT_EQ(custom->max_run, std::chrono::milliseconds(0)) << "automatic unless given";
+  auto max_run = ParseTypeSettings("render:max_run_ms=90000", defaults);
+  ASSERT_TRUE(max_run);
+  EXPECT_EQ(max_run->max_run, std::chrono::milliseconds(90000));
 }
 
 TEST(TypeSettingsTest, RejectsBadSpecs) {
@@ -76,6 +82,42 @@ TEST(RedisUrlTest, ParsesTcpAndUnixUrls) {
   EXPECT_EQ(unix_url->unix_path, "/run/redis.sock");
   EXPECT_FALSE(ParseRedisUrl("http://x"));
   EXPECT_FALSE(ParseRedisUrl("redis://host:notaport"));
+}
+
+TEST(RedisUrlTest, ParsesUserAndPassword) {
+  auto both = ParseRedisUrl("redis://worker:s%40cret:x@redis:6379/1");
+  ASSERT_TRUE(both);
+  EXPECT_EQ(both->user, "worker");
+  EXPECT_EQ(both->password, "s@cret:x");
+  EXPECT_EQ(both->host, "redis");
+  EXPECT_EQ(both->db, 1);
+  auto password_only = ParseRedisUrl("redis://:pw@127.0.0.1:6380");
+  ASSERT_TRUE(password_only);
+  EXPECT_EQ(password_only->user, "");
+  EXPECT_EQ(password_only->password, "pw");
+  auto user_only = ParseRedisUrl("redis://gateway@127.0.0.1");
+  ASSERT_TRUE(user_only);
+  EXPECT_EQ(user_only->user, "gateway");
+  EXPECT_EQ(user_only->password, "");
+  EXPECT_EQ(user_only->port, 6379);
+  EXPECT_FALSE(ParseRedisUrl("redis://u:bad%4@host"));
+  EXPECT_FALSE(ParseRedisUrl("redis://u:bad%zz@host"));
+}
+
+TEST(RedisUrlTest, APasswordFileReplacesTheUrlsPassword) {
+  char path[] = "/tmp/batchq-password-XXXXXX";
+  const int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "from-file\n", 10), 10);
+  close(fd);
+  auto endpoint = ResolveRedisEndpoint("redis://gateway:from-url@h:1", path);
+  ASSERT_TRUE(endpoint);
+  EXPECT_EQ(endpoint->user, "gateway");
+  EXPECT_EQ(endpoint->password, "from-file");
+  unlink(path);
+  auto missing = ResolveRedisEndpoint("redis://h:1", "/nonexistent/password");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, ErrorCode::kIoError);
 }
 
 }  // namespace

@@ -76,9 +76,10 @@ url=http://127.0.0.1:$port
 log "up --scale gpu_worker=3 (gateway on $url)"
 timeout 300 "${compose[@]}" up -d --scale gpu_worker=3
 
-# Healthchecks gate the start order; wait until every container reports healthy.
+# Healthchecks gate the start order; wait until every long-running container reports
+# healthy (the one-shot `secrets` service has exited by then: Redis waited for it).
 for _ in $(seq 1 120); do
-  ids=$("${compose[@]}" ps -q)
+  ids=$("${compose[@]}" ps -q redis broker gateway gpu_worker)
   healthy=0 total=0
   for id in $ids; do
     total=$((total + 1))
@@ -89,6 +90,14 @@ for _ in $(seq 1 120); do
 done
 log "$healthy of $total containers healthy"
 [[ $total -eq 6 && $healthy -eq 6 ]]
+secrets_exit=$("$docker" inspect -f '{{.State.ExitCode}}' "$("${compose[@]}" ps -q secrets)")
+log "secrets service exited with $secrets_exit"
+[[ $secrets_exit == 0 ]]
+# The gateway and the workers got in through CURVE, checked against the allow-lists.
+handshakes=$("${compose[@]}" exec -T broker curl -fs http://127.0.0.1:9100/metrics |
+  grep -E '^batchq_broker_peer_handshakes_total\{port="(gateway|worker)",verdict="allowed"\}' || true)
+log "CURVE handshakes allowed: $(echo "$handshakes" | tr '\n' ' ')"
+[[ $(echo "$handshakes" | grep -c .) -eq 2 ]]
 
 # Keys are on, as in a deployment: the CLI uses the admin key the gateway made.
 BATCHQ_API_KEY=$("${compose[@]}" exec -T gateway cat /var/lib/batchq/admin-key)

@@ -152,7 +152,8 @@ TEST(HandlersEndToEndTest, MalformedWeightsOrPluginStopTheWorkerAtStartWithTheRe
            {{"--type", "mlp", "--mlp-weights", garbage}, "Malformed safetensors"},
            {{"--type", "upper", "--handler-lib", "/nonexistent/lib.so"}, "Cannot load handler"},
            {{"--type", "mlp", "--mlp-widths", "4"}, "at least an input and an output"}}) {
-    std::vector<std::string> argv = {BATCHQ_WORKER_BIN, "--broker", "tcp://127.0.0.1:1"};
+    std::vector<std::string> argv = {BATCHQ_WORKER_BIN, "--broker", "tcp://127.0.0.1:1",
+                                     "--no-curve"};
     argv.insert(argv.end(), args.begin(), args.end());
     ChildProcess worker(argv, log);
     const int status = worker.Wait(std::chrono::seconds(30));

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "common/curve_socket.h"
 #include "common/zmq_transport.h"
 #include "tests/support/stack.h"
 
@@ -235,10 +236,15 @@ TEST(ReliabilityTest, BrokerAnswersMalformedFramesAndStaysUp) {
   Stack stack(StackOptions{.workers = 1});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
   zmq::context_t context(1);
-  for (const std::string& endpoint : {stack.broker_frontend(), stack.broker_backend()}) {
+  // Peers with listed keys: garbage from an authenticated process must not hurt either.
+  const std::string broker_public = *LoadCurvePublicFile(stack.broker_public_key_file());
+  for (const auto& [endpoint, secret] :
+       {std::pair{stack.broker_frontend(), stack.gateway_secret_file()},
+        std::pair{stack.broker_backend(), stack.worker_secret_file()}}) {
     zmq::socket_t peer(context, zmq::socket_type::dealer);
     peer.set(zmq::sockopt::linger, 0);
     peer.set(zmq::sockopt::rcvtimeo, 5000);
+    UseCurveClient(peer, CurveClientKeys{*LoadCurveSecretFile(secret), broker_public});
     peer.connect(endpoint);
     // A wrong version, an unknown command, garbage msgpack, a wrong frame count.
     const std::vector<std::vector<std::string>> bad = {{std::string{9, 1}, "x"},

@@ -31,6 +31,7 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
   redis_port_ = FreePort();
   frontend_port_ = FreePort();
   backend_port_ = FreePort();
+  if (options_.curve) MakeCurveKeys();
   StartRedis();
   StartBroker();
   StartGateway();
@@ -63,7 +64,28 @@ std::string Stack::broker_frontend() const {
 std::string Stack::broker_backend() const {
   return fmt::format("tcp://127.0.0.1:{}", backend_port_);
 }
-std::string Stack::redis_url() const { return fmt::format("redis://127.0.0.1:{}", redis_port_); }
+std::string Stack::redis_url() const {
+  if (!options_.redis_acl) return fmt::format("redis://127.0.0.1:{}", redis_port_);
+  std::string password = ReadFile(redis_password_file("admin"));
+  while (!password.empty() && password.back() == '\n') password.pop_back();
+  return fmt::format("redis://default:{}@127.0.0.1:{}", password, redis_port_);
+}
+
+std::string Stack::redis_url(const std::string& role) const {
+  if (!options_.redis_acl) return redis_url();
+  return fmt::format("redis://{}@127.0.0.1:{}", role, redis_port_);
+}
+
+std::string Stack::redis_password_file(const std::string& role) const {
+  return fmt::format("{}/redis-users/{}.password", dir_, role);
+}
+
+std::vector<std::string> Stack::RedisArgs(const std::string& role) const {
+  std::vector<std::string> args{"--redis-url", redis_url(role)};
+  if (options_.redis_acl)
+    args.insert(args.end(), {"--redis-password-file", redis_password_file(role)});
+  return args;
+}
 
 std::unique_ptr<HttpClient> Stack::Client() const {
   return Client(options_.auth ? admin_key() : std::string());
@@ -96,28 +118,62 @@ std::string Stack::CreateKey(const std::string& tenant, const std::string& scope
   return JsonString(response->body, "key");
 }
 
+void Stack::MakeCurveKeys() {
+  // The layout scripts/run.sh uses, made by the same script (with `batchq keygen`).
+  if (RunCommand({BATCHQ_MAKE_KEYS, keys_dir(), BATCHQ_CLI_BIN}, nullptr) != 0) {
+    throw std::runtime_error("scripts/make_keys.sh failed");
+  }
+}
+
+std::vector<std::string> Stack::CurveClientArgs(const std::string& secret_file) const {
+  if (!options_.curve) return {"--no-curve"};
+  return {"--curve-secret-file", secret_file, "--broker-public-key-file", broker_public_key_file()};
+}
+
 void Stack::StartRedis() {
-  redis_ =
-      ChildProcess({BATCHQ_REDIS_SERVER, "--port", std::to_string(redis_port_), "--bind",
-                    "127.0.0.1", "--save", "", "--appendonly", options_.redis_aof ? "yes" : "no",
-                    "--appendfsync", "always", "--dir", dir_},
-                   dir_ + "/redis.log");
+  std::vector<std::string> argv{BATCHQ_REDIS_SERVER,
+                                "--port",
+                                std::to_string(redis_port_),
+                                "--bind",
+                                "127.0.0.1",
+                                "--save",
+                                "",
+                                "--appendonly",
+                                options_.redis_aof ? "yes" : "no",
+                                "--appendfsync",
+                                "always",
+                                "--dir",
+                                dir_};
+  if (options_.redis_acl) {
+    const std::string users = dir_ + "/redis-users";
+    if (!std::filesystem::exists(users + "/users.acl") &&
+        RunCommand({BATCHQ_MAKE_REDIS_USERS, users}, nullptr) != 0) {
+      throw std::runtime_error("scripts/make_redis_users.sh failed");
+    }
+    argv.insert(argv.end(), {"--aclfile", users + "/users.acl"});
+  }
+  redis_ = ChildProcess(argv, dir_ + "/redis.log");
   const bool up = WaitFor([&] {
     std::string out;
-    return RunCommand({BATCHQ_REDIS_CLI, "-p", std::to_string(redis_port_), "PING"}, &out) == 0 &&
+    return RunCommand({BATCHQ_REDIS_CLI, "-u", redis_url(), "--no-auth-warning", "PING"}, &out) ==
+               0 &&
            out.find("PONG") != std::string::npos;
   });
   if (!up) throw std::runtime_error("redis-server did not start: " + redis_.ReadLog());
 }
 
 void Stack::StartBroker() {
-  std::vector<std::string> argv{BATCHQ_BROKER_BIN,
-                                "--frontend",
-                                fmt::format("tcp://127.0.0.1:{}", frontend_port_),
-                                "--backend",
-                                fmt::format("tcp://127.0.0.1:{}", backend_port_),
-                                "--redis-url",
-                                redis_url()};
+  std::vector<std::string> argv{BATCHQ_BROKER_BIN, "--frontend",
+                                fmt::format("tcp://127.0.0.1:{}", frontend_port_), "--backend",
+                                fmt::format("tcp://127.0.0.1:{}", backend_port_)};
+  const auto redis = RedisArgs("broker");
+  argv.insert(argv.end(), redis.begin(), redis.end());
+  if (options_.curve) {
+    argv.insert(argv.end(), {"--curve-secret-file", keys_dir() + "/broker.key", "--gateway-keys",
+                             gateway_keys_dir(), "--worker-keys", worker_keys_dir()});
+  } else {
+    argv.push_back("--no-curve");
+  }
   argv.insert(argv.end(), options_.broker_args.begin(), options_.broker_args.end());
   broker_ = ChildProcess(argv, dir_ + "/broker.log");
 }
@@ -131,14 +187,16 @@ void Stack::StartGateway() {
                                 "--ready-file",
                                 ready,
                                 "--broker",
-                                fmt::format("tcp://127.0.0.1:{}", frontend_port_),
-                                "--redis-url",
-                                redis_url()};
+                                fmt::format("tcp://127.0.0.1:{}", frontend_port_)};
+  const auto redis = RedisArgs("gateway");
+  argv.insert(argv.end(), redis.begin(), redis.end());
   if (options_.auth) {
     argv.insert(argv.end(), {"--admin-key-file", admin_key_file()});
   } else {
     argv.insert(argv.end(), {"--auth", "none"});
   }
+  const auto curve = CurveClientArgs(gateway_secret_file());
+  argv.insert(argv.end(), curve.begin(), curve.end());
   argv.insert(argv.end(), options_.gateway_args.begin(), options_.gateway_args.end());
   gateway_ = ChildProcess(argv, dir_ + "/gateway.log");
   if (!WaitFor([&] { return std::filesystem::exists(ready); })) {
@@ -147,15 +205,17 @@ void Stack::StartGateway() {
   gateway_port_ = static_cast<int>(JsonInt(ReadFile(ready), "port"));
 }
 
-std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args) {
+std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args,
+                             const std::string& curve_secret_file) {
   const std::size_t index = workers_.size();
-  std::vector<std::string> argv{BATCHQ_WORKER_BIN,
-                                "--broker",
-                                fmt::format("tcp://127.0.0.1:{}", backend_port_),
-                                "--redis-url",
-                                redis_url(),
-                                "--name",
+  std::vector<std::string> argv{BATCHQ_WORKER_BIN, "--broker",
+                                fmt::format("tcp://127.0.0.1:{}", backend_port_), "--name",
                                 fmt::format("w{}", index)};
+  const auto redis = RedisArgs("worker");
+  argv.insert(argv.end(), redis.begin(), redis.end());
+  const auto curve =
+      CurveClientArgs(curve_secret_file.empty() ? worker_secret_file() : curve_secret_file);
+  argv.insert(argv.end(), curve.begin(), curve.end());
   argv.insert(argv.end(), options_.worker_args.begin(), options_.worker_args.end());
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   workers_.push_back(

@@ -21,6 +21,12 @@ struct StackOptions {
   // API keys on, as a deployment runs: the gateway gets --admin-key-file and Client()
   // sends that admin key. false: --auth none.
   bool auth = true;
+  // CURVE between the processes, as a deployment runs: the broker checks the gateway's
+  // and the workers' keys against its allow-lists. false: --no-curve (loopback).
+  bool curve = true;
+  // Redis ACL users per role (scripts/make_redis_users.sh), as a deployment runs: each
+  // process logs in as its role with a password file. false: no passwords.
+  bool redis_acl = true;
 };
 
 class Stack {
@@ -31,7 +37,12 @@ class Stack {
   std::string url() const;
   std::string broker_frontend() const;
   std::string broker_backend() const;
+  // The admin's URL (Redis's default user, password included: tests only), for tests
+  // that look into Redis.
   std::string redis_url() const;
+  // A role's URL (no password) and its password file; with redis_acl off, the plain URL.
+  std::string redis_url(const std::string& role) const;
+  std::string redis_password_file(const std::string& role) const;
   // A client sending the bootstrap admin key (every scope, tenant "admin").
   std::unique_ptr<HttpClient> Client() const;
   // A client sending `api_key` (empty: none).
@@ -43,12 +54,27 @@ class Stack {
   std::string CreateKey(const std::string& tenant, const std::string& scopes,
                         const std::string& extra_json = "") const;
   const std::string& dir() const { return dir_; }
+  // CURVE keys (when options().curve): the broker's pair, the gateway's and the
+  // workers' pairs, and the allow-list directories holding their public keys.
+  std::string keys_dir() const { return dir_ + "/keys"; }
+  std::string broker_public_key_file() const { return keys_dir() + "/broker.pub"; }
+  std::string gateway_keys_dir() const { return keys_dir() + "/gateways"; }
+  std::string worker_keys_dir() const { return keys_dir() + "/workers"; }
+  std::string gateway_secret_file() const { return keys_dir() + "/gateway.key"; }
+  std::string worker_secret_file() const { return keys_dir() + "/worker.key"; }
 
+  void MakeCurveKeys();
+  // The flags a gateway or worker needs to reach the broker, with this secret key.
+  std::vector<std::string> CurveClientArgs(const std::string& secret_file) const;
+  // --redis-url and --redis-password-file for a process of this role.
+  std::vector<std::string> RedisArgs(const std::string& role) const;
   void StartRedis();
   void StartBroker();
   void StartGateway();
-  // Starts one more worker; returns its index.
-  std::size_t AddWorker(const std::vector<std::string>& extra_args = {});
+  // Starts one more worker (with worker_secret_file() unless another key is given);
+  // returns its index.
+  std::size_t AddWorker(const std::vector<std::string>& extra_args = {},
+                        const std::string& curve_secret_file = "");
 
   // Options used by the next Start*() / AddWorker(), e.g. to drop a fault flag.
   StackOptions& options() { return options_; }

@@ -1,0 +1,15 @@
+#pragma once
+// The bounds of a job's fields, checked by the gateway on the way in and again by the
+// broker, which treats what a gateway sends as possibly wrong.
+
+#include <cstdint>
+
+namespace batchq {
+
+inline constexpr std::int32_t kMinPriority = -1000;
+inline constexpr std::int32_t kMaxPriority = 1000;
+inline constexpr std::int64_t kMaxTimeoutMs = 24 * 3600 * 1000;
+// A tenant's fair-share weight, as an API key may set it.
+inline constexpr std::uint32_t kMaxTenantWeight = 1000;
+
+}  // namespace batchq
