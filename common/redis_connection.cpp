@@ -166,11 +166,8 @@ Status RedisConnection::EnsureConnected() {
   if (context == nullptr || context->err != 0) {
     std::string why = context != nullptr ? context->errstr : "out of memory";
     if (context != nullptr) redisFree(context);
-    return Fail(
-        ErrorCode::kRedisUnavailable,
-        fmt::format("Redis at {} is unreachable: {}.",
-                    ep.unix_path.empty() ? fmt::format("{}:{}", ep.host, ep.port) : ep.unix_path,
-                    why));
+    return Fail(ErrorCode::kRedisUnavailable,
+                fmt::format("Redis at {} is unreachable: {}.", Describe(ep), why));
   }
   redisSetTimeout(context, ToTimeval(options_.command_timeout));
   if (ep.unix_path.empty()) redisEnableKeepAlive(context);

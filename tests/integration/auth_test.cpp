@@ -203,19 +203,7 @@ TEST_F(AuthTest, ARevokedKeyStopsWorkingOnAnotherGatewayToo) {
   const std::string id = key.substr(3, 12);
   // A second gateway on the same Redis and broker; it sees the key as valid first.
   const std::string ready = stack_->dir() + "/gateway2.ready";
-  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN,
-                                "--port",
-                                "0",
-                                "--ready-file",
-                                ready,
-                                "--broker",
-                                stack_->broker_frontend(),
-                                "--admin-key-file",
-                                stack_->admin_key_file()};
-  for (const auto& args :
-       {stack_->CurveClientArgs(stack_->gateway_secret_file()), stack_->RedisArgs("gateway")}) {
-    argv.insert(argv.end(), args.begin(), args.end());
-  }
+  const std::vector<std::string> argv = stack_->GatewayArgv(ready);
   ChildProcess second(argv, stack_->dir() + "/gateway2.log");
   ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(ready); })) << second.ReadLog();
   std::ifstream in(ready);

@@ -178,14 +178,12 @@ void Stack::StartBroker() {
   broker_ = ChildProcess(argv, dir_ + "/broker.log");
 }
 
-void Stack::StartGateway() {
-  const std::string ready = dir_ + "/gateway.ready";
-  std::filesystem::remove(ready);
+std::vector<std::string> Stack::GatewayArgv(const std::string& ready_file) const {
   std::vector<std::string> argv{BATCHQ_GATEWAY_BIN,
                                 "--port",
                                 "0",
                                 "--ready-file",
-                                ready,
+                                ready_file,
                                 "--broker",
                                 fmt::format("tcp://127.0.0.1:{}", frontend_port_)};
   const auto redis = RedisArgs("gateway");
@@ -198,6 +196,13 @@ void Stack::StartGateway() {
   const auto curve = CurveClientArgs(gateway_secret_file());
   argv.insert(argv.end(), curve.begin(), curve.end());
   argv.insert(argv.end(), options_.gateway_args.begin(), options_.gateway_args.end());
+  return argv;
+}
+
+void Stack::StartGateway() {
+  const std::string ready = dir_ + "/gateway.ready";
+  std::filesystem::remove(ready);
+  const std::vector<std::string> argv = GatewayArgv(ready);
   gateway_ = ChildProcess(argv, dir_ + "/gateway.log");
   if (!WaitFor([&] { return std::filesystem::exists(ready); })) {
     throw std::runtime_error("gateway did not start: " + gateway_.ReadLog());

@@ -66,6 +66,9 @@ class Stack {
   void MakeCurveKeys();
   // The flags a gateway or worker needs to reach the broker, with this secret key.
   std::vector<std::string> CurveClientArgs(const std::string& secret_file) const;
+  // A gateway's command line on this stack (role, keys, options().gateway_args) that
+  // writes its port to `ready_file`.
+  std::vector<std::string> GatewayArgv(const std::string& ready_file) const;
   // --redis-url and --redis-password-file for a process of this role.
   std::vector<std::string> RedisArgs(const std::string& role) const;
   void StartRedis();
