@@ -82,6 +82,8 @@ void BatchPolicy::Push(TypeQueue& queue, QueuedJob job, bool front,
   if (!job.deadline && queue.settings.default_timeout.count() > 0) {
     job.deadline = job.enqueued + queue.settings.default_timeout;
   }
+  const MonotonicTime latest = job.enqueued + options_.queue_lifetime;
+  job.deadline = job.deadline ? std::min(*job.deadline, latest) : latest;
   const std::uint64_t seq = next_seq_++;
   if (job.deadline) queue.deadlines.push(DeadlineEntry{*job.deadline, seq, job.id});
   // Re-inserting (not assigning) binds the key to the new slot's id, in case an older
@@ -97,6 +99,7 @@ void BatchPolicy::Push(TypeQueue& queue, QueuedJob job, bool front,
     ++queue.active_tenants;
   }
   ++tenant.live;
+  tenant.bytes += job.input.size();
   queue.bytes += job.input.size();
   auto& level = tenant.levels[job.priority];
   const Slot& slot = front ? level.emplace_front(Slot{std::move(job), seq})
@@ -107,6 +110,7 @@ void BatchPolicy::Push(TypeQueue& queue, QueuedJob job, bool front,
 
 void BatchPolicy::Unlive(TypeQueue& queue, decltype(TypeQueue::live)::iterator entry) {
   queue.bytes -= entry->second.bytes;
+  entry->second.tenant->bytes -= entry->second.bytes;
   if (--entry->second.tenant->live == 0) --queue.active_tenants;
   queue.live.erase(entry);
 }
@@ -126,14 +130,23 @@ Status BatchPolicy::Enqueue(std::string_view type, QueuedJob job, TenantLimits l
                 fmt::format("Tenant '{}' holds its limit of {} queued jobs.", job.tenant,
                             limits.max_queued));
   }
+  if (limits.max_queued_bytes > 0 &&
+      TenantBytes(job.tenant) + job.input.size() > limits.max_queued_bytes) {
+    return Fail(ErrorCode::kQuotaExceeded,
+                fmt::format("Tenant '{}' holds {} bytes of queued input; {} more would pass its "
+                            "limit of {}.",
+                            job.tenant, TenantBytes(job.tenant), job.input.size(),
+                            limits.max_queued_bytes));
+  }
   queue->arrivals.Add(job.enqueued);
   Push(*queue, std::move(job), /*front=*/false, limits.weight);
   return Ok();
 }
 
 void BatchPolicy::Requeue(std::string_view type, std::vector<QueuedJob> jobs) {
-  AddType(type);
-  TypeQueue& queue = *Find(type);
+  TypeQueue* found = Find(type);
+  if (found == nullptr) throw std::logic_error(fmt::format("requeue of unknown type '{}'", type));
+  TypeQueue& queue = *found;
   // Reverse order keeps the batch's original order at the front of each level.
   for (auto it = jobs.rbegin(); it != jobs.rend(); ++it) {
     Push(queue, std::move(*it), /*front=*/true, std::nullopt);
@@ -260,6 +273,7 @@ std::vector<QueuedJob> BatchPolicy::Take(TypeQueue& queue, std::size_t count, Mo
     if (limit > 0 && !batch.empty() && batch_bytes + size > limit) break;
     batch_bytes += size;
     queue.live.erase(best->front().job.id);
+    tenant->bytes -= size;
     if (--tenant->live == 0) --queue.active_tenants;
     queue.virtual_time = tenant->pass;
     tenant->pass += 1.0 / tenant->weight;
@@ -406,14 +420,23 @@ std::vector<BatchPolicy::TypeStats> BatchPolicy::Stats(MonotonicTime now) const 
   return out;
 }
 
-std::size_t BatchPolicy::TenantDepth(std::string_view tenant) const {
-  std::size_t depth = 0;
+std::size_t BatchPolicy::SumForTenant(std::string_view tenant,
+                                      std::size_t TenantQueue::*member) const {
+  std::size_t sum = 0;
   for (const auto& [name, queue] : queues_) {
     if (const auto it = queue.tenants.find(tenant); it != queue.tenants.end()) {
-      depth += it->second.live;
+      sum += it->second.*member;
     }
   }
-  return depth;
+  return sum;
+}
+
+std::size_t BatchPolicy::TenantDepth(std::string_view tenant) const {
+  return SumForTenant(tenant, &TenantQueue::live);
+}
+
+std::size_t BatchPolicy::TenantBytes(std::string_view tenant) const {
+  return SumForTenant(tenant, &TenantQueue::bytes);
 }
 
 std::size_t BatchPolicy::Depth(std::string_view type) const {

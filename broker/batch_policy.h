@@ -84,6 +84,9 @@ struct Capacity {
 struct TenantLimits {
   std::uint32_t weight = 1;      // share of each job type, relative to other tenants
   std::uint64_t max_queued = 0;  // most queued jobs over all types; 0: no cap
+  // Most bytes of input queued over all types: what a tenant may make Redis and the
+  // broker hold for it; 0: no cap.
+  std::uint64_t max_queued_bytes = 0;
 };
 
 // Hashes std::string and std::string_view alike, for lookups without a copy.
@@ -102,9 +105,12 @@ std::size_t BatchSizeBucket(std::size_t size);
 class BatchPolicy {
  public:
   struct Options {
-    TypeSettings defaults;  // for types first seen through AddType(name)
+    TypeSettings defaults;  // for types added by name (AddType)
     // One priority level gained per this much waiting; zero disables aging.
     std::chrono::milliseconds aging_step{100};
+    // The longest a job stays queued, whatever its own deadline (or none): every
+    // queued job's life is finite. Counted from its arrival (`enqueued`).
+    std::chrono::milliseconds queue_lifetime{std::chrono::hours(24)};
   };
 
   explicit BatchPolicy(Options options);
@@ -122,6 +128,7 @@ class BatchPolicy {
   Status Enqueue(std::string_view type, QueuedJob job, TenantLimits limits = {});
   // Puts jobs back at the front of their priority level (their worker was lost or the
   // broker recovered them), ignoring max_queue: accepted work is never refused twice.
+  // The type must be known (a bug otherwise: std::logic_error).
   void Requeue(std::string_view type, std::vector<QueuedJob> jobs);
   // Takes a queued job out (it was cancelled); false when it is not queued here.
   bool Remove(std::string_view id);
@@ -162,6 +169,8 @@ class BatchPolicy {
   std::size_t Depth(std::string_view type) const;
   // Queued jobs of one tenant, over every type.
   std::size_t TenantDepth(std::string_view tenant) const;
+  // Bytes of input the tenant has queued, over all types.
+  std::size_t TenantBytes(std::string_view tenant) const;
 
  private:
   struct Slot {
@@ -178,8 +187,9 @@ class BatchPolicy {
   // One tenant's jobs of one type. Never erased once made, so pointers to it stay valid.
   struct TenantQueue {
     Levels levels;
-    std::size_t live = 0;  // live jobs in `levels`
-    double pass = 0;       // stride scheduling; see the header comment
+    std::size_t live = 0;   // live jobs in `levels`
+    std::size_t bytes = 0;  // their inputs' bytes
+    double pass = 0;        // stride scheduling; see the header comment
     std::uint32_t weight = 1;
   };
   struct TypeQueue {
@@ -205,6 +215,8 @@ class BatchPolicy {
     std::array<std::uint64_t, kBatchSizeBuckets> batch_sizes{};
   };
 
+  // `member` of the tenant's queue of every type, added up.
+  std::size_t SumForTenant(std::string_view tenant, std::size_t TenantQueue::*member) const;
   TypeQueue* Find(std::string_view type);
   const TypeQueue* Find(std::string_view type) const;
   // Queues `job` at the back (or front) of its level; `weight`, when given, becomes its

@@ -37,7 +37,7 @@ RedisConnection::Options RedisOptions(const BrokerConfig& config) {
 
 BrokerCore::Options CoreOptions(const BrokerConfig& config) {
   BrokerCore::Options options;
-  options.policy = BatchPolicy::Options{config.defaults, config.aging_step};
+  options.policy = BatchPolicy::Options{config.defaults, config.aging_step, config.queue_lifetime};
   for (const auto& spec : config.types) {
     auto settings = ParseTypeSettings(spec, config.defaults);
     if (!settings) throw std::runtime_error(settings.error().message);
@@ -47,6 +47,7 @@ BrokerCore::Options CoreOptions(const BrokerConfig& config) {
   options.heartbeat_liveness = config.heartbeat_liveness;
   options.max_attempts = config.max_attempts;
   options.running_lease = config.running_lease;
+  options.tenant_max_queued_bytes = config.tenant_max_queued_bytes;
   options.batch_prefix = NewJobId().substr(0, 8);
   return options;
 }
@@ -180,10 +181,7 @@ void Broker::HandleFrontend(Now now, Effects& out) {
     auto received = ReceiveWire(frontend_, /*routed=*/true);
     if (!received) return;
     if (!received->message) {
-      spdlog::warn("frontend: dropped a bad message: {}", received->message.error().message);
-      out.to_gateways.push_back(Outbound{
-          received->routing,
-          wire::Disconnect{fmt::format("bad message: {}", received->message.error().message)}});
+      RefuseBadMessage("frontend", *received, out.to_gateways);
       continue;
     }
     auto& message = *received->message;
@@ -205,14 +203,25 @@ void Broker::HandleBackend(Now now, Effects& out) {
     auto received = ReceiveWire(backend_, /*routed=*/true);
     if (!received) return;
     if (!received->message) {
-      spdlog::warn("backend: dropped a bad message: {}", received->message.error().message);
-      out.to_workers.push_back(Outbound{
-          received->routing,
-          wire::Disconnect{fmt::format("bad message: {}", received->message.error().message)}});
+      RefuseBadMessage("backend", *received, out.to_workers);
       continue;
     }
     core_.OnWorkerMessage(received->routing, std::move(*received->message), now, out);
   }
+}
+
+void Broker::RefuseBadMessage(std::string_view port, const ReceivedWire& received,
+                              std::vector<Outbound>& replies) {
+  const std::string& reason = received.message.error().message;
+  const std::string peer = received.peer.empty() ? "an unnamed peer" : "'" + received.peer + "'";
+  if (const auto held_back = bad_input_log_.Admit(
+          fmt::format("{}/{}", port, received.peer.empty() ? received.routing : received.peer),
+          Clock::now())) {
+    spdlog::warn("{}: dropped a bad message from {}: {}{}", port, peer, reason,
+                 HeldBackNote(*held_back));
+  }
+  replies.push_back(
+      Outbound{received.routing, wire::Disconnect{fmt::format("bad message: {}", reason)}});
 }
 
 void Broker::Apply(Effects effects, Now now) {
@@ -255,9 +264,17 @@ void Broker::Sweep(Now now, Effects& out) {
     return;
   }
   std::vector<JobRecord> found;
+  std::vector<std::string> expired;  // the record expired: nothing is left to run
   found.reserve(records->size());
-  for (auto& record : *records) {
-    if (record) found.push_back(std::move(*record));
+  for (std::size_t i = 0; i < records->size(); ++i) {
+    if ((*records)[i]) {
+      found.push_back(std::move(*(*records)[i]));
+    } else {
+      expired.push_back(unknown[i]);
+    }
+  }
+  if (auto removed = store_.ForgetPending(expired); !removed) {
+    spdlog::warn("sweep: {}", removed.error().message);
   }
   core_.OnSweep(std::move(found), now, out);
 }

@@ -18,8 +18,10 @@
 #include "broker/ending_writer.h"
 #include "broker/zap_handler.h"
 #include "common/job_store.h"
+#include "common/log_throttle.h"
 #include "common/metrics_endpoint.h"
 #include "common/redis_connection.h"
+#include "common/zmq_transport.h"
 
 namespace batchq {
 
@@ -38,6 +40,9 @@ class Broker {
  private:
   void HandleFrontend(Now now, Effects& out);
   void HandleBackend(Now now, Effects& out);
+  // A malformed message: a throttled log line naming its sender, and a DISCONNECT.
+  void RefuseBadMessage(std::string_view port, const ReceivedWire& received,
+                        std::vector<Outbound>& replies);
   // Sends what the core decided; failed sends go back to the core, which may decide more.
   void Apply(Effects effects, Now now);
   void Sweep(Now now, Effects& out);
@@ -62,6 +67,7 @@ class Broker {
   EndingWriter endings_;
   MonotonicTime next_heartbeat_{};
   MonotonicTime next_sweep_{};
+  LogThrottle bad_input_log_{std::chrono::seconds(1)};  // per port and peer
 };
 
 }  // namespace batchq

@@ -17,12 +17,15 @@ struct BrokerConfig {
   std::string redis_password_file;  // read at start; replaces a password in redis_url
   std::string metrics_listen;       // HOST:PORT for GET /metrics; empty: none
   std::string key_prefix = "bq:";
-  // Job types served, with optional per-type settings: "upper", "sleep:max_batch_size=64".
-  std::vector<std::string> types = {"upper", "sleep"};
+  // The job types served, with optional per-type settings: "upper", "sleep:max_batch_size=64".
+  // The only ones: a type a worker announces and this list lacks is ignored.
+  std::vector<std::string> types = {"upper", "sleep", "mlp", "render"};
   TypeSettings defaults;
   std::chrono::milliseconds heartbeat_interval{1000};
   std::uint32_t heartbeat_liveness = 3;  // intervals of silence before a worker is dead
   std::uint32_t max_attempts = 3;
+  // Bytes of queued input one tenant may hold over all types; 0: no cap.
+  std::uint64_t tenant_max_queued_bytes = 256u << 20;
   // Priority aging: a queued job gains one priority level per this much waiting.
   std::chrono::milliseconds aging_step{100};
   std::chrono::milliseconds sweep_interval{2000};
@@ -32,6 +35,8 @@ struct BrokerConfig {
   // this is taken as lost (its broker restarted and its worker died) and run again; the
   // attempt fencing keeps a late result from the first run from counting.
   std::chrono::milliseconds running_lease{60000};
+  // Longest a job waits queued, whatever its own timeout (at most a day).
+  std::chrono::seconds queue_lifetime{std::chrono::hours(24)};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
   // CURVE: the broker's secret key, and the directories of public keys allowed on the
   // gateway-facing (frontend) and worker-facing (backend) ports. no_curve runs plain

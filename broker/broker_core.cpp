@@ -41,8 +41,9 @@ wire::Verdict BrokerCore::Admit(wire::SubmitJob& job, Now now) {
     const auto age = now.wall - WallMicros(job.created_us);
     queued.deadline = now.steady + std::chrono::milliseconds(job.timeout_ms) - age;
   }
-  auto added = policy_.Enqueue(job.type, std::move(queued),
-                               TenantLimits{job.tenant_weight, job.tenant_max_queued});
+  auto added = policy_.Enqueue(
+      job.type, std::move(queued),
+      TenantLimits{job.tenant_weight, job.tenant_max_queued, options_.tenant_max_queued_bytes});
   if (observer_ != nullptr) observer_->OnSubmit(job.type, added.has_value());
   if (added) {
     known_.insert(std::move(job.id));
@@ -91,7 +92,19 @@ void BrokerCore::OnReady(const std::string& worker, wire::Ready ready, Now now, 
   }
   // The same peer announcing itself again restarted: what it held is lost.
   if (workers_.Find(worker) != nullptr) LoseWorker(worker, out);
-  for (const auto& type : ready.types) policy_.AddType(type);
+  // Types come from our configuration, never from what a worker says it serves.
+  std::vector<std::string> refused;
+  std::erase_if(ready.types, [&](const std::string& type) {
+    if (policy_.Knows(type)) return false;
+    refused.push_back(type);
+    return true;
+  });
+  if (!refused.empty()) {
+    spdlog::warn(
+        "worker {} announced types this broker does not serve, ignored: [{}] (add them "
+        "to the broker's --type)",
+        ready.name, fmt::join(refused, ","));
+  }
   spdlog::info("worker {} ready: types [{}], {} credits, backend {} {}", ready.name,
                fmt::join(ready.types, ","), ready.credits, ready.backend, ready.device);
   workers_.Register(worker, std::move(ready), now.steady);
@@ -297,6 +310,12 @@ void BrokerCore::OnSweep(std::vector<JobRecord> records, Now now, Effects& out) 
       continue;
     }
     known_.insert(record.id);
+    if (!policy_.Knows(record.type)) {
+      End({record.id}, JobStatus::kFailed, ErrorCode::kUnknownType,
+          fmt::format("This broker does not serve '{}' (its --type list changed).", record.type),
+          out);
+      continue;
+    }
     QueuedJob job{record.id,
                   std::move(record.tenant),
                   record.priority,

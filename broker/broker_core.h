@@ -69,13 +69,17 @@ class BrokerCore {
  public:
   struct Options {
     BatchPolicy::Options policy;
-    std::vector<TypeSettings> types;  // configured at start; workers may add more
+    // The only types served: a worker announcing others is given none of them, and a
+    // recovered job of a type not here ends unknown_type.
+    std::vector<TypeSettings> types;
     std::chrono::milliseconds heartbeat_interval{1000};
     std::uint32_t heartbeat_liveness = 3;  // intervals of silence before a worker is dead
     std::uint32_t max_attempts = 3;        // lost runs before a job fails with worker_lost
     // A job Redis says is running, that no worker here holds, started longer ago than
     // this is taken as lost and run again (the attempt number fences the first run).
     std::chrono::milliseconds running_lease{60000};
+    // Every tenant's cap on bytes of queued input (TenantLimits::max_queued_bytes).
+    std::uint64_t tenant_max_queued_bytes = 0;
     std::string batch_prefix = "b";  // batch ids are "{prefix}-{counter}"
   };
 

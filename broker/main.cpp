@@ -83,6 +83,18 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_RUNNING_LEASE_MS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--tenant-max-queued-bytes", config.tenant_max_queued_bytes,
+                 "Bytes of queued input one tenant may hold over all types; past it, "
+                 "quota_exceeded (429); 0: no cap")
+      ->envname("BATCHQ_TENANT_MAX_QUEUED_BYTES")
+      ->capture_default_str();
+  int queue_lifetime_s = static_cast<int>(config.queue_lifetime.count());
+  app.add_option("--queue-lifetime-s", queue_lifetime_s,
+                 "Longest a job waits in its queue, whatever its own timeout: past it, it ends "
+                 "expired (1..86400 s)")
+      ->envname("BATCHQ_QUEUE_LIFETIME_S")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   app.add_option("--curve-secret-file", config.curve_secret_file,
                  "The broker's CURVE secret key (Z85, mode 0600; made by `batchq keygen`); "
                  "gateways and workers are given its public key")
@@ -109,6 +121,7 @@ int main(int argc, char** argv) {
   config.sweep_interval = std::chrono::milliseconds(sweep_ms);
   config.sweep_grace = std::chrono::milliseconds(sweep_grace_ms);
   config.running_lease = std::chrono::milliseconds(running_lease_ms);
+  config.queue_lifetime = std::chrono::seconds(queue_lifetime_s);
   config.redis_url = common.redis_url;
   config.redis_password_file = common.redis_password_file;
   config.key_prefix = common.key_prefix;

@@ -17,8 +17,6 @@ using Clock = std::chrono::steady_clock;
 
 // The fixed address libzmq sends ZAP requests to, in the socket's own context.
 constexpr const char* kZapEndpoint = "inproc://zeromq.zap.01";
-// Refused handshakes logged at most once per this long; the rest are counted.
-constexpr std::chrono::seconds kRefusalLogInterval{1};
 
 std::string Z85(const zmq::message_t& raw) {
   if (raw.size() != 32) return {};
@@ -96,17 +94,10 @@ void ZapHandler::Answer() {
 
 void ZapHandler::LogRefusal(std::string_view domain, std::string_view address,
                             const PeerVerdict& verdict) {
-  const auto now = Clock::now();
-  if (now < next_refusal_log_) {
-    ++refusals_unlogged_;
-    return;
-  }
+  const auto held_back = refusal_log_.Admit(address, Clock::now());
+  if (!held_back) return;
   spdlog::warn("refused a peer from {} on the {} port: {}{}", address, domain, verdict.status_text,
-               refusals_unlogged_ == 0
-                   ? std::string()
-                   : fmt::format(" ({} more refused since the last line)", refusals_unlogged_));
-  refusals_unlogged_ = 0;
-  next_refusal_log_ = now + kRefusalLogInterval;
+               HeldBackNote(*held_back));
 }
 
 void ZapHandler::ReloadChanged() {

@@ -21,6 +21,7 @@
 #include <zmq.hpp>
 
 #include "broker/peer_allow_list.h"
+#include "common/log_throttle.h"
 
 namespace batchq {
 
@@ -52,9 +53,8 @@ class ZapHandler {
   Options options_;
   zmq::socket_t socket_;
   PeerAllowList allow_list_;
-  std::vector<std::string> fingerprints_;  // per domain, as last read
-  std::chrono::steady_clock::time_point next_refusal_log_{};
-  std::uint64_t refusals_unlogged_ = 0;
+  std::vector<std::string> fingerprints_;             // per domain, as last read
+  LogThrottle refusal_log_{std::chrono::seconds(1)};  // one line per address per second
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -33,6 +33,8 @@ enum class ErrorCode {
   kBrokerUnavailable,
   kBrokerTimeout,
   kRedisUnavailable,
+  kOverloaded,
+  kStorageFull,
   // Terminal outcomes the system decides.
   kExpired,
   kWorkerLost,

@@ -1,17 +1,22 @@
 #include "common/http_server.h"
 
+#include <algorithm>
+#include <atomic>
 #include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
 #include "common/json_writer.h"
+#include "common/log_throttle.h"
 
 namespace batchq {
 
@@ -22,9 +27,21 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr auto kIdleTimeout = std::chrono::seconds(75);
-
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+// What every session of one server shares.
+struct ServerShared {
+  ServerShared(HttpServer::Options opts, HttpServer::Handler h, HttpServer::Observer* obs)
+      : options(std::move(opts)), handler(std::move(h)), observer(obs) {}
+
+  const HttpServer::Options options;
+  const HttpServer::Handler handler;
+  // Cleared when the server goes: sessions may outlive it (until the io_context goes)
+  // and must not call an observer that is gone.
+  std::atomic<HttpServer::Observer*> observer;
+  std::atomic<std::size_t> active{0};  // requests read and not answered
+  std::atomic<std::size_t> open{0};    // connections
+};
 
 // One connection: plain TCP (Stream = beast::tcp_stream) or TLS (TlsStream), which
 // first shakes hands; everything after that is the same code.
@@ -32,19 +49,22 @@ template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   template <class... StreamArgs>
-  Session(std::shared_ptr<const HttpServer::Handler> handler, std::size_t max_body,
-          std::shared_ptr<std::atomic<std::size_t>> active, StreamArgs&&... stream_args)
-      : stream_(std::forward<StreamArgs>(stream_args)...),
-        handler_(std::move(handler)),
-        max_body_(max_body),
-        active_(std::move(active)) {}
+  explicit Session(std::shared_ptr<ServerShared> shared, StreamArgs&&... stream_args)
+      : stream_(std::forward<StreamArgs>(stream_args)...), shared_(std::move(shared)) {
+    ++shared_->open;
+    if (auto* observer = shared_->observer.load()) observer->OnConnectionOpened();
+  }
+  ~Session() {
+    --shared_->open;
+    if (auto* observer = shared_->observer.load()) observer->OnConnectionClosed();
+  }
 
   void Start() {
     asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
       if constexpr (std::is_same_v<Stream, TlsStream>) {
-        beast::get_lowest_layer(self->stream_).expires_after(kIdleTimeout);
+        self->Lowest().expires_after(self->shared_->options.header_timeout);
         self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
-          if (ec) return;  // not TLS, or refused: drop it
+          if (ec) return self->Drop(ec, "header_timeout");  // not TLS, refused, or too slow
           self->Read();
         });
       } else {
@@ -54,13 +74,52 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
  private:
+  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+
+  // Waits for a request's first byte under the idle timeout, then reads its headers
+  // and body under their own timeouts: a slow sender is cut off however it trickles.
   void Read() {
     parser_.emplace();
-    parser_->body_limit(max_body_);
-    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = this->shared_from_this()](beast::error_code ec, std::size_t) { self->OnRead(ec); });
+    parser_->body_limit(shared_->options.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(shared_->options.max_header_bytes));
+    if (buffer_.size() > 0) return ReadHeader();  // pipelined: its bytes are here already
+    // A connection that never sent a request gets no keep-alive grace: otherwise idle
+    // connections could hold every place under the cap for the whole idle timeout.
+    Lowest().expires_after(served_ ? shared_->options.idle_timeout
+                                   : shared_->options.header_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
+                                                       beast::error_code ec, std::size_t n) {
+      // A kept-alive connection idle past its timeout is closed quietly; a new one that
+      // never sent a byte counts as a header timeout.
+      if (ec) return self->served_ ? self->Close() : self->Drop(ec, "header_timeout");
+      self->buffer_.commit(n);
+      self->ReadHeader();
+    });
+  }
+
+  void ReadHeader() {
+    Lowest().expires_after(shared_->options.header_timeout);
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                              if (ec == beast::error::timeout)
+                                return self->Drop(ec, "header_timeout");
+                              if (ec || self->parser_->is_done()) return self->OnRead(ec);
+                              self->Lowest().expires_after(self->shared_->options.body_timeout);
+                              http::async_read(self->stream_, self->buffer_, *self->parser_,
+                                               [self](beast::error_code body_ec, std::size_t) {
+                                                 if (body_ec == beast::error::timeout) {
+                                                   return self->Drop(body_ec, "body_timeout");
+                                                 }
+                                                 self->OnRead(body_ec);
+                                               });
+                            });
+  }
+
+  void Drop(beast::error_code ec, std::string_view reason) {
+    if (auto* observer = shared_->observer.load(); ec == beast::error::timeout && observer) {
+      observer->OnConnectionDropped(reason);
+    }
+    Close();
   }
 
   void OnRead(beast::error_code ec) {
@@ -70,21 +129,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return Close();
     }
     if (ec == http::error::body_limit) {
-      keep_alive_ = false;
-      return Write(
-          HttpReply{HttpStatus(ErrorCode::kBodyTooLarge),
-                    RenderError(ErrorCode::kBodyTooLarge,
-                                fmt::format("The body exceeds the limit of {} bytes.", max_body_)),
-                    "application/json",
-                    {}});
+      return WriteError(
+          ErrorCode::kBodyTooLarge,
+          fmt::format("The body exceeds the limit of {} bytes.", shared_->options.max_body_bytes));
+    }
+    if (ec == http::error::header_limit) {
+      return WriteError(ErrorCode::kBadHttp,
+                        fmt::format("The request's headers exceed the limit of {} bytes.",
+                                    shared_->options.max_header_bytes));
     }
     if (ec) {
-      keep_alive_ = false;
-      return Write(HttpReply{HttpStatus(ErrorCode::kBadHttp),
-                             RenderError(ErrorCode::kBadHttp,
-                                         fmt::format("Malformed HTTP request: {}.", ec.message())),
-                             "application/json",
-                             {}});
+      return WriteError(ErrorCode::kBadHttp,
+                        fmt::format("Malformed HTTP request: {}.", ec.message()));
     }
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
@@ -101,17 +157,23 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     in.body = std::move(req.body());
     auto self = this->shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
-    ++*active_;
-    (*handler_)(std::move(in), [self, answered](HttpReply reply) {
+    ++shared_->active;
+    shared_->handler(std::move(in), [self, answered](HttpReply reply) {
       // One request, one response: a second answer would corrupt the connection.
       if (answered->exchange(true)) {
         spdlog::error("a handler answered one request twice; the second answer is dropped");
         return;
       }
-      --*self->active_;
+      --self->shared_->active;
       asio::dispatch(self->stream_.get_executor(),
                      [self, reply = std::move(reply)]() mutable { self->Write(std::move(reply)); });
     });
+  }
+
+  // An answer to a request that could not be read: the connection closes after it.
+  void WriteError(ErrorCode code, const std::string& message) {
+    keep_alive_ = false;
+    Write(HttpReply{HttpStatus(code), RenderError(code, message), "application/json", {}});
   }
 
   void Write(HttpReply reply) {
@@ -123,17 +185,18 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res->keep_alive(keep_alive_);
     res->body() = std::move(reply.body);
     res->prepare_payload();
-    beast::get_lowest_layer(stream_).expires_after(kIdleTimeout);
+    Lowest().expires_after(shared_->options.idle_timeout);
     http::async_write(stream_, *res,
                       [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
                         if (ec || !self->keep_alive_) return self->Close();
+                        self->served_ = true;
                         self->Read();
                       });
   }
 
   void Close() {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
-      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      Lowest().expires_after(std::chrono::seconds(5));
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
         beast::error_code ec;
         beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -147,72 +210,123 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  const std::shared_ptr<const HttpServer::Handler> handler_;
-  const std::size_t max_body_;
-  const std::shared_ptr<std::atomic<std::size_t>> active_;
+  const std::shared_ptr<ServerShared> shared_;
   bool keep_alive_ = true;
+  bool served_ = false;  // answered a request: idle waits use the keep-alive timeout
   unsigned version_ = 11;
 };
+
+// How long to wait before accepting again after accept failed (EMFILE, ENFILE,
+// ENOBUFS): the failing connection stays in the backlog, so retrying at once spins.
+constexpr auto kFirstAcceptBackoff = std::chrono::milliseconds(10);
+constexpr auto kLastAcceptBackoff = std::chrono::milliseconds(1000);
 
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io_context, Options opts, Handler h)
+  Impl(asio::io_context& io_context, Options opts, Handler h, Observer* observer)
       : io(io_context),
-        options(std::move(opts)),
-        handler(std::make_shared<const Handler>(std::move(h))),
-        acceptor(io) {}
+        shared(std::make_shared<ServerShared>(std::move(opts), std::move(h), observer)),
+        acceptor(io),
+        retry_accept(io),
+        over_limit_reply(OverLimitReply(shared->options.max_connections)) {}
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(io),
-                          [self = shared_from_this()](beast::error_code ec, tcp::socket socket) {
-                            if (ec == asio::error::operation_aborted || !self->acceptor.is_open())
-                              return;
-                            if (!ec) {
-                              socket.set_option(tcp::no_delay(true), ec);
-                              self->StartSession(std::move(socket));
-                            }
-                            self->Accept();
-                          });
+    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
+                                                                             tcp::socket socket) {
+      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+      if (ec) return self->BackOff(ec);
+      self->accept_backoff = kFirstAcceptBackoff;
+      socket.set_option(tcp::no_delay(true), ec);
+      if (self->shared->open.load() >= self->shared->options.max_connections) {
+        self->Refuse(std::move(socket));
+      } else {
+        self->StartSession(std::move(socket));
+      }
+      self->Accept();
+    });
+  }
+
+  void BackOff(beast::error_code ec) {
+    if (auto* observer = shared->observer.load()) observer->OnConnectionDropped("accept_error");
+    if (const auto held_back = accept_log.Admit("accept", std::chrono::steady_clock::now())) {
+      spdlog::warn("accept failed: {}; accepting again in {} ms{}", ec.message(),
+                   accept_backoff.count(), HeldBackNote(*held_back));
+    }
+    retry_accept.expires_after(accept_backoff);
+    accept_backoff = std::min(accept_backoff * 2, kLastAcceptBackoff);
+    retry_accept.async_wait([self = shared_from_this()](beast::error_code wait_ec) {
+      if (!wait_ec && self->acceptor.is_open()) self->Accept();
+    });
+  }
+
+  // Past the connection cap: a short 503 on plain HTTP (a TLS client would need a
+  // handshake first, which is what the cap saves), then close.
+  void Refuse(tcp::socket socket) {
+    if (auto* observer = shared->observer.load()) observer->OnConnectionDropped("limit");
+    if (shared->options.tls) return;  // closed as `socket` goes
+    auto owned = std::make_shared<tcp::socket>(std::move(socket));
+    asio::async_write(*owned, asio::buffer(over_limit_reply),
+                      [owned](beast::error_code, std::size_t) {
+                        beast::error_code ignored;
+                        owned->shutdown(tcp::socket::shutdown_both, ignored);
+                      });
+  }
+
+  static std::string OverLimitReply(std::size_t max_connections) {
+    const std::string body =
+        RenderError(ErrorCode::kOverloaded,
+                    fmt::format("The server holds its limit of {} open connections; retry shortly.",
+                                max_connections));
+    return fmt::format(
+        "HTTP/1.1 {} Service Unavailable\r\nServer: batchq\r\nContent-Type: application/json\r\n"
+        "Retry-After: 1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{}",
+        HttpStatus(ErrorCode::kOverloaded), body.size(), body);
   }
 
   void StartSession(tcp::socket socket) {
-    if (options.tls) {
-      std::make_shared<Session<TlsStream>>(handler, options.max_body_bytes, active,
-                                           std::move(socket), *options.tls)
+    if (shared->options.tls) {
+      std::make_shared<Session<TlsStream>>(shared, std::move(socket), *shared->options.tls)
           ->Start();
     } else {
-      std::make_shared<Session<beast::tcp_stream>>(handler, options.max_body_bytes, active,
-                                                   std::move(socket))
-          ->Start();
+      std::make_shared<Session<beast::tcp_stream>>(shared, std::move(socket))->Start();
     }
   }
 
   asio::io_context& io;
-  const Options options;
-  const std::shared_ptr<const Handler> handler;
+  const std::shared_ptr<ServerShared> shared;
   tcp::acceptor acceptor;
-  std::shared_ptr<std::atomic<std::size_t>> active = std::make_shared<std::atomic<std::size_t>>(0);
+  // The accept loop is one chain of handlers, so these are touched by one at a time.
+  asio::steady_timer retry_accept;
+  std::chrono::milliseconds accept_backoff = kFirstAcceptBackoff;
+  LogThrottle accept_log{std::chrono::seconds(1)};
+  const std::string over_limit_reply;
 };
 
-HttpServer::HttpServer(asio::io_context& io, Options options, Handler handler)
-    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler))) {
+HttpServer::HttpServer(asio::io_context& io, Options options, Handler handler, Observer* observer)
+    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler), observer)) {
   beast::error_code ec;
-  const auto address = asio::ip::make_address(impl_->options.address, ec);
-  if (ec) throw std::runtime_error(fmt::format("bad listen address '{}'", impl_->options.address));
-  const tcp::endpoint endpoint(address, impl_->options.port);
+  const auto address = asio::ip::make_address(impl_->shared->options.address, ec);
+  if (ec)
+    throw std::runtime_error(
+        fmt::format("bad listen address '{}'", impl_->shared->options.address));
+  const tcp::endpoint endpoint(address, impl_->shared->options.port);
   impl_->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}", impl_->options.address,
-                                         impl_->options.port, ec.message()));
+    throw std::runtime_error(fmt::format("cannot listen on {}:{}: {}",
+                                         impl_->shared->options.address,
+                                         impl_->shared->options.port, ec.message()));
   }
   impl_->Accept();
 }
 
-HttpServer::~HttpServer() { Stop(); }
+HttpServer::~HttpServer() {
+  impl_->shared->observer.store(nullptr);
+  Stop();
+}
 
 std::shared_ptr<asio::ssl::context> MakeServerTlsContext(const std::string& cert_file,
                                                          const std::string& key_file) {
@@ -233,7 +347,9 @@ std::shared_ptr<asio::ssl::context> MakeServerTlsContext(const std::string& cert
   return context;
 }
 
-std::size_t HttpServer::active() const { return impl_->active->load(); }
+std::size_t HttpServer::active() const { return impl_->shared->active.load(); }
+
+std::size_t HttpServer::connections() const { return impl_->shared->open.load(); }
 
 std::uint16_t HttpServer::port() const { return impl_->acceptor.local_endpoint().port(); }
 
@@ -241,6 +357,7 @@ void HttpServer::Stop() {
   asio::post(impl_->io, [impl = impl_] {
     beast::error_code ec;
     impl->acceptor.close(ec);
+    impl->retry_accept.cancel();
   });
 }
 

@@ -3,11 +3,17 @@
 // (refusing bodies over the limit with 413), hands it to the handler with a Respond callback, and
 // writes whatever reply comes back, whenever it comes. No thread is held while a
 // handler waits. Runs on the caller's io_context; thread-safe as Asio is.
+// Hostile clients are bounded: a cap on open connections (past it a new one is told
+// 503 overloaded and closed), separate timeouts for an idle keep-alive connection, for
+// the request's headers and for its body (so slow senders cannot hold connections),
+// a header size limit, and a backoff when accept fails (EMFILE) instead of a busy loop.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -25,10 +31,32 @@ class HttpServer {
     std::size_t max_body_bytes = 1u << 20;
     // HTTPS when set (see MakeServerTlsContext); plain HTTP when null.
     std::shared_ptr<boost::asio::ssl::context> tls;
+    std::size_t max_connections = 10000;  // open at once
+    std::size_t max_header_bytes = 16 * 1024;
+    // Waiting for the first byte of a request on a kept-alive connection.
+    std::chrono::milliseconds idle_timeout{75000};
+    // From a request's first byte to the end of its headers (TLS handshake included);
+    // on a new connection, also the wait for its first byte.
+    std::chrono::milliseconds header_timeout{10000};
+    // From the end of the headers to the end of the body.
+    std::chrono::milliseconds body_timeout{30000};
+  };
+  // What happens to connections, for metrics. Called from the server's threads; must
+  // be thread-safe and quick.
+  class Observer {
+   public:
+    virtual ~Observer() = default;
+    virtual void OnConnectionOpened() {}
+    virtual void OnConnectionClosed() {}
+    // Why a connection was refused or cut: "limit", "accept_error", "header_timeout",
+    // "body_timeout".
+    virtual void OnConnectionDropped(std::string_view /*reason*/) {}
   };
 
   // Binds and listens at once; throws std::runtime_error when it cannot.
-  HttpServer(boost::asio::io_context& io, Options options, Handler handler);
+  // `observer` may be null; otherwise it must outlive the server's sessions.
+  HttpServer(boost::asio::io_context& io, Options options, Handler handler,
+             Observer* observer = nullptr);
   ~HttpServer();
 
   std::uint16_t port() const;
@@ -36,6 +64,8 @@ class HttpServer {
   void Stop();
   // Requests read and not yet answered (long-polls included). Thread-safe.
   std::size_t active() const;
+  // Connections open now. Thread-safe.
+  std::size_t connections() const;
 
  private:
   struct Impl;

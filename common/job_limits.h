@@ -2,6 +2,7 @@
 // The bounds of a job's fields, checked by the gateway on the way in and again by the
 // broker, which treats what a gateway sends as possibly wrong.
 
+#include <chrono>
 #include <cstdint>
 
 namespace batchq {
@@ -9,6 +10,11 @@ namespace batchq {
 inline constexpr std::int32_t kMinPriority = -1000;
 inline constexpr std::int32_t kMaxPriority = 1000;
 inline constexpr std::int64_t kMaxTimeoutMs = 24 * 3600 * 1000;
+// A queued job's longest wait (the broker's --queue-lifetime-s at most) and the longest
+// any configured duration of a type may be (max_delay, timeout, max_run). A job record
+// lives at most their sum plus its result TTL, then Redis drops it by itself.
+inline constexpr std::chrono::hours kMaxQueueLifetime{24};
+inline constexpr std::chrono::hours kMaxTypeDuration{24};
 // A tenant's fair-share weight, as an API key may set it.
 inline constexpr std::uint32_t kMaxTenantWeight = 1000;
 

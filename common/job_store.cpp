@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "common/job_limits.h"
+
 namespace batchq {
 namespace {
 
@@ -46,15 +48,16 @@ std::string LuaSource(std::string_view text) {
 
 // The creation of one job under an Idempotency-Key, which must be atomic with the
 // check. KEYS: idempotency key, job key, pending set, recent list. ARGV: id,
-// fingerprint, ttl_s, score, recent_last, then the record's field/value pairs. Creates
-// the job unless the key is taken; answers "created" or the "id fingerprint" the key
+// fingerprint, ttl_s, score, recent_last, record_ttl_s, then the record's field/value pairs.
+// Creates the job unless the key is taken; answers "created" or the "id fingerprint" the key
 // already holds. Jobs without a key go through MULTI/EXEC instead (Create): a
 // Lua call costs Redis about twice as much per job, for the argument copies.
 const RedisScript kCreateIdempotentScript{R"lua(
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
-redis.call('HSET', KEYS[2], unpack(ARGV, 6))
+redis.call('HSET', KEYS[2], unpack(ARGV, 7))
+redis.call('EXPIRE', KEYS[2], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 for k = 4, #KEYS do
   redis.call('LPUSH', KEYS[k], ARGV[1])
@@ -184,7 +187,10 @@ JobStore::JobStore(RedisConnection& redis, Options options)
       recent_key_(options_.key_prefix + "recent"),
       recent_last_(std::to_string(kRecentJobs - 1)),
       done_channel_(options_.key_prefix + "done"),
-      ttl_(std::to_string(options_.result_ttl.count())) {}
+      ttl_(std::to_string(options_.result_ttl.count())),
+      unfinished_ttl_(std::to_string(
+          std::chrono::seconds(kMaxQueueLifetime + kMaxTypeDuration + options_.result_ttl)
+              .count())) {}
 
 std::string JobStore::JobKey(std::string_view id) const {
   std::string key = options_.key_prefix;
@@ -225,6 +231,8 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
     std::vector<std::string_view> hset{"HSET", keys[i]};
     hset.insert(hset.end(), fields[i].pairs().begin(), fields[i].pairs().end());
     commands.push_back(std::move(hset));
+    // A backstop: a record no broker ever ends still leaves Redis in the end.
+    commands.push_back({"EXPIRE", keys[i], unfinished_ttl_});
     zadd.insert(zadd.end(), {scores[i], jobs[i].id});
     lpush.push_back(jobs[i].id);
     if (jobs[i].tenant.empty()) continue;
@@ -260,7 +268,8 @@ Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_vie
   const std::string tenant_key = TenantRecentKey(job.tenant);
   std::vector<std::string_view> keys = {idem_key, job_key, pending_key_, recent_key_};
   if (!job.tenant.empty()) keys.push_back(tenant_key);
-  std::vector<std::string_view> args{job.id, claim.fingerprint, ttl_, score, recent_last_};
+  std::vector<std::string_view> args{job.id, claim.fingerprint, ttl_,
+                                     score,  recent_last_,      unfinished_ttl_};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   auto reply = redis_.Eval(kCreateIdempotentScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
@@ -286,6 +295,16 @@ std::string JobStore::IdempotencyKey(std::string_view key) const {
   out += "idem:";
   out += key;
   return out;
+}
+
+Status JobStore::ForgetPending(std::span<const std::string> ids) {
+  if (ids.empty()) return Ok();
+  std::vector<std::string_view> zrem{"ZREM", pending_key_};
+  zrem.insert(zrem.end(), ids.begin(), ids.end());
+  auto reply = redis_.Command(std::span<const std::string_view>(zrem));
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->is_error()) return std::unexpected(UnexpectedReply("ZREM", *reply));
+  return Ok();
 }
 
 Status JobStore::Remove(std::span<const std::string> ids) {

@@ -1,6 +1,8 @@
 #pragma once
 // The Redis schema of DESIGN.md and every state change on it.
-//   {prefix}job:{id}   hash: the job record
+//   {prefix}job:{id}   hash: the job record; expires result_ttl after it ends, and at
+//                      the latest kMaxQueueLifetime + kMaxTypeDuration + result_ttl
+//                      after its creation (a record no broker ever ended)
 //   {prefix}pending    sorted set of accepted-not-finished ids, scored by creation (ms)
 //   {prefix}recent     list of the newest ids, newest first, capped at kRecentJobs
 //   {prefix}recent:{tenant}  the same, for one tenant's jobs
@@ -93,6 +95,8 @@ class JobStore {
   Status ForgetIdempotencyKey(std::string_view key);
   // Removes records the broker refused, so a 4xx answer leaves nothing behind.
   Status Remove(std::span<const std::string> ids);
+  // Takes ids out of the pending set whose records expired (nothing is left to run).
+  Status ForgetPending(std::span<const std::string> ids);
   Result<std::optional<JobRecord>> Get(std::string_view id);
   // The newest jobs, newest first, at most `limit` (capped at kRecentJobs), of one
   // tenant (empty: of all); records that expired or were discarded are left out, so
@@ -143,6 +147,8 @@ class JobStore {
   const std::string recent_last_;  // kRecentJobs - 1, as LTRIM's stop index
   const std::string done_channel_;
   const std::string ttl_;  // result_ttl in seconds, as text
+  // An unfinished record's expiry, seconds: the longest queue wait and run plus result_ttl.
+  const std::string unfinished_ttl_;
 };
 
 }  // namespace batchq

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/job_limits.h"
+
 namespace batchq {
 namespace {
 
@@ -57,6 +59,13 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
     }
     auto value = ParseUnsigned(key, item.substr(eq + 1));
     if (!value) return std::unexpected(value.error());
+    // Durations are bounded so that arithmetic on them cannot overflow.
+    const bool is_duration = key.ends_with("_ms") || key.ends_with("_us");
+    const auto bound = std::chrono::duration_cast<std::chrono::microseconds>(kMaxTypeDuration);
+    if (is_duration && *value > static_cast<std::uint64_t>(
+                                    key.ends_with("_ms") ? bound.count() / 1000 : bound.count())) {
+      return Fail(ErrorCode::kInvalidSetting, fmt::format("{} is longer than a day.", key));
+    }
     if (key == "max_batch_size") {
       if (*value == 0)
         return Fail(ErrorCode::kInvalidSetting, "max_batch_size must be at least 1.");

@@ -34,21 +34,33 @@ bool SendWire(zmq::socket_t& socket, std::string_view routing, const wire::Messa
   }
 }
 
+namespace {
+
+std::string PeerUserId(zmq::message_t& part) {
+  // Unset without ZAP (plain loopback sockets): libzmq then fails the lookup.
+  const char* value = zmq_msg_gets(part.handle(), "User-Id");
+  return value == nullptr ? std::string() : std::string(value);
+}
+
+}  // namespace
+
 std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed) {
   std::vector<zmq::message_t> parts;
   const auto received =
       zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait);
   if (!received || *received == 0) return std::nullopt;
-  ReceivedWire out{{}, Fail(ErrorCode::kBadFrame, "empty message")};
+  ReceivedWire out{{}, Fail(ErrorCode::kBadFrame, "empty message"), {}};
   std::size_t next = 0;
   if (routed) out.routing = parts[next++].to_string();
   if (parts.size() - next != 2) {
+    out.peer = PeerUserId(parts.back());
     out.message =
         Fail(ErrorCode::kBadFrame,
              fmt::format("Expected 2 frames after the routing id, got {}.", parts.size() - next));
     return out;
   }
   out.message = wire::Decode(parts[next].to_string_view(), parts[next + 1].to_string_view());
+  if (!out.message) out.peer = PeerUserId(parts.back());
   return out;
 }
 

@@ -31,6 +31,9 @@ bool SendWire(zmq::socket_t& socket, std::string_view routing, const wire::Messa
 struct ReceivedWire {
   std::string routing;  // empty on a DEALER
   Result<wire::Message> message;
+  // For a message that failed to decode: its sender's ZAP User-Id (the name its key is
+  // listed under), so a log line can name it; empty when unknown.
+  std::string peer;
 };
 
 // Reads one whole multipart message without blocking; nullopt when none is waiting.

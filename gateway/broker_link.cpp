@@ -130,7 +130,10 @@ void BrokerLink::DrainReplies() {
     auto received = ReceiveWire(socket_, /*routed=*/false);
     if (!received) return;
     if (!received->message) {
-      spdlog::warn("broker link: bad message: {}", received->message.error().message);
+      if (const auto held_back = bad_input_log_.Admit("broker", std::chrono::steady_clock::now())) {
+        spdlog::warn("broker link: bad message: {}{}", received->message.error().message,
+                     HeldBackNote(*held_back));
+      }
       continue;
     }
     auto& message = *received->message;

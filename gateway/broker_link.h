@@ -21,6 +21,7 @@
 
 #include "common/curve_socket.h"
 #include "common/error.h"
+#include "common/log_throttle.h"
 #include "common/wake_signal.h"
 #include "common/wire.h"
 #include "gateway/broker_port.h"
@@ -84,6 +85,7 @@ class BrokerLink : public BrokerPort {
   std::unordered_map<std::uint64_t, Pending> pending_;
   std::uint64_t next_request_id_ = 1;
   std::uint64_t ping_seq_ = 0;
+  LogThrottle bad_input_log_{std::chrono::seconds(1)};
 
   std::thread thread_;
 };

@@ -16,7 +16,15 @@ struct GatewayConfig {
   std::string redis_password_file;  // read at start; replaces a password in redis_url
   std::string key_prefix = "bq:";
   std::size_t max_body_bytes = 1u << 20;
+  // Hostile and slow clients (see HttpServer::Options).
+  std::size_t max_connections = 10000;
+  std::size_t max_header_bytes = 16 * 1024;
+  std::chrono::milliseconds idle_timeout{75000};
+  std::chrono::milliseconds header_timeout{10000};
+  std::chrono::milliseconds body_timeout{30000};
   std::size_t max_batch_jobs = 1000;
+  // New jobs are refused (storage_full) once Redis uses this share of its maxmemory.
+  double storage_full_ratio = 0.9;
   std::chrono::milliseconds submit_timeout{2000};
   std::chrono::milliseconds max_wait{60000};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};

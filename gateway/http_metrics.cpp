@@ -81,4 +81,35 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) {
   return "other";
 }
 
+ConnectionMetrics::ConnectionMetrics(prometheus::Registry& registry)
+    : open_(prometheus::BuildGauge()
+                .Name("batchq_http_open_connections")
+                .Help("HTTP connections open now")
+                .Register(registry)
+                .Add({})),
+      dropped_(prometheus::BuildCounter()
+                   .Name("batchq_http_connections_dropped_total")
+                   .Help("HTTP connections refused or cut, by reason: limit (the connection "
+                         "cap), accept_error, header_timeout, body_timeout")
+                   .Register(registry)) {}
+
+void ConnectionMetrics::OnConnectionOpened() { open_.Increment(); }
+
+void ConnectionMetrics::OnConnectionClosed() { open_.Decrement(); }
+
+void ConnectionMetrics::OnConnectionDropped(std::string_view reason) {
+  prometheus::Counter* counter = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto it = dropped_by_reason_.find(reason);
+    if (it == dropped_by_reason_.end()) {
+      it = dropped_by_reason_
+               .emplace(std::string(reason), &dropped_.Add({{"reason", std::string(reason)}}))
+               .first;
+    }
+    counter = it->second;
+  }
+  counter->Increment();
+}
+
 }  // namespace batchq

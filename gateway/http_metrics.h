@@ -15,9 +15,11 @@
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
+#include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "common/http_server.h"
 #include "common/prometheus_text.h"
 
 namespace batchq {
@@ -49,6 +51,24 @@ class HttpMetrics {
   std::map<std::string, RouteSeries, std::less<>> series_;  // by route
   prometheus::Family<prometheus::Counter>& tenant_requests_;
   std::map<std::pair<std::string, int>, prometheus::Counter*> tenant_series_;
+};
+
+// The HTTP server's connections: open now, and those refused or cut (by reason: limit,
+// accept_error, header_timeout, body_timeout). Thread-safe.
+class ConnectionMetrics : public HttpServer::Observer {
+ public:
+  // `registry` must outlive this object.
+  explicit ConnectionMetrics(prometheus::Registry& registry);
+
+  void OnConnectionOpened() override;
+  void OnConnectionClosed() override;
+  void OnConnectionDropped(std::string_view reason) override;
+
+ private:
+  prometheus::Gauge& open_;
+  prometheus::Family<prometheus::Counter>& dropped_;
+  std::mutex mutex_;
+  std::map<std::string, prometheus::Counter*, std::less<>> dropped_by_reason_;
 };
 
 }  // namespace batchq

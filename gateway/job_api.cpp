@@ -18,6 +18,7 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
       broker_(broker),
       registry_(registry),
       authenticator_(authenticator),
+      storage_full_(options.submit.storage_full),
       http_metrics_(registry),
       submit_(options.submit, store, broker,
               [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
@@ -140,8 +141,10 @@ void JobApi::Types(Respond respond) {
 void JobApi::Ready(Respond respond) {
   const bool broker_ok = broker_.alive();
   const bool redis_ok = store_.Ping().has_value();
-  HttpReply reply =
-      JsonReply(broker_ok && redis_ok ? 200 : 503, RenderReadiness(broker_ok, redis_ok));
+  const auto storage_full =
+      storage_full_ ? storage_full_() : std::optional<std::string>(std::nullopt);
+  HttpReply reply = JsonReply(broker_ok && redis_ok && !storage_full ? 200 : 503,
+                              RenderReadiness(broker_ok, redis_ok, storage_full));
   if (reply.status == 503) AddRetryAfter(reply, kUnavailableRetryAfter);
   respond(std::move(reply));
 }

@@ -52,6 +52,7 @@ class JobApi {
   BrokerPort& broker_;
   prometheus::Registry& registry_;
   KeyAuthenticator* const authenticator_;
+  const std::function<std::optional<std::string>()> storage_full_;  // may be unset
   RateLimiter rate_limiter_;
   HttpMetrics http_metrics_;
   SubmitHandler submit_;

@@ -141,11 +141,18 @@ std::string RenderTypes(const wire::Status& status) {
   return json.Take();
 }
 
-std::string RenderReadiness(bool broker_ok, bool redis_ok) {
+std::string RenderReadiness(bool broker_ok, bool redis_ok,
+                            const std::optional<std::string>& storage_full) {
   JsonWriter json;
   json.BeginObject();
-  json.Key("status").String(broker_ok && redis_ok ? "ready" : "not_ready");
+  json.Key("status").String(broker_ok && redis_ok && !storage_full ? "ready" : "not_ready");
   json.Key("broker").Bool(broker_ok).Key("redis").Bool(redis_ok);
+  json.Key("storage").String(storage_full ? "full" : "ok");
+  if (storage_full) {
+    json.Key("error").BeginObject();
+    json.Key("code").String(Name(ErrorCode::kStorageFull)).Key("message").String(*storage_full);
+    json.EndObject();
+  }
   json.EndObject();
   return json.Take();
 }

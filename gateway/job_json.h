@@ -34,6 +34,8 @@ std::string RenderSubmitResults(std::span<const SubmitItemView> items);
 // GET /v1/types: the broker's types with their settings and queues, and its workers.
 std::string RenderTypes(const wire::Status& status);
 // GET /readyz.
-std::string RenderReadiness(bool broker_ok, bool redis_ok);
+// `storage_full`: why Redis takes no new jobs, when it does not.
+std::string RenderReadiness(bool broker_ok, bool redis_ok,
+                            const std::optional<std::string>& storage_full = std::nullopt);
 
 }  // namespace batchq

@@ -15,6 +15,7 @@
 
 #include "common/http_server.h"
 #include "common/logging.h"
+#include "common/open_file_limit.h"
 #include "common/process_flags.h"
 #include "gateway/admin_key_file.h"
 #include "gateway/broker_link.h"
@@ -24,6 +25,35 @@
 #include "gateway/job_api.h"
 #include "gateway/key_authenticator.h"
 #include "gateway/per_thread_stores.h"
+#include "gateway/storage_watch.h"
+
+namespace {
+
+batchq::HttpServer::Options ServerOptions(const batchq::GatewayConfig& config,
+                                          std::shared_ptr<boost::asio::ssl::context> tls) {
+  batchq::HttpServer::Options options;
+  options.address = config.listen_address;
+  options.port = config.port;
+  options.max_body_bytes = config.max_body_bytes;
+  options.tls = std::move(tls);
+  options.max_connections = config.max_connections;
+  options.max_header_bytes = config.max_header_bytes;
+  options.idle_timeout = config.idle_timeout;
+  options.header_timeout = config.header_timeout;
+  options.body_timeout = config.body_timeout;
+  // Room beyond the client connections: Redis, the broker, log and key files.
+  constexpr std::uint64_t kOtherFiles = 256;
+  if (const auto files = batchq::RaiseOpenFileLimit();
+      files > 0 && config.max_connections + kOtherFiles > files) {
+    spdlog::warn(
+        "--max-connections {} does not fit the open-file limit of {}: accept will fail (and "
+        "back off) before the cap refuses; raise the limit (ulimit -n) or lower the cap",
+        config.max_connections, files);
+  }
+  return options;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   batchq::GatewayConfig config;
@@ -47,6 +77,40 @@ int main(int argc, char** argv) {
   app.add_option("--max-body-bytes", config.max_body_bytes, "Largest request body; larger is 413")
       ->envname("BATCHQ_MAX_BODY_BYTES")
       ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-connections", config.max_connections,
+                 "Most open client connections; past it a new one gets 503 overloaded")
+      ->envname("BATCHQ_MAX_CONNECTIONS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-header-bytes", config.max_header_bytes,
+                 "Largest request line and headers; larger is 400")
+      ->envname("BATCHQ_MAX_HEADER_BYTES")
+      ->check(CLI::Range(1024, 1 << 20))
+      ->capture_default_str();
+  int idle_timeout_ms = static_cast<int>(config.idle_timeout.count());
+  app.add_option("--idle-timeout-ms", idle_timeout_ms,
+                 "A kept-alive connection with no new request is closed after this, ms")
+      ->envname("BATCHQ_IDLE_TIMEOUT_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  int header_timeout_ms = static_cast<int>(config.header_timeout.count());
+  app.add_option("--header-timeout-ms", header_timeout_ms,
+                 "From a request's first byte to the end of its headers (and the TLS "
+                 "handshake), ms; slower clients are cut off")
+      ->envname("BATCHQ_HEADER_TIMEOUT_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  int body_timeout_ms = static_cast<int>(config.body_timeout.count());
+  app.add_option("--body-timeout-ms", body_timeout_ms,
+                 "From the end of a request's headers to the end of its body, ms")
+      ->envname("BATCHQ_BODY_TIMEOUT_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--storage-full-ratio", config.storage_full_ratio,
+                 "New jobs get 503 storage_full once Redis uses this share of its maxmemory")
+      ->envname("BATCHQ_STORAGE_FULL_RATIO")
+      ->check(CLI::Range(0.1, 1.0))
       ->capture_default_str();
   app.add_option("--max-batch-jobs", config.max_batch_jobs, "Most jobs in one POST /v1/jobs:batch")
       ->envname("BATCHQ_MAX_BATCH_JOBS")
@@ -107,6 +171,9 @@ int main(int argc, char** argv) {
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
   config.drain = std::chrono::milliseconds(drain_ms);
+  config.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
+  config.header_timeout = std::chrono::milliseconds(header_timeout_ms);
+  config.body_timeout = std::chrono::milliseconds(body_timeout_ms);
   config.redis_url = common.redis_url;
   config.redis_password_file = common.redis_password_file;
   config.key_prefix = common.key_prefix;
@@ -159,15 +226,20 @@ int main(int argc, char** argv) {
     api_options.submit.submit_timeout = config.submit_timeout;
     api_options.submit.fault_exit_after_persist = config.fault_exit_after_persist;
     api_options.reads.max_wait = config.max_wait;
+    batchq::StorageWatch storage({redis, config.storage_full_ratio});
+    api_options.submit.storage_full = [&storage] { return storage.FullReason(); };
     batchq::JobApi api(io, api_options, store, store, broker, waiters, metrics,
                        authenticator.get());
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (!config.tls_cert.empty())
       tls = batchq::MakeServerTlsContext(config.tls_cert, config.tls_key);
-    batchq::HttpServer server(io, {config.listen_address, config.port, config.max_body_bytes, tls},
-                              [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
-                                api.Handle(std::move(request), std::move(respond));
-                              });
+    batchq::ConnectionMetrics connection_metrics(metrics);
+    batchq::HttpServer server(
+        io, ServerOptions(config, tls),
+        [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
+          api.Handle(std::move(request), std::move(respond));
+        },
+        &connection_metrics);
     spdlog::info("gateway listening on {}://{}:{}, broker {}, auth {}", tls ? "https" : "http",
                  config.listen_address, server.port(), config.broker, config.auth);
     if (!config.ready_file.empty()) {

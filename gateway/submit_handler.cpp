@@ -88,6 +88,11 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
       !checked) {
     return respond(ErrorReply(checked.error()));
   }
+  if (options_.storage_full) {
+    if (auto full = options_.storage_full()) {
+      return respond(Unavailable(Error{ErrorCode::kStorageFull, std::move(*full)}));
+    }
+  }
   if (!admitted->idempotency_key.empty()) {
     // Tenant names hold no ':', so "tenant:key" never collides across tenants.
     admitted->idempotency_key = caller.tenant + ":" + admitted->idempotency_key;

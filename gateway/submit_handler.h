@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "common/http_types.h"
 #include "gateway/broker_port.h"
@@ -28,6 +29,8 @@ class SubmitHandler {
     // Fault injection for reliability tests only: exit the process right after the
     // Nth submit is durable and before it is forwarded, as a crash there would. 0: off.
     std::uint64_t fault_exit_after_persist = 0;
+    // Why Redis cannot take new jobs now (StorageWatch), or nullopt; unset: never full.
+    std::function<std::optional<std::string>()> storage_full;
   };
   // Runs a task on an I/O thread: the broker's answer arrives on its link thread,
   // and answering may touch Redis.

@@ -73,7 +73,10 @@ void Worker::HandleMessages(Clock::time_point now) {
     if (!received) return;
     last_heard_ = now;
     if (!received->message) {
-      spdlog::warn("dropped a bad message from the broker: {}", received->message.error().message);
+      if (const auto held_back = bad_input_log_.Admit("broker", now)) {
+        spdlog::warn("dropped a bad message from the broker: {}{}",
+                     received->message.error().message, HeldBackNote(*held_back));
+      }
       continue;
     }
     auto& message = *received->message;

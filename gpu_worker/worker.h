@@ -12,6 +12,7 @@
 
 #include <zmq.hpp>
 
+#include "common/log_throttle.h"
 #include "common/metrics_endpoint.h"
 #include "common/wake_signal.h"
 #include "gpu_worker/batch_executor.h"
@@ -46,6 +47,7 @@ class Worker {
   BatchExecutor executor_;
   std::chrono::steady_clock::time_point last_heard_{};
   std::chrono::milliseconds reconnect_backoff_{100};
+  LogThrottle bad_input_log_{std::chrono::seconds(1)};
 };
 
 }  // namespace batchq

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Configures and builds batchq. Usage: scripts/build.sh [--sanitize]
+# Configures and builds batchq. Usage: scripts/build.sh [--sanitize|--fuzz]
 # Normal build: build/ (CUDA handlers included whenever nvcc is found).
 # --sanitize:   build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer.
+# --fuzz:       build-fuzz/ with clang-19: the libFuzzer targets of tests/fuzz only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +12,14 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
   args=(-DCMAKE_BUILD_TYPE=Debug -DBATCHQ_SANITIZE=ON -DBATCHQ_BENCH=OFF)
 fi
+target=()
+if [[ "${1:-}" == "--fuzz" ]]; then
+  dir=build-fuzz
+  args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang-19
+        -DCMAKE_CXX_COMPILER=clang++-19 -DBATCHQ_FUZZ=ON -DBUILD_TESTING=OFF
+        -DBATCHQ_BENCH=OFF -DBATCHQ_CUDA=OFF)
+  target=(fuzz_targets)
+fi
 cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
-ninja -C "$dir" >&2
+ninja -C "$dir" "${target[@]}" >&2
 echo "$dir"

@@ -14,6 +14,9 @@
 # --curve off runs plain ZeroMQ between the processes (--no-curve: loopback only), to
 # measure what CURVE costs.
 #
+# Redis gets a maxmemory (BATCHQ_REDIS_MAXMEMORY, default 1gb, noeviction); the gateway
+# refuses new jobs with 503 storage_full at 90% of it, so accepted jobs can still end.
+#
 # --detach starts everything in the background and keeps pids and logs in .run/;
 # --stop stops a detached stack.
 set -euo pipefail
@@ -107,7 +110,8 @@ if [[ -z "$redis_url" ]]; then
   scripts/make_redis_users.sh "$users"
   redis_port=$(free_port_from 6379)
   start redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$run_dir" \
-    --appendonly yes --appendfsync everysec --maxmemory-policy noeviction --save "" \
+    --appendonly yes --appendfsync everysec --save "" \
+    --maxmemory "${BATCHQ_REDIS_MAXMEMORY:-1gb}" --maxmemory-policy noeviction \
     --aclfile "$users/users.acl"
   export REDISCLI_AUTH
   REDISCLI_AUTH=$(cat "$users/admin.password")

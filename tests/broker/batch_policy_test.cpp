@@ -1,5 +1,8 @@
 #include "broker/batch_policy.h"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -137,7 +140,9 @@ TEST_F(BatchPolicyTest, DispatchesNothingWithoutAFreeWorker) {
   now_ += 1h;
   auto decision = Next(kNoCredit);
   EXPECT_FALSE(decision.batch);
-  EXPECT_FALSE(decision.wake_at);  // no deadlines: nothing to wake for until a worker frees up
+  // No own deadlines: the only wake-up is the queue lifetime (a day by default).
+  ASSERT_TRUE(decision.wake_at);
+  EXPECT_EQ(*decision.wake_at, now_ - 1h + 24h + 1ns);
   EXPECT_EQ(policy_.Depth("upper"), 4u);
 }
 
@@ -220,13 +225,34 @@ TEST_F(BatchPolicyTest, RequeuedJobsGoFirstInTheirOrderAndIgnoreTheLimit) {
   EXPECT_EQ(Ids(*decision.batch), (std::vector<std::string>{"old1", "old2", "new"}));
 }
 
-TEST_F(BatchPolicyTest, RequeueOfAnUnseenTypeUsesDefaults) {
-  policy_.Requeue("plugin", {Job("p")});
-  EXPECT_TRUE(policy_.Knows("plugin"));
-  now_ += 2ms;  // the defaults' max_delay
-  auto decision = Next();
-  ASSERT_TRUE(decision.batch);
-  EXPECT_EQ(decision.batch->type, "plugin");
+TEST_F(BatchPolicyTest, RequeueOfATypeNeverConfiguredIsABug) {
+  EXPECT_THROW(policy_.Requeue("plugin", {Job("p")}), std::logic_error);
+  EXPECT_FALSE(policy_.Knows("plugin"));
+}
+
+TEST_F(BatchPolicyTest, EveryQueuedJobLeavesByTheQueueLifetimeWhateverItsOwnDeadline) {
+  BatchPolicy policy(BatchPolicy::Options{Settings("", 8, 2ms, 50), 100ms, 1h});
+  policy.Configure(Settings("upper", 4, 5ms));
+  auto next = [&] { return policy.Next(now_, [](std::string_view) { return kNoCredit; }); };
+  ASSERT_TRUE(policy.Enqueue("upper", Job("no-deadline")));
+  ASSERT_TRUE(policy.Enqueue("upper", Job("far", 0, now_ + 2h)));
+  ASSERT_TRUE(policy.Enqueue("upper", Job("near", 0, now_ + 30min)));
+  const auto start = now_;
+  auto first = next();
+  ASSERT_TRUE(first.wake_at);
+  EXPECT_EQ(*first.wake_at, start + 30min + 1ns) << "its own deadline comes first";
+  now_ = start + 1h;
+  auto before = next();
+  ASSERT_EQ(before.expired.size(), 1u);
+  EXPECT_EQ(before.expired[0].id, "near");
+  ASSERT_TRUE(before.wake_at);
+  EXPECT_EQ(*before.wake_at, start + 1h + 1ns);
+  now_ = *before.wake_at;
+  std::vector<std::string> gone;
+  for (const auto& job : next().expired) gone.push_back(job.id);
+  std::sort(gone.begin(), gone.end());
+  EXPECT_EQ(gone, (std::vector<std::string>{"far", "no-deadline"}));
+  EXPECT_EQ(policy.Depth("upper"), 0u);
 }
 
 TEST_F(BatchPolicyTest, ServesTypesRoundRobin) {

@@ -365,6 +365,57 @@ TEST(BrokerCoreTest, ARecoveredJobKeepsItsDeadlineFromCreation) {
   EXPECT_EQ(later.endings[0].code, ErrorCode::kExpired);
 }
 
+TEST(BrokerCoreTest, AWorkerIsGivenOnlyTheTypesTheBrokerServes) {
+  CoreHarness h;  // serves "upper" only
+  h.Worker("w", wire::Ready{"w", {"rogue", "upper"}, 2, "cpu", "cpu"});
+  h.Worker("v", wire::Ready{"v", {"rogue"}, 2, "cpu", "cpu"});
+  const wire::Status status = h.core.BuildStatus(0, h.now.steady);
+  ASSERT_EQ(status.types.size(), 1u) << "no type was added by a worker";
+  EXPECT_EQ(status.types[0].name, "upper");
+  EXPECT_EQ(status.types[0].workers, 1u) << "only w serves upper";
+  const Effects refused = h.Submit({"r"}, "rogue");
+  EXPECT_EQ(std::get<wire::Accept>(refused.to_gateways[0].message).verdicts[0].code,
+            Name(ErrorCode::kUnknownType));
+  h.Submit({"u1", "u2", "u3", "u4"});
+  const auto batches = h.TickBatches();
+  ASSERT_FALSE(batches.empty());
+  for (const auto& [routing, batch] : batches) EXPECT_EQ(routing, "w");
+}
+
+TEST(BrokerCoreTest, ARecoveredJobOfATypeNoLongerServedEndsUnknownType) {
+  CoreHarness h;
+  JobRecord record = h.Record("old", JobStatus::kQueued, 0, h.now.wall);
+  record.type = "retired";
+  Effects out;
+  h.core.OnSweep({record}, h.now, out);
+  ASSERT_EQ(out.endings.size(), 1u);
+  EXPECT_EQ(out.endings[0].ids, std::vector<std::string>{"old"});
+  EXPECT_EQ(out.endings[0].code, ErrorCode::kUnknownType);
+  EXPECT_NE(out.endings[0].message.find("retired"), std::string::npos);
+}
+
+TEST(BrokerCoreTest, AJobWithoutATimeoutStillExpiresAtTheQueueLifetime) {
+  auto options = CoreHarness::DefaultOptions(CoreHarness::Upper());
+  options.policy.queue_lifetime = 10s;
+  BrokerCore core(options);
+  Now now{MonotonicTime(std::chrono::hours(1)), WallMicros(1'800'000'000'000'000)};
+  Effects out;
+  core.OnSubmit(
+      "gw",
+      wire::Submit{1,
+                   {wire::SubmitJob{"j", "upper", 0, 0, "\"x\"", now.wall.count(), 0, "", 1, 0}}},
+      now, out);
+  now.steady += 10s;
+  Effects before;
+  core.OnTick(now, before);
+  EXPECT_TRUE(before.endings.empty());
+  now.steady += 1ms;
+  Effects after;
+  core.OnTick(now, after);
+  ASSERT_EQ(after.endings.size(), 1u);
+  EXPECT_EQ(after.endings[0].code, ErrorCode::kExpired);
+}
+
 TEST(BrokerCoreTest, StatusCountsQueuesBatchesInFlightAndWorkers) {
   CoreHarness h;
   h.Ready("w", 1);

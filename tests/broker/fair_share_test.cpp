@@ -113,6 +113,32 @@ TEST_F(FairShareTest, TheQueuedCapCountsEveryTypeAndFreesUpOnDispatch) {
   EXPECT_TRUE(Enqueue("a", "a4", capped));
 }
 
+TEST_F(FairShareTest, TheQueuedBytesCapCountsEveryTypeAndFreesUpOnDispatchAndCancel) {
+  const TenantLimits capped{1, 0, 250};
+  auto enqueue = [&](const std::string& tenant, const std::string& id, const std::string& type) {
+    return policy_.Enqueue(
+        type, QueuedJob{id, tenant, 0, 0, std::string(100, 'x'), now_, std::nullopt}, capped);
+  };
+  ASSERT_TRUE(enqueue("a", "a0", "upper"));
+  ASSERT_TRUE(enqueue("a", "a1", "other"));
+  EXPECT_EQ(policy_.TenantBytes("a"), 200u);
+  auto refused = enqueue("a", "a2", "upper");
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, ErrorCode::kQuotaExceeded);
+  EXPECT_NE(refused.error().message.find("200 bytes"), std::string::npos)
+      << refused.error().message;
+  EXPECT_TRUE(enqueue("b", "b0", "upper")) << "another tenant is not held by a's bytes";
+  EXPECT_TRUE(policy_.Remove("a1"));
+  EXPECT_EQ(policy_.TenantBytes("a"), 100u);
+  EXPECT_TRUE(enqueue("a", "a2", "upper"));
+  now_ += 10ms;
+  while (!NextBatchTenants().empty()) {
+  }
+  EXPECT_EQ(policy_.TenantBytes("a"), 0u);
+  EXPECT_EQ(policy_.TenantBytes("b"), 0u);
+  EXPECT_TRUE(enqueue("a", "a3", "upper"));
+}
+
 // One worker; each batch takes 20 ms. Tenant "flood" queues 100,000 jobs at once;
 // tenant "steady" submits one job every 7 ms. Every steady job is dispatched within
 // two batch times of its arrival (it waits for the batch in flight, then goes in the

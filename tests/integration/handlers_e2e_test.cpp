@@ -49,7 +49,9 @@ TEST(HandlersEndToEndTest, MlpFromASafetensorsFileGivesTheHandComputedOutputs) {
                                        {"layers.0.bias", {2}, {0, -1}},
                                        {"layers.1.weight", {1, 2}, {1, 2}},
                                        {"layers.1.bias", {1}, {0.5f}}}));
-  Stack stack({.workers = 1, .worker_args = {"--type", "mlp", "--mlp-weights", weights}});
+  Stack stack({.workers = 1,
+               .broker_args = {"--type", "mlp"},
+               .worker_args = {"--type", "mlp", "--mlp-weights", weights}});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
   auto client = stack.Client();
   // One batch request: the bad items fail alone, the good ones succeed.
@@ -87,7 +89,8 @@ TEST(HandlersEndToEndTest, MlpFromASafetensorsFileGivesTheHandComputedOutputs) {
 }
 
 TEST(HandlersEndToEndTest, RenderedPngIsServedRawAndSavedByTheCli) {
-  Stack stack({.workers = 1, .worker_args = {"--type", "render"}});
+  Stack stack(
+      {.workers = 1, .broker_args = {"--type", "render"}, .worker_args = {"--type", "render"}});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
   auto client = stack.Client();
   const std::string params = R"({"width":96,"height":64,"iterations":200,"colormap":"ocean"})";
@@ -126,8 +129,9 @@ TEST(HandlersEndToEndTest, RenderedPngIsServedRawAndSavedByTheCli) {
 }
 
 TEST(HandlersEndToEndTest, PluginTypeIsServedThroughTheGateway) {
-  Stack stack(
-      {.workers = 1, .worker_args = {"--type", "upper", "--handler-lib", BATCHQ_EXAMPLE_PLUGIN}});
+  Stack stack({.workers = 1,
+               .broker_args = {"--type", "upper", "--type", "vector_stats"},
+               .worker_args = {"--type", "upper", "--handler-lib", BATCHQ_EXAMPLE_PLUGIN}});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
   auto client = stack.Client();
   auto types = client->Get("/v1/types");

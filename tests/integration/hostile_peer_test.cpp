@@ -8,6 +8,7 @@
 #include <zmq.hpp>
 
 #include "common/curve_socket.h"
+#include "common/redis_connection.h"
 #include "common/zmq_transport.h"
 #include "tests/support/stack.h"
 
@@ -77,6 +78,79 @@ TEST(HostilePeerTest, AWorkerThatHeartbeatsButNeverFinishesLosesItsBatchAfterMax
       fmt::format("http://127.0.0.1:{}", LoggedMetricsPort(stack.broker().ReadLog())));
   EXPECT_NE(metrics.find(R"(batchq_batches_overdue_total{type="upper"} 1)"), std::string::npos)
       << metrics;
+}
+
+TEST(HostilePeerTest, AWorkerCannotAddATypeTheBrokerDoesNotServe) {
+  Stack stack(StackOptions{.workers = 0, .broker_args = {"--type", "upper"}});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  stack.AddWorker({"--type", "upper", "--type", "render"});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto types = client->Get("/v1/types");
+  ASSERT_TRUE(types);
+  EXPECT_EQ(types->body.find(R"("name":"render")"), std::string::npos) << types->body;
+  auto render = client->PostJson("/v1/jobs", R"({"type":"render","input":{"width":8}})");
+  ASSERT_TRUE(render);
+  EXPECT_EQ(render->status, 400) << render->body;
+  EXPECT_EQ(JsonString(render->body, "error", "code"), "unknown_type") << render->body;
+  EXPECT_TRUE(WaitFor([&] {
+    return stack.broker().ReadLog().find("does not serve, ignored: [render]") != std::string::npos;
+  })) << stack.Logs();
+  // The worker still serves what the broker does.
+  auto upper = client->PostJson("/v1/jobs", R"({"type":"upper","input":"still served"})");
+  ASSERT_TRUE(upper);
+  ASSERT_EQ(upper->status, 202) << upper->body;
+  const std::string done = WaitTerminal(*client, JsonString(upper->body, "id"));
+  EXPECT_EQ(JsonString(done, "result"), "STILL SERVED") << done;
+}
+
+TEST(HostilePeerTest, AFloodOfMalformedFramesWritesAFewLinesNamingThePeer) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  zmq::context_t context(1);
+  zmq::socket_t peer(context, zmq::socket_type::dealer);
+  peer.set(zmq::sockopt::linger, 0);
+  UseCurveClient(peer, CurveClientKeys{*LoadCurveSecretFile(stack.worker_secret_file()),
+                                       *LoadCurvePublicFile(stack.broker_public_key_file())});
+  peer.connect(stack.broker_backend());
+  const auto start = std::chrono::steady_clock::now();
+  constexpr int kFrames = 2000;
+  for (int i = 0; i < kFrames; ++i) peer.send(zmq::str_buffer("garbage"));
+  // Each bad frame is answered with a DISCONNECT; all answered means all handled.
+  int answered = 0;
+  ASSERT_TRUE(WaitFor([&] {
+    zmq::pollitem_t item{peer.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(50));
+    while (ReceiveWire(peer, /*routed=*/false)) ++answered;
+    return answered == kFrames;
+  })) << answered;
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start)
+          .count();
+  const std::string log = stack.broker().ReadLog();
+  int lines = 0;
+  for (auto at = log.find("dropped a bad message"); at != std::string::npos;
+       at = log.find("dropped a bad message", at + 1)) {
+    ++lines;
+  }
+  EXPECT_GE(lines, 1) << log;
+  EXPECT_LE(lines, seconds + 2) << "one line a second per peer, not one per frame";
+  EXPECT_NE(log.find("backend: dropped a bad message from 'worker'"), std::string::npos)
+      << "the line names the key the peer logged in with: " << log;
+}
+
+TEST(HostilePeerTest, AQueuedRecordCarriesAnExpiryFromItsCreation) {
+  // So a record no broker ever ends (its type's workers never come) leaves Redis.
+  Stack stack(StackOptions{.workers = 0, .broker_args = {"--type", "idle"}});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  auto queued = stack.Client()->PostJson("/v1/jobs", R"({"type":"idle","input":1})");
+  ASSERT_TRUE(queued);
+  ASSERT_EQ(queued->status, 202) << queued->body;
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack.redis_url())});
+  auto ttl = admin.Command({"TTL", "bq:job:" + JsonString(queued->body, "id")});
+  ASSERT_TRUE(ttl);
+  EXPECT_GT(ttl->integer, 24 * 3600) << "longer than any queue wait";
+  EXPECT_LE(ttl->integer, 3 * 24 * 3600) << "a day's wait, a day's run, a day's result";
 }
 
 }  // namespace
