@@ -19,6 +19,17 @@ std::uint64_t UsedMemory(RedisConnection& admin) {
   return std::stoull(std::string(text.substr(at + 12, text.find('\r', at) - at - 12)));
 }
 
+// GET /readyz until it answers `status`; nullopt if it never does.
+std::optional<HttpResponse> ReadyzOnceItAnswers(HttpClient& client, int status) {
+  std::optional<HttpResponse> ready;
+  const bool answered = WaitFor([&] {
+    auto answer = client.Get("/readyz");
+    if (answer && answer->status == status) ready = *answer;
+    return ready.has_value();
+  });
+  return answered ? ready : std::nullopt;
+}
+
 TEST(StorageTest, NearMaxmemoryNewJobsGetStorageFullAndReadyzSaysWhyUntilThereIsRoom) {
   Stack stack(StackOptions{.workers = 1});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
@@ -27,12 +38,8 @@ TEST(StorageTest, NearMaxmemoryNewJobsGetStorageFullAndReadyzSaysWhyUntilThereIs
   // Room for a little more than what Redis holds now: past the gateway's 90%.
   const std::uint64_t limit = UsedMemory(admin) * 21 / 20;
   ASSERT_TRUE(admin.Command({"CONFIG", "SET", "maxmemory", std::to_string(limit)}));
-  std::optional<HttpResponse> ready;
-  ASSERT_TRUE(WaitFor([&] {
-    auto answer = client->Get("/readyz");
-    if (answer) ready = *answer;
-    return answer && answer->status == 503;
-  })) << stack.Logs();
+  auto ready = ReadyzOnceItAnswers(*client, 503);
+  ASSERT_TRUE(ready) << stack.Logs();
   EXPECT_EQ(JsonString(ready->body, "storage"), "full") << ready->body;
   EXPECT_EQ(JsonString(ready->body, "error", "code"), "storage_full") << ready->body;
   EXPECT_NE(JsonString(ready->body, "error", "message").find("maxmemory"), std::string::npos)
@@ -46,11 +53,8 @@ TEST(StorageTest, NearMaxmemoryNewJobsGetStorageFullAndReadyzSaysWhyUntilThereIs
   EXPECT_EQ(client->Get("/v1/jobs?limit=1")->status, 200);
 
   ASSERT_TRUE(admin.Command({"CONFIG", "SET", "maxmemory", "0"}));
-  ASSERT_TRUE(WaitFor([&] {
-    auto answer = client->Get("/readyz");
-    if (answer) ready = *answer;
-    return answer && answer->status == 200;
-  })) << stack.Logs();
+  ready = ReadyzOnceItAnswers(*client, 200);
+  ASSERT_TRUE(ready) << stack.Logs();
   EXPECT_EQ(JsonString(ready->body, "storage"), "ok") << ready->body;
   auto accepted = client->PostJson("/v1/jobs", R"({"type":"upper","input":"room again"})");
   ASSERT_TRUE(accepted);
