@@ -3,12 +3,15 @@
 API key would, and prints what held: the figures in docs/SECURITY.md.
 
   python3 bench/hostile_probe.py [--url http://127.0.0.1:8080] [--connections 20400]
-                                 [--big-submits 1000]
+                                 [--big-submits 1000] [--junk-seconds 9]
 
 1. Connections: opens --connections idle TCP connections to the gateway (more than its
    cap), then times GET /healthz on fresh connections meanwhile, and the gateway's CPU.
 2. Big submits: --big-submits jobs of (almost) 1 MB from one tenant, counting 202 / 429
    quota_exceeded / 503 storage_full, and Redis's used_memory before and after.
+3. Junk SUBMITs with a stolen gateway key: build/bench/submit_flood floods the broker's
+   gateway port for --junk-seconds while real jobs go through the gateway one at a time;
+   their end-to-end latency before, during and after the flood.
 Traffic goes to loopback only, in bounded loops.
 """
 import argparse
@@ -120,18 +123,69 @@ def probe_big_submits(host, port, key, count):
             "redis_used_mb_after": round(after / 2**20)}
 
 
+def real_job_ms(host, port, key):
+    """Submit one real job and long-poll it to its end: (milliseconds, final status)."""
+    start = time.monotonic()
+    status, data = request(host, port, "POST", "/v1/jobs",
+                           body=json.dumps({"type": "upper", "input": "real"}), key=key)
+    if status != 202:
+        return (time.monotonic() - start) * 1000, json.loads(data)["error"]["code"]
+    job = json.loads(data)
+    while job["status"] not in ("succeeded", "failed", "expired", "cancelled"):
+        _, data = request(host, port, "GET", f"/v1/jobs/{job['id']}?wait_ms=5000", key=key)
+        job = json.loads(data)
+    return (time.monotonic() - start) * 1000, job["status"]
+
+
+def latency_summary(samples):
+    ms = sorted(m for m, _ in samples)
+    statuses = {}
+    for _, s in samples:
+        statuses[s] = statuses.get(s, 0) + 1
+    return {"jobs": len(ms), "statuses": statuses, "p50_ms": round(statistics.median(ms), 2),
+            "p99_ms": round(ms[min(len(ms) - 1, int(len(ms) * 0.99))], 2),
+            "max_ms": round(ms[-1], 2)}
+
+
+def probe_junk_flood(host, port, key, seconds):
+    broker_pid = read(os.path.join(RUN, "broker.pid"))
+    cmdline = read(f"/proc/{broker_pid}/cmdline").replace("\0", " ")
+    broker_port = re.search(r"--frontend tcp://127.0.0.1:(\d+)", cmdline).group(1)
+    baseline = [real_job_ms(host, port, key) for _ in range(50)]
+    flood = subprocess.Popen(
+        [os.path.join(ROOT, "build", "bench", "submit_flood"),
+         "--broker", f"tcp://127.0.0.1:{broker_port}",
+         "--curve-secret-file", os.path.join(RUN, "keys", "gateway.key"),
+         "--broker-public-key-file", os.path.join(RUN, "keys", "broker.pub"),
+         "--seconds", str(seconds)], stdout=subprocess.PIPE, text=True)
+    during = []
+    while flood.poll() is None:
+        during.append(real_job_ms(host, port, key))
+        time.sleep(0.05)
+    answers = json.loads(flood.stdout.read())
+    after = [real_job_ms(host, port, key) for _ in range(50)]
+    return {"flood": answers, "real_before": latency_summary(baseline),
+            "real_during": latency_summary(during), "real_after": latency_summary(after)}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", default="http://127.0.0.1:8080")
     parser.add_argument("--connections", type=int, default=20400)
     parser.add_argument("--big-submits", type=int, default=1000)
+    parser.add_argument("--junk-seconds", type=int, default=9)
+    parser.add_argument("--only", choices=["connections", "big", "junk"])
     args = parser.parse_args()
     host, port = args.url.split("//")[1].split(":")
     port = int(port)
     assert host in ("127.0.0.1", "localhost"), "probes go to loopback only"
     key = read(os.path.join(RUN, "api-key"))
-    print(json.dumps({"connections": probe_connections(host, port, args.connections)}))
-    print(json.dumps({"big_submits": probe_big_submits(host, port, key, args.big_submits)}))
+    if args.only in (None, "connections"):
+        print(json.dumps({"connections": probe_connections(host, port, args.connections)}))
+    if args.only in (None, "big"):
+        print(json.dumps({"big_submits": probe_big_submits(host, port, key, args.big_submits)}))
+    if args.only in (None, "junk"):
+        print(json.dumps({"junk_submits": probe_junk_flood(host, port, key, args.junk_seconds)}))
 
 
 if __name__ == "__main__":

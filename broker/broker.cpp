@@ -22,6 +22,9 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kSweepBatch = 1000;
 // The longest poll, which also bounds how long a stop request goes unnoticed.
 constexpr std::chrono::milliseconds kMaxPoll{200};
+constexpr std::chrono::seconds kOverloadedRetryAfter{1};
+// How long SUBMITs are checked before they are queued once junk was seen.
+constexpr std::chrono::seconds kCheckFirstFor{60};
 
 // ZAP domains: which allow-list a port's peers are checked against.
 constexpr std::string_view kGatewayDomain = "gateway";
@@ -78,7 +81,8 @@ Broker::Broker(const BrokerConfig& config)
       redis_(RedisOptions(config)),
       store_(redis_, JobStore::Options{config.key_prefix, config.result_ttl}),
       endings_(RedisOptions(config), JobStore::Options{config.key_prefix, config.result_ttl},
-               config.heartbeat_interval) {
+               config.heartbeat_interval),
+      record_check_(RedisOptions(config), JobStore::Options{config.key_prefix, config.result_ttl}) {
   for (zmq::socket_t* socket : {&frontend_, &backend_}) {
     ApplySocketDefaults(*socket);
     // Unroutable sends fail loudly instead of vanishing, so a lost worker is noticed at once.
@@ -164,11 +168,13 @@ void Broker::Run(const std::atomic<bool>& stop) {
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(wake - now.steady);
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), kMaxPoll);
     zmq::pollitem_t items[] = {{frontend_.handle(), 0, ZMQ_POLLIN, 0},
-                               {backend_.handle(), 0, ZMQ_POLLIN, 0}};
-    PollOrSignal(items, 2, timeout);
+                               {backend_.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, record_check_.wake_fd(), ZMQ_POLLIN, 0}};
+    PollOrSignal(items, 3, timeout);
     now = NowBoth();
     Effects received;
     if (items[1].revents & ZMQ_POLLIN) HandleBackend(now, received);
+    if (items[2].revents & ZMQ_POLLIN) AdmitChecked(now, received);
     if (items[0].revents & ZMQ_POLLIN) HandleFrontend(now, received);
     Apply(std::move(received), now);
   }
@@ -186,7 +192,7 @@ void Broker::HandleFrontend(Now now, Effects& out) {
     }
     auto& message = *received->message;
     if (auto* submit = std::get_if<wire::Submit>(&message)) {
-      core_.OnSubmit(received->routing, std::move(*submit), now, out);
+      CheckRecords(std::move(received->routing), std::move(*submit), now, out);
     } else if (auto* cancel = std::get_if<wire::Cancel>(&message)) {
       core_.OnCancel(*cancel);
     } else if (auto* ping = std::get_if<wire::Ping>(&message)) {
@@ -195,6 +201,65 @@ void Broker::HandleFrontend(Now now, Effects& out) {
     } else {
       spdlog::warn("frontend: unexpected {}", wire::CommandName(message));
     }
+  }
+}
+
+void Broker::CheckRecords(std::string routing, wire::Submit submit, Now now, Effects& out) {
+  if (record_check_.unchecked_jobs() + submit.jobs.size() > config_.max_unchecked_jobs) {
+    wire::Accept accept{submit.request_id, {}};
+    accept.verdicts.assign(
+        submit.jobs.size(),
+        wire::Verdict{std::string(Name(ErrorCode::kOverloaded)),
+                      "The broker has more submitted jobs to check than it may hold; try again.",
+                      std::chrono::milliseconds(kOverloadedRetryAfter).count()});
+    out.to_gateways.push_back(Outbound{std::move(routing), std::move(accept)});
+    return;
+  }
+  if (now.steady < check_first_until_) {
+    record_check_.Enqueue(std::move(routing), std::move(submit));
+    return;
+  }
+  std::vector<std::string> ids;
+  ids.reserve(submit.jobs.size());
+  for (const auto& job : submit.jobs) ids.push_back(job.id);
+  core_.OnSubmit(routing, std::move(submit), now, out);
+  // Only what the core took: a refused job's record is taken out by its gateway.
+  const auto& verdicts = std::get<wire::Accept>(out.to_gateways.back().message).verdicts;
+  std::vector<std::string> admitted;
+  for (std::size_t i = 0; i < ids.size() && i < verdicts.size(); ++i) {
+    if (verdicts[i].code.empty()) admitted.push_back(std::move(ids[i]));
+  }
+  if (!admitted.empty()) record_check_.Audit(std::move(admitted));
+}
+
+void Broker::OnJunk(std::size_t count, Now now) {
+  if (const auto held_back = bad_input_log_.Admit("frontend/junk", Clock::now())) {
+    spdlog::warn(
+        "frontend: {} submitted jobs have no record in Redis (a stolen gateway key, or a "
+        "broken gateway); every SUBMIT is checked before it is queued for the next {} s{}",
+        count, kCheckFirstFor.count(), HeldBackNote(*held_back));
+  }
+  check_first_until_ = now.steady + kCheckFirstFor;
+}
+
+void Broker::AdmitChecked(Now now, Effects& out) {
+  record_check_.DrainWake();
+  const auto missing = record_check_.TakeMissing();
+  for (const auto& id : missing) core_.OnCancel(wire::Cancel{id});
+  if (!missing.empty()) OnJunk(missing.size(), now);
+  for (auto& checked : record_check_.TakeChecked()) {
+    if (!checked.exist) {
+      spdlog::warn("frontend: cannot check submitted jobs: {}", checked.exist.error().message);
+      wire::Accept accept{checked.submit.request_id, {}};
+      accept.verdicts.assign(checked.submit.jobs.size(),
+                             wire::Verdict{std::string(Name(checked.exist.error().code)),
+                                           checked.exist.error().message, 0});
+      out.to_gateways.push_back(Outbound{checked.routing, std::move(accept)});
+      continue;
+    }
+    const auto junk = std::count(checked.exist->begin(), checked.exist->end(), false);
+    if (junk > 0) OnJunk(static_cast<std::size_t>(junk), now);
+    core_.OnSubmit(checked.routing, std::move(checked.submit), now, out, *checked.exist);
   }
 }
 

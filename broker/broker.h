@@ -3,7 +3,10 @@
 // ROUTER for workers (backend). Run() receives messages, passes them with the time to
 // the core, sends the messages the core returns and hands its job endings to the
 // EndingWriter's thread. The only Redis call on this thread is the periodic recovery
-// sweep (every sweep_interval), never one per message or per batch.
+// sweep (every sweep_interval), never one per message or per batch. Whether submitted
+// jobs have a record is RecordCheck's to find out, on its thread: after the fact (an
+// audit; jobs without one are withdrawn) until such junk is seen, then, for a while,
+// before the core sees a SUBMIT.
 // Single-threaded: Run() owns both sockets and the core.
 
 #include <atomic>
@@ -16,6 +19,7 @@
 #include "broker/broker_core.h"
 #include "broker/broker_metrics.h"
 #include "broker/ending_writer.h"
+#include "broker/record_check.h"
 #include "broker/zap_handler.h"
 #include "common/job_store.h"
 #include "common/log_throttle.h"
@@ -39,6 +43,16 @@ class Broker {
 
  private:
   void HandleFrontend(Now now, Effects& out);
+  // Admits a SUBMIT and audits the jobs the core took, or (while junk was seen lately)
+  // holds it for RecordCheck; refuses it (overloaded) when too many jobs await their
+  // check already, so a flood cannot grow the broker's memory.
+  void CheckRecords(std::string routing, wire::Submit submit, Now now, Effects& out);
+  // Passes held SUBMITs to the core with whether each job has a record (if Redis could
+  // not say, refuses them: the gateway keeps what it stored and the sweep queues it), and
+  // withdraws audited jobs that have none.
+  void AdmitChecked(Now now, Effects& out);
+  // `count` submitted jobs had no record: check every SUBMIT first for a while.
+  void OnJunk(std::size_t count, Now now);
   void HandleBackend(Now now, Effects& out);
   // A malformed message: a throttled log line naming its sender, and a DISCONNECT.
   void RefuseBadMessage(std::string_view port, const ReceivedWire& received,
@@ -65,8 +79,10 @@ class Broker {
   RedisConnection redis_;  // the sweep's
   JobStore store_;
   EndingWriter endings_;
+  RecordCheck record_check_;
   MonotonicTime next_heartbeat_{};
   MonotonicTime next_sweep_{};
+  MonotonicTime check_first_until_{};  // SUBMITs are held for RecordCheck until then
   LogThrottle bad_input_log_{std::chrono::seconds(1)};  // per port and peer
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -26,6 +27,9 @@ struct BrokerConfig {
   std::uint32_t max_attempts = 3;
   // Bytes of queued input one tenant may hold over all types; 0: no cap.
   std::uint64_t tenant_max_queued_bytes = 256u << 20;
+  // Submitted jobs awaiting their record check (RecordCheck) past which SUBMITs are
+  // refused at once (overloaded), so a flood cannot grow the broker's memory.
+  std::size_t max_unchecked_jobs = 200'000;
   // Priority aging: a queued job gains one priority level per this much waiting.
   std::chrono::milliseconds aging_step{100};
   std::chrono::milliseconds sweep_interval{2000};

@@ -15,11 +15,21 @@ BrokerCore::BrokerCore(Options options, BrokerObserver* observer)
   for (const auto& settings : options_.types) policy_.Configure(settings);
 }
 
-void BrokerCore::OnSubmit(const std::string& gateway, wire::Submit submit, Now now, Effects& out) {
+void BrokerCore::OnSubmit(const std::string& gateway, wire::Submit submit, Now now, Effects& out,
+                          const std::vector<bool>& durable) {
   wire::Accept accept;
   accept.request_id = submit.request_id;
   accept.verdicts.reserve(submit.jobs.size());
-  for (auto& job : submit.jobs) accept.verdicts.push_back(Admit(job, now));
+  for (std::size_t i = 0; i < submit.jobs.size(); ++i) {
+    if (i < durable.size() && !durable[i]) {
+      accept.verdicts.push_back(wire::Verdict{
+          std::string(Name(ErrorCode::kInvalidRequest)),
+          "The job has no record in Redis; a gateway stores every job before it submits it.", 0});
+      if (observer_ != nullptr) observer_->OnSubmit(submit.jobs[i].type, false);
+      continue;
+    }
+    accept.verdicts.push_back(Admit(submit.jobs[i], now));
+  }
   out.to_gateways.push_back(Outbound{gateway, std::move(accept)});
 }
 

@@ -86,8 +86,12 @@ class BrokerCore {
   // `observer` may be null; otherwise it must outlive the core.
   explicit BrokerCore(Options options, BrokerObserver* observer = nullptr);
 
-  // Gateway side. Answers every SUBMIT with one ACCEPT (a verdict per job).
-  void OnSubmit(const std::string& gateway, wire::Submit submit, Now now, Effects& out);
+  // Gateway side. Answers every SUBMIT with one ACCEPT (a verdict per job). `durable`
+  // says, per job, whether its record exists in Redis (the shell looked); a job without
+  // one is refused, since a gateway stores every job before it submits it. Empty: not
+  // looked at (every job taken as durable).
+  void OnSubmit(const std::string& gateway, wire::Submit submit, Now now, Effects& out,
+                const std::vector<bool>& durable = {});
   // A job was cancelled in Redis: it leaves the queue, if it is still there.
   void OnCancel(const wire::Cancel& cancel);
 

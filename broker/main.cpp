@@ -88,6 +88,12 @@ int main(int argc, char** argv) {
                  "quota_exceeded (429); 0: no cap")
       ->envname("BATCHQ_TENANT_MAX_QUEUED_BYTES")
       ->capture_default_str();
+  app.add_option("--max-unchecked-jobs", config.max_unchecked_jobs,
+                 "Submitted jobs waiting for the check that their record exists in Redis; "
+                 "past it, SUBMITs are refused overloaded (503)")
+      ->envname("BATCHQ_MAX_UNCHECKED_JOBS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   int queue_lifetime_s = static_cast<int>(config.queue_lifetime.count());
   app.add_option("--queue-lifetime-s", queue_lifetime_s,
                  "Longest a job waits in its queue, whatever its own timeout: past it, it ends "

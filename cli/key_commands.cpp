@@ -49,6 +49,9 @@ int KeysCreate(const Common& common, const KeyCreateArgs& args) {
   if (args.rate > 0) body.Key("rate").Double(args.rate);
   if (args.burst > 0) body.Key("burst").Int(args.burst);
   if (args.max_queued > 0) body.Key("max_queued").Int(static_cast<std::int64_t>(args.max_queued));
+  if (args.max_stored_bytes > 0) {
+    body.Key("max_stored_bytes").Int(static_cast<std::int64_t>(args.max_stored_bytes));
+  }
   if (args.weight != 1) body.Key("weight").Int(args.weight);
   if (!args.expires_in.empty()) {
     const auto duration = ParseDuration(args.expires_in);

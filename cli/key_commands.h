@@ -18,6 +18,7 @@ struct KeyCreateArgs {
   double rate = 0;
   std::uint32_t burst = 0;
   std::uint64_t max_queued = 0;
+  std::uint64_t max_stored_bytes = 0;  // 0: the gateway's default
   std::uint32_t weight = 1;
   std::string expires_in;  // "90d", "12h", "30m", "45s" or seconds; empty: never
 };

@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
   key_create_cmd->add_option("--burst", key_create.burst, "Requests above the rate at once");
   key_create_cmd->add_option("--max-queued", key_create.max_queued,
                              "Refuse submits while the tenant has this many jobs queued");
+  key_create_cmd->add_option("--max-stored-bytes", key_create.max_stored_bytes,
+                             "Refuse submits while the tenant's jobs hold this many bytes in "
+                             "Redis, finished ones included (0: the gateway's default)");
   key_create_cmd
       ->add_option("--weight", key_create.weight,
                    "The tenant's share of each job type against other tenants")

@@ -46,7 +46,9 @@ struct KeyRecord {
   double rate_per_s = 0;         // token bucket refill; 0: no limit
   std::uint32_t burst = 0;       // bucket size; 0: max(1, rate)
   std::uint64_t max_queued = 0;  // the tenant's queued jobs cap when submitting; 0: none
-  std::uint32_t weight = 1;      // the tenant's share in the broker's fair share
+  // The tenant's stored-bytes cap when submitting; 0: the gateway's default.
+  std::uint64_t max_stored_bytes = 0;
+  std::uint32_t weight = 1;  // the tenant's share in the broker's fair share
   WallMicros created{0};
   WallMicros expires{0};  // 0: never
   bool revoked = false;

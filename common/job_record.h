@@ -41,6 +41,9 @@ struct JobRecord {
   std::string result_type;      // media type of a binary result; empty: none
   std::string error_code;       // an ErrorCode's name (error_code.h)
   std::string error_message;
+  // JobStore's entry in the tenant's stored-bytes account: "<release minute> <bytes>"
+  // (job_store.h). Not part of the API's view of a job.
+  std::string storage;
 };
 
 enum class RecordField {
@@ -65,6 +68,7 @@ enum class RecordField {
   kResultType,
   kErrorCode,
   kErrorMessage,
+  kStorage,
 };
 
 struct RecordFieldSpec {
@@ -76,7 +80,7 @@ struct RecordFieldSpec {
 };
 
 // One row per RecordField, in enum order.
-inline constexpr std::array<RecordFieldSpec, 21> kRecordSchema{{
+inline constexpr std::array<RecordFieldSpec, 22> kRecordSchema{{
     {RecordField::kId, "id", &JobRecord::id},
     {RecordField::kType, "type", &JobRecord::type},
     {RecordField::kTenant, "tenant", &JobRecord::tenant},
@@ -98,13 +102,14 @@ inline constexpr std::array<RecordFieldSpec, 21> kRecordSchema{{
     {RecordField::kResultType, "result_type", &JobRecord::result_type},
     {RecordField::kErrorCode, "error_code", &JobRecord::error_code},
     {RecordField::kErrorMessage, "error_message", &JobRecord::error_message},
+    {RecordField::kStorage, "storage", &JobRecord::storage},
 }};
 
 constexpr bool SchemaInEnumOrder() {
   for (std::size_t i = 0; i < kRecordSchema.size(); ++i) {
     if (static_cast<std::size_t>(kRecordSchema[i].field) != i) return false;
   }
-  return static_cast<std::size_t>(RecordField::kErrorMessage) + 1 == kRecordSchema.size();
+  return static_cast<std::size_t>(RecordField::kStorage) + 1 == kRecordSchema.size();
 }
 static_assert(SchemaInEnumOrder(), "kRecordSchema must list every RecordField once, in order");
 

@@ -47,8 +47,9 @@ std::string LuaSource(std::string_view text) {
 }
 
 // The creation of one job under an Idempotency-Key, which must be atomic with the
-// check. KEYS: idempotency key, job key, pending set, recent list. ARGV: id,
-// fingerprint, ttl_s, score, recent_last, record_ttl_s, then the record's field/value pairs.
+// check. KEYS: idempotency key, job key, pending set, stored account, its minutes, then
+// the recent lists. ARGV: id, fingerprint, ttl_s, score, recent_last, record_ttl_s,
+// release minute, stored bytes, then the record's field/value pairs.
 // Creates the job unless the key is taken; answers "created" or the "id fingerprint" the key
 // already holds. Jobs without a key go through MULTI/EXEC instead (Create): a
 // Lua call costs Redis about twice as much per job, for the argument copies.
@@ -56,10 +57,13 @@ const RedisScript kCreateIdempotentScript{R"lua(
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
-redis.call('HSET', KEYS[2], unpack(ARGV, 7))
+redis.call('HSET', KEYS[2], unpack(ARGV, 9))
 redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('HINCRBY', KEYS[4], 'total', ARGV[8])
+redis.call('HINCRBY', KEYS[4], 'e:' .. ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[7])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
-for k = 4, #KEYS do
+for k = 6, #KEYS do
   redis.call('LPUSH', KEYS[k], ARGV[1])
   redis.call('LTRIM', KEYS[k], 0, tonumber(ARGV[5]))
 end
@@ -97,22 +101,82 @@ end
 return out
 )lua";
 
-// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then per
-// job: token, blob, pair count, the outcome's field/value pairs. Written only while the
+// The stored-bytes accounts (job_store.h) of the scripts that end or remove records:
+// `restate` moves one record's entry and `settle` writes every account's change once
+// per call. The accounts' keys are built here from the record's tenant: they cannot be
+// declared in KEYS before the record is read.
+constexpr char kStoredAccounts[] = R"lua(
+local accounts = {}
+-- Moves the entry `storage` ("<minute> <bytes>") of a record of `tenant` to release
+-- `minute` with `extra` bytes more and returns the new entry; with no minute, takes it
+-- out of the account. Records written before the account existed have no entry.
+local function restate(tenant, storage, minute, extra)
+  if not tenant or not storage then return nil end
+  local space = string.find(storage, ' ', 1, true)
+  if not space then return nil end
+  local old, bytes = string.sub(storage, 1, space - 1), tonumber(string.sub(storage, space + 1))
+  local account = accounts[tenant]
+  if not account then
+    account = {total = 0, minutes = {}}
+    accounts[tenant] = account
+  end
+  account.minutes[old] = (account.minutes[old] or 0) - bytes
+  if not minute then
+    account.total = account.total - bytes
+    return nil
+  end
+  account.total = account.total + extra
+  account.minutes[minute] = (account.minutes[minute] or 0) + bytes + extra
+  return minute .. ' ' .. (bytes + extra)
+end
+-- Every minute with bytes is listed as due: a new one is added (its field did not exist,
+-- so HINCRBY answers the bytes added); one left with nothing is dropped, so that it is
+-- not named as the next release. One below zero (its release ran first) stays due, so
+-- the next release adds it back.
+local function settle(prefix)
+  for tenant, account in pairs(accounts) do
+    local key = prefix .. tenant
+    if account.total ~= 0 then redis.call('HINCRBY', key, 'total', account.total) end
+    for minute, bytes in pairs(account.minutes) do
+      if bytes ~= 0 then
+        local left = redis.call('HINCRBY', key, 'e:' .. minute, bytes)
+        if left == 0 then
+          redis.call('HDEL', key, 'e:' .. minute)
+          redis.call('ZREM', key .. ':due', minute)
+        elseif left == bytes then
+          redis.call('ZADD', key .. ':due', minute, minute)
+        end
+      end
+    end
+  end
+end
+)lua";
+
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
+// minute, stored prefix, then per job: token, blob, pair count, the outcome's
+// field/value pairs. Written only while the
 // job runs under that very attempt: the fencing that makes a late result from a lost
 // worker harmless. A binary result goes to `{job key}:blob` with the same TTL.
-const RedisScript kFinishScript{LuaSource(std::string(R"lua(
+const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + R"lua(
 local out = {}
 local ended = {}
-local a = 4
+local a = 6
 for i = 2, #KEYS do
   local key = KEYS[i]
   local token, blob, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local first, last = a + 3, a + 2 + 2 * n
   a = last + 1
-  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id)
+  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage)
   if st[1] == $S_running and st[2] == token then
-    redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, first, last))
+    local extra = #blob
+    for k = first + 1, last, 2 do extra = extra + #ARGV[k] end
+    local entry = restate(st[4], st[5], ARGV[4], extra)
+    local fields = {$F_finished_us, ARGV[1], unpack(ARGV, first, last)}
+    if entry then
+      fields[#fields + 1] = $F_storage
+      fields[#fields + 1] = entry
+    end
+    redis.call('HSET', key, unpack(fields))
     redis.call('EXPIRE', key, ARGV[2])
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
@@ -121,18 +185,24 @@ for i = 2, #KEYS do
     out[i - 1] = 0
   end
 end
-)lua") + kPublishEnded)};
+settle(ARGV[5])
+)lua" + kPublishEnded)};
 
-// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, then the
-// ending's field/value pairs (status, error). Ends every job that is not terminal yet.
-const RedisScript kTerminateScript{LuaSource(std::string(R"lua(
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
+// minute, stored prefix, then the ending's field/value pairs (status, error). Ends
+// every job that is not terminal yet.
+const RedisScript kTerminateScript{LuaSource(std::string(kStoredAccounts) + R"lua(
 local out = {}
 local ended = {}
+local extra = 0
+for k = 7, #ARGV, 2 do extra = extra + #ARGV[k] end
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local st = redis.call('HMGET', key, $F_status, $F_id)
+  local st = redis.call('HMGET', key, $F_status, $F_id, $F_tenant, $F_storage)
   if st[1] == $S_queued or st[1] == $S_running then
-    redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, 4))
+    local entry = restate(st[3], st[4], ARGV[4], extra)
+    redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, 6))
+    if entry then redis.call('HSET', key, $F_storage, entry) end
     redis.call('EXPIRE', key, ARGV[2])
     ended[#ended + 1] = st[2]
     out[i - 1] = 1
@@ -140,30 +210,85 @@ for i = 2, #KEYS do
     out[i - 1] = 0
   end
 end
-)lua") + kPublishEnded)};
+settle(ARGV[5])
+)lua" + kPublishEnded)};
 
-// KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id, then the
-// cancellation's field/value pairs. Returns 1 when cancelled, 0 when the job does not
-// exist, else its current status.
-const RedisScript kCancelScript{LuaSource(R"lua(
-local st = redis.call('HGET', KEYS[2], $F_status)
-if not st then return 0 end
-if st ~= $S_queued then return st end
-redis.call('HSET', KEYS[2], $F_finished_us, ARGV[1], unpack(ARGV, 5))
+// KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id, release
+// minute, stored prefix, then the cancellation's field/value pairs. Returns 1 when
+// cancelled, 0 when the job does not exist, else its current status.
+const RedisScript kCancelScript{LuaSource(std::string(kStoredAccounts) + R"lua(
+local st = redis.call('HMGET', KEYS[2], $F_status, $F_tenant, $F_storage)
+if not st[1] then return 0 end
+if st[1] ~= $S_queued then return st[1] end
+local extra = 0
+for k = 8, #ARGV, 2 do extra = extra + #ARGV[k] end
+local entry = restate(st[2], st[3], ARGV[5], extra)
+redis.call('HSET', KEYS[2], $F_finished_us, ARGV[1], unpack(ARGV, 7))
+if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
+settle(ARGV[6])
 return 1
 )lua")};
 
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV[1]: stored prefix; ARGV[2..]: the
+// ids. Deletes the records (a refused submit's) and takes them out of their accounts.
+const RedisScript kRemoveScript{LuaSource(std::string(kStoredAccounts) + R"lua(
+for i = 2, #KEYS do
+  local st = redis.call('HMGET', KEYS[i], $F_tenant, $F_storage)
+  restate(st[1], st[2], nil, 0)
+  redis.call('DEL', KEYS[i])
+  redis.call('ZREM', KEYS[1], ARGV[i])
+end
+settle(ARGV[1])
+return 1
+)lua")};
+
+// KEYS: the tenant's account and its minutes. ARGV: the current minute. Releases the
+// minutes that are due (their records expired), then answers the total and the soonest
+// minute still held (0: none).
+const RedisScript kReadStoredScript{R"lua(
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+if #due > 0 then
+  local freed = 0
+  for i = 1, #due, 500 do
+    local fields = {}
+    for j = i, math.min(i + 499, #due) do fields[#fields + 1] = 'e:' .. due[j] end
+    for _, bytes in ipairs(redis.call('HMGET', KEYS[1], unpack(fields))) do
+      freed = freed + tonumber(bytes or '0')
+    end
+    redis.call('HDEL', KEYS[1], unpack(fields))
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  redis.call('HINCRBY', KEYS[1], 'total', -freed)
+end
+local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
+local soonest = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. now, '+inf', 'LIMIT', 0, 1)
+return {total, tonumber(soonest[1] or '0')}
+)lua"};
+
 // The fields a new record is written with (its status and attempts are the initial ones
-// whatever `job` says).
-RecordFields CreationFields(const NewJob& job) {
+// whatever `job` says); `storage` is its stored-bytes entry and must outlive them.
+RecordFields CreationFields(const NewJob& job, std::string_view storage) {
   RecordFields fields(
       job, {RecordField::kId, RecordField::kType, RecordField::kTenant, RecordField::kPriority,
             RecordField::kInput, RecordField::kCreated, RecordField::kTimeoutMs});
-  fields.Add(RecordField::kStatus, ToString(JobStatus::kQueued)).Add(RecordField::kAttempts, "0");
+  fields.Add(RecordField::kStatus, ToString(JobStatus::kQueued))
+      .Add(RecordField::kAttempts, "0")
+      .Add(RecordField::kStorage, storage);
   return fields;
+}
+
+// The Unix minute at whose start a record that expires `ttl` after `now` is gone, so its
+// bytes can be released.
+std::int64_t ReleaseMinute(WallMicros now, std::chrono::seconds ttl) {
+  return (std::chrono::duration_cast<std::chrono::seconds>(now) + ttl).count() / 60 + 1;
+}
+
+std::uint64_t CreationBytes(const NewJob& job) {
+  return job.input.size() + JobStore::kRecordOverheadBytes;
 }
 
 JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
@@ -188,9 +313,13 @@ JobStore::JobStore(RedisConnection& redis, Options options)
       recent_last_(std::to_string(kRecentJobs - 1)),
       done_channel_(options_.key_prefix + "done"),
       ttl_(std::to_string(options_.result_ttl.count())),
-      unfinished_ttl_(std::to_string(
-          std::chrono::seconds(kMaxQueueLifetime + kMaxTypeDuration + options_.result_ttl)
-              .count())) {}
+      unfinished_lifetime_(kMaxQueueLifetime + kMaxTypeDuration + options_.result_ttl),
+      unfinished_ttl_(std::to_string(unfinished_lifetime_.count())),
+      stored_prefix_(options_.key_prefix + "stored:") {}
+
+std::string JobStore::StoredKey(std::string_view tenant) const {
+  return stored_prefix_ + std::string(tenant);
+}
 
 std::string JobStore::JobKey(std::string_view id) const {
   std::string key = options_.key_prefix;
@@ -204,27 +333,32 @@ std::string JobStore::BlobKey(std::string_view id) const { return JobKey(id) + "
 Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
                                        std::optional<IdempotencyClaim> claim) {
   if (jobs.empty()) return CreateOutcome{};
-  std::vector<std::string> keys, scores;
+  const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), unfinished_lifetime_));
+  std::vector<std::string> keys, scores, storage;
   std::vector<RecordFields> fields;
   keys.reserve(jobs.size());
   scores.reserve(jobs.size());
+  storage.reserve(jobs.size());
   fields.reserve(jobs.size());
   for (const NewJob& job : jobs) {
     keys.push_back(JobKey(job.id));
     scores.push_back(std::to_string(job.created.count() / 1000));
-    fields.push_back(CreationFields(job));
+    storage.push_back(fmt::format("{} {}", minute, CreationBytes(job)));
+    fields.push_back(CreationFields(job, storage.back()));
   }
-  if (claim) return CreateClaimed(jobs[0], keys[0], fields[0], scores[0], *claim);
+  if (claim) return CreateClaimed(jobs[0], keys[0], fields[0], scores[0], minute, *claim);
   std::vector<std::vector<std::string_view>> commands;
   commands.reserve(jobs.size() + 5);
   commands.push_back({"MULTI"});
   std::vector<std::string_view> zadd{"ZADD", pending_key_};
   std::vector<std::string_view> lpush{"LPUSH", recent_key_};
-  // Each tenant's own newest-jobs list, in submit order like the global one.
+  // Each tenant's own newest-jobs list, in submit order like the global one, and what
+  // its jobs add to its stored bytes.
   struct TenantPush {
     std::string_view tenant;
     std::string key;
     std::vector<std::string_view> push;
+    std::uint64_t bytes = 0;
   };
   std::vector<TenantPush> by_tenant;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -237,18 +371,29 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
     lpush.push_back(jobs[i].id);
     if (jobs[i].tenant.empty()) continue;
     if (by_tenant.empty() || by_tenant.back().tenant != jobs[i].tenant) {
-      by_tenant.push_back(TenantPush{jobs[i].tenant, TenantRecentKey(jobs[i].tenant), {"LPUSH"}});
+      by_tenant.push_back(
+          TenantPush{jobs[i].tenant, TenantRecentKey(jobs[i].tenant), {"LPUSH"}, 0});
     }
     by_tenant.back().push.push_back(jobs[i].id);
+    by_tenant.back().bytes += CreationBytes(jobs[i]);
   }
   commands.push_back(std::move(zadd));
   commands.push_back(std::move(lpush));
   commands.push_back({"LTRIM", recent_key_, "0", recent_last_});
-  // Views of by_tenant's keys: it no longer grows.
+  // Views of by_tenant's keys and texts: it no longer grows.
+  std::vector<std::string> account_texts;  // per tenant: key, minutes key, bytes
+  account_texts.reserve(by_tenant.size() * 3);
+  const std::string minute_field = "e:" + minute;
   for (auto& tenant : by_tenant) {
     tenant.push.insert(tenant.push.begin() + 1, tenant.key);
     commands.push_back(std::move(tenant.push));
     commands.push_back({"LTRIM", tenant.key, "0", recent_last_});
+    const std::string& account = account_texts.emplace_back(StoredKey(tenant.tenant));
+    const std::string& due = account_texts.emplace_back(account + ":due");
+    const std::string& bytes = account_texts.emplace_back(std::to_string(tenant.bytes));
+    commands.push_back({"HINCRBY", account, "total", bytes});
+    commands.push_back({"HINCRBY", account, minute_field, bytes});
+    commands.push_back({"ZADD", due, minute, minute});
   }
   commands.push_back({"EXEC"});
   auto replies = redis_.Pipeline(commands, Replay::kUnsafe);
@@ -263,13 +408,17 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
 
 Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_view job_key,
                                               const RecordFields& fields, std::string_view score,
+                                              std::string_view minute,
                                               const IdempotencyClaim& claim) {
   const std::string idem_key = IdempotencyKey(claim.key);
   const std::string tenant_key = TenantRecentKey(job.tenant);
-  std::vector<std::string_view> keys = {idem_key, job_key, pending_key_, recent_key_};
+  const std::string account = StoredKey(job.tenant);
+  const std::string due = account + ":due";
+  const std::string bytes = std::to_string(CreationBytes(job));
+  std::vector<std::string_view> keys = {idem_key, job_key, pending_key_, account, due, recent_key_};
   if (!job.tenant.empty()) keys.push_back(tenant_key);
-  std::vector<std::string_view> args{job.id, claim.fingerprint, ttl_,
-                                     score,  recent_last_,      unfinished_ttl_};
+  std::vector<std::string_view> args{job.id,       claim.fingerprint, ttl_,   score,
+                                     recent_last_, unfinished_ttl_,   minute, bytes};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   auto reply = redis_.Eval(kCreateIdempotentScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
@@ -312,18 +461,14 @@ Status JobStore::Remove(std::span<const std::string> ids) {
   std::vector<std::string> keys;
   keys.reserve(ids.size());
   for (const auto& id : ids) keys.push_back(JobKey(id));
-  std::vector<std::string_view> del{"DEL"};
-  std::vector<std::string_view> zrem{"ZREM", pending_key_};
-  for (size_t i = 0; i < ids.size(); ++i) {
-    del.push_back(keys[i]);
-    zrem.push_back(ids[i]);
-  }
-  const std::vector<std::vector<std::string_view>> commands{del, zrem};
-  auto replies = redis_.Pipeline(commands);
-  if (!replies) return std::unexpected(replies.error());
-  for (const RedisReply& reply : *replies) {
-    if (reply.is_error()) return std::unexpected(UnexpectedReply("DEL/ZREM", reply));
-  }
+  std::vector<std::string_view> key_views{pending_key_};
+  key_views.insert(key_views.end(), keys.begin(), keys.end());
+  std::vector<std::string_view> args{stored_prefix_};
+  args.insert(args.end(), ids.begin(), ids.end());
+  // Run twice, it finds the records gone and changes nothing.
+  auto reply = redis_.Eval(kRemoveScript, key_views, args, Replay::kSafe);
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->is_error()) return std::unexpected(UnexpectedReply("remove", *reply));
   return Ok();
 }
 
@@ -405,8 +550,9 @@ Result<CancelOutcome> JobStore::Cancel(std::string_view id, JobStatus* status_ou
   cancelled.error_message = DefaultMessage(ErrorCode::kCancelled);
   const RecordFields fields(
       cancelled, {RecordField::kStatus, RecordField::kErrorCode, RecordField::kErrorMessage});
+  const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), options_.result_ttl));
   const std::string_view keys[] = {pending_key_, key};
-  std::vector<std::string_view> args{now, ttl_, done_channel_, id};
+  std::vector<std::string_view> args{now, ttl_, done_channel_, id, minute, stored_prefix_};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   auto reply = redis_.Eval(kCancelScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
@@ -494,10 +640,12 @@ Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes)
     texts.push_back(std::to_string(outcome.attempt));
     texts.push_back(std::to_string(fields.back().count()));
   }
-  const std::string now = std::to_string(NowWallMicros().count());
+  const WallMicros wall_now = NowWallMicros();
+  const std::string now = std::to_string(wall_now.count());
+  const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
   std::vector<std::string_view> key_views{pending_key_};
-  std::vector<std::string_view> args{now, ttl_, done_channel_};
-  args.reserve(3 + outcomes.size() * 16);
+  std::vector<std::string_view> args{now, ttl_, done_channel_, minute, stored_prefix_};
+  args.reserve(5 + outcomes.size() * 16);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     key_views.push_back(texts[3 * i]);
     args.insert(args.end(), {texts[3 * i + 1], outcomes[i].blob, texts[3 * i + 2]});
@@ -518,12 +666,33 @@ Result<std::vector<bool>> JobStore::Terminate(std::span<const std::string> ids, 
   ended.error_message = message;
   const RecordFields fields(
       ended, {RecordField::kStatus, RecordField::kErrorCode, RecordField::kErrorMessage});
-  const std::string now = std::to_string(NowWallMicros().count());
+  const WallMicros wall_now = NowWallMicros();
+  const std::string now = std::to_string(wall_now.count());
+  const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
   std::vector<std::string_view> key_views{pending_key_};
   key_views.insert(key_views.end(), keys.begin(), keys.end());
-  std::vector<std::string_view> args{now, ttl_, done_channel_};
+  std::vector<std::string_view> args{now, ttl_, done_channel_, minute, stored_prefix_};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   return RunFlagsScript(kTerminateScript, key_views, args, Replay::kUnsafe);
+}
+
+Result<StoredBytes> JobStore::ReadStoredBytes(std::string_view tenant, WallMicros now) {
+  const std::string account = StoredKey(tenant);
+  const std::string due = account + ":due";
+  const std::string minute =
+      std::to_string(std::chrono::duration_cast<std::chrono::minutes>(now).count());
+  const std::string_view keys[] = {account, due};
+  const std::string_view args[] = {minute};
+  // Run twice, the second release finds nothing due.
+  auto reply = redis_.Eval(kReadStoredScript, keys, args, Replay::kSafe);
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kArray || reply->elements.size() != 2) {
+    return std::unexpected(UnexpectedReply("stored bytes", *reply));
+  }
+  StoredBytes out;
+  out.bytes = static_cast<std::uint64_t>(std::max<long long>(0, reply->elements[0].integer));
+  out.next_release = std::chrono::minutes(reply->elements[1].integer);
+  return out;
 }
 
 Status JobStore::Ping() {
@@ -531,6 +700,39 @@ Status JobStore::Ping() {
   if (!reply) return std::unexpected(reply.error());
   if (reply->is_error()) return std::unexpected(UnexpectedReply("PING", *reply));
   return Ok();
+}
+
+Result<std::vector<bool>> JobStore::RecordsExist(std::span<const std::string> ids) {
+  if (ids.empty()) return std::vector<bool>();
+  std::vector<std::string> keys;
+  keys.reserve(ids.size());
+  for (const auto& id : ids) keys.push_back(JobKey(id));
+  // One command answers the usual case, where every record exists; only when some are
+  // missing is each key asked on its own.
+  std::vector<std::string_view> all{"EXISTS"};
+  all.insert(all.end(), keys.begin(), keys.end());
+  auto count = redis_.Command(std::span<const std::string_view>(all));
+  if (!count) return std::unexpected(count.error());
+  if (count->kind != RedisReply::Kind::kInteger) {
+    return std::unexpected(UnexpectedReply("EXISTS", *count));
+  }
+  if (static_cast<std::size_t>(count->integer) == ids.size()) {
+    return std::vector<bool>(ids.size(), true);
+  }
+  std::vector<std::vector<std::string_view>> commands;
+  commands.reserve(keys.size());
+  for (const auto& key : keys) commands.push_back({"EXISTS", key});
+  auto replies = redis_.Pipeline(commands);
+  if (!replies) return std::unexpected(replies.error());
+  std::vector<bool> exist;
+  exist.reserve(replies->size());
+  for (const RedisReply& reply : *replies) {
+    if (reply.kind != RedisReply::Kind::kInteger) {
+      return std::unexpected(UnexpectedReply("EXISTS", reply));
+    }
+    exist.push_back(reply.integer == 1);
+  }
+  return exist;
 }
 
 Result<std::vector<std::string>> JobStore::PendingCreatedBefore(WallMicros created_before,

@@ -8,6 +8,14 @@
 //   {prefix}recent:{tenant}  the same, for one tenant's jobs
 //   {prefix}done       pub/sub channel; terminal transitions publish their job ids,
 //                      comma-separated, one message per batch
+//   {prefix}stored:{tenant}      hash: the tenant's stored-bytes account. `total`: the
+//                      bytes its records hold (input, result and binary result, plus
+//                      kRecordOverheadBytes each); `e:{minute}`: the part of it released
+//                      at the start of that Unix minute, by when those records expired
+//   {prefix}stored:{tenant}:due  sorted set of the minutes in use (member = score)
+// Each record's `storage` field says where it is counted ("<minute> <bytes>"), and
+// every script that creates, ends or removes a record moves that entry with it, so the
+// account follows records' expiry (to the minute) without keyspace notifications.
 // Transitions that can race (a re-run finishing after the first run, a cancel against
 // a start) are Lua scripts fenced by the attempt number, so a result is written once.
 // Not thread-safe: one JobStore per RedisConnection per thread.
@@ -57,6 +65,13 @@ struct JobOutcome {
   WallMicros launched{0};    // when the handler got the job's batch; 0: never ran
 };
 
+// A tenant's stored-bytes account, read for its quota.
+struct StoredBytes {
+  std::uint64_t bytes = 0;
+  // The soonest moment part of them is released (since the epoch); 0: nothing held.
+  std::chrono::seconds next_release{0};
+};
+
 enum class CancelOutcome { kCancelled, kNotFound, kNotQueued };
 
 struct CreateOutcome {
@@ -75,6 +90,12 @@ class JobStore {
  public:
   // How many of the newest job ids {prefix}recent keeps (for the dashboard's list).
   static constexpr std::size_t kRecentJobs = 1000;
+  // What a record costs Redis beyond its input and result bytes (the hash's other
+  // fields, its key, its pending and recent entries), counted in the tenant's stored
+  // bytes so that many small jobs are bounded as well as a few large ones. INFO
+  // used_memory grew by 663 bytes per finished job of 3-byte input and result, over 10,000
+  // (docs/SECURITY.md).
+  static constexpr std::uint64_t kRecordOverheadBytes = 650;
 
   struct Options {
     std::string key_prefix = "bq:";
@@ -117,9 +138,15 @@ class JobStore {
   Result<std::vector<bool>> Terminate(std::span<const std::string> ids, JobStatus status,
                                       ErrorCode code, std::string_view message);
 
+  // Whether each job's record exists (one pipeline for all).
+  Result<std::vector<bool>> RecordsExist(std::span<const std::string> ids);
+
   // Pending ids created at or before `created_before`, oldest first.
   Result<std::vector<std::string>> PendingCreatedBefore(WallMicros created_before,
                                                         std::size_t limit);
+
+  // The tenant's stored-bytes account as of `now`, after releasing what expired by then.
+  Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now);
 
   // Succeeds when Redis answers.
   Status Ping();
@@ -129,12 +156,14 @@ class JobStore {
   std::string BlobKey(std::string_view id) const;
   std::string IdempotencyKey(std::string_view key) const;
   std::string TenantRecentKey(std::string_view tenant) const;
+  // {prefix}stored:{tenant}; its sorted set of minutes is that key + ":due".
+  std::string StoredKey(std::string_view tenant) const;
   const std::string& done_channel() const { return done_channel_; }
 
  private:
   Result<CreateOutcome> CreateClaimed(const NewJob& job, std::string_view job_key,
                                       const RecordFields& fields, std::string_view score,
-                                      const IdempotencyClaim& claim);
+                                      std::string_view minute, const IdempotencyClaim& claim);
   Result<std::vector<bool>> RunFlagsScript(const RedisScript& script,
                                            std::span<const std::string_view> keys,
                                            std::span<const std::string_view> args,
@@ -147,8 +176,10 @@ class JobStore {
   const std::string recent_last_;  // kRecentJobs - 1, as LTRIM's stop index
   const std::string done_channel_;
   const std::string ttl_;  // result_ttl in seconds, as text
-  // An unfinished record's expiry, seconds: the longest queue wait and run plus result_ttl.
-  const std::string unfinished_ttl_;
+  // An unfinished record's expiry: the longest queue wait and run plus result_ttl.
+  const std::chrono::seconds unfinished_lifetime_;
+  const std::string unfinished_ttl_;  // the same in seconds, as text
+  const std::string stored_prefix_;   // {prefix}stored:
 };
 
 }  // namespace batchq

@@ -22,6 +22,9 @@ KeyRecord FromFields(std::string_view id, const std::vector<RedisReply>& fields)
     if (name == "rate") key.rate_per_s = std::strtod(value.c_str(), nullptr);
     if (name == "burst") key.burst = ParseNumberOrZero<std::uint32_t>(value);
     if (name == "max_queued") key.max_queued = ParseNumberOrZero<std::uint64_t>(value);
+    if (name == "max_stored_bytes") {
+      key.max_stored_bytes = ParseNumberOrZero<std::uint64_t>(value);
+    }
     if (name == "weight")
       key.weight = std::max<std::uint32_t>(1, ParseNumberOrZero<std::uint32_t>(value));
     if (name == "created_us") key.created = WallMicros(ParseNumberOrZero<std::int64_t>(value));
@@ -50,22 +53,36 @@ Status KeyStore::Put(const KeyRecord& key) {
   const std::string rate = fmt::format("{}", key.rate_per_s);
   const std::string burst = std::to_string(key.burst);
   const std::string max_queued = std::to_string(key.max_queued);
+  const std::string max_stored_bytes = std::to_string(key.max_stored_bytes);
   const std::string weight = std::to_string(key.weight);
   const std::string created = std::to_string(key.created.count());
   const std::string expires = std::to_string(key.expires.count());
   const std::vector<std::vector<std::string_view>> commands = {
       {"MULTI"},
-      {"HSET",          record_key,
-       "tenant",        key.tenant,
-       "scopes",        scopes,
-       "secret_sha256", key.secret_sha256,
-       "rate",          rate,
-       "burst",         burst,
-       "max_queued",    max_queued,
-       "weight",        weight,
-       "created_us",    created,
-       "expires_us",    expires,
-       "revoked",       key.revoked ? "1" : "0"},
+      {"HSET",
+       record_key,
+       "tenant",
+       key.tenant,
+       "scopes",
+       scopes,
+       "secret_sha256",
+       key.secret_sha256,
+       "rate",
+       rate,
+       "burst",
+       burst,
+       "max_queued",
+       max_queued,
+       "max_stored_bytes",
+       max_stored_bytes,
+       "weight",
+       weight,
+       "created_us",
+       created,
+       "expires_us",
+       expires,
+       "revoked",
+       key.revoked ? "1" : "0"},
       {"SADD", index_key_, key.id},
       {"EXEC"},
   };

@@ -15,7 +15,8 @@ struct Caller {
   std::string key_id;  // empty with --auth none
   std::string tenant;
   ScopeSet scopes = 0;
-  std::uint64_t max_queued = 0;  // 0: no cap
+  std::uint64_t max_queued = 0;        // 0: no cap
+  std::uint64_t max_stored_bytes = 0;  // 0: the gateway's default cap
   std::uint32_t weight = 1;
   double rate_per_s = 0;  // requests per second; 0: no limit
   std::uint32_t burst = 0;
@@ -26,6 +27,6 @@ struct Caller {
 };
 
 // The caller of every request under --auth none: one tenant, every scope.
-inline Caller UnauthenticatedCaller() { return Caller{"", "default", kAllScopes, 0, 1, 0, 0}; }
+inline Caller UnauthenticatedCaller() { return Caller{"", "default", kAllScopes, 0, 0, 1, 0, 0}; }
 
 }  // namespace batchq

@@ -25,6 +25,11 @@ struct GatewayConfig {
   std::size_t max_batch_jobs = 1000;
   // New jobs are refused (storage_full) once Redis uses this share of its maxmemory.
   double storage_full_ratio = 0.9;
+  // Each tenant's cap on the bytes its jobs hold in Redis, finished ones included, for
+  // keys without a max_stored_bytes of their own; 0: none.
+  std::uint64_t tenant_max_stored_bytes = 512u << 20;
+  // How long a tenant's stored-bytes figure read from Redis is used (StoredBytesQuota).
+  std::chrono::milliseconds stored_bytes_refresh{100};
   std::chrono::milliseconds submit_timeout{2000};
   std::chrono::milliseconds max_wait{60000};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};

@@ -37,6 +37,7 @@ HttpReply KeyAdmin::Create(const HttpRequestIn& request, WallMicros now) {
   key.rate_per_s = parsed->rate_per_s;
   key.burst = parsed->burst;
   key.max_queued = parsed->max_queued;
+  key.max_stored_bytes = parsed->max_stored_bytes;
   key.weight = parsed->weight;
   key.created = now;
   if (parsed->expires_in.count() > 0) key.expires = now + parsed->expires_in;

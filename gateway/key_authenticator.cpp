@@ -26,8 +26,14 @@ Result<Caller> KeyAuthenticator::Authenticate(std::string_view authorization, Cl
       !IsUsable(*record, wall_now)) {
     return invalid();
   }
-  return Caller{record->id,     record->tenant,     record->scopes, record->max_queued,
-                record->weight, record->rate_per_s, record->burst};
+  return Caller{record->id,
+                record->tenant,
+                record->scopes,
+                record->max_queued,
+                record->max_stored_bytes,
+                record->weight,
+                record->rate_per_s,
+                record->burst};
 }
 
 Result<std::optional<KeyRecord>> KeyAuthenticator::Find(const std::string& id,

@@ -65,6 +65,10 @@ Status ParseKeyField(std::string_view name, simdjson::dom::element value, KeyReq
     auto cap = Count(value, name, 0, 1'000'000'000);
     if (!cap) return std::unexpected(cap.error());
     out.max_queued = *cap;
+  } else if (name == "max_stored_bytes") {
+    auto cap = Count(value, name, 0, std::uint64_t{1} << 50);
+    if (!cap) return std::unexpected(cap.error());
+    out.max_stored_bytes = *cap;
   } else if (name == "weight") {
     auto weight = Count(value, name, 1, kMaxTenantWeight);
     if (!weight) return std::unexpected(weight.error());
@@ -115,6 +119,7 @@ void WriteKey(JsonWriter& json, const KeyRecord& key, std::string_view key_text)
   if (!key_text.empty()) json.Key("key").String(key_text);
   json.Key("rate").Double(key.rate_per_s).Key("burst").Int(key.burst);
   json.Key("max_queued").Int(static_cast<std::int64_t>(key.max_queued));
+  json.Key("max_stored_bytes").Int(static_cast<std::int64_t>(key.max_stored_bytes));
   json.Key("weight").Int(key.weight);
   json.Key("created_at").String(FormatRfc3339(key.created));
   if (key.expires.count() > 0) json.Key("expires_at").String(FormatRfc3339(key.expires));

@@ -14,13 +14,15 @@
 namespace batchq {
 
 // {"tenant": str, "scopes": [str] or "a,b", "rate"?: number, "burst"?: int,
-//  "max_queued"?: int, "weight"?: int (1-1000), "expires_in_s"?: int}
+//  "max_queued"?: int, "max_stored_bytes"?: int, "weight"?: int (1-1000),
+//  "expires_in_s"?: int}
 struct KeyRequest {
   std::string tenant;
   ScopeSet scopes = 0;
   double rate_per_s = 0;
   std::uint32_t burst = 0;
   std::uint64_t max_queued = 0;
+  std::uint64_t max_stored_bytes = 0;  // 0: the gateway's --tenant-max-stored-bytes
   std::uint32_t weight = 1;
   std::chrono::seconds expires_in{0};  // 0: never
 };

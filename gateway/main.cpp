@@ -26,6 +26,7 @@
 #include "gateway/key_authenticator.h"
 #include "gateway/per_thread_stores.h"
 #include "gateway/storage_watch.h"
+#include "gateway/stored_bytes_quota.h"
 
 namespace {
 
@@ -112,6 +113,18 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_STORAGE_FULL_RATIO")
       ->check(CLI::Range(0.1, 1.0))
       ->capture_default_str();
+  app.add_option("--tenant-max-stored-bytes", config.tenant_max_stored_bytes,
+                 "Each tenant's cap on bytes its jobs hold in Redis, finished ones included, "
+                 "for keys without max_stored_bytes; past it, 429 quota_exceeded (0: none)")
+      ->envname("BATCHQ_TENANT_MAX_STORED_BYTES")
+      ->capture_default_str();
+  int stored_bytes_refresh_ms = static_cast<int>(config.stored_bytes_refresh.count());
+  app.add_option("--stored-bytes-refresh-ms", stored_bytes_refresh_ms,
+                 "How often a tenant's stored bytes are read again from Redis, ms; between "
+                 "reads the gateway counts what it admits (0: on every submit)")
+      ->envname("BATCHQ_STORED_BYTES_REFRESH_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--max-batch-jobs", config.max_batch_jobs, "Most jobs in one POST /v1/jobs:batch")
       ->envname("BATCHQ_MAX_BATCH_JOBS")
       ->check(CLI::PositiveNumber)
@@ -174,6 +187,7 @@ int main(int argc, char** argv) {
   config.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.header_timeout = std::chrono::milliseconds(header_timeout_ms);
   config.body_timeout = std::chrono::milliseconds(body_timeout_ms);
+  config.stored_bytes_refresh = std::chrono::milliseconds(stored_bytes_refresh_ms);
   config.redis_url = common.redis_url;
   config.redis_password_file = common.redis_password_file;
   config.key_prefix = common.key_prefix;
@@ -228,6 +242,9 @@ int main(int argc, char** argv) {
     api_options.reads.max_wait = config.max_wait;
     batchq::StorageWatch storage({redis, config.storage_full_ratio});
     api_options.submit.storage_full = [&storage] { return storage.FullReason(); };
+    batchq::StoredBytesQuota stored_quota(
+        {config.tenant_max_stored_bytes, config.stored_bytes_refresh});
+    api_options.submit.stored_quota = &stored_quota;
     batchq::JobApi api(io, api_options, store, store, broker, waiters, metrics,
                        authenticator.get());
     std::shared_ptr<boost::asio::ssl::context> tls;

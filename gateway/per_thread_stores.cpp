@@ -38,6 +38,9 @@ Result<std::optional<std::string>> PerThreadStores::GetBlob(std::string_view id)
 Result<CancelOutcome> PerThreadStores::Cancel(std::string_view id, JobStatus* status_out) {
   return Local().store->Cancel(id, status_out);
 }
+Result<StoredBytes> PerThreadStores::ReadStoredBytes(std::string_view tenant, WallMicros now) {
+  return Local().store->ReadStoredBytes(tenant, now);
+}
 Status PerThreadStores::Ping() { return Local().store->Ping(); }
 
 Status PerThreadStores::PutKey(const KeyRecord& key) { return Local().keys->Put(key); }

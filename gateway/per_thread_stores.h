@@ -29,6 +29,7 @@ class PerThreadStores : public JobStorePort, public KeyStorePort {
   Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) override;
   Result<std::optional<std::string>> GetBlob(std::string_view id) override;
   Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) override;
+  Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now) override;
   Status Ping() override;
 
   Status PutKey(const KeyRecord& key) override;

@@ -102,12 +102,27 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
   pending->jobs =
       NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
-  if (!Persist(*pending)) return;
+  if (RefusedForStoredBytes(*pending) || !Persist(*pending)) return;
   if (options_.fault_exit_after_persist > 0 && ++persisted_ == options_.fault_exit_after_persist) {
     std::fprintf(stderr, "fault injection: exiting between persist and forward\n");
     std::_Exit(3);
   }
   Forward(std::move(pending));
+}
+
+bool SubmitHandler::RefusedForStoredBytes(Pending& pending) {
+  if (options_.stored_quota == nullptr) return false;
+  std::uint64_t bytes = 0;
+  for (const NewJob& job : pending.jobs) bytes += job.input.size() + JobStore::kRecordOverheadBytes;
+  const WallMicros wall_now = NowWallMicros();
+  auto refusal = options_.stored_quota->Admit(
+      pending.caller.tenant, pending.caller.max_stored_bytes, bytes, StoredBytesQuota::Clock::now(),
+      wall_now, [&](std::string_view tenant) { return store_.ReadStoredBytes(tenant, wall_now); });
+  if (!refusal) return false;
+  HttpReply reply = ErrorReply(refusal->error);
+  if (refusal->retry_after.count() > 0) AddRetryAfter(reply, refusal->retry_after);
+  pending.respond(std::move(reply));
+  return true;
 }
 
 bool SubmitHandler::Persist(Pending& pending) {

@@ -17,6 +17,7 @@
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
 #include "gateway/job_store_port.h"
+#include "gateway/stored_bytes_quota.h"
 #include "gateway/submit_admission.h"
 
 namespace batchq {
@@ -31,6 +32,8 @@ class SubmitHandler {
     std::uint64_t fault_exit_after_persist = 0;
     // Why Redis cannot take new jobs now (StorageWatch), or nullopt; unset: never full.
     std::function<std::optional<std::string>()> storage_full;
+    // Each tenant's cap on stored bytes; null: none. Must outlive the handler.
+    StoredBytesQuota* stored_quota = nullptr;
   };
   // Runs a task on an I/O thread: the broker's answer arrives on its link thread,
   // and answering may touch Redis.
@@ -46,6 +49,9 @@ class SubmitHandler {
  private:
   struct Pending;
 
+  // True when it answered: the tenant's stored bytes have no room for these jobs. A batch
+  // is admitted or refused whole.
+  bool RefusedForStoredBytes(Pending& pending);
   // False when it answered already (Redis down, a replay, a key conflict).
   bool Persist(Pending& pending);
   void Forward(std::shared_ptr<Pending> pending);

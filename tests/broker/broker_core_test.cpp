@@ -77,6 +77,26 @@ TEST(BrokerCoreTest, RefusesWhatNoGatewayWouldSendAndQueuesNothingOfIt) {
   EXPECT_TRUE(refused([](auto&) {}).code.empty()) << "the control is accepted";
 }
 
+TEST(BrokerCoreTest, AJobWithoutARecordIsRefusedAndTheOthersOfItsSubmitAreQueued) {
+  CoreHarness h;
+  std::vector<wire::SubmitJob> jobs;
+  for (const char* id : {"stored1", "junk1", "stored2"}) {
+    jobs.push_back(wire::SubmitJob{id, "upper", 0, 0, "\"x\"", h.now.wall.count(), 0, "", 1, 0});
+  }
+  const std::vector<bool> durable = {true, false, true};
+  Effects out;
+  h.core.OnSubmit("gw", wire::Submit{7, jobs}, h.now, out, durable);
+  const auto& verdicts = std::get<wire::Accept>(out.to_gateways.at(0).message).verdicts;
+  ASSERT_EQ(verdicts.size(), 3u);
+  EXPECT_TRUE(verdicts[0].code.empty());
+  EXPECT_EQ(verdicts[1].code, "invalid_request");
+  EXPECT_NE(verdicts[1].message.find("no record"), std::string::npos) << verdicts[1].message;
+  EXPECT_TRUE(verdicts[2].code.empty());
+  EXPECT_TRUE(h.core.Knows("stored1"));
+  EXPECT_FALSE(h.core.Knows("junk1"));
+  EXPECT_TRUE(h.core.Knows("stored2"));
+}
+
 TEST(BrokerCoreTest, DispatchesWithAttemptOneAndTheCreditComesBackOnDone) {
   CoreHarness h;
   h.Ready("w1", 1);

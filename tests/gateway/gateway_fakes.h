@@ -67,6 +67,12 @@ class FakeStore : public JobStorePort {
     it->second.status = JobStatus::kCancelled;
     return CancelOutcome::kCancelled;
   }
+  Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros) override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    ++stored_reads;
+    const auto it = stored.find(std::string(tenant));
+    return it == stored.end() ? StoredBytes{} : it->second;
+  }
   Status Ping() override {
     if (down) return Fail(ErrorCode::kRedisUnavailable);
     return Ok();
@@ -77,6 +83,8 @@ class FakeStore : public JobStorePort {
   std::map<std::string, JobRecord> records;
   std::map<std::string, std::string> blobs;
   std::map<std::string, std::pair<std::string, std::string>> keys;  // key -> id, fingerprint
+  std::map<std::string, StoredBytes> stored;                        // by tenant
+  int stored_reads = 0;
 };
 
 class FakeBroker : public BrokerPort {

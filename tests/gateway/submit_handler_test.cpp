@@ -1,6 +1,7 @@
 // SubmitHandler against in-memory ports: parse → admit → persist → forward → answer.
 #include "gateway/submit_handler.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -27,8 +28,7 @@ class SubmitHandlerTest : public ::testing::Test {
  protected:
   HttpReply Submit(std::string body, bool batch = false, std::string key = "",
                    std::string content_type = "application/json") {
-    SubmitHandler handler(SubmitHandler::Options{}, store_, broker_,
-                          [](std::function<void()> task) { task(); });
+    SubmitHandler handler(options_, store_, broker_, [](std::function<void()> task) { task(); });
     HttpRequestIn request;
     request.method = "POST";
     request.path = batch ? "/v1/jobs:batch" : "/v1/jobs";
@@ -54,9 +54,40 @@ class SubmitHandlerTest : public ::testing::Test {
     return test::JsonString(reply.body, "error", "code");
   }
 
+  SubmitHandler::Options options_;
   FakeStore store_;
   FakeBroker broker_;
 };
+
+TEST_F(SubmitHandlerTest, ATenantWithoutRoomForTheInputIsRefusedAndNothingIsStored) {
+  StoredBytesQuota quota({.default_cap = 4000, .refresh = std::chrono::milliseconds(0)});
+  options_.stored_quota = &quota;
+  const WallMicros in_an_hour = NowWallMicros() + std::chrono::hours(1);
+  store_.stored["default"] =
+      StoredBytes{3000, std::chrono::duration_cast<std::chrono::seconds>(in_an_hour)};
+  const HttpReply small = Submit(R"({"type":"upper","input":"fits"})");
+  EXPECT_EQ(small.status, 202) << small.body;
+  EXPECT_EQ(store_.records.size(), 1u);
+
+  const HttpReply big =
+      Submit(fmt::format(R"({{"type":"upper","input":"{}"}})", std::string(600, 'x')));
+  EXPECT_EQ(big.status, 429) << big.body;
+  EXPECT_EQ(Code(big), "quota_exceeded");
+  const int retry_after = std::stoi(Header(big, "Retry-After"));
+  EXPECT_GT(retry_after, 3500) << "the soonest release is an hour away";
+  EXPECT_LE(retry_after, 3600);
+  EXPECT_EQ(store_.records.size(), 1u) << "a refused job is never written";
+  EXPECT_EQ(broker_.submitted.size(), 1u);
+
+  // A batch is admitted or refused whole.
+  const HttpReply batch = Submit(
+      fmt::format(R"({{"jobs":[{{"type":"upper","input":"a"}},{{"type":"upper","input":"{}"}}]}})",
+                  std::string(300, 'y')),
+      true);
+  EXPECT_EQ(batch.status, 429) << batch.body;
+  EXPECT_EQ(store_.records.size(), 1u);
+  EXPECT_EQ(store_.stored_reads, 3) << "a refresh of 0 reads the account for every submit";
+}
 
 TEST_F(SubmitHandlerTest, AnAcceptedJobIsDurableBeforeItsAnswerAndForwarded) {
   const HttpReply reply = Submit(R"({"type":"upper","input":"hi"})");

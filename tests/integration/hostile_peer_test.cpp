@@ -5,10 +5,12 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <simdjson.h>
 #include <zmq.hpp>
 
 #include "common/curve_socket.h"
 #include "common/redis_connection.h"
+#include "common/wall_clock.h"
 #include "common/zmq_transport.h"
 #include "tests/support/stack.h"
 
@@ -151,6 +153,112 @@ TEST(HostilePeerTest, AQueuedRecordCarriesAnExpiryFromItsCreation) {
   ASSERT_TRUE(ttl);
   EXPECT_GT(ttl->integer, 24 * 3600) << "longer than any queue wait";
   EXPECT_LE(ttl->integer, 3 * 24 * 3600) << "a day's wait, a day's run, a day's result";
+}
+
+}  // namespace
+}  // namespace batchq::test
+
+namespace batchq::test {
+namespace {
+
+// A peer holding a stolen gateway key: sends one SUBMIT of `count` jobs that were never
+// stored in Redis and returns the broker's ACCEPT (nullopt if none came).
+std::optional<wire::Accept> SubmitJunk(const Stack& stack, int count) {
+  zmq::context_t context(1);
+  zmq::socket_t socket(context, zmq::socket_type::dealer);
+  socket.set(zmq::sockopt::linger, 0);
+  UseCurveClient(socket, CurveClientKeys{*LoadCurveSecretFile(stack.gateway_secret_file()),
+                                         *LoadCurvePublicFile(stack.broker_public_key_file())});
+  socket.connect(stack.broker_frontend());
+  wire::Submit junk{42, {}};
+  for (int i = 0; i < count; ++i) {
+    junk.jobs.push_back(wire::SubmitJob{fmt::format("junk{}", i), "upper", 1000, 0, "\"junk\"",
+                                        NowWallMicros().count(), 0, fmt::format("t{}", i), 1, 0});
+  }
+  if (!SendWire(socket, {}, junk)) return std::nullopt;
+  std::optional<wire::Accept> accept;
+  WaitFor([&] {
+    zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(100));
+    while (auto received = ReceiveWire(socket, /*routed=*/false)) {
+      if (received->message && std::holds_alternative<wire::Accept>(*received->message)) {
+        accept = std::get<wire::Accept>(*received->message);
+      }
+    }
+    return accept.has_value();
+  });
+  return accept;
+}
+
+// How many `upper` jobs the broker holds queued, as GET /v1/types shows; -1 if unknown.
+std::int64_t UpperQueueDepth(HttpClient& client) {
+  auto types = client.Get("/v1/types");
+  if (!types) return -1;
+  simdjson::dom::parser parser;
+  simdjson::dom::array list;
+  if (parser.parse(types->body)["types"].get(list) != simdjson::SUCCESS) return -1;
+  for (auto type : list) {
+    std::string_view name;
+    std::int64_t depth = 0;
+    if (type["name"].get(name) == simdjson::SUCCESS && name == "upper" &&
+        type["queue_depth"].get(depth) == simdjson::SUCCESS) {
+      return depth;
+    }
+  }
+  return -1;
+}
+
+void ExpectARealJobRuns(const Stack& stack) {
+  auto client = stack.Client();
+  auto real = client->PostJson("/v1/jobs", R"({"type":"upper","input":"real"})");
+  ASSERT_TRUE(real);
+  ASSERT_EQ(real->status, 202) << real->body;
+  EXPECT_EQ(JsonString(WaitTerminal(*client, JsonString(real->body, "id")), "result"), "REAL");
+}
+
+// With a stolen gateway key a peer can send SUBMITs, but jobs it never stored in Redis
+// do not stay queued: the first are withdrawn by the audit that finds them, and from
+// then on every SUBMIT is checked before it is queued, so junk is refused.
+TEST(HostilePeerTest, JobsWithoutARecordAreWithdrawnThenRefusedEvenWithAGatewayKey) {
+  // No worker: whatever junk stays queued shows in the queue depth.
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  const auto first = SubmitJunk(stack, 100);
+  ASSERT_TRUE(first) << stack.Logs();
+  ASSERT_EQ(first->request_id, 42u);
+  ASSERT_EQ(first->verdicts.size(), 100u);
+  ASSERT_TRUE(WaitFor([&] {
+    return stack.broker().ReadLog().find("100 submitted jobs have no record in Redis") !=
+           std::string::npos;
+  })) << stack.Logs();
+  auto client = stack.Client();
+  ASSERT_TRUE(WaitFor([&] { return UpperQueueDepth(*client) == 0; }))
+      << "the audited junk was not withdrawn";
+
+  const auto second = SubmitJunk(stack, 100);
+  ASSERT_TRUE(second) << stack.Logs();
+  ASSERT_EQ(second->verdicts.size(), 100u);
+  for (const auto& verdict : second->verdicts) {
+    EXPECT_EQ(verdict.code, "invalid_request") << verdict.message;
+  }
+  EXPECT_EQ(UpperQueueDepth(*client), 0);
+  stack.AddWorker();
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  ExpectARealJobRuns(stack);
+}
+
+// More jobs awaiting their record check than the broker may hold are refused at once.
+TEST(HostilePeerTest, ASubmitPastTheUncheckedBoundIsRefusedOverloaded) {
+  Stack stack(StackOptions{.workers = 1, .broker_args = {"--max-unchecked-jobs", "50"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  const auto accept = SubmitJunk(stack, 100);
+  ASSERT_TRUE(accept) << stack.Logs();
+  ASSERT_EQ(accept->verdicts.size(), 100u);
+  for (const auto& verdict : accept->verdicts) {
+    EXPECT_EQ(verdict.code, "overloaded") << verdict.message;
+    EXPECT_EQ(verdict.retry_after_ms, 1000);
+  }
+  ExpectARealJobRuns(stack);
 }
 
 }  // namespace
