@@ -154,9 +154,9 @@ end
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
 // minute, stored prefix, then per job: token, blob, pair count, the outcome's
-// field/value pairs. Written only while the
-// job runs under that very attempt: the fencing that makes a late result from a lost
-// worker harmless. A binary result goes to `{job key}:blob` with the same TTL.
+// field/value pairs. Written only while the job runs under that very attempt: the
+// fencing that makes a late result from a lost worker harmless. A binary result goes to
+// `{job key}:blob` with the same TTL.
 const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + R"lua(
 local out = {}
 local ended = {}

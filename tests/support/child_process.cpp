@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -151,7 +153,9 @@ int RunCommand(const std::vector<std::string>& argv, std::string* stdout_text,
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-int FreePort() {
+namespace {
+
+int AnyFreePort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -163,6 +167,23 @@ int FreePort() {
   const int port = ntohs(addr.sin_port);
   close(fd);
   return port;
+}
+
+}  // namespace
+
+int FreePort() {
+  // The kernel may hand out a port it just handed out (the socket was closed), and a
+  // Stack asks for several before anything binds them: once, CI's broker found its
+  // backend port already taken by the Redis started a moment earlier. So no port is
+  // given twice by one process.
+  static std::mutex mutex;
+  static std::set<int> given;
+  std::lock_guard lock(mutex);
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = AnyFreePort();
+    if (given.insert(port).second) return port;
+  }
+  throw std::runtime_error("no free loopback port that was not handed out before");
 }
 
 bool WaitFor(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
