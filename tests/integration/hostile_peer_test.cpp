@@ -99,11 +99,7 @@ TEST(HostilePeerTest, AWorkerCannotAddATypeTheBrokerDoesNotServe) {
     return stack.broker().ReadLog().find("does not serve, ignored: [render]") != std::string::npos;
   })) << stack.Logs();
   // The worker still serves what the broker does.
-  auto upper = client->PostJson("/v1/jobs", R"({"type":"upper","input":"still served"})");
-  ASSERT_TRUE(upper);
-  ASSERT_EQ(upper->status, 202) << upper->body;
-  const std::string done = WaitTerminal(*client, JsonString(upper->body, "id"));
-  EXPECT_EQ(JsonString(done, "result"), "STILL SERVED") << done;
+  ExpectUpperJobRuns(*client, "still served");
 }
 
 TEST(HostilePeerTest, AFloodOfMalformedFramesWritesAFewLinesNamingThePeer) {
@@ -208,14 +204,6 @@ std::int64_t UpperQueueDepth(HttpClient& client) {
   return -1;
 }
 
-void ExpectARealJobRuns(const Stack& stack) {
-  auto client = stack.Client();
-  auto real = client->PostJson("/v1/jobs", R"({"type":"upper","input":"real"})");
-  ASSERT_TRUE(real);
-  ASSERT_EQ(real->status, 202) << real->body;
-  EXPECT_EQ(JsonString(WaitTerminal(*client, JsonString(real->body, "id")), "result"), "REAL");
-}
-
 // With a stolen gateway key a peer can send SUBMITs, but jobs it never stored in Redis
 // do not stay queued: the first are withdrawn by the audit that finds them, and from
 // then on every SUBMIT is checked before it is queued, so junk is refused.
@@ -244,7 +232,7 @@ TEST(HostilePeerTest, JobsWithoutARecordAreWithdrawnThenRefusedEvenWithAGatewayK
   EXPECT_EQ(UpperQueueDepth(*client), 0);
   stack.AddWorker();
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
-  ExpectARealJobRuns(stack);
+  ExpectUpperJobRuns(*stack.Client(), "real");
 }
 
 // More jobs awaiting their record check than the broker may hold are refused at once.
@@ -258,7 +246,7 @@ TEST(HostilePeerTest, ASubmitPastTheUncheckedBoundIsRefusedOverloaded) {
     EXPECT_EQ(verdict.code, "overloaded") << verdict.message;
     EXPECT_EQ(verdict.retry_after_ms, 1000);
   }
-  ExpectARealJobRuns(stack);
+  ExpectUpperJobRuns(*stack.Client(), "real");
 }
 
 }  // namespace

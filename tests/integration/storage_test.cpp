@@ -56,11 +56,7 @@ TEST(StorageTest, NearMaxmemoryNewJobsGetStorageFullAndReadyzSaysWhyUntilThereIs
   ready = ReadyzOnceItAnswers(*client, 200);
   ASSERT_TRUE(ready) << stack.Logs();
   EXPECT_EQ(JsonString(ready->body, "storage"), "ok") << ready->body;
-  auto accepted = client->PostJson("/v1/jobs", R"({"type":"upper","input":"room again"})");
-  ASSERT_TRUE(accepted);
-  ASSERT_EQ(accepted->status, 202) << accepted->body;
-  const std::string done = WaitTerminal(*client, JsonString(accepted->body, "id"));
-  EXPECT_EQ(JsonString(done, "result"), "ROOM AGAIN") << done;
+  ExpectUpperJobRuns(*client, "room again");
 }
 
 TEST(StorageTest, ATenantsQueuedBytesAreCappedAndOtherTenantsAreNotHeld) {

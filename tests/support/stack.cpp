@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -251,6 +252,17 @@ std::string Stack::Logs() const {
     out += "==== " + entry.path().filename().string() + "\n" + ReadFile(entry.path().string());
   }
   return out;
+}
+
+void ExpectUpperJobRuns(HttpClient& client, const std::string& input) {
+  auto accepted =
+      client.PostJson("/v1/jobs", fmt::format(R"({{"type":"upper","input":"{}"}})", input));
+  ASSERT_TRUE(accepted);
+  ASSERT_EQ(accepted->status, 202) << accepted->body;
+  const std::string done = WaitTerminal(client, JsonString(accepted->body, "id"));
+  std::string capitals = input;
+  for (char& c : capitals) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(JsonString(done, "result"), capitals) << done;
 }
 
 std::string WaitTerminal(HttpClient& client, const std::string& id, int polls) {

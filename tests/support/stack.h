@@ -108,6 +108,10 @@ class Stack {
 // when it did not end (or the gateway did not answer).
 std::string WaitTerminal(HttpClient& client, const std::string& id, int polls = 12);
 
+// Submits an `upper` job of `input` (letters and spaces) and expects it accepted and
+// then succeeded with the input in capitals: the proof that a stack still serves.
+void ExpectUpperJobRuns(HttpClient& client, const std::string& input);
+
 // Polls (bounded) until the job's status is `status`; false if it never was.
 bool WaitForStatus(HttpClient& client, const std::string& id, const std::string& status);
 
