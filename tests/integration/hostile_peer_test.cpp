@@ -235,6 +235,24 @@ TEST(HostilePeerTest, JobsWithoutARecordAreWithdrawnThenRefusedEvenWithAGatewayK
   ExpectUpperJobRuns(*stack.Client(), "real");
 }
 
+// While the broker checks every SUBMIT first, a check Redis cannot answer refuses the
+// SUBMIT (the gateway then keeps what it stored, for the sweep) instead of queuing junk.
+TEST(HostilePeerTest, ACheckRedisCannotAnswerRefusesTheSubmitRedisUnavailable) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  ASSERT_TRUE(SubmitJunk(stack, 10)) << stack.Logs();
+  ASSERT_TRUE(WaitFor([&] {
+    return stack.broker().ReadLog().find("have no record in Redis") != std::string::npos;
+  })) << stack.Logs();
+  stack.redis().Kill();
+  const auto accept = SubmitJunk(stack, 10);
+  ASSERT_TRUE(accept) << stack.Logs();
+  ASSERT_EQ(accept->verdicts.size(), 10u);
+  for (const auto& verdict : accept->verdicts) {
+    EXPECT_EQ(verdict.code, "redis_unavailable") << verdict.message;
+  }
+}
+
 // More jobs awaiting their record check than the broker may hold are refused at once.
 TEST(HostilePeerTest, ASubmitPastTheUncheckedBoundIsRefusedOverloaded) {
   Stack stack(StackOptions{.workers = 1, .broker_args = {"--max-unchecked-jobs", "50"}});
