@@ -204,15 +204,24 @@ void Broker::HandleFrontend(Now now, Effects& out) {
   }
 }
 
+namespace {
+
+// An ACCEPT that gives every job of `submit` the same refusal.
+Outbound RefuseAll(std::string routing, const wire::Submit& submit, wire::Verdict verdict) {
+  wire::Accept accept{submit.request_id, {}};
+  accept.verdicts.assign(submit.jobs.size(), std::move(verdict));
+  return Outbound{std::move(routing), std::move(accept)};
+}
+
+}  // namespace
+
 void Broker::CheckRecords(std::string routing, wire::Submit submit, Now now, Effects& out) {
   if (record_check_.unchecked_jobs() + submit.jobs.size() > config_.max_unchecked_jobs) {
-    wire::Accept accept{submit.request_id, {}};
-    accept.verdicts.assign(
-        submit.jobs.size(),
+    out.to_gateways.push_back(RefuseAll(
+        std::move(routing), submit,
         wire::Verdict{std::string(Name(ErrorCode::kOverloaded)),
                       "The broker has more submitted jobs to check than it may hold; try again.",
-                      std::chrono::milliseconds(kOverloadedRetryAfter).count()});
-    out.to_gateways.push_back(Outbound{std::move(routing), std::move(accept)});
+                      std::chrono::milliseconds(kOverloadedRetryAfter).count()}));
     return;
   }
   if (now.steady < check_first_until_) {
@@ -249,12 +258,11 @@ void Broker::AdmitChecked(Now now, Effects& out) {
   if (!missing.empty()) OnJunk(missing.size(), now);
   for (auto& checked : record_check_.TakeChecked()) {
     if (!checked.exist) {
-      spdlog::warn("frontend: cannot check submitted jobs: {}", checked.exist.error().message);
-      wire::Accept accept{checked.submit.request_id, {}};
-      accept.verdicts.assign(checked.submit.jobs.size(),
-                             wire::Verdict{std::string(Name(checked.exist.error().code)),
-                                           checked.exist.error().message, 0});
-      out.to_gateways.push_back(Outbound{checked.routing, std::move(accept)});
+      const Error& error = checked.exist.error();
+      spdlog::warn("frontend: cannot check submitted jobs: {}", error.message);
+      out.to_gateways.push_back(
+          RefuseAll(std::move(checked.routing), checked.submit,
+                    wire::Verdict{std::string(Name(error.code)), error.message, 0}));
       continue;
     }
     const auto junk = std::count(checked.exist->begin(), checked.exist->end(), false);

@@ -287,10 +287,6 @@ std::int64_t ReleaseMinute(WallMicros now, std::chrono::seconds ttl) {
   return (std::chrono::duration_cast<std::chrono::seconds>(now) + ttl).count() / 60 + 1;
 }
 
-std::uint64_t CreationBytes(const NewJob& job) {
-  return job.input.size() + JobStore::kRecordOverheadBytes;
-}
-
 JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
   JobRecord record;
   for (size_t i = 0; i + 1 < flat.size(); i += 2) SetField(record, flat[i].str, flat[i + 1].str);
@@ -304,6 +300,10 @@ Error UnexpectedReply(std::string_view what, const RedisReply& reply) {
 }
 
 }  // namespace
+
+std::uint64_t JobStore::CreationBytes(const NewJob& job) {
+  return job.input.size() + kRecordOverheadBytes;
+}
 
 JobStore::JobStore(RedisConnection& redis, Options options)
     : redis_(redis),
@@ -343,7 +343,7 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
   for (const NewJob& job : jobs) {
     keys.push_back(JobKey(job.id));
     scores.push_back(std::to_string(job.created.count() / 1000));
-    storage.push_back(fmt::format("{} {}", minute, CreationBytes(job)));
+    storage.push_back(fmt::format("{} {}", minute, JobStore::CreationBytes(job)));
     fields.push_back(CreationFields(job, storage.back()));
   }
   if (claim) return CreateClaimed(jobs[0], keys[0], fields[0], scores[0], minute, *claim);
@@ -375,7 +375,7 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
           TenantPush{jobs[i].tenant, TenantRecentKey(jobs[i].tenant), {"LPUSH"}, 0});
     }
     by_tenant.back().push.push_back(jobs[i].id);
-    by_tenant.back().bytes += CreationBytes(jobs[i]);
+    by_tenant.back().bytes += JobStore::CreationBytes(jobs[i]);
   }
   commands.push_back(std::move(zadd));
   commands.push_back(std::move(lpush));
@@ -414,7 +414,7 @@ Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_vie
   const std::string tenant_key = TenantRecentKey(job.tenant);
   const std::string account = StoredKey(job.tenant);
   const std::string due = account + ":due";
-  const std::string bytes = std::to_string(CreationBytes(job));
+  const std::string bytes = std::to_string(JobStore::CreationBytes(job));
   std::vector<std::string_view> keys = {idem_key, job_key, pending_key_, account, due, recent_key_};
   if (!job.tenant.empty()) keys.push_back(tenant_key);
   std::vector<std::string_view> args{job.id,       claim.fingerprint, ttl_,   score,

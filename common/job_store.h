@@ -96,6 +96,8 @@ class JobStore {
   // used_memory grew by 663 bytes per finished job of 3-byte input and result, over 10,000
   // (docs/SECURITY.md).
   static constexpr std::uint64_t kRecordOverheadBytes = 650;
+  // What a new job adds to its tenant's stored bytes when it is created.
+  static std::uint64_t CreationBytes(const NewJob& job);
 
   struct Options {
     std::string key_prefix = "bq:";

@@ -113,7 +113,7 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
 bool SubmitHandler::RefusedForStoredBytes(Pending& pending) {
   if (options_.stored_quota == nullptr) return false;
   std::uint64_t bytes = 0;
-  for (const NewJob& job : pending.jobs) bytes += job.input.size() + JobStore::kRecordOverheadBytes;
+  for (const NewJob& job : pending.jobs) bytes += JobStore::CreationBytes(job);
   const WallMicros wall_now = NowWallMicros();
   auto refusal = options_.stored_quota->Admit(
       pending.caller.tenant, pending.caller.max_stored_bytes, bytes, StoredBytesQuota::Clock::now(),
