@@ -38,7 +38,7 @@ RedisConnection::Options RedisOptions(const BrokerConfig& config) {
   return RedisConnection::Options{*endpoint};
 }
 
-BrokerCore::Options CoreOptions(const BrokerConfig& config) {
+BrokerCore::Options CoreOptions(const BrokerConfig& config, std::uint64_t epoch) {
   BrokerCore::Options options;
   options.policy = BatchPolicy::Options{config.defaults, config.aging_step, config.queue_lifetime};
   for (const auto& spec : config.types) {
@@ -52,6 +52,7 @@ BrokerCore::Options CoreOptions(const BrokerConfig& config) {
   options.running_lease = config.running_lease;
   options.tenant_max_queued_bytes = config.tenant_max_queued_bytes;
   options.batch_prefix = NewJobId().substr(0, 8);
+  options.epoch = epoch;
   return options;
 }
 
@@ -77,9 +78,11 @@ Broker::Broker(const BrokerConfig& config)
       context_(1),
       frontend_(context_, zmq::socket_type::router),
       backend_(context_, zmq::socket_type::router),
-      core_(CoreOptions(config), &metrics_),
+      core_(std::make_unique<BrokerCore>(CoreOptions(config, 0), &metrics_)),
       redis_(RedisOptions(config)),
       store_(redis_, JobStore::Options{config.key_prefix, config.result_ttl}),
+      lease_(redis_, config.key_prefix, NewLeaseHolder(), config.lease),
+      lease_state_(LeaseState::Options{config.lease}),
       endings_(RedisOptions(config), JobStore::Options{config.key_prefix, config.result_ttl},
                config.heartbeat_interval),
       record_check_(RedisOptions(config), JobStore::Options{config.key_prefix, config.result_ttl}) {
@@ -101,7 +104,8 @@ Broker::Broker(const BrokerConfig& config)
   if (!config_.ready_file.empty()) {
     WriteReadyFile(config_.ready_file, frontend_endpoint_, backend_endpoint_);
   }
-  spdlog::info("broker frontend {} backend {}", frontend_endpoint_, backend_endpoint_);
+  spdlog::info("broker {} frontend {} backend {}", lease_.holder(), frontend_endpoint_,
+               backend_endpoint_);
   if (metrics_endpoint_.port() != 0) {
     spdlog::info("broker metrics on port {}", metrics_endpoint_.port());
   }
@@ -144,27 +148,18 @@ void Broker::SecureSockets() {
 }
 
 void Broker::Run(const std::atomic<bool>& stop) {
-  const auto start = Clock::now();
-  next_heartbeat_ = start + config_.heartbeat_interval;
-  next_sweep_ = start;  // recover what a previous broker left, right away
   while (!stop.load(std::memory_order_relaxed)) {
+    KeepLease();
     Now now = NowBoth();
     Effects effects;
-    if (now.steady >= next_heartbeat_) {
-      core_.OnHeartbeatTick(now, effects);
-      UpdateGauges(now.steady);
-      next_heartbeat_ = now.steady + config_.heartbeat_interval;
-    }
-    if (now.steady >= next_sweep_) {
-      Sweep(now, effects);
-      next_sweep_ = now.steady + config_.sweep_interval;
-    }
-    core_.OnEndingsWritten(endings_.TakeWritten());
-    core_.OnTick(now, effects);
+    if (lease_state_.active()) ServeTimers(now, effects);
     Apply(std::move(effects), now);
 
-    MonotonicTime wake = std::min(next_heartbeat_, next_sweep_);
-    if (core_.wake_at()) wake = std::min(wake, *core_.wake_at());
+    MonotonicTime wake = lease_state_.next_call_at();
+    if (lease_state_.active()) {
+      wake = std::min({wake, next_heartbeat_, next_sweep_, lease_state_.held_until()});
+      if (core_->wake_at()) wake = std::min(wake, *core_->wake_at());
+    }
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(wake - now.steady);
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), kMaxPoll);
     zmq::pollitem_t items[] = {{frontend_.handle(), 0, ZMQ_POLLIN, 0},
@@ -172,6 +167,10 @@ void Broker::Run(const std::atomic<bool>& stop) {
                                {nullptr, record_check_.wake_fd(), ZMQ_POLLIN, 0}};
     PollOrSignal(items, 3, timeout);
     now = NowBoth();
+    // The process may have been frozen past its lease while it waited.
+    if (lease_state_.Check(now.steady) == LeaseState::Change::kDeposed) {
+      StepDown("its lease lapsed by its own clock");
+    }
     Effects received;
     if (items[1].revents & ZMQ_POLLIN) HandleBackend(now, received);
     if (items[2].revents & ZMQ_POLLIN) AdmitChecked(now, received);
@@ -179,29 +178,94 @@ void Broker::Run(const std::atomic<bool>& stop) {
     Apply(std::move(received), now);
   }
   spdlog::info("broker stopping; {} batches in flight return through the sweep",
-               core_.in_flight_batches());
-}
-
-void Broker::HandleFrontend(Now now, Effects& out) {
-  for (int i = 0; i < kMaxMessagesPerWake; ++i) {
-    auto received = ReceiveWire(frontend_, /*routed=*/true);
-    if (!received) return;
-    if (!received->message) {
-      RefuseBadMessage("frontend", *received, out.to_gateways);
-      continue;
-    }
-    auto& message = *received->message;
-    if (auto* submit = std::get_if<wire::Submit>(&message)) {
-      CheckRecords(std::move(received->routing), std::move(*submit), now, out);
-    } else if (auto* cancel = std::get_if<wire::Cancel>(&message)) {
-      core_.OnCancel(*cancel);
-    } else if (auto* ping = std::get_if<wire::Ping>(&message)) {
-      out.to_gateways.push_back(
-          Outbound{received->routing, core_.BuildStatus(ping->seq, now.steady)});
-    } else {
-      spdlog::warn("frontend: unexpected {}", wire::CommandName(message));
+               core_->in_flight_batches());
+  if (lease_state_.active()) {
+    // A standby takes over now rather than when the lease would have lapsed.
+    if (auto released = lease_.Release(lease_state_.epoch()); !released) {
+      spdlog::warn("could not release the lease: {}", released.error().message);
     }
   }
+}
+
+void Broker::ServeTimers(Now now, Effects& out) {
+  if (now.steady >= next_heartbeat_) {
+    core_->OnHeartbeatTick(now, out);
+    UpdateGauges(now.steady);
+    next_heartbeat_ = now.steady + config_.heartbeat_interval;
+  }
+  if (now.steady >= next_sweep_) {
+    Sweep(now, out);
+    next_sweep_ = now.steady + config_.sweep_interval;
+  }
+  core_->OnEndingsWritten(endings_.TakeWritten(lease_state_.epoch()));
+  core_->OnTick(now, out);
+}
+
+void Broker::KeepLease() {
+  const auto sent = Clock::now();
+  if (sent < lease_state_.next_call_at()) return;
+  LeaseState::Change change = LeaseState::Change::kNone;
+  std::optional<Error> failed;
+  if (lease_state_.active()) {
+    const std::uint64_t epoch = lease_state_.epoch();
+    auto renewed = lease_.Renew(epoch);
+    if (renewed) {
+      change = lease_state_.OnAnswer(*renewed ? epoch : 0, sent, Clock::now());
+    } else {
+      failed = renewed.error();
+    }
+  } else {
+    auto taken = lease_.Take();
+    if (taken) {
+      change = lease_state_.OnAnswer(*taken, sent, Clock::now());
+    } else {
+      failed = taken.error();
+    }
+  }
+  if (failed) {
+    change = lease_state_.OnNoAnswer(Clock::now());
+    if (const auto held_back = lease_log_.Admit("lease", Clock::now())) {
+      spdlog::warn("lease: {}{}", failed->message, HeldBackNote(*held_back));
+    }
+  }
+  if (change == LeaseState::Change::kBecameActive) BecomeActive(lease_state_.epoch());
+  if (change == LeaseState::Change::kDeposed) {
+    StepDown(failed ? "its lease lapsed while Redis did not answer"
+                    : "its lease lapsed in Redis or another broker took it");
+  }
+}
+
+void Broker::BecomeActive(std::uint64_t epoch) {
+  core_ = std::make_unique<BrokerCore>(CoreOptions(config_, epoch), &metrics_);
+  metrics_.OnLeaseChange(epoch);
+  const Now now = NowBoth();
+  spdlog::info("broker {} is active, epoch {}: taking on the jobs queued in Redis", lease_.holder(),
+               epoch);
+  Effects effects;
+  std::size_t read = 0;
+  for (std::size_t offset = 0;; offset += read) {
+    read = SweepPending(now.wall, offset, now, effects);
+    if (read < kSweepBatch) break;
+  }
+  Apply(std::move(effects), now);
+  next_heartbeat_ = now.steady + config_.heartbeat_interval;
+  next_sweep_ = now.steady + config_.sweep_interval;
+}
+
+void Broker::StepDown(std::string_view why) {
+  std::vector<Outbound> farewells;
+  for (const auto& [routing, worker] : core_->workers().workers()) {
+    farewells.push_back(Outbound{routing, wire::Disconnect{"this broker is no longer active"}});
+  }
+  for (const auto& farewell : farewells) SendWire(backend_, farewell.routing, farewell.message);
+  std::uint64_t queued = 0;
+  for (const auto& type : core_->BuildStatus(0, Clock::now()).types) queued += type.queue_depth;
+  spdlog::warn(
+      "broker {} stands by: {}. Its {} queued jobs and {} batches in flight are in Redis for "
+      "the next active broker; Redis refuses what this one still sends.",
+      lease_.holder(), why, queued, core_->in_flight_batches());
+  core_ = std::make_unique<BrokerCore>(CoreOptions(config_, 0), &metrics_);
+  metrics_.OnLeaseChange(0);
 }
 
 namespace {
@@ -214,6 +278,56 @@ Outbound RefuseAll(std::string routing, const wire::Submit& submit, wire::Verdic
 }
 
 }  // namespace
+
+void Broker::AnswerAsStandby(zmq::socket_t& socket, bool frontend) {
+  for (int i = 0; i < kMaxMessagesPerWake; ++i) {
+    auto received = ReceiveWire(socket, /*routed=*/true);
+    if (!received) return;
+    std::optional<wire::Message> reply;
+    if (!received->message) {
+      reply = wire::Disconnect{"bad message: " + received->message.error().message};
+    } else if (!frontend) {
+      if (!std::holds_alternative<wire::Disconnect>(*received->message)) {
+        reply = wire::Disconnect{"this broker is standing by, not active: try the next one"};
+      }
+    } else if (auto* ping = std::get_if<wire::Ping>(&*received->message)) {
+      wire::Status status;
+      status.seq = ping->seq;
+      status.active = false;
+      reply = std::move(status);
+    } else if (auto* submit = std::get_if<wire::Submit>(&*received->message)) {
+      reply = RefuseAll({}, *submit,
+                        wire::Verdict{std::string(Name(ErrorCode::kBrokerUnavailable)),
+                                      "The broker asked is standing by; try again.",
+                                      std::chrono::milliseconds(kOverloadedRetryAfter).count()})
+                  .message;
+    }
+    if (reply) SendWire(socket, received->routing, *reply);
+  }
+}
+
+void Broker::HandleFrontend(Now now, Effects& out) {
+  if (!lease_state_.active()) return AnswerAsStandby(frontend_, /*frontend=*/true);
+  for (int i = 0; i < kMaxMessagesPerWake; ++i) {
+    auto received = ReceiveWire(frontend_, /*routed=*/true);
+    if (!received) return;
+    if (!received->message) {
+      RefuseBadMessage("frontend", *received, out.to_gateways);
+      continue;
+    }
+    auto& message = *received->message;
+    if (auto* submit = std::get_if<wire::Submit>(&message)) {
+      CheckRecords(std::move(received->routing), std::move(*submit), now, out);
+    } else if (auto* cancel = std::get_if<wire::Cancel>(&message)) {
+      core_->OnCancel(*cancel);
+    } else if (auto* ping = std::get_if<wire::Ping>(&message)) {
+      out.to_gateways.push_back(
+          Outbound{received->routing, core_->BuildStatus(ping->seq, now.steady)});
+    } else {
+      spdlog::warn("frontend: unexpected {}", wire::CommandName(message));
+    }
+  }
+}
 
 void Broker::CheckRecords(std::string routing, wire::Submit submit, Now now, Effects& out) {
   if (record_check_.unchecked_jobs() + submit.jobs.size() > config_.max_unchecked_jobs) {
@@ -231,7 +345,7 @@ void Broker::CheckRecords(std::string routing, wire::Submit submit, Now now, Eff
   std::vector<std::string> ids;
   ids.reserve(submit.jobs.size());
   for (const auto& job : submit.jobs) ids.push_back(job.id);
-  core_.OnSubmit(routing, std::move(submit), now, out);
+  core_->OnSubmit(routing, std::move(submit), now, out);
   // Only what the core took: a refused job's record is taken out by its gateway.
   const auto& verdicts = std::get<wire::Accept>(out.to_gateways.back().message).verdicts;
   std::vector<std::string> admitted;
@@ -253,8 +367,19 @@ void Broker::OnJunk(std::size_t count, Now now) {
 
 void Broker::AdmitChecked(Now now, Effects& out) {
   record_check_.DrainWake();
+  if (!lease_state_.active()) {
+    record_check_.TakeMissing();  // an earlier term's jobs: the active broker audits its own
+    for (auto& checked : record_check_.TakeChecked()) {
+      out.to_gateways.push_back(
+          RefuseAll(std::move(checked.routing), checked.submit,
+                    wire::Verdict{std::string(Name(ErrorCode::kBrokerUnavailable)),
+                                  "The broker stepped down before it queued these jobs; try again.",
+                                  std::chrono::milliseconds(kOverloadedRetryAfter).count()}));
+    }
+    return;
+  }
   const auto missing = record_check_.TakeMissing();
-  for (const auto& id : missing) core_.OnCancel(wire::Cancel{id});
+  for (const auto& id : missing) core_->OnCancel(wire::Cancel{id});
   if (!missing.empty()) OnJunk(missing.size(), now);
   for (auto& checked : record_check_.TakeChecked()) {
     if (!checked.exist) {
@@ -267,11 +392,12 @@ void Broker::AdmitChecked(Now now, Effects& out) {
     }
     const auto junk = std::count(checked.exist->begin(), checked.exist->end(), false);
     if (junk > 0) OnJunk(static_cast<std::size_t>(junk), now);
-    core_.OnSubmit(checked.routing, std::move(checked.submit), now, out, *checked.exist);
+    core_->OnSubmit(checked.routing, std::move(checked.submit), now, out, *checked.exist);
   }
 }
 
 void Broker::HandleBackend(Now now, Effects& out) {
+  if (!lease_state_.active()) return AnswerAsStandby(backend_, /*frontend=*/false);
   for (int i = 0; i < kMaxMessagesPerWake; ++i) {
     auto received = ReceiveWire(backend_, /*routed=*/true);
     if (!received) return;
@@ -279,7 +405,7 @@ void Broker::HandleBackend(Now now, Effects& out) {
       RefuseBadMessage("backend", *received, out.to_workers);
       continue;
     }
-    core_.OnWorkerMessage(received->routing, std::move(*received->message), now, out);
+    core_->OnWorkerMessage(received->routing, std::move(*received->message), now, out);
   }
 }
 
@@ -309,32 +435,36 @@ void Broker::Apply(Effects effects, Now now) {
     std::unordered_set<std::string> unreachable;
     for (const auto& outbound : effects.to_workers) {
       if (!SendWire(backend_, outbound.routing, outbound.message)) {
-        core_.OnUndelivered(outbound.routing, outbound.message);
+        core_->OnUndelivered(outbound.routing, outbound.message);
         unreachable.insert(outbound.routing);
       }
     }
-    for (const auto& worker : unreachable) core_.OnWorkerUnreachable(worker, next);
+    for (const auto& worker : unreachable) core_->OnWorkerUnreachable(worker, next);
     for (auto& ending : effects.endings) endings_.Enqueue(std::move(ending));
-    if (!unreachable.empty()) core_.OnTick(now, next);
+    if (!unreachable.empty()) core_->OnTick(now, next);
     effects = std::move(next);
   }
 }
 
 void Broker::Sweep(Now now, Effects& out) {
   // Jobs the gateway made durable but that never reached us (the gateway died in
-  // between, or this broker restarted and lost its queues).
-  const auto cutoff = now.wall - std::chrono::duration_cast<WallMicros>(config_.sweep_grace);
-  auto pending = store_.PendingCreatedBefore(cutoff, kSweepBatch);
+  // between, or a broker before this one lost its queues).
+  SweepPending(now.wall - std::chrono::duration_cast<WallMicros>(config_.sweep_grace), 0, now, out);
+}
+
+std::size_t Broker::SweepPending(WallMicros cutoff, std::size_t offset, Now now, Effects& out) {
+  auto pending = store_.PendingCreatedBefore(cutoff, kSweepBatch, offset);
   if (!pending) {
     spdlog::warn("sweep: {}", pending.error().message);
-    return;
+    return 0;
   }
-  const auto unknown = core_.UnknownIds(std::move(*pending));
-  if (unknown.empty()) return;
+  const std::size_t read = pending->size();
+  const auto unknown = core_->UnknownIds(std::move(*pending));
+  if (unknown.empty()) return read;
   auto records = store_.GetMany(unknown);
   if (!records) {
     spdlog::warn("sweep: {}", records.error().message);
-    return;
+    return 0;
   }
   std::vector<JobRecord> found;
   std::vector<std::string> expired;  // the record expired: nothing is left to run
@@ -349,11 +479,12 @@ void Broker::Sweep(Now now, Effects& out) {
   if (auto removed = store_.ForgetPending(expired); !removed) {
     spdlog::warn("sweep: {}", removed.error().message);
   }
-  core_.OnSweep(std::move(found), now, out);
+  core_->OnSweep(std::move(found), now, out);
+  return read;
 }
 
 void Broker::UpdateGauges(MonotonicTime now) {
-  const wire::Status status = core_.BuildStatus(0, now);
+  const wire::Status status = core_->BuildStatus(0, now);
   for (const auto& type : status.types) {
     metrics_.SetQueue(type.name, type.queue_depth, type.in_flight_batches);
   }

@@ -7,6 +7,11 @@
 // jobs have a record is RecordCheck's to find out, on its thread: after the fact (an
 // audit; jobs without one are withdrawn) until such junk is seen, then, for a while,
 // before the core sees a SUBMIT.
+// Any number of brokers may share one Redis: the one holding the lease (BrokerLease,
+// LeaseState) is active and serves; the others stand by, answering their peers that
+// they are not active, until the lease lapses and one of them takes it, rebuilds its
+// queues from Redis and serves under a new epoch. A broker whose lease lapsed by its
+// own clock drops its queues and stands by; Redis refuses what it still sends.
 // Single-threaded: Run() owns both sockets and the core.
 
 #include <atomic>
@@ -17,8 +22,10 @@
 
 #include "broker/broker_config.h"
 #include "broker/broker_core.h"
+#include "broker/broker_lease.h"
 #include "broker/broker_metrics.h"
 #include "broker/ending_writer.h"
+#include "broker/lease_state.h"
 #include "broker/record_check.h"
 #include "broker/zap_handler.h"
 #include "common/job_store.h"
@@ -42,6 +49,20 @@ class Broker {
   std::string backend_endpoint() const { return backend_endpoint_; }
 
  private:
+  // Renews or takes the lease when due, and acts on the outcome.
+  void KeepLease();
+  // A new term under `epoch`: a fresh core, and every job Redis holds queued taken on
+  // at once (no sweep grace: a SUBMIT that arrives for one of them is a duplicate).
+  void BecomeActive(std::uint64_t epoch);
+  // The lease is gone: workers are sent away, the queues dropped (Redis has them).
+  void StepDown(std::string_view why);
+  // Serves one turn of the active broker's timers: heartbeats, sweep, endings, ticks.
+  void ServeTimers(Now now, Effects& out);
+  // A standby's answers: an inactive STATUS, refused SUBMITs, DISCONNECT to workers.
+  void AnswerAsStandby(zmq::socket_t& socket, bool frontend);
+  // Reads pending jobs created before `cutoff`, from `offset` on, and gives the core
+  // those it does not know; how many pending ids were read (0 when Redis failed).
+  std::size_t SweepPending(WallMicros cutoff, std::size_t offset, Now now, Effects& out);
   void HandleFrontend(Now now, Effects& out);
   // Admits a SUBMIT and audits the jobs the core took, or (while junk was seen lately)
   // holds it for RecordCheck; refuses it (overloaded) when too many jobs await their
@@ -75,15 +96,18 @@ class Broker {
   std::string frontend_endpoint_;
   std::string backend_endpoint_;
 
-  BrokerCore core_;
-  RedisConnection redis_;  // the sweep's
+  std::unique_ptr<BrokerCore> core_;  // a fresh one every term; an empty one while standing by
+  RedisConnection redis_;             // the sweep's and the lease's
   JobStore store_;
+  BrokerLease lease_;
+  LeaseState lease_state_;
   EndingWriter endings_;
   RecordCheck record_check_;
   MonotonicTime next_heartbeat_{};
   MonotonicTime next_sweep_{};
   MonotonicTime check_first_until_{};  // SUBMITs are held for RecordCheck until then
   LogThrottle bad_input_log_{std::chrono::seconds(1)};  // per port and peer
+  LogThrottle lease_log_{std::chrono::seconds(5)};
 };
 
 }  // namespace batchq

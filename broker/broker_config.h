@@ -50,6 +50,9 @@ struct BrokerConfig {
   std::string worker_keys_dir;
   bool no_curve = false;
   std::chrono::milliseconds allow_list_reload{1000};
+  // The active broker's lease in Redis (BrokerLease): renewed every third of it; a
+  // standby takes over within about this long after the active one stops renewing.
+  std::chrono::milliseconds lease{3000};
   std::string ready_file;  // when set, the bound endpoints are written here as JSON
 };
 

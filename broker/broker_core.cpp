@@ -118,6 +118,8 @@ void BrokerCore::OnReady(const std::string& worker, wire::Ready ready, Now now, 
   spdlog::info("worker {} ready: types [{}], {} credits, backend {} {}", ready.name,
                fmt::join(ready.types, ","), ready.credits, ready.backend, ready.device);
   workers_.Register(worker, std::move(ready), now.steady);
+  // A welcome: a worker that hears nothing soon after READY tries the next broker.
+  out.to_workers.push_back(Outbound{worker, wire::Heartbeat{now.wall.count()}});
 }
 
 void BrokerCore::OnDone(const std::string& worker, const wire::Done& done) {
@@ -161,6 +163,7 @@ void BrokerCore::OnTick(Now now, Effects& out) {
 void BrokerCore::Send(const WorkerInfo& worker, ReadyBatch& ready, Now now, Effects& out) {
   wire::Batch batch;
   batch.batch_id = fmt::format("{}-{}", options_.batch_prefix, ++batch_counter_);
+  batch.epoch = options_.epoch;
   batch.type = ready.type;
   batch.dispatched_us = now.wall.count();
   batch.close_reason = std::string(ToString(ready.reason));
@@ -294,7 +297,8 @@ void BrokerCore::End(std::vector<std::string> ids, JobStatus status, ErrorCode c
   // Still known until the write lands, so the sweep cannot revive them meanwhile.
   for (const auto& id : ids) known_.insert(id);
   if (observer_ != nullptr) observer_->OnJobsEnded(code, ids.size());
-  out.endings.push_back(JobEnding{std::move(ids), status, code, std::move(message)});
+  out.endings.push_back(
+      JobEnding{std::move(ids), status, code, std::move(message), options_.epoch});
 }
 
 void BrokerCore::OnEndingsWritten(std::span<const std::string> ids) {
@@ -346,6 +350,7 @@ void BrokerCore::OnSweep(std::vector<JobRecord> records, Now now, Effects& out) 
 wire::Status BrokerCore::BuildStatus(std::uint64_t seq, MonotonicTime now) const {
   wire::Status status;
   status.seq = seq;
+  status.epoch = options_.epoch;
   std::unordered_map<std::string, std::uint32_t> in_flight_by_type;
   for (const auto& [id, batch] : in_flight_) ++in_flight_by_type[batch.type];
   for (const auto& stats : policy_.Stats(now)) {

@@ -42,6 +42,9 @@ struct JobEnding {
   JobStatus status = JobStatus::kFailed;
   ErrorCode code = ErrorCode::kWorkerLost;
   std::string message;
+  // The lease epoch of the broker that decided it: Redis takes it only while that is
+  // current (set by the shell).
+  std::uint64_t epoch = 0;
 };
 
 struct Effects {
@@ -81,6 +84,9 @@ class BrokerCore {
     // Every tenant's cap on bytes of queued input (TenantLimits::max_queued_bytes).
     std::uint64_t tenant_max_queued_bytes = 0;
     std::string batch_prefix = "b";  // batch ids are "{prefix}-{counter}"
+    // The lease epoch this core serves under (BrokerLease): stamped on every batch, so
+    // that Redis lets its jobs start only while this broker is the active one.
+    std::uint64_t epoch = 0;
   };
 
   // `observer` may be null; otherwise it must outlive the core.

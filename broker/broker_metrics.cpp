@@ -61,7 +61,21 @@ BrokerMetrics::BrokerMetrics(prometheus::Registry& registry)
       overdue_(prometheus::BuildCounter()
                    .Name("batchq_batches_overdue_total")
                    .Help("Batches taken back from a worker that held them past max_run, by type")
-                   .Register(registry)) {}
+                   .Register(registry)),
+      lease_epoch_(prometheus::BuildGauge()
+                       .Name("batchq_broker_lease_epoch")
+                       .Help("The lease epoch this broker serves under; 0 while standing by")
+                       .Register(registry)
+                       .Add({})),
+      lease_changes_(prometheus::BuildCounter()
+                         .Name("batchq_broker_lease_changes_total")
+                         .Help("Times this broker took the lease (taken) or lost it (lost)")
+                         .Register(registry)) {}
+
+void BrokerMetrics::OnLeaseChange(std::uint64_t epoch) {
+  lease_epoch_.Set(static_cast<double>(epoch));
+  lease_changes_.Add({{"change", epoch != 0 ? "taken" : "lost"}}).Increment();
+}
 
 void BrokerMetrics::OnSubmit(std::string_view type, bool accepted) {
   submitted_.Add({{"type", std::string(type)}, {"verdict", accepted ? "accepted" : "refused"}})

@@ -5,6 +5,7 @@
 // exporter's (prometheus-cpp metrics are thread-safe).
 
 #include <chrono>
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -33,6 +34,8 @@ class BrokerMetrics : public BrokerObserver {
   void SetWorkersAlive(std::size_t workers);
   // A CURVE handshake the ZAP handler allowed or refused; safe from its thread.
   void OnPeerChecked(std::string_view domain, bool allowed);
+  // This broker took the lease of `epoch`, or (0) stepped down.
+  void OnLeaseChange(std::uint64_t epoch);
 
  private:
   prometheus::Family<prometheus::Counter>& submitted_;
@@ -45,6 +48,8 @@ class BrokerMetrics : public BrokerObserver {
   prometheus::Gauge& workers_alive_;
   prometheus::Family<prometheus::Counter>& peers_checked_;
   prometheus::Family<prometheus::Counter>& overdue_;
+  prometheus::Gauge& lease_epoch_;
+  prometheus::Family<prometheus::Counter>& lease_changes_;
 };
 
 }  // namespace batchq

@@ -31,9 +31,17 @@ void EndingWriter::Enqueue(JobEnding ending) {
   wake_.notify_one();
 }
 
-std::vector<std::string> EndingWriter::TakeWritten() {
-  std::lock_guard lock(mutex_);
-  return std::exchange(written_, {});
+std::vector<std::string> EndingWriter::TakeWritten(std::uint64_t epoch) {
+  std::vector<std::pair<std::uint64_t, std::vector<std::string>>> written;
+  {
+    std::lock_guard lock(mutex_);
+    written = std::exchange(written_, {});
+  }
+  std::vector<std::string> ids;
+  for (auto& [of_epoch, some] : written) {
+    if (of_epoch == epoch) ids.insert(ids.end(), some.begin(), some.end());
+  }
+  return ids;
 }
 
 void EndingWriter::Loop() {
@@ -43,11 +51,12 @@ void EndingWriter::Loop() {
     if (stop_) return;
     JobEnding ending = queue_.front();
     lock.unlock();
-    auto written = store_.Terminate(ending.ids, ending.status, ending.code, ending.message);
+    auto written =
+        store_.Terminate(ending.ids, ending.status, ending.code, ending.message, ending.epoch);
     lock.lock();
     if (written) {
       queue_.pop_front();
-      written_.insert(written_.end(), ending.ids.begin(), ending.ids.end());
+      written_.emplace_back(ending.epoch, std::move(ending.ids));
       continue;
     }
     spdlog::warn("cannot record {} {} jobs yet: {}", ending.ids.size(), ToString(ending.status),

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "broker/broker_core.h"
@@ -27,8 +28,10 @@ class EndingWriter {
   EndingWriter& operator=(const EndingWriter&) = delete;
 
   void Enqueue(JobEnding ending);
-  // The ids of the endings written since the last call.
-  std::vector<std::string> TakeWritten();
+  // The ids of the endings of `epoch` written since the last call. Those of other
+  // epochs (an earlier term of this broker) are dropped: a new term's core must not
+  // forget jobs it took on again because an old term's ending was fenced off.
+  std::vector<std::string> TakeWritten(std::uint64_t epoch);
 
  private:
   void Loop();
@@ -39,7 +42,7 @@ class EndingWriter {
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<JobEnding> queue_;
-  std::vector<std::string> written_;
+  std::vector<std::pair<std::uint64_t, std::vector<std::string>>> written_;  // by epoch
   bool stop_ = false;
   std::thread thread_;
 };

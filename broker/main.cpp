@@ -116,6 +116,14 @@ int main(int argc, char** argv) {
   app.add_flag("--no-curve", config.no_curve,
                "Plain ZeroMQ without authentication: refused unless both endpoints are loopback")
       ->envname("BATCHQ_NO_CURVE");
+  int lease_ms = static_cast<int>(config.lease.count());
+  app.add_option("--lease-ms", lease_ms,
+                 "The active broker's lease in Redis, ms: run several brokers on one Redis and "
+                 "one is active while the others stand by, taking over within about this "
+                 "long after it stops")
+      ->envname("BATCHQ_LEASE_MS")
+      ->check(CLI::Range(300, 600000))
+      ->capture_default_str();
   app.add_option("--ready-file", config.ready_file,
                  "Write the bound endpoints here as JSON once listening (for tests and scripts)")
       ->envname("BATCHQ_READY_FILE");
@@ -128,6 +136,7 @@ int main(int argc, char** argv) {
   config.sweep_grace = std::chrono::milliseconds(sweep_grace_ms);
   config.running_lease = std::chrono::milliseconds(running_lease_ms);
   config.queue_lifetime = std::chrono::seconds(queue_lifetime_s);
+  config.lease = std::chrono::milliseconds(lease_ms);
   config.redis_url = common.redis_url;
   config.redis_password_file = common.redis_password_file;
   config.key_prefix = common.key_prefix;

@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/broker_endpoints.h"
+
 namespace batchq {
 
 void UseCurveServer(zmq::socket_t& socket, const CurveKeyPair& own, std::string_view zap_domain) {
@@ -42,12 +44,14 @@ Result<std::optional<CurveClientKeys>> LoadCurveClientKeys(const std::string& se
                                                            bool no_curve,
                                                            std::string_view endpoint) {
   if (no_curve) {
-    if (!IsLoopbackEndpoint(endpoint)) {
-      return Fail(ErrorCode::kInvalidSetting,
-                  fmt::format("--no-curve is only allowed for a broker on this machine "
-                              "(loopback); {} is not. Give --curve-secret-file and "
-                              "--broker-public-key-file instead.",
-                              endpoint));
+    for (const auto& one : SplitBrokerEndpoints(endpoint)) {
+      if (!IsLoopbackEndpoint(one)) {
+        return Fail(ErrorCode::kInvalidSetting,
+                    fmt::format("--no-curve is only allowed for a broker on this machine "
+                                "(loopback); {} is not. Give --curve-secret-file and "
+                                "--broker-public-key-file instead.",
+                                one));
+      }
     }
     return std::optional<CurveClientKeys>{};
   }

@@ -32,8 +32,9 @@ void UseCurveClient(zmq::socket_t& socket, const CurveClientKeys& keys);
 // leave the machine). Anything else, a wildcard bind included, is not.
 bool IsLoopbackEndpoint(std::string_view endpoint);
 
-// The keys a client process uses for `endpoint`, from its flags: nullopt when
-// `no_curve` is set (refused unless `endpoint` is loopback); otherwise both files must
+// The keys a client process uses for `endpoint` (one, or a comma-separated list of
+// brokers that share one key pair), from its flags: nullopt when `no_curve` is set
+// (refused unless every endpoint is loopback); otherwise both files must
 // name valid keys. Errors are sentences that say which flag to set.
 Result<std::optional<CurveClientKeys>> LoadCurveClientKeys(const std::string& secret_file,
                                                            const std::string& server_public_file,

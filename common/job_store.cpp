@@ -70,17 +70,24 @@ end
 return 'created'
 )lua"};
 
-// KEYS: job keys. ARGV: pair count, the batch's field/value pairs, then one attempt
-// token per job. A job is claimed when it is queued, or running under an older attempt
-// (its previous worker was declared lost).
+// KEYS: job keys. ARGV: field pair count n, the broker epoch's key, the batch's epoch,
+// n field/value pairs, then one attempt token per job. A job is claimed when it is
+// queued, or running under an older attempt (its previous worker was declared lost),
+// and only while the batch's epoch is current: a deposed broker's batch claims nothing.
+// The epoch key is an argument, not a declared key: Redis checks declared keys for
+// write access, and workers may only read it.
 const RedisScript kStartScript{LuaSource(R"lua(
 local n = tonumber(ARGV[1])
 local out = {}
+if redis.call('GET', ARGV[2]) ~= ARGV[3] then
+  for i = 1, #KEYS do out[i] = 0 end
+  return out
+end
 for i, key in ipairs(KEYS) do
-  local token = tonumber(ARGV[1 + 2 * n + i])
+  local token = tonumber(ARGV[3 + 2 * n + i])
   local st = redis.call('HMGET', key, $F_status, $F_attempts)
   if st[1] == $S_queued or (st[1] == $S_running and tonumber(st[2] or '0') < token) then
-    redis.call('HSET', key, $F_status, $S_running, $F_attempts, token, unpack(ARGV, 2, 1 + 2 * n))
+    redis.call('HSET', key, $F_status, $S_running, $F_attempts, token, unpack(ARGV, 4, 3 + 2 * n))
     out[i] = 1
   else
     out[i] = 0
@@ -189,19 +196,24 @@ settle(ARGV[5])
 )lua" + kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
-// minute, stored prefix, then the ending's field/value pairs (status, error). Ends
-// every job that is not terminal yet.
+// minute, stored prefix, the broker epoch's key, the ending broker's epoch, then the
+// ending's field/value pairs (status, error). Ends every job that is not terminal yet,
+// unless that broker was deposed: then the jobs are its successor's.
 const RedisScript kTerminateScript{LuaSource(std::string(kStoredAccounts) + R"lua(
 local out = {}
 local ended = {}
+if redis.call('GET', ARGV[6]) ~= ARGV[7] then
+  for i = 2, #KEYS do out[i - 1] = 0 end
+  return out
+end
 local extra = 0
-for k = 7, #ARGV, 2 do extra = extra + #ARGV[k] end
+for k = 9, #ARGV, 2 do extra = extra + #ARGV[k] end
 for i = 2, #KEYS do
   local key = KEYS[i]
   local st = redis.call('HMGET', key, $F_status, $F_id, $F_tenant, $F_storage)
   if st[1] == $S_queued or st[1] == $S_running then
     local entry = restate(st[3], st[4], ARGV[4], extra)
-    redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, 6))
+    redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, 8))
     if entry then redis.call('HSET', key, $F_storage, entry) end
     redis.call('EXPIRE', key, ARGV[2])
     ended[#ended + 1] = st[2]
@@ -315,7 +327,8 @@ JobStore::JobStore(RedisConnection& redis, Options options)
       ttl_(std::to_string(options_.result_ttl.count())),
       unfinished_lifetime_(kMaxQueueLifetime + kMaxTypeDuration + options_.result_ttl),
       unfinished_ttl_(std::to_string(unfinished_lifetime_.count())),
-      stored_prefix_(options_.key_prefix + "stored:") {}
+      stored_prefix_(options_.key_prefix + "stored:"),
+      epoch_key_(options_.key_prefix + "broker:epoch") {}
 
 std::string JobStore::StoredKey(std::string_view tenant) const {
   return stored_prefix_ + std::string(tenant);
@@ -602,8 +615,9 @@ Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<con
       start, {RecordField::kBatchId, RecordField::kBatchSize, RecordField::kWorker,
               RecordField::kDispatched, RecordField::kStarted, RecordField::kCloseReason});
   const std::string count = std::to_string(fields.count());
+  const std::string epoch = std::to_string(batch.epoch);
   std::vector<std::string_view> key_views(keys.begin(), keys.end());
-  std::vector<std::string_view> args{count};
+  std::vector<std::string_view> args{count, epoch_key_, epoch};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   args.insert(args.end(), tokens.begin(), tokens.end());
   // A replayed claim would find its own first run and answer "not claimed".
@@ -656,7 +670,8 @@ Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes)
 }
 
 Result<std::vector<bool>> JobStore::Terminate(std::span<const std::string> ids, JobStatus status,
-                                              ErrorCode code, std::string_view message) {
+                                              ErrorCode code, std::string_view message,
+                                              std::uint64_t epoch) {
   std::vector<std::string> keys;
   keys.reserve(ids.size());
   for (const auto& id : ids) keys.push_back(JobKey(id));
@@ -669,9 +684,11 @@ Result<std::vector<bool>> JobStore::Terminate(std::span<const std::string> ids, 
   const WallMicros wall_now = NowWallMicros();
   const std::string now = std::to_string(wall_now.count());
   const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
+  const std::string epoch_text = std::to_string(epoch);
   std::vector<std::string_view> key_views{pending_key_};
   key_views.insert(key_views.end(), keys.begin(), keys.end());
-  std::vector<std::string_view> args{now, ttl_, done_channel_, minute, stored_prefix_};
+  std::vector<std::string_view> args{now,        ttl_,      done_channel_, minute, stored_prefix_,
+                                     epoch_key_, epoch_text};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   return RunFlagsScript(kTerminateScript, key_views, args, Replay::kUnsafe);
 }
@@ -736,10 +753,12 @@ Result<std::vector<bool>> JobStore::RecordsExist(std::span<const std::string> id
 }
 
 Result<std::vector<std::string>> JobStore::PendingCreatedBefore(WallMicros created_before,
-                                                                std::size_t limit) {
+                                                                std::size_t limit,
+                                                                std::size_t offset) {
   const std::string max = std::to_string(created_before.count() / 1000);
   const std::string count = std::to_string(limit);
-  auto reply = redis_.Command({"ZRANGEBYSCORE", pending_key_, "-inf", max, "LIMIT", "0", count});
+  const std::string skip = std::to_string(offset);
+  auto reply = redis_.Command({"ZRANGEBYSCORE", pending_key_, "-inf", max, "LIMIT", skip, count});
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind != RedisReply::Kind::kArray) {
     return std::unexpected(UnexpectedReply("ZRANGEBYSCORE", *reply));

@@ -13,6 +13,8 @@
 //                      kRecordOverheadBytes each); `e:{minute}`: the part of it released
 //                      at the start of that Unix minute, by when those records expired
 //   {prefix}stored:{tenant}:due  sorted set of the minutes in use (member = score)
+//   {prefix}broker:epoch  the last epoch drawn; every broker that takes the lease raises it
+//   {prefix}broker:lease  "<epoch> <holder>", expiring: the active broker's lease
 // Each record's `storage` field says where it is counted ("<minute> <bytes>"), and
 // every script that creates, ends or removes a record moves that entry with it, so the
 // account follows records' expiry (to the minute) without keyspace notifications.
@@ -46,6 +48,9 @@ struct BatchStart {
   WallMicros dispatched{0};
   WallMicros started{0};
   std::string close_reason;
+  // The epoch of the broker that dispatched it: the start claims nothing unless that is
+  // still the current one ({prefix}broker:epoch), so a deposed broker runs nothing.
+  std::uint64_t epoch = 0;
 };
 
 struct JobClaim {
@@ -136,16 +141,19 @@ class JobStore {
   Result<std::vector<bool>> Start(const BatchStart& batch, std::span<const JobClaim> jobs);
   // Writes each outcome if the job is still running under that attempt; true for each written.
   Result<std::vector<bool>> Finish(std::span<const JobOutcome> outcomes);
-  // Ends non-terminal jobs with `status` (failed or expired) and an error, whatever attempt.
+  // Ends non-terminal jobs with `status` (failed or expired) and an error, whatever
+  // attempt, for the broker of `epoch`; nothing when that epoch is no longer current.
   Result<std::vector<bool>> Terminate(std::span<const std::string> ids, JobStatus status,
-                                      ErrorCode code, std::string_view message);
+                                      ErrorCode code, std::string_view message,
+                                      std::uint64_t epoch);
 
   // Whether each job's record exists (one pipeline for all).
   Result<std::vector<bool>> RecordsExist(std::span<const std::string> ids);
 
-  // Pending ids created at or before `created_before`, oldest first.
+  // Pending ids created at or before `created_before`, oldest first, after skipping
+  // `offset` of them.
   Result<std::vector<std::string>> PendingCreatedBefore(WallMicros created_before,
-                                                        std::size_t limit);
+                                                        std::size_t limit, std::size_t offset = 0);
 
   // The tenant's stored-bytes account as of `now`, after releasing what expired by then.
   Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now);
@@ -160,6 +168,9 @@ class JobStore {
   std::string TenantRecentKey(std::string_view tenant) const;
   // {prefix}stored:{tenant}; its sorted set of minutes is that key + ":due".
   std::string StoredKey(std::string_view tenant) const;
+  // {prefix}broker:epoch, the active broker's epoch (BrokerLease), which fences starts
+  // and the broker's endings.
+  const std::string& epoch_key() const { return epoch_key_; }
   const std::string& done_channel() const { return done_channel_; }
 
  private:
@@ -182,6 +193,7 @@ class JobStore {
   const std::chrono::seconds unfinished_lifetime_;
   const std::string unfinished_ttl_;  // the same in seconds, as text
   const std::string stored_prefix_;   // {prefix}stored:
+  const std::string epoch_key_;       // {prefix}broker:epoch
 };
 
 }  // namespace batchq

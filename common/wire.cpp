@@ -57,7 +57,7 @@ struct Codec<WorkerStatus> {
 };
 template <>
 struct Codec<Status> {
-  static auto Tie(Status& v) { return std::tie(v.seq, v.types, v.workers); }
+  static auto Tie(Status& v) { return std::tie(v.seq, v.types, v.workers, v.active, v.epoch); }
 };
 template <>
 struct Codec<Ready> {
@@ -72,7 +72,7 @@ struct Codec<BatchJob> {
 template <>
 struct Codec<Batch> {
   static auto Tie(Batch& v) {
-    return std::tie(v.batch_id, v.type, v.dispatched_us, v.close_reason, v.jobs);
+    return std::tie(v.batch_id, v.type, v.dispatched_us, v.close_reason, v.jobs, v.epoch);
   }
 };
 template <>

@@ -3,6 +3,8 @@
 // routing id: a 2-byte header {version, command} and a msgpack body.
 // Gateway DEALER <-> broker ROUTER (frontend): SUBMIT, ACCEPT, PING, STATUS.
 // Worker DEALER <-> broker ROUTER (backend): READY, BATCH, DONE, HEARTBEAT, DISCONNECT.
+// A standby broker answers PING with an inactive STATUS, SUBMIT with refusals and any
+// worker message with DISCONNECT, so its peers move on to the active one.
 // Decoding never asserts: a malformed frame becomes an Error with code "bad_frame".
 
 #include <cstdint>
@@ -111,6 +113,10 @@ struct Status {
   std::uint64_t seq = 0;
   std::vector<TypeStatus> types;
   std::vector<WorkerStatus> workers;
+  // Whether this broker holds the lease; a standby answers false (and nothing else), so
+  // gateways move on to the next broker endpoint.
+  bool active = true;
+  std::uint64_t epoch = 0;  // the lease's epoch while active
 };
 
 // Worker -> broker on connect: what it serves and how many batches it may hold at once.
@@ -136,6 +142,9 @@ struct Batch {
   std::int64_t dispatched_us = 0;  // wall clock, for the job timeline
   std::string close_reason;        // why the broker closed it (full, max_delay, ...)
   std::vector<BatchJob> jobs;
+  // The dispatching broker's lease epoch: Redis lets the batch's jobs start only while
+  // it is current, so a deposed broker's batches run nothing.
+  std::uint64_t epoch = 0;
 };
 
 // Worker -> broker after the batch's results are in Redis; returns the credit.

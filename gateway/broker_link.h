@@ -1,9 +1,11 @@
 #pragma once
-// The gateway's one connection to the broker: a DEALER socket owned by a private
-// thread. Any thread may call Submit(); replies and timeouts come back through the
-// callback, which runs on the link's thread and must only hand work off (post).
+// The gateway's one connection to the active broker: a DEALER socket owned by a
+// private thread. Any thread may call Submit(); replies and timeouts come back through
+// the callback, which runs on the link's thread and must only hand work off (post).
 // A PING every interval keeps a fresh broker status (types, queues, workers) and
-// tells whether the broker is alive.
+// tells whether the broker is alive and active. Given several endpoints (brokers
+// sharing one Redis), the link follows the active one: when the broker it talks to
+// says it stands by, or stays silent for `liveness` pings, it moves to the next.
 
 #include <atomic>
 #include <chrono>
@@ -19,6 +21,7 @@
 
 #include <zmq.hpp>
 
+#include "common/connection_watch.h"
 #include "common/curve_socket.h"
 #include "common/error.h"
 #include "common/log_throttle.h"
@@ -31,7 +34,7 @@ namespace batchq {
 class BrokerLink : public BrokerPort {
  public:
   struct Options {
-    std::string endpoint = "tcp://127.0.0.1:5555";
+    std::string endpoint = "tcp://127.0.0.1:5555";  // or several, comma-separated
     std::chrono::milliseconds ping_interval{500};
     std::uint32_t liveness = 3;            // missed status replies before the broker counts as gone
     std::optional<CurveClientKeys> curve;  // nullopt: plain (loopback only, checked in main)
@@ -49,7 +52,7 @@ class BrokerLink : public BrokerPort {
   // Thread-safe, fire and forget: tells the broker a job was cancelled in Redis.
   void Cancel(std::string id) override;
 
-  // True while status replies keep arriving.
+  // True while status replies from an active broker keep arriving.
   bool alive() const override;
   // The latest status from the broker; never null (empty before the first reply).
   std::shared_ptr<const wire::Status> status() const override;
@@ -66,12 +69,22 @@ class BrokerLink : public BrokerPort {
   };
 
   void Loop();
+  // A fresh socket to endpoints_[endpoint_].
+  void Connect();
+  // Leaves the current broker for the next endpoint.
+  void MoveOn(std::string_view why);
   void DrainReplies();
   void FlushOutgoing();
   void ExpirePending(std::chrono::steady_clock::time_point now);
 
   const Options options_;
-  zmq::socket_t socket_;
+  zmq::context_t& context_;
+  const std::vector<std::string> endpoints_;
+  std::size_t endpoint_ = 0;                          // owned by the link thread, like the socket
+  std::chrono::steady_clock::time_point heard_at_{};  // from this endpoint, or when connected
+  std::chrono::steady_clock::time_point next_ping_{};
+  std::optional<zmq::socket_t> socket_;
+  std::optional<ConnectionWatch> watch_;  // of socket_; declared after it, gone before it
   WakeSignal wake_;
   std::atomic<bool> stop_{false};
   std::atomic<std::int64_t> last_status_ns_{0};  // steady clock

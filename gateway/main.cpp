@@ -72,7 +72,9 @@ int main(int argc, char** argv) {
   app.add_option("--port", config.port, "HTTP port (0: any free port)")
       ->envname("BATCHQ_PORT")
       ->capture_default_str();
-  app.add_option("--broker", config.broker, "Broker frontend endpoint")
+  app.add_option("--broker", config.broker,
+                 "Broker frontend endpoint, or several separated by commas (brokers sharing "
+                 "one Redis: the gateway finds and follows the active one)")
       ->envname("BATCHQ_BROKER")
       ->capture_default_str();
   app.add_option("--max-body-bytes", config.max_body_bytes, "Largest request body; larger is 413")

@@ -92,7 +92,8 @@ void BatchExecutor::ClaimLoop() {
     for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
     const BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
                            options_.worker_name, WallMicros(batch.dispatched_us),
-                           NowWallMicros(),      batch.close_reason};
+                           NowWallMicros(),      batch.close_reason,
+                           batch.epoch};
     // A claim not made while stopping costs nothing: the broker re-queues the batch.
     auto claimed = WithRetry([&] { return store_.Start(start, claims); }, 0);
     {

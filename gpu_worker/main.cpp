@@ -25,7 +25,9 @@ int main(int argc, char** argv) {
   int sleep_per_item_us = static_cast<int>(config.sleep.per_item.count());
   int heartbeat_ms = static_cast<int>(config.heartbeat_interval.count());
   batchq::AddMetricsFlag(app, config.metrics_listen);
-  app.add_option("--broker", config.broker, "Broker backend endpoint")
+  app.add_option("--broker", config.broker,
+                 "Broker backend endpoint, or several separated by commas (brokers sharing "
+                 "one Redis: the worker finds and follows the active one)")
       ->envname("BATCHQ_WORKER_BROKER")
       ->capture_default_str();
   app.add_option("--name", config.name, "Worker name shown in /v1/types (default host-pid)")

@@ -6,11 +6,16 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "common/broker_endpoints.h"
 #include "common/zmq_transport.h"
 
 namespace batchq {
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// Standbys are asked again this often at most while none is active: cheap for them,
+// and it bounds how late a worker joins the broker that takes over.
+constexpr std::chrono::milliseconds kMaxReconnectBackoff{250};
 
 BatchExecutor::Options ExecutorOptions(const WorkerConfig& config, WorkerMetrics& metrics) {
   auto endpoint = ResolveRedisEndpoint(config.redis_url, config.redis_password_file);
@@ -39,7 +44,9 @@ Worker::Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, Bac
       registry_(std::make_shared<prometheus::Registry>()),
       metrics_(*registry_),
       metrics_endpoint_(config.metrics_listen, registry_),
-      executor_(ExecutorOptions(config, metrics_), std::move(handlers), done_signal_) {
+      executor_(ExecutorOptions(config, metrics_), std::move(handlers), done_signal_),
+      endpoints_(SplitBrokerEndpoints(config.broker)) {
+  if (endpoints_.empty()) throw std::runtime_error("--broker names no endpoint");
   if (metrics_endpoint_.port() != 0)
     spdlog::info("worker metrics on port {}", metrics_endpoint_.port());
 }
@@ -47,19 +54,37 @@ Worker::Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, Bac
 Worker::~Worker() = default;
 
 void Worker::Connect() {
+  watch_.reset();
   socket_.emplace(context_, zmq::socket_type::dealer);
+  watch_.emplace(context_, *socket_);
   ApplySocketDefaults(*socket_);
   socket_->set(zmq::sockopt::reconnect_ivl, 100);
   socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
   if (config_.curve) UseCurveClient(*socket_, *config_.curve);
-  socket_->connect(config_.broker);
+  const std::string& endpoint = endpoints_[endpoint_];
+  socket_->connect(endpoint);
   SendWire(
       *socket_, {},
       wire::Ready{config_.name, types_, config_.credits, std::string(ToString(backend_.backend)),
                   backend_.device, backend_.memory_bytes});
   last_heard_ = Clock::now();
-  spdlog::info("worker {} connecting to {} ({} on {}; types {})", config_.name, config_.broker,
+  welcomed_ = false;
+  spdlog::info("worker {} connecting to {} ({} on {}; types {})", config_.name, endpoint,
                ToString(backend_.backend), backend_.device, fmt::join(types_, ","));
+}
+
+void Worker::StartOver(std::string_view why) {
+  if (const auto held_back = start_over_log_.Admit("start over", Clock::now())) {
+    spdlog::warn("broker {} {}; trying the next{}", endpoints_[endpoint_], why,
+                 HeldBackNote(*held_back));
+  }
+  // A full round of the list without a welcome: pause before the next, growing.
+  if (++failed_in_a_row_ % endpoints_.size() == 0) {
+    std::this_thread::sleep_for(reconnect_backoff_);
+    reconnect_backoff_ = std::min(reconnect_backoff_ * 2, kMaxReconnectBackoff);
+  }
+  endpoint_ = (endpoint_ + 1) % endpoints_.size();
+  Connect();
 }
 
 void Worker::SendDone() {
@@ -72,6 +97,13 @@ void Worker::HandleMessages(Clock::time_point now) {
     auto received = ReceiveWire(*socket_, /*routed=*/false);
     if (!received) return;
     last_heard_ = now;
+    const bool farewell =
+        received->message && std::holds_alternative<wire::Disconnect>(*received->message);
+    if (!welcomed_ && !farewell) {
+      welcomed_ = true;
+      failed_in_a_row_ = 0;
+      reconnect_backoff_ = std::chrono::milliseconds(100);
+    }
     if (!received->message) {
       if (const auto held_back = bad_input_log_.Admit("broker", now)) {
         spdlog::warn("dropped a bad message from the broker: {}{}",
@@ -83,8 +115,7 @@ void Worker::HandleMessages(Clock::time_point now) {
     if (auto* batch = std::get_if<wire::Batch>(&message)) {
       executor_.Enqueue(std::move(*batch));
     } else if (auto* disconnect = std::get_if<wire::Disconnect>(&message)) {
-      spdlog::warn("broker asked us to start over: {}", disconnect->reason);
-      Connect();
+      StartOver(fmt::format("asked us to start over: {}", disconnect->reason));
       return;
     }
     // HEARTBEAT needs nothing beyond last_heard_.
@@ -97,24 +128,29 @@ void Worker::Run(const std::atomic<bool>& stop) {
   const auto max_silence = config_.heartbeat_interval * config_.heartbeat_liveness;
   while (!stop.load()) {
     zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
-                               {nullptr, done_signal_.fd(), ZMQ_POLLIN, 0}};
+                               {nullptr, done_signal_.fd(), ZMQ_POLLIN, 0},
+                               {watch_->events().handle(), 0, ZMQ_POLLIN, 0}};
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_heartbeat - Clock::now());
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(200));
-    PollOrSignal(items, 2, timeout);
+    PollOrSignal(items, 3, timeout);
     const auto now = Clock::now();
     if (items[1].revents & ZMQ_POLLIN) SendDone();
     if (items[0].revents & ZMQ_POLLIN) HandleMessages(now);
+    if ((items[2].revents & ZMQ_POLLIN) && watch_->TakeLost()) {
+      // The broker's process is gone (its host closed or refused the connection): no
+      // need to wait out its heartbeats.
+      StartOver("closed or refused the connection");
+      continue;
+    }
     if (now >= next_heartbeat) {
       SendWire(*socket_, {}, wire::Heartbeat{NowWallMicros().count()});
       next_heartbeat = now + config_.heartbeat_interval;
-      if (now - last_heard_ > max_silence) {
-        spdlog::warn("broker silent for {} ms; reconnecting", max_silence.count());
-        std::this_thread::sleep_for(reconnect_backoff_);
-        reconnect_backoff_ = std::min(reconnect_backoff_ * 2, std::chrono::milliseconds(5000));
-        Connect();
-      } else {
-        reconnect_backoff_ = std::chrono::milliseconds(100);
-      }
+    }
+    // An active broker welcomes READY at once; silence that long means a dead or
+    // unreachable one, and the next of the list may be active.
+    const auto silence_limit = welcomed_ ? max_silence : config_.heartbeat_interval;
+    if (now - last_heard_ > silence_limit) {
+      StartOver(fmt::format("was silent for {} ms", silence_limit.count()));
     }
   }
   spdlog::info("worker {} stopping", config_.name);

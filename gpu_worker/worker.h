@@ -1,8 +1,10 @@
 #pragma once
 // The worker process's network side: a DEALER to the broker's backend. Announces
 // READY with its types and credits, heartbeats, hands BATCH messages to the
-// BatchExecutor and reports DONE. Reconnects on a fresh socket, with backoff, when
-// the broker goes silent or tells it to start over. Run() is single-threaded.
+// BatchExecutor and reports DONE. Starts over on a fresh socket to the next broker
+// endpoint of its list when the broker goes silent (or does not welcome it soon after
+// READY) or tells it to start over (a standby does), backing off after each round of
+// the list. Run() is single-threaded.
 
 #include <atomic>
 #include <memory>
@@ -12,6 +14,7 @@
 
 #include <zmq.hpp>
 
+#include "common/connection_watch.h"
 #include "common/log_throttle.h"
 #include "common/metrics_endpoint.h"
 #include "common/wake_signal.h"
@@ -32,6 +35,8 @@ class Worker {
 
  private:
   void Connect();
+  // Gives up on the current broker (`why`, for the log) and connects to the next one.
+  void StartOver(std::string_view why);
   void SendDone();
   void HandleMessages(std::chrono::steady_clock::time_point now);
 
@@ -40,14 +45,20 @@ class Worker {
   const std::vector<std::string> types_;
   zmq::context_t context_;
   std::optional<zmq::socket_t> socket_;
+  std::optional<ConnectionWatch> watch_;  // of socket_; declared after it, gone before it
   std::shared_ptr<prometheus::Registry> registry_;
   WorkerMetrics metrics_;
   MetricsEndpoint metrics_endpoint_;
   WakeSignal done_signal_;
   BatchExecutor executor_;
+  const std::vector<std::string> endpoints_;  // --broker, split
+  std::size_t endpoint_ = 0;                  // the one connected to
+  bool welcomed_ = false;                     // heard from it since connecting
+  std::size_t failed_in_a_row_ = 0;           // brokers given up on since the last welcome
   std::chrono::steady_clock::time_point last_heard_{};
   std::chrono::milliseconds reconnect_backoff_{100};
   LogThrottle bad_input_log_{std::chrono::seconds(1)};
+  LogThrottle start_over_log_{std::chrono::seconds(1)};
 };
 
 }  // namespace batchq

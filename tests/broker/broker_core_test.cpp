@@ -313,6 +313,34 @@ TEST(BrokerCoreTest, AJobPastItsTimeoutExpiresAsAnEndingOwedToRedis) {
   EXPECT_EQ(out.endings[0].ids, std::vector<std::string>{"late"});
 }
 
+TEST(BrokerCoreTest, ItsLeaseEpochFencesEveryBatchAndEndingAndAReadyIsWelcomed) {
+  auto options = CoreHarness::DefaultOptions(CoreHarness::Upper());
+  options.epoch = 42;
+  BrokerCore core(options);
+  Now now{MonotonicTime{std::chrono::hours(1)}, WallMicros(1'700'000'000'000'000)};
+  Effects ready;
+  core.OnWorkerMessage("w1", wire::Ready{"w1", {"upper"}, 2, "cpu", "cpu"}, now, ready);
+  ASSERT_EQ(ready.to_workers.size(), 1u) << "a worker hears back at once";
+  EXPECT_TRUE(std::holds_alternative<wire::Heartbeat>(ready.to_workers[0].message));
+
+  Effects submitted;
+  core.OnSubmit(
+      "gw",
+      wire::Submit{1,
+                   {wire::SubmitJob{"a", "upper", 0, 0, "\"x\"", now.wall.count(), 0, "", 1, 0},
+                    wire::SubmitJob{"b", "upper", 0, 0, "\"x\"", now.wall.count(), 1, "", 1, 0}}},
+      now, submitted);
+  Effects out;
+  now.steady += 5ms;
+  now.wall += 5ms;
+  core.OnTick(now, out);
+  ASSERT_EQ(out.to_workers.size(), 1u);
+  EXPECT_EQ(std::get<wire::Batch>(out.to_workers[0].message).epoch, 42u);
+  ASSERT_EQ(out.endings.size(), 1u) << "b's 1 ms timeout passed";
+  EXPECT_EQ(out.endings[0].epoch, 42u);
+  EXPECT_EQ(core.BuildStatus(0, now.steady).epoch, 42u);
+}
+
 TEST(BrokerCoreTest, AMessageFromAnUnknownWorkerAsksItToStartOver) {
   CoreHarness h;
   const Effects out = h.Worker("stranger", wire::Heartbeat{});

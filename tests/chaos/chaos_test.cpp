@@ -207,12 +207,12 @@ void CheckInvariants(const std::string& scenario, Stack& stack, NoticeCounter& n
 struct UnderLoad {
   explicit UnderLoad(const StackOptions& options) : stack(options), notices(stack.redis_url()) {}
   // Starts the load once everything is up; false (with the logs) when it is not.
-  ::testing::AssertionResult Start(int workers) {
+  ::testing::AssertionResult Start(int workers, int requests = 60) {
     if (!stack.WaitReady(workers)) return ::testing::AssertionFailure() << stack.Logs();
     if (!WaitFor([&] { return notices.subscribed(); })) {
       return ::testing::AssertionFailure() << "the notice counter never subscribed";
     }
-    load.emplace(stack, 60, 20ms);
+    load.emplace(stack, requests, 20ms);
     if (!WaitFor([&] { return load->accepted() > 1000; })) {
       return ::testing::AssertionFailure() << "the load never got going\n" << stack.Logs();
     }
@@ -259,6 +259,38 @@ TEST(ChaosTest, KillBrokerMidLoadAndRestartIt) {
   std::this_thread::sleep_for(300ms);
   run.stack.StartBroker();
   run.Verify("kill -9 the broker mid-load, restart it");
+}
+
+// Two brokers on one Redis with a 1 s lease: the failures of the active one.
+StackOptions PairOptions() {
+  StackOptions options = ChaosOptions(2);
+  options.brokers = 2;
+  options.broker_args.insert(options.broker_args.end(), {"--lease-ms", "1000"});
+  return options;
+}
+
+TEST(ChaosTest, KillTheActiveBrokerOfAPairMidLoad) {
+  UnderLoad run(PairOptions());
+  ASSERT_TRUE(run.Start(2, 150));  // long enough to outlast the outage
+  const int active = run.stack.ActiveBroker();
+  ASSERT_NE(active, -1);
+  run.stack.broker(active).Kill();  // not restarted: the standby carries on alone
+  run.Verify("kill -9 the active broker of a pair mid-load (lease 1 s)");
+}
+
+TEST(ChaosTest, FreezeTheActiveBrokerOfAPairPastItsLeaseMidLoad) {
+  UnderLoad run(PairOptions());
+  ASSERT_TRUE(run.Start(2, 150));
+  const int active = run.stack.ActiveBroker();
+  ASSERT_NE(active, -1);
+  const std::uint64_t epoch = run.stack.ReadLease().epoch;
+  run.stack.broker(active).Signal(SIGSTOP);
+  // Split brain: the standby takes over while the frozen one still holds its queues,
+  // its batches in flight and its workers' connections.
+  ASSERT_EQ(run.stack.ActiveBroker(epoch), 1 - active) << run.stack.Logs();
+  std::this_thread::sleep_for(500ms);
+  run.stack.broker(active).Signal(SIGCONT);  // it must step down, not run anything again
+  run.Verify("SIGSTOP the active broker of a pair past its lease, then SIGCONT");
 }
 
 TEST(ChaosTest, GatewayDiesBetweenPersistAndForward) {

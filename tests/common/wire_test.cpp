@@ -42,8 +42,10 @@ TEST(WireTest, AcceptAndStatusRoundTrip) {
 
   const TypeStatus type{"upper", 32,  5000, 100,  7,       2,    3,   1500,     2000.5,
                         50.25,   900, 880,  true, {8, 16}, 4096, 250, {1, 0, 3}};
-  Status status{9, {type}, {{"w", {"upper"}, "cuda", "H200", 2, 1, 99}}};
+  Status status{9, {type}, {{"w", {"upper"}, "cuda", "H200", 2, 1, 99}}, false, 12};
   const Status back = RoundTrip(status);
+  EXPECT_FALSE(back.active) << "a standby's status says so";
+  EXPECT_EQ(back.epoch, 12u);
   ASSERT_EQ(back.types.size(), 1u);
   EXPECT_EQ(back.types[0].queue_depth, 7u);
   EXPECT_EQ(back.types[0].cost_fixed_us, 2000.5);
@@ -59,8 +61,9 @@ TEST(WireTest, WorkerMessagesRoundTrip) {
   const Ready ready = RoundTrip(Ready{"w1", {"upper", "sleep"}, 2, "cpu", "cpu"});
   EXPECT_EQ(ready.types, (std::vector<std::string>{"upper", "sleep"}));
   const Batch batch =
-      RoundTrip(Batch{"b-1", "upper", 123456789, "max_delay", {{"j", 2, R"("x")"}}});
+      RoundTrip(Batch{"b-1", "upper", 123456789, "max_delay", {{"j", 2, R"("x")"}}, 41});
   EXPECT_EQ(batch.close_reason, "max_delay");
+  EXPECT_EQ(batch.epoch, 41u) << "the fence travels with the batch";
   ASSERT_EQ(batch.jobs.size(), 1u);
   EXPECT_EQ(batch.jobs[0].attempt, 2u);
   EXPECT_EQ(batch.dispatched_us, 123456789);

@@ -44,17 +44,19 @@ TEST(RedisAclTest, EachRoleReachesOnlyWhatItNeeds) {
 
   RedisConnection worker = As(stack, "worker");
   EXPECT_EQ(Refusal(worker, {"HGET", job_key, "status"}), "") << "a worker reads job records";
-  for (auto command :
-       std::vector<std::vector<std::string_view>>{{"HGET", key_record, "tenant"},
-                                                  {"HGETALL", key_record},
-                                                  {"SMEMBERS", "bq:apikeys"},
-                                                  {"DEL", job_key},
-                                                  {"UNLINK", job_key},
-                                                  {"KEYS", "*"},
-                                                  {"SCAN", "0"},
-                                                  {"FLUSHALL"},
-                                                  {"CONFIG", "GET", "requirepass"},
-                                                  {"LRANGE", "bq:recent", "0", "-1"}}) {
+  for (auto command : std::vector<std::vector<std::string_view>>{{"HGET", key_record, "tenant"},
+                                                                 {"HGETALL", key_record},
+                                                                 {"SMEMBERS", "bq:apikeys"},
+                                                                 {"DEL", job_key},
+                                                                 {"UNLINK", job_key},
+                                                                 {"KEYS", "*"},
+                                                                 {"SCAN", "0"},
+                                                                 {"FLUSHALL"},
+                                                                 {"CONFIG", "GET", "requirepass"},
+                                                                 {"LRANGE", "bq:recent", "0", "-1"},
+                                                                 {"SET", "bq:broker:epoch", "99"},
+                                                                 {"INCR", "bq:broker:epoch"},
+                                                                 {"DEL", "bq:broker:lease"}}) {
     auto reply = worker.Command(std::span<const std::string_view>(command));
     ASSERT_TRUE(reply);
     EXPECT_TRUE(reply->is_error()) << "a worker ran " << command[0];
@@ -63,6 +65,11 @@ TEST(RedisAclTest, EachRoleReachesOnlyWhatItNeeds) {
   RedisConnection broker = As(stack, "broker");
   EXPECT_TRUE(Refusal(broker, {"HGET", key_record, "tenant"}).starts_with("NOPERM"));
   EXPECT_TRUE(Refusal(broker, {"DEL", job_key}).starts_with("NOPERM"));
+  // Its lease commands reach the lease's keys and nothing else.
+  EXPECT_EQ(Refusal(worker, {"GET", "bq:broker:epoch"}), "") << "a worker reads the epoch";
+  EXPECT_EQ(Refusal(broker, {"GET", "bq:broker:lease"}), "");
+  EXPECT_TRUE(Refusal(broker, {"SET", job_key, "x"}).starts_with("NOPERM"));
+  EXPECT_TRUE(Refusal(broker, {"SET", "bq:pending", "x"}).starts_with("NOPERM"));
   RedisConnection gateway = As(stack, "gateway");
   EXPECT_EQ(Refusal(gateway, {"HGET", key_record, "tenant"}), "") << "the gateway checks keys";
   EXPECT_TRUE(Refusal(gateway, {"FLUSHALL"}).starts_with("NOPERM"));

@@ -65,9 +65,14 @@ TEST(StoredBytesTest, TheAccountFollowsEachRecordFromCreationToExpiry) {
       << "an unfinished record is kept for its longest possible life";
 
   // A worker finishes the first: its result joins the account, under the worker's user.
+  // It runs a batch of the stack's broker, the active one: under that broker's epoch.
+  auto epoch_text = broker_redis.Command({"GET", broker.epoch_key()});
+  ASSERT_TRUE(epoch_text && epoch_text->kind == RedisReply::Kind::kString);
+  const std::uint64_t epoch = std::stoull(epoch_text->str);
   const JobClaim run{jobs[0].id, 1};
-  ASSERT_TRUE(worker.Start(BatchStart{"b1", 1, "w1", NowWallMicros(), NowWallMicros(), "full"},
-                           std::span(&run, 1)));
+  ASSERT_TRUE(
+      worker.Start(BatchStart{"b1", 1, "w1", NowWallMicros(), NowWallMicros(), "full", epoch},
+                   std::span(&run, 1)));
   JobOutcome outcome{.id = jobs[0].id, .attempt = 1, .succeeded = true};
   outcome.result = std::string(2000, 'R');
   auto finished = worker.Finish(std::span(&outcome, 1));
@@ -87,7 +92,7 @@ TEST(StoredBytesTest, TheAccountFollowsEachRecordFromCreationToExpiry) {
   JobStatus status;
   ASSERT_EQ(gateway.Cancel(jobs[2].id, &status), CancelOutcome::kCancelled);
   auto expired = broker.Terminate(std::span(&jobs[1].id, 1), JobStatus::kExpired,
-                                  ErrorCode::kExpired, "too late");
+                                  ErrorCode::kExpired, "too late", epoch);
   ASSERT_TRUE(expired) << expired.error().message;
   ASSERT_TRUE((*expired)[0]);
 

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdlib>
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -30,11 +32,14 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
   if (mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = templ;
   redis_port_ = FreePort();
-  frontend_port_ = FreePort();
-  backend_port_ = FreePort();
+  for (int i = 0; i < options_.brokers; ++i) {
+    frontend_ports_.push_back(FreePort());
+    backend_ports_.push_back(FreePort());
+  }
+  brokers_.resize(frontend_ports_.size());
   if (options_.curve) MakeCurveKeys();
   StartRedis();
-  StartBroker();
+  for (std::size_t i = 0; i < brokers_.size(); ++i) StartBroker(i);
   StartGateway();
   for (int i = 0; i < options_.workers; ++i) AddWorker();
 }
@@ -50,7 +55,7 @@ Stack::~Stack() {
   };
   for (std::size_t i = 0; i < workers_.size(); ++i) stop(*workers_[i], fmt::format("worker{}", i));
   stop(gateway_, "gateway");
-  stop(broker_, "broker");
+  for (std::size_t i = 0; i < brokers_.size(); ++i) stop(brokers_[i], fmt::format("broker{}", i));
   stop(redis_, "redis-server");
   if (std::getenv("BATCHQ_KEEP_TEST_LOGS") == nullptr) {
     std::error_code ec;
@@ -60,11 +65,24 @@ Stack::~Stack() {
 
 std::string Stack::url() const { return fmt::format("http://127.0.0.1:{}", gateway_port_); }
 std::string Stack::broker_frontend() const {
-  return fmt::format("tcp://127.0.0.1:{}", frontend_port_);
+  return fmt::format("tcp://127.0.0.1:{}", frontend_ports_.at(0));
 }
 std::string Stack::broker_backend() const {
-  return fmt::format("tcp://127.0.0.1:{}", backend_port_);
+  return fmt::format("tcp://127.0.0.1:{}", backend_ports_.at(0));
 }
+
+namespace {
+
+std::string EndpointList(const std::vector<int>& ports) {
+  std::vector<std::string> endpoints;
+  for (const int port : ports) endpoints.push_back(fmt::format("tcp://127.0.0.1:{}", port));
+  return fmt::format("{}", fmt::join(endpoints, ","));
+}
+
+}  // namespace
+
+std::string Stack::broker_frontends() const { return EndpointList(frontend_ports_); }
+std::string Stack::broker_backends() const { return EndpointList(backend_ports_); }
 std::string Stack::redis_url() const {
   if (!options_.redis_acl) return fmt::format("redis://127.0.0.1:{}", redis_port_);
   std::string password = ReadFile(redis_password_file("admin"));
@@ -163,10 +181,10 @@ void Stack::StartRedis() {
   if (!up) throw std::runtime_error("redis-server did not start: " + redis_.ReadLog());
 }
 
-void Stack::StartBroker() {
-  std::vector<std::string> argv{BATCHQ_BROKER_BIN, "--frontend",
-                                fmt::format("tcp://127.0.0.1:{}", frontend_port_), "--backend",
-                                fmt::format("tcp://127.0.0.1:{}", backend_port_)};
+void Stack::StartBroker(std::size_t i) {
+  std::vector<std::string> argv{
+      BATCHQ_BROKER_BIN, "--frontend", fmt::format("tcp://127.0.0.1:{}", frontend_ports_.at(i)),
+      "--backend", fmt::format("tcp://127.0.0.1:{}", backend_ports_.at(i))};
   const auto redis = RedisArgs("broker");
   argv.insert(argv.end(), redis.begin(), redis.end());
   if (options_.curve) {
@@ -176,17 +194,14 @@ void Stack::StartBroker() {
     argv.push_back("--no-curve");
   }
   argv.insert(argv.end(), options_.broker_args.begin(), options_.broker_args.end());
-  broker_ = ChildProcess(argv, dir_ + "/broker.log");
+  brokers_.at(i) =
+      ChildProcess(argv, i == 0 ? dir_ + "/broker.log" : fmt::format("{}/broker{}.log", dir_, i));
 }
 
 std::vector<std::string> Stack::GatewayArgv(const std::string& ready_file) const {
-  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN,
-                                "--port",
-                                "0",
-                                "--ready-file",
-                                ready_file,
-                                "--broker",
-                                fmt::format("tcp://127.0.0.1:{}", frontend_port_)};
+  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN, "--port",   "0",
+                                "--ready-file",     ready_file, "--broker",
+                                broker_frontends()};
   const auto redis = RedisArgs("gateway");
   argv.insert(argv.end(), redis.begin(), redis.end());
   if (options_.auth) {
@@ -214,9 +229,11 @@ void Stack::StartGateway() {
 std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args,
                              const std::string& curve_secret_file) {
   const std::size_t index = workers_.size();
-  std::vector<std::string> argv{BATCHQ_WORKER_BIN, "--broker",
-                                fmt::format("tcp://127.0.0.1:{}", backend_port_), "--name",
-                                fmt::format("w{}", index)};
+  std::vector<std::string> argv{BATCHQ_WORKER_BIN, "--name", fmt::format("w{}", index)};
+  // Every broker, unless the caller names the ones this worker may know.
+  if (std::find(extra_args.begin(), extra_args.end(), "--broker") == extra_args.end()) {
+    argv.insert(argv.end(), {"--broker", broker_backends()});
+  }
   const auto redis = RedisArgs("worker");
   argv.insert(argv.end(), redis.begin(), redis.end());
   const auto curve =
@@ -227,6 +244,37 @@ std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args,
   workers_.push_back(
       std::make_unique<ChildProcess>(argv, fmt::format("{}/worker{}.log", dir_, index)));
   return index;
+}
+
+Stack::Lease Stack::ReadLease() const {
+  std::string value;
+  Lease lease;
+  if (RunCommand(
+          {BATCHQ_REDIS_CLI, "-u", redis_url(), "--no-auth-warning", "GET", "bq:broker:lease"},
+          &value) != 0) {
+    return lease;
+  }
+  // "<epoch> <host>/<pid>/<random>"
+  const auto space = value.find(' ');
+  const auto first = value.find('/', space);
+  const auto second = first == std::string::npos ? first : value.find('/', first + 1);
+  if (space == std::string::npos || second == std::string::npos) return lease;
+  lease.epoch = std::stoull(value.substr(0, space));
+  lease.pid = std::stoi(value.substr(first + 1, second - first - 1));
+  return lease;
+}
+
+int Stack::ActiveBroker(std::uint64_t after_epoch) {
+  int active = -1;
+  WaitFor([&] {
+    const Lease lease = ReadLease();
+    if (lease.epoch <= after_epoch) return false;
+    for (std::size_t i = 0; i < brokers_.size(); ++i) {
+      if (brokers_[i].pid() == lease.pid) active = static_cast<int>(i);
+    }
+    return active != -1;
+  });
+  return active;
 }
 
 bool Stack::WaitReady(int workers) {

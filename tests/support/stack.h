@@ -3,6 +3,7 @@
 // gateway and workers as child processes on free loopback ports, in a temp folder
 // that holds their logs. Everything is stopped when the Stack goes away.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +15,9 @@ namespace batchq::test {
 
 struct StackOptions {
   int workers = 2;
+  // Brokers on one Redis (one active, the others standing by); the gateway and the
+  // workers are given all their endpoints.
+  int brokers = 1;
   std::vector<std::string> broker_args;
   std::vector<std::string> gateway_args;
   std::vector<std::string> worker_args;
@@ -35,8 +39,12 @@ class Stack {
   ~Stack();
 
   std::string url() const;
+  // The first broker's endpoints.
   std::string broker_frontend() const;
   std::string broker_backend() const;
+  // Every broker's, comma-separated, as --broker takes them.
+  std::string broker_frontends() const;
+  std::string broker_backends() const;
   // The admin's URL (Redis's default user, password included: tests only), for tests
   // that look into Redis.
   std::string redis_url() const;
@@ -72,19 +80,30 @@ class Stack {
   // --redis-url and --redis-password-file for a process of this role.
   std::vector<std::string> RedisArgs(const std::string& role) const;
   void StartRedis();
-  void StartBroker();
+  // (Re)starts broker `i` (logs to broker.log, broker1.log, ...).
+  void StartBroker(std::size_t i = 0);
   void StartGateway();
-  // Starts one more worker (with worker_secret_file() unless another key is given);
-  // returns its index.
+  // Starts one more worker (with worker_secret_file() unless another key is given, and
+  // every broker unless `extra_args` has a --broker of its own); returns its index.
   std::size_t AddWorker(const std::vector<std::string>& extra_args = {},
                         const std::string& curve_secret_file = "");
 
   // Options used by the next Start*() / AddWorker(), e.g. to drop a fault flag.
   StackOptions& options() { return options_; }
   ChildProcess& redis() { return redis_; }
-  ChildProcess& broker() { return broker_; }
+  ChildProcess& broker(std::size_t i = 0) { return brokers_.at(i); }
   ChildProcess& gateway() { return gateway_; }
   ChildProcess& worker(std::size_t i) { return *workers_.at(i); }
+
+  // The broker lease as Redis holds it: its epoch (0: none) and its holder's pid.
+  struct Lease {
+    std::uint64_t epoch = 0;
+    int pid = 0;
+  };
+  Lease ReadLease() const;
+  // The index of the broker holding a lease newer than `after_epoch`, once one does
+  // (bounded wait); -1 if none did.
+  int ActiveBroker(std::uint64_t after_epoch = 0);
 
   // Until /readyz says ready and the broker reports `workers` live workers.
   bool WaitReady(int workers);
@@ -95,11 +114,11 @@ class Stack {
   StackOptions options_;
   std::string dir_;
   int redis_port_ = 0;
-  int frontend_port_ = 0;
-  int backend_port_ = 0;
+  std::vector<int> frontend_ports_;  // one per broker
+  std::vector<int> backend_ports_;
   int gateway_port_ = 0;
   ChildProcess redis_;
-  ChildProcess broker_;
+  std::vector<ChildProcess> brokers_;
   ChildProcess gateway_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;
 };
