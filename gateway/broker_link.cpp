@@ -5,7 +5,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include "common/broker_endpoints.h"
 #include "common/zmq_transport.h"
 
 namespace batchq {
@@ -21,40 +20,24 @@ std::int64_t ToNanos(Clock::time_point t) {
 
 BrokerLink::BrokerLink(zmq::context_t& context, Options options)
     : options_(std::move(options)),
-      context_(context),
-      endpoints_(SplitBrokerEndpoints(options_.endpoint)),
+      dealer_(context,
+              BrokerDealer::Options{options_.endpoint, options_.curve, /*immediate=*/true}),
+      heard_at_(Clock::now()),
       status_(std::make_shared<wire::Status>()) {
-  if (endpoints_.empty()) throw std::runtime_error("--broker names no endpoint");
-  Connect();
   thread_ = std::thread([this] { Loop(); });
-}
-
-void BrokerLink::Connect() {
-  watch_.reset();
-  socket_.emplace(context_, zmq::socket_type::dealer);
-  watch_.emplace(context_, *socket_);
-  ApplySocketDefaults(*socket_);
-  // Without a live connection, sends fail at once instead of queueing for a broker
-  // that may never come.
-  socket_->set(zmq::sockopt::immediate, 1);
-  socket_->set(zmq::sockopt::reconnect_ivl, 100);
-  socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
-  if (options_.curve) UseCurveClient(*socket_, *options_.curve);
-  socket_->connect(endpoints_[endpoint_]);
-  heard_at_ = Clock::now();
 }
 
 void BrokerLink::MoveOn(std::string_view why) {
   last_status_ns_.store(0, std::memory_order_relaxed);
-  const std::string& from = endpoints_[endpoint_];
-  endpoint_ = (endpoint_ + 1) % endpoints_.size();
-  if (const auto held_back = bad_input_log_.Admit("move", Clock::now())) {
-    spdlog::warn("broker link: {} {}; trying {}{}", from, why, endpoints_[endpoint_],
-                 HeldBackNote(*held_back));
-  }
+  const std::string from = dealer_.endpoint();
   // Requests sent to the broker left behind time out; their jobs are durable in Redis,
   // where the active broker's sweep finds them.
-  Connect();
+  dealer_.MoveOn();
+  heard_at_ = Clock::now();
+  if (const auto held_back = bad_input_log_.Admit("move", Clock::now())) {
+    spdlog::warn("broker link: {} {}; trying {}{}", from, why, dealer_.endpoint(),
+                 HeldBackNote(*held_back));
+  }
   // Ask the new one soon whether it is active, but not at once: while no broker is
   // active (Redis away), every one answers "standing by", and moving on at the speed of
   // their answers would spin.
@@ -113,20 +96,20 @@ void BrokerLink::Loop() {
       if (now - heard_at_ > options_.ping_interval * options_.liveness) {
         MoveOn("is silent");
       }
-      SendWire(*socket_, {}, wire::Ping{++ping_seq_});
+      SendWire(dealer_.socket(), {}, wire::Ping{++ping_seq_});
       next_ping_ = now + options_.ping_interval;
     }
     FlushOutgoing();
     ExpirePending(now);
-    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+    zmq::pollitem_t items[] = {{dealer_.socket().handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, wake_.fd(), ZMQ_POLLIN, 0},
-                               {watch_->events().handle(), 0, ZMQ_POLLIN, 0}};
+                               {dealer_.watch().events().handle(), 0, ZMQ_POLLIN, 0}};
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_ping_ - Clock::now());
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(50));
     PollOrSignal(items, 3, timeout);
     if (items[1].revents & ZMQ_POLLIN) wake_.Drain();
     if (items[0].revents & ZMQ_POLLIN) DrainReplies();
-    if ((items[2].revents & ZMQ_POLLIN) && watch_->TakeLost()) {
+    if ((items[2].revents & ZMQ_POLLIN) && dealer_.watch().TakeLost()) {
       MoveOn("closed or refused the connection");
     }
   }
@@ -141,11 +124,11 @@ void BrokerLink::FlushOutgoing() {
     cancels.swap(cancels_);
   }
   // A lost cancel only costs a batch slot: the worker skips a job Redis says is cancelled.
-  for (auto& id : cancels) SendWire(*socket_, {}, wire::Cancel{std::move(id)});
+  for (auto& id : cancels) SendWire(dealer_.socket(), {}, wire::Cancel{std::move(id)});
   for (auto& outgoing : batch) {
     const std::uint64_t id = next_request_id_++;
     outgoing.submit.request_id = id;
-    if (!SendWire(*socket_, {}, outgoing.submit)) {
+    if (!SendWire(dealer_.socket(), {}, outgoing.submit)) {
       outgoing.done(Fail(ErrorCode::kBrokerUnavailable, "The broker is not connected."));
       continue;
     }
@@ -166,7 +149,7 @@ void BrokerLink::ExpirePending(Clock::time_point now) {
 
 void BrokerLink::DrainReplies() {
   for (int i = 0; i < kMaxMessagesPerWake; ++i) {
-    auto received = ReceiveWire(*socket_, /*routed=*/false);
+    auto received = ReceiveWire(dealer_.socket(), /*routed=*/false);
     if (!received) return;
     if (!received->message) {
       if (const auto held_back = bad_input_log_.Admit("broker", std::chrono::steady_clock::now())) {

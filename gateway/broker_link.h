@@ -21,7 +21,7 @@
 
 #include <zmq.hpp>
 
-#include "common/connection_watch.h"
+#include "common/broker_dealer.h"
 #include "common/curve_socket.h"
 #include "common/error.h"
 #include "common/log_throttle.h"
@@ -69,8 +69,6 @@ class BrokerLink : public BrokerPort {
   };
 
   void Loop();
-  // A fresh socket to endpoints_[endpoint_].
-  void Connect();
   // Leaves the current broker for the next endpoint.
   void MoveOn(std::string_view why);
   void DrainReplies();
@@ -78,13 +76,9 @@ class BrokerLink : public BrokerPort {
   void ExpirePending(std::chrono::steady_clock::time_point now);
 
   const Options options_;
-  zmq::context_t& context_;
-  const std::vector<std::string> endpoints_;
-  std::size_t endpoint_ = 0;                          // owned by the link thread, like the socket
+  BrokerDealer dealer_;                               // owned by the link thread
   std::chrono::steady_clock::time_point heard_at_{};  // from this endpoint, or when connected
   std::chrono::steady_clock::time_point next_ping_{};
-  std::optional<zmq::socket_t> socket_;
-  std::optional<ConnectionWatch> watch_;  // of socket_; declared after it, gone before it
   WakeSignal wake_;
   std::atomic<bool> stop_{false};
   std::atomic<std::int64_t> last_status_ns_{0};  // steady clock

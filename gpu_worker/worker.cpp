@@ -6,7 +6,6 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
-#include "common/broker_endpoints.h"
 #include "common/zmq_transport.h"
 
 namespace batchq {
@@ -41,60 +40,50 @@ Worker::Worker(const WorkerConfig& config, BatchExecutor::Handlers handlers, Bac
       backend_(std::move(backend)),
       types_(TypesOf(handlers)),
       context_(1),
+      dealer_(context_, BrokerDealer::Options{config.broker, config.curve}),
       registry_(std::make_shared<prometheus::Registry>()),
       metrics_(*registry_),
       metrics_endpoint_(config.metrics_listen, registry_),
-      executor_(ExecutorOptions(config, metrics_), std::move(handlers), done_signal_),
-      endpoints_(SplitBrokerEndpoints(config.broker)) {
-  if (endpoints_.empty()) throw std::runtime_error("--broker names no endpoint");
+      executor_(ExecutorOptions(config, metrics_), std::move(handlers), done_signal_) {
   if (metrics_endpoint_.port() != 0)
     spdlog::info("worker metrics on port {}", metrics_endpoint_.port());
 }
 
 Worker::~Worker() = default;
 
-void Worker::Connect() {
-  watch_.reset();
-  socket_.emplace(context_, zmq::socket_type::dealer);
-  watch_.emplace(context_, *socket_);
-  ApplySocketDefaults(*socket_);
-  socket_->set(zmq::sockopt::reconnect_ivl, 100);
-  socket_->set(zmq::sockopt::reconnect_ivl_max, 2000);
-  if (config_.curve) UseCurveClient(*socket_, *config_.curve);
-  const std::string& endpoint = endpoints_[endpoint_];
-  socket_->connect(endpoint);
+void Worker::Announce() {
   SendWire(
-      *socket_, {},
+      dealer_.socket(), {},
       wire::Ready{config_.name, types_, config_.credits, std::string(ToString(backend_.backend)),
                   backend_.device, backend_.memory_bytes});
   last_heard_ = Clock::now();
   welcomed_ = false;
-  spdlog::info("worker {} connecting to {} ({} on {}; types {})", config_.name, endpoint,
+  spdlog::info("worker {} connecting to {} ({} on {}; types {})", config_.name, dealer_.endpoint(),
                ToString(backend_.backend), backend_.device, fmt::join(types_, ","));
 }
 
 void Worker::StartOver(std::string_view why) {
   if (const auto held_back = start_over_log_.Admit("start over", Clock::now())) {
-    spdlog::warn("broker {} {}; trying the next{}", endpoints_[endpoint_], why,
+    spdlog::warn("broker {} {}; trying the next{}", dealer_.endpoint(), why,
                  HeldBackNote(*held_back));
   }
   // A full round of the list without a welcome: pause before the next, growing.
-  if (++failed_in_a_row_ % endpoints_.size() == 0) {
+  if (++failed_in_a_row_ % dealer_.size() == 0) {
     std::this_thread::sleep_for(reconnect_backoff_);
     reconnect_backoff_ = std::min(reconnect_backoff_ * 2, kMaxReconnectBackoff);
   }
-  endpoint_ = (endpoint_ + 1) % endpoints_.size();
-  Connect();
+  dealer_.MoveOn();
+  Announce();
 }
 
 void Worker::SendDone() {
   done_signal_.Drain();
-  for (auto& done : executor_.TakeDone()) SendWire(*socket_, {}, done);
+  for (auto& done : executor_.TakeDone()) SendWire(dealer_.socket(), {}, done);
 }
 
 void Worker::HandleMessages(Clock::time_point now) {
   for (int i = 0; i < kMaxMessagesPerWake; ++i) {
-    auto received = ReceiveWire(*socket_, /*routed=*/false);
+    auto received = ReceiveWire(dealer_.socket(), /*routed=*/false);
     if (!received) return;
     last_heard_ = now;
     const bool farewell =
@@ -123,27 +112,27 @@ void Worker::HandleMessages(Clock::time_point now) {
 }
 
 void Worker::Run(const std::atomic<bool>& stop) {
-  Connect();
+  Announce();
   auto next_heartbeat = Clock::now() + config_.heartbeat_interval;
   const auto max_silence = config_.heartbeat_interval * config_.heartbeat_liveness;
   while (!stop.load()) {
-    zmq::pollitem_t items[] = {{socket_->handle(), 0, ZMQ_POLLIN, 0},
+    zmq::pollitem_t items[] = {{dealer_.socket().handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, done_signal_.fd(), ZMQ_POLLIN, 0},
-                               {watch_->events().handle(), 0, ZMQ_POLLIN, 0}};
+                               {dealer_.watch().events().handle(), 0, ZMQ_POLLIN, 0}};
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_heartbeat - Clock::now());
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(200));
     PollOrSignal(items, 3, timeout);
     const auto now = Clock::now();
     if (items[1].revents & ZMQ_POLLIN) SendDone();
     if (items[0].revents & ZMQ_POLLIN) HandleMessages(now);
-    if ((items[2].revents & ZMQ_POLLIN) && watch_->TakeLost()) {
+    if ((items[2].revents & ZMQ_POLLIN) && dealer_.watch().TakeLost()) {
       // The broker's process is gone (its host closed or refused the connection): no
       // need to wait out its heartbeats.
       StartOver("closed or refused the connection");
       continue;
     }
     if (now >= next_heartbeat) {
-      SendWire(*socket_, {}, wire::Heartbeat{NowWallMicros().count()});
+      SendWire(dealer_.socket(), {}, wire::Heartbeat{NowWallMicros().count()});
       next_heartbeat = now + config_.heartbeat_interval;
     }
     // An active broker welcomes READY at once; silence that long means a dead or
@@ -156,7 +145,7 @@ void Worker::Run(const std::atomic<bool>& stop) {
   spdlog::info("worker {} stopping", config_.name);
   executor_.Stop();  // lets the running batch finish and be written
   SendDone();
-  SendWire(*socket_, {}, wire::Disconnect{"worker stopping"});
+  SendWire(dealer_.socket(), {}, wire::Disconnect{"worker stopping"});
 }
 
 }  // namespace batchq

@@ -14,7 +14,7 @@
 
 #include <zmq.hpp>
 
-#include "common/connection_watch.h"
+#include "common/broker_dealer.h"
 #include "common/log_throttle.h"
 #include "common/metrics_endpoint.h"
 #include "common/wake_signal.h"
@@ -34,7 +34,8 @@ class Worker {
   void Run(const std::atomic<bool>& stop);
 
  private:
-  void Connect();
+  // Announces READY on the current connection.
+  void Announce();
   // Gives up on the current broker (`why`, for the log) and connects to the next one.
   void StartOver(std::string_view why);
   void SendDone();
@@ -44,17 +45,14 @@ class Worker {
   const BackendChoice backend_;
   const std::vector<std::string> types_;
   zmq::context_t context_;
-  std::optional<zmq::socket_t> socket_;
-  std::optional<ConnectionWatch> watch_;  // of socket_; declared after it, gone before it
+  BrokerDealer dealer_;
   std::shared_ptr<prometheus::Registry> registry_;
   WorkerMetrics metrics_;
   MetricsEndpoint metrics_endpoint_;
   WakeSignal done_signal_;
   BatchExecutor executor_;
-  const std::vector<std::string> endpoints_;  // --broker, split
-  std::size_t endpoint_ = 0;                  // the one connected to
-  bool welcomed_ = false;                     // heard from it since connecting
-  std::size_t failed_in_a_row_ = 0;           // brokers given up on since the last welcome
+  bool welcomed_ = false;            // heard from it since connecting
+  std::size_t failed_in_a_row_ = 0;  // brokers given up on since the last welcome
   std::chrono::steady_clock::time_point last_heard_{};
   std::chrono::milliseconds reconnect_backoff_{100};
   LogThrottle bad_input_log_{std::chrono::seconds(1)};
