@@ -253,11 +253,9 @@ void Broker::BecomeActive(std::uint64_t epoch) {
 }
 
 void Broker::StepDown(std::string_view why) {
-  std::vector<Outbound> farewells;
   for (const auto& [routing, worker] : core_->workers().workers()) {
-    farewells.push_back(Outbound{routing, wire::Disconnect{"this broker is no longer active"}});
+    SendWire(backend_, routing, wire::Disconnect{"this broker is no longer active"});
   }
-  for (const auto& farewell : farewells) SendWire(backend_, farewell.routing, farewell.message);
   std::uint64_t queued = 0;
   for (const auto& type : core_->BuildStatus(0, Clock::now()).types) queued += type.queue_depth;
   spdlog::warn(
@@ -266,6 +264,7 @@ void Broker::StepDown(std::string_view why) {
       lease_.holder(), why, queued, core_->in_flight_batches());
   core_ = std::make_unique<BrokerCore>(CoreOptions(config_, 0), &metrics_);
   metrics_.OnLeaseChange(0);
+  UpdateGauges(Clock::now());  // a standby holds no queue and no worker
 }
 
 namespace {
