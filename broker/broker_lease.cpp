@@ -93,12 +93,6 @@ Status BrokerLease::Release(std::uint64_t epoch) {
   return {};
 }
 
-Result<std::string> BrokerLease::Holder() {
-  auto reply = redis_.Command({"GET", lease_key_});
-  if (!reply) return std::unexpected(reply.error());
-  return reply->kind == RedisReply::Kind::kString ? reply->str : std::string();
-}
-
 std::string NewLeaseHolder() {
   char host[256] = {};
   if (gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';

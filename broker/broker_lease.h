@@ -30,8 +30,6 @@ class BrokerLease {
   // Gives the lease of `epoch` up, so a standby takes over without waiting it out.
   Status Release(std::uint64_t epoch);
 
-  // Another broker's holder name and epoch, for logs; empty when the lease is free.
-  Result<std::string> Holder();
   const std::string& holder() const { return holder_; }
 
  private:

@@ -114,11 +114,8 @@ TEST(FailoverTest, ABrokerFrozenPastItsLeaseStepsDownWhenItWakesAndNothingRunsTw
 
   stack.broker(frozen).Signal(SIGSTOP);
   ASSERT_EQ(stack.ActiveBroker(first_epoch), 1 - frozen) << stack.Logs();
-  const std::string frozen_backend =
-      frozen == 0 ? stack.broker_backend()
-                  : stack.broker_backends().substr(stack.broker_backends().find(',') + 1);
-  const std::size_t loyal =
-      stack.AddWorker({"--broker", frozen_backend, "--metrics-listen", "127.0.0.1:0"});
+  const std::size_t loyal = stack.AddWorker(
+      {"--broker", stack.broker_backend(frozen), "--metrics-listen", "127.0.0.1:0"});
   ASSERT_TRUE(WaitFor(
       [&] { return stack.worker(loyal).ReadLog().find("connecting to") != std::string::npos; }));
   stack.broker(frozen).Signal(SIGCONT);

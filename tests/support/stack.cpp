@@ -64,11 +64,11 @@ Stack::~Stack() {
 }
 
 std::string Stack::url() const { return fmt::format("http://127.0.0.1:{}", gateway_port_); }
-std::string Stack::broker_frontend() const {
-  return fmt::format("tcp://127.0.0.1:{}", frontend_ports_.at(0));
+std::string Stack::broker_frontend(std::size_t i) const {
+  return fmt::format("tcp://127.0.0.1:{}", frontend_ports_.at(i));
 }
-std::string Stack::broker_backend() const {
-  return fmt::format("tcp://127.0.0.1:{}", backend_ports_.at(0));
+std::string Stack::broker_backend(std::size_t i) const {
+  return fmt::format("tcp://127.0.0.1:{}", backend_ports_.at(i));
 }
 
 namespace {
@@ -182,9 +182,8 @@ void Stack::StartRedis() {
 }
 
 void Stack::StartBroker(std::size_t i) {
-  std::vector<std::string> argv{
-      BATCHQ_BROKER_BIN, "--frontend", fmt::format("tcp://127.0.0.1:{}", frontend_ports_.at(i)),
-      "--backend", fmt::format("tcp://127.0.0.1:{}", backend_ports_.at(i))};
+  std::vector<std::string> argv{BATCHQ_BROKER_BIN, "--frontend", broker_frontend(i), "--backend",
+                                broker_backend(i)};
   const auto redis = RedisArgs("broker");
   argv.insert(argv.end(), redis.begin(), redis.end());
   if (options_.curve) {

@@ -39,9 +39,9 @@ class Stack {
   ~Stack();
 
   std::string url() const;
-  // The first broker's endpoints.
-  std::string broker_frontend() const;
-  std::string broker_backend() const;
+  // Broker `i`'s endpoints.
+  std::string broker_frontend(std::size_t i = 0) const;
+  std::string broker_backend(std::size_t i = 0) const;
   // Every broker's, comma-separated, as --broker takes them.
   std::string broker_frontends() const;
   std::string broker_backends() const;
