@@ -33,7 +33,8 @@ constexpr std::string_view kWorkerDomain = "worker";
 Now NowBoth() { return Now{Clock::now(), NowWallMicros()}; }
 
 RedisConnection::Options RedisOptions(const BrokerConfig& config) {
-  auto endpoint = ResolveRedisEndpoint(config.redis_url, config.redis_password_file);
+  auto endpoint = ResolveRedisEndpoint(config.redis_url, config.redis_password_file,
+                                       config.redis_sentinel_password_file);
   if (!endpoint) throw std::runtime_error(endpoint.error().message);
   return RedisConnection::Options{*endpoint};
 }

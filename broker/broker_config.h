@@ -15,8 +15,9 @@ struct BrokerConfig {
   std::string frontend = "tcp://127.0.0.1:5555";  // gateways connect here
   std::string backend = "tcp://127.0.0.1:5556";   // workers connect here
   std::string redis_url = "redis://127.0.0.1:6379";
-  std::string redis_password_file;  // read at start; replaces a password in redis_url
-  std::string metrics_listen;       // HOST:PORT for GET /metrics; empty: none
+  std::string redis_password_file;           // read at start; replaces a password in redis_url
+  std::string redis_sentinel_password_file;  // read at start: the sentinels' requirepass
+  std::string metrics_listen;                // HOST:PORT for GET /metrics; empty: none
   std::string key_prefix = "bq:";
   // The job types served, with optional per-type settings: "upper", "sleep:max_batch_size=64".
   // The only ones: a type a worker announces and this list lacks is ignored.

@@ -139,6 +139,7 @@ int main(int argc, char** argv) {
   config.lease = std::chrono::milliseconds(lease_ms);
   config.redis_url = common.redis_url;
   config.redis_password_file = common.redis_password_file;
+  config.redis_sentinel_password_file = common.redis_sentinel_password_file;
   config.key_prefix = common.key_prefix;
   config.result_ttl = common.result_ttl();
 

@@ -44,6 +44,8 @@ constexpr std::array kRows{
         "The gateway holds as much work as it may; retry shortly."},
     Row{ErrorCode::kStorageFull, "storage_full", 503,
         "Redis is near its memory limit: no new jobs are taken until it has room."},
+    Row{ErrorCode::kNotReplicated, "not_replicated", 503,
+        "The job did not reach enough Redis replicas in time, so it was withdrawn; retry."},
     Row{ErrorCode::kExpired, "expired", 500, "The job was not dispatched before its timeout."},
     Row{ErrorCode::kWorkerLost, "worker_lost", 500, "The job's worker was lost too many times."},
     Row{ErrorCode::kCancelled, "cancelled", 500, "The job was cancelled before it ran."},

@@ -35,6 +35,7 @@ enum class ErrorCode {
   kRedisUnavailable,
   kOverloaded,
   kStorageFull,
+  kNotReplicated,
   // Terminal outcomes the system decides.
   kExpired,
   kWorkerLost,

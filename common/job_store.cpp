@@ -712,6 +712,16 @@ Result<StoredBytes> JobStore::ReadStoredBytes(std::string_view tenant, WallMicro
   return out;
 }
 
+Result<int> JobStore::WaitForReplicas(int replicas, std::chrono::milliseconds timeout) {
+  const std::string count = std::to_string(replicas);
+  const std::string ms = std::to_string(std::max<long long>(1, timeout.count()));
+  auto reply = redis_.Command({"WAIT", count, ms});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kInteger)
+    return std::unexpected(UnexpectedReply("WAIT", *reply));
+  return static_cast<int>(reply->integer);
+}
+
 Status JobStore::Ping() {
   auto reply = redis_.Command({"PING"});
   if (!reply) return std::unexpected(reply.error());

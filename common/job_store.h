@@ -158,6 +158,10 @@ class JobStore {
   // The tenant's stored-bytes account as of `now`, after releasing what expired by then.
   Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now);
 
+  // Blocks until the writes this connection made so far reached `replicas` replicas, or
+  // `timeout` passed (Redis's WAIT); returns how many replicas confirmed them.
+  Result<int> WaitForReplicas(int replicas, std::chrono::milliseconds timeout);
+
   // Succeeds when Redis answers.
   Status Ping();
 

@@ -12,6 +12,7 @@ namespace batchq {
 struct ProcessFlags {
   std::string redis_url = "redis://127.0.0.1:6379";
   std::string redis_password_file;
+  std::string redis_sentinel_password_file;
   std::string key_prefix = "bq:";
   std::string log_level = "info";
   bool log_json = false;
@@ -22,13 +23,19 @@ struct ProcessFlags {
 
 inline void AddProcessFlags(CLI::App& app, ProcessFlags& flags) {
   app.add_option("--redis-url", flags.redis_url,
-                 "Redis holding job records: redis://[user@]host:port[/db] or unix:///path")
+                 "Redis holding job records: redis://[user@]host:port[/db], unix:///path, or "
+                 "the master that Redis Sentinel names: "
+                 "redis-sentinel://[user@]host:26379,host:26380,.../MASTER[/db]")
       ->envname("BATCHQ_REDIS_URL")
       ->capture_default_str();
   app.add_option("--redis-password-file", flags.redis_password_file,
                  "File holding the Redis password of the --redis-url user (keeps it out of "
                  "ps); replaces a password in the URL")
       ->envname("BATCHQ_REDIS_PASSWORD_FILE");
+  app.add_option("--redis-sentinel-password-file", flags.redis_sentinel_password_file,
+                 "File holding the password the sentinels of a redis-sentinel:// URL ask for "
+                 "(their requirepass); none when not given")
+      ->envname("BATCHQ_REDIS_SENTINEL_PASSWORD_FILE");
   app.add_option("--key-prefix", flags.key_prefix, "Prefix of every Redis key")
       ->envname("BATCHQ_KEY_PREFIX")
       ->capture_default_str();

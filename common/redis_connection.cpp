@@ -2,9 +2,11 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -80,27 +82,169 @@ Status ParseCredentials(std::string_view userinfo, RedisEndpoint& endpoint) {
   return Ok();
 }
 
-std::string Describe(const RedisEndpoint& ep) {
-  const std::string where =
-      ep.unix_path.empty() ? fmt::format("{}:{}", ep.host, ep.port) : ep.unix_path;
+// Where a connection goes (`server`, or the endpoint's own address), and as whom.
+std::string Describe(const RedisEndpoint& ep, std::string_view server = "") {
+  std::string where(server);
+  if (where.empty()) {
+    where = !ep.sentinels.empty()  ? fmt::format("master '{}' (by sentinel)", ep.master_name)
+            : ep.unix_path.empty() ? fmt::format("{}:{}", ep.host, ep.port)
+                                   : ep.unix_path;
+  }
   return ep.user.empty() ? where : fmt::format("{} as user '{}'", where, ep.user);
+}
+
+Result<redisContext*> Connect(const std::string& host, int port, const std::string& unix_path,
+                              std::chrono::milliseconds timeout) {
+  const timeval connect_timeout = ToTimeval(timeout);
+  redisContext* context = unix_path.empty()
+                              ? redisConnectWithTimeout(host.c_str(), port, connect_timeout)
+                              : redisConnectUnixWithTimeout(unix_path.c_str(), connect_timeout);
+  if (context == nullptr || context->err != 0) {
+    std::string why = context != nullptr ? context->errstr : "out of memory";
+    if (context != nullptr) redisFree(context);
+    return Fail(ErrorCode::kRedisUnavailable, std::move(why));
+  }
+  if (unix_path.empty()) redisEnableKeepAlive(context);
+  return context;
+}
+
+// One command on an open context, with no reconnecting: for logging in and asking
+// sentinels, where a failure means "try the next one".
+Result<RedisReply> Exchange(redisContext* context, std::initializer_list<std::string_view> args) {
+  std::vector<const char*> argv;
+  std::vector<size_t> lengths;
+  for (const auto& arg : args) {
+    argv.push_back(arg.data());
+    lengths.push_back(arg.size());
+  }
+  auto* raw = static_cast<redisReply*>(
+      redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  if (raw == nullptr) {
+    return Fail(ErrorCode::kRedisUnavailable,
+                fmt::format("Redis connection failed: {}.", context->errstr));
+  }
+  RedisReply reply = Copy(raw);
+  freeReplyObject(raw);
+  return reply;
+}
+
+Result<HostPort> AskSentinelForMaster(const HostPort& sentinel, const RedisEndpoint& ep,
+                                      std::chrono::milliseconds timeout) {
+  auto context = Connect(sentinel.host, sentinel.port, "", timeout);
+  if (!context) {
+    return Fail(ErrorCode::kRedisUnavailable,
+                fmt::format("sentinel {}:{} is unreachable: {}", sentinel.host, sentinel.port,
+                            context.error().message));
+  }
+  std::unique_ptr<redisContext, decltype(&redisFree)> owned(*context, &redisFree);
+  redisSetTimeout(owned.get(), ToTimeval(timeout));
+  if (!ep.sentinel_password.empty()) {
+    auto auth = Exchange(owned.get(), {"AUTH", ep.sentinel_password});
+    if (!auth || auth->is_error()) {
+      return Fail(ErrorCode::kRedisUnavailable,
+                  fmt::format("sentinel {}:{} refused its password: {}", sentinel.host,
+                              sentinel.port, auth ? auth->str : auth.error().message));
+    }
+  }
+  auto reply = Exchange(owned.get(), {"SENTINEL", "get-master-addr-by-name", ep.master_name});
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind != RedisReply::Kind::kArray || reply->elements.size() != 2) {
+    return Fail(ErrorCode::kRedisUnavailable,
+                fmt::format("sentinel {}:{} knows no master '{}'{}", sentinel.host, sentinel.port,
+                            ep.master_name, reply->is_error() ? ": " + reply->str : ""));
+  }
+  HostPort master{reply->elements[0].str, 0};
+  const std::string& port = reply->elements[1].str;
+  std::from_chars(port.data(), port.data() + port.size(), master.port);
+  return master;
+}
+
+// A write refused because the server is a replica: nothing ran.
+bool RefusedAsReplica(const std::vector<RedisReply>& replies) {
+  return std::any_of(replies.begin(), replies.end(), [](const RedisReply& reply) {
+    return reply.is_error() && reply.str.find("READONLY") != std::string::npos;
+  });
 }
 
 }  // namespace
 
-Result<RedisEndpoint> ResolveRedisEndpoint(std::string_view url, const std::string& password_file) {
+namespace {
+
+Result<std::string> ReadSecretFile(const std::string& path, std::string_view what) {
+  std::ifstream in(path);
+  std::string secret;
+  if (!in || !std::getline(in, secret)) {
+    return Fail(ErrorCode::kIoError, fmt::format("Cannot read the {} file {}.", what, path));
+  }
+  while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();
+  return secret;
+}
+
+// "host", "host:port" or ":port"; the defaults fill what is left out.
+Status ParseHostPort(std::string_view text, HostPort& out) {
+  if (const auto colon = text.rfind(':'); colon != std::string_view::npos) {
+    const std::string_view port = text.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
+    if (ec != std::errc{} || end != port.data() + port.size() || out.port <= 0 ||
+        out.port > 65535) {
+      return Fail(ErrorCode::kInvalidRedisUrl, fmt::format("Redis port '{}' is not valid.", port));
+    }
+    text = text.substr(0, colon);
+  }
+  if (!text.empty()) out.host = std::string(text);
+  return Ok();
+}
+
+Status ParseDb(std::string_view db, RedisEndpoint& endpoint) {
+  if (db.empty()) return Ok();
+  const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), endpoint.db);
+  if (ec != std::errc{} || end != db.data() + db.size()) {
+    return Fail(ErrorCode::kInvalidRedisUrl,
+                fmt::format("Redis database '{}' is not a number.", db));
+  }
+  return Ok();
+}
+
+// After "redis-sentinel://" and the credentials: "h1:p1,h2:p2/MASTER[/db]".
+Status ParseSentinels(std::string_view rest, RedisEndpoint& endpoint) {
+  const auto slash = rest.find('/');
+  std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash + 1);
+  for (std::string_view hosts = rest.substr(0, slash); !hosts.empty();) {
+    const auto comma = hosts.find(',');
+    HostPort sentinel{"", 26379};
+    if (auto parsed = ParseHostPort(hosts.substr(0, comma), sentinel); !parsed) return parsed;
+    if (sentinel.host.empty()) {
+      return Fail(ErrorCode::kInvalidRedisUrl, "A sentinel in the Redis URL has no host.");
+    }
+    endpoint.sentinels.push_back(std::move(sentinel));
+    hosts = comma == std::string_view::npos ? std::string_view{} : hosts.substr(comma + 1);
+  }
+  const auto db_slash = path.find('/');
+  endpoint.master_name = std::string(path.substr(0, db_slash));
+  if (endpoint.sentinels.empty() || endpoint.master_name.empty()) {
+    return Fail(ErrorCode::kInvalidRedisUrl,
+                "redis-sentinel:// needs sentinels and a master name: "
+                "redis-sentinel://host:26379,host:26380/MASTER.");
+  }
+  return db_slash == std::string_view::npos ? Ok() : ParseDb(path.substr(db_slash + 1), endpoint);
+}
+
+}  // namespace
+
+Result<RedisEndpoint> ResolveRedisEndpoint(std::string_view url, const std::string& password_file,
+                                           const std::string& sentinel_password_file) {
   auto endpoint = ParseRedisUrl(url);
-  if (!endpoint || password_file.empty()) return endpoint;
-  std::ifstream in(password_file);
-  std::string password;
-  if (!in || !std::getline(in, password)) {
-    return Fail(ErrorCode::kIoError,
-                fmt::format("Cannot read the Redis password file {}.", password_file));
+  if (!endpoint) return endpoint;
+  if (!password_file.empty()) {
+    auto password = ReadSecretFile(password_file, "Redis password");
+    if (!password) return std::unexpected(password.error());
+    endpoint->password = std::move(*password);
   }
-  while (!password.empty() && (password.back() == '\r' || password.back() == ' ')) {
-    password.pop_back();
+  if (!sentinel_password_file.empty()) {
+    auto password = ReadSecretFile(sentinel_password_file, "Redis Sentinel password");
+    if (!password) return std::unexpected(password.error());
+    endpoint->sentinel_password = std::move(*password);
   }
-  endpoint->password = std::move(password);
   return endpoint;
 }
 
@@ -112,37 +256,34 @@ Result<RedisEndpoint> ParseRedisUrl(std::string_view url) {
       return Fail(ErrorCode::kInvalidRedisUrl, "unix:// needs a path.");
     return endpoint;
   }
-  if (!url.starts_with("redis://")) {
+  constexpr std::string_view kSentinelScheme = "redis-sentinel://";
+  const bool sentinel = url.starts_with(kSentinelScheme);
+  if (!sentinel && !url.starts_with("redis://")) {
     return Fail(ErrorCode::kInvalidRedisUrl,
-                fmt::format("Redis URL '{}' must start with redis:// or unix://.", url));
+                fmt::format("Redis URL '{}' must start with redis://, redis-sentinel:// or "
+                            "unix://.",
+                            url));
   }
-  std::string_view rest = url.substr(8);
+  std::string_view rest = url.substr(sentinel ? kSentinelScheme.size() : 8);
   if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
     auto credentials = ParseCredentials(rest.substr(0, at), endpoint);
     if (!credentials) return std::unexpected(credentials.error());
     rest = rest.substr(at + 1);
   }
+  if (sentinel) {
+    if (auto parsed = ParseSentinels(rest, endpoint); !parsed)
+      return std::unexpected(parsed.error());
+    return endpoint;
+  }
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
-    const std::string_view db = rest.substr(slash + 1);
-    if (!db.empty()) {
-      const auto [end, ec] = std::from_chars(db.data(), db.data() + db.size(), endpoint.db);
-      if (ec != std::errc{} || end != db.data() + db.size()) {
-        return Fail(ErrorCode::kInvalidRedisUrl,
-                    fmt::format("Redis database '{}' is not a number.", db));
-      }
-    }
+    if (auto db = ParseDb(rest.substr(slash + 1), endpoint); !db)
+      return std::unexpected(db.error());
     rest = rest.substr(0, slash);
   }
-  if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    const std::string_view port = rest.substr(colon + 1);
-    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), endpoint.port);
-    if (ec != std::errc{} || end != port.data() + port.size() || endpoint.port <= 0 ||
-        endpoint.port > 65535) {
-      return Fail(ErrorCode::kInvalidRedisUrl, fmt::format("Redis port '{}' is not valid.", port));
-    }
-    rest = rest.substr(0, colon);
-  }
-  if (!rest.empty()) endpoint.host = std::string(rest);
+  HostPort server{endpoint.host, endpoint.port};
+  if (auto parsed = ParseHostPort(rest, server); !parsed) return std::unexpected(parsed.error());
+  endpoint.host = std::move(server.host);
+  endpoint.port = server.port;
   return endpoint;
 }
 
@@ -155,45 +296,90 @@ void RedisConnection::Drop() {
   context_ = nullptr;
 }
 
+std::string RedisConnection::server() const { return context_ != nullptr ? server_ : ""; }
+
 Status RedisConnection::EnsureConnected() {
   if (context_ != nullptr && context_->err == 0) return Ok();
   Drop();
   const auto& ep = options_.endpoint;
-  const timeval connect_timeout = ToTimeval(options_.connect_timeout);
-  redisContext* context = ep.unix_path.empty()
-                              ? redisConnectWithTimeout(ep.host.c_str(), ep.port, connect_timeout)
-                              : redisConnectUnixWithTimeout(ep.unix_path.c_str(), connect_timeout);
-  if (context == nullptr || context->err != 0) {
-    std::string why = context != nullptr ? context->errstr : "out of memory";
-    if (context != nullptr) redisFree(context);
-    return Fail(ErrorCode::kRedisUnavailable,
-                fmt::format("Redis at {} is unreachable: {}.", Describe(ep), why));
+  if (!ep.sentinels.empty()) return OpenMasterFromSentinels();
+  return Open(ep.host, ep.port, ep.unix_path);
+}
+
+Status RedisConnection::Open(const std::string& host, int port, const std::string& unix_path) {
+  Drop();
+  auto context = Connect(host, port, unix_path, options_.connect_timeout);
+  if (!context) {
+    return Fail(
+        ErrorCode::kRedisUnavailable,
+        fmt::format("Redis at {} is unreachable: {}.",
+                    Describe(options_.endpoint,
+                             unix_path.empty() ? fmt::format("{}:{}", host, port) : unix_path),
+                    context.error().message));
   }
-  redisSetTimeout(context, ToTimeval(options_.command_timeout));
-  if (ep.unix_path.empty()) redisEnableKeepAlive(context);
-  context_ = context;
+  redisSetTimeout(*context, ToTimeval(options_.command_timeout));
+  context_ = *context;
+  server_ = unix_path.empty() ? fmt::format("{}:{}", host, port) : unix_path;
   if (auto authenticated = Authenticate(); !authenticated) return authenticated;
-  if (ep.db != 0) {
-    auto selected = Command({"SELECT", std::to_string(ep.db)});
-    if (!selected) return std::unexpected(selected.error());
-    if (selected->is_error()) {
+  if (options_.endpoint.db != 0) {
+    auto selected = Exchange(context_, {"SELECT", std::to_string(options_.endpoint.db)});
+    if (!selected || selected->is_error()) {
       Drop();
-      return Fail(ErrorCode::kRedisUnavailable, fmt::format("SELECT failed: {}.", selected->str));
+      return Fail(
+          ErrorCode::kRedisUnavailable,
+          fmt::format("SELECT failed: {}.", selected ? selected->str : selected.error().message));
     }
   }
   return Ok();
 }
 
+Status RedisConnection::OpenMasterFromSentinels() {
+  const auto& ep = options_.endpoint;
+  std::string why;
+  for (std::size_t k = 0; k < ep.sentinels.size(); ++k) {
+    const std::size_t i = (first_sentinel_ + k) % ep.sentinels.size();
+    const HostPort& sentinel = ep.sentinels[i];
+    auto master = AskSentinelForMaster(sentinel, ep, options_.connect_timeout);
+    if (!master) {
+      why = master.error().message;
+      continue;
+    }
+    if (auto opened = Open(master->host, master->port, ""); !opened) {
+      if (opened.error().code == ErrorCode::kRedisAuthFailed) return opened;
+      why = opened.error().message;
+      continue;
+    }
+    // A sentinel may still name a master that a failover has since demoted.
+    auto role = Exchange(context_, {"ROLE"});
+    if (role && role->kind == RedisReply::Kind::kArray && !role->elements.empty() &&
+        role->elements[0].str == "master") {
+      first_sentinel_ = i;
+      return Ok();
+    }
+    why = fmt::format("sentinel {}:{} named {} as master '{}', but it says it is {}", sentinel.host,
+                      sentinel.port, server_, ep.master_name,
+                      role && role->kind == RedisReply::Kind::kArray && !role->elements.empty()
+                          ? role->elements[0].str
+                          : std::string("unable to say"));
+    Drop();
+  }
+  return Fail(ErrorCode::kRedisUnavailable,
+              fmt::format("No sentinel named a reachable master '{}': {}.", ep.master_name, why));
+}
+
 Status RedisConnection::Authenticate() {
   const auto& ep = options_.endpoint;
   if (ep.password.empty()) return Ok();
-  auto reply =
-      ep.user.empty() ? Command({"AUTH", ep.password}) : Command({"AUTH", ep.user, ep.password});
-  if (!reply) return std::unexpected(reply.error());
+  auto reply = ep.user.empty() ? Exchange(context_, {"AUTH", ep.password})
+                               : Exchange(context_, {"AUTH", ep.user, ep.password});
+  if (!reply) {
+    Drop();
+    return std::unexpected(reply.error());
+  }
   if (reply->is_error()) {
     Drop();
-    return Fail(ErrorCode::kRedisAuthFailed,
-                fmt::format("Redis at {} refused the password: {}.", Describe(ep), reply->str));
+    return Fail(ErrorCode::kRedisAuthFailed, fmt::format("Redis at {} refused the password: {}.",
+                                                         Describe(ep, server_), reply->str));
   }
   return Ok();
 }
@@ -263,6 +449,11 @@ Result<std::vector<RedisReply>> RedisConnection::Pipeline(
   DropIfClosedByPeer();
   auto replies = PipelineOnce(commands);
   if (!replies && replay == Replay::kSafe) replies = PipelineOnce(commands);
+  if (replies && RefusedAsReplica(*replies)) {
+    Drop();  // a failover demoted this server: find the master again
+    replies = PipelineOnce(commands);
+    if (replies && RefusedAsReplica(*replies)) Drop();
+  }
   return replies;
 }
 

@@ -18,6 +18,11 @@ struct redisContext;
 
 namespace batchq {
 
+struct HostPort {
+  std::string host;
+  int port = 0;
+};
+
 struct RedisEndpoint {
   std::string host = "127.0.0.1";
   int port = 6379;
@@ -26,15 +31,24 @@ struct RedisEndpoint {
   // ACL user and password (AUTH on every connection); empty: none, or the default user.
   std::string user;
   std::string password;
+  // Redis Sentinel: when set, host/port are not used; the master is the server these
+  // sentinels name `master_name`, asked again on every (re)connect and confirmed by ROLE.
+  std::vector<HostPort> sentinels;
+  std::string master_name;
+  std::string sentinel_password;  // AUTH to the sentinels themselves (requirepass); or none
 };
 
 // Accepts "redis://[[user]:password@]host:port[/db]" (user and password may be
-// %-encoded) and "unix:///path/to/socket".
+// %-encoded), "unix:///path/to/socket" and
+// "redis-sentinel://[[user]:password@]host:port[,host:port...]/MASTER[/db]" (port
+// 26379 when left out; user and password are the master's).
 Result<RedisEndpoint> ParseRedisUrl(std::string_view url);
 
 // ParseRedisUrl, with the password read from `password_file` when one is named (it then
-// replaces any in the URL), so that it never shows on a command line.
-Result<RedisEndpoint> ResolveRedisEndpoint(std::string_view url, const std::string& password_file);
+// replaces any in the URL), and the sentinels' from `sentinel_password_file`, so that
+// neither shows on a command line.
+Result<RedisEndpoint> ResolveRedisEndpoint(std::string_view url, const std::string& password_file,
+                                           const std::string& sentinel_password_file = "");
 
 // A reply copied out of hiredis, so it outlives the connection's buffers.
 struct RedisReply {
@@ -66,6 +80,8 @@ class RedisConnection {
   // restarted) is noticed and replaced before sending either kind; after that, only a
   // kSafe command is sent again when its reply is lost, since a kUnsafe one (a script
   // that moves a job on) may have run, and running it twice would answer wrongly.
+  // A READONLY reply (the server is a replica now: a failover) ran nothing, so either
+  // kind is sent once more, to the master found anew.
   enum class Replay { kSafe, kUnsafe };
 
   explicit RedisConnection(Options options);
@@ -90,6 +106,8 @@ class RedisConnection {
   Result<std::optional<std::string>> NextMessage(std::chrono::milliseconds timeout);
 
   bool connected() const { return context_ != nullptr; }
+  // The server this connection talks to now ("host:port"), or "" when not connected.
+  std::string server() const;
 
   // At start: fails (kRedisAuthFailed, a sentence) only when Redis is reachable and
   // refuses our credentials; an unreachable Redis is left to the usual reconnects.
@@ -97,6 +115,11 @@ class RedisConnection {
 
  private:
   Status EnsureConnected();
+  // Opens context_ to one server and logs in (AUTH, SELECT).
+  Status Open(const std::string& host, int port, const std::string& unix_path);
+  // Asks the sentinels, from the one that answered last, for the master; opens it and
+  // keeps it only if ROLE says master.
+  Status OpenMasterFromSentinels();
   Status Authenticate();
   // Drops the connection when Redis closed it while it sat idle.
   void DropIfClosedByPeer();
@@ -106,6 +129,8 @@ class RedisConnection {
 
   const Options options_;
   redisContext* context_ = nullptr;
+  std::string server_;
+  std::size_t first_sentinel_ = 0;
   std::unordered_map<const RedisScript*, std::string> script_shas_;
 };
 

@@ -13,7 +13,8 @@ struct GatewayConfig {
   std::uint16_t port = 8080;  // 0: any free port (written to ready_file)
   std::string broker = "tcp://127.0.0.1:5555";
   std::string redis_url = "redis://127.0.0.1:6379";
-  std::string redis_password_file;  // read at start; replaces a password in redis_url
+  std::string redis_password_file;           // read at start; replaces a password in redis_url
+  std::string redis_sentinel_password_file;  // read at start: the sentinels' requirepass
   std::string key_prefix = "bq:";
   std::size_t max_body_bytes = 1u << 20;
   // Hostile and slow clients (see HttpServer::Options).
@@ -30,6 +31,10 @@ struct GatewayConfig {
   std::uint64_t tenant_max_stored_bytes = 512u << 20;
   // How long a tenant's stored-bytes figure read from Redis is used (StoredBytesQuota).
   std::chrono::milliseconds stored_bytes_refresh{100};
+  // Redis replicas a new job's record must reach before its 202 (WAIT), and how long
+  // to wait for them (SubmitHandler::Options).
+  int redis_replicas_ack = 0;
+  std::chrono::milliseconds redis_replicas_wait{1000};
   std::chrono::milliseconds submit_timeout{2000};
   std::chrono::milliseconds max_wait{60000};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};

@@ -4,6 +4,7 @@
 // I/O thread at once (PerThreadStores gives each thread its own Redis connection).
 // The methods mean what JobStore's do (common/job_store.h).
 
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <span>
@@ -28,6 +29,7 @@ class JobStorePort {
   virtual Result<std::optional<std::string>> GetBlob(std::string_view id) = 0;
   virtual Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) = 0;
   virtual Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now) = 0;
+  virtual Result<int> WaitForReplicas(int replicas, std::chrono::milliseconds timeout) = 0;
   virtual Status Ping() = 0;
 };
 

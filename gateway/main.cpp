@@ -115,6 +115,19 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_STORAGE_FULL_RATIO")
       ->check(CLI::Range(0.1, 1.0))
       ->capture_default_str();
+  app.add_option("--redis-replicas-ack", config.redis_replicas_ack,
+                 "Answer 202 only once a new job's record reached this many Redis replicas "
+                 "(WAIT); else withdraw it and answer 503 not_replicated. 0: once the master "
+                 "has it, which a Redis failover can lose (docs/RELIABILITY.md)")
+      ->envname("BATCHQ_REDIS_REPLICAS_ACK")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  int redis_replicas_wait_ms = static_cast<int>(config.redis_replicas_wait.count());
+  app.add_option("--redis-replicas-wait-ms", redis_replicas_wait_ms,
+                 "How long a submit waits for --redis-replicas-ack replicas, ms")
+      ->envname("BATCHQ_REDIS_REPLICAS_WAIT_MS")
+      ->check(CLI::Range(1, 60000))
+      ->capture_default_str();
   app.add_option("--tenant-max-stored-bytes", config.tenant_max_stored_bytes,
                  "Each tenant's cap on bytes its jobs hold in Redis, finished ones included, "
                  "for keys without max_stored_bytes; past it, 429 quota_exceeded (0: none)")
@@ -189,9 +202,11 @@ int main(int argc, char** argv) {
   config.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.header_timeout = std::chrono::milliseconds(header_timeout_ms);
   config.body_timeout = std::chrono::milliseconds(body_timeout_ms);
+  config.redis_replicas_wait = std::chrono::milliseconds(redis_replicas_wait_ms);
   config.stored_bytes_refresh = std::chrono::milliseconds(stored_bytes_refresh_ms);
   config.redis_url = common.redis_url;
   config.redis_password_file = common.redis_password_file;
+  config.redis_sentinel_password_file = common.redis_sentinel_password_file;
   config.key_prefix = common.key_prefix;
   config.result_ttl = common.result_ttl();
 
@@ -202,7 +217,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    auto endpoint = batchq::ResolveRedisEndpoint(config.redis_url, config.redis_password_file);
+    auto endpoint = batchq::ResolveRedisEndpoint(config.redis_url, config.redis_password_file,
+                                                 config.redis_sentinel_password_file);
     if (!endpoint) throw std::runtime_error(endpoint.error().message);
     const batchq::RedisConnection::Options redis{*endpoint};
     if (auto login = batchq::RedisConnection(redis).CheckLogin(); !login) {
@@ -241,6 +257,8 @@ int main(int argc, char** argv) {
     api_options.submit.limits.max_batch_jobs = config.max_batch_jobs;
     api_options.submit.submit_timeout = config.submit_timeout;
     api_options.submit.fault_exit_after_persist = config.fault_exit_after_persist;
+    api_options.submit.replicas_ack = config.redis_replicas_ack;
+    api_options.submit.replicas_wait = config.redis_replicas_wait;
     api_options.reads.max_wait = config.max_wait;
     batchq::StorageWatch storage({redis, config.storage_full_ratio});
     api_options.submit.storage_full = [&storage] { return storage.FullReason(); };

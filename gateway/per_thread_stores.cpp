@@ -41,6 +41,10 @@ Result<CancelOutcome> PerThreadStores::Cancel(std::string_view id, JobStatus* st
 Result<StoredBytes> PerThreadStores::ReadStoredBytes(std::string_view tenant, WallMicros now) {
   return Local().store->ReadStoredBytes(tenant, now);
 }
+Result<int> PerThreadStores::WaitForReplicas(int replicas, std::chrono::milliseconds timeout) {
+  return Local().store->WaitForReplicas(replicas, timeout);
+}
+
 Status PerThreadStores::Ping() { return Local().store->Ping(); }
 
 Status PerThreadStores::PutKey(const KeyRecord& key) { return Local().keys->Put(key); }

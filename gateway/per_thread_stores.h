@@ -30,6 +30,7 @@ class PerThreadStores : public JobStorePort, public KeyStorePort {
   Result<std::optional<std::string>> GetBlob(std::string_view id) override;
   Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) override;
   Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now) override;
+  Result<int> WaitForReplicas(int replicas, std::chrono::milliseconds timeout) override;
   Status Ping() override;
 
   Status PutKey(const KeyRecord& key) override;

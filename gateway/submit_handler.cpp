@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include <fmt/format.h>
+
 #include "common/job_id.h"
 #include "gateway/api_reply.h"
 #include "gateway/job_json.h"
@@ -143,7 +145,32 @@ bool SubmitHandler::Persist(Pending& pending) {
     pending.respond(ReplayOf(created->id));
     return false;
   }
-  return true;
+  return Replicated(pending);
+}
+
+bool SubmitHandler::Replicated(Pending& pending) {
+  if (options_.replicas_ack <= 0) return true;
+  auto reached = store_.WaitForReplicas(options_.replicas_ack, options_.replicas_wait);
+  if (reached && *reached >= options_.replicas_ack) return true;
+  // Unconfirmed, the records may vanish in a failover, so they are never answered 202:
+  // withdrawn if Redis lets us, so that the client's retry is the only copy; if not
+  // (the master just died), they may survive and run, which a retry with the same
+  // Idempotency-Key turns into one run.
+  std::vector<std::string> ids;
+  for (const NewJob& job : pending.jobs) ids.push_back(job.id);
+  const bool withdrawn = Withdraw(pending, ids);
+  const std::string reach =
+      reached ? fmt::format("reached {} of the {} Redis replicas it must reach within {} ms",
+                            *reached, options_.replicas_ack, options_.replicas_wait.count())
+              : fmt::format("was not confirmed by Redis replicas ({})", reached.error().message);
+  const std::string why =
+      withdrawn ? fmt::format("The job {}, so it was withdrawn; retry.", reach)
+                : fmt::format(
+                      "The job {}, and it could not be withdrawn, so it may run; retry "
+                      "with the same Idempotency-Key to have it run once.",
+                      reach);
+  pending.respond(Unavailable(Error{ErrorCode::kNotReplicated, why}));
+  return false;
 }
 
 void SubmitHandler::Forward(std::shared_ptr<Pending> pending) {

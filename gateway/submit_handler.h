@@ -34,6 +34,11 @@ class SubmitHandler {
     std::function<std::optional<std::string>()> storage_full;
     // Each tenant's cap on stored bytes; null: none. Must outlive the handler.
     StoredBytesQuota* stored_quota = nullptr;
+    // A job is answered 202 only once its record reached this many Redis replicas
+    // (WAIT, at most replicas_wait); else it is withdrawn and answered 503
+    // not_replicated. 0: once the master has it (a failover may lose it).
+    int replicas_ack = 0;
+    std::chrono::milliseconds replicas_wait{1000};
   };
   // Runs a task on an I/O thread: the broker's answer arrives on its link thread,
   // and answering may touch Redis.
@@ -52,8 +57,11 @@ class SubmitHandler {
   // True when it answered: the tenant's stored bytes have no room for these jobs. A batch
   // is admitted or refused whole.
   bool RefusedForStoredBytes(Pending& pending);
-  // False when it answered already (Redis down, a replay, a key conflict).
+  // False when it answered already (Redis down, a replay, a key conflict, too few
+  // replicas).
   bool Persist(Pending& pending);
+  // False when it answered: the new records did not reach options_.replicas_ack replicas.
+  bool Replicated(Pending& pending);
   void Forward(std::shared_ptr<Pending> pending);
   void Answer(Pending& pending, Result<std::vector<wire::Verdict>> verdicts);
   HttpReply ReplayOf(const std::string& id);

@@ -102,6 +102,7 @@ int main(int argc, char** argv) {
   config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   config.redis_url = common.redis_url;
   config.redis_password_file = common.redis_password_file;
+  config.redis_sentinel_password_file = common.redis_sentinel_password_file;
   config.key_prefix = common.key_prefix;
   config.result_ttl = common.result_ttl();
   if (config.name.empty()) {

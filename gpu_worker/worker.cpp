@@ -17,7 +17,8 @@ using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kMaxReconnectBackoff{250};
 
 BatchExecutor::Options ExecutorOptions(const WorkerConfig& config, WorkerMetrics& metrics) {
-  auto endpoint = ResolveRedisEndpoint(config.redis_url, config.redis_password_file);
+  auto endpoint = ResolveRedisEndpoint(config.redis_url, config.redis_password_file,
+                                       config.redis_sentinel_password_file);
   if (!endpoint) throw std::runtime_error(endpoint.error().message);
   // Wrong credentials stop the worker here, at start, rather than fail every batch.
   if (auto login = RedisConnection({*endpoint}).CheckLogin(); !login) {

@@ -17,7 +17,8 @@ struct WorkerConfig {
   std::string broker = "tcp://127.0.0.1:5556";  // the broker's backend endpoint
   std::optional<CurveClientKeys> curve;         // nullopt: plain (loopback only)
   std::string redis_url = "redis://127.0.0.1:6379";
-  std::string redis_password_file;  // read at start; replaces a password in redis_url
+  std::string redis_password_file;           // read at start; replaces a password in redis_url
+  std::string redis_sentinel_password_file;  // read at start: the sentinels' requirepass
   std::string key_prefix = "bq:";
   std::string name;  // default: hostname-pid
   std::vector<std::string> types = {"upper", "sleep", "mlp", "render"};

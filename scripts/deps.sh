@@ -8,7 +8,7 @@ packages=(build-essential cmake ninja-build pkg-config git clang-format python3
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libhiredis-dev libcli11-dev libboost-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libgtest-dev libbenchmark-dev
   libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev openssl
-  redis-server redis-tools curl clang-19 libclang-rt-19-dev
+  redis-server redis-tools redis-sentinel curl clang-19 libclang-rt-19-dev
   docker.io docker-compose debootstrap prometheus chromium)
 if [[ "${1:-}" == "--with-bench" ]]; then
   packages+=(wrk nginx-light python3-matplotlib)

@@ -4,9 +4,15 @@
 # default: Ctrl-C stops every process it started.
 #
 #   scripts/run.sh [--port P] [--workers N] [--redis-url URL] [--backend auto|cuda|cpu]
-#                  [--auth keys|none] [--curve on|off] [--detach] [--stop]
+#                  [--auth keys|none] [--curve on|off] [--ha] [--detach] [--stop]
 #
 # --auth none runs the gateway without API keys (it listens on loopback only).
+# --ha runs the topology that survives losing any one process: a Redis master with
+# two replicas and three sentinels (master name "batchq"), two brokers (one active,
+# one standing by), and a gateway and workers that find both through the sentinels
+# and the broker list. The gateway answers 202 only once a replica has the job
+# (--redis-replicas-ack 1; BATCHQ_REDIS_REPLICAS_ACK=0 turns that off). Kill -9 the
+# active broker or the Redis master and watch jobs keep finishing.
 #
 # Secure as a deployment: CURVE keys (scripts/make_keys.sh) between gateway, broker and
 # workers, and Redis ACL users per role with password files
@@ -30,6 +36,7 @@ redis_url=""
 backend=auto
 auth=keys
 curve=on
+ha=0
 detach=0
 stop=0
 while [[ $# -gt 0 ]]; do
@@ -40,9 +47,10 @@ while [[ $# -gt 0 ]]; do
     --backend) backend=$2; shift 2 ;;
     --auth) auth=$2; shift 2 ;;
     --curve) curve=$2; shift 2 ;;
+    --ha) ha=1; shift ;;
     --detach) detach=1; shift ;;
     --stop) stop=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -104,9 +112,71 @@ users="$run_dir/redis-users"
 # role -> the flags that log it in to Redis (its own ACL user and password file).
 redis_args() {
   if [[ -n "$redis_url" ]]; then echo "--redis-url $redis_url"; return; fi
+  if [[ $ha -eq 1 ]]; then
+    echo "--redis-url redis-sentinel://$1@$sentinel_hosts/batchq" \
+      "--redis-password-file $users/$1.password" \
+      "--redis-sentinel-password-file $users/sentinels.password"
+    return
+  fi
   echo "--redis-url redis://$1@127.0.0.1:$redis_port --redis-password-file $users/$1.password"
 }
-if [[ -z "$redis_url" ]]; then
+wait_redis() {  # port
+  for _ in $(seq 50); do
+    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
+    sleep 0.1
+  done
+}
+# Redis node $1 (0: the first master) on port $2; its replication login in a file.
+start_redis_node() {
+  local conf="$run_dir/redis-node$1.conf"
+  mkdir -p "$run_dir/redis$1"
+  ( umask 077
+    printf 'masteruser replica\nmasterauth %s\n' "$(cat "$users/replica.password")" >"$conf"
+    [[ $1 -gt 0 ]] && printf 'replicaof 127.0.0.1 %s\n' "$redis_port" >>"$conf"
+    true )
+  start "redis$1" redis-server "$conf" --bind 127.0.0.1 --port "$2" --dir "$run_dir/redis$1" \
+    --appendonly yes --appendfsync everysec --save "" \
+    --maxmemory "${BATCHQ_REDIS_MAXMEMORY:-1gb}" --maxmemory-policy noeviction \
+    --aclfile "$users/users.acl"
+  wait_redis "$2"
+}
+start_sentinel() {  # index, port
+  local conf="$run_dir/sentinel$1.conf"
+  ( umask 077
+    cat >"$conf" <<EOC
+port $2
+bind 127.0.0.1
+dir $run_dir
+sentinel monitor batchq 127.0.0.1 $redis_port 2
+sentinel down-after-milliseconds batchq 2000
+sentinel failover-timeout batchq 10000
+sentinel auth-user batchq sentinel
+sentinel auth-pass batchq $(cat "$users/sentinel.password")
+requirepass $(cat "$users/sentinels.password")
+sentinel sentinel-pass $(cat "$users/sentinels.password")
+EOC
+  )
+  start "sentinel$1" redis-sentinel "$conf"
+}
+if [[ -z "$redis_url" && $ha -eq 1 ]]; then
+  scripts/make_redis_users.sh "$users"
+  export REDISCLI_AUTH
+  REDISCLI_AUTH=$(cat "$users/admin.password")
+  redis_port=$(free_port_from 6379)
+  replica_ports=("$(free_port_from $((redis_port + 1)))")
+  replica_ports+=("$(free_port_from $((replica_ports[0] + 1)))")
+  start_redis_node 0 "$redis_port"
+  start_redis_node 1 "${replica_ports[0]}"
+  start_redis_node 2 "${replica_ports[1]}"
+  sentinel_ports=("$(free_port_from 26379)")
+  sentinel_ports+=("$(free_port_from $((sentinel_ports[0] + 1)))")
+  sentinel_ports+=("$(free_port_from $((sentinel_ports[1] + 1)))")
+  sentinel_hosts=""
+  for i in 0 1 2; do
+    start_sentinel "$i" "${sentinel_ports[$i]}"
+    sentinel_hosts+="${sentinel_hosts:+,}127.0.0.1:${sentinel_ports[$i]}"
+  done
+elif [[ -z "$redis_url" ]]; then
   scripts/make_redis_users.sh "$users"
   redis_port=$(free_port_from 6379)
   start redis redis-server --bind 127.0.0.1 --port "$redis_port" --dir "$run_dir" \
@@ -115,13 +185,18 @@ if [[ -z "$redis_url" ]]; then
     --aclfile "$users/users.acl"
   export REDISCLI_AUTH
   REDISCLI_AUTH=$(cat "$users/admin.password")
-  for _ in $(seq 50); do
-    redis-cli -p "$redis_port" ping 2>/dev/null | grep -q PONG && break
-    sleep 0.1
-  done
+  wait_redis "$redis_port"
 fi
 frontend_port=$(free_port_from 5555)
 backend_port=$(free_port_from $((frontend_port + 1)))
+frontends="tcp://127.0.0.1:$frontend_port"
+backends="tcp://127.0.0.1:$backend_port"
+if [[ $ha -eq 1 ]]; then
+  frontend2_port=$(free_port_from $((backend_port + 1)))
+  backend2_port=$(free_port_from $((frontend2_port + 1)))
+  frontends+=",tcp://127.0.0.1:$frontend2_port"
+  backends+=",tcp://127.0.0.1:$backend2_port"
+fi
 curve_client() {  # role
   if [[ $curve == off ]]; then echo "--no-curve"; return; fi
   echo "--curve-secret-file $keys/$1.key --broker-public-key-file $keys/broker.pub"
@@ -135,17 +210,26 @@ curve_server() {
 start broker "$bin/broker/broker" $(redis_args broker) \
   --frontend "tcp://127.0.0.1:$frontend_port" --backend "tcp://127.0.0.1:$backend_port" \
   $(curve_server)
+if [[ $ha -eq 1 ]]; then
+  # The standby: same keys, its own ports; it takes over when the lease lapses.
+  # shellcheck disable=SC2046
+  start broker2 "$bin/broker/broker" $(redis_args broker) \
+    --frontend "tcp://127.0.0.1:$frontend2_port" --backend "tcp://127.0.0.1:$backend2_port" \
+    $(curve_server)
+fi
+gateway_ha=()
+[[ $ha -eq 1 ]] && gateway_ha=(--redis-replicas-ack "${BATCHQ_REDIS_REPLICAS_ACK:-1}")
 # API keys are on, as in a deployment: the gateway makes the bootstrap admin key on
 # its first start (mode 0600) and keeps using it on later ones.
 key_file="$run_dir/api-key"
 # shellcheck disable=SC2046
 start gateway "$bin/gateway/gateway" $(redis_args gateway) --port "$port" \
-  --broker "tcp://127.0.0.1:$frontend_port" $(curve_client gateway) \
-  --admin-key-file "$key_file" --auth "$auth"
+  --broker "$frontends" $(curve_client gateway) \
+  --admin-key-file "$key_file" --auth "$auth" "${gateway_ha[@]}"
 for i in $(seq 1 "$workers"); do
   # shellcheck disable=SC2046
   start "worker$i" "$bin/gpu_worker/gpu_worker" $(redis_args worker) \
-    --broker "tcp://127.0.0.1:$backend_port" $(curve_client worker) --name "worker$i" \
+    --broker "$backends" $(curve_client worker) --name "worker$i" \
     --backend "$backend"
 done
 
@@ -156,8 +240,10 @@ for _ in $(seq 100); do
 done
 
 key=$(cat "$key_file" 2>/dev/null || true)
+shown_redis=${redis_url:-redis://127.0.0.1:$redis_port}
+[[ $ha -eq 1 && -z "$redis_url" ]] && shown_redis="redis-sentinel://$sentinel_hosts/batchq"
 cat <<EOT
-batchq is up at $url  (redis ${redis_url:-redis://127.0.0.1:$redis_port}, $workers workers, logs in $run_dir)
+batchq is up at $url  (redis $shown_redis, $workers workers, logs in $run_dir)
 CURVE keys in $keys; Redis users' passwords in $users
 Admin API key (tenant "admin", every scope), kept in $key_file:
   $key
@@ -168,6 +254,16 @@ Try:
   $bin/cli/batchq --url $url keys create --tenant team-a --scopes submit,read,cancel
 Dashboard: $url/ui (paste the key at the top right)
 EOT
+if [[ $ha -eq 1 && -z "$redis_url" ]]; then
+  cat <<EOT
+High availability: brokers $frontends (one active); Redis master 127.0.0.1:$redis_port with
+replicas on ${replica_ports[*]}, sentinels on ${sentinel_ports[*]}. Try a failover under load:
+  $bin/cli/batchq --url $url bench --type upper --count 20000 &
+  kill -9 \$(cat $run_dir/broker.pid)     # the active broker (or broker2.pid)
+  kill -9 \$(cat $run_dir/redis0.pid)     # the first Redis master
+  REDISCLI_AUTH=\$(cat $users/sentinels.password) redis-cli -p ${sentinel_ports[0]} SENTINEL get-master-addr-by-name batchq
+EOT
+fi
 
 if [[ $detach -eq 1 ]]; then
   echo "detached; stop with: scripts/run.sh --stop"

@@ -25,9 +25,8 @@ using namespace std::chrono_literals;
 // Counts completion notices per job id on the {prefix}done channel.
 class NoticeCounter {
  public:
-  explicit NoticeCounter(const std::string& redis_url) {
-    auto endpoint = ParseRedisUrl(redis_url);
-    options_.endpoint = *endpoint;
+  explicit NoticeCounter(RedisEndpoint endpoint) {
+    options_.endpoint = std::move(endpoint);
     thread_ = std::thread([this] { Loop(); });
   }
   ~NoticeCounter() {
@@ -155,26 +154,35 @@ std::string Upper(std::string text) {
 // Which crashed workers the poison test's supervisor already replaced.
 std::unordered_map<std::size_t, bool> replaced_;
 
+// What a scenario may break, by design, and report rather than fail on.
+struct Allowed {
+  bool missed_notices = false;  // a notice published just before a Redis crash
+  bool lost = false;            // asynchronous replication: a failover may drop jobs
+  bool written_twice = false;   // ... or a result, so that the job runs again
+};
+
 // Waits for every job and checks the invariants; prints the table row.
 void CheckInvariants(const std::string& scenario, Stack& stack, NoticeCounter& notices,
-                     const std::vector<Accepted>& accepted, int refused,
-                     bool notices_may_be_missed) {
+                     const std::vector<Accepted>& accepted, int refused, Allowed allowed) {
   auto client = stack.Client();
   int succeeded = 0, failed = 0, lost = 0, wrong = 0, twice = 0;
   for (const auto& job : accepted) {
-    std::string body;
+    std::string body, last;
     for (int i = 0; i < 12 && body.empty(); ++i) {
       auto polled = client->Get(fmt::format("/v1/jobs/{}?wait_ms=5000", job.id));
       if (!polled) {
         client = stack.Client();
         continue;
       }
+      last = fmt::format("{} {}", polled->status, polled->body);
       const std::string status = JsonString(polled->body, "status");
       if (polled->status == 200 && status != "queued" && status != "running") body = polled->body;
     }
     if (body.empty()) {
       ++lost;
-      ADD_FAILURE() << scenario << ": job " << job.id << " never ended";
+      if (!allowed.lost) {
+        ADD_FAILURE() << scenario << ": job " << job.id << " never ended; last seen: " << last;
+      }
       continue;
     }
     if (JsonString(body, "status") == "succeeded") {
@@ -189,13 +197,13 @@ void CheckInvariants(const std::string& scenario, Stack& stack, NoticeCounter& n
   for (const auto& job : accepted) {
     const int count = notices.Count(job.id);
     if (count > 1) ++twice;
-    if (count == 0 && !notices_may_be_missed) {
+    if (count == 0 && !allowed.missed_notices && !allowed.lost) {
       ADD_FAILURE() << scenario << ": no completion notice for " << job.id;
     }
   }
-  EXPECT_EQ(lost, 0) << scenario;
+  if (!allowed.lost) EXPECT_EQ(lost, 0) << scenario;
   EXPECT_EQ(wrong, 0) << scenario << ": wrong results";
-  EXPECT_EQ(twice, 0) << scenario << ": results written twice";
+  if (!allowed.written_twice) EXPECT_EQ(twice, 0) << scenario << ": results written twice";
   EXPECT_EQ(succeeded + failed + lost, static_cast<int>(accepted.size())) << scenario;
   EXPECT_GT(accepted.size(), 1000u) << scenario << ": too little load got through";
   std::printf("CHAOS | %s | %zu | %d | %d | %d | %d | %d |\n", scenario.c_str(), accepted.size(),
@@ -205,7 +213,8 @@ void CheckInvariants(const std::string& scenario, Stack& stack, NoticeCounter& n
 // A stack, a notice counter listening, and a load that has got 1,000 jobs accepted: the
 // moment each scenario strikes.
 struct UnderLoad {
-  explicit UnderLoad(const StackOptions& options) : stack(options), notices(stack.redis_url()) {}
+  explicit UnderLoad(const StackOptions& options)
+      : stack(options), notices(stack.redis_admin_endpoint()) {}
   // Starts the load once everything is up; false (with the logs) when it is not.
   ::testing::AssertionResult Start(int workers, int requests = 60) {
     if (!stack.WaitReady(workers)) return ::testing::AssertionFailure() << stack.Logs();
@@ -218,9 +227,9 @@ struct UnderLoad {
     }
     return ::testing::AssertionSuccess();
   }
-  void Verify(const std::string& scenario, bool notices_may_be_missed = false) {
+  void Verify(const std::string& scenario, Allowed allowed = {}) {
     const auto accepted = load->Take();
-    CheckInvariants(scenario, stack, notices, accepted, load->refused(), notices_may_be_missed);
+    CheckInvariants(scenario, stack, notices, accepted, load->refused(), allowed);
   }
   Stack stack;
   NoticeCounter notices;
@@ -300,7 +309,7 @@ TEST(ChaosTest, GatewayDiesBetweenPersistAndForward) {
   options.gateway_args = {"--fault-exit-after-persist", "25"};
   Stack stack(options);
   ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
-  NoticeCounter notices(stack.redis_url());
+  NoticeCounter notices(stack.redis_admin_endpoint());
   ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
   std::vector<Accepted> accepted;
   int refused = 0;
@@ -342,7 +351,7 @@ TEST(ChaosTest, GatewayDiesBetweenPersistAndForward) {
   }
   EXPECT_EQ(orphans, 50) << "the request the gateway died on held 50 jobs";
   CheckInvariants("gateway exits between persist and forward (fault flag)", stack, notices,
-                  accepted, refused, false);
+                  accepted, refused, {});
 }
 
 TEST(ChaosTest, PoisonJobMidLoad) {
@@ -354,7 +363,7 @@ TEST(ChaosTest, PoisonJobMidLoad) {
   options.worker_args.insert(options.worker_args.end(), {"--fault-crash-on-input", "\"poison\""});
   Stack stack(options);
   ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
-  NoticeCounter notices(stack.redis_url());
+  NoticeCounter notices(stack.redis_admin_endpoint());
   ASSERT_TRUE(WaitFor([&] { return notices.subscribed(); }));
   std::size_t workers = 2;
   auto supervise = [&] {
@@ -394,7 +403,7 @@ TEST(ChaosTest, PoisonJobMidLoad) {
       1s);
   const auto accepted = load.Take();
   CheckInvariants("a poison job that crashes its worker, mid-load", stack, notices, accepted,
-                  load.refused(), false);
+                  load.refused(), {});
   for (std::size_t i = 2; i < workers; ++i) stack.worker(i).Stop();
 }
 
@@ -407,7 +416,64 @@ TEST(ChaosTest, RestartRedisWithAofMidLoad) {
   std::this_thread::sleep_for(300ms);
   run.stack.StartRedis();  // same port, same folder: replays the AOF
   // A notice published just before the kill may never reach the subscriber.
-  run.Verify("kill -9 redis-server (AOF, fsync always) mid-load, restart it", true);
+  run.Verify("kill -9 redis-server (AOF, fsync always) mid-load, restart it",
+             {.missed_notices = true});
+}
+
+// Redis with two replicas and three sentinels, a pair of brokers: kill -9 the master
+// mid-load; Sentinel promotes a replica and every process follows it. Replication is
+// asynchronous: with --redis-replicas-ack 0 an accepted job, or a written result, may
+// not have reached the replica that is promoted. With N > 0 a job is accepted only once
+// N replicas have it, but Sentinel promotes "the best replica" by offsets it may have
+// read seconds earlier (Redis's WAIT documentation: best effort), so only N = every
+// replica makes sure the promoted one has it: that is the case asserted; N < 2 is
+// measured and reported.
+void KillTheRedisMaster(int replicas_ack, bool lagging) {
+  StackOptions options = ChaosOptions(2);
+  options.brokers = 2;
+  options.redis_replicas = 2;
+  options.sentinels = 3;
+  options.gateway_args = {"--redis-replicas-ack", std::to_string(replicas_ack),
+                          "--redis-replicas-wait-ms", "50"};
+  UnderLoad run(options);
+  ASSERT_TRUE(run.Start(2, 200));  // long enough to outlast the failover
+  if (lagging) {
+    for (int node : {1, 2}) run.stack.redis_node(node).Signal(SIGSTOP);
+    std::string out;
+    ASSERT_EQ(RunCommand({BATCHQ_REDIS_CLI, "-u", run.stack.RedisNodeUrl(0), "--no-auth-warning",
+                          "CLIENT", "KILL", "TYPE", "replica"},
+                         &out),
+              0)
+        << out;
+    std::this_thread::sleep_for(600ms);
+  }
+  run.stack.redis_node(0).Kill();
+  if (lagging) {
+    for (int node : {1, 2}) run.stack.redis_node(node).Signal(SIGCONT);
+  }
+  ASSERT_TRUE(WaitFor([&] { return run.stack.RedisMasterNode() > 0; }, 30s)) << run.stack.Logs();
+  run.Verify(fmt::format("kill -9 the Redis master mid-load{} (2 replicas, 3 sentinels, "
+                         "--redis-replicas-ack {})",
+                         lagging ? ", its replicas 600 ms behind" : "", replicas_ack),
+             {.missed_notices = true, .lost = replicas_ack < 2, .written_twice = true});
+}
+
+TEST(ChaosTest, KillTheRedisMasterMidLoadWithoutReplicaAcks) { KillTheRedisMaster(0, false); }
+
+TEST(ChaosTest, KillTheRedisMasterMidLoadWithOneReplicaAck) { KillTheRedisMaster(1, false); }
+
+TEST(ChaosTest, KillTheRedisMasterMidLoadWithEveryReplicaAcking) { KillTheRedisMaster(2, false); }
+
+TEST(ChaosTest, KillTheRedisMasterAheadOfItsReplicasWithoutReplicaAcks) {
+  KillTheRedisMaster(0, true);
+}
+
+TEST(ChaosTest, KillTheRedisMasterAheadOfItsReplicasWithOneReplicaAck) {
+  KillTheRedisMaster(1, true);
+}
+
+TEST(ChaosTest, KillTheRedisMasterAheadOfItsReplicasWithEveryReplicaAcking) {
+  KillTheRedisMaster(2, true);
 }
 
 }  // namespace

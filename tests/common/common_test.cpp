@@ -84,6 +84,34 @@ TEST(RedisUrlTest, ParsesTcpAndUnixUrls) {
   EXPECT_FALSE(ParseRedisUrl("redis://host:notaport"));
 }
 
+TEST(RedisUrlTest, ParsesSentinelUrls) {
+  auto url = ParseRedisUrl("redis-sentinel://gateway:p%40w@s1:26380,10.0.0.2,s3:26381/batchq/3");
+  ASSERT_TRUE(url) << url.error().message;
+  ASSERT_EQ(url->sentinels.size(), 3u);
+  EXPECT_EQ(url->sentinels[0].host, "s1");
+  EXPECT_EQ(url->sentinels[0].port, 26380);
+  EXPECT_EQ(url->sentinels[1].host, "10.0.0.2");
+  EXPECT_EQ(url->sentinels[1].port, 26379) << "Sentinel's own port when none is given";
+  EXPECT_EQ(url->sentinels[2].port, 26381);
+  EXPECT_EQ(url->master_name, "batchq");
+  EXPECT_EQ(url->db, 3);
+  EXPECT_EQ(url->user, "gateway");
+  EXPECT_EQ(url->password, "p@w");
+  auto bare = ParseRedisUrl("redis-sentinel://127.0.0.1:26379/mymaster");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->master_name, "mymaster");
+  EXPECT_EQ(bare->db, 0);
+  for (const char* bad : {"redis-sentinel://s1:26379", "redis-sentinel://s1:26379/",
+                          "redis-sentinel:///batchq", "redis-sentinel://s1:0/batchq",
+                          "redis-sentinel://s1,,s2/batchq", "redis-sentinel://s1/batchq/x"}) {
+    auto refused = ParseRedisUrl(bad);
+    EXPECT_FALSE(refused) << bad;
+    if (!refused) {
+      EXPECT_EQ(refused.error().code, ErrorCode::kInvalidRedisUrl) << bad;
+    }
+  }
+}
+
 TEST(RedisUrlTest, ParsesUserAndPassword) {
   auto both = ParseRedisUrl("redis://worker:s%40cret:x@redis:6379/1");
   ASSERT_TRUE(both);

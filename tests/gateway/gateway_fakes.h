@@ -73,6 +73,11 @@ class FakeStore : public JobStorePort {
     const auto it = stored.find(std::string(tenant));
     return it == stored.end() ? StoredBytes{} : it->second;
   }
+  Result<int> WaitForReplicas(int replicas, std::chrono::milliseconds) override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    ++replica_waits;
+    return std::min(replicas, replicas_reached);
+  }
   Status Ping() override {
     if (down) return Fail(ErrorCode::kRedisUnavailable);
     return Ok();
@@ -85,6 +90,8 @@ class FakeStore : public JobStorePort {
   std::map<std::string, std::pair<std::string, std::string>> keys;  // key -> id, fingerprint
   std::map<std::string, StoredBytes> stored;                        // by tenant
   int stored_reads = 0;
+  int replica_waits = 0;
+  int replicas_reached = 0;  // what WaitForReplicas reports at most
 };
 
 class FakeBroker : public BrokerPort {

@@ -148,6 +148,45 @@ TEST_F(SubmitHandlerTest, ARefusedJobThatCannotBeRemovedStaysAccepted) {
   EXPECT_EQ(store_.records.size(), 1u);
 }
 
+TEST_F(SubmitHandlerTest, WithReplicasAckAJobIsAcceptedOnlyOnceEnoughReplicasHaveIt) {
+  options_.replicas_ack = 2;
+  store_.replicas_reached = 2;
+  const HttpReply confirmed = Submit(R"({"type":"upper","input":1})", false, "k1");
+  EXPECT_EQ(confirmed.status, 202) << confirmed.body;
+  EXPECT_EQ(store_.replica_waits, 1);
+  EXPECT_EQ(broker_.submitted.size(), 1u);
+
+  // One replica of two: the job is withdrawn before the broker hears of it, and the
+  // key is free for the retry.
+  store_.replicas_reached = 1;
+  const HttpReply short_of_one = Submit(R"({"type":"upper","input":2})", false, "k2");
+  EXPECT_EQ(short_of_one.status, 503) << short_of_one.body;
+  EXPECT_EQ(Code(short_of_one), "not_replicated");
+  EXPECT_NE(short_of_one.body.find("reached 1 of the 2"), std::string::npos) << short_of_one.body;
+  EXPECT_EQ(Header(short_of_one, "Retry-After"), "1");
+  EXPECT_EQ(store_.records.size(), 1u) << "only the confirmed job is left";
+  EXPECT_EQ(store_.keys.count("k2"), 0u);
+  EXPECT_EQ(broker_.submitted.size(), 1u);
+
+  const HttpReply batch =
+      Submit(R"({"jobs":[{"type":"upper","input":3},{"type":"upper","input":4}]})", true);
+  EXPECT_EQ(batch.status, 503) << batch.body;
+  EXPECT_EQ(store_.records.size(), 1u) << "a batch is withdrawn whole";
+
+  // The master died while waiting: the job cannot be withdrawn, and may survive the
+  // failover or not. It is still never answered 202, which would promise what may be lost.
+  store_.fail_remove = true;
+  const HttpReply unknown = Submit(R"({"type":"upper","input":6})");
+  EXPECT_EQ(unknown.status, 503) << unknown.body;
+  EXPECT_NE(unknown.body.find("may run"), std::string::npos) << unknown.body;
+  store_.fail_remove = false;
+
+  options_.replicas_ack = 0;
+  const int waits = store_.replica_waits;
+  EXPECT_EQ(Submit(R"({"type":"upper","input":5})").status, 202);
+  EXPECT_EQ(store_.replica_waits, waits) << "N = 0 does not wait";
+}
+
 TEST_F(SubmitHandlerTest, ABrokerTimeoutStillAccepts) {
   broker_.timeout = true;
   EXPECT_EQ(Submit(R"({"type":"upper","input":1})").status, 202);

@@ -25,6 +25,14 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
+// How often `needle` occurs in `text` (redis-cli prints one reply element per line).
+std::size_t CountLines(const std::string& text, const std::string& needle) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1))
+    ++count;
+  return count;
+}
+
 }  // namespace
 
 Stack::Stack(StackOptions options) : options_(std::move(options)) {
@@ -32,13 +40,30 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
   if (mkdtemp(templ) == nullptr) throw std::runtime_error("mkdtemp failed");
   dir_ = templ;
   redis_port_ = FreePort();
+  for (int i = 0; i < options_.redis_replicas; ++i) replica_ports_.push_back(FreePort());
+  for (int i = 0; i < options_.sentinels; ++i) sentinel_ports_.push_back(FreePort());
+  replicas_.resize(replica_ports_.size());
+  sentinels_.resize(sentinel_ports_.size());
   for (int i = 0; i < options_.brokers; ++i) {
     frontend_ports_.push_back(FreePort());
     backend_ports_.push_back(FreePort());
   }
   brokers_.resize(frontend_ports_.size());
   if (options_.curve) MakeCurveKeys();
-  StartRedis();
+  for (std::size_t i = 0; i <= replicas_.size(); ++i) StartRedis(i);
+  if (!replicas_.empty() && !WaitFor([&] {
+        std::string out;
+        RunCommand(
+            {BATCHQ_REDIS_CLI, "-u", RedisNodeUrl(0), "--no-auth-warning", "INFO", "replication"},
+            &out);
+        return CountLines(out, "state=online") == replicas_.size();
+      })) {
+    throw std::runtime_error("the Redis replicas never came online:\n" + Logs());
+  }
+  for (std::size_t i = 0; i < sentinels_.size(); ++i) StartSentinel(i);
+  if (!sentinels_.empty() && !WaitRedisMaster(0, options_.redis_replicas)) {
+    throw std::runtime_error("the sentinels never agreed on a master:\n" + Logs());
+  }
   for (std::size_t i = 0; i < brokers_.size(); ++i) StartBroker(i);
   StartGateway();
   for (int i = 0; i < options_.workers; ++i) AddWorker();
@@ -56,7 +81,13 @@ Stack::~Stack() {
   for (std::size_t i = 0; i < workers_.size(); ++i) stop(*workers_[i], fmt::format("worker{}", i));
   stop(gateway_, "gateway");
   for (std::size_t i = 0; i < brokers_.size(); ++i) stop(brokers_[i], fmt::format("broker{}", i));
-  stop(redis_, "redis-server");
+  for (std::size_t i = 0; i < sentinels_.size(); ++i) {
+    stop(sentinels_[i], fmt::format("sentinel{}", i));
+  }
+  for (std::size_t i = 0; i < replicas_.size(); ++i) {
+    if (replicas_[i].running()) stop(replicas_[i], fmt::format("redis replica {}", i + 1));
+  }
+  if (redis_.running() || sentinels_.empty()) stop(redis_, "redis-server");
   if (std::getenv("BATCHQ_KEEP_TEST_LOGS") == nullptr) {
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
@@ -84,15 +115,40 @@ std::string EndpointList(const std::vector<int>& ports) {
 std::string Stack::broker_frontends() const { return EndpointList(frontend_ports_); }
 std::string Stack::broker_backends() const { return EndpointList(backend_ports_); }
 std::string Stack::redis_url() const {
-  if (!options_.redis_acl) return fmt::format("redis://127.0.0.1:{}", redis_port_);
+  return AdminUrl(sentinels_.empty() ? redis_port_ : SentinelMasterPort());
+}
+
+std::string Stack::RedisNodeUrl(std::size_t i) const { return AdminUrl(RedisNodePort(i)); }
+
+std::string Stack::AdminUrl(int port) const {
+  if (!options_.redis_acl) return fmt::format("redis://127.0.0.1:{}", port);
   std::string password = ReadFile(redis_password_file("admin"));
   while (!password.empty() && password.back() == '\n') password.pop_back();
-  return fmt::format("redis://default:{}@127.0.0.1:{}", password, redis_port_);
+  return fmt::format("redis://default:{}@127.0.0.1:{}", password, port);
 }
 
 std::string Stack::redis_url(const std::string& role) const {
+  if (!sentinels_.empty()) {
+    const std::string user = options_.redis_acl ? role + "@" : "";
+    return fmt::format("redis-sentinel://{}{}/batchq", user, SentinelUrlHosts());
+  }
   if (!options_.redis_acl) return redis_url();
   return fmt::format("redis://{}@127.0.0.1:{}", role, redis_port_);
+}
+
+RedisEndpoint Stack::redis_admin_endpoint() const {
+  auto endpoint = ResolveRedisEndpoint(
+      sentinels_.empty() ? redis_url() : redis_url("default"),
+      options_.redis_acl ? redis_password_file("admin") : "",
+      options_.redis_acl && !sentinels_.empty() ? redis_password_file("sentinels") : "");
+  if (!endpoint) throw std::runtime_error(endpoint.error().message);
+  return *endpoint;
+}
+
+std::string Stack::SentinelUrlHosts() const {
+  std::vector<std::string> hosts;
+  for (const int port : sentinel_ports_) hosts.push_back(fmt::format("127.0.0.1:{}", port));
+  return fmt::format("{}", fmt::join(hosts, ","));
 }
 
 std::string Stack::redis_password_file(const std::string& role) const {
@@ -103,6 +159,9 @@ std::vector<std::string> Stack::RedisArgs(const std::string& role) const {
   std::vector<std::string> args{"--redis-url", redis_url(role)};
   if (options_.redis_acl)
     args.insert(args.end(), {"--redis-password-file", redis_password_file(role)});
+  if (options_.redis_acl && !sentinels_.empty()) {
+    args.insert(args.end(), {"--redis-sentinel-password-file", redis_password_file("sentinels")});
+  }
   return args;
 }
 
@@ -149,36 +208,166 @@ std::vector<std::string> Stack::CurveClientArgs(const std::string& secret_file) 
   return {"--curve-secret-file", secret_file, "--broker-public-key-file", broker_public_key_file()};
 }
 
-void Stack::StartRedis() {
-  std::vector<std::string> argv{BATCHQ_REDIS_SERVER,
-                                "--port",
-                                std::to_string(redis_port_),
-                                "--bind",
-                                "127.0.0.1",
-                                "--save",
-                                "",
-                                "--appendonly",
-                                options_.redis_aof ? "yes" : "no",
-                                "--appendfsync",
-                                "always",
-                                "--dir",
-                                dir_};
-  if (options_.redis_acl) {
-    const std::string users = dir_ + "/redis-users";
-    if (!std::filesystem::exists(users + "/users.acl") &&
-        RunCommand({BATCHQ_MAKE_REDIS_USERS, users}, nullptr) != 0) {
-      throw std::runtime_error("scripts/make_redis_users.sh failed");
-    }
-    argv.insert(argv.end(), {"--aclfile", users + "/users.acl"});
+void Stack::MakeRedisUsers() {
+  const std::string users = dir_ + "/redis-users";
+  if (!std::filesystem::exists(users + "/users.acl") &&
+      RunCommand({BATCHQ_MAKE_REDIS_USERS, users}, nullptr) != 0) {
+    throw std::runtime_error("scripts/make_redis_users.sh failed");
   }
-  redis_ = ChildProcess(argv, dir_ + "/redis.log");
+}
+
+namespace {
+
+std::string Secret(const std::string& file) {
+  std::string text = ReadFile(file);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+void WriteConfig(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::trunc);
+  out << text;
+  out.close();
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+}
+
+}  // namespace
+
+void Stack::StartRedis(std::size_t i) {
+  const std::string dir = i == 0 ? dir_ : fmt::format("{}/replica{}", dir_, i);
+  std::filesystem::create_directories(dir);
+  std::vector<std::string> argv{BATCHQ_REDIS_SERVER};
+  if (!replicas_.empty()) {
+    // In a file, so that the replication password is not on a command line, and one per
+    // node, since Sentinel rewrites it (CONFIG REWRITE) in a failover.
+    const std::string config = fmt::format("{}/node{}.conf", dir_, i);
+    if (!std::filesystem::exists(config)) {
+      std::string text;
+      if (options_.redis_acl) {
+        MakeRedisUsers();
+        text = fmt::format("masteruser replica\nmasterauth {}\n",
+                           Secret(redis_password_file("replica")));
+      }
+      if (i > 0) text += fmt::format("replicaof 127.0.0.1 {}\n", redis_port_);
+      // Tests start and stop many of these: no 5 s pause to gather replicas before a
+      // sync, nor for them to catch up before a shutdown.
+      text += "repl-diskless-sync-delay 0\nshutdown-timeout 0\n";
+      WriteConfig(config, text);
+    }
+    argv.push_back(config);
+  }
+  argv.insert(argv.end(), {"--port", std::to_string(RedisNodePort(i)), "--bind", "127.0.0.1",
+                           "--save", "", "--appendonly", options_.redis_aof ? "yes" : "no",
+                           "--appendfsync", "always", "--dir", dir});
+  if (options_.redis_acl) {
+    MakeRedisUsers();
+    argv.insert(argv.end(), {"--aclfile", dir_ + "/redis-users/users.acl"});
+  }
+  ChildProcess& node = redis_node(i);
+  node = ChildProcess(argv, i == 0 ? dir_ + "/redis.log" : fmt::format("{}/redis{}.log", dir_, i));
+  const std::string url = RedisNodeUrl(i);
   const bool up = WaitFor([&] {
     std::string out;
-    return RunCommand({BATCHQ_REDIS_CLI, "-u", redis_url(), "--no-auth-warning", "PING"}, &out) ==
-               0 &&
+    return RunCommand({BATCHQ_REDIS_CLI, "-u", url, "--no-auth-warning", "PING"}, &out) == 0 &&
            out.find("PONG") != std::string::npos;
   });
-  if (!up) throw std::runtime_error("redis-server did not start: " + redis_.ReadLog());
+  if (!up) throw std::runtime_error("redis-server did not start: " + node.ReadLog());
+}
+
+void Stack::StartSentinel(std::size_t i) {
+  // Sentinel rewrites its file as it learns the topology: one each, written once.
+  const std::string config = fmt::format("{}/sentinel{}.conf", dir_, i);
+  if (!std::filesystem::exists(config)) {
+    std::string text = fmt::format(
+        "port {}\nbind 127.0.0.1\ndir {}\n"
+        "sentinel monitor batchq 127.0.0.1 {} 2\n"
+        "sentinel down-after-milliseconds batchq 1000\n"
+        "sentinel failover-timeout batchq 5000\n"
+        "sentinel parallel-syncs batchq 2\n",
+        sentinel_ports_[i], dir_, redis_port_);
+    if (options_.redis_acl) {
+      const std::string sentinels = Secret(redis_password_file("sentinels"));
+      text += fmt::format(
+          "sentinel auth-user batchq sentinel\nsentinel auth-pass batchq {}\n"
+          "requirepass {}\nsentinel sentinel-pass {}\n",
+          Secret(redis_password_file("sentinel")), sentinels, sentinels);
+    }
+    WriteConfig(config, text);
+  }
+  sentinels_.at(i) =
+      ChildProcess({BATCHQ_REDIS_SENTINEL, config}, fmt::format("{}/sentinel{}.log", dir_, i));
+}
+
+namespace {
+
+// redis-cli against a sentinel, with its password; the output, or "" on failure.
+std::string SentinelCli(int port, const std::string& password,
+                        const std::vector<std::string>& command) {
+  std::vector<std::string> argv{BATCHQ_REDIS_CLI, "-p", std::to_string(port), "--no-auth-warning"};
+  if (!password.empty()) argv.insert(argv.end(), {"-a", password});
+  argv.insert(argv.end(), command.begin(), command.end());
+  std::string out;
+  return RunCommand(argv, &out) == 0 ? out : "";
+}
+
+}  // namespace
+
+std::string Stack::AskSentinel(const std::vector<std::string>& command) const {
+  const std::string password = options_.redis_acl ? Secret(redis_password_file("sentinels")) : "";
+  for (const int port : sentinel_ports_) {
+    std::string out = SentinelCli(port, password, command);
+    if (!out.empty()) return out;
+  }
+  return "";
+}
+
+int Stack::SentinelMasterPort() const {
+  const std::string password = options_.redis_acl ? Secret(redis_password_file("sentinels")) : "";
+  for (std::size_t i = 0; i < sentinels_.size(); ++i) {
+    const std::string out = SentinelCli(sentinel_ports_[i], password,
+                                        {"SENTINEL", "get-master-addr-by-name", "batchq"});
+    const auto newline = out.find('\n');
+    if (newline == std::string::npos) continue;
+    const int port = std::atoi(out.c_str() + newline + 1);
+    if (port > 0) return port;
+  }
+  return 0;
+}
+
+int Stack::RedisMasterNode() const {
+  const int port = SentinelMasterPort();
+  for (std::size_t i = 0; i <= replicas_.size(); ++i) {
+    if (RedisNodePort(i) == port) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+bool Stack::WaitRedisMaster(int node, int replicas) {
+  const std::string password = options_.redis_acl ? Secret(redis_password_file("sentinels")) : "";
+  const std::string port = std::to_string(RedisNodePort(static_cast<std::size_t>(node)));
+  return WaitFor(
+      [&] {
+        for (std::size_t i = 0; i < sentinels_.size(); ++i) {
+          if (!sentinels_[i].running()) continue;
+          const int p = sentinel_ports_[i];
+          const std::string master =
+              SentinelCli(p, password, {"SENTINEL", "get-master-addr-by-name", "batchq"});
+          if (master.find("\n" + port) == std::string::npos) return false;
+          // A failover needs the sentinels to know one another, and a replica to promote.
+          const std::string peers = SentinelCli(p, password, {"SENTINEL", "sentinels", "batchq"});
+          const std::string known = SentinelCli(p, password, {"SENTINEL", "replicas", "batchq"});
+          const int others = static_cast<int>(std::count_if(sentinels_.begin(), sentinels_.end(),
+                                                            [](auto& s) { return s.running(); })) -
+                             1;
+          if (static_cast<int>(CountLines("\n" + peers, "\nname\n")) < others) return false;
+          if (static_cast<int>(CountLines(known, "\nmaster-link-status\nok\n")) < replicas) {
+            return false;
+          }
+        }
+        return true;
+      },
+      std::chrono::seconds(30));
 }
 
 void Stack::StartBroker(std::size_t i) {

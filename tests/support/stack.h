@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/http_client.h"
+#include "common/redis_connection.h"
 #include "tests/support/child_process.h"
 
 namespace batchq::test {
@@ -31,6 +32,11 @@ struct StackOptions {
   // Redis ACL users per role (scripts/make_redis_users.sh), as a deployment runs: each
   // process logs in as its role with a password file. false: no passwords.
   bool redis_acl = true;
+  // Redis replication with Sentinel: this many replicas of the first Redis and this many
+  // sentinels watching them (master name "batchq"); with sentinels, every process is
+  // given a redis-sentinel:// URL and finds the master through them.
+  int redis_replicas = 0;
+  int sentinels = 0;
 };
 
 class Stack {
@@ -46,8 +52,10 @@ class Stack {
   std::string broker_frontends() const;
   std::string broker_backends() const;
   // The admin's URL (Redis's default user, password included: tests only), for tests
-  // that look into Redis.
+  // that look into Redis: with sentinels, of the master they name now.
   std::string redis_url() const;
+  // The admin's endpoint, through the sentinels when there are some.
+  RedisEndpoint redis_admin_endpoint() const;
   // A role's URL (no password) and its password file; with redis_acl off, the plain URL.
   std::string redis_url(const std::string& role) const;
   std::string redis_password_file(const std::string& role) const;
@@ -79,7 +87,8 @@ class Stack {
   std::vector<std::string> GatewayArgv(const std::string& ready_file) const;
   // --redis-url and --redis-password-file for a process of this role.
   std::vector<std::string> RedisArgs(const std::string& role) const;
-  void StartRedis();
+  // (Re)starts Redis node `i`: 0 is the first master, 1.. its replicas.
+  void StartRedis(std::size_t i = 0);
   // (Re)starts broker `i` (logs to broker.log, broker1.log, ...).
   void StartBroker(std::size_t i = 0);
   void StartGateway();
@@ -91,6 +100,17 @@ class Stack {
   // Options used by the next Start*() / AddWorker(), e.g. to drop a fault flag.
   StackOptions& options() { return options_; }
   ChildProcess& redis() { return redis_; }
+  ChildProcess& redis_node(std::size_t i) { return i == 0 ? redis_ : replicas_.at(i - 1); }
+  int RedisNodePort(std::size_t i) const { return i == 0 ? redis_port_ : replica_ports_.at(i - 1); }
+  // The admin's URL of node `i`, whatever its role now.
+  std::string RedisNodeUrl(std::size_t i) const;
+  // redis-cli `command` against the first sentinel that answers; its output, or "".
+  std::string AskSentinel(const std::vector<std::string>& command) const;
+  // The node the sentinels name master now; -1 if none answered.
+  int RedisMasterNode() const;
+  // Until the sentinels agree on `node` as master and it has `replicas` replicas in sync
+  // (bounded); false if they did not.
+  bool WaitRedisMaster(int node, int replicas);
   ChildProcess& broker(std::size_t i = 0) { return brokers_.at(i); }
   ChildProcess& gateway() { return gateway_; }
   ChildProcess& worker(std::size_t i) { return *workers_.at(i); }
@@ -114,10 +134,20 @@ class Stack {
   StackOptions options_;
   std::string dir_;
   int redis_port_ = 0;
+  std::vector<int> replica_ports_;
+  std::vector<int> sentinel_ports_;
   std::vector<int> frontend_ports_;  // one per broker
   std::vector<int> backend_ports_;
   int gateway_port_ = 0;
   ChildProcess redis_;
+  std::vector<ChildProcess> replicas_;
+  std::vector<ChildProcess> sentinels_;
+  std::string SentinelUrlHosts() const;
+  std::string AdminUrl(int port) const;
+  // The master port a sentinel names now; 0 if none answered.
+  int SentinelMasterPort() const;
+  void StartSentinel(std::size_t i);
+  void MakeRedisUsers();
   std::vector<ChildProcess> brokers_;
   ChildProcess gateway_;
   std::vector<std::unique_ptr<ChildProcess>> workers_;

@@ -1,0 +1,137 @@
+// Redis with replication and Sentinel, with real redis-server and redis-sentinel
+// processes: every batchq process finds the master through the sentinels and follows a
+// failover by itself, and --redis-replicas-ack holds a job's 202 until a replica has
+// its record.
+#include <csignal>
+#include <thread>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/redis_connection.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Submits until the gateway accepts (it answers 503 while Redis has no master), then
+// waits for the job; its final JSON, or "" if it was never accepted or never ended.
+std::string SubmitUntilAcceptedAndWait(HttpClient& client, const std::string& input) {
+  std::string id;
+  WaitFor(
+      [&] {
+        auto accepted =
+            client.PostJson("/v1/jobs", fmt::format(R"({{"type":"upper","input":"{}"}})", input));
+        if (accepted && accepted->status == 202) id = JsonString(accepted->body, "id");
+        return !id.empty();
+      },
+      30s);
+  return id.empty() ? "" : WaitTerminal(client, id);
+}
+
+StackOptions SentinelOptions() {
+  return StackOptions{.workers = 1,
+                      .broker_args = {"--sweep-ms", "300", "--sweep-grace-ms", "1000"},
+                      .worker_args = {"--heartbeat-ms", "100"},
+                      .redis_replicas = 2,
+                      .sentinels = 3};
+}
+
+TEST(SentinelTest, EveryProcessFollowsTheMasterThroughAFailover) {
+  Stack stack(SentinelOptions());
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  const std::string before = SubmitUntilAcceptedAndWait(*client, "before the failover");
+  ASSERT_EQ(JsonString(before, "status"), "succeeded") << before << stack.Logs();
+
+  stack.redis_node(0).Kill();
+  ASSERT_TRUE(WaitFor([&] { return stack.RedisMasterNode() > 0; }, 30s))
+      << "no replica was promoted\n"
+      << stack.Logs();
+  // The gateway writes the job to the new master, the broker dispatches it under a lease
+  // there, the worker claims it and writes its result there.
+  const std::string done = SubmitUntilAcceptedAndWait(*client, "after the failover");
+  ASSERT_EQ(JsonString(done, "status"), "succeeded") << done << stack.Logs();
+  EXPECT_EQ(JsonString(done, "result"), "AFTER THE FAILOVER");
+  // A job finished before the failover is still there: replication carried it.
+  auto kept = client->Get("/v1/jobs/" + JsonString(before, "id"));
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(JsonString(kept->body, "result"), "BEFORE THE FAILOVER") << kept->body;
+}
+
+TEST(SentinelTest, AConnectionOnAMasterThatIsDemotedFindsTheNewOne) {
+  Stack stack(StackOptions{.workers = 0, .redis_replicas = 1, .sentinels = 3});
+  RedisConnection redis(RedisConnection::Options{stack.redis_admin_endpoint()});
+  auto first = redis.Command({"SET", "bq:probe", "1"});
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(first->str, "OK");
+  EXPECT_EQ(redis.server(), fmt::format("127.0.0.1:{}", stack.RedisNodePort(0)));
+
+  // A failover with no crash: the master is demoted in place. The connection on it is
+  // either cut by Sentinel or answered READONLY; either way the write goes to the new
+  // master, found anew.
+  std::string out;
+  ASSERT_EQ(RunCommand({BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--no-auth-warning", "WAIT", "1",
+                        "2000"},
+                       &out),
+            0);
+  ASSERT_NE(stack.AskSentinel({"SENTINEL", "FAILOVER", "batchq"}).find("OK"), std::string::npos)
+      << stack.Logs();
+  ASSERT_TRUE(WaitFor([&] { return stack.RedisMasterNode() == 1; }, 30s)) << stack.Logs();
+  // Until Sentinel demotes the old master (some seconds later) it still takes writes:
+  // Redis's own window of split brain. Demote it now, as Sentinel will, with REPLICAOF,
+  // which leaves its clients connected: the next write there is answered READONLY.
+  ASSERT_EQ(RunCommand({BATCHQ_REDIS_CLI, "-u", stack.RedisNodeUrl(0), "--no-auth-warning",
+                        "REPLICAOF", "127.0.0.1", std::to_string(stack.RedisNodePort(1))},
+                       &out),
+            0)
+      << out;
+  Result<RedisReply> second = Fail(ErrorCode::kRedisUnavailable);
+  const std::string_view incr[] = {"INCR", "bq:probe"};
+  ASSERT_TRUE(WaitFor([&] {
+    second = redis.Command(incr, RedisConnection::Replay::kUnsafe);
+    return second.has_value() && !second->is_error();
+  })) << (second ? second->str : second.error().message);
+  EXPECT_EQ(second->integer, 2) << "the new master has the write made on the old one";
+  EXPECT_EQ(redis.server(), fmt::format("127.0.0.1:{}", stack.RedisNodePort(1)));
+}
+
+TEST(SentinelTest, ReplicasAckHoldsThe202UntilAReplicaHasTheJobAndWithdrawsItOtherwise) {
+  Stack stack(
+      StackOptions{.workers = 1,
+                   .gateway_args = {"--redis-replicas-ack", "1", "--redis-replicas-wait-ms", "300"},
+                   .redis_replicas = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  ExpectUpperJobRuns(*client, "copied before its answer");
+
+  stack.redis_node(1).Signal(SIGSTOP);  // the replica takes nothing now
+  auto refused = client->PostJson("/v1/jobs", R"({"type":"upper","input":"nowhere to copy"})");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_EQ(JsonString(refused->body, "error", "code"), "not_replicated") << refused->body;
+  EXPECT_NE(JsonString(refused->body, "error", "message").find("reached 0 of the 1"),
+            std::string::npos)
+      << refused->body;
+  EXPECT_EQ(refused->Header("Retry-After"), "1");
+  stack.redis_node(1).Signal(SIGCONT);
+  // Withdrawn: neither its record nor a pending entry is left to run; the first job's
+  // record is the only one.
+  std::string out;
+  ASSERT_EQ(RunCommand({BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--no-auth-warning", "ZCARD",
+                        "bq:pending"},
+                       &out),
+            0);
+  EXPECT_EQ(std::stoi(out), 0) << "the withdrawn job is not queued";
+  ASSERT_EQ(RunCommand({BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--no-auth-warning", "--scan",
+                        "--pattern", "bq:job:*"},
+                       &out),
+            0);
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 1) << out;
+  ExpectUpperJobRuns(*client, "copied again");
+}
+
+}  // namespace
+}  // namespace batchq::test
