@@ -434,7 +434,7 @@ void KillTheRedisMaster(int replicas_ack, bool lagging) {
   options.redis_replicas = 2;
   options.sentinels = 3;
   options.gateway_args = {"--redis-replicas-ack", std::to_string(replicas_ack),
-                          "--redis-replicas-wait-ms", "50"};
+                          "--redis-replicas-wait-ms", "100"};
   UnderLoad run(options);
   ASSERT_TRUE(run.Start(2, 200));  // long enough to outlast the failover
   if (lagging) {

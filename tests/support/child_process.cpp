@@ -4,12 +4,18 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <fstream>
+#include <map>
 #include <mutex>
+#include <random>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -155,26 +161,82 @@ int RunCommand(const std::vector<std::string>& argv, std::string* stdout_text,
 
 namespace {
 
-int AnyFreePort() {
+// The lowest port the kernel hands out for outgoing connections and bind(0).
+int EphemeralLow() {
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768;
+  in >> low;
+  return low;
+}
+
+bool Bindable(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
   close(fd);
-  return port;
+  return ok;
+}
+
+// Ports handed out in the last minute by any test process on this machine, kept in a
+// file under an flock: two test binaries that ctest runs at once must not pick the same
+// port in the moment before either binds it.
+class RecentPorts {
+ public:
+  RecentPorts() : fd_(open("/tmp/batchq-test-ports", O_RDWR | O_CREAT | O_CLOEXEC, 0666)) {
+    if (fd_ >= 0) flock(fd_, LOCK_EX);
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    now_ = now;
+    std::ifstream in("/tmp/batchq-test-ports");
+    long long at = 0;
+    int port = 0;
+    while (in >> at >> port) {
+      if (now - at < 60) ports_.emplace(port, at);
+    }
+  }
+  ~RecentPorts() {
+    std::ofstream out("/tmp/batchq-test-ports", std::ios::trunc);
+    for (const auto& [port, at] : ports_) out << at << ' ' << port << '\n';
+    out.close();
+    if (fd_ >= 0) close(fd_);  // releases the lock
+  }
+  bool Taken(int port) const { return ports_.contains(port); }
+  void Take(int port) { ports_.emplace(port, now_); }
+
+ private:
+  int fd_;
+  long long now_ = 0;
+  std::map<int, long long> ports_;
+};
+
+// A port below the ephemeral range that binds now and no test process took lately. Not
+// one bind(0) gives: between choosing a port and a process binding it, any outgoing
+// connection on the machine may take an ephemeral port as its own (CI's broker once
+// could not bind its port while a Sentinel stack was busy connecting), but never one
+// below that range.
+int AnyFreePort() {
+  static std::mt19937 random(std::random_device{}());
+  const int high = std::max(11000, EphemeralLow());
+  std::uniform_int_distribution<int> pick(10000, high - 1);
+  RecentPorts recent;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const int port = pick(random);
+    if (recent.Taken(port) || !Bindable(port)) continue;
+    recent.Take(port);
+    return port;
+  }
+  throw std::runtime_error("no bindable loopback port below the ephemeral range");
 }
 
 }  // namespace
 
 int FreePort() {
-  // The kernel may hand out a port it just handed out (the socket was closed), and a
-  // Stack asks for several before anything binds them: once, CI's broker found its
-  // backend port already taken by the Redis started a moment earlier. So no port is
+  // A Stack asks for several ports before anything binds them: once, CI's broker found
+  // its backend port already taken by the Redis started a moment earlier. So no port is
   // given twice by one process.
   static std::mutex mutex;
   static std::set<int> given;

@@ -33,6 +33,10 @@ std::size_t CountLines(const std::string& text, const std::string& needle) {
   return count;
 }
 
+std::string Secret(const std::string& file);
+std::string AskRedis(int port, const std::string& password,
+                     const std::vector<std::string>& command);
+
 }  // namespace
 
 Stack::Stack(StackOptions options) : options_(std::move(options)) {
@@ -51,12 +55,10 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
   brokers_.resize(frontend_ports_.size());
   if (options_.curve) MakeCurveKeys();
   for (std::size_t i = 0; i <= replicas_.size(); ++i) StartRedis(i);
+  const std::string admin = options_.redis_acl ? Secret(redis_password_file("admin")) : "";
   if (!replicas_.empty() && !WaitFor([&] {
-        std::string out;
-        RunCommand(
-            {BATCHQ_REDIS_CLI, "-u", RedisNodeUrl(0), "--no-auth-warning", "INFO", "replication"},
-            &out);
-        return CountLines(out, "state=online") == replicas_.size();
+        return CountLines(AskRedis(redis_port_, admin, {"INFO", "replication"}), "state=online") ==
+               replicas_.size();
       })) {
     throw std::runtime_error("the Redis replicas never came online:\n" + Logs());
   }
@@ -301,14 +303,37 @@ void Stack::StartSentinel(std::size_t i) {
 
 namespace {
 
-// redis-cli against a sentinel, with its password; the output, or "" on failure.
+// A reply as redis-cli prints it: one element per line.
+void AppendLines(const RedisReply& reply, std::string& out) {
+  if (reply.kind == RedisReply::Kind::kArray) {
+    for (const auto& element : reply.elements) AppendLines(element, out);
+    return;
+  }
+  out += reply.kind == RedisReply::Kind::kInteger ? std::to_string(reply.integer) : reply.str;
+  out += '\n';
+}
+
+// One command on the Redis server or sentinel at `port`, in this process (tests poll
+// these every 20 ms: a redis-cli per poll loaded the 2-core CI machine enough to slow
+// the tests running beside them); its reply as lines, or "" on failure.
+std::string AskRedis(int port, const std::string& password,
+                     const std::vector<std::string>& command) {
+  RedisEndpoint endpoint;
+  endpoint.port = port;
+  endpoint.password = password;
+  RedisConnection redis(RedisConnection::Options{endpoint, std::chrono::milliseconds(500),
+                                                 std::chrono::milliseconds(1000)});
+  const std::vector<std::string_view> args(command.begin(), command.end());
+  auto reply = redis.Command(args);
+  if (!reply || reply->is_error()) return "";
+  std::string out;
+  AppendLines(*reply, out);
+  return out;
+}
+
 std::string SentinelCli(int port, const std::string& password,
                         const std::vector<std::string>& command) {
-  std::vector<std::string> argv{BATCHQ_REDIS_CLI, "-p", std::to_string(port), "--no-auth-warning"};
-  if (!password.empty()) argv.insert(argv.end(), {"-a", password});
-  argv.insert(argv.end(), command.begin(), command.end());
-  std::string out;
-  return RunCommand(argv, &out) == 0 ? out : "";
+  return AskRedis(port, password, command);
 }
 
 }  // namespace
