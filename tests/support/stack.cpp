@@ -331,17 +331,12 @@ std::string AskRedis(int port, const std::string& password,
   return out;
 }
 
-std::string SentinelCli(int port, const std::string& password,
-                        const std::vector<std::string>& command) {
-  return AskRedis(port, password, command);
-}
-
 }  // namespace
 
 std::string Stack::AskSentinel(const std::vector<std::string>& command) const {
   const std::string password = options_.redis_acl ? Secret(redis_password_file("sentinels")) : "";
   for (const int port : sentinel_ports_) {
-    std::string out = SentinelCli(port, password, command);
+    std::string out = AskRedis(port, password, command);
     if (!out.empty()) return out;
   }
   return "";
@@ -350,8 +345,8 @@ std::string Stack::AskSentinel(const std::vector<std::string>& command) const {
 int Stack::SentinelMasterPort() const {
   const std::string password = options_.redis_acl ? Secret(redis_password_file("sentinels")) : "";
   for (std::size_t i = 0; i < sentinels_.size(); ++i) {
-    const std::string out = SentinelCli(sentinel_ports_[i], password,
-                                        {"SENTINEL", "get-master-addr-by-name", "batchq"});
+    const std::string out =
+        AskRedis(sentinel_ports_[i], password, {"SENTINEL", "get-master-addr-by-name", "batchq"});
     const auto newline = out.find('\n');
     if (newline == std::string::npos) continue;
     const int port = std::atoi(out.c_str() + newline + 1);
@@ -377,11 +372,11 @@ bool Stack::WaitRedisMaster(int node, int replicas) {
           if (!sentinels_[i].running()) continue;
           const int p = sentinel_ports_[i];
           const std::string master =
-              SentinelCli(p, password, {"SENTINEL", "get-master-addr-by-name", "batchq"});
+              AskRedis(p, password, {"SENTINEL", "get-master-addr-by-name", "batchq"});
           if (master.find("\n" + port) == std::string::npos) return false;
           // A failover needs the sentinels to know one another, and a replica to promote.
-          const std::string peers = SentinelCli(p, password, {"SENTINEL", "sentinels", "batchq"});
-          const std::string known = SentinelCli(p, password, {"SENTINEL", "replicas", "batchq"});
+          const std::string peers = AskRedis(p, password, {"SENTINEL", "sentinels", "batchq"});
+          const std::string known = AskRedis(p, password, {"SENTINEL", "replicas", "batchq"});
           const int others = static_cast<int>(std::count_if(sentinels_.begin(), sentinels_.end(),
                                                             [](auto& s) { return s.running(); })) -
                              1;
