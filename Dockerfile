@@ -30,7 +30,8 @@ FROM ${RUNTIME_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --no-create-home batchq \
+    # A fixed uid, so Kubernetes manifests can name it (runAsUser, fsGroup).
+    && useradd --system --no-create-home --uid 10001 --user-group batchq \
     # The gateway writes the bootstrap admin key here; a named volume mounted on it
     # takes this owner, so the key survives restarts and stays the gateway's.
     && mkdir -p /var/lib/batchq && chown batchq /var/lib/batchq && chmod 0700 /var/lib/batchq \

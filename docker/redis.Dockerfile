@@ -2,7 +2,11 @@
 ARG BASE_IMAGE=debian:bookworm-slim
 FROM ${BASE_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
-RUN apt-get update && apt-get install -y --no-install-recommends redis-server \
+# The redis user gets a fixed uid first (the package keeps an existing one), so Kubernetes
+# manifests can name it; redis-sentinel for the Sentinel topology (deploy/kubernetes).
+RUN groupadd --system --gid 999 redis && useradd --system --uid 999 --gid redis \
+      --home-dir /var/lib/redis --no-create-home redis \
+    && apt-get update && apt-get install -y --no-install-recommends redis-server redis-sentinel \
     && rm -rf /var/lib/apt/lists/* && mkdir -p /data && chown redis:redis /data
 USER redis
 WORKDIR /data

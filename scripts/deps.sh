@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what batchq needs to build, test and run, when missing: Debian packages,
-# and the one npm package of the browser test (tests/ui).
+# and the npm packages of the browser test (tests/ui) and of the Kubernetes manifests
+# offline check (deploy/kubernetes/check).
 # Usage: scripts/deps.sh [--with-bench]   (as root, or with sudo available)
 set -euo pipefail
 
@@ -9,7 +10,7 @@ packages=(build-essential cmake ninja-build pkg-config git clang-format python3
   libspdlog-dev libfmt-dev libsimdjson-dev libgtest-dev libbenchmark-dev
   libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev openssl
   redis-server redis-tools redis-sentinel curl clang-19 libclang-rt-19-dev
-  docker.io docker-compose debootstrap prometheus chromium)
+  docker.io docker-compose debootstrap prometheus chromium iproute2)
 if [[ "${1:-}" == "--with-bench" ]]; then
   packages+=(wrk nginx-light python3-matplotlib)
 fi
@@ -29,8 +30,11 @@ fi
 
 # The dashboard's browser test drives Debian's chromium with playwright-core (npm,
 # pinned by tests/ui/package-lock.json; no browser download).
-ui=$(dirname "$0")/../tests/ui
-if [[ ! -d $ui/node_modules/playwright-core ]] ||
-   [[ $ui/package-lock.json -nt $ui/node_modules/.package-lock.json ]]; then
-  (cd "$ui" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
-fi
+# The manifests' check validates with kubernetes-models (pinned the same way).
+for npm_dir in tests/ui deploy/kubernetes/check; do
+  dir=$(dirname "$0")/../$npm_dir
+  if [[ ! -d $dir/node_modules ]] ||
+     [[ $dir/package-lock.json -nt $dir/node_modules/.package-lock.json ]]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+done

@@ -201,9 +201,13 @@ void CheckInvariants(const std::string& scenario, Stack& stack, NoticeCounter& n
       ADD_FAILURE() << scenario << ": no completion notice for " << job.id;
     }
   }
-  if (!allowed.lost) EXPECT_EQ(lost, 0) << scenario;
+  if (!allowed.lost) {
+    EXPECT_EQ(lost, 0) << scenario;
+  }
   EXPECT_EQ(wrong, 0) << scenario << ": wrong results";
-  if (!allowed.written_twice) EXPECT_EQ(twice, 0) << scenario << ": results written twice";
+  if (!allowed.written_twice) {
+    EXPECT_EQ(twice, 0) << scenario << ": results written twice";
+  }
   EXPECT_EQ(succeeded + failed + lost, static_cast<int>(accepted.size())) << scenario;
   EXPECT_GT(accepted.size(), 1000u) << scenario << ": too little load got through";
   std::printf("CHAOS | %s | %zu | %d | %d | %d | %d | %d |\n", scenario.c_str(), accepted.size(),

@@ -202,13 +202,7 @@ TEST_F(AuthTest, ARevokedKeyStopsWorkingOnAnotherGatewayToo) {
   const std::string key = stack_->CreateKey("gamma", "read");
   const std::string id = key.substr(3, 12);
   // A second gateway on the same Redis and broker; it sees the key as valid first.
-  const std::string ready = stack_->dir() + "/gateway2.ready";
-  const std::vector<std::string> argv = stack_->GatewayArgv(ready);
-  ChildProcess second(argv, stack_->dir() + "/gateway2.log");
-  ASSERT_TRUE(WaitFor([&] { return std::filesystem::exists(ready); })) << second.ReadLog();
-  std::ifstream in(ready);
-  const std::string port_json((std::istreambuf_iterator<char>(in)), {});
-  const std::string url = fmt::format("http://127.0.0.1:{}", JsonInt(port_json, "port"));
+  auto [second, url] = stack_->StartExtraGateway("gateway2");
   HttpClientOptions options;
   options.bearer_token = key;
   auto on_second = HttpClient::Connect(url, options);

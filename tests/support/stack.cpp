@@ -34,7 +34,7 @@ std::size_t CountLines(const std::string& text, const std::string& needle) {
 }
 
 std::string Secret(const std::string& file);
-std::string AskRedis(int port, const std::string& password,
+std::string AskRedis(const std::string& host, int port, const std::string& password,
                      const std::vector<std::string>& command);
 
 }  // namespace
@@ -57,8 +57,9 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
   for (std::size_t i = 0; i <= replicas_.size(); ++i) StartRedis(i);
   const std::string admin = options_.redis_acl ? Secret(redis_password_file("admin")) : "";
   if (!replicas_.empty() && !WaitFor([&] {
-        return CountLines(AskRedis(redis_port_, admin, {"INFO", "replication"}), "state=online") ==
-               replicas_.size();
+        return CountLines(AskRedis(options_.data_host.address, redis_port_, admin,
+                                   {"INFO", "replication"}),
+                          "state=online") == replicas_.size();
       })) {
     throw std::runtime_error("the Redis replicas never came online:\n" + Logs());
   }
@@ -96,26 +97,32 @@ Stack::~Stack() {
   }
 }
 
-std::string Stack::url() const { return fmt::format("http://127.0.0.1:{}", gateway_port_); }
+std::string Stack::url() const {
+  return fmt::format("http://{}:{}", options_.gateway_host.address, gateway_port_);
+}
 std::string Stack::broker_frontend(std::size_t i) const {
-  return fmt::format("tcp://127.0.0.1:{}", frontend_ports_.at(i));
+  return fmt::format("tcp://{}:{}", options_.data_host.address, frontend_ports_.at(i));
 }
 std::string Stack::broker_backend(std::size_t i) const {
-  return fmt::format("tcp://127.0.0.1:{}", backend_ports_.at(i));
+  return fmt::format("tcp://{}:{}", options_.data_host.address, backend_ports_.at(i));
 }
 
 namespace {
 
-std::string EndpointList(const std::vector<int>& ports) {
+std::string EndpointList(const std::string& host, const std::vector<int>& ports) {
   std::vector<std::string> endpoints;
-  for (const int port : ports) endpoints.push_back(fmt::format("tcp://127.0.0.1:{}", port));
+  for (const int port : ports) endpoints.push_back(fmt::format("tcp://{}:{}", host, port));
   return fmt::format("{}", fmt::join(endpoints, ","));
 }
 
 }  // namespace
 
-std::string Stack::broker_frontends() const { return EndpointList(frontend_ports_); }
-std::string Stack::broker_backends() const { return EndpointList(backend_ports_); }
+std::string Stack::broker_frontends() const {
+  return EndpointList(options_.data_host.address, frontend_ports_);
+}
+std::string Stack::broker_backends() const {
+  return EndpointList(options_.data_host.address, backend_ports_);
+}
 std::string Stack::redis_url() const {
   return AdminUrl(sentinels_.empty() ? redis_port_ : SentinelMasterPort());
 }
@@ -123,10 +130,11 @@ std::string Stack::redis_url() const {
 std::string Stack::RedisNodeUrl(std::size_t i) const { return AdminUrl(RedisNodePort(i)); }
 
 std::string Stack::AdminUrl(int port) const {
-  if (!options_.redis_acl) return fmt::format("redis://127.0.0.1:{}", port);
+  const std::string& host = options_.data_host.address;
+  if (!options_.redis_acl) return fmt::format("redis://{}:{}", host, port);
   std::string password = ReadFile(redis_password_file("admin"));
   while (!password.empty() && password.back() == '\n') password.pop_back();
-  return fmt::format("redis://default:{}@127.0.0.1:{}", password, port);
+  return fmt::format("redis://default:{}@{}:{}", password, host, port);
 }
 
 std::string Stack::redis_url(const std::string& role) const {
@@ -135,7 +143,7 @@ std::string Stack::redis_url(const std::string& role) const {
     return fmt::format("redis-sentinel://{}{}/batchq", user, SentinelUrlHosts());
   }
   if (!options_.redis_acl) return redis_url();
-  return fmt::format("redis://{}@127.0.0.1:{}", role, redis_port_);
+  return fmt::format("redis://{}@{}:{}", role, options_.data_host.address, redis_port_);
 }
 
 RedisEndpoint Stack::redis_admin_endpoint() const {
@@ -149,7 +157,9 @@ RedisEndpoint Stack::redis_admin_endpoint() const {
 
 std::string Stack::SentinelUrlHosts() const {
   std::vector<std::string> hosts;
-  for (const int port : sentinel_ports_) hosts.push_back(fmt::format("127.0.0.1:{}", port));
+  for (const int port : sentinel_ports_) {
+    hosts.push_back(fmt::format("{}:{}", options_.data_host.address, port));
+  }
   return fmt::format("{}", fmt::join(hosts, ","));
 }
 
@@ -251,7 +261,9 @@ void Stack::StartRedis(std::size_t i) {
         text = fmt::format("masteruser replica\nmasterauth {}\n",
                            Secret(redis_password_file("replica")));
       }
-      if (i > 0) text += fmt::format("replicaof 127.0.0.1 {}\n", redis_port_);
+      if (i > 0) {
+        text += fmt::format("replicaof {} {}\n", options_.data_host.address, redis_port_);
+      }
       // Tests start and stop many of these: no 5 s pause to gather replicas before a
       // sync, nor for them to catch up before a shutdown.
       text += "repl-diskless-sync-delay 0\nshutdown-timeout 0\n";
@@ -259,15 +271,17 @@ void Stack::StartRedis(std::size_t i) {
     }
     argv.push_back(config);
   }
-  argv.insert(argv.end(), {"--port", std::to_string(RedisNodePort(i)), "--bind", "127.0.0.1",
-                           "--save", "", "--appendonly", options_.redis_aof ? "yes" : "no",
-                           "--appendfsync", "always", "--dir", dir});
+  argv.insert(argv.end(),
+              {"--port", std::to_string(RedisNodePort(i)), "--bind", options_.data_host.address,
+               "--save", "", "--appendonly", options_.redis_aof ? "yes" : "no", "--appendfsync",
+               "always", "--dir", dir});
   if (options_.redis_acl) {
     MakeRedisUsers();
     argv.insert(argv.end(), {"--aclfile", dir_ + "/redis-users/users.acl"});
   }
   ChildProcess& node = redis_node(i);
-  node = ChildProcess(argv, i == 0 ? dir_ + "/redis.log" : fmt::format("{}/redis{}.log", dir_, i));
+  node = ChildProcess(InHost(options_.data_host, argv),
+                      i == 0 ? dir_ + "/redis.log" : fmt::format("{}/redis{}.log", dir_, i));
   const std::string url = RedisNodeUrl(i);
   const bool up = WaitFor([&] {
     std::string out;
@@ -282,12 +296,13 @@ void Stack::StartSentinel(std::size_t i) {
   const std::string config = fmt::format("{}/sentinel{}.conf", dir_, i);
   if (!std::filesystem::exists(config)) {
     std::string text = fmt::format(
-        "port {}\nbind 127.0.0.1\ndir {}\n"
-        "sentinel monitor batchq 127.0.0.1 {} 2\n"
+        "port {}\nbind {}\ndir {}\n"
+        "sentinel monitor batchq {} {} 2\n"
         "sentinel down-after-milliseconds batchq 1000\n"
         "sentinel failover-timeout batchq 5000\n"
         "sentinel parallel-syncs batchq 2\n",
-        sentinel_ports_[i], dir_, redis_port_);
+        sentinel_ports_[i], options_.data_host.address, dir_, options_.data_host.address,
+        redis_port_);
     if (options_.redis_acl) {
       const std::string sentinels = Secret(redis_password_file("sentinels"));
       text += fmt::format(
@@ -297,8 +312,8 @@ void Stack::StartSentinel(std::size_t i) {
     }
     WriteConfig(config, text);
   }
-  sentinels_.at(i) =
-      ChildProcess({BATCHQ_REDIS_SENTINEL, config}, fmt::format("{}/sentinel{}.log", dir_, i));
+  sentinels_.at(i) = ChildProcess(InHost(options_.data_host, {BATCHQ_REDIS_SENTINEL, config}),
+                                  fmt::format("{}/sentinel{}.log", dir_, i));
 }
 
 namespace {
@@ -316,9 +331,10 @@ void AppendLines(const RedisReply& reply, std::string& out) {
 // One command on the Redis server or sentinel at `port`, in this process (tests poll
 // these every 20 ms: a redis-cli per poll loaded the 2-core CI machine enough to slow
 // the tests running beside them); its reply as lines, or "" on failure.
-std::string AskRedis(int port, const std::string& password,
+std::string AskRedis(const std::string& host, int port, const std::string& password,
                      const std::vector<std::string>& command) {
   RedisEndpoint endpoint;
+  endpoint.host = host;
   endpoint.port = port;
   endpoint.password = password;
   RedisConnection redis(RedisConnection::Options{endpoint, std::chrono::milliseconds(500),
@@ -336,7 +352,7 @@ std::string AskRedis(int port, const std::string& password,
 std::string Stack::AskSentinel(const std::vector<std::string>& command) const {
   const std::string password = options_.redis_acl ? Secret(redis_password_file("sentinels")) : "";
   for (const int port : sentinel_ports_) {
-    std::string out = AskRedis(port, password, command);
+    std::string out = AskRedis(options_.data_host.address, port, password, command);
     if (!out.empty()) return out;
   }
   return "";
@@ -345,8 +361,8 @@ std::string Stack::AskSentinel(const std::vector<std::string>& command) const {
 int Stack::SentinelMasterPort() const {
   const std::string password = options_.redis_acl ? Secret(redis_password_file("sentinels")) : "";
   for (std::size_t i = 0; i < sentinels_.size(); ++i) {
-    const std::string out =
-        AskRedis(sentinel_ports_[i], password, {"SENTINEL", "get-master-addr-by-name", "batchq"});
+    const std::string out = AskRedis(options_.data_host.address, sentinel_ports_[i], password,
+                                     {"SENTINEL", "get-master-addr-by-name", "batchq"});
     const auto newline = out.find('\n');
     if (newline == std::string::npos) continue;
     const int port = std::atoi(out.c_str() + newline + 1);
@@ -371,12 +387,14 @@ bool Stack::WaitRedisMaster(int node, int replicas) {
         for (std::size_t i = 0; i < sentinels_.size(); ++i) {
           if (!sentinels_[i].running()) continue;
           const int p = sentinel_ports_[i];
+          const std::string& host = options_.data_host.address;
           const std::string master =
-              AskRedis(p, password, {"SENTINEL", "get-master-addr-by-name", "batchq"});
+              AskRedis(host, p, password, {"SENTINEL", "get-master-addr-by-name", "batchq"});
           if (master.find("\n" + port) == std::string::npos) return false;
           // A failover needs the sentinels to know one another, and a replica to promote.
-          const std::string peers = AskRedis(p, password, {"SENTINEL", "sentinels", "batchq"});
-          const std::string known = AskRedis(p, password, {"SENTINEL", "replicas", "batchq"});
+          const std::string peers =
+              AskRedis(host, p, password, {"SENTINEL", "sentinels", "batchq"});
+          const std::string known = AskRedis(host, p, password, {"SENTINEL", "replicas", "batchq"});
           const int others = static_cast<int>(std::count_if(sentinels_.begin(), sentinels_.end(),
                                                             [](auto& s) { return s.running(); })) -
                              1;
@@ -403,13 +421,14 @@ void Stack::StartBroker(std::size_t i) {
   }
   argv.insert(argv.end(), options_.broker_args.begin(), options_.broker_args.end());
   brokers_.at(i) =
-      ChildProcess(argv, i == 0 ? dir_ + "/broker.log" : fmt::format("{}/broker{}.log", dir_, i));
+      ChildProcess(InHost(options_.data_host, argv),
+                   i == 0 ? dir_ + "/broker.log" : fmt::format("{}/broker{}.log", dir_, i));
 }
 
 std::vector<std::string> Stack::GatewayArgv(const std::string& ready_file) const {
-  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN, "--port",   "0",
-                                "--ready-file",     ready_file, "--broker",
-                                broker_frontends()};
+  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN, "--listen", options_.gateway_host.address,
+                                "--port",           "0",        "--ready-file",
+                                ready_file,         "--broker", broker_frontends()};
   const auto redis = RedisArgs("gateway");
   argv.insert(argv.end(), redis.begin(), redis.end());
   if (options_.auth) {
@@ -424,14 +443,24 @@ std::vector<std::string> Stack::GatewayArgv(const std::string& ready_file) const
 }
 
 void Stack::StartGateway() {
-  const std::string ready = dir_ + "/gateway.ready";
+  ExtraGateway started = StartExtraGateway("gateway");
+  gateway_ = std::move(started.process);
+  gateway_port_ = static_cast<int>(JsonInt(ReadFile(dir_ + "/gateway.ready"), "port"));
+}
+
+Stack::ExtraGateway Stack::StartExtraGateway(const std::string& name) const {
+  const std::string ready = fmt::format("{}/{}.ready", dir_, name);
   std::filesystem::remove(ready);
-  const std::vector<std::string> argv = GatewayArgv(ready);
-  gateway_ = ChildProcess(argv, dir_ + "/gateway.log");
+  ExtraGateway gateway{ChildProcess(InHost(options_.gateway_host, GatewayArgv(ready)),
+                                    fmt::format("{}/{}.log", dir_, name)),
+                       ""};
+  // The file appears once its port is known; it is written whole, then renamed.
   if (!WaitFor([&] { return std::filesystem::exists(ready); })) {
-    throw std::runtime_error("gateway did not start: " + gateway_.ReadLog());
+    throw std::runtime_error(name + " did not start: " + gateway.process.ReadLog());
   }
-  gateway_port_ = static_cast<int>(JsonInt(ReadFile(ready), "port"));
+  gateway.url =
+      fmt::format("http://{}:{}", options_.gateway_host.address, JsonInt(ReadFile(ready), "port"));
+  return gateway;
 }
 
 std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args,
@@ -449,8 +478,8 @@ std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args,
   argv.insert(argv.end(), curve.begin(), curve.end());
   argv.insert(argv.end(), options_.worker_args.begin(), options_.worker_args.end());
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  workers_.push_back(
-      std::make_unique<ChildProcess>(argv, fmt::format("{}/worker{}.log", dir_, index)));
+  workers_.push_back(std::make_unique<ChildProcess>(InHost(options_.worker_host, argv),
+                                                    fmt::format("{}/worker{}.log", dir_, index)));
   return index;
 }
 

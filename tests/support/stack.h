@@ -11,6 +11,7 @@
 #include "common/http_client.h"
 #include "common/redis_connection.h"
 #include "tests/support/child_process.h"
+#include "tests/support/netns_lan.h"
 
 namespace batchq::test {
 
@@ -37,6 +38,11 @@ struct StackOptions {
   // given a redis-sentinel:// URL and finds the master through them.
   int redis_replicas = 0;
   int sentinels = 0;
+  // Where the processes run (NetnsLan hosts); by default all in this process's network
+  // namespace on loopback.
+  Host data_host;     // the Redis nodes, the sentinels and the brokers
+  Host gateway_host;  // the gateway, and any started with GatewayArgv()
+  Host worker_host;   // read by each AddWorker()
 };
 
 class Stack {
@@ -83,7 +89,8 @@ class Stack {
   // The flags a gateway or worker needs to reach the broker, with this secret key.
   std::vector<std::string> CurveClientArgs(const std::string& secret_file) const;
   // A gateway's command line on this stack (role, keys, options().gateway_args) that
-  // writes its port to `ready_file`.
+  // writes its port to `ready_file`, listening on the gateway host's address (run it
+  // there: InHost(options().gateway_host, ...)).
   std::vector<std::string> GatewayArgv(const std::string& ready_file) const;
   // --redis-url and --redis-password-file for a process of this role.
   std::vector<std::string> RedisArgs(const std::string& role) const;
@@ -92,6 +99,13 @@ class Stack {
   // (Re)starts broker `i` (logs to broker.log, broker1.log, ...).
   void StartBroker(std::size_t i = 0);
   void StartGateway();
+  // One more gateway on this stack, on the gateway host, logging to `name`.log; the
+  // caller owns it. Throws if it did not start.
+  struct ExtraGateway {
+    ChildProcess process;
+    std::string url;
+  };
+  ExtraGateway StartExtraGateway(const std::string& name) const;
   // Starts one more worker (with worker_secret_file() unless another key is given, and
   // every broker unless `extra_args` has a --broker of its own); returns its index.
   std::size_t AddWorker(const std::vector<std::string>& extra_args = {},

@@ -1,0 +1,199 @@
+// Throughput of the `sleep` cost model as workers are added, spread over network
+// namespaces ("hosts" on one bridged LAN, TCP and CURVE between them, as the hosts tests
+// run them), against the ideal of the cost model: each worker runs full batches back to
+// back, so W workers finish W * B / (fixed + B * per_item) jobs per second. The load
+// generator (`batchq bench`, closed loop through POST /v1/jobs:batch) runs in this
+// namespace and reaches the gateway over the LAN. One JSON line per worker count and
+// round, with the CPU seconds each part of the service spent during the load (from
+// /proc; the load generator's from this process's reaped children). Needs root and `ip`.
+//   scaling_bench [--workers 1,2,4,8,16,32] [--rounds 3] [--out FILE.jsonl]
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "tests/support/netns_lan.h"
+#include "tests/support/stack.h"
+
+namespace {
+
+using namespace batchq::test;
+
+struct CostModel {
+  int fixed_us = 20000;
+  int per_item_us = 500;
+  int max_batch = 32;
+  double IdealJobsPerSecond(int workers) const {
+    return workers * max_batch * 1e6 / (fixed_us + static_cast<double>(max_batch) * per_item_us);
+  }
+};
+
+struct Load {
+  int jobs_per_worker = 3000;
+  int connections = 16;
+  int jobs_per_request = 32;
+};
+
+constexpr int kWorkerHosts = 4;
+
+// User + system CPU seconds of a live process, from /proc/PID/stat; 0 if unreadable.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const auto close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(text.substr(close + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
+  double user = 0;
+  double system = 0;
+  fields >> user >> system;
+  return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+double ChildrenCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_CHILDREN, &usage);
+  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
+
+// CPU seconds so far of each part of the stack, and of this process's reaped children.
+struct CpuSample {
+  double broker = 0;
+  double gateway = 0;
+  double redis = 0;
+  double workers = 0;
+  double children = 0;
+};
+
+CpuSample SampleCpu(Stack& stack, int workers) {
+  CpuSample sample;
+  sample.broker = CpuSeconds(stack.broker().pid());
+  sample.gateway = CpuSeconds(stack.gateway().pid());
+  sample.redis = CpuSeconds(stack.redis().pid());
+  for (int w = 0; w < workers; ++w) sample.workers += CpuSeconds(stack.worker(w).pid());
+  sample.children = ChildrenCpuSeconds();
+  return sample;
+}
+
+std::string CpuJson(const CpuSample& before, const CpuSample& after, double wall_s) {
+  return fmt::format(
+      R"({{"wall_s":{:.3f},"broker":{:.3f},"gateway":{:.3f},"redis":{:.3f},"workers":{:.3f},)"
+      R"("load_generator":{:.3f}}})",
+      wall_s, after.broker - before.broker, after.gateway - before.gateway,
+      after.redis - before.redis, after.workers - before.workers, after.children - before.children);
+}
+
+// One run of `batchq bench` against a fresh stack with `workers` workers: its JSON report
+// and the CPU each part spent, as `"bench":{...},"cpu_s":{...}`; "" if it failed.
+std::string Run(int workers, const CostModel& cost, const Load& load) {
+  std::vector<std::string> hosts = {"data", "gateways"};
+  for (int h = 0; h < kWorkerHosts; ++h) hosts.push_back(fmt::format("workers-{}", h));
+  NetnsLan lan(hosts);
+  Stack stack(StackOptions{
+      .workers = 0,
+      .broker_args = {"--type",
+                      fmt::format("sleep:max_batch_size={},max_delay_ms=2", cost.max_batch)},
+      .worker_args = {"--sleep-fixed-us", std::to_string(cost.fixed_us), "--sleep-per-item-us",
+                      std::to_string(cost.per_item_us), "--type", "sleep"},
+      .data_host = lan.host("data"),
+      .gateway_host = lan.host("gateways")});
+  for (int w = 0; w < workers; ++w) {
+    stack.options().worker_host = lan.host(fmt::format("workers-{}", w % kWorkerHosts));
+    stack.AddWorker();
+  }
+  if (!stack.WaitReady(workers)) {
+    std::fprintf(stderr, "stack not ready:\n%s\n", stack.Logs().c_str());
+    return "";
+  }
+  std::string report;
+  const CpuSample before = SampleCpu(stack, workers);
+  const auto start = std::chrono::steady_clock::now();
+  const int status = RunCommand({BATCHQ_CLI_BIN,
+                                 "--url",
+                                 stack.url(),
+                                 "--api-key-file",
+                                 stack.admin_key_file(),
+                                 "--output",
+                                 "json",
+                                 "bench",
+                                 "--type",
+                                 "sleep",
+                                 "--input",
+                                 "1",
+                                 "--count",
+                                 std::to_string(load.jobs_per_worker * workers),
+                                 "--connections",
+                                 std::to_string(load.connections),
+                                 "--jobs-per-request",
+                                 std::to_string(load.jobs_per_request),
+                                 "--timeout-s",
+                                 "300"},
+                                &report, std::chrono::seconds(400));
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+  const CpuSample after = SampleCpu(stack, workers);
+  if (status != 0) {
+    std::fprintf(stderr, "batchq bench exited %d: %s\n", status, report.c_str());
+    return "";
+  }
+  while (!report.empty() && report.back() == '\n') report.pop_back();
+  return fmt::format(R"("bench":{},"cpu_s":{})", report.substr(report.rfind('\n') + 1),
+                     CpuJson(before, after, wall.count()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"batchq scaling bench: sleep jobs/s with 1..N workers on namespaced hosts"};
+  std::vector<int> worker_counts = {1, 2, 4, 8, 16, 32};
+  int rounds = 3;
+  std::string out = "scaling.jsonl";
+  CostModel cost;
+  Load load;
+  app.add_option("--workers", worker_counts, "Worker counts to measure")->delimiter(',');
+  app.add_option("--rounds", rounds, "Runs per worker count, interleaved")->capture_default_str();
+  app.add_option("--out", out, "JSON lines written here")->capture_default_str();
+  app.add_option("--fixed-us", cost.fixed_us, "sleep: cost per batch, µs")->capture_default_str();
+  app.add_option("--per-item-us", cost.per_item_us, "sleep: cost per job, µs")
+      ->capture_default_str();
+  app.add_option("--max-batch", cost.max_batch, "The broker's max_batch_size for sleep")
+      ->capture_default_str();
+  app.add_option("--jobs-per-worker", load.jobs_per_worker, "Jobs per run, per worker")
+      ->capture_default_str();
+  app.add_option("--connections", load.connections, "Load generator connections")
+      ->capture_default_str();
+  app.add_option("--jobs-per-request", load.jobs_per_request, "Jobs per POST /v1/jobs:batch")
+      ->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (const std::string why = NetnsLan::Unavailable(); !why.empty()) {
+    std::fprintf(stderr, "%s\n", why.c_str());
+    return 2;
+  }
+
+  std::ofstream lines(out, std::ios::app);
+  for (int round = 0; round < rounds; ++round) {
+    for (const int workers : worker_counts) {
+      const std::string report = Run(workers, cost, load);
+      if (report.empty()) return 1;
+      const std::string line =
+          fmt::format(R"({{"workers":{},"round":{},"fixed_us":{},"per_item_us":{},"max_batch":{},)"
+                      R"("ideal_jobs_per_s":{:.1f},{}}})",
+                      workers, round, cost.fixed_us, cost.per_item_us, cost.max_batch,
+                      cost.IdealJobsPerSecond(workers), report);
+      lines << line << '\n' << std::flush;
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
