@@ -31,10 +31,12 @@ std::string SubmitUntilAcceptedAndWait(HttpClient& client, const std::string& in
   return id.empty() ? "" : WaitTerminal(client, id);
 }
 
+// The default heartbeat (1 s, three missed: dead): a Redis failover does not touch the
+// worker's link to the broker, and a 100 ms one let an overloaded CI machine (ASan, two
+// Sentinel stacks at once) stall both ends past 300 ms until a job failed worker_lost.
 StackOptions SentinelOptions() {
   return StackOptions{.workers = 1,
                       .broker_args = {"--sweep-ms", "300", "--sweep-grace-ms", "1000"},
-                      .worker_args = {"--heartbeat-ms", "100"},
                       .redis_replicas = 2,
                       .sentinels = 3};
 }
