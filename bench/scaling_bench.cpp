@@ -7,26 +7,26 @@
 // round, with the CPU seconds each part of the service spent during the load (from
 // /proc; the load generator's from this process's reaped children). Needs root and `ip`.
 //   scaling_bench [--workers 1,2,4,8,16,32] [--rounds 3] [--out FILE.jsonl]
-#include <sys/resource.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "bench/process_cpu.h"
 #include "tests/support/netns_lan.h"
 #include "tests/support/stack.h"
 
 namespace {
 
 using namespace batchq::test;
+using batchq::bench::CpuJson;
+using batchq::bench::CpuSample;
+using batchq::bench::SampleCpu;
 
 struct CostModel {
   int fixed_us = 20000;
@@ -44,55 +44,6 @@ struct Load {
 };
 
 constexpr int kWorkerHosts = 4;
-
-// User + system CPU seconds of a live process, from /proc/PID/stat; 0 if unreadable.
-double CpuSeconds(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  const auto close = text.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
-  std::string skip;
-  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
-  double user = 0;
-  double system = 0;
-  fields >> user >> system;
-  return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
-}
-
-double ChildrenCpuSeconds() {
-  rusage usage{};
-  getrusage(RUSAGE_CHILDREN, &usage);
-  auto seconds = [](const timeval& t) { return t.tv_sec + t.tv_usec / 1e6; };
-  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
-}
-
-// CPU seconds so far of each part of the stack, and of this process's reaped children.
-struct CpuSample {
-  double broker = 0;
-  double gateway = 0;
-  double redis = 0;
-  double workers = 0;
-  double children = 0;
-};
-
-CpuSample SampleCpu(Stack& stack, int workers) {
-  CpuSample sample;
-  sample.broker = CpuSeconds(stack.broker().pid());
-  sample.gateway = CpuSeconds(stack.gateway().pid());
-  sample.redis = CpuSeconds(stack.redis().pid());
-  for (int w = 0; w < workers; ++w) sample.workers += CpuSeconds(stack.worker(w).pid());
-  sample.children = ChildrenCpuSeconds();
-  return sample;
-}
-
-std::string CpuJson(const CpuSample& before, const CpuSample& after, double wall_s) {
-  return fmt::format(
-      R"({{"wall_s":{:.3f},"broker":{:.3f},"gateway":{:.3f},"redis":{:.3f},"workers":{:.3f},)"
-      R"("load_generator":{:.3f}}})",
-      wall_s, after.broker - before.broker, after.gateway - before.gateway,
-      after.redis - before.redis, after.workers - before.workers, after.children - before.children);
-}
 
 // One run of `batchq bench` against a fresh stack with `workers` workers: its JSON report
 // and the CPU each part spent, as `"bench":{...},"cpu_s":{...}`; "" if it failed.

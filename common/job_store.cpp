@@ -346,22 +346,37 @@ std::string JobStore::BlobKey(std::string_view id) const { return JobKey(id) + "
 Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
                                        std::optional<IdempotencyClaim> claim) {
   if (jobs.empty()) return CreateOutcome{};
+  if (claim) {
+    const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), unfinished_lifetime_));
+    const NewJob& job = jobs[0];
+    const std::string storage = fmt::format("{} {}", minute, JobStore::CreationBytes(job));
+    return CreateClaimed(job, JobKey(job.id), CreationFields(job, storage),
+                         std::to_string(job.created.count() / 1000), minute, *claim);
+  }
+  std::vector<const NewJob*> group;
+  group.reserve(jobs.size());
+  for (const NewJob& job : jobs) group.push_back(&job);
+  if (auto created = CreateGroup(group); !created) return std::unexpected(created.error());
+  return CreateOutcome{true, jobs[0].id, true};
+}
+
+Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
+  if (group.empty()) return Ok();
   const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), unfinished_lifetime_));
   std::vector<std::string> keys, scores, storage;
   std::vector<RecordFields> fields;
-  keys.reserve(jobs.size());
-  scores.reserve(jobs.size());
-  storage.reserve(jobs.size());
-  fields.reserve(jobs.size());
-  for (const NewJob& job : jobs) {
-    keys.push_back(JobKey(job.id));
-    scores.push_back(std::to_string(job.created.count() / 1000));
-    storage.push_back(fmt::format("{} {}", minute, JobStore::CreationBytes(job)));
-    fields.push_back(CreationFields(job, storage.back()));
+  keys.reserve(group.size());
+  scores.reserve(group.size());
+  storage.reserve(group.size());
+  fields.reserve(group.size());
+  for (const NewJob* job : group) {
+    keys.push_back(JobKey(job->id));
+    scores.push_back(std::to_string(job->created.count() / 1000));
+    storage.push_back(fmt::format("{} {}", minute, JobStore::CreationBytes(*job)));
+    fields.push_back(CreationFields(*job, storage.back()));
   }
-  if (claim) return CreateClaimed(jobs[0], keys[0], fields[0], scores[0], minute, *claim);
   std::vector<std::vector<std::string_view>> commands;
-  commands.reserve(jobs.size() + 5);
+  commands.reserve(group.size() * 2 + 5);
   commands.push_back({"MULTI"});
   std::vector<std::string_view> zadd{"ZADD", pending_key_};
   std::vector<std::string_view> lpush{"LPUSH", recent_key_};
@@ -374,21 +389,21 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
     std::uint64_t bytes = 0;
   };
   std::vector<TenantPush> by_tenant;
-  for (std::size_t i = 0; i < jobs.size(); ++i) {
+  for (std::size_t i = 0; i < group.size(); ++i) {
+    const NewJob& job = *group[i];
     std::vector<std::string_view> hset{"HSET", keys[i]};
     hset.insert(hset.end(), fields[i].pairs().begin(), fields[i].pairs().end());
     commands.push_back(std::move(hset));
     // A backstop: a record no broker ever ends still leaves Redis in the end.
     commands.push_back({"EXPIRE", keys[i], unfinished_ttl_});
-    zadd.insert(zadd.end(), {scores[i], jobs[i].id});
-    lpush.push_back(jobs[i].id);
-    if (jobs[i].tenant.empty()) continue;
-    if (by_tenant.empty() || by_tenant.back().tenant != jobs[i].tenant) {
-      by_tenant.push_back(
-          TenantPush{jobs[i].tenant, TenantRecentKey(jobs[i].tenant), {"LPUSH"}, 0});
+    zadd.insert(zadd.end(), {scores[i], job.id});
+    lpush.push_back(job.id);
+    if (job.tenant.empty()) continue;
+    if (by_tenant.empty() || by_tenant.back().tenant != job.tenant) {
+      by_tenant.push_back(TenantPush{job.tenant, TenantRecentKey(job.tenant), {"LPUSH"}, 0});
     }
-    by_tenant.back().push.push_back(jobs[i].id);
-    by_tenant.back().bytes += JobStore::CreationBytes(jobs[i]);
+    by_tenant.back().push.push_back(job.id);
+    by_tenant.back().bytes += JobStore::CreationBytes(job);
   }
   commands.push_back(std::move(zadd));
   commands.push_back(std::move(lpush));
@@ -416,7 +431,7 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
   for (const RedisReply& reply : exec.elements) {
     if (reply.is_error()) return std::unexpected(UnexpectedReply("HSET/ZADD/LPUSH", reply));
   }
-  return CreateOutcome{true, jobs[0].id, true};
+  return Ok();
 }
 
 Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_view job_key,

@@ -119,6 +119,9 @@ class JobStore {
   // (result_ttl).
   Result<CreateOutcome> Create(std::span<const NewJob> jobs,
                                std::optional<IdempotencyClaim> claim = std::nullopt);
+  // Create without a claim for jobs of many requests (and tenants) at once: one
+  // MULTI/EXEC, all made durable or none (the gateway's group commit).
+  Status CreateGroup(std::span<const NewJob* const> group);
   // Frees a key whose job the broker refused, so that a retry can create it.
   Status ForgetIdempotencyKey(std::string_view key);
   // Removes records the broker refused, so a 4xx answer leaves nothing behind.

@@ -12,15 +12,16 @@
 namespace batchq {
 
 JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store,
-               KeyStorePort& keys, BrokerPort& broker, CompletionWaiters& waiters,
-               prometheus::Registry& registry, KeyAuthenticator* authenticator)
+               JobCommitPort& commit, KeyStorePort& keys, BrokerPort& broker,
+               CompletionWaiters& waiters, prometheus::Registry& registry,
+               KeyAuthenticator* authenticator)
     : store_(store),
       broker_(broker),
       registry_(registry),
       authenticator_(authenticator),
       storage_full_(options.submit.storage_full),
       http_metrics_(registry),
-      submit_(options.submit, store, broker,
+      submit_(options.submit, store, commit, broker,
               [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
       reads_(io, options.reads, store, broker, waiters),
       keys_(keys) {}

@@ -13,6 +13,7 @@
 #include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
 #include "gateway/http_metrics.h"
+#include "gateway/job_commit_port.h"
 #include "gateway/job_reads.h"
 #include "gateway/job_store_port.h"
 #include "gateway/key_admin.h"
@@ -33,9 +34,9 @@ class JobApi {
   // Everything passed in must outlive the API. `authenticator` null means --auth none:
   // every request is UnauthenticatedCaller(). Every answer is counted in `registry`
   // (HttpMetrics), which GET /metrics serves.
-  JobApi(boost::asio::io_context& io, Options options, JobStorePort& store, KeyStorePort& keys,
-         BrokerPort& broker, CompletionWaiters& waiters, prometheus::Registry& registry,
-         KeyAuthenticator* authenticator);
+  JobApi(boost::asio::io_context& io, Options options, JobStorePort& store, JobCommitPort& commit,
+         KeyStorePort& keys, BrokerPort& broker, CompletionWaiters& waiters,
+         prometheus::Registry& registry, KeyAuthenticator* authenticator);
 
   void Handle(HttpRequestIn request, Respond respond);
 

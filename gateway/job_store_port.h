@@ -22,6 +22,7 @@ class JobStorePort {
   virtual ~JobStorePort() = default;
   virtual Result<CreateOutcome> Create(std::span<const NewJob> jobs,
                                        std::optional<IdempotencyClaim> claim) = 0;
+  virtual Status CreateGroup(std::span<const NewJob* const> group) = 0;
   virtual Status Remove(std::span<const std::string> ids) = 0;
   virtual Status ForgetIdempotencyKey(std::string_view key) = 0;
   virtual Result<std::optional<JobRecord>> Get(std::string_view id) = 0;

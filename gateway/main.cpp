@@ -22,6 +22,7 @@
 #include "gateway/completion_listener.h"
 #include "gateway/completion_waiters.h"
 #include "gateway/gateway_config.h"
+#include "gateway/group_commit.h"
 #include "gateway/job_api.h"
 #include "gateway/key_authenticator.h"
 #include "gateway/per_thread_stores.h"
@@ -142,6 +143,12 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--max-batch-jobs", config.max_batch_jobs, "Most jobs in one POST /v1/jobs:batch")
       ->envname("BATCHQ_MAX_BATCH_JOBS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-queued-submit-jobs", config.max_queued_submit_jobs,
+                 "Most new jobs waiting to be written to Redis; past it a submit is answered "
+                 "503 overloaded with Retry-After at once instead of waiting")
+      ->envname("BATCHQ_MAX_QUEUED_SUBMIT_JOBS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--submit-timeout-ms", submit_timeout_ms,
@@ -265,7 +272,12 @@ int main(int argc, char** argv) {
     batchq::StoredBytesQuota stored_quota(
         {config.tenant_max_stored_bytes, config.stored_bytes_refresh});
     api_options.submit.stored_quota = &stored_quota;
-    batchq::JobApi api(io, api_options, store, store, broker, waiters, metrics,
+    // Submits reach Redis through the group commit, off the I/O threads.
+    batchq::GroupCommit group_commit({.max_queued_jobs = config.max_queued_submit_jobs,
+                                      .replicas_ack = config.redis_replicas_ack,
+                                      .replicas_wait = config.redis_replicas_wait},
+                                     store);
+    batchq::JobApi api(io, api_options, store, group_commit, store, broker, waiters, metrics,
                        authenticator.get());
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (!config.tls_cert.empty())
@@ -309,6 +321,8 @@ int main(int argc, char** argv) {
     for (unsigned i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
     io.run();
     for (auto& thread : threads) thread.join();
+    // Submits still being written finish now, while the handler they call back exists.
+    group_commit.Stop();
   } catch (const std::exception& e) {
     spdlog::critical("gateway cannot start: {}", e.what());
     return 1;

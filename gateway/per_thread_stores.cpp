@@ -20,6 +20,9 @@ Result<CreateOutcome> PerThreadStores::Create(std::span<const NewJob> jobs,
                                               std::optional<IdempotencyClaim> claim) {
   return Local().store->Create(jobs, claim);
 }
+Status PerThreadStores::CreateGroup(std::span<const NewJob* const> group) {
+  return Local().store->CreateGroup(group);
+}
 Status PerThreadStores::Remove(std::span<const std::string> ids) {
   return Local().store->Remove(ids);
 }

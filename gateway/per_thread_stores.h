@@ -23,6 +23,7 @@ class PerThreadStores : public JobStorePort, public KeyStorePort {
 
   Result<CreateOutcome> Create(std::span<const NewJob> jobs,
                                std::optional<IdempotencyClaim> claim) override;
+  Status CreateGroup(std::span<const NewJob* const> group) override;
   Status Remove(std::span<const std::string> ids) override;
   Status ForgetIdempotencyKey(std::string_view key) override;
   Result<std::optional<JobRecord>> Get(std::string_view id) override;

@@ -76,8 +76,13 @@ Refusal RefusalOf(const wire::Verdict& verdict) {
 
 }  // namespace
 
-SubmitHandler::SubmitHandler(Options options, JobStorePort& store, BrokerPort& broker, Post post)
-    : options_(std::move(options)), store_(store), broker_(broker), post_(std::move(post)) {}
+SubmitHandler::SubmitHandler(Options options, JobStorePort& store, JobCommitPort& commit,
+                             BrokerPort& broker, Post post)
+    : options_(std::move(options)),
+      store_(store),
+      commit_(commit),
+      broker_(broker),
+      post_(std::move(post)) {}
 
 void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Caller& caller,
                            Respond respond) {
@@ -104,7 +109,29 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
   pending->jobs =
       NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
-  if (RefusedForStoredBytes(*pending) || !Persist(*pending)) return;
+  if (RefusedForStoredBytes(*pending)) return;
+  std::optional<IdempotencyClaim> claim;
+  if (!pending->admitted.idempotency_key.empty()) {
+    claim = IdempotencyClaim{pending->admitted.idempotency_key, pending->admitted.fingerprint};
+  }
+  // The jobs and the claim's texts live in `pending`, which the callback keeps.
+  Pending& held = *pending;
+  const bool queued =
+      commit_.Commit(held.jobs, claim, [this, pending](JobCommitPort::Outcome outcome) mutable {
+        post_([this, pending = std::move(pending), outcome = std::move(outcome)]() mutable {
+          OnCommitted(std::move(pending), std::move(outcome));
+        });
+      });
+  if (!queued) {
+    HttpReply reply = Unavailable(Error{ErrorCode::kOverloaded,
+                                        "The gateway holds as many submits waiting for Redis as "
+                                        "it may; retry shortly."});
+    return held.respond(std::move(reply));
+  }
+}
+
+void SubmitHandler::OnCommitted(std::shared_ptr<Pending> pending, JobCommitPort::Outcome outcome) {
+  if (!Persisted(*pending, outcome)) return;
   if (options_.fault_exit_after_persist > 0 && ++persisted_ == options_.fault_exit_after_persist) {
     std::fprintf(stderr, "fault injection: exiting between persist and forward\n");
     std::_Exit(3);
@@ -127,12 +154,8 @@ bool SubmitHandler::RefusedForStoredBytes(Pending& pending) {
   return true;
 }
 
-bool SubmitHandler::Persist(Pending& pending) {
-  std::optional<IdempotencyClaim> claim;
-  if (!pending.admitted.idempotency_key.empty()) {
-    claim = IdempotencyClaim{pending.admitted.idempotency_key, pending.admitted.fingerprint};
-  }
-  auto created = store_.Create(pending.jobs, claim);
+bool SubmitHandler::Persisted(Pending& pending, const JobCommitPort::Outcome& outcome) {
+  const Result<CreateOutcome>& created = outcome.created;
   if (!created) {
     pending.respond(Unavailable(created.error()));
     return false;
@@ -145,12 +168,13 @@ bool SubmitHandler::Persist(Pending& pending) {
     pending.respond(ReplayOf(created->id));
     return false;
   }
-  return Replicated(pending);
+  return Replicated(pending, outcome.replicas);
 }
 
-bool SubmitHandler::Replicated(Pending& pending) {
+bool SubmitHandler::Replicated(Pending& pending, const std::optional<Result<int>>& replicas) {
   if (options_.replicas_ack <= 0) return true;
-  auto reached = store_.WaitForReplicas(options_.replicas_ack, options_.replicas_wait);
+  const Result<int> reached =
+      replicas.value_or(Fail(ErrorCode::kNotReplicated, "no replica count was asked for"));
   if (reached && *reached >= options_.replicas_ack) return true;
   // Unconfirmed, the records may vanish in a failover, so they are never answered 202:
   // withdrawn if Redis lets us, so that the client's retry is the only copy; if not

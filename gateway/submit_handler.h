@@ -1,7 +1,8 @@
 #pragma once
 // POST /v1/jobs and POST /v1/jobs:batch, as a request travels: parse and check
-// (submit_admission.h) → persist (the 202 is only ever sent for a durable job) →
-// forward to the broker → answer with its verdicts. A job the broker refuses is taken
+// (submit_admission.h) → persist through the commit port (group_commit.h: the I/O thread
+// does not wait on Redis; the 202 is only ever sent for a durable job) → forward to the
+// broker → answer with its verdicts. A job the broker refuses is taken
 // out of Redis before the refusal is answered; if it cannot be taken out it stays
 // accepted (202) and the broker's sweep queues it, so what the client is told is what
 // happens. Thread-safe: Handle() may be called from any I/O thread.
@@ -16,6 +17,7 @@
 #include "common/http_types.h"
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
+#include "gateway/job_commit_port.h"
 #include "gateway/job_store_port.h"
 #include "gateway/stored_bytes_quota.h"
 #include "gateway/submit_admission.h"
@@ -35,17 +37,19 @@ class SubmitHandler {
     // Each tenant's cap on stored bytes; null: none. Must outlive the handler.
     StoredBytesQuota* stored_quota = nullptr;
     // A job is answered 202 only once its record reached this many Redis replicas
-    // (WAIT, at most replicas_wait); else it is withdrawn and answered 503
-    // not_replicated. 0: once the master has it (a failover may lose it).
+    // (WAIT, at most replicas_wait, done by the commit port, which must be set the
+    // same); else it is withdrawn and answered 503 not_replicated. 0: once the master
+    // has it (a failover may lose it).
     int replicas_ack = 0;
     std::chrono::milliseconds replicas_wait{1000};
   };
-  // Runs a task on an I/O thread: the broker's answer arrives on its link thread,
-  // and answering may touch Redis.
+  // Runs a task on an I/O thread: the commit port's and the broker's answers arrive on
+  // their own threads.
   using Post = std::function<void(std::function<void()>)>;
 
-  // `store` and `broker` must outlive the handler.
-  SubmitHandler(Options options, JobStorePort& store, BrokerPort& broker, Post post);
+  // `store`, `commit` and `broker` must outlive the handler.
+  SubmitHandler(Options options, JobStorePort& store, JobCommitPort& commit, BrokerPort& broker,
+                Post post);
 
   // Answers through `respond` exactly once. The jobs belong to the caller's tenant; an
   // Idempotency-Key is the tenant's own (another tenant's same key is another key).
@@ -57,11 +61,12 @@ class SubmitHandler {
   // True when it answered: the tenant's stored bytes have no room for these jobs. A batch
   // is admitted or refused whole.
   bool RefusedForStoredBytes(Pending& pending);
+  void OnCommitted(std::shared_ptr<Pending> pending, JobCommitPort::Outcome outcome);
   // False when it answered already (Redis down, a replay, a key conflict, too few
   // replicas).
-  bool Persist(Pending& pending);
+  bool Persisted(Pending& pending, const JobCommitPort::Outcome& outcome);
   // False when it answered: the new records did not reach options_.replicas_ack replicas.
-  bool Replicated(Pending& pending);
+  bool Replicated(Pending& pending, const std::optional<Result<int>>& replicas);
   void Forward(std::shared_ptr<Pending> pending);
   void Answer(Pending& pending, Result<std::vector<wire::Verdict>> verdicts);
   HttpReply ReplayOf(const std::string& id);
@@ -70,6 +75,7 @@ class SubmitHandler {
 
   const Options options_;
   JobStorePort& store_;
+  JobCommitPort& commit_;
   BrokerPort& broker_;
   const Post post_;
   std::atomic<std::uint64_t> persisted_{0};

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "gateway/broker_port.h"
+#include "gateway/job_commit_port.h"
 #include "gateway/job_store_port.h"
 
 namespace batchq::test {
@@ -27,6 +28,12 @@ class FakeStore : public JobStorePort {
     }
     for (const auto& job : jobs) records[job.id] = job;
     return CreateOutcome{true, jobs[0].id, true};
+  }
+  Status CreateGroup(std::span<const NewJob* const> group) override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    ++groups;
+    for (const NewJob* job : group) records[job->id] = *job;
+    return Ok();
   }
   Status Remove(std::span<const std::string> ids) override {
     if (down || fail_remove) return Fail(ErrorCode::kRedisUnavailable);
@@ -90,8 +97,32 @@ class FakeStore : public JobStorePort {
   std::map<std::string, std::pair<std::string, std::string>> keys;  // key -> id, fingerprint
   std::map<std::string, StoredBytes> stored;                        // by tenant
   int stored_reads = 0;
+  int groups = 0;  // CreateGroup calls
   int replica_waits = 0;
   int replicas_reached = 0;  // what WaitForReplicas reports at most
+};
+
+// The commit port done at once, on the caller's thread, against a FakeStore, with a
+// WAIT when `replicas_ack` is set (as GroupCommit's option); `full` refuses every commit.
+class InlineCommit : public JobCommitPort {
+ public:
+  explicit InlineCommit(FakeStore& store) : store_(store) {}
+  bool Commit(std::span<const NewJob> jobs, std::optional<IdempotencyClaim> claim,
+              Done done) override {
+    if (full) return false;
+    Outcome outcome{store_.Create(jobs, claim), std::nullopt};
+    if (replicas_ack > 0) {
+      outcome.replicas = store_.WaitForReplicas(replicas_ack, std::chrono::seconds(1));
+    }
+    done(std::move(outcome));
+    return true;
+  }
+
+  int replicas_ack = 0;
+  bool full = false;
+
+ private:
+  FakeStore& store_;
 };
 
 class FakeBroker : public BrokerPort {

@@ -28,7 +28,9 @@ class SubmitHandlerTest : public ::testing::Test {
  protected:
   HttpReply Submit(std::string body, bool batch = false, std::string key = "",
                    std::string content_type = "application/json") {
-    SubmitHandler handler(options_, store_, broker_, [](std::function<void()> task) { task(); });
+    commit_.replicas_ack = options_.replicas_ack;
+    SubmitHandler handler(options_, store_, commit_, broker_,
+                          [](std::function<void()> task) { task(); });
     HttpRequestIn request;
     request.method = "POST";
     request.path = batch ? "/v1/jobs:batch" : "/v1/jobs";
@@ -56,6 +58,7 @@ class SubmitHandlerTest : public ::testing::Test {
 
   SubmitHandler::Options options_;
   FakeStore store_;
+  test::InlineCommit commit_{store_};
   FakeBroker broker_;
 };
 
@@ -185,6 +188,18 @@ TEST_F(SubmitHandlerTest, WithReplicasAckAJobIsAcceptedOnlyOnceEnoughReplicasHav
   const int waits = store_.replica_waits;
   EXPECT_EQ(Submit(R"({"type":"upper","input":5})").status, 202);
   EXPECT_EQ(store_.replica_waits, waits) << "N = 0 does not wait";
+}
+
+TEST_F(SubmitHandlerTest, ACommitPortAtItsBoundIsAnsweredOverloadedAtOnce) {
+  commit_.full = true;
+  const HttpReply reply = Submit(R"({"type":"upper","input":1})");
+  EXPECT_EQ(reply.status, 503) << reply.body;
+  EXPECT_EQ(Code(reply), "overloaded");
+  EXPECT_EQ(Header(reply, "Retry-After"), "1");
+  EXPECT_TRUE(store_.records.empty());
+  EXPECT_TRUE(broker_.submitted.empty()) << "the broker hears only of durable jobs";
+  commit_.full = false;
+  EXPECT_EQ(Submit(R"({"type":"upper","input":1})").status, 202);
 }
 
 TEST_F(SubmitHandlerTest, ABrokerTimeoutStillAccepts) {

@@ -426,9 +426,15 @@ void Stack::StartBroker(std::size_t i) {
 }
 
 std::vector<std::string> Stack::GatewayArgv(const std::string& ready_file) const {
-  std::vector<std::string> argv{BATCHQ_GATEWAY_BIN, "--listen", options_.gateway_host.address,
-                                "--port",           "0",        "--ready-file",
-                                ready_file,         "--broker", broker_frontends()};
+  std::vector<std::string> argv{options_.gateway_bin,
+                                "--listen",
+                                options_.gateway_host.address,
+                                "--port",
+                                "0",
+                                "--ready-file",
+                                ready_file,
+                                "--broker",
+                                broker_frontends()};
   const auto redis = RedisArgs("gateway");
   argv.insert(argv.end(), redis.begin(), redis.end());
   if (options_.auth) {
