@@ -178,7 +178,8 @@ Result<std::vector<float>> SafetensorsFile::Floats(const SafetensorsTensor& tens
   }
   const std::string_view data = Data(tensor);
   std::vector<float> values(data.size() / sizeof(float));
-  std::memcpy(values.data(), data.data(), values.size() * sizeof(float));
+  // An empty tensor's vector has no buffer, and memcpy must not be given a null one.
+  if (!values.empty()) std::memcpy(values.data(), data.data(), values.size() * sizeof(float));
   return values;
 }
 

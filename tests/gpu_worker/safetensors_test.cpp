@@ -54,6 +54,16 @@ TEST(SafetensorsTest, MetadataIsIgnoredAndOtherDtypesAreReadableButNotAsFloats) 
   EXPECT_NE(floats.error().message.find("BF16"), std::string::npos);
 }
 
+TEST(SafetensorsTest, AnEmptyFloatTensorReadsAsNoValues) {
+  // The fuzzer's find (UBSan: memcpy into an empty vector's null buffer).
+  auto file = SafetensorsFile::Parse(
+      FileWith(R"({"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}})", 0));
+  ASSERT_TRUE(file) << file.error().message;
+  auto floats = file->Floats(file->tensors()[0]);
+  ASSERT_TRUE(floats) << floats.error().message;
+  EXPECT_TRUE(floats->empty());
+}
+
 TEST(SafetensorsTest, MalformedFilesAreRefusedWithTheReason) {
   EXPECT_NE(ErrorOf("abc").find("shorter than"), std::string::npos);
   std::string huge(8, '\0');
