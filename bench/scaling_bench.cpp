@@ -17,16 +17,13 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "bench/process_cpu.h"
+#include "bench/load_run.h"
 #include "tests/support/netns_lan.h"
 #include "tests/support/stack.h"
 
 namespace {
 
 using namespace batchq::test;
-using batchq::bench::CpuJson;
-using batchq::bench::CpuSample;
-using batchq::bench::SampleCpu;
 
 struct CostModel {
   int fixed_us = 20000;
@@ -67,39 +64,11 @@ std::string Run(int workers, const CostModel& cost, const Load& load) {
     std::fprintf(stderr, "stack not ready:\n%s\n", stack.Logs().c_str());
     return "";
   }
-  std::string report;
-  const CpuSample before = SampleCpu(stack, workers);
-  const auto start = std::chrono::steady_clock::now();
-  const int status = RunCommand({BATCHQ_CLI_BIN,
-                                 "--url",
-                                 stack.url(),
-                                 "--api-key-file",
-                                 stack.admin_key_file(),
-                                 "--output",
-                                 "json",
-                                 "bench",
-                                 "--type",
-                                 "sleep",
-                                 "--input",
-                                 "1",
-                                 "--count",
-                                 std::to_string(load.jobs_per_worker * workers),
-                                 "--connections",
-                                 std::to_string(load.connections),
-                                 "--jobs-per-request",
-                                 std::to_string(load.jobs_per_request),
-                                 "--timeout-s",
-                                 "300"},
-                                &report, std::chrono::seconds(400));
-  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
-  const CpuSample after = SampleCpu(stack, workers);
-  if (status != 0) {
-    std::fprintf(stderr, "batchq bench exited %d: %s\n", status, report.c_str());
-    return "";
-  }
-  while (!report.empty() && report.back() == '\n') report.pop_back();
-  return fmt::format(R"("bench":{},"cpu_s":{})", report.substr(report.rfind('\n') + 1),
-                     CpuJson(before, after, wall.count()));
+  return batchq::bench::RunLoad(
+      stack, workers,
+      {"--type", "sleep", "--input", "1", "--count", std::to_string(load.jobs_per_worker * workers),
+       "--connections", std::to_string(load.connections), "--jobs-per-request",
+       std::to_string(load.jobs_per_request), "--timeout-s", "300"});
 }
 
 }  // namespace

@@ -3,8 +3,13 @@
 // under `batchq bench --type upper --connections 64` (every job submitted by POST /v1/jobs,
 // then read back), once per gateway binary per round, interleaved. Per run: end-to-end
 // and submit jobs/s, the Redis commands per job (INFO commandstats, reset first) with the
-// five most frequent, and each process's CPU per job. One JSON line per run.
-//   submit_bench --gateway NAME=PATH [--gateway NAME=PATH ...] [--rounds 3] [--count 20000]
+// five most frequent, and each process's CPU per job. One JSON line per run. A gateway
+// given as NAME=PATH@MS is driven with `--submit-wait-ms MS` instead: every submit
+// waits for its job (one round trip per job). With --closed-loop every connection waits
+// for its job to end (long-polls) before the next submit, and the jobs/s is the submit
+// loop's.
+//   submit_bench --gateway NAME=PATH[@MS] [--gateway ...] [--closed-loop] [--rounds 3]
+//                [--count 20000]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -15,7 +20,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "bench/process_cpu.h"
+#include "bench/load_run.h"
 #include "common/redis_connection.h"
 #include "tests/support/stack.h"
 
@@ -60,7 +65,8 @@ std::string CommandsJson(const std::map<std::string, long long>& calls, int jobs
 }
 
 // One run; `"bench":...,"redis_commands":...,"cpu_s":...`, or "" if it failed.
-std::string Run(const std::string& gateway, int count, int connections) {
+std::string Run(const std::string& gateway, int submit_wait_ms, bool closed_loop, int count,
+                int connections) {
   StackOptions options{.workers = 2,
                        .broker_args = {"--type", "upper:max_batch_size=64,max_delay_ms=2"}};
   options.gateway_bin = gateway;
@@ -72,24 +78,16 @@ std::string Run(const std::string& gateway, int count, int connections) {
   RedisConnection redis(RedisConnection::Options{stack.redis_admin_endpoint()});
   const std::vector<std::string_view> reset{"CONFIG", "RESETSTAT"};
   if (!redis.Command(reset)) return "";
-  const bench::CpuSample before = bench::SampleCpu(stack, 2);
-  const auto start = std::chrono::steady_clock::now();
-  std::string report;
-  const int status = RunCommand(
-      {BATCHQ_CLI_BIN, "--url", stack.url(), "--api-key-file", stack.admin_key_file(), "--output",
-       "json", "bench", "--type", "upper", "--input", R"("hello")", "--count",
-       std::to_string(count), "--connections", std::to_string(connections), "--timeout-s", "300"},
-      &report, std::chrono::seconds(400));
-  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
-  const bench::CpuSample after = bench::SampleCpu(stack, 2);
-  if (status != 0) {
-    std::fprintf(stderr, "batchq bench exited %d: %s\n", status, report.c_str());
-    return "";
-  }
-  while (!report.empty() && report.back() == '\n') report.pop_back();
-  return fmt::format(
-      R"("bench":{},"redis_commands":{},"cpu_s":{})", report.substr(report.rfind('\n') + 1),
-      CommandsJson(CommandCalls(redis), count), bench::CpuJson(before, after, wall.count()));
+  std::vector<std::string> args{"--type",           "upper",
+                                "--input",          R"("hello")",
+                                "--count",          std::to_string(count),
+                                "--connections",    std::to_string(connections),
+                                "--submit-wait-ms", std::to_string(submit_wait_ms),
+                                "--timeout-s",      "300"};
+  if (closed_loop) args.push_back("--closed-loop");
+  const std::string run = bench::RunLoad(stack, 2, args);
+  if (run.empty()) return "";
+  return fmt::format(R"({},"redis_commands":{})", run, CommandsJson(CommandCalls(redis), count));
 }
 
 }  // namespace
@@ -104,6 +102,9 @@ int main(int argc, char** argv) {
   app.add_option("--rounds", rounds, "Runs per gateway, interleaved")->capture_default_str();
   app.add_option("--count", count, "Jobs per run")->capture_default_str();
   app.add_option("--connections", connections, "Load generator connections")->capture_default_str();
+  bool closed_loop = false;
+  app.add_flag("--closed-loop", closed_loop,
+               "Every connection waits for its job to end before the next submit");
   CLI11_PARSE(app, argc, argv);
 
   for (int round = 0; round < rounds; ++round) {
@@ -113,7 +114,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "--gateway takes NAME=PATH, not %s\n", named.c_str());
         return 2;
       }
-      const std::string result = Run(named.substr(equals + 1), count, connections);
+      std::string path = named.substr(equals + 1);
+      int submit_wait_ms = 0;
+      if (const auto at = path.rfind('@'); at != std::string::npos) {
+        submit_wait_ms = std::stoi(path.substr(at + 1));
+        path.resize(at);
+      }
+      const std::string result = Run(path, submit_wait_ms, closed_loop, count, connections);
       if (result.empty()) return 1;
       std::printf("{\"gateway\":\"%s\",\"round\":%d,%s}\n", named.substr(0, equals).c_str(), round,
                   result.c_str());

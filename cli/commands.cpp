@@ -88,6 +88,23 @@ int SaveResult(HttpClient& client, const Common& common, const std::string& id,
   return kExitOk;
 }
 
+// How long a submit with --wait asks the gateway to hold its answer.
+constexpr std::chrono::milliseconds kFirstWait{30'000};
+
+// Prints an ended job (or saves its result to `output_path`); the exit code.
+int PrintEnded(HttpClient& client, const Common& common, const std::string& id,
+               const std::string& body, JobStatus status, const std::string& output_path) {
+  const int code = output_path.empty() || common.output == OutputFormat::kJson
+                       ? PrintJob(common, body)
+                       : kExitOk;
+  if (output_path.empty()) return code;
+  if (status != JobStatus::kSucceeded) return PrintJob(common, body);
+  if (const int saved = SaveResult(client, common, id, output_path); saved != kExitOk) {
+    return saved;
+  }
+  return code;
+}
+
 int WaitWith(HttpClient& client, const Common& common, const std::string& id,
              std::chrono::seconds timeout, const std::string& output_path) {
   const auto start = Clock::now();
@@ -114,15 +131,7 @@ int WaitWith(HttpClient& client, const Common& common, const std::string& id,
     }
     if (status && IsTerminal(*status)) {
       progress.reset();  // end the progress line before the result
-      const int code = output_path.empty() || common.output == OutputFormat::kJson
-                           ? PrintJob(common, response->body)
-                           : kExitOk;
-      if (output_path.empty()) return code;
-      if (status != JobStatus::kSucceeded) return PrintJob(common, response->body);
-      if (const int saved = SaveResult(client, common, id, output_path); saved != kExitOk) {
-        return saved;
-      }
-      return code;
+      return PrintEnded(client, common, id, response->body, *status, output_path);
     }
     if (Clock::now() >= deadline) {
       std::cerr << "error: job " << id << " did not finish within " << timeout.count() << " s\n";
@@ -152,9 +161,13 @@ int Submit(const Common& common, const SubmitArgs& args) {
   body.Key("input").Raw(InputJson(args.input, args.input_is_string));
   if (args.priority != 0) body.Key("priority").Int(args.priority);
   body.EndObject();
-  auto response = (*client)->PostJson("/v1/jobs", body.str());
+  // With --wait, the gateway holds the answer until the job ends (up to 30 s, then it
+  // answers 202 and the wait goes on with long-polls): most jobs take one round trip.
+  const auto first_wait = std::min<std::chrono::milliseconds>(args.wait_timeout, kFirstWait);
+  auto response = (*client)->PostJson(
+      args.wait ? fmt::format("/v1/jobs?wait_ms={}", first_wait.count()) : "/v1/jobs", body.str());
   if (!response) return ReportFailure(response.error());
-  if (response->status != 202) return ReportHttpError(*response);
+  if (response->status != 202 && response->status != 200) return ReportHttpError(*response);
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   std::string_view id;
@@ -164,6 +177,12 @@ int Submit(const Common& common, const SubmitArgs& args) {
     return kExitUnavailable;
   }
   const std::string job_id(id);
+  if (response->status == 200) {
+    const auto status = JsonStatus(response->body);
+    if (status && IsTerminal(*status)) {
+      return PrintEnded(**client, common, job_id, response->body, *status, args.output_path);
+    }
+  }
   if (!args.wait) {
     std::cout << (common.output == OutputFormat::kJson ? response->body : job_id) << "\n";
     return kExitOk;

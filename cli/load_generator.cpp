@@ -116,6 +116,9 @@ void OnEveryConnection(const LoadOptions& options, unsigned connections, const c
   for (auto& thread : threads) thread.join();
 }
 
+std::optional<Finished> WaitForJob(HttpClient& client, simdjson::dom::parser& parser,
+                                   const std::string& id, Clock::time_point deadline);
+
 struct SubmitTotals {
   std::uint64_t submitted = 0;
   std::uint64_t refused = 0;
@@ -137,10 +140,15 @@ SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
     std::lock_guard lock(error_mutex);
     *error = message;
   };
+  const std::string target = per_request > 1 ? "/v1/jobs:batch"
+                             : options.submit_wait.count() > 0
+                                 ? fmt::format("/v1/jobs?wait_ms={}", options.submit_wait.count())
+                                 : "/v1/jobs";
   OnEveryConnection(options, connections, "submit", options.count, submitted, [&](unsigned c) {
-    auto client =
-        HttpClient::Connect(options.url, ClientOptions(options, std::chrono::seconds(30)));
+    auto client = HttpClient::Connect(
+        options.url, ClientOptions(options, std::chrono::seconds(30) + options.submit_wait));
     if (!client) return fail(client.error().message);
+    simdjson::dom::parser parser;
     std::uint64_t local_refused = 0;
     for (std::uint64_t r = next_request++; r < requests; r = next_request++) {
       const unsigned jobs = static_cast<unsigned>(
@@ -150,15 +158,18 @@ SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
             start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
                         request_interval_s * static_cast<double>(r))));
       }
-      const char* target = per_request > 1 ? "/v1/jobs:batch" : "/v1/jobs";
       auto response = (*client)->PostJson(target, BuildBody(options, jobs));
       submitted += jobs;
       if (!response) fail(response.error().message);
-      if (!response || response->status != 202) {
+      // 200: a submit that waited, answered with the ended job.
+      if (!response || (response->status != 202 && response->status != 200)) {
         local_refused += jobs;
         continue;
       }
       CollectIds(response->body, ids[c], local_refused);
+      if (options.closed_loop && per_request == 1 && response->status == 202 && !ids[c].empty()) {
+        WaitForJob(**client, parser, ids[c].back(), Clock::now() + options.wait_timeout);
+      }
     }
     refused += local_refused;
   });

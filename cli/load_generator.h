@@ -20,6 +20,12 @@ struct LoadOptions {
   double rate = 0;                // jobs per second in total; 0 = as fast as possible
   unsigned connections = 4;       // concurrent submitters, one connection each
   unsigned jobs_per_request = 1;  // >1 submits through POST /v1/jobs:batch
+  // >0: each single submit asks the gateway to hold its answer until the job ends
+  // (POST /v1/jobs?wait_ms=N): a closed loop of one round trip per job.
+  std::chrono::milliseconds submit_wait{0};
+  // Each connection long-polls its job to the end before it submits the next (single
+  // submits only): the POST-then-long-poll loop of a client that needs the answer.
+  bool closed_loop = false;
   std::chrono::seconds wait_timeout{120};
   bool json = false;
   bool progress =

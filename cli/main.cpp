@@ -132,6 +132,16 @@ int main(int argc, char** argv) {
                    "Jobs per HTTP request (>1 uses POST /v1/jobs:batch)")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  int submit_wait_ms = 0;
+  bench_cmd
+      ->add_option("--submit-wait-ms", submit_wait_ms,
+                   "Each single submit waits up to this long for its job to end "
+                   "(POST /v1/jobs?wait_ms): one round trip per job")
+      ->check(CLI::Range(0, 600000))
+      ->capture_default_str();
+  bench_cmd->add_flag("--closed-loop", load.closed_loop,
+                      "Each connection long-polls its job to the end before submitting the "
+                      "next (single submits): the loop of a client that needs the answer");
   bench_cmd->add_option("--timeout-s", load_wait_s, "Longest wait for all jobs, seconds")
       ->capture_default_str();
 
@@ -169,6 +179,7 @@ int main(int argc, char** argv) {
     load.json = common.output == OutputFormat::kJson;
     load.progress = !load.json;  // JSON output stays machine-readable
     load.wait_timeout = std::chrono::seconds(load_wait_s);
+    load.submit_wait = std::chrono::milliseconds(submit_wait_ms);
     std::string error;
     const LoadReport report = RunLoad(load, &error);
     if (report.accepted == 0 && !error.empty()) {

@@ -153,6 +153,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (question != std::string_view::npos) in.query = std::string(target.substr(question + 1));
     in.content_type = std::string(req[http::field::content_type]);
     in.idempotency_key = std::string(req["Idempotency-Key"]);
+    in.prefer = std::string(req["Prefer"]);
     in.authorization = std::string(req[http::field::authorization]);
     in.body = std::move(req.body());
     auto self = this->shared_from_this();

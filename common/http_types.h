@@ -16,6 +16,7 @@ struct HttpRequestIn {
   std::string content_type;
   std::string idempotency_key;  // the Idempotency-Key header, when sent
   std::string authorization;    // the Authorization header, when sent; never logged
+  std::string prefer;           // the Prefer header (RFC 7240), when sent
   std::string body;
 };
 

@@ -8,6 +8,7 @@
 #include "gateway/embedded_documents.h"
 #include "gateway/job_json.h"
 #include "gateway/route_scope.h"
+#include "gateway/submit_wait.h"
 
 namespace batchq {
 
@@ -24,6 +25,7 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
       submit_(options.submit, store, commit, broker,
               [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
       reads_(io, options.reads, store, broker, waiters),
+      max_wait_(options.reads.max_wait),
       keys_(keys) {}
 
 void JobApi::Handle(HttpRequestIn request, Respond respond) {
@@ -84,7 +86,11 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
       return respond(ErrorReply(ErrorCode::kMethodNotAllowed,
                                 path == "/v1/jobs" ? "Use GET or POST." : "Use POST."));
     }
-    return submit_.Handle(request, path == "/v1/jobs:batch", caller, std::move(respond));
+    const bool batch = path == "/v1/jobs:batch";
+    auto wait = SubmitWait(request.query, request.prefer, max_wait_);
+    if (!wait) return respond(ErrorReply(wait.error()));
+    if (!batch && wait->count() > 0) respond = AnswerWhenEnded(*wait, caller, std::move(respond));
+    return submit_.Handle(request, batch, caller, std::move(respond));
   }
   if (path.starts_with("/v1/jobs/")) return RouteJob(request, caller, std::move(respond));
   if (path == "/v1/keys" || path.starts_with("/v1/keys/")) {
@@ -96,6 +102,20 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
         HttpReply{200, RenderPrometheusText(registry_), std::string(kPrometheusContentType), {}});
   }
   respond(ErrorReply(ErrorCode::kNotFound, fmt::format("No route for {} {}.", method, path)));
+}
+
+Respond JobApi::AnswerWhenEnded(std::chrono::milliseconds wait, const Caller& caller,
+                                Respond respond) {
+  return [this, wait, caller, respond = std::move(respond)](HttpReply reply) mutable {
+    constexpr std::string_view kJobs = "/v1/jobs/";
+    std::string id;
+    for (const auto& [name, value] : reply.headers) {
+      if (name == "Location" && value.starts_with(kJobs)) id = value.substr(kJobs.size());
+    }
+    // Anything but an accepted job (a refusal, a 503) is answered as it is.
+    if (reply.status != 202 || id.empty()) return respond(std::move(reply));
+    reads_.AwaitEnd(std::move(id), wait, caller, std::move(reply), std::move(respond));
+  };
 }
 
 void JobApi::RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond) {

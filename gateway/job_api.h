@@ -45,6 +45,9 @@ class JobApi {
   std::expected<Caller, HttpReply> Admit(const HttpRequestIn& request, Scope scope);
   void Route(HttpRequestIn request, const Caller& caller, Respond respond);
   void RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond);
+  // `respond` for a submit that may wait up to `wait` for its job to end (?wait_ms,
+  // Prefer: wait): a 202 becomes the ended job's 200 when it ends in time.
+  Respond AnswerWhenEnded(std::chrono::milliseconds wait, const Caller& caller, Respond respond);
   void RouteService(const HttpRequestIn& request, Respond respond);
   void Types(Respond respond);
   void Ready(Respond respond);
@@ -58,6 +61,7 @@ class JobApi {
   HttpMetrics http_metrics_;
   SubmitHandler submit_;
   JobReads reads_;
+  const std::chrono::milliseconds max_wait_;  // of long-polls and waiting submits
   KeyAdmin keys_;
 };
 

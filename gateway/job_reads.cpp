@@ -53,6 +53,9 @@ struct JobReads::WaitState {
   std::string id;
   Caller caller;
   Respond respond;
+  // A submit's 202, answered instead of the job when it has not ended (or cannot be
+  // read) when the wait is over; unset for a GET, which answers the job as it is.
+  std::optional<HttpReply> unfinished;
   std::atomic<std::uint64_t> token{0};  // set by the I/O thread after registering
   bool finished = false;                // touched on the strand only
 };
@@ -67,6 +70,16 @@ HttpReply JobReads::JobReply(const Result<std::optional<JobRecord>>& record, con
   return JsonReply(200, RenderJob(**record));
 }
 
+HttpReply JobReads::FinalReply(WaitState& state, const Result<std::optional<JobRecord>>& record) {
+  if (!state.unfinished) return JobReply(record, state.caller);
+  if (!record || !*record || !IsTerminal((*record)->status)) return std::move(*state.unfinished);
+  HttpReply ended = JobReply(record, state.caller);
+  for (const auto& header : state.unfinished->headers) {
+    if (header.first == "Location") ended.headers.push_back(header);
+  }
+  return ended;
+}
+
 Result<std::optional<JobRecord>> JobReads::Visible(std::string_view id, const Caller& caller) {
   auto record = store_.Get(id);
   if (record && *record && !caller.MaySee(**record)) return std::optional<JobRecord>();
@@ -77,8 +90,18 @@ void JobReads::Get(std::string id, std::string_view query, const Caller& caller,
   auto wait = QueryInt(query, "wait_ms");
   if (!wait) return respond(ErrorReply(wait.error()));
   const auto wait_for = std::min(std::chrono::milliseconds(wait->value_or(0)), options_.max_wait);
+  Wait(std::make_shared<WaitState>(io_, std::move(id), caller, std::move(respond)), wait_for);
+}
 
+void JobReads::AwaitEnd(std::string id, std::chrono::milliseconds wait, const Caller& caller,
+                        HttpReply accepted, Respond respond) {
   auto state = std::make_shared<WaitState>(io_, std::move(id), caller, std::move(respond));
+  state->unfinished = std::move(accepted);
+  Wait(std::move(state), std::min(wait, options_.max_wait));
+}
+
+void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for) {
+  const Caller& caller = state->caller;
   if (wait_for.count() > 0) {
     // Registered before the first read, so a completion between the two is not missed.
     state->token = waiters_.Add(state->id, [this, state] {
@@ -99,7 +122,7 @@ void JobReads::Get(std::string id, std::string_view query, const Caller& caller,
     }
     state->finished = true;
     if (const auto token = state->token.load(); token != 0) waiters_.Remove(token);
-    state->respond(JobReply(record, state->caller));
+    state->respond(FinalReply(*state, record));
   });
 }
 
@@ -108,7 +131,7 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state) {
   state->finished = true;
   waiters_.Remove(state->token.load());
   state->timer.cancel();
-  state->respond(JobReply(store_.Get(state->id), state->caller));
+  state->respond(FinalReply(*state, store_.Get(state->id)));
 }
 
 void JobReads::List(std::string_view query, const Caller& caller, Respond respond) {

@@ -36,6 +36,12 @@ class JobReads {
            CompletionWaiters& waiters);
 
   void Get(std::string id, std::string_view query, const Caller& caller, Respond respond);
+  // For a submit that may wait (submit_wait.h): once `accepted`, its 202, names job `id`,
+  // waits like a long-poll (at most `wait`, capped at max_wait) for the job to end and
+  // answers 200 with the ended job (and the 202's Location), or `accepted` if it has not
+  // ended by then.
+  void AwaitEnd(std::string id, std::chrono::milliseconds wait, const Caller& caller,
+                HttpReply accepted, Respond respond);
   // The caller's tenant's newest jobs; an admin sees every tenant's, or one with ?tenant=.
   void List(std::string_view query, const Caller& caller, Respond respond);
   void GetResult(const std::string& id, const Caller& caller, Respond respond);
@@ -43,7 +49,10 @@ class JobReads {
 
  private:
   struct WaitState;
+  void Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for);
   void FinishWait(const std::shared_ptr<WaitState>& state);
+  // What a finished wait answers: the job, or the submit's 202 if it has not ended.
+  static HttpReply FinalReply(WaitState& state, const Result<std::optional<JobRecord>>& record);
   // The job's JSON, 404 or 503, from one read of the store.
   static HttpReply JobReply(const Result<std::optional<JobRecord>>& record, const Caller& caller);
   // The record if the caller may see it: another tenant's job reads as no job.

@@ -50,6 +50,8 @@ TEST(OpenApiTest, EveryRouteAndErrorShapeTheGatewayServesIsDocumented) {
   const std::string big(8192, ' ');
   const std::vector<Call> calls = {
       {"POST", "/v1/jobs", "/v1/jobs", job},
+      {"POST", "/v1/jobs", "/v1/jobs?wait_ms=30000", job},
+      {"POST", "/v1/jobs", "/v1/jobs?wait_ms=soon", job},
       {"POST", "/v1/jobs", "/v1/jobs", "{not json"},
       {"POST", "/v1/jobs", "/v1/jobs", R"({"type":"nope","input":1})"},
       {"POST", "/v1/jobs", "/v1/jobs", job, {{"Content-Type", "text/plain"}}},

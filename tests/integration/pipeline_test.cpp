@@ -144,6 +144,53 @@ TEST(PipelineTest, LongPollOfAnUnfinishedJobReturnsItsStateAtTheLimit) {
   EXPECT_EQ(JsonString(polled->body, "status"), "queued");
 }
 
+TEST(PipelineTest, ASubmitThatMayWaitAnswersTheEndedJobInOneRoundTrip) {
+  Stack stack(StackOptions{.workers = 1});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto waited =
+      client->PostJson("/v1/jobs?wait_ms=30000", R"({"type":"upper","input":"one trip"})");
+  ASSERT_TRUE(waited);
+  ASSERT_EQ(waited->status, 200) << waited->body;
+  EXPECT_EQ(JsonString(waited->body, "status"), "succeeded") << waited->body;
+  EXPECT_EQ(JsonString(waited->body, "result"), "ONE TRIP");
+  EXPECT_EQ(waited->Header("Location"), "/v1/jobs/" + JsonString(waited->body, "id"));
+
+  // RFC 7240's preference, in seconds, among others the gateway ignores.
+  auto preferred = client->Send(
+      HttpRequest{"POST",
+                  "/v1/jobs",
+                  R"({"type":"upper","input":"preferred"})",
+                  {{"Content-Type", "application/json"}, {"Prefer", "respond-async, wait=30"}}});
+  ASSERT_TRUE(preferred);
+  ASSERT_EQ(preferred->status, 200) << preferred->body;
+  EXPECT_EQ(JsonString(preferred->body, "result"), "PREFERRED");
+
+  auto plain = client->PostJson("/v1/jobs", R"({"type":"upper","input":"later"})");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->status, 202) << "without a wait, the answer comes at once";
+
+  auto malformed = client->PostJson("/v1/jobs?wait_ms=soon", R"({"type":"upper","input":"x"})");
+  ASSERT_TRUE(malformed);
+  EXPECT_EQ(malformed->status, 400) << malformed->body;
+  EXPECT_EQ(JsonString(malformed->body, "error", "code"), "invalid_request");
+}
+
+TEST(PipelineTest, ASubmitWhoseJobOutlastsItsWaitIsAnswered202AndTheJobStillRuns) {
+  Stack stack(StackOptions{.workers = 0});  // no worker yet: the job cannot end in time
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  auto client = stack.Client();
+  auto accepted =
+      client->PostJson("/v1/jobs?wait_ms=200", R"({"type":"upper","input":"patience"})");
+  ASSERT_TRUE(accepted);
+  ASSERT_EQ(accepted->status, 202) << accepted->body;
+  EXPECT_EQ(JsonString(accepted->body, "status"), "queued");
+  const std::string id = JsonString(accepted->body, "id");
+  EXPECT_EQ(accepted->Header("Location"), "/v1/jobs/" + id);
+  stack.AddWorker();
+  EXPECT_EQ(JsonString(WaitTerminal(*client, id), "result"), "PATIENCE") << stack.Logs();
+}
+
 TEST(PipelineTest, CancelledJobNeverRunsAndLongPollSeesIt) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
