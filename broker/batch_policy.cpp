@@ -389,6 +389,46 @@ std::chrono::seconds BatchPolicy::RetryAfter(std::string_view type, MonotonicTim
       std::llround(std::ceil(eta)), kMinRetryAfter.count(), kMaxRetryAfter.count()));
 }
 
+std::optional<std::chrono::microseconds> BatchPolicy::ProjectedWait(std::string_view type,
+                                                                    std::uint32_t workers,
+                                                                    MonotonicTime now) const {
+  const TypeQueue* queue = Find(type);
+  if (queue == nullptr || workers == 0) return std::nullopt;
+  double per_s = queue->dispatched.PerSecond(now);
+  if (queue->cost.known()) {
+    const std::uint32_t full = queue->settings.max_batch_size;
+    const double batch_s = std::chrono::duration<double>(queue->cost.Predict(full)).count();
+    if (batch_s > 0) per_s = std::max(per_s, workers * full / batch_s);
+  }
+  if (per_s <= 0) return std::nullopt;
+  const double wait_s = static_cast<double>(queue->live.size()) / per_s;
+  return std::chrono::microseconds(std::llround(std::min(wait_s, 86'400.0) * 1e6));
+}
+
+bool BatchPolicy::BoundsQueueWait(std::string_view type) const {
+  const TypeQueue* queue = Find(type);
+  return queue != nullptr && queue->settings.max_queue_wait.count() > 0;
+}
+
+std::optional<BatchPolicy::QueueWaitRefusal> BatchPolicy::RefuseForQueueWait(
+    std::string_view type, std::uint32_t workers, MonotonicTime now) const {
+  const TypeQueue* queue = Find(type);
+  if (queue == nullptr || queue->settings.max_queue_wait.count() == 0) return std::nullopt;
+  const auto wait = ProjectedWait(type, workers, now);
+  if (!wait || *wait <= queue->settings.max_queue_wait) return std::nullopt;
+  const double excess_s =
+      std::chrono::duration<double>(*wait - queue->settings.max_queue_wait).count();
+  const auto retry_after = std::chrono::seconds(std::clamp<std::int64_t>(
+      std::llround(std::ceil(excess_s)), kMinRetryAfter.count(), kMaxRetryAfter.count()));
+  return QueueWaitRefusal{
+      Error{ErrorCode::kQueueWaitExceeded,
+            fmt::format("The queue for '{}' holds {} jobs, about {:.1f} s of work for its {} "
+                        "worker(s), past its bound of {} ms; retry in {} s.",
+                        type, queue->live.size(), std::chrono::duration<double>(*wait).count(),
+                        workers, queue->settings.max_queue_wait.count(), retry_after.count())},
+      retry_after};
+}
+
 std::vector<BatchPolicy::TypeStats> BatchPolicy::Stats(MonotonicTime now) const {
   std::vector<TypeStats> out;
   out.reserve(order_.size());

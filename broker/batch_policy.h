@@ -154,6 +154,27 @@ class BatchPolicy {
   // dispatch rate, at least one second.
   std::chrono::seconds RetryAfter(std::string_view type, MonotonicTime now) const;
 
+  // How long a job queued now would wait for the jobs ahead of it: the queued jobs over
+  // the faster of the measured dispatch rate and what `workers` manage with full batches
+  // at the learned cost (the measured rate alone reads an idle type as slow). nullopt:
+  // no rate is known (nothing dispatched or observed yet) or no worker serves the type,
+  // so a type is never refused by time while its workers are still starting.
+  std::optional<std::chrono::microseconds> ProjectedWait(std::string_view type,
+                                                         std::uint32_t workers,
+                                                         MonotonicTime now) const;
+  struct QueueWaitRefusal {
+    Error error;  // queue_wait_exceeded, with the projection in its sentence
+    // Until the projected wait is back under the bound, in whole seconds (1 to 300).
+    std::chrono::seconds retry_after{1};
+  };
+  // Admission by time: a refusal while the projected wait is past the type's
+  // max_queue_wait; nullopt when it is within it, unknown, or the type has no bound.
+  // True when the type has a max_queue_wait: only then is RefuseForQueueWait worth its
+  // worker count.
+  bool BoundsQueueWait(std::string_view type) const;
+  std::optional<QueueWaitRefusal> RefuseForQueueWait(std::string_view type, std::uint32_t workers,
+                                                     MonotonicTime now) const;
+
   struct TypeStats {
     TypeSettings settings;
     std::size_t depth = 0;

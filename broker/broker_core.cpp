@@ -43,6 +43,17 @@ wire::Verdict BrokerCore::Admit(wire::SubmitJob& job, Now now) {
     if (observer_ != nullptr) observer_->OnSubmit(job.type, false);
     return verdict;
   }
+  if (policy_.BoundsQueueWait(job.type)) {
+    const auto refusal =
+        policy_.RefuseForQueueWait(job.type, workers_.CountServing(job.type), now.steady);
+    if (refusal) {
+      verdict.code = Name(refusal->error.code);
+      verdict.message = refusal->error.message;
+      verdict.retry_after_ms = std::chrono::milliseconds(refusal->retry_after).count();
+      if (observer_ != nullptr) observer_->OnSubmit(job.type, false);
+      return verdict;
+    }
+  }
   QueuedJob queued{
       job.id, std::move(job.tenant), job.priority, job.attempts, std::move(job.input), now.steady,
       {}};
@@ -373,6 +384,13 @@ wire::Status BrokerCore::BuildStatus(std::uint64_t seq, MonotonicTime now) const
     type.max_batch_bytes = settings.max_batch_bytes;
     type.default_timeout_ms = settings.default_timeout.count();
     type.batch_sizes.assign(stats.batch_sizes.begin(), stats.batch_sizes.end());
+    type.max_queue_wait_ms = settings.max_queue_wait.count();
+    if (const auto wait = policy_.ProjectedWait(settings.name, type.workers, now)) {
+      type.projected_wait_us = wait->count();
+    }
+    if (const auto refusal = policy_.RefuseForQueueWait(settings.name, type.workers, now)) {
+      type.refusing_retry_after_ms = std::chrono::milliseconds(refusal->retry_after).count();
+    }
     status.types.push_back(std::move(type));
   }
   for (const auto& [routing, worker] : workers_.workers()) {

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   batchq::ProcessFlags common;
   batchq::AddProcessFlags(app, common);
   int max_delay_us = static_cast<int>(config.defaults.max_delay.count());
+  std::int64_t max_queue_wait_ms = config.defaults.max_queue_wait.count();
   int heartbeat_ms = static_cast<int>(config.heartbeat_interval.count());
   int sweep_ms = static_cast<int>(config.sweep_interval.count());
   int sweep_grace_ms = static_cast<int>(config.sweep_grace.count());
@@ -29,7 +30,8 @@ int main(int argc, char** argv) {
   app.add_option(
          "--type", config.types,
          "Job type served, optionally with settings: "
-         "NAME[:max_batch_size=N,max_delay_ms=N,max_queue=N,preferred=N/M,max_batch_bytes=N,"
+         "NAME[:max_batch_size=N,max_delay_ms=N,max_queue=N,max_queue_wait_ms=N,preferred=N/M,"
+         "max_batch_bytes=N,"
          "timeout_ms=N,max_run_ms=N,adaptive=0|1]; repeatable")
       ->envname("BATCHQ_TYPES")
       ->delimiter(';')
@@ -47,6 +49,13 @@ int main(int argc, char** argv) {
   app.add_option("--max-queue", config.defaults.max_queue,
                  "Default queued jobs per type before submits get 429")
       ->envname("BATCHQ_MAX_QUEUE")
+      ->capture_default_str();
+  app.add_option("--max-queue-wait-ms", max_queue_wait_ms,
+                 "Default bound on a type's projected queue wait (queued jobs / the rate its "
+                 "workers drain them); past it submits get 429 queue_wait_exceeded with the "
+                 "time until there is room as Retry-After. 0: no bound")
+      ->envname("BATCHQ_MAX_QUEUE_WAIT_MS")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{86'400'000}))
       ->capture_default_str();
   app.add_option("--heartbeat-ms", heartbeat_ms, "Heartbeat interval to workers, milliseconds")
       ->envname("BATCHQ_HEARTBEAT_MS")
@@ -130,6 +139,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   config.defaults.max_delay = std::chrono::microseconds(max_delay_us);
+  config.defaults.max_queue_wait = std::chrono::milliseconds(max_queue_wait_ms);
   config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
   config.aging_step = std::chrono::milliseconds(aging_ms);
   config.sweep_interval = std::chrono::milliseconds(sweep_ms);

@@ -37,6 +37,8 @@ constexpr std::array kRows{
     Row{ErrorCode::kKeyNotFound, "key_not_found", 404, "No such API key."},
     Row{ErrorCode::kUnknownType, "unknown_type", 400, "No such job type is served here."},
     Row{ErrorCode::kQueueFull, "queue_full", 429, "The job type's queue is full."},
+    Row{ErrorCode::kQueueWaitExceeded, "queue_wait_exceeded", 429,
+        "The job type's queue would keep a new job waiting longer than its bound."},
     Row{ErrorCode::kBrokerUnavailable, "broker_unavailable", 503, "The broker is not reachable."},
     Row{ErrorCode::kBrokerTimeout, "broker_timeout", 503, "The broker did not answer in time."},
     Row{ErrorCode::kRedisUnavailable, "redis_unavailable", 503, "Redis is not reachable."},

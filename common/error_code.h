@@ -30,6 +30,7 @@ enum class ErrorCode {
   // Admission and availability.
   kUnknownType,
   kQueueFull,
+  kQueueWaitExceeded,
   kBrokerUnavailable,
   kBrokerTimeout,
   kRedisUnavailable,

@@ -76,6 +76,8 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
       settings.max_delay = std::chrono::microseconds(*value);
     } else if (key == "max_queue") {
       settings.max_queue = static_cast<std::uint32_t>(*value);
+    } else if (key == "max_queue_wait_ms") {
+      settings.max_queue_wait = std::chrono::milliseconds(*value);
     } else if (key == "max_batch_bytes") {
       settings.max_batch_bytes = static_cast<std::size_t>(*value);
     } else if (key == "timeout_ms") {

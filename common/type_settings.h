@@ -17,6 +17,10 @@ struct TypeSettings {
   std::uint32_t max_batch_size = 32;
   std::chrono::microseconds max_delay{std::chrono::milliseconds(5)};
   std::uint32_t max_queue = 100'000;  // queued jobs of this type before submit answers 429
+  // Admission by time: a submit is refused (429 queue_wait_exceeded) while the queue
+  // would take longer than this to drain at the rate its workers are known to manage
+  // (BatchPolicy::ProjectedWait); 0: no bound.
+  std::chrono::milliseconds max_queue_wait{0};
   // Sizes worth dispatching at once when reached (ascending), as Triton's preferred sizes.
   std::vector<std::uint32_t> preferred_batch_sizes;
   std::size_t max_batch_bytes = 0;  // sum of the members' input sizes; 0: no limit
@@ -30,7 +34,7 @@ struct TypeSettings {
 };
 
 // Parses "NAME" or "NAME:key=value,key=value" with keys max_batch_size, max_delay_ms,
-// max_delay_us, max_queue, preferred (sizes joined by '/', e.g. preferred=8/16),
+// max_delay_us, max_queue, max_queue_wait_ms, preferred (sizes joined by '/', e.g. preferred=8/16),
 // max_batch_bytes, timeout_ms, max_run_ms and adaptive (0 or 1); keys not given keep
 // `defaults`.
 Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings& defaults);

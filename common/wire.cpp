@@ -44,8 +44,8 @@ struct Codec<TypeStatus> {
     return std::tie(v.name, v.max_batch_size, v.max_delay_us, v.max_queue, v.queue_depth,
                     v.in_flight_batches, v.workers, v.oldest_wait_us, v.cost_fixed_us,
                     v.cost_per_item_us, v.arrivals_per_s, v.dispatched_per_s, v.adaptive,
-                    v.preferred_batch_sizes, v.max_batch_bytes, v.default_timeout_ms,
-                    v.batch_sizes);
+                    v.preferred_batch_sizes, v.max_batch_bytes, v.default_timeout_ms, v.batch_sizes,
+                    v.max_queue_wait_ms, v.projected_wait_us, v.refusing_retry_after_ms);
   }
 };
 template <>

@@ -96,6 +96,10 @@ struct TypeStatus {
   // Dispatched batches by size bucket: [0] size 1, [i] sizes 2^(i-1)+1 .. 2^i, the
   // last one everything larger.
   std::vector<std::uint64_t> batch_sizes;
+  std::int64_t max_queue_wait_ms = 0;   // admission by time; 0: no bound
+  std::int64_t projected_wait_us = -1;  // queued jobs / drain rate; -1: no rate known
+  // Past its bound: submits of this type are refused, for about this long; 0: admitting.
+  std::int64_t refusing_retry_after_ms = 0;
 };
 
 struct WorkerStatus {

@@ -1,5 +1,7 @@
 #include "gateway/job_api.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
 
@@ -89,8 +91,14 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
     const bool batch = path == "/v1/jobs:batch";
     auto wait = SubmitWait(request.query, request.prefer, max_wait_);
     if (!wait) return respond(ErrorReply(wait.error()));
-    if (!batch && wait->count() > 0) respond = AnswerWhenEnded(*wait, caller, std::move(respond));
-    return submit_.Handle(request, batch, caller, std::move(respond));
+    if (wait->count() > 0) {
+      return submit_.Handle(request, batch, caller,
+                            AnswerWhenEnded(*wait, batch, caller, std::move(respond)));
+    }
+    return submit_.Handle(request, batch, caller,
+                          [respond = std::move(respond)](SubmitAnswer answer) mutable {
+                            respond(std::move(answer.reply));
+                          });
   }
   if (path.starts_with("/v1/jobs/")) return RouteJob(request, caller, std::move(respond));
   if (path == "/v1/keys" || path.starts_with("/v1/keys/")) {
@@ -104,17 +112,19 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
   respond(ErrorReply(ErrorCode::kNotFound, fmt::format("No route for {} {}.", method, path)));
 }
 
-Respond JobApi::AnswerWhenEnded(std::chrono::milliseconds wait, const Caller& caller,
-                                Respond respond) {
-  return [this, wait, caller, respond = std::move(respond)](HttpReply reply) mutable {
-    constexpr std::string_view kJobs = "/v1/jobs/";
-    std::string id;
-    for (const auto& [name, value] : reply.headers) {
-      if (name == "Location" && value.starts_with(kJobs)) id = value.substr(kJobs.size());
+SubmitRespond JobApi::AnswerWhenEnded(std::chrono::milliseconds wait, bool batch,
+                                      const Caller& caller, Respond respond) {
+  return [this, wait, batch, caller, respond = std::move(respond)](SubmitAnswer answer) mutable {
+    const bool any = std::any_of(answer.items.begin(), answer.items.end(),
+                                 [](const SubmitItemOutcome& item) { return !item.id.empty(); });
+    // Anything without an accepted job (a refusal, a 503) is answered as it is.
+    if (answer.reply.status != 202 || !any) return respond(std::move(answer.reply));
+    if (!batch) {
+      return reads_.AwaitEnd(std::move(answer.items.front().id), wait, caller,
+                             std::move(answer.reply), std::move(respond));
     }
-    // Anything but an accepted job (a refusal, a 503) is answered as it is.
-    if (reply.status != 202 || id.empty()) return respond(std::move(reply));
-    reads_.AwaitEnd(std::move(id), wait, caller, std::move(reply), std::move(respond));
+    reads_.AwaitBatchEnd(std::move(answer.items), wait, caller, std::move(answer.reply),
+                         std::move(respond));
   };
 }
 

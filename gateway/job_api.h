@@ -45,9 +45,10 @@ class JobApi {
   std::expected<Caller, HttpReply> Admit(const HttpRequestIn& request, Scope scope);
   void Route(HttpRequestIn request, const Caller& caller, Respond respond);
   void RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond);
-  // `respond` for a submit that may wait up to `wait` for its job to end (?wait_ms,
-  // Prefer: wait): a 202 becomes the ended job's 200 when it ends in time.
-  Respond AnswerWhenEnded(std::chrono::milliseconds wait, const Caller& caller, Respond respond);
+  // The answer to a submit that may wait up to `wait` for its jobs to end (?wait_ms,
+  // Prefer: wait): a 202 becomes a 200 with the ended jobs when they all end in time.
+  SubmitRespond AnswerWhenEnded(std::chrono::milliseconds wait, bool batch, const Caller& caller,
+                                Respond respond);
   void RouteService(const HttpRequestIn& request, Respond respond);
   void Types(Respond respond);
   void Ready(Respond respond);

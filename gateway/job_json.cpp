@@ -71,6 +71,13 @@ void WriteTypeStatus(JsonWriter& json, const wire::TypeStatus& type) {
   json.Key("max_batch_size").Int(type.max_batch_size);
   json.Key("max_delay_us").Int(type.max_delay_us);
   json.Key("max_queue").Int(type.max_queue);
+  json.Key("max_queue_wait_ms").Int(type.max_queue_wait_ms);
+  if (type.projected_wait_us >= 0) {
+    json.Key("projected_wait_us").Int(type.projected_wait_us);
+  } else {
+    json.Key("projected_wait_us").Null();
+  }
+  json.Key("admitting").Bool(type.refusing_retry_after_ms == 0);
   json.Key("queue_depth").Int(static_cast<std::int64_t>(type.queue_depth));
   json.Key("in_flight_batches").Int(type.in_flight_batches);
   json.Key("workers").Int(type.workers);
@@ -117,6 +124,10 @@ std::string RenderSubmitResults(std::span<const SubmitItemView> items) {
   JsonWriter json;
   json.BeginObject().Key("jobs").BeginArray();
   for (const auto& item : items) {
+    if (item.ended) {
+      json.Raw(RenderJob(*item.ended));
+      continue;
+    }
     if (item.queued) {
       WriteQueued(json, *item.queued);
       continue;

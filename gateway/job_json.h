@@ -25,6 +25,7 @@ std::string RenderQueued(const JobRecord& job);
 // One entry of a :batch answer: the job accepted, or that item's own error.
 struct SubmitItemView {
   const JobRecord* queued = nullptr;  // accepted; must outlive the rendering
+  const JobRecord* ended = nullptr;   // accepted and waited for: the whole job, as GET's
   Error error;                        // otherwise
   std::int64_t retry_after_ms = 0;    // with queue_full
 };

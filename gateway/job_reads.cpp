@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
@@ -58,6 +59,35 @@ struct JobReads::WaitState {
   std::optional<HttpReply> unfinished;
   std::atomic<std::uint64_t> token{0};  // set by the I/O thread after registering
   bool finished = false;                // touched on the strand only
+};
+
+struct JobReads::BatchWaitState {
+  BatchWaitState(asio::io_context& io, std::vector<SubmitItemOutcome> outcomes, Caller who,
+                 HttpReply accepted, Respond done)
+      : strand(asio::make_strand(io)),
+        timer(strand),
+        items(std::move(outcomes)),
+        caller(std::move(who)),
+        unfinished(std::move(accepted)),
+        respond(std::move(done)) {
+    for (const auto& item : items) {
+      if (!item.id.empty()) ids.push_back(item.id);
+    }
+    tokens.assign(ids.size(), 0);
+    ended.assign(ids.size(), false);
+  }
+  asio::strand<asio::io_context::executor_type> strand;
+  asio::steady_timer timer;
+  std::vector<SubmitItemOutcome> items;
+  std::vector<std::string> ids;  // the accepted items' jobs, in order
+  Caller caller;
+  HttpReply unfinished;  // the 202, answered when a job has not ended in time
+  Respond respond;
+  // Everything below is touched on the strand only.
+  std::vector<std::uint64_t> tokens;
+  std::vector<bool> ended;
+  std::size_t ended_count = 0;
+  bool finished = false;
 };
 
 JobReads::JobReads(asio::io_context& io, Options options, JobStorePort& store, BrokerPort& broker,
@@ -132,6 +162,80 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state) {
   waiters_.Remove(state->token.load());
   state->timer.cancel();
   state->respond(FinalReply(*state, store_.Get(state->id)));
+}
+
+void JobReads::AwaitBatchEnd(std::vector<SubmitItemOutcome> items, std::chrono::milliseconds wait,
+                             const Caller& caller, HttpReply accepted, Respond respond) {
+  auto state = std::make_shared<BatchWaitState>(io_, std::move(items), caller, std::move(accepted),
+                                                std::move(respond));
+  // Registration runs on the strand too, so no notice is handled before every token is kept.
+  asio::dispatch(state->strand, [this, state, wait = std::min(wait, options_.max_wait)] {
+    StartBatchWait(state, wait);
+  });
+}
+
+void JobReads::StartBatchWait(const std::shared_ptr<BatchWaitState>& state,
+                              std::chrono::milliseconds wait) {
+  for (std::size_t i = 0; i < state->ids.size(); ++i) {
+    state->tokens[i] = waiters_.Add(state->ids[i], [this, state, i] {
+      asio::post(state->strand, [this, state, i] { OnBatchNotice(state, i); });
+    });
+  }
+  // Read after registering, so an end between the two is not missed.
+  auto records = store_.GetMany(state->ids);
+  if (records) {
+    for (std::size_t i = 0; i < records->size(); ++i) {
+      const auto& record = (*records)[i];
+      if (record && IsTerminal(record->status) && !state->ended[i]) {
+        state->ended[i] = true;
+        ++state->ended_count;
+      }
+    }
+  }
+  if (!records || state->ended_count == state->ids.size()) {
+    state->finished = true;
+    for (const auto token : state->tokens) waiters_.Remove(token);
+    return state->respond(BatchReply(*state, records));
+  }
+  state->timer.expires_after(wait);
+  state->timer.async_wait([this, state](boost::system::error_code ec) {
+    if (ec != asio::error::operation_aborted) FinishBatchWait(state);
+  });
+}
+
+void JobReads::OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job) {
+  if (state->finished || state->ended[job]) return;
+  state->ended[job] = true;
+  if (++state->ended_count == state->ids.size()) FinishBatchWait(state);
+}
+
+void JobReads::FinishBatchWait(const std::shared_ptr<BatchWaitState>& state) {
+  if (state->finished) return;
+  state->finished = true;
+  for (const auto token : state->tokens) waiters_.Remove(token);
+  state->timer.cancel();
+  state->respond(BatchReply(*state, store_.GetMany(state->ids)));
+}
+
+HttpReply JobReads::BatchReply(BatchWaitState& state,
+                               const Result<std::vector<std::optional<JobRecord>>>& records) {
+  if (!records || records->size() != state.ids.size()) return std::move(state.unfinished);
+  for (const auto& record : *records) {
+    if (!record || !IsTerminal(record->status) || !state.caller.MaySee(*record)) {
+      return std::move(state.unfinished);
+    }
+  }
+  std::vector<SubmitItemView> views(state.items.size());
+  std::size_t next = 0;
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    if (state.items[i].id.empty()) {
+      views[i].error = state.items[i].error;
+      views[i].retry_after_ms = state.items[i].retry_after_ms;
+    } else {
+      views[i].ended = &*(*records)[next++];
+    }
+  }
+  return JsonReply(200, RenderSubmitResults(views));
 }
 
 void JobReads::List(std::string_view query, const Caller& caller, Respond respond) {

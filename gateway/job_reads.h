@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/io_context.hpp>
 
@@ -20,6 +21,7 @@
 #include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
 #include "gateway/job_store_port.h"
+#include "gateway/submit_answer.h"
 
 namespace batchq {
 
@@ -42,6 +44,11 @@ class JobReads {
   // ended by then.
   void AwaitEnd(std::string id, std::chrono::milliseconds wait, const Caller& caller,
                 HttpReply accepted, Respond respond);
+  // The same for a :batch that may wait: once every accepted item's job has ended
+  // (within `wait`), answers 200 with {"jobs":[...]}, each accepted item the whole job
+  // and each refused one its error as in the 202; else `accepted`, the 202.
+  void AwaitBatchEnd(std::vector<SubmitItemOutcome> items, std::chrono::milliseconds wait,
+                     const Caller& caller, HttpReply accepted, Respond respond);
   // The caller's tenant's newest jobs; an admin sees every tenant's, or one with ?tenant=.
   void List(std::string_view query, const Caller& caller, Respond respond);
   void GetResult(const std::string& id, const Caller& caller, Respond respond);
@@ -49,8 +56,16 @@ class JobReads {
 
  private:
   struct WaitState;
+  struct BatchWaitState;
   void Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for);
   void FinishWait(const std::shared_ptr<WaitState>& state);
+  // On the batch wait's strand: registers the waiters, then reads the jobs once.
+  void StartBatchWait(const std::shared_ptr<BatchWaitState>& state, std::chrono::milliseconds wait);
+  void OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job);
+  void FinishBatchWait(const std::shared_ptr<BatchWaitState>& state);
+  // The 200 with every job ended, or the 202 when one has not (or cannot be read).
+  static HttpReply BatchReply(BatchWaitState& state,
+                              const Result<std::vector<std::optional<JobRecord>>>& records);
   // What a finished wait answers: the job, or the submit's 202 if it has not ended.
   static HttpReply FinalReply(WaitState& state, const Result<std::optional<JobRecord>>& record);
   // The job's JSON, 404 or 503, from one read of the store.

@@ -26,6 +26,8 @@ class JobStorePort {
   virtual Status Remove(std::span<const std::string> ids) = 0;
   virtual Status ForgetIdempotencyKey(std::string_view key) = 0;
   virtual Result<std::optional<JobRecord>> Get(std::string_view id) = 0;
+  virtual Result<std::vector<std::optional<JobRecord>>> GetMany(
+      std::span<const std::string> ids) = 0;
   virtual Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) = 0;
   virtual Result<std::optional<std::string>> GetBlob(std::string_view id) = 0;
   virtual Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) = 0;

@@ -32,6 +32,11 @@ Status PerThreadStores::ForgetIdempotencyKey(std::string_view key) {
 Result<std::optional<JobRecord>> PerThreadStores::Get(std::string_view id) {
   return Local().store->Get(id);
 }
+
+Result<std::vector<std::optional<JobRecord>>> PerThreadStores::GetMany(
+    std::span<const std::string> ids) {
+  return Local().store->GetMany(ids);
+}
 Result<std::vector<JobRecord>> PerThreadStores::Recent(std::size_t limit, std::string_view tenant) {
   return Local().store->Recent(limit, tenant);
 }

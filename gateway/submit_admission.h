@@ -3,6 +3,7 @@
 // types the broker serves, and the Idempotency-Key. Pure: the broker's status is an
 // argument. Errors carry the HTTP API's codes.
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -18,6 +19,9 @@ struct AdmittedSubmit {
   bool batch = false;  // POST /v1/jobs:batch
   // One entry per item, in order; a :batch keeps each item's own error.
   std::vector<Result<JobRequest>> items;
+  // Per item, for one refused with a time to retry after (a :batch's refused items
+  // answer it); empty: none.
+  std::vector<std::chrono::milliseconds> retry_after;
   std::string idempotency_key;  // single submits only; empty: none
   std::string fingerprint;      // of the body, with a key
 };

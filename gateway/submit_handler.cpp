@@ -14,7 +14,8 @@ namespace batchq {
 struct SubmitHandler::Pending {
   AdmittedSubmit admitted;
   Caller caller;
-  Respond respond;
+  Respond respond;                       // error answers
+  SubmitRespond answer;                  // 202s, with what each item became
   std::vector<NewJob> jobs;              // one per admitted item that passed its checks
   std::vector<std::size_t> item_of_job;  // jobs[j] is items[item_of_job[j]]
 };
@@ -85,16 +86,18 @@ SubmitHandler::SubmitHandler(Options options, JobStorePort& store, JobCommitPort
       post_(std::move(post)) {}
 
 void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Caller& caller,
-                           Respond respond) {
+                           SubmitRespond answer) {
+  Respond respond = [answer](HttpReply reply) { answer(SubmitAnswer{std::move(reply), {}}); };
   auto admitted = ParseSubmit(request, batch, options_.limits);
   if (!admitted) return respond(ErrorReply(admitted.error()));
   if (!broker_.alive())
     return respond(
         Unavailable(Error{ErrorCode::kBrokerUnavailable, "The broker is not reachable."}));
-  if (auto checked = CheckSubmit(*admitted, request, options_.limits, *broker_.status());
-      !checked) {
+  const auto status = broker_.status();
+  if (auto checked = CheckSubmit(*admitted, request, options_.limits, *status); !checked) {
     return respond(ErrorReply(checked.error()));
   }
+  if (ShedRefusingTypes(*admitted, *status, respond)) return;
   if (options_.storage_full) {
     if (auto full = options_.storage_full()) {
       return respond(Unavailable(Error{ErrorCode::kStorageFull, std::move(*full)}));
@@ -104,8 +107,8 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
     // Tenant names hold no ':', so "tenant:key" never collides across tenants.
     admitted->idempotency_key = caller.tenant + ":" + admitted->idempotency_key;
   }
-  auto pending =
-      std::make_shared<Pending>(Pending{std::move(*admitted), caller, std::move(respond), {}, {}});
+  auto pending = std::make_shared<Pending>(
+      Pending{std::move(*admitted), caller, std::move(respond), std::move(answer), {}, {}});
   pending->jobs =
       NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
@@ -139,6 +142,32 @@ void SubmitHandler::OnCommitted(std::shared_ptr<Pending> pending, JobCommitPort:
   Forward(std::move(pending));
 }
 
+bool SubmitHandler::ShedRefusingTypes(AdmittedSubmit& admitted, const wire::Status& status,
+                                      Respond& respond) {
+  for (std::size_t i = 0; i < admitted.items.size(); ++i) {
+    if (!admitted.items[i]) continue;
+    auto refusal = saturated_.Check(admitted.items[i]->type, status);
+    if (!refusal) continue;
+    if (!admitted.batch) {
+      HttpReply reply =
+          ErrorReply(Error{ErrorCode::kQueueWaitExceeded, std::move(refusal->message)});
+      AddRetryAfter(reply, refusal->retry_after);
+      respond(std::move(reply));
+      return true;
+    }
+    admitted.retry_after.resize(admitted.items.size());
+    admitted.retry_after[i] = refusal->retry_after;
+    admitted.items[i] = Fail(ErrorCode::kQueueWaitExceeded, std::move(refusal->message));
+  }
+  return false;
+}
+
+void SubmitHandler::NoteRefusalByTime(const NewJob& job, const wire::Verdict& verdict) {
+  if (verdict.code != Name(ErrorCode::kQueueWaitExceeded)) return;
+  saturated_.Mark(job.type, *broker_.status(), std::chrono::milliseconds(verdict.retry_after_ms),
+                  verdict.message);
+}
+
 bool SubmitHandler::RefusedForStoredBytes(Pending& pending) {
   if (options_.stored_quota == nullptr) return false;
   std::uint64_t bytes = 0;
@@ -165,7 +194,12 @@ bool SubmitHandler::Persisted(Pending& pending, const JobCommitPort::Outcome& ou
     return false;
   }
   if (!created->created) {
-    pending.respond(ReplayOf(created->id));
+    HttpReply replay = ReplayOf(created->id);
+    if (replay.status != 202) {
+      pending.respond(std::move(replay));
+    } else {
+      pending.answer(SubmitAnswer{std::move(replay), {SubmitItemOutcome{created->id, {}, 0}}});
+    }
     return false;
   }
   return Replicated(pending, outcome.replicas);
@@ -216,6 +250,7 @@ void SubmitHandler::Answer(Pending& pending, Result<std::vector<wire::Verdict>> 
     for (std::size_t j = 0; j < pending.jobs.size(); ++j) {
       if ((*verdicts)[j].code.empty()) continue;
       refusals[j] = RefusalOf((*verdicts)[j]);
+      NoteRefusalByTime(pending.jobs[j], (*verdicts)[j]);
       refused.push_back(pending.jobs[j].id);
     }
   }
@@ -232,11 +267,16 @@ void SubmitHandler::Answer(Pending& pending, Result<std::vector<wire::Verdict>> 
     }
     HttpReply reply = JsonReply(202, RenderQueued(pending.jobs[0]));
     reply.headers.emplace_back("Location", "/v1/jobs/" + pending.jobs[0].id);
-    return pending.respond(std::move(reply));
+    return pending.answer(
+        SubmitAnswer{std::move(reply), {SubmitItemOutcome{pending.jobs[0].id, {}, 0}}});
   }
   std::vector<SubmitItemView> views(pending.admitted.items.size());
   for (std::size_t i = 0; i < views.size(); ++i) {
-    if (!pending.admitted.items[i]) views[i].error = pending.admitted.items[i].error();
+    if (pending.admitted.items[i]) continue;
+    views[i].error = pending.admitted.items[i].error();
+    if (i < pending.admitted.retry_after.size()) {
+      views[i].retry_after_ms = pending.admitted.retry_after[i].count();
+    }
   }
   for (std::size_t j = 0; j < pending.jobs.size(); ++j) {
     SubmitItemView& view = views[pending.item_of_job[j]];
@@ -247,7 +287,16 @@ void SubmitHandler::Answer(Pending& pending, Result<std::vector<wire::Verdict>> 
       view.queued = &pending.jobs[j];
     }
   }
-  pending.respond(JsonReply(202, RenderSubmitResults(views)));
+  std::vector<SubmitItemOutcome> items(views.size());
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    if (views[i].queued != nullptr) {
+      items[i].id = views[i].queued->id;
+    } else {
+      items[i].error = views[i].error;
+      items[i].retry_after_ms = views[i].retry_after_ms;
+    }
+  }
+  pending.answer(SubmitAnswer{JsonReply(202, RenderSubmitResults(views)), std::move(items)});
 }
 
 bool SubmitHandler::Withdraw(const Pending& pending, const std::vector<std::string>& refused) {

@@ -19,8 +19,10 @@
 #include "gateway/caller.h"
 #include "gateway/job_commit_port.h"
 #include "gateway/job_store_port.h"
+#include "gateway/saturated_types.h"
 #include "gateway/stored_bytes_quota.h"
 #include "gateway/submit_admission.h"
+#include "gateway/submit_answer.h"
 
 namespace batchq {
 
@@ -51,13 +53,19 @@ class SubmitHandler {
   SubmitHandler(Options options, JobStorePort& store, JobCommitPort& commit, BrokerPort& broker,
                 Post post);
 
-  // Answers through `respond` exactly once. The jobs belong to the caller's tenant; an
-  // Idempotency-Key is the tenant's own (another tenant's same key is another key).
-  void Handle(const HttpRequestIn& request, bool batch, const Caller& caller, Respond respond);
+  // Answers through `answer` exactly once; a 202 says what each item became. The jobs belong to the
+  // caller's tenant; an Idempotency-Key is the tenant's own (another tenant's same key is another
+  // key).
+  void Handle(const HttpRequestIn& request, bool batch, const Caller& caller, SubmitRespond answer);
 
  private:
   struct Pending;
 
+  // True when it answered: a single submit of a type the broker refuses by time
+  // (saturated_types.h). A :batch's items of such types are refused each, the rest go on.
+  bool ShedRefusingTypes(AdmittedSubmit& admitted, const wire::Status& status, Respond& respond);
+  // Remembers a broker's refusal by time, so the next submits of the type are shed here.
+  void NoteRefusalByTime(const NewJob& job, const wire::Verdict& verdict);
   // True when it answered: the tenant's stored bytes have no room for these jobs. A batch
   // is admitted or refused whole.
   bool RefusedForStoredBytes(Pending& pending);
@@ -79,6 +87,7 @@ class SubmitHandler {
   BrokerPort& broker_;
   const Post post_;
   std::atomic<std::uint64_t> persisted_{0};
+  SaturatedTypes saturated_;
 };
 
 }  // namespace batchq

@@ -480,6 +480,54 @@ TEST_F(BatchPolicyTest, RetryAfterFollowsTheDrainRate) {
   EXPECT_LE(eta, 7s);
 }
 
+TEST_F(BatchPolicyTest, AdmissionByTimeProjectsTheQueueOverWhatItsWorkersDrain) {
+  TypeSettings slow = Settings("slow", 4, 1h, 100'000);
+  slow.max_queue_wait = 1s;
+  policy_.Configure(slow);
+  for (int i = 0; i < 100; ++i) Enqueue("slow", fmt::format("s{}", i));
+  // No rate is known yet: never refused by time (the count bound still holds).
+  EXPECT_EQ(policy_.ProjectedWait("slow", 2, now_), std::nullopt);
+  EXPECT_EQ(policy_.RefuseForQueueWait("slow", 2, now_), std::nullopt);
+  // A full batch of 4 takes 100 ms: 40 jobs/s per worker.
+  policy_.ObserveBatch("slow", 4, 100ms);
+  EXPECT_EQ(policy_.ProjectedWait("slow", 2, now_), 1250ms);  // 100 jobs at 80/s
+  EXPECT_EQ(policy_.ProjectedWait("slow", 4, now_), 625ms);
+  EXPECT_EQ(policy_.ProjectedWait("slow", 0, now_), std::nullopt) << "no worker: unknown";
+  const auto refusal = policy_.RefuseForQueueWait("slow", 2, now_);
+  ASSERT_TRUE(refusal.has_value());
+  EXPECT_EQ(refusal->error.code, ErrorCode::kQueueWaitExceeded);
+  EXPECT_NE(refusal->error.message.find("1000 ms"), std::string::npos) << refusal->error.message;
+  EXPECT_EQ(refusal->retry_after, 1s);  // 0.25 s past the bound, rounded up
+  EXPECT_EQ(policy_.RefuseForQueueWait("slow", 4, now_), std::nullopt) << "within the bound";
+  for (int i = 100; i < 400; ++i) Enqueue("slow", fmt::format("s{}", i));
+  EXPECT_EQ(policy_.RefuseForQueueWait("slow", 2, now_)->retry_after, 4s);  // 5 s of work
+  // A type without a bound is never refused by time.
+  EXPECT_FALSE(policy_.BoundsQueueWait("sleep"));
+  EXPECT_TRUE(policy_.BoundsQueueWait("slow"));
+  policy_.ObserveBatch("sleep", 3, 10s);
+  for (int i = 0; i < 50; ++i) Enqueue("sleep", fmt::format("z{}", i));
+  EXPECT_EQ(policy_.RefuseForQueueWait("sleep", 1, now_), std::nullopt);
+}
+
+TEST_F(BatchPolicyTest, AdmissionByTimeGoesByTheMeasuredRateWhenItIsFaster) {
+  TypeSettings slow = Settings("upper", 4, 0us);
+  slow.max_queue_wait = 1s;
+  policy_.Configure(slow);
+  policy_.ObserveBatch("upper", 4, 1s);  // the model says 4 jobs/s for one worker
+  // Yet 4 jobs are dispatched every 40 ms: 100 jobs/s measured.
+  for (int round = 0; round < 50; ++round) {
+    for (int i = 0; i < 4; ++i) Enqueue("upper", fmt::format("d{}-{}", round, i));
+    ASSERT_TRUE(Next().batch);
+    now_ += 40ms;
+  }
+  for (int i = 0; i < 50; ++i) Enqueue("upper", fmt::format("q{}", i));
+  const auto wait = policy_.ProjectedWait("upper", 1, now_);
+  ASSERT_TRUE(wait.has_value());
+  EXPECT_GT(*wait, 400ms);  // 50 jobs at about 100/s, not 12.5 s at 4/s
+  EXPECT_LT(*wait, 700ms);
+  EXPECT_EQ(policy_.RefuseForQueueWait("upper", 1, now_), std::nullopt);
+}
+
 TEST(BatchCostModelTest, FitsFixedAndPerItemCosts) {
   BatchCostModel model;
   EXPECT_FALSE(model.known());

@@ -45,6 +45,38 @@ TEST(BrokerCoreTest, RefusesPastMaxQueueWithRetryAfterAndAnUnknownTypeWithItsCod
             Name(ErrorCode::kUnknownType));
 }
 
+TEST(BrokerCoreTest, RefusesByProjectedWaitAndSaysSoInItsStatus) {
+  TypeSettings upper = CoreHarness::Upper();
+  upper.max_queue_wait = 1000ms;
+  CoreHarness h(upper);
+  h.Ready("w1", 1);
+  h.Submit({"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"});
+  const auto batches = h.TickBatches();
+  ASSERT_EQ(batches.size(), 1u);
+  // A full batch of 8 took 2 s: the worker drains 4 jobs a second.
+  h.Worker("w1", wire::Done{batches[0].second.batch_id, 8, 2'000'000});
+  h.Advance(10s);  // the measured dispatch rate fades; the learned cost stays
+  auto verdict_of = [&](const std::string& id) {
+    const Effects out = h.Submit({id});
+    return std::get<wire::Accept>(out.to_gateways.at(0).message).verdicts.at(0);
+  };
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_TRUE(verdict_of("b" + std::to_string(i)).code.empty()) << i;  // up to 1 s of work
+  }
+  const wire::Verdict refused = verdict_of("b5");  // 5 queued: 1.25 s
+  EXPECT_EQ(refused.code, Name(ErrorCode::kQueueWaitExceeded));
+  EXPECT_EQ(refused.retry_after_ms, 1000);
+  EXPECT_FALSE(h.core.Knows("b5"));
+  const wire::TypeStatus status = h.core.BuildStatus(0, h.now.steady).types.at(0);
+  EXPECT_EQ(status.max_queue_wait_ms, 1000);
+  EXPECT_EQ(status.projected_wait_us, 1'250'000);
+  EXPECT_EQ(status.refusing_retry_after_ms, 1000);
+  // A second worker doubles the drain: admitted again.
+  h.Ready("w2", 1);
+  EXPECT_TRUE(verdict_of("b6").code.empty());
+  EXPECT_EQ(h.core.BuildStatus(0, h.now.steady).types.at(0).refusing_retry_after_ms, 0);
+}
+
 TEST(BrokerCoreTest, RefusesWhatNoGatewayWouldSendAndQueuesNothingOfIt) {
   CoreHarness h;
   auto refused = [&](auto&& spoil) {

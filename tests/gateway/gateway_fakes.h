@@ -51,6 +51,15 @@ class FakeStore : public JobStorePort {
     if (it == records.end()) return std::optional<JobRecord>();
     return std::optional<JobRecord>(it->second);
   }
+  Result<std::vector<std::optional<JobRecord>>> GetMany(std::span<const std::string> ids) override {
+    std::vector<std::optional<JobRecord>> out;
+    for (const auto& id : ids) {
+      auto one = Get(id);
+      if (!one) return std::unexpected(one.error());
+      out.push_back(std::move(*one));
+    }
+    return out;
+  }
   Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) override {
     std::vector<JobRecord> out;
     for (const auto& [id, record] : records) {
@@ -144,6 +153,9 @@ class FakeBroker : public BrokerPort {
   void Cancel(std::string id) override { cancelled.push_back(std::move(id)); }
   bool alive() const override { return up; }
   std::shared_ptr<const wire::Status> status() const override { return status_; }
+  void SetStatus(wire::Status status) {
+    status_ = std::make_shared<const wire::Status>(std::move(status));
+  }
 
   bool up = true;
   bool timeout = false;

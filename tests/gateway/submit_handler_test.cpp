@@ -29,8 +29,15 @@ class SubmitHandlerTest : public ::testing::Test {
   HttpReply Submit(std::string body, bool batch = false, std::string key = "",
                    std::string content_type = "application/json") {
     commit_.replicas_ack = options_.replicas_ack;
-    SubmitHandler handler(options_, store_, commit_, broker_,
-                          [](std::function<void()> task) { task(); });
+    SubmitHandler handler = Handler();
+    return SubmitTo(handler, std::move(body), batch, std::move(key), std::move(content_type));
+  }
+  SubmitHandler Handler() {
+    return SubmitHandler(options_, store_, commit_, broker_,
+                         [](std::function<void()> task) { task(); });
+  }
+  HttpReply SubmitTo(SubmitHandler& handler, std::string body, bool batch = false,
+                     std::string key = "", std::string content_type = "application/json") {
     HttpRequestIn request;
     request.method = "POST";
     request.path = batch ? "/v1/jobs:batch" : "/v1/jobs";
@@ -39,8 +46,8 @@ class SubmitHandlerTest : public ::testing::Test {
     request.body = std::move(body);
     std::optional<HttpReply> reply;
     int answers = 0;
-    handler.Handle(request, batch, UnauthenticatedCaller(), [&](HttpReply r) {
-      reply = std::move(r);
+    handler.Handle(request, batch, UnauthenticatedCaller(), [&](SubmitAnswer r) {
+      reply = std::move(r.reply);
       ++answers;
     });
     EXPECT_EQ(answers, 1) << "every request is answered exactly once";
@@ -239,6 +246,60 @@ TEST_F(SubmitHandlerTest, ABatchAnswersEveryItemInOrderWithItsOwnError) {
   EXPECT_EQ(test::JsonString(jobs[2], "error", "code"), "queue_full");
   EXPECT_EQ(test::JsonInt(jobs[2], "retry_after_ms"), 1500);
   EXPECT_EQ(test::JsonString(jobs[3], "status"), "queued");
+  EXPECT_EQ(store_.records.size(), 2u);
+}
+
+wire::Status Served(std::uint64_t seq, std::int64_t upper_refusing_ms = 0) {
+  wire::Status status;
+  status.seq = seq;
+  for (const char* name : {"upper", "sleep"}) {
+    wire::TypeStatus& type = status.types.emplace_back();
+    type.name = name;
+  }
+  status.types[0].refusing_retry_after_ms = upper_refusing_ms;
+  status.types[0].max_queue_wait_ms = 2500;
+  status.types[0].projected_wait_us = 4'500'000;
+  return status;
+}
+
+TEST_F(SubmitHandlerTest, ATypeRefusedByTimeIsShedHereUntilANewerStatusAdmitsIt) {
+  broker_.SetStatus(Served(1));
+  SubmitHandler handler = Handler();
+  broker_.refuse = {wire::Verdict{"queue_wait_exceeded", "about 9 s of work", 3000}};
+  const HttpReply first = SubmitTo(handler, R"({"type":"upper","input":1})");
+  EXPECT_EQ(first.status, 429);
+  EXPECT_EQ(Code(first), "queue_wait_exceeded");
+  EXPECT_EQ(Header(first, "Retry-After"), "3");
+  ASSERT_EQ(broker_.submitted.size(), 1u);
+  broker_.refuse.clear();  // the broker would take it now, but it is not asked
+
+  const HttpReply shed = SubmitTo(handler, R"({"type":"upper","input":2})");
+  EXPECT_EQ(shed.status, 429);
+  EXPECT_EQ(Code(shed), "queue_wait_exceeded");
+  EXPECT_EQ(Header(shed, "Retry-After"), "3");
+  EXPECT_EQ(broker_.submitted.size(), 1u) << "shed before the broker";
+  EXPECT_TRUE(store_.records.empty()) << "shed before Redis";
+
+  // In a :batch only the refused type's items are shed.
+  const HttpReply batch = SubmitTo(
+      handler, R"({"jobs":[{"type":"upper","input":3},{"type":"sleep","input":4}]})", true);
+  ASSERT_EQ(batch.status, 202);
+  const auto jobs = JsonArray(batch.body, "jobs");
+  ASSERT_EQ(jobs.size(), 2u);
+  EXPECT_EQ(test::JsonString(jobs[0], "error", "code"), "queue_wait_exceeded");
+  EXPECT_EQ(test::JsonInt(jobs[0], "retry_after_ms"), 3000);
+  EXPECT_EQ(test::JsonString(jobs[1], "status"), "queued");
+  EXPECT_EQ(store_.records.size(), 1u);
+
+  broker_.SetStatus(Served(2));  // newer than the refusal, and admitting
+  EXPECT_EQ(SubmitTo(handler, R"({"type":"upper","input":5})").status, 202);
+
+  broker_.SetStatus(Served(3, 2000));  // the status itself says the type refuses
+  const HttpReply by_status = SubmitTo(handler, R"({"type":"upper","input":6})");
+  EXPECT_EQ(by_status.status, 429);
+  EXPECT_EQ(Header(by_status, "Retry-After"), "2");
+  EXPECT_NE(test::JsonString(by_status.body, "error", "message").find("2500 ms"), std::string::npos)
+      << by_status.body;
   EXPECT_EQ(store_.records.size(), 2u);
 }
 

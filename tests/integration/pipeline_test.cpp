@@ -191,6 +191,54 @@ TEST(PipelineTest, ASubmitWhoseJobOutlastsItsWaitIsAnswered202AndTheJobStillRuns
   EXPECT_EQ(JsonString(WaitTerminal(*client, id), "result"), "PATIENCE") << stack.Logs();
 }
 
+// The `jobs` array of a :batch answer, each element as compact JSON.
+std::vector<std::string> BatchItems(const std::string& body) {
+  simdjson::dom::parser parser;
+  std::vector<std::string> items;
+  simdjson::dom::array array;
+  if (parser.parse(body)["jobs"].get(array) != simdjson::SUCCESS) return items;
+  for (auto item : array) items.push_back(simdjson::minify(item));
+  return items;
+}
+
+TEST(PipelineTest, ABatchThatMayWaitAnswersWhenItsLastJobHasEnded) {
+  // One job per batch and one at a time: the three sleep jobs end 300 ms apart, so the
+  // answer must wait for the last one, not the first.
+  Stack stack(StackOptions{.workers = 1,
+                           .broker_args = {"--type", "sleep:max_batch_size=1", "--type", "upper"},
+                           .worker_args = {"--sleep-fixed-us", "300000", "--credits", "1"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto waited = client->PostJson(
+      "/v1/jobs:batch?wait_ms=30000",
+      R"({"jobs":[{"type":"sleep","input":1},{"type":"nope","input":2},)"
+      R"({"type":"sleep","input":3},{"type":"sleep","input":4},{"type":"upper","input":"ab"}]})");
+  ASSERT_TRUE(waited);
+  ASSERT_EQ(waited->status, 200) << waited->body;
+  const auto items = BatchItems(waited->body);
+  ASSERT_EQ(items.size(), 5u) << waited->body;
+  for (const std::size_t i : {0u, 2u, 3u, 4u}) {
+    EXPECT_EQ(JsonString(items[i], "status"), "succeeded") << items[i];
+    EXPECT_FALSE(JsonString(items[i], "finished_at").empty())
+        << "the whole job, as GET answers it: " << items[i];
+  }
+  EXPECT_EQ(JsonString(items[1], "error", "code"), "unknown_type") << "a refusal stays as it was";
+  EXPECT_EQ(JsonString(items[4], "result"), "AB");
+
+  // A wait too short for the jobs is the plain 202, and the jobs still run.
+  auto hurried =
+      client->PostJson("/v1/jobs:batch?wait_ms=50",
+                       R"({"jobs":[{"type":"sleep","input":5},{"type":"sleep","input":6}]})");
+  ASSERT_TRUE(hurried);
+  ASSERT_EQ(hurried->status, 202) << hurried->body;
+  const auto queued = BatchItems(hurried->body);
+  ASSERT_EQ(queued.size(), 2u);
+  for (const auto& item : queued) {
+    EXPECT_EQ(JsonString(item, "status"), "queued") << item;
+    EXPECT_EQ(JsonString(WaitTerminal(*client, JsonString(item, "id")), "status"), "succeeded");
+  }
+}
+
 TEST(PipelineTest, CancelledJobNeverRunsAndLongPollSeesIt) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();

@@ -1,6 +1,9 @@
 // Scheduling behaviour through real processes: backpressure with Retry-After,
 // expiry of jobs no worker could take in time, cancellation before dispatch,
 // priorities, and the batch record that explains each close.
+#include <chrono>
+#include <thread>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -40,6 +43,84 @@ TEST(SchedulingTest, FullQueueAnswers429WithRetryAfterAndBatchReportsRefusedItem
   ASSERT_TRUE(stack.WaitReady(1));
   auto types = client->Get("/v1/types");
   ASSERT_TRUE(types);
+}
+
+// The broker's count of jobs of `type` it refused (batchq_jobs_submitted_total).
+double BrokerRefused(Stack& stack, const std::string& type) {
+  const std::string metrics = ScrapeMetrics(
+      fmt::format("http://127.0.0.1:{}", LoggedMetricsPort(stack.broker().ReadLog())));
+  return MetricValue(
+      metrics, fmt::format(R"(batchq_jobs_submitted_total{{type="{}",verdict="refused"}})", type));
+}
+
+TEST(SchedulingTest, AQueuePastItsWaitBoundAnswers429AndTheGatewayShedsTheTypeItself) {
+  // One worker; a batch of up to 32 sleep jobs takes 2 s: it drains 16 jobs a second,
+  // so a 1 s bound holds about 16 queued jobs, whatever the count bound (100,000).
+  Stack stack(
+      StackOptions{.workers = 1,
+                   .broker_args = {"--type", "sleep:max_batch_size=32,max_queue_wait_ms=1000",
+                                   "--metrics-listen", "127.0.0.1:0"},
+                   .worker_args = {"--sleep-fixed-us", "2000000", "--credits", "1"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  // The first batch teaches the broker the type's cost; until then no wait is known.
+  auto first = client->PostJson("/v1/jobs?wait_ms=20000", R"({"type":"sleep","input":0})");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body;
+  // The worker busy with the next one, the queue cannot drain while the rest is offered.
+  auto busy = client->PostJson("/v1/jobs", R"({"type":"sleep","input":"busy"})");
+  ASSERT_TRUE(busy);
+  ASSERT_EQ(busy->status, 202) << busy->body;
+  ASSERT_TRUE(WaitForStatus(*client, JsonString(busy->body, "id"), "running"));
+
+  std::string jobs;
+  for (int i = 0; i < 60; ++i)
+    jobs += fmt::format(R"({}{{"type":"sleep","input":{}}})", i ? "," : "", i);
+  auto batch = client->PostJson("/v1/jobs:batch", "{\"jobs\":[" + jobs + "]}");
+  ASSERT_TRUE(batch);
+  ASSERT_EQ(batch->status, 202) << batch->body;
+  std::vector<std::string> accepted;
+  int refused = 0;
+  simdjson::dom::parser parser;
+  for (auto item : parser.parse(batch->body)["jobs"].get_array()) {
+    std::string_view id;
+    if (item["id"].get(id) == simdjson::SUCCESS) {
+      accepted.emplace_back(id);
+      continue;
+    }
+    EXPECT_EQ(std::string_view(item["error"]["code"].get_string().value()), "queue_wait_exceeded");
+    EXPECT_GE(item["retry_after_ms"].get_int64().value(), 1000);
+    ++refused;
+  }
+  EXPECT_GE(accepted.size(), 1u) << batch->body;
+  EXPECT_LT(accepted.size(), 30u) << "about 4 s of work was offered against a 1 s bound";
+  EXPECT_EQ(accepted.size() + refused, 60u);
+  const double refused_by_broker = BrokerRefused(stack, "sleep");
+  EXPECT_EQ(refused_by_broker, refused) << "the batch's refusals were the broker's";
+
+  // The gateway heard the broker refuse by time: the next submit of the type is refused
+  // at the gateway, before Redis and the broker, with the time to come back.
+  auto shed = client->PostJson("/v1/jobs", R"({"type":"sleep","input":"late"})");
+  ASSERT_TRUE(shed);
+  EXPECT_EQ(shed->status, 429) << shed->body;
+  EXPECT_EQ(JsonString(shed->body, "error", "code"), "queue_wait_exceeded");
+  ASSERT_FALSE(shed->Header("Retry-After").empty());
+  EXPECT_GE(std::stoi(shed->Header("Retry-After")), 1);
+  EXPECT_EQ(BrokerRefused(stack, "sleep"), refused_by_broker) << "the broker was not asked";
+
+  // Every accepted job ends, and once the queue has drained the type admits again.
+  for (const auto& id : accepted) {
+    EXPECT_EQ(JsonString(WaitTerminal(*client, id, 60), "status"), "succeeded") << id;
+  }
+  Result<HttpResponse> again = Fail(ErrorCode::kHttpError, "not sent");
+  for (int i = 0; i < 40; ++i) {
+    again = client->PostJson("/v1/jobs?wait_ms=20000", R"({"type":"sleep","input":"again"})");
+    if (!again || again->status != 429) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // a retry loop, not a clock
+  }
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->status, 200) << again->body;
+  EXPECT_EQ(JsonString(again->body, "status"), "succeeded");
 }
 
 TEST(SchedulingTest, JobNotDispatchedInTimeExpiresWhileWorkersAreBusy) {

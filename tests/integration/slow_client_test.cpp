@@ -72,13 +72,6 @@ std::string ReadFile(const std::string& path) {
 
 int Port(const std::string& url) { return std::stoi(url.substr(url.rfind(':') + 1)); }
 
-// The value of a counter line of /metrics with these labels; -1 when absent.
-double MetricValue(const std::string& metrics, const std::string& series) {
-  const auto at = metrics.find(series + " ");
-  if (at == std::string::npos) return -1;
-  return std::stod(metrics.substr(at + series.size() + 1));
-}
-
 TEST(SlowClientTest, TricklingClientsAreCutOffAndTheCapRefusesTheRestWhileOthersAreServed) {
   Stack stack(StackOptions{
       .workers = 0, .gateway_args = {"--max-connections", "150", "--header-timeout-ms", "1500"}});

@@ -599,6 +599,12 @@ int LoggedMetricsPort(const std::string& log) {
   return at == std::string::npos ? 0 : std::atoi(log.c_str() + at + marker.size());
 }
 
+double MetricValue(const std::string& metrics, const std::string& series) {
+  const auto at = metrics.find(series + " ");
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.substr(at + series.size() + 1));
+}
+
 std::string ScrapeMetrics(const std::string& base_url, const std::string& api_key) {
   HttpClientOptions options;
   options.timeout = std::chrono::seconds(5);

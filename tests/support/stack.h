@@ -190,5 +190,8 @@ std::int64_t JsonInt(const std::string& body, const std::string& key, const std:
 int LoggedMetricsPort(const std::string& log);
 // GET /metrics at `base_url` (http://host:port); "" unless it answered 200.
 std::string ScrapeMetrics(const std::string& base_url, const std::string& api_key = "");
+// The value of one series of /metrics text, named with its labels as written
+// (`name{label="value"}`); -1 when absent.
+double MetricValue(const std::string& metrics, const std::string& series);
 
 }  // namespace batchq::test
