@@ -123,6 +123,8 @@ struct SubmitTotals {
   std::uint64_t submitted = 0;
   std::uint64_t refused = 0;
   double seconds = 0;
+  std::vector<double> latencies_ms;  // per request, from when it was due
+  std::map<int, std::uint64_t> answers;
 };
 
 // Sends every job, `ids[c]` collecting what connection c got accepted.
@@ -132,6 +134,7 @@ SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
   const std::uint64_t requests = (options.count + per_request - 1) / per_request;
   std::atomic<std::uint64_t> refused{0}, submitted{0}, next_request{0};
   std::mutex error_mutex;
+  SubmitTotals totals;  // latencies_ms and answers, under error_mutex
   const auto start = Clock::now();
   // Each request has a scheduled send time when a rate is set: an open loop, so a slow
   // server shows up as latency rather than as a lower offered load.
@@ -150,15 +153,21 @@ SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
     if (!client) return fail(client.error().message);
     simdjson::dom::parser parser;
     std::uint64_t local_refused = 0;
+    std::vector<double> local_latencies;
+    std::map<int, std::uint64_t> local_answers;
     for (std::uint64_t r = next_request++; r < requests; r = next_request++) {
       const unsigned jobs = static_cast<unsigned>(
           std::min<std::uint64_t>(per_request, options.count - r * per_request));
+      auto due = Clock::now();
       if (request_interval_s > 0) {
-        std::this_thread::sleep_until(
-            start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                        request_interval_s * static_cast<double>(r))));
+        due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
+                          request_interval_s * static_cast<double>(r)));
+        std::this_thread::sleep_until(due);
       }
       auto response = (*client)->PostJson(target, BuildBody(options, jobs));
+      local_latencies.push_back(
+          std::chrono::duration<double, std::milli>(Clock::now() - due).count());
+      ++local_answers[response ? response->status : 0];
       submitted += jobs;
       if (!response) fail(response.error().message);
       // 200: a submit that waited, answered with the ended job.
@@ -172,9 +181,15 @@ SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
       }
     }
     refused += local_refused;
+    std::lock_guard lock(error_mutex);
+    totals.latencies_ms.insert(totals.latencies_ms.end(), local_latencies.begin(),
+                               local_latencies.end());
+    for (const auto& [status, n] : local_answers) totals.answers[status] += n;
   });
-  return SubmitTotals{submitted.load(), refused.load(),
-                      std::chrono::duration<double>(Clock::now() - start).count()};
+  totals.submitted = submitted.load();
+  totals.refused = refused.load();
+  totals.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  return totals;
 }
 
 // Long-polls one job until it ends; nullopt when it did not by `deadline`.
@@ -269,12 +284,15 @@ void Summarise(const std::vector<Finished>& finished, LoadReport& report) {
 LoadReport RunLoad(const LoadOptions& options, std::string* error) {
   const unsigned connections = std::max(1u, options.connections);
   std::vector<std::vector<std::string>> ids(connections);
-  const SubmitTotals totals = SubmitAll(options, connections, ids, error);
+  SubmitTotals totals = SubmitAll(options, connections, ids, error);
   LoadReport report;
   report.submitted = totals.submitted;
   report.refused = totals.refused;
   for (const auto& list : ids) report.accepted += list.size();
   report.submit_seconds = totals.seconds;
+  report.submit_p50_ms = Percentile(totals.latencies_ms, 0.50);
+  report.submit_p99_ms = Percentile(totals.latencies_ms, 0.99);
+  report.answers = std::move(totals.answers);
   report.submit_jobs_per_s = totals.seconds > 0 ? report.accepted / totals.seconds : 0;
   Summarise(WaitForAll(options, connections, ids, report.accepted), report);
   return report;
@@ -298,6 +316,13 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
     json.Key("unfinished").Int(static_cast<std::int64_t>(r.unfinished));
     json.Key("retried").Int(static_cast<std::int64_t>(r.retried));
     json.Key("submit_jobs_per_s").Double(r.submit_jobs_per_s);
+    json.Key("submit_p50_ms").Double(r.submit_p50_ms);
+    json.Key("submit_p99_ms").Double(r.submit_p99_ms);
+    json.Key("answers").BeginObject();
+    for (const auto& [status, n] : r.answers) {
+      json.Key(std::to_string(status)).Int(static_cast<std::int64_t>(n));
+    }
+    json.EndObject();
     json.Key("end_to_end_jobs_per_s").Double(r.end_to_end_jobs_per_s);
     json.Key("latency_p50_ms").Double(r.latency_p50_ms);
     json.Key("latency_p99_ms").Double(r.latency_p99_ms);
@@ -308,9 +333,16 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
     json.EndObject();
     return json.Take();
   }
+  std::string answers;
+  for (const auto& [status, n] : r.answers) {
+    answers += fmt::format("{}{}={}", answers.empty() ? "" : " ",
+                           status == 0 ? std::string("none") : std::to_string(status), n);
+  }
   return fmt::format(
       "type={} count={} rate={} connections={} jobs_per_request={}\n"
       "submitted={} accepted={} refused={} succeeded={} failed={} unfinished={} retried={}\n"
+      "answers             {}\n"
+      "submit latency (ms) p50 {:.2f}  p99 {:.2f}   [from when each request was due]\n"
       "submit throughput   {:.0f} jobs/s ({:.2f} s)\n"
       "end-to-end          {:.0f} jobs/s\n"
       "latency (ms)        p50 {:.2f}  p99 {:.2f}  max {:.2f}   [gateway accept -> result "
@@ -320,9 +352,9 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
       options.type, options.count,
       options.rate == 0 ? std::string("max") : fmt::format("{}", options.rate), options.connections,
       options.jobs_per_request, r.submitted, r.accepted, r.refused, r.succeeded, r.failed,
-      r.unfinished, r.retried, r.submit_jobs_per_s, r.submit_seconds, r.end_to_end_jobs_per_s,
-      r.latency_p50_ms, r.latency_p99_ms, r.latency_max_ms, r.queue_wait_p50_ms,
-      r.queue_wait_p99_ms, r.mean_batch_size);
+      r.unfinished, r.retried, answers, r.submit_p50_ms, r.submit_p99_ms, r.submit_jobs_per_s,
+      r.submit_seconds, r.end_to_end_jobs_per_s, r.latency_p50_ms, r.latency_p99_ms,
+      r.latency_max_ms, r.queue_wait_p50_ms, r.queue_wait_p99_ms, r.mean_batch_size);
 }
 
 }  // namespace batchq::cli

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace batchq::cli {
@@ -40,6 +41,11 @@ struct LoadReport {
   std::uint64_t failed = 0;      // failed, cancelled or expired
   std::uint64_t unfinished = 0;  // accepted jobs not terminal by the wait timeout
   std::uint64_t retried = 0;     // finished jobs that took more than one attempt
+  // Each request's answer time, from when it was due (its slot in an open loop, else its
+  // send), so a server that falls behind shows as latency, not as a lower offered load.
+  double submit_p50_ms = 0;
+  double submit_p99_ms = 0;
+  std::map<int, std::uint64_t> answers;  // requests by HTTP status; 0: no answer
   double submit_seconds = 0;
   double submit_jobs_per_s = 0;
   double end_to_end_jobs_per_s = 0;  // accepted jobs / (last finish - first create)

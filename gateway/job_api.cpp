@@ -24,6 +24,12 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
       authenticator_(authenticator),
       storage_full_(options.submit.storage_full),
       http_metrics_(registry),
+      submit_in_flight_(prometheus::BuildGauge()
+                            .Name("batchq_submit_jobs_in_flight")
+                            .Help("Jobs of submits awaiting Redis, its replicas or the broker's "
+                                  "verdict (bounded by --max-in-flight-submit-jobs)")
+                            .Register(registry)
+                            .Add({})),
       submit_(options.submit, store, commit, broker,
               [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
       reads_(io, options.reads, store, broker, waiters),
@@ -106,6 +112,7 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
   }
   if (method == "GET" && path == "/v1/types") return Types(std::move(respond));
   if (method == "GET" && path == "/metrics") {
+    submit_in_flight_.Set(static_cast<double>(submit_.in_flight_jobs()));
     return respond(
         HttpReply{200, RenderPrometheusText(registry_), std::string(kPrometheusContentType), {}});
   }

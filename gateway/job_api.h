@@ -6,6 +6,8 @@
 // dashboard, OpenAPI, metrics) itself, and counts every answer in HttpMetrics.
 // Handle() may be called from any I/O thread.
 
+#include <prometheus/gauge.h>
+#include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
 
 #include "common/http_types.h"
@@ -60,6 +62,8 @@ class JobApi {
   const std::function<std::optional<std::string>()> storage_full_;  // may be unset
   RateLimiter rate_limiter_;
   HttpMetrics http_metrics_;
+  // Set from the submit handler's count on each GET /metrics.
+  prometheus::Gauge& submit_in_flight_;
   SubmitHandler submit_;
   JobReads reads_;
   const std::chrono::milliseconds max_wait_;  // of long-polls and waiting submits

@@ -151,6 +151,14 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_MAX_QUEUED_SUBMIT_JOBS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--max-in-flight-submit-jobs", config.max_in_flight_submit_jobs,
+                 "Most jobs of submits awaiting Redis, its replicas or the broker's verdict; "
+                 "past it a submit is answered 503 overloaded with Retry-After at once, so "
+                 "answers stay fast under more load than the gateway can take (a submit alone "
+                 "is never refused by it; 0: no bound)")
+      ->envname("BATCHQ_MAX_IN_FLIGHT_SUBMIT_JOBS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--submit-timeout-ms", submit_timeout_ms,
                  "How long a submit waits for the broker's verdict, ms")
       ->envname("BATCHQ_SUBMIT_TIMEOUT_MS")
@@ -266,6 +274,7 @@ int main(int argc, char** argv) {
     api_options.submit.fault_exit_after_persist = config.fault_exit_after_persist;
     api_options.submit.replicas_ack = config.redis_replicas_ack;
     api_options.submit.replicas_wait = config.redis_replicas_wait;
+    api_options.submit.max_in_flight_jobs = config.max_in_flight_submit_jobs;
     api_options.reads.max_wait = config.max_wait;
     batchq::StorageWatch storage({redis, config.storage_full_ratio});
     api_options.submit.storage_full = [&storage] { return storage.FullReason(); };

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -11,6 +12,32 @@
 
 namespace batchq {
 
+namespace {
+
+// Counts a submit's jobs as in flight while it lives: the Pending that holds it goes once
+// the submit is answered.
+class InFlightClaim {
+ public:
+  InFlightClaim() = default;
+  InFlightClaim(InFlightClaim&& other) noexcept
+      : counter_(std::exchange(other.counter_, nullptr)), jobs_(other.jobs_) {}
+  InFlightClaim& operator=(InFlightClaim&&) = delete;
+  ~InFlightClaim() {
+    if (counter_ != nullptr) counter_->fetch_sub(jobs_);
+  }
+  // Takes over `jobs` already added to `counter`.
+  void Hold(std::atomic<std::size_t>& counter, std::size_t jobs) {
+    counter_ = &counter;
+    jobs_ = jobs;
+  }
+
+ private:
+  std::atomic<std::size_t>* counter_ = nullptr;
+  std::size_t jobs_ = 0;
+};
+
+}  // namespace
+
 struct SubmitHandler::Pending {
   AdmittedSubmit admitted;
   Caller caller;
@@ -18,6 +45,7 @@ struct SubmitHandler::Pending {
   SubmitRespond answer;                  // 202s, with what each item became
   std::vector<NewJob> jobs;              // one per admitted item that passed its checks
   std::vector<std::size_t> item_of_job;  // jobs[j] is items[item_of_job[j]]
+  InFlightClaim in_flight;
 };
 
 namespace {
@@ -112,6 +140,7 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
   pending->jobs =
       NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
+  if (!ClaimInFlight(*pending)) return;
   if (RefusedForStoredBytes(*pending)) return;
   std::optional<IdempotencyClaim> claim;
   if (!pending->admitted.idempotency_key.empty()) {
@@ -159,6 +188,23 @@ bool SubmitHandler::ShedRefusingTypes(AdmittedSubmit& admitted, const wire::Stat
     admitted.retry_after[i] = refusal->retry_after;
     admitted.items[i] = Fail(ErrorCode::kQueueWaitExceeded, std::move(refusal->message));
   }
+  return false;
+}
+
+bool SubmitHandler::ClaimInFlight(Pending& pending) {
+  const std::size_t jobs = pending.jobs.size();
+  const std::size_t before = in_flight_jobs_.fetch_add(jobs);
+  const std::size_t bound = options_.max_in_flight_jobs;
+  if (bound == 0 || before == 0 || before + jobs <= bound) {
+    pending.in_flight.Hold(in_flight_jobs_, jobs);
+    return true;
+  }
+  in_flight_jobs_.fetch_sub(jobs);
+  pending.respond(Unavailable(
+      Error{ErrorCode::kOverloaded,
+            fmt::format("The gateway holds {} submitted jobs awaiting Redis or the broker, its "
+                        "bound; retry shortly.",
+                        bound)}));
   return false;
 }
 

@@ -44,6 +44,12 @@ class SubmitHandler {
     // has it (a failover may lose it).
     int replicas_ack = 0;
     std::chrono::milliseconds replicas_wait{1000};
+    // Most jobs of submits between their checks and their answer (waiting for Redis, its
+    // replicas or the broker's verdict); past it a submit is answered 503 overloaded
+    // with Retry-After at once, so that a gateway under more load than it can take keeps
+    // its answers fast instead of queueing. A submit alone is never refused by it.
+    // 0: no bound.
+    std::size_t max_in_flight_jobs = 0;
   };
   // Runs a task on an I/O thread: the commit port's and the broker's answers arrive on
   // their own threads.
@@ -57,6 +63,8 @@ class SubmitHandler {
   // caller's tenant; an Idempotency-Key is the tenant's own (another tenant's same key is another
   // key).
   void Handle(const HttpRequestIn& request, bool batch, const Caller& caller, SubmitRespond answer);
+  // Jobs of submits between their checks and their answer, now.
+  std::size_t in_flight_jobs() const { return in_flight_jobs_.load(); }
 
  private:
   struct Pending;
@@ -64,6 +72,8 @@ class SubmitHandler {
   // True when it answered: a single submit of a type the broker refuses by time
   // (saturated_types.h). A :batch's items of such types are refused each, the rest go on.
   bool ShedRefusingTypes(AdmittedSubmit& admitted, const wire::Status& status, Respond& respond);
+  // False when it answered 503 overloaded: options_.max_in_flight_jobs are in flight.
+  bool ClaimInFlight(Pending& pending);
   // Remembers a broker's refusal by time, so the next submits of the type are shed here.
   void NoteRefusalByTime(const NewJob& job, const wire::Verdict& verdict);
   // True when it answered: the tenant's stored bytes have no room for these jobs. A batch
@@ -87,6 +97,7 @@ class SubmitHandler {
   BrokerPort& broker_;
   const Post post_;
   std::atomic<std::uint64_t> persisted_{0};
+  std::atomic<std::size_t> in_flight_jobs_{0};
   SaturatedTypes saturated_;
 };
 

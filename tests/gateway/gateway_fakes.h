@@ -145,6 +145,10 @@ class FakeBroker : public BrokerPort {
   void Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds,
               SubmitCallback done) override {
     submitted.insert(submitted.end(), jobs.begin(), jobs.end());
+    if (hold) {
+      held.emplace_back(jobs.size(), std::move(done));
+      return;
+    }
     if (timeout) return done(Fail(ErrorCode::kBrokerTimeout));
     std::vector<wire::Verdict> verdicts(jobs.size());
     for (std::size_t i = 0; i < jobs.size() && i < refuse.size(); ++i) verdicts[i] = refuse[i];
@@ -157,8 +161,17 @@ class FakeBroker : public BrokerPort {
     status_ = std::make_shared<const wire::Status>(std::move(status));
   }
 
+  // Answers every held submit (all accepted).
+  void Release() {
+    auto answering = std::move(held);
+    held.clear();
+    for (auto& [size, done] : answering) done(std::vector<wire::Verdict>(size));
+  }
+
   bool up = true;
   bool timeout = false;
+  bool hold = false;  // keep each submit's callback in `held`: its verdict is outstanding
+  std::vector<std::pair<std::size_t, SubmitCallback>> held;
   std::vector<wire::Verdict> refuse;  // verdicts by position; empty code: accepted
   std::vector<wire::SubmitJob> submitted;
   std::vector<std::string> cancelled;

@@ -209,6 +209,47 @@ TEST_F(SubmitHandlerTest, ACommitPortAtItsBoundIsAnsweredOverloadedAtOnce) {
   EXPECT_EQ(Submit(R"({"type":"upper","input":1})").status, 202);
 }
 
+TEST_F(SubmitHandlerTest, PastItsBoundOfJobsInFlightASubmitIsAnsweredOverloadedAtOnce) {
+  options_.max_in_flight_jobs = 3;
+  broker_.hold = true;  // verdicts outstanding: the jobs stay in flight
+  SubmitHandler handler = Handler();
+  std::vector<HttpReply> replies;
+  auto send = [&](const std::string& body, bool batch) {
+    HttpRequestIn request;
+    request.method = "POST";
+    request.path = batch ? "/v1/jobs:batch" : "/v1/jobs";
+    request.content_type = "application/json";
+    request.body = body;
+    handler.Handle(request, batch, UnauthenticatedCaller(),
+                   [&](SubmitAnswer answer) { replies.push_back(std::move(answer.reply)); });
+  };
+  send(R"({"type":"upper","input":1})", false);
+  send(R"({"jobs":[{"type":"upper","input":2},{"type":"upper","input":3}]})", true);
+  EXPECT_TRUE(replies.empty()) << "3 jobs in flight, all within the bound";
+  send(R"({"type":"upper","input":4})", false);
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].status, 503) << replies[0].body;
+  EXPECT_EQ(Code(replies[0]), "overloaded");
+  EXPECT_EQ(Header(replies[0], "Retry-After"), "1");
+  EXPECT_EQ(broker_.submitted.size(), 3u) << "the refused job went nowhere";
+  EXPECT_EQ(store_.records.size(), 3u);
+
+  broker_.Release();  // their verdicts arrive: answered, and out of flight
+  ASSERT_EQ(replies.size(), 3u);
+  EXPECT_EQ(replies[1].status, 202);
+  EXPECT_EQ(replies[2].status, 202);
+  // A submit alone is never refused by the bound, however many jobs it holds.
+  send(R"({"jobs":[{"type":"upper","input":5},{"type":"upper","input":6},)"
+       R"({"type":"upper","input":7},{"type":"upper","input":8}]})",
+       true);
+  send(R"({"type":"upper","input":9})", false);
+  ASSERT_EQ(replies.size(), 4u);
+  EXPECT_EQ(replies[3].status, 503) << "4 in flight already";
+  broker_.Release();
+  ASSERT_EQ(replies.size(), 5u);
+  EXPECT_EQ(replies[4].status, 202);
+}
+
 TEST_F(SubmitHandlerTest, ABrokerTimeoutStillAccepts) {
   broker_.timeout = true;
   EXPECT_EQ(Submit(R"({"type":"upper","input":1})").status, 202);

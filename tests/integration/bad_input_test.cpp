@@ -1,6 +1,9 @@
 // Every kind of bad input gets its error code, and nothing goes down.
 #include <random>
 
+#include <optional>
+#include <thread>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
@@ -126,6 +129,37 @@ TEST_F(BadInputTest, RandomGarbageNeverCrashesTheGateway) {
   auto health = client->Get("/healthz");
   ASSERT_TRUE(health);
   EXPECT_EQ(health->status, 200);
+}
+
+TEST(OverloadTest, PastItsBoundOfJobsInFlightTheGatewayAnswers503OverloadedAtOnce) {
+  // Every submit waits up to 4 s for a Redis replica there is not, so it stays in flight
+  // that long (and then is withdrawn, 503 not_replicated): the bound of 1 is reached
+  // without any timing.
+  Stack stack(
+      StackOptions{.workers = 1,
+                   .gateway_args = {"--max-in-flight-submit-jobs", "1", "--redis-replicas-ack", "1",
+                                    "--redis-replicas-wait-ms", "4000"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto in_flight = [&] {
+    return MetricValue(ScrapeMetrics(stack.url(), stack.admin_key()),
+                       "batchq_submit_jobs_in_flight");
+  };
+  EXPECT_EQ(in_flight(), 0);
+  std::optional<Result<HttpResponse>> held;
+  std::thread holder(
+      [&] { held = stack.Client()->PostJson("/v1/jobs", R"({"type":"upper","input":"held"})"); });
+  const bool holding = WaitFor([&] { return in_flight() == 1; });
+  auto refused = stack.Client()->PostJson("/v1/jobs", R"({"type":"upper","input":"more"})");
+  holder.join();
+  ASSERT_TRUE(holding) << stack.Logs();
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503) << refused->body;
+  EXPECT_EQ(JsonString(refused->body, "error", "code"), "overloaded");
+  EXPECT_EQ(refused->Header("Retry-After"), "1");
+  ASSERT_TRUE(held.has_value() && *held);
+  EXPECT_EQ((*held)->status, 503) << (*held)->body;
+  EXPECT_EQ(JsonString((*held)->body, "error", "code"), "not_replicated");
+  EXPECT_EQ(in_flight(), 0) << "an answered submit is out of flight";
 }
 
 TEST(OutageTest, BrokerUnreachableIs503AndRecovers) {

@@ -600,9 +600,12 @@ int LoggedMetricsPort(const std::string& log) {
 }
 
 double MetricValue(const std::string& metrics, const std::string& series) {
-  const auto at = metrics.find(series + " ");
+  // At the start of a line: "# HELP name ..." names it too.
+  const std::string line = series + " ";
+  if (metrics.starts_with(line)) return std::stod(metrics.substr(line.size()));
+  const auto at = metrics.find("\n" + line);
   if (at == std::string::npos) return -1;
-  return std::stod(metrics.substr(at + series.size() + 1));
+  return std::stod(metrics.substr(at + 1 + line.size()));
 }
 
 std::string ScrapeMetrics(const std::string& base_url, const std::string& api_key) {
