@@ -136,7 +136,7 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
     admitted->idempotency_key = caller.tenant + ":" + admitted->idempotency_key;
   }
   auto pending = std::make_shared<Pending>(
-      Pending{std::move(*admitted), caller, std::move(respond), std::move(answer), {}, {}});
+      Pending{std::move(*admitted), caller, std::move(respond), std::move(answer), {}, {}, {}});
   pending->jobs =
       NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
