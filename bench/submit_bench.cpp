@@ -7,12 +7,17 @@
 // given as NAME=PATH@MS is driven with `--submit-wait-ms MS` instead: every submit
 // waits for its job (one round trip per job). With --closed-loop every connection waits
 // for its job to end (long-polls) before the next submit, and the jobs/s is the submit
-// loop's.
+// loop's. A gateway given as NAME=nginx is the reference: nginx (2 worker processes,
+// no stack behind it) answering every POST /v1/jobs with a static queued job (with @MS,
+// a static finished job, 200) and every GET /v1/jobs/{id} with a static finished job,
+// driven by the same load generator in the same round.
 //   submit_bench --gateway NAME=PATH[@MS] [--gateway ...] [--closed-loop] [--rounds 3]
-//                [--count 20000]
+//                [--count 20000] [--connections 64] [--rate JOBS_PER_S]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <string>
 #include <vector>
@@ -64,9 +69,29 @@ std::string CommandsJson(const std::map<std::string, long long>& calls, int jobs
                      static_cast<double>(total) / jobs, top);
 }
 
+// What `batchq bench` is asked to do in every run.
+struct Load {
+  int submit_wait_ms = 0;
+  bool closed_loop = false;
+  int count = 20000;
+  int connections = 64;
+  double rate = 0;  // jobs/s of an open loop; 0: as fast as it goes
+};
+
+std::vector<std::string> LoadArgs(const Load& load) {
+  std::vector<std::string> args{"--type",           "upper",
+                                "--input",          R"("hello")",
+                                "--count",          std::to_string(load.count),
+                                "--connections",    std::to_string(load.connections),
+                                "--submit-wait-ms", std::to_string(load.submit_wait_ms),
+                                "--rate",           fmt::format("{}", load.rate),
+                                "--timeout-s",      "300"};
+  if (load.closed_loop) args.push_back("--closed-loop");
+  return args;
+}
+
 // One run; `"bench":...,"redis_commands":...,"cpu_s":...`, or "" if it failed.
-std::string Run(const std::string& gateway, int submit_wait_ms, bool closed_loop, int count,
-                int connections) {
+std::string Run(const std::string& gateway, const Load& load) {
   StackOptions options{.workers = 2,
                        .broker_args = {"--type", "upper:max_batch_size=64,max_delay_ms=2"}};
   options.gateway_bin = gateway;
@@ -78,16 +103,60 @@ std::string Run(const std::string& gateway, int submit_wait_ms, bool closed_loop
   RedisConnection redis(RedisConnection::Options{stack.redis_admin_endpoint()});
   const std::vector<std::string_view> reset{"CONFIG", "RESETSTAT"};
   if (!redis.Command(reset)) return "";
-  std::vector<std::string> args{"--type",           "upper",
-                                "--input",          R"("hello")",
-                                "--count",          std::to_string(count),
-                                "--connections",    std::to_string(connections),
-                                "--submit-wait-ms", std::to_string(submit_wait_ms),
-                                "--timeout-s",      "300"};
-  if (closed_loop) args.push_back("--closed-loop");
-  const std::string run = bench::RunLoad(stack, 2, args);
+  const std::string run = bench::RunLoad(stack, 2, LoadArgs(load));
   if (run.empty()) return "";
-  return fmt::format(R"({},"redis_commands":{})", run, CommandsJson(CommandCalls(redis), count));
+  return fmt::format(R"({},"redis_commands":{})", run,
+                     CommandsJson(CommandCalls(redis), load.count));
+}
+
+// nginx answering the API's routes with static jobs: the reference for what the load
+// generator and the machine allow.
+std::string NginxConfig(const std::string& dir, int port, bool submit_ends) {
+  const std::string id = "0123456789abcdef0123456789abcdef";
+  const std::string queued = fmt::format(R"({{"id":"{}","status":"queued","type":"upper"}})", id);
+  const std::string ended = fmt::format(
+      R"({{"id":"{}","status":"succeeded","type":"upper","result":"HELLO",)"
+      R"("timeline":{{"created_us":1,"started_us":2,"finished_us":3}},"batch":{{"size":1}}}})",
+      id);
+  return fmt::format(
+      "worker_processes 2;\npid {0}/nginx.pid;\nerror_log {0}/error.log;\ndaemon off;\n"
+      "events {{ worker_connections 4096; }}\n"
+      "http {{\n  access_log off;\n  client_body_temp_path {0}/body;\n"
+      "  proxy_temp_path {0}/proxy;\n  fastcgi_temp_path {0}/fastcgi;\n"
+      "  uwsgi_temp_path {0}/uwsgi;\n  scgi_temp_path {0}/scgi;\n"
+      "  keepalive_requests 1000000;\n  default_type application/json;\n"
+      "  server {{\n    listen 127.0.0.1:{1};\n"
+      "    location = /v1/jobs {{ add_header Location /v1/jobs/{2}; return {3} '{4}'; }}\n"
+      "    location /v1/jobs/ {{ return 200 '{5}'; }}\n  }}\n}}\n",
+      dir, port, id, submit_ends ? 200 : 202, submit_ends ? ended : queued, ended);
+}
+
+std::string RunNginx(const Load& load) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / fmt::format("batchq-nginx-{}", getpid())).string();
+  std::filesystem::create_directories(dir);
+  const int port = FreePort();
+  std::ofstream(dir + "/nginx.conf") << NginxConfig(dir, port, load.submit_wait_ms > 0);
+  ChildProcess nginx({"/usr/sbin/nginx", "-c", dir + "/nginx.conf", "-p", dir}, dir + "/nginx.log");
+  const std::string url = fmt::format("http://127.0.0.1:{}", port);
+  WaitFor([&] {
+    auto client = HttpClient::Connect(url, std::chrono::milliseconds(500));
+    return client && (*client)->Get("/v1/jobs/ready").has_value();
+  });
+  std::vector<std::string> argv{BATCHQ_CLI_BIN, "--url", url, "--output", "json", "bench"};
+  const auto args = LoadArgs(load);
+  argv.insert(argv.end(), args.begin(), args.end());
+  std::string report;
+  const int status = RunCommand(argv, &report, std::chrono::seconds(400));
+  nginx.Stop();
+  std::filesystem::remove_all(dir);
+  if (status != 0) {
+    std::fprintf(stderr, "batchq bench against nginx exited %d: %s\n%s\n", status, report.c_str(),
+                 nginx.ReadLog().c_str());
+    return "";
+  }
+  while (!report.empty() && report.back() == '\n') report.pop_back();
+  return fmt::format(R"("bench":{})", report.substr(report.rfind('\n') + 1));
 }
 
 }  // namespace
@@ -96,14 +165,15 @@ int main(int argc, char** argv) {
   CLI::App app{"batchq submit bench: one stack per gateway binary, interleaved rounds"};
   std::vector<std::string> gateways;
   int rounds = 3;
-  int count = 20000;
-  int connections = 64;
+  Load load;
   app.add_option("--gateway", gateways, "NAME=PATH of a gateway binary; repeatable")->required();
   app.add_option("--rounds", rounds, "Runs per gateway, interleaved")->capture_default_str();
-  app.add_option("--count", count, "Jobs per run")->capture_default_str();
-  app.add_option("--connections", connections, "Load generator connections")->capture_default_str();
-  bool closed_loop = false;
-  app.add_flag("--closed-loop", closed_loop,
+  app.add_option("--count", load.count, "Jobs per run")->capture_default_str();
+  app.add_option("--connections", load.connections, "Load generator connections")
+      ->capture_default_str();
+  app.add_option("--rate", load.rate, "Jobs/s of an open loop (0: as fast as it goes)")
+      ->capture_default_str();
+  app.add_flag("--closed-loop", load.closed_loop,
                "Every connection waits for its job to end before the next submit");
   CLI11_PARSE(app, argc, argv);
 
@@ -115,12 +185,12 @@ int main(int argc, char** argv) {
         return 2;
       }
       std::string path = named.substr(equals + 1);
-      int submit_wait_ms = 0;
+      Load this_load = load;
       if (const auto at = path.rfind('@'); at != std::string::npos) {
-        submit_wait_ms = std::stoi(path.substr(at + 1));
+        this_load.submit_wait_ms = std::stoi(path.substr(at + 1));
         path.resize(at);
       }
-      const std::string result = Run(path, submit_wait_ms, closed_loop, count, connections);
+      const std::string result = path == "nginx" ? RunNginx(this_load) : Run(path, this_load);
       if (result.empty()) return 1;
       std::printf("{\"gateway\":\"%s\",\"round\":%d,%s}\n", named.substr(0, equals).c_str(), round,
                   result.c_str());
