@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 
 namespace batchq {
 
@@ -17,5 +18,16 @@ inline constexpr std::chrono::hours kMaxQueueLifetime{24};
 inline constexpr std::chrono::hours kMaxTypeDuration{24};
 // A tenant's fair-share weight, as an API key may set it.
 inline constexpr std::uint32_t kMaxTenantWeight = 1000;
+
+// A job type's name: 1 to 64 of ASCII letters, digits, '_', '-' and '.'.
+constexpr bool IsValidTypeName(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
 
 }  // namespace batchq

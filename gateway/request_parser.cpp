@@ -11,16 +11,6 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
-bool ValidTypeName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '_' || c == '-' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 Result<JobRequest> ParseJobObject(element value) {
   simdjson::dom::object object;
   if (value.get(object) != simdjson::SUCCESS) {
@@ -37,7 +27,7 @@ Result<JobRequest> ParseJobObject(element value) {
       if (field.value.get(type) != simdjson::SUCCESS) {
         return Fail(ErrorCode::kInvalidRequest, "\"type\" must be a string.");
       }
-      if (!ValidTypeName(type)) {
+      if (!IsValidTypeName(type)) {
         return Fail(ErrorCode::kInvalidRequest,
                     "\"type\" must be 1-64 characters of letters, digits, '_', '-' or '.'.");
       }

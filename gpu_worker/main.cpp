@@ -11,6 +11,7 @@
 #include "common/stop_signal.h"
 #include "gpu_worker/handler_factory.h"
 #include "gpu_worker/plugin_handler.h"
+#include "gpu_worker/python_handler.h"
 #include "gpu_worker/worker.h"
 
 int main(int argc, char** argv) {
@@ -88,8 +89,15 @@ int main(int argc, char** argv) {
                  "Shared library implementing batchq_handler.h; adds its job type; repeatable")
       ->envname("BATCHQ_HANDLER_LIBS")
       ->delimiter(',');
+  app.add_option("--python-handler", config.python_handlers,
+                 "TYPE=FILE: serve job type TYPE with the Python file FILE, which defines "
+                 "handle_batch(inputs) -> list (and may define setup(config) and close()); "
+                 "repeatable")
+      ->envname("BATCHQ_PYTHON_HANDLERS")
+      ->delimiter(';');
   app.add_option("--handler-config", config.handler_config,
-                 "Text passed to each handler library's create()")
+                 "Text passed to each handler library's create() and each Python file's "
+                 "setup()")
       ->envname("BATCHQ_HANDLER_CONFIG");
   app.add_option("--fault-crash-on-input", config.fault_crash_on_input,
                  "Reliability tests only: abort when a batch holds this exact input (JSON)")
@@ -136,6 +144,17 @@ int main(int argc, char** argv) {
             "{} serves '{}', which another handler serves already.", path, plugin->type));
       }
       handlers.emplace(plugin->type, std::move(plugin->handler));
+    }
+    for (const auto& text : config.python_handlers) {
+      auto spec = batchq::ParsePythonHandlerSpec(text);
+      if (!spec) throw std::runtime_error(spec.error().message);
+      if (handlers.contains(spec->type)) {
+        throw std::runtime_error(fmt::format(
+            "{} serves '{}', which another handler serves already.", spec->file, spec->type));
+      }
+      auto handler = batchq::LoadPythonHandler(spec->file, config.handler_config);
+      if (!handler) throw std::runtime_error(handler.error().message);
+      handlers.emplace(spec->type, std::move(*handler));
     }
     batchq::Worker worker(config, std::move(handlers), *choice);
     worker.Run(stop);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/job_limits.h"
 #include "gpu_worker/include/batchq_handler.h"
 
 // The host's side of the opaque results handle.
@@ -46,16 +47,6 @@ void SetError(batchq_results* results, size_t index, const char* code, const cha
 }
 
 constexpr batchq_host_api kHost{SetJson, SetBinary, SetError};
-
-bool ValidTypeName(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (const char c : name) {
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.') {
-      return false;
-    }
-  }
-  return true;
-}
 
 class LoadedPlugin final : public Handler {
  public:
@@ -108,7 +99,7 @@ Result<PluginHandler> LoadPluginHandler(const std::string& path, const std::stri
                 fmt::format("{} speaks handler ABI version {}; this worker speaks {}.", path,
                             api == nullptr ? 0 : api->abi_version, BATCHQ_HANDLER_ABI_VERSION));
   }
-  if (api->type == nullptr || !ValidTypeName(api->type) || api->create == nullptr ||
+  if (api->type == nullptr || !IsValidTypeName(api->type) || api->create == nullptr ||
       api->run == nullptr) {
     return Fail(ErrorCode::kInvalidPlugin,
                 fmt::format("{} must give a valid type name and create/run functions.", path));

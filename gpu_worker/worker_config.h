@@ -31,9 +31,11 @@ struct WorkerConfig {
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
   MlpOptions mlp;
   std::vector<std::string> handler_libs;  // plugin shared libraries; each adds its type
-  std::string handler_config;             // passed to every plugin's create()
-  std::string metrics_listen;             // HOST:PORT for GET /metrics; empty: none
-  std::string fault_crash_on_input;       // reliability tests only; see BatchExecutor::Options
+  std::string handler_config;             // passed to every plugin's create() and setup()
+  // TYPE=FILE: a job type served by a Python file (python_handler.h).
+  std::vector<std::string> python_handlers;
+  std::string metrics_listen;        // HOST:PORT for GET /metrics; empty: none
+  std::string fault_crash_on_input;  // reliability tests only; see BatchExecutor::Options
 };
 
 }  // namespace batchq

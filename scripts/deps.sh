@@ -10,7 +10,8 @@ packages=(build-essential cmake ninja-build pkg-config git clang-format python3
   libspdlog-dev libfmt-dev libsimdjson-dev libgtest-dev libbenchmark-dev
   libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev openssl
   redis-server redis-tools redis-sentinel curl clang-19 libclang-rt-19-dev
-  docker.io docker-compose debootstrap prometheus chromium iproute2)
+  docker.io docker-compose debootstrap prometheus chromium iproute2
+  python3-dev pybind11-dev python3-numpy)
 if [[ "${1:-}" == "--with-bench" ]]; then
   packages+=(wrk nginx-light python3-matplotlib)
 fi

@@ -5,7 +5,10 @@
 #
 #   scripts/run.sh [--port P] [--workers N] [--redis-url URL] [--backend auto|cuda|cpu]
 #                  [--auth keys|none] [--curve on|off] [--ha] [--detach] [--stop]
+#                  [--python-handler TYPE=FILE]... [--handler-config TEXT]
 #
+# --python-handler TYPE=FILE serves job type TYPE with a Python file (handle_batch; see
+# README.md): the broker adds TYPE to the built-in types and every worker loads FILE.
 # --auth none runs the gateway without API keys (it listens on loopback only).
 # --ha runs the topology that survives losing any one process: a Redis master with
 # two replicas and three sentinels (master name "batchq"), two brokers (one active,
@@ -37,6 +40,8 @@ backend=auto
 auth=keys
 curve=on
 ha=0
+python_handlers=()
+handler_config=""
 detach=0
 stop=0
 while [[ $# -gt 0 ]]; do
@@ -48,9 +53,11 @@ while [[ $# -gt 0 ]]; do
     --auth) auth=$2; shift 2 ;;
     --curve) curve=$2; shift 2 ;;
     --ha) ha=1; shift ;;
+    --python-handler) python_handlers+=("$2"); shift 2 ;;
+    --handler-config) handler_config=$2; shift 2 ;;
     --detach) detach=1; shift ;;
     --stop) stop=1; shift ;;
-    -h|--help) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -206,16 +213,27 @@ curve_server() {
   echo "--curve-secret-file $keys/broker.key --gateway-keys $keys/gateways --worker-keys $keys/workers"
 }
 
+# Python handlers' types join the built-in ones on the broker; every worker loads them.
+broker_types=()
+worker_python=()
+if [[ ${#python_handlers[@]} -gt 0 ]]; then
+  for t in upper sleep mlp render; do broker_types+=(--type "$t"); done
+  for spec in "${python_handlers[@]}"; do
+    broker_types+=(--type "${spec%%=*}")
+    worker_python+=(--python-handler "${spec%%=*}=$(realpath "${spec#*=}")")
+  done
+  [[ -n $handler_config ]] && worker_python+=(--handler-config "$handler_config")
+fi
 # shellcheck disable=SC2046  # the helpers print flags meant to split
 start broker "$bin/broker/broker" $(redis_args broker) \
   --frontend "tcp://127.0.0.1:$frontend_port" --backend "tcp://127.0.0.1:$backend_port" \
-  $(curve_server)
+  $(curve_server) "${broker_types[@]}"
 if [[ $ha -eq 1 ]]; then
   # The standby: same keys, its own ports; it takes over when the lease lapses.
   # shellcheck disable=SC2046
   start broker2 "$bin/broker/broker" $(redis_args broker) \
     --frontend "tcp://127.0.0.1:$frontend2_port" --backend "tcp://127.0.0.1:$backend2_port" \
-    $(curve_server)
+    $(curve_server) "${broker_types[@]}"
 fi
 gateway_ha=()
 [[ $ha -eq 1 ]] && gateway_ha=(--redis-replicas-ack "${BATCHQ_REDIS_REPLICAS_ACK:-1}")
@@ -230,7 +248,7 @@ for i in $(seq 1 "$workers"); do
   # shellcheck disable=SC2046
   start "worker$i" "$bin/gpu_worker/gpu_worker" $(redis_args worker) \
     --broker "$backends" $(curve_client worker) --name "worker$i" \
-    --backend "$backend"
+    --backend "$backend" "${worker_python[@]}"
 done
 
 url="http://127.0.0.1:$port"

@@ -1,6 +1,6 @@
 // The real workloads end to end: `mlp` from a safetensors file, `render` PNGs served
-// raw and saved by the CLI, and a user's plugin, each through gateway, broker and a
-// worker process.
+// raw and saved by the CLI, a user's plugin and a user's Python file, each through
+// gateway, broker and a worker process.
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "gpu_worker/cpu_render_handler.h"
+#include "gpu_worker/python_handler.h"
 #include "gpu_worker/safetensors.h"
 #include "tests/support/stack.h"
 
@@ -148,6 +149,42 @@ TEST(HandlersEndToEndTest, PluginTypeIsServedThroughTheGateway) {
   EXPECT_EQ(JsonString(RunJob(*client, R"({"type":"upper","input":"ok"})"), "status"), "succeeded");
 }
 
+TEST(HandlersEndToEndTest, APythonFileServesItsTypeAndTheWorkerLivesThroughALongCall) {
+  if (!BuiltWithPython()) GTEST_SKIP() << "built without python3-dev and pybind11-dev";
+  // Holds the GIL for 3 s, past three missed heartbeats (0.9 s): the worker's heartbeat
+  // runs on a thread of its own, so the broker must not declare it dead.
+  const std::string busy = TempPath("busy.py");
+  WriteFile(busy,
+            "import time\n"
+            "def handle_batch(inputs):\n"
+            "    end = time.monotonic() + 3.0\n"
+            "    while time.monotonic() < end:\n"
+            "        pass\n"
+            "    return [len(inputs)] * len(inputs)\n");
+  Stack stack({.workers = 1,
+               .broker_args = {"--type", "upper", "--type", "normalize", "--type", "busy",
+                               "--heartbeat-ms", "300", "--heartbeat-liveness", "3"},
+               .worker_args = {"--type", "upper", "--heartbeat-ms", "300", "--python-handler",
+                               "normalize=" BATCHQ_PYTHON_EXAMPLES "/normalize_numpy.py",
+                               "--python-handler", "busy=" + busy}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  const std::string good = RunJob(*client, R"({"type":"normalize","input":[3,4]})");
+  EXPECT_EQ(JsonString(good, "status"), "succeeded") << good << stack.Logs();
+  EXPECT_NE(good.find(R"("result":{"norm":5.0,"unit":[0.6,0.8]})"), std::string::npos) << good;
+  const std::string bad = RunJob(*client, R"({"type":"normalize","input":"nope"})");
+  EXPECT_EQ(JsonString(bad, "status"), "failed") << bad;
+  EXPECT_EQ(JsonString(bad, "error", "code"), "handler_error") << bad;
+  EXPECT_EQ(JsonString(bad, "error", "message"),
+            "ValueError: the input must be a non-empty list of numbers");
+
+  const std::string long_call = RunJob(*client, R"({"type":"busy","input":1})");
+  EXPECT_EQ(JsonString(long_call, "status"), "succeeded") << long_call << stack.Logs();
+  EXPECT_EQ(JsonInt(long_call, "attempts"), 1) << "the worker was never declared dead";
+  EXPECT_EQ(JsonString(RunJob(*client, R"({"type":"upper","input":"ok"})"), "status"), "succeeded");
+  std::filesystem::remove(busy);
+}
+
 TEST(HandlersEndToEndTest, MalformedWeightsOrPluginStopTheWorkerAtStartWithTheReason) {
   const std::string garbage = TempPath("garbage.safetensors");
   WriteFile(garbage, std::string("\x10\0\0\0\0\0\0\0{\"x\":1}", 16));
@@ -155,6 +192,9 @@ TEST(HandlersEndToEndTest, MalformedWeightsOrPluginStopTheWorkerAtStartWithTheRe
   for (const auto& [args, reason] : std::vector<std::pair<std::vector<std::string>, std::string>>{
            {{"--type", "mlp", "--mlp-weights", garbage}, "Malformed safetensors"},
            {{"--type", "upper", "--handler-lib", "/nonexistent/lib.so"}, "Cannot load handler"},
+           {{"--type", "upper", "--python-handler", "py=/nonexistent/handler.py"},
+            BuiltWithPython() ? "No such file" : "built without Python"},
+           {{"--type", "upper", "--python-handler", "not a type=x.py"}, "not a job type name"},
            {{"--type", "mlp", "--mlp-widths", "4"}, "at least an input and an output"}}) {
     std::vector<std::string> argv = {BATCHQ_WORKER_BIN, "--broker", "tcp://127.0.0.1:1",
                                      "--no-curve"};

@@ -1,0 +1,192 @@
+#include "gpu_worker/python_handler.h"
+
+#include <filesystem>
+#include <mutex>
+
+#include <fmt/format.h>
+#include <pybind11/embed.h>
+#include <spdlog/spdlog.h>
+
+namespace batchq {
+namespace {
+
+namespace py = pybind11;
+
+// Starts the interpreter once per process and hands the GIL back, so that any thread
+// may take it. Never finalised: handlers' objects may be alive until exit.
+void EnsureInterpreter() {
+  static std::once_flag started;
+  std::call_once(started, [] {
+    // No signal handlers: the worker's own SIGTERM/SIGINT handling stays in charge.
+    py::initialize_interpreter(/*init_signal_handlers=*/false);
+    PyEval_SaveThread();
+  });
+}
+
+// "TypeName: message" of a Python exception object.
+std::string Describe(const py::handle& exception) {
+  const std::string name = py::str(exception.get_type().attr("__name__"));
+  const std::string message = py::str(exception);
+  return message.empty() ? name : fmt::format("{}: {}", name, message);
+}
+
+// The traceback of the error in flight, for the log.
+std::string Traceback(const py::error_already_set& error) {
+  try {
+    const py::object lines =
+        py::module_::import("traceback")
+            .attr("format_exception")(error.type(), error.value(), error.trace());
+    return py::str("").attr("join")(lines).cast<std::string>();
+  } catch (const py::error_already_set&) {
+    return error.what();
+  }
+}
+
+class PythonHandler final : public Handler {
+ public:
+  PythonHandler(std::string file, py::object module)
+      : file_(std::move(file)),
+        module_(std::move(module)),
+        handle_batch_(module_.attr("handle_batch")),
+        loads_(py::module_::import("json").attr("loads")),
+        dumps_(py::module_::import("json").attr("dumps")) {}
+
+  ~PythonHandler() override {
+    py::gil_scoped_acquire gil;
+    if (py::hasattr(module_, "close")) {
+      try {
+        module_.attr("close")();
+      } catch (const py::error_already_set& error) {
+        spdlog::warn("python handler {}: close() raised {}", file_, error.what());
+      }
+    }
+    // Released while the GIL is held, not after it was given back.
+    dumps_ = py::object();
+    loads_ = py::object();
+    handle_batch_ = py::object();
+    module_ = py::object();
+  }
+
+  Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
+    // One JSON parse for the whole batch: the inputs are JSON texts already checked.
+    std::string array = "[";
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (i > 0) array += ',';
+      array += inputs[i];
+    }
+    array += ']';
+    py::gil_scoped_acquire gil;
+    try {
+      const py::object outputs = handle_batch_(loads_(py::str(array)));
+      return Convert(outputs, inputs.size());
+    } catch (const py::error_already_set& error) {
+      spdlog::error("python handler {}: handle_batch raised\n{}", file_, Traceback(error));
+      return Fail(ErrorCode::kHandlerError, Describe(error.value()));
+    }
+  }
+
+ private:
+  Result<std::vector<ItemResult>> Convert(const py::object& outputs, std::size_t expected) {
+    if (!py::isinstance<py::sequence>(outputs) || py::isinstance<py::str>(outputs)) {
+      return Fail(ErrorCode::kHandlerError,
+                  fmt::format("handle_batch must return a list, one entry per input; it "
+                              "returned a {}.",
+                              std::string(py::str(outputs.get_type().attr("__name__")))));
+    }
+    const auto entries = py::reinterpret_borrow<py::sequence>(outputs);
+    if (entries.size() != expected) {
+      return Fail(ErrorCode::kHandlerError,
+                  fmt::format("handle_batch returned {} entries for {} inputs; it must return "
+                              "one per input, in order.",
+                              entries.size(), expected));
+    }
+    std::vector<ItemResult> results;
+    results.reserve(expected);
+    for (const py::handle entry : entries) results.push_back(Item(entry));
+    return results;
+  }
+
+  ItemResult Item(py::handle entry) {
+    if (PyExceptionInstance_Check(entry.ptr())) {
+      return Fail(ErrorCode::kHandlerError, Describe(entry));
+    }
+    if (py::isinstance<py::bytes>(entry)) return Binary(entry, "application/octet-stream");
+    if (py::isinstance<py::tuple>(entry)) {
+      const auto pair = py::reinterpret_borrow<py::tuple>(entry);
+      if (pair.size() == 2 && py::isinstance<py::bytes>(pair[0]) &&
+          py::isinstance<py::str>(pair[1])) {
+        return Binary(pair[0], pair[1].cast<std::string>());
+      }
+    }
+    try {
+      py::object value = py::reinterpret_borrow<py::object>(entry);
+      // NumPy arrays and scalars become lists and numbers.
+      if (py::hasattr(value, "tolist")) value = value.attr("tolist")();
+      const py::object text = dumps_(value, py::arg("separators") = py::make_tuple(",", ":"),
+                                     py::arg("ensure_ascii") = false, py::arg("allow_nan") = false);
+      return ItemOutput(text.cast<std::string>());
+    } catch (const py::error_already_set& error) {
+      return Fail(ErrorCode::kHandlerError,
+                  fmt::format("The handler's result is not JSON: {}", Describe(error.value())));
+    }
+  }
+
+  static ItemResult Binary(py::handle bytes, std::string media_type) {
+    char* data = nullptr;
+    Py_ssize_t size = 0;
+    PyBytes_AsStringAndSize(bytes.ptr(), &data, &size);
+    return ItemOutput(fmt::format(R"({{"bytes":{}}})", size),
+                      std::string(data, static_cast<std::size_t>(size)), std::move(media_type));
+  }
+
+  const std::string file_;
+  py::object module_;
+  py::object handle_batch_;
+  py::object loads_;
+  py::object dumps_;
+};
+
+// Runs the file as a module of its own, its folder first on sys.path so that it can
+// import what lies beside it.
+py::object RunFile(const std::string& file) {
+  const std::filesystem::path path = std::filesystem::absolute(file);
+  py::list sys_path = py::module_::import("sys").attr("path");
+  const std::string folder = path.parent_path().string();
+  if (!sys_path.contains(folder)) sys_path.insert(0, folder);
+  const py::module_ util = py::module_::import("importlib.util");
+  const py::object spec =
+      util.attr("spec_from_file_location")("batchq_handler_" + path.stem().string(), path.string());
+  if (spec.is_none()) throw std::runtime_error("not a Python source file");
+  py::object module = util.attr("module_from_spec")(spec);
+  spec.attr("loader").attr("exec_module")(module);
+  return module;
+}
+
+}  // namespace
+
+bool BuiltWithPython() { return true; }
+
+Result<std::unique_ptr<Handler>> LoadPythonHandler(const std::string& file,
+                                                   const std::string& config) {
+  EnsureInterpreter();
+  py::gil_scoped_acquire gil;
+  try {
+    py::object module = RunFile(file);
+    if (!py::hasattr(module, "handle_batch") ||
+        !PyCallable_Check(module.attr("handle_batch").ptr())) {
+      return Fail(ErrorCode::kInvalidPlugin,
+                  fmt::format("{} defines no handle_batch(inputs) function.", file));
+    }
+    if (py::hasattr(module, "setup")) module.attr("setup")(config);
+    return std::unique_ptr<Handler>(std::make_unique<PythonHandler>(file, std::move(module)));
+  } catch (const py::error_already_set& error) {
+    spdlog::error("python handler {}: loading it raised\n{}", file, Traceback(error));
+    return Fail(ErrorCode::kInvalidPlugin,
+                fmt::format("{} could not be loaded: {}", file, Describe(error.value())));
+  } catch (const std::exception& error) {
+    return Fail(ErrorCode::kInvalidPlugin,
+                fmt::format("{} could not be loaded: {}", file, error.what()));
+  }
+}
+
+}  // namespace batchq

@@ -1,0 +1,199 @@
+// Python batch handlers in this process's embedded interpreter: what handle_batch's
+// entries become, and every way a file or a call can fail without taking the worker down.
+#include "gpu_worker/python_handler.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace batchq {
+namespace {
+
+class PythonHandlerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!BuiltWithPython()) GTEST_SKIP() << "built without python3-dev and pybind11-dev";
+    dir_ = std::filesystem::temp_directory_path() /
+           fmt::format("batchq-python-{}-{}", getpid(), ++counter_);
+    std::filesystem::create_directories(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Write(const std::string& name, const std::string& source) {
+    const auto path = (dir_ / name).string();
+    std::ofstream(path) << source;
+    return path;
+  }
+  static Result<std::vector<ItemResult>> Run(Handler& handler,
+                                             const std::vector<std::string_view>& inputs) {
+    return handler.Run(inputs);
+  }
+
+  std::filesystem::path dir_;
+  static inline int counter_ = 0;
+};
+
+TEST_F(PythonHandlerTest, EachEntryBecomesItsJobsResultBinaryOrError) {
+  const std::string file = Write("model.py", R"(
+prefix = None
+def setup(config):
+    global prefix
+    prefix = config
+
+def handle_batch(inputs):
+    out = []
+    for x in inputs:
+        if x == "boom":
+            out.append(ValueError("no boom here"))
+        elif x == "png":
+            out.append((b"\x89PNG", "image/png"))
+        elif x == "raw":
+            out.append(b"\x00\x01\x02")
+        elif isinstance(x, dict):
+            out.append({"sum": x["a"] + x["b"], "prefix": prefix})
+        elif isinstance(x, str):
+            out.append(x.upper())
+        else:
+            out.append(x * 2)
+    return out
+)");
+  auto handler = LoadPythonHandler(file, "cfg");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const auto results = Run(**handler, {R"("abc")", R"({"a":1,"b":2})", R"("boom")", R"("png")",
+                                       R"("raw")", "21", R"("é")"});
+  ASSERT_TRUE(results) << results.error().message;
+  ASSERT_EQ(results->size(), 7u);
+  EXPECT_EQ((*results)[0]->json, R"("ABC")");
+  EXPECT_EQ((*results)[1]->json, R"({"sum":3,"prefix":"cfg"})") << "setup() saw the config";
+  ASSERT_FALSE((*results)[2]);
+  EXPECT_EQ((*results)[2].error().code, ErrorCode::kHandlerError);
+  EXPECT_EQ((*results)[2].error().message, "ValueError: no boom here");
+  EXPECT_EQ((*results)[3]->blob, "\x89PNG");
+  EXPECT_EQ((*results)[3]->content_type, "image/png");
+  EXPECT_EQ((*results)[4]->blob, std::string("\x00\x01\x02", 3));
+  EXPECT_EQ((*results)[4]->content_type, "application/octet-stream");
+  EXPECT_EQ((*results)[4]->json, R"({"bytes":3})");
+  EXPECT_EQ((*results)[5]->json, "42");
+  EXPECT_EQ((*results)[6]->json, R"("É")") << "UTF-8 kept as it is";
+}
+
+TEST_F(PythonHandlerTest, ARaisingBatchFailsWholeWithItsTypeAndMessageAndTheHandlerLivesOn) {
+  const std::string file = Write("flaky.py", R"(
+calls = 0
+def handle_batch(inputs):
+    global calls
+    calls += 1
+    if calls == 1:
+        raise RuntimeError("model not ready")
+    return [len(inputs)] * len(inputs)
+)");
+  auto handler = LoadPythonHandler(file, "");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const auto failed = Run(**handler, {"1", "2"});
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, ErrorCode::kHandlerError);
+  EXPECT_EQ(failed.error().message, "RuntimeError: model not ready");
+  const auto next = Run(**handler, {"1", "2"});
+  ASSERT_TRUE(next) << next.error().message;
+  EXPECT_EQ((*next)[1]->json, "2");
+}
+
+TEST_F(PythonHandlerTest, AnAnswerOfTheWrongShapeFailsTheBatchWithASentence) {
+  const std::string file = Write("shape.py", R"(
+def handle_batch(inputs):
+    if inputs[0] == "short":
+        return inputs[:-1]
+    if inputs[0] == "dict":
+        return {"not": "a list"}
+    return "a string is no list"
+)");
+  auto handler = LoadPythonHandler(file, "");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const auto short_list = Run(**handler, {R"("short")", "2", "3"});
+  ASSERT_FALSE(short_list);
+  EXPECT_EQ(short_list.error().message,
+            "handle_batch returned 2 entries for 3 inputs; it must return one per input, in "
+            "order.");
+  const auto dict = Run(**handler, {R"("dict")"});
+  ASSERT_FALSE(dict);
+  EXPECT_NE(dict.error().message.find("returned a dict"), std::string::npos)
+      << dict.error().message;
+  const auto text = Run(**handler, {R"("text")"});
+  ASSERT_FALSE(text);
+  EXPECT_NE(text.error().message.find("returned a str"), std::string::npos);
+}
+
+TEST_F(PythonHandlerTest, AResultThatIsNotJsonFailsItsItemAlone) {
+  const std::string file = Write("values.py", R"(
+def handle_batch(inputs):
+    return [{1, 2}, float("nan"), "fine"]
+)");
+  auto handler = LoadPythonHandler(file, "");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const auto results = Run(**handler, {"1", "2", "3"});
+  ASSERT_TRUE(results) << results.error().message;
+  ASSERT_FALSE((*results)[0]);
+  EXPECT_NE((*results)[0].error().message.find("not JSON: TypeError"), std::string::npos)
+      << (*results)[0].error().message;
+  ASSERT_FALSE((*results)[1]);
+  EXPECT_NE((*results)[1].error().message.find("ValueError"), std::string::npos);
+  EXPECT_EQ((*results)[2]->json, R"("fine")");
+}
+
+TEST_F(PythonHandlerTest, AFileThatCannotServeIsRefusedWithPythonsOwnMessage) {
+  const auto refused = [](const Result<std::unique_ptr<Handler>>& loaded) {
+    EXPECT_FALSE(loaded);
+    if (loaded) return std::string();
+    EXPECT_EQ(loaded.error().code, ErrorCode::kInvalidPlugin);
+    return loaded.error().message;
+  };
+  EXPECT_NE(
+      refused(LoadPythonHandler(Write("none.py", "x = 1\n"), "")).find("defines no handle_batch"),
+      std::string::npos);
+  EXPECT_NE(refused(LoadPythonHandler(Write("syntax.py", "def handle_batch(:\n"), ""))
+                .find("SyntaxError"),
+            std::string::npos);
+  EXPECT_NE(refused(LoadPythonHandler((dir_ / "missing.py").string(), "")).find("No such file"),
+            std::string::npos);
+  EXPECT_NE(refused(LoadPythonHandler(Write("setup.py", R"(
+def setup(config):
+    raise KeyError(config)
+def handle_batch(inputs):
+    return inputs
+)"),
+                                      "weights.bin"))
+                .find("KeyError: 'weights.bin'"),
+            std::string::npos);
+}
+
+TEST_F(PythonHandlerTest, AFileImportsWhatLiesBesideIt) {
+  Write("helper.py", "def double(x):\n    return 2 * x\n");
+  const std::string file = Write("uses_helper.py", R"(
+import helper
+def handle_batch(inputs):
+    return [helper.double(x) for x in inputs]
+)");
+  auto handler = LoadPythonHandler(file, "");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const auto results = Run(**handler, {"4"});
+  ASSERT_TRUE(results) << results.error().message;
+  EXPECT_EQ((*results)[0]->json, "8");
+}
+
+TEST(PythonHandlerSpecTest, TakesTypeEqualsFileAndRefusesTheRest) {
+  const auto spec = ParsePythonHandlerSpec("embed=models/embed.py");
+  ASSERT_TRUE(spec);
+  EXPECT_EQ(spec->type, "embed");
+  EXPECT_EQ(spec->file, "models/embed.py");
+  EXPECT_FALSE(ParsePythonHandlerSpec("models/embed.py"));
+  EXPECT_FALSE(ParsePythonHandlerSpec("embed="));
+  EXPECT_FALSE(ParsePythonHandlerSpec("bad type=x.py"));
+  EXPECT_EQ(ParsePythonHandlerSpec("=x.py").error().code, ErrorCode::kInvalidSetting);
+}
+
+}  // namespace
+}  // namespace batchq
