@@ -87,7 +87,12 @@ class PythonHandler final : public Handler {
         module_(std::move(module)),
         handle_batch_(module_.attr("handle_batch")),
         loads_(py::module_::import("json").attr("loads")),
-        dumps_(py::module_::import("json").attr("dumps")) {}
+        // One encoder made once: its bound encode() takes no keyword arguments per call.
+        encode_(py::module_::import("json")
+                    .attr("JSONEncoder")(py::arg("separators") = py::make_tuple(",", ":"),
+                                         py::arg("ensure_ascii") = false,
+                                         py::arg("allow_nan") = false)
+                    .attr("encode")) {}
 
   ~PythonHandler() override {
     const PythonCall call;
@@ -99,7 +104,7 @@ class PythonHandler final : public Handler {
       }
     }
     // Released while the GIL is held, not after it was given back.
-    dumps_ = py::object();
+    encode_ = py::object();
     loads_ = py::object();
     handle_batch_ = py::object();
     module_ = py::object();
@@ -158,11 +163,14 @@ class PythonHandler final : public Handler {
     }
     try {
       py::object value = py::reinterpret_borrow<py::object>(entry);
-      // NumPy arrays and scalars become lists and numbers.
-      if (py::hasattr(value, "tolist")) value = value.attr("tolist")();
-      const py::object text = dumps_(value, py::arg("separators") = py::make_tuple(",", ":"),
-                                     py::arg("ensure_ascii") = false, py::arg("allow_nan") = false);
-      return ItemOutput(text.cast<std::string>());
+      // NumPy arrays and scalars become lists and numbers. JSON's own types are let
+      // through first: hasattr() on them raises and catches an AttributeError each time.
+      const PyObject* raw = value.ptr();
+      const bool plain = raw == Py_None || PyFloat_CheckExact(raw) || PyLong_CheckExact(raw) ||
+                         PyUnicode_CheckExact(raw) || PyList_CheckExact(raw) ||
+                         PyDict_CheckExact(raw) || PyBool_Check(raw);
+      if (!plain && py::hasattr(value, "tolist")) value = value.attr("tolist")();
+      return ItemOutput(encode_(value).cast<std::string>());
     } catch (const py::error_already_set& error) {
       return Fail(ErrorCode::kHandlerError,
                   fmt::format("The handler's result is not JSON: {}", Describe(error.value())));
@@ -181,7 +189,7 @@ class PythonHandler final : public Handler {
   py::object module_;
   py::object handle_batch_;
   py::object loads_;
-  py::object dumps_;
+  py::object encode_;
 };
 
 // Runs the file as a module of its own, its folder first on sys.path so that it can

@@ -1,0 +1,106 @@
+// What the Python boundary costs a batch: the same handle_batch run through the worker's
+// PythonHandler (JSON texts in: one json.loads of the batch, the GIL, the call, one
+// json.dumps per result) against the same function called directly in Python on the
+// decoded inputs (a python3 subprocess timing the call alone). Median of --repeats calls
+// per batch size; one JSON line per size.
+//   python_handler_bench [--repeats 2000] [--width 16]
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "gpu_worker/python_handler.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kHandler = R"(
+def handle_batch(inputs):
+    return [sum(x) for x in inputs]
+)";
+
+// The direct call's median in µs, timed by Python itself.
+double DirectMicros(const std::string& file, const std::string& array, int repeats) {
+  const std::string script = fmt::format(
+      "import json, runpy, statistics, time\n"
+      "f = runpy.run_path('{}')['handle_batch']\n"
+      "x = json.loads(open('{}.json').read())\n"
+      "t = []\n"
+      "for _ in range({}):\n"
+      "    s = time.perf_counter(); f(x); t.append(time.perf_counter() - s)\n"
+      "print(statistics.median(t) * 1e6)\n",
+      file, file, repeats);
+  std::ofstream(file + ".json") << array;
+  std::ofstream(file + ".direct.py") << script;
+  FILE* out = popen(("/usr/bin/python3 " + file + ".direct.py").c_str(), "r");
+  if (out == nullptr) return -1;
+  char line[64] = {};
+  const bool read = std::fgets(line, sizeof line, out) != nullptr;
+  pclose(out);
+  return read ? std::stod(line) : -1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"batchq Python handler bench: the boundary's cost per batch and per item"};
+  int repeats = 2000;
+  int width = 16;
+  app.add_option("--repeats", repeats, "Calls per batch size")->capture_default_str();
+  app.add_option("--width", width, "Floats per input vector")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (!batchq::BuiltWithPython()) {
+    std::fprintf(stderr, "this build has no Python handlers (python3-dev, pybind11-dev)\n");
+    return 2;
+  }
+  const std::string file =
+      (std::filesystem::temp_directory_path() / fmt::format("batchq-pybench-{}.py", getpid()))
+          .string();
+  std::ofstream(file) << kHandler;
+  auto handler = batchq::LoadPythonHandler(file, "");
+  if (!handler) {
+    std::fprintf(stderr, "%s\n", handler.error().message.c_str());
+    return 1;
+  }
+  std::string vector = "[";
+  for (int i = 0; i < width; ++i) vector += fmt::format("{}{}.5", i ? "," : "", i);
+  vector += "]";
+  for (const int size : {1, 8, 64, 512}) {
+    const std::vector<std::string> texts(static_cast<std::size_t>(size), vector);
+    const std::vector<std::string_view> inputs(texts.begin(), texts.end());
+    std::vector<double> micros;
+    const int calls = std::max(50, repeats * 8 / std::max(8, size));
+    for (int i = 0; i < calls; ++i) {
+      const auto start = Clock::now();
+      const auto results = (*handler)->Run(inputs);
+      micros.push_back(std::chrono::duration<double, std::micro>(Clock::now() - start).count());
+      if (!results) {
+        std::fprintf(stderr, "%s\n", results.error().message.c_str());
+        return 1;
+      }
+    }
+    std::nth_element(micros.begin(), micros.begin() + calls / 2, micros.end());
+    const double through = micros[static_cast<std::size_t>(calls / 2)];
+    std::string array = "[";
+    for (int i = 0; i < size; ++i) array += (i ? "," : "") + vector;
+    array += "]";
+    const double direct = DirectMicros(file, array, calls);
+    std::printf(
+        "{\"batch\":%d,\"width\":%d,\"calls\":%d,\"through_handler_us\":%.2f,"
+        "\"direct_us\":%.2f,\"boundary_us_per_batch\":%.2f,\"boundary_us_per_item\":%.3f}\n",
+        size, width, calls, through, direct, through - direct, (through - direct) / size);
+    std::fflush(stdout);
+  }
+  handler->reset();
+  for (const char* suffix : {"", ".json", ".direct.py"}) std::filesystem::remove(file + suffix);
+  return 0;
+}
