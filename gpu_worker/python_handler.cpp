@@ -1,11 +1,16 @@
 #include "gpu_worker/python_handler.h"
 
+#include <cstring>
 #include <filesystem>
 #include <mutex>
+#include <optional>
 
 #include <fmt/format.h>
 #include <pybind11/embed.h>
+#include <pybind11/numpy.h>
 #include <spdlog/spdlog.h>
+
+#include "gpu_worker/numeric_array.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -80,10 +85,51 @@ std::string Traceback(const py::error_already_set& error) {
   }
 }
 
+// How a handler wants its inputs: decoded JSON (the default), or numeric arrays as
+// NumPy arrays of one dtype (INPUTS = "numpy", INPUT_DTYPE = "float64" or "float32").
+enum class InputForm { kJson, kFloat64, kFloat32 };
+
+// The numeric inputs as ndarrays of the handler's dtype, the rest as decoded JSON. The
+// arrays are read before the GIL is taken; one json.loads covers the rest.
+py::list NumpyInputs(std::span<const std::string_view> inputs,
+                     std::span<std::optional<NumericArray>> arrays, InputForm form,
+                     const py::object& loads) {
+  py::list batch(inputs.size());
+  std::string rest = "[";
+  std::vector<std::size_t> rest_at;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    if (!arrays[i]) {
+      if (!rest_at.empty()) rest += ',';
+      rest += inputs[i];
+      rest_at.push_back(i);
+      continue;
+    }
+    const NumericArray& array = *arrays[i];
+    if (form == InputForm::kFloat64) {
+      py::array_t<double> out(array.shape);
+      std::memcpy(out.mutable_data(), array.values.data(), array.values.size() * sizeof(double));
+      batch[i] = std::move(out);
+    } else {
+      py::array_t<float> out(array.shape);
+      float* data = out.mutable_data();
+      for (std::size_t k = 0; k < array.values.size(); ++k) {
+        data[k] = static_cast<float>(array.values[k]);
+      }
+      batch[i] = std::move(out);
+    }
+  }
+  if (rest_at.empty()) return batch;
+  rest += ']';
+  const py::list decoded = loads(py::str(rest));
+  for (std::size_t k = 0; k < rest_at.size(); ++k) batch[rest_at[k]] = decoded[k];
+  return batch;
+}
+
 class PythonHandler final : public Handler {
  public:
-  PythonHandler(std::string file, py::object module)
+  PythonHandler(std::string file, py::object module, InputForm form)
       : file_(std::move(file)),
+        form_(form),
         module_(std::move(module)),
         handle_batch_(module_.attr("handle_batch")),
         loads_(py::module_::import("json").attr("loads")),
@@ -111,6 +157,13 @@ class PythonHandler final : public Handler {
   }
 
   Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
+    if (form_ != InputForm::kJson) {
+      std::vector<std::optional<NumericArray>> arrays;
+      arrays.reserve(inputs.size());
+      for (const std::string_view input : inputs) arrays.push_back(ParseNumericArray(input));
+      const PythonCall call;
+      return Call(inputs.size(), [&] { return NumpyInputs(inputs, arrays, form_, loads_); });
+    }
     // One JSON parse for the whole batch: the inputs are JSON texts already checked.
     std::string array = "[";
     for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -119,16 +172,22 @@ class PythonHandler final : public Handler {
     }
     array += ']';
     const PythonCall call;
+    return Call(inputs.size(), [&] { return loads_(py::str(array)); });
+  }
+
+ private:
+  // Calls handle_batch on what `make_inputs` builds; the GIL is held by the caller.
+  template <typename MakeInputs>
+  Result<std::vector<ItemResult>> Call(std::size_t count, MakeInputs make_inputs) {
     try {
-      const py::object outputs = handle_batch_(loads_(py::str(array)));
-      return Convert(outputs, inputs.size());
+      const py::object outputs = handle_batch_(make_inputs());
+      return Convert(outputs, count);
     } catch (const py::error_already_set& error) {
       spdlog::error("python handler {}: handle_batch raised\n{}", file_, Traceback(error));
       return Fail(ErrorCode::kHandlerError, Describe(error.value()));
     }
   }
 
- private:
   Result<std::vector<ItemResult>> Convert(const py::object& outputs, std::size_t expected) {
     if (!py::isinstance<py::sequence>(outputs) || py::isinstance<py::str>(outputs)) {
       return Fail(ErrorCode::kHandlerError,
@@ -186,6 +245,7 @@ class PythonHandler final : public Handler {
   }
 
   const std::string file_;
+  const InputForm form_;
   py::object module_;
   py::object handle_batch_;
   py::object loads_;
@@ -208,6 +268,30 @@ py::object RunFile(const std::string& file) {
   return module;
 }
 
+// The module's INPUTS and INPUT_DTYPE; NumPy is imported here so that a host without it
+// fails at load, not at the first batch. The GIL is held by the caller.
+Result<InputForm> ReadInputForm(const py::object& module, const std::string& file) {
+  const auto text = [&](const char* name, const char* otherwise) {
+    return py::hasattr(module, name) ? std::string(py::str(module.attr(name))) : otherwise;
+  };
+  const std::string inputs = text("INPUTS", "json");
+  const std::string dtype = text("INPUT_DTYPE", "float64");
+  if (inputs == "json") return InputForm::kJson;
+  if (inputs != "numpy") {
+    return Fail(
+        ErrorCode::kInvalidPlugin,
+        fmt::format("{} sets INPUTS = \"{}\"; it may be \"json\" or \"numpy\".", file, inputs));
+  }
+  if (dtype != "float64" && dtype != "float32") {
+    return Fail(ErrorCode::kInvalidPlugin,
+                fmt::format("{} sets INPUT_DTYPE = \"{}\"; it may be \"float64\" or "
+                            "\"float32\".",
+                            file, dtype));
+  }
+  py::module_::import("numpy");  // raises ModuleNotFoundError, reported as a load failure
+  return dtype == "float64" ? InputForm::kFloat64 : InputForm::kFloat32;
+}
+
 }  // namespace
 
 bool BuiltWithPython() { return true; }
@@ -223,8 +307,11 @@ Result<std::unique_ptr<Handler>> LoadPythonHandler(const std::string& file,
       return Fail(ErrorCode::kInvalidPlugin,
                   fmt::format("{} defines no handle_batch(inputs) function.", file));
     }
+    auto form = ReadInputForm(module, file);
+    if (!form) return std::unexpected(form.error());
     if (py::hasattr(module, "setup")) module.attr("setup")(config);
-    return std::unique_ptr<Handler>(std::make_unique<PythonHandler>(file, std::move(module)));
+    return std::unique_ptr<Handler>(
+        std::make_unique<PythonHandler>(file, std::move(module), *form));
   } catch (const py::error_already_set& error) {
     spdlog::error("python handler {}: loading it raised\n{}", file, Traceback(error));
     return Fail(ErrorCode::kInvalidPlugin,

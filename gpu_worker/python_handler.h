@@ -3,7 +3,10 @@
 // defines handle_batch(inputs: list) -> list and may define setup(config: str), called
 // once with --handler-config, and close(), called when the handler goes.
 //  * inputs: the jobs' inputs decoded from JSON, in order (the batch is parsed once, as
-//    one JSON array, not item by item);
+//    one JSON array, not item by item). A file that sets INPUTS = "numpy" gets each input
+//    that is a rectangular array of numbers as a NumPy array instead, of INPUT_DTYPE
+//    ("float64", the default, or "float32"), read in C++ without a JSON decode in Python;
+//    other inputs still arrive decoded, for the handler to answer with an error;
 //  * per returned entry: a JSON-serialisable value is that job's result; bytes, or a
 //    (bytes, media_type) pair, a binary result; an Exception instance fails that job
 //    alone (handler_error, "Type: message");
@@ -35,7 +38,8 @@ Result<PythonHandlerSpec> ParsePythonHandlerSpec(std::string_view text);
 // True when this build can embed Python.
 bool BuiltWithPython();
 
-// invalid_plugin when the file cannot be read or run, lacks a callable handle_batch, or its
+// invalid_plugin when the file cannot be read or run, lacks a callable handle_batch, sets
+// INPUTS or INPUT_DTYPE to something else, asks for NumPy on a host without it, or its
 // setup() raises; the sentence says which, with Python's message. Run() may be called from
 // any one thread at a time.
 Result<std::unique_ptr<Handler>> LoadPythonHandler(const std::string& file,

@@ -184,6 +184,61 @@ def handle_batch(inputs):
   EXPECT_EQ((*results)[0]->json, "8");
 }
 
+TEST_F(PythonHandlerTest, AFileThatAsksForNumpyGetsNumericInputsAsArraysOfItsDtype) {
+  const std::string file = Write("shapes.py", R"(
+import numpy as np
+INPUTS = "numpy"
+INPUT_DTYPE = "float32"
+def handle_batch(inputs):
+    out = []
+    for x in inputs:
+        if isinstance(x, np.ndarray):
+            out.append({"dtype": str(x.dtype), "shape": list(x.shape), "sum": float(x.sum())})
+        else:
+            out.append({"decoded": x})
+    return out
+)");
+  auto handler = LoadPythonHandler(file, "");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const auto results =
+      Run(**handler, {"[1, 2.5]", R"({"a":[1]})", "[[1,2],[3,4],[5,6]]", "[1, true]", "7"});
+  ASSERT_TRUE(results) << results.error().message;
+  ASSERT_EQ(results->size(), 5u);
+  EXPECT_EQ((*results)[0]->json, R"({"dtype":"float32","shape":[2],"sum":3.5})");
+  EXPECT_EQ((*results)[1]->json, R"({"decoded":{"a":[1]}})") << "the rest arrive decoded";
+  EXPECT_EQ((*results)[2]->json, R"({"dtype":"float32","shape":[3,2],"sum":21.0})");
+  EXPECT_EQ((*results)[3]->json, R"({"decoded":[1,true]})");
+  EXPECT_EQ((*results)[4]->json, R"({"decoded":7})");
+
+  const std::string wide = Write("wide.py", R"(
+INPUTS = "numpy"
+def handle_batch(inputs):
+    return [str(x.dtype) for x in inputs]
+)");
+  auto float64 = LoadPythonHandler(wide, "");
+  ASSERT_TRUE(float64) << float64.error().message;
+  const auto dtypes = Run(**float64, {"[0.1]"});
+  ASSERT_TRUE(dtypes) << dtypes.error().message;
+  EXPECT_EQ((*dtypes)[0]->json, R"("float64")") << "float64 unless the file says otherwise";
+}
+
+TEST_F(PythonHandlerTest, AnInputFormItCannotGiveIsRefusedAtLoad) {
+  const auto inputs = LoadPythonHandler(
+      Write("a.py", "INPUTS = 'arrow'\ndef handle_batch(inputs):\n    return inputs\n"), "");
+  ASSERT_FALSE(inputs);
+  EXPECT_EQ(inputs.error().code, ErrorCode::kInvalidPlugin);
+  EXPECT_NE(inputs.error().message.find(R"(INPUTS = "arrow")"), std::string::npos)
+      << inputs.error().message;
+  const auto dtype =
+      LoadPythonHandler(Write("b.py",
+                              "INPUTS = 'numpy'\nINPUT_DTYPE = 'int8'\ndef handle_batch(inputs):\n"
+                              "    return inputs\n"),
+                        "");
+  ASSERT_FALSE(dtype);
+  EXPECT_NE(dtype.error().message.find(R"(INPUT_DTYPE = "int8")"), std::string::npos)
+      << dtype.error().message;
+}
+
 TEST(PythonHandlerSpecTest, TakesTypeEqualsFileAndRefusesTheRest) {
   const auto spec = ParsePythonHandlerSpec("embed=models/embed.py");
   ASSERT_TRUE(spec);

@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include "gpu_worker/cpu_render_handler.h"
 #include "gpu_worker/python_handler.h"
@@ -183,6 +184,83 @@ TEST(HandlersEndToEndTest, APythonFileServesItsTypeAndTheWorkerLivesThroughALong
   EXPECT_EQ(JsonInt(long_call, "attempts"), 1) << "the worker was never declared dead";
   EXPECT_EQ(JsonString(RunJob(*client, R"({"type":"upper","input":"ok"})"), "status"), "succeeded");
   std::filesystem::remove(busy);
+}
+
+// The numbers of each `key` array in a JSON array of objects (or in one object).
+std::vector<std::vector<double>> NumberArrays(const std::string& json, const char* key) {
+  simdjson::dom::parser parser;
+  const simdjson::dom::element root = parser.parse(json);
+  std::vector<std::vector<double>> out;
+  const auto read = [&](simdjson::dom::element object) {
+    std::vector<double> numbers;
+    for (const simdjson::dom::element x : object[key].get_array())
+      numbers.push_back(x.get_double());
+    out.push_back(std::move(numbers));
+  };
+  if (root.is_array()) {
+    for (const simdjson::dom::element item : root.get_array()) read(item);
+  } else {
+    read(root);
+  }
+  return out;
+}
+
+TEST(HandlersEndToEndTest, APyTorchModelAnswersAsTheSameModelCalledDirectlyInPython) {
+  if (!BuiltWithPython()) GTEST_SKIP() << "built without python3-dev and pybind11-dev";
+  const std::string example = BATCHQ_PYTHON_EXAMPLES "/mlp_torch.py";
+  if (RunCommand({BATCHQ_PYTHON3, "-c", "import torch"}, nullptr) != 0) {
+    GTEST_SKIP() << "python3-torch is not installed";
+  }
+  const std::vector<std::string> inputs = {
+      "[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15]", "[0.5,-1,2.25,0,0,0,0,0,0,0,0,0,0,0,0,1e-3]",
+      "[1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1]", "[-3,2,-1,0.5,7,0,0,0,0,0,0,0,0,0,9,-9]"};
+  std::string reference;
+  ASSERT_EQ(RunCommand({BATCHQ_PYTHON3, "-c",
+                        fmt::format("import json, runpy, numpy as np\n"
+                                    "m = runpy.run_path('{}')\n"
+                                    "m['setup']('')\n"
+                                    "xs = [np.asarray(x, dtype=np.float32) for x in [{}]]\n"
+                                    "print(json.dumps(m['handle_batch'](xs)))\n",
+                                    example, fmt::join(inputs, ","))},
+                       &reference),
+            0);
+  const auto expected = NumberArrays(reference, "embedding");
+  ASSERT_EQ(expected.size(), inputs.size()) << reference;
+
+  Stack stack({.workers = 1,
+               .broker_args = {"--type", "embed"},
+               .worker_args = {"--python-handler", "embed=" + example}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  std::string body = R"({"jobs":[)";
+  for (const auto& input : inputs) body += R"({"type":"embed","input":)" + input + "},";
+  body += R"({"type":"embed","input":[1,2]}]})";
+  auto response = client->PostJson("/v1/jobs:batch", body);
+  ASSERT_TRUE(response);
+  ASSERT_EQ(response->status, 202) << response->body;
+  std::vector<std::string> ids;
+  for (std::size_t pos = 0; (pos = response->body.find("\"id\":\"", pos)) != std::string::npos;) {
+    pos += 6;
+    ids.push_back(response->body.substr(pos, response->body.find('"', pos) - pos));
+  }
+  ASSERT_EQ(ids.size(), inputs.size() + 1) << response->body;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string job = WaitTerminal(*client, ids[i]);
+    ASSERT_EQ(JsonString(job, "status"), "succeeded") << job << stack.Logs();
+    auto result = client->Get("/v1/jobs/" + ids[i] + "/result");
+    ASSERT_TRUE(result);
+    const auto got = NumberArrays(result->body, "embedding");
+    ASSERT_EQ(got[0].size(), expected[i].size()) << result->body;
+    for (std::size_t k = 0; k < got[0].size(); ++k) {
+      // float32 sums may round differently in a batch of another size.
+      EXPECT_NEAR(got[0][k], expected[i][k], 1e-4 * (1 + std::abs(expected[i][k])))
+          << "input " << i << ", output " << k;
+    }
+  }
+  const std::string wrong = WaitTerminal(*client, ids.back());
+  EXPECT_EQ(JsonString(wrong, "error", "code"), "handler_error") << wrong;
+  EXPECT_EQ(JsonString(wrong, "error", "message"),
+            "ValueError: the input must be a list of 16 numbers");
 }
 
 TEST(HandlersEndToEndTest, MalformedWeightsOrPluginStopTheWorkerAtStartWithTheReason) {
