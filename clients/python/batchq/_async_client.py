@@ -1,0 +1,172 @@
+"""The asyncio client: the same calls as Client, over asyncio streams (HTTP/1.1, kept
+alive), without a thread per request or per wait."""
+
+import asyncio
+import ssl
+import time
+
+from . import _protocol
+from ._client import _MAX_IDLE_S, _parse_url, api_key_or_env
+from ._errors import BatchqError
+
+# A header section larger than this is not a gateway's answer.
+_MAX_HEADER_BYTES = 64 * 1024
+
+
+class _Connection:
+    def __init__(self, reader, writer):
+        self.reader = reader
+        self.writer = writer
+        self.since = time.monotonic()
+
+    def close(self):
+        self.writer.close()
+
+
+async def _read_response(reader):
+    """Status, lower-cased headers, body and whether the server keeps the connection."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    if len(head) > _MAX_HEADER_BYTES:
+        raise BatchqError("connection_failed", "the answer's headers are too large")
+    lines = head.decode("latin-1").split("\r\n")
+    version, status, *_ = lines[0].split(" ", 2)
+    headers = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        body = bytearray()
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            chunk = await reader.readexactly(size + 2)
+            if size == 0:
+                break
+            body += chunk[:-2]
+        body = bytes(body)
+    elif "content-length" in headers:
+        body = await reader.readexactly(int(headers["content-length"]))
+    else:
+        body = await reader.read()
+        headers["connection"] = "close"
+    connection = headers.get("connection", "").lower()
+    keep = connection != "close" and (version == "HTTP/1.1" or connection == "keep-alive")
+    return int(status), headers, body, keep
+
+
+class AsyncClient:
+    """A batchq gateway, called from asyncio code: `await client.submit(...)`.
+
+    The same methods and errors as Client; concurrent calls each take a connection of
+    their own from a pool of kept-alive ones. Use `async with AsyncClient(url) as c:`,
+    or `await c.aclose()`.
+    """
+
+    def __init__(self, url, api_key=None, timeout_s=60.0, ssl_context=None):
+        self._scheme, self._host, self._port, self._base = _parse_url(url)
+        self._api_key = api_key_or_env(api_key)
+        self._timeout_s = timeout_s
+        self._ssl_context = ssl_context or (
+            ssl.create_default_context() if self._scheme == "https" else None)
+        self._idle = []
+
+    async def submit(self, type, input, priority=None, timeout_ms=None, wait_s=None,
+                     idempotency_key=None):
+        return await self._run(_protocol.submit(type, input, priority, timeout_ms, wait_s,
+                                                idempotency_key))
+
+    async def get(self, job_id):
+        return await self._run(_protocol.get(job_id))
+
+    async def wait(self, job_id, timeout_s=None):
+        return await self._run(_protocol.wait(job_id, timeout_s))
+
+    async def result(self, job_id):
+        return await self._run(_protocol.result(job_id))
+
+    async def cancel(self, job_id):
+        return await self._run(_protocol.cancel(job_id))
+
+    async def map(self, type, inputs, priority=None, timeout_ms=None, timeout_s=None,
+                  chunk_size=500):
+        return await self._run(_protocol.map(type, inputs, priority, timeout_ms, timeout_s,
+                                             chunk_size))
+
+    async def aclose(self):
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.aclose()
+
+    async def _run(self, steps):
+        answer = None
+        try:
+            while True:
+                step = steps.send(answer)
+                if isinstance(step, _protocol.Sleep):
+                    await asyncio.sleep(step.seconds)
+                    answer = None
+                else:
+                    answer = await self._send(step)
+        except StopIteration as done:
+            return done.value
+
+    def _encode(self, request):
+        lines = [f"{request.method} {self._base}{request.path} HTTP/1.1",
+                 f"Host: {self._host}:{self._port}", "Accept: application/json"]
+        if self._api_key:
+            lines.append(f"Authorization: Bearer {self._api_key}")
+        body = request.body or b""
+        if request.body is not None:
+            lines.append("Content-Type: application/json")
+        lines.append(f"Content-Length: {len(body)}")
+        lines += [f"{name}: {value}" for name, value in request.headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+    async def _send(self, request):
+        data = self._encode(request)
+        timeout = self._timeout_s + _protocol.MAX_POLL_S
+        while True:
+            connection, reused = await self._take()
+            try:
+                connection.writer.write(data)
+                await connection.writer.drain()
+                status, headers, body, keep = await asyncio.wait_for(
+                    _read_response(connection.reader), timeout)
+            except (asyncio.IncompleteReadError, ConnectionError) as error:
+                connection.close()
+                if reused and request.retry_safe:
+                    continue  # the gateway closed it while idle; a fresh one
+                raise BatchqError("connection_failed",
+                                  str(error) or type(error).__name__) from error
+            except (OSError, asyncio.TimeoutError, ValueError) as error:
+                connection.close()
+                raise BatchqError("connection_failed",
+                                  str(error) or type(error).__name__) from error
+            if keep:
+                connection.since = time.monotonic()
+                self._idle.append(connection)
+            else:
+                connection.close()
+            return _protocol.Response(status, headers, body)
+
+    async def _take(self):
+        now = time.monotonic()
+        while self._idle:
+            connection = self._idle.pop()
+            if now - connection.since <= _MAX_IDLE_S:
+                return connection, True
+            connection.close()
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(self._host, self._port, ssl=self._ssl_context),
+                self._timeout_s)
+        except (OSError, asyncio.TimeoutError) as error:
+            raise BatchqError("connection_failed",
+                              str(error) or type(error).__name__) from error
+        return _Connection(reader, writer), False

@@ -1,0 +1,163 @@
+"""The blocking client: http.client connections kept alive, one per thread in use."""
+
+import http.client
+import os
+import ssl
+import threading
+import time
+import urllib.parse
+
+from . import _protocol
+from ._errors import BatchqError
+
+# A kept-alive connection idle longer than this is closed, not reused: the gateway may
+# have closed it meanwhile, and a request it never read must not look lost.
+_MAX_IDLE_S = 5.0
+
+_STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
+
+
+def _parse_url(url):
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"the gateway URL must be http:// or https://host[:port], not {url!r}")
+    default = 443 if parts.scheme == "https" else 80
+    return parts.scheme, parts.hostname, parts.port or default, parts.path.rstrip("/")
+
+
+def api_key_or_env(api_key):
+    """The key given, else BATCHQ_API_KEY, else the file BATCHQ_API_KEY_FILE names."""
+    if api_key is not None:
+        return api_key
+    if os.environ.get("BATCHQ_API_KEY"):
+        return os.environ["BATCHQ_API_KEY"]
+    path = os.environ.get("BATCHQ_API_KEY_FILE")
+    if path:
+        with open(path, encoding="utf-8") as file:
+            return file.read().strip()
+    return None
+
+
+class Client:
+    """A batchq gateway, called from blocking code.
+
+    Client(url, api_key=None): url like "http://localhost:8080"; api_key is sent as
+    "Authorization: Bearer"; without one, BATCHQ_API_KEY (or the file that
+    BATCHQ_API_KEY_FILE names) is used. Safe to share between threads. Every method
+    raises BatchqError (with the API's code and message) when the gateway refuses or
+    cannot be reached. Close it, or use it in a `with` block, to drop its connections.
+    """
+
+    def __init__(self, url, api_key=None, timeout_s=60.0, ssl_context=None):
+        self._scheme, self._host, self._port, self._base = _parse_url(url)
+        self._api_key = api_key_or_env(api_key)
+        self._timeout_s = timeout_s
+        self._ssl_context = ssl_context or (
+            ssl.create_default_context() if self._scheme == "https" else None)
+        self._idle = []  # (connection, since)
+        self._lock = threading.Lock()
+
+    def submit(self, type, input, priority=None, timeout_ms=None, wait_s=None,
+               idempotency_key=None):
+        """Queues a job and returns its record; with wait_s, the ended job if it ends
+        within wait_s seconds (one round trip), else the queued one."""
+        return self._run(_protocol.submit(type, input, priority, timeout_ms, wait_s,
+                                          idempotency_key))
+
+    def get(self, job_id):
+        return self._run(_protocol.get(job_id))
+
+    def wait(self, job_id, timeout_s=None):
+        """The job once it has ended (long-polls, no busy loop); WaitTimeout past
+        timeout_s."""
+        return self._run(_protocol.wait(job_id, timeout_s))
+
+    def result(self, job_id):
+        """A succeeded job's result: decoded JSON, or bytes for a binary result."""
+        return self._run(_protocol.result(job_id))
+
+    def cancel(self, job_id):
+        """Cancels a queued job and returns its record; BatchqError "not_cancellable"
+        once it runs or ended."""
+        return self._run(_protocol.cancel(job_id))
+
+    def map(self, type, inputs, priority=None, timeout_ms=None, timeout_s=None,
+            chunk_size=500):
+        """The results of `type` on each input, in order; JobFailed for a failed item."""
+        return self._run(_protocol.map(type, inputs, priority, timeout_ms, timeout_s,
+                                       chunk_size))
+
+    def close(self):
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection, _ in idle:
+            connection.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _run(self, steps):
+        answer = None
+        try:
+            while True:
+                step = steps.send(answer)
+                if isinstance(step, _protocol.Sleep):
+                    time.sleep(step.seconds)
+                    answer = None
+                else:
+                    answer = self._send(step)
+        except StopIteration as done:
+            return done.value
+
+    def _send(self, request):
+        headers = {"Accept": "application/json", **request.headers}
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"
+        if self._api_key:
+            headers["Authorization"] = f"Bearer {self._api_key}"
+        # The poll's own wait plus the client's timeout: a long-poll is not a hang.
+        timeout = self._timeout_s + _protocol.MAX_POLL_S
+        while True:
+            connection, reused = self._take(timeout)
+            try:
+                connection.request(request.method, self._base + request.path, request.body,
+                                   headers)
+                response = connection.getresponse()
+                body = response.read()
+            except _STALE as error:
+                connection.close()
+                if reused and request.retry_safe:
+                    continue  # the gateway closed it while idle; a fresh one
+                raise BatchqError("connection_failed", str(error) or type(error).__name__)
+            except OSError as error:
+                connection.close()
+                raise BatchqError("connection_failed", str(error)) from error
+            self._give_back(connection, response)
+            return _protocol.Response(
+                response.status, {k.lower(): v for k, v in response.getheaders()}, body)
+
+    def _take(self, timeout):
+        now = time.monotonic()
+        with self._lock:
+            while self._idle:
+                connection, since = self._idle.pop()
+                if now - since <= _MAX_IDLE_S:
+                    connection.timeout = timeout
+                    if connection.sock is not None:
+                        connection.sock.settimeout(timeout)
+                    return connection, True
+                connection.close()
+        if self._scheme == "https":
+            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout,
+                                               context=self._ssl_context), False
+        return http.client.HTTPConnection(self._host, self._port, timeout=timeout), False
+
+    def _give_back(self, connection, response):
+        if response.will_close:
+            connection.close()
+            return
+        with self._lock:
+            self._idle.append((connection, time.monotonic()))
