@@ -1,8 +1,10 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <optional>
+#include <span>
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -191,11 +193,10 @@ int Submit(const Common& common, const SubmitArgs& args) {
   return WaitWith(**client, common, job_id, args.wait_timeout, args.output_path);
 }
 
-int Status(const Common& common, const std::string& id) {
-  std::string body;
-  if (int code = Fetch(common, HttpRequest{"GET", "/v1/jobs/" + id, {}, {}}, 200, &body)) {
-    return code;
-  }
+namespace {
+
+// One line per job in text ("ID STATUS type=... attempts=..."), the record in JSON.
+int PrintStatus(const Common& common, const std::string& id, const std::string& body) {
   if (common.output == OutputFormat::kJson) {
     std::cout << body << "\n";
     return kExitOk;
@@ -214,6 +215,66 @@ int Status(const Common& common, const std::string& id) {
   if (!worker.empty()) std::cout << fmt::format(" worker={} batch_size={}", worker, batch_size);
   std::cout << "\n";
   return kExitOk;
+}
+
+// The jobs `ids` through one POST /v1/batch: each printed, or its refusal
+// on stderr ("ID: code: message"). kExitRequestError when any was refused.
+int StatusBatch(const Common& common, std::span<const std::string> ids) {
+  JsonWriter request;
+  request.BeginObject().Key("requests").BeginArray();
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    request.BeginObject().Key("id").String(std::to_string(i)).Key("method").String("GET");
+    request.Key("url").String("/v1/jobs/" + ids[i]).EndObject();
+  }
+  request.EndArray().EndObject();
+  std::string body;
+  if (int code = Fetch(
+          common,
+          HttpRequest{"POST", "/v1/batch", request.Take(), {{"Content-Type", "application/json"}}},
+          200, &body)) {
+    return code;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::array responses;
+  if (parser.parse(body)["responses"].get(responses) != simdjson::SUCCESS) return kExitUnavailable;
+  int exit = kExitOk;
+  std::size_t i = 0;
+  for (const simdjson::dom::element response : responses) {
+    const std::string& id = ids[i++];
+    std::int64_t status = 0;
+    status = JsonOr(response["status"], status);
+    simdjson::dom::element record;
+    if (status == 200 && response["body"].get(record) == simdjson::SUCCESS) {
+      if (int code = PrintStatus(common, id, simdjson::minify(record))) exit = code;
+      continue;
+    }
+    std::string_view code, message;
+    code = JsonOr(response["body"]["error"]["code"], code);
+    message = JsonOr(response["body"]["error"]["message"], message);
+    std::cerr << fmt::format("{}: {}: {}\n", id, code, message);
+    exit = kExitRequestError;
+  }
+  return exit;
+}
+
+}  // namespace
+
+int Status(const Common& common, const std::vector<std::string>& ids) {
+  if (ids.size() == 1) {
+    std::string body;
+    if (int code = Fetch(common, HttpRequest{"GET", "/v1/jobs/" + ids[0], {}, {}}, 200, &body)) {
+      return code;
+    }
+    return PrintStatus(common, ids[0], body);
+  }
+  // Many jobs: one call per kMaxApiBatch ids, not one per job.
+  constexpr std::size_t kMaxApiBatch = 100;
+  int exit = kExitOk;
+  for (std::size_t first = 0; first < ids.size(); first += kMaxApiBatch) {
+    const std::size_t count = std::min(kMaxApiBatch, ids.size() - first);
+    if (int code = StatusBatch(common, std::span(ids).subspan(first, count))) exit = code;
+  }
+  return exit;
 }
 
 int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout,

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace batchq::cli {
 
@@ -29,7 +30,8 @@ struct SubmitArgs {
 };
 
 int Submit(const Common& common, const SubmitArgs& args);
-int Status(const Common& common, const std::string& id);
+// One job (GET), or many through POST /v1/batch, 100 a call.
+int Status(const Common& common, const std::vector<std::string>& ids);
 // With `output_path`, a succeeded job's result (GET /v1/jobs/{id}/result, e.g. a PNG)
 // is written there byte for byte.
 int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout,

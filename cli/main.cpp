@@ -58,8 +58,9 @@ int main(int argc, char** argv) {
                          "With --wait: save the raw result (e.g. a PNG) to this file");
 
   std::string id;
-  auto* status_cmd = app.add_subcommand("status", "Show a job's status");
-  status_cmd->add_option("id", id, "Job id")->required();
+  std::vector<std::string> ids;
+  auto* status_cmd = app.add_subcommand("status", "Show jobs' status (many in one call)");
+  status_cmd->add_option("ids", ids, "Job ids")->required();
 
   int wait_s = 300;
   auto* wait_cmd = app.add_subcommand("wait", "Wait until a job ends; print its result");
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
   submit.wait_timeout = std::chrono::seconds(submit_wait_s);
 
   if (*submit_cmd) return Submit(common, submit);
-  if (*status_cmd) return Status(common, id);
+  if (*status_cmd) return Status(common, ids);
   if (*wait_cmd) return Wait(common, id, std::chrono::seconds(wait_s), wait_out);
   if (*cancel_cmd) return Cancel(common, id);
   if (*types_cmd) return Types(common);

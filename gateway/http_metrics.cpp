@@ -65,8 +65,9 @@ void HttpMetrics::Observe(std::string_view route, int status,
 std::string_view HttpMetrics::RouteOf(std::string_view path) {
   // Views of these literals, never of `path`: the caller may outlive the request.
   static constexpr std::string_view kFixed[] = {
-      "/v1/jobs", "/v1/jobs:batch", "/v1/types", "/healthz", "/readyz",
-      "/metrics", "/openapi.json",  "/",         "/ui",      "/v1/keys"};
+      "/v1/jobs", "/v1/jobs:batch", "/v1/types",     "/healthz",
+      "/readyz",  "/metrics",       "/openapi.json", "/",
+      "/ui",      "/v1/keys",       "/v1/batch"};
   for (const std::string_view route : kFixed) {
     if (path == route) return route;
   }

@@ -1,14 +1,17 @@
 #include "gateway/job_api.h"
 
 #include <algorithm>
+#include <mutex>
 
 #include <fmt/format.h>
 #include <boost/asio/post.hpp>
 
 #include "common/job_id.h"
+#include "gateway/api_batch.h"
 #include "gateway/api_reply.h"
 #include "gateway/embedded_documents.h"
 #include "gateway/job_json.h"
+#include "gateway/request_parser.h"
 #include "gateway/route_scope.h"
 #include "gateway/submit_wait.h"
 
@@ -45,7 +48,8 @@ void JobApi::Handle(HttpRequestIn request, Respond respond) {
   };
   const auto scope = RequiredScope(request.method, request.path);
   if (!scope) return RouteService(request, std::move(observed));
-  auto caller = Admit(request, *scope);
+  const bool api_batch = request.path == "/v1/batch";
+  auto caller = Admit(request, api_batch ? std::nullopt : scope);
   if (!caller) return observed(std::move(caller.error()));
   Route(std::move(request), *caller,
         [this, tenant = caller->tenant, observed = std::move(observed)](HttpReply reply) {
@@ -54,7 +58,8 @@ void JobApi::Handle(HttpRequestIn request, Respond respond) {
         });
 }
 
-std::expected<Caller, HttpReply> JobApi::Admit(const HttpRequestIn& request, Scope scope) {
+std::expected<Caller, HttpReply> JobApi::Admit(const HttpRequestIn& request,
+                                               std::optional<Scope> scope) {
   if (authenticator_ == nullptr) return UnauthenticatedCaller();
   const auto now = std::chrono::steady_clock::now();
   auto caller = authenticator_->Authenticate(request.authorization, now, NowWallMicros());
@@ -66,26 +71,99 @@ std::expected<Caller, HttpReply> JobApi::Admit(const HttpRequestIn& request, Sco
     reply.headers.emplace_back("WWW-Authenticate", R"(Bearer realm="batchq")");
     return std::unexpected(std::move(reply));
   }
-  if (!Has(caller->scopes, scope)) {
-    return std::unexpected(ErrorReply(
-        ErrorCode::kForbidden, fmt::format("This route needs a key with the '{}' scope; this "
-                                           "key has '{}'.",
-                                           ToString(scope), ScopesText(caller->scopes))));
-  }
-  // Every keyed request takes a token, reads too: a polling loop is load as well.
-  if (auto wait = rate_limiter_.Take(caller->key_id, caller->rate_per_s, caller->burst, now)) {
-    HttpReply reply =
-        ErrorReply(ErrorCode::kRateLimited,
-                   fmt::format("This key may make {} requests per second.", caller->rate_per_s));
-    AddRetryAfter(reply, *wait);
-    return std::unexpected(std::move(reply));
+  if (scope) {
+    if (auto refused = ScopeOrRate(*caller, *scope, now)) return std::unexpected(*refused);
+  } else if (auto refused = RateOnly(*caller, now)) {
+    return std::unexpected(*refused);
   }
   return *caller;
+}
+
+std::optional<HttpReply> JobApi::RateOnly(const Caller& caller,
+                                          std::chrono::steady_clock::time_point now) {
+  // Every keyed request takes a token, reads too: a polling loop is load as well.
+  auto wait = rate_limiter_.Take(caller.key_id, caller.rate_per_s, caller.burst, now);
+  if (!wait) return std::nullopt;
+  HttpReply reply =
+      ErrorReply(ErrorCode::kRateLimited,
+                 fmt::format("This key may make {} requests per second.", caller.rate_per_s));
+  AddRetryAfter(reply, *wait);
+  return reply;
+}
+
+std::optional<HttpReply> JobApi::ScopeOrRate(const Caller& caller, Scope scope,
+                                             std::chrono::steady_clock::time_point now) {
+  if (!Has(caller.scopes, scope)) {
+    return ErrorReply(ErrorCode::kForbidden,
+                      fmt::format("This route needs a key with the '{}' scope; this key has '{}'.",
+                                  ToString(scope), ScopesText(caller.scopes)));
+  }
+  return RateOnly(caller, now);
+}
+
+std::optional<HttpReply> JobApi::AdmitSubRequest(const HttpRequestIn& request,
+                                                 const Caller& caller) {
+  if (authenticator_ == nullptr) return std::nullopt;
+  const auto scope = RequiredScope(request.method, request.path);
+  return ScopeOrRate(caller, scope.value_or(Scope::kRead), std::chrono::steady_clock::now());
+}
+
+namespace {
+
+// The answers of an API batch's sub-requests, as they come (from any thread); the last
+// one sends the batch's answer.
+class ApiBatchAnswers {
+ public:
+  ApiBatchAnswers(std::vector<ApiSubResponse> responses, Respond respond)
+      : responses_(std::move(responses)), left_(responses_.size()), respond_(std::move(respond)) {}
+
+  void Done(std::size_t index, HttpReply reply) {
+    {
+      const std::lock_guard lock(mutex_);
+      responses_[index].reply = std::move(reply);
+      if (--left_ > 0) return;
+    }
+    respond_(JsonReply(200, RenderApiBatch(responses_)));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<ApiSubResponse> responses_;
+  std::size_t left_;
+  Respond respond_;
+};
+
+}  // namespace
+
+void JobApi::RunApiBatch(const HttpRequestIn& request, const Caller& caller, Respond respond) {
+  if (request.method != "POST") {
+    return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use POST."));
+  }
+  if (!IsJsonContentType(request.content_type)) {
+    return respond(ErrorReply(ErrorCode::kUnsupportedMediaType));
+  }
+  auto subs = ParseApiBatch(request.body);
+  if (!subs) return respond(ErrorReply(subs.error()));
+  std::vector<ApiSubResponse> responses(subs->size());
+  for (std::size_t i = 0; i < subs->size(); ++i) responses[i].id = (*subs)[i].id;
+  auto answers = std::make_shared<ApiBatchAnswers>(std::move(responses), std::move(respond));
+  for (std::size_t i = 0; i < subs->size(); ++i) {
+    ApiSubRequest& sub = (*subs)[i];
+    Respond done = [answers, i](HttpReply reply) { answers->Done(i, std::move(reply)); };
+    if (sub.refused) {
+      done(ErrorReply(*sub.refused));
+    } else if (auto refused = AdmitSubRequest(sub.request, caller)) {
+      done(std::move(*refused));
+    } else {
+      Route(std::move(sub.request), caller, std::move(done));
+    }
+  }
 }
 
 void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond) {
   const std::string_view path = request.path;
   const std::string_view method = request.method;
+  if (path == "/v1/batch") return RunApiBatch(request, caller, std::move(respond));
   if (path == "/v1/jobs" && method == "GET") {
     return reads_.List(request.query, caller, std::move(respond));
   }

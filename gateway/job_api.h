@@ -2,7 +2,8 @@
 // The HTTP API of DESIGN.md: checks the caller's key and scope (route_scope.h,
 // KeyAuthenticator) and rate (RateLimiter), picks the route and hands the request to
 // the piece that owns it (SubmitHandler for submits, JobReads for reads and cancels,
-// KeyAdmin for keys), answers the service routes (types, health, readiness,
+// KeyAdmin for keys), runs an API batch's sub-requests (POST /v1/batch, api_batch.h)
+// through the same routes, answers the service routes (types, health, readiness,
 // dashboard, OpenAPI, metrics) itself, and counts every answer in HttpMetrics.
 // Handle() may be called from any I/O thread.
 
@@ -43,8 +44,17 @@ class JobApi {
   void Handle(HttpRequestIn request, Respond respond);
 
  private:
-  // The caller, or the 401/403/429/503 that refuses the request.
-  std::expected<Caller, HttpReply> Admit(const HttpRequestIn& request, Scope scope);
+  // The caller, or the 401/403/429/503 that refuses the request. Without a scope (the
+  // API batch) any valid key is admitted; each sub-request is checked on its own.
+  std::expected<Caller, HttpReply> Admit(const HttpRequestIn& request, std::optional<Scope> scope);
+  std::optional<HttpReply> RateOnly(const Caller& caller,
+                                    std::chrono::steady_clock::time_point now);
+  std::optional<HttpReply> ScopeOrRate(const Caller& caller, Scope scope,
+                                       std::chrono::steady_clock::time_point now);
+  // The 403 or 429 that refuses one sub-request of an API batch, if any.
+  std::optional<HttpReply> AdmitSubRequest(const HttpRequestIn& request, const Caller& caller);
+  // POST /v1/batch: every sub-request routed at once, answered when the last one is.
+  void RunApiBatch(const HttpRequestIn& request, const Caller& caller, Respond respond);
   void Route(HttpRequestIn request, const Caller& caller, Respond respond);
   void RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond);
   // The answer to a submit that may wait up to `wait` for its jobs to end (?wait_ms,

@@ -45,6 +45,31 @@ TEST_F(CliTest, SubmitThenStatusAndWaitById) {
   EXPECT_EQ(JsonString(out, "status"), "succeeded") << out;
 }
 
+TEST_F(CliTest, StatusOfManyJobsIsOneBatchCallWithALinePerJob) {
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    std::string id;
+    ASSERT_EQ(Cli({"--output", "json", "submit", "upper", "many", "--wait"}, &id), 0) << id;
+    ids.push_back(JsonString(id, "id"));
+  }
+  const std::string unknown = "0123456789abcdef0123456789abcdef";
+  std::string out;
+  EXPECT_EQ(Cli({"status", ids[0], unknown, ids[1], ids[2]}, &out), 3)
+      << "one job was not found: " << out;
+  for (const auto& id : ids) {
+    EXPECT_NE(out.find(id + " succeeded type=upper attempts=1"), std::string::npos) << out;
+  }
+  EXPECT_NE(out.find(unknown + ": not_found"), std::string::npos) << out;
+  EXPECT_EQ(Cli({"--output", "json", "status", ids[0], ids[1]}, &out), 0) << out;
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << "one record per line: " << out;
+  // Each many-job status was one call to /v1/batch, none a GET per job.
+  auto metrics = stack_->Client()->Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_EQ(
+      MetricValue(metrics->body, R"(batchq_http_requests_total{code="200",route="/v1/batch"})"), 2)
+      << metrics->body;
+}
+
 TEST_F(CliTest, JsonInputIsSentAsJson) {
   std::string out;
   // 42 is JSON, not a string: upper fails that item, and the CLI says so with exit 1.

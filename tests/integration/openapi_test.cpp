@@ -105,6 +105,13 @@ TEST(OpenApiTest, EveryRouteAndErrorShapeTheGatewayServesIsDocumented) {
       {"DELETE", "/v1/keys/{key_id}", "/v1/keys/" + doomed_key_id, ""},
       {"DELETE", "/v1/keys/{key_id}", "/v1/keys/nosuchkey", ""},
       {"GET", "/v1/keys/{key_id}", "/v1/keys/" + doomed_key_id, ""},
+      {"POST", "/v1/batch", "/v1/batch",
+       R"({"requests":[{"id":"1","method":"GET","url":"/v1/jobs/)" + ok_id + R"("}]})"},
+      {"POST", "/v1/batch", "/v1/batch", R"({"requests":[]})"},
+      {"POST", "/v1/batch", "/v1/batch", "{not json"},
+      {"POST", "/v1/batch", "/v1/batch", R"({"requests":[]})", {{"Content-Type", "text/plain"}}},
+      {"POST", "/v1/batch", "/v1/batch", big},
+      {"GET", "/v1/batch", "/v1/batch", ""},
       {"GET", "", "/no/such/route", ""},
   };
   // Every call again without a key, and with a key of another tenant that may only
