@@ -11,7 +11,7 @@ ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
       libhiredis-dev libcli11-dev libboost-dev libspdlog-dev libfmt-dev libsimdjson-dev \
-      libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev \
+      libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev python3-dev pybind11-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -28,7 +28,12 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
 
 FROM ${RUNTIME_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive
+# What Python handlers may import: the interpreter's standard library and NumPy. Add
+# python3-torch (about 600 MB with its libraries) for the PyTorch example:
+#   docker build --build-arg PYTHON_PACKAGES="python3 python3-numpy python3-torch" .
+ARG PYTHON_PACKAGES="python3 python3-numpy"
 RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certificates \
+      ${PYTHON_PACKAGES} \
     && rm -rf /var/lib/apt/lists/* \
     # A fixed uid, so Kubernetes manifests can name it (runAsUser, fsGroup).
     && useradd --system --no-create-home --uid 10001 --user-group batchq \
@@ -41,6 +46,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends curl ca-certifi
     && chmod 0755 /var/lib/batchq-secrets
 COPY scripts/make_keys.sh scripts/make_redis_users.sh /opt/batchq/scripts/
 COPY deploy/redis/users.acl.in /opt/batchq/deploy/redis/
+# The Python examples (gpu_worker --python-handler T=/opt/batchq/examples/python/F) and
+# the Python client (PYTHONPATH=/opt/batchq/clients/python).
+COPY examples/python/ /opt/batchq/examples/python/
+COPY clients/python/ /opt/batchq/clients/python/
 COPY --from=build /out/lib/ /opt/batchq/lib/
 COPY --from=build /out/bin/ /usr/local/bin/
 ENV LD_LIBRARY_PATH=/opt/batchq/lib

@@ -1,9 +1,11 @@
 // What the Python boundary costs a batch: the same handle_batch run through the worker's
 // PythonHandler (JSON texts in: one json.loads of the batch, the GIL, the call, one
 // json.dumps per result) against the same function called directly in Python on the
-// decoded inputs (a python3 subprocess timing the call alone). Median of --repeats calls
-// per batch size; one JSON line per size.
-//   python_handler_bench [--repeats 2000] [--width 16]
+// decoded inputs (a python3 subprocess timing the call alone). A file that asks for
+// NumPy inputs gets arrays made in C++ through the handler, and arrays made beforehand in
+// the direct call, so the difference is what the boundary adds. Median of --repeats
+// calls per batch size; one JSON line per size.
+//   python_handler_bench [--repeats 2000] [--width 16] [--file F --handler-config TEXT]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -28,20 +30,29 @@ def handle_batch(inputs):
     return [sum(x) for x in inputs]
 )";
 
-// The direct call's median in µs, timed by Python itself.
-double DirectMicros(const std::string& file, const std::string& array, int repeats) {
+// The direct call's median in µs, timed by Python itself, on the inputs as the handler
+// receives them (NumPy arrays for a file that sets INPUTS = "numpy"), after setup().
+// `scratch` is a path prefix for the files this writes.
+double DirectMicros(const std::string& file, const std::string& config, const std::string& scratch,
+                    const std::string& array, int repeats) {
   const std::string script = fmt::format(
       "import json, runpy, statistics, time\n"
-      "f = runpy.run_path('{}')['handle_batch']\n"
-      "x = json.loads(open('{}.json').read())\n"
+      "m = runpy.run_path('{0}')\n"
+      "if 'setup' in m: m['setup'](open('{1}.config').read())\n"
+      "f = m['handle_batch']\n"
+      "x = json.loads(open('{1}.json').read())\n"
+      "if m.get('INPUTS') == 'numpy':\n"
+      "    import numpy as np\n"
+      "    x = [np.asarray(v, dtype=m.get('INPUT_DTYPE', 'float64')) for v in x]\n"
       "t = []\n"
-      "for _ in range({}):\n"
+      "for _ in range({2}):\n"
       "    s = time.perf_counter(); f(x); t.append(time.perf_counter() - s)\n"
       "print(statistics.median(t) * 1e6)\n",
-      file, file, repeats);
-  std::ofstream(file + ".json") << array;
-  std::ofstream(file + ".direct.py") << script;
-  FILE* out = popen(("/usr/bin/python3 " + file + ".direct.py").c_str(), "r");
+      file, scratch, repeats);
+  std::ofstream(scratch + ".config") << config;
+  std::ofstream(scratch + ".json") << array;
+  std::ofstream(scratch + ".direct.py") << script;
+  FILE* out = popen(("/usr/bin/python3 " + scratch + ".direct.py").c_str(), "r");
   if (out == nullptr) return -1;
   char line[64] = {};
   const bool read = std::fgets(line, sizeof line, out) != nullptr;
@@ -55,18 +66,24 @@ int main(int argc, char** argv) {
   CLI::App app{"batchq Python handler bench: the boundary's cost per batch and per item"};
   int repeats = 2000;
   int width = 16;
+  std::string handler_file;
+  std::string config;
   app.add_option("--repeats", repeats, "Calls per batch size")->capture_default_str();
   app.add_option("--width", width, "Floats per input vector")->capture_default_str();
+  app.add_option("--file", handler_file,
+                 "A handler file to measure (default: one that sums each vector)");
+  app.add_option("--handler-config", config, "What the file's setup() is given");
   CLI11_PARSE(app, argc, argv);
   if (!batchq::BuiltWithPython()) {
     std::fprintf(stderr, "this build has no Python handlers (python3-dev, pybind11-dev)\n");
     return 2;
   }
-  const std::string file =
-      (std::filesystem::temp_directory_path() / fmt::format("batchq-pybench-{}.py", getpid()))
+  const std::string scratch =
+      (std::filesystem::temp_directory_path() / fmt::format("batchq-pybench-{}", getpid()))
           .string();
-  std::ofstream(file) << kHandler;
-  auto handler = batchq::LoadPythonHandler(file, "");
+  const std::string file = handler_file.empty() ? scratch + ".py" : handler_file;
+  if (handler_file.empty()) std::ofstream(file) << kHandler;
+  auto handler = batchq::LoadPythonHandler(file, config);
   if (!handler) {
     std::fprintf(stderr, "%s\n", handler.error().message.c_str());
     return 1;
@@ -93,7 +110,7 @@ int main(int argc, char** argv) {
     std::string array = "[";
     for (int i = 0; i < size; ++i) array += (i ? "," : "") + vector;
     array += "]";
-    const double direct = DirectMicros(file, array, calls);
+    const double direct = DirectMicros(file, config, scratch, array, calls);
     std::printf(
         "{\"batch\":%d,\"width\":%d,\"calls\":%d,\"through_handler_us\":%.2f,"
         "\"direct_us\":%.2f,\"boundary_us_per_batch\":%.2f,\"boundary_us_per_item\":%.3f}\n",
@@ -101,6 +118,8 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
   handler->reset();
-  for (const char* suffix : {"", ".json", ".direct.py"}) std::filesystem::remove(file + suffix);
+  for (const char* suffix : {".py", ".config", ".json", ".direct.py"}) {
+    std::filesystem::remove(scratch + suffix);
+  }
   return 0;
 }

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "gpu_worker/numeric_array.h"
+#include "gpu_worker/python_json.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -220,6 +221,9 @@ class PythonHandler final : public Handler {
         return Binary(pair[0], pair[1].cast<std::string>());
       }
     }
+    // Written in C++ when it can be (lists and dicts of numbers and text); Python's own
+    // encoder for the rest, and to say why a value is not JSON.
+    if (std::string json; AppendPythonJson(entry.ptr(), json)) return ItemOutput(std::move(json));
     try {
       py::object value = py::reinterpret_borrow<py::object>(entry);
       // NumPy arrays and scalars become lists and numbers. JSON's own types are let

@@ -7,7 +7,8 @@
 //    that is a rectangular array of numbers as a NumPy array instead, of INPUT_DTYPE
 //    ("float64", the default, or "float32"), read in C++ without a JSON decode in Python;
 //    other inputs still arrive decoded, for the handler to answer with an error;
-//  * per returned entry: a JSON-serialisable value is that job's result; bytes, or a
+//  * per returned entry: a JSON-serialisable value is that job's result (written in C++,
+//    the same text as Python's json.dumps; python_json.h); bytes, or a
 //    (bytes, media_type) pair, a binary result; an Exception instance fails that job
 //    alone (handler_error, "Type: message");
 //  * an exception raised by handle_batch fails the whole batch with its type and

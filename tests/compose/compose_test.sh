@@ -160,6 +160,16 @@ if problems:
     sys.exit("jobs lost or failed after the worker was killed: " + "; ".join(problems))
 PY
 
+# The image's Python handler (the NumPy example, type normalize), called through the
+# Python client.
+normalized=$(PYTHONPATH="$src/clients/python" python3 -c '
+import sys
+from batchq import Client
+with Client(sys.argv[1]) as client:
+    print(client.submit("normalize", [3, 4], wait_s=30)["result"])' "$url")
+log "normalize [3, 4] in the image's Python: $normalized"
+[[ $normalized == "{'norm': 5.0, 'unit': [0.6, 0.8]}" ]]
+
 # The broker must have noticed the death: two live workers remain.
 for _ in $(seq 1 100); do [[ $(live_workers) -eq 2 ]] && break; sleep 0.1; done
 [[ $(live_workers) -eq 2 ]] || { log "broker still lists the killed worker"; workers_json >&2; exit 1; }

@@ -222,6 +222,78 @@ def handle_batch(inputs):
   EXPECT_EQ((*dtypes)[0]->json, R"("float64")") << "float64 unless the file says otherwise";
 }
 
+TEST_F(PythonHandlerTest, ResultsReadAsPythonsJsonEncoderWritesThem) {
+  const std::string file = Write("values.py", R"(
+import collections, enum, numpy as np
+class Level(enum.IntEnum):
+    HIGH = 3
+VALUES = [
+    [0.1, 1e-07, 1e16, 5.0, -0.0, 123456789.125, 2.5e-320],
+    [2**63 - 1, -2**63, True, False, None, Level.HIGH],
+    {"é": "line\nbreak \"quoted\" \\ tab\t \x01", "nested": {"t": (1, [2, {}])}},
+    collections.OrderedDict([("b", 1), ("a", 2)]),
+    np.array([[1.5, 2.0], [0.1, -3.0]], dtype=np.float32),
+    np.float64(0.2),
+    2**64,
+    {1: "int key"},
+    float("nan"),
+    object(),
+]
+def handle_batch(inputs):
+    return VALUES[:len(inputs)]
+)");
+  auto handler = LoadPythonHandler(file, "");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const std::vector<std::string_view> inputs(10, "0");
+  const auto results = Run(**handler, inputs);
+  ASSERT_TRUE(results) << results.error().message;
+  ASSERT_EQ(results->size(), 10u);
+  EXPECT_EQ((*results)[0]->json, "[0.1,1e-07,1e+16,5.0,-0.0,123456789.125,2.5e-320]");
+  EXPECT_EQ((*results)[1]->json, "[9223372036854775807,-9223372036854775808,true,false,null,3]");
+  EXPECT_EQ((*results)[2]->json,
+            R"({"é":"line\nbreak \"quoted\" \\ tab\t \u0001","nested":{"t":[1,[2,{}]]}})");
+  EXPECT_EQ((*results)[3]->json, R"({"b":1,"a":2})");
+  EXPECT_EQ((*results)[4]->json, "[[1.5,2.0],[0.10000000149011612,-3.0]]");
+  EXPECT_EQ((*results)[5]->json, "0.2");
+  // Past what C++ writes, Python's encoder: the same text, or its reason.
+  EXPECT_EQ((*results)[6]->json, "18446744073709551616");
+  EXPECT_EQ((*results)[7]->json, R"({"1":"int key"})");
+  ASSERT_FALSE((*results)[8]);
+  EXPECT_NE((*results)[8].error().message.find("not JSON"), std::string::npos);
+  ASSERT_FALSE((*results)[9]);
+  EXPECT_NE((*results)[9].error().message.find("not JSON serializable"), std::string::npos)
+      << (*results)[9].error().message;
+}
+
+TEST_F(PythonHandlerTest, FloatsReadAsPythonsReprOfThemAcrossTheirWholeRange) {
+  // Doubles from random bits (every exponent, subnormals included), and round figures.
+  const std::string file = Write("floats.py", R"(
+import math, random, struct
+random.seed(7)
+xs = [x for x in (struct.unpack("<d", struct.pack("<Q", random.getrandbits(64)))[0]
+                  for _ in range(20000)) if math.isfinite(x)]
+xs += [10.0 ** k for k in range(-20, 21)] + [1.5 * 10.0 ** k for k in range(-8, 20)]
+xs += [0.0, -0.0, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, 1 / 3, 123456.0]
+def handle_batch(inputs):
+    return [xs, ",".join(repr(x) for x in xs)]
+)");
+  auto handler = LoadPythonHandler(file, "");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const auto results = Run(**handler, {"0", "0"});
+  ASSERT_TRUE(results) << results.error().message;
+  const std::string& reprs = (*results)[1]->json;
+  ASSERT_GT(reprs.size(), 2u);
+  const std::string expected = "[" + reprs.substr(1, reprs.size() - 2) + "]";
+  const std::string& got = (*results)[0]->json;
+  if (got != expected) {
+    std::size_t at = 0;
+    while (at < got.size() && at < expected.size() && got[at] == expected[at]) ++at;
+    const std::size_t from = at < 40 ? 0 : at - 40;
+    FAIL() << "first difference at " << at << ":\n  C++:    " << got.substr(from, 100)
+           << "\n  Python: " << expected.substr(from, 100);
+  }
+}
+
 TEST_F(PythonHandlerTest, AnInputFormItCannotGiveIsRefusedAtLoad) {
   const auto inputs = LoadPythonHandler(
       Write("a.py", "INPUTS = 'arrow'\ndef handle_batch(inputs):\n    return inputs\n"), "");

@@ -64,17 +64,17 @@ TEST(PythonClientTest, TheFastApiExampleServesTheTorchModelThroughBatchq) {
   if (!PythonHas("torch, fastapi, uvicorn")) {
     GTEST_SKIP() << "needs python3-torch, python3-fastapi and python3-uvicorn";
   }
-  Stack stack({.workers = 1,
-               .broker_args = {"--type", "embed"},
-               .worker_args = {"--python-handler",
-                               "embed=" BATCHQ_PYTHON_EXAMPLES "/mlp_torch.py"}});
+  Stack stack(
+      {.workers = 1,
+       .broker_args = {"--type", "embed"},
+       .worker_args = {"--python-handler", "embed=" BATCHQ_PYTHON_EXAMPLES "/mlp_torch.py"}});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
   const int port = FreePort();
   ChildProcess app({"/usr/bin/env", "BATCHQ_URL=" + stack.url(),
                     "BATCHQ_API_KEY=" + stack.CreateKey("web", "submit,read"),
-                    "PYTHONPATH=" BATCHQ_PYTHON_CLIENT, "PYTHONDONTWRITEBYTECODE=1",
-                    BATCHQ_PYTHON3, "-m", "uvicorn", "--app-dir", BATCHQ_FASTAPI_EXAMPLE,
-                    "app:app", "--host", "127.0.0.1", "--port", std::to_string(port)},
+                    "PYTHONPATH=" BATCHQ_PYTHON_CLIENT, "PYTHONDONTWRITEBYTECODE=1", BATCHQ_PYTHON3,
+                    "-m", "uvicorn", "--app-dir", BATCHQ_FASTAPI_EXAMPLE, "app:app", "--host",
+                    "127.0.0.1", "--port", std::to_string(port)},
                    stack.dir() + "/fastapi.log");
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   std::unique_ptr<HttpClient> web;
@@ -106,8 +106,8 @@ TEST(PythonClientTest, TheFastApiExampleServesTheTorchModelThroughBatchq) {
   })) << polled;
   EXPECT_EQ(CountNumbers(polled, "embedding"), 8u) << polled;
 
-  auto many = web->PostJson("/embed:many", R"({"vectors":[)" + vector + "," + vector + "," +
-                                               vector + "]}");
+  auto many =
+      web->PostJson("/embed:many", R"({"vectors":[)" + vector + "," + vector + "," + vector + "]}");
   ASSERT_TRUE(many);
   EXPECT_EQ(many->status, 200) << many->body;
   EXPECT_EQ(std::count(many->body.begin(), many->body.end(), '['), 4) << many->body;
