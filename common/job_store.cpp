@@ -1,5 +1,7 @@
 #include "common/job_store.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "common/job_limits.h"
@@ -536,27 +538,72 @@ std::string JobStore::TenantRecentKey(std::string_view tenant) const {
   return fmt::format("{}recent:{}", options_.key_prefix, tenant);
 }
 
-Result<std::vector<JobRecord>> JobStore::Recent(std::size_t limit, std::string_view tenant) {
-  limit = std::min(limit, kRecentJobs);
-  if (limit == 0) return std::vector<JobRecord>();
-  const std::string last = std::to_string(limit - 1);
-  const std::string list = tenant.empty() ? recent_key_ : TenantRecentKey(tenant);
-  auto reply = redis_.Command({"LRANGE", list, "0", last});
-  if (!reply) return std::unexpected(reply.error());
-  if (reply->kind != RedisReply::Kind::kArray) {
-    return std::unexpected(UnexpectedReply("LRANGE", *reply));
+namespace {
+
+// The fields of a summary: everything but the input, the result and the error message,
+// which may be large.
+const std::vector<std::string_view>& SummaryFields() {
+  static const std::vector<std::string_view> fields = [] {
+    std::vector<std::string_view> names;
+    for (const auto& spec : kRecordSchema) {
+      if (spec.field != RecordField::kInput && spec.field != RecordField::kResult &&
+          spec.field != RecordField::kErrorMessage) {
+        names.push_back(spec.name);
+      }
+    }
+    return names;
+  }();
+  return fields;
+}
+
+}  // namespace
+
+Result<JobListPage> JobStore::RecentSummaries(const JobListQuery& query) {
+  JobListPage page;
+  if (query.limit == 0) return page;
+  const std::string list = query.tenant.empty() ? recent_key_ : TenantRecentKey(query.tenant);
+  const auto& fields = SummaryFields();
+  // Ids a window at a time: a filter may skip many, the list holds at most kRecentJobs.
+  const std::size_t window = std::max<std::size_t>(query.limit, 100);
+  for (std::size_t at = query.cursor; at < kRecentJobs;) {
+    const std::size_t last = std::min(at + window, kRecentJobs) - 1;
+    auto reply = redis_.Command({"LRANGE", list, std::to_string(at), std::to_string(last)});
+    if (!reply) return std::unexpected(reply.error());
+    if (reply->kind != RedisReply::Kind::kArray) {
+      return std::unexpected(UnexpectedReply("LRANGE", *reply));
+    }
+    if (reply->elements.empty()) break;
+    std::vector<std::string> keys;
+    for (const RedisReply& id : reply->elements) keys.push_back(JobKey(id.str));
+    std::vector<std::vector<std::string_view>> commands;
+    for (const auto& key : keys) {
+      commands.push_back({"HMGET", key});
+      commands.back().insert(commands.back().end(), fields.begin(), fields.end());
+    }
+    auto records = redis_.Pipeline(commands);
+    if (!records) return std::unexpected(records.error());
+    for (std::size_t i = 0; i < records->size(); ++i) {
+      const RedisReply& values = (*records)[i];
+      if (values.kind != RedisReply::Kind::kArray || values.elements.size() != fields.size() ||
+          values.elements[0].kind == RedisReply::Kind::kNil) {
+        continue;  // expired or discarded
+      }
+      JobRecord record;
+      for (std::size_t f = 0; f < fields.size(); ++f) {
+        if (values.elements[f].kind != RedisReply::Kind::kNil) {
+          SetField(record, fields[f], values.elements[f].str);
+        }
+      }
+      if (!query.Matches(record)) continue;
+      if (page.jobs.size() == query.limit) {
+        page.next_cursor = at + i;  // one more matches: the next page starts at it
+        return page;
+      }
+      page.jobs.push_back(std::move(record));
+    }
+    at += reply->elements.size();
   }
-  std::vector<std::string> ids;
-  ids.reserve(reply->elements.size());
-  for (const RedisReply& element : reply->elements) ids.push_back(element.str);
-  auto records = GetMany(ids);
-  if (!records) return std::unexpected(records.error());
-  std::vector<JobRecord> present;
-  present.reserve(records->size());
-  for (auto& record : *records) {
-    if (record) present.push_back(std::move(*record));
-  }
-  return present;
+  return page;
 }
 
 Result<std::optional<std::string>> JobStore::GetBlob(std::string_view id) {

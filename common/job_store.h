@@ -91,6 +91,28 @@ struct IdempotencyClaim {
   std::string_view fingerprint;
 };
 
+// A page of GET /v1/jobs: of one tenant's recent jobs (empty: every tenant's), those
+// of `status` and `type` when set, at most `limit`, from position `cursor` of the
+// tenant's newest-first list.
+struct JobListQuery {
+  std::string_view tenant;
+  std::optional<JobStatus> status;
+  std::string_view type;
+  std::size_t cursor = 0;
+  std::size_t limit = 20;
+
+  bool Matches(const JobRecord& record) const {
+    return (!status || record.status == *status) && (type.empty() || record.type == type);
+  }
+};
+
+// Summaries: records without input, result and error message. `next_cursor` is where
+// the next page starts, when the list holds more past this one.
+struct JobListPage {
+  std::vector<JobRecord> jobs;
+  std::optional<std::size_t> next_cursor;
+};
+
 class JobStore {
  public:
   // How many of the newest job ids {prefix}recent keeps (for the dashboard's list).
@@ -129,10 +151,10 @@ class JobStore {
   // Takes ids out of the pending set whose records expired (nothing is left to run).
   Status ForgetPending(std::span<const std::string> ids);
   Result<std::optional<JobRecord>> Get(std::string_view id);
-  // The newest jobs, newest first, at most `limit` (capped at kRecentJobs), of one
-  // tenant (empty: of all); records that expired or were discarded are left out, so
-  // fewer may come back.
-  Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant = {});
+  // A page of the newest jobs, newest first, as summaries (JobListQuery): records that
+  // expired or were discarded are skipped. Reads each record's small fields alone
+  // (HMGET), never inputs or results, so a page of 1 MB jobs costs kilobytes.
+  Result<JobListPage> RecentSummaries(const JobListQuery& query);
   Result<std::vector<std::optional<JobRecord>>> GetMany(std::span<const std::string> ids);
   // A binary result's bytes (kept apart from the record so that polls stay small);
   // nullopt when the job has none or it expired.

@@ -3,9 +3,10 @@
 #include "common/json_writer.h"
 
 namespace batchq {
+namespace {
 
-std::string RenderJob(const JobRecord& record) {
-  JsonWriter json;
+// Everything of a job but its result and error, in an object left open.
+void WriteJobHead(JsonWriter& json, const JobRecord& record) {
   json.BeginObject();
   json.Key("id").String(record.id);
   json.Key("type").String(record.type);
@@ -31,6 +32,13 @@ std::string RenderJob(const JobRecord& record) {
     json.EndObject();
     json.Key("worker").String(record.worker);
   }
+}
+
+}  // namespace
+
+std::string RenderJob(const JobRecord& record) {
+  JsonWriter json;
+  WriteJobHead(json, record);
   if (record.status == JobStatus::kSucceeded) {
     json.Key("result").Raw(record.result.empty() ? std::string_view("null") : record.result);
     if (!record.result_type.empty()) {
@@ -47,11 +55,20 @@ std::string RenderJob(const JobRecord& record) {
   return json.Take();
 }
 
-std::string RenderJobList(std::span<const JobRecord> records) {
+std::string RenderJobList(const JobListPage& page) {
   JsonWriter json;
   json.BeginObject().Key("jobs").BeginArray();
-  for (const auto& record : records) json.Raw(RenderJob(record));
-  json.EndArray().EndObject();
+  for (const auto& record : page.jobs) {
+    WriteJobHead(json, record);
+    if (!record.result_type.empty()) json.Key("result_type").String(record.result_type);
+    if (record.status != JobStatus::kSucceeded && !record.error_code.empty()) {
+      json.Key("error").BeginObject().Key("code").String(record.error_code).EndObject();
+    }
+    json.EndObject();
+  }
+  json.EndArray();
+  if (page.next_cursor) json.Key("next_cursor").String(std::to_string(*page.next_cursor));
+  json.EndObject();
   return json.Take();
 }
 

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/job_record.h"
+#include "common/job_store.h"
 #include "common/json_writer.h"  // RenderError
 #include "common/wire.h"
 
@@ -17,8 +18,9 @@ namespace batchq {
 // The full job: id, type, status, priority, attempts, timestamps, timeline (µs since the
 // Unix epoch), batch, worker, and result or error once terminal.
 std::string RenderJob(const JobRecord& record);
-// {"jobs":[<job>...]}, for GET /v1/jobs.
-std::string RenderJobList(std::span<const JobRecord> records);
+// {"jobs":[<summary>...],"next_cursor"?:"N"}, for GET /v1/jobs: each job as RenderJob
+// gives it but without result or error message (its error code and result_type stay).
+std::string RenderJobList(const JobListPage& page);
 // The 202 answer to one accepted job: id, status queued, type, priority, created_at.
 std::string RenderQueued(const JobRecord& job);
 

@@ -28,7 +28,7 @@ class JobStorePort {
   virtual Result<std::optional<JobRecord>> Get(std::string_view id) = 0;
   virtual Result<std::vector<std::optional<JobRecord>>> GetMany(
       std::span<const std::string> ids) = 0;
-  virtual Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) = 0;
+  virtual Result<JobListPage> RecentSummaries(const JobListQuery& query) = 0;
   virtual Result<std::optional<std::string>> GetBlob(std::string_view id) = 0;
   virtual Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) = 0;
   virtual Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now) = 0;

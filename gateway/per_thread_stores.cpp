@@ -37,8 +37,8 @@ Result<std::vector<std::optional<JobRecord>>> PerThreadStores::GetMany(
     std::span<const std::string> ids) {
   return Local().store->GetMany(ids);
 }
-Result<std::vector<JobRecord>> PerThreadStores::Recent(std::size_t limit, std::string_view tenant) {
-  return Local().store->Recent(limit, tenant);
+Result<JobListPage> PerThreadStores::RecentSummaries(const JobListQuery& query) {
+  return Local().store->RecentSummaries(query);
 }
 Result<std::optional<std::string>> PerThreadStores::GetBlob(std::string_view id) {
   return Local().store->GetBlob(id);

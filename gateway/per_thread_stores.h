@@ -28,7 +28,7 @@ class PerThreadStores : public JobStorePort, public KeyStorePort {
   Status ForgetIdempotencyKey(std::string_view key) override;
   Result<std::optional<JobRecord>> Get(std::string_view id) override;
   Result<std::vector<std::optional<JobRecord>>> GetMany(std::span<const std::string> ids) override;
-  Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) override;
+  Result<JobListPage> RecentSummaries(const JobListQuery& query) override;
   Result<std::optional<std::string>> GetBlob(std::string_view id) override;
   Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) override;
   Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now) override;

@@ -60,13 +60,26 @@ class FakeStore : public JobStorePort {
     }
     return out;
   }
-  Result<std::vector<JobRecord>> Recent(std::size_t limit, std::string_view tenant) override {
-    std::vector<JobRecord> out;
+  // In id order (the fake keeps no list of the newest), the same paging as JobStore.
+  Result<JobListPage> RecentSummaries(const JobListQuery& query) override {
+    JobListPage page;
+    std::size_t at = 0;
     for (const auto& [id, record] : records) {
-      if (!tenant.empty() && record.tenant != tenant) continue;
-      if (out.size() < limit) out.push_back(record);
+      if (at++ < query.cursor) continue;
+      if ((!query.tenant.empty() && record.tenant != query.tenant) || !query.Matches(record)) {
+        continue;
+      }
+      if (page.jobs.size() == query.limit) {
+        page.next_cursor = at - 1;
+        break;
+      }
+      JobRecord summary = record;
+      summary.input.clear();
+      summary.result.clear();
+      summary.error_message.clear();
+      page.jobs.push_back(std::move(summary));
     }
-    return out;
+    return page;
   }
   Result<std::optional<std::string>> GetBlob(std::string_view id) override {
     const auto it = blobs.find(std::string(id));

@@ -349,10 +349,54 @@ TEST(PipelineTest, ListJobsShowsTheNewestFirstWithTheirTimeline) {
   ASSERT_EQ(order.size(), 4u) << listed->body;
   EXPECT_EQ(order[2], ids[2]);
   EXPECT_EQ(order[3], ids[1]);
-  // The newest single job finished, so the list shows it with its result.
+  // Lists give summaries: the status, never the input or the result (GET has them).
   auto all = client->Get("/v1/jobs");
   ASSERT_TRUE(all && all->status == 200);
-  EXPECT_NE(all->body.find(R"("result":"C")"), std::string::npos) << all->body;
+  EXPECT_NE(all->body.find(R"("status":"succeeded")"), std::string::npos) << all->body;
+  EXPECT_EQ(all->body.find(R"("result")"), std::string::npos) << all->body;
+  EXPECT_EQ(all->body.find(R"("input")"), std::string::npos) << all->body;
+
+  // Filters and pages: three failed jobs among successes, two a page.
+  std::vector<std::string> failed;
+  for (int i = 0; i < 3; ++i) {
+    auto bad = client->PostJson("/v1/jobs", R"({"type":"upper","input":7})");
+    ASSERT_TRUE(bad && bad->status == 202);
+    failed.push_back(JsonString(bad->body, "id"));
+    ASSERT_EQ(JsonString(WaitTerminal(*client, failed.back()), "status"), "failed");
+  }
+  std::vector<std::string> paged;
+  std::string cursor;
+  for (int page = 0; page < 3; ++page) {
+    auto listed_failed = client->Get("/v1/jobs?status=failed&type=upper&limit=2" +
+                                     (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_TRUE(listed_failed && listed_failed->status == 200);
+    simdjson::dom::element page_root;
+    ASSERT_EQ(parser.parse(listed_failed->body).get(page_root), simdjson::SUCCESS);
+    for (auto job : page_root["jobs"].get_array()) {
+      paged.emplace_back(job["id"].get_string().value());
+      EXPECT_EQ(std::string_view(job["error"]["code"].get_string().value()), "invalid_input");
+    }
+    std::string_view next;
+    if (page_root["next_cursor"].get(next) != simdjson::SUCCESS) break;
+    cursor = std::string(next);
+  }
+  EXPECT_EQ(paged, (std::vector<std::string>{failed[2], failed[1], failed[0]}))
+      << "newest first, each once, across pages";
+  // A job of half a megabyte in and out lists in a few hundred bytes.
+  const std::string big(500 * 1024, 'b');
+  auto large = client->PostJson("/v1/jobs", R"({"type":"upper","input":")" + big + R"("})");
+  ASSERT_TRUE(large && large->status == 202) << (large ? large->body : "");
+  const std::string large_id = JsonString(large->body, "id");
+  ASSERT_EQ(JsonString(WaitTerminal(*client, large_id), "status"), "succeeded");
+  auto newest = client->Get("/v1/jobs?limit=1");
+  ASSERT_TRUE(newest && newest->status == 200);
+  EXPECT_NE(newest->body.find(large_id), std::string::npos);
+  EXPECT_LT(newest->body.size(), 2000u) << newest->body.substr(0, 300);
+  for (const char* bad_query : {"status=lost", "type=no%20type", "cursor=1000", "cursor=-1"}) {
+    auto refused = client->Get(std::string("/v1/jobs?") + bad_query);
+    ASSERT_TRUE(refused);
+    EXPECT_EQ(refused->status, 400) << bad_query << ": " << refused->body;
+  }
 
   auto too_many = client->Get("/v1/jobs?limit=201");
   ASSERT_TRUE(too_many);
