@@ -30,7 +30,9 @@ input=$(/usr/bin/python3 -c 'import random,sys; random.seed(1); print([round(ran
 port=18490
 trap 'scripts/run.sh --stop >/dev/null 2>&1 || true' EXIT
 for size in $sizes; do
-  BATCHQ_MAX_BATCH_SIZE=$size BATCHQ_MAX_DELAY_US=2000 BATCHQ_WORKER_TYPES=upper \
+  # Records kept 2 minutes, not a day: rounds after rounds would otherwise fill the
+  # tenant's stored-bytes cap of the stack's Redis (kept in .run across runs) and get 429s.
+  BATCHQ_RESULT_TTL_S=120 BATCHQ_MAX_BATCH_SIZE=$size BATCHQ_MAX_DELAY_US=2000 BATCHQ_WORKER_TYPES=upper \
     scripts/run.sh --detach --workers 1 --port "$port" \
     --python-handler embed=examples/python/mlp_torch.py --handler-config "$config" >/dev/null
   # The worker imports torch for a few seconds after the stack is up: the load waits for
