@@ -43,8 +43,8 @@ void AppendRepr(double number, std::string& out) {
     out += digits[0];
     if (count > 1) out.append(".").append(digits, 1);
     char tail[8];
-    const int size = std::snprintf(tail, sizeof tail, "e%c%02d", exponent < 0 ? '-' : '+',
-                                   std::abs(exponent));
+    const int size =
+        std::snprintf(tail, sizeof tail, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
     out.append(tail, static_cast<std::size_t>(size));
   } else if (point <= 0) {
     out.append("0.").append(static_cast<std::size_t>(-point), '0').append(digits);
