@@ -35,6 +35,16 @@ std::string ReadFile(const std::string& path) {
   return out.str();
 }
 
+// The job ids of a :batch answer, in order.
+std::vector<std::string> BatchIds(const std::string& body) {
+  std::vector<std::string> ids;
+  for (std::size_t pos = 0; (pos = body.find("\"id\":\"", pos)) != std::string::npos;) {
+    pos += 6;
+    ids.push_back(body.substr(pos, body.find('"', pos) - pos));
+  }
+  return ids;
+}
+
 // Submits `body` and waits; the job's final JSON.
 std::string RunJob(HttpClient& client, const std::string& body) {
   auto response = client.PostJson("/v1/jobs", body);
@@ -63,11 +73,7 @@ TEST(HandlersEndToEndTest, MlpFromASafetensorsFileGivesTheHandComputedOutputs) {
                        R"({"type":"mlp","input":"AABAQAAAgD8="},{"type":"mlp","input":[1,"x"]}]})");
   ASSERT_TRUE(response);
   ASSERT_EQ(response->status, 202) << response->body;
-  std::vector<std::string> ids;
-  for (std::size_t pos = 0; (pos = response->body.find("\"id\":\"", pos)) != std::string::npos;) {
-    pos += 6;
-    ids.push_back(response->body.substr(pos, response->body.find('"', pos) - pos));
-  }
+  const std::vector<std::string> ids = BatchIds(response->body);
   ASSERT_EQ(ids.size(), 4u) << response->body;
   std::vector<std::string> jobs;
   for (const auto& id : ids) jobs.push_back(WaitTerminal(*client, id));
@@ -238,11 +244,7 @@ TEST(HandlersEndToEndTest, APyTorchModelAnswersAsTheSameModelCalledDirectlyInPyt
   auto response = client->PostJson("/v1/jobs:batch", body);
   ASSERT_TRUE(response);
   ASSERT_EQ(response->status, 202) << response->body;
-  std::vector<std::string> ids;
-  for (std::size_t pos = 0; (pos = response->body.find("\"id\":\"", pos)) != std::string::npos;) {
-    pos += 6;
-    ids.push_back(response->body.substr(pos, response->body.find('"', pos) - pos));
-  }
+  const std::vector<std::string> ids = BatchIds(response->body);
   ASSERT_EQ(ids.size(), inputs.size() + 1) << response->body;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string job = WaitTerminal(*client, ids[i]);

@@ -2,11 +2,10 @@
 alive), without a thread per request or per wait."""
 
 import asyncio
-import ssl
 import time
 
 from . import _protocol
-from ._client import _MAX_IDLE_S, _parse_url, api_key_or_env
+from ._client import _MAX_IDLE_S, Gateway
 from ._errors import BatchqError
 
 # A header section larger than this is not a gateway's answer.
@@ -63,11 +62,7 @@ class AsyncClient:
     """
 
     def __init__(self, url, api_key=None, timeout_s=60.0, ssl_context=None):
-        self._scheme, self._host, self._port, self._base = _parse_url(url)
-        self._api_key = api_key_or_env(api_key)
-        self._timeout_s = timeout_s
-        self._ssl_context = ssl_context or (
-            ssl.create_default_context() if self._scheme == "https" else None)
+        self._gateway = Gateway(url, api_key, timeout_s, ssl_context)
         self._idle = []
 
     async def submit(self, type, input, priority=None, timeout_ms=None, wait_s=None,
@@ -117,10 +112,11 @@ class AsyncClient:
             return done.value
 
     def _encode(self, request):
-        lines = [f"{request.method} {self._base}{request.path} HTTP/1.1",
-                 f"Host: {self._host}:{self._port}", "Accept: application/json"]
-        if self._api_key:
-            lines.append(f"Authorization: Bearer {self._api_key}")
+        gateway = self._gateway
+        lines = [f"{request.method} {gateway.base}{request.path} HTTP/1.1",
+                 f"Host: {gateway.host}:{gateway.port}", "Accept: application/json"]
+        if gateway.api_key:
+            lines.append(f"Authorization: Bearer {gateway.api_key}")
         body = request.body or b""
         if request.body is not None:
             lines.append("Content-Type: application/json")
@@ -130,7 +126,7 @@ class AsyncClient:
 
     async def _send(self, request):
         data = self._encode(request)
-        timeout = self._timeout_s + _protocol.MAX_POLL_S
+        timeout = self._gateway.timeout_s + _protocol.MAX_POLL_S
         while True:
             connection, reused = await self._take()
             try:
@@ -164,8 +160,9 @@ class AsyncClient:
             connection.close()
         try:
             reader, writer = await asyncio.wait_for(
-                asyncio.open_connection(self._host, self._port, ssl=self._ssl_context),
-                self._timeout_s)
+                asyncio.open_connection(self._gateway.host, self._gateway.port,
+                                        ssl=self._gateway.ssl_context),
+                self._gateway.timeout_s)
         except (OSError, asyncio.TimeoutError) as error:
             raise BatchqError("connection_failed",
                               str(error) or type(error).__name__) from error

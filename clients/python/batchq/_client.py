@@ -38,6 +38,17 @@ def api_key_or_env(api_key):
     return None
 
 
+class Gateway:
+    """Where a client sends its calls, and with which key: read once from its arguments."""
+
+    def __init__(self, url, api_key, timeout_s, ssl_context):
+        self.scheme, self.host, self.port, self.base = _parse_url(url)
+        self.api_key = api_key_or_env(api_key)
+        self.timeout_s = timeout_s
+        self.ssl_context = ssl_context or (
+            ssl.create_default_context() if self.scheme == "https" else None)
+
+
 class Client:
     """A batchq gateway, called from blocking code.
 
@@ -49,11 +60,7 @@ class Client:
     """
 
     def __init__(self, url, api_key=None, timeout_s=60.0, ssl_context=None):
-        self._scheme, self._host, self._port, self._base = _parse_url(url)
-        self._api_key = api_key_or_env(api_key)
-        self._timeout_s = timeout_s
-        self._ssl_context = ssl_context or (
-            ssl.create_default_context() if self._scheme == "https" else None)
+        self._gateway = Gateway(url, api_key, timeout_s, ssl_context)
         self._idle = []  # (connection, since)
         self._lock = threading.Lock()
 
@@ -116,15 +123,15 @@ class Client:
         headers = {"Accept": "application/json", **request.headers}
         if request.body is not None:
             headers["Content-Type"] = "application/json"
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
+        if self._gateway.api_key:
+            headers["Authorization"] = f"Bearer {self._gateway.api_key}"
         # The poll's own wait plus the client's timeout: a long-poll is not a hang.
-        timeout = self._timeout_s + _protocol.MAX_POLL_S
+        timeout = self._gateway.timeout_s + _protocol.MAX_POLL_S
         while True:
             connection, reused = self._take(timeout)
             try:
-                connection.request(request.method, self._base + request.path, request.body,
-                                   headers)
+                connection.request(request.method, self._gateway.base + request.path,
+                                   request.body, headers)
                 response = connection.getresponse()
                 body = response.read()
             except _STALE as error:
@@ -150,10 +157,11 @@ class Client:
                         connection.sock.settimeout(timeout)
                     return connection, True
                 connection.close()
-        if self._scheme == "https":
-            return http.client.HTTPSConnection(self._host, self._port, timeout=timeout,
-                                               context=self._ssl_context), False
-        return http.client.HTTPConnection(self._host, self._port, timeout=timeout), False
+        gateway = self._gateway
+        if gateway.scheme == "https":
+            return http.client.HTTPSConnection(gateway.host, gateway.port, timeout=timeout,
+                                               context=gateway.ssl_context), False
+        return http.client.HTTPConnection(gateway.host, gateway.port, timeout=timeout), False
 
     def _give_back(self, connection, response):
         if response.will_close:
