@@ -80,9 +80,4 @@ class JobReads {
   CompletionWaiters& waiters_;
 };
 
-// Reads one non-negative integer query parameter; nullopt when absent.
-Result<std::optional<std::int64_t>> QueryInt(std::string_view query, std::string_view name);
-// Reads one query parameter's raw (undecoded) text; nullopt when absent.
-std::optional<std::string_view> QueryText(std::string_view query, std::string_view name);
-
 }  // namespace batchq

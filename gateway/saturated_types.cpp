@@ -17,7 +17,7 @@ std::optional<SaturatedTypes::Refusal> SaturatedTypes::Check(std::string_view ty
                                                              const wire::Status& latest) const {
   {
     std::lock_guard lock(mutex_);
-    const auto mark = marks_.find(std::string(type));
+    const auto mark = marks_.find(type);
     if (mark != marks_.end() && mark->second.status_seq >= latest.seq) return mark->second.refusal;
   }
   const auto found = std::find_if(latest.types.begin(), latest.types.end(),

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,8 +39,15 @@ class SaturatedTypes {
     std::uint64_t status_seq = 0;
     Refusal refusal;
   };
+  // Looked up by string_view: a check on every submit allocates nothing.
+  struct TypeHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view type) const {
+      return std::hash<std::string_view>{}(type);
+    }
+  };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Marked> marks_;
+  std::unordered_map<std::string, Marked, TypeHash, std::equal_to<>> marks_;
 };
 
 }  // namespace batchq

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <optional>
 
-#include "gateway/job_reads.h"
+#include "gateway/query_params.h"
 
 namespace batchq {
 namespace {
