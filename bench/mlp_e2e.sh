@@ -19,6 +19,7 @@ input=$(/usr/bin/python3 -c 'import random; random.seed(1); print([round(random.
 for max_batch in 1 64; do
   BATCHQ_TYPES="mlp:max_batch_size=${max_batch},max_delay_ms=2" BATCHQ_WORKER_TYPES=mlp \
     scripts/run.sh --detach --workers 1 --port "$port" --backend "$backend" >/dev/null
+  bench/wait_for_worker.sh "$build/cli/batchq" "http://127.0.0.1:$port" mlp
   result=$(BATCHQ_API_KEY=$(cat .run/api-key 2>/dev/null || true) "$build/cli/batchq" --url "http://127.0.0.1:$port" --output json bench --type mlp \
     --input "$input" --count "$count" --connections 32 || true)
   scripts/run.sh --stop >/dev/null

@@ -37,13 +37,7 @@ for size in $sizes; do
     --python-handler embed=examples/python/mlp_torch.py --handler-config "$config" >/dev/null
   # The worker imports torch for a few seconds after the stack is up: the load waits for
   # it, or its first jobs would measure the start.
-  for _ in $(seq 1 120); do
-    workers=$(BATCHQ_API_KEY=$(cat .run/api-key) "$build/cli/batchq" --url "http://127.0.0.1:$port" \
-      --output json types | /usr/bin/python3 -c \
-      'import json,sys; print(next(t["workers"] for t in json.load(sys.stdin)["types"] if t["name"] == "embed"))')
-    [[ $workers -ge 1 ]] && break
-    sleep 0.5
-  done
+  bench/wait_for_worker.sh "$build/cli/batchq" "http://127.0.0.1:$port" embed
   result=$(BATCHQ_API_KEY=$(cat .run/api-key) "$build/cli/batchq" --url "http://127.0.0.1:$port" \
     --output json bench --type embed --input "$input" --count "$count" \
     --connections "$connections" --rate "$rate" || true)
