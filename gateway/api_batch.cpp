@@ -3,9 +3,10 @@
 #include <unordered_set>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <simdjson.h>
+#include <boost/algorithm/string/predicate.hpp>
 
+#include "common/base64.h"
 #include "common/json_writer.h"
 
 namespace batchq {
@@ -15,17 +16,6 @@ namespace dom = simdjson::dom;
 
 std::unexpected<Error> Invalid(std::string message) {
   return Fail(ErrorCode::kInvalidRequest, std::move(message));
-}
-
-bool SameLetters(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
 }
 
 // Why the gateway will not run `method url`, if it will not.
@@ -59,8 +49,9 @@ Status ReadHeaders(dom::element headers, HttpRequestIn& request) {
     if (field.value.get(value) != simdjson::SUCCESS) {
       return Invalid("A request's \"headers\" must be an object of strings.");
     }
-    if (SameLetters(field.key, "Idempotency-Key")) request.idempotency_key = std::string(value);
-    if (SameLetters(field.key, "Prefer")) request.prefer = std::string(value);
+    if (boost::algorithm::iequals(field.key, "Idempotency-Key"))
+      request.idempotency_key = std::string(value);
+    if (boost::algorithm::iequals(field.key, "Prefer")) request.prefer = std::string(value);
   }
   return {};
 }
@@ -103,15 +94,6 @@ Result<ApiSubRequest> ReadEntry(dom::element entry, std::size_t index) {
     }
   }
   return sub;
-}
-
-std::string Base64(std::string_view bytes) {
-  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
-  const int size = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                   reinterpret_cast<const unsigned char*>(bytes.data()),
-                                   static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(size));
-  return out;
 }
 
 }  // namespace
@@ -164,7 +146,7 @@ std::string RenderApiBatch(std::span<const ApiSubResponse> responses) {
     } else if (reply.content_type.starts_with("text/")) {
       json.Key("body").String(reply.body);
     } else {
-      json.Key("body").String(Base64(reply.body)).Key("body_encoding").String("base64");
+      json.Key("body").String(EncodeBase64(reply.body)).Key("body_encoding").String("base64");
     }
     json.EndObject();
   }

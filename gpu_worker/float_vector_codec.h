@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/base64.h"  // the base64 form of the input
 #include "common/error.h"
 
 namespace batchq {
@@ -17,10 +18,5 @@ namespace batchq {
 // Fills out[0..width) or returns invalid_input saying what is wrong with the item.
 Status DecodeFloatVector(std::string_view json, std::span<float> out);
 std::string EncodeFloatVector(std::span<const float> values);
-
-// Standard base64 (RFC 4648, '=' padding required); nullopt-like error on any bad byte.
-// Written here: Debian's Boost has it only in a detail namespace.
-Result<std::string> DecodeBase64(std::string_view text);
-std::string EncodeBase64(std::string_view bytes);
 
 }  // namespace batchq
