@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <optional>
 
 #include <fmt/format.h>
@@ -154,6 +155,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     in.content_type = std::string(req[http::field::content_type]);
     in.idempotency_key = std::string(req["Idempotency-Key"]);
     in.prefer = std::string(req["Prefer"]);
+    in.last_event_id = std::string(req["Last-Event-ID"]);
     in.authorization = std::string(req[http::field::authorization]);
     in.body = std::move(req.body());
     auto self = this->shared_from_this();
@@ -178,6 +180,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Write(HttpReply reply) {
+    if (reply.stream) return StartStream(std::move(reply));
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(reply.status), version_);
     res->set(http::field::server, "batchq");
@@ -194,6 +197,106 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                         self->Read();
                       });
   }
+
+  // A streamed reply: headers now, then chunks as the stream is sent them. A streaming
+  // connection serves no other request: anything the client sends, or its going, ends
+  // the stream, and the connection closes when the stream ends.
+  void StartStream(HttpReply reply) {
+    keep_alive_ = false;
+    chunked_ = version_ >= 11;
+    auto res = std::make_shared<http::response<http::empty_body>>(
+        static_cast<http::status>(reply.status), version_);
+    res->set(http::field::server, "batchq");
+    res->set(http::field::content_type, reply.content_type);
+    res->set(http::field::cache_control, "no-cache");
+    for (auto& [name, value] : reply.headers) res->set(name, value);
+    if (chunked_) res->chunked(true);
+    res->keep_alive(false);
+    auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    Lowest().expires_after(shared_->options.idle_timeout);
+    http::async_write_header(
+        stream_, *serializer,
+        [self = this->shared_from_this(), res, serializer, on_stream = std::move(reply.stream)](
+            beast::error_code ec, std::size_t) {
+          if (ec) return self->EndStream();
+          self->WatchStreamingClient();
+          on_stream(std::make_shared<SessionReplyStream>(self));
+        });
+  }
+
+  void WatchStreamingClient() {
+    stream_.async_read_some(
+        buffer_.prepare(512),
+        [self = this->shared_from_this()](beast::error_code, std::size_t) { self->EndStream(); });
+  }
+
+  // Called on the connection's strand.
+  void QueueChunk(std::string bytes, bool last) {
+    if (stream_closed_.load()) return;
+    // The backlog counts what goes on the wire, framing included.
+    const std::size_t raw = bytes.size();
+    if (!bytes.empty()) {
+      out_.push_back(chunked_ ? fmt::format("{:x}\r\n{}\r\n", bytes.size(), bytes)
+                              : std::move(bytes));
+      backlog_ += out_.back().size() - raw;
+    }
+    if (last) {
+      ending_ = true;
+      if (chunked_) backlog_ += out_.emplace_back("0\r\n\r\n").size();
+    }
+    if (!writing_) WriteNextChunk();
+  }
+
+  void WriteNextChunk() {
+    if (out_.empty()) {
+      writing_ = false;
+      if (ending_) EndStream();
+      return;
+    }
+    writing_ = true;
+    // Each write renews the timeout: a client that stops reading is cut off after it,
+    // and the heartbeats keep a quiet stream's reads from timing out.
+    Lowest().expires_after(shared_->options.idle_timeout);
+    asio::async_write(stream_, asio::buffer(out_.front()),
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                        self->backlog_ -= n;
+                        self->out_.pop_front();
+                        if (ec) return self->EndStream();
+                        self->WriteNextChunk();
+                      });
+  }
+
+  void EndStream() {
+    if (stream_closed_.exchange(true)) return;
+    out_.clear();
+    Close();
+  }
+
+  // What a streaming handler holds: posts to the connection's strand.
+  class SessionReplyStream : public ReplyStream {
+   public:
+    explicit SessionReplyStream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
+    bool Send(std::string bytes) override {
+      if (session_->stream_closed_.load()) return false;
+      if (session_->backlog_.fetch_add(bytes.size()) + bytes.size() >
+          session_->shared_->options.max_stream_backlog_bytes) {
+        asio::post(session_->stream_.get_executor(), [s = session_] { s->EndStream(); });
+        return false;
+      }
+      asio::post(session_->stream_.get_executor(),
+                 [s = session_, bytes = std::move(bytes)]() mutable {
+                   s->QueueChunk(std::move(bytes), false);
+                 });
+      return true;
+    }
+    void End() override {
+      asio::post(session_->stream_.get_executor(), [s = session_] { s->QueueChunk({}, true); });
+    }
+    bool closed() const override { return session_->stream_closed_.load(); }
+
+   private:
+    const std::shared_ptr<Session> session_;
+  };
 
   void Close() {
     if constexpr (std::is_same_v<Stream, TlsStream>) {
@@ -215,6 +318,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = true;
   bool served_ = false;  // answered a request: idle waits use the keep-alive timeout
   unsigned version_ = 11;
+  // A streamed reply's state: chunks waiting, on the strand; bytes sent and not yet
+  // written, and whether it ended, from any thread.
+  std::deque<std::string> out_;
+  bool chunked_ = true;
+  bool writing_ = false;
+  bool ending_ = false;
+  std::atomic<std::size_t> backlog_{0};
+  std::atomic<bool> stream_closed_{false};
 };
 
 // How long to wait before accepting again after accept failed (EMFILE, ENFILE,

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "common/job_change.h"
 #include "common/job_limits.h"
 
 namespace batchq {
@@ -72,40 +73,59 @@ end
 return 'created'
 )lua"};
 
+// One job's state change as the change channel carries it (job_change.h):
+// "id<TAB>status<TAB>attempt<TAB>tenant<TAB>type"; a message joins changes with '\n'.
+constexpr char kChangeLine[] = R"lua(
+local function change(id, status, attempt, tenant, type)
+  return (id or '') .. '\t' .. status .. '\t' .. (attempt or '0') .. '\t' .. (tenant or '') ..
+      '\t' .. (type or '')
+end
+-- The status among the field/value pairs ARGV[first..last].
+local function status_in(first, last)
+  for k = first, last, 2 do
+    if ARGV[k] == $F_status then return ARGV[k + 1] end
+  end
+  return ''
+end
+)lua";
+
 // KEYS: job keys. ARGV: field pair count n, the broker epoch's key, the batch's epoch,
-// n field/value pairs, then one attempt token per job. A job is claimed when it is
-// queued, or running under an older attempt (its previous worker was declared lost),
-// and only while the batch's epoch is current: a deposed broker's batch claims nothing.
-// The epoch key is an argument, not a declared key: Redis checks declared keys for
-// write access, and workers may only read it.
-const RedisScript kStartScript{LuaSource(R"lua(
+// the change channel, n field/value pairs, then one attempt token per job. A job is claimed when it
+// is queued, or running under an older attempt (its previous worker was declared lost), and only
+// while the batch's epoch is current: a deposed broker's batch claims nothing. The epoch key is an
+// argument, not a declared key: Redis checks declared keys for write access, and workers may only
+// read it.
+const RedisScript kStartScript{LuaSource(std::string(kChangeLine) + R"lua(
 local n = tonumber(ARGV[1])
 local out = {}
+local changes = {}
 if redis.call('GET', ARGV[2]) ~= ARGV[3] then
   for i = 1, #KEYS do out[i] = 0 end
   return out
 end
 for i, key in ipairs(KEYS) do
-  local token = tonumber(ARGV[3 + 2 * n + i])
-  local st = redis.call('HMGET', key, $F_status, $F_attempts)
+  local token = tonumber(ARGV[4 + 2 * n + i])
+  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_type)
   if st[1] == $S_queued or (st[1] == $S_running and tonumber(st[2] or '0') < token) then
-    redis.call('HSET', key, $F_status, $S_running, $F_attempts, token, unpack(ARGV, 4, 3 + 2 * n))
+    redis.call('HSET', key, $F_status, $S_running, $F_attempts, token, unpack(ARGV, 5, 4 + 2 * n))
+    changes[#changes + 1] = change(st[3], $S_running, token, st[4], st[5])
     out[i] = 1
   else
     out[i] = 0
   end
 end
+if #changes > 0 then redis.call('PUBLISH', ARGV[4], table.concat(changes, '\n')) end
 return out
 )lua")};
 
-// Shared tail of the scripts that end jobs (KEYS[1] the pending set, ARGV[3] the done
-// channel, `ended` the ids they ended): one ZREM and one PUBLISH (ids joined by ',') per
-// chunk of 500, instead of one of each per job.
+// Shared tail of the scripts that end jobs (KEYS[1] the pending set, ARGV[3] the change
+// channel, `ended` the ids they ended and `changes` their change lines): one ZREM and one
+// PUBLISH per chunk of 500, instead of one of each per job.
 constexpr char kPublishEnded[] = R"lua(
 for i = 1, #ended, 500 do
-  local chunk = {unpack(ended, i, math.min(i + 499, #ended))}
-  redis.call('ZREM', KEYS[1], unpack(chunk))
-  redis.call('PUBLISH', ARGV[3], table.concat(chunk, ','))
+  local last = math.min(i + 499, #ended)
+  redis.call('ZREM', KEYS[1], unpack(ended, i, last))
+  redis.call('PUBLISH', ARGV[3], table.concat({unpack(changes, i, last)}, '\n'))
 end
 return out
 )lua";
@@ -166,16 +186,17 @@ end
 // field/value pairs. Written only while the job runs under that very attempt: the
 // fencing that makes a late result from a lost worker harmless. A binary result goes to
 // `{job key}:blob` with the same TTL.
-const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + R"lua(
+const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
 local out = {}
 local ended = {}
+local changes = {}
 local a = 6
 for i = 2, #KEYS do
   local key = KEYS[i]
   local token, blob, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
   local first, last = a + 3, a + 2 + 2 * n
   a = last + 1
-  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage)
+  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type)
   if st[1] == $S_running and st[2] == token then
     local extra = #blob
     for k = first + 1, last, 2 do extra = extra + #ARGV[k] end
@@ -189,6 +210,7 @@ for i = 2, #KEYS do
     redis.call('EXPIRE', key, ARGV[2])
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
+    changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
     out[i - 1] = 1
   else
     out[i - 1] = 0
@@ -201,9 +223,10 @@ settle(ARGV[5])
 // minute, stored prefix, the broker epoch's key, the ending broker's epoch, then the
 // ending's field/value pairs (status, error). Ends every job that is not terminal yet,
 // unless that broker was deposed: then the jobs are its successor's.
-const RedisScript kTerminateScript{LuaSource(std::string(kStoredAccounts) + R"lua(
+const RedisScript kTerminateScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
 local out = {}
 local ended = {}
+local changes = {}
 if redis.call('GET', ARGV[6]) ~= ARGV[7] then
   for i = 2, #KEYS do out[i - 1] = 0 end
   return out
@@ -212,13 +235,14 @@ local extra = 0
 for k = 9, #ARGV, 2 do extra = extra + #ARGV[k] end
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local st = redis.call('HMGET', key, $F_status, $F_id, $F_tenant, $F_storage)
+  local st = redis.call('HMGET', key, $F_status, $F_id, $F_tenant, $F_storage, $F_attempts, $F_type)
   if st[1] == $S_queued or st[1] == $S_running then
     local entry = restate(st[3], st[4], ARGV[4], extra)
     redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, 8))
     if entry then redis.call('HSET', key, $F_storage, entry) end
     redis.call('EXPIRE', key, ARGV[2])
     ended[#ended + 1] = st[2]
+    changes[#changes + 1] = change(st[2], status_in(8, #ARGV), st[5], st[3], st[6])
     out[i - 1] = 1
   else
     out[i - 1] = 0
@@ -230,8 +254,8 @@ settle(ARGV[5])
 // KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id, release
 // minute, stored prefix, then the cancellation's field/value pairs. Returns 1 when
 // cancelled, 0 when the job does not exist, else its current status.
-const RedisScript kCancelScript{LuaSource(std::string(kStoredAccounts) + R"lua(
-local st = redis.call('HMGET', KEYS[2], $F_status, $F_tenant, $F_storage)
+const RedisScript kCancelScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
+local st = redis.call('HMGET', KEYS[2], $F_status, $F_tenant, $F_storage, $F_attempts, $F_type)
 if not st[1] then return 0 end
 if st[1] ~= $S_queued then return st[1] end
 local extra = 0
@@ -241,7 +265,7 @@ redis.call('HSET', KEYS[2], $F_finished_us, ARGV[1], unpack(ARGV, 7))
 if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[1], ARGV[4])
-redis.call('PUBLISH', ARGV[3], ARGV[4])
+redis.call('PUBLISH', ARGV[3], change(ARGV[4], $S_cancelled, st[4], st[2], st[5]))
 settle(ARGV[6])
 return 1
 )lua")};
@@ -299,6 +323,10 @@ RecordFields CreationFields(const NewJob& job, std::string_view storage) {
 // bytes can be released.
 std::int64_t ReleaseMinute(WallMicros now, std::chrono::seconds ttl) {
   return (std::chrono::duration_cast<std::chrono::seconds>(now) + ttl).count() / 60 + 1;
+}
+
+std::string QueuedChange(const NewJob& job) {
+  return FormatJobChange(JobChange{job.id, JobStatus::kQueued, 0, job.tenant, job.type});
 }
 
 JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
@@ -391,8 +419,11 @@ Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
     std::uint64_t bytes = 0;
   };
   std::vector<TenantPush> by_tenant;
+  std::string changes;  // the group's queued changes, one message for all
   for (std::size_t i = 0; i < group.size(); ++i) {
     const NewJob& job = *group[i];
+    if (i > 0) changes += '\n';
+    changes += QueuedChange(job);
     std::vector<std::string_view> hset{"HSET", keys[i]};
     hset.insert(hset.end(), fields[i].pairs().begin(), fields[i].pairs().end());
     commands.push_back(std::move(hset));
@@ -425,6 +456,7 @@ Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
     commands.push_back({"HINCRBY", account, minute_field, bytes});
     commands.push_back({"ZADD", due, minute, minute});
   }
+  commands.push_back({"PUBLISH", done_channel_, changes});
   commands.push_back({"EXEC"});
   auto replies = redis_.Pipeline(commands, Replay::kUnsafe);
   if (!replies) return std::unexpected(replies.error());
@@ -455,7 +487,12 @@ Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_vie
   if (reply->kind != RedisReply::Kind::kString && reply->kind != RedisReply::Kind::kStatus) {
     return std::unexpected(UnexpectedReply("idempotent create", *reply));
   }
-  if (reply->str == "created") return CreateOutcome{true, job.id, true};
+  if (reply->str == "created") {
+    // After the script, not in it: a lost notice costs an event stream a change, while
+    // the job and its key stay one atomic step.
+    (void)redis_.Command({"PUBLISH", done_channel_, QueuedChange(job)});
+    return CreateOutcome{true, job.id, true};
+  }
   const auto space = reply->str.find(' ');
   return CreateOutcome{
       false, reply->str.substr(0, space),
@@ -679,7 +716,7 @@ Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<con
   const std::string count = std::to_string(fields.count());
   const std::string epoch = std::to_string(batch.epoch);
   std::vector<std::string_view> key_views(keys.begin(), keys.end());
-  std::vector<std::string_view> args{count, epoch_key_, epoch};
+  std::vector<std::string_view> args{count, epoch_key_, epoch, done_channel_};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   args.insert(args.end(), tokens.begin(), tokens.end());
   // A replayed claim would find its own first run and answer "not claimed".

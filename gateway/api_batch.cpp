@@ -30,6 +30,11 @@ std::optional<Error> Refusal(std::string_view method, std::string_view url) {
   if (url == "/v1/batch" || url.starts_with("/v1/batch?")) {
     return Error{ErrorCode::kInvalidRequest, "A batch may not hold another batch."};
   }
+  const std::string_view path = url.substr(0, url.find('?'));
+  if (path == "/v1/events" || path.ends_with("/events")) {
+    return Error{ErrorCode::kInvalidRequest,
+                 "A batch answers each call once; event streams are not served inside one."};
+  }
   if (method != "GET" && method != "POST" && method != "DELETE") {
     return Error{ErrorCode::kMethodNotAllowed,
                  fmt::format("A batch runs GET, POST and DELETE, not '{}'.", method.substr(0, 20))};

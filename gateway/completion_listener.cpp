@@ -5,8 +5,8 @@
 namespace batchq {
 
 CompletionListener::CompletionListener(RedisConnection::Options redis, std::string channel,
-                                       CompletionWaiters& waiters)
-    : redis_options_(std::move(redis)), channel_(std::move(channel)), waiters_(waiters) {
+                                       CompletionWaiters& waiters, JobEventHub* hub)
+    : redis_options_(std::move(redis)), channel_(std::move(channel)), waiters_(waiters), hub_(hub) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -20,6 +20,8 @@ void CompletionListener::Loop() {
   RedisConnection redis(redis_options_);
   bool subscribed = false;
   while (!stop_.load()) {
+    // Heartbeats go on while Redis is away: the streams stay open for what follows.
+    if (hub_ != nullptr) hub_->Tick(std::chrono::steady_clock::now());
     if (!subscribed) {
       if (auto status = redis.Subscribe(channel_); !status) {
         std::this_thread::sleep_for(200ms);  // Redis is down; retry at a calm pace
@@ -27,6 +29,7 @@ void CompletionListener::Loop() {
       }
       subscribed = true;
       waiters_.NotifyAll();  // anything that finished while we were away
+      if (hub_ != nullptr) hub_->Gap();
     }
     auto message = redis.NextMessage(100ms);
     if (!message) {
@@ -38,13 +41,12 @@ void CompletionListener::Loop() {
       continue;
     }
     if (!*message) continue;
-    // One notice per finished batch: the job ids, comma-separated.
-    std::string_view ids = **message;
-    while (!ids.empty()) {
-      const auto comma = ids.find(',');
-      waiters_.Notify(ids.substr(0, comma));
-      ids = comma == std::string_view::npos ? std::string_view{} : ids.substr(comma + 1);
+    // One notice per call of a script that queues, starts or ends jobs.
+    const auto changes = ParseJobChanges(**message);
+    for (const JobChange& change : changes) {
+      if (IsTerminal(change.status)) waiters_.Notify(change.id);
     }
+    if (hub_ != nullptr) hub_->Publish(changes);
   }
 }
 

@@ -1,7 +1,9 @@
 #pragma once
-// Subscribes to the job-completion channel in Redis on a private thread and wakes
-// the matching long-poll waiters. Resubscribes by itself after Redis goes away, and
-// wakes every waiter once it is back, since notices may have been missed meanwhile.
+// Subscribes to the job-change channel in Redis (job_change.h) on a private thread,
+// wakes the long-poll waiters of the jobs that ended, and feeds every change to the
+// event streams' hub (which it also ticks, for their heartbeats). Resubscribes by itself
+// after Redis goes away, and wakes every waiter (and tells the hub of the gap) once it is
+// back, since notices may have been missed meanwhile.
 
 #include <atomic>
 #include <string>
@@ -9,14 +11,15 @@
 
 #include "common/redis_connection.h"
 #include "gateway/completion_waiters.h"
+#include "gateway/job_event_hub.h"
 
 namespace batchq {
 
 class CompletionListener {
  public:
-  // `waiters` must outlive the listener.
+  // `waiters` and `hub` (which may be null) must outlive the listener.
   CompletionListener(RedisConnection::Options redis, std::string channel,
-                     CompletionWaiters& waiters);
+                     CompletionWaiters& waiters, JobEventHub* hub = nullptr);
   ~CompletionListener();  // stops and joins
   CompletionListener(const CompletionListener&) = delete;
   CompletionListener& operator=(const CompletionListener&) = delete;
@@ -27,6 +30,7 @@ class CompletionListener {
   const RedisConnection::Options redis_options_;
   const std::string channel_;
   CompletionWaiters& waiters_;
+  JobEventHub* const hub_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -40,6 +40,10 @@ struct GatewayConfig {
   std::chrono::milliseconds redis_replicas_wait{1000};
   std::chrono::milliseconds submit_timeout{2000};
   std::chrono::milliseconds max_wait{60000};
+  // Server-sent event streams: the interval of their heartbeat comments, and how many
+  // this gateway holds open at most.
+  std::chrono::milliseconds event_heartbeat{15000};
+  std::size_t max_event_streams = 10000;
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
   unsigned threads = 2;
   std::chrono::milliseconds drain{5000};       // on SIGTERM, time for in-flight requests

@@ -67,7 +67,7 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) {
   static constexpr std::string_view kFixed[] = {
       "/v1/jobs", "/v1/jobs:batch", "/v1/types",     "/healthz",
       "/readyz",  "/metrics",       "/openapi.json", "/",
-      "/ui",      "/v1/keys",       "/v1/batch"};
+      "/ui",      "/v1/keys",       "/v1/batch",     "/v1/events"};
   for (const std::string_view route : kFixed) {
     if (path == route) return route;
   }
@@ -77,6 +77,7 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) {
     const auto slash = rest.find('/');
     if (slash == std::string_view::npos) return "/v1/jobs/{id}";
     if (rest.substr(slash) == "/result") return "/v1/jobs/{id}/result";
+    if (rest.substr(slash) == "/events") return "/v1/jobs/{id}/events";
   }
   if (path.starts_with("/v1/keys/")) return "/v1/keys/{id}";
   return "other";

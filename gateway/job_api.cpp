@@ -19,7 +19,7 @@ namespace batchq {
 
 JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store,
                JobCommitPort& commit, KeyStorePort& keys, BrokerPort& broker,
-               CompletionWaiters& waiters, prometheus::Registry& registry,
+               CompletionWaiters& waiters, JobEventHub& hub, prometheus::Registry& registry,
                KeyAuthenticator* authenticator)
     : store_(store),
       broker_(broker),
@@ -33,9 +33,16 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
                                   "verdict (bounded by --max-in-flight-submit-jobs)")
                             .Register(registry)
                             .Add({})),
+      hub_(hub),
+      event_streams_(prometheus::BuildGauge()
+                         .Name("batchq_event_streams_open")
+                         .Help("Server-sent event streams this gateway holds open")
+                         .Register(registry)
+                         .Add({})),
       submit_(options.submit, store, commit, broker,
               [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
       reads_(io, options.reads, store, broker, waiters),
+      events_(options.events, store, hub),
       max_wait_(options.reads.max_wait),
       keys_(keys) {}
 
@@ -167,6 +174,10 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
   if (path == "/v1/jobs" && method == "GET") {
     return reads_.List(request.query, caller, std::move(respond));
   }
+  if (path == "/v1/events") {
+    if (method != "GET") return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET."));
+    return events_.TenantEvents(request, caller, std::move(respond));
+  }
   if (path == "/v1/jobs" || path == "/v1/jobs:batch") {
     if (method != "POST") {
       return respond(ErrorReply(ErrorCode::kMethodNotAllowed,
@@ -191,6 +202,7 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
   if (method == "GET" && path == "/v1/types") return Types(std::move(respond));
   if (method == "GET" && path == "/metrics") {
     submit_in_flight_.Set(static_cast<double>(submit_.in_flight_jobs()));
+    event_streams_.Set(static_cast<double>(hub_.watchers()));
     return respond(
         HttpReply{200, RenderPrometheusText(registry_), std::string(kPrometheusContentType), {}});
   }
@@ -215,13 +227,20 @@ SubmitRespond JobApi::AnswerWhenEnded(std::chrono::milliseconds wait, bool batch
 
 void JobApi::RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond) {
   constexpr std::string_view kResult = "/result";
+  constexpr std::string_view kEvents = "/events";
   std::string_view rest =
       std::string_view(request.path).substr(std::string_view("/v1/jobs/").size());
   const bool want_result = rest.ends_with(kResult);
   if (want_result) rest.remove_suffix(kResult.size());
+  const bool want_events = !want_result && rest.ends_with(kEvents);
+  if (want_events) rest.remove_suffix(kEvents.size());
   if (!LooksLikeJobId(rest)) return respond(ErrorReply(ErrorCode::kNotFound));
   std::string id(rest);
   const std::string_view method = request.method;
+  if (want_events) {
+    if (method != "GET") return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET."));
+    return events_.JobEvents(id, request, caller, std::move(respond));
+  }
   if (want_result) {
     if (method != "GET") return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET."));
     return reads_.GetResult(id, caller, std::move(respond));

@@ -15,8 +15,10 @@
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
+#include "gateway/event_routes.h"
 #include "gateway/http_metrics.h"
 #include "gateway/job_commit_port.h"
+#include "gateway/job_event_hub.h"
 #include "gateway/job_reads.h"
 #include "gateway/job_store_port.h"
 #include "gateway/key_admin.h"
@@ -32,13 +34,14 @@ class JobApi {
   struct Options {
     SubmitHandler::Options submit;
     JobReads::Options reads;
+    EventRoutes::Options events;
   };
 
   // Everything passed in must outlive the API. `authenticator` null means --auth none:
   // every request is UnauthenticatedCaller(). Every answer is counted in `registry`
   // (HttpMetrics), which GET /metrics serves.
   JobApi(boost::asio::io_context& io, Options options, JobStorePort& store, JobCommitPort& commit,
-         KeyStorePort& keys, BrokerPort& broker, CompletionWaiters& waiters,
+         KeyStorePort& keys, BrokerPort& broker, CompletionWaiters& waiters, JobEventHub& hub,
          prometheus::Registry& registry, KeyAuthenticator* authenticator);
 
   void Handle(HttpRequestIn request, Respond respond);
@@ -74,8 +77,11 @@ class JobApi {
   HttpMetrics http_metrics_;
   // Set from the submit handler's count on each GET /metrics.
   prometheus::Gauge& submit_in_flight_;
+  JobEventHub& hub_;
+  prometheus::Gauge& event_streams_;  // set from the hub on each GET /metrics
   SubmitHandler submit_;
   JobReads reads_;
+  EventRoutes events_;
   const std::chrono::milliseconds max_wait_;  // of long-polls and waiting submits
   KeyAdmin keys_;
 };

@@ -215,40 +215,6 @@ HttpReply JobReads::BatchReply(BatchWaitState& state,
   return JsonReply(200, RenderSubmitResults(views));
 }
 
-namespace {
-
-// ?status=, ?type= and ?cursor= of GET /v1/jobs; the query's views point into `text`
-// and `tenant`.
-Result<JobListQuery> ListFilter(std::string_view text, std::string_view tenant, std::size_t limit) {
-  JobListQuery query{.tenant = tenant, .limit = limit};
-  if (const auto status = QueryText(text, "status")) {
-    query.status = ParseJobStatus(*status);
-    if (!query.status) {
-      return Fail(ErrorCode::kInvalidRequest,
-                  "'status' must be queued, running, succeeded, failed, cancelled or expired.");
-    }
-  }
-  if (const auto type = QueryText(text, "type")) {
-    if (!IsValidTypeName(*type)) {
-      return Fail(ErrorCode::kInvalidRequest, "'type' is not a job type name.");
-    }
-    query.type = *type;
-  }
-  auto cursor = QueryInt(text, "cursor");
-  if (!cursor) return std::unexpected(cursor.error());
-  if (*cursor) {
-    if (**cursor >= static_cast<std::int64_t>(JobStore::kRecentJobs)) {
-      return Fail(ErrorCode::kInvalidRequest,
-                  fmt::format("'cursor' must be below {}: use the next_cursor a page gave.",
-                              JobStore::kRecentJobs));
-    }
-    query.cursor = static_cast<std::size_t>(**cursor);
-  }
-  return query;
-}
-
-}  // namespace
-
 void JobReads::List(std::string_view query, const Caller& caller, Respond respond) {
   auto limit = QueryInt(query, "limit");
   if (!limit) return respond(ErrorReply(limit.error()));
@@ -264,7 +230,7 @@ void JobReads::List(std::string_view query, const Caller& caller, Respond respon
       return respond(ErrorReply(ErrorCode::kInvalidRequest, "'tenant' is not a tenant name."));
     }
   }
-  auto filter = ListFilter(query, tenant, static_cast<std::size_t>(wanted));
+  auto filter = ParseJobListQuery(query, tenant, static_cast<std::size_t>(wanted));
   if (!filter) return respond(ErrorReply(filter.error()));
   auto page = store_.RecentSummaries(*filter);
   if (!page) return respond(Unavailable(page.error()));

@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
   batchq::AddProcessFlags(app, common);
   int submit_timeout_ms = static_cast<int>(config.submit_timeout.count());
   int max_wait_ms = static_cast<int>(config.max_wait.count());
+  int event_heartbeat_ms = static_cast<int>(config.event_heartbeat.count());
   app.add_option("--listen", config.listen_address, "Address to listen on")
       ->envname("BATCHQ_LISTEN")
       ->capture_default_str();
@@ -168,6 +169,17 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_MAX_WAIT_MS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--event-heartbeat-ms", event_heartbeat_ms,
+                 "Interval of the heartbeat comments on server-sent event streams, ms (keeps "
+                 "proxies from closing quiet streams)")
+      ->envname("BATCHQ_EVENT_HEARTBEAT_MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-event-streams", config.max_event_streams,
+                 "Server-sent event streams this gateway holds open at most; past it, 503")
+      ->envname("BATCHQ_MAX_EVENT_STREAMS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--threads", config.threads, "HTTP I/O threads")
       ->envname("BATCHQ_GATEWAY_THREADS")
       ->check(CLI::PositiveNumber)
@@ -213,6 +225,7 @@ int main(int argc, char** argv) {
   config.key_cache = std::chrono::milliseconds(key_cache_ms);
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
+  config.event_heartbeat = std::chrono::milliseconds(event_heartbeat_ms);
   config.drain = std::chrono::milliseconds(drain_ms);
   config.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.header_timeout = std::chrono::milliseconds(header_timeout_ms);
@@ -252,8 +265,13 @@ int main(int argc, char** argv) {
     batchq::BrokerLink broker(zmq_context, std::move(link_options));
     batchq::CompletionWaiters waiters;
     prometheus::Registry metrics;
-    batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters);
     batchq::PerThreadStores store(redis, {config.key_prefix, config.result_ttl});
+    // The hub reads records on the listener's thread, which PerThreadStores gives its own
+    // connection.
+    batchq::JobEventHub event_hub(
+        [&store](std::span<const std::string> ids) { return store.GetMany(ids); },
+        config.event_heartbeat);
+    batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters, &event_hub);
     std::unique_ptr<batchq::KeyAuthenticator> authenticator;
     if (config.auth == "keys") {
       std::vector<batchq::KeyRecord> static_keys;
@@ -276,6 +294,7 @@ int main(int argc, char** argv) {
     api_options.submit.replicas_wait = config.redis_replicas_wait;
     api_options.submit.max_in_flight_jobs = config.max_in_flight_submit_jobs;
     api_options.reads.max_wait = config.max_wait;
+    api_options.events.max_streams = config.max_event_streams;
     batchq::StorageWatch storage({redis, config.storage_full_ratio});
     api_options.submit.storage_full = [&storage] { return storage.FullReason(); };
     batchq::StoredBytesQuota stored_quota(
@@ -286,8 +305,8 @@ int main(int argc, char** argv) {
                                       .replicas_ack = config.redis_replicas_ack,
                                       .replicas_wait = config.redis_replicas_wait},
                                      store);
-    batchq::JobApi api(io, api_options, store, group_commit, store, broker, waiters, metrics,
-                       authenticator.get());
+    batchq::JobApi api(io, api_options, store, group_commit, store, broker, waiters, event_hub,
+                       metrics, authenticator.get());
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (!config.tls_cert.empty())
       tls = batchq::MakeServerTlsContext(config.tls_cert, config.tls_key);

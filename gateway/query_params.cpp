@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "common/job_limits.h"
+
 namespace batchq {
 
 std::optional<std::string_view> QueryText(std::string_view query, std::string_view name) {
@@ -30,6 +32,37 @@ Result<std::optional<std::int64_t>> QueryInt(std::string_view query, std::string
     return std::optional<std::int64_t>(value);
   }
   return std::optional<std::int64_t>();
+}
+
+Result<JobListQuery> ParseJobListQuery(std::string_view text, std::string_view tenant,
+                                       std::size_t limit) {
+  JobListQuery query;
+  query.tenant = tenant;
+  query.limit = limit;
+  if (const auto status = QueryText(text, "status")) {
+    query.status = ParseJobStatus(*status);
+    if (!query.status) {
+      return Fail(ErrorCode::kInvalidRequest,
+                  "'status' must be queued, running, succeeded, failed, cancelled or expired.");
+    }
+  }
+  if (const auto type = QueryText(text, "type")) {
+    if (!IsValidTypeName(*type)) {
+      return Fail(ErrorCode::kInvalidRequest, "'type' is not a job type name.");
+    }
+    query.type = *type;
+  }
+  auto cursor = QueryInt(text, "cursor");
+  if (!cursor) return std::unexpected(cursor.error());
+  if (*cursor) {
+    if (**cursor >= static_cast<std::int64_t>(JobStore::kRecentJobs)) {
+      return Fail(ErrorCode::kInvalidRequest,
+                  fmt::format("'cursor' must be below {}: use the next_cursor a page gave.",
+                              JobStore::kRecentJobs));
+    }
+    query.cursor = static_cast<std::size_t>(**cursor);
+  }
+  return query;
 }
 
 }  // namespace batchq

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "common/job_change.h"
 #include "common/json_writer.h"
 #include "common/redis_connection.h"
 #include "tests/support/stack.h"
@@ -22,7 +23,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Counts completion notices per job id on the {prefix}done channel.
+// Counts ending notices per job id on the {prefix}done channel (job_change.h).
 class NoticeCounter {
  public:
   explicit NoticeCounter(RedisEndpoint endpoint) {
@@ -57,12 +58,9 @@ class NoticeCounter {
         continue;
       }
       if (!*message) continue;
-      std::string_view ids = **message;
       std::lock_guard lock(mutex_);
-      while (!ids.empty()) {
-        const auto comma = ids.find(',');
-        ++counts_[std::string(ids.substr(0, comma))];
-        ids = comma == std::string_view::npos ? std::string_view{} : ids.substr(comma + 1);
+      for (const JobChange& change : ParseJobChanges(**message)) {
+        if (IsTerminal(change.status)) ++counts_[change.id];
       }
     }
   }

@@ -36,7 +36,9 @@ TEST(ApiBatchTest, RefusesAbsoluteUrlsOtherRoutesNestedBatchesAndOtherMethodsOne
     {"id":"c","method":"GET","url":"/healthz"},
     {"id":"d","method":"POST","url":"/v1/batch","body":{"requests":[]}},
     {"id":"e","method":"PUT","url":"/v1/jobs/abc"},
-    {"id":"f","method":"GET","url":"/v1/types"}]})");
+    {"id":"f","method":"GET","url":"/v1/types"},
+    {"id":"g","method":"GET","url":"/v1/events?type=upper"},
+    {"id":"h","method":"GET","url":"/v1/jobs/abc/events"}]})");
   ASSERT_TRUE(subs) << subs.error().message;
   for (std::size_t i = 0; i < 4; ++i) {
     ASSERT_TRUE((*subs)[i].refused) << (*subs)[i].id;
@@ -47,6 +49,10 @@ TEST(ApiBatchTest, RefusesAbsoluteUrlsOtherRoutesNestedBatchesAndOtherMethodsOne
   ASSERT_TRUE((*subs)[4].refused);
   EXPECT_EQ((*subs)[4].refused->code, ErrorCode::kMethodNotAllowed);
   EXPECT_FALSE((*subs)[5].refused);
+  for (std::size_t i = 6; i < 8; ++i) {
+    ASSERT_TRUE((*subs)[i].refused) << "an event stream cannot be one answer of a batch";
+    EXPECT_NE((*subs)[i].refused->message.find("event streams"), std::string::npos);
+  }
 }
 
 TEST(ApiBatchTest, ABodyThatIsNotABatchIsRefusedWhole) {

@@ -64,9 +64,18 @@ TEST(CompletionListenerTest, WaitersAreWokenWhenTheSubscriptionIsBackNotWhenItDr
   std::atomic<int> first{0};
   waiters.Add("first", [&] { ++first; });
   ASSERT_TRUE(Eventually([&] {
-    redis.Cli({"PUBLISH", "bq:done", "first"});
+    redis.Cli({"PUBLISH", "bq:done", "first\tsucceeded\t1\tt\tupper"});
     return first.load() > 0;
   }));
+  // A job's ending wakes its waiter; another's being queued, in the same message, does not.
+  std::atomic<int> second{0};
+  std::atomic<int> queued{0};
+  waiters.Add("second", [&] { ++second; });
+  const std::uint64_t queued_token = waiters.Add("queued-one", [&] { ++queued; });
+  redis.Cli({"PUBLISH", "bq:done", "queued-one\tqueued\t0\tt\tupper\nsecond\tfailed\t1\tt\tupper"});
+  ASSERT_TRUE(Eventually([&] { return second.load() > 0; }));
+  EXPECT_EQ(queued.load(), 0) << "a queued change woke a long-poll";
+  waiters.Remove(queued_token);
 
   std::atomic<int> waiting{0};
   waiters.Add("waiting", [&] { ++waiting; });

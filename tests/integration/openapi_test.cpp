@@ -86,6 +86,19 @@ TEST(OpenApiTest, EveryRouteAndErrorShapeTheGatewayServesIsDocumented) {
       {"GET", "/v1/jobs/{id}/result", "/v1/jobs/" + failed_id + "/result", ""},
       {"GET", "/v1/jobs/{id}/result", "/v1/jobs/doesnotexist/result", ""},
       {"POST", "/v1/jobs/{id}/result", "/v1/jobs/" + ok_id + "/result", ""},
+      // A finished job's stream replays its story and ends, so a plain client reads it.
+      {"GET", "/v1/jobs/{id}/events", "/v1/jobs/" + ok_id + "/events", ""},
+      {"GET",
+       "/v1/jobs/{id}/events",
+       "/v1/jobs/" + ok_id + "/events",
+       "",
+       {{"Last-Event-ID", "1.2"}}},
+      {"GET", "/v1/jobs/{id}/events", "/v1/jobs/doesnotexist/events", ""},
+      {"POST", "/v1/jobs/{id}/events", "/v1/jobs/" + ok_id + "/events", ""},
+      // A tenant's stream does not end: only its refusals are called here (the event
+      // stream test reads its 200).
+      {"GET", "/v1/events", "/v1/events?status=done", ""},
+      {"POST", "/v1/events", "/v1/events", ""},
       {"GET", "/v1/types", "/v1/types", ""},
       {"GET", "/healthz", "/healthz", ""},
       {"GET", "/readyz", "/readyz", ""},

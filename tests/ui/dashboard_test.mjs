@@ -48,6 +48,9 @@ try {
   const workers = await page.$$eval("[data-testid=worker-row] td:first-child",
                                     (cells) => cells.map((c) => c.textContent));
 
+  // The recent list follows the tenant's event stream, not a poll.
+  await page.waitForSelector("#jobs-source[data-source=events]", kWait);
+
   // A job from the form: it shows up in the recent list and finishes there.
   await page.waitForFunction(
       () => [...document.querySelectorAll("#submit-type option")].some((o) => o.value === "upper"),

@@ -1,0 +1,43 @@
+#pragma once
+// The server-sent-event routes: GET /v1/jobs/{id}/events (one job's changes, then its
+// end; Last-Event-ID resumes, see job_events.h) and GET /v1/events (the changes of the
+// caller's tenant, live, filtered by ?type= and ?status=; an admin may name another
+// ?tenant= or watch every tenant with ?tenant=*). A stream is a JobEventHub watcher and
+// a ReplyStream: it holds no thread. Thread-safe: called from any I/O thread.
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+
+#include "common/http_types.h"
+#include "gateway/caller.h"
+#include "gateway/job_event_hub.h"
+#include "gateway/job_store_port.h"
+
+namespace batchq {
+
+class EventRoutes {
+ public:
+  struct Options {
+    // Sent as the streams' "retry:": how long a client waits before it reconnects.
+    std::chrono::milliseconds reconnect_delay{2000};
+    std::size_t max_streams = 10000;  // open at once in this gateway; past it, 503
+  };
+
+  // `store` and `hub` must outlive this object.
+  EventRoutes(Options options, JobStorePort& store, JobEventHub& hub);
+
+  void JobEvents(const std::string& id, const HttpRequestIn& request, const Caller& caller,
+                 Respond respond);
+  void TenantEvents(const HttpRequestIn& request, const Caller& caller, Respond respond);
+
+ private:
+  // The 503 when this gateway holds its limit of streams.
+  std::optional<HttpReply> OverLimit() const;
+
+  const Options options_;
+  JobStorePort& store_;
+  JobEventHub& hub_;
+};
+
+}  // namespace batchq

@@ -1,0 +1,135 @@
+// Server-sent events through real processes: one job's stream sees every change in order,
+// live, ends with the whole job and resumes after Last-Event-ID; a tenant's stream sees
+// its own tenant's changes only, filtered; the routes refuse what they must.
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/sse_client.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::vector<std::string> Drain(SseClient& stream, std::vector<SseEvent>* events = nullptr) {
+  std::vector<std::string> seen;
+  while (auto event = stream.Next(20s)) {
+    seen.push_back(event->id + " " + event->name);
+    if (events != nullptr) events->push_back(*event);
+  }
+  return seen;
+}
+
+TEST(EventStreamTest, AJobsStreamShowsEachChangeLiveInOrderThenTheJobAndResumesAfterLastEventId) {
+  // One worker, one job at a time, busy 800 ms per job: the second job waits queued.
+  Stack stack({.workers = 1,
+               .broker_args = {"--type", "sleep:max_batch_size=1"},
+               .worker_args = {"--sleep-fixed-us", "800000", "--credits", "1"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  const std::string key = stack.CreateKey("alpha", "submit,read");
+  auto client = stack.Client(key);
+  const auto blocker = client->PostJson("/v1/jobs", R"({"type":"sleep","input":1})");
+  ASSERT_TRUE(blocker);
+  ASSERT_TRUE(WaitForStatus(*client, JsonString(blocker->body, "id"), "running"));
+  const auto queued = client->PostJson("/v1/jobs", R"({"type":"sleep","input":2})");
+  ASSERT_TRUE(queued);
+  const std::string id = JsonString(queued->body, "id");
+
+  SseClient stream(stack.url(), "/v1/jobs/" + id + "/events", key);
+  ASSERT_EQ(stream.status(), 200) << stream.headers();
+  EXPECT_NE(stream.headers().find("text/event-stream"), std::string::npos) << stream.headers();
+  const auto first = stream.Next(10s);
+  ASSERT_TRUE(first) << stack.Logs();
+  EXPECT_EQ(first->id + " " + first->name, "1.0 queued") << "the job waits behind the blocker";
+  EXPECT_GT(stream.retry_ms(), 0) << "the stream tells clients when to reconnect";
+  // Running and its end arrive while the stream is open: from the change channel.
+  std::vector<SseEvent> events;
+  EXPECT_EQ(Drain(stream, &events), (std::vector<std::string>{"1.1 running", "1.2 succeeded"}))
+      << stack.Logs();
+  EXPECT_TRUE(stream.ended()) << "the stream ends after the terminal event";
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(JsonString(events[1].data, "id"), id);
+  EXPECT_EQ(JsonString(events[1].data, "status"), "succeeded");
+  EXPECT_EQ(JsonString(events[1].data, "worker"),
+            JsonString(client->Get("/v1/jobs/" + id)->body, "worker"))
+      << "the terminal event carries the whole job, as GET gives it: " << events[1].data;
+
+  // Resuming after "running" gives exactly the end; after the end, 204 (no reconnect).
+  SseClient resumed(stack.url(), "/v1/jobs/" + id + "/events", key, "1.1");
+  ASSERT_EQ(resumed.status(), 200);
+  EXPECT_EQ(Drain(resumed), std::vector<std::string>{"1.2 succeeded"});
+  SseClient over(stack.url(), "/v1/jobs/" + id + "/events", key, "1.2");
+  EXPECT_EQ(over.status(), 204) << over.headers();
+  // A stream opened after the end replays the job's whole story at once.
+  SseClient late(stack.url(), "/v1/jobs/" + id + "/events", key);
+  EXPECT_EQ(Drain(late), (std::vector<std::string>{"1.0 queued", "1.1 running", "1.2 succeeded"}));
+}
+
+TEST(EventStreamTest, ATenantsStreamSeesItsOwnChangesFilteredAndTheRoutesRefuseWhatTheyMust) {
+  Stack stack({.workers = 1,
+               .broker_args = {"--type", "upper", "--type", "parked"},
+               .gateway_args = {"--event-heartbeat-ms", "200"},
+               .worker_args = {"--type", "upper"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  const std::string alpha_key = stack.CreateKey("alpha", "submit,read,cancel");
+  const std::string beta_key = stack.CreateKey("beta", "submit,read");
+  auto alpha = stack.Client(alpha_key);
+  auto beta = stack.Client(beta_key);
+
+  SseClient mine(stack.url(), "/v1/events?type=upper", alpha_key);
+  SseClient ended(stack.url(), "/v1/events?status=cancelled", alpha_key);
+  SseClient every(stack.url(), "/v1/events?tenant=*&type=upper", stack.admin_key());
+  ASSERT_EQ(mine.status(), 200) << mine.headers();
+  ASSERT_EQ(ended.status(), 200);
+  ASSERT_EQ(every.status(), 200);
+  const auto theirs = beta->PostJson("/v1/jobs", R"({"type":"upper","input":"theirs"})");
+  const auto parked = alpha->PostJson("/v1/jobs", R"({"type":"parked","input":1})");
+  ASSERT_TRUE(theirs && parked);
+  ASSERT_EQ(alpha->Delete("/v1/jobs/" + JsonString(parked->body, "id"))->status, 200);
+  const auto job = alpha->PostJson("/v1/jobs", R"({"type":"upper","input":"mine"})");
+  ASSERT_TRUE(job);
+  const std::string id = JsonString(job->body, "id");
+
+  std::vector<std::string> seen;
+  while (seen.size() < 3) {
+    const auto event = mine.Next(20s);
+    ASSERT_TRUE(event) << "saw only " << seen.size() << " events\n" << stack.Logs();
+    EXPECT_EQ(JsonString(event->data, "id"), id) << "another tenant's or another type's job";
+    EXPECT_EQ(JsonString(event->data, "type"), "upper");
+    seen.push_back(event->name);
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"queued", "running", "succeeded"}));
+  const auto cancelled = ended.Next(10s);
+  ASSERT_TRUE(cancelled);
+  EXPECT_EQ(cancelled->name, "cancelled");
+  EXPECT_EQ(JsonString(cancelled->data, "id"), JsonString(parked->body, "id"));
+  // The admin's stream of every tenant sees both tenants' upper jobs.
+  std::set<std::string> ids;
+  while (ids.size() < 2) {
+    const auto event = every.Next(10s);
+    ASSERT_TRUE(event);
+    ids.insert(JsonString(event->data, "id"));
+  }
+  EXPECT_EQ(ids, (std::set<std::string>{id, JsonString(theirs->body, "id")}));
+  // A quiet stream gets heartbeat comments.
+  EXPECT_FALSE(ended.Next(1500ms));
+  EXPECT_GT(ended.comments(), 0);
+
+  SseClient foreign(stack.url(), "/v1/jobs/" + JsonString(theirs->body, "id") + "/events",
+                    alpha_key);
+  EXPECT_EQ(foreign.status(), 404) << "another tenant's job does not exist for alpha";
+  SseClient anonymous(stack.url(), "/v1/events", "");
+  EXPECT_EQ(anonymous.status(), 401);
+  SseClient bad_filter(stack.url(), "/v1/events?status=done", alpha_key);
+  EXPECT_EQ(bad_filter.status(), 400);
+  SseClient not_admin(stack.url(), "/v1/events?tenant=beta&type=upper", alpha_key);
+  ASSERT_EQ(not_admin.status(), 200) << "?tenant is an admin's; others get their own";
+  const auto upper = beta->PostJson("/v1/jobs", R"({"type":"upper","input":"again"})");
+  ASSERT_TRUE(upper);
+  EXPECT_FALSE(not_admin.Next(1500ms)) << "alpha saw beta's job";
+}
+
+}  // namespace
+}  // namespace batchq::test
