@@ -319,7 +319,7 @@ void Broker::HandleFrontend(Now now, Effects& out) {
     if (auto* submit = std::get_if<wire::Submit>(&message)) {
       CheckRecords(std::move(received->routing), std::move(*submit), now, out);
     } else if (auto* cancel = std::get_if<wire::Cancel>(&message)) {
-      core_->OnCancel(*cancel);
+      core_->OnCancel(*cancel, out);
     } else if (auto* ping = std::get_if<wire::Ping>(&message)) {
       out.to_gateways.push_back(
           Outbound{received->routing, core_->BuildStatus(ping->seq, now.steady)});
@@ -379,7 +379,7 @@ void Broker::AdmitChecked(Now now, Effects& out) {
     return;
   }
   const auto missing = record_check_.TakeMissing();
-  for (const auto& id : missing) core_->OnCancel(wire::Cancel{id});
+  for (const auto& id : missing) core_->OnCancel(wire::Cancel{id}, out);
   if (!missing.empty()) OnJunk(missing.size(), now);
   for (auto& checked : record_check_.TakeChecked()) {
     if (!checked.exist) {

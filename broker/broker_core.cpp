@@ -80,8 +80,20 @@ wire::Verdict BrokerCore::Admit(wire::SubmitJob& job, Now now) {
   return verdict;
 }
 
-void BrokerCore::OnCancel(const wire::Cancel& cancel) {
-  if (policy_.Remove(cancel.id)) known_.erase(cancel.id);
+void BrokerCore::OnCancel(const wire::Cancel& cancel, Effects& out) {
+  if (policy_.Remove(cancel.id)) {
+    known_.erase(cancel.id);
+    return;
+  }
+  for (const auto& [batch_id, batch] : in_flight_) {
+    const bool member =
+        std::any_of(batch.jobs.begin(), batch.jobs.end(),
+                    [&cancel](const QueuedJob& job) { return job.id == cancel.id; });
+    if (member) {
+      out.to_workers.push_back(Outbound{batch.worker, wire::Cancel{cancel.id}});
+      return;
+    }
+  }
 }
 
 void BrokerCore::OnWorkerMessage(const std::string& worker, wire::Message message, Now now,

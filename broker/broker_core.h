@@ -98,8 +98,11 @@ class BrokerCore {
   // looked at (every job taken as durable).
   void OnSubmit(const std::string& gateway, wire::Submit submit, Now now, Effects& out,
                 const std::vector<bool>& durable = {});
-  // A job was cancelled in Redis: it leaves the queue, if it is still there.
-  void OnCancel(const wire::Cancel& cancel);
+  // A job was cancelled in Redis: it leaves the queue, if it is still there; if it runs,
+  // its worker is told (a CANCEL in out.to_workers), so its handler can stop early. Its
+  // batch stays in flight until the worker reports it done; its result is refused by
+  // the finish script's fence.
+  void OnCancel(const wire::Cancel& cancel, Effects& out);
 
   // Worker side: READY, DONE, HEARTBEAT or DISCONNECT from `worker`.
   void OnWorkerMessage(const std::string& worker, wire::Message message, Now now, Effects& out);

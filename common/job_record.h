@@ -44,6 +44,9 @@ struct JobRecord {
   // JobStore's entry in the tenant's stored-bytes account: "<release minute> <bytes>"
   // (job_store.h). Not part of the API's view of a job.
   std::string storage;
+  // The id of the API key that cancelled it ("unauthenticated" under --auth none); when
+  // is finished.
+  std::string cancelled_by;
 };
 
 enum class RecordField {
@@ -69,6 +72,7 @@ enum class RecordField {
   kErrorCode,
   kErrorMessage,
   kStorage,
+  kCancelledBy,
 };
 
 struct RecordFieldSpec {
@@ -80,7 +84,7 @@ struct RecordFieldSpec {
 };
 
 // One row per RecordField, in enum order.
-inline constexpr std::array<RecordFieldSpec, 22> kRecordSchema{{
+inline constexpr std::array<RecordFieldSpec, 23> kRecordSchema{{
     {RecordField::kId, "id", &JobRecord::id},
     {RecordField::kType, "type", &JobRecord::type},
     {RecordField::kTenant, "tenant", &JobRecord::tenant},
@@ -103,13 +107,14 @@ inline constexpr std::array<RecordFieldSpec, 22> kRecordSchema{{
     {RecordField::kErrorCode, "error_code", &JobRecord::error_code},
     {RecordField::kErrorMessage, "error_message", &JobRecord::error_message},
     {RecordField::kStorage, "storage", &JobRecord::storage},
+    {RecordField::kCancelledBy, "cancelled_by", &JobRecord::cancelled_by},
 }};
 
 constexpr bool SchemaInEnumOrder() {
   for (std::size_t i = 0; i < kRecordSchema.size(); ++i) {
     if (static_cast<std::size_t>(kRecordSchema[i].field) != i) return false;
   }
-  return static_cast<std::size_t>(RecordField::kStorage) + 1 == kRecordSchema.size();
+  return static_cast<std::size_t>(RecordField::kCancelledBy) + 1 == kRecordSchema.size();
 }
 static_assert(SchemaInEnumOrder(), "kRecordSchema must list every RecordField once, in order");
 

@@ -252,12 +252,13 @@ settle(ARGV[5])
 )lua" + kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id, release
-// minute, stored prefix, then the cancellation's field/value pairs. Returns 1 when
-// cancelled, 0 when the job does not exist, else its current status.
+// minute, stored prefix, then the cancellation's field/value pairs. Returns 1 when a
+// queued job was cancelled, 2 a running one, 0 when the job does not exist, else its
+// (terminal) status.
 const RedisScript kCancelScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
 local st = redis.call('HMGET', KEYS[2], $F_status, $F_tenant, $F_storage, $F_attempts, $F_type)
 if not st[1] then return 0 end
-if st[1] ~= $S_queued then return st[1] end
+if st[1] ~= $S_queued and st[1] ~= $S_running then return st[1] end
 local extra = 0
 for k = 8, #ARGV, 2 do extra = extra + #ARGV[k] end
 local entry = restate(st[2], st[3], ARGV[5], extra)
@@ -267,6 +268,7 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[3], change(ARGV[4], $S_cancelled, st[4], st[2], st[5]))
 settle(ARGV[6])
+if st[1] == $S_running then return 2 end
 return 1
 )lua")};
 
@@ -653,15 +655,17 @@ Result<std::optional<std::string>> JobStore::GetBlob(std::string_view id) {
   return std::optional<std::string>(std::move(reply->str));
 }
 
-Result<CancelOutcome> JobStore::Cancel(std::string_view id, JobStatus* status_out) {
+Result<CancelOutcome> JobStore::Cancel(std::string_view id, std::string_view cancelled_by,
+                                       JobStatus* status_out, bool* was_running) {
   const std::string key = JobKey(id);
   const std::string now = std::to_string(NowWallMicros().count());
   JobRecord cancelled;
   cancelled.status = JobStatus::kCancelled;
   cancelled.error_code = Name(ErrorCode::kCancelled);
   cancelled.error_message = DefaultMessage(ErrorCode::kCancelled);
-  const RecordFields fields(
-      cancelled, {RecordField::kStatus, RecordField::kErrorCode, RecordField::kErrorMessage});
+  cancelled.cancelled_by = cancelled_by;
+  const RecordFields fields(cancelled, {RecordField::kStatus, RecordField::kErrorCode,
+                                        RecordField::kErrorMessage, RecordField::kCancelledBy});
   const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), options_.result_ttl));
   const std::string_view keys[] = {pending_key_, key};
   std::vector<std::string_view> args{now, ttl_, done_channel_, id, minute, stored_prefix_};
@@ -669,12 +673,13 @@ Result<CancelOutcome> JobStore::Cancel(std::string_view id, JobStatus* status_ou
   auto reply = redis_.Eval(kCancelScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind == RedisReply::Kind::kInteger) {
-    return reply->integer == 1 ? CancelOutcome::kCancelled : CancelOutcome::kNotFound;
+    if (was_running != nullptr) *was_running = reply->integer == 2;
+    return reply->integer == 0 ? CancelOutcome::kNotFound : CancelOutcome::kCancelled;
   }
   if (reply->kind == RedisReply::Kind::kString) {
     if (status_out != nullptr)
       *status_out = ParseJobStatus(reply->str).value_or(JobStatus::kFailed);
-    return CancelOutcome::kNotQueued;
+    return CancelOutcome::kEnded;
   }
   return std::unexpected(UnexpectedReply("cancel", *reply));
 }

@@ -77,7 +77,7 @@ struct StoredBytes {
   std::chrono::seconds next_release{0};
 };
 
-enum class CancelOutcome { kCancelled, kNotFound, kNotQueued };
+enum class CancelOutcome { kCancelled, kNotFound, kEnded };
 
 struct CreateOutcome {
   bool created = true;       // this call created the jobs
@@ -159,8 +159,12 @@ class JobStore {
   // A binary result's bytes (kept apart from the record so that polls stay small);
   // nullopt when the job has none or it expired.
   Result<std::optional<std::string>> GetBlob(std::string_view id);
-  // Cancels a queued job. On kNotQueued, `status_out` receives the current status.
-  Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out);
+  // Cancels a queued or running job (a running job's result is then refused by the
+  // finish script's fence), recording `cancelled_by`. On kEnded, `status_out` receives
+  // the terminal status it already has. When `was_running` is given, it says whether
+  // the job was running (its worker should be told).
+  Result<CancelOutcome> Cancel(std::string_view id, std::string_view cancelled_by,
+                               JobStatus* status_out, bool* was_running = nullptr);
 
   // Marks the jobs running if their attempt token is current; true for each claimed.
   Result<std::vector<bool>> Start(const BatchStart& batch, std::span<const JobClaim> jobs);

@@ -32,6 +32,7 @@ void WriteJobHead(JsonWriter& json, const JobRecord& record) {
     json.EndObject();
     json.Key("worker").String(record.worker);
   }
+  if (!record.cancelled_by.empty()) json.Key("cancelled_by").String(record.cancelled_by);
 }
 
 }  // namespace

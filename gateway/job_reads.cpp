@@ -258,18 +258,21 @@ void JobReads::Cancel(const std::string& id, const Caller& caller, Respond respo
     return respond(JobReply(visible, caller));
   }
   JobStatus current = JobStatus::kQueued;
-  auto outcome = store_.Cancel(id, &current);
+  auto outcome =
+      store_.Cancel(id, caller.key_id.empty() ? "unauthenticated" : caller.key_id, &current);
   if (!outcome) return respond(Unavailable(outcome.error()));
   switch (*outcome) {
     case CancelOutcome::kNotFound:
       return respond(ErrorReply(ErrorCode::kNotFound));
-    case CancelOutcome::kNotQueued:
+    case CancelOutcome::kEnded:
       return respond(ErrorReply(
           ErrorCode::kNotCancellable,
-          fmt::format("The job is {}; only queued jobs can be cancelled.", ToString(current))));
+          fmt::format("The job already ended ({}); only queued and running jobs can be cancelled.",
+                      ToString(current))));
     case CancelOutcome::kCancelled:
       break;
   }
+  // The broker takes a queued job out of its queue, or tells a running job's worker.
   broker_.Cancel(id);
   auto record = store_.Get(id);
   if (record && *record) return respond(JsonReply(200, RenderJob(**record)));

@@ -30,7 +30,8 @@ class JobStorePort {
       std::span<const std::string> ids) = 0;
   virtual Result<JobListPage> RecentSummaries(const JobListQuery& query) = 0;
   virtual Result<std::optional<std::string>> GetBlob(std::string_view id) = 0;
-  virtual Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) = 0;
+  virtual Result<CancelOutcome> Cancel(std::string_view id, std::string_view cancelled_by,
+                                       JobStatus* status_out) = 0;
   virtual Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now) = 0;
   virtual Result<int> WaitForReplicas(int replicas, std::chrono::milliseconds timeout) = 0;
   virtual Status Ping() = 0;

@@ -43,8 +43,9 @@ Result<JobListPage> PerThreadStores::RecentSummaries(const JobListQuery& query) 
 Result<std::optional<std::string>> PerThreadStores::GetBlob(std::string_view id) {
   return Local().store->GetBlob(id);
 }
-Result<CancelOutcome> PerThreadStores::Cancel(std::string_view id, JobStatus* status_out) {
-  return Local().store->Cancel(id, status_out);
+Result<CancelOutcome> PerThreadStores::Cancel(std::string_view id, std::string_view cancelled_by,
+                                              JobStatus* status_out) {
+  return Local().store->Cancel(id, cancelled_by, status_out);
 }
 Result<StoredBytes> PerThreadStores::ReadStoredBytes(std::string_view tenant, WallMicros now) {
   return Local().store->ReadStoredBytes(tenant, now);

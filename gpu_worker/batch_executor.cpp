@@ -22,12 +22,15 @@ BatchExecutor::BatchExecutor(Options options, Handlers handlers, WakeSignal& don
       store_(redis_, options_.store),
       writer_redis_(options_.redis),
       writer_store_(writer_redis_, options_.store) {
+  for (auto& [type, handler] : handlers_) handler->set_cancellation(&running_);
   claimer_ = std::thread([this] { ClaimLoop(); });
   runner_ = std::thread([this] { RunLoop(); });
   writer_ = std::thread([this] { WriteLoop(); });
 }
 
 BatchExecutor::~BatchExecutor() { Stop(); }
+
+void BatchExecutor::Cancel(std::string_view id) { running_.Cancel(id); }
 
 void BatchExecutor::Stop() {
   {
@@ -194,12 +197,15 @@ std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) 
   const wire::Batch& batch = launched->claimed.batch;
   const ScopedLogContext log_context(batch.batch_id);
   // Jobs cancelled or already taken by a newer attempt are skipped, never run.
+  std::vector<std::string_view> ids;
   for (std::size_t i = 0; i < batch.jobs.size() && i < launched->claimed.claimed.size(); ++i) {
     if (!launched->claimed.claimed[i]) continue;
     launched->inputs.push_back(batch.jobs[i].input);
     launched->index.push_back(i);
+    ids.push_back(batch.jobs[i].id);
   }
   if (launched->inputs.empty()) return launched;
+  running_.Add(launched->inputs, ids);
   if (!options_.crash_on_input.empty() &&
       std::find(launched->inputs.begin(), launched->inputs.end(), options_.crash_on_input) !=
           launched->inputs.end()) {
@@ -254,6 +260,7 @@ std::vector<JobOutcome> BatchExecutor::Collect(Launched& launched) {
       (!results && results.error().code == kOutOfMemory && launched.handler != nullptr)) {
     results = RunSplittingOnOom(*launched.handler, launched.inputs);
   }
+  running_.Remove(launched.inputs);
   if (results && results->size() != launched.inputs.size()) {
     results = Fail(ErrorCode::kHandlerError, "The handler returned the wrong number of results.");
   }

@@ -22,6 +22,7 @@
 #include "common/wake_signal.h"
 #include "common/wire.h"
 #include "gpu_worker/handler.h"
+#include "gpu_worker/running_jobs.h"
 #include "gpu_worker/worker_metrics.h"
 
 namespace batchq {
@@ -46,6 +47,8 @@ class BatchExecutor {
   ~BatchExecutor();  // finishes the running batch, drops queued ones, joins
 
   void Enqueue(wire::Batch batch);
+  // The broker says job `id` was cancelled: its handler may stop early (RunningJobs).
+  void Cancel(std::string_view id);
   std::vector<wire::Done> TakeDone();
   // Returns once the running batch is finished and every result is written; queued
   // batches are dropped (the broker re-queues them when this worker disconnects).
@@ -101,6 +104,7 @@ class BatchExecutor {
 
   const Options options_;
   Handlers handlers_;
+  RunningJobs running_;  // what the handlers' cancellation checks read
   WakeSignal& done_signal_;
   RedisConnection redis_;  // the claimer's
   JobStore store_;

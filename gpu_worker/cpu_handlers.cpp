@@ -31,7 +31,16 @@ class CpuSleepHandler final : public Handler {
 
   Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
     // The cost model is the work: this type exists to measure batching, not to compute.
-    std::this_thread::sleep_for(cost_.For(inputs.size()));
+    // It sleeps in slices so that a batch whose every job was cancelled stops.
+    constexpr auto kSlice = std::chrono::milliseconds(5);
+    const auto end = std::chrono::steady_clock::now() + cost_.For(inputs.size());
+    for (auto now = std::chrono::steady_clock::now(); now < end;
+         now = std::chrono::steady_clock::now()) {
+      if (AllCancelled(inputs)) {
+        return std::vector<ItemResult>(inputs.size(), CancelledItem());
+      }
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(kSlice, end - now));
+    }
     return std::vector<ItemResult>(inputs.size(), ItemResult(R"({"ok":true})"));
   }
 

@@ -23,6 +23,11 @@ class CpuRenderHandler final : public Handler {
     std::vector<ItemResult> results;
     results.reserve(inputs.size());
     for (const auto input : inputs) {
+      // A job cancelled while its batch runs is skipped; its batch-mates are not.
+      if (Cancelled(input)) {
+        results.push_back(CancelledItem());
+        continue;
+      }
       auto view = ParseRenderParams(input);
       if (!view) {
         results.push_back(std::unexpected(view.error()));

@@ -32,6 +32,17 @@ struct ItemOutput {
 // One item's output, or that item's own error (e.g. invalid_input).
 using ItemResult = Result<ItemOutput>;
 
+// Which jobs of the batches a handler runs were cancelled while they ran (DELETE on a
+// running job). Thread-safe: handlers may ask from any thread, between items or kernel
+// launches, and stop early; the worker refuses a cancelled job's result either way.
+class BatchCancellation {
+ public:
+  virtual ~BatchCancellation() = default;
+  // Whether the job whose input is `input` (one of the very views the handler was
+  // given, compared by address) was cancelled.
+  virtual bool Cancelled(std::string_view input) const = 0;
+};
+
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -61,6 +72,33 @@ class Handler {
   // Device-busy time summed over every batch so far (CUDA events around each batch's
   // copies and kernels); zero for handlers that do not measure it (the CPU ones).
   virtual std::chrono::microseconds device_time() const { return std::chrono::microseconds(0); }
+
+  // Set once by the worker before the first batch; must outlive the handler's runs.
+  // Handlers that wrap others pass it on.
+  virtual void set_cancellation(const BatchCancellation* cancellation) {
+    cancellation_ = cancellation;
+  }
+
+ protected:
+  // Whether the job of `input` was cancelled while its batch runs.
+  bool Cancelled(std::string_view input) const {
+    return cancellation_ != nullptr && cancellation_->Cancelled(input);
+  }
+  // Whether every job of `inputs` was: the batch may stop.
+  bool AllCancelled(std::span<const std::string_view> inputs) const {
+    if (cancellation_ == nullptr || inputs.empty()) return false;
+    for (const auto input : inputs) {
+      if (!cancellation_->Cancelled(input)) return false;
+    }
+    return true;
+  }
+  // What a handler answers for an item it did not finish because it was cancelled.
+  static ItemResult CancelledItem() {
+    return Fail(ErrorCode::kCancelled, "The job was cancelled while it ran.");
+  }
+
+ private:
+  const BatchCancellation* cancellation_ = nullptr;
 };
 
 // The code of a whole-batch error that a smaller batch may avoid.

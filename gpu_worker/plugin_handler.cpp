@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <functional>
+
 #include <fmt/format.h>
 
 #include "common/job_limits.h"
@@ -11,6 +13,7 @@
 struct batchq_results {
   std::vector<batchq::ItemResult> items;
   std::vector<bool> set;
+  std::function<bool(std::size_t)> cancelled;  // by item index
 };
 
 namespace batchq {
@@ -46,7 +49,12 @@ void SetError(batchq_results* results, size_t index, const char* code, const cha
   results->items[index] = Fail(known.value_or(ErrorCode::kHandlerError), std::move(text));
 }
 
-constexpr batchq_host_api kHost{SetJson, SetBinary, SetError};
+int IsCancelled(batchq_results* results, size_t index) {
+  if (results == nullptr || index >= results->items.size() || !results->cancelled) return 0;
+  return results->cancelled(index) ? 1 : 0;
+}
+
+constexpr batchq_host_api kHost{SetJson, SetBinary, SetError, IsCancelled};
 
 class LoadedPlugin final : public Handler {
  public:
@@ -63,6 +71,7 @@ class LoadedPlugin final : public Handler {
     results.items.assign(inputs.size(),
                          Fail(ErrorCode::kHandlerError, "The plugin set no result for this item."));
     results.set.assign(inputs.size(), false);
+    results.cancelled = [this, inputs](std::size_t index) { return Cancelled(inputs[index]); };
     char error[512] = {};
     if (api_->run(state_, items.data(), items.size(), &results, &kHost, error, sizeof error) != 0) {
       error[sizeof error - 1] = '\0';
@@ -94,9 +103,10 @@ Result<PluginHandler> LoadPluginHandler(const std::string& path, const std::stri
         fmt::format("{} does not export batchq_handler_entry (see batchq_handler.h).", path));
   }
   const batchq_handler_v1* api = entry();
-  if (api == nullptr || api->abi_version != BATCHQ_HANDLER_ABI_VERSION) {
+  // Version 1 plugins get the same host functions; they never read `cancelled`.
+  if (api == nullptr || api->abi_version < 1 || api->abi_version > BATCHQ_HANDLER_ABI_VERSION) {
     return Fail(ErrorCode::kInvalidPlugin,
-                fmt::format("{} speaks handler ABI version {}; this worker speaks {}.", path,
+                fmt::format("{} speaks handler ABI version {}; this worker speaks 1 to {}.", path,
                             api == nullptr ? 0 : api->abi_version, BATCHQ_HANDLER_ABI_VERSION));
   }
   if (api->type == nullptr || !IsValidTypeName(api->type) || api->create == nullptr ||

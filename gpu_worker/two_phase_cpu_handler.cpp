@@ -27,6 +27,10 @@ class TwoPhaseCpuHandler final : public Handler {
 
   int launch_slots() const override { return static_cast<int>(slots_.size()); }
 
+  void set_cancellation(const BatchCancellation* cancellation) override {
+    for (auto& slot : slots_) slot.handler->set_cancellation(cancellation);
+  }
+
   Result<int> Launch(std::span<const std::string_view> inputs) override {
     for (std::size_t i = 0; i < slots_.size(); ++i) {
       Slot& slot = slots_[i];

@@ -104,6 +104,8 @@ void Worker::HandleMessages(Clock::time_point now) {
     auto& message = *received->message;
     if (auto* batch = std::get_if<wire::Batch>(&message)) {
       executor_.Enqueue(std::move(*batch));
+    } else if (auto* cancel = std::get_if<wire::Cancel>(&message)) {
+      executor_.Cancel(cancel->id);
     } else if (auto* disconnect = std::get_if<wire::Disconnect>(&message)) {
       StartOver(fmt::format("asked us to start over: {}", disconnect->reason));
       return;

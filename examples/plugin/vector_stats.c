@@ -88,6 +88,11 @@ static int run(void* state, const batchq_item* items, size_t count, batchq_resul
   (void)error;
   (void)error_size;
   for (size_t i = 0; i < count; ++i) {
+    /* ABI 2: a job cancelled while its batch runs is skipped. */
+    if (host->cancelled(results, i)) {
+      host->set_error(results, i, "cancelled", "The job was cancelled while it ran.");
+      continue;
+    }
     size_t n = 0;
     double sum = 0, lo = 0, hi = 0;
     const char* bad =

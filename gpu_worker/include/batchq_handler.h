@@ -1,4 +1,4 @@
-/* batchq handler plugin ABI, version 1.
+/* batchq handler plugin ABI, version 2 (version 1 plugins load and run unchanged).
  *
  * Bring your own kernel without forking batchq: compile a shared library that
  * exports `batchq_handler_entry` and start a worker with
@@ -28,7 +28,9 @@
 extern "C" {
 #endif
 
-#define BATCHQ_HANDLER_ABI_VERSION 1u
+/* 2 added batchq_host_api.cancelled. A plugin built against version 1 says 1 and is
+ * never asked for it. */
+#define BATCHQ_HANDLER_ABI_VERSION 2u
 
 /* One job's input: its JSON text (not NUL-terminated). */
 typedef struct batchq_item {
@@ -49,6 +51,11 @@ typedef struct batchq_host_api {
   /* This item alone failed: a code of batchq's error table (e.g. "invalid_input"; another
    * code becomes "handler_error", with the code kept in the sentence) and a sentence. */
   void (*set_error)(batchq_results* results, size_t index, const char* code, const char* message);
+  /* Since version 2: non-zero when item `index`'s job was cancelled while the batch runs
+   * (DELETE /v1/jobs/{id}). A plugin may ask between items or kernel launches, skip such
+   * an item (set_error with code "cancelled") and return early once every item is; the
+   * worker refuses a cancelled job's result either way. Thread-safe. */
+  int (*cancelled)(batchq_results* results, size_t index);
 } batchq_host_api;
 
 typedef struct batchq_handler_v1 {

@@ -389,13 +389,34 @@ TEST(BrokerCoreTest, AMessageFromAnUnknownWorkerAsksItToStartOver) {
 TEST(BrokerCoreTest, ACancelledJobLeavesTheQueue) {
   CoreHarness h;
   h.Submit({"a", "b"});
-  h.core.OnCancel(wire::Cancel{"a"});
+  Effects cancelled;
+  h.core.OnCancel(wire::Cancel{"a"}, cancelled);
+  EXPECT_TRUE(cancelled.to_workers.empty()) << "a queued job's cancel tells no worker";
   EXPECT_FALSE(h.core.Knows("a"));
   h.Ready("w", 2);
   const auto batches = h.TickBatches();
   ASSERT_EQ(batches.size(), 1u);
   ASSERT_EQ(batches[0].second.jobs.size(), 1u);
   EXPECT_EQ(batches[0].second.jobs[0].id, "b");
+}
+
+TEST(BrokerCoreTest, ACancelledRunningJobsWorkerIsToldAndItsBatchStaysInFlight) {
+  CoreHarness h;
+  h.Submit({"a", "b"});
+  h.Ready("w", 2);
+  const auto batches = h.TickBatches();
+  ASSERT_EQ(batches.size(), 1u);
+  Effects cancelled;
+  h.core.OnCancel(wire::Cancel{"b"}, cancelled);
+  ASSERT_EQ(cancelled.to_workers.size(), 1u);
+  EXPECT_EQ(cancelled.to_workers[0].routing, "w");
+  const auto* cancel = std::get_if<wire::Cancel>(&cancelled.to_workers[0].message);
+  ASSERT_NE(cancel, nullptr);
+  EXPECT_EQ(cancel->id, "b");
+  EXPECT_EQ(h.core.in_flight_batches(), 1u) << "the batch ends when the worker says so";
+  Effects unknown;
+  h.core.OnCancel(wire::Cancel{"nobody"}, unknown);
+  EXPECT_TRUE(unknown.empty());
 }
 
 TEST(BrokerCoreTest, TheSweepTakesOnlyUnknownIds) {

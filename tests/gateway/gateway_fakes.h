@@ -86,14 +86,16 @@ class FakeStore : public JobStorePort {
     if (it == blobs.end()) return std::optional<std::string>();
     return std::optional<std::string>(it->second);
   }
-  Result<CancelOutcome> Cancel(std::string_view id, JobStatus* status_out) override {
+  Result<CancelOutcome> Cancel(std::string_view id, std::string_view cancelled_by,
+                               JobStatus* status_out) override {
     const auto it = records.find(std::string(id));
     if (it == records.end()) return CancelOutcome::kNotFound;
-    if (it->second.status != JobStatus::kQueued) {
+    if (IsTerminal(it->second.status)) {
       *status_out = it->second.status;
-      return CancelOutcome::kNotQueued;
+      return CancelOutcome::kEnded;
     }
     it->second.status = JobStatus::kCancelled;
+    it->second.cancelled_by = cancelled_by;
     return CancelOutcome::kCancelled;
   }
   Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros) override {

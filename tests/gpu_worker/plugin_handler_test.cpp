@@ -1,4 +1,6 @@
 // The plugin ABI with the real example plugin (examples/plugin/vector_stats.c).
+#include <algorithm>
+
 #include <gtest/gtest.h>
 
 #include "gpu_worker/plugin_handler.h"
@@ -19,6 +21,47 @@ TEST(PluginHandlerTest, ExamplePluginServesItsTypeWithPerItemErrors) {
   EXPECT_EQ((*results)[1].error().code, ErrorCode::kInvalidInput);
   EXPECT_EQ((*results)[2]->json, R"({"count":0,"sum":0})");
   EXPECT_EQ((*results)[3]->json, R"({"count":1,"sum":-4,"mean":-4,"min":-4,"max":-4})");
+}
+
+// Says the jobs of the inputs at the listed addresses were cancelled.
+class CancelledInputs : public BatchCancellation {
+ public:
+  explicit CancelledInputs(std::vector<const char*> cancelled) : cancelled_(std::move(cancelled)) {}
+  bool Cancelled(std::string_view input) const override {
+    return std::find(cancelled_.begin(), cancelled_.end(), input.data()) != cancelled_.end();
+  }
+
+ private:
+  std::vector<const char*> cancelled_;
+};
+
+TEST(PluginHandlerTest, AVersion2PluginSkipsAJobCancelledWhileItsBatchRuns) {
+  auto plugin = LoadPluginHandler(BATCHQ_EXAMPLE_PLUGIN, "");
+  ASSERT_TRUE(plugin) << plugin.error().message;
+  const std::vector<std::string_view> inputs = {"[1]", "[2]", "[3]"};
+  const CancelledInputs cancellation({inputs[1].data()});
+  plugin->handler->set_cancellation(&cancellation);
+  auto results = plugin->handler->Run(inputs);
+  ASSERT_TRUE(results);
+  ASSERT_EQ(results->size(), 3u);
+  EXPECT_TRUE((*results)[0]);
+  ASSERT_FALSE((*results)[1]);
+  EXPECT_EQ((*results)[1].error().code, ErrorCode::kCancelled);
+  EXPECT_EQ((*results)[2]->json, R"({"count":1,"sum":3,"mean":3,"min":3,"max":3})");
+}
+
+TEST(PluginHandlerTest, AVersion1PluginStillLoadsAndRuns) {
+  auto plugin = LoadPluginHandler(BATCHQ_V1_PLUGIN, "");
+  ASSERT_TRUE(plugin) << plugin.error().message;
+  EXPECT_EQ(plugin->type, "echo_v1");
+  const std::vector<std::string_view> inputs = {R"({"a":1})", "[2]"};
+  const CancelledInputs cancellation({inputs[0].data()});
+  plugin->handler->set_cancellation(&cancellation);
+  auto results = plugin->handler->Run(inputs);
+  ASSERT_TRUE(results);
+  ASSERT_EQ(results->size(), 2u);
+  EXPECT_EQ((*results)[0]->json, R"({"a":1})") << "a v1 plugin is never asked, so it ran it";
+  EXPECT_EQ((*results)[1]->json, "[2]");
 }
 
 TEST(PluginHandlerTest, ConfigReachesCreateAndItsRefusalIsAStartUpError) {

@@ -35,16 +35,6 @@ std::string ReadFile(const std::string& path) {
   return out.str();
 }
 
-// The job ids of a :batch answer, in order.
-std::vector<std::string> BatchIds(const std::string& body) {
-  std::vector<std::string> ids;
-  for (std::size_t pos = 0; (pos = body.find("\"id\":\"", pos)) != std::string::npos;) {
-    pos += 6;
-    ids.push_back(body.substr(pos, body.find('"', pos) - pos));
-  }
-  return ids;
-}
-
 // Submits `body` and waits; the job's final JSON.
 std::string RunJob(HttpClient& client, const std::string& body) {
   auto response = client.PostJson("/v1/jobs", body);

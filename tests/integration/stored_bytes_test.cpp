@@ -92,7 +92,7 @@ TEST(StoredBytesTest, TheAccountFollowsEachRecordFromCreationToExpiry) {
   ASSERT_TRUE(gateway.Remove(std::span(&claimed.id, 1)));
   EXPECT_EQ(Held(gateway, "acme"), before_remove - 100 - kOverhead);
   JobStatus status;
-  ASSERT_EQ(gateway.Cancel(jobs[2].id, &status), CancelOutcome::kCancelled);
+  ASSERT_EQ(gateway.Cancel(jobs[2].id, "test", &status), CancelOutcome::kCancelled);
   auto expired = broker.Terminate(std::span(&jobs[1].id, 1), JobStatus::kExpired,
                                   ErrorCode::kExpired, "too late", epoch);
   ASSERT_TRUE(expired) << expired.error().message;

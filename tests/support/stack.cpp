@@ -573,6 +573,15 @@ bool WaitForStatus(HttpClient& client, const std::string& id, const std::string&
   });
 }
 
+std::vector<std::string> BatchIds(const std::string& body) {
+  std::vector<std::string> ids;
+  for (std::size_t pos = 0; (pos = body.find("\"id\":\"", pos)) != std::string::npos;) {
+    pos += 6;
+    ids.push_back(body.substr(pos, body.find('"', pos) - pos));
+  }
+  return ids;
+}
+
 std::string JsonString(const std::string& body, const std::string& key, const std::string& sub) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;

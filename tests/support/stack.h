@@ -184,6 +184,8 @@ bool WaitForStatus(HttpClient& client, const std::string& id, const std::string&
 std::string JsonString(const std::string& body, const std::string& key,
                        const std::string& sub = "");
 std::int64_t JsonInt(const std::string& body, const std::string& key, const std::string& sub = "");
+// The job ids of a :batch answer, in order (an item refused has none).
+std::vector<std::string> BatchIds(const std::string& body);
 
 // The port a broker or worker started with `--metrics-listen HOST:0` logged ("metrics on
 // port N"); 0 if it has not logged one.
