@@ -5,13 +5,17 @@
         job = client.submit("upper", "hello", wait_s=5)       # one round trip
         print(job["result"])
         print(client.map("normalize", [[3, 4], [1, 0]]))      # many, in order
+        for event in client.events(job_id):                   # pushed, not polled
+            print(event.event, event.data)
 
-AsyncClient has the same methods as coroutines. Standard library only.
+AsyncClient has the same methods as coroutines (events() is the blocking Client's
+only, for now). Standard library only.
 """
 
 from ._async_client import AsyncClient
 from ._client import Client
 from ._errors import BatchqError, JobFailed, WaitTimeout
+from ._protocol import Event
 
-__all__ = ["AsyncClient", "BatchqError", "Client", "JobFailed", "WaitTimeout"]
+__all__ = ["AsyncClient", "BatchqError", "Client", "Event", "JobFailed", "WaitTimeout"]
 __version__ = "0.1.0"

@@ -16,6 +16,10 @@ _MAX_IDLE_S = 5.0
 
 _STALE = (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError)
 
+# A job's event stream that drops is opened again (resuming after the last event) at
+# most this many times in a row.
+_MAX_STREAM_RECONNECTS = 5
+
 
 def _parse_url(url):
     parts = urllib.parse.urlsplit(url)
@@ -94,6 +98,68 @@ class Client:
         return self._run(_protocol.map(type, inputs, priority, timeout_ms, timeout_s,
                                        chunk_size))
 
+    def events(self, job_id=None, type=None, status=None, tenant=None, last_event_id=None):
+        """Server-sent events, as a generator of Event (id, event, data).
+
+        With job_id: that job's changes in order (queued, running, then its end, whose
+        data is the whole job as get() gives it), then the generator ends. A connection
+        that drops first is opened again with Last-Event-ID, so no change is lost or
+        repeated. Without job_id: the key's tenant's changes, filtered by type and
+        status (an admin may name another tenant, or "*" for all), live until the caller
+        stops (close() the generator to drop its connection). Each stream has its own
+        connection, held while it is iterated.
+        """
+        path = self._gateway.base + _protocol.events_path(job_id, type, status, tenant)
+        failures = 0
+        while True:
+            stream = self._open_events(path, last_event_id)
+            if stream is None:
+                return  # 204: the job's end was already seen
+            connection, response = stream
+            parser = _protocol.EventParser()
+            try:
+                while chunk := response.read1(65536):
+                    for event in parser.feed(chunk):
+                        failures = 0
+                        last_event_id = event.id or last_event_id
+                        yield event
+                        if job_id is not None and event.event in _protocol.TERMINAL:
+                            return
+            except (OSError, http.client.HTTPException) as error:
+                failures += 1
+                if job_id is None or failures > _MAX_STREAM_RECONNECTS:
+                    raise BatchqError("connection_failed", str(error) or type(error).__name__)
+            finally:
+                connection.close()
+            if job_id is None:
+                return  # the gateway ended a tenant stream (it is stopping)
+            time.sleep(parser.retry_s or 1.0)
+
+    def _open_events(self, path, last_event_id):
+        headers = {"Accept": "text/event-stream"}
+        if self._gateway.api_key:
+            headers["Authorization"] = f"Bearer {self._gateway.api_key}"
+        if last_event_id:
+            headers["Last-Event-ID"] = last_event_id
+        # Quiet streams get a heartbeat every 15 s: a read this long without one is a
+        # dead connection.
+        connection = self._connect(max(self._gateway.timeout_s, 60.0))
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+        except OSError as error:
+            connection.close()
+            raise BatchqError("connection_failed", str(error)) from error
+        if response.status == 204:
+            connection.close()
+            return None
+        if response.status != 200:
+            body = response.read()
+            connection.close()
+            raise _protocol.error_of(_protocol.Response(
+                response.status, {k.lower(): v for k, v in response.getheaders()}, body))
+        return connection, response
+
     def close(self):
         with self._lock:
             idle, self._idle = self._idle, []
@@ -157,11 +223,14 @@ class Client:
                         connection.sock.settimeout(timeout)
                     return connection, True
                 connection.close()
+        return self._connect(timeout), False
+
+    def _connect(self, timeout):
         gateway = self._gateway
         if gateway.scheme == "https":
             return http.client.HTTPSConnection(gateway.host, gateway.port, timeout=timeout,
-                                               context=gateway.ssl_context), False
-        return http.client.HTTPConnection(gateway.host, gateway.port, timeout=timeout), False
+                                               context=gateway.ssl_context)
+        return http.client.HTTPConnection(gateway.host, gateway.port, timeout=timeout)
 
     def _give_back(self, connection, response):
         if response.will_close:

@@ -207,3 +207,60 @@ def map(type, inputs, priority=None, timeout_ms=None, timeout_s=None, chunk_size
         else:
             results.append(job.get("result"))
     return results
+
+
+@dataclass
+class Event:
+    """One server-sent event: its id ("" when the stream gives none), its name (the job
+    status it reports, or "gap") and its data, decoded from JSON."""
+    id: str
+    event: str
+    data: object
+
+
+class EventParser:
+    """The text/event-stream format, fed in pieces as they arrive (any split, even inside
+    a line or a UTF-8 character's bytes): feed() returns the events that are complete.
+    Comments (the gateway's heartbeats) are dropped; `retry_s` is the last "retry:"."""
+
+    def __init__(self):
+        self._buffer = b""
+        self._id = self._event = ""
+        self._data = []
+        self.retry_s = None
+
+    def feed(self, chunk):
+        self._buffer += chunk
+        events = []
+        while True:
+            end = self._buffer.find(b"\n")
+            if end < 0:
+                return events
+            line = self._buffer[:end].rstrip(b"\r").decode()
+            self._buffer = self._buffer[end + 1:]
+            if not line:
+                if self._data:
+                    events.append(Event(self._id, self._event or "message",
+                                        json.loads("\n".join(self._data))))
+                self._event, self._data = "", []
+                continue
+            if line.startswith(":"):
+                continue
+            name, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if name == "id":
+                self._id = value
+            elif name == "event":
+                self._event = value
+            elif name == "data":
+                self._data.append(value)
+            elif name == "retry" and value.isdigit():
+                self.retry_s = int(value) / 1000
+
+
+def events_path(job_id=None, type=None, status=None, tenant=None):
+    """GET /v1/jobs/{id}/events for one job, else GET /v1/events with its filters."""
+    if job_id is not None:
+        return _job_path(job_id, "/events")
+    query = {k: v for k, v in (("type", type), ("status", status), ("tenant", tenant)) if v}
+    return "/v1/events" + ("?" + urllib.parse.urlencode(query) if query else "")

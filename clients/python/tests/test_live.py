@@ -5,6 +5,7 @@ BATCHQ_TEST_URL and BATCHQ_TEST_API_KEY. Without them these tests are skipped.""
 
 import asyncio
 import os
+import threading
 import time
 import unittest
 
@@ -58,6 +59,34 @@ class ClientLiveTest(unittest.TestCase):
         with self.assertRaises(BatchqError) as again:
             self.client.cancel(job["id"])
         self.assertEqual((again.exception.status, again.exception.code), (409, "not_cancellable"))
+
+    def test_a_jobs_events_arrive_in_order_and_resume_after_the_last_one_seen(self):
+        job = self.client.submit("upper", "pushed")
+        events = list(self.client.events(job["id"]))
+        self.assertEqual([e.event for e in events], ["queued", "running", "succeeded"])
+        self.assertEqual(events[-1].data["result"], "PUSHED")
+        resumed = list(self.client.events(job["id"], last_event_id=events[1].id))
+        self.assertEqual([e.event for e in resumed], ["succeeded"])
+        self.assertEqual(list(self.client.events(job["id"], last_event_id=events[-1].id)), [])
+
+    def test_the_tenants_events_show_its_jobs_of_the_type_asked(self):
+        stream = self.client.events(type="parked", status="queued")
+        seen = []
+        reader = threading.Thread(target=lambda: seen.append(next(stream)), daemon=True)
+        reader.start()
+        submitted = []
+        # The stream opens in the reader's thread: submit until it has seen one.
+        for _ in range(100):
+            submitted.append(self.client.submit("parked", "watched")["id"])
+            reader.join(0.1)
+            if seen:
+                break
+        for job_id in submitted:
+            self.client.cancel(job_id)
+        self.assertTrue(seen, "no event reached the tenant's stream")
+        self.assertEqual((seen[0].event, seen[0].data["type"]), ("queued", "parked"))
+        self.assertIn(seen[0].data["id"], submitted)
+        stream.close()
 
     def test_refusals_carry_the_apis_code_and_sentence(self):
         with self.assertRaises(BatchqError) as unknown:

@@ -42,6 +42,26 @@ def drive(steps, answers, clock=None):
 
 
 class ProtocolTest(unittest.TestCase):
+    def test_the_event_parser_takes_any_split_and_drops_comments(self):
+        text = ('retry: 2000\n\n: heartbeat\n\nid: 1.0\nevent: queued\n'
+                'data: {"id":"j","note":"caf\u00e9"}\n\n'
+                'id: 1.2\r\nevent: succeeded\r\ndata: {"a":\r\ndata: 1}\r\n\r\n').encode()
+        for size in (1, 2, 7, len(text)):
+            parser = _protocol.EventParser()
+            events = []
+            for start in range(0, len(text), size):
+                events += parser.feed(text[start:start + size])
+            self.assertEqual([(e.id, e.event) for e in events], [("1.0", "queued"), ("1.2", "succeeded")])
+            self.assertEqual(events[0].data, {"id": "j", "note": "caf\u00e9"})
+            self.assertEqual(events[1].data, {"a": 1})
+            self.assertEqual(parser.retry_s, 2.0)
+
+    def test_events_paths(self):
+        self.assertEqual(_protocol.events_path("a/b"), "/v1/jobs/a%2Fb/events")
+        self.assertEqual(_protocol.events_path(type="upper", status="failed"),
+                         "/v1/events?type=upper&status=failed")
+        self.assertEqual(_protocol.events_path(), "/v1/events")
+
     def test_submit_sends_the_job_with_an_idempotency_key_and_asks_to_wait(self):
         job, seen = drive(_protocol.submit("upper", "hi", priority=5, wait_s=1.5),
                           [answer(200, {"id": "j1", "status": "succeeded", "result": "HI"})])
