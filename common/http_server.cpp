@@ -278,7 +278,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     explicit SessionReplyStream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
     bool Send(std::string bytes) override {
       if (session_->stream_closed_.load()) return false;
-      if (session_->backlog_.fetch_add(bytes.size()) + bytes.size() >
+      // The bound applies to what is still unwritten before this piece, so one event
+      // larger than the bound (a job with a large result) still goes to a client that
+      // keeps up.
+      if (session_->backlog_.fetch_add(bytes.size()) >
           session_->shared_->options.max_stream_backlog_bytes) {
         asio::post(session_->stream_.get_executor(), [s = session_] { s->EndStream(); });
         return false;

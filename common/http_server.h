@@ -40,7 +40,8 @@ class HttpServer {
     std::chrono::milliseconds header_timeout{10000};
     // From the end of the headers to the end of the body.
     std::chrono::milliseconds body_timeout{30000};
-    // A streamed reply (ReplyStream) whose client falls this far behind is closed.
+    // A streamed reply (ReplyStream) whose client falls this far behind (bytes sent to
+    // it and not yet written) is closed when it is sent more.
     std::size_t max_stream_backlog_bytes = 1u << 20;
   };
   // What happens to connections, for metrics. Called from the server's threads; must

@@ -67,6 +67,25 @@ TEST(EventStreamTest, AJobsStreamShowsEachChangeLiveInOrderThenTheJobAndResumesA
   EXPECT_EQ(Drain(late), (std::vector<std::string>{"1.0 queued", "1.1 running", "1.2 succeeded"}));
 }
 
+TEST(EventStreamTest, AJobWhoseResultIsLargerThanTheStreamsBacklogBoundStillGetsItsEnd) {
+  Stack stack({.workers = 1, .gateway_args = {"--max-body-bytes", "4000000"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  const std::string key = stack.CreateKey("alpha", "submit,read");
+  auto client = stack.Client(key);
+  // 1.5 MB in, 1.5 MB out: the terminal event alone is past the 1 MiB backlog bound.
+  const std::string text(1'500'000, 'a');
+  const auto job = client->PostJson("/v1/jobs", R"({"type":"upper","input":")" + text + R"("})");
+  ASSERT_TRUE(job);
+  ASSERT_EQ(job->status, 202) << job->body.substr(0, 300);
+  SseClient stream(stack.url(), "/v1/jobs/" + JsonString(job->body, "id") + "/events", key);
+  ASSERT_EQ(stream.status(), 200);
+  std::vector<SseEvent> events;
+  const auto seen = Drain(stream, &events);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), "1.2 succeeded");
+  EXPECT_EQ(JsonString(events.back().data, "result").size(), text.size());
+}
+
 TEST(EventStreamTest, ATenantsStreamSeesItsOwnChangesFilteredAndTheRoutesRefuseWhatTheyMust) {
   Stack stack({.workers = 1,
                .broker_args = {"--type", "upper", "--type", "parked"},
