@@ -232,7 +232,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   // Called on the connection's strand.
   void QueueChunk(std::string bytes, bool last) {
-    if (stream_closed_.load()) return;
+    // Nothing may follow the body's last chunk, whoever sends it.
+    if (stream_closed_.load() || ending_) return;
     // The backlog counts what goes on the wire, framing included.
     const std::size_t raw = bytes.size();
     if (!bytes.empty()) {

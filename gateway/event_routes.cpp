@@ -46,7 +46,10 @@ class JobStreamWatcher : public JobEventHub::Watcher {
     if (record != nullptr) return OnRecord(*record);
     return !stream_->closed();
   }
-  bool OnHeartbeat() override { return stream_->Send(FormatServerSentComment(kHeartbeat)); }
+  bool OnHeartbeat() override {
+    std::lock_guard lock(mutex_);
+    return !cursor_.ended() && stream_->Send(FormatServerSentComment(kHeartbeat));
+  }
 
  private:
   bool SendLocked(std::vector<JobEvent> events) {
