@@ -112,7 +112,7 @@ void BM_BrokerCoreSubmitToDone(benchmark::State& state) {
         Effects done;
         core.OnWorkerMessage(
             outbound.routing,
-            wire::Done{batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()), 100}, now,
+            wire::Done{batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()), 100, {}}, now,
             done);
       }
     }

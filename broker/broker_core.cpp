@@ -85,6 +85,14 @@ void BrokerCore::OnCancel(const wire::Cancel& cancel, Effects& out) {
     known_.erase(cancel.id);
     return;
   }
+  const auto delayed = std::find_if(delayed_.begin(), delayed_.end(), [&cancel](const auto& entry) {
+    return entry.second.job.id == cancel.id;
+  });
+  if (delayed != delayed_.end()) {
+    delayed_.erase(delayed);
+    known_.erase(cancel.id);
+    return;
+  }
   for (const auto& [batch_id, batch] : in_flight_) {
     const bool member =
         std::any_of(batch.jobs.begin(), batch.jobs.end(),
@@ -109,7 +117,7 @@ void BrokerCore::OnWorkerMessage(const std::string& worker, wire::Message messag
   }
   workers_.Touch(worker, now.steady);
   if (auto* done = std::get_if<wire::Done>(&message)) {
-    OnDone(worker, *done);
+    OnDone(worker, *done, now);
   } else if (std::holds_alternative<wire::Disconnect>(message)) {
     LoseWorker(worker, out);
   } else if (!std::holds_alternative<wire::Heartbeat>(message)) {
@@ -145,7 +153,7 @@ void BrokerCore::OnReady(const std::string& worker, wire::Ready ready, Now now, 
   out.to_workers.push_back(Outbound{worker, wire::Heartbeat{now.wall.count()}});
 }
 
-void BrokerCore::OnDone(const std::string& worker, const wire::Done& done) {
+void BrokerCore::OnDone(const std::string& worker, const wire::Done& done, Now now) {
   const auto it = in_flight_.find(done.batch_id);
   if (it == in_flight_.end() || it->second.worker != worker) {
     // A late DONE for a batch taken back: the worker is alive after all.
@@ -157,15 +165,45 @@ void BrokerCore::OnDone(const std::string& worker, const wire::Done& done) {
     return;
   }
   policy_.ObserveBatch(it->second.type, done.size, std::chrono::microseconds(done.exec_us));
-  for (const auto& job : it->second.jobs) {
-    known_.erase(job.id);
+  for (auto& job : it->second.jobs) {
     if (!lost_runs_.empty()) lost_runs_.erase(job.id);
+    const auto retry =
+        std::find_if(done.retries.begin(), done.retries.end(),
+                     [&job](const wire::RetryLater& later) { return later.id == job.id; });
+    if (retry == done.retries.end()) {
+      known_.erase(job.id);
+      continue;
+    }
+    // Still known: it is queued in Redis, and the sweep must not queue it early.
+    job.deadline.reset();  // it was dispatched in time
+    job.suspect = false;
+    const auto due =
+        now.steady + std::chrono::milliseconds(std::max<std::int64_t>(retry->delay_ms, 0));
+    delayed_.emplace(due, Delayed{it->second.type, std::move(job)});
   }
   in_flight_.erase(it);
   workers_.Release(worker, /*finished=*/true);
 }
 
+void BrokerCore::ReleaseDueRetries(Now now) {
+  while (!delayed_.empty() && delayed_.begin()->first <= now.steady) {
+    auto node = delayed_.extract(delayed_.begin());
+    Delayed& delayed = node.mapped();
+    delayed.job.enqueued = now.steady;
+    policy_.Requeue(delayed.type, {std::move(delayed.job)});
+  }
+}
+
 void BrokerCore::OnTick(Now now, Effects& out) {
+  ReleaseDueRetries(now);
+  Dispatch(now, out);
+  if (!delayed_.empty()) {
+    const MonotonicTime first = delayed_.begin()->first;
+    wake_at_ = wake_at_ ? std::min(*wake_at_, first) : first;
+  }
+}
+
+void BrokerCore::Dispatch(Now now, Effects& out) {
   const auto capacity = [this](std::string_view type) { return workers_.CapacityFor(type); };
   for (;;) {
     auto decision = policy_.Next(now.steady, capacity);
@@ -360,11 +398,20 @@ void BrokerCore::OnSweep(std::vector<JobRecord> records, Now now, Effects& out) 
                   std::move(record.input),
                   now.steady,
                   {}};
-    if (queued && record.timeout_ms > 0) {  // a job that ran was dispatched in time
-      const auto age = now.wall - record.created;
+    // A job that ran was dispatched in time, and so was one waiting for a retry after a
+    // failure; one queued again by POST :retry (retries 0) waits from that moment.
+    const WallMicros waits_from = record.retry_at.count() > 0 ? record.retry_at : record.created;
+    if (queued && record.timeout_ms > 0 && record.retries == 0) {
+      const auto age = now.wall - waits_from;
       job.deadline = now.steady + std::chrono::milliseconds(record.timeout_ms) - age;
     }
-    policy_.Requeue(record.type, {std::move(job)});
+    if (queued && record.retry_at > now.wall) {
+      job.deadline.reset();
+      delayed_.emplace(now.steady + (record.retry_at - now.wall),
+                       Delayed{std::move(record.type), std::move(job)});
+    } else {
+      policy_.Requeue(record.type, {std::move(job)});
+    }
     ++recovered;
   }
   if (recovered > 0) spdlog::info("sweep: recovered {} jobs from Redis", recovered);
@@ -397,6 +444,8 @@ wire::Status BrokerCore::BuildStatus(std::uint64_t seq, MonotonicTime now) const
     type.default_timeout_ms = settings.default_timeout.count();
     type.batch_sizes.assign(stats.batch_sizes.begin(), stats.batch_sizes.end());
     type.max_queue_wait_ms = settings.max_queue_wait.count();
+    type.max_retries = settings.max_retries;
+    type.retry_backoff_ms = settings.retry_backoff.count();
     if (const auto wait = policy_.ProjectedWait(settings.name, type.workers, now)) {
       type.projected_wait_us = wait->count();
     }

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -98,13 +99,14 @@ class BrokerCore {
   // looked at (every job taken as durable).
   void OnSubmit(const std::string& gateway, wire::Submit submit, Now now, Effects& out,
                 const std::vector<bool>& durable = {});
-  // A job was cancelled in Redis: it leaves the queue, if it is still there; if it runs,
-  // its worker is told (a CANCEL in out.to_workers), so its handler can stop early. Its
-  // batch stays in flight until the worker reports it done; its result is refused by
-  // the finish script's fence.
+  // A job was cancelled in Redis: it leaves the queue (or its backoff), if it is still there; if it
+  // runs, its worker is told (a CANCEL in out.to_workers), so its handler can stop early. Its batch
+  // stays in flight until the worker reports it done; its result is refused by the finish script's
+  // fence.
   void OnCancel(const wire::Cancel& cancel, Effects& out);
 
-  // Worker side: READY, DONE, HEARTBEAT or DISCONNECT from `worker`.
+  // Worker side: READY, DONE, HEARTBEAT or DISCONNECT from `worker`. A DONE's retries
+  // are held back for their backoff (wake_at() says when the first is due).
   void OnWorkerMessage(const std::string& worker, wire::Message message, Now now, Effects& out);
   // A message the shell could not deliver: a BATCH goes back to the front of its queue
   // without counting as a run. Call OnWorkerUnreachable afterwards.
@@ -132,6 +134,7 @@ class BrokerCore {
   wire::Status BuildStatus(std::uint64_t seq, MonotonicTime now) const;
   const WorkerRegistry& workers() const { return workers_; }
   std::size_t in_flight_batches() const { return in_flight_.size(); }
+  std::size_t delayed_retries() const { return delayed_.size(); }
   bool Knows(std::string_view id) const { return known_.contains(std::string(id)); }
 
  private:
@@ -143,7 +146,10 @@ class BrokerCore {
   };
 
   void OnReady(const std::string& worker, wire::Ready ready, Now now, Effects& out);
-  void OnDone(const std::string& worker, const wire::Done& done);
+  void OnDone(const std::string& worker, const wire::Done& done, Now now);
+  void Dispatch(Now now, Effects& out);
+  // Queues the retries whose backoff is over.
+  void ReleaseDueRetries(Now now);
   wire::Verdict Admit(wire::SubmitJob& job, Now now);
   void Send(const WorkerInfo& worker, ReadyBatch& ready, Now now, Effects& out);
   void LoseWorker(const std::string& worker, Effects& out);
@@ -171,6 +177,13 @@ class BrokerCore {
   std::unordered_map<std::string, std::uint32_t> lost_runs_;
   std::optional<MonotonicTime> wake_at_;
   std::uint64_t batch_counter_ = 0;
+  // Jobs queued again in Redis after a retryable failure, held back until their backoff
+  // is over (then queued like any other), by when that is. Known (known_) meanwhile.
+  struct Delayed {
+    std::string type;
+    QueuedJob job;
+  };
+  std::multimap<MonotonicTime, Delayed> delayed_;
 };
 
 }  // namespace batchq

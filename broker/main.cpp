@@ -32,7 +32,8 @@ int main(int argc, char** argv) {
          "Job type served, optionally with settings: "
          "NAME[:max_batch_size=N,max_delay_ms=N,max_queue=N,max_queue_wait_ms=N,preferred=N/M,"
          "max_batch_bytes=N,"
-         "timeout_ms=N,max_run_ms=N,adaptive=0|1]; repeatable")
+         "timeout_ms=N,max_run_ms=N,max_retries=N (retries after a retryable failure),"
+         "retry_backoff_ms=N (before the first; doubled per retry),adaptive=0|1]; repeatable")
       ->envname("BATCHQ_TYPES")
       ->delimiter(';')
       ->capture_default_str();

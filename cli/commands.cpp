@@ -162,6 +162,7 @@ int Submit(const Common& common, const SubmitArgs& args) {
   body.BeginObject().Key("type").String(args.type);
   body.Key("input").Raw(InputJson(args.input, args.input_is_string));
   if (args.priority != 0) body.Key("priority").Int(args.priority);
+  if (args.max_retries >= 0) body.Key("max_retries").Int(args.max_retries);
   body.EndObject();
   // With --wait, the gateway holds the answer until the job ends (up to 30 s, then it
   // answers 202 and the wait goes on with long-polls): most jobs take one round trip.
@@ -290,6 +291,16 @@ int Cancel(const Common& common, const std::string& id) {
     return code;
   }
   std::cout << (common.output == OutputFormat::kJson ? body : id + " cancelled") << "\n";
+  return kExitOk;
+}
+
+int Retry(const Common& common, const std::string& id) {
+  std::string body;
+  if (int code =
+          Fetch(common, HttpRequest{"POST", "/v1/jobs/" + id + ":retry", "{}", {}}, 202, &body)) {
+    return code;
+  }
+  std::cout << (common.output == OutputFormat::kJson ? body : id + " queued again") << "\n";
   return kExitOk;
 }
 

@@ -24,6 +24,7 @@ struct SubmitArgs {
   std::string input;             // JSON text, or a plain string when it is not JSON
   bool input_is_string = false;  // always send `input` as a JSON string
   std::int32_t priority = 0;
+  std::int32_t max_retries = -1;  // retries after retryable failures; -1: the type's default
   bool wait = false;
   std::chrono::seconds wait_timeout{300};
   std::string output_path;  // with wait: save the result's raw bytes here
@@ -37,6 +38,8 @@ int Status(const Common& common, const std::vector<std::string>& ids);
 int Wait(const Common& common, const std::string& id, std::chrono::seconds timeout,
          const std::string& output_path = "");
 int Cancel(const Common& common, const std::string& id);
+// POST /v1/jobs/{id}:retry: a failed, expired or cancelled job runs again under its id.
+int Retry(const Common& common, const std::string& id);
 int Types(const Common& common);
 // Live workers: name, backend, device and its memory, types, credits in use, batches done.
 int Workers(const Common& common);

@@ -51,6 +51,11 @@ int main(int argc, char** argv) {
       ->required();
   submit_cmd->add_flag("--string", submit.input_is_string, "Send INPUT as a JSON string as-is");
   submit_cmd->add_option("--priority", submit.priority, "Higher runs first")->capture_default_str();
+  submit_cmd
+      ->add_option("--max-retries", submit.max_retries,
+                   "Runs again after a retryable failure, at most this often (0-20); default: "
+                   "the type's")
+      ->check(CLI::Range(0, 20));
   submit_cmd->add_flag("--wait", submit.wait, "Wait for the job and print its result");
   submit_cmd->add_option("--timeout-s", submit_wait_s, "Longest wait with --wait, seconds")
       ->capture_default_str();
@@ -69,8 +74,11 @@ int main(int argc, char** argv) {
   std::string wait_out;
   wait_cmd->add_option("-o,--out", wait_out, "Save the raw result (e.g. a PNG) to this file");
 
-  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a queued job");
+  auto* cancel_cmd = app.add_subcommand("cancel", "Cancel a queued or running job");
   cancel_cmd->add_option("id", id, "Job id")->required();
+  auto* retry_cmd =
+      app.add_subcommand("retry", "Run a failed, expired or cancelled job again under its id");
+  retry_cmd->add_option("id", id, "Job id")->required();
 
   auto* types_cmd = app.add_subcommand("types", "List job types, their batching and live workers");
   auto* workers_cmd = app.add_subcommand(
@@ -167,6 +175,7 @@ int main(int argc, char** argv) {
   if (*status_cmd) return Status(common, ids);
   if (*wait_cmd) return Wait(common, id, std::chrono::seconds(wait_s), wait_out);
   if (*cancel_cmd) return Cancel(common, id);
+  if (*retry_cmd) return Retry(common, id);
   if (*types_cmd) return Types(common);
   if (*workers_cmd) return Workers(common);
   if (*keygen_cmd) return Keygen(keygen_prefix);

@@ -19,7 +19,7 @@ namespace batchq {
 
 // What a key may do; a key holds a set of them (a bit mask).
 enum class Scope : std::uint8_t {
-  kSubmit = 1,  // POST /v1/jobs, /v1/jobs:batch
+  kSubmit = 1,  // POST /v1/jobs, /v1/jobs:batch, /v1/jobs/{id}:retry
   kRead = 2,    // GET jobs, results, types
   kCancel = 4,  // DELETE /v1/jobs/{id}
   kAdmin = 8,   // keys, every tenant's jobs, metrics

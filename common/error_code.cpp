@@ -27,6 +27,8 @@ constexpr std::array kRows{
         "This Idempotency-Key was used with a different request body."},
     Row{ErrorCode::kNotCancellable, "not_cancellable", 409,
         "The job already ended; only queued and running jobs can be cancelled."},
+    Row{ErrorCode::kNotRetryable, "not_retryable", 409,
+        "Only failed, expired and cancelled jobs can be retried."},
     Row{ErrorCode::kNoResult, "no_result", 409, "The job has no result."},
     Row{ErrorCode::kResultExpired, "result_expired", 404, "The job's result has expired."},
     Row{ErrorCode::kUnauthenticated, "unauthenticated", 401,
@@ -54,6 +56,8 @@ constexpr std::array kRows{
     Row{ErrorCode::kCancelled, "cancelled", 500, "The job was cancelled."},
     Row{ErrorCode::kInvalidInput, "invalid_input", 400, "The job's input is not valid."},
     Row{ErrorCode::kHandlerError, "handler_error", 500, "The handler failed."},
+    Row{ErrorCode::kTransientError, "transient_error", 500,
+        "The handler hit a passing failure; the job may run again."},
     Row{ErrorCode::kDeviceOutOfMemory, "device_out_of_memory", 500,
         "The device ran out of memory."},
     Row{ErrorCode::kCudaError, "cuda_error", 500, "A CUDA call failed."},
@@ -91,6 +95,10 @@ const Row& RowOf(ErrorCode code) { return kRows[static_cast<std::size_t>(code)];
 std::string_view Name(ErrorCode code) { return RowOf(code).name; }
 int HttpStatus(ErrorCode code) { return RowOf(code).http_status; }
 std::string_view DefaultMessage(ErrorCode code) { return RowOf(code).message; }
+
+bool IsRetryable(ErrorCode code) {
+  return code == ErrorCode::kTransientError || code == ErrorCode::kDeviceOutOfMemory;
+}
 
 std::optional<ErrorCode> ParseErrorCode(std::string_view name) {
   for (const Row& row : kRows) {

@@ -20,6 +20,7 @@ enum class ErrorCode {
   kNotFound,
   kIdempotencyConflict,
   kNotCancellable,
+  kNotRetryable,
   kNoResult,
   kResultExpired,
   kUnauthenticated,
@@ -44,6 +45,7 @@ enum class ErrorCode {
   // Handlers.
   kInvalidInput,
   kHandlerError,
+  kTransientError,
   kDeviceOutOfMemory,
   kCudaError,
   kNoDevice,
@@ -71,6 +73,9 @@ std::string_view Name(ErrorCode code);
 int HttpStatus(ErrorCode code);
 // One human sentence, for answers that have nothing more specific to say.
 std::string_view DefaultMessage(ErrorCode code);
+// Whether a job that failed with this code may run again by itself (its max_retries,
+// after a backoff): a failure of the moment, not of the input.
+bool IsRetryable(ErrorCode code);
 // The code with this name; nullopt for a name no row has.
 std::optional<ErrorCode> ParseErrorCode(std::string_view name);
 

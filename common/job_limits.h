@@ -11,6 +11,10 @@ namespace batchq {
 inline constexpr std::int32_t kMinPriority = -1000;
 inline constexpr std::int32_t kMaxPriority = 1000;
 inline constexpr std::int64_t kMaxTimeoutMs = 24 * 3600 * 1000;
+// Retries of a job after retryable failures, and the backoff before the first: bounded so
+// that every retry fits in an unfinished record's lifetime (kMaxQueueLifetime).
+inline constexpr std::uint32_t kMaxRetries = 20;
+inline constexpr std::int64_t kMaxRetryBackoffMs = 3600 * 1000;
 // A queued job's longest wait (the broker's --queue-lifetime-s at most) and the longest
 // any configured duration of a type may be (max_delay, timeout, max_run). A job record
 // lives at most their sum plus its result TTL, then Redis drops it by itself.

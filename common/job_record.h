@@ -47,7 +47,22 @@ struct JobRecord {
   // The id of the API key that cancelled it ("unauthenticated" under --auth none); when
   // is finished.
   std::string cancelled_by;
+  // Retries after a retryable failure (error_code.h IsRetryable): at most max_retries,
+  // each after retry_backoff_ms doubled per retry taken, with jitter; `retries` counts
+  // those taken. Lost workers count toward the broker's max_attempts instead.
+  std::uint32_t max_retries = 0;
+  std::int64_t retry_backoff_ms = 0;
+  std::uint32_t retries = 0;
+  // When a queued retry may be dispatched (a backoff, or POST :retry's moment); 0: at once.
+  WallMicros retry_at{0};
+  // The attempts that ended before this one, oldest first, as a JSON array of
+  // {attempt, status, error_code, error_message, started_us, finished_us, worker, batch}
+  // (at most kMaxHistory); empty: none.
+  std::string history;
 };
+
+// The earlier attempts a record keeps in `history`.
+inline constexpr std::size_t kMaxHistory = 20;
 
 enum class RecordField {
   kId,
@@ -73,6 +88,11 @@ enum class RecordField {
   kErrorMessage,
   kStorage,
   kCancelledBy,
+  kMaxRetries,
+  kRetryBackoffMs,
+  kRetries,
+  kRetryAt,
+  kHistory,
 };
 
 struct RecordFieldSpec {
@@ -84,7 +104,7 @@ struct RecordFieldSpec {
 };
 
 // One row per RecordField, in enum order.
-inline constexpr std::array<RecordFieldSpec, 23> kRecordSchema{{
+inline constexpr std::array<RecordFieldSpec, 28> kRecordSchema{{
     {RecordField::kId, "id", &JobRecord::id},
     {RecordField::kType, "type", &JobRecord::type},
     {RecordField::kTenant, "tenant", &JobRecord::tenant},
@@ -108,13 +128,18 @@ inline constexpr std::array<RecordFieldSpec, 23> kRecordSchema{{
     {RecordField::kErrorMessage, "error_message", &JobRecord::error_message},
     {RecordField::kStorage, "storage", &JobRecord::storage},
     {RecordField::kCancelledBy, "cancelled_by", &JobRecord::cancelled_by},
+    {RecordField::kMaxRetries, "max_retries", &JobRecord::max_retries},
+    {RecordField::kRetryBackoffMs, "retry_backoff_ms", &JobRecord::retry_backoff_ms},
+    {RecordField::kRetries, "retries", &JobRecord::retries},
+    {RecordField::kRetryAt, "retry_at_us", &JobRecord::retry_at},
+    {RecordField::kHistory, "history", &JobRecord::history},
 }};
 
 constexpr bool SchemaInEnumOrder() {
   for (std::size_t i = 0; i < kRecordSchema.size(); ++i) {
     if (static_cast<std::size_t>(kRecordSchema[i].field) != i) return false;
   }
-  return static_cast<std::size_t>(RecordField::kCancelledBy) + 1 == kRecordSchema.size();
+  return static_cast<std::size_t>(RecordField::kHistory) + 1 == kRecordSchema.size();
 }
 static_assert(SchemaInEnumOrder(), "kRecordSchema must list every RecordField once, in order");
 

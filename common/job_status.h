@@ -1,6 +1,8 @@
 #pragma once
 // The job lifecycle of DESIGN.md: queued -> running -> succeeded | failed;
-// queued -> cancelled | expired; running -> queued again when its worker is lost.
+// queued -> cancelled | expired; running -> queued again when its worker is lost, or
+// after a retryable failure with retries left; failed | expired | cancelled -> queued
+// again by POST /v1/jobs/{id}:retry.
 
 #include <optional>
 #include <string_view>

@@ -1,6 +1,7 @@
 #include "common/job_store.h"
 
 #include <algorithm>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -80,12 +81,33 @@ local function change(id, status, attempt, tenant, type)
   return (id or '') .. '\t' .. status .. '\t' .. (attempt or '0') .. '\t' .. (tenant or '') ..
       '\t' .. (type or '')
 end
--- The status among the field/value pairs ARGV[first..last].
-local function status_in(first, last)
+-- The value of field `name` among the field/value pairs ARGV[first..last].
+local function pair_value(first, last, name)
   for k = first, last, 2 do
-    if ARGV[k] == $F_status then return ARGV[k + 1] end
+    if ARGV[k] == name then return ARGV[k + 1] end
   end
   return ''
+end
+local function status_in(first, last) return pair_value(first, last, $F_status) end
+)lua";
+
+// An attempt that ended, as one line of a record's `history` (job_record.h): a JSON
+// object built here, since cjson would round the microsecond times to 14 digits. Lines
+// are joined by '\n' (JSON strings hold none), so the oldest is dropped with one find.
+constexpr char kHistoryLine[] = R"lua(
+local function history_line(attempt, status, code, message, started, finished, worker, batch)
+  return '{"attempt":' .. (tonumber(attempt) or 0) .. ',"status":' .. cjson.encode(status or '') ..
+      ',"error":{"code":' .. cjson.encode(code or '') .. ',"message":' ..
+      cjson.encode(message or '') .. '},"started_us":' .. string.format('%.0f', tonumber(started) or 0) ..
+      ',"finished_us":' .. string.format('%.0f', tonumber(finished) or 0) .. ',"worker":' ..
+      cjson.encode(worker or '') .. ',"batch":' .. cjson.encode(batch or '') .. '}'
+end
+local function push_history(key, line, max)
+  local text = redis.call('HGET', key, $F_history)
+  if not text or text == '' then return line end
+  local _, lines = string.gsub(text, '\n', '')
+  if lines + 1 >= max then text = string.sub(text, string.find(text, '\n', 1, true) + 1) end
+  return text .. '\n' .. line
 end
 )lua";
 
@@ -182,22 +204,52 @@ end
 )lua";
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
-// minute, stored prefix, then per job: token, blob, pair count, the outcome's
-// field/value pairs. Written only while the job runs under that very attempt: the
-// fencing that makes a late result from a lost worker harmless. A binary result goes to
-// `{job key}:blob` with the same TTL.
-const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
+// minute, stored prefix, longest backoff (ms), history length, then per job: token,
+// blob, retry (the jitter in thousandths when the failure is retryable, else ''), pair
+// count, the outcome's field/value pairs. Written only while the job runs under that
+// very attempt: the fencing that makes a late result from a lost worker harmless. A
+// binary result goes to `{job key}:blob` with the same TTL. A retryable failure of a
+// job with retries left queues it again instead ({2, backoff ms} in the answer): its
+// attempt goes to the history, and it stays pending.
+const RedisScript kFinishScript{
+    LuaSource(std::string(kStoredAccounts) + kChangeLine + kHistoryLine + R"lua(
 local out = {}
 local ended = {}
 local changes = {}
-local a = 6
+local requeued = {}
+-- Queues the job of `key` again if it has retries left; the backoff in ms, or nil.
+local function retry_later(key, st, token, jitter, first, last)
+  local r = redis.call('HMGET', key, $F_retries, $F_max_retries, $F_retry_backoff_ms,
+                       $F_started_us, $F_worker, $F_batch)
+  local retries = tonumber(r[1] or '0') or 0
+  if retries >= (tonumber(r[2] or '0') or 0) then return nil end
+  local backoff = tonumber(r[3] or '0') or 0
+  if backoff <= 0 then backoff = 1000 end
+  local delay = math.floor(math.min(backoff * 2 ^ retries, tonumber(ARGV[6])) * jitter / 1000)
+  local line = history_line(token, $S_failed, pair_value(first, last, $F_error_code),
+                            pair_value(first, last, $F_error_message), r[4], ARGV[1], r[5], r[6])
+  redis.call('HSET', key, $F_status, $S_queued, $F_retries, retries + 1, $F_retry_at_us,
+             string.format('%.0f', tonumber(ARGV[1]) + delay * 1000), $F_history,
+             push_history(key, line, tonumber(ARGV[7])))
+  redis.call('HDEL', key, $F_started_us, $F_launched_us, $F_dispatched_us, $F_batch,
+             $F_batch_size, $F_worker, $F_close_reason)
+  requeued[#requeued + 1] = change(st[3], $S_queued, token, st[4], st[6])
+  return delay
+end
+local a = 8
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local token, blob, n = ARGV[a], ARGV[a + 1], tonumber(ARGV[a + 2])
-  local first, last = a + 3, a + 2 + 2 * n
+  local token, blob, jitter, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local first, last = a + 4, a + 3 + 2 * n
   a = last + 1
   local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type)
-  if st[1] == $S_running and st[2] == token then
+  local delay = nil
+  if st[1] == $S_running and st[2] == token and jitter ~= '' then
+    delay = retry_later(key, st, token, tonumber(jitter), first, last)
+  end
+  if delay then
+    out[i - 1] = {2, delay}
+  elseif st[1] == $S_running and st[2] == token then
     local extra = #blob
     for k = first + 1, last, 2 do extra = extra + #ARGV[k] end
     local entry = restate(st[4], st[5], ARGV[4], extra)
@@ -217,17 +269,19 @@ for i = 2, #KEYS do
   end
 end
 settle(ARGV[5])
+if #requeued > 0 then redis.call('PUBLISH', ARGV[3], table.concat(requeued, '\n')) end
 )lua" + kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
-// minute, stored prefix, the broker epoch's key, the ending broker's epoch, then the
+// minute, stored prefix, the broker epoch's key ('' for no fence: a gateway withdrawing a
+// retry the broker refused), the ending broker's epoch, then the
 // ending's field/value pairs (status, error). Ends every job that is not terminal yet,
 // unless that broker was deposed: then the jobs are its successor's.
 const RedisScript kTerminateScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
 local out = {}
 local ended = {}
 local changes = {}
-if redis.call('GET', ARGV[6]) ~= ARGV[7] then
+if ARGV[6] ~= '' and redis.call('GET', ARGV[6]) ~= ARGV[7] then
   for i = 2, #KEYS do out[i - 1] = 0 end
   return out
 end
@@ -269,6 +323,37 @@ redis.call('ZREM', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[3], change(ARGV[4], $S_cancelled, st[4], st[2], st[5]))
 settle(ARGV[6])
 if st[1] == $S_running then return 2 end
+return 1
+)lua")};
+
+// KEYS[1]: pending set; KEYS[2]: job key; KEYS[3]: its blob. ARGV: now_us, channel, id,
+// pending score (ms), unfinished ttl_s, unfinished release minute, stored prefix, record
+// overhead bytes, history length. Queues an ended (failed, expired, cancelled) job again
+// under the same id: its attempt goes to the history, its result and error are dropped,
+// it is pending again with a fresh retry budget, and its stored bytes are again what a
+// new job's are. Returns 1 when queued, 0 when the job does not exist, else its status.
+const RedisScript kRequeueScript{
+    LuaSource(std::string(kStoredAccounts) + kChangeLine + kHistoryLine + R"lua(
+local st = redis.call('HMGET', KEYS[2], $F_status, $F_attempts, $F_tenant, $F_type, $F_storage,
+                      $F_error_code, $F_error_message, $F_started_us, $F_finished_us, $F_worker,
+                      $F_batch, $F_input)
+if not st[1] then return 0 end
+if st[1] ~= $S_failed and st[1] ~= $S_expired and st[1] ~= $S_cancelled then return st[1] end
+local line = history_line(st[2], st[1], st[6], st[7], st[8], st[9], st[10], st[11])
+local history = push_history(KEYS[2], line, tonumber(ARGV[9]))
+local held = tonumber(string.match(st[5] or '', ' (%d+)$') or '0')
+local entry = restate(st[3], st[5], ARGV[6], #(st[12] or '') + tonumber(ARGV[8]) - held)
+redis.call('HDEL', KEYS[2], $F_result, $F_result_type, $F_error_code, $F_error_message,
+           $F_cancelled_by, $F_started_us, $F_launched_us, $F_dispatched_us, $F_finished_us,
+           $F_batch, $F_batch_size, $F_worker, $F_close_reason)
+redis.call('HSET', KEYS[2], $F_status, $S_queued, $F_retries, 0, $F_retry_at_us, ARGV[1],
+           $F_history, history)
+if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
+redis.call('DEL', KEYS[3])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('PUBLISH', ARGV[2], change(ARGV[3], $S_queued, st[2], st[3], st[4]))
+settle(ARGV[7])
 return 1
 )lua")};
 
@@ -314,7 +399,8 @@ return {total, tonumber(soonest[1] or '0')}
 RecordFields CreationFields(const NewJob& job, std::string_view storage) {
   RecordFields fields(
       job, {RecordField::kId, RecordField::kType, RecordField::kTenant, RecordField::kPriority,
-            RecordField::kInput, RecordField::kCreated, RecordField::kTimeoutMs});
+            RecordField::kInput, RecordField::kCreated, RecordField::kTimeoutMs,
+            RecordField::kMaxRetries, RecordField::kRetryBackoffMs});
   fields.Add(RecordField::kStatus, ToString(JobStatus::kQueued))
       .Add(RecordField::kAttempts, "0")
       .Add(RecordField::kStorage, storage);
@@ -586,7 +672,7 @@ const std::vector<std::string_view>& SummaryFields() {
     std::vector<std::string_view> names;
     for (const auto& spec : kRecordSchema) {
       if (spec.field != RecordField::kInput && spec.field != RecordField::kResult &&
-          spec.field != RecordField::kErrorMessage) {
+          spec.field != RecordField::kErrorMessage && spec.field != RecordField::kHistory) {
         names.push_back(spec.name);
       }
     }
@@ -746,36 +832,113 @@ RecordFields OutcomeFields(const JobOutcome& outcome, JobRecord& ended) {
 
 }  // namespace
 
-Result<std::vector<bool>> JobStore::Finish(std::span<const JobOutcome> outcomes) {
-  std::vector<std::string> texts;  // key, token, pair count per outcome
+namespace {
+
+// The jitter of one retryable failure's backoff, in thousandths: [500, 1000], so that
+// jobs failed together do not all come back at once.
+std::string RetryJitter() {
+  thread_local std::minstd_rand random(std::random_device{}());
+  return std::to_string(std::uniform_int_distribution<int>(500, 1000)(random));
+}
+
+Result<std::vector<FinishMark>> FinishMarks(const RedisReply& reply) {
+  if (reply.kind != RedisReply::Kind::kArray) {
+    return std::unexpected(UnexpectedReply("finish", reply));
+  }
+  std::vector<FinishMark> marks;
+  marks.reserve(reply.elements.size());
+  for (const auto& element : reply.elements) {
+    FinishMark& mark = marks.emplace_back();
+    if (element.kind == RedisReply::Kind::kArray && element.elements.size() == 2) {
+      mark.kind = FinishMark::Kind::kRetrying;
+      mark.retry_in = std::chrono::milliseconds(element.elements[1].integer);
+    } else if (element.integer == 1) {
+      mark.kind = FinishMark::Kind::kWritten;
+    }
+  }
+  return marks;
+}
+
+}  // namespace
+
+Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> outcomes) {
+  std::vector<std::string> texts;  // key, token, jitter, pair count per outcome
   std::vector<JobRecord> ended(outcomes.size());
   std::vector<RecordFields> fields;
-  texts.reserve(outcomes.size() * 3);
+  texts.reserve(outcomes.size() * 4);
   fields.reserve(outcomes.size());
   for (const auto& outcome : outcomes) {
     fields.push_back(OutcomeFields(outcome, ended[fields.size()]));
     texts.push_back(JobKey(outcome.id));
     texts.push_back(std::to_string(outcome.attempt));
+    const bool retryable = !outcome.succeeded && IsRetryable(outcome.error_code);
+    texts.push_back(retryable ? RetryJitter() : std::string());
     texts.push_back(std::to_string(fields.back().count()));
   }
   const WallMicros wall_now = NowWallMicros();
   const std::string now = std::to_string(wall_now.count());
   const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
+  const std::string max_backoff = std::to_string(kMaxRetryBackoff.count());
+  const std::string history = std::to_string(kMaxHistory);
   std::vector<std::string_view> key_views{pending_key_};
-  std::vector<std::string_view> args{now, ttl_, done_channel_, minute, stored_prefix_};
-  args.reserve(5 + outcomes.size() * 16);
+  std::vector<std::string_view> args{now,         ttl_,   done_channel_, minute, stored_prefix_,
+                                     max_backoff, history};
+  args.reserve(7 + outcomes.size() * 17);
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    key_views.push_back(texts[3 * i]);
-    args.insert(args.end(), {texts[3 * i + 1], outcomes[i].blob, texts[3 * i + 2]});
+    key_views.push_back(texts[4 * i]);
+    args.insert(args.end(),
+                {texts[4 * i + 1], outcomes[i].blob, texts[4 * i + 2], texts[4 * i + 3]});
     args.insert(args.end(), fields[i].pairs().begin(), fields[i].pairs().end());
   }
   // A replayed finish would find the job already ended and answer "not written".
-  return RunFlagsScript(kFinishScript, key_views, args, Replay::kUnsafe);
+  auto reply = redis_.Eval(kFinishScript, key_views, args, Replay::kUnsafe);
+  if (!reply) return std::unexpected(reply.error());
+  return FinishMarks(*reply);
+}
+
+Result<RequeueOutcome> JobStore::Requeue(std::string_view id, JobStatus* status_out) {
+  const std::string key = JobKey(id);
+  const std::string blob = BlobKey(id);
+  const WallMicros wall_now = NowWallMicros();
+  const std::string now = std::to_string(wall_now.count());
+  const std::string score =
+      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wall_now).count());
+  const std::string minute = std::to_string(ReleaseMinute(wall_now, unfinished_lifetime_));
+  const std::string overhead = std::to_string(kRecordOverheadBytes);
+  const std::string history = std::to_string(kMaxHistory);
+  const std::string_view keys[] = {pending_key_, key, blob};
+  const std::string_view args[] = {now,    done_channel_,  id,       score,  unfinished_ttl_,
+                                   minute, stored_prefix_, overhead, history};
+  auto reply = redis_.Eval(kRequeueScript, keys, args, Replay::kUnsafe);
+  if (!reply) return std::unexpected(reply.error());
+  if (reply->kind == RedisReply::Kind::kInteger) {
+    return reply->integer == 1 ? RequeueOutcome::kQueued : RequeueOutcome::kNotFound;
+  }
+  if (reply->kind == RedisReply::Kind::kString) {
+    if (status_out != nullptr)
+      *status_out = ParseJobStatus(reply->str).value_or(JobStatus::kQueued);
+    return RequeueOutcome::kNotEnded;
+  }
+  return std::unexpected(UnexpectedReply("requeue", *reply));
+}
+
+Status JobStore::WithdrawRequeued(std::string_view id, ErrorCode code, std::string_view message) {
+  const std::string ids[] = {std::string(id)};
+  auto ended = RunTerminate(ids, JobStatus::kFailed, code, message, {}, {});
+  if (!ended) return std::unexpected(ended.error());
+  return {};
 }
 
 Result<std::vector<bool>> JobStore::Terminate(std::span<const std::string> ids, JobStatus status,
                                               ErrorCode code, std::string_view message,
                                               std::uint64_t epoch) {
+  return RunTerminate(ids, status, code, message, epoch_key_, std::to_string(epoch));
+}
+
+Result<std::vector<bool>> JobStore::RunTerminate(std::span<const std::string> ids, JobStatus status,
+                                                 ErrorCode code, std::string_view message,
+                                                 std::string_view epoch_key,
+                                                 std::string_view epoch) {
   std::vector<std::string> keys;
   keys.reserve(ids.size());
   for (const auto& id : ids) keys.push_back(JobKey(id));
@@ -788,11 +951,10 @@ Result<std::vector<bool>> JobStore::Terminate(std::span<const std::string> ids, 
   const WallMicros wall_now = NowWallMicros();
   const std::string now = std::to_string(wall_now.count());
   const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
-  const std::string epoch_text = std::to_string(epoch);
   std::vector<std::string_view> key_views{pending_key_};
   key_views.insert(key_views.end(), keys.begin(), keys.end());
-  std::vector<std::string_view> args{now,        ttl_,      done_channel_, minute, stored_prefix_,
-                                     epoch_key_, epoch_text};
+  std::vector<std::string_view> args{now,       ttl_, done_channel_, minute, stored_prefix_,
+                                     epoch_key, epoch};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   return RunFlagsScript(kTerminateScript, key_views, args, Replay::kUnsafe);
 }

@@ -78,6 +78,18 @@ struct StoredBytes {
 };
 
 enum class CancelOutcome { kCancelled, kNotFound, kEnded };
+enum class RequeueOutcome { kQueued, kNotFound, kNotEnded };
+
+// What the finish script did with one outcome.
+struct FinishMark {
+  enum class Kind {
+    kRefused,   // the job no longer runs under that attempt (the fence)
+    kWritten,   // it ended with this outcome
+    kRetrying,  // a retryable failure with retries left: queued again, due after retry_in
+  };
+  Kind kind = Kind::kRefused;
+  std::chrono::milliseconds retry_in{0};
+};
 
 struct CreateOutcome {
   bool created = true;       // this call created the jobs
@@ -123,6 +135,8 @@ class JobStore {
   // used_memory grew by 663 bytes per finished job of 3-byte input and result, over 10,000
   // (docs/SECURITY.md).
   static constexpr std::uint64_t kRecordOverheadBytes = 650;
+  // The longest backoff before a retry, however many retries came before.
+  static constexpr std::chrono::milliseconds kMaxRetryBackoff{std::chrono::hours(1)};
   // What a new job adds to its tenant's stored bytes when it is created.
   static std::uint64_t CreationBytes(const NewJob& job);
 
@@ -168,8 +182,19 @@ class JobStore {
 
   // Marks the jobs running if their attempt token is current; true for each claimed.
   Result<std::vector<bool>> Start(const BatchStart& batch, std::span<const JobClaim> jobs);
-  // Writes each outcome if the job is still running under that attempt; true for each written.
-  Result<std::vector<bool>> Finish(std::span<const JobOutcome> outcomes);
+  // Writes each outcome if the job is still running under that attempt. A failure whose
+  // code IsRetryable, of a job with retries left, queues it again instead (FinishMark),
+  // after retry_backoff_ms doubled per retry taken (at most kMaxRetryBackoff) times a
+  // jitter drawn from [0.5, 1].
+  Result<std::vector<FinishMark>> Finish(std::span<const JobOutcome> outcomes);
+  // Queues an ended job (failed, expired or cancelled) again under its id (POST
+  // :retry): its attempt goes to the history, its result and error are dropped, its
+  // retry budget starts over, and it is pending again. On kNotEnded, `status_out`
+  // receives the status it has.
+  Result<RequeueOutcome> Requeue(std::string_view id, JobStatus* status_out);
+  // Ends a job queued by Requeue that the broker refused, with the refusal as its
+  // error; unfenced by the broker's epoch, since no broker holds the job.
+  Status WithdrawRequeued(std::string_view id, ErrorCode code, std::string_view message);
   // Ends non-terminal jobs with `status` (failed or expired) and an error, whatever
   // attempt, for the broker of `epoch`; nothing when that epoch is no longer current.
   Result<std::vector<bool>> Terminate(std::span<const std::string> ids, JobStatus status,
@@ -210,6 +235,9 @@ class JobStore {
   Result<CreateOutcome> CreateClaimed(const NewJob& job, std::string_view job_key,
                                       const RecordFields& fields, std::string_view score,
                                       std::string_view minute, const IdempotencyClaim& claim);
+  Result<std::vector<bool>> RunTerminate(std::span<const std::string> ids, JobStatus status,
+                                         ErrorCode code, std::string_view message,
+                                         std::string_view epoch_key, std::string_view epoch);
   Result<std::vector<bool>> RunFlagsScript(const RedisScript& script,
                                            std::span<const std::string_view> keys,
                                            std::span<const std::string_view> args,

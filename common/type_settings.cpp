@@ -20,6 +20,21 @@ Result<std::uint64_t> ParseUnsigned(std::string_view key, std::string_view text)
   return value;
 }
 
+// "8/16/32": the sizes, ascending.
+Result<std::vector<std::uint32_t>> ParsePreferred(std::string_view sizes) {
+  std::vector<std::uint32_t> out;
+  while (!sizes.empty()) {
+    const auto slash = sizes.find('/');
+    auto size = ParseUnsigned("preferred", sizes.substr(0, slash));
+    if (!size) return std::unexpected(size.error());
+    if (*size == 0) return Fail(ErrorCode::kInvalidSetting, "preferred sizes must be at least 1.");
+    out.push_back(static_cast<std::uint32_t>(*size));
+    sizes = slash == std::string_view::npos ? std::string_view{} : sizes.substr(slash + 1);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 }  // namespace
 
 Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings& defaults) {
@@ -43,18 +58,9 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
     }
     const std::string_view key = item.substr(0, eq);
     if (key == "preferred") {
-      settings.preferred_batch_sizes.clear();
-      std::string_view sizes = item.substr(eq + 1);
-      while (!sizes.empty()) {
-        const auto slash = sizes.find('/');
-        auto size = ParseUnsigned(key, sizes.substr(0, slash));
-        if (!size) return std::unexpected(size.error());
-        if (*size == 0)
-          return Fail(ErrorCode::kInvalidSetting, "preferred sizes must be at least 1.");
-        settings.preferred_batch_sizes.push_back(static_cast<std::uint32_t>(*size));
-        sizes = slash == std::string_view::npos ? std::string_view{} : sizes.substr(slash + 1);
-      }
-      std::sort(settings.preferred_batch_sizes.begin(), settings.preferred_batch_sizes.end());
+      auto sizes = ParsePreferred(item.substr(eq + 1));
+      if (!sizes) return std::unexpected(sizes.error());
+      settings.preferred_batch_sizes = std::move(*sizes);
       continue;
     }
     auto value = ParseUnsigned(key, item.substr(eq + 1));
@@ -84,6 +90,18 @@ Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings
       settings.default_timeout = std::chrono::milliseconds(*value);
     } else if (key == "max_run_ms") {
       settings.max_run = std::chrono::milliseconds(*value);
+    } else if (key == "max_retries") {
+      if (*value > kMaxRetries) {
+        return Fail(ErrorCode::kInvalidSetting,
+                    fmt::format("max_retries must be at most {}.", kMaxRetries));
+      }
+      settings.max_retries = static_cast<std::uint32_t>(*value);
+    } else if (key == "retry_backoff_ms") {
+      if (*value == 0 || *value > static_cast<std::uint64_t>(kMaxRetryBackoffMs)) {
+        return Fail(ErrorCode::kInvalidSetting,
+                    fmt::format("retry_backoff_ms must be from 1 to {}.", kMaxRetryBackoffMs));
+      }
+      settings.retry_backoff = std::chrono::milliseconds(*value);
     } else if (key == "adaptive") {
       if (*value > 1) return Fail(ErrorCode::kInvalidSetting, "adaptive must be 0 or 1.");
       settings.adaptive = *value == 1;

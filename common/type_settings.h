@@ -31,11 +31,16 @@ struct TypeSettings {
   // A batch held by its worker longer than this is taken back and run again elsewhere
   // (a hung worker keeps no jobs forever); 0: from the learned cost, with a floor.
   std::chrono::milliseconds max_run{0};
+  // Defaults of jobs that name none: retries after a retryable failure, and the backoff
+  // before the first (doubled for each one after).
+  std::uint32_t max_retries = 0;
+  std::chrono::milliseconds retry_backoff{1000};
 };
 
 // Parses "NAME" or "NAME:key=value,key=value" with keys max_batch_size, max_delay_ms,
 // max_delay_us, max_queue, max_queue_wait_ms, preferred (sizes joined by '/', e.g. preferred=8/16),
-// max_batch_bytes, timeout_ms, max_run_ms and adaptive (0 or 1); keys not given keep
+// max_batch_bytes, timeout_ms, max_run_ms, max_retries, retry_backoff_ms and adaptive (0 or
+// 1); keys not given keep
 // `defaults`.
 Result<TypeSettings> ParseTypeSettings(std::string_view spec, const TypeSettings& defaults);
 

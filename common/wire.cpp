@@ -45,7 +45,8 @@ struct Codec<TypeStatus> {
                     v.in_flight_batches, v.workers, v.oldest_wait_us, v.cost_fixed_us,
                     v.cost_per_item_us, v.arrivals_per_s, v.dispatched_per_s, v.adaptive,
                     v.preferred_batch_sizes, v.max_batch_bytes, v.default_timeout_ms, v.batch_sizes,
-                    v.max_queue_wait_ms, v.projected_wait_us, v.refusing_retry_after_ms);
+                    v.max_queue_wait_ms, v.projected_wait_us, v.refusing_retry_after_ms,
+                    v.max_retries, v.retry_backoff_ms);
   }
 };
 template <>
@@ -76,8 +77,12 @@ struct Codec<Batch> {
   }
 };
 template <>
+struct Codec<RetryLater> {
+  static auto Tie(RetryLater& v) { return std::tie(v.id, v.delay_ms); }
+};
+template <>
 struct Codec<Done> {
-  static auto Tie(Done& v) { return std::tie(v.batch_id, v.size, v.exec_us); }
+  static auto Tie(Done& v) { return std::tie(v.batch_id, v.size, v.exec_us, v.retries); }
 };
 template <>
 struct Codec<Cancel> {

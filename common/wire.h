@@ -100,6 +100,9 @@ struct TypeStatus {
   std::int64_t projected_wait_us = -1;  // queued jobs / drain rate; -1: no rate known
   // Past its bound: submits of this type are refused, for about this long; 0: admitting.
   std::int64_t refusing_retry_after_ms = 0;
+  // Defaults for jobs that do not name their own (TypeSettings).
+  std::uint32_t max_retries = 0;
+  std::int64_t retry_backoff_ms = 0;
 };
 
 struct WorkerStatus {
@@ -151,11 +154,19 @@ struct Batch {
   std::uint64_t epoch = 0;
 };
 
+// A job of a done batch that failed retryably and was queued again in Redis: the broker
+// holds it back for its backoff, then queues it.
+struct RetryLater {
+  std::string id;
+  std::int64_t delay_ms = 0;
+};
+
 // Worker -> broker after the batch's results are in Redis; returns the credit.
 struct Done {
   std::string batch_id;
   std::uint32_t size = 0;
   std::int64_t exec_us = 0;  // handler time for the whole batch
+  std::vector<RetryLater> retries;
 };
 
 struct Heartbeat {

@@ -75,7 +75,9 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) {
   if (path.starts_with(kJobs) && path.size() > kJobs.size()) {
     const std::string_view rest = path.substr(kJobs.size());
     const auto slash = rest.find('/');
-    if (slash == std::string_view::npos) return "/v1/jobs/{id}";
+    if (slash == std::string_view::npos) {
+      return rest.ends_with(":retry") ? "/v1/jobs/{id}:retry" : "/v1/jobs/{id}";
+    }
     if (rest.substr(slash) == "/result") return "/v1/jobs/{id}/result";
     if (rest.substr(slash) == "/events") return "/v1/jobs/{id}/events";
   }

@@ -42,6 +42,8 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
       submit_(options.submit, store, commit, broker,
               [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
       reads_(io, options.reads, store, broker, waiters),
+      retry_(store, broker, options.submit.submit_timeout,
+             [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
       events_(options.events, store, hub),
       max_wait_(options.reads.max_wait),
       keys_(keys) {}
@@ -228,8 +230,17 @@ SubmitRespond JobApi::AnswerWhenEnded(std::chrono::milliseconds wait, bool batch
 void JobApi::RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond) {
   constexpr std::string_view kResult = "/result";
   constexpr std::string_view kEvents = "/events";
+  constexpr std::string_view kRetry = ":retry";
   std::string_view rest =
       std::string_view(request.path).substr(std::string_view("/v1/jobs/").size());
+  if (rest.ends_with(kRetry)) {
+    rest.remove_suffix(kRetry.size());
+    if (!LooksLikeJobId(rest)) return respond(ErrorReply(ErrorCode::kNotFound));
+    if (request.method != "POST") {
+      return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use POST."));
+    }
+    return retry_.Handle(std::string(rest), caller, std::move(respond));
+  }
   const bool want_result = rest.ends_with(kResult);
   if (want_result) rest.remove_suffix(kResult.size());
   const bool want_events = !want_result && rest.ends_with(kEvents);

@@ -1,8 +1,8 @@
 #pragma once
 // The HTTP API of DESIGN.md: checks the caller's key and scope (route_scope.h,
 // KeyAuthenticator) and rate (RateLimiter), picks the route and hands the request to
-// the piece that owns it (SubmitHandler for submits, JobReads for reads and cancels,
-// KeyAdmin for keys), runs an API batch's sub-requests (POST /v1/batch, api_batch.h)
+// the piece that owns it (SubmitHandler for submits, JobReads for reads and cancels, JobRetry for
+// :retry, KeyAdmin for keys), runs an API batch's sub-requests (POST /v1/batch, api_batch.h)
 // through the same routes, answers the service routes (types, health, readiness,
 // dashboard, OpenAPI, metrics) itself, and counts every answer in HttpMetrics.
 // Handle() may be called from any I/O thread.
@@ -20,6 +20,7 @@
 #include "gateway/job_commit_port.h"
 #include "gateway/job_event_hub.h"
 #include "gateway/job_reads.h"
+#include "gateway/job_retry.h"
 #include "gateway/job_store_port.h"
 #include "gateway/key_admin.h"
 #include "gateway/key_authenticator.h"
@@ -81,6 +82,7 @@ class JobApi {
   prometheus::Gauge& event_streams_;  // set from the hub on each GET /metrics
   SubmitHandler submit_;
   JobReads reads_;
+  JobRetry retry_;
   EventRoutes events_;
   const std::chrono::milliseconds max_wait_;  // of long-polls and waiting submits
   KeyAdmin keys_;

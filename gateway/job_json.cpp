@@ -33,6 +33,24 @@ void WriteJobHead(JsonWriter& json, const JobRecord& record) {
     json.Key("worker").String(record.worker);
   }
   if (!record.cancelled_by.empty()) json.Key("cancelled_by").String(record.cancelled_by);
+  if (record.max_retries > 0 || record.retries > 0) {
+    json.Key("max_retries").Int(record.max_retries).Key("retries").Int(record.retries);
+  }
+  if (record.status == JobStatus::kQueued && record.retry_at.count() > 0) {
+    json.Key("retry_at").String(FormatRfc3339(record.retry_at));
+  }
+}
+
+// The attempts that ended before this one: the record keeps them as JSON lines.
+void WriteHistory(JsonWriter& json, std::string_view lines) {
+  if (lines.empty()) return;
+  json.Key("history").BeginArray();
+  while (!lines.empty()) {
+    const auto end = lines.find('\n');
+    json.Raw(lines.substr(0, end));
+    lines = end == std::string_view::npos ? std::string_view{} : lines.substr(end + 1);
+  }
+  json.EndArray();
 }
 
 }  // namespace
@@ -52,6 +70,7 @@ std::string RenderJob(const JobRecord& record) {
     json.Key("code").String(record.error_code).Key("message").String(record.error_message);
     json.EndObject();
   }
+  WriteHistory(json, record.history);
   json.EndObject();
   return json.Take();
 }
@@ -106,6 +125,8 @@ void WriteTypeStatus(JsonWriter& json, const wire::TypeStatus& type) {
   json.EndArray();
   json.Key("max_batch_bytes").Int(static_cast<std::int64_t>(type.max_batch_bytes));
   json.Key("default_timeout_ms").Int(type.default_timeout_ms);
+  json.Key("max_retries").Int(type.max_retries);
+  json.Key("retry_backoff_ms").Int(type.retry_backoff_ms);
   json.Key("learned_cost").BeginObject();
   json.Key("fixed_us").Double(type.cost_fixed_us).Key("per_item_us").Double(type.cost_per_item_us);
   json.EndObject();

@@ -32,6 +32,9 @@ class JobStorePort {
   virtual Result<std::optional<std::string>> GetBlob(std::string_view id) = 0;
   virtual Result<CancelOutcome> Cancel(std::string_view id, std::string_view cancelled_by,
                                        JobStatus* status_out) = 0;
+  virtual Result<RequeueOutcome> Requeue(std::string_view id, JobStatus* status_out) = 0;
+  virtual Status WithdrawRequeued(std::string_view id, ErrorCode code,
+                                  std::string_view message) = 0;
   virtual Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now) = 0;
   virtual Result<int> WaitForReplicas(int replicas, std::chrono::milliseconds timeout) = 0;
   virtual Status Ping() = 0;

@@ -43,6 +43,15 @@ Result<JobListPage> PerThreadStores::RecentSummaries(const JobListQuery& query) 
 Result<std::optional<std::string>> PerThreadStores::GetBlob(std::string_view id) {
   return Local().store->GetBlob(id);
 }
+Result<RequeueOutcome> PerThreadStores::Requeue(std::string_view id, JobStatus* status_out) {
+  return Local().store->Requeue(id, status_out);
+}
+
+Status PerThreadStores::WithdrawRequeued(std::string_view id, ErrorCode code,
+                                         std::string_view message) {
+  return Local().store->WithdrawRequeued(id, code, message);
+}
+
 Result<CancelOutcome> PerThreadStores::Cancel(std::string_view id, std::string_view cancelled_by,
                                               JobStatus* status_out) {
   return Local().store->Cancel(id, cancelled_by, status_out);

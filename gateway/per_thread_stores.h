@@ -30,6 +30,8 @@ class PerThreadStores : public JobStorePort, public KeyStorePort {
   Result<std::vector<std::optional<JobRecord>>> GetMany(std::span<const std::string> ids) override;
   Result<JobListPage> RecentSummaries(const JobListQuery& query) override;
   Result<std::optional<std::string>> GetBlob(std::string_view id) override;
+  Result<RequeueOutcome> Requeue(std::string_view id, JobStatus* status_out) override;
+  Status WithdrawRequeued(std::string_view id, ErrorCode code, std::string_view message) override;
   Result<CancelOutcome> Cancel(std::string_view id, std::string_view cancelled_by,
                                JobStatus* status_out) override;
   Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros now) override;

@@ -11,6 +11,16 @@ namespace {
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
+Result<std::int64_t> BoundedInteger(element value, std::string_view name, std::int64_t min,
+                                    std::int64_t max) {
+  std::int64_t number = 0;
+  if (value.get(number) != simdjson::SUCCESS || number < min || number > max) {
+    return Fail(ErrorCode::kInvalidRequest,
+                fmt::format("\"{}\" must be an integer from {} to {}.", name, min, max));
+  }
+  return number;
+}
+
 Result<JobRequest> ParseJobObject(element value) {
   simdjson::dom::object object;
   if (value.get(object) != simdjson::SUCCESS) {
@@ -37,21 +47,21 @@ Result<JobRequest> ParseJobObject(element value) {
       request.input = simdjson::minify(field.value);
       has_input = true;
     } else if (key == "priority") {
-      std::int64_t priority = 0;
-      if (field.value.get(priority) != simdjson::SUCCESS || priority < kMinPriority ||
-          priority > kMaxPriority) {
-        return Fail(ErrorCode::kInvalidRequest,
-                    fmt::format("\"priority\" must be an integer from {} to {}.", kMinPriority,
-                                kMaxPriority));
-      }
-      request.priority = static_cast<std::int32_t>(priority);
+      auto priority = BoundedInteger(field.value, key, kMinPriority, kMaxPriority);
+      if (!priority) return std::unexpected(priority.error());
+      request.priority = static_cast<std::int32_t>(*priority);
     } else if (key == "timeout_ms") {
-      std::int64_t timeout = 0;
-      if (field.value.get(timeout) != simdjson::SUCCESS || timeout < 1 || timeout > kMaxTimeoutMs) {
-        return Fail(ErrorCode::kInvalidRequest,
-                    fmt::format("\"timeout_ms\" must be an integer from 1 to {}.", kMaxTimeoutMs));
-      }
-      request.timeout_ms = timeout;
+      auto timeout = BoundedInteger(field.value, key, 1, kMaxTimeoutMs);
+      if (!timeout) return std::unexpected(timeout.error());
+      request.timeout_ms = *timeout;
+    } else if (key == "max_retries") {
+      auto retries = BoundedInteger(field.value, key, 0, kMaxRetries);
+      if (!retries) return std::unexpected(retries.error());
+      request.max_retries = static_cast<std::int32_t>(*retries);
+    } else if (key == "retry_backoff_ms") {
+      auto backoff = BoundedInteger(field.value, key, 1, kMaxRetryBackoffMs);
+      if (!backoff) return std::unexpected(backoff.error());
+      request.retry_backoff_ms = *backoff;
     }
     // Unknown fields are ignored so that newer clients work with older gateways.
   }

@@ -17,12 +17,16 @@ struct JobRequest {
   std::string input;  // the "input" value re-serialised as compact JSON
   std::int32_t priority = 0;
   std::int64_t timeout_ms = 0;  // dispatch deadline after acceptance; 0: the type's default
+  // Retries after retryable failures and the first one's backoff; -1: the type's default.
+  std::int32_t max_retries = -1;
+  std::int64_t retry_backoff_ms = -1;
 };
 
 // True for application/json, with or without parameters, in any case.
 bool IsJsonContentType(std::string_view content_type);
 
-// {"type": "...", "input": <any JSON>, "priority"?: int, "timeout_ms"?: int}
+// {"type": "...", "input": <any JSON>, "priority"?: int, "timeout_ms"?: int,
+//  "max_retries"?: int, "retry_backoff_ms"?: int}
 Result<JobRequest> ParseJobRequest(std::string_view body);
 
 // {"jobs": [ <job>, ... ]}: the outer error fails the whole request; each item keeps

@@ -8,6 +8,8 @@ std::optional<Scope> RequiredScope(std::string_view method, std::string_view pat
   }
   if (path == "/v1/jobs:batch" || (path == "/v1/jobs" && method == "POST")) return Scope::kSubmit;
   if (path.starts_with("/v1/jobs/") && method == "DELETE") return Scope::kCancel;
+  // Running a job again is a submit (it takes queue room and quota).
+  if (path.starts_with("/v1/jobs/") && path.ends_with(":retry")) return Scope::kSubmit;
   // Every other /v1/ route, methods it does not serve included, so that no answer
   // (not even a 404 or 405) says anything to a caller without a key.
   if (path == "/v1" || path.starts_with("/v1/")) return Scope::kRead;

@@ -1,5 +1,6 @@
 #include "gateway/submit_handler.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -50,9 +51,23 @@ struct SubmitHandler::Pending {
 
 namespace {
 
+// The job's own retry settings, else its type's defaults as the broker announces them.
+void SetRetries(NewJob& job, const JobRequest& item, const wire::Status& status) {
+  const auto type = std::find_if(status.types.begin(), status.types.end(),
+                                 [&job](const wire::TypeStatus& t) { return t.name == job.type; });
+  const bool known = type != status.types.end();
+  job.max_retries = item.max_retries >= 0 ? static_cast<std::uint32_t>(item.max_retries)
+                    : known               ? type->max_retries
+                                          : 0;
+  job.retry_backoff_ms = item.retry_backoff_ms >= 0 ? item.retry_backoff_ms
+                         : known                    ? type->retry_backoff_ms
+                                                    : 0;
+}
+
 // One new job per item that passed its checks; the items' type and input move to it.
 std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, const std::string& tenant,
-                            WallMicros created, std::vector<std::size_t>& item_of_job) {
+                            WallMicros created, const wire::Status& status,
+                            std::vector<std::size_t>& item_of_job) {
   std::vector<NewJob> jobs;
   jobs.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -65,6 +80,7 @@ std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, const std::s
     job.input = std::move(items[i]->input);
     job.created = created;
     job.timeout_ms = items[i]->timeout_ms;
+    SetRetries(job, *items[i], status);
     jobs.push_back(std::move(job));
     item_of_job.push_back(i);
   }
@@ -137,8 +153,8 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
   }
   auto pending = std::make_shared<Pending>(
       Pending{std::move(*admitted), caller, std::move(respond), std::move(answer), {}, {}, {}});
-  pending->jobs =
-      NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), pending->item_of_job);
+  pending->jobs = NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), *status,
+                          pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
   if (!ClaimInFlight(*pending)) return;
   if (RefusedForStoredBytes(*pending)) return;

@@ -157,6 +157,27 @@ void BatchExecutor::RunLoop() {
   }
 }
 
+namespace {
+
+// The jobs the finish script queued again, for the broker to hold back; logs the refused.
+std::vector<wire::RetryLater> RetriesOf(std::span<const FinishMark> marks,
+                                        std::span<const JobOutcome> outcomes) {
+  std::vector<wire::RetryLater> retries;
+  for (std::size_t i = 0; i < marks.size() && i < outcomes.size(); ++i) {
+    const ScopedLogContext job_context({}, outcomes[i].id);
+    if (marks[i].kind == FinishMark::Kind::kRefused) {
+      spdlog::warn("late result refused: a newer attempt owns the job");
+    } else if (marks[i].kind == FinishMark::Kind::kRetrying) {
+      spdlog::info("job failed ({}), retried in {} ms", Name(outcomes[i].error_code),
+                   marks[i].retry_in.count());
+      retries.push_back(wire::RetryLater{outcomes[i].id, marks[i].retry_in.count()});
+    }
+  }
+  return retries;
+}
+
+}  // namespace
+
 void BatchExecutor::WriteLoop() {
   for (;;) {
     Written written;
@@ -168,22 +189,19 @@ void BatchExecutor::WriteLoop() {
       to_write_.pop_front();
     }
     const ScopedLogContext log_context(written.batch_id);
+    wire::Done done{written.batch_id, written.size, written.exec.count(), {}};
     if (!written.outcomes.empty()) {
       // Results already computed get more tries while stopping: finished work is dear.
       auto stored = WithRetry([&] { return writer_store_.Finish(written.outcomes); }, 5);
       if (!stored) {
         spdlog::error("batch results not written: {}", stored.error().message);
       } else {
-        for (std::size_t i = 0; i < stored->size(); ++i) {
-          if ((*stored)[i]) continue;
-          const ScopedLogContext job_context({}, written.outcomes[i].id);
-          spdlog::warn("late result refused: a newer attempt owns the job");
-        }
+        done.retries = RetriesOf(*stored, written.outcomes);
       }
     }
     {
       std::lock_guard lock(mutex_);
-      done_.push_back(wire::Done{written.batch_id, written.size, written.exec.count()});
+      done_.push_back(std::move(done));
     }
     done_signal_.Notify();
   }

@@ -74,6 +74,15 @@ std::string Describe(const py::handle& exception) {
   return message.empty() ? name : fmt::format("{}: {}", name, message);
 }
 
+// An exception's `batchq_code` attribute, when it names a code of the table (e.g.
+// "transient_error": run the job again after a backoff); else handler_error.
+ErrorCode CodeOf(const py::handle& exception) {
+  if (!py::hasattr(exception, "batchq_code")) return ErrorCode::kHandlerError;
+  const py::object code = exception.attr("batchq_code");
+  if (!py::isinstance<py::str>(code)) return ErrorCode::kHandlerError;
+  return ParseErrorCode(code.cast<std::string>()).value_or(ErrorCode::kHandlerError);
+}
+
 // The traceback of the error in flight, for the log.
 std::string Traceback(const py::error_already_set& error) {
   try {
@@ -210,9 +219,7 @@ class PythonHandler final : public Handler {
   }
 
   ItemResult Item(py::handle entry) {
-    if (PyExceptionInstance_Check(entry.ptr())) {
-      return Fail(ErrorCode::kHandlerError, Describe(entry));
-    }
+    if (PyExceptionInstance_Check(entry.ptr())) return Fail(CodeOf(entry), Describe(entry));
     if (py::isinstance<py::bytes>(entry)) return Binary(entry, "application/octet-stream");
     if (py::isinstance<py::tuple>(entry)) {
       const auto pair = py::reinterpret_borrow<py::tuple>(entry);

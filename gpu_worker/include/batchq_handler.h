@@ -49,7 +49,9 @@ typedef struct batchq_host_api {
   void (*set_binary)(batchq_results* results, size_t index, const char* content_type,
                      const void* data, size_t data_len, const char* json, size_t json_len);
   /* This item alone failed: a code of batchq's error table (e.g. "invalid_input"; another
-   * code becomes "handler_error", with the code kept in the sentence) and a sentence. */
+   * code becomes "handler_error", with the code kept in the sentence) and a sentence.
+   * "transient_error" (a failure of the moment) runs the job again after a backoff,
+   * within its max_retries. */
   void (*set_error)(batchq_results* results, size_t index, const char* code, const char* message);
   /* Since version 2: non-zero when item `index`'s job was cancelled while the batch runs
    * (DELETE /v1/jobs/{id}). A plugin may ask between items or kernel launches, skip such

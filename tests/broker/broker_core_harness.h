@@ -62,8 +62,9 @@ class CoreHarness {
   }
 
   Effects Done(const std::string& worker, const wire::Batch& batch) {
-    return Worker(worker,
-                  wire::Done{batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()), 1000});
+    return Worker(
+        worker,
+        wire::Done{batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()), 1000, {}});
   }
 
   Effects HeartbeatTick() {

@@ -54,7 +54,7 @@ TEST(BrokerCoreTest, RefusesByProjectedWaitAndSaysSoInItsStatus) {
   const auto batches = h.TickBatches();
   ASSERT_EQ(batches.size(), 1u);
   // A full batch of 8 took 2 s: the worker drains 4 jobs a second.
-  h.Worker("w1", wire::Done{batches[0].second.batch_id, 8, 2'000'000});
+  h.Worker("w1", wire::Done{batches[0].second.batch_id, 8, 2'000'000, {}});
   h.Advance(10s);  // the measured dispatch rate fades; the learned cost stays
   auto verdict_of = [&](const std::string& id) {
     const Effects out = h.Submit({id});
@@ -531,6 +531,75 @@ TEST(BrokerCoreTest, StatusCountsQueuesBatchesInFlightAndWorkers) {
   EXPECT_EQ(status.types[0].workers, 1u);
   ASSERT_EQ(status.workers.size(), 1u);
   EXPECT_EQ(status.workers[0].free_credits, 0u);
+}
+
+TEST(BrokerCoreTest, ARetryFromDoneIsHeldForItsBackoffThenRunsUnderTheNextAttempt) {
+  CoreHarness h;
+  h.Submit({"a", "b"});
+  h.Ready("w", 2);
+  const auto first = h.TickBatches();
+  ASSERT_EQ(first.size(), 1u);
+  // "a" failed retryably and Redis queued it again, due in 500 ms; "b" ended.
+  wire::Done done{first[0].second.batch_id, 2, 1000, {{"a", 500}}};
+  h.Worker("w", done);
+  EXPECT_EQ(h.core.in_flight_batches(), 0u);
+  EXPECT_EQ(h.core.delayed_retries(), 1u);
+  EXPECT_TRUE(h.core.Knows("a")) << "the sweep must not queue it before its backoff";
+  EXPECT_FALSE(h.core.Knows("b"));
+  EXPECT_TRUE(h.TickBatches().empty());
+  ASSERT_TRUE(h.core.wake_at());
+  EXPECT_EQ(*h.core.wake_at(), h.now.steady + 500ms) << "the broker wakes when it is due";
+  h.Advance(499ms);
+  EXPECT_TRUE(h.TickBatches().empty());
+  h.Advance(1ms);
+  const auto second = h.TickBatches();
+  ASSERT_EQ(second.size(), 1u);
+  ASSERT_EQ(second[0].second.jobs.size(), 1u);
+  EXPECT_EQ(second[0].second.jobs[0].id, "a");
+  EXPECT_EQ(second[0].second.jobs[0].attempt, 2u) << "a new fencing token";
+  EXPECT_EQ(h.core.delayed_retries(), 0u);
+}
+
+TEST(BrokerCoreTest, ACancelledRetryLeavesItsBackoffAndNeverRuns) {
+  CoreHarness h;
+  h.Submit({"a"});
+  h.Ready("w", 1);
+  const auto first = h.TickBatches();
+  ASSERT_EQ(first.size(), 1u);
+  h.Worker("w", wire::Done{first[0].second.batch_id, 1, 1000, {{"a", 100}}});
+  Effects cancelled;
+  h.core.OnCancel(wire::Cancel{"a"}, cancelled);
+  EXPECT_TRUE(cancelled.empty());
+  EXPECT_EQ(h.core.delayed_retries(), 0u);
+  EXPECT_FALSE(h.core.Knows("a"));
+  h.Advance(1s);
+  EXPECT_TRUE(h.TickBatches().empty());
+}
+
+TEST(BrokerCoreTest, TheSweepHoldsARecoveredRetryUntilItsRetryAt) {
+  CoreHarness h;
+  h.Ready("w", 1);
+  JobRecord record = h.Record("later", JobStatus::kQueued, 1, h.now.wall - WallMicros(5s));
+  record.retries = 1;
+  record.retry_at = h.now.wall + WallMicros(2s);
+  record.timeout_ms = 1000;  // would have expired, counted from creation
+  JobRecord due = h.Record("due", JobStatus::kQueued, 1, h.now.wall - WallMicros(5s));
+  due.retry_at = h.now.wall - WallMicros(100ms);
+  due.timeout_ms = 1000;  // its wait started at retry_at: 900 ms left
+  Effects out;
+  h.core.OnSweep({record, due}, h.now, out);
+  EXPECT_TRUE(out.endings.empty());
+  EXPECT_TRUE(h.core.Knows("later"));
+  const auto now_batches = h.TickBatches();
+  ASSERT_EQ(now_batches.size(), 1u);
+  EXPECT_EQ(now_batches[0].second.jobs[0].id, "due");
+  h.Worker("w", wire::Done{now_batches[0].second.batch_id, 1, 1000, {}});
+  h.Advance(1999ms);
+  EXPECT_TRUE(h.TickBatches().empty());
+  h.Advance(1ms);
+  const auto later_batches = h.TickBatches();
+  ASSERT_EQ(later_batches.size(), 1u);
+  EXPECT_EQ(later_batches[0].second.jobs[0].id, "later");
 }
 
 }  // namespace

@@ -241,13 +241,14 @@ class Simulation {
         }
         if (credits_were_gone) credit_free_since_ = worker.busy_until;
         Effects out;
-        core_->OnWorkerMessage(
-            worker.routing,
-            wire::Done{
-                batch.batch_id, static_cast<std::uint32_t>(batch.jobs.size()),
-                std::chrono::duration_cast<std::chrono::microseconds>(Cost(batch.jobs.size()))
-                    .count()},
-            At(), out);
+        core_->OnWorkerMessage(worker.routing,
+                               wire::Done{batch.batch_id,
+                                          static_cast<std::uint32_t>(batch.jobs.size()),
+                                          std::chrono::duration_cast<std::chrono::microseconds>(
+                                              Cost(batch.jobs.size()))
+                                              .count(),
+                                          {}},
+                               At(), out);
         Apply(std::move(out));
         if (!worker.batches.empty()) StartFront(worker, worker.busy_until);
       }

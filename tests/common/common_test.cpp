@@ -40,6 +40,24 @@ TEST(TypeSettingsTest, ParsesNameAndOverrides) {
   auto max_run = ParseTypeSettings("render:max_run_ms=90000", defaults);
   ASSERT_TRUE(max_run);
   EXPECT_EQ(max_run->max_run, std::chrono::milliseconds(90000));
+  auto retries = ParseTypeSettings("render:max_retries=4,retry_backoff_ms=250", defaults);
+  ASSERT_TRUE(retries);
+  EXPECT_EQ(retries->max_retries, 4u);
+  EXPECT_EQ(retries->retry_backoff, std::chrono::milliseconds(250));
+  EXPECT_EQ(plain->max_retries, 0u) << "no retries unless asked";
+  EXPECT_FALSE(ParseTypeSettings("x:max_retries=21", defaults));
+  EXPECT_FALSE(ParseTypeSettings("x:retry_backoff_ms=0", defaults));
+  EXPECT_FALSE(ParseTypeSettings("x:retry_backoff_ms=3600001", defaults));
+}
+
+TEST(ErrorCodeTest, OnlyPassingFailuresAreRetryable) {
+  EXPECT_TRUE(IsRetryable(ErrorCode::kTransientError));
+  EXPECT_TRUE(IsRetryable(ErrorCode::kDeviceOutOfMemory));
+  EXPECT_FALSE(IsRetryable(ErrorCode::kInvalidInput));
+  EXPECT_FALSE(IsRetryable(ErrorCode::kHandlerError));
+  EXPECT_FALSE(IsRetryable(ErrorCode::kCancelled));
+  EXPECT_EQ(ParseErrorCode("transient_error"), ErrorCode::kTransientError);
+  EXPECT_EQ(HttpStatus(ErrorCode::kNotRetryable), 409);
 }
 
 TEST(TypeSettingsTest, RejectsBadSpecs) {

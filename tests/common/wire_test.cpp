@@ -67,7 +67,12 @@ TEST(WireTest, WorkerMessagesRoundTrip) {
   ASSERT_EQ(batch.jobs.size(), 1u);
   EXPECT_EQ(batch.jobs[0].attempt, 2u);
   EXPECT_EQ(batch.dispatched_us, 123456789);
-  EXPECT_EQ(RoundTrip(Done{"b-1", 5, 777}).exec_us, 777);
+  EXPECT_EQ(RoundTrip(Done{"b-1", 5, 777, {}}).exec_us, 777);
+  const Done with_retries = RoundTrip(Done{"b-2", 2, 1, {{"j1", 250}, {"j2", 0}}});
+  ASSERT_EQ(with_retries.retries.size(), 2u);
+  EXPECT_EQ(with_retries.retries[0].id, "j1");
+  EXPECT_EQ(with_retries.retries[0].delay_ms, 250);
+  EXPECT_EQ(with_retries.retries[1].id, "j2");
   EXPECT_EQ(RoundTrip(Heartbeat{5}).sent_us, 5);
   EXPECT_EQ(RoundTrip(Disconnect{"bye"}).reason, "bye");
   EXPECT_EQ(RoundTrip(Ping{3}).seq, 3u);

@@ -98,6 +98,29 @@ class FakeStore : public JobStorePort {
     it->second.cancelled_by = cancelled_by;
     return CancelOutcome::kCancelled;
   }
+  Result<RequeueOutcome> Requeue(std::string_view id, JobStatus* status_out) override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    const auto it = records.find(std::string(id));
+    if (it == records.end()) return RequeueOutcome::kNotFound;
+    const JobStatus status = it->second.status;
+    if (status != JobStatus::kFailed && status != JobStatus::kExpired &&
+        status != JobStatus::kCancelled) {
+      *status_out = status;
+      return RequeueOutcome::kNotEnded;
+    }
+    it->second.status = JobStatus::kQueued;
+    it->second.error_code.clear();
+    it->second.error_message.clear();
+    return RequeueOutcome::kQueued;
+  }
+  Status WithdrawRequeued(std::string_view id, ErrorCode code, std::string_view message) override {
+    if (down) return Fail(ErrorCode::kRedisUnavailable);
+    JobRecord& record = records[std::string(id)];
+    record.status = JobStatus::kFailed;
+    record.error_code = Name(code);
+    record.error_message = message;
+    return Ok();
+  }
   Result<StoredBytes> ReadStoredBytes(std::string_view tenant, WallMicros) override {
     if (down) return Fail(ErrorCode::kRedisUnavailable);
     ++stored_reads;

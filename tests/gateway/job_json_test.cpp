@@ -46,6 +46,34 @@ TEST(JobJsonTest, BinaryResultShowsItsDescriptionTypeAndWhereToFetchIt) {
   EXPECT_EQ(RenderJob(record).find("result_url"), std::string::npos);
 }
 
+TEST(JobJsonTest, ARetriedJobShowsItsRetriesWhenItIsDueAndEachEarlierAttempt) {
+  JobRecord record;
+  record.id = "abc";
+  record.status = JobStatus::kQueued;
+  record.attempts = 2;
+  record.max_retries = 3;
+  record.retries = 2;
+  record.retry_at = WallMicros(2'000'000);
+  record.history =
+      R"({"attempt":1,"status":"failed","error":{"code":"transient_error","message":"a\nb"}})"
+      "\n"
+      R"({"attempt":2,"status":"failed","error":{"code":"device_out_of_memory","message":""}})";
+  const std::string body = RenderJob(record);
+  EXPECT_EQ(test::JsonInt(body, "max_retries"), 3);
+  EXPECT_EQ(test::JsonInt(body, "retries"), 2);
+  EXPECT_EQ(test::JsonString(body, "retry_at"), "1970-01-01T00:00:02.000000Z");
+  EXPECT_NE(body.find(R"("history":[{"attempt":1,)"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"(}},{"attempt":2,)"), std::string::npos) << body;
+  record.status = JobStatus::kSucceeded;
+  EXPECT_EQ(RenderJob(record).find("retry_at"), std::string::npos) << "only while it waits";
+  record.history.clear();
+  record.max_retries = 0;
+  record.retries = 0;
+  const std::string plain = RenderJob(record);
+  EXPECT_EQ(plain.find("history"), std::string::npos);
+  EXPECT_EQ(plain.find("retries"), std::string::npos);
+}
+
 TEST(JobJsonTest, FailedJobShowsErrorAndNoResult) {
   JobRecord record;
   record.id = "abc";

@@ -13,6 +13,26 @@ TEST(RequestParserTest, ParsesAJob) {
   EXPECT_EQ(job->priority, 3);
 }
 
+TEST(RequestParserTest, ReadsRetrySettingsWithinTheirBounds) {
+  auto plain = ParseJobRequest(R"({"type":"upper","input":1})");
+  ASSERT_TRUE(plain);
+  EXPECT_EQ(plain->max_retries, -1) << "unset: the type's default";
+  EXPECT_EQ(plain->retry_backoff_ms, -1);
+  auto job = ParseJobRequest(R"({"type":"upper","input":1,"max_retries":0,"retry_backoff_ms":5})");
+  ASSERT_TRUE(job) << job.error().message;
+  EXPECT_EQ(job->max_retries, 0);
+  EXPECT_EQ(job->retry_backoff_ms, 5);
+  for (const char* bad : {R"({"type":"upper","input":1,"max_retries":21})",
+                          R"({"type":"upper","input":1,"max_retries":-1})",
+                          R"({"type":"upper","input":1,"max_retries":"3"})",
+                          R"({"type":"upper","input":1,"retry_backoff_ms":0})",
+                          R"({"type":"upper","input":1,"retry_backoff_ms":3600001})"}) {
+    auto refused = ParseJobRequest(bad);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidRequest);
+  }
+}
+
 TEST(RequestParserTest, KeepsAnyJsonInputAsCompactJson) {
   auto job = ParseJobRequest(R"({"type":"mlp", "input": [1, 2.5, {"a" : null}] })");
   ASSERT_TRUE(job);

@@ -81,6 +81,29 @@ def handle_batch(inputs):
   EXPECT_EQ((*results)[6]->json, R"("É")") << "UTF-8 kept as it is";
 }
 
+TEST_F(PythonHandlerTest, AnExceptionsBatchqCodeNamesItsErrorWhenTheTableHasIt) {
+  const std::string file = Write("flaky.py", R"(
+class Busy(Exception):
+    batchq_code = "transient_error"
+
+class Odd(Exception):
+    batchq_code = "no_such_code"
+
+def handle_batch(inputs):
+    return [Busy("try later") if x == 1 else Odd("odd") for x in inputs]
+)");
+  auto handler = LoadPythonHandler(file, "");
+  ASSERT_TRUE(handler) << handler.error().message;
+  const auto results = Run(**handler, {"1", "2"});
+  ASSERT_TRUE(results) << results.error().message;
+  ASSERT_EQ(results->size(), 2u);
+  ASSERT_FALSE((*results)[0]);
+  EXPECT_EQ((*results)[0].error().code, ErrorCode::kTransientError);
+  EXPECT_EQ((*results)[0].error().message, "Busy: try later");
+  ASSERT_FALSE((*results)[1]);
+  EXPECT_EQ((*results)[1].error().code, ErrorCode::kHandlerError) << "a code the table lacks";
+}
+
 TEST_F(PythonHandlerTest, ARaisingBatchFailsWholeWithItsTypeAndMessageAndTheHandlerLivesOn) {
   const std::string file = Write("flaky.py", R"(
 calls = 0

@@ -79,7 +79,7 @@ TEST(StoredBytesTest, TheAccountFollowsEachRecordFromCreationToExpiry) {
   outcome.result = std::string(2000, 'R');
   auto finished = worker.Finish(std::span(&outcome, 1));
   ASSERT_TRUE(finished) << finished.error().message;
-  ASSERT_TRUE((*finished)[0]);
+  ASSERT_EQ((*finished)[0].kind, FinishMark::Kind::kWritten);
   const std::uint64_t after_finish = Held(gateway, "acme");
   EXPECT_GE(after_finish, 3 * (1000 + kOverhead) + 100 + kOverhead + 2000);
   EXPECT_LT(after_finish, 3 * (1000 + kOverhead) + 100 + kOverhead + 2000 + 64)

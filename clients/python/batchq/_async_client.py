@@ -66,9 +66,9 @@ class AsyncClient:
         self._idle = []
 
     async def submit(self, type, input, priority=None, timeout_ms=None, wait_s=None,
-                     idempotency_key=None):
+                     idempotency_key=None, max_retries=None, retry_backoff_ms=None):
         return await self._run(_protocol.submit(type, input, priority, timeout_ms, wait_s,
-                                                idempotency_key))
+                                                idempotency_key, max_retries, retry_backoff_ms))
 
     async def get(self, job_id):
         return await self._run(_protocol.get(job_id))
@@ -81,6 +81,9 @@ class AsyncClient:
 
     async def cancel(self, job_id):
         return await self._run(_protocol.cancel(job_id))
+
+    async def retry(self, job_id):
+        return await self._run(_protocol.retry(job_id))
 
     async def map(self, type, inputs, priority=None, timeout_ms=None, timeout_s=None,
                   chunk_size=500):

@@ -69,11 +69,12 @@ class Client:
         self._lock = threading.Lock()
 
     def submit(self, type, input, priority=None, timeout_ms=None, wait_s=None,
-               idempotency_key=None):
+               idempotency_key=None, max_retries=None, retry_backoff_ms=None):
         """Queues a job and returns its record; with wait_s, the ended job if it ends
-        within wait_s seconds (one round trip), else the queued one."""
+        within wait_s seconds (one round trip), else the queued one. max_retries and
+        retry_backoff_ms override the type's retries after retryable failures."""
         return self._run(_protocol.submit(type, input, priority, timeout_ms, wait_s,
-                                          idempotency_key))
+                                          idempotency_key, max_retries, retry_backoff_ms))
 
     def get(self, job_id):
         return self._run(_protocol.get(job_id))
@@ -88,9 +89,15 @@ class Client:
         return self._run(_protocol.result(job_id))
 
     def cancel(self, job_id):
-        """Cancels a queued job and returns its record; BatchqError "not_cancellable"
-        once it runs or ended."""
+        """Cancels a queued or running job and returns its record; BatchqError
+        "not_cancellable" once it ended."""
         return self._run(_protocol.cancel(job_id))
+
+    def retry(self, job_id):
+        """Runs a failed, expired or cancelled job again under its id and returns its
+        queued record (its earlier attempts in "history"); BatchqError "not_retryable"
+        for any other."""
+        return self._run(_protocol.retry(job_id))
 
     def map(self, type, inputs, priority=None, timeout_ms=None, timeout_s=None,
             chunk_size=500):

@@ -84,12 +84,16 @@ def _job_path(job_id, suffix="", wait_ms=None):
     return path if wait_ms is None else f"{path}?wait_ms={wait_ms}"
 
 
-def _job_body(type, input, priority, timeout_ms):
+def _job_body(type, input, priority, timeout_ms, max_retries=None, retry_backoff_ms=None):
     body = {"type": type, "input": input}
     if priority is not None:
         body["priority"] = priority
     if timeout_ms is not None:
         body["timeout_ms"] = timeout_ms
+    if max_retries is not None:
+        body["max_retries"] = max_retries
+    if retry_backoff_ms is not None:
+        body["retry_backoff_ms"] = retry_backoff_ms
     return body
 
 
@@ -97,12 +101,13 @@ def _wait_ms(seconds):
     return max(0, int(seconds * 1000))
 
 
-def submit(type, input, priority=None, timeout_ms=None, wait_s=None, idempotency_key=None):
+def submit(type, input, priority=None, timeout_ms=None, wait_s=None, idempotency_key=None,
+           max_retries=None, retry_backoff_ms=None):
     # Every submit carries an Idempotency-Key, so that resending it after a dropped
     # connection cannot run the job twice.
     headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
     path = "/v1/jobs" if not wait_s else f"/v1/jobs?wait_ms={_wait_ms(wait_s)}"
-    body = _encode(_job_body(type, input, priority, timeout_ms))
+    body = _encode(_job_body(type, input, priority, timeout_ms, max_retries, retry_backoff_ms))
     response = yield Request("POST", path, body, headers)
     return _expect(response, 200, 202)
 
@@ -115,6 +120,12 @@ def get(job_id):
 def cancel(job_id):
     response = yield Request("DELETE", _job_path(job_id))
     return _expect(response, 200)
+
+
+def retry(job_id):
+    # Not resent on a stale connection: a second one would find the job queued (409).
+    response = yield Request("POST", _job_path(job_id, ":retry"), b"{}", retry_safe=False)
+    return _expect(response, 202)
 
 
 def result(job_id):

@@ -59,6 +59,13 @@ class ClientLiveTest(unittest.TestCase):
         with self.assertRaises(BatchqError) as again:
             self.client.cancel(job["id"])
         self.assertEqual((again.exception.status, again.exception.code), (409, "not_cancellable"))
+        retried = self.client.retry(job["id"])
+        self.assertEqual((retried["status"], retried["history"][0]["status"]),
+                         ("queued", "cancelled"))
+        with self.assertRaises(BatchqError) as waiting:
+            self.client.retry(job["id"])
+        self.assertEqual((waiting.exception.status, waiting.exception.code), (409, "not_retryable"))
+        self.client.cancel(job["id"])
 
     def test_a_jobs_events_arrive_in_order_and_resume_after_the_last_one_seen(self):
         job = self.client.submit("upper", "pushed")
@@ -138,6 +145,8 @@ class AsyncClientLiveTest(unittest.IsolatedAsyncioTestCase):
                 await client.map("normalize", ["nope"])
             parked = await client.submit("parked", 1)
             self.assertEqual((await client.cancel(parked["id"]))["status"], "cancelled")
+            self.assertEqual((await client.retry(parked["id"]))["status"], "queued")
+            await client.cancel(parked["id"])
             with self.assertRaises(BatchqError) as unknown:
                 await client.submit("no_such_type", 1)
             self.assertEqual(unknown.exception.code, "unknown_type")

@@ -74,6 +74,21 @@ class ProtocolTest(unittest.TestCase):
         _, again = drive(_protocol.submit("upper", "hi"), [answer(202, {"id": "j2"})])
         self.assertNotEqual(again[0].headers["Idempotency-Key"], request.headers["Idempotency-Key"])
 
+    def test_submit_sends_retry_settings_and_retry_posts_to_the_jobs_retry_route(self):
+        _, seen = drive(_protocol.submit("upper", "hi", max_retries=2, retry_backoff_ms=50),
+                        [answer(202, {"id": "j1"})])
+        self.assertEqual(json.loads(seen[0].body),
+                         {"type": "upper", "input": "hi", "max_retries": 2,
+                          "retry_backoff_ms": 50})
+        job, seen = drive(_protocol.retry("j/1"), [answer(202, {"id": "j/1", "status": "queued"})])
+        self.assertEqual(job["status"], "queued")
+        self.assertEqual((seen[0].method, seen[0].path), ("POST", "/v1/jobs/j%2F1:retry"))
+        self.assertFalse(seen[0].retry_safe)
+        with self.assertRaises(BatchqError) as caught:
+            drive(_protocol.retry("j1"), [answer(409, {"error": {
+                "code": "not_retryable", "message": "The job is succeeded."}})])
+        self.assertEqual(caught.exception.code, "not_retryable")
+
     def test_a_refusal_becomes_an_error_with_its_code_sentence_and_retry_after(self):
         with self.assertRaises(BatchqError) as caught:
             drive(_protocol.get("a/b"), [answer(
