@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <deque>
+#include <iterator>
 #include <optional>
 
 #include <fmt/format.h>
@@ -262,14 +263,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                         self->backlog_ -= n;
                         self->out_.pop_front();
-                        if (ec) return self->EndStream();
+                        if (ec || self->stream_closed_.load()) {
+                          self->writing_ = false;
+                          return self->EndStream();
+                        }
                         self->WriteNextChunk();
                       });
   }
 
   void EndStream() {
     if (stream_closed_.exchange(true)) return;
-    out_.clear();
+    // The piece being written stays until its write completes: the write still reads
+    // it, and its completion takes it off the queue.
+    out_.erase(writing_ && !out_.empty() ? std::next(out_.begin()) : out_.begin(), out_.end());
     Close();
   }
 

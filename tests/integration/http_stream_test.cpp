@@ -1,5 +1,6 @@
 // The HTTP server's streamed replies on a real socket: pieces go out as chunks in the
-// order sent, and nothing follows the body's last chunk, even a piece sent after End().
+// order sent, and nothing follows the body's last chunk, even a piece sent after End();
+// a client that speaks or goes while a piece is being written ends the stream cleanly.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -54,6 +55,62 @@ TEST(HttpStreamTest, PiecesGoOutAsChunksAndNothingFollowsTheLastOne) {
   ASSERT_NE(body, std::string::npos) << answer;
   EXPECT_NE(answer.find("Transfer-Encoding: chunked"), std::string::npos) << answer;
   EXPECT_EQ(answer.substr(body + 4), "6\r\nfirst\n\r\n7\r\nsecond\n\r\n0\r\n\r\n");
+}
+
+// A client that sends a byte in the middle of a piece it does not read (so the piece's
+// write is still in flight), then reads what is left until the server closes.
+std::string InterruptMidPiece(std::uint16_t port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  std::string answer;
+  const std::string request = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    close(fd);
+    return answer;
+  }
+  timeval limit{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  char buffer[65536];
+  while (answer.find("\r\n\r\n") == std::string::npos) {
+    const ssize_t n = recv(fd, buffer, 1024, 0);
+    if (n <= 0) break;
+    answer.append(buffer, n);
+  }
+  send(fd, "x", 1, MSG_NOSIGNAL);  // a streaming client that speaks ends its stream
+  for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) answer.append(buffer, n);
+  close(fd);
+  return answer;
+}
+
+TEST(HttpStreamTest, AClientThatSpeaksWhileAPieceIsBeingWrittenEndsTheStreamAndTheServerGoesOn) {
+  boost::asio::io_context io;
+  // Larger than loopback's socket buffers, so that its write waits on the client.
+  const std::string piece(64u << 20, 'x');
+  HttpServer server(io, HttpServer::Options{.port = 0},
+                    [&piece](HttpRequestIn request, Respond respond) {
+                      if (request.path != "/big")
+                        return respond(HttpReply{200, "ok", "text/plain", {}});
+                      HttpReply reply{200, {}, "text/event-stream", {}};
+                      reply.stream = [&piece](std::shared_ptr<ReplyStream> stream) {
+                        EXPECT_TRUE(stream->Send(piece));
+                        stream->Send("more\n");  // queued behind it
+                      };
+                      respond(std::move(reply));
+                    });
+  std::thread runner([&io] { io.run(); });
+  const std::string cut = InterruptMidPiece(server.port());
+  const std::string after =
+      Exchange(server.port(), "GET /ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  io.stop();
+  runner.join();
+  EXPECT_NE(cut.find("200 OK"), std::string::npos) << cut.substr(0, 200);
+  EXPECT_LT(cut.size(), piece.size()) << "the piece was cut off";
+  EXPECT_EQ(cut.find("more"), std::string::npos) << "nothing went out after the client spoke";
+  EXPECT_NE(after.find("\r\n\r\nok"), std::string::npos) << "the server still answers: " << after;
 }
 
 }  // namespace
