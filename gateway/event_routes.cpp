@@ -7,6 +7,7 @@
 #include "common/api_key.h"
 #include "gateway/api_reply.h"
 #include "gateway/job_events.h"
+#include "gateway/job_stream_watcher.h"
 #include "gateway/query_params.h"
 #include "gateway/server_sent_event.h"
 
@@ -14,61 +15,12 @@ namespace batchq {
 namespace {
 
 constexpr std::string_view kEventStream = "text/event-stream";
-constexpr std::string_view kHeartbeat = "heartbeat";
 
 HttpReply StreamReply(std::function<void(std::shared_ptr<ReplyStream>)> on_stream) {
   HttpReply reply{200, {}, std::string(kEventStream), {{"X-Accel-Buffering", "no"}}};
   reply.stream = std::move(on_stream);
   return reply;
 }
-
-// One job's stream. Its cursor sends each event once, whichever thread sees it first.
-class JobStreamWatcher : public JobEventHub::Watcher {
- public:
-  JobStreamWatcher(std::shared_ptr<ReplyStream> stream, std::optional<JobEventKey> after)
-      : stream_(std::move(stream)), cursor_(after) {}
-
-  // The record as read after the watcher was registered: everything it shows that the
-  // client has not seen.
-  bool OnRecord(const JobRecord& record) {
-    std::lock_guard lock(mutex_);
-    return SendLocked(cursor_.FromRecord(record));
-  }
-  bool OnChange(const JobChange& change, const JobRecord* record) override {
-    std::lock_guard lock(mutex_);
-    if (record != nullptr && IsTerminal(change.status))
-      return SendLocked(cursor_.FromRecord(*record));
-    std::vector<JobEvent> events;
-    if (auto event = cursor_.FromChange(change)) events.push_back(std::move(*event));
-    return SendLocked(std::move(events));
-  }
-  bool OnGap(const JobRecord* record) override {
-    if (record != nullptr) return OnRecord(*record);
-    return !stream_->closed();
-  }
-  bool OnHeartbeat() override {
-    std::lock_guard lock(mutex_);
-    return !cursor_.ended() && stream_->Send(FormatServerSentComment(kHeartbeat));
-  }
-
- private:
-  bool SendLocked(std::vector<JobEvent> events) {
-    std::string text;
-    for (const JobEvent& event : events) {
-      text += FormatServerSentEvent(event.key.ToString(), event.name, event.data);
-    }
-    if (!text.empty() && !stream_->Send(std::move(text))) return false;
-    if (cursor_.ended()) {
-      stream_->End();
-      return false;
-    }
-    return !stream_->closed();
-  }
-
-  std::mutex mutex_;
-  const std::shared_ptr<ReplyStream> stream_;
-  JobEventCursor cursor_;
-};
 
 // A tenant's stream (or every tenant's): each change that passes the filters.
 class TenantStreamWatcher : public JobEventHub::Watcher {
@@ -88,7 +40,7 @@ class TenantStreamWatcher : public JobEventHub::Watcher {
   bool OnGap(const JobRecord*) override {
     return stream_->Send(FormatServerSentEvent({}, "gap", R"({"missed":"unknown"})"));
   }
-  bool OnHeartbeat() override { return stream_->Send(FormatServerSentComment(kHeartbeat)); }
+  bool OnHeartbeat() override { return stream_->Send(FormatServerSentComment(kHeartbeatComment)); }
 
  private:
   const std::shared_ptr<ReplyStream> stream_;
@@ -127,15 +79,14 @@ void EventRoutes::JobEvents(const std::string& id, const HttpRequestIn& request,
                        retry = options_.reconnect_delay](std::shared_ptr<ReplyStream> stream) {
     stream->Send(FormatServerSentRetry(retry));
     auto watcher = std::make_shared<JobStreamWatcher>(stream, after);
-    // Watch first, then read: a change between the two is in the record or in a notice,
-    // and the cursor sends it once either way.
+    // Watch first, then read: a change between the two is in the record or in a notice
+    // (held until the record's steps went out), and the cursor sends it once either way.
     hub_.WatchJob(id, watcher);
     auto now = store_.Get(id);
-    if (now && *now) {
-      watcher->OnRecord(**now);
-    } else if (!now) {
+    if (!now) {
       stream->Send(FormatServerSentComment("the job could not be read; waiting for its changes"));
     }
+    watcher->OnRecord(now && *now ? &**now : nullptr);
   }));
 }
 
