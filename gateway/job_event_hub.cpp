@@ -1,6 +1,7 @@
 #include "gateway/job_event_hub.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace batchq {
 
@@ -24,11 +25,12 @@ std::size_t JobEventHub::watchers() const {
 
 void JobEventHub::Forget(const std::vector<Watcher*>& done) {
   if (done.empty()) return;
+  // One pass over the tables per notice, however many streams it ended (a set, not a
+  // search of `done` per entry: thousands of streams may end on one notice).
+  const std::unordered_set<const Watcher*> gone(done.begin(), done.end());
   std::lock_guard lock(mutex_);
   for (Table* table : {&by_job_, &by_tenant_}) {
-    std::erase_if(*table, [&done](const auto& entry) {
-      return std::find(done.begin(), done.end(), entry.second.get()) != done.end();
-    });
+    std::erase_if(*table, [&gone](const auto& entry) { return gone.contains(entry.second.get()); });
   }
 }
 
