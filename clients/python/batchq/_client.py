@@ -135,7 +135,7 @@ class Client:
             except (OSError, http.client.HTTPException) as error:
                 failures += 1
                 if job_id is None or failures > _MAX_STREAM_RECONNECTS:
-                    raise BatchqError("connection_failed", str(error) or type(error).__name__)
+                    raise BatchqError("connection_failed", str(error) or error.__class__.__name__)
             finally:
                 connection.close()
             if job_id is None:
@@ -211,7 +211,7 @@ class Client:
                 connection.close()
                 if reused and request.retry_safe:
                     continue  # the gateway closed it while idle; a fresh one
-                raise BatchqError("connection_failed", str(error) or type(error).__name__)
+                raise BatchqError("connection_failed", str(error) or error.__class__.__name__)
             except OSError as error:
                 connection.close()
                 raise BatchqError("connection_failed", str(error)) from error

@@ -131,6 +131,32 @@ class ClientLiveTest(unittest.TestCase):
 
 @unittest.skipUnless(URL and KEY, "needs BATCHQ_TEST_URL and BATCHQ_TEST_API_KEY")
 class AsyncClientLiveTest(unittest.IsolatedAsyncioTestCase):
+    async def test_a_jobs_events_and_the_tenants_arrive_without_a_thread(self):
+        async with AsyncClient(URL, api_key=KEY) as client:
+            job = await client.submit("upper", "pushed async")
+            events = [event async for event in client.events(job["id"])]
+            self.assertEqual([e.event for e in events], ["queued", "running", "succeeded"])
+            self.assertEqual(events[-1].data["result"], "PUSHED ASYNC")
+            resumed = [e async for e in client.events(job["id"], last_event_id=events[1].id)]
+            self.assertEqual([e.event for e in resumed], ["succeeded"])
+            self.assertEqual(
+                [e async for e in client.events(job["id"], last_event_id=events[-1].id)], [])
+            stream = client.events(type="parked", status="queued")
+            first = asyncio.ensure_future(anext(stream))
+            submitted = []
+            # The stream opens when the task first runs: submit until it has seen one.
+            for _ in range(100):
+                submitted.append((await client.submit("parked", "watched async"))["id"])
+                done, _ = await asyncio.wait({first}, timeout=0.1)
+                if done:
+                    break
+            seen = await first
+            await stream.aclose()
+            for job_id in submitted:
+                await client.cancel(job_id)
+            self.assertEqual((seen.event, seen.data["type"]), ("queued", "parked"))
+            self.assertIn(seen.data["id"], submitted)
+
     async def test_the_same_calls_concurrently_without_a_thread_each(self):
         async with AsyncClient(URL, api_key=KEY) as client:
             jobs = await asyncio.gather(
@@ -153,6 +179,10 @@ class AsyncClientLiveTest(unittest.IsolatedAsyncioTestCase):
             await asyncio.sleep(3 * IDLE_TIMEOUT_S)  # the kept-alive connections close
             self.assertEqual((await client.get(queued["id"]))["result"], "B")
         async with AsyncClient(URL, api_key="bq_not_a_key") as stranger:
+            with self.assertRaises(BatchqError) as refused_stream:
+                async for _ in stranger.events("x"):
+                    pass
+            self.assertEqual(refused_stream.exception.code, "unauthenticated")
             with self.assertRaises(BatchqError) as refused:
                 await stranger.get("x")
             self.assertEqual(refused.exception.code, "unauthenticated")
