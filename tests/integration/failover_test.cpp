@@ -144,13 +144,9 @@ TEST(FailoverTest, ABrokerFrozenPastItsLeaseStepsDownWhenItWakesAndNothingRunsTw
 TEST(FailoverTest, RedisRefusesADeposedEpochsStartsAndEndings) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  auto as = [&](const std::string& role) {
-    auto endpoint = ResolveRedisEndpoint(stack.redis_url(role), stack.redis_password_file(role));
-    return RedisConnection(RedisConnection::Options{*endpoint});
-  };
-  RedisConnection gateway_redis = as("gateway");
-  RedisConnection worker_redis = as("worker");
-  RedisConnection broker_redis = as("broker");
+  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
+  RedisConnection worker_redis = RoleRedis(stack, "worker");
+  RedisConnection broker_redis = RoleRedis(stack, "broker");
   JobStore gateway(gateway_redis, {});
   JobStore worker(worker_redis, {});
   JobStore broker(broker_redis, {});

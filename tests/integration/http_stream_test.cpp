@@ -16,21 +16,31 @@
 namespace batchq::test {
 namespace {
 
-// Sends `request` to 127.0.0.1:`port` and reads until the server closes.
-std::string Exchange(std::uint16_t port, const std::string& request) {
+// A socket connected to 127.0.0.1:`port` that has sent `request` (reads time out after
+// 10 s), or -1.
+int SendRequest(std::uint16_t port, const std::string& request) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(port);
   inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
-  std::string answer;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      send(fd, request.data(), request.size(), MSG_NOSIGNAL) >= 0) {
-    timeval limit{10, 0};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
-    char buffer[4096];
-    for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) answer.append(buffer, n);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
+    close(fd);
+    return -1;
   }
+  timeval limit{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  return fd;
+}
+
+// Sends `request` to 127.0.0.1:`port` and reads until the server closes.
+std::string Exchange(std::uint16_t port, const std::string& request) {
+  std::string answer;
+  const int fd = SendRequest(port, request);
+  if (fd < 0) return answer;
+  char buffer[4096];
+  for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) answer.append(buffer, n);
   close(fd);
   return answer;
 }
@@ -60,20 +70,9 @@ TEST(HttpStreamTest, PiecesGoOutAsChunksAndNothingFollowsTheLastOne) {
 // A client that sends a byte in the middle of a piece it does not read (so the piece's
 // write is still in flight), then reads what is left until the server closes.
 std::string InterruptMidPiece(std::uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
   std::string answer;
-  const std::string request = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      send(fd, request.data(), request.size(), MSG_NOSIGNAL) < 0) {
-    close(fd);
-    return answer;
-  }
-  timeval limit{10, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof(limit));
+  const int fd = SendRequest(port, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n");
+  if (fd < 0) return answer;
   char buffer[65536];
   while (answer.find("\r\n\r\n") == std::string::npos) {
     const ssize_t n = recv(fd, buffer, 1024, 0);

@@ -13,12 +13,6 @@
 namespace batchq::test {
 namespace {
 
-RedisConnection As(const Stack& stack, const std::string& role) {
-  auto endpoint = ResolveRedisEndpoint(stack.redis_url(role), stack.redis_password_file(role));
-  if (!endpoint) throw std::runtime_error(endpoint.error().message);
-  return RedisConnection(RedisConnection::Options{*endpoint});
-}
-
 // The reply's error text, or "" when Redis ran the command.
 std::string Refusal(RedisConnection& redis, std::initializer_list<std::string_view> command) {
   auto reply = redis.Command(command);
@@ -42,7 +36,7 @@ TEST(RedisAclTest, EachRoleReachesOnlyWhatItNeeds) {
   RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack.redis_url())});
   ASSERT_EQ(Refusal(admin, {"HGET", key_record, "tenant"}), "") << "the record exists";
 
-  RedisConnection worker = As(stack, "worker");
+  RedisConnection worker = RoleRedis(stack, "worker");
   EXPECT_EQ(Refusal(worker, {"HGET", job_key, "status"}), "") << "a worker reads job records";
   for (auto command : std::vector<std::vector<std::string_view>>{{"HGET", key_record, "tenant"},
                                                                  {"HGETALL", key_record},
@@ -62,7 +56,7 @@ TEST(RedisAclTest, EachRoleReachesOnlyWhatItNeeds) {
     EXPECT_TRUE(reply->is_error()) << "a worker ran " << command[0];
     EXPECT_TRUE(reply->str.starts_with("NOPERM")) << reply->str;
   }
-  RedisConnection broker = As(stack, "broker");
+  RedisConnection broker = RoleRedis(stack, "broker");
   EXPECT_TRUE(Refusal(broker, {"HGET", key_record, "tenant"}).starts_with("NOPERM"));
   EXPECT_TRUE(Refusal(broker, {"DEL", job_key}).starts_with("NOPERM"));
   // Its lease commands reach the lease's keys and nothing else.
@@ -70,7 +64,7 @@ TEST(RedisAclTest, EachRoleReachesOnlyWhatItNeeds) {
   EXPECT_EQ(Refusal(broker, {"GET", "bq:broker:lease"}), "");
   EXPECT_TRUE(Refusal(broker, {"SET", job_key, "x"}).starts_with("NOPERM"));
   EXPECT_TRUE(Refusal(broker, {"SET", "bq:pending", "x"}).starts_with("NOPERM"));
-  RedisConnection gateway = As(stack, "gateway");
+  RedisConnection gateway = RoleRedis(stack, "gateway");
   EXPECT_EQ(Refusal(gateway, {"HGET", key_record, "tenant"}), "") << "the gateway checks keys";
   EXPECT_TRUE(Refusal(gateway, {"FLUSHALL"}).starts_with("NOPERM"));
   EXPECT_TRUE(Refusal(gateway, {"CONFIG", "SET", "appendonly", "no"}).starts_with("NOPERM"));

@@ -187,18 +187,12 @@ TEST(RetryTest, RetryRouteRunsAnEndedJobAgainUnderItsIdAndRefusesTheOthers) {
       << "a queued job is refused: " << out;
 }
 
-RedisConnection As(const Stack& stack, const std::string& role) {
-  auto endpoint = ResolveRedisEndpoint(stack.redis_url(role), stack.redis_password_file(role));
-  if (!endpoint) throw std::runtime_error(endpoint.error().message);
-  return RedisConnection(RedisConnection::Options{*endpoint});
-}
-
 TEST(RetryTest, TheHistoryKeepsTheNewestAttemptsUpToItsBound) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RedisConnection gateway_redis = As(stack, "gateway");
-  RedisConnection broker_redis = As(stack, "broker");
-  RedisConnection worker_redis = As(stack, "worker");
+  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
+  RedisConnection broker_redis = RoleRedis(stack, "broker");
+  RedisConnection worker_redis = RoleRedis(stack, "worker");
   JobStore gateway(gateway_redis, {});
   JobStore worker(worker_redis, {});
   auto epoch_text = broker_redis.Command({"GET", gateway.epoch_key()});

@@ -18,12 +18,6 @@ using namespace std::chrono_literals;
 
 constexpr std::uint64_t kOverhead = JobStore::kRecordOverheadBytes;
 
-RedisConnection As(const Stack& stack, const std::string& role) {
-  auto endpoint = ResolveRedisEndpoint(stack.redis_url(role), stack.redis_password_file(role));
-  if (!endpoint) throw std::runtime_error(endpoint.error().message);
-  return RedisConnection(RedisConnection::Options{*endpoint});
-}
-
 NewJob Job(const std::string& tenant, std::size_t input_bytes) {
   // The clock alone repeats itself: two jobs made in one microsecond shared an id.
   static int made = 0;
@@ -45,9 +39,9 @@ std::uint64_t Held(JobStore& store, const std::string& tenant, WallMicros at = N
 TEST(StoredBytesTest, TheAccountFollowsEachRecordFromCreationToExpiry) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RedisConnection gateway_redis = As(stack, "gateway");
-  RedisConnection broker_redis = As(stack, "broker");
-  RedisConnection worker_redis = As(stack, "worker");
+  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
+  RedisConnection broker_redis = RoleRedis(stack, "broker");
+  RedisConnection worker_redis = RoleRedis(stack, "worker");
   JobStore gateway(gateway_redis, {});
   JobStore broker(broker_redis, {});
   JobStore worker(worker_redis, {});

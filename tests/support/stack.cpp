@@ -617,6 +617,12 @@ double MetricValue(const std::string& metrics, const std::string& series) {
   return std::stod(metrics.substr(at + 1 + line.size()));
 }
 
+RedisConnection RoleRedis(const Stack& stack, const std::string& role) {
+  auto endpoint = ResolveRedisEndpoint(stack.redis_url(role), stack.redis_password_file(role));
+  if (!endpoint) throw std::runtime_error(endpoint.error().message);
+  return RedisConnection(RedisConnection::Options{*endpoint});
+}
+
 std::string ScrapeMetrics(const std::string& base_url, const std::string& api_key) {
   HttpClientOptions options;
   options.timeout = std::chrono::seconds(5);
