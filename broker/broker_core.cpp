@@ -165,6 +165,7 @@ void BrokerCore::OnDone(const std::string& worker, const wire::Done& done, Now n
     return;
   }
   policy_.ObserveBatch(it->second.type, done.size, std::chrono::microseconds(done.exec_us));
+  std::size_t held = 0;
   for (auto& job : it->second.jobs) {
     if (!lost_runs_.empty()) lost_runs_.erase(job.id);
     const auto retry =
@@ -180,7 +181,9 @@ void BrokerCore::OnDone(const std::string& worker, const wire::Done& done, Now n
     const auto due =
         now.steady + std::chrono::milliseconds(std::max<std::int64_t>(retry->delay_ms, 0));
     delayed_.emplace(due, Delayed{it->second.type, std::move(job)});
+    ++held;
   }
+  if (held > 0 && observer_ != nullptr) observer_->OnRetriesHeld(it->second.type, held);
   in_flight_.erase(it);
   workers_.Release(worker, /*finished=*/true);
 }

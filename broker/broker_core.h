@@ -67,6 +67,8 @@ class BrokerObserver {
   virtual void OnJobsEnded(ErrorCode /*code*/, std::size_t /*count*/) {}
   // A batch its worker held past the type's max_run was taken back.
   virtual void OnBatchOverdue(std::string_view /*type*/) {}
+  // Jobs of a done batch that failed retryably and wait for their backoff.
+  virtual void OnRetriesHeld(std::string_view /*type*/, std::size_t /*count*/) {}
 };
 
 class BrokerCore {

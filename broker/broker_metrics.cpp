@@ -62,6 +62,11 @@ BrokerMetrics::BrokerMetrics(prometheus::Registry& registry)
                    .Name("batchq_batches_overdue_total")
                    .Help("Batches taken back from a worker that held them past max_run, by type")
                    .Register(registry)),
+      retried_(prometheus::BuildCounter()
+                   .Name("batchq_jobs_retried_total")
+                   .Help("Jobs that failed retryably and were queued again after a backoff, by "
+                         "type")
+                   .Register(registry)),
       lease_epoch_(prometheus::BuildGauge()
                        .Name("batchq_broker_lease_epoch")
                        .Help("The lease epoch this broker serves under; 0 while standing by")
@@ -111,6 +116,10 @@ void BrokerMetrics::SetWorkersAlive(std::size_t workers) {
 
 void BrokerMetrics::OnBatchOverdue(std::string_view type) {
   overdue_.Add({{"type", std::string(type)}}).Increment();
+}
+
+void BrokerMetrics::OnRetriesHeld(std::string_view type, std::size_t count) {
+  retried_.Add({{"type", std::string(type)}}).Increment(static_cast<double>(count));
 }
 
 void BrokerMetrics::OnPeerChecked(std::string_view domain, bool allowed) {

@@ -30,6 +30,7 @@ class BrokerMetrics : public BrokerObserver {
                std::span<const std::chrono::microseconds> queue_waits) override;
   void OnJobsEnded(ErrorCode code, std::size_t count) override;
   void OnBatchOverdue(std::string_view type) override;
+  void OnRetriesHeld(std::string_view type, std::size_t count) override;
   void SetQueue(std::string_view type, std::size_t depth, std::size_t in_flight_batches);
   void SetWorkersAlive(std::size_t workers);
   // A CURVE handshake the ZAP handler allowed or refused; safe from its thread.
@@ -48,6 +49,7 @@ class BrokerMetrics : public BrokerObserver {
   prometheus::Gauge& workers_alive_;
   prometheus::Family<prometheus::Counter>& peers_checked_;
   prometheus::Family<prometheus::Counter>& overdue_;
+  prometheus::Family<prometheus::Counter>& retried_;
   prometheus::Gauge& lease_epoch_;
   prometheus::Family<prometheus::Counter>& lease_changes_;
 };

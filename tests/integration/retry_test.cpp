@@ -54,7 +54,7 @@ std::string Submit(HttpClient& client, const std::string& body) {
 StackOptions FlakyStack() {
   return {.workers = 1,
           .broker_args = {"--type", "flaky:max_retries=3,retry_backoff_ms=20,max_delay_ms=1",
-                          "--type", "upper", "--type", "idle"},
+                          "--type", "upper", "--type", "idle", "--metrics-listen", "127.0.0.1:0"},
           .worker_args = {"--type", "upper", "--handler-lib", BATCHQ_FLAKY_PLUGIN}};
 }
 
@@ -106,6 +106,11 @@ TEST(RetryTest, ARetryableFailureRunsAgainUntilItSucceedsAndThePermanentOneRunsO
   EXPECT_EQ(JsonString(refused, "error", "code"), "invalid_input") << refused;
   EXPECT_EQ(JsonInt(refused, "attempts"), 1);
   EXPECT_TRUE(History(refused).empty()) << refused;
+
+  // Three retries in all: two of "a", one of "b".
+  const std::string metrics = ScrapeMetrics(
+      fmt::format("http://127.0.0.1:{}", LoggedMetricsPort(stack.broker().ReadLog())));
+  EXPECT_EQ(MetricValue(metrics, R"(batchq_jobs_retried_total{type="flaky"})"), 3) << metrics;
 
   const auto bad =
       client->PostJson("/v1/jobs", R"({"type":"flaky","input":"c:0","max_retries":21})");
