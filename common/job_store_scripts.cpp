@@ -1,0 +1,398 @@
+// The Lua scripts of the job store (job_store_scripts.h).
+#include "common/job_store_scripts.h"
+
+#include <cctype>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "common/job_record.h"
+#include "common/job_status.h"
+
+namespace batchq::job_scripts {
+namespace {
+
+// The scripts name statuses as `$S_queued` and record fields as `$F_status`; both are
+// filled in from the two tables (job_status.h, job_record.h) so no name is spelled twice.
+std::string LuaSource(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const bool token = text[i] == '$' && i + 2 < text.size() && text[i + 2] == '_' &&
+                       (text[i + 1] == 'S' || text[i + 1] == 'F');
+    if (!token) {
+      out += text[i++];
+      continue;
+    }
+    std::size_t end = i + 3;
+    while (end < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
+      ++end;
+    }
+    const std::string_view name = text.substr(i + 3, end - i - 3);
+    std::string_view resolved;
+    if (text[i + 1] == 'S') {
+      const auto status = ParseJobStatus(name);
+      if (!status) throw std::logic_error(fmt::format("Lua names no status '{}'", name));
+      resolved = ToString(*status);
+    } else {
+      for (const auto& spec : kRecordSchema) {
+        if (spec.name == name) resolved = spec.name;
+      }
+      if (resolved.empty()) throw std::logic_error(fmt::format("Lua names no field '{}'", name));
+    }
+    out += '\'';
+    out += resolved;
+    out += '\'';
+    i = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+// The creation of one job under an Idempotency-Key, which must be atomic with the
+// check. KEYS: idempotency key, job key, pending set, stored account, its minutes, then
+// the recent lists. ARGV: id, fingerprint, ttl_s, score, recent_last, record_ttl_s,
+// release minute, stored bytes, then the record's field/value pairs.
+// Creates the job unless the key is taken; answers "created" or the "id fingerprint" the key
+// already holds. Jobs without a key go through MULTI/EXEC instead (Create): a
+// Lua call costs Redis about twice as much per job, for the argument copies.
+const RedisScript kCreateIdempotentScript{R"lua(
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
+redis.call('HSET', KEYS[2], unpack(ARGV, 9))
+redis.call('EXPIRE', KEYS[2], ARGV[6])
+redis.call('HINCRBY', KEYS[4], 'total', ARGV[8])
+redis.call('HINCRBY', KEYS[4], 'e:' .. ARGV[7], ARGV[8])
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[7])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+for k = 6, #KEYS do
+  redis.call('LPUSH', KEYS[k], ARGV[1])
+  redis.call('LTRIM', KEYS[k], 0, tonumber(ARGV[5]))
+end
+return 'created'
+)lua"};
+
+// One job's state change as the change channel carries it (job_change.h):
+// "id<TAB>status<TAB>attempt<TAB>tenant<TAB>type"; a message joins changes with '\n'.
+constexpr char kChangeLine[] = R"lua(
+local function change(id, status, attempt, tenant, type)
+  return (id or '') .. '\t' .. status .. '\t' .. (attempt or '0') .. '\t' .. (tenant or '') ..
+      '\t' .. (type or '')
+end
+-- The value of field `name` among the field/value pairs ARGV[first..last].
+local function pair_value(first, last, name)
+  for k = first, last, 2 do
+    if ARGV[k] == name then return ARGV[k + 1] end
+  end
+  return ''
+end
+local function status_in(first, last) return pair_value(first, last, $F_status) end
+)lua";
+
+// An attempt that ended, as one line of a record's `history` (job_record.h): a JSON
+// object built here, since cjson would round the microsecond times to 14 digits. Lines
+// are joined by '\n' (JSON strings hold none), so the oldest is dropped with one find.
+constexpr char kHistoryLine[] = R"lua(
+local function history_line(attempt, status, code, message, started, finished, worker, batch)
+  return '{"attempt":' .. (tonumber(attempt) or 0) .. ',"status":' .. cjson.encode(status or '') ..
+      ',"error":{"code":' .. cjson.encode(code or '') .. ',"message":' ..
+      cjson.encode(message or '') .. '},"started_us":' .. string.format('%.0f', tonumber(started) or 0) ..
+      ',"finished_us":' .. string.format('%.0f', tonumber(finished) or 0) .. ',"worker":' ..
+      cjson.encode(worker or '') .. ',"batch":' .. cjson.encode(batch or '') .. '}'
+end
+local function push_history(key, line, max)
+  local text = redis.call('HGET', key, $F_history)
+  if not text or text == '' then return line end
+  local _, lines = string.gsub(text, '\n', '')
+  if lines + 1 >= max then text = string.sub(text, string.find(text, '\n', 1, true) + 1) end
+  return text .. '\n' .. line
+end
+)lua";
+
+// KEYS: job keys. ARGV: field pair count n, the broker epoch's key, the batch's epoch,
+// the change channel, n field/value pairs, then one attempt token per job. A job is claimed when it
+// is queued, or running under an older attempt (its previous worker was declared lost), and only
+// while the batch's epoch is current: a deposed broker's batch claims nothing. The epoch key is an
+// argument, not a declared key: Redis checks declared keys for write access, and workers may only
+// read it.
+const RedisScript kStartScript{LuaSource(std::string(kChangeLine) + R"lua(
+local n = tonumber(ARGV[1])
+local out = {}
+local changes = {}
+if redis.call('GET', ARGV[2]) ~= ARGV[3] then
+  for i = 1, #KEYS do out[i] = 0 end
+  return out
+end
+for i, key in ipairs(KEYS) do
+  local token = tonumber(ARGV[4 + 2 * n + i])
+  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_type)
+  if st[1] == $S_queued or (st[1] == $S_running and tonumber(st[2] or '0') < token) then
+    redis.call('HSET', key, $F_status, $S_running, $F_attempts, token, unpack(ARGV, 5, 4 + 2 * n))
+    changes[#changes + 1] = change(st[3], $S_running, token, st[4], st[5])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+if #changes > 0 then redis.call('PUBLISH', ARGV[4], table.concat(changes, '\n')) end
+return out
+)lua")};
+
+// Shared tail of the scripts that end jobs (KEYS[1] the pending set, ARGV[3] the change
+// channel, `ended` the ids they ended and `changes` their change lines): one ZREM and one
+// PUBLISH per chunk of 500, instead of one of each per job.
+constexpr char kPublishEnded[] = R"lua(
+for i = 1, #ended, 500 do
+  local last = math.min(i + 499, #ended)
+  redis.call('ZREM', KEYS[1], unpack(ended, i, last))
+  redis.call('PUBLISH', ARGV[3], table.concat({unpack(changes, i, last)}, '\n'))
+end
+return out
+)lua";
+
+// The stored-bytes accounts (job_store.h) of the scripts that end or remove records:
+// `restate` moves one record's entry and `settle` writes every account's change once
+// per call. The accounts' keys are built here from the record's tenant: they cannot be
+// declared in KEYS before the record is read.
+constexpr char kStoredAccounts[] = R"lua(
+local accounts = {}
+-- Moves the entry `storage` ("<minute> <bytes>") of a record of `tenant` to release
+-- `minute` with `extra` bytes more and returns the new entry; with no minute, takes it
+-- out of the account. Records written before the account existed have no entry.
+local function restate(tenant, storage, minute, extra)
+  if not tenant or not storage then return nil end
+  local space = string.find(storage, ' ', 1, true)
+  if not space then return nil end
+  local old, bytes = string.sub(storage, 1, space - 1), tonumber(string.sub(storage, space + 1))
+  local account = accounts[tenant]
+  if not account then
+    account = {total = 0, minutes = {}}
+    accounts[tenant] = account
+  end
+  account.minutes[old] = (account.minutes[old] or 0) - bytes
+  if not minute then
+    account.total = account.total - bytes
+    return nil
+  end
+  account.total = account.total + extra
+  account.minutes[minute] = (account.minutes[minute] or 0) + bytes + extra
+  return minute .. ' ' .. (bytes + extra)
+end
+-- Every minute with bytes is listed as due: a new one is added (its field did not exist,
+-- so HINCRBY answers the bytes added); one left with nothing is dropped, so that it is
+-- not named as the next release. One below zero (its release ran first) stays due, so
+-- the next release adds it back.
+local function settle(prefix)
+  for tenant, account in pairs(accounts) do
+    local key = prefix .. tenant
+    if account.total ~= 0 then redis.call('HINCRBY', key, 'total', account.total) end
+    for minute, bytes in pairs(account.minutes) do
+      if bytes ~= 0 then
+        local left = redis.call('HINCRBY', key, 'e:' .. minute, bytes)
+        if left == 0 then
+          redis.call('HDEL', key, 'e:' .. minute)
+          redis.call('ZREM', key .. ':due', minute)
+        elseif left == bytes then
+          redis.call('ZADD', key .. ':due', minute, minute)
+        end
+      end
+    end
+  end
+end
+)lua";
+
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
+// minute, stored prefix, longest backoff (ms), history length, then per job: token,
+// blob, retry (the jitter in thousandths when the failure is retryable, else ''), pair
+// count, the outcome's field/value pairs. Written only while the job runs under that
+// very attempt: the fencing that makes a late result from a lost worker harmless. A
+// binary result goes to `{job key}:blob` with the same TTL. A retryable failure of a
+// job with retries left queues it again instead ({2, backoff ms} in the answer): its
+// attempt goes to the history, and it stays pending.
+const RedisScript kFinishScript{
+    LuaSource(std::string(kStoredAccounts) + kChangeLine + kHistoryLine + R"lua(
+local out = {}
+local ended = {}
+local changes = {}
+local requeued = {}
+-- Queues the job of `key` again if it has retries left; the backoff in ms, or nil.
+local function retry_later(key, st, token, jitter, first, last)
+  local r = redis.call('HMGET', key, $F_retries, $F_max_retries, $F_retry_backoff_ms,
+                       $F_started_us, $F_worker, $F_batch)
+  local retries = tonumber(r[1] or '0') or 0
+  if retries >= (tonumber(r[2] or '0') or 0) then return nil end
+  local backoff = tonumber(r[3] or '0') or 0
+  if backoff <= 0 then backoff = 1000 end
+  local delay = math.floor(math.min(backoff * 2 ^ retries, tonumber(ARGV[6])) * jitter / 1000)
+  local line = history_line(token, $S_failed, pair_value(first, last, $F_error_code),
+                            pair_value(first, last, $F_error_message), r[4], ARGV[1], r[5], r[6])
+  redis.call('HSET', key, $F_status, $S_queued, $F_retries, retries + 1, $F_retry_at_us,
+             string.format('%.0f', tonumber(ARGV[1]) + delay * 1000), $F_history,
+             push_history(key, line, tonumber(ARGV[7])))
+  redis.call('HDEL', key, $F_started_us, $F_launched_us, $F_dispatched_us, $F_batch,
+             $F_batch_size, $F_worker, $F_close_reason)
+  requeued[#requeued + 1] = change(st[3], $S_queued, token, st[4], st[6])
+  return delay
+end
+local a = 8
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  local token, blob, jitter, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local first, last = a + 4, a + 3 + 2 * n
+  a = last + 1
+  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type)
+  local delay = nil
+  if st[1] == $S_running and st[2] == token and jitter ~= '' then
+    delay = retry_later(key, st, token, tonumber(jitter), first, last)
+  end
+  if delay then
+    out[i - 1] = {2, delay}
+  elseif st[1] == $S_running and st[2] == token then
+    local extra = #blob
+    for k = first + 1, last, 2 do extra = extra + #ARGV[k] end
+    local entry = restate(st[4], st[5], ARGV[4], extra)
+    local fields = {$F_finished_us, ARGV[1], unpack(ARGV, first, last)}
+    if entry then
+      fields[#fields + 1] = $F_storage
+      fields[#fields + 1] = entry
+    end
+    redis.call('HSET', key, unpack(fields))
+    redis.call('EXPIRE', key, ARGV[2])
+    if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
+    ended[#ended + 1] = st[3]
+    changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
+    out[i - 1] = 1
+  else
+    out[i - 1] = 0
+  end
+end
+settle(ARGV[5])
+if #requeued > 0 then redis.call('PUBLISH', ARGV[3], table.concat(requeued, '\n')) end
+)lua" + kPublishEnded)};
+
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
+// minute, stored prefix, the broker epoch's key ('' for no fence: a gateway withdrawing a
+// retry the broker refused), the ending broker's epoch, then the
+// ending's field/value pairs (status, error). Ends every job that is not terminal yet,
+// unless that broker was deposed: then the jobs are its successor's.
+const RedisScript kTerminateScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
+local out = {}
+local ended = {}
+local changes = {}
+if ARGV[6] ~= '' and redis.call('GET', ARGV[6]) ~= ARGV[7] then
+  for i = 2, #KEYS do out[i - 1] = 0 end
+  return out
+end
+local extra = 0
+for k = 9, #ARGV, 2 do extra = extra + #ARGV[k] end
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  local st = redis.call('HMGET', key, $F_status, $F_id, $F_tenant, $F_storage, $F_attempts, $F_type)
+  if st[1] == $S_queued or st[1] == $S_running then
+    local entry = restate(st[3], st[4], ARGV[4], extra)
+    redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, 8))
+    if entry then redis.call('HSET', key, $F_storage, entry) end
+    redis.call('EXPIRE', key, ARGV[2])
+    ended[#ended + 1] = st[2]
+    changes[#changes + 1] = change(st[2], status_in(8, #ARGV), st[5], st[3], st[6])
+    out[i - 1] = 1
+  else
+    out[i - 1] = 0
+  end
+end
+settle(ARGV[5])
+)lua" + kPublishEnded)};
+
+// KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id, release
+// minute, stored prefix, then the cancellation's field/value pairs. Returns 1 when a
+// queued job was cancelled, 2 a running one, 0 when the job does not exist, else its
+// (terminal) status.
+const RedisScript kCancelScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
+local st = redis.call('HMGET', KEYS[2], $F_status, $F_tenant, $F_storage, $F_attempts, $F_type)
+if not st[1] then return 0 end
+if st[1] ~= $S_queued and st[1] ~= $S_running then return st[1] end
+local extra = 0
+for k = 8, #ARGV, 2 do extra = extra + #ARGV[k] end
+local entry = restate(st[2], st[3], ARGV[5], extra)
+redis.call('HSET', KEYS[2], $F_finished_us, ARGV[1], unpack(ARGV, 7))
+if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[1], ARGV[4])
+redis.call('PUBLISH', ARGV[3], change(ARGV[4], $S_cancelled, st[4], st[2], st[5]))
+settle(ARGV[6])
+if st[1] == $S_running then return 2 end
+return 1
+)lua")};
+
+// KEYS[1]: pending set; KEYS[2]: job key; KEYS[3]: its blob. ARGV: now_us, channel, id,
+// pending score (ms), unfinished ttl_s, unfinished release minute, stored prefix, record
+// overhead bytes, history length. Queues an ended (failed, expired, cancelled) job again
+// under the same id: its attempt goes to the history, its result and error are dropped,
+// it is pending again with a fresh retry budget, and its stored bytes are again what a
+// new job's are. Returns 1 when queued, 0 when the job does not exist, else its status.
+const RedisScript kRequeueScript{
+    LuaSource(std::string(kStoredAccounts) + kChangeLine + kHistoryLine + R"lua(
+local st = redis.call('HMGET', KEYS[2], $F_status, $F_attempts, $F_tenant, $F_type, $F_storage,
+                      $F_error_code, $F_error_message, $F_started_us, $F_finished_us, $F_worker,
+                      $F_batch, $F_input)
+if not st[1] then return 0 end
+if st[1] ~= $S_failed and st[1] ~= $S_expired and st[1] ~= $S_cancelled then return st[1] end
+local line = history_line(st[2], st[1], st[6], st[7], st[8], st[9], st[10], st[11])
+local history = push_history(KEYS[2], line, tonumber(ARGV[9]))
+local held = tonumber(string.match(st[5] or '', ' (%d+)$') or '0')
+local entry = restate(st[3], st[5], ARGV[6], #(st[12] or '') + tonumber(ARGV[8]) - held)
+redis.call('HDEL', KEYS[2], $F_result, $F_result_type, $F_error_code, $F_error_message,
+           $F_cancelled_by, $F_started_us, $F_launched_us, $F_dispatched_us, $F_finished_us,
+           $F_batch, $F_batch_size, $F_worker, $F_close_reason)
+redis.call('HSET', KEYS[2], $F_status, $S_queued, $F_retries, 0, $F_retry_at_us, ARGV[1],
+           $F_history, history)
+if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
+redis.call('DEL', KEYS[3])
+redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+redis.call('PUBLISH', ARGV[2], change(ARGV[3], $S_queued, st[2], st[3], st[4]))
+settle(ARGV[7])
+return 1
+)lua")};
+
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV[1]: stored prefix; ARGV[2..]: the
+// ids. Deletes the records (a refused submit's) and takes them out of their accounts.
+const RedisScript kRemoveScript{LuaSource(std::string(kStoredAccounts) + R"lua(
+for i = 2, #KEYS do
+  local st = redis.call('HMGET', KEYS[i], $F_tenant, $F_storage)
+  restate(st[1], st[2], nil, 0)
+  redis.call('DEL', KEYS[i])
+  redis.call('ZREM', KEYS[1], ARGV[i])
+end
+settle(ARGV[1])
+return 1
+)lua")};
+
+// KEYS: the tenant's account and its minutes. ARGV: the current minute. Releases the
+// minutes that are due (their records expired), then answers the total and the soonest
+// minute still held (0: none).
+const RedisScript kReadStoredScript{R"lua(
+local now = tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
+if #due > 0 then
+  local freed = 0
+  for i = 1, #due, 500 do
+    local fields = {}
+    for j = i, math.min(i + 499, #due) do fields[#fields + 1] = 'e:' .. due[j] end
+    for _, bytes in ipairs(redis.call('HMGET', KEYS[1], unpack(fields))) do
+      freed = freed + tonumber(bytes or '0')
+    end
+    redis.call('HDEL', KEYS[1], unpack(fields))
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  redis.call('HINCRBY', KEYS[1], 'total', -freed)
+end
+local total = tonumber(redis.call('HGET', KEYS[1], 'total') or '0')
+local soonest = redis.call('ZRANGEBYSCORE', KEYS[2], '(' .. now, '+inf', 'LIMIT', 0, 1)
+return {total, tonumber(soonest[1] or '0')}
+)lua"};
+
+}  // namespace batchq::job_scripts
