@@ -6,7 +6,8 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+
+#include "common/hex_text.h"
 
 namespace batchq {
 namespace {
@@ -21,24 +22,6 @@ constexpr std::array<std::pair<Scope, std::string_view>, 4> kScopeNames{{
 constexpr std::string_view kKeyPrefix = "bq_";
 constexpr std::size_t kIdBytes = 6;       // 12 hex digits
 constexpr std::size_t kSecretBytes = 32;  // 256 bits
-
-std::string Hex(const unsigned char* data, std::size_t size) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  std::string out(size * 2, '0');
-  for (std::size_t i = 0; i < size; ++i) {
-    out[2 * i] = kDigits[data[i] >> 4];
-    out[2 * i + 1] = kDigits[data[i] & 0xf];
-  }
-  return out;
-}
-
-std::string RandomHex(std::size_t bytes) {
-  std::array<unsigned char, 64> buffer{};
-  if (RAND_bytes(buffer.data(), static_cast<int>(bytes)) != 1) {
-    throw std::runtime_error("the system's random number generator failed");
-  }
-  return Hex(buffer.data(), bytes);
-}
 
 bool IsLowerHex(std::string_view text) {
   for (char c : text) {
