@@ -53,6 +53,7 @@ int KeysCreate(const Common& common, const KeyCreateArgs& args) {
     body.Key("max_stored_bytes").Int(static_cast<std::int64_t>(args.max_stored_bytes));
   }
   if (args.weight != 1) body.Key("weight").Int(args.weight);
+  if (args.webhook) body.Key("webhook").Bool(true);
   if (!args.expires_in.empty()) {
     const auto duration = ParseDuration(args.expires_in);
     if (!duration) {
@@ -73,10 +74,12 @@ int KeysCreate(const Common& common, const KeyCreateArgs& args) {
   simdjson::dom::parser parser;
   simdjson::dom::element root;
   if (parser.parse(answer).get(root) != simdjson::SUCCESS) return kExitUnavailable;
-  std::string_view key, id;
+  std::string_view key, id, webhook_secret;
   key = JsonOr(root["key"], key);
   id = JsonOr(root["id"], id);
+  webhook_secret = JsonOr(root["webhook_secret"], webhook_secret);
   std::cout << key << "\n";
+  if (!webhook_secret.empty()) std::cout << "webhook secret: " << webhook_secret << "\n";
   std::cerr << fmt::format("key {} for tenant '{}' ({}); it is shown only this once.\n", id,
                            args.tenant, args.scopes);
   return kExitOk;
@@ -116,6 +119,23 @@ int KeysList(const Common& common) {
     std::cout << fmt::format("{:<14} {:<16} {:<26} {:>8} {:>10} {:<8}\n", id, tenant, scopes, rate,
                              max_queued, revoked ? "revoked" : "active");
   }
+  return kExitOk;
+}
+
+int KeysRotateWebhookSecret(const Common& common, const std::string& id) {
+  std::string body;
+  const HttpRequest request{"POST", "/v1/keys/" + id + ":rotate-webhook-secret", "{}", {}};
+  if (int code = Fetch(common, request, 200, &body)) return code;
+  if (common.output == OutputFormat::kJson) {
+    std::cout << body << "\n";
+    return kExitOk;
+  }
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (parser.parse(body).get(root) != simdjson::SUCCESS) return kExitUnavailable;
+  std::string_view secret;
+  std::cout << JsonOr(root["webhook_secret"], secret) << "\n";
+  std::cerr << fmt::format("new webhook secret of key {}; it is shown only this once.\n", id);
   return kExitOk;
 }
 

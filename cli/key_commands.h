@@ -21,6 +21,7 @@ struct KeyCreateArgs {
   std::uint64_t max_stored_bytes = 0;  // 0: the gateway's default
   std::uint32_t weight = 1;
   std::string expires_in;  // "90d", "12h", "30m", "45s" or seconds; empty: never
+  bool webhook = false;    // give the key a webhook secret (printed once)
 };
 
 // Prints the new key once: in text, the key alone on stdout (so that
@@ -29,6 +30,8 @@ struct KeyCreateArgs {
 int KeysCreate(const Common& common, const KeyCreateArgs& args);
 int KeysList(const Common& common);
 int KeysRevoke(const Common& common, const std::string& id);
+// A new webhook secret for the key, printed once.
+int KeysRotateWebhookSecret(const Common& common, const std::string& id);
 
 // "90d", "12h", "30m", "45s" or a plain number of seconds; nullopt when malformed or 0.
 std::optional<std::chrono::seconds> ParseDuration(std::string_view text);

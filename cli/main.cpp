@@ -110,8 +110,13 @@ int main(int argc, char** argv) {
                              "Lifetime, e.g. 90d, 12h, 30m (default: never)");
   auto* key_list_cmd = keys_cmd->add_subcommand("list", "List keys (never their secrets)");
   std::string key_id;
+  key_create_cmd->add_flag("--webhook", key_create.webhook,
+                           "Give the key a secret that signs its jobs' webhooks (printed once)");
   auto* key_revoke_cmd = keys_cmd->add_subcommand("revoke", "Revoke a key at once");
   key_revoke_cmd->add_option("id", key_id, "Key id (from keys list)")->required();
+  auto* key_rotate_cmd = keys_cmd->add_subcommand(
+      "rotate-webhook-secret", "Give a key a new webhook secret (printed once); the old one ends");
+  key_rotate_cmd->add_option("id", key_id, "Key id (from keys list)")->required();
 
   std::string keygen_prefix;
   auto* keygen_cmd = app.add_subcommand(
@@ -182,6 +187,7 @@ int main(int argc, char** argv) {
   if (*key_create_cmd) return KeysCreate(common, key_create);
   if (*key_list_cmd) return KeysList(common);
   if (*key_revoke_cmd) return KeysRevoke(common, key_id);
+  if (*key_rotate_cmd) return KeysRotateWebhookSecret(common, key_id);
   if (*bench_cmd) {
     load.url = common.url;
     load.api_key = common.api_key;

@@ -52,6 +52,9 @@ struct KeyRecord {
   WallMicros created{0};
   WallMicros expires{0};  // 0: never
   bool revoked = false;
+  // Signs the webhooks of this key's jobs (webhook_signature.h); empty: none. Kept as
+  // is, not hashed: the gateways need it to sign.
+  std::string webhook_secret;
 };
 
 // True while the key may be used at `now`.

@@ -30,6 +30,7 @@ KeyRecord FromFields(std::string_view id, const std::vector<RedisReply>& fields)
     if (name == "created_us") key.created = WallMicros(ParseNumberOrZero<std::int64_t>(value));
     if (name == "expires_us") key.expires = WallMicros(ParseNumberOrZero<std::int64_t>(value));
     if (name == "revoked") key.revoked = value == "1";
+    if (name == "webhook_secret") key.webhook_secret = value;
   }
   return key;
 }
@@ -82,7 +83,9 @@ Status KeyStore::Put(const KeyRecord& key) {
        "expires_us",
        expires,
        "revoked",
-       key.revoked ? "1" : "0"},
+       key.revoked ? "1" : "0",
+       "webhook_secret",
+       key.webhook_secret},
       {"SADD", index_key_, key.id},
       {"EXEC"},
   };

@@ -1,5 +1,6 @@
 #include "gateway/key_admin.h"
 
+#include "common/webhook_signature.h"
 #include "gateway/api_reply.h"
 #include "gateway/key_json.h"
 #include "gateway/request_parser.h"
@@ -14,9 +15,16 @@ HttpReply KeyAdmin::Handle(const HttpRequestIn& request, WallMicros now) {
     if (method == "GET") return List();
     return ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET or POST.");
   }
-  const std::string_view id = path.substr(std::string_view("/v1/keys/").size());
+  std::string_view id = path.substr(std::string_view("/v1/keys/").size());
+  constexpr std::string_view kRotate = ":rotate-webhook-secret";
+  const bool rotate = id.ends_with(kRotate);
+  if (rotate) id.remove_suffix(kRotate.size());
   if (id.empty() || id.find('/') != std::string_view::npos) {
     return ErrorReply(ErrorCode::kKeyNotFound);
+  }
+  if (rotate) {
+    if (method != "POST") return ErrorReply(ErrorCode::kMethodNotAllowed, "Use POST.");
+    return RotateWebhookSecret(id);
   }
   if (method != "DELETE") return ErrorReply(ErrorCode::kMethodNotAllowed, "Use DELETE.");
   return Revoke(id);
@@ -41,8 +49,9 @@ HttpReply KeyAdmin::Create(const HttpRequestIn& request, WallMicros now) {
   key.weight = parsed->weight;
   key.created = now;
   if (parsed->expires_in.count() > 0) key.expires = now + parsed->expires_in;
+  if (parsed->webhook) key.webhook_secret = NewWebhookSecret();
   if (auto stored = store_.PutKey(key); !stored) return Unavailable(stored.error());
-  HttpReply reply = JsonReply(201, RenderKey(key, FormatKeyText(text)));
+  HttpReply reply = JsonReply(201, RenderKey(key, FormatKeyText(text), true));
   reply.headers.emplace_back("Location", "/v1/keys/" + key.id);
   return reply;
 }
@@ -51,6 +60,15 @@ HttpReply KeyAdmin::List() {
   auto keys = store_.ListKeys();
   if (!keys) return Unavailable(keys.error());
   return JsonReply(200, RenderKeyList(*keys));
+}
+
+HttpReply KeyAdmin::RotateWebhookSecret(std::string_view id) {
+  auto key = store_.GetKey(id);
+  if (!key) return Unavailable(key.error());
+  if (!*key || (*key)->revoked) return ErrorReply(ErrorCode::kKeyNotFound);
+  (*key)->webhook_secret = NewWebhookSecret();
+  if (auto stored = store_.PutKey(**key); !stored) return Unavailable(stored.error());
+  return JsonReply(200, RenderKey(**key, {}, true));
 }
 
 HttpReply KeyAdmin::Revoke(std::string_view id) {

@@ -1,6 +1,7 @@
 #pragma once
 // The admin-scoped key routes: POST /v1/keys (creates a key, answers its text once),
-// GET /v1/keys (every key, never a secret), DELETE /v1/keys/{id} (revokes). The
+// GET /v1/keys (every key, never a secret), DELETE /v1/keys/{id} (revokes), POST
+// /v1/keys/{id}:rotate-webhook-secret (a new webhook secret, answered once). The
 // caller's admin scope is checked before these are reached. Thread-safe.
 
 #include <string_view>
@@ -23,6 +24,8 @@ class KeyAdmin {
   HttpReply Create(const HttpRequestIn& request, WallMicros now);
   HttpReply List();
   HttpReply Revoke(std::string_view id);
+  // A new webhook secret for the key, shown once; the old one signs nothing more.
+  HttpReply RotateWebhookSecret(std::string_view id);
 
   KeyStorePort& store_;
 };

@@ -73,6 +73,12 @@ Status ParseKeyField(std::string_view name, simdjson::dom::element value, KeyReq
     auto weight = Count(value, name, 1, kMaxTenantWeight);
     if (!weight) return std::unexpected(weight.error());
     out.weight = static_cast<std::uint32_t>(*weight);
+  } else if (name == "webhook") {
+    bool webhook = false;
+    if (value.get(webhook) != simdjson::SUCCESS) {
+      return Fail(ErrorCode::kInvalidRequest, "\"webhook\" must be true or false.");
+    }
+    out.webhook = webhook;
   } else if (name == "expires_in_s") {
     auto seconds = Count(value, name, 1, 10ull * 365 * 24 * 3600);
     if (!seconds) return std::unexpected(seconds.error());
@@ -108,7 +114,8 @@ Result<KeyRequest> ParseKeyRequest(std::string_view body) {
 
 namespace {
 
-void WriteKey(JsonWriter& json, const KeyRecord& key, std::string_view key_text) {
+void WriteKey(JsonWriter& json, const KeyRecord& key, std::string_view key_text,
+              bool show_webhook_secret) {
   json.BeginObject();
   json.Key("id").String(key.id).Key("tenant").String(key.tenant);
   json.Key("scopes").BeginArray();
@@ -124,21 +131,25 @@ void WriteKey(JsonWriter& json, const KeyRecord& key, std::string_view key_text)
   json.Key("created_at").String(FormatRfc3339(key.created));
   if (key.expires.count() > 0) json.Key("expires_at").String(FormatRfc3339(key.expires));
   json.Key("revoked").Bool(key.revoked);
+  json.Key("webhook").Bool(!key.webhook_secret.empty());
+  if (show_webhook_secret && !key.webhook_secret.empty()) {
+    json.Key("webhook_secret").String(key.webhook_secret);
+  }
   json.EndObject();
 }
 
 }  // namespace
 
-std::string RenderKey(const KeyRecord& key, std::string_view key_text) {
+std::string RenderKey(const KeyRecord& key, std::string_view key_text, bool show_webhook_secret) {
   JsonWriter json;
-  WriteKey(json, key, key_text);
+  WriteKey(json, key, key_text, show_webhook_secret);
   return json.Take();
 }
 
 std::string RenderKeyList(std::span<const KeyRecord> keys) {
   JsonWriter json;
   json.BeginObject().Key("keys").BeginArray();
-  for (const auto& key : keys) WriteKey(json, key, {});
+  for (const auto& key : keys) WriteKey(json, key, {}, false);
   json.EndArray().EndObject();
   return json.Take();
 }

@@ -25,11 +25,15 @@ struct KeyRequest {
   std::uint64_t max_stored_bytes = 0;  // 0: the gateway's --tenant-max-stored-bytes
   std::uint32_t weight = 1;
   std::chrono::seconds expires_in{0};  // 0: never
+  bool webhook = false;                // give it a webhook secret
 };
 Result<KeyRequest> ParseKeyRequest(std::string_view body);
 
-// The key's record as JSON; with `key_text`, also "key" (the one time it is shown).
-std::string RenderKey(const KeyRecord& key, std::string_view key_text = {});
+// The key's record as JSON; with `key_text`, also "key" (the one time it is shown), and
+// with `show_webhook_secret` its "webhook_secret" (when made or rotated). Otherwise
+// "webhook" only says whether it has one.
+std::string RenderKey(const KeyRecord& key, std::string_view key_text = {},
+                      bool show_webhook_secret = false);
 std::string RenderKeyList(std::span<const KeyRecord> keys);
 
 }  // namespace batchq

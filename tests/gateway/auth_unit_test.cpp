@@ -182,6 +182,18 @@ TEST(KeyJsonTest, AKeyRequestIsCheckedFieldByField) {
   EXPECT_EQ(shown.find("deadbeef"), std::string::npos) << "a hash was shown";
   EXPECT_EQ(shown.find("\"key\""), std::string::npos);
   EXPECT_NE(RenderKey(key, "bq_x").find(R"("key":"bq_x")"), std::string::npos);
+  EXPECT_NE(shown.find(R"("webhook":false)"), std::string::npos) << shown;
+
+  auto webhook = ParseKeyRequest(R"({"tenant":"acme","scopes":"submit","webhook":true})");
+  ASSERT_TRUE(webhook);
+  EXPECT_TRUE(webhook->webhook);
+  EXPECT_FALSE(ParseKeyRequest(R"({"tenant":"acme","scopes":"submit","webhook":"yes"})"));
+  key.webhook_secret = "whsec_secret";
+  EXPECT_EQ(RenderKey(key).find("whsec_secret"), std::string::npos) << "shown only when made";
+  EXPECT_NE(RenderKey(key).find(R"("webhook":true)"), std::string::npos);
+  EXPECT_NE(RenderKey(key, {}, true).find(R"("webhook_secret":"whsec_secret")"), std::string::npos);
+  const KeyRecord keys[] = {key};
+  EXPECT_EQ(RenderKeyList(keys).find("whsec_secret"), std::string::npos);
 }
 
 TEST(GatewayConfigTest, AuthNoneIsOnlyAllowedOnLoopback) {
