@@ -59,6 +59,10 @@ struct JobRecord {
   // {attempt, status, error_code, error_message, started_us, finished_us, worker, batch}
   // (at most kMaxHistory); empty: none.
   std::string history;
+  // Where the job's final record is POSTed when it ends (a webhook; empty: nowhere), and
+  // the id of the key whose webhook secret signs it.
+  std::string callback_url;
+  std::string webhook_key;
 };
 
 // The earlier attempts a record keeps in `history`.
@@ -93,6 +97,8 @@ enum class RecordField {
   kRetries,
   kRetryAt,
   kHistory,
+  kCallbackUrl,
+  kWebhookKey,
 };
 
 struct RecordFieldSpec {
@@ -104,7 +110,7 @@ struct RecordFieldSpec {
 };
 
 // One row per RecordField, in enum order.
-inline constexpr std::array<RecordFieldSpec, 28> kRecordSchema{{
+inline constexpr std::array<RecordFieldSpec, 30> kRecordSchema{{
     {RecordField::kId, "id", &JobRecord::id},
     {RecordField::kType, "type", &JobRecord::type},
     {RecordField::kTenant, "tenant", &JobRecord::tenant},
@@ -133,13 +139,15 @@ inline constexpr std::array<RecordFieldSpec, 28> kRecordSchema{{
     {RecordField::kRetries, "retries", &JobRecord::retries},
     {RecordField::kRetryAt, "retry_at_us", &JobRecord::retry_at},
     {RecordField::kHistory, "history", &JobRecord::history},
+    {RecordField::kCallbackUrl, "callback_url", &JobRecord::callback_url},
+    {RecordField::kWebhookKey, "webhook_key", &JobRecord::webhook_key},
 }};
 
 constexpr bool SchemaInEnumOrder() {
   for (std::size_t i = 0; i < kRecordSchema.size(); ++i) {
     if (static_cast<std::size_t>(kRecordSchema[i].field) != i) return false;
   }
-  return static_cast<std::size_t>(RecordField::kHistory) + 1 == kRecordSchema.size();
+  return static_cast<std::size_t>(RecordField::kWebhookKey) + 1 == kRecordSchema.size();
 }
 static_assert(SchemaInEnumOrder(), "kRecordSchema must list every RecordField once, in order");
 

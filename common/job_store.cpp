@@ -25,6 +25,11 @@ RecordFields CreationFields(const NewJob& job, std::string_view storage) {
   fields.Add(RecordField::kStatus, ToString(JobStatus::kQueued))
       .Add(RecordField::kAttempts, "0")
       .Add(RecordField::kStorage, storage);
+  // Only jobs with a webhook carry its fields: the others' records stay as small.
+  if (!job.callback_url.empty()) {
+    fields.Add(RecordField::kCallbackUrl, job.callback_url)
+        .Add(RecordField::kWebhookKey, job.webhook_key);
+  }
   return fields;
 }
 

@@ -36,6 +36,7 @@ void WriteJobHead(JsonWriter& json, const JobRecord& record) {
   if (record.max_retries > 0 || record.retries > 0) {
     json.Key("max_retries").Int(record.max_retries).Key("retries").Int(record.retries);
   }
+  if (!record.callback_url.empty()) json.Key("callback_url").String(record.callback_url);
   if (record.status == JobStatus::kQueued && record.retry_at.count() > 0) {
     json.Key("retry_at").String(FormatRfc3339(record.retry_at));
   }

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include "common/web_url.h"
+
 namespace batchq {
 namespace {
 
@@ -58,6 +60,16 @@ Result<JobRequest> ParseJobObject(element value) {
       auto retries = BoundedInteger(field.value, key, 0, kMaxRetries);
       if (!retries) return std::unexpected(retries.error());
       request.max_retries = static_cast<std::int32_t>(*retries);
+    } else if (key == "callback_url") {
+      std::string_view url;
+      if (field.value.get(url) != simdjson::SUCCESS) {
+        return Fail(ErrorCode::kInvalidRequest, "\"callback_url\" must be a string.");
+      }
+      if (auto parsed = ParseWebUrl(url); !parsed) {
+        return Fail(ErrorCode::kInvalidRequest,
+                    fmt::format("\"callback_url\": {}", parsed.error().message));
+      }
+      request.callback_url = std::string(url);
     } else if (key == "retry_backoff_ms") {
       auto backoff = BoundedInteger(field.value, key, 1, kMaxRetryBackoffMs);
       if (!backoff) return std::unexpected(backoff.error());

@@ -20,13 +20,14 @@ struct JobRequest {
   // Retries after retryable failures and the first one's backoff; -1: the type's default.
   std::int32_t max_retries = -1;
   std::int64_t retry_backoff_ms = -1;
+  std::string callback_url;  // checked by ParseWebUrl; empty: no webhook
 };
 
 // True for application/json, with or without parameters, in any case.
 bool IsJsonContentType(std::string_view content_type);
 
 // {"type": "...", "input": <any JSON>, "priority"?: int, "timeout_ms"?: int,
-//  "max_retries"?: int, "retry_backoff_ms"?: int}
+//  "max_retries"?: int, "retry_backoff_ms"?: int, "callback_url"?: string}
 Result<JobRequest> ParseJobRequest(std::string_view body);
 
 // {"jobs": [ <job>, ... ]}: the outer error fails the whole request; each item keeps

@@ -66,8 +66,8 @@ void SetRetries(NewJob& job, const JobRequest& item, const wire::Status& status)
 
 // One new job per item that passed its checks; the items' type and input move to it.
 std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, const std::string& tenant,
-                            WallMicros created, const wire::Status& status,
-                            std::vector<std::size_t>& item_of_job) {
+                            const std::string& key_id, WallMicros created,
+                            const wire::Status& status, std::vector<std::size_t>& item_of_job) {
   std::vector<NewJob> jobs;
   jobs.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
@@ -81,6 +81,8 @@ std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, const std::s
     job.created = created;
     job.timeout_ms = items[i]->timeout_ms;
     SetRetries(job, *items[i], status);
+    job.callback_url = std::move(items[i]->callback_url);
+    if (!job.callback_url.empty()) job.webhook_key = key_id;
     jobs.push_back(std::move(job));
     item_of_job.push_back(i);
   }
@@ -153,8 +155,8 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
   }
   auto pending = std::make_shared<Pending>(
       Pending{std::move(*admitted), caller, std::move(respond), std::move(answer), {}, {}, {}});
-  pending->jobs = NewJobs(pending->admitted.items, caller.tenant, NowWallMicros(), *status,
-                          pending->item_of_job);
+  pending->jobs = NewJobs(pending->admitted.items, caller.tenant, caller.key_id, NowWallMicros(),
+                          *status, pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
   if (!ClaimInFlight(*pending)) return;
   if (RefusedForStoredBytes(*pending)) return;

@@ -33,6 +33,21 @@ TEST(RequestParserTest, ReadsRetrySettingsWithinTheirBounds) {
   }
 }
 
+TEST(RequestParserTest, ACallbackUrlMustBeAnHttpUrlWithNothingHidden) {
+  auto job = ParseJobRequest(
+      R"({"type":"upper","input":1,"callback_url":"https://hooks.example.com/in?k=1"})");
+  ASSERT_TRUE(job) << job.error().message;
+  EXPECT_EQ(job->callback_url, "https://hooks.example.com/in?k=1");
+  for (const char* bad : {R"({"type":"upper","input":1,"callback_url":5})",
+                          R"({"type":"upper","input":1,"callback_url":"file:///etc/passwd"})",
+                          R"({"type":"upper","input":1,"callback_url":"http://u@evil/"})"}) {
+    auto refused = ParseJobRequest(bad);
+    ASSERT_FALSE(refused) << bad;
+    EXPECT_EQ(refused.error().code, ErrorCode::kInvalidRequest);
+    EXPECT_NE(refused.error().message.find("callback_url"), std::string::npos);
+  }
+}
+
 TEST(RequestParserTest, KeepsAnyJsonInputAsCompactJson) {
   auto job = ParseJobRequest(R"({"type":"mlp", "input": [1, 2.5, {"a" : null}] })");
   ASSERT_TRUE(job);
