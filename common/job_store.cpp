@@ -244,7 +244,7 @@ Status JobStore::Remove(std::span<const std::string> ids) {
   for (const auto& id : ids) keys.push_back(JobKey(id));
   std::vector<std::string_view> key_views{pending_key_};
   key_views.insert(key_views.end(), keys.begin(), keys.end());
-  std::vector<std::string_view> args{stored_prefix_};
+  std::vector<std::string_view> args{options_.key_prefix};
   args.insert(args.end(), ids.begin(), ids.end());
   // Run twice, it finds the records gone and changes nothing.
   auto reply = redis_.Eval(kRemoveScript, key_views, args, Replay::kSafe);
@@ -380,7 +380,7 @@ Result<CancelOutcome> JobStore::Cancel(std::string_view id, std::string_view can
                                         RecordField::kErrorMessage, RecordField::kCancelledBy});
   const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), options_.result_ttl));
   const std::string_view keys[] = {pending_key_, key};
-  std::vector<std::string_view> args{now, ttl_, done_channel_, id, minute, stored_prefix_};
+  std::vector<std::string_view> args{now, ttl_, done_channel_, id, minute, options_.key_prefix};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   auto reply = redis_.Eval(kCancelScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
@@ -507,8 +507,8 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
   const std::string max_backoff = std::to_string(kMaxRetryBackoff.count());
   const std::string history = std::to_string(kMaxHistory);
   std::vector<std::string_view> key_views{pending_key_};
-  std::vector<std::string_view> args{now,         ttl_,   done_channel_, minute, stored_prefix_,
-                                     max_backoff, history};
+  std::vector<std::string_view> args{
+      now, ttl_, done_channel_, minute, options_.key_prefix, max_backoff, history};
   args.reserve(7 + outcomes.size() * 17);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     key_views.push_back(texts[4 * i]);
@@ -533,8 +533,8 @@ Result<RequeueOutcome> JobStore::Requeue(std::string_view id, JobStatus* status_
   const std::string overhead = std::to_string(kRecordOverheadBytes);
   const std::string history = std::to_string(kMaxHistory);
   const std::string_view keys[] = {pending_key_, key, blob};
-  const std::string_view args[] = {now,    done_channel_,  id,       score,  unfinished_ttl_,
-                                   minute, stored_prefix_, overhead, history};
+  const std::string_view args[] = {now,    done_channel_,       id,       score,  unfinished_ttl_,
+                                   minute, options_.key_prefix, overhead, history};
   auto reply = redis_.Eval(kRequeueScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind == RedisReply::Kind::kInteger) {
@@ -579,7 +579,7 @@ Result<std::vector<bool>> JobStore::RunTerminate(std::span<const std::string> id
   const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
   std::vector<std::string_view> key_views{pending_key_};
   key_views.insert(key_views.end(), keys.begin(), keys.end());
-  std::vector<std::string_view> args{now,       ttl_, done_channel_, minute, stored_prefix_,
+  std::vector<std::string_view> args{now,       ttl_, done_channel_, minute, options_.key_prefix,
                                      epoch_key, epoch};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   return RunFlagsScript(kTerminateScript, key_views, args, Replay::kUnsafe);

@@ -187,7 +187,7 @@ end
 -- the next release adds it back.
 local function settle(prefix)
   for tenant, account in pairs(accounts) do
-    local key = prefix .. tenant
+    local key = prefix .. 'stored:' .. tenant
     if account.total ~= 0 then redis.call('HINCRBY', key, 'total', account.total) end
     for minute, bytes in pairs(account.minutes) do
       if bytes ~= 0 then
@@ -204,8 +204,22 @@ local function settle(prefix)
 end
 )lua";
 
+// The webhook of a job that just ended, when it has a callback_url: the delivery
+// `{prefix}webhook:<job id>.<attempt>` (a hash: its job, state and tries; the id is what a
+// receiver de-duplicates on) and its turn in `{prefix}webhook:due` (a sorted set by when
+// to send, ms), written with the ending itself so that no ending loses its webhook.
+constexpr char kWebhookQueue[] = R"lua(
+local function queue_webhook(prefix, url, id, attempt, now_us)
+  if not url or url == '' then return end
+  local delivery = id .. '.' .. (attempt or '0')
+  redis.call('HSET', prefix .. 'webhook:' .. delivery, 'job', id, 'state', 'pending', 'tries', 0,
+             'created_us', now_us)
+  redis.call('ZADD', prefix .. 'webhook:due', math.floor(tonumber(now_us) / 1000), delivery)
+end
+)lua";
+
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
-// minute, stored prefix, longest backoff (ms), history length, then per job: token,
+// minute, key prefix, longest backoff (ms), history length, then per job: token,
 // blob, retry (the jitter in thousandths when the failure is retryable, else ''), pair
 // count, the outcome's field/value pairs. Written only while the job runs under that
 // very attempt: the fencing that makes a late result from a lost worker harmless. A
@@ -213,7 +227,7 @@ end
 // job with retries left queues it again instead ({2, backoff ms} in the answer): its
 // attempt goes to the history, and it stays pending.
 const RedisScript kFinishScript{
-    LuaSource(std::string(kStoredAccounts) + kChangeLine + kHistoryLine + R"lua(
+    LuaSource(std::string(kStoredAccounts) + kWebhookQueue + kChangeLine + kHistoryLine + R"lua(
 local out = {}
 local ended = {}
 local changes = {}
@@ -243,7 +257,8 @@ for i = 2, #KEYS do
   local token, blob, jitter, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local first, last = a + 4, a + 3 + 2 * n
   a = last + 1
-  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type)
+  local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type,
+                        $F_callback_url)
   local delay = nil
   if st[1] == $S_running and st[2] == token and jitter ~= '' then
     delay = retry_later(key, st, token, tonumber(jitter), first, last)
@@ -264,6 +279,7 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
+    queue_webhook(ARGV[5], st[7], st[3], token, ARGV[1])
     out[i - 1] = 1
   else
     out[i - 1] = 0
@@ -274,11 +290,12 @@ if #requeued > 0 then redis.call('PUBLISH', ARGV[3], table.concat(requeued, '\n'
 )lua" + kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
-// minute, stored prefix, the broker epoch's key ('' for no fence: a gateway withdrawing a
+// minute, key prefix, the broker epoch's key ('' for no fence: a gateway withdrawing a
 // retry the broker refused), the ending broker's epoch, then the
 // ending's field/value pairs (status, error). Ends every job that is not terminal yet,
 // unless that broker was deposed: then the jobs are its successor's.
-const RedisScript kTerminateScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
+const RedisScript kTerminateScript{
+    LuaSource(std::string(kStoredAccounts) + kWebhookQueue + kChangeLine + R"lua(
 local out = {}
 local ended = {}
 local changes = {}
@@ -290,7 +307,8 @@ local extra = 0
 for k = 9, #ARGV, 2 do extra = extra + #ARGV[k] end
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local st = redis.call('HMGET', key, $F_status, $F_id, $F_tenant, $F_storage, $F_attempts, $F_type)
+  local st = redis.call('HMGET', key, $F_status, $F_id, $F_tenant, $F_storage, $F_attempts, $F_type,
+                        $F_callback_url)
   if st[1] == $S_queued or st[1] == $S_running then
     local entry = restate(st[3], st[4], ARGV[4], extra)
     redis.call('HSET', key, $F_finished_us, ARGV[1], unpack(ARGV, 8))
@@ -298,6 +316,7 @@ for i = 2, #KEYS do
     redis.call('EXPIRE', key, ARGV[2])
     ended[#ended + 1] = st[2]
     changes[#changes + 1] = change(st[2], status_in(8, #ARGV), st[5], st[3], st[6])
+    queue_webhook(ARGV[5], st[7], st[2], st[5], ARGV[1])
     out[i - 1] = 1
   else
     out[i - 1] = 0
@@ -307,11 +326,13 @@ settle(ARGV[5])
 )lua" + kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2]: job key. ARGV: finished_us, ttl_s, channel, id, release
-// minute, stored prefix, then the cancellation's field/value pairs. Returns 1 when a
+// minute, key prefix, then the cancellation's field/value pairs. Returns 1 when a
 // queued job was cancelled, 2 a running one, 0 when the job does not exist, else its
 // (terminal) status.
-const RedisScript kCancelScript{LuaSource(std::string(kStoredAccounts) + kChangeLine + R"lua(
-local st = redis.call('HMGET', KEYS[2], $F_status, $F_tenant, $F_storage, $F_attempts, $F_type)
+const RedisScript kCancelScript{
+    LuaSource(std::string(kStoredAccounts) + kWebhookQueue + kChangeLine + R"lua(
+local st = redis.call('HMGET', KEYS[2], $F_status, $F_tenant, $F_storage, $F_attempts, $F_type,
+                      $F_callback_url)
 if not st[1] then return 0 end
 if st[1] ~= $S_queued and st[1] ~= $S_running then return st[1] end
 local extra = 0
@@ -322,13 +343,14 @@ if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[3], change(ARGV[4], $S_cancelled, st[4], st[2], st[5]))
+queue_webhook(ARGV[6], st[6], ARGV[4], st[4], ARGV[1])
 settle(ARGV[6])
 if st[1] == $S_running then return 2 end
 return 1
 )lua")};
 
 // KEYS[1]: pending set; KEYS[2]: job key; KEYS[3]: its blob. ARGV: now_us, channel, id,
-// pending score (ms), unfinished ttl_s, unfinished release minute, stored prefix, record
+// pending score (ms), unfinished ttl_s, unfinished release minute, key prefix, record
 // overhead bytes, history length. Queues an ended (failed, expired, cancelled) job again
 // under the same id: its attempt goes to the history, its result and error are dropped,
 // it is pending again with a fresh retry budget, and its stored bytes are again what a
@@ -358,7 +380,7 @@ settle(ARGV[7])
 return 1
 )lua")};
 
-// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV[1]: stored prefix; ARGV[2..]: the
+// KEYS[1]: pending set; KEYS[2..]: job keys. ARGV[1]: key prefix; ARGV[2..]: the
 // ids. Deletes the records (a refused submit's) and takes them out of their accounts.
 const RedisScript kRemoveScript{LuaSource(std::string(kStoredAccounts) + R"lua(
 for i = 2, #KEYS do

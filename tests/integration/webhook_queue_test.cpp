@@ -1,0 +1,77 @@
+// The webhook deliveries the ending scripts queue, with each process's own Redis user: a
+// job with a callback_url gets one delivery when it ends, whoever ends it (its worker's
+// result, a cancel, the broker's expiry); a job without one gets none.
+#include <string>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/job_store.h"
+#include "common/redis_connection.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+NewJob Job(const std::string& callback_url) {
+  static int made = 0;
+  NewJob job;
+  job.id = fmt::format("hook-{}-{}", NowWallMicros().count(), ++made);
+  job.type = "upper";
+  job.tenant = "acme";
+  job.input = "\"x\"";
+  job.created = NowWallMicros();
+  job.callback_url = callback_url;
+  job.webhook_key = callback_url.empty() ? "" : "0123456789ab";
+  return job;
+}
+
+TEST(WebhookQueueTest, EveryEndingOfAJobWithACallbackQueuesOneDelivery) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
+  RedisConnection broker_redis = RoleRedis(stack, "broker");
+  RedisConnection worker_redis = RoleRedis(stack, "worker");
+  JobStore gateway(gateway_redis, {});
+  JobStore broker(broker_redis, {});
+  JobStore worker(worker_redis, {});
+  auto epoch_text = broker_redis.Command({"GET", broker.epoch_key()});
+  ASSERT_TRUE(epoch_text && epoch_text->kind == RedisReply::Kind::kString);
+  const std::uint64_t epoch = std::stoull(epoch_text->str);
+
+  const NewJob finished = Job("http://127.0.0.1:9/in");
+  const NewJob cancelled = Job("http://127.0.0.1:9/in");
+  const NewJob expired = Job("http://127.0.0.1:9/in");
+  const NewJob silent = Job("");
+  for (const NewJob* job : {&finished, &cancelled, &expired, &silent}) {
+    ASSERT_TRUE(gateway.Create(std::span(job, 1)));
+  }
+  const JobClaim claims[] = {{finished.id, 1}, {silent.id, 1}};
+  ASSERT_TRUE(worker.Start(
+      BatchStart{"b", 2, "w1", NowWallMicros(), NowWallMicros(), "full", epoch}, claims));
+  JobOutcome outcomes[] = {{.id = finished.id, .attempt = 1, .succeeded = true},
+                           {.id = silent.id, .attempt = 1, .succeeded = true}};
+  outcomes[0].result = outcomes[1].result = "\"X\"";
+  ASSERT_TRUE(worker.Finish(outcomes));
+  JobStatus status{};
+  ASSERT_TRUE(gateway.Cancel(cancelled.id, "k", &status));
+  const std::string expired_ids[] = {expired.id};
+  ASSERT_TRUE(
+      broker.Terminate(expired_ids, JobStatus::kExpired, ErrorCode::kExpired, "late", epoch));
+
+  auto due = gateway_redis.Command({"ZRANGEBYSCORE", "bq:webhook:due", "-inf", "+inf"});
+  ASSERT_TRUE(due && due->kind == RedisReply::Kind::kArray);
+  std::vector<std::string> deliveries;
+  for (const auto& element : due->elements) deliveries.push_back(element.str);
+  std::sort(deliveries.begin(), deliveries.end());
+  std::vector<std::string> expected = {finished.id + ".1", cancelled.id + ".0", expired.id + ".0"};
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(deliveries, expected) << "one each, none for the job without a callback_url";
+  auto delivery = gateway_redis.Command({"HGETALL", "bq:webhook:" + finished.id + ".1"});
+  ASSERT_TRUE(delivery && delivery->elements.size() >= 8);
+  EXPECT_EQ(delivery->elements[1].str, finished.id);
+  EXPECT_EQ(delivery->elements[3].str, "pending");
+}
+
+}  // namespace
+}  // namespace batchq::test
