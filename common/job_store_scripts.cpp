@@ -209,11 +209,11 @@ end
 // receiver de-duplicates on) and its turn in `{prefix}webhook:due` (a sorted set by when
 // to send, ms), written with the ending itself so that no ending loses its webhook.
 constexpr char kWebhookQueue[] = R"lua(
-local function queue_webhook(prefix, url, id, attempt, now_us)
+local function queue_webhook(prefix, url, id, attempt, tenant, now_us)
   if not url or url == '' then return end
   local delivery = id .. '.' .. (attempt or '0')
-  redis.call('HSET', prefix .. 'webhook:' .. delivery, 'job', id, 'state', 'pending', 'tries', 0,
-             'created_us', now_us)
+  redis.call('HSET', prefix .. 'webhook:' .. delivery, 'job', id, 'tenant', tenant or '', 'state',
+             'pending', 'tries', 0, 'created_us', now_us)
   redis.call('ZADD', prefix .. 'webhook:due', math.floor(tonumber(now_us) / 1000), delivery)
 end
 )lua";
@@ -279,7 +279,7 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
-    queue_webhook(ARGV[5], st[7], st[3], token, ARGV[1])
+    queue_webhook(ARGV[5], st[7], st[3], token, st[4], ARGV[1])
     out[i - 1] = 1
   else
     out[i - 1] = 0
@@ -316,7 +316,7 @@ for i = 2, #KEYS do
     redis.call('EXPIRE', key, ARGV[2])
     ended[#ended + 1] = st[2]
     changes[#changes + 1] = change(st[2], status_in(8, #ARGV), st[5], st[3], st[6])
-    queue_webhook(ARGV[5], st[7], st[2], st[5], ARGV[1])
+    queue_webhook(ARGV[5], st[7], st[2], st[5], st[3], ARGV[1])
     out[i - 1] = 1
   else
     out[i - 1] = 0
@@ -343,7 +343,7 @@ if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[1], ARGV[4])
 redis.call('PUBLISH', ARGV[3], change(ARGV[4], $S_cancelled, st[4], st[2], st[5]))
-queue_webhook(ARGV[6], st[6], ARGV[4], st[4], ARGV[1])
+queue_webhook(ARGV[6], st[6], ARGV[4], st[4], st[2], ARGV[1])
 settle(ARGV[6])
 if st[1] == $S_running then return 2 end
 return 1

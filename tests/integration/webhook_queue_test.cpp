@@ -1,6 +1,7 @@
 // The webhook deliveries the ending scripts queue, with each process's own Redis user: a
 // job with a callback_url gets one delivery when it ends, whoever ends it (its worker's
 // result, a cancel, the broker's expiry); a job without one gets none.
+#include <map>
 #include <string>
 
 #include <fmt/format.h>
@@ -8,6 +9,7 @@
 
 #include "common/job_store.h"
 #include "common/redis_connection.h"
+#include "common/webhook_store.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -69,8 +71,57 @@ TEST(WebhookQueueTest, EveryEndingOfAJobWithACallbackQueuesOneDelivery) {
   EXPECT_EQ(deliveries, expected) << "one each, none for the job without a callback_url";
   auto delivery = gateway_redis.Command({"HGETALL", "bq:webhook:" + finished.id + ".1"});
   ASSERT_TRUE(delivery && delivery->elements.size() >= 8);
-  EXPECT_EQ(delivery->elements[1].str, finished.id);
-  EXPECT_EQ(delivery->elements[3].str, "pending");
+  std::map<std::string, std::string> fields;
+  for (std::size_t i = 0; i + 1 < delivery->elements.size(); i += 2) {
+    fields[delivery->elements[i].str] = delivery->elements[i + 1].str;
+  }
+  EXPECT_EQ(fields["job"], finished.id);
+  EXPECT_EQ(fields["tenant"], "acme");
+  EXPECT_EQ(fields["state"], "pending");
+}
+
+TEST(WebhookQueueTest, TheGatewayClaimsDueDeliveriesOnceAndRecordsEachVerdict) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
+  JobStore jobs(gateway_redis, {});
+  WebhookStore hooks(gateway_redis, "bq:");
+  std::vector<NewJob> made;
+  for (int i = 0; i < 3; ++i) made.push_back(Job("http://127.0.0.1:9/in"));
+  for (const NewJob& job : made) {
+    ASSERT_TRUE(jobs.Create(std::span(&job, 1)));
+    JobStatus status{};
+    ASSERT_TRUE(jobs.Cancel(job.id, "k", &status));  // an ending that queues its webhook
+  }
+  const WallMicros now = NowWallMicros() + std::chrono::seconds(1);
+  auto claimed = hooks.ClaimDue(now, std::chrono::seconds(30), 10);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  ASSERT_EQ(claimed->size(), 3u);
+  EXPECT_EQ((*claimed)[0].tenant, "acme");
+  EXPECT_EQ((*claimed)[0].tries, 0u);
+  auto again = hooks.ClaimDue(now, std::chrono::seconds(30), 10);
+  ASSERT_TRUE(again);
+  EXPECT_TRUE(again->empty()) << "leased: no one else takes them meanwhile";
+
+  ASSERT_TRUE(hooks.MarkDelivered((*claimed)[0], now));
+  ASSERT_TRUE(hooks.RetryLater((*claimed)[1], 1, "503", now + std::chrono::seconds(5)));
+  ASSERT_TRUE(hooks.MarkFailed((*claimed)[2], 8, "refused", now));
+  auto later = hooks.ClaimDue(now + std::chrono::seconds(6), std::chrono::seconds(30), 10);
+  ASSERT_TRUE(later);
+  ASSERT_EQ(later->size(), 1u) << "only the retry comes back";
+  EXPECT_EQ((*later)[0].id, (*claimed)[1].id);
+  EXPECT_EQ((*later)[0].tries, 1u);
+  auto failed = hooks.Failed("acme", 10);
+  ASSERT_TRUE(failed);
+  EXPECT_EQ(*failed, std::vector<std::string>{(*claimed)[2].id});
+  EXPECT_TRUE(hooks.Failed("other", 10)->empty()) << "each tenant sees its own";
+  EXPECT_FALSE(*hooks.Resend("other", (*claimed)[2].id, now)) << "not another tenant's";
+  EXPECT_TRUE(*hooks.Resend("acme", (*claimed)[2].id, now));
+  EXPECT_FALSE(*hooks.Resend("acme", (*claimed)[2].id, now)) << "it is no longer dead";
+  auto resent = hooks.ClaimDue(now + std::chrono::seconds(1), std::chrono::seconds(30), 10);
+  ASSERT_TRUE(resent);
+  ASSERT_EQ(resent->size(), 1u);
+  EXPECT_EQ((*resent)[0].tries, 0u);
 }
 
 }  // namespace
