@@ -1,0 +1,106 @@
+#include "gateway/webhook_post.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace batchq {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+WebhookPostResult NoAnswer(std::string error, bool refused = false) {
+  WebhookPostResult result;
+  result.outcome.destination_refused = refused;
+  result.error = std::move(error);
+  return result;
+}
+
+std::chrono::seconds RetryAfterOf(const http::response<http::string_body>& response) {
+  const auto header = response[http::field::retry_after];
+  std::int64_t seconds = 0;
+  const auto [end, ec] = std::from_chars(header.data(), header.data() + header.size(), seconds);
+  if (header.empty() || ec != std::errc() || end != header.data() + header.size() || seconds < 0) {
+    return std::chrono::seconds(0);
+  }
+  return std::chrono::seconds(seconds);
+}
+
+http::request<http::string_body> RequestOf(
+    const WebUrl& url, std::string_view body,
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  http::request<http::string_body> request(http::verb::post, url.target, 11);
+  request.set(http::field::host, fmt::format("{}:{}", url.host, url.port));
+  request.set(http::field::user_agent, "batchq-webhook");
+  request.set(http::field::content_type, "application/json");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.keep_alive(false);
+  request.body() = std::string(body);
+  request.prepare_payload();
+  return request;
+}
+
+template <class Stream>
+WebhookPostResult Exchange(Stream& stream, http::request<http::string_body>& request) {
+  beast::error_code ec;
+  http::write(stream, request, ec);
+  if (ec) return NoAnswer(fmt::format("The request could not be sent: {}.", ec.message()));
+  beast::flat_buffer buffer;
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(64 * 1024);  // a receiver's answer is read only for its status
+  http::read(stream, buffer, parser, ec);
+  if (ec && ec != http::error::body_limit) {
+    return NoAnswer(fmt::format("No answer: {}.", ec.message()));
+  }
+  WebhookPostResult result;
+  result.outcome.status = parser.get().result_int();
+  result.outcome.retry_after = RetryAfterOf(parser.get());
+  return result;
+}
+
+}  // namespace
+
+WebhookPostResult PostWebhook(const WebUrl& url, const DestinationAllowList& allow,
+                              std::string_view body,
+                              const std::vector<std::pair<std::string, std::string>>& headers,
+                              std::chrono::milliseconds timeout) {
+  asio::io_context io;
+  tcp::resolver resolver(io);
+  beast::error_code ec;
+  const auto resolved = resolver.resolve(url.host, std::to_string(url.port), ec);
+  if (ec) return NoAnswer(fmt::format("{} does not resolve: {}.", url.host, ec.message()));
+  for (const auto& entry : resolved) {
+    if (!allow.Allows(url.host, entry.endpoint().address())) {
+      return NoAnswer(fmt::format("{} resolves to {}, which --webhook-allow does not list.",
+                                  url.host, entry.endpoint().address().to_string()),
+                      true);
+    }
+  }
+  auto request = RequestOf(url, body, headers);
+  beast::tcp_stream tcp_stream(io);
+  tcp_stream.expires_after(timeout);
+  tcp_stream.connect(resolved, ec);
+  if (ec) return NoAnswer(fmt::format("Cannot connect to {}: {}.", url.host, ec.message()));
+  if (!url.https) return Exchange(tcp_stream, request);
+  asio::ssl::context tls(asio::ssl::context::tls_client);
+  tls.set_default_verify_paths(ec);
+  tls.set_verify_mode(asio::ssl::verify_peer);
+  tls.set_verify_callback(asio::ssl::host_name_verification(url.host));
+  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), tls);
+  SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
+  stream.handshake(asio::ssl::stream_base::client, ec);
+  if (ec) return NoAnswer(fmt::format("TLS with {} failed: {}.", url.host, ec.message()));
+  return Exchange(stream, request);
+}
+
+}  // namespace batchq
