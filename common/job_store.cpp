@@ -58,7 +58,7 @@ Error UnexpectedReply(std::string_view what, const RedisReply& reply) {
 }  // namespace
 
 std::uint64_t JobStore::CreationBytes(const NewJob& job) {
-  return job.input.size() + kRecordOverheadBytes;
+  return job.input.size() + job.callback_url.size() + kRecordOverheadBytes;
 }
 
 JobStore::JobStore(RedisConnection& redis, Options options)

@@ -359,13 +359,14 @@ const RedisScript kRequeueScript{
     LuaSource(std::string(kStoredAccounts) + kChangeLine + kHistoryLine + R"lua(
 local st = redis.call('HMGET', KEYS[2], $F_status, $F_attempts, $F_tenant, $F_type, $F_storage,
                       $F_error_code, $F_error_message, $F_started_us, $F_finished_us, $F_worker,
-                      $F_batch, $F_input)
+                      $F_batch, $F_input, $F_callback_url)
 if not st[1] then return 0 end
 if st[1] ~= $S_failed and st[1] ~= $S_expired and st[1] ~= $S_cancelled then return st[1] end
 local line = history_line(st[2], st[1], st[6], st[7], st[8], st[9], st[10], st[11])
 local history = push_history(KEYS[2], line, tonumber(ARGV[9]))
 local held = tonumber(string.match(st[5] or '', ' (%d+)$') or '0')
-local entry = restate(st[3], st[5], ARGV[6], #(st[12] or '') + tonumber(ARGV[8]) - held)
+local bytes = #(st[12] or '') + #(st[13] or '') + tonumber(ARGV[8])
+local entry = restate(st[3], st[5], ARGV[6], bytes - held)
 redis.call('HDEL', KEYS[2], $F_result, $F_result_type, $F_error_code, $F_error_message,
            $F_cancelled_by, $F_started_us, $F_launched_us, $F_dispatched_us, $F_finished_us,
            $F_batch, $F_batch_size, $F_worker, $F_close_reason)

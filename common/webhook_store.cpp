@@ -1,5 +1,7 @@
 #include "common/webhook_store.h"
 
+#include <cstdlib>
+
 #include <fmt/format.h>
 
 namespace batchq {
@@ -29,6 +31,7 @@ const RedisScript kResendScript{R"lua(
 if not redis.call('ZSCORE', KEYS[1], ARGV[2]) then return 0 end
 redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('HSET', KEYS[2], 'state', 'pending', 'tries', 0)
+redis.call('PERSIST', KEYS[2])
 redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
 return 1
 )lua"};
@@ -39,8 +42,12 @@ Error Unexpected(std::string_view what) {
 
 }  // namespace
 
-WebhookStore::WebhookStore(RedisConnection& redis, std::string key_prefix)
-    : redis_(redis), prefix_(std::move(key_prefix)), due_key_(prefix_ + "webhook:due") {}
+WebhookStore::WebhookStore(RedisConnection& redis, std::string key_prefix,
+                           std::chrono::seconds keep)
+    : redis_(redis),
+      prefix_(std::move(key_prefix)),
+      due_key_(prefix_ + "webhook:due"),
+      keep_(keep) {}
 
 std::string WebhookStore::DeliveryKey(std::string_view id) const {
   return fmt::format("{}webhook:{}", prefix_, id);
@@ -76,8 +83,10 @@ Status WebhookStore::MarkDelivered(const DueDelivery& delivery, WallMicros now) 
   const std::string key = DeliveryKey(delivery.id);
   const std::string tries = std::to_string(delivery.tries + 1);
   const std::string at = std::to_string(now.count());
+  const std::string keep = std::to_string(keep_.count());
   const std::vector<std::vector<std::string_view>> commands = {
       {"HSET", key, "state", "delivered", "tries", tries, "updated_us", at},
+      {"EXPIRE", key, keep},
       {"ZREM", due_key_, delivery.id}};
   auto replies = redis_.Pipeline(commands);
   if (!replies) return std::unexpected(replies.error());
@@ -103,24 +112,48 @@ Status WebhookStore::MarkFailed(const DueDelivery& delivery, std::uint32_t tries
   const std::string at = std::to_string(now.count());
   const std::string ms = std::to_string(Millis(now));
   const std::string failed = FailedKey(delivery.tenant);
+  const std::string keep = std::to_string(keep_.count());
+  // Entries older than `keep` name hashes that expired: dropped as new ones come.
+  const std::string expired = fmt::format(
+      "({}", Millis(now) - std::chrono::duration_cast<std::chrono::milliseconds>(keep_).count());
   const std::vector<std::vector<std::string_view>> commands = {
       {"HSET", key, "state", "failed", "tries", count, "last_error", error, "updated_us", at},
+      {"EXPIRE", key, keep},
       {"ZREM", due_key_, delivery.id},
-      {"ZADD", failed, ms, delivery.id}};
+      {"ZADD", failed, ms, delivery.id},
+      {"ZREMRANGEBYSCORE", failed, "-inf", expired}};
   auto replies = redis_.Pipeline(commands);
   if (!replies) return std::unexpected(replies.error());
   return Ok();
 }
 
-Result<std::vector<std::string>> WebhookStore::Failed(std::string_view tenant, std::size_t limit) {
+Result<std::vector<DeliveryView>> WebhookStore::Failed(std::string_view tenant, std::size_t limit) {
   const std::string key = FailedKey(tenant);
   const std::string count = std::to_string(limit);
   auto reply = redis_.Command({"ZREVRANGEBYSCORE", key, "+inf", "-inf", "LIMIT", "0", count});
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind != RedisReply::Kind::kArray) return std::unexpected(Unexpected("a list"));
-  std::vector<std::string> ids;
-  for (auto& element : reply->elements) ids.push_back(std::move(element.str));
-  return ids;
+  std::vector<std::string> keys;
+  std::vector<std::vector<std::string_view>> reads;
+  for (const auto& element : reply->elements) keys.push_back(DeliveryKey(element.str));
+  for (const auto& k : keys) {
+    reads.push_back(
+        {"HMGET", k, "job", "state", "tries", "last_error", "created_us", "updated_us"});
+  }
+  auto fields = redis_.Pipeline(reads);
+  if (!fields) return std::unexpected(fields.error());
+  std::vector<DeliveryView> views;
+  for (std::size_t i = 0; i < fields->size(); ++i) {
+    const auto& f = (*fields)[i].elements;
+    if (f.size() != 6 || f[0].kind != RedisReply::Kind::kString) continue;  // expired
+    auto number = [](const RedisReply& r) {
+      return r.kind == RedisReply::Kind::kString ? std::strtoll(r.str.c_str(), nullptr, 10) : 0;
+    };
+    views.push_back(DeliveryView{reply->elements[i].str, f[0].str, f[1].str,
+                                 static_cast<std::uint32_t>(number(f[2])), f[3].str, number(f[4]),
+                                 number(f[5])});
+  }
+  return views;
 }
 
 Result<bool> WebhookStore::Resend(std::string_view tenant, std::string_view id, WallMicros now) {

@@ -20,6 +20,7 @@ struct Caller {
   std::uint32_t weight = 1;
   double rate_per_s = 0;  // requests per second; 0: no limit
   std::uint32_t burst = 0;
+  bool webhook = false;  // the key holds a webhook secret: its jobs may have a callback_url
 
   bool admin() const { return Has(scopes, Scope::kAdmin); }
   // Admins see every tenant's jobs; everyone else only their own tenant's.

@@ -54,6 +54,14 @@ struct GatewayConfig {
   std::chrono::milliseconds key_cache{500};  // how long a key record is trusted
   std::string tls_cert;                      // PEM; with tls_key, the gateway serves HTTPS only
   std::string tls_key;
+  // Webhooks: where callback_url may point beyond public addresses (hosts and CIDRs,
+  // comma-separated), the sender threads (0: this gateway sends none), the tries of a
+  // delivery before it is dead, the first backoff, and one try's time limit.
+  std::string webhook_allow;
+  unsigned webhook_senders = 2;
+  std::uint32_t webhook_max_tries = 8;
+  std::chrono::milliseconds webhook_backoff{1000};
+  std::chrono::milliseconds webhook_timeout{10000};
 };
 
 }  // namespace batchq

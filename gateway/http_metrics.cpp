@@ -64,10 +64,19 @@ void HttpMetrics::Observe(std::string_view route, int status,
 
 std::string_view HttpMetrics::RouteOf(std::string_view path) {
   // Views of these literals, never of `path`: the caller may outlive the request.
-  static constexpr std::string_view kFixed[] = {
-      "/v1/jobs", "/v1/jobs:batch", "/v1/types",     "/healthz",
-      "/readyz",  "/metrics",       "/openapi.json", "/",
-      "/ui",      "/v1/keys",       "/v1/batch",     "/v1/events"};
+  static constexpr std::string_view kFixed[] = {"/v1/jobs",
+                                                "/v1/jobs:batch",
+                                                "/v1/types",
+                                                "/healthz",
+                                                "/readyz",
+                                                "/metrics",
+                                                "/openapi.json",
+                                                "/",
+                                                "/ui",
+                                                "/v1/keys",
+                                                "/v1/batch",
+                                                "/v1/events",
+                                                "/v1/webhooks/deliveries"};
   for (const std::string_view route : kFixed) {
     if (path == route) return route;
   }
@@ -82,6 +91,7 @@ std::string_view HttpMetrics::RouteOf(std::string_view path) {
     if (rest.substr(slash) == "/events") return "/v1/jobs/{id}/events";
   }
   if (path.starts_with("/v1/keys/")) return "/v1/keys/{id}";
+  if (path.starts_with("/v1/webhooks/deliveries/")) return "/v1/webhooks/deliveries/{id}:resend";
   return "other";
 }
 

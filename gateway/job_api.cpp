@@ -14,13 +14,14 @@
 #include "gateway/request_parser.h"
 #include "gateway/route_scope.h"
 #include "gateway/submit_wait.h"
+#include "gateway/webhook_routes.h"
 
 namespace batchq {
 
 JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store,
-               JobCommitPort& commit, KeyStorePort& keys, BrokerPort& broker,
-               CompletionWaiters& waiters, JobEventHub& hub, prometheus::Registry& registry,
-               KeyAuthenticator* authenticator)
+               JobCommitPort& commit, KeyStorePort& keys, WebhookDeliveriesPort& webhooks,
+               BrokerPort& broker, CompletionWaiters& waiters, JobEventHub& hub,
+               prometheus::Registry& registry, KeyAuthenticator* authenticator)
     : store_(store),
       broker_(broker),
       registry_(registry),
@@ -46,7 +47,8 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
              [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
       events_(options.events, store, hub),
       max_wait_(options.reads.max_wait),
-      keys_(keys) {}
+      keys_(keys),
+      webhooks_(webhooks) {}
 
 void JobApi::Handle(HttpRequestIn request, Respond respond) {
   const auto start = std::chrono::steady_clock::now();
@@ -200,6 +202,9 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
   if (path.starts_with("/v1/jobs/")) return RouteJob(request, caller, std::move(respond));
   if (path == "/v1/keys" || path.starts_with("/v1/keys/")) {
     return respond(keys_.Handle(request, NowWallMicros()));
+  }
+  if (path == kWebhookDeliveriesPath || path.starts_with("/v1/webhooks/deliveries/")) {
+    return respond(HandleWebhookRoute(request, caller, webhooks_));
   }
   if (method == "GET" && path == "/v1/types") return Types(std::move(respond));
   if (method == "GET" && path == "/metrics") {

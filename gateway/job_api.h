@@ -27,6 +27,7 @@
 #include "gateway/key_store_port.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/submit_handler.h"
+#include "gateway/webhook_deliveries_port.h"
 
 namespace batchq {
 
@@ -42,8 +43,9 @@ class JobApi {
   // every request is UnauthenticatedCaller(). Every answer is counted in `registry`
   // (HttpMetrics), which GET /metrics serves.
   JobApi(boost::asio::io_context& io, Options options, JobStorePort& store, JobCommitPort& commit,
-         KeyStorePort& keys, BrokerPort& broker, CompletionWaiters& waiters, JobEventHub& hub,
-         prometheus::Registry& registry, KeyAuthenticator* authenticator);
+         KeyStorePort& keys, WebhookDeliveriesPort& webhooks, BrokerPort& broker,
+         CompletionWaiters& waiters, JobEventHub& hub, prometheus::Registry& registry,
+         KeyAuthenticator* authenticator);
 
   void Handle(HttpRequestIn request, Respond respond);
 
@@ -86,6 +88,7 @@ class JobApi {
   EventRoutes events_;
   const std::chrono::milliseconds max_wait_;  // of long-polls and waiting submits
   KeyAdmin keys_;
+  WebhookDeliveriesPort& webhooks_;
 };
 
 }  // namespace batchq

@@ -33,7 +33,8 @@ Result<Caller> KeyAuthenticator::Authenticate(std::string_view authorization, Cl
                 record->max_stored_bytes,
                 record->weight,
                 record->rate_per_s,
-                record->burst};
+                record->burst,
+                !record->webhook_secret.empty()};
 }
 
 Result<std::optional<KeyRecord>> KeyAuthenticator::Find(const std::string& id,

@@ -28,6 +28,7 @@
 #include "gateway/per_thread_stores.h"
 #include "gateway/storage_watch.h"
 #include "gateway/stored_bytes_quota.h"
+#include "gateway/webhook_sender.h"
 
 namespace {
 
@@ -53,6 +54,36 @@ batchq::HttpServer::Options ServerOptions(const batchq::GatewayConfig& config,
         config.max_connections, files);
   }
   return options;
+}
+
+void AddWebhookFlags(CLI::App& app, batchq::GatewayConfig& config, int& backoff_ms,
+                     int& timeout_ms) {
+  app.add_option("--webhook-allow", config.webhook_allow,
+                 "Where a job's callback_url may point besides public addresses: host names "
+                 "and networks, comma-separated (e.g. 127.0.0.1,10.0.0.0/8,hooks.internal). "
+                 "Private, loopback and link-local addresses are refused unless listed")
+      ->envname("BATCHQ_WEBHOOK_ALLOW");
+  app.add_option("--webhook-senders", config.webhook_senders,
+                 "Threads sending webhook deliveries from this gateway (0: none)")
+      ->envname("BATCHQ_WEBHOOK_SENDERS")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  app.add_option("--webhook-max-tries", config.webhook_max_tries,
+                 "Tries of a webhook delivery before it is dead (GET "
+                 "/v1/webhooks/deliveries?state=failed)")
+      ->envname("BATCHQ_WEBHOOK_MAX_TRIES")
+      ->check(CLI::Range(1, 100))
+      ->capture_default_str();
+  app.add_option("--webhook-backoff-ms", backoff_ms,
+                 "Wait before a webhook's second try, ms; doubled each try after, with jitter")
+      ->envname("BATCHQ_WEBHOOK_BACKOFF_MS")
+      ->check(CLI::Range(1, 3600000))
+      ->capture_default_str();
+  app.add_option("--webhook-timeout-ms", timeout_ms,
+                 "One webhook try, from resolving the host to the answer, ms")
+      ->envname("BATCHQ_WEBHOOK_TIMEOUT_MS")
+      ->check(CLI::Range(100, 120000))
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -219,9 +250,14 @@ int main(int argc, char** argv) {
   app.add_option("--tls-key", config.tls_key, "PEM private key of --tls-cert")
       ->envname("BATCHQ_TLS_KEY")
       ->check(CLI::ExistingFile);
+  int webhook_backoff_ms = static_cast<int>(config.webhook_backoff.count());
+  int webhook_timeout_ms = static_cast<int>(config.webhook_timeout.count());
+  AddWebhookFlags(app, config, webhook_backoff_ms, webhook_timeout_ms);
   batchq::CurveClientFlags curve_flags;
   batchq::AddCurveClientFlags(app, curve_flags);
   CLI11_PARSE(app, argc, argv);
+  config.webhook_backoff = std::chrono::milliseconds(webhook_backoff_ms);
+  config.webhook_timeout = std::chrono::milliseconds(webhook_timeout_ms);
   config.key_cache = std::chrono::milliseconds(key_cache_ms);
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
@@ -242,6 +278,11 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   if (auto refused = batchq::CheckAuthConfig(config); !refused.empty()) {
     spdlog::critical("gateway cannot start: {}", refused);
+    return 2;
+  }
+  auto webhook_allow = batchq::DestinationAllowList::Parse(config.webhook_allow);
+  if (!webhook_allow) {
+    spdlog::critical("gateway cannot start: --webhook-allow: {}", webhook_allow.error().message);
     return 2;
   }
   try {
@@ -295,6 +336,7 @@ int main(int argc, char** argv) {
     api_options.submit.max_in_flight_jobs = config.max_in_flight_submit_jobs;
     api_options.reads.max_wait = config.max_wait;
     api_options.events.max_streams = config.max_event_streams;
+    api_options.submit.webhook_allow = *webhook_allow;
     batchq::StorageWatch storage({redis, config.storage_full_ratio});
     api_options.submit.storage_full = [&storage] { return storage.FullReason(); };
     batchq::StoredBytesQuota stored_quota(
@@ -305,8 +347,20 @@ int main(int argc, char** argv) {
                                       .replicas_ack = config.redis_replicas_ack,
                                       .replicas_wait = config.redis_replicas_wait},
                                      store);
-    batchq::JobApi api(io, api_options, store, group_commit, store, broker, waiters, event_hub,
-                       metrics, authenticator.get());
+    batchq::JobApi api(io, api_options, store, group_commit, store, store, broker, waiters,
+                       event_hub, metrics, authenticator.get());
+    std::unique_ptr<batchq::WebhookSender> webhooks;
+    if (config.webhook_senders > 0) {
+      webhooks = std::make_unique<batchq::WebhookSender>(
+          batchq::WebhookSender::Options{.allow = *webhook_allow,
+                                         .policy = {.max_tries = config.webhook_max_tries,
+                                                    .first_backoff = config.webhook_backoff},
+                                         .threads = config.webhook_senders,
+                                         .timeout = config.webhook_timeout,
+                                         .key_prefix = config.key_prefix,
+                                         .keep = config.result_ttl},
+          redis, store, store, metrics);
+    }
     std::shared_ptr<boost::asio::ssl::context> tls;
     if (!config.tls_cert.empty())
       tls = batchq::MakeServerTlsContext(config.tls_cert, config.tls_key);
@@ -351,6 +405,7 @@ int main(int argc, char** argv) {
     for (auto& thread : threads) thread.join();
     // Submits still being written finish now, while the handler they call back exists.
     group_commit.Stop();
+    if (webhooks) webhooks->Stop();
   } catch (const std::exception& e) {
     spdlog::critical("gateway cannot start: {}", e.what());
     return 1;

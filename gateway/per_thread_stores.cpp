@@ -12,6 +12,8 @@ PerThreadStores::Slot& PerThreadStores::Local() {
     slot.redis = std::make_unique<RedisConnection>(redis_options_);
     slot.store = std::make_unique<JobStore>(*slot.redis, store_options_);
     slot.keys = std::make_unique<KeyStore>(*slot.redis, store_options_.key_prefix);
+    slot.webhooks = std::make_unique<WebhookStore>(*slot.redis, store_options_.key_prefix,
+                                                   store_options_.result_ttl);
   }
   return slot;
 }
@@ -71,5 +73,13 @@ Result<std::optional<KeyRecord>> PerThreadStores::GetKey(std::string_view id) {
 }
 Result<std::vector<KeyRecord>> PerThreadStores::ListKeys() { return Local().keys->List(); }
 Result<bool> PerThreadStores::RevokeKey(std::string_view id) { return Local().keys->Revoke(id); }
+
+Result<std::vector<DeliveryView>> PerThreadStores::FailedDeliveries(std::string_view tenant,
+                                                                    std::size_t limit) {
+  return Local().webhooks->Failed(tenant, limit);
+}
+Result<bool> PerThreadStores::ResendDelivery(std::string_view tenant, std::string_view id) {
+  return Local().webhooks->Resend(tenant, id, NowWallMicros());
+}
 
 }  // namespace batchq

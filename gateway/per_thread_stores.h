@@ -1,8 +1,8 @@
 #pragma once
-// The gateway's JobStorePort and KeyStorePort on Redis: each calling thread gets a
-// JobStore and a KeyStore on a Redis connection of its own, made on its first call
-// and kept until this object goes.
-// Thread-safe; the calls themselves block on Redis for up to the command timeout.
+// The gateway's JobStorePort, KeyStorePort and WebhookDeliveriesPort on Redis: each
+// calling thread gets a JobStore, a KeyStore and a WebhookStore on a Redis connection of its own,
+// made on its first call and kept until this object goes. Thread-safe; the calls themselves block
+// on Redis for up to the command timeout.
 
 #include <memory>
 #include <mutex>
@@ -12,12 +12,14 @@
 #include "common/job_store.h"
 #include "common/key_store.h"
 #include "common/redis_connection.h"
+#include "common/webhook_store.h"
 #include "gateway/job_store_port.h"
 #include "gateway/key_store_port.h"
+#include "gateway/webhook_deliveries_port.h"
 
 namespace batchq {
 
-class PerThreadStores : public JobStorePort, public KeyStorePort {
+class PerThreadStores : public JobStorePort, public KeyStorePort, public WebhookDeliveriesPort {
  public:
   PerThreadStores(RedisConnection::Options redis, JobStore::Options store);
 
@@ -43,11 +45,16 @@ class PerThreadStores : public JobStorePort, public KeyStorePort {
   Result<std::vector<KeyRecord>> ListKeys() override;
   Result<bool> RevokeKey(std::string_view id) override;
 
+  Result<std::vector<DeliveryView>> FailedDeliveries(std::string_view tenant,
+                                                     std::size_t limit) override;
+  Result<bool> ResendDelivery(std::string_view tenant, std::string_view id) override;
+
  private:
   struct Slot {
     std::unique_ptr<RedisConnection> redis;
     std::unique_ptr<JobStore> store;
     std::unique_ptr<KeyStore> keys;
+    std::unique_ptr<WebhookStore> webhooks;
   };
   Slot& Local();
 

@@ -10,6 +10,8 @@ std::optional<Scope> RequiredScope(std::string_view method, std::string_view pat
   if (path.starts_with("/v1/jobs/") && method == "DELETE") return Scope::kCancel;
   // Running a job again is a submit (it takes queue room and quota).
   if (path.starts_with("/v1/jobs/") && path.ends_with(":retry")) return Scope::kSubmit;
+  // Re-sending a dead webhook delivery acts on the tenant's jobs as a submit does.
+  if (path.starts_with("/v1/webhooks/") && path.ends_with(":resend")) return Scope::kSubmit;
   // Every other /v1/ route, methods it does not serve included, so that no answer
   // (not even a 404 or 405) says anything to a caller without a key.
   if (path == "/v1" || path.starts_with("/v1/")) return Scope::kRead;

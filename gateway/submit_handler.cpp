@@ -9,6 +9,7 @@
 
 #include "common/job_id.h"
 #include "gateway/api_reply.h"
+#include "gateway/callback_admission.h"
 #include "gateway/job_json.h"
 
 namespace batchq {
@@ -121,6 +122,36 @@ Refusal RefusalOf(const wire::Verdict& verdict) {
       verdict.retry_after_ms};
 }
 
+// An item the gateway refuses before anything is written, with when to retry (0: no
+// Retry-After).
+struct ItemRefusal {
+  Error error;
+  std::chrono::milliseconds retry_after{0};
+};
+
+// Runs `check` on each item still standing. A single submit refused is answered (true);
+// a :batch's refused items are refused each, and the rest go on (false).
+template <typename Check>
+bool RefuseItems(AdmittedSubmit& admitted, Respond& respond, Check check) {
+  for (std::size_t i = 0; i < admitted.items.size(); ++i) {
+    if (!admitted.items[i]) continue;
+    std::optional<ItemRefusal> refusal = check(*admitted.items[i]);
+    if (!refusal) continue;
+    if (!admitted.batch) {
+      HttpReply reply = ErrorReply(refusal->error);
+      if (refusal->retry_after.count() > 0) AddRetryAfter(reply, refusal->retry_after);
+      respond(std::move(reply));
+      return true;
+    }
+    if (refusal->retry_after.count() > 0) {
+      admitted.retry_after.resize(admitted.items.size());
+      admitted.retry_after[i] = refusal->retry_after;
+    }
+    admitted.items[i] = std::unexpected(std::move(refusal->error));
+  }
+  return false;
+}
+
 }  // namespace
 
 SubmitHandler::SubmitHandler(Options options, JobStorePort& store, JobCommitPort& commit,
@@ -143,6 +174,7 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
   if (auto checked = CheckSubmit(*admitted, request, options_.limits, *status); !checked) {
     return respond(ErrorReply(checked.error()));
   }
+  if (RefuseBadCallbacks(*admitted, caller, respond)) return;
   if (ShedRefusingTypes(*admitted, *status, respond)) return;
   if (options_.storage_full) {
     if (auto full = options_.storage_full()) {
@@ -191,22 +223,22 @@ void SubmitHandler::OnCommitted(std::shared_ptr<Pending> pending, JobCommitPort:
 
 bool SubmitHandler::ShedRefusingTypes(AdmittedSubmit& admitted, const wire::Status& status,
                                       Respond& respond) {
-  for (std::size_t i = 0; i < admitted.items.size(); ++i) {
-    if (!admitted.items[i]) continue;
-    auto refusal = saturated_.Check(admitted.items[i]->type, status);
-    if (!refusal) continue;
-    if (!admitted.batch) {
-      HttpReply reply =
-          ErrorReply(Error{ErrorCode::kQueueWaitExceeded, std::move(refusal->message)});
-      AddRetryAfter(reply, refusal->retry_after);
-      respond(std::move(reply));
-      return true;
-    }
-    admitted.retry_after.resize(admitted.items.size());
-    admitted.retry_after[i] = refusal->retry_after;
-    admitted.items[i] = Fail(ErrorCode::kQueueWaitExceeded, std::move(refusal->message));
-  }
-  return false;
+  return RefuseItems(admitted, respond, [&](const JobRequest& item) -> std::optional<ItemRefusal> {
+    auto refusal = saturated_.Check(item.type, status);
+    if (!refusal) return std::nullopt;
+    return ItemRefusal{Error{ErrorCode::kQueueWaitExceeded, std::move(refusal->message)},
+                       refusal->retry_after};
+  });
+}
+
+bool SubmitHandler::RefuseBadCallbacks(AdmittedSubmit& admitted, const Caller& caller,
+                                       Respond& respond) {
+  return RefuseItems(admitted, respond, [&](const JobRequest& item) -> std::optional<ItemRefusal> {
+    if (item.callback_url.empty()) return std::nullopt;
+    auto error = CheckCallback(item.callback_url, caller.webhook, options_.webhook_allow);
+    if (!error) return std::nullopt;
+    return ItemRefusal{std::move(*error), {}};
+  });
 }
 
 bool SubmitHandler::ClaimInFlight(Pending& pending) {

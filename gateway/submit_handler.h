@@ -17,6 +17,7 @@
 #include "common/http_types.h"
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
+#include "gateway/destination_allow_list.h"
 #include "gateway/job_commit_port.h"
 #include "gateway/job_store_port.h"
 #include "gateway/saturated_types.h"
@@ -50,6 +51,8 @@ class SubmitHandler {
     // its answers fast instead of queueing. A submit alone is never refused by it.
     // 0: no bound.
     std::size_t max_in_flight_jobs = 0;
+    // Where callback_url may point when it names an address (callback_admission.h).
+    DestinationAllowList webhook_allow;
   };
   // Runs a task on an I/O thread: the commit port's and the broker's answers arrive on
   // their own threads.
@@ -72,6 +75,9 @@ class SubmitHandler {
   // True when it answered: a single submit of a type the broker refuses by time
   // (saturated_types.h). A :batch's items of such types are refused each, the rest go on.
   bool ShedRefusingTypes(AdmittedSubmit& admitted, const wire::Status& status, Respond& respond);
+  // True when it answered: a single submit whose callback_url may not be taken. A
+  // :batch's such items are refused each.
+  bool RefuseBadCallbacks(AdmittedSubmit& admitted, const Caller& caller, Respond& respond);
   // False when it answered 503 overloaded: options_.max_in_flight_jobs are in flight.
   bool ClaimInFlight(Pending& pending);
   // Remembers a broker's refusal by time, so the next submits of the type are shed here.

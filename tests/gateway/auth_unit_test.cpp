@@ -148,6 +148,8 @@ TEST(RouteScopeTest, EveryApiRouteNeedsAScopeAndTheProbesAreOpen) {
   EXPECT_EQ(RequiredScope("GET", "/metrics"), Scope::kAdmin);
   EXPECT_EQ(RequiredScope("POST", "/v1/keys"), Scope::kAdmin);
   EXPECT_EQ(RequiredScope("DELETE", "/v1/keys/abc"), Scope::kAdmin);
+  EXPECT_EQ(RequiredScope("GET", "/v1/webhooks/deliveries"), Scope::kRead);
+  EXPECT_EQ(RequiredScope("POST", "/v1/webhooks/deliveries/j.1:resend"), Scope::kSubmit);
   for (const char* open : {"/healthz", "/readyz", "/", "/ui", "/openapi.json", "/nothing"}) {
     EXPECT_FALSE(RequiredScope("GET", open)) << open;
   }

@@ -88,8 +88,13 @@ TEST(WebhookQueueTest, TheGatewayClaimsDueDeliveriesOnceAndRecordsEachVerdict) {
   WebhookStore hooks(gateway_redis, "bq:");
   std::vector<NewJob> made;
   for (int i = 0; i < 3; ++i) made.push_back(Job("http://127.0.0.1:9/in"));
+  for (const NewJob& job : made) ASSERT_TRUE(jobs.Create(std::span(&job, 1)));
+  auto stored = jobs.ReadStoredBytes("acme", NowWallMicros());
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(stored->bytes,
+            3 * (3 + std::string("http://127.0.0.1:9/in").size() + JobStore::kRecordOverheadBytes))
+      << "the URL is charged to the tenant like the input";
   for (const NewJob& job : made) {
-    ASSERT_TRUE(jobs.Create(std::span(&job, 1)));
     JobStatus status{};
     ASSERT_TRUE(jobs.Cancel(job.id, "k", &status));  // an ending that queues its webhook
   }
@@ -113,11 +118,22 @@ TEST(WebhookQueueTest, TheGatewayClaimsDueDeliveriesOnceAndRecordsEachVerdict) {
   EXPECT_EQ((*later)[0].tries, 1u);
   auto failed = hooks.Failed("acme", 10);
   ASSERT_TRUE(failed);
-  EXPECT_EQ(*failed, std::vector<std::string>{(*claimed)[2].id});
+  ASSERT_EQ(failed->size(), 1u);
+  EXPECT_EQ((*failed)[0].id, (*claimed)[2].id);
+  EXPECT_EQ((*failed)[0].job_id, (*claimed)[2].job_id);
+  EXPECT_EQ((*failed)[0].state, "failed");
+  EXPECT_EQ((*failed)[0].tries, 8u);
+  EXPECT_EQ((*failed)[0].last_error, "refused");
+  EXPECT_EQ((*failed)[0].updated_us, now.count());
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack.redis_url())});
+  auto ttl = admin.Command({"TTL", hooks.DeliveryKey((*claimed)[2].id)});
+  EXPECT_GT(ttl->integer, 0) << "a dead delivery expires with the job it names";
   EXPECT_TRUE(hooks.Failed("other", 10)->empty()) << "each tenant sees its own";
   EXPECT_FALSE(*hooks.Resend("other", (*claimed)[2].id, now)) << "not another tenant's";
   EXPECT_TRUE(*hooks.Resend("acme", (*claimed)[2].id, now));
   EXPECT_FALSE(*hooks.Resend("acme", (*claimed)[2].id, now)) << "it is no longer dead";
+  EXPECT_EQ(admin.Command({"TTL", hooks.DeliveryKey((*claimed)[2].id)})->integer, -1)
+      << "a re-sent delivery is kept until its verdict";
   auto resent = hooks.ClaimDue(now + std::chrono::seconds(1), std::chrono::seconds(30), 10);
   ASSERT_TRUE(resent);
   ASSERT_EQ(resent->size(), 1u);

@@ -1,0 +1,73 @@
+#pragma once
+// Sends the webhook deliveries the job store's ending scripts queue: a few sender
+// threads (not one per delivery) each claim due deliveries from Redis under a lease,
+// build the signed message (webhook_message.h), POST it (webhook_post.h) and record the
+// delivery policy's verdict (delivered, tried again later, dead). Every gateway runs
+// one; the lease keeps two from sending the same delivery at once, and a delivery whose
+// gateway died mid-try comes back when its lease ends (at least once).
+// An idle sender looks for due deliveries every `poll`.
+// Thread-safe; Stop() (or the destructor) waits for the tries in progress.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/registry.h>
+
+#include "common/redis_connection.h"
+#include "common/webhook_store.h"
+#include "gateway/delivery_policy.h"
+#include "gateway/destination_allow_list.h"
+#include "gateway/job_store_port.h"
+#include "gateway/key_store_port.h"
+
+namespace batchq {
+
+class WebhookSender {
+ public:
+  struct Options {
+    DestinationAllowList allow;
+    DeliveryPolicy policy;
+    unsigned threads = 2;
+    std::chrono::milliseconds timeout{10000};  // one try, from resolving to the answer
+    std::chrono::milliseconds poll{200};
+    std::size_t claim_batch = 4;  // deliveries one sender claims at a time
+    std::string key_prefix = "bq:";
+    std::chrono::seconds keep{std::chrono::hours(24)};  // delivered and dead ones
+  };
+
+  // Claims and verdicts go through a Redis connection per sender thread; records and
+  // keys are read through `jobs` and `keys`, which must be safe to call from those
+  // threads and outlive the sender. Starts the threads.
+  WebhookSender(Options options, RedisConnection::Options redis, JobStorePort& jobs,
+                KeyStorePort& keys, prometheus::Registry& metrics);
+  ~WebhookSender();
+  WebhookSender(const WebhookSender&) = delete;
+  WebhookSender& operator=(const WebhookSender&) = delete;
+
+  void Stop();
+
+ private:
+  void Run();
+  void Deliver(WebhookStore& hooks, const DueDelivery& delivery);
+  // Waits up to `poll`, or until Stop().
+  void Rest();
+
+  const Options options_;
+  const RedisConnection::Options redis_;
+  JobStorePort& jobs_;
+  KeyStorePort& keys_;
+  prometheus::Family<prometheus::Counter>& outcomes_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;  // with wake_, for Rest()
+  std::condition_variable wake_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace batchq
