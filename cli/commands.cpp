@@ -163,6 +163,7 @@ int Submit(const Common& common, const SubmitArgs& args) {
   body.Key("input").Raw(InputJson(args.input, args.input_is_string));
   if (args.priority != 0) body.Key("priority").Int(args.priority);
   if (args.max_retries >= 0) body.Key("max_retries").Int(args.max_retries);
+  if (!args.callback_url.empty()) body.Key("callback_url").String(args.callback_url);
   body.EndObject();
   // With --wait, the gateway holds the answer until the job ends (up to 30 s, then it
   // answers 202 and the wait goes on with long-polls): most jobs take one round trip.

@@ -25,6 +25,7 @@ struct SubmitArgs {
   bool input_is_string = false;  // always send `input` as a JSON string
   std::int32_t priority = 0;
   std::int32_t max_retries = -1;  // retries after retryable failures; -1: the type's default
+  std::string callback_url;       // POSTed the ended job (a webhook); empty: none
   bool wait = false;
   std::chrono::seconds wait_timeout{300};
   std::string output_path;  // with wait: save the result's raw bytes here

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/key_commands.h"
+#include "cli/webhook_commands.h"
 #include "cli/keygen_command.h"
 #include "cli/load_generator.h"
 
@@ -56,6 +57,9 @@ int main(int argc, char** argv) {
                    "Runs again after a retryable failure, at most this often (0-20); default: "
                    "the type's")
       ->check(CLI::Range(0, 20));
+  submit_cmd->add_option("--callback-url", submit.callback_url,
+                         "POST the ended job here, signed with the key's webhook secret (the key "
+                         "needs one: keys create --webhook)");
   submit_cmd->add_flag("--wait", submit.wait, "Wait for the job and print its result");
   submit_cmd->add_option("--timeout-s", submit_wait_s, "Longest wait with --wait, seconds")
       ->capture_default_str();
@@ -79,6 +83,20 @@ int main(int argc, char** argv) {
   auto* retry_cmd =
       app.add_subcommand("retry", "Run a failed, expired or cancelled job again under its id");
   retry_cmd->add_option("id", id, "Job id")->required();
+
+  auto* webhooks_cmd = app.add_subcommand("webhooks", "Dead webhook deliveries of your tenant");
+  webhooks_cmd->require_subcommand(1);
+  int webhooks_limit = 100;
+  auto* webhooks_failed_cmd =
+      webhooks_cmd->add_subcommand("failed", "List deliveries that ran out of tries, newest first");
+  webhooks_failed_cmd->add_option("--limit", webhooks_limit, "At most this many (1-1000)")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  std::string delivery_id;
+  auto* webhooks_resend_cmd =
+      webhooks_cmd->add_subcommand("resend", "Queue a dead delivery again, its tries reset");
+  webhooks_resend_cmd->add_option("id", delivery_id, "Delivery id (<job id>.<attempt>)")
+      ->required();
 
   auto* types_cmd = app.add_subcommand("types", "List job types, their batching and live workers");
   auto* workers_cmd = app.add_subcommand(
@@ -181,6 +199,8 @@ int main(int argc, char** argv) {
   if (*wait_cmd) return Wait(common, id, std::chrono::seconds(wait_s), wait_out);
   if (*cancel_cmd) return Cancel(common, id);
   if (*retry_cmd) return Retry(common, id);
+  if (*webhooks_failed_cmd) return WebhooksFailed(common, webhooks_limit);
+  if (*webhooks_resend_cmd) return WebhooksResend(common, delivery_id);
   if (*types_cmd) return Types(common);
   if (*workers_cmd) return Workers(common);
   if (*keygen_cmd) return Keygen(keygen_prefix);

@@ -26,6 +26,9 @@
 # Redis gets a maxmemory (BATCHQ_REDIS_MAXMEMORY, default 1gb, noeviction); the gateway
 # refuses new jobs with 503 storage_full at 90% of it, so accepted jobs can still end.
 #
+# Webhooks go to public addresses only; BATCHQ_WEBHOOK_ALLOW (hosts and CIDRs,
+# comma-separated, e.g. 127.0.0.1) lets the gateway send them to the ones listed too.
+#
 # --detach starts everything in the background and keeps pids and logs in .run/;
 # --stop stops a detached stack.
 set -euo pipefail
@@ -243,7 +246,8 @@ key_file="$run_dir/api-key"
 # shellcheck disable=SC2046
 start gateway "$bin/gateway/gateway" $(redis_args gateway) --port "$port" \
   --broker "$frontends" $(curve_client gateway) \
-  --admin-key-file "$key_file" --auth "$auth" "${gateway_ha[@]}"
+  --admin-key-file "$key_file" --auth "$auth" "${gateway_ha[@]}" \
+  --webhook-allow "${BATCHQ_WEBHOOK_ALLOW:-}"
 for i in $(seq 1 "$workers"); do
   # shellcheck disable=SC2046
   start "worker$i" "$bin/gpu_worker/gpu_worker" $(redis_args worker) \

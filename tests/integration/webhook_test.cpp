@@ -5,7 +5,9 @@
 // stays failing is dead, listed for its tenant only, and re-sent; a delivery queued
 // while no gateway sends survives a gateway restart; destinations and keys that may not
 // have webhooks are refused at submit.
+#include <atomic>
 #include <chrono>
+#include <fstream>
 #include <string>
 
 #include <fmt/format.h>
@@ -23,13 +25,15 @@ using namespace std::chrono_literals;
 struct WebhookKey {
   std::string key;
   std::string secret;
+  std::string id;
 };
 
 WebhookKey CreateWebhookKey(Stack& stack, const std::string& tenant, const std::string& scopes) {
   auto made = stack.Client()->PostJson(
       "/v1/keys", fmt::format(R"({{"tenant":"{}","scopes":"{}","webhook":true}})", tenant, scopes));
   if (!made || made->status != 201) throw std::runtime_error("POST /v1/keys refused");
-  return {JsonString(made->body, "key"), JsonString(made->body, "webhook_secret")};
+  return {JsonString(made->body, "key"), JsonString(made->body, "webhook_secret"),
+          JsonString(made->body, "id")};
 }
 
 StackOptions WebhookStack(int max_tries) {
@@ -55,12 +59,29 @@ std::chrono::seconds Now() {
 TEST(WebhookTest, AJobsEndIsPostedSignedAndTriedAgainUntilTheReceiverTakesIt) {
   Stack stack(WebhookStack(5));
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
-  const WebhookKey acme = CreateWebhookKey(stack, "acme", "submit,read");
-  ASSERT_TRUE(acme.secret.starts_with("whsec_"));
+  // The key and the job are made with the CLI, as a user would.
+  std::string made;
+  ASSERT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "--api-key-file",
+                        stack.admin_key_file(), "--output", "json", "keys", "create", "--tenant",
+                        "acme", "--scopes", "submit,read", "--webhook"},
+                       &made),
+            0)
+      << made;
+  made = made.substr(made.find('{'));
+  const WebhookKey acme{JsonString(made, "key"), JsonString(made, "webhook_secret")};
+  ASSERT_TRUE(acme.secret.starts_with("whsec_")) << made;
   WebhookReceiver receiver(
       [](const ReceivedWebhook&, std::size_t n) { return n <= 2 ? 503 : 200; });
   auto client = stack.Client(acme.key);
-  const std::string id = SubmitWithCallback(*client, receiver.url("/hook?from=batchq"));
+  const std::string key_file = stack.dir() + "/acme.key";
+  std::ofstream(key_file) << acme.key << "\n";
+  std::string id;
+  ASSERT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "--api-key-file", key_file, "submit",
+                        "upper", "hook me", "--callback-url", receiver.url("/hook?from=batchq")},
+                       &id),
+            0)
+      << id;
+  id = id.substr(0, id.find_first_of(" \n"));
   const std::string ended = WaitTerminal(*client, id);
   ASSERT_EQ(JsonString(ended, "status"), "succeeded") << ended;
   EXPECT_EQ(JsonString(ended, "callback_url"), receiver.url("/hook?from=batchq"));
@@ -116,15 +137,37 @@ TEST(WebhookTest, ADeliveryThatKeepsFailingIsDeadListedForItsTenantAndResent) {
   const std::string resend = "/v1/webhooks/deliveries/" + id + ".1:resend";
   EXPECT_EQ(stack.Client(reader)->PostJson(resend, "")->status, 403) << "a read-only key";
   EXPECT_EQ(stack.Client(other.key)->PostJson(resend, "")->status, 404) << "another tenant";
+  // The CLI lists it and re-sends it.
+  const std::string key_file = stack.dir() + "/acme.key";
+  std::ofstream(key_file) << acme.key << "\n";
+  std::string out;
+  ASSERT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "--api-key-file", key_file,
+                        "webhooks", "failed"},
+                       &out),
+            0)
+      << out;
+  EXPECT_NE(out.find(id + ".1"), std::string::npos) << out;
+  EXPECT_NE(out.find("HTTP 500"), std::string::npos) << out;
+  // A rotated secret signs the deliveries still to come.
+  const auto rotated =
+      stack.Client()->PostJson("/v1/keys/" + acme.id + ":rotate-webhook-secret", "");
+  ASSERT_TRUE(rotated);
+  ASSERT_EQ(rotated->status, 200) << rotated->body;
+  const std::string new_secret = JsonString(rotated->body, "webhook_secret");
+  ASSERT_TRUE(new_secret.starts_with("whsec_") && new_secret != acme.secret) << rotated->body;
   healed = true;
-  const auto resent = client->PostJson(resend, "");
-  ASSERT_TRUE(resent);
-  EXPECT_EQ(resent->status, 202) << resent->body;
+  ASSERT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "--api-key-file", key_file,
+                        "webhooks", "resend", id + ".1"},
+                       &out),
+            0)
+      << out;
   ASSERT_TRUE(WaitFor([&] { return receiver.count() >= 3; }, 30s)) << stack.Logs();
   const auto got = receiver.received();
   EXPECT_EQ(got.back().answered, 204);
   EXPECT_EQ(got.back().delivery, id + ".1");
-  EXPECT_TRUE(VerifyWebhook(acme.secret, got.back().signature, got.back().body, Now(), 300s));
+  EXPECT_TRUE(VerifyWebhook(new_secret, got.back().signature, got.back().body, Now(), 300s));
+  EXPECT_FALSE(VerifyWebhook(acme.secret, got.back().signature, got.back().body, Now(), 300s))
+      << "the old secret signs no more";
   ASSERT_TRUE(WaitFor(
       [&] {
         return client->Get("/v1/webhooks/deliveries?state=failed")->body == R"({"deliveries":[]})";
