@@ -28,18 +28,24 @@ TEST(PythonClientTest, TheClientsLiveTestsPassAgainstARealStack) {
   // Idle connections close after 300 ms, so that the client meets closed ones.
   Stack stack({.workers = 1,
                .broker_args = {"--type", "upper", "--type", "normalize", "--type", "parked"},
-               .gateway_args = {"--idle-timeout-ms", "300"},
+               .gateway_args = {"--idle-timeout-ms", "300", "--webhook-allow", "127.0.0.1"},
                .worker_args = {"--type", "upper", "--python-handler",
                                "normalize=" BATCHQ_PYTHON_EXAMPLES "/normalize_numpy.py"}});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
-  const std::string key = stack.CreateKey("python", "submit,read,cancel");
+  // A key with a webhook secret: the live tests receive a signed webhook and verify it.
+  const auto made = stack.Client()->PostJson(
+      "/v1/keys", R"({"tenant":"python","scopes":"submit,read,cancel","webhook":true})");
+  ASSERT_TRUE(made && made->status == 201);
+  const std::string key = JsonString(made->body, "key");
   std::string output;
-  const int code = RunPython({"BATCHQ_TEST_URL=" + stack.url(), "BATCHQ_TEST_API_KEY=" + key,
-                              "BATCHQ_TEST_IDLE_TIMEOUT_MS=300", "PYTHONPATH=" BATCHQ_PYTHON_CLIENT,
-                              "PYTHONDONTWRITEBYTECODE=1"},
-                             {"-m", "unittest", "discover", "-v", "-s",
-                              BATCHQ_PYTHON_CLIENT "/tests", "-p", "test_live.py"},
-                             &output);
+  const int code =
+      RunPython({"BATCHQ_TEST_URL=" + stack.url(), "BATCHQ_TEST_API_KEY=" + key,
+                 "BATCHQ_TEST_WEBHOOK_SECRET=" + JsonString(made->body, "webhook_secret"),
+                 "BATCHQ_TEST_IDLE_TIMEOUT_MS=300", "PYTHONPATH=" BATCHQ_PYTHON_CLIENT,
+                 "PYTHONDONTWRITEBYTECODE=1"},
+                {"-m", "unittest", "discover", "-v", "-s", BATCHQ_PYTHON_CLIENT "/tests", "-p",
+                 "test_live.py"},
+                &output);
   EXPECT_EQ(code, 0) << output << stack.Logs();
   EXPECT_NE(output.find("\nOK"), std::string::npos) << output;
   EXPECT_EQ(output.find("skipped"), std::string::npos) << "every live test ran:\n" << output;

@@ -8,6 +8,10 @@
         for event in client.events(job_id):                   # pushed, not polled
             print(event.event, event.data)
 
+    # In a webhook receiver (submit(..., callback_url=...)):
+    from batchq import verify_webhook
+    ok = verify_webhook(secret, headers["Batchq-Signature"], raw_body)
+
 AsyncClient has the same methods as coroutines (events() is the blocking Client's
 only, for now). Standard library only.
 """
@@ -16,6 +20,8 @@ from ._async_client import AsyncClient
 from ._client import Client
 from ._errors import BatchqError, JobFailed, WaitTimeout
 from ._protocol import Event
+from ._webhook import verify_webhook
 
-__all__ = ["AsyncClient", "BatchqError", "Client", "Event", "JobFailed", "WaitTimeout"]
+__all__ = ["AsyncClient", "BatchqError", "Client", "Event", "JobFailed", "WaitTimeout",
+           "verify_webhook"]
 __version__ = "0.1.0"

@@ -78,9 +78,11 @@ class AsyncClient:
         self._idle = []
 
     async def submit(self, type, input, priority=None, timeout_ms=None, wait_s=None,
-                     idempotency_key=None, max_retries=None, retry_backoff_ms=None):
+                     idempotency_key=None, max_retries=None, retry_backoff_ms=None,
+                     callback_url=None):
         return await self._run(_protocol.submit(type, input, priority, timeout_ms, wait_s,
-                                                idempotency_key, max_retries, retry_backoff_ms))
+                                                idempotency_key, max_retries, retry_backoff_ms,
+                                                callback_url))
 
     async def get(self, job_id):
         return await self._run(_protocol.get(job_id))

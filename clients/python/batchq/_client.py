@@ -69,12 +69,15 @@ class Client:
         self._lock = threading.Lock()
 
     def submit(self, type, input, priority=None, timeout_ms=None, wait_s=None,
-               idempotency_key=None, max_retries=None, retry_backoff_ms=None):
+               idempotency_key=None, max_retries=None, retry_backoff_ms=None,
+               callback_url=None):
         """Queues a job and returns its record; with wait_s, the ended job if it ends
         within wait_s seconds (one round trip), else the queued one. max_retries and
-        retry_backoff_ms override the type's retries after retryable failures."""
+        retry_backoff_ms override the type's retries after retryable failures. With
+        callback_url, the ended job is POSTed there, signed (verify_webhook)."""
         return self._run(_protocol.submit(type, input, priority, timeout_ms, wait_s,
-                                          idempotency_key, max_retries, retry_backoff_ms))
+                                          idempotency_key, max_retries, retry_backoff_ms,
+                                          callback_url))
 
     def get(self, job_id):
         return self._run(_protocol.get(job_id))

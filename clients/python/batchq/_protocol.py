@@ -84,7 +84,8 @@ def _job_path(job_id, suffix="", wait_ms=None):
     return path if wait_ms is None else f"{path}?wait_ms={wait_ms}"
 
 
-def _job_body(type, input, priority, timeout_ms, max_retries=None, retry_backoff_ms=None):
+def _job_body(type, input, priority, timeout_ms, max_retries=None, retry_backoff_ms=None,
+              callback_url=None):
     body = {"type": type, "input": input}
     if priority is not None:
         body["priority"] = priority
@@ -94,6 +95,8 @@ def _job_body(type, input, priority, timeout_ms, max_retries=None, retry_backoff
         body["max_retries"] = max_retries
     if retry_backoff_ms is not None:
         body["retry_backoff_ms"] = retry_backoff_ms
+    if callback_url is not None:
+        body["callback_url"] = callback_url
     return body
 
 
@@ -102,12 +105,13 @@ def _wait_ms(seconds):
 
 
 def submit(type, input, priority=None, timeout_ms=None, wait_s=None, idempotency_key=None,
-           max_retries=None, retry_backoff_ms=None):
+           max_retries=None, retry_backoff_ms=None, callback_url=None):
     # Every submit carries an Idempotency-Key, so that resending it after a dropped
     # connection cannot run the job twice.
     headers = {"Idempotency-Key": idempotency_key or uuid.uuid4().hex}
     path = "/v1/jobs" if not wait_s else f"/v1/jobs?wait_ms={_wait_ms(wait_s)}"
-    body = _encode(_job_body(type, input, priority, timeout_ms, max_retries, retry_backoff_ms))
+    body = _encode(_job_body(type, input, priority, timeout_ms, max_retries, retry_backoff_ms,
+                             callback_url))
     response = yield Request("POST", path, body, headers)
     return _expect(response, 200, 202)
 

@@ -1,23 +1,28 @@
 """The client against a real gateway. Run by tests/integration/python_client_test.cpp,
 which starts a whole stack (Redis, broker, gateway, a worker serving `upper` and the
 NumPy example as `normalize`; `parked` is a type no worker serves) and passes
-BATCHQ_TEST_URL and BATCHQ_TEST_API_KEY. Without them these tests are skipped."""
+BATCHQ_TEST_URL, BATCHQ_TEST_API_KEY and the key's BATCHQ_TEST_WEBHOOK_SECRET (the
+gateway may send webhooks to 127.0.0.1). Without them these tests are skipped."""
 
 import asyncio
+import http.server
+import json
 import os
 import threading
 import time
 import unittest
 
-from batchq import AsyncClient, BatchqError, Client, JobFailed, WaitTimeout
+from batchq import AsyncClient, BatchqError, Client, JobFailed, WaitTimeout, verify_webhook
 
 URL = os.environ.get("BATCHQ_TEST_URL")
 KEY = os.environ.get("BATCHQ_TEST_API_KEY")
+WEBHOOK_SECRET = os.environ.get("BATCHQ_TEST_WEBHOOK_SECRET")
 # The gateway closes a connection idle this long (its --idle-timeout-ms).
 IDLE_TIMEOUT_S = int(os.environ.get("BATCHQ_TEST_IDLE_TIMEOUT_MS", "0")) / 1000
 
 
-@unittest.skipUnless(URL and KEY, "needs BATCHQ_TEST_URL and BATCHQ_TEST_API_KEY")
+@unittest.skipUnless(URL and KEY and WEBHOOK_SECRET,
+                     "needs BATCHQ_TEST_URL, BATCHQ_TEST_API_KEY and BATCHQ_TEST_WEBHOOK_SECRET")
 class ClientLiveTest(unittest.TestCase):
     def setUp(self):
         self.client = Client(URL, api_key=KEY)
@@ -49,6 +54,38 @@ class ClientLiveTest(unittest.TestCase):
         self.assertEqual(caught.exception.message,
                          "ValueError: the input must be a non-empty list of numbers")
         self.assertEqual(caught.exception.job["status"], "failed")
+
+    def test_a_webhook_arrives_signed_with_the_keys_secret(self):
+        received = []
+        arrived = threading.Event()
+
+        class Receiver(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((dict(self.headers), body))
+                self.send_response(204)
+                self.end_headers()
+                arrived.set()
+
+            def log_message(self, *args):
+                pass
+
+        server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            url = f"http://127.0.0.1:{server.server_port}/hook"
+            job = self.client.submit("upper", "signed", callback_url=url)
+            self.assertTrue(arrived.wait(20), "the webhook arrived")
+        finally:
+            server.shutdown()
+            server.server_close()
+        headers, body = received[0]
+        self.assertTrue(verify_webhook(WEBHOOK_SECRET, headers["Batchq-Signature"], body))
+        self.assertFalse(verify_webhook("whsec_other", headers["Batchq-Signature"], body))
+        self.assertEqual(headers["Batchq-Delivery"], job["id"] + ".1")
+        ended = json.loads(body)
+        self.assertEqual((ended["id"], ended["status"], ended["result"]),
+                         (job["id"], "succeeded", "SIGNED"))
 
     def test_cancel_a_queued_job_and_not_one_that_ended(self):
         job = self.client.submit("parked", "x")

@@ -3,7 +3,7 @@
 import json
 import unittest
 
-from batchq import BatchqError, JobFailed, WaitTimeout, _protocol
+from batchq import BatchqError, JobFailed, WaitTimeout, _protocol, verify_webhook
 from batchq._protocol import Request, Response, Sleep
 
 
@@ -88,6 +88,21 @@ class ProtocolTest(unittest.TestCase):
             drive(_protocol.retry("j1"), [answer(409, {"error": {
                 "code": "not_retryable", "message": "The job is succeeded."}})])
         self.assertEqual(caught.exception.code, "not_retryable")
+
+    def test_submit_sends_a_callback_url_and_verify_webhook_matches_the_gateways_signature(self):
+        _, seen = drive(_protocol.submit("upper", "hi", callback_url="https://h.example/in"),
+                        [answer(202, {"id": "j1"})])
+        self.assertEqual(json.loads(seen[0].body)["callback_url"], "https://h.example/in")
+        # The gateway's own test vector (tests/common/webhook_signature_test.cpp).
+        header = ("t=1700000000,v1=9d713ed406bb7076d4123f0dc2c39d2df5c654ed4b0cd56b52c8b4c940bd"
+                  "63ae")
+        self.assertTrue(verify_webhook("key", header, b"{}", now=1700000100))
+        self.assertTrue(verify_webhook(b"key", header, "{}", now=1700000100))
+        self.assertFalse(verify_webhook("other", header, b"{}", now=1700000100))
+        self.assertFalse(verify_webhook("key", header, b"{ }", now=1700000100))
+        self.assertFalse(verify_webhook("key", header, b"{}", now=1700000400), "a replay")
+        self.assertFalse(verify_webhook("key", "v1=00", b"{}", now=1700000000))
+        self.assertFalse(verify_webhook("key", None, b"{}", now=1700000000))
 
     def test_a_refusal_becomes_an_error_with_its_code_sentence_and_retry_after(self):
         with self.assertRaises(BatchqError) as caught:
