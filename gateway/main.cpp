@@ -395,6 +395,8 @@ int main(int argc, char** argv) {
     };
     signals.async_wait([&](const boost::system::error_code&, int) {
       spdlog::info("gateway draining {} requests", server.active());
+      // A delivery not yet taken waits in Redis for the other gateways, or the next start.
+      if (webhooks) webhooks->RequestStop();
       server.Stop();
       *drain_until = std::chrono::steady_clock::now() + config.drain;
       check_drained();

@@ -42,12 +42,16 @@ WebhookSender::WebhookSender(Options options, RedisConnection::Options redis, Jo
 
 WebhookSender::~WebhookSender() { Stop(); }
 
-void WebhookSender::Stop() {
+void WebhookSender::RequestStop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
+}
+
+void WebhookSender::Stop() {
+  RequestStop();
   for (auto& thread : threads_) {
     if (thread.joinable()) thread.join();
   }

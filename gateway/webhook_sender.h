@@ -6,7 +6,8 @@
 // one; the lease keeps two from sending the same delivery at once, and a delivery whose
 // gateway died mid-try comes back when its lease ends (at least once).
 // An idle sender looks for due deliveries every `poll`.
-// Thread-safe; Stop() (or the destructor) waits for the tries in progress.
+// Thread-safe; Stop() (or the destructor) waits for the tries in progress, each bounded
+// by `timeout`.
 
 #include <atomic>
 #include <chrono>
@@ -51,6 +52,8 @@ class WebhookSender {
   WebhookSender(const WebhookSender&) = delete;
   WebhookSender& operator=(const WebhookSender&) = delete;
 
+  // Takes no new delivery from now on; returns at once (Stop() waits).
+  void RequestStop();
   void Stop();
 
  private:

@@ -47,6 +47,10 @@ TEST(OpenApiTest, EveryRouteAndErrorShapeTheGatewayServesIsDocumented) {
   ASSERT_FALSE(WaitTerminal(*client, failed_id).empty());
   const std::string job = R"({"type":"upper","input":"x"})";
   const std::string doomed_key_id = stack.CreateKey("docs", "read").substr(3, 12);
+  const std::string hooked_key_id =
+      stack.CreateKey("docs", "read", R"("webhook":true)").substr(3, 12);
+  const std::string rotate = "/v1/keys/{key_id}:rotate-webhook-secret";
+  const std::string resend = "/v1/webhooks/deliveries/{delivery_id}:resend";
   const std::string big(8192, ' ');
   const std::vector<Call> calls = {
       {"POST", "/v1/jobs", "/v1/jobs", job},
@@ -54,6 +58,7 @@ TEST(OpenApiTest, EveryRouteAndErrorShapeTheGatewayServesIsDocumented) {
       {"POST", "/v1/jobs", "/v1/jobs?wait_ms=soon", job},
       {"POST", "/v1/jobs", "/v1/jobs", "{not json"},
       {"POST", "/v1/jobs", "/v1/jobs", R"({"type":"nope","input":1})"},
+      {"POST", "/v1/jobs", "/v1/jobs", R"({"type":"upper","input":1,"callback_url":"ftp://x"})"},
       {"POST", "/v1/jobs", "/v1/jobs", job, {{"Content-Type", "text/plain"}}},
       {"POST", "/v1/jobs", "/v1/jobs", big},
       {"POST",
@@ -122,6 +127,14 @@ TEST(OpenApiTest, EveryRouteAndErrorShapeTheGatewayServesIsDocumented) {
       {"DELETE", "/v1/keys/{key_id}", "/v1/keys/" + doomed_key_id, ""},
       {"DELETE", "/v1/keys/{key_id}", "/v1/keys/nosuchkey", ""},
       {"GET", "/v1/keys/{key_id}", "/v1/keys/" + doomed_key_id, ""},
+      {"POST", rotate, "/v1/keys/" + hooked_key_id + ":rotate-webhook-secret", ""},
+      {"POST", rotate, "/v1/keys/nosuchkey:rotate-webhook-secret", ""},
+      {"GET", rotate, "/v1/keys/" + hooked_key_id + ":rotate-webhook-secret", ""},
+      {"GET", "/v1/webhooks/deliveries", "/v1/webhooks/deliveries?state=failed", ""},
+      {"GET", "/v1/webhooks/deliveries", "/v1/webhooks/deliveries", ""},
+      {"POST", "/v1/webhooks/deliveries", "/v1/webhooks/deliveries?state=failed", ""},
+      {"POST", resend, "/v1/webhooks/deliveries/nosuchjob.1:resend", ""},
+      {"GET", resend, "/v1/webhooks/deliveries/nosuchjob.1:resend", ""},
       {"POST", "/v1/batch", "/v1/batch",
        R"({"requests":[{"id":"1","method":"GET","url":"/v1/jobs/)" + ok_id + R"("}]})"},
       {"POST", "/v1/batch", "/v1/batch", R"({"requests":[]})"},
