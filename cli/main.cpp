@@ -8,9 +8,9 @@
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
 #include "cli/key_commands.h"
-#include "cli/webhook_commands.h"
 #include "cli/keygen_command.h"
 #include "cli/load_generator.h"
+#include "cli/webhook_commands.h"
 
 int main(int argc, char** argv) {
   using namespace batchq::cli;
