@@ -229,5 +229,30 @@ TEST(WebhookTest, DestinationsAndKeysThatMayNotHaveWebhooksAreRefusedAtSubmit) {
   EXPECT_EQ(BatchIds(batch->body).size(), 1u) << "the other item is taken: " << batch->body;
 }
 
+TEST(WebhookTest, AHostNameThatResolvesToAnUnlistedInnerAddressIsNeverConnectedTo) {
+  // Only 127.0.0.2 is listed; "localhost" names 127.0.0.1, checked where it resolves.
+  StackOptions options = WebhookStack(5);
+  options.gateway_args[1] = "127.0.0.2";
+  Stack stack(options);
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  const WebhookKey acme = CreateWebhookKey(stack, "acme", "submit,read");
+  WebhookReceiver receiver([](const ReceivedWebhook&, std::size_t) { return 200; });
+  auto client = stack.Client(acme.key);
+  const std::string url = fmt::format("http://localhost:{}/hook", receiver.port());
+  const std::string id = SubmitWithCallback(*client, url);  // a name passes the submit
+  std::string listed;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto answer = client->Get("/v1/webhooks/deliveries?state=failed");
+        listed = answer ? answer->body : "";
+        return listed.find(id) != std::string::npos;
+      },
+      30s))
+      << listed << stack.Logs();
+  EXPECT_NE(listed.find("localhost resolves to"), std::string::npos) << listed;
+  EXPECT_NE(listed.find(R"("tries":1)"), std::string::npos) << "dead at once: " << listed;
+  EXPECT_EQ(receiver.count(), 0u) << "no connection was made";
+}
+
 }  // namespace
 }  // namespace batchq::test
