@@ -27,6 +27,8 @@ struct GatewayConfig {
   // Jobs waiting for the group commit's next write to Redis; past it, 503 overloaded.
   std::size_t max_queued_submit_jobs = 16384;
   std::size_t max_in_flight_submit_jobs = 16384;
+  // Job ids waiting for the group read's next pipeline; past it, a read is 503 overloaded.
+  std::size_t max_queued_reads = 65536;
   // New jobs are refused (storage_full) once Redis uses this share of its maxmemory.
   double storage_full_ratio = 0.9;
   // Each tenant's cap on the bytes its jobs hold in Redis, finished ones included, for

@@ -107,29 +107,56 @@ void JobReads::AwaitEnd(std::string id, std::chrono::milliseconds wait, const Ca
   Wait(std::move(state), std::min(wait, options_.max_wait));
 }
 
+void JobReads::ReadRecords(std::vector<std::string> ids, JobReadPort::Done done) {
+  if (options_.group_read == nullptr) return done(store_.GetMany(ids));
+  // The port takes `done` only when it takes the read.
+  auto shared = std::make_shared<JobReadPort::Done>(std::move(done));
+  if (!options_.group_read->Read(std::move(ids), [shared](JobReadPort::Records records) {
+        (*shared)(std::move(records));
+      })) {
+    (*shared)(Fail(ErrorCode::kOverloaded,
+                   "The gateway holds as many reads waiting for Redis as it may; retry shortly."));
+  }
+}
+
+namespace {
+
+// The one record of a read of one id, as the caller may see it: another tenant's job
+// reads as no job.
+Result<std::optional<JobRecord>> OneVisible(JobReadPort::Records records, const Caller& caller) {
+  if (!records) return std::unexpected(records.error());
+  if (records->empty() || !records->front() || !caller.MaySee(*records->front())) {
+    return std::optional<JobRecord>();
+  }
+  return std::move(records->front());
+}
+
+}  // namespace
+
 void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for) {
-  const Caller& caller = state->caller;
   if (wait_for.count() > 0) {
     // Registered before the first read, so a completion between the two is not missed.
     state->token = waiters_.Add(state->id, [this, state] {
       asio::post(state->strand, [this, state] { FinishWait(state); });
     });
   }
-  auto record = Visible(state->id, caller);
-  asio::post(state->strand, [this, state, wait_for, record = std::move(record)]() mutable {
-    if (state->finished) return;  // a notice answered it already
-    const bool waiting =
-        record && *record && wait_for.count() > 0 && !IsTerminal((*record)->status);
-    if (waiting) {
-      state->timer.expires_after(wait_for);
-      state->timer.async_wait([this, state](boost::system::error_code ec) {
-        if (ec != asio::error::operation_aborted) FinishWait(state);
-      });
-      return;
-    }
-    state->finished = true;
-    if (const auto token = state->token.load(); token != 0) waiters_.Remove(token);
-    state->respond(FinalReply(*state, record));
+  ReadRecords({state->id}, [this, state, wait_for](JobReadPort::Records records) {
+    auto record = OneVisible(std::move(records), state->caller);
+    asio::post(state->strand, [this, state, wait_for, record = std::move(record)]() mutable {
+      if (state->finished) return;  // a notice answered it already
+      const bool waiting =
+          record && *record && wait_for.count() > 0 && !IsTerminal((*record)->status);
+      if (waiting) {
+        state->timer.expires_after(wait_for);
+        state->timer.async_wait([this, state](boost::system::error_code ec) {
+          if (ec != asio::error::operation_aborted) FinishWait(state);
+        });
+        return;
+      }
+      state->finished = true;
+      if (const auto token = state->token.load(); token != 0) waiters_.Remove(token);
+      state->respond(FinalReply(*state, record));
+    });
   });
 }
 
@@ -138,7 +165,11 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state) {
   state->finished = true;
   waiters_.Remove(state->token.load());
   state->timer.cancel();
-  state->respond(FinalReply(*state, store_.Get(state->id)));
+  ReadRecords({state->id}, [state](JobReadPort::Records records) {
+    auto record = OneVisible(std::move(records), state->caller);
+    asio::post(state->strand,
+               [state, record = std::move(record)] { state->respond(FinalReply(*state, record)); });
+  });
 }
 
 void JobReads::AwaitBatchEnd(std::vector<SubmitItemOutcome> items, std::chrono::milliseconds wait,
@@ -159,7 +190,17 @@ void JobReads::StartBatchWait(const std::shared_ptr<BatchWaitState>& state,
     });
   }
   // Read after registering, so an end between the two is not missed.
-  auto records = store_.GetMany(state->ids);
+  ReadRecords(state->ids, [this, state, wait](JobReadPort::Records records) {
+    asio::post(state->strand, [this, state, wait, records = std::move(records)] {
+      ContinueBatchWait(state, wait, records);
+    });
+  });
+}
+
+void JobReads::ContinueBatchWait(const std::shared_ptr<BatchWaitState>& state,
+                                 std::chrono::milliseconds wait,
+                                 const JobReadPort::Records& records) {
+  if (state->finished) return;  // every job's notice came first
   if (records) {
     for (std::size_t i = 0; i < records->size(); ++i) {
       const auto& record = (*records)[i];
@@ -191,7 +232,11 @@ void JobReads::FinishBatchWait(const std::shared_ptr<BatchWaitState>& state) {
   state->finished = true;
   for (const auto token : state->tokens) waiters_.Remove(token);
   state->timer.cancel();
-  state->respond(BatchReply(*state, store_.GetMany(state->ids)));
+  ReadRecords(state->ids, [state](JobReadPort::Records records) {
+    asio::post(state->strand, [state, records = std::move(records)] {
+      state->respond(BatchReply(*state, records));
+    });
+  });
 }
 
 HttpReply JobReads::BatchReply(BatchWaitState& state,

@@ -20,6 +20,7 @@
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
+#include "gateway/job_read_port.h"
 #include "gateway/job_store_port.h"
 #include "gateway/submit_answer.h"
 
@@ -29,6 +30,10 @@ class JobReads {
  public:
   struct Options {
     std::chrono::milliseconds max_wait{60000};  // upper bound of ?wait_ms
+    // Where the long-polls and the waits of POST ?wait_ms read their records (GroupRead:
+    // off the I/O threads, many in one round trip); null: through `store` on the calling
+    // thread. Must outlive this object.
+    JobReadPort* group_read = nullptr;
   };
   static constexpr std::int64_t kDefaultListLimit = 20;
   static constexpr std::int64_t kMaxListLimit = 200;
@@ -63,6 +68,13 @@ class JobReads {
   void StartBatchWait(const std::shared_ptr<BatchWaitState>& state, std::chrono::milliseconds wait);
   void OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job);
   void FinishBatchWait(const std::shared_ptr<BatchWaitState>& state);
+  // After the batch wait's first read, on its strand: answers if every job ended (or the
+  // read failed), else sets the timer.
+  void ContinueBatchWait(const std::shared_ptr<BatchWaitState>& state,
+                         std::chrono::milliseconds wait, const JobReadPort::Records& records);
+  // Reads through options_.group_read, or the store; `done` may run on another thread,
+  // or inside this call. A refused read is done with 503 overloaded.
+  void ReadRecords(std::vector<std::string> ids, JobReadPort::Done done);
   // The 200 with every job ended, or the 202 when one has not (or cannot be read).
   static HttpReply BatchReply(BatchWaitState& state,
                               const Result<std::vector<std::optional<JobRecord>>>& records);

@@ -23,6 +23,7 @@
 #include "gateway/completion_waiters.h"
 #include "gateway/gateway_config.h"
 #include "gateway/group_commit.h"
+#include "gateway/group_read.h"
 #include "gateway/job_api.h"
 #include "gateway/key_authenticator.h"
 #include "gateway/per_thread_stores.h"
@@ -191,6 +192,12 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_MAX_IN_FLIGHT_SUBMIT_JOBS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
+  app.add_option("--max-queued-reads", config.max_queued_reads,
+                 "Most job ids waiting to be read from Redis for long-polls and waiting "
+                 "submits; past it such a read is answered 503 overloaded at once")
+      ->envname("BATCHQ_MAX_QUEUED_READS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--submit-timeout-ms", submit_timeout_ms,
                  "How long a submit waits for the broker's verdict, ms")
       ->envname("BATCHQ_SUBMIT_TIMEOUT_MS")
@@ -335,6 +342,9 @@ int main(int argc, char** argv) {
     api_options.submit.replicas_wait = config.redis_replicas_wait;
     api_options.submit.max_in_flight_jobs = config.max_in_flight_submit_jobs;
     api_options.reads.max_wait = config.max_wait;
+    // Long-polls and waiting submits read Redis through the group read, off the I/O threads.
+    batchq::GroupRead group_read({.max_queued_reads = config.max_queued_reads}, store);
+    api_options.reads.group_read = &group_read;
     api_options.events.max_streams = config.max_event_streams;
     api_options.submit.webhook_allow = *webhook_allow;
     batchq::StorageWatch storage({redis, config.storage_full_ratio});
@@ -407,6 +417,7 @@ int main(int argc, char** argv) {
     for (auto& thread : threads) thread.join();
     // Submits still being written finish now, while the handler they call back exists.
     group_commit.Stop();
+    group_read.Stop();
     if (webhooks) webhooks->Stop();
   } catch (const std::exception& e) {
     spdlog::critical("gateway cannot start: {}", e.what());

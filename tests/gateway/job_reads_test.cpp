@@ -1,6 +1,8 @@
 // JobReads against in-memory ports, on an io_context the test runs itself.
 #include "gateway/job_reads.h"
 
+#include "gateway/group_read.h"
+
 #include <gtest/gtest.h>
 
 #include "tests/gateway/gateway_fakes.h"
@@ -150,6 +152,67 @@ TEST_F(JobReadsTest, CancelTakesAQueuedJobOutAndRefusesOneThatEnded) {
   EXPECT_EQ(test::JsonString(reply->body, "error", "code"), "not_cancellable");
   reply = Answer([&](Respond r) { reads_.Cancel("missing", caller_, r); });
   EXPECT_EQ(reply->status, 404);
+}
+
+// Through the group read, as the gateway runs: the records come back on its thread and
+// the answers are still given on the wait's strand.
+TEST(JobReadsGroupReadTest, ALongPollAndAWaitingBatchReadThroughTheGroupRead) {
+  boost::asio::io_context io;
+  test::FakeStore store;
+  test::FakeBroker broker;
+  CompletionWaiters waiters;
+  GroupRead group_read({}, store);
+  JobReads reads(io, JobReads::Options{.group_read = &group_read}, store, broker, waiters);
+  // Without it, run_for returns at once while the answers are still on the other thread.
+  auto work = boost::asio::make_work_guard(io);
+  JobRecord queued;
+  queued.id = "q";
+  queued.type = "upper";
+  queued.tenant = "t1";
+  queued.status = JobStatus::kQueued;
+  store.records["q"] = queued;
+  const Caller caller{"k1", "t1", kAllScopes, 0, 1, 0, 0};
+  // Runs the io_context until `reply` is set (bounded): the group read answers from its
+  // own thread.
+  auto run_until = [&io](const std::optional<HttpReply>& reply) {
+    for (int i = 0; i < 2000 && !reply; ++i) {
+      io.run_for(std::chrono::milliseconds(5));
+      io.restart();
+    }
+  };
+  std::optional<HttpReply> reply;
+  reads.Get("q", "wait_ms=60000", caller, [&reply](HttpReply r) { reply = std::move(r); });
+  // The first read has come back once the wait holds a timer: then the notice ends it.
+  for (int i = 0; i < 2000 && group_read.counts().reads < 1; ++i) {
+    io.run_for(std::chrono::milliseconds(5));
+    io.restart();
+  }
+  io.poll();
+  EXPECT_FALSE(reply) << "queued: not answered before its notice";
+  store.records["q"].status = JobStatus::kSucceeded;
+  waiters.Notify("q");
+  run_until(reply);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(test::JsonString(reply->body, "status"), "succeeded");
+  EXPECT_EQ(group_read.counts().reads, 2u) << "the first read, and the one at the end";
+
+  std::optional<HttpReply> missing;
+  reads.Get("nope", "", caller, [&missing](HttpReply r) { missing = std::move(r); });
+  run_until(missing);
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+
+  std::optional<HttpReply> batch;
+  std::vector<SubmitItemOutcome> items(1);
+  items[0].id = "q";
+  reads.AwaitBatchEnd(std::move(items), std::chrono::milliseconds(60000), caller,
+                      HttpReply{202, "{}", "application/json", {}},
+                      [&batch](HttpReply r) { batch = std::move(r); });
+  run_until(batch);
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->status, 200) << "the job had ended: answered from the first read";
+  group_read.Stop();
 }
 
 }  // namespace
