@@ -48,7 +48,8 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
       events_(options.events, store, hub),
       max_wait_(options.reads.max_wait),
       keys_(keys),
-      webhooks_(webhooks) {}
+      webhooks_(webhooks),
+      waiters_(waiters) {}
 
 void JobApi::Handle(HttpRequestIn request, Respond respond) {
   const auto start = std::chrono::steady_clock::now();
@@ -191,8 +192,18 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
     auto wait = SubmitWait(request.query, request.prefer, max_wait_);
     if (!wait) return respond(ErrorReply(wait.error()));
     if (wait->count() > 0) {
+      // A single submit's waiter is registered before the broker has its job, so the wait
+      // needs no first read of the record.
+      auto watch = std::make_shared<std::shared_ptr<EarlyWatch>>();
+      SubmitHandler::BeforeForward before_forward;
+      if (!batch) {
+        before_forward = [this, watch](std::span<const NewJob> jobs) {
+          *watch = std::make_shared<EarlyWatch>(waiters_, jobs.front().id);
+        };
+      }
       return submit_.Handle(request, batch, caller,
-                            AnswerWhenEnded(*wait, batch, caller, std::move(respond)));
+                            AnswerWhenEnded(*wait, batch, caller, std::move(respond), watch),
+                            std::move(before_forward));
     }
     return submit_.Handle(request, batch, caller,
                           [respond = std::move(respond)](SubmitAnswer answer) mutable {
@@ -217,15 +228,17 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
 }
 
 SubmitRespond JobApi::AnswerWhenEnded(std::chrono::milliseconds wait, bool batch,
-                                      const Caller& caller, Respond respond) {
-  return [this, wait, batch, caller, respond = std::move(respond)](SubmitAnswer answer) mutable {
+                                      const Caller& caller, Respond respond,
+                                      std::shared_ptr<std::shared_ptr<EarlyWatch>> watch) {
+  return [this, wait, batch, caller, respond = std::move(respond),
+          watch = std::move(watch)](SubmitAnswer answer) mutable {
     const bool any = std::any_of(answer.items.begin(), answer.items.end(),
                                  [](const SubmitItemOutcome& item) { return !item.id.empty(); });
     // Anything without an accepted job (a refusal, a 503) is answered as it is.
     if (answer.reply.status != 202 || !any) return respond(std::move(answer.reply));
     if (!batch) {
       return reads_.AwaitEnd(std::move(answer.items.front().id), wait, caller,
-                             std::move(answer.reply), std::move(respond));
+                             std::move(answer.reply), std::move(respond), std::move(*watch));
     }
     reads_.AwaitBatchEnd(std::move(answer.items), wait, caller, std::move(answer.reply),
                          std::move(respond));

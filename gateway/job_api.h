@@ -15,6 +15,7 @@
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
+#include "gateway/early_watch.h"
 #include "gateway/event_routes.h"
 #include "gateway/http_metrics.h"
 #include "gateway/job_commit_port.h"
@@ -65,8 +66,11 @@ class JobApi {
   void RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond);
   // The answer to a submit that may wait up to `wait` for its jobs to end (?wait_ms,
   // Prefer: wait): a 202 becomes a 200 with the ended jobs when they all end in time.
+  // `watch`, when the submit handler filled it in before forwarding, is the job's early
+  // waiter: the wait then needs no first read.
   SubmitRespond AnswerWhenEnded(std::chrono::milliseconds wait, bool batch, const Caller& caller,
-                                Respond respond);
+                                Respond respond,
+                                std::shared_ptr<std::shared_ptr<EarlyWatch>> watch);
   void RouteService(const HttpRequestIn& request, Respond respond);
   void Types(Respond respond);
   void Ready(Respond respond);
@@ -89,6 +93,7 @@ class JobApi {
   const std::chrono::milliseconds max_wait_;  // of long-polls and waiting submits
   KeyAdmin keys_;
   WebhookDeliveriesPort& webhooks_;
+  CompletionWaiters& waiters_;
 };
 
 }  // namespace batchq

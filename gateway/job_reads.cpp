@@ -36,6 +36,7 @@ struct JobReads::WaitState {
   std::optional<HttpReply> unfinished;
   std::atomic<std::uint64_t> token{0};  // set by the I/O thread after registering
   bool finished = false;                // touched on the strand only
+  std::shared_ptr<EarlyWatch> watch;    // an early waiter, released when the wait ends
 };
 
 struct JobReads::BatchWaitState {
@@ -101,10 +102,31 @@ void JobReads::Get(std::string id, std::string_view query, const Caller& caller,
 }
 
 void JobReads::AwaitEnd(std::string id, std::chrono::milliseconds wait, const Caller& caller,
-                        HttpReply accepted, Respond respond) {
+                        HttpReply accepted, Respond respond, std::shared_ptr<EarlyWatch> watch) {
   auto state = std::make_shared<WaitState>(io_, std::move(id), caller, std::move(respond));
   state->unfinished = std::move(accepted);
-  Wait(std::move(state), std::min(wait, options_.max_wait));
+  const auto wait_for = std::min(wait, options_.max_wait);
+  if (watch && wait_for.count() > 0) return WaitWatched(std::move(state), wait_for, watch);
+  Wait(std::move(state), wait_for);
+}
+
+void JobReads::WaitWatched(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for,
+                           std::shared_ptr<EarlyWatch> watch) {
+  // The timer is set on the strand before the end can be handled there.
+  asio::post(state->strand, [this, state, wait_for, watch]() mutable {
+    if (state->finished) return;
+    state->watch = watch;
+    state->timer.expires_after(wait_for);
+    state->timer.async_wait([this, state](boost::system::error_code ec) {
+      if (ec != asio::error::operation_aborted) FinishWait(state);
+    });
+    // Weak: the state holds the watch, whose callback must not keep the state alive.
+    watch->OnEnd([this, weak = std::weak_ptr<WaitState>(state)] {
+      if (auto waiting = weak.lock()) {
+        asio::post(waiting->strand, [this, waiting] { FinishWait(waiting); });
+      }
+    });
+  });
 }
 
 void JobReads::ReadRecords(std::vector<std::string> ids, JobReadPort::Done done) {
@@ -164,6 +186,7 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state) {
   if (state->finished) return;
   state->finished = true;
   waiters_.Remove(state->token.load());
+  state->watch.reset();
   state->timer.cancel();
   ReadRecords({state->id}, [state](JobReadPort::Records records) {
     auto record = OneVisible(std::move(records), state->caller);

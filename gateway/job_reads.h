@@ -20,6 +20,7 @@
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
+#include "gateway/early_watch.h"
 #include "gateway/job_read_port.h"
 #include "gateway/job_store_port.h"
 #include "gateway/submit_answer.h"
@@ -47,8 +48,11 @@ class JobReads {
   // waits like a long-poll (at most `wait`, capped at max_wait) for the job to end and
   // answers 200 with the ended job (and the 202's Location), or `accepted` if it has not
   // ended by then.
+  // With `watch` (registered for the job before the broker had it: early_watch.h), the
+  // wait needs no first read: it is answered when the watch sees the end, or when `wait`
+  // is over.
   void AwaitEnd(std::string id, std::chrono::milliseconds wait, const Caller& caller,
-                HttpReply accepted, Respond respond);
+                HttpReply accepted, Respond respond, std::shared_ptr<EarlyWatch> watch = nullptr);
   // The same for a :batch that may wait: once every accepted item's job has ended
   // (within `wait`), answers 200 with {"jobs":[...]}, each accepted item the whole job
   // and each refused one its error as in the 202; else `accepted`, the 202.
@@ -64,6 +68,9 @@ class JobReads {
   struct BatchWaitState;
   void Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for);
   void FinishWait(const std::shared_ptr<WaitState>& state);
+  // A wait whose waiter was registered early: a timer, and the watch's end.
+  void WaitWatched(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for,
+                   std::shared_ptr<EarlyWatch> watch);
   // On the batch wait's strand: registers the waiters, then reads the jobs once.
   void StartBatchWait(const std::shared_ptr<BatchWaitState>& state, std::chrono::milliseconds wait);
   void OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job);

@@ -48,6 +48,7 @@ struct SubmitHandler::Pending {
   std::vector<NewJob> jobs;              // one per admitted item that passed its checks
   std::vector<std::size_t> item_of_job;  // jobs[j] is items[item_of_job[j]]
   InFlightClaim in_flight;
+  SubmitHandler::BeforeForward before_forward;  // may be unset
 };
 
 namespace {
@@ -163,7 +164,7 @@ SubmitHandler::SubmitHandler(Options options, JobStorePort& store, JobCommitPort
       post_(std::move(post)) {}
 
 void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Caller& caller,
-                           SubmitRespond answer) {
+                           SubmitRespond answer, BeforeForward before_forward) {
   Respond respond = [answer](HttpReply reply) { answer(SubmitAnswer{std::move(reply), {}}); };
   auto admitted = ParseSubmit(request, batch, options_.limits);
   if (!admitted) return respond(ErrorReply(admitted.error()));
@@ -187,6 +188,7 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
   }
   auto pending = std::make_shared<Pending>(
       Pending{std::move(*admitted), caller, std::move(respond), std::move(answer), {}, {}, {}});
+  pending->before_forward = std::move(before_forward);
   pending->jobs = NewJobs(pending->admitted.items, caller.tenant, caller.key_id, NowWallMicros(),
                           *status, pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
@@ -218,6 +220,7 @@ void SubmitHandler::OnCommitted(std::shared_ptr<Pending> pending, JobCommitPort:
     std::fprintf(stderr, "fault injection: exiting between persist and forward\n");
     std::_Exit(3);
   }
+  if (pending->before_forward) pending->before_forward(pending->jobs);
   Forward(std::move(pending));
 }
 

@@ -65,7 +65,12 @@ class SubmitHandler {
   // Answers through `answer` exactly once; a 202 says what each item became. The jobs belong to the
   // caller's tenant; an Idempotency-Key is the tenant's own (another tenant's same key is another
   // key).
-  void Handle(const HttpRequestIn& request, bool batch, const Caller& caller, SubmitRespond answer);
+  // Called with the new jobs once they are durable and before the broker has them (not
+  // for an idempotent replay), on an I/O thread: a submit that waits for its jobs
+  // registers its waiters there, so that no ending can come first.
+  using BeforeForward = std::function<void(std::span<const NewJob>)>;
+  void Handle(const HttpRequestIn& request, bool batch, const Caller& caller, SubmitRespond answer,
+              BeforeForward before_forward = {});
   // Jobs of submits between their checks and their answer, now.
   std::size_t in_flight_jobs() const { return in_flight_jobs_.load(); }
 

@@ -116,6 +116,30 @@ TEST_F(JobReadsTest, ALongPollIsAnsweredWhenTheCompletionNoticeArrives) {
   EXPECT_EQ(waiters_.size(), 0u);
 }
 
+TEST_F(JobReadsTest, ASubmitWatchedBeforeItsJobWasForwardedReadsOnlyAtTheEnd) {
+  // Registered before the broker had the job; Redis is away until the job ends, so a
+  // first read would have answered the 202 at once.
+  auto watch = std::make_shared<EarlyWatch>(waiters_, "q");
+  store_.down = true;
+  std::optional<HttpReply> reply;
+  reads_.AwaitEnd(
+      "q", std::chrono::milliseconds(60000), caller_,
+      HttpReply{202, "{}", "application/json", {{"Location", "/v1/jobs/q"}}},
+      [&reply](HttpReply r) { reply = std::move(r); }, watch);
+  watch.reset();  // the wait holds it now
+  io_.poll();
+  io_.restart();
+  EXPECT_FALSE(reply) << "no first read: nothing to answer before the end";
+  store_.down = false;
+  store_.records["q"].status = JobStatus::kSucceeded;
+  waiters_.Notify("q");
+  io_.poll();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200);
+  EXPECT_EQ(test::JsonString(reply->body, "status"), "succeeded");
+  EXPECT_EQ(waiters_.size(), 0u);
+}
+
 TEST_F(JobReadsTest, AnInvalidWaitOrLimitIs400) {
   auto reply = Answer([&](Respond r) { reads_.Get("q", "wait_ms=-1", caller_, r); });
   EXPECT_EQ(reply->status, 400);

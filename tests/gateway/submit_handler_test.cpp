@@ -274,6 +274,39 @@ TEST_F(SubmitHandlerTest, AnIdempotencyKeyNamesOneJobAndARefusalFreesIt) {
   EXPECT_EQ(Submit(body, false, "k2").status, 202);
 }
 
+TEST_F(SubmitHandlerTest, TheHookBeforeForwardingSeesTheDurableJobsBeforeTheBrokerDoes) {
+  SubmitHandler handler = Handler();
+  HttpRequestIn request;
+  request.method = "POST";
+  request.path = "/v1/jobs";
+  request.content_type = "application/json";
+  request.idempotency_key = "k1";
+  request.body = R"({"type":"upper","input":"hi"})";
+  std::vector<std::string> seen;
+  auto hook = [&](std::span<const NewJob> jobs) {
+    EXPECT_TRUE(broker_.submitted.empty()) << "before the broker has them";
+    for (const NewJob& job : jobs) {
+      EXPECT_EQ(store_.records.count(job.id), 1u) << "durable already";
+      seen.push_back(job.id);
+    }
+  };
+  std::optional<HttpReply> reply;
+  handler.Handle(
+      request, false, UnauthenticatedCaller(), [&](SubmitAnswer r) { reply = std::move(r.reply); },
+      hook);
+  ASSERT_TRUE(reply);
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0], test::JsonString(reply->body, "id"));
+  seen.clear();
+  std::optional<HttpReply> replay;
+  handler.Handle(
+      request, false, UnauthenticatedCaller(), [&](SubmitAnswer r) { replay = std::move(r.reply); },
+      hook);
+  ASSERT_TRUE(replay);
+  EXPECT_EQ(Header(*replay, "Idempotent-Replayed"), "true");
+  EXPECT_TRUE(seen.empty()) << "a replay's job may have ended: no early watch for it";
+}
+
 TEST_F(SubmitHandlerTest, ABatchAnswersEveryItemInOrderWithItsOwnError) {
   broker_.refuse = {wire::Verdict{}, wire::Verdict{"queue_full", "full", 1500}};
   const HttpReply reply = Submit(R"({"jobs":[{"type":"upper","input":1},{"type":"nope","input":2},)"
