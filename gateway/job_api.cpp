@@ -192,17 +192,16 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
     auto wait = SubmitWait(request.query, request.prefer, max_wait_);
     if (!wait) return respond(ErrorReply(wait.error()));
     if (wait->count() > 0) {
-      // A single submit's waiter is registered before the broker has its job, so the wait
-      // needs no first read of the record.
-      auto watch = std::make_shared<std::shared_ptr<EarlyWatch>>();
-      SubmitHandler::BeforeForward before_forward;
-      if (!batch) {
-        before_forward = [this, watch](std::span<const NewJob> jobs) {
-          *watch = std::make_shared<EarlyWatch>(waiters_, jobs.front().id);
-        };
-      }
+      // The jobs' waiters are registered before the broker has them, so the wait needs no
+      // first read of their records.
+      auto watches = std::make_shared<EarlyWatches>();
+      SubmitHandler::BeforeForward before_forward = [this, watches](std::span<const NewJob> jobs) {
+        for (const NewJob& job : jobs) {
+          (*watches)[job.id] = std::make_shared<EarlyWatch>(waiters_, job.id);
+        }
+      };
       return submit_.Handle(request, batch, caller,
-                            AnswerWhenEnded(*wait, batch, caller, std::move(respond), watch),
+                            AnswerWhenEnded(*wait, batch, caller, std::move(respond), watches),
                             std::move(before_forward));
     }
     return submit_.Handle(request, batch, caller,
@@ -229,19 +228,32 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
 
 SubmitRespond JobApi::AnswerWhenEnded(std::chrono::milliseconds wait, bool batch,
                                       const Caller& caller, Respond respond,
-                                      std::shared_ptr<std::shared_ptr<EarlyWatch>> watch) {
+                                      std::shared_ptr<EarlyWatches> watches) {
   return [this, wait, batch, caller, respond = std::move(respond),
-          watch = std::move(watch)](SubmitAnswer answer) mutable {
+          watches = std::move(watches)](SubmitAnswer answer) mutable {
+    // One per accepted job, in order; empty when one has none (an idempotent replay).
+    std::vector<std::shared_ptr<EarlyWatch>> ordered;
+    for (const SubmitItemOutcome& item : answer.items) {
+      if (item.id.empty()) continue;
+      auto found = watches->find(item.id);
+      if (found == watches->end()) {
+        ordered.clear();
+        break;
+      }
+      ordered.push_back(std::move(found->second));
+    }
+    watches->clear();  // a refused job's watch goes now
     const bool any = std::any_of(answer.items.begin(), answer.items.end(),
                                  [](const SubmitItemOutcome& item) { return !item.id.empty(); });
     // Anything without an accepted job (a refusal, a 503) is answered as it is.
     if (answer.reply.status != 202 || !any) return respond(std::move(answer.reply));
     if (!batch) {
       return reads_.AwaitEnd(std::move(answer.items.front().id), wait, caller,
-                             std::move(answer.reply), std::move(respond), std::move(*watch));
+                             std::move(answer.reply), std::move(respond),
+                             ordered.empty() ? nullptr : std::move(ordered.front()));
     }
     reads_.AwaitBatchEnd(std::move(answer.items), wait, caller, std::move(answer.reply),
-                         std::move(respond));
+                         std::move(respond), std::move(ordered));
   };
 }
 

@@ -32,6 +32,9 @@
 
 namespace batchq {
 
+// The early waiters of a submit's new jobs, by id (filled in before forwarding).
+using EarlyWatches = std::unordered_map<std::string, std::shared_ptr<EarlyWatch>>;
+
 class JobApi {
  public:
   struct Options {
@@ -69,8 +72,7 @@ class JobApi {
   // `watch`, when the submit handler filled it in before forwarding, is the job's early
   // waiter: the wait then needs no first read.
   SubmitRespond AnswerWhenEnded(std::chrono::milliseconds wait, bool batch, const Caller& caller,
-                                Respond respond,
-                                std::shared_ptr<std::shared_ptr<EarlyWatch>> watch);
+                                Respond respond, std::shared_ptr<EarlyWatches> watches);
   void RouteService(const HttpRequestIn& request, Respond respond);
   void Types(Respond respond);
   void Ready(Respond respond);

@@ -63,6 +63,7 @@ struct JobReads::BatchWaitState {
   Respond respond;
   // Everything below is touched on the strand only.
   std::vector<std::uint64_t> tokens;
+  std::vector<std::shared_ptr<EarlyWatch>> watches;  // early waiters, one per id, or none
   std::vector<bool> ended;
   std::size_t ended_count = 0;
   bool finished = false;
@@ -196,13 +197,37 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state) {
 }
 
 void JobReads::AwaitBatchEnd(std::vector<SubmitItemOutcome> items, std::chrono::milliseconds wait,
-                             const Caller& caller, HttpReply accepted, Respond respond) {
+                             const Caller& caller, HttpReply accepted, Respond respond,
+                             std::vector<std::shared_ptr<EarlyWatch>> watches) {
   auto state = std::make_shared<BatchWaitState>(io_, std::move(items), caller, std::move(accepted),
                                                 std::move(respond));
+  wait = std::min(wait, options_.max_wait);
+  if (!watches.empty() && watches.size() == state->ids.size()) {
+    return asio::dispatch(state->strand, [this, state, wait, watches = std::move(watches)] {
+      StartWatchedBatchWait(state, wait, watches);
+    });
+  }
   // Registration runs on the strand too, so no notice is handled before every token is kept.
-  asio::dispatch(state->strand, [this, state, wait = std::min(wait, options_.max_wait)] {
-    StartBatchWait(state, wait);
+  asio::dispatch(state->strand, [this, state, wait] { StartBatchWait(state, wait); });
+}
+
+void JobReads::StartWatchedBatchWait(const std::shared_ptr<BatchWaitState>& state,
+                                     std::chrono::milliseconds wait,
+                                     std::vector<std::shared_ptr<EarlyWatch>> watches) {
+  state->watches = std::move(watches);
+  state->timer.expires_after(wait);
+  state->timer.async_wait([this, state](boost::system::error_code ec) {
+    if (ec != asio::error::operation_aborted) FinishBatchWait(state);
   });
+  // Weak: the state holds the watches, whose callbacks must not keep it alive.
+  const std::weak_ptr<BatchWaitState> weak = state;
+  for (std::size_t i = 0; i < state->watches.size(); ++i) {
+    state->watches[i]->OnEnd([this, weak, i] {
+      if (auto waiting = weak.lock()) {
+        asio::post(waiting->strand, [this, waiting, i] { OnBatchNotice(waiting, i); });
+      }
+    });
+  }
 }
 
 void JobReads::StartBatchWait(const std::shared_ptr<BatchWaitState>& state,
@@ -254,6 +279,7 @@ void JobReads::FinishBatchWait(const std::shared_ptr<BatchWaitState>& state) {
   if (state->finished) return;
   state->finished = true;
   for (const auto token : state->tokens) waiters_.Remove(token);
+  state->watches.clear();
   state->timer.cancel();
   ReadRecords(state->ids, [state](JobReadPort::Records records) {
     asio::post(state->strand, [state, records = std::move(records)] {

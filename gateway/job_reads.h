@@ -56,8 +56,11 @@ class JobReads {
   // The same for a :batch that may wait: once every accepted item's job has ended
   // (within `wait`), answers 200 with {"jobs":[...]}, each accepted item the whole job
   // and each refused one its error as in the 202; else `accepted`, the 202.
+  // With `watches` (one per accepted item, in order, registered before the broker had
+  // the jobs), the wait needs no first read.
   void AwaitBatchEnd(std::vector<SubmitItemOutcome> items, std::chrono::milliseconds wait,
-                     const Caller& caller, HttpReply accepted, Respond respond);
+                     const Caller& caller, HttpReply accepted, Respond respond,
+                     std::vector<std::shared_ptr<EarlyWatch>> watches = {});
   // The caller's tenant's newest jobs; an admin sees every tenant's, or one with ?tenant=.
   void List(std::string_view query, const Caller& caller, Respond respond);
   void GetResult(const std::string& id, const Caller& caller, Respond respond);
@@ -73,6 +76,10 @@ class JobReads {
                    std::shared_ptr<EarlyWatch> watch);
   // On the batch wait's strand: registers the waiters, then reads the jobs once.
   void StartBatchWait(const std::shared_ptr<BatchWaitState>& state, std::chrono::milliseconds wait);
+  // The same with early waiters: a timer, and each watch's end.
+  void StartWatchedBatchWait(const std::shared_ptr<BatchWaitState>& state,
+                             std::chrono::milliseconds wait,
+                             std::vector<std::shared_ptr<EarlyWatch>> watches);
   void OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job);
   void FinishBatchWait(const std::shared_ptr<BatchWaitState>& state);
   // After the batch wait's first read, on its strand: answers if every job ended (or the

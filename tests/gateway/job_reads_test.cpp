@@ -140,6 +140,31 @@ TEST_F(JobReadsTest, ASubmitWatchedBeforeItsJobWasForwardedReadsOnlyAtTheEnd) {
   EXPECT_EQ(waiters_.size(), 0u);
 }
 
+TEST_F(JobReadsTest, AWatchedBatchIsAnsweredWhenItsLastJobEndsWithoutAFirstRead) {
+  std::vector<std::shared_ptr<EarlyWatch>> watches = {std::make_shared<EarlyWatch>(waiters_, "q"),
+                                                      std::make_shared<EarlyWatch>(waiters_, "d")};
+  waiters_.Notify("d");  // ended before the wait began: kept by its watch
+  store_.down = true;
+  std::vector<SubmitItemOutcome> items(2);
+  items[0].id = "q";
+  items[1].id = "d";
+  std::optional<HttpReply> reply;
+  reads_.AwaitBatchEnd(
+      std::move(items), std::chrono::milliseconds(60000), caller_,
+      HttpReply{202, "{}", "application/json", {}}, [&reply](HttpReply r) { reply = std::move(r); },
+      std::move(watches));
+  io_.poll();
+  io_.restart();
+  EXPECT_FALSE(reply) << "one job is still running, and nothing was read";
+  store_.down = false;
+  store_.records["q"].status = JobStatus::kSucceeded;
+  waiters_.Notify("q");
+  io_.poll();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200) << reply->body;
+  EXPECT_EQ(waiters_.size(), 0u);
+}
+
 TEST_F(JobReadsTest, AnInvalidWaitOrLimitIs400) {
   auto reply = Answer([&](Respond r) { reads_.Get("q", "wait_ms=-1", caller_, r); });
   EXPECT_EQ(reply->status, 400);
