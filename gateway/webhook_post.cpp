@@ -50,15 +50,28 @@ http::request<http::string_body> RequestOf(
   return request;
 }
 
+// Runs one asynchronous operation to its end on `io`. The stream's expiry bounds only
+// asynchronous operations (Beast ignores it for synchronous calls), so each step of a try
+// runs this way, all under the one expiry set at the start.
+template <class Start>
+beast::error_code Await(asio::io_context& io, Start start) {
+  beast::error_code result;
+  start([&result](beast::error_code ec, auto&&...) { result = ec; });
+  io.restart();
+  io.run();
+  return result;
+}
+
 template <class Stream>
-WebhookPostResult Exchange(Stream& stream, http::request<http::string_body>& request) {
-  beast::error_code ec;
-  http::write(stream, request, ec);
+WebhookPostResult Exchange(asio::io_context& io, Stream& stream,
+                           http::request<http::string_body>& request) {
+  beast::error_code ec =
+      Await(io, [&](auto done) { http::async_write(stream, request, std::move(done)); });
   if (ec) return NoAnswer(fmt::format("The request could not be sent: {}.", ec.message()));
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024);  // a receiver's answer is read only for its status
-  http::read(stream, buffer, parser, ec);
+  ec = Await(io, [&](auto done) { http::async_read(stream, buffer, parser, std::move(done)); });
   if (ec && ec != http::error::body_limit) {
     return NoAnswer(fmt::format("No answer: {}.", ec.message()));
   }
@@ -89,18 +102,20 @@ WebhookPostResult PostWebhook(const WebUrl& url, const DestinationAllowList& all
   auto request = RequestOf(url, body, headers);
   beast::tcp_stream tcp_stream(io);
   tcp_stream.expires_after(timeout);
-  tcp_stream.connect(resolved, ec);
+  ec = Await(io, [&](auto done) { tcp_stream.async_connect(resolved, std::move(done)); });
   if (ec) return NoAnswer(fmt::format("Cannot connect to {}: {}.", url.host, ec.message()));
-  if (!url.https) return Exchange(tcp_stream, request);
+  if (!url.https) return Exchange(io, tcp_stream, request);
   asio::ssl::context tls(asio::ssl::context::tls_client);
   tls.set_default_verify_paths(ec);
   tls.set_verify_mode(asio::ssl::verify_peer);
   tls.set_verify_callback(asio::ssl::host_name_verification(url.host));
   beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), tls);
   SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
-  stream.handshake(asio::ssl::stream_base::client, ec);
+  ec = Await(io, [&](auto done) {
+    stream.async_handshake(asio::ssl::stream_base::client, std::move(done));
+  });
   if (ec) return NoAnswer(fmt::format("TLS with {} failed: {}.", url.host, ec.message()));
-  return Exchange(stream, request);
+  return Exchange(io, stream, request);
 }
 
 }  // namespace batchq

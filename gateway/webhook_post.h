@@ -2,7 +2,8 @@
 // One webhook try: resolves the URL's host, refuses it unless every address it resolved
 // to is allowed (a name cannot smuggle in an inner address), connects to those addresses
 // only, and POSTs the body. A redirect is an answer like any other, never followed.
-// Blocking, within `timeout` in all: called on the sender's own threads. Thread-safe.
+// Blocking, within `timeout` in all from the connection on (resolving the name is
+// getaddrinfo, which nothing bounds): called on the sender's own threads. Thread-safe.
 
 #include <chrono>
 #include <string>

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 #include "common/http_server.h"
 #include "gateway/webhook_post.h"
@@ -54,6 +55,23 @@ TEST(WebhookPostTest, AnAllowedReceiverGetsTheBodyAndARefusedOneNoConnection) {
   EXPECT_EQ(requests.load(), before) << "no connection was made";
   io.stop();
   runner.join();
+}
+
+// A receiver that takes the connection and never answers (a tarpit) must not hold the
+// sender past its time limit: the synchronous calls of a Beast stream ignore its expiry.
+TEST(WebhookPostTest, AReceiverThatNeverAnswersIsGivenUpAtTheTimeLimit) {
+  boost::asio::io_context io;
+  // Listening but never accepting: the kernel completes the connection, nobody reads.
+  boost::asio::ip::tcp::acceptor tarpit(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const auto allow = DestinationAllowList::Parse("127.0.0.1");
+  auto url =
+      ParseWebUrl("http://127.0.0.1:" + std::to_string(tarpit.local_endpoint().port()) + "/hook");
+  ASSERT_TRUE(allow && url);
+  const auto answer = PostWebhook(*url, *allow, "{}", {}, 300ms);
+  EXPECT_FALSE(answer.outcome.status.has_value()) << "no answer";
+  EXPECT_FALSE(answer.outcome.destination_refused);
+  EXPECT_NE(answer.error.find("timeout"), std::string::npos) << answer.error;
 }
 
 }  // namespace
