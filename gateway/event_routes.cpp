@@ -63,13 +63,13 @@ std::optional<HttpReply> EventRoutes::OverLimit() const {
   return reply;
 }
 
-void EventRoutes::JobEvents(const std::string& id, const HttpRequestIn& request,
+void EventRoutes::JobEvents(const std::string& id, std::string_view last_event_id,
                             const Caller& caller, Respond respond) {
   auto record = store_.Get(id);
   if (!record) return respond(Unavailable(record.error()));
   if (!*record || !caller.MaySee(**record)) return respond(ErrorReply(ErrorCode::kNotFound));
   // A header we did not write (or none) starts from the job's first event.
-  const auto after = JobEventKey::Parse(request.last_event_id);
+  const auto after = JobEventKey::Parse(last_event_id);
   if (JobEventCursor probe(after); probe.FromRecord(**record).empty() && probe.ended()) {
     // The client saw the end: 204 is what stops an EventSource from reconnecting.
     return respond(HttpReply{204, {}, std::string(kEventStream), {}});
@@ -82,11 +82,16 @@ void EventRoutes::JobEvents(const std::string& id, const HttpRequestIn& request,
     // Watch first, then read: a change between the two is in the record or in a notice
     // (held until the record's steps went out), and the cursor sends it once either way.
     hub_.WatchJob(id, watcher);
-    auto now = store_.Get(id);
-    if (!now) {
-      stream->Send(FormatServerSentComment("the job could not be read; waiting for its changes"));
-    }
-    watcher->OnRecord(now && *now ? &**now : nullptr);
+    auto read = [this, id, stream, watcher](bool may_read) {
+      Result<std::optional<JobRecord>> now = Fail(ErrorCode::kOverloaded);
+      if (may_read) now = store_.Get(id);
+      if (!now) {
+        stream->Send(FormatServerSentComment("the job could not be read; waiting for its changes"));
+      }
+      watcher->OnRecord(now && *now ? &**now : nullptr);
+    };
+    if (options_.blocking == nullptr) return read(true);
+    if (!options_.blocking->Run([read] { read(true); })) read(false);
   }));
 }
 

@@ -8,8 +8,10 @@
 #include <chrono>
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 #include "common/http_types.h"
+#include "gateway/blocking_calls.h"
 #include "gateway/caller.h"
 #include "gateway/job_event_hub.h"
 #include "gateway/job_store_port.h"
@@ -22,12 +24,17 @@ class EventRoutes {
     // Sent as the streams' "retry:": how long a client waits before it reconnects.
     std::chrono::milliseconds reconnect_delay{2000};
     std::size_t max_streams = 10000;  // open at once in this gateway; past it, 503
+    // Where a new stream's read of its job runs; null: on the I/O thread. When it
+    // refuses, the stream starts from the job's changes alone, as when Redis is down.
+    // Must outlive this object.
+    BlockingCalls* blocking = nullptr;
   };
 
   // `store` and `hub` must outlive this object.
   EventRoutes(Options options, JobStorePort& store, JobEventHub& hub);
 
-  void JobEvents(const std::string& id, const HttpRequestIn& request, const Caller& caller,
+  // `last_event_id`: the request's Last-Event-ID header ("" when not sent).
+  void JobEvents(const std::string& id, std::string_view last_event_id, const Caller& caller,
                  Respond respond);
   void TenantEvents(const HttpRequestIn& request, const Caller& caller, Respond respond);
 

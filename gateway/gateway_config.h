@@ -29,6 +29,10 @@ struct GatewayConfig {
   std::size_t max_in_flight_submit_jobs = 16384;
   // Job ids waiting for the group read's next pipeline; past it, a read is 503 overloaded.
   std::size_t max_queued_reads = 65536;
+  // Threads for the routes that block on Redis (list, result, cancel, keys...), and the
+  // calls that may wait for them; past it, such a route is 503 overloaded.
+  unsigned blocking_threads = 2;
+  std::size_t max_queued_calls = 4096;
   // New jobs are refused (storage_full) once Redis uses this share of its maxmemory.
   double storage_full_ratio = 0.9;
   // Each tenant's cap on the bytes its jobs hold in Redis, finished ones included, for

@@ -49,7 +49,8 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
       max_wait_(options.reads.max_wait),
       keys_(keys),
       webhooks_(webhooks),
-      waiters_(waiters) {}
+      waiters_(waiters),
+      blocking_(options.blocking) {}
 
 void JobApi::Handle(HttpRequestIn request, Respond respond) {
   const auto start = std::chrono::steady_clock::now();
@@ -177,7 +178,10 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
   const std::string_view method = request.method;
   if (path == "/v1/batch") return RunApiBatch(request, caller, std::move(respond));
   if (path == "/v1/jobs" && method == "GET") {
-    return reads_.List(request.query, caller, std::move(respond));
+    return Offload(std::move(respond),
+                   [this, query = std::move(request.query), caller](Respond respond) {
+                     reads_.List(query, caller, std::move(respond));
+                   });
   }
   if (path == "/v1/events") {
     if (method != "GET") return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET."));
@@ -211,10 +215,15 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
   }
   if (path.starts_with("/v1/jobs/")) return RouteJob(request, caller, std::move(respond));
   if (path == "/v1/keys" || path.starts_with("/v1/keys/")) {
-    return respond(keys_.Handle(request, NowWallMicros()));
+    return Offload(std::move(respond), [this, request = std::move(request)](Respond respond) {
+      respond(keys_.Handle(request, NowWallMicros()));
+    });
   }
   if (path == kWebhookDeliveriesPath || path.starts_with("/v1/webhooks/deliveries/")) {
-    return respond(HandleWebhookRoute(request, caller, webhooks_));
+    return Offload(std::move(respond),
+                   [this, request = std::move(request), caller](Respond respond) {
+                     respond(HandleWebhookRoute(request, caller, webhooks_));
+                   });
   }
   if (method == "GET" && path == "/v1/types") return Types(std::move(respond));
   if (method == "GET" && path == "/metrics") {
@@ -269,7 +278,9 @@ void JobApi::RouteJob(const HttpRequestIn& request, const Caller& caller, Respon
     if (request.method != "POST") {
       return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use POST."));
     }
-    return retry_.Handle(std::string(rest), caller, std::move(respond));
+    return Offload(std::move(respond), [this, id = std::string(rest), caller](Respond respond) {
+      retry_.Handle(id, caller, std::move(respond));
+    });
   }
   const bool want_result = rest.ends_with(kResult);
   if (want_result) rest.remove_suffix(kResult.size());
@@ -280,15 +291,34 @@ void JobApi::RouteJob(const HttpRequestIn& request, const Caller& caller, Respon
   const std::string_view method = request.method;
   if (want_events) {
     if (method != "GET") return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET."));
-    return events_.JobEvents(id, request, caller, std::move(respond));
+    return Offload(std::move(respond),
+                   [this, id, last_event_id = request.last_event_id, caller](Respond respond) {
+                     events_.JobEvents(id, last_event_id, caller, std::move(respond));
+                   });
   }
   if (want_result) {
     if (method != "GET") return respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET."));
-    return reads_.GetResult(id, caller, std::move(respond));
+    return Offload(std::move(respond), [this, id, caller](Respond respond) {
+      reads_.GetResult(id, caller, std::move(respond));
+    });
   }
   if (method == "GET") return reads_.Get(std::move(id), request.query, caller, std::move(respond));
-  if (method == "DELETE") return reads_.Cancel(id, caller, std::move(respond));
+  if (method == "DELETE") {
+    return Offload(std::move(respond), [this, id, caller](Respond respond) {
+      reads_.Cancel(id, caller, std::move(respond));
+    });
+  }
   respond(ErrorReply(ErrorCode::kMethodNotAllowed, "Use GET or DELETE."));
+}
+
+void JobApi::Offload(Respond respond, std::function<void(Respond)> work) {
+  if (blocking_ == nullptr) return work(std::move(respond));
+  // Shared so that a refused call's answer can still be sent from here.
+  auto shared = std::make_shared<Respond>(std::move(respond));
+  if (blocking_->Run([work = std::move(work), shared] { work(std::move(*shared)); })) return;
+  (*shared)(Unavailable(Error{ErrorCode::kOverloaded,
+                              "The gateway holds as many calls waiting for Redis as it may; "
+                              "retry shortly."}));
 }
 
 void JobApi::RouteService(const HttpRequestIn& request, Respond respond) {
@@ -298,7 +328,9 @@ void JobApi::RouteService(const HttpRequestIn& request, Respond respond) {
         ErrorReply(ErrorCode::kNotFound, fmt::format("No route for {} {}.", request.method, path)));
   }
   if (path == "/healthz") return respond(JsonReply(200, R"({"status":"ok"})"));
-  if (path == "/readyz") return Ready(std::move(respond));
+  if (path == "/readyz") {
+    return Offload(std::move(respond), [this](Respond respond) { Ready(std::move(respond)); });
+  }
   if (path == "/" || path == "/ui") {
     return respond(HttpReply{200, std::string(DashboardPage()), "text/html; charset=utf-8", {}});
   }

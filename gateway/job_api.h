@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include "common/http_types.h"
+#include "gateway/blocking_calls.h"
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
@@ -41,6 +42,10 @@ class JobApi {
     SubmitHandler::Options submit;
     JobReads::Options reads;
     EventRoutes::Options events;
+    // Where the routes whose work is a blocking Redis call with no group form run (list,
+    // result, cancel, :retry, keys, dead deliveries, readiness); null: on the I/O thread.
+    // Must outlive the API.
+    BlockingCalls* blocking = nullptr;
   };
 
   // Everything passed in must outlive the API. `authenticator` null means --auth none:
@@ -73,6 +78,9 @@ class JobApi {
   // waiter: the wait then needs no first read.
   SubmitRespond AnswerWhenEnded(std::chrono::milliseconds wait, bool batch, const Caller& caller,
                                 Respond respond, std::shared_ptr<EarlyWatches> watches);
+  // Runs `work` on the blocking-call threads (or here, without them); when they hold as
+  // many calls as they may, answers 503 overloaded instead.
+  void Offload(Respond respond, std::function<void(Respond)> work);
   void RouteService(const HttpRequestIn& request, Respond respond);
   void Types(Respond respond);
   void Ready(Respond respond);
@@ -96,6 +104,7 @@ class JobApi {
   KeyAdmin keys_;
   WebhookDeliveriesPort& webhooks_;
   CompletionWaiters& waiters_;
+  BlockingCalls* const blocking_;  // may be null
 };
 
 }  // namespace batchq

@@ -18,6 +18,7 @@
 #include "common/open_file_limit.h"
 #include "common/process_flags.h"
 #include "gateway/admin_key_file.h"
+#include "gateway/blocking_calls.h"
 #include "gateway/broker_link.h"
 #include "gateway/completion_listener.h"
 #include "gateway/completion_waiters.h"
@@ -198,6 +199,18 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_MAX_QUEUED_READS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--blocking-threads", config.blocking_threads,
+                 "Threads that run the routes which block on Redis (listing jobs, results, "
+                 "cancels, :retry, keys, dead deliveries, readiness), so I/O threads never do")
+      ->envname("BATCHQ_BLOCKING_THREADS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--max-queued-calls", config.max_queued_calls,
+                 "Most such calls waiting for a blocking thread; past it one is answered "
+                 "503 overloaded at once")
+      ->envname("BATCHQ_MAX_QUEUED_CALLS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--submit-timeout-ms", submit_timeout_ms,
                  "How long a submit waits for the broker's verdict, ms")
       ->envname("BATCHQ_SUBMIT_TIMEOUT_MS")
@@ -345,6 +358,11 @@ int main(int argc, char** argv) {
     // Long-polls and waiting submits read Redis through the group read, off the I/O threads.
     batchq::GroupRead group_read({.max_queued_reads = config.max_queued_reads}, store);
     api_options.reads.group_read = &group_read;
+    batchq::BlockingCalls blocking(
+        {.threads = config.blocking_threads, .max_queued = config.max_queued_calls});
+    api_options.blocking = &blocking;
+    api_options.submit.blocking = &blocking;
+    api_options.events.blocking = &blocking;
     api_options.events.max_streams = config.max_event_streams;
     api_options.submit.webhook_allow = *webhook_allow;
     batchq::StorageWatch storage({redis, config.storage_full_ratio});
@@ -418,6 +436,7 @@ int main(int argc, char** argv) {
     // Submits still being written finish now, while the handler they call back exists.
     group_commit.Stop();
     group_read.Stop();
+    blocking.Stop();
     if (webhooks) webhooks->Stop();
   } catch (const std::exception& e) {
     spdlog::critical("gateway cannot start: {}", e.what());

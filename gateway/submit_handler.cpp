@@ -202,9 +202,12 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
   Pending& held = *pending;
   const bool queued =
       commit_.Commit(held.jobs, claim, [this, pending](JobCommitPort::Outcome outcome) mutable {
-        post_([this, pending = std::move(pending), outcome = std::move(outcome)]() mutable {
+        const bool calls_redis = AnswerCallsRedis(outcome);
+        std::function<void()> task = [this, pending = std::move(pending),
+                                      outcome = std::move(outcome)]() mutable {
           OnCommitted(std::move(pending), std::move(outcome));
-        });
+        };
+        calls_redis ? PostBlocking(std::move(task)) : post_(std::move(task));
       });
   if (!queued) {
     HttpReply reply = Unavailable(Error{ErrorCode::kOverloaded,
@@ -332,12 +335,30 @@ bool SubmitHandler::Replicated(Pending& pending, const std::optional<Result<int>
 
 void SubmitHandler::Forward(std::shared_ptr<Pending> pending) {
   auto jobs = WireJobs(pending->jobs, pending->caller);
-  broker_.Submit(std::move(jobs), options_.submit_timeout,
-                 [this, pending](Result<std::vector<wire::Verdict>> verdicts) {
-                   post_([this, pending, verdicts = std::move(verdicts)]() mutable {
-                     Answer(*pending, std::move(verdicts));
-                   });
-                 });
+  broker_.Submit(
+      std::move(jobs), options_.submit_timeout,
+      [this, pending](Result<std::vector<wire::Verdict>> verdicts) {
+        // A refused job is withdrawn from Redis before the answer.
+        const bool refused = verdicts && std::any_of(verdicts->begin(), verdicts->end(),
+                                                     [](const auto& v) { return !v.code.empty(); });
+        std::function<void()> task = [this, pending, verdicts = std::move(verdicts)]() mutable {
+          Answer(*pending, std::move(verdicts));
+        };
+        refused ? PostBlocking(std::move(task)) : post_(std::move(task));
+      });
+}
+
+bool SubmitHandler::AnswerCallsRedis(const JobCommitPort::Outcome& outcome) const {
+  if (!outcome.created) return false;
+  if (!outcome.created->created) return outcome.created->same_request;  // a replay's read
+  if (options_.replicas_ack <= 0) return false;
+  return !outcome.replicas || !*outcome.replicas || **outcome.replicas < options_.replicas_ack;
+}
+
+void SubmitHandler::PostBlocking(std::function<void()> task) {
+  // Copied, so that a refused task can still go to an I/O thread.
+  if (options_.blocking != nullptr && options_.blocking->Run(task)) return;
+  post_(std::move(task));
 }
 
 void SubmitHandler::Answer(Pending& pending, Result<std::vector<wire::Verdict>> verdicts) {

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "common/http_types.h"
+#include "gateway/blocking_calls.h"
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
 #include "gateway/destination_allow_list.h"
@@ -53,6 +54,10 @@ class SubmitHandler {
     std::size_t max_in_flight_jobs = 0;
     // Where callback_url may point when it names an address (callback_admission.h).
     DestinationAllowList webhook_allow;
+    // Where the answers that must call Redis run (an idempotent replay's read, the
+    // withdrawal of refused or unreplicated jobs); null, or when it refuses: on an I/O
+    // thread. Must outlive the handler.
+    BlockingCalls* blocking = nullptr;
   };
   // Runs a task on an I/O thread: the commit port's and the broker's answers arrive on
   // their own threads.
@@ -91,6 +96,11 @@ class SubmitHandler {
   // is admitted or refused whole.
   bool RefusedForStoredBytes(Pending& pending);
   void OnCommitted(std::shared_ptr<Pending> pending, JobCommitPort::Outcome outcome);
+  // Whether answering this outcome calls Redis (a replay's read, a withdrawal).
+  bool AnswerCallsRedis(const JobCommitPort::Outcome& outcome) const;
+  // Runs `task` on the blocking-call threads when there are some and they take it, else
+  // on an I/O thread.
+  void PostBlocking(std::function<void()> task);
   // False when it answered already (Redis down, a replay, a key conflict, too few
   // replicas).
   bool Persisted(Pending& pending, const JobCommitPort::Outcome& outcome);

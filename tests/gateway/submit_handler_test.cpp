@@ -1,6 +1,10 @@
 // SubmitHandler against in-memory ports: parse → admit → persist → forward → answer.
 #include "gateway/submit_handler.h"
 
+#include <future>
+#include <thread>
+#include <utility>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -156,6 +160,41 @@ TEST_F(SubmitHandlerTest, ARefusedJobThatCannotBeRemovedStaysAccepted) {
   const HttpReply reply = Submit(R"({"type":"upper","input":1})");
   EXPECT_EQ(reply.status, 202);
   EXPECT_EQ(store_.records.size(), 1u);
+}
+
+TEST_F(SubmitHandlerTest, AnswersThatCallRedisRunOnTheBlockingThreads) {
+  // An accepted job's answer needs no Redis and is posted as before (inline here); a
+  // replay's read and a refused job's withdrawal run on the blocking-call threads.
+  BlockingCalls blocking({.threads = 1, .max_queued = 16});
+  options_.blocking = &blocking;
+  SubmitHandler handler = Handler();
+  auto submit = [&handler](const std::string& key) {
+    HttpRequestIn request;
+    request.method = "POST";
+    request.path = "/v1/jobs";
+    request.content_type = "application/json";
+    request.idempotency_key = key;
+    request.body = R"({"type":"upper","input":1})";
+    std::promise<std::pair<int, std::thread::id>> answered;
+    handler.Handle(request, false, UnauthenticatedCaller(), [&answered](SubmitAnswer answer) {
+      answered.set_value({answer.reply.status, std::this_thread::get_id()});
+    });
+    return answered.get_future().get();
+  };
+  const std::thread::id here = std::this_thread::get_id();
+  const auto accepted = submit("k1");
+  EXPECT_EQ(accepted.first, 202);
+  EXPECT_EQ(accepted.second, here);
+  const auto replayed = submit("k1");
+  EXPECT_EQ(replayed.first, 202);
+  EXPECT_NE(replayed.second, here);
+  broker_.refuse = {wire::Verdict{"queue_full", "full", 1000}};
+  const auto refused = submit("k2");
+  EXPECT_EQ(refused.first, 429);
+  EXPECT_NE(refused.second, here);
+  EXPECT_EQ(store_.records.size(), 1u) << "the refused job was withdrawn";
+  blocking.Stop();
+  EXPECT_EQ(blocking.counts().ran, 2u);
 }
 
 TEST_F(SubmitHandlerTest, WithReplicasAckAJobIsAcceptedOnlyOnceEnoughReplicasHaveIt) {
