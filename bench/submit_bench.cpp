@@ -10,16 +10,22 @@
 // loop's. A gateway given as NAME=nginx is the reference: nginx (2 worker processes,
 // no stack behind it) answering every POST /v1/jobs with a static queued job (with @MS,
 // a static finished job, 200) and every GET /v1/jobs/{id} with a static finished job,
-// driven by the same load generator in the same round.
+// driven by the same load generator in the same round. With --list-pollers N, N more
+// connections list the newest 200 jobs (GET /v1/jobs?limit=200, as a dashboard does)
+// back to back while the load runs; each run then also gives the lists' count and
+// latency (their Redis commands are counted in the run's too).
 //   submit_bench --gateway NAME=PATH[@MS] [--gateway ...] [--closed-loop] [--rounds 3]
-//                [--count 20000] [--connections 64] [--rate JOBS_PER_S]
+//                [--count 20000] [--connections 64] [--rate JOBS_PER_S] [--list-pollers N]
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -76,6 +82,45 @@ struct Load {
   int count = 20000;
   int connections = 64;
   double rate = 0;  // jobs/s of an open loop; 0: as fast as it goes
+  int list_pollers = 0;
+};
+
+// Connections that list the newest jobs back to back until stopped; their latencies.
+class ListPollers {
+ public:
+  ListPollers(const Stack& stack, int count) : latencies_(static_cast<std::size_t>(count)) {
+    for (int i = 0; i < count; ++i) {
+      threads_.emplace_back([this, &stack, i] {
+        auto client = stack.Client();
+        while (!stop_.load()) {
+          const auto start = std::chrono::steady_clock::now();
+          auto list = client->Get("/v1/jobs?limit=200");
+          if (!list || list->status != 200) break;
+          latencies_[static_cast<std::size_t>(i)].push_back(
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                  .count());
+        }
+      });
+    }
+  }
+  // Stops and joins the pollers; `"lists":{...}` of what they did.
+  std::string StopAndReport() {
+    stop_ = true;
+    for (std::thread& thread : threads_) thread.join();
+    std::vector<double> all;
+    for (const auto& one : latencies_) all.insert(all.end(), one.begin(), one.end());
+    std::sort(all.begin(), all.end());
+    auto at = [&all](double q) {
+      return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * (all.size() - 1))];
+    };
+    return fmt::format(R"("lists":{{"count":{},"p50_ms":{:.2f},"p99_ms":{:.2f}}})", all.size(),
+                       at(0.5), at(0.99));
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::vector<std::vector<double>> latencies_;
+  std::vector<std::thread> threads_;
 };
 
 std::vector<std::string> LoadArgs(const Load& load) {
@@ -103,10 +148,13 @@ std::string Run(const std::string& gateway, const Load& load) {
   RedisConnection redis(RedisConnection::Options{stack.redis_admin_endpoint()});
   const std::vector<std::string_view> reset{"CONFIG", "RESETSTAT"};
   if (!redis.Command(reset)) return "";
+  std::optional<ListPollers> pollers;
+  if (load.list_pollers > 0) pollers.emplace(stack, load.list_pollers);
   const std::string run = bench::RunLoad(stack, 2, LoadArgs(load));
+  const std::string lists = pollers ? "," + pollers->StopAndReport() : "";
   if (run.empty()) return "";
-  return fmt::format(R"({},"redis_commands":{})", run,
-                     CommandsJson(CommandCalls(redis), load.count));
+  return fmt::format(R"({},"redis_commands":{}{})", run,
+                     CommandsJson(CommandCalls(redis), load.count), lists);
 }
 
 // nginx answering the API's routes with static jobs: the reference for what the load
@@ -172,6 +220,10 @@ int main(int argc, char** argv) {
   app.add_option("--connections", load.connections, "Load generator connections")
       ->capture_default_str();
   app.add_option("--rate", load.rate, "Jobs/s of an open loop (0: as fast as it goes)")
+      ->capture_default_str();
+  app.add_option("--list-pollers", load.list_pollers,
+                 "Connections listing the newest 200 jobs back to back during each run")
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_flag("--closed-loop", load.closed_loop,
                "Every connection waits for its job to end before the next submit");

@@ -61,13 +61,24 @@ void JobApi::Handle(HttpRequestIn request, Respond respond) {
   };
   const auto scope = RequiredScope(request.method, request.path);
   if (!scope) return RouteService(request, std::move(observed));
+  // A key not in the cache is looked up in Redis, which an I/O thread must not wait for.
+  if (authenticator_ != nullptr && authenticator_->NeedsLookup(request.authorization, start)) {
+    return Offload(std::move(observed),
+                   [this, request = std::move(request), scope = *scope](Respond respond) mutable {
+                     AdmitAndRoute(std::move(request), scope, std::move(respond));
+                   });
+  }
+  AdmitAndRoute(std::move(request), *scope, std::move(observed));
+}
+
+void JobApi::AdmitAndRoute(HttpRequestIn request, Scope scope, Respond respond) {
   const bool api_batch = request.path == "/v1/batch";
-  auto caller = Admit(request, api_batch ? std::nullopt : scope);
-  if (!caller) return observed(std::move(caller.error()));
+  auto caller = Admit(request, api_batch ? std::nullopt : std::optional<Scope>(scope));
+  if (!caller) return respond(std::move(caller.error()));
   Route(std::move(request), *caller,
-        [this, tenant = caller->tenant, observed = std::move(observed)](HttpReply reply) {
+        [this, tenant = caller->tenant, respond = std::move(respond)](HttpReply reply) {
           http_metrics_.ObserveTenant(tenant, reply.status);
-          observed(std::move(reply));
+          respond(std::move(reply));
         });
 }
 

@@ -59,6 +59,8 @@ class JobApi {
   void Handle(HttpRequestIn request, Respond respond);
 
  private:
+  // Admits the request (Admit) and routes it.
+  void AdmitAndRoute(HttpRequestIn request, Scope scope, Respond respond);
   // The caller, or the 401/403/429/503 that refuses the request. Without a scope (the
   // API batch) any valid key is admitted; each sub-request is checked on its own.
   std::expected<Caller, HttpReply> Admit(const HttpRequestIn& request, std::optional<Scope> scope);

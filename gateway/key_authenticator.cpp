@@ -37,6 +37,18 @@ Result<Caller> KeyAuthenticator::Authenticate(std::string_view authorization, Cl
                 !record->webhook_secret.empty()};
 }
 
+bool KeyAuthenticator::NeedsLookup(std::string_view authorization, Clock::time_point now) {
+  const auto token = BearerToken(authorization);
+  const auto text = token ? ParseKeyText(*token) : std::nullopt;
+  if (!text) return false;
+  for (const auto& key : static_keys_) {
+    if (key.id == text->id) return false;
+  }
+  std::lock_guard lock(mutex_);
+  const auto it = cache_.find(text->id);
+  return it == cache_.end() || now - it->second.fetched >= options_.cache_for;
+}
+
 Result<std::optional<KeyRecord>> KeyAuthenticator::Find(const std::string& id,
                                                         Clock::time_point now) {
   for (const auto& key : static_keys_) {

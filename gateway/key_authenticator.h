@@ -37,6 +37,11 @@ class KeyAuthenticator {
   // unknown, revoked, expired or wrong secret), redis_unavailable (cannot check).
   Result<Caller> Authenticate(std::string_view authorization, Clock::time_point now,
                               WallMicros wall_now);
+  // Whether Authenticate would look the header's key up (through `Lookup`, which may
+  // block on Redis) at `now`: a well-formed key that is not static and whose record is
+  // not cached, or cached for `cache_for` or longer. The gateway runs those requests
+  // off its I/O threads.
+  bool NeedsLookup(std::string_view authorization, Clock::time_point now);
 
  private:
   struct Entry {

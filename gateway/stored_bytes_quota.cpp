@@ -34,12 +34,7 @@ std::optional<StoredBytesRefusal> StoredBytesQuota::Admit(std::string_view tenan
                                                           WallMicros wall_now, const Read& read) {
   const std::uint64_t cap = key_cap > 0 ? key_cap : options_.default_cap;
   if (cap == 0) return std::nullopt;
-  bool stale = true;
-  {
-    std::lock_guard lock(mutex_);
-    const auto it = accounts_.find(tenant);
-    stale = it == accounts_.end() || now - it->second.read_at >= options_.refresh;
-  }
+  const bool stale = NeedsRead(tenant, key_cap, now);
   // Read outside the lock: other tenants' submits do not wait on this one's Redis call.
   std::optional<StoredBytes> fresh;
   if (stale) {
@@ -55,6 +50,14 @@ std::optional<StoredBytesRefusal> StoredBytesQuota::Admit(std::string_view tenan
   auto refusal = RefuseStoredBytes(tenant, account.held, bytes, cap, wall_now);
   if (!refusal) account.held.bytes += bytes;
   return refusal;
+}
+
+bool StoredBytesQuota::NeedsRead(std::string_view tenant, std::uint64_t key_cap,
+                                 Clock::time_point now) {
+  if (key_cap == 0 && options_.default_cap == 0) return false;
+  std::lock_guard lock(mutex_);
+  const auto it = accounts_.find(tenant);
+  return it == accounts_.end() || now - it->second.read_at >= options_.refresh;
 }
 
 }  // namespace batchq

@@ -51,6 +51,9 @@ class StoredBytesQuota {
   std::optional<StoredBytesRefusal> Admit(std::string_view tenant, std::uint64_t key_cap,
                                           std::uint64_t bytes, Clock::time_point now,
                                           WallMicros wall_now, const Read& read);
+  // Whether Admit would read the tenant's account at `now` (it has a cap, and its
+  // figure is missing or `refresh` old): the gateway then admits off its I/O threads.
+  bool NeedsRead(std::string_view tenant, std::uint64_t key_cap, Clock::time_point now);
 
  private:
   struct Account {

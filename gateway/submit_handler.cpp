@@ -193,6 +193,19 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
                           *status, pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
   if (!ClaimInFlight(*pending)) return;
+  // A stale stored-bytes figure is read from Redis, which an I/O thread must not wait for.
+  if (options_.stored_quota != nullptr && options_.blocking != nullptr &&
+      options_.stored_quota->NeedsRead(caller.tenant, caller.max_stored_bytes,
+                                       StoredBytesQuota::Clock::now())) {
+    if (options_.blocking->Run([this, pending] { CheckQuotaAndCommit(pending); })) return;
+    return pending->respond(Unavailable(
+        Error{ErrorCode::kOverloaded,
+              "The gateway holds as many calls waiting for Redis as it may; retry shortly."}));
+  }
+  CheckQuotaAndCommit(std::move(pending));
+}
+
+void SubmitHandler::CheckQuotaAndCommit(std::shared_ptr<Pending> pending) {
   if (RefusedForStoredBytes(*pending)) return;
   std::optional<IdempotencyClaim> claim;
   if (!pending->admitted.idempotency_key.empty()) {

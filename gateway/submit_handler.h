@@ -54,9 +54,10 @@ class SubmitHandler {
     std::size_t max_in_flight_jobs = 0;
     // Where callback_url may point when it names an address (callback_admission.h).
     DestinationAllowList webhook_allow;
-    // Where the answers that must call Redis run (an idempotent replay's read, the
-    // withdrawal of refused or unreplicated jobs); null, or when it refuses: on an I/O
-    // thread. Must outlive the handler.
+    // Where the steps that must call Redis run: a stale stored-bytes figure's read
+    // (when it refuses: 503 overloaded), an idempotent replay's read and the withdrawal
+    // of refused or unreplicated jobs (when it refuses: on an I/O thread). Null: all on
+    // I/O threads. Must outlive the handler.
     BlockingCalls* blocking = nullptr;
   };
   // Runs a task on an I/O thread: the commit port's and the broker's answers arrive on
@@ -95,6 +96,8 @@ class SubmitHandler {
   // True when it answered: the tenant's stored bytes have no room for these jobs. A batch
   // is admitted or refused whole.
   bool RefusedForStoredBytes(Pending& pending);
+  // The stored-bytes check, then the commit (whose answer is posted on).
+  void CheckQuotaAndCommit(std::shared_ptr<Pending> pending);
   void OnCommitted(std::shared_ptr<Pending> pending, JobCommitPort::Outcome outcome);
   // Whether answering this outcome calls Redis (a replay's read, a withdrawal).
   bool AnswerCallsRedis(const JobCommitPort::Outcome& outcome) const;

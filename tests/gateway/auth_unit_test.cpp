@@ -118,9 +118,34 @@ TEST_F(KeyAuthenticatorTest, StaticKeysNeedNoLookup) {
         return Result<std::optional<KeyRecord>>(Fail(ErrorCode::kRedisUnavailable));
       },
       {record});
+  EXPECT_FALSE(auth.NeedsLookup("Bearer " + FormatKeyText(admin), now_));
   auto caller = auth.Authenticate("Bearer " + FormatKeyText(admin), now_, WallMicros(1));
   ASSERT_TRUE(caller);
   EXPECT_TRUE(caller->admin());
+}
+
+TEST_F(KeyAuthenticatorTest, NeedsLookupIsTrueExactlyWhenAuthenticateWouldLookUp) {
+  // The gateway moves these requests off its I/O threads, so it must agree with the
+  // lookups Authenticate makes.
+  const std::string unknown = "Bearer " + FormatKeyText(NewKeyText());
+  for (const std::string& header : {Header(), unknown}) {
+    EXPECT_TRUE(auth_.NeedsLookup(header, now_)) << "never seen: " << header;
+    const int before = lookups_;
+    Authenticate(header);
+    EXPECT_EQ(lookups_, before + 1);
+    EXPECT_FALSE(auth_.NeedsLookup(header, now_)) << "just cached: " << header;
+    now_ += 499ms;
+    EXPECT_FALSE(auth_.NeedsLookup(header, now_));
+    Authenticate(header);
+    EXPECT_EQ(lookups_, before + 1);
+    now_ += 1ms;
+    EXPECT_TRUE(auth_.NeedsLookup(header, now_)) << "stale: " << header;
+    Authenticate(header);
+    EXPECT_EQ(lookups_, before + 2);
+  }
+  for (const char* malformed : {"", "Basic abc", "Bearer bq_x"}) {
+    EXPECT_FALSE(auth_.NeedsLookup(malformed, now_)) << malformed;
+  }
 }
 
 TEST(RateLimiterTest, ABucketAllowsItsBurstThenRefillsAtTheRate) {

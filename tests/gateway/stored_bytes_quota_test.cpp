@@ -63,15 +63,21 @@ TEST(StoredBytesQuotaTest, ReadsOncePerRefreshAndCountsWhatItAdmitsBetweenReads)
   CountedReader redis;
   redis.held = StoredBytes{500, WallSeconds(kWallNow + 60s)};
   const Clock::time_point t0{};
+  // NeedsRead says beforehand what Admit will do (the gateway admits off its I/O threads
+  // when it reads).
+  EXPECT_TRUE(quota.NeedsRead("acme", 0, t0));
   EXPECT_FALSE(quota.Admit("acme", 0, 200, t0, kWallNow, redis.Read()));
   EXPECT_EQ(redis.reads, 1);
   EXPECT_EQ(redis.last_tenant, "acme");
+  EXPECT_FALSE(quota.NeedsRead("acme", 0, t0 + 50ms));
+  EXPECT_TRUE(quota.NeedsRead("other", 0, t0 + 50ms));
   EXPECT_FALSE(quota.Admit("acme", 0, 200, t0 + 50ms, kWallNow, redis.Read()));
   EXPECT_EQ(redis.reads, 1) << "within the refresh the last figure is used";
   // 500 read + 400 admitted here: 200 more would pass 1000 although Redis still says 500.
   EXPECT_TRUE(quota.Admit("acme", 0, 200, t0 + 99ms, kWallNow, redis.Read()));
   EXPECT_EQ(redis.reads, 1);
   redis.held.bytes = 700;  // the first two were written, and one finished job expired
+  EXPECT_TRUE(quota.NeedsRead("acme", 0, t0 + 100ms));
   EXPECT_FALSE(quota.Admit("acme", 0, 200, t0 + 100ms, kWallNow, redis.Read()));
   EXPECT_EQ(redis.reads, 2) << "a figure older than the refresh is read again";
 }
@@ -96,6 +102,8 @@ TEST(StoredBytesQuotaTest, AKeysOwnCapReplacesTheDefaultAndNoCapReadsNothing) {
   EXPECT_FALSE(capped.Admit("acme", 10000, 1, t0, kWallNow, redis.Read()));
   EXPECT_EQ(redis.reads, 2);
   StoredBytesQuota open({.default_cap = 0, .refresh = 0ms});
+  EXPECT_FALSE(open.NeedsRead("acme", 0, t0));
+  EXPECT_TRUE(open.NeedsRead("acme", 10000, t0));
   EXPECT_FALSE(open.Admit("acme", 0, 1u << 30, t0, kWallNow, redis.Read()));
   EXPECT_EQ(redis.reads, 2) << "without a cap Redis is not asked";
 }

@@ -197,6 +197,56 @@ TEST_F(SubmitHandlerTest, AnswersThatCallRedisRunOnTheBlockingThreads) {
   EXPECT_EQ(blocking.counts().ran, 2u);
 }
 
+TEST_F(SubmitHandlerTest, AStaleStoredBytesFigureIsReadOnTheBlockingThreadsOr503) {
+  StoredBytesQuota quota({.default_cap = 1 << 20, .refresh = std::chrono::hours(1)});
+  options_.stored_quota = &quota;
+  BlockingCalls blocking({.threads = 1, .max_queued = 16});
+  options_.blocking = &blocking;
+  SubmitHandler handler = Handler();
+  auto submit = [&handler] {
+    HttpRequestIn request;
+    request.method = "POST";
+    request.path = "/v1/jobs";
+    request.content_type = "application/json";
+    request.body = R"({"type":"upper","input":1})";
+    std::promise<std::pair<int, std::thread::id>> answered;
+    handler.Handle(request, false, UnauthenticatedCaller(), [&answered](SubmitAnswer answer) {
+      answered.set_value({answer.reply.status, std::this_thread::get_id()});
+    });
+    return answered.get_future().get();
+  };
+  const std::thread::id here = std::this_thread::get_id();
+  // The first submit reads the tenant's figure: on the blocking thread (and its answer
+  // is posted back, inline here, from there).
+  const auto first = submit();
+  EXPECT_EQ(first.first, 202);
+  EXPECT_NE(first.second, here);
+  EXPECT_EQ(store_.stored_reads, 1);
+  // The figure is fresh for an hour: the next submit stays on this thread.
+  const auto second = submit();
+  EXPECT_EQ(second.first, 202);
+  EXPECT_EQ(second.second, here);
+  EXPECT_EQ(store_.stored_reads, 1);
+  EXPECT_EQ(blocking.counts().ran, 1u);
+  // Another tenant's figure is not read yet; with the blocking threads refusing (stopped
+  // here, as when full), its submit is refused at once and nothing is written.
+  blocking.Stop();
+  Caller other = UnauthenticatedCaller();
+  other.tenant = "other";
+  HttpRequestIn request;
+  request.method = "POST";
+  request.path = "/v1/jobs";
+  request.content_type = "application/json";
+  request.body = R"({"type":"upper","input":1})";
+  std::optional<HttpReply> refused;
+  handler.Handle(request, false, other,
+                 [&refused](SubmitAnswer answer) { refused = std::move(answer.reply); });
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_EQ(Code(*refused), "overloaded");
+  EXPECT_EQ(store_.records.size(), 2u);
+}
+
 TEST_F(SubmitHandlerTest, WithReplicasAckAJobIsAcceptedOnlyOnceEnoughReplicasHaveIt) {
   options_.replicas_ack = 2;
   store_.replicas_reached = 2;
