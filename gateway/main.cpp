@@ -200,8 +200,9 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   app.add_option("--blocking-threads", config.blocking_threads,
-                 "Threads that run the routes which block on Redis (listing jobs, results, "
-                 "cancels, :retry, keys, dead deliveries, readiness), so I/O threads never do")
+                 "Threads that run what blocks on Redis without a group form (listing jobs, "
+                 "results, cancels, :retry, keys, dead deliveries, readiness, looking up a key "
+                 "not in the cache, a tenant's stored bytes), so I/O threads never wait on it")
       ->envname("BATCHQ_BLOCKING_THREADS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
