@@ -57,6 +57,26 @@ class SubmitHandlerTest : public ::testing::Test {
     EXPECT_EQ(answers, 1) << "every request is answered exactly once";
     return reply.value_or(HttpReply{0, "", "", {}});
   }
+  // Submits an `upper` job as `caller` and waits for the answer, which may come from
+  // another thread: the answer, and the thread it came on.
+  struct Answered {
+    HttpReply reply;
+    std::thread::id thread;
+  };
+  static Answered SubmitAndWait(SubmitHandler& handler, const std::string& key = "",
+                                const Caller& caller = UnauthenticatedCaller()) {
+    HttpRequestIn request;
+    request.method = "POST";
+    request.path = "/v1/jobs";
+    request.content_type = "application/json";
+    request.idempotency_key = key;
+    request.body = R"({"type":"upper","input":1})";
+    std::promise<Answered> answered;
+    handler.Handle(request, false, caller, [&answered](SubmitAnswer answer) {
+      answered.set_value({std::move(answer.reply), std::this_thread::get_id()});
+    });
+    return answered.get_future().get();
+  }
   static std::string Header(const HttpReply& reply, std::string_view name) {
     for (const auto& [key, value] : reply.headers) {
       if (key == name) return value;
@@ -168,30 +188,17 @@ TEST_F(SubmitHandlerTest, AnswersThatCallRedisRunOnTheBlockingThreads) {
   BlockingCalls blocking({.threads = 1, .max_queued = 16});
   options_.blocking = &blocking;
   SubmitHandler handler = Handler();
-  auto submit = [&handler](const std::string& key) {
-    HttpRequestIn request;
-    request.method = "POST";
-    request.path = "/v1/jobs";
-    request.content_type = "application/json";
-    request.idempotency_key = key;
-    request.body = R"({"type":"upper","input":1})";
-    std::promise<std::pair<int, std::thread::id>> answered;
-    handler.Handle(request, false, UnauthenticatedCaller(), [&answered](SubmitAnswer answer) {
-      answered.set_value({answer.reply.status, std::this_thread::get_id()});
-    });
-    return answered.get_future().get();
-  };
   const std::thread::id here = std::this_thread::get_id();
-  const auto accepted = submit("k1");
-  EXPECT_EQ(accepted.first, 202);
-  EXPECT_EQ(accepted.second, here);
-  const auto replayed = submit("k1");
-  EXPECT_EQ(replayed.first, 202);
-  EXPECT_NE(replayed.second, here);
+  const auto accepted = SubmitAndWait(handler, "k1");
+  EXPECT_EQ(accepted.reply.status, 202);
+  EXPECT_EQ(accepted.thread, here);
+  const auto replayed = SubmitAndWait(handler, "k1");
+  EXPECT_EQ(replayed.reply.status, 202);
+  EXPECT_NE(replayed.thread, here);
   broker_.refuse = {wire::Verdict{"queue_full", "full", 1000}};
-  const auto refused = submit("k2");
-  EXPECT_EQ(refused.first, 429);
-  EXPECT_NE(refused.second, here);
+  const auto refused = SubmitAndWait(handler, "k2");
+  EXPECT_EQ(refused.reply.status, 429);
+  EXPECT_NE(refused.thread, here);
   EXPECT_EQ(store_.records.size(), 1u) << "the refused job was withdrawn";
   blocking.Stop();
   EXPECT_EQ(blocking.counts().ran, 2u);
@@ -203,29 +210,17 @@ TEST_F(SubmitHandlerTest, AStaleStoredBytesFigureIsReadOnTheBlockingThreadsOr503
   BlockingCalls blocking({.threads = 1, .max_queued = 16});
   options_.blocking = &blocking;
   SubmitHandler handler = Handler();
-  auto submit = [&handler] {
-    HttpRequestIn request;
-    request.method = "POST";
-    request.path = "/v1/jobs";
-    request.content_type = "application/json";
-    request.body = R"({"type":"upper","input":1})";
-    std::promise<std::pair<int, std::thread::id>> answered;
-    handler.Handle(request, false, UnauthenticatedCaller(), [&answered](SubmitAnswer answer) {
-      answered.set_value({answer.reply.status, std::this_thread::get_id()});
-    });
-    return answered.get_future().get();
-  };
   const std::thread::id here = std::this_thread::get_id();
   // The first submit reads the tenant's figure: on the blocking thread (and its answer
   // is posted back, inline here, from there).
-  const auto first = submit();
-  EXPECT_EQ(first.first, 202);
-  EXPECT_NE(first.second, here);
+  const auto first = SubmitAndWait(handler);
+  EXPECT_EQ(first.reply.status, 202);
+  EXPECT_NE(first.thread, here);
   EXPECT_EQ(store_.stored_reads, 1);
   // The figure is fresh for an hour: the next submit stays on this thread.
-  const auto second = submit();
-  EXPECT_EQ(second.first, 202);
-  EXPECT_EQ(second.second, here);
+  const auto second = SubmitAndWait(handler);
+  EXPECT_EQ(second.reply.status, 202);
+  EXPECT_EQ(second.thread, here);
   EXPECT_EQ(store_.stored_reads, 1);
   EXPECT_EQ(blocking.counts().ran, 1u);
   // Another tenant's figure is not read yet; with the blocking threads refusing (stopped
@@ -233,17 +228,10 @@ TEST_F(SubmitHandlerTest, AStaleStoredBytesFigureIsReadOnTheBlockingThreadsOr503
   blocking.Stop();
   Caller other = UnauthenticatedCaller();
   other.tenant = "other";
-  HttpRequestIn request;
-  request.method = "POST";
-  request.path = "/v1/jobs";
-  request.content_type = "application/json";
-  request.body = R"({"type":"upper","input":1})";
-  std::optional<HttpReply> refused;
-  handler.Handle(request, false, other,
-                 [&refused](SubmitAnswer answer) { refused = std::move(answer.reply); });
-  ASSERT_TRUE(refused);
-  EXPECT_EQ(refused->status, 503);
-  EXPECT_EQ(Code(*refused), "overloaded");
+  const auto refused = SubmitAndWait(handler, "", other);
+  EXPECT_EQ(refused.reply.status, 503);
+  EXPECT_EQ(Code(refused.reply), "overloaded");
+  EXPECT_EQ(refused.thread, here) << "refused at once";
   EXPECT_EQ(store_.records.size(), 2u);
 }
 
