@@ -37,6 +37,11 @@ void BlockingCalls::Stop() {
   }
 }
 
+Error BlockingCalls::FullError() {
+  return Error{ErrorCode::kOverloaded,
+               "The gateway holds as many calls waiting for Redis as it may; retry shortly."};
+}
+
 BlockingCalls::Counts BlockingCalls::counts() const {
   const std::lock_guard lock(mutex_);
   return counts_;

@@ -1,11 +1,13 @@
 #pragma once
-// A few threads for the routes whose work is a blocking Redis call with no group form
-// (listing jobs, reading a result, cancelling, :retry, keys, the dead-letter view,
-// readiness): run here, they never hold an I/O thread while Redis answers, so a slow
-// or busy Redis does not stall the submits and polls that share those threads.
-// Bounded: past `max_queued` calls waiting for a thread, Run refuses at once and the
-// route answers 503 overloaded. Thread-safe. Stop() (or the destructor) runs what is
-// queued and joins the threads; call it while what the calls touch still exists.
+// A few threads for the gateway's work that blocks on Redis and has no group form (the
+// routes that list jobs, read a result, cancel, :retry, keys, the dead-letter view,
+// readiness; a replay's read and a withdrawal; the admission of a request whose key or
+// stored-bytes figure must be read): run here, it never holds an I/O thread while Redis
+// answers, so a slow or busy Redis does not stall the submits and polls that share
+// those threads. Bounded: past `max_queued` calls waiting for a thread, Run refuses at
+// once and the request is answered 503 overloaded (FullError). Thread-safe. Stop() (or
+// the destructor) runs what is queued and joins the threads; call it while what the
+// calls touch still exists.
 
 #include <condition_variable>
 #include <cstddef>
@@ -15,6 +17,8 @@
 #include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/error.h"
 
 namespace batchq {
 
@@ -34,6 +38,8 @@ class BlockingCalls {
   bool Run(std::function<void()> call);
   // Idempotent; later calls are refused.
   void Stop();
+  // What a request refused by Run is told (503 overloaded).
+  static Error FullError();
 
   struct Counts {
     std::uint64_t ran = 0;

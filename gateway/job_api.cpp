@@ -327,9 +327,7 @@ void JobApi::Offload(Respond respond, std::function<void(Respond)> work) {
   // Shared so that a refused call's answer can still be sent from here.
   auto shared = std::make_shared<Respond>(std::move(respond));
   if (blocking_->Run([work = std::move(work), shared] { work(std::move(*shared)); })) return;
-  (*shared)(Unavailable(Error{ErrorCode::kOverloaded,
-                              "The gateway holds as many calls waiting for Redis as it may; "
-                              "retry shortly."}));
+  (*shared)(Unavailable(BlockingCalls::FullError()));
 }
 
 void JobApi::RouteService(const HttpRequestIn& request, Respond respond) {

@@ -198,9 +198,7 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
       options_.stored_quota->NeedsRead(caller.tenant, caller.max_stored_bytes,
                                        StoredBytesQuota::Clock::now())) {
     if (options_.blocking->Run([this, pending] { CheckQuotaAndCommit(pending); })) return;
-    return pending->respond(Unavailable(
-        Error{ErrorCode::kOverloaded,
-              "The gateway holds as many calls waiting for Redis as it may; retry shortly."}));
+    return pending->respond(Unavailable(BlockingCalls::FullError()));
   }
   CheckQuotaAndCommit(std::move(pending));
 }
