@@ -40,25 +40,31 @@ Result<Caller> KeyAuthenticator::Authenticate(std::string_view authorization, Cl
 bool KeyAuthenticator::NeedsLookup(std::string_view authorization, Clock::time_point now) {
   const auto token = BearerToken(authorization);
   const auto text = token ? ParseKeyText(*token) : std::nullopt;
-  if (!text) return false;
-  for (const auto& key : static_keys_) {
-    if (key.id == text->id) return false;
-  }
+  if (!text || Static(text->id)) return false;
   std::lock_guard lock(mutex_);
   const auto it = cache_.find(text->id);
-  return it == cache_.end() || now - it->second.fetched >= options_.cache_for;
+  return it == cache_.end() || !Fresh(it->second, now);
+}
+
+const KeyRecord* KeyAuthenticator::Static(std::string_view id) const {
+  for (const auto& key : static_keys_) {
+    if (key.id == id) return &key;
+  }
+  return nullptr;
+}
+
+bool KeyAuthenticator::Fresh(const Entry& entry, Clock::time_point now) const {
+  return now - entry.fetched < options_.cache_for;
 }
 
 Result<std::optional<KeyRecord>> KeyAuthenticator::Find(const std::string& id,
                                                         Clock::time_point now) {
-  for (const auto& key : static_keys_) {
-    if (key.id == id) return std::optional<KeyRecord>(key);
-  }
+  if (const KeyRecord* key = Static(id)) return std::optional<KeyRecord>(*key);
   std::optional<Entry> stale;
   {
     std::lock_guard lock(mutex_);
     if (const auto it = cache_.find(id); it != cache_.end()) {
-      if (now - it->second.fetched < options_.cache_for) return it->second.record;
+      if (Fresh(it->second, now)) return it->second.record;
       stale = it->second;
     }
   }

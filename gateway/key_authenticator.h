@@ -49,6 +49,9 @@ class KeyAuthenticator {
     Clock::time_point fetched{};
   };
   Result<std::optional<KeyRecord>> Find(const std::string& id, Clock::time_point now);
+  // The static key of that id, or null.
+  const KeyRecord* Static(std::string_view id) const;
+  bool Fresh(const Entry& entry, Clock::time_point now) const;
 
   const Options options_;
   const Lookup lookup_;
