@@ -49,20 +49,16 @@ BrokerLink::~BrokerLink() {
   stop_.store(true);
   wake_.Notify();
   thread_.join();
-  for (auto& [id, pending] : pending_) {
-    pending.done(Fail(ErrorCode::kBrokerTimeout, "The gateway is shutting down."));
-  }
-  for (auto& outgoing : outgoing_) {
-    outgoing.done(Fail(ErrorCode::kBrokerTimeout, "The gateway is shutting down."));
-  }
+  const Error stopping{ErrorCode::kBrokerTimeout, "The gateway is shutting down."};
+  for (auto& [id, pending] : pending_) pending.Answer(std::unexpected(stopping));
+  for (auto& outgoing : outgoing_) outgoing.done(std::unexpected(stopping));
 }
 
 void BrokerLink::Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds timeout,
                         SubmitCallback done) {
   {
     std::lock_guard lock(mutex_);
-    outgoing_.push_back(
-        Outgoing{wire::Submit{0, std::move(jobs)}, Clock::now() + timeout, std::move(done)});
+    outgoing_.push_back(SubmitRequest{std::move(jobs), Clock::now() + timeout, std::move(done)});
   }
   wake_.Notify();
 }
@@ -116,7 +112,7 @@ void BrokerLink::Loop() {
 }
 
 void BrokerLink::FlushOutgoing() {
-  std::vector<Outgoing> batch;
+  std::vector<SubmitRequest> batch;
   std::vector<std::string> cancels;
   {
     std::lock_guard lock(mutex_);
@@ -125,25 +121,23 @@ void BrokerLink::FlushOutgoing() {
   }
   // A lost cancel only costs a batch slot: the worker skips a job Redis says is cancelled.
   for (auto& id : cancels) SendWire(dealer_.socket(), {}, wire::Cancel{std::move(id)});
-  for (auto& outgoing : batch) {
+  if (batch.empty()) return;
+  for (auto& packed : PackSubmits(std::move(batch), SubmitPackingLimits{})) {
     const std::uint64_t id = next_request_id_++;
-    outgoing.submit.request_id = id;
-    if (!SendWire(dealer_.socket(), {}, outgoing.submit)) {
-      outgoing.done(Fail(ErrorCode::kBrokerUnavailable, "The broker is not connected."));
+    packed.submit.request_id = id;
+    if (!SendWire(dealer_.socket(), {}, packed.submit)) {
+      packed.requests.Answer(Fail(ErrorCode::kBrokerUnavailable, "The broker is not connected."));
       continue;
     }
-    pending_.emplace(id, Pending{outgoing.deadline, std::move(outgoing.done)});
+    pending_.emplace(id, std::move(packed.requests));
   }
 }
 
 void BrokerLink::ExpirePending(Clock::time_point now) {
+  const Error late{ErrorCode::kBrokerTimeout, "The broker did not answer in time."};
   for (auto it = pending_.begin(); it != pending_.end();) {
-    if (now >= it->second.deadline) {
-      it->second.done(Fail(ErrorCode::kBrokerTimeout, "The broker did not answer in time."));
-      it = pending_.erase(it);
-    } else {
-      ++it;
-    }
+    it->second.Expire(now, late);
+    it = it->second.answered() ? pending_.erase(it) : std::next(it);
   }
 }
 
@@ -161,7 +155,7 @@ void BrokerLink::DrainReplies() {
     auto& message = *received->message;
     if (auto* accept = std::get_if<wire::Accept>(&message)) {
       auto node = pending_.extract(accept->request_id);
-      if (!node.empty()) node.mapped().done(std::move(accept->verdicts));
+      if (!node.empty()) node.mapped().Answer(std::move(accept->verdicts));
     } else if (auto* status = std::get_if<wire::Status>(&message)) {
       if (!status->active) {
         MoveOn("stands by");

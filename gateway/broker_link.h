@@ -28,6 +28,7 @@
 #include "common/wake_signal.h"
 #include "common/wire.h"
 #include "gateway/broker_port.h"
+#include "gateway/submit_packing.h"
 
 namespace batchq {
 
@@ -58,16 +59,6 @@ class BrokerLink : public BrokerPort {
   std::shared_ptr<const wire::Status> status() const override;
 
  private:
-  struct Outgoing {
-    wire::Submit submit;
-    std::chrono::steady_clock::time_point deadline;
-    SubmitCallback done;
-  };
-  struct Pending {
-    std::chrono::steady_clock::time_point deadline;
-    SubmitCallback done;
-  };
-
   void Loop();
   // Leaves the current broker for the next endpoint.
   void MoveOn(std::string_view why);
@@ -84,12 +75,13 @@ class BrokerLink : public BrokerPort {
   std::atomic<std::int64_t> last_status_ns_{0};  // steady clock
 
   mutable std::mutex mutex_;  // guards outgoing_ and status_
-  std::vector<Outgoing> outgoing_;
+  std::vector<SubmitRequest> outgoing_;
   std::vector<std::string> cancels_;
   std::shared_ptr<const wire::Status> status_;
 
-  // Owned by the link thread.
-  std::unordered_map<std::uint64_t, Pending> pending_;
+  // Owned by the link thread. The submits queued between two turns go out packed
+  // (submit_packing.h); each message waits here for its ACCEPT.
+  std::unordered_map<std::uint64_t, PackedRequests> pending_;
   std::uint64_t next_request_id_ = 1;
   std::uint64_t ping_seq_ = 0;
   LogThrottle bad_input_log_{std::chrono::seconds(1)};

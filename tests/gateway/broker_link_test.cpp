@@ -1,0 +1,140 @@
+// BrokerLink against a broker played by the test on a real ROUTER socket (loopback,
+// plain): submits from many threads at once go out packed, and each caller gets back
+// exactly the verdicts of its own jobs, once.
+#include "gateway/broker_link.h"
+
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include <gtest/gtest.h>
+
+#include "common/zmq_transport.h"
+#include "tests/support/child_process.h"
+
+namespace batchq {
+namespace {
+
+using namespace std::chrono_literals;
+
+// The request a job belongs to: its id less the last ".<index>".
+std::string RequestOf(const std::string& job_id) { return job_id.substr(0, job_id.rfind('.')); }
+
+// Answers pings as the active broker, and each SUBMIT with one verdict per job that
+// names the job; jobs whose id starts with "r" are refused. Notes whether a message
+// held jobs of more than one request.
+class PlayedBroker {
+ public:
+  explicit PlayedBroker(zmq::context_t& context) : socket_(context, zmq::socket_type::router) {
+    ApplySocketDefaults(socket_);
+    socket_.bind("tcp://127.0.0.1:*");
+    endpoint_ = LastEndpoint(socket_);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~PlayedBroker() {
+    stop_ = true;
+    thread_.join();
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  bool saw_packed() const { return saw_packed_; }
+
+ private:
+  void Loop() {
+    while (!stop_) {
+      zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
+      PollOrSignal(items, 1, 20ms);
+      while (auto received = ReceiveWire(socket_, /*routed=*/true)) {
+        if (!received->message) continue;
+        if (auto* ping = std::get_if<wire::Ping>(&*received->message)) {
+          wire::Status status;
+          status.seq = ping->seq;
+          SendWire(socket_, received->routing, status);
+        } else if (auto* submit = std::get_if<wire::Submit>(&*received->message)) {
+          SendWire(socket_, received->routing, Answer(*submit));
+        }
+      }
+    }
+  }
+  wire::Accept Answer(const wire::Submit& submit) {
+    wire::Accept accept{submit.request_id, {}};
+    std::set<std::string> requests;
+    for (const auto& job : submit.jobs) {
+      requests.insert(RequestOf(job.id));
+      accept.verdicts.push_back(
+          wire::Verdict{job.id.starts_with("r") ? "queue_full" : "", job.id, 0});
+    }
+    if (requests.size() > 1) saw_packed_ = true;
+    return accept;
+  }
+
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> saw_packed_{false};
+  std::thread thread_;
+};
+
+TEST(BrokerLinkTest, SubmitsSentTogetherAreAnsweredEachWithItsOwnVerdicts) {
+  zmq::context_t context;
+  PlayedBroker broker(context);
+  BrokerLink link(context, BrokerLink::Options{broker.endpoint(), 50ms, 3, std::nullopt});
+  ASSERT_TRUE(test::WaitFor([&] { return link.alive(); }, 10s));
+
+  std::mutex mutex;
+  std::vector<std::string> wrong;
+  std::atomic<int> answered{0};
+  int sent = 0;
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 40;
+  // Bursts until one message is seen to carry several requests (bounded).
+  for (int burst = 0; burst < 50 && !broker.saw_packed(); ++burst) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&, burst, t] {
+        for (int n = 0; n < kPerThread; ++n) {
+          const std::string request =
+              fmt::format("{}{}-{}-{}", n % 5 == 0 ? "r" : "a", burst, t, n);
+          std::vector<std::string> ids;
+          std::vector<wire::SubmitJob> jobs;
+          for (int j = 0; j <= n % 3; ++j) {
+            ids.push_back(fmt::format("{}.{}", request, j));
+            wire::SubmitJob job;
+            job.id = ids.back();
+            jobs.push_back(std::move(job));
+          }
+          link.Submit(std::move(jobs), 10s, [&, ids](Result<std::vector<wire::Verdict>> verdicts) {
+            std::vector<std::string> named;
+            bool codes_right = verdicts.has_value();
+            if (verdicts) {
+              for (const auto& verdict : *verdicts) {
+                named.push_back(verdict.message);
+                codes_right &=
+                    verdict.code == (verdict.message.starts_with("r") ? "queue_full" : "");
+              }
+            }
+            if (named != ids || !codes_right) {
+              std::lock_guard lock(mutex);
+              wrong.push_back(ids.front());
+            }
+            ++answered;
+          });
+        }
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    sent += kThreads * kPerThread;
+    ASSERT_TRUE(test::WaitFor([&] { return answered.load() == sent; }, 10s));
+  }
+
+  EXPECT_TRUE(broker.saw_packed());
+  EXPECT_EQ(answered.load(), sent);
+  EXPECT_TRUE(wrong.empty()) << wrong.size() << " requests got verdicts not theirs, e.g. "
+                             << (wrong.empty() ? "" : wrong.front());
+}
+
+}  // namespace
+}  // namespace batchq
