@@ -61,19 +61,26 @@ void JobApi::Handle(HttpRequestIn request, Respond respond) {
   };
   const auto scope = RequiredScope(request.method, request.path);
   if (!scope) return RouteService(request, std::move(observed));
-  // A key not in the cache is looked up in Redis, which an I/O thread must not wait for.
-  if (authenticator_ != nullptr && authenticator_->NeedsLookup(request.authorization, start)) {
-    return Offload(std::move(observed),
-                   [this, request = std::move(request), scope = *scope](Respond respond) mutable {
-                     AdmitAndRoute(std::move(request), scope, std::move(respond));
-                   });
+  std::optional<Result<Caller>> authenticated;
+  if (authenticator_ != nullptr) {
+    authenticated =
+        authenticator_->AuthenticateCached(request.authorization, start, NowWallMicros());
+    // A key not in the cache is looked up in Redis, which an I/O thread must not wait for.
+    if (!authenticated) {
+      return Offload(std::move(observed),
+                     [this, request = std::move(request), scope = *scope](Respond respond) mutable {
+                       AdmitAndRoute(std::move(request), scope, std::nullopt, std::move(respond));
+                     });
+    }
   }
-  AdmitAndRoute(std::move(request), *scope, std::move(observed));
+  AdmitAndRoute(std::move(request), *scope, std::move(authenticated), std::move(observed));
 }
 
-void JobApi::AdmitAndRoute(HttpRequestIn request, Scope scope, Respond respond) {
+void JobApi::AdmitAndRoute(HttpRequestIn request, Scope scope,
+                           std::optional<Result<Caller>> authenticated, Respond respond) {
   const bool api_batch = request.path == "/v1/batch";
-  auto caller = Admit(request, api_batch ? std::nullopt : std::optional<Scope>(scope));
+  auto caller = Admit(request, api_batch ? std::nullopt : std::optional<Scope>(scope),
+                      std::move(authenticated));
   if (!caller) return respond(std::move(caller.error()));
   Route(std::move(request), *caller,
         [this, tenant = caller->tenant, respond = std::move(respond)](HttpReply reply) {
@@ -83,10 +90,13 @@ void JobApi::AdmitAndRoute(HttpRequestIn request, Scope scope, Respond respond) 
 }
 
 std::expected<Caller, HttpReply> JobApi::Admit(const HttpRequestIn& request,
-                                               std::optional<Scope> scope) {
+                                               std::optional<Scope> scope,
+                                               std::optional<Result<Caller>> authenticated) {
   if (authenticator_ == nullptr) return UnauthenticatedCaller();
   const auto now = std::chrono::steady_clock::now();
-  auto caller = authenticator_->Authenticate(request.authorization, now, NowWallMicros());
+  auto caller = authenticated
+                    ? std::move(*authenticated)
+                    : authenticator_->Authenticate(request.authorization, now, NowWallMicros());
   if (!caller) {
     if (caller.error().code != ErrorCode::kUnauthenticated) {
       return std::unexpected(Unavailable(caller.error()));

@@ -60,10 +60,14 @@ class JobApi {
 
  private:
   // Admits the request (Admit) and routes it.
-  void AdmitAndRoute(HttpRequestIn request, Scope scope, Respond respond);
+  void AdmitAndRoute(HttpRequestIn request, Scope scope,
+                     std::optional<Result<Caller>> authenticated, Respond respond);
   // The caller, or the 401/403/429/503 that refuses the request. Without a scope (the
   // API batch) any valid key is admitted; each sub-request is checked on its own.
-  std::expected<Caller, HttpReply> Admit(const HttpRequestIn& request, std::optional<Scope> scope);
+  // `authenticated` is the key's check when already made (from the cache), else the key
+  // is authenticated here, looked up if need be.
+  std::expected<Caller, HttpReply> Admit(const HttpRequestIn& request, std::optional<Scope> scope,
+                                         std::optional<Result<Caller>> authenticated);
   std::optional<HttpReply> RateOnly(const Caller& caller,
                                     std::chrono::steady_clock::time_point now);
   std::optional<HttpReply> ScopeOrRate(const Caller& caller, Scope scope,

@@ -8,6 +8,18 @@ KeyAuthenticator::KeyAuthenticator(Options options, Lookup lookup,
 
 Result<Caller> KeyAuthenticator::Authenticate(std::string_view authorization, Clock::time_point now,
                                               WallMicros wall_now) {
+  return *Check(authorization, now, wall_now, /*may_look_up=*/true);
+}
+
+std::optional<Result<Caller>> KeyAuthenticator::AuthenticateCached(std::string_view authorization,
+                                                                   Clock::time_point now,
+                                                                   WallMicros wall_now) {
+  return Check(authorization, now, wall_now, /*may_look_up=*/false);
+}
+
+std::optional<Result<Caller>> KeyAuthenticator::Check(std::string_view authorization,
+                                                      Clock::time_point now, WallMicros wall_now,
+                                                      bool may_look_up) {
   if (authorization.empty()) {
     return Fail(ErrorCode::kUnauthenticated, "This route needs Authorization: Bearer <key>.");
   }
@@ -19,7 +31,14 @@ Result<Caller> KeyAuthenticator::Authenticate(std::string_view authorization, Cl
                 "The API key is not valid (unknown, revoked or expired).");
   };
   if (!text) return invalid();
-  auto found = Find(text->id, now);
+  Result<std::optional<KeyRecord>> found;
+  if (may_look_up) {
+    found = Find(text->id, now);
+  } else if (auto known = Known(text->id, now, nullptr)) {
+    found = std::move(*known);
+  } else {
+    return std::nullopt;
+  }
   if (!found) return std::unexpected(found.error());
   const auto& record = *found;
   if (!record || !SecretMatches(text->secret, record->secret_sha256) ||
@@ -37,15 +56,6 @@ Result<Caller> KeyAuthenticator::Authenticate(std::string_view authorization, Cl
                 !record->webhook_secret.empty()};
 }
 
-bool KeyAuthenticator::NeedsLookup(std::string_view authorization, Clock::time_point now) {
-  const auto token = BearerToken(authorization);
-  const auto text = token ? ParseKeyText(*token) : std::nullopt;
-  if (!text || Static(text->id)) return false;
-  std::lock_guard lock(mutex_);
-  const auto it = cache_.find(text->id);
-  return it == cache_.end() || !Fresh(it->second, now);
-}
-
 const KeyRecord* KeyAuthenticator::Static(std::string_view id) const {
   for (const auto& key : static_keys_) {
     if (key.id == id) return &key;
@@ -57,17 +67,26 @@ bool KeyAuthenticator::Fresh(const Entry& entry, Clock::time_point now) const {
   return now - entry.fetched < options_.cache_for;
 }
 
+std::optional<std::optional<KeyRecord>> KeyAuthenticator::Known(const std::string& id,
+                                                                Clock::time_point now,
+                                                                std::optional<Entry>* stale) {
+  if (const KeyRecord* key = Static(id)) {
+    return std::optional<std::optional<KeyRecord>>(std::in_place, *key);
+  }
+  std::lock_guard lock(mutex_);
+  const auto it = cache_.find(id);
+  if (it == cache_.end()) return std::nullopt;
+  if (Fresh(it->second, now)) {
+    return std::optional<std::optional<KeyRecord>>(std::in_place, it->second.record);
+  }
+  if (stale != nullptr) *stale = it->second;
+  return std::nullopt;
+}
+
 Result<std::optional<KeyRecord>> KeyAuthenticator::Find(const std::string& id,
                                                         Clock::time_point now) {
-  if (const KeyRecord* key = Static(id)) return std::optional<KeyRecord>(*key);
   std::optional<Entry> stale;
-  {
-    std::lock_guard lock(mutex_);
-    if (const auto it = cache_.find(id); it != cache_.end()) {
-      if (Fresh(it->second, now)) return it->second.record;
-      stale = it->second;
-    }
-  }
+  if (auto known = Known(id, now, &stale)) return std::move(*known);
   // Looked up without the lock: Redis may take its command timeout.
   auto looked_up = lookup_(id);
   if (!looked_up) {

@@ -37,17 +37,26 @@ class KeyAuthenticator {
   // unknown, revoked, expired or wrong secret), redis_unavailable (cannot check).
   Result<Caller> Authenticate(std::string_view authorization, Clock::time_point now,
                               WallMicros wall_now);
-  // Whether Authenticate would look the header's key up (through `Lookup`, which may
-  // block on Redis) at `now`: a well-formed key that is not static and whose record is
-  // not cached, or cached for `cache_for` or longer. The gateway runs those requests
-  // off its I/O threads.
-  bool NeedsLookup(std::string_view authorization, Clock::time_point now);
+  // Authenticate's answer when it needs no lookup (through `Lookup`, which may block on
+  // Redis) at `now`; nullopt when it would look the key up: a well-formed key that is
+  // not static and whose record is not cached, or cached for `cache_for` or longer. The
+  // gateway answers from here on its I/O threads and runs the rest off them, so each
+  // request's key is parsed and found once.
+  std::optional<Result<Caller>> AuthenticateCached(std::string_view authorization,
+                                                   Clock::time_point now, WallMicros wall_now);
 
  private:
   struct Entry {
     std::optional<KeyRecord> record;
     Clock::time_point fetched{};
   };
+  // Authenticate with lookups allowed, or AuthenticateCached without.
+  std::optional<Result<Caller>> Check(std::string_view authorization, Clock::time_point now,
+                                      WallMicros wall_now, bool may_look_up);
+  // The record if it is static or freshly cached, else nullopt (an unknown id is a
+  // cached empty record). `stale` gets a cached entry that is too old.
+  std::optional<std::optional<KeyRecord>> Known(const std::string& id, Clock::time_point now,
+                                                std::optional<Entry>* stale);
   Result<std::optional<KeyRecord>> Find(const std::string& id, Clock::time_point now);
   // The static key of that id, or null.
   const KeyRecord* Static(std::string_view id) const;

@@ -118,33 +118,58 @@ TEST_F(KeyAuthenticatorTest, StaticKeysNeedNoLookup) {
         return Result<std::optional<KeyRecord>>(Fail(ErrorCode::kRedisUnavailable));
       },
       {record});
-  EXPECT_FALSE(auth.NeedsLookup("Bearer " + FormatKeyText(admin), now_));
+  const auto cached =
+      auth.AuthenticateCached("Bearer " + FormatKeyText(admin), now_, WallMicros(1));
+  ASSERT_TRUE(cached.has_value()) << "a static key needs no lookup";
+  EXPECT_TRUE(*cached);
   auto caller = auth.Authenticate("Bearer " + FormatKeyText(admin), now_, WallMicros(1));
   ASSERT_TRUE(caller);
   EXPECT_TRUE(caller->admin());
 }
 
-TEST_F(KeyAuthenticatorTest, NeedsLookupIsTrueExactlyWhenAuthenticateWouldLookUp) {
-  // The gateway moves these requests off its I/O threads, so it must agree with the
-  // lookups Authenticate makes.
+TEST_F(KeyAuthenticatorTest, AuthenticateCachedAnswersExactlyWhenAuthenticateWouldNotLookUp) {
+  // The gateway runs the others off its I/O threads, so it must agree with the lookups
+  // Authenticate makes, and answer as Authenticate does.
+  const auto cached = [&](const std::string& header) {
+    const int before = lookups_;
+    auto answer = auth_.AuthenticateCached(header, now_, WallMicros(1'000'000));
+    EXPECT_EQ(lookups_, before) << "AuthenticateCached never looks up";
+    return answer;
+  };
   const std::string unknown = "Bearer " + FormatKeyText(NewKeyText());
   for (const std::string& header : {Header(), unknown}) {
-    EXPECT_TRUE(auth_.NeedsLookup(header, now_)) << "never seen: " << header;
+    EXPECT_FALSE(cached(header)) << "never seen: " << header;
     const int before = lookups_;
-    Authenticate(header);
+    const bool valid = Authenticate(header).has_value();
     EXPECT_EQ(lookups_, before + 1);
-    EXPECT_FALSE(auth_.NeedsLookup(header, now_)) << "just cached: " << header;
+    auto answer = cached(header);
+    ASSERT_TRUE(answer) << "just cached: " << header;
+    EXPECT_EQ(answer->has_value(), valid);
+    if (!valid) {
+      EXPECT_EQ(answer->error().code, ErrorCode::kUnauthenticated);
+    }
     now_ += 499ms;
-    EXPECT_FALSE(auth_.NeedsLookup(header, now_));
+    EXPECT_TRUE(cached(header));
     Authenticate(header);
     EXPECT_EQ(lookups_, before + 1);
     now_ += 1ms;
-    EXPECT_TRUE(auth_.NeedsLookup(header, now_)) << "stale: " << header;
+    EXPECT_FALSE(cached(header)) << "stale: " << header;
     Authenticate(header);
     EXPECT_EQ(lookups_, before + 2);
   }
+  // A cached key with the wrong secret is refused from the cache too.
+  ASSERT_TRUE(Authenticate(Header()));
+  KeyText wrong = text_;
+  wrong.secret[5] = wrong.secret[5] == '0' ? '1' : '0';
+  auto refused = cached("Bearer " + FormatKeyText(wrong));
+  ASSERT_TRUE(refused);
+  ASSERT_FALSE(*refused);
+  EXPECT_EQ(refused->error().code, ErrorCode::kUnauthenticated);
   for (const char* malformed : {"", "Basic abc", "Bearer bq_x"}) {
-    EXPECT_FALSE(auth_.NeedsLookup(malformed, now_)) << malformed;
+    auto answer = cached(malformed);
+    ASSERT_TRUE(answer) << malformed;
+    ASSERT_FALSE(*answer) << malformed;
+    EXPECT_EQ(answer->error().code, ErrorCode::kUnauthenticated) << malformed;
   }
 }
 
