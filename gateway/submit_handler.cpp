@@ -186,9 +186,14 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
     // Tenant names hold no ':', so "tenant:key" never collides across tenants.
     admitted->idempotency_key = caller.tenant + ":" + admitted->idempotency_key;
   }
-  auto pending = std::make_shared<Pending>(
-      Pending{std::move(*admitted), caller, std::move(respond), std::move(answer), {}, {}, {}});
-  pending->before_forward = std::move(before_forward);
+  auto pending = std::make_shared<Pending>(Pending{std::move(*admitted),
+                                                   caller,
+                                                   std::move(respond),
+                                                   std::move(answer),
+                                                   {},
+                                                   {},
+                                                   {},
+                                                   std::move(before_forward)});
   pending->jobs = NewJobs(pending->admitted.items, caller.tenant, caller.key_id, NowWallMicros(),
                           *status, pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
