@@ -88,38 +88,66 @@ struct Load {
 // Connections that list the newest jobs back to back until stopped; their latencies.
 class ListPollers {
  public:
-  ListPollers(const Stack& stack, int count) : latencies_(static_cast<std::size_t>(count)) {
+  ListPollers(const Stack& stack, int count)
+      : latencies_(static_cast<std::size_t>(count)), refused_(static_cast<std::size_t>(count)) {
     for (int i = 0; i < count; ++i) {
-      threads_.emplace_back([this, &stack, i] {
-        auto client = stack.Client();
-        while (!stop_.load()) {
-          const auto start = std::chrono::steady_clock::now();
-          auto list = client->Get("/v1/jobs?limit=200");
-          if (!list || list->status != 200) break;
-          latencies_[static_cast<std::size_t>(i)].push_back(
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
-                  .count());
-        }
-      });
+      threads_.emplace_back([this, &stack, i] { Poll(stack, static_cast<std::size_t>(i)); });
     }
   }
+  ~ListPollers() { Join(); }
+  ListPollers(const ListPollers&) = delete;
+  ListPollers& operator=(const ListPollers&) = delete;
+
   // Stops and joins the pollers; `"lists":{...}` of what they did.
   std::string StopAndReport() {
-    stop_ = true;
-    for (std::thread& thread : threads_) thread.join();
+    Join();
     std::vector<double> all;
     for (const auto& one : latencies_) all.insert(all.end(), one.begin(), one.end());
     std::sort(all.begin(), all.end());
     auto at = [&all](double q) {
       return all.empty() ? 0.0 : all[static_cast<std::size_t>(q * (all.size() - 1))];
     };
-    return fmt::format(R"("lists":{{"count":{},"p50_ms":{:.2f},"p99_ms":{:.2f}}})", all.size(),
-                       at(0.5), at(0.99));
+    std::size_t refused = 0;
+    for (const std::size_t one : refused_) refused += one;
+    return fmt::format(R"("lists":{{"count":{},"p50_ms":{:.2f},"p99_ms":{:.2f},"not_200":{}}})",
+                       all.size(), at(0.5), at(0.99), refused);
   }
 
  private:
+  // Lists until stopped. An answer other than 200 (a 503 when the gateway sheds) is
+  // counted and the poller goes on; a broken connection is opened again, and a gateway
+  // that cannot be reached 100 times in a row ends the poller.
+  void Poll(const Stack& stack, std::size_t i) {
+    auto client = stack.Client();
+    int unreachable = 0;
+    while (!stop_.load() && unreachable < 100) {
+      const auto start = std::chrono::steady_clock::now();
+      auto list = client->Get("/v1/jobs?limit=200");
+      if (!list) {
+        ++unreachable;
+        client = stack.Client();
+        continue;
+      }
+      unreachable = 0;
+      if (list->status != 200) {
+        ++refused_[i];
+        continue;
+      }
+      latencies_[i].push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count());
+    }
+  }
+  void Join() {
+    stop_ = true;
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
   std::atomic<bool> stop_{false};
   std::vector<std::vector<double>> latencies_;
+  std::vector<std::size_t> refused_;
   std::vector<std::thread> threads_;
 };
 
