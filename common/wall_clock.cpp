@@ -1,10 +1,19 @@
 #include "common/wall_clock.h"
 
-#include <ctime>
-
 #include <fmt/format.h>
 
 namespace batchq {
+namespace {
+
+// Writes `value` as `width` decimal digits ending just before `end`.
+void PutDigits(char* end, int width, std::int64_t value) {
+  for (int i = 0; i < width; ++i) {
+    *--end = static_cast<char>('0' + value % 10);
+    value /= 10;
+  }
+}
+
+}  // namespace
 
 WallMicros NowWallMicros() {
   return std::chrono::duration_cast<WallMicros>(
@@ -12,13 +21,30 @@ WallMicros NowWallMicros() {
 }
 
 std::string FormatRfc3339(WallMicros since_epoch) {
-  const auto total = since_epoch.count();
-  std::time_t seconds = static_cast<std::time_t>(total / 1'000'000);
-  const auto micros = total % 1'000'000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", utc.tm_year + 1900,
-                     utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, micros);
+  // Calendar arithmetic, not gmtime_r and fmt: every job answer writes up to four of
+  // these, and gmtime_r takes glibc's time zone lock.
+  using namespace std::chrono;
+  const sys_time<microseconds> at{since_epoch};
+  const auto day = floor<days>(at);
+  const year_month_day date{day};
+  const hh_mm_ss<microseconds> time{at - day};
+  const int year = static_cast<int>(date.year());
+  if (year < 0 || year > 9999) {
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", year,
+                       static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                       time.hours().count(), time.minutes().count(), time.seconds().count(),
+                       time.subseconds().count());
+  }
+  std::string text = "0000-00-00T00:00:00.000000Z";
+  char* const p = text.data();
+  PutDigits(p + 4, 4, year);
+  PutDigits(p + 7, 2, static_cast<unsigned>(date.month()));
+  PutDigits(p + 10, 2, static_cast<unsigned>(date.day()));
+  PutDigits(p + 13, 2, time.hours().count());
+  PutDigits(p + 16, 2, time.minutes().count());
+  PutDigits(p + 19, 2, time.seconds().count());
+  PutDigits(p + 26, 6, time.subseconds().count());
+  return text;
 }
 
 }  // namespace batchq

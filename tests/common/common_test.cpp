@@ -1,5 +1,9 @@
 #include <unistd.h>
 
+#include <ctime>
+#include <random>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "common/job_id.h"
@@ -7,6 +11,7 @@
 #include "common/json_writer.h"
 #include "common/redis_connection.h"
 #include "common/type_settings.h"
+#include "common/wall_clock.h"
 
 namespace batchq {
 namespace {
@@ -22,6 +27,66 @@ TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlBytes) {
   std::string out;
   AppendJsonString(out, std::string("a\"b\\c\n\x01") + "é");
   EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\u0001é\"");
+}
+
+TEST(JsonWriterTest, EscapesEveryByteAsTheByteAtATimeRuleSays) {
+  // The rule, a byte at a time: the writer appends runs whole and must agree.
+  const auto reference = [](std::string_view text) {
+    std::string out = "\"";
+    for (const char c : text) {
+      const auto byte = static_cast<unsigned char>(c);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+        out += c == '\n'   ? "\\n"
+               : c == '\r' ? "\\r"
+               : c == '\t' ? "\\t"
+               : c == '\b' ? "\\b"
+                           : "\\f";
+      } else if (byte < 0x20) {
+        out += fmt::format("\\u{:04x}", byte);
+      } else {
+        out += c;
+      }
+    }
+    return out + "\"";
+  };
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> length(0, 40);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<int> plain(0, 3);
+  for (int i = 0; i < 2000; ++i) {
+    std::string text;
+    for (int n = length(random); n > 0; --n) {
+      // Mostly plain bytes, so that runs of them sit between escapes.
+      text.push_back(static_cast<char>(plain(random) > 0 ? 'a' + n % 26 : byte(random)));
+    }
+    std::string out = "prefix";
+    AppendJsonString(out, text);
+    ASSERT_EQ(out, "prefix" + reference(text)) << i;
+  }
+}
+
+TEST(WallClockTest, FormatRfc3339AgreesWithGmtime) {
+  const auto reference = [](std::int64_t micros) {
+    const std::time_t seconds = micros / 1'000'000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", utc.tm_year + 1900,
+                       utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                       micros % 1'000'000);
+  };
+  EXPECT_EQ(FormatRfc3339(WallMicros(0)), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(FormatRfc3339(WallMicros(951'782'400'000'001)), "2000-02-29T00:00:00.000001Z");
+  std::vector<std::int64_t> times{946'684'799'999'999, 4'102'444'799'999'999};
+  std::mt19937_64 random(11);
+  // 1970 to about 2400, leap days and year ends among them.
+  std::uniform_int_distribution<std::int64_t> any(0, 13'569'465'600'000'000);
+  for (int i = 0; i < 5000; ++i) times.push_back(any(random));
+  for (const std::int64_t micros : times) {
+    ASSERT_EQ(FormatRfc3339(WallMicros(micros)), reference(micros)) << micros;
+  }
 }
 
 TEST(TypeSettingsTest, ParsesNameAndOverrides) {
