@@ -12,6 +12,8 @@
 #include <fmt/format.h>
 #include <hiredis/hiredis.h>
 
+#include "common/resp_command.h"
+
 namespace batchq {
 namespace {
 
@@ -407,20 +409,12 @@ Status RedisConnection::CheckLogin() {
 Result<std::vector<RedisReply>> RedisConnection::PipelineOnce(
     std::span<const std::vector<std::string_view>> commands) {
   if (auto status = EnsureConnected(); !status) return std::unexpected(status.error());
-  std::vector<const char*> argv;
-  std::vector<size_t> lengths;
-  for (const auto& command : commands) {
-    argv.clear();
-    lengths.clear();
-    for (const auto& arg : command) {
-      argv.push_back(arg.data());
-      lengths.push_back(arg.size());
-    }
-    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), argv.data(),
-                               lengths.data()) != REDIS_OK) {
-      Drop();
-      return Fail(ErrorCode::kRedisUnavailable, "Could not buffer a Redis command.");
-    }
+  // Every command in one buffer, handed to hiredis once (resp_command.h).
+  std::string formatted;
+  for (const auto& command : commands) AppendRespCommand(formatted, command);
+  if (redisAppendFormattedCommand(context_, formatted.data(), formatted.size()) != REDIS_OK) {
+    Drop();
+    return Fail(ErrorCode::kRedisUnavailable, "Could not buffer a Redis command.");
   }
   std::vector<RedisReply> replies;
   replies.reserve(commands.size());

@@ -5,11 +5,13 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
 
 #include "common/job_id.h"
 #include "common/job_status.h"
 #include "common/json_writer.h"
 #include "common/redis_connection.h"
+#include "common/resp_command.h"
 #include "common/type_settings.h"
 #include "common/wall_clock.h"
 
@@ -86,6 +88,44 @@ TEST(WallClockTest, FormatRfc3339AgreesWithGmtime) {
   for (int i = 0; i < 5000; ++i) times.push_back(any(random));
   for (const std::int64_t micros : times) {
     ASSERT_EQ(FormatRfc3339(WallMicros(micros)), reference(micros)) << micros;
+  }
+}
+
+TEST(RespCommandTest, WritesWhatHiredisFormats) {
+  const auto hiredis = [](const std::vector<std::string>& args) {
+    std::vector<const char*> argv;
+    std::vector<size_t> lengths;
+    for (const auto& arg : args) {
+      argv.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    char* formatted = nullptr;
+    const int size = redisFormatCommandArgv(&formatted, static_cast<int>(args.size()), argv.data(),
+                                            lengths.data());
+    std::string out(formatted, static_cast<std::size_t>(size));
+    redisFreeCommand(formatted);
+    return out;
+  };
+  std::mt19937 random(3);
+  std::uniform_int_distribution<int> count(1, 30);
+  std::uniform_int_distribution<int> length(0, 300);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::string ours;
+  std::string theirs;
+  for (int i = 0; i < 300; ++i) {
+    // Binary arguments, empty ones and "\r\n" inside them among the rest.
+    std::vector<std::string> args{"HSET"};
+    for (int n = count(random); n > 0; --n) {
+      std::string arg;
+      for (int b = length(random) % (n % 4 == 0 ? 1 : 301); b > 0; --b) {
+        arg.push_back(static_cast<char>(byte(random)));
+      }
+      args.push_back(std::move(arg));
+    }
+    const std::vector<std::string_view> views(args.begin(), args.end());
+    AppendRespCommand(ours, views);
+    theirs += hiredis(args);
+    ASSERT_EQ(ours, theirs) << "command " << i;
   }
 }
 
