@@ -67,9 +67,13 @@ wait "$gateway" || true
 callgrind_annotate --inclusive=yes "$tmp/callgrind.out" 2>/dev/null >"$tmp/annotated.txt"
 total=$(awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}' "$tmp/annotated.txt")
 echo "gateway instructions: $total"
-for fn in 'batchq::JobApi::Handle(' 'batchq::JobApi::Admit(' 'batchq::KeyAuthenticator::Authenticate(' \
+for fn in 'batchq::JobApi::Handle(' 'batchq::JobApi::Admit(' \
+          'batchq::KeyAuthenticator::Authenticate(' 'batchq::KeyAuthenticator::AuthenticateCached(' \
           'batchq::SecretMatches(' 'batchq::RateLimiter::Take(' 'batchq::SubmitHandler::Handle(' \
-          'batchq::JobStore::Create(' 'batchq::HttpMetrics::Observe(' 'batchq::HttpMetrics::ObserveTenant('; do
+          'batchq::JobStore::Create(' 'batchq::JobStore::CreateGroup(' 'batchq::JobStore::GetMany(' \
+          'batchq::RedisConnection::PipelineOnce(' 'batchq::RenderJob[abi' 'batchq::FormatRfc3339[abi' \
+          'batchq::AppendJsonString(' 'batchq::HttpMetrics::Observe(' \
+          'batchq::HttpMetrics::ObserveTenant('; do
   line=$(grep -F -m1 "$fn" "$tmp/annotated.txt" || true)
   n=$(awk '{gsub(",", "", $1); print $1}' <<<"$line")
   [[ -z $n ]] && continue
