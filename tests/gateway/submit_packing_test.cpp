@@ -54,6 +54,22 @@ std::vector<std::string> Messages(const Seen& seen) {
   return out;
 }
 
+// The request was answered once, with an error of `code`.
+void ExpectAnsweredOnceWith(const Seen& seen, ErrorCode code) {
+  EXPECT_EQ(seen.calls, 1);
+  ASSERT_TRUE(seen.answer.has_value());
+  ASSERT_FALSE(seen.answer->has_value());
+  EXPECT_EQ(seen.answer->error().code, code);
+}
+
+// Request "a" of one job and "b" of two, packed into one message.
+std::vector<PackedSubmit> PackOneAndTwo(Seen& a, Seen& b) {
+  std::vector<SubmitRequest> requests;
+  requests.push_back(Request("a", 1, a));
+  requests.push_back(Request("b", 2, b));
+  return PackSubmits(std::move(requests), SubmitPackingLimits{});
+}
+
 std::vector<std::string> Ids(const wire::Submit& submit) {
   std::vector<std::string> out;
   for (const auto& job : submit.jobs) out.push_back(job.id);
@@ -115,36 +131,23 @@ TEST(SubmitPackingTest, TheInputBoundStartsANewMessage) {
 
 TEST(SubmitPackingTest, AnErrorReachesEveryRequestOnce) {
   Seen a, b;
-  std::vector<SubmitRequest> requests;
-  requests.push_back(Request("a", 1, a));
-  requests.push_back(Request("b", 2, b));
-  auto packed = PackSubmits(std::move(requests), SubmitPackingLimits{});
+  auto packed = PackOneAndTwo(a, b);
   packed[0].requests.Answer(Fail(ErrorCode::kBrokerUnavailable, "not connected"));
   packed[0].requests.Answer(VerdictsNamingJobs(packed[0].submit));  // late: ignored
 
-  for (const Seen* seen : {&a, &b}) {
-    EXPECT_EQ(seen->calls, 1);
-    ASSERT_TRUE(seen->answer.has_value());
-    ASSERT_FALSE(seen->answer->has_value());
-    EXPECT_EQ(seen->answer->error().code, ErrorCode::kBrokerUnavailable);
-  }
+  ExpectAnsweredOnceWith(a, ErrorCode::kBrokerUnavailable);
+  ExpectAnsweredOnceWith(b, ErrorCode::kBrokerUnavailable);
 }
 
 TEST(SubmitPackingTest, AnAnswerOfTheWrongLengthGivesNoRequestAnotherJobsVerdict) {
   Seen a, b;
-  std::vector<SubmitRequest> requests;
-  requests.push_back(Request("a", 1, a));
-  requests.push_back(Request("b", 2, b));
-  auto packed = PackSubmits(std::move(requests), SubmitPackingLimits{});
+  auto packed = PackOneAndTwo(a, b);
   auto verdicts = VerdictsNamingJobs(packed[0].submit);
-  verdicts.erase(verdicts.begin());  // a verdict missing in the middle of the message
+  verdicts.erase(verdicts.begin());  // one verdict missing: whose, the answer cannot say
   packed[0].requests.Answer(std::move(verdicts));
 
-  for (const Seen* seen : {&a, &b}) {
-    ASSERT_TRUE(seen->answer.has_value());
-    ASSERT_FALSE(seen->answer->has_value());
-    EXPECT_EQ(seen->answer->error().code, ErrorCode::kBadFrame);
-  }
+  ExpectAnsweredOnceWith(a, ErrorCode::kBadFrame);
+  ExpectAnsweredOnceWith(b, ErrorCode::kBadFrame);
 }
 
 TEST(SubmitPackingTest, EachRequestTimesOutAtItsOwnDeadline) {
@@ -159,9 +162,7 @@ TEST(SubmitPackingTest, EachRequestTimesOutAtItsOwnDeadline) {
   waiting.Expire(kStart + milliseconds(99), late);
   EXPECT_EQ(soon.calls, 0);
   waiting.Expire(kStart + milliseconds(100), late);
-  EXPECT_EQ(soon.calls, 1);
-  ASSERT_FALSE(soon.answer->has_value());
-  EXPECT_EQ(soon.answer->error().code, ErrorCode::kBrokerTimeout);
+  ExpectAnsweredOnceWith(soon, ErrorCode::kBrokerTimeout);
   EXPECT_EQ(later.calls, 0);
   EXPECT_FALSE(waiting.answered());
 
