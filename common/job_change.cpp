@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <memory>
 #include <optional>
 
 namespace batchq {
@@ -16,13 +17,61 @@ std::string FormatJobChange(const JobChange& change) {
 
 namespace {
 
+// A carried value with its escapes undone; nullopt for a dangling or unknown escape.
+std::optional<std::string> Unescaped(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '\\') {
+      out += text[i];
+      continue;
+    }
+    if (++i == text.size()) return std::nullopt;
+    switch (text[i]) {
+      case '\\':
+        out += '\\';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      default:
+        return std::nullopt;
+    }
+  }
+  return out;
+}
+
+// The record of a carried-record line's extra fields, each "name=value"; nullopt if one
+// does not parse or the record names a job other than `id`.
+std::optional<JobRecord> CarriedRecord(std::string_view fields, std::string_view id) {
+  JobRecord record;
+  while (true) {
+    const auto tab = fields.find('\t');
+    const std::string_view field = fields.substr(0, tab);
+    const auto equals = field.find('=');
+    if (equals == std::string_view::npos || equals == 0) return std::nullopt;
+    auto value = Unescaped(field.substr(equals + 1));
+    if (!value) return std::nullopt;
+    SetField(record, field.substr(0, equals), *value);
+    if (tab == std::string_view::npos) break;
+    fields.remove_prefix(tab + 1);
+  }
+  if (record.id != id) return std::nullopt;
+  return record;
+}
+
 std::optional<JobChange> ParseLine(std::string_view line) {
   std::array<std::string_view, 5> parts;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const auto tab = line.find('\t');
-    if ((tab == std::string_view::npos) != (i + 1 == parts.size())) return std::nullopt;
+    if (tab == std::string_view::npos && i + 1 != parts.size()) return std::nullopt;
     parts[i] = line.substr(0, tab);
     line = tab == std::string_view::npos ? std::string_view{} : line.substr(tab + 1);
+    // The last part's tab, if any, opens a carried record (which cannot be empty).
+    if (tab != std::string_view::npos && i + 1 == parts.size() && line.empty()) return std::nullopt;
   }
   const auto status = ParseJobStatus(parts[1]);
   std::int64_t attempt = 0;
@@ -32,8 +81,14 @@ std::optional<JobChange> ParseLine(std::string_view line) {
       end != parts[2].data() + parts[2].size()) {
     return std::nullopt;
   }
-  return JobChange{std::string(parts[0]), *status, attempt, std::string(parts[3]),
+  JobChange change{std::string(parts[0]), *status, attempt, std::string(parts[3]),
                    std::string(parts[4])};
+  if (!line.empty()) {
+    auto record = CarriedRecord(line, parts[0]);
+    if (!record) return std::nullopt;
+    change.record = std::make_shared<const JobRecord>(std::move(*record));
+  }
+  return change;
 }
 
 }  // namespace

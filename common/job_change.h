@@ -4,12 +4,23 @@
 // line "id<TAB>status<TAB>attempt<TAB>tenant<TAB>type", lines joined by '\n'. Gateways
 // wake their long-polls on the ending ones and feed their event streams from all of
 // them. The channel keeps its historic name: Redis ACLs already grant it to each role.
+//
+// The script that ends jobs with a worker's outcome also publishes, just before its
+// changes, one message of *carried records*: per ended job whose stored values total at
+// most kMaxCarriedRecordBytes, its change line followed by one more field per non-empty
+// record field, "name=value", each backslash, TAB and newline of the value written as
+// backslash, then the backslash, 't' or 'n'. A long-poll woken by one answers from it, without
+// reading Redis again. A line with more than five fields is malformed to a reader that predates
+// this, so it skips those lines, and the plain change that follows still wakes its waiters.
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/job_record.h"
 #include "common/job_status.h"
 
 namespace batchq {
@@ -20,12 +31,19 @@ struct JobChange {
   std::int64_t attempt = 0;  // the record's attempts when the change was written
   std::string tenant;        // empty without authentication
   std::string type;
+  // The job's whole record as it was written, on a carried-record line; null otherwise.
+  std::shared_ptr<const JobRecord> record;
 };
+
+// The most bytes of stored values (input, result, error, history...) a carried record
+// holds: every gateway receives every carried record, so large ones are read instead.
+inline constexpr std::size_t kMaxCarriedRecordBytes = 8192;
 
 // One line, without its '\n'.
 std::string FormatJobChange(const JobChange& change);
 // Every well-formed line of a message; lines that are not (an older writer's bare ids,
-// an unknown status) are skipped and counted in `*skipped` when given.
+// an unknown status, a carried record whose fields do not parse or name another job)
+// are skipped and counted in `*skipped` when given.
 std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* skipped = nullptr);
 
 }  // namespace batchq

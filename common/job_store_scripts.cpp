@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "common/job_change.h"
 #include "common/job_record.h"
 #include "common/job_status.h"
 
@@ -218,6 +219,33 @@ local function queue_webhook(prefix, url, id, attempt, tenant, now_us)
 end
 )lua";
 
+// The carried record (job_change.h) of the job at `key`, whose change line is `line`:
+// the line, then "name=value" per non-empty field, escaped; nil when its values total
+// more than kMaxCarriedRecordBytes. HMGET, not HGETALL: workers run this, and may not.
+std::string CarriedRecordLua() {
+  std::string names;
+  for (const auto& spec : kRecordSchema) names += fmt::format("'{}', ", spec.name);
+  return fmt::format(R"lua(
+local record_fields = {{{}}}
+local escapes = {{['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}}
+local function carried_record(key, line)
+  local values = redis.call('HMGET', key, unpack(record_fields))
+  local parts = {{line}}
+  local size = 0
+  for i = 1, #record_fields do
+    local v = values[i]
+    if v and v ~= '' then
+      size = size + #v
+      if size > {} then return nil end
+      parts[#parts + 1] = record_fields[i] .. '=' .. string.gsub(v, '[\\\t\n]', escapes)
+    end
+  end
+  return table.concat(parts, '\t')
+end
+)lua",
+                     names, kMaxCarriedRecordBytes);
+}
+
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
 // minute, key prefix, longest backoff (ms), history length, then per job: token,
 // blob, retry (the jitter in thousandths when the failure is retryable, else ''), pair
@@ -226,11 +254,12 @@ end
 // binary result goes to `{job key}:blob` with the same TTL. A retryable failure of a
 // job with retries left queues it again instead ({2, backoff ms} in the answer): its
 // attempt goes to the history, and it stays pending.
-const RedisScript kFinishScript{
-    LuaSource(std::string(kStoredAccounts) + kWebhookQueue + kChangeLine + kHistoryLine + R"lua(
+const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kWebhookQueue +
+                                          kChangeLine + kHistoryLine + CarriedRecordLua() + R"lua(
 local out = {}
 local ended = {}
 local changes = {}
+local carried = {}
 local requeued = {}
 -- Queues the job of `key` again if it has retries left; the backoff in ms, or nil.
 local function retry_later(key, st, token, jitter, first, last)
@@ -279,6 +308,7 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
+    carried[#carried + 1] = carried_record(key, changes[#changes])
     queue_webhook(ARGV[5], st[7], st[3], token, st[4], ARGV[1])
     out[i - 1] = 1
   else
@@ -287,6 +317,10 @@ for i = 2, #KEYS do
 end
 settle(ARGV[5])
 if #requeued > 0 then redis.call('PUBLISH', ARGV[3], table.concat(requeued, '\n')) end
+-- Before the changes, so that a gateway that reads both wakes each waiter with its record.
+for i = 1, #carried, 100 do
+  redis.call('PUBLISH', ARGV[3], table.concat({unpack(carried, i, math.min(i + 99, #carried))}, '\n'))
+end
 )lua" + kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release

@@ -41,12 +41,15 @@ void CompletionListener::Loop() {
       continue;
     }
     if (!*message) continue;
-    // One notice per call of a script that queues, starts or ends jobs.
-    const auto changes = ParseJobChanges(**message);
+    // One notice per call of a script that queues, starts or ends jobs, and one of
+    // carried records before the changes of the script that ends them.
+    auto changes = ParseJobChanges(**message);
     for (const JobChange& change : changes) {
-      if (IsTerminal(change.status)) waiters_.Notify(change.id);
+      if (IsTerminal(change.status)) waiters_.Notify(change.id, change.record);
     }
-    if (hub_ != nullptr) hub_->Publish(changes);
+    // A carried record's change comes again as a plain one, which the streams get.
+    std::erase_if(changes, [](const JobChange& change) { return change.record != nullptr; });
+    if (hub_ != nullptr && !changes.empty()) hub_->Publish(changes);
   }
 }
 

@@ -26,7 +26,8 @@ void CompletionWaiters::Remove(std::uint64_t token) {
   by_token_.erase(it);
 }
 
-void CompletionWaiters::Notify(std::string_view id) {
+void CompletionWaiters::Notify(std::string_view id,
+                               const std::shared_ptr<const JobRecord>& record) {
   std::vector<Callback> ready;
   {
     std::lock_guard lock(mutex_);
@@ -37,7 +38,7 @@ void CompletionWaiters::Notify(std::string_view id) {
     }
     by_id_.erase(first, last);
   }
-  for (auto& callback : ready) callback();
+  for (auto& callback : ready) callback(record);
 }
 
 void CompletionWaiters::NotifyAll() {
@@ -48,7 +49,7 @@ void CompletionWaiters::NotifyAll() {
     by_token_.clear();
     by_id_.clear();
   }
-  for (auto& callback : ready) callback();
+  for (auto& callback : ready) callback(nullptr);
 }
 
 std::size_t CompletionWaiters::size() const {

@@ -23,16 +23,19 @@ class EarlyWatch {
   EarlyWatch(const EarlyWatch&) = delete;
   EarlyWatch& operator=(const EarlyWatch&) = delete;
 
-  // Calls `on_end` once: now if the job's notice came already, else on the notifying
-  // thread when it comes (so it must only hand work off).
-  void OnEnd(std::function<void()> on_end);
+  using OnEndCallback = std::function<void(std::shared_ptr<const JobRecord> record)>;
+  // Calls `on_end` once, with the record the notice carried (or null): now if the job's
+  // notice came already, else on the notifying thread when it comes (so it must only
+  // hand work off).
+  void OnEnd(OnEndCallback on_end);
 
  private:
   // Shared with the waiter's callback, which may outlive the watch by a moment.
   struct Shared {
     std::mutex mutex;
     bool ended = false;
-    std::function<void()> on_end;
+    std::shared_ptr<const JobRecord> record;  // what the notice carried
+    OnEndCallback on_end;
   };
   CompletionWaiters& waiters_;
   const std::shared_ptr<Shared> shared_;

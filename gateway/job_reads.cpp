@@ -1,5 +1,6 @@
 #include "gateway/job_reads.h"
 
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 
@@ -53,6 +54,7 @@ struct JobReads::BatchWaitState {
     }
     tokens.assign(ids.size(), 0);
     ended.assign(ids.size(), false);
+    carried.assign(ids.size(), nullptr);
   }
   asio::strand<asio::io_context::executor_type> strand;
   asio::steady_timer timer;
@@ -65,6 +67,8 @@ struct JobReads::BatchWaitState {
   std::vector<std::uint64_t> tokens;
   std::vector<std::shared_ptr<EarlyWatch>> watches;  // early waiters, one per id, or none
   std::vector<bool> ended;
+  // The ended records the notices carried, by job; null where a notice carried none.
+  std::vector<std::shared_ptr<const JobRecord>> carried;
   std::size_t ended_count = 0;
   bool finished = false;
 };
@@ -122,9 +126,10 @@ void JobReads::WaitWatched(std::shared_ptr<WaitState> state, std::chrono::millis
       if (ec != asio::error::operation_aborted) FinishWait(state);
     });
     // Weak: the state holds the watch, whose callback must not keep the state alive.
-    watch->OnEnd([this, weak = std::weak_ptr<WaitState>(state)] {
+    watch->OnEnd([this, weak = std::weak_ptr<WaitState>(state)](auto record) {
       if (auto waiting = weak.lock()) {
-        asio::post(waiting->strand, [this, waiting] { FinishWait(waiting); });
+        asio::post(waiting->strand,
+                   [this, waiting, record = std::move(record)] { FinishWait(waiting, record); });
       }
     });
   });
@@ -144,6 +149,12 @@ void JobReads::ReadRecords(std::vector<std::string> ids, JobReadPort::Done done)
 
 namespace {
 
+// A record as the caller may see it: another tenant's job reads as no job.
+Result<std::optional<JobRecord>> SeenAs(const JobRecord& record, const Caller& caller) {
+  if (!caller.MaySee(record)) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(record);
+}
+
 // The one record of a read of one id, as the caller may see it: another tenant's job
 // reads as no job.
 Result<std::optional<JobRecord>> OneVisible(JobReadPort::Records records, const Caller& caller) {
@@ -159,8 +170,9 @@ Result<std::optional<JobRecord>> OneVisible(JobReadPort::Records records, const 
 void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for) {
   if (wait_for.count() > 0) {
     // Registered before the first read, so a completion between the two is not missed.
-    state->token = waiters_.Add(state->id, [this, state] {
-      asio::post(state->strand, [this, state] { FinishWait(state); });
+    state->token = waiters_.Add(state->id, [this, state](auto record) {
+      asio::post(state->strand,
+                 [this, state, record = std::move(record)] { FinishWait(state, record); });
     });
   }
   ReadRecords({state->id}, [this, state, wait_for](JobReadPort::Records records) {
@@ -183,12 +195,15 @@ void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds 
   });
 }
 
-void JobReads::FinishWait(const std::shared_ptr<WaitState>& state) {
+void JobReads::FinishWait(const std::shared_ptr<WaitState>& state,
+                          const std::shared_ptr<const JobRecord>& ended) {
   if (state->finished) return;
   state->finished = true;
   waiters_.Remove(state->token.load());
   state->watch.reset();
   state->timer.cancel();
+  // The notice carried the ended record: nothing to read.
+  if (ended) return state->respond(FinalReply(*state, SeenAs(*ended, state->caller)));
   ReadRecords({state->id}, [state](JobReadPort::Records records) {
     auto record = OneVisible(std::move(records), state->caller);
     asio::post(state->strand,
@@ -222,9 +237,11 @@ void JobReads::StartWatchedBatchWait(const std::shared_ptr<BatchWaitState>& stat
   // Weak: the state holds the watches, whose callbacks must not keep it alive.
   const std::weak_ptr<BatchWaitState> weak = state;
   for (std::size_t i = 0; i < state->watches.size(); ++i) {
-    state->watches[i]->OnEnd([this, weak, i] {
+    state->watches[i]->OnEnd([this, weak, i](auto record) {
       if (auto waiting = weak.lock()) {
-        asio::post(waiting->strand, [this, waiting, i] { OnBatchNotice(waiting, i); });
+        asio::post(waiting->strand, [this, waiting, i, record = std::move(record)] {
+          OnBatchNotice(waiting, i, record);
+        });
       }
     });
   }
@@ -233,8 +250,9 @@ void JobReads::StartWatchedBatchWait(const std::shared_ptr<BatchWaitState>& stat
 void JobReads::StartBatchWait(const std::shared_ptr<BatchWaitState>& state,
                               std::chrono::milliseconds wait) {
   for (std::size_t i = 0; i < state->ids.size(); ++i) {
-    state->tokens[i] = waiters_.Add(state->ids[i], [this, state, i] {
-      asio::post(state->strand, [this, state, i] { OnBatchNotice(state, i); });
+    state->tokens[i] = waiters_.Add(state->ids[i], [this, state, i](auto record) {
+      asio::post(state->strand,
+                 [this, state, i, record = std::move(record)] { OnBatchNotice(state, i, record); });
     });
   }
   // Read after registering, so an end between the two is not missed.
@@ -269,9 +287,11 @@ void JobReads::ContinueBatchWait(const std::shared_ptr<BatchWaitState>& state,
   });
 }
 
-void JobReads::OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job) {
+void JobReads::OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job,
+                             std::shared_ptr<const JobRecord> record) {
   if (state->finished || state->ended[job]) return;
   state->ended[job] = true;
+  state->carried[job] = std::move(record);
   if (++state->ended_count == state->ids.size()) FinishBatchWait(state);
 }
 
@@ -281,6 +301,13 @@ void JobReads::FinishBatchWait(const std::shared_ptr<BatchWaitState>& state) {
   for (const auto token : state->tokens) waiters_.Remove(token);
   state->watches.clear();
   state->timer.cancel();
+  // Every notice carried its job's ended record: nothing to read.
+  if (std::ranges::all_of(state->carried, [](const auto& record) { return record != nullptr; })) {
+    std::vector<std::optional<JobRecord>> records;
+    records.reserve(state->carried.size());
+    for (const auto& record : state->carried) records.emplace_back(*record);
+    return state->respond(BatchReply(*state, std::move(records)));
+  }
   ReadRecords(state->ids, [state](JobReadPort::Records records) {
     asio::post(state->strand, [state, records = std::move(records)] {
       state->respond(BatchReply(*state, records));

@@ -70,7 +70,10 @@ class JobReads {
   struct WaitState;
   struct BatchWaitState;
   void Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for);
-  void FinishWait(const std::shared_ptr<WaitState>& state);
+  // Answers the wait: from `ended` when a notice carried the job's ended record, else
+  // after reading the job.
+  void FinishWait(const std::shared_ptr<WaitState>& state,
+                  const std::shared_ptr<const JobRecord>& ended = nullptr);
   // A wait whose waiter was registered early: a timer, and the watch's end.
   void WaitWatched(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for,
                    std::shared_ptr<EarlyWatch> watch);
@@ -80,7 +83,8 @@ class JobReads {
   void StartWatchedBatchWait(const std::shared_ptr<BatchWaitState>& state,
                              std::chrono::milliseconds wait,
                              std::vector<std::shared_ptr<EarlyWatch>> watches);
-  void OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job);
+  void OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job,
+                     std::shared_ptr<const JobRecord> record);
   void FinishBatchWait(const std::shared_ptr<BatchWaitState>& state);
   // After the batch wait's first read, on its strand: answers if every job ended (or the
   // read failed), else sets the timer.

@@ -60,7 +60,8 @@ class NoticeCounter {
       if (!*message) continue;
       std::lock_guard lock(mutex_);
       for (const JobChange& change : ParseJobChanges(**message)) {
-        if (IsTerminal(change.status)) ++counts_[change.id];
+        // A carried record's change is published again as a plain one: count that.
+        if (IsTerminal(change.status) && !change.record) ++counts_[change.id];
       }
     }
   }

@@ -1,5 +1,8 @@
 #include "gateway/completion_waiters.h"
 
+#include <memory>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 namespace batchq {
@@ -8,9 +11,9 @@ namespace {
 TEST(CompletionWaitersTest, NotifyWakesOnlyThatJobsWaitersOnce) {
   CompletionWaiters waiters;
   int a = 0, b = 0;
-  waiters.Add("a", [&] { ++a; });
-  waiters.Add("a", [&] { ++a; });
-  waiters.Add("b", [&] { ++b; });
+  waiters.Add("a", [&](auto) { ++a; });
+  waiters.Add("a", [&](auto) { ++a; });
+  waiters.Add("b", [&](auto) { ++b; });
   waiters.Notify("a");
   waiters.Notify("a");
   EXPECT_EQ(a, 2);
@@ -21,7 +24,7 @@ TEST(CompletionWaitersTest, NotifyWakesOnlyThatJobsWaitersOnce) {
 TEST(CompletionWaitersTest, RemovedWaiterIsNotCalled) {
   CompletionWaiters waiters;
   int calls = 0;
-  const auto token = waiters.Add("a", [&] { ++calls; });
+  const auto token = waiters.Add("a", [&](auto) { ++calls; });
   waiters.Remove(token);
   waiters.Remove(token);  // harmless twice
   waiters.Notify("a");
@@ -29,14 +32,36 @@ TEST(CompletionWaitersTest, RemovedWaiterIsNotCalled) {
   EXPECT_EQ(waiters.size(), 0u);
 }
 
-TEST(CompletionWaitersTest, NotifyAllWakesEveryone) {
+TEST(CompletionWaitersTest, NotifyAllWakesEveryoneWithoutARecord) {
   CompletionWaiters waiters;
   int calls = 0;
-  waiters.Add("a", [&] { ++calls; });
-  waiters.Add("b", [&] { ++calls; });
+  const auto count = [&](std::shared_ptr<const JobRecord> record) {
+    EXPECT_EQ(record, nullptr);
+    ++calls;
+  };
+  waiters.Add("a", count);
+  waiters.Add("b", count);
   waiters.NotifyAll();
   EXPECT_EQ(calls, 2);
   EXPECT_EQ(waiters.size(), 0u);
+}
+
+TEST(CompletionWaitersTest, EveryWaiterOfTheJobGetsTheRecordTheNoticeCarried) {
+  CompletionWaiters waiters;
+  std::vector<std::shared_ptr<const JobRecord>> got;
+  const auto keep = [&](std::shared_ptr<const JobRecord> record) { got.push_back(record); };
+  waiters.Add("a", keep);
+  waiters.Add("a", keep);
+  waiters.Add("b", keep);
+  JobRecord ended;
+  ended.id = "a";
+  const auto record = std::make_shared<const JobRecord>(ended);
+  waiters.Notify("a", record);
+  waiters.Notify("b");
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0], record);
+  EXPECT_EQ(got[1], record);
+  EXPECT_EQ(got[2], nullptr) << "a notice without a record wakes with none";
 }
 
 }  // namespace

@@ -31,6 +31,48 @@ TEST(JobChangeTest, LinesRoundTripAndMalformedOnesAreSkipped) {
   EXPECT_EQ(skipped, 4u);
 }
 
+TEST(JobChangeTest, ACarriedRecordLineGivesTheRecordWithItsEscapesUndone) {
+  const std::string head = "j1\tsucceeded\t2\tacme\tupper\t";
+  const std::string message =
+      head + "id=j1\tstatus=succeeded\tattempts=2\t" +
+      R"(input={"s":"a\\tb\tc\nd\\"})" +  // escapes as the script writes them
+      "\tresult=\"ok\"\tfinished_us=1700000000000001\tunknown_field=kept out";
+  std::size_t skipped = 0;
+  const auto changes = ParseJobChanges(message, &skipped);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(skipped, 0u);
+  ASSERT_NE(changes[0].record, nullptr);
+  const JobRecord& record = *changes[0].record;
+  EXPECT_EQ(changes[0].id, "j1");
+  EXPECT_EQ(changes[0].tenant, "acme");
+  EXPECT_EQ(record.id, "j1");
+  EXPECT_EQ(record.status, JobStatus::kSucceeded);
+  EXPECT_EQ(record.attempts, 2u);
+  EXPECT_EQ(record.input, "{\"s\":\"a\\tb\tc\nd\\\"}");
+  EXPECT_EQ(record.result, R"("ok")");
+  EXPECT_EQ(record.finished, WallMicros(1700000000000001));
+  // A plain line carries nothing.
+  const auto plain = ParseJobChanges("j2\tfailed\t1\tacme\tupper");
+  ASSERT_EQ(plain.size(), 1u);
+  EXPECT_EQ(plain[0].record, nullptr);
+}
+
+TEST(JobChangeTest, ACarriedRecordThatDoesNotParseSkipsItsLine) {
+  const std::string head = "j1\tsucceeded\t2\tacme\tupper\t";
+  for (const std::string& fields : {
+           std::string("id=j1\tresult=bad\\x escape"), std::string("id=j1\tresult=dangling\\"),
+           std::string("id=j1\tno equals sign"), std::string("id=j1\t=no name"),
+           std::string("id=j2\tresult=\"another job's\""), std::string("result=\"no id\""),
+           std::string(""),  // a tab after the type with nothing after it
+       }) {
+    std::size_t skipped = 0;
+    const auto changes = ParseJobChanges(head + fields + "\nj3\tqueued\t0\tacme\tupper", &skipped);
+    ASSERT_EQ(changes.size(), 1u) << fields;
+    EXPECT_EQ(changes[0].id, "j3") << fields;
+    EXPECT_EQ(skipped, 1u) << fields;
+  }
+}
+
 TEST(ServerSentEventTest, FieldsAndMultiLineData) {
   EXPECT_EQ(FormatServerSentEvent("1.0", "queued", R"({"a":1})"),
             "id: 1.0\nevent: queued\ndata: {\"a\":1}\n\n");

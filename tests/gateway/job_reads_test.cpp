@@ -165,6 +165,95 @@ TEST_F(JobReadsTest, AWatchedBatchIsAnsweredWhenItsLastJobEndsWithoutAFirstRead)
   EXPECT_EQ(waiters_.size(), 0u);
 }
 
+// The ended record a notice carries (job_change.h): job `id` of the fixture, succeeded.
+std::shared_ptr<const JobRecord> Carried(const JobRecord& stored, std::string result) {
+  JobRecord ended = stored;
+  ended.status = JobStatus::kSucceeded;
+  ended.result = std::move(result);
+  return std::make_shared<const JobRecord>(std::move(ended));
+}
+
+TEST_F(JobReadsTest, WaitsWokenWithACarriedRecordAnswerItWithoutReading) {
+  // Long-poll: the first read finds the job queued; the end comes with its record while
+  // Redis is away, so an answer read from Redis would be a 503.
+  std::optional<HttpReply> polled;
+  reads_.Get("q", "wait_ms=60000", caller_, [&polled](HttpReply r) { polled = std::move(r); });
+  io_.poll();
+  io_.restart();
+  ASSERT_FALSE(polled);
+  // A watched submit, whose wait never reads before the end either.
+  auto watch = std::make_shared<EarlyWatch>(waiters_, "w");
+  std::optional<HttpReply> submitted;
+  reads_.AwaitEnd(
+      "w", std::chrono::milliseconds(60000), caller_,
+      HttpReply{202, "{}", "application/json", {{"Location", "/v1/jobs/w"}}},
+      [&submitted](HttpReply r) { submitted = std::move(r); }, watch);
+  watch.reset();
+  io_.poll();
+  io_.restart();
+  store_.down = true;
+  JobRecord w = store_.records["q"];
+  w.id = "w";
+  waiters_.Notify("q", Carried(store_.records["q"], R"("CARRIED-Q")"));
+  waiters_.Notify("w", Carried(w, R"("CARRIED-W")"));
+  io_.poll();
+  ASSERT_TRUE(polled);
+  EXPECT_EQ(polled->status, 200) << polled->body;
+  EXPECT_NE(polled->body.find("CARRIED-Q"), std::string::npos) << polled->body;
+  ASSERT_TRUE(submitted);
+  EXPECT_EQ(submitted->status, 200) << submitted->body;
+  EXPECT_NE(submitted->body.find("CARRIED-W"), std::string::npos) << submitted->body;
+  EXPECT_EQ(waiters_.size(), 0u);
+}
+
+TEST_F(JobReadsTest, ACarriedRecordOfAnotherTenantsJobIsNotFound) {
+  std::optional<HttpReply> reply;
+  reads_.Get("q", "wait_ms=60000", stranger_, [&reply](HttpReply r) { reply = std::move(r); });
+  io_.poll();
+  io_.restart();
+  ASSERT_TRUE(reply) << "the first read already finds no job of this tenant";
+  EXPECT_EQ(reply->status, 404);
+  // Woken by the record itself (the job was created after the first read, say).
+  auto watch = std::make_shared<EarlyWatch>(waiters_, "q");
+  reply.reset();
+  reads_.AwaitEnd(
+      "q", std::chrono::milliseconds(60000), stranger_,
+      HttpReply{202, "{}", "application/json", {}}, [&reply](HttpReply r) { reply = std::move(r); },
+      watch);
+  watch.reset();
+  io_.poll();
+  io_.restart();
+  waiters_.Notify("q", Carried(store_.records["q"], R"("SECRET")"));
+  io_.poll();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->body.find("SECRET"), std::string::npos) << reply->body;
+  EXPECT_EQ(reply->status, 202) << "the stranger's submit answers its own 202, not the job";
+}
+
+TEST_F(JobReadsTest, AWatchedBatchWhoseNoticesAllCarriedRecordsReadsNothing) {
+  std::vector<std::shared_ptr<EarlyWatch>> watches = {std::make_shared<EarlyWatch>(waiters_, "q"),
+                                                      std::make_shared<EarlyWatch>(waiters_, "d")};
+  waiters_.Notify("d", Carried(store_.records["d"], R"("CARRIED-D")"));
+  std::vector<SubmitItemOutcome> items(2);
+  items[0].id = "q";
+  items[1].id = "d";
+  std::optional<HttpReply> reply;
+  reads_.AwaitBatchEnd(
+      std::move(items), std::chrono::milliseconds(60000), caller_,
+      HttpReply{202, "{}", "application/json", {}}, [&reply](HttpReply r) { reply = std::move(r); },
+      std::move(watches));
+  io_.poll();
+  io_.restart();
+  EXPECT_FALSE(reply);
+  store_.down = true;
+  waiters_.Notify("q", Carried(store_.records["q"], R"("CARRIED-Q")"));
+  io_.poll();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 200) << reply->body;
+  EXPECT_NE(reply->body.find("CARRIED-Q"), std::string::npos) << reply->body;
+  EXPECT_NE(reply->body.find("CARRIED-D"), std::string::npos) << reply->body;
+}
+
 TEST_F(JobReadsTest, AnInvalidWaitOrLimitIs400) {
   auto reply = Answer([&](Respond r) { reads_.Get("q", "wait_ms=-1", caller_, r); });
   EXPECT_EQ(reply->status, 400);

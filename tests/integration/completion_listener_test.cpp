@@ -3,9 +3,13 @@
 // not there, on an I/O thread), and are woken once the subscription is back, since
 // notices may have been missed meanwhile.
 #include "gateway/completion_listener.h"
+#include "gateway/job_event_hub.h"
 
+#include <algorithm>
 #include <atomic>
+#include <mutex>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -62,7 +66,7 @@ TEST(CompletionListenerTest, WaitersAreWokenWhenTheSubscriptionIsBackNotWhenItDr
 
   // Subscribed: a published notice wakes its waiter.
   std::atomic<int> first{0};
-  waiters.Add("first", [&] { ++first; });
+  waiters.Add("first", [&](auto) { ++first; });
   ASSERT_TRUE(Eventually([&] {
     redis.Cli({"PUBLISH", "bq:done", "first\tsucceeded\t1\tt\tupper"});
     return first.load() > 0;
@@ -70,15 +74,15 @@ TEST(CompletionListenerTest, WaitersAreWokenWhenTheSubscriptionIsBackNotWhenItDr
   // A job's ending wakes its waiter; another's being queued, in the same message, does not.
   std::atomic<int> second{0};
   std::atomic<int> queued{0};
-  waiters.Add("second", [&] { ++second; });
-  const std::uint64_t queued_token = waiters.Add("queued-one", [&] { ++queued; });
+  waiters.Add("second", [&](auto) { ++second; });
+  const std::uint64_t queued_token = waiters.Add("queued-one", [&](auto) { ++queued; });
   redis.Cli({"PUBLISH", "bq:done", "queued-one\tqueued\t0\tt\tupper\nsecond\tfailed\t1\tt\tupper"});
   ASSERT_TRUE(Eventually([&] { return second.load() > 0; }));
   EXPECT_EQ(queued.load(), 0) << "a queued change woke a long-poll";
   waiters.Remove(queued_token);
 
   std::atomic<int> waiting{0};
-  waiters.Add("waiting", [&] { ++waiting; });
+  waiters.Add("waiting", [&](auto) { ++waiting; });
   redis.Kill();
   // The listener sees the drop within its 100 ms read; the old behaviour woke every
   // waiter right then.
@@ -90,6 +94,73 @@ TEST(CompletionListenerTest, WaitersAreWokenWhenTheSubscriptionIsBackNotWhenItDr
   EXPECT_TRUE(Eventually([&] { return waiting.load() > 0; }))
       << "not woken once the subscription was back";
   EXPECT_EQ(waiters.size(), 0u);
+}
+
+// A tenant stream's watcher that counts the changes the hub gives it.
+class CountingWatcher : public JobEventHub::Watcher {
+ public:
+  bool OnChange(const JobChange& change, const JobRecord*) override {
+    std::lock_guard lock(mutex_);
+    ids_.push_back(change.id);
+    return true;
+  }
+  bool OnGap(const JobRecord*) override { return true; }
+  bool OnHeartbeat() override { return true; }
+  std::vector<std::string> ids() const {
+    std::lock_guard lock(mutex_);
+    return ids_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> ids_;
+};
+
+TEST(CompletionListenerTest, ACarriedRecordWakesItsWaiterWithItAndReachesStreamsOnlyOnce) {
+  RedisServer redis;
+  CompletionWaiters waiters;
+  // Streams of a tenant read no records.
+  JobEventHub hub(
+      [](std::span<const std::string> ids) -> Result<std::vector<std::optional<JobRecord>>> {
+        return std::vector<std::optional<JobRecord>>(ids.size());
+      },
+      1h);
+  auto watcher = std::make_shared<CountingWatcher>();
+  hub.WatchTenant("t", watcher);
+  CompletionListener listener(redis.Options(), "bq:done", waiters, &hub);
+
+  // Subscribed (a subscription's start wakes every waiter, with no record).
+  std::atomic<bool> subscribed{false};
+  waiters.Add("probe", [&](auto) { subscribed = true; });
+  ASSERT_TRUE(Eventually([&] {
+    redis.Cli({"PUBLISH", "bq:done", "probe\tsucceeded\t1\tx\tupper"});
+    return subscribed.load();
+  }));
+  std::mutex mutex;
+  std::shared_ptr<const JobRecord> got;
+  std::atomic<bool> woken{false};
+  waiters.Add("c1", [&](std::shared_ptr<const JobRecord> record) {
+    std::lock_guard lock(mutex);
+    got = std::move(record);
+    woken = true;
+  });
+  // As the finish script publishes: the carried records, then the plain changes.
+  redis.Cli({"PUBLISH", "bq:done", "c1\tsucceeded\t1\tt\tupper\tid=c1\tresult=\"R\\tS\""});
+  ASSERT_TRUE(Eventually([&] { return woken.load(); }));
+  redis.Cli({"PUBLISH", "bq:done", "c1\tsucceeded\t1\tt\tupper"});
+  redis.Cli({"PUBLISH", "bq:done", "end\tqueued\t0\tt\tupper"});
+  ASSERT_TRUE(Eventually([&] {
+    const auto ids = watcher->ids();
+    return !ids.empty() && ids.back() == "end";
+  }));
+  {
+    std::lock_guard lock(mutex);
+    ASSERT_NE(got, nullptr);
+    EXPECT_EQ(got->result, "\"R\tS\"");
+  }
+  const auto ids = watcher->ids();
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), "c1"), 1)
+      << "the stream got c1 from its carried record as well as its plain change";
 }
 
 }  // namespace
