@@ -13,8 +13,10 @@
 // driven by the same load generator in the same round. With --list-pollers N, N more
 // connections list the newest 200 jobs (GET /v1/jobs?limit=200, as a dashboard does)
 // back to back while the load runs; each run then also gives the lists' count and
-// latency (their Redis commands are counted in the run's too).
-//   submit_bench --gateway NAME=PATH[@MS] [--gateway ...] [--closed-loop] [--rounds 3]
+// latency (their Redis commands are counted in the run's too). A gateway given as
+// NAME=PATH+WORKER runs with the worker binary WORKER instead of this build's (an older
+// build's, when what changed is shared by both).
+//   submit_bench --gateway NAME=PATH[@MS][+WORKER] [--gateway ...] [--closed-loop] [--rounds 3]
 //                [--count 20000] [--connections 64] [--rate JOBS_PER_S] [--list-pollers N]
 #include <algorithm>
 #include <atomic>
@@ -164,10 +166,11 @@ std::vector<std::string> LoadArgs(const Load& load) {
 }
 
 // One run; `"bench":...,"redis_commands":...,"cpu_s":...`, or "" if it failed.
-std::string Run(const std::string& gateway, const Load& load) {
+std::string Run(const std::string& gateway, const std::string& worker, const Load& load) {
   StackOptions options{.workers = 2,
                        .broker_args = {"--type", "upper:max_batch_size=64,max_delay_ms=2"}};
   options.gateway_bin = gateway;
+  if (!worker.empty()) options.worker_bin = worker;
   Stack stack(std::move(options));
   if (!stack.WaitReady(2)) {
     std::fprintf(stderr, "stack not ready:\n%s\n", stack.Logs().c_str());
@@ -242,7 +245,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> gateways;
   int rounds = 3;
   Load load;
-  app.add_option("--gateway", gateways, "NAME=PATH of a gateway binary; repeatable")->required();
+  app.add_option("--gateway", gateways, "NAME=PATH[@MS][+WORKER] of a gateway binary; repeatable")
+      ->required();
   app.add_option("--rounds", rounds, "Runs per gateway, interleaved")->capture_default_str();
   app.add_option("--count", load.count, "Jobs per run")->capture_default_str();
   app.add_option("--connections", load.connections, "Load generator connections")
@@ -265,12 +269,18 @@ int main(int argc, char** argv) {
         return 2;
       }
       std::string path = named.substr(equals + 1);
+      std::string worker;
+      if (const auto plus = path.find('+'); plus != std::string::npos) {
+        worker = path.substr(plus + 1);
+        path.resize(plus);
+      }
       Load this_load = load;
       if (const auto at = path.rfind('@'); at != std::string::npos) {
         this_load.submit_wait_ms = std::stoi(path.substr(at + 1));
         path.resize(at);
       }
-      const std::string result = path == "nginx" ? RunNginx(this_load) : Run(path, this_load);
+      const std::string result =
+          path == "nginx" ? RunNginx(this_load) : Run(path, worker, this_load);
       if (result.empty()) return 1;
       std::printf("{\"gateway\":\"%s\",\"round\":%d,%s}\n", named.substr(0, equals).c_str(), round,
                   result.c_str());

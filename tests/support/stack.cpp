@@ -472,7 +472,7 @@ Stack::ExtraGateway Stack::StartExtraGateway(const std::string& name) const {
 std::size_t Stack::AddWorker(const std::vector<std::string>& extra_args,
                              const std::string& curve_secret_file) {
   const std::size_t index = workers_.size();
-  std::vector<std::string> argv{BATCHQ_WORKER_BIN, "--name", fmt::format("w{}", index)};
+  std::vector<std::string> argv{options_.worker_bin, "--name", fmt::format("w{}", index)};
   // Every broker, unless the caller names the ones this worker may know.
   if (std::find(extra_args.begin(), extra_args.end(), "--broker") == extra_args.end()) {
     argv.insert(argv.end(), {"--broker", broker_backends()});

@@ -43,8 +43,10 @@ struct StackOptions {
   Host data_host;     // the Redis nodes, the sentinels and the brokers
   Host gateway_host;  // the gateway, and any started with GatewayArgv()
   Host worker_host;   // read by each AddWorker()
-  // The gateway binary (benchmarks compare an older build's against this one's).
+  // The gateway and worker binaries (benchmarks compare an older build's against this
+  // one's).
   std::string gateway_bin = BATCHQ_GATEWAY_BIN;
+  std::string worker_bin = BATCHQ_WORKER_BIN;
 };
 
 class Stack {
