@@ -6,13 +6,14 @@
 // them. The channel keeps its historic name: Redis ACLs already grant it to each role.
 //
 // The script that ends jobs with a worker's outcome also publishes, just before its
-// changes, one message of *carried records*: per ended job whose stored values total at
+// changes, one message of *carried records*: per ended job whose carried values total at
 // most kMaxCarriedRecordBytes, its change line followed by one more field per non-empty
-// record field, "name=value", each backslash, TAB and newline of the value written as
+// field of kCarriedFields, "name=value", each backslash, TAB and newline of the value written as
 // backslash, then the backslash, 't' or 'n'. A long-poll woken by one answers from it, without
 // reading Redis again. A line with more than five fields is malformed to a reader that predates
 // this, so it skips those lines, and the plain change that follows still wakes its waiters.
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -31,13 +32,30 @@ struct JobChange {
   std::int64_t attempt = 0;  // the record's attempts when the change was written
   std::string tenant;        // empty without authentication
   std::string type;
-  // The job's whole record as it was written, on a carried-record line; null otherwise.
+  // The job's record as it was written, on a carried-record line (its kCarriedFields;
+  // the rest left empty); null otherwise.
   std::shared_ptr<const JobRecord> record;
 };
 
-// The most bytes of stored values (input, result, error, history...) a carried record
-// holds: every gateway receives every carried record, so large ones are read instead.
+// The most bytes of values (result, error, history...) a carried record holds: every
+// gateway receives every carried record, so large ones are read instead.
 inline constexpr std::size_t kMaxCarriedRecordBytes = 8192;
+
+// The fields a carried record holds: every one the job's API view (RenderJob) shows or a
+// caller's visibility needs, so a wait answers from it as from a read. Left out: the
+// input (the largest, and never shown), the stored-bytes entry, the webhook's key and
+// the type's backoff setting.
+inline constexpr std::array kCarriedFields = {
+    RecordField::kId,         RecordField::kType,         RecordField::kTenant,
+    RecordField::kStatus,     RecordField::kPriority,     RecordField::kAttempts,
+    RecordField::kCreated,    RecordField::kDispatched,   RecordField::kStarted,
+    RecordField::kLaunched,   RecordField::kFinished,     RecordField::kBatchId,
+    RecordField::kBatchSize,  RecordField::kCloseReason,  RecordField::kWorker,
+    RecordField::kTimeoutMs,  RecordField::kResult,       RecordField::kResultType,
+    RecordField::kErrorCode,  RecordField::kErrorMessage, RecordField::kCancelledBy,
+    RecordField::kMaxRetries, RecordField::kRetries,      RecordField::kRetryAt,
+    RecordField::kHistory,    RecordField::kCallbackUrl,
+};
 
 // One line, without its '\n'.
 std::string FormatJobChange(const JobChange& change);

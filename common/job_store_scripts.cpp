@@ -220,11 +220,13 @@ end
 )lua";
 
 // The carried record (job_change.h) of the job at `key`, whose change line is `line`:
-// the line, then "name=value" per non-empty field, escaped; nil when its values total
-// more than kMaxCarriedRecordBytes. HMGET, not HGETALL: workers run this, and may not.
+// the line, then "name=value" per non-empty field of kCarriedFields, escaped; nil when
+// its values total more than kMaxCarriedRecordBytes. HMGET, not HGETALL: workers run
+// this, and may not. Most values (numbers, ids, states) need no escape: found first,
+// they are not copied.
 std::string CarriedRecordLua() {
   std::string names;
-  for (const auto& spec : kRecordSchema) names += fmt::format("'{}', ", spec.name);
+  for (const RecordField field : kCarriedFields) names += fmt::format("'{}', ", FieldName(field));
   return fmt::format(R"lua(
 local record_fields = {{{}}}
 local escapes = {{['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}}
@@ -237,7 +239,8 @@ local function carried_record(key, line)
     if v and v ~= '' then
       size = size + #v
       if size > {} then return nil end
-      parts[#parts + 1] = record_fields[i] .. '=' .. string.gsub(v, '[\\\t\n]', escapes)
+      if string.find(v, '[\\\t\n]') then v = string.gsub(v, '[\\\t\n]', escapes) end
+      parts[#parts + 1] = record_fields[i] .. '=' .. v
     end
   end
   return table.concat(parts, '\t')

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/job_change.h"
 #include "tests/support/stack.h"
 
 namespace batchq {
@@ -29,6 +30,29 @@ TEST(JobJsonTest, SucceededJobShowsResultBatchAndTimeline) {
   EXPECT_EQ(test::JsonInt(body, "timeline", "finished_us"), 1'001'000);
   EXPECT_EQ(test::JsonString(body, "created_at"), "1970-01-01T00:00:01.000000Z");
   EXPECT_EQ(body.find("\"error\""), std::string::npos);
+}
+
+// What a wait answers from a carried record (job_change.h) must be what it answers from
+// a read: the view shows no field the carried record leaves out.
+TEST(JobJsonTest, TheViewOfACarriedRecordIsTheViewOfTheWholeOne) {
+  for (const JobStatus status :
+       {JobStatus::kSucceeded, JobStatus::kFailed, JobStatus::kCancelled, JobStatus::kQueued}) {
+    JobRecord whole;
+    for (const auto& spec : kRecordSchema) {
+      const bool number = !std::holds_alternative<std::string JobRecord::*>(spec.member);
+      SetField(whole, spec.name, number ? "1700000000000123" : std::string(spec.name) + "-text");
+    }
+    whole.status = status;
+    whole.error_code = "handler_error";
+    whole.history = R"({"attempt":1,"status":"failed"})";
+    whole.result = R"({"ok":true})";
+    JobRecord carried;
+    for (const RecordField field : kCarriedFields) {
+      SetField(carried, FieldName(field), FieldText(whole, field));
+    }
+    EXPECT_EQ(RenderJob(carried), RenderJob(whole)) << ToString(status);
+    EXPECT_TRUE(carried.input.empty());
+  }
 }
 
 TEST(JobJsonTest, BinaryResultShowsItsDescriptionTypeAndWhereToFetchIt) {

@@ -1,7 +1,8 @@
 // The finish script's carried records (job_change.h) on a real Redis, run under the
-// worker's ACL user as workers run it: before its plain changes it publishes the whole
-// ended record of each job small enough, and the record parsed from the notice is the
-// one a read of Redis gives, escapes and all. A record past the bound is not carried.
+// worker's ACL user as workers run it: before its plain changes it publishes the ended
+// record of each job small enough, and the record parsed from the notice is the one a
+// read of Redis gives (its carried fields), escapes and all. A record past the bound is
+// not carried; a large input does not count, since it is not carried.
 #include <string>
 #include <vector>
 
@@ -58,15 +59,17 @@ TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGi
   JobStore gateway(gateway_redis, {});
   JobStore worker(worker_redis, {});
 
-  // Every byte the escapes must carry, in the input and in each outcome.
+  // Each byte the escapes must carry, alone in one outcome and all in another; the
+  // first job's large input does not keep its record from being carried.
   const std::string awkward = "tab\there\nnewline\\backslash\\n not an escape\r\n";
-  std::vector<NewJob> jobs = {Job(awkward), Job("x"), Job("y")};
+  std::vector<NewJob> jobs = {Job(std::string(2 * kMaxCarriedRecordBytes, 'i')), Job("x"), Job("y"),
+                              Job("z"), Job("big")};
   ASSERT_TRUE(gateway.Create(jobs));
   auto epoch_text = broker_redis.Command({"GET", JobStore(broker_redis, {}).epoch_key()});
   ASSERT_TRUE(epoch_text && epoch_text->kind == RedisReply::Kind::kString);
   std::vector<JobClaim> runs;
   for (const auto& job : jobs) runs.push_back({job.id, 1});
-  ASSERT_TRUE(worker.Start(BatchStart{"b1", 3, "w1", NowWallMicros(), NowWallMicros(), "full",
+  ASSERT_TRUE(worker.Start(BatchStart{"b1", 5, "w1", NowWallMicros(), NowWallMicros(), "full",
                                       std::stoull(epoch_text->str)},
                            runs));
   // Drains the notices up to the start's, so the next ones are the finish's.
@@ -74,14 +77,17 @@ TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGi
                  return status == JobStatus::kRunning;
                }).empty());
 
-  std::vector<JobOutcome> outcomes(3);
-  outcomes[0] = {.id = jobs[0].id, .attempt = 1, .succeeded = true};
-  outcomes[0].result = "\"" + std::string("A\\tB\\\\C") + "\"\t\n";
-  outcomes[1] = {.id = jobs[1].id, .attempt = 1, .succeeded = false};
+  std::vector<JobOutcome> outcomes(jobs.size());
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    outcomes[i] = {.id = jobs[i].id, .attempt = 1, .succeeded = true};
+  }
+  outcomes[0].result = R"("backslashes only: A\tB\\C")";
+  outcomes[1].succeeded = false;
   outcomes[1].error_code = ErrorCode::kHandlerError;
-  outcomes[1].error_message = "failed\non two lines\twith a tab";
-  outcomes[2] = {.id = jobs[2].id, .attempt = 1, .succeeded = true};
-  outcomes[2].result = "\"" + std::string(kMaxCarriedRecordBytes, 'R') + "\"";
+  outcomes[1].error_message = "failed: " + awkward;
+  outcomes[2].result = "\"a tab only:\t\"";
+  outcomes[3].result = "\"a newline only:\n\"";
+  outcomes[4].result = "\"" + std::string(kMaxCarriedRecordBytes, 'R') + "\"";
   auto finished = worker.Finish(outcomes);
   ASSERT_TRUE(finished) << finished.error().message;
 
@@ -89,11 +95,11 @@ TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGi
   ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes: "
                                  << (messages.empty() ? "" : messages[0]);
   const auto carried = ParseJobChanges(messages[0]);
-  ASSERT_EQ(carried.size(), 2u) << "the large record is not carried: " << messages[0].size();
-  EXPECT_EQ(std::count(messages[0].begin(), messages[0].end(), '\n'), 1)
+  ASSERT_EQ(carried.size(), 4u) << "the large record is not carried: " << messages[0].size();
+  EXPECT_EQ(std::count(messages[0].begin(), messages[0].end(), '\n'), 3)
       << "no raw newline of a value reaches the message";
   const auto plain = ParseJobChanges(messages[1]);
-  ASSERT_EQ(plain.size(), 3u) << "every ending is still published as a plain change";
+  ASSERT_EQ(plain.size(), jobs.size()) << "every ending is still published as a plain change";
   for (const auto& change : plain) EXPECT_EQ(change.record, nullptr);
 
   for (std::size_t i = 0; i < carried.size(); ++i) {
@@ -103,14 +109,15 @@ TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGi
     EXPECT_TRUE(IsTerminal(change.status));
     auto read = gateway.Get(change.id);
     ASSERT_TRUE(read && *read);
-    for (const auto& spec : kRecordSchema) {
-      EXPECT_EQ(FieldText(*change.record, spec.field), FieldText(**read, spec.field))
-          << change.id << " field " << spec.name;
+    for (const RecordField field : kCarriedFields) {
+      EXPECT_EQ(FieldText(*change.record, field), FieldText(**read, field))
+          << change.id << " field " << FieldName(field);
     }
+    EXPECT_TRUE(change.record->input.empty()) << "the input is not carried";
   }
-  EXPECT_EQ(carried[0].record->input, awkward);
   EXPECT_EQ(carried[0].record->status, JobStatus::kSucceeded);
   EXPECT_EQ(carried[1].record->error_message, outcomes[1].error_message);
+  for (const std::size_t i : {0, 2, 3}) EXPECT_EQ(carried[i].record->result, outcomes[i].result);
 }
 
 }  // namespace
