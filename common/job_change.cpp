@@ -44,25 +44,6 @@ std::optional<std::string> Unescaped(std::string_view text) {
   return out;
 }
 
-// The record of a carried-record line's extra fields, each "name=value"; nullopt if one
-// does not parse or the record names a job other than `id`.
-std::optional<JobRecord> CarriedRecord(std::string_view fields, std::string_view id) {
-  JobRecord record;
-  while (true) {
-    const auto tab = fields.find('\t');
-    const std::string_view field = fields.substr(0, tab);
-    const auto equals = field.find('=');
-    if (equals == std::string_view::npos || equals == 0) return std::nullopt;
-    auto value = Unescaped(field.substr(equals + 1));
-    if (!value) return std::nullopt;
-    SetField(record, field.substr(0, equals), *value);
-    if (tab == std::string_view::npos) break;
-    fields.remove_prefix(tab + 1);
-  }
-  if (record.id != id) return std::nullopt;
-  return record;
-}
-
 std::optional<JobChange> ParseLine(std::string_view line) {
   std::array<std::string_view, 5> parts;
   for (std::size_t i = 0; i < parts.size(); ++i) {
@@ -81,14 +62,27 @@ std::optional<JobChange> ParseLine(std::string_view line) {
       end != parts[2].data() + parts[2].size()) {
     return std::nullopt;
   }
-  JobChange change{std::string(parts[0]), *status, attempt, std::string(parts[3]),
-                   std::string(parts[4])};
-  if (!line.empty()) {
-    auto record = CarriedRecord(line, parts[0]);
-    if (!record) return std::nullopt;
-    change.record = std::make_shared<const JobRecord>(std::move(*record));
+  return JobChange{std::string(parts[0]), *status,          attempt, std::string(parts[3]),
+                   std::string(parts[4]), std::string(line)};
+}
+
+// The record of a carried-record line's extra fields, each "name=value"; nullopt if one
+// does not parse or the record names a job other than `id`.
+std::optional<JobRecord> RecordOfFields(std::string_view fields, std::string_view id) {
+  JobRecord record;
+  while (true) {
+    const auto tab = fields.find('\t');
+    const std::string_view field = fields.substr(0, tab);
+    const auto equals = field.find('=');
+    if (equals == std::string_view::npos || equals == 0) return std::nullopt;
+    auto value = Unescaped(field.substr(equals + 1));
+    if (!value) return std::nullopt;
+    SetField(record, field.substr(0, equals), *value);
+    if (tab == std::string_view::npos) break;
+    fields.remove_prefix(tab + 1);
   }
-  return change;
+  if (record.id != id) return std::nullopt;
+  return record;
 }
 
 }  // namespace
@@ -106,6 +100,13 @@ std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* sk
     }
   }
   return changes;
+}
+
+std::shared_ptr<const JobRecord> CarriedRecord(const JobChange& change) {
+  if (change.carried.empty()) return nullptr;
+  auto record = RecordOfFields(change.carried, change.id);
+  if (!record) return nullptr;
+  return std::make_shared<const JobRecord>(std::move(*record));
 }
 
 }  // namespace batchq

@@ -32,9 +32,10 @@ struct JobChange {
   std::int64_t attempt = 0;  // the record's attempts when the change was written
   std::string tenant;        // empty without authentication
   std::string type;
-  // The job's record as it was written, on a carried-record line (its kCarriedFields;
-  // the rest left empty); null otherwise.
-  std::shared_ptr<const JobRecord> record;
+  // A carried-record line's fields after the type, as written (escaped); empty on a
+  // plain line. Parsed by CarriedRecord only when someone waits for the job: every
+  // gateway receives every ending.
+  std::string carried;
 };
 
 // The most bytes of values (result, error, history...) a carried record holds: every
@@ -60,8 +61,10 @@ inline constexpr std::array kCarriedFields = {
 // One line, without its '\n'.
 std::string FormatJobChange(const JobChange& change);
 // Every well-formed line of a message; lines that are not (an older writer's bare ids,
-// an unknown status, a carried record whose fields do not parse or name another job)
-// are skipped and counted in `*skipped` when given.
+// an unknown status) are skipped and counted in `*skipped` when given.
 std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* skipped = nullptr);
+// The record a carried-record line holds (its kCarriedFields; the rest left empty); null
+// for a plain line, or when a field does not parse or the record names another job.
+std::shared_ptr<const JobRecord> CarriedRecord(const JobChange& change);
 
 }  // namespace batchq

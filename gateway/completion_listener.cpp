@@ -45,10 +45,15 @@ void CompletionListener::Loop() {
     // carried records before the changes of the script that ends them.
     auto changes = ParseJobChanges(**message);
     for (const JobChange& change : changes) {
-      if (IsTerminal(change.status)) waiters_.Notify(change.id, change.record);
+      if (!IsTerminal(change.status)) continue;
+      if (change.carried.empty()) {
+        waiters_.Notify(change.id);
+      } else {
+        waiters_.Notify(change.id, [&change] { return CarriedRecord(change); });
+      }
     }
     // A carried record's change comes again as a plain one, which the streams get.
-    std::erase_if(changes, [](const JobChange& change) { return change.record != nullptr; });
+    std::erase_if(changes, [](const JobChange& change) { return !change.carried.empty(); });
     if (hub_ != nullptr && !changes.empty()) hub_->Publish(changes);
   }
 }

@@ -26,8 +26,7 @@ void CompletionWaiters::Remove(std::uint64_t token) {
   by_token_.erase(it);
 }
 
-void CompletionWaiters::Notify(std::string_view id,
-                               const std::shared_ptr<const JobRecord>& record) {
+void CompletionWaiters::Notify(std::string_view id, const RecordSource& source) {
   std::vector<Callback> ready;
   {
     std::lock_guard lock(mutex_);
@@ -38,6 +37,8 @@ void CompletionWaiters::Notify(std::string_view id,
     }
     by_id_.erase(first, last);
   }
+  if (ready.empty()) return;
+  const std::shared_ptr<const JobRecord> record = source ? source() : nullptr;
   for (auto& callback : ready) callback(record);
 }
 

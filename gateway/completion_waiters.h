@@ -19,13 +19,16 @@ namespace batchq {
 class CompletionWaiters {
  public:
   using Callback = std::function<void(std::shared_ptr<const JobRecord> record)>;
+  // Makes the record a notice carried (null: none). Called at most once per Notify, and
+  // only when the job has waiters: parsing it costs more than the rest of the notice.
+  using RecordSource = std::function<std::shared_ptr<const JobRecord>()>;
 
   // Returns a token for Remove(). The callback runs on the notifying thread, outside
   // the lock, and must only hand work off.
   std::uint64_t Add(std::string id, Callback callback);
   // Forgets a waiter (its own timeout fired first). Harmless if already notified.
   void Remove(std::uint64_t token);
-  void Notify(std::string_view id, const std::shared_ptr<const JobRecord>& record = nullptr);
+  void Notify(std::string_view id, const RecordSource& record = nullptr);
   // Wakes every waiter, e.g. after notices may have been missed.
   void NotifyAll();
   std::size_t size() const;

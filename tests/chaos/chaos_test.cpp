@@ -61,7 +61,7 @@ class NoticeCounter {
       std::lock_guard lock(mutex_);
       for (const JobChange& change : ParseJobChanges(**message)) {
         // A carried record's change is published again as a plain one: count that.
-        if (IsTerminal(change.status) && !change.record) ++counts_[change.id];
+        if (IsTerminal(change.status) && change.carried.empty()) ++counts_[change.id];
       }
     }
   }

@@ -46,21 +46,26 @@ TEST(CompletionWaitersTest, NotifyAllWakesEveryoneWithoutARecord) {
   EXPECT_EQ(waiters.size(), 0u);
 }
 
-TEST(CompletionWaitersTest, EveryWaiterOfTheJobGetsTheRecordTheNoticeCarried) {
+TEST(CompletionWaitersTest, TheCarriedRecordIsMadeOnceForTheJobsWaitersAndOnlyIfItHasAny) {
   CompletionWaiters waiters;
   std::vector<std::shared_ptr<const JobRecord>> got;
   const auto keep = [&](std::shared_ptr<const JobRecord> record) { got.push_back(record); };
   waiters.Add("a", keep);
   waiters.Add("a", keep);
   waiters.Add("b", keep);
-  JobRecord ended;
-  ended.id = "a";
-  const auto record = std::make_shared<const JobRecord>(ended);
-  waiters.Notify("a", record);
+  int made = 0;
+  const auto source = [&made] {
+    ++made;
+    return std::make_shared<const JobRecord>();
+  };
+  waiters.Notify("nobody-waits", source);
+  EXPECT_EQ(made, 0) << "made for a job without waiters";
+  waiters.Notify("a", source);
+  EXPECT_EQ(made, 1);
   waiters.Notify("b");
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0], record);
-  EXPECT_EQ(got[1], record);
+  EXPECT_NE(got[0], nullptr);
+  EXPECT_EQ(got[0], got[1]) << "both waiters of the job get the one record";
   EXPECT_EQ(got[2], nullptr) << "a notice without a record wakes with none";
 }
 

@@ -36,7 +36,7 @@ TEST(EarlyWatchTest, KeepsTheCarriedRecordForALateOnEnd) {
   ended.id = "a";
   const auto record = std::make_shared<const JobRecord>(ended);
   EarlyWatch early(waiters, "a");
-  waiters.Notify("a", record);
+  waiters.Notify("a", [record] { return record; });
   std::shared_ptr<const JobRecord> got;
   early.OnEnd([&got](std::shared_ptr<const JobRecord> r) { got = std::move(r); });
   EXPECT_EQ(got, record);

@@ -20,7 +20,11 @@ TEST(JobChangeTest, LinesRoundTripAndMalformedOnesAreSkipped) {
                               "j4\tqueued\tx\tacme\tupper\n" + "j5\tqueued\t0\tacme\tupper\textra";
   std::size_t skipped = 0;
   const auto changes = ParseJobChanges(message, &skipped);
-  ASSERT_EQ(changes.size(), 2u);
+  // j5's extra field makes it a carried-record line, whose record does not parse.
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[2].id, "j5");
+  EXPECT_EQ(changes[2].carried, "extra");
+  EXPECT_EQ(CarriedRecord(changes[2]), nullptr);
   EXPECT_EQ(changes[0].id, "j1");
   EXPECT_EQ(changes[0].status, JobStatus::kRunning);
   EXPECT_EQ(changes[0].attempt, 2);
@@ -28,7 +32,7 @@ TEST(JobChangeTest, LinesRoundTripAndMalformedOnesAreSkipped) {
   EXPECT_EQ(changes[0].type, "upper");
   EXPECT_EQ(changes[1].id, "j2");
   EXPECT_EQ(changes[1].tenant, "");
-  EXPECT_EQ(skipped, 4u);
+  EXPECT_EQ(skipped, 3u);
 }
 
 TEST(JobChangeTest, ACarriedRecordLineGivesTheRecordWithItsEscapesUndone) {
@@ -41,8 +45,9 @@ TEST(JobChangeTest, ACarriedRecordLineGivesTheRecordWithItsEscapesUndone) {
   const auto changes = ParseJobChanges(message, &skipped);
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(skipped, 0u);
-  ASSERT_NE(changes[0].record, nullptr);
-  const JobRecord& record = *changes[0].record;
+  const auto carried = CarriedRecord(changes[0]);
+  ASSERT_NE(carried, nullptr);
+  const JobRecord& record = *carried;
   EXPECT_EQ(changes[0].id, "j1");
   EXPECT_EQ(changes[0].tenant, "acme");
   EXPECT_EQ(record.id, "j1");
@@ -54,23 +59,32 @@ TEST(JobChangeTest, ACarriedRecordLineGivesTheRecordWithItsEscapesUndone) {
   // A plain line carries nothing.
   const auto plain = ParseJobChanges("j2\tfailed\t1\tacme\tupper");
   ASSERT_EQ(plain.size(), 1u);
-  EXPECT_EQ(plain[0].record, nullptr);
+  EXPECT_TRUE(plain[0].carried.empty());
+  EXPECT_EQ(CarriedRecord(plain[0]), nullptr);
 }
 
-TEST(JobChangeTest, ACarriedRecordThatDoesNotParseSkipsItsLine) {
+TEST(JobChangeTest, ACarriedRecordThatDoesNotParseGivesNoRecordButStillTheChange) {
   const std::string head = "j1\tsucceeded\t2\tacme\tupper\t";
   for (const std::string& fields : {
-           std::string("id=j1\tresult=bad\\x escape"), std::string("id=j1\tresult=dangling\\"),
-           std::string("id=j1\tno equals sign"), std::string("id=j1\t=no name"),
-           std::string("id=j2\tresult=\"another job's\""), std::string("result=\"no id\""),
-           std::string(""),  // a tab after the type with nothing after it
+           std::string("id=j1\tresult=bad\\x escape"),
+           std::string("id=j1\tresult=dangling\\"),
+           std::string("id=j1\tno equals sign"),
+           std::string("id=j1\t=no name"),
+           std::string("id=j2\tresult=\"another job's\""),
+           std::string("result=\"no id\""),
        }) {
     std::size_t skipped = 0;
     const auto changes = ParseJobChanges(head + fields + "\nj3\tqueued\t0\tacme\tupper", &skipped);
-    ASSERT_EQ(changes.size(), 1u) << fields;
-    EXPECT_EQ(changes[0].id, "j3") << fields;
-    EXPECT_EQ(skipped, 1u) << fields;
+    ASSERT_EQ(changes.size(), 2u) << fields;
+    EXPECT_EQ(skipped, 0u) << fields;
+    EXPECT_EQ(changes[0].carried, fields);
+    EXPECT_EQ(CarriedRecord(changes[0]), nullptr) << fields;
+    EXPECT_EQ(changes[1].id, "j3") << fields;
   }
+  // A tab after the type with nothing after it is no line at all.
+  std::size_t skipped = 0;
+  EXPECT_TRUE(ParseJobChanges(head, &skipped).empty());
+  EXPECT_EQ(skipped, 1u);
 }
 
 TEST(ServerSentEventTest, FieldsAndMultiLineData) {

@@ -165,12 +165,12 @@ TEST_F(JobReadsTest, AWatchedBatchIsAnsweredWhenItsLastJobEndsWithoutAFirstRead)
   EXPECT_EQ(waiters_.size(), 0u);
 }
 
-// The ended record a notice carries (job_change.h): job `id` of the fixture, succeeded.
-std::shared_ptr<const JobRecord> Carried(const JobRecord& stored, std::string result) {
+// The ended record a notice carries (job_change.h): `stored`, succeeded with `result`.
+CompletionWaiters::RecordSource Carried(const JobRecord& stored, std::string result) {
   JobRecord ended = stored;
   ended.status = JobStatus::kSucceeded;
   ended.result = std::move(result);
-  return std::make_shared<const JobRecord>(std::move(ended));
+  return [record = std::make_shared<const JobRecord>(std::move(ended))] { return record; };
 }
 
 TEST_F(JobReadsTest, WaitsWokenWithACarriedRecordAnswerItWithoutReading) {

@@ -43,7 +43,7 @@ std::vector<std::string> MessagesUntilPlainChange(RedisConnection& subscriber, W
     const auto changes = ParseJobChanges(**message);
     if (changes.empty() || !wanted(changes.front().status)) continue;
     messages.push_back(**message);
-    if (!changes.front().record) return messages;
+    if (changes.front().carried.empty()) return messages;
   }
   return messages;
 }
@@ -100,24 +100,27 @@ TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGi
       << "no raw newline of a value reaches the message";
   const auto plain = ParseJobChanges(messages[1]);
   ASSERT_EQ(plain.size(), jobs.size()) << "every ending is still published as a plain change";
-  for (const auto& change : plain) EXPECT_EQ(change.record, nullptr);
+  for (const auto& change : plain) EXPECT_TRUE(change.carried.empty());
 
   for (std::size_t i = 0; i < carried.size(); ++i) {
     const JobChange& change = carried[i];
-    ASSERT_NE(change.record, nullptr);
+    const auto record = CarriedRecord(change);
+    ASSERT_NE(record, nullptr) << change.carried;
     EXPECT_EQ(change.id, jobs[i].id);
     EXPECT_TRUE(IsTerminal(change.status));
     auto read = gateway.Get(change.id);
     ASSERT_TRUE(read && *read);
     for (const RecordField field : kCarriedFields) {
-      EXPECT_EQ(FieldText(*change.record, field), FieldText(**read, field))
+      EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
           << change.id << " field " << FieldName(field);
     }
-    EXPECT_TRUE(change.record->input.empty()) << "the input is not carried";
+    EXPECT_TRUE(record->input.empty()) << "the input is not carried";
   }
-  EXPECT_EQ(carried[0].record->status, JobStatus::kSucceeded);
-  EXPECT_EQ(carried[1].record->error_message, outcomes[1].error_message);
-  for (const std::size_t i : {0, 2, 3}) EXPECT_EQ(carried[i].record->result, outcomes[i].result);
+  EXPECT_EQ(CarriedRecord(carried[0])->status, JobStatus::kSucceeded);
+  EXPECT_EQ(CarriedRecord(carried[1])->error_message, outcomes[1].error_message);
+  for (const std::size_t i : {0, 2, 3}) {
+    EXPECT_EQ(CarriedRecord(carried[i])->result, outcomes[i].result);
+  }
 }
 
 }  // namespace
