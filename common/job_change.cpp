@@ -62,8 +62,14 @@ std::optional<JobChange> ParseLine(std::string_view line) {
       end != parts[2].data() + parts[2].size()) {
     return std::nullopt;
   }
-  return JobChange{std::string(parts[0]), *status,          attempt, std::string(parts[3]),
-                   std::string(parts[4]), std::string(line)};
+  JobChange change;
+  change.id = parts[0];
+  change.status = *status;
+  change.attempt = attempt;
+  change.tenant = parts[3];
+  change.type = parts[4];
+  change.carried = line;  // what follows the type: a carried record's fields, if any
+  return change;
 }
 
 // The record of a carried-record line's extra fields, each "name=value"; nullopt if one

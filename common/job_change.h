@@ -6,12 +6,13 @@
 // them. The channel keeps its historic name: Redis ACLs already grant it to each role.
 //
 // The script that ends jobs with a worker's outcome also publishes, just before its
-// changes, one message of *carried records*: per ended job whose carried values total at
-// most kMaxCarriedRecordBytes, its change line followed by one more field per non-empty
-// field of kCarriedFields, "name=value", each backslash, TAB and newline of the value written as
-// backslash, then the backslash, 't' or 'n'. A long-poll woken by one answers from it, without
-// reading Redis again. A line with more than five fields is malformed to a reader that predates
-// this, so it skips those lines, and the plain change that follows still wakes its waiters.
+// changes, one message of *carried records*. Each is the change line of an ended job
+// whose carried values total at most kMaxCarriedRecordBytes, followed by one more
+// field per non-empty field of kCarriedFields: "name=value", where each backslash, TAB
+// and newline of the value is written as a backslash and then '\\', 't' or 'n'. A
+// long-poll woken by one answers from it, without reading Redis again. A reader that
+// predates this finds more than five fields, so it skips those lines; the plain change
+// that follows still wakes its waiters.
 
 #include <array>
 #include <cstddef>
@@ -35,7 +36,7 @@ struct JobChange {
   // A carried-record line's fields after the type, as written (escaped); empty on a
   // plain line. Parsed by CarriedRecord only when someone waits for the job: every
   // gateway receives every ending.
-  std::string carried;
+  std::string carried{};
 };
 
 // The most bytes of values (result, error, history...) a carried record holds: every

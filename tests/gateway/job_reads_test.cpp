@@ -43,6 +43,24 @@ class JobReadsTest : public ::testing::Test {
     return reply;
   }
 
+  // A :batch wait for jobs q and d, each watched before the wait (as a submit does);
+  // `first` runs between the watches' registration and the wait.
+  template <class First>
+  void AwaitWatchedBatch(First first, std::optional<HttpReply>& reply) {
+    std::vector<std::shared_ptr<EarlyWatch>> watches = {
+        std::make_shared<EarlyWatch>(waiters_, "q"), std::make_shared<EarlyWatch>(waiters_, "d")};
+    first();
+    std::vector<SubmitItemOutcome> items(2);
+    items[0].id = "q";
+    items[1].id = "d";
+    reads_.AwaitBatchEnd(
+        std::move(items), std::chrono::milliseconds(60000), caller_,
+        HttpReply{202, "{}", "application/json", {}},
+        [&reply](HttpReply r) { reply = std::move(r); }, std::move(watches));
+    io_.poll();
+    io_.restart();
+  }
+
   boost::asio::io_context io_;
   FakeStore store_;
   FakeBroker broker_;
@@ -141,20 +159,13 @@ TEST_F(JobReadsTest, ASubmitWatchedBeforeItsJobWasForwardedReadsOnlyAtTheEnd) {
 }
 
 TEST_F(JobReadsTest, AWatchedBatchIsAnsweredWhenItsLastJobEndsWithoutAFirstRead) {
-  std::vector<std::shared_ptr<EarlyWatch>> watches = {std::make_shared<EarlyWatch>(waiters_, "q"),
-                                                      std::make_shared<EarlyWatch>(waiters_, "d")};
-  waiters_.Notify("d");  // ended before the wait began: kept by its watch
-  store_.down = true;
-  std::vector<SubmitItemOutcome> items(2);
-  items[0].id = "q";
-  items[1].id = "d";
   std::optional<HttpReply> reply;
-  reads_.AwaitBatchEnd(
-      std::move(items), std::chrono::milliseconds(60000), caller_,
-      HttpReply{202, "{}", "application/json", {}}, [&reply](HttpReply r) { reply = std::move(r); },
-      std::move(watches));
-  io_.poll();
-  io_.restart();
+  AwaitWatchedBatch(
+      [&] {
+        waiters_.Notify("d");  // ended before the wait began: kept by its watch
+        store_.down = true;
+      },
+      reply);
   EXPECT_FALSE(reply) << "one job is still running, and nothing was read";
   store_.down = false;
   store_.records["q"].status = JobStatus::kSucceeded;
@@ -231,19 +242,9 @@ TEST_F(JobReadsTest, ACarriedRecordOfAnotherTenantsJobIsNotFound) {
 }
 
 TEST_F(JobReadsTest, AWatchedBatchWhoseNoticesAllCarriedRecordsReadsNothing) {
-  std::vector<std::shared_ptr<EarlyWatch>> watches = {std::make_shared<EarlyWatch>(waiters_, "q"),
-                                                      std::make_shared<EarlyWatch>(waiters_, "d")};
-  waiters_.Notify("d", Carried(store_.records["d"], R"("CARRIED-D")"));
-  std::vector<SubmitItemOutcome> items(2);
-  items[0].id = "q";
-  items[1].id = "d";
   std::optional<HttpReply> reply;
-  reads_.AwaitBatchEnd(
-      std::move(items), std::chrono::milliseconds(60000), caller_,
-      HttpReply{202, "{}", "application/json", {}}, [&reply](HttpReply r) { reply = std::move(r); },
-      std::move(watches));
-  io_.poll();
-  io_.restart();
+  AwaitWatchedBatch([&] { waiters_.Notify("d", Carried(store_.records["d"], R"("CARRIED-D")")); },
+                    reply);
   EXPECT_FALSE(reply);
   store_.down = true;
   waiters_.Notify("q", Carried(store_.records["q"], R"("CARRIED-Q")"));
