@@ -219,23 +219,24 @@ local function queue_webhook(prefix, url, id, attempt, tenant, now_us)
 end
 )lua";
 
-// The carried record (job_change.h) of the job at `key`, whose change line is `line`:
-// the line, then "name=value" per non-empty field of kCarriedFields, escaped; nil when
-// its values total more than kMaxCarriedRecordBytes. HMGET, not HGETALL: workers run
-// this, and may not. Most values (numbers, ids, states) need no escape: found first,
-// they are not copied.
+// The carried record (job_change.h) of an ended job whose change line is `line`: the
+// line, then "name=value" per non-empty field of kCarriedFields, escaped; nil when its
+// values total more than kMaxCarriedRecordBytes. `values[from + i - 1]` is field i's
+// value as read before the ending wrote `written` (name -> value), so the record costs
+// no read of its own: the finish script's one HMGET reads these too. Most values
+// (numbers, ids, states) need no escape: found first, they are not copied.
 std::string CarriedRecordLua() {
   std::string names;
   for (const RecordField field : kCarriedFields) names += fmt::format("'{}', ", FieldName(field));
   return fmt::format(R"lua(
 local record_fields = {{{}}}
 local escapes = {{['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}}
-local function carried_record(key, line)
-  local values = redis.call('HMGET', key, unpack(record_fields))
+local function carried_record(line, values, from, written)
   local parts = {{line}}
   local size = 0
   for i = 1, #record_fields do
-    local v = values[i]
+    local v = written[record_fields[i]]
+    if v == nil then v = values[from + i - 1] end
     if v and v ~= '' then
       size = size + #v
       if size > {} then return nil end
@@ -289,8 +290,9 @@ for i = 2, #KEYS do
   local token, blob, jitter, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local first, last = a + 4, a + 3 + 2 * n
   a = last + 1
+  -- st[8..]: the carried record's fields, read here so that the record needs no read.
   local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type,
-                        $F_callback_url)
+                        $F_callback_url, unpack(record_fields))
   local delay = nil
   if st[1] == $S_running and st[2] == token and jitter ~= '' then
     delay = retry_later(key, st, token, tonumber(jitter), first, last)
@@ -307,11 +309,13 @@ for i = 2, #KEYS do
       fields[#fields + 1] = entry
     end
     redis.call('HSET', key, unpack(fields))
+    local written = {}
+    for k = 1, #fields, 2 do written[fields[k]] = fields[k + 1] end
     redis.call('EXPIRE', key, ARGV[2])
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
-    carried[#carried + 1] = carried_record(key, changes[#changes])
+    carried[#carried + 1] = carried_record(changes[#changes], st, 8, written)
     queue_webhook(ARGV[5], st[7], st[3], token, st[4], ARGV[1])
     out[i - 1] = 1
   else
