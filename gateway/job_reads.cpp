@@ -93,10 +93,28 @@ HttpReply JobReads::FinalReply(WaitState& state, const Result<std::optional<JobR
   return ended;
 }
 
+namespace {
+
+// A record as the caller may see it: another tenant's job reads as no job. Reads and
+// carried records both pass through here.
+Result<std::optional<JobRecord>> SeenAs(JobRecord record, const Caller& caller) {
+  if (!caller.MaySee(record)) return std::optional<JobRecord>();
+  return std::optional<JobRecord>(std::move(record));
+}
+
+// The one record of a read of one id, as the caller may see it.
+Result<std::optional<JobRecord>> OneVisible(JobReadPort::Records records, const Caller& caller) {
+  if (!records) return std::unexpected(records.error());
+  if (records->empty() || !records->front()) return std::optional<JobRecord>();
+  return SeenAs(std::move(*records->front()), caller);
+}
+
+}  // namespace
+
 Result<std::optional<JobRecord>> JobReads::Visible(std::string_view id, const Caller& caller) {
   auto record = store_.Get(id);
-  if (record && *record && !caller.MaySee(**record)) return std::optional<JobRecord>();
-  return record;
+  if (!record || !*record) return record;
+  return SeenAs(std::move(**record), caller);
 }
 
 void JobReads::Get(std::string id, std::string_view query, const Caller& caller, Respond respond) {
@@ -146,26 +164,6 @@ void JobReads::ReadRecords(std::vector<std::string> ids, JobReadPort::Done done)
                    "The gateway holds as many reads waiting for Redis as it may; retry shortly."));
   }
 }
-
-namespace {
-
-// A record as the caller may see it: another tenant's job reads as no job.
-Result<std::optional<JobRecord>> SeenAs(const JobRecord& record, const Caller& caller) {
-  if (!caller.MaySee(record)) return std::optional<JobRecord>();
-  return std::optional<JobRecord>(record);
-}
-
-// The one record of a read of one id, as the caller may see it: another tenant's job
-// reads as no job.
-Result<std::optional<JobRecord>> OneVisible(JobReadPort::Records records, const Caller& caller) {
-  if (!records) return std::unexpected(records.error());
-  if (records->empty() || !records->front() || !caller.MaySee(*records->front())) {
-    return std::optional<JobRecord>();
-  }
-  return std::move(records->front());
-}
-
-}  // namespace
 
 void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for) {
   if (wait_for.count() > 0) {
