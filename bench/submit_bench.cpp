@@ -3,7 +3,7 @@
 // under `batchq bench --type upper --connections 64` (every job submitted by POST /v1/jobs,
 // then read back), once per gateway binary per round, interleaved. Per run: end-to-end
 // and submit jobs/s, the Redis commands per job (INFO commandstats, reset first) with the
-// five most frequent, and each process's CPU per job. One JSON line per run. A gateway
+// twelve most frequent, and each process's CPU per job. One JSON line per run. A gateway
 // given as NAME=PATH@MS is driven with `--submit-wait-ms MS` instead: every submit
 // waits for its job (one round trip per job). With --closed-loop every connection waits
 // for its job to end (long-polls) before the next submit, and the jobs/s is the submit
@@ -69,7 +69,7 @@ std::string CommandsJson(const std::map<std::string, long long>& calls, int jobs
   }
   std::sort(ranked.rbegin(), ranked.rend());
   std::string top;
-  for (std::size_t i = 0; i < ranked.size() && i < 5; ++i) {
+  for (std::size_t i = 0; i < ranked.size() && i < 12; ++i) {
     top += fmt::format(R"({}"{}":{:.2f})", i ? "," : "", ranked[i].second,
                        static_cast<double>(ranked[i].first) / jobs);
   }
