@@ -12,6 +12,7 @@
 #include "common/job_change.h"
 #include "common/job_store.h"
 #include "common/redis_connection.h"
+#include "tests/support/role_stores.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -51,13 +52,10 @@ std::vector<std::string> MessagesUntilPlainChange(RedisConnection& subscriber, W
 TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGivesIt) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
-  RedisConnection broker_redis = RoleRedis(stack, "broker");
-  RedisConnection worker_redis = RoleRedis(stack, "worker");
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
   RedisConnection subscriber = RoleRedis(stack, "gateway");
   ASSERT_TRUE(subscriber.Subscribe("bq:done"));
-  JobStore gateway(gateway_redis, {});
-  JobStore worker(worker_redis, {});
 
   // Each byte the escapes must carry, alone in one outcome and all in another; the
   // first job's large input does not keep its record from being carried.
@@ -65,13 +63,10 @@ TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGi
   std::vector<NewJob> jobs = {Job(std::string(2 * kMaxCarriedRecordBytes, 'i')), Job("x"), Job("y"),
                               Job("z"), Job("big")};
   ASSERT_TRUE(gateway.Create(jobs));
-  auto epoch_text = broker_redis.Command({"GET", JobStore(broker_redis, {}).epoch_key()});
-  ASSERT_TRUE(epoch_text && epoch_text->kind == RedisReply::Kind::kString);
   std::vector<JobClaim> runs;
   for (const auto& job : jobs) runs.push_back({job.id, 1});
-  ASSERT_TRUE(worker.Start(BatchStart{"b1", 5, "w1", NowWallMicros(), NowWallMicros(), "full",
-                                      std::stoull(epoch_text->str)},
-                           runs));
+  ASSERT_TRUE(worker.Start(
+      BatchStart{"b1", 5, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()}, runs));
   // Drains the notices up to the start's, so the next ones are the finish's.
   ASSERT_FALSE(MessagesUntilPlainChange(subscriber, [](JobStatus status) {
                  return status == JobStatus::kRunning;

@@ -12,6 +12,7 @@
 
 #include "common/job_store.h"
 #include "common/redis_connection.h"
+#include "tests/support/role_stores.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -144,12 +145,8 @@ TEST(FailoverTest, ABrokerFrozenPastItsLeaseStepsDownWhenItWakesAndNothingRunsTw
 TEST(FailoverTest, RedisRefusesADeposedEpochsStartsAndEndings) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
-  RedisConnection worker_redis = RoleRedis(stack, "worker");
-  RedisConnection broker_redis = RoleRedis(stack, "broker");
-  JobStore gateway(gateway_redis, {});
-  JobStore worker(worker_redis, {});
-  JobStore broker(broker_redis, {});
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
   const std::uint64_t current = stack.ReadLease().epoch;
   ASSERT_GT(current, 0u);
   const std::uint64_t deposed = current - 1;

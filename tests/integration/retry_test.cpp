@@ -12,6 +12,7 @@
 
 #include "common/job_store.h"
 #include "common/redis_connection.h"
+#include "tests/support/role_stores.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -195,14 +196,9 @@ TEST(RetryTest, RetryRouteRunsAnEndedJobAgainUnderItsIdAndRefusesTheOthers) {
 TEST(RetryTest, TheHistoryKeepsTheNewestAttemptsUpToItsBound) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
-  RedisConnection broker_redis = RoleRedis(stack, "broker");
-  RedisConnection worker_redis = RoleRedis(stack, "worker");
-  JobStore gateway(gateway_redis, {});
-  JobStore worker(worker_redis, {});
-  auto epoch_text = broker_redis.Command({"GET", gateway.epoch_key()});
-  ASSERT_TRUE(epoch_text && epoch_text->kind == RedisReply::Kind::kString);
-  const std::uint64_t epoch = std::stoull(epoch_text->str);
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  const std::uint64_t epoch = roles.Epoch();
 
   NewJob job;
   job.id = fmt::format("hist-{}", NowWallMicros().count());

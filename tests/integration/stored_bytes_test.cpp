@@ -9,6 +9,7 @@
 
 #include "common/job_store.h"
 #include "common/redis_connection.h"
+#include "tests/support/role_stores.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -39,12 +40,8 @@ std::uint64_t Held(JobStore& store, const std::string& tenant, WallMicros at = N
 TEST(StoredBytesTest, TheAccountFollowsEachRecordFromCreationToExpiry) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
-  RedisConnection broker_redis = RoleRedis(stack, "broker");
-  RedisConnection worker_redis = RoleRedis(stack, "worker");
-  JobStore gateway(gateway_redis, {});
-  JobStore broker(broker_redis, {});
-  JobStore worker(worker_redis, {});
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
 
   std::vector<NewJob> jobs;
   for (int i = 0; i < 3; ++i) jobs.push_back(Job("acme", 1000));
@@ -62,9 +59,7 @@ TEST(StoredBytesTest, TheAccountFollowsEachRecordFromCreationToExpiry) {
 
   // A worker finishes the first: its result joins the account, under the worker's user.
   // It runs a batch of the stack's broker, the active one: under that broker's epoch.
-  auto epoch_text = broker_redis.Command({"GET", broker.epoch_key()});
-  ASSERT_TRUE(epoch_text && epoch_text->kind == RedisReply::Kind::kString);
-  const std::uint64_t epoch = std::stoull(epoch_text->str);
+  const std::uint64_t epoch = roles.Epoch();
   const JobClaim run{jobs[0].id, 1};
   ASSERT_TRUE(
       worker.Start(BatchStart{"b1", 1, "w1", NowWallMicros(), NowWallMicros(), "full", epoch},

@@ -10,6 +10,7 @@
 #include "common/job_store.h"
 #include "common/redis_connection.h"
 #include "common/webhook_store.h"
+#include "tests/support/role_stores.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -31,15 +32,9 @@ NewJob Job(const std::string& callback_url) {
 TEST(WebhookQueueTest, EveryEndingOfAJobWithACallbackQueuesOneDelivery) {
   Stack stack(StackOptions{.workers = 0});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RedisConnection gateway_redis = RoleRedis(stack, "gateway");
-  RedisConnection broker_redis = RoleRedis(stack, "broker");
-  RedisConnection worker_redis = RoleRedis(stack, "worker");
-  JobStore gateway(gateway_redis, {});
-  JobStore broker(broker_redis, {});
-  JobStore worker(worker_redis, {});
-  auto epoch_text = broker_redis.Command({"GET", broker.epoch_key()});
-  ASSERT_TRUE(epoch_text && epoch_text->kind == RedisReply::Kind::kString);
-  const std::uint64_t epoch = std::stoull(epoch_text->str);
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  const std::uint64_t epoch = roles.Epoch();
 
   const NewJob finished = Job("http://127.0.0.1:9/in");
   const NewJob cancelled = Job("http://127.0.0.1:9/in");

@@ -192,10 +192,10 @@ std::vector<std::string> BatchIds(const std::string& body);
 // The port a broker or worker started with `--metrics-listen HOST:0` logged ("metrics on
 // port N"); 0 if it has not logged one.
 int LoggedMetricsPort(const std::string& log);
-// GET /metrics at `base_url` (http://host:port); "" unless it answered 200.
 // A connection to the stack's Redis as `role` (gateway, broker, worker), logged in with
 // that role's password file as the process would be; throws when it cannot resolve.
 RedisConnection RoleRedis(const Stack& stack, const std::string& role);
+// GET /metrics at `base_url` (http://host:port); "" unless it answered 200.
 std::string ScrapeMetrics(const std::string& base_url, const std::string& api_key = "");
 // The value of one series of /metrics text, named with its labels as written
 // (`name{label="value"}`); -1 when absent.

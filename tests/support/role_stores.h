@@ -1,0 +1,37 @@
+#pragma once
+
+// The stack's Redis as its three processes see it: one connection per role, each logged
+// in with that role's password file, and a JobStore over each. Tests that drive the
+// stores' scripts directly (the fencing, the accounts, the webhook queue, the carried
+// records) need all three, since each role's ACL user allows different commands.
+
+#include <cstdint>
+
+#include "common/job_store.h"
+#include "common/redis_connection.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+
+// Not copyable or movable: each store refers to the connection beside it. Members are
+// public so that a test can bind them by name:
+//   auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+// Throws when a role's connection cannot be resolved.
+struct RoleStores {
+  explicit RoleStores(const Stack& stack);
+  RoleStores(const RoleStores&) = delete;
+  RoleStores& operator=(const RoleStores&) = delete;
+
+  // The broker epoch now current, as a batch's start and finish must carry it; throws
+  // when Redis holds none.
+  std::uint64_t Epoch();
+
+  RedisConnection gateway_redis;
+  RedisConnection broker_redis;
+  RedisConnection worker_redis;
+  JobStore gateway;
+  JobStore broker;
+  JobStore worker;
+};
+
+}  // namespace batchq::test
