@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "common/api_key.h"
 #include "common/job_record.h"
@@ -24,7 +25,8 @@ struct Caller {
 
   bool admin() const { return Has(scopes, Scope::kAdmin); }
   // Admins see every tenant's jobs; everyone else only their own tenant's.
-  bool MaySee(const JobRecord& job) const { return admin() || job.tenant == tenant; }
+  bool MaySee(const JobRecord& job) const { return MaySeeTenant(job.tenant); }
+  bool MaySeeTenant(std::string_view job_tenant) const { return admin() || job_tenant == tenant; }
 };
 
 // The caller of every request under --auth none: one tenant, every scope.

@@ -28,6 +28,7 @@ void CompletionListener::Loop() {
         continue;
       }
       subscribed = true;
+      waiters_.Listening(true);
       waiters_.NotifyAll();  // anything that finished while we were away
       if (hub_ != nullptr) hub_->Gap();
     }
@@ -37,6 +38,8 @@ void CompletionListener::Loop() {
       // read its job from a Redis that just went away, on an I/O thread. Until then
       // their own wait_ms timers bound them.
       spdlog::warn("completion notices interrupted: {}", message.error().message);
+      // Ends may be missed from here on: the jobs known unfinished are no longer known.
+      waiters_.Listening(false);
       subscribed = false;
       continue;
     }

@@ -3,7 +3,8 @@
 // wakes the long-poll waiters of the jobs that ended, and feeds every change to the
 // event streams' hub (which it also ticks, for their heartbeats). Resubscribes by itself
 // after Redis goes away, and wakes every waiter (and tells the hub of the gap) once it is
-// back, since notices may have been missed meanwhile.
+// back, since notices may have been missed meanwhile. Tells the waiters whether notices
+// flow (CompletionWaiters::Listening), so that they hold jobs as unfinished only then.
 
 #include <atomic>
 #include <string>

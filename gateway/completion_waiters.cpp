@@ -4,6 +4,9 @@
 
 namespace batchq {
 
+CompletionWaiters::CompletionWaiters(std::size_t expected_capacity)
+    : expected_capacity_(expected_capacity) {}
+
 std::uint64_t CompletionWaiters::Add(std::string id, Callback callback) {
   std::lock_guard lock(mutex_);
   const std::uint64_t token = next_token_++;
@@ -30,7 +33,11 @@ void CompletionWaiters::Notify(std::string_view id, const RecordSource& source) 
   std::vector<Callback> ready;
   {
     std::lock_guard lock(mutex_);
-    auto [first, last] = by_id_.equal_range(std::string(id));
+    // Under the same lock as Add: a long-poll that finds the job held has its waiter
+    // in place before this notice looks for waiters.
+    const std::string key(id);
+    if (!expected_.empty()) expected_.erase(key);
+    auto [first, last] = by_id_.equal_range(key);
     for (auto entry = first; entry != last; ++entry) {
       auto node = by_token_.extract(entry->second);
       if (!node.empty()) ready.push_back(std::move(node.mapped().callback));
@@ -56,6 +63,34 @@ void CompletionWaiters::NotifyAll() {
 std::size_t CompletionWaiters::size() const {
   std::lock_guard lock(mutex_);
   return by_token_.size();
+}
+
+bool CompletionWaiters::Expect(std::string id, std::string tenant) {
+  std::lock_guard lock(mutex_);
+  if (!listening_ || expected_capacity_ == 0) return false;
+  while (expected_order_.size() >= expected_capacity_) {
+    expected_.erase(expected_order_.front());
+    expected_order_.pop_front();
+  }
+  expected_order_.push_back(id);
+  expected_.insert_or_assign(std::move(id), std::move(tenant));
+  return true;
+}
+
+std::optional<std::string> CompletionWaiters::ExpectedTenant(std::string_view id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = expected_.find(std::string(id));
+  if (it == expected_.end()) return std::nullopt;
+  return it->second;
+}
+
+void CompletionWaiters::Listening(bool listening) {
+  std::lock_guard lock(mutex_);
+  listening_ = listening;
+  if (!listening) {
+    expected_.clear();
+    expected_order_.clear();
+  }
 }
 
 }  // namespace batchq

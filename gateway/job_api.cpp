@@ -221,6 +221,7 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
       // first read of their records.
       auto watches = std::make_shared<EarlyWatches>();
       SubmitHandler::BeforeForward before_forward = [this, watches](std::span<const NewJob> jobs) {
+        ExpectEnds(jobs);
         for (const NewJob& job : jobs) {
           (*watches)[job.id] = std::make_shared<EarlyWatch>(waiters_, job.id);
         }
@@ -229,10 +230,12 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
                             AnswerWhenEnded(*wait, batch, caller, std::move(respond), watches),
                             std::move(before_forward));
     }
-    return submit_.Handle(request, batch, caller,
-                          [respond = std::move(respond)](SubmitAnswer answer) mutable {
-                            respond(std::move(answer.reply));
-                          });
+    return submit_.Handle(
+        request, batch, caller,
+        [respond = std::move(respond)](SubmitAnswer answer) mutable {
+          respond(std::move(answer.reply));
+        },
+        [this](std::span<const NewJob> jobs) { ExpectEnds(jobs); });
   }
   if (path.starts_with("/v1/jobs/")) return RouteJob(request, caller, std::move(respond));
   if (path == "/v1/keys" || path.starts_with("/v1/keys/")) {
@@ -254,6 +257,10 @@ void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond)
         HttpReply{200, RenderPrometheusText(registry_), std::string(kPrometheusContentType), {}});
   }
   respond(ErrorReply(ErrorCode::kNotFound, fmt::format("No route for {} {}.", method, path)));
+}
+
+void JobApi::ExpectEnds(std::span<const NewJob> jobs) {
+  for (const NewJob& job : jobs) waiters_.Expect(job.id, job.tenant);
 }
 
 SubmitRespond JobApi::AnswerWhenEnded(std::chrono::milliseconds wait, bool batch,

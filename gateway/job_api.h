@@ -7,6 +7,8 @@
 // dashboard, OpenAPI, metrics) itself, and counts every answer in HttpMetrics.
 // Handle() may be called from any I/O thread.
 
+#include <span>
+
 #include <prometheus/gauge.h>
 #include <prometheus/registry.h>
 #include <boost/asio/io_context.hpp>
@@ -78,6 +80,9 @@ class JobApi {
   void RunApiBatch(const HttpRequestIn& request, const Caller& caller, Respond respond);
   void Route(HttpRequestIn request, const Caller& caller, Respond respond);
   void RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond);
+  // Holds just-created jobs as unfinished until their ends are notified, so that a
+  // long-poll of one starts waiting without reading it first (CompletionWaiters).
+  void ExpectEnds(std::span<const NewJob> jobs);
   // The answer to a submit that may wait up to `wait` for its jobs to end (?wait_ms,
   // Prefer: wait): a 202 becomes a 200 with the ended jobs when they all end in time.
   // `watch`, when the submit handler filled it in before forwarding, is the job's early

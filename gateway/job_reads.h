@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include <prometheus/counter.h>
 #include <boost/asio/io_context.hpp>
 
 #include "common/http_types.h"
@@ -35,6 +36,10 @@ class JobReads {
     // off the I/O threads, many in one round trip); null: through `store` on the calling
     // thread. Must outlive this object.
     JobReadPort* group_read = nullptr;
+    // Counts, when set, the long-polls that read their job first and those that did
+    // not need to (the job was created here and has not ended since).
+    prometheus::Counter* first_reads_made = nullptr;
+    prometheus::Counter* first_reads_skipped = nullptr;
   };
   static constexpr std::int64_t kDefaultListLimit = 20;
   static constexpr std::int64_t kMaxListLimit = 200;
@@ -70,6 +75,8 @@ class JobReads {
   struct WaitState;
   struct BatchWaitState;
   void Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for);
+  // On the wait's strand: the timer that ends the wait by reading the job.
+  void ArmTimer(const std::shared_ptr<WaitState>& state, std::chrono::milliseconds wait_for);
   // Answers the wait: from `ended` when a notice carried the job's ended record, else
   // after reading the job.
   void FinishWait(const std::shared_ptr<WaitState>& state,

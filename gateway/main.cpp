@@ -6,6 +6,7 @@
 #include <thread>
 #include <vector>
 
+#include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
@@ -359,6 +360,15 @@ int main(int argc, char** argv) {
     // Long-polls and waiting submits read Redis through the group read, off the I/O threads.
     batchq::GroupRead group_read({.max_queued_reads = config.max_queued_reads}, store);
     api_options.reads.group_read = &group_read;
+    auto& first_reads = prometheus::BuildCounter()
+                            .Name("batchq_gateway_long_poll_first_reads_total")
+                            .Help(
+                                "Long-polls that waited: read: read their job first; skipped: "
+                                "did not need to, since the job was created here and had "
+                                "not ended")
+                            .Register(metrics);
+    api_options.reads.first_reads_made = &first_reads.Add({{"outcome", "read"}});
+    api_options.reads.first_reads_skipped = &first_reads.Add({{"outcome", "skipped"}});
     batchq::BlockingCalls blocking(
         {.threads = config.blocking_threads, .max_queued = config.max_queued_calls});
     api_options.blocking = &blocking;

@@ -69,5 +69,38 @@ TEST(CompletionWaitersTest, TheCarriedRecordIsMadeOnceForTheJobsWaitersAndOnlyIf
   EXPECT_EQ(got[2], nullptr) << "a notice without a record wakes with none";
 }
 
+TEST(CompletionWaitersTest, HoldsACreatedJobAsUnfinishedUntilItsEndAndOnlyWhileNoticesFlow) {
+  CompletionWaiters waiters;
+  EXPECT_FALSE(waiters.Expect("early", "t")) << "held before any subscription";
+  EXPECT_FALSE(waiters.ExpectedTenant("early"));
+
+  waiters.Listening(true);
+  ASSERT_TRUE(waiters.Expect("a", "t1"));
+  ASSERT_TRUE(waiters.Expect("b", "t2"));
+  EXPECT_EQ(waiters.ExpectedTenant("a"), "t1");
+  EXPECT_EQ(waiters.ExpectedTenant("b"), "t2");
+  EXPECT_FALSE(waiters.ExpectedTenant("c"));
+
+  waiters.Notify("a");
+  EXPECT_FALSE(waiters.ExpectedTenant("a")) << "still held after its end";
+  EXPECT_EQ(waiters.ExpectedTenant("b"), "t2") << "another job's end let it go";
+
+  waiters.Listening(false);
+  EXPECT_FALSE(waiters.ExpectedTenant("b")) << "held across a break in the notices";
+  EXPECT_FALSE(waiters.Expect("d", "t")) << "held while the notices do not flow";
+  waiters.Listening(true);
+  EXPECT_FALSE(waiters.ExpectedTenant("d"));
+  EXPECT_TRUE(waiters.Expect("d", "t"));
+}
+
+TEST(CompletionWaitersTest, PastItsCapacityTheOldestUnfinishedJobIsForgotten) {
+  CompletionWaiters waiters(2);
+  waiters.Listening(true);
+  for (const char* id : {"a", "b", "c"}) ASSERT_TRUE(waiters.Expect(id, "t"));
+  EXPECT_FALSE(waiters.ExpectedTenant("a"));
+  EXPECT_TRUE(waiters.ExpectedTenant("b"));
+  EXPECT_TRUE(waiters.ExpectedTenant("c"));
+}
+
 }  // namespace
 }  // namespace batchq

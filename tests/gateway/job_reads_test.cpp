@@ -255,6 +255,40 @@ TEST_F(JobReadsTest, AWatchedBatchWhoseNoticesAllCarriedRecordsReadsNothing) {
   EXPECT_NE(reply->body.find("CARRIED-D"), std::string::npos) << reply->body;
 }
 
+TEST_F(JobReadsTest, ALongPollOfAJobCreatedHereWaitsWithoutAFirstRead) {
+  waiters_.Listening(true);
+  ASSERT_TRUE(waiters_.Expect("q", "t1"));
+  // Any read now answers 503: a long-poll that read first would answer at once.
+  store_.down = true;
+  std::optional<HttpReply> mine;
+  reads_.Get("q", "wait_ms=60000", caller_, [&mine](HttpReply r) { mine = std::move(r); });
+  std::optional<HttpReply> admins;
+  reads_.Get("q", "wait_ms=60000", admin_, [&admins](HttpReply r) { admins = std::move(r); });
+  io_.poll();
+  io_.restart();
+  EXPECT_FALSE(mine) << mine->status << " " << mine->body;
+  EXPECT_FALSE(admins) << admins->status << " " << admins->body;
+  EXPECT_EQ(waiters_.size(), 2u);
+  waiters_.Notify("q", Carried(store_.records["q"], R"("CARRIED")"));
+  io_.poll();
+  ASSERT_TRUE(mine);
+  EXPECT_EQ(mine->status, 200) << mine->body;
+  EXPECT_NE(mine->body.find("CARRIED"), std::string::npos) << mine->body;
+  ASSERT_TRUE(admins);
+  EXPECT_EQ(admins->status, 200) << admins->body;
+}
+
+TEST_F(JobReadsTest, ALongPollOfAJobCreatedHereForAnotherTenantStillReadsFirst) {
+  waiters_.Listening(true);
+  ASSERT_TRUE(waiters_.Expect("q", "t1"));
+  std::optional<HttpReply> reply;
+  reads_.Get("q", "wait_ms=60000", stranger_, [&reply](HttpReply r) { reply = std::move(r); });
+  io_.poll();
+  ASSERT_TRUE(reply) << "the stranger waited on another tenant's job";
+  EXPECT_EQ(reply->status, 404) << reply->body;
+  EXPECT_EQ(waiters_.size(), 0u);
+}
+
 TEST_F(JobReadsTest, AnInvalidWaitOrLimitIs400) {
   auto reply = Answer([&](Respond r) { reads_.Get("q", "wait_ms=-1", caller_, r); });
   EXPECT_EQ(reply->status, 400);

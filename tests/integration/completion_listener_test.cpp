@@ -1,7 +1,7 @@
 // CompletionListener against a real redis-server that goes away and comes back: long-poll
 // waiters are not woken while Redis is gone (each would read a job from a Redis that is
 // not there, on an I/O thread), and are woken once the subscription is back, since
-// notices may have been missed meanwhile.
+// notices may have been missed meanwhile. No job is held as unfinished across the break.
 #include "gateway/completion_listener.h"
 #include "gateway/job_event_hub.h"
 
@@ -81,9 +81,16 @@ TEST(CompletionListenerTest, WaitersAreWokenWhenTheSubscriptionIsBackNotWhenItDr
   EXPECT_EQ(queued.load(), 0) << "a queued change woke a long-poll";
   waiters.Remove(queued_token);
 
+  // Subscribed: a created job is held as unfinished.
+  ASSERT_TRUE(waiters.Expect("held", "t"));
+
   std::atomic<int> waiting{0};
   waiters.Add("waiting", [&](auto) { ++waiting; });
   redis.Kill();
+  // Its end may now be missed: it is let go, and nothing new is held.
+  EXPECT_TRUE(Eventually([&] { return !waiters.ExpectedTenant("held"); }))
+      << "a job was held as unfinished across a break in the notices";
+  EXPECT_FALSE(waiters.Expect("away", "t"));
   // The listener sees the drop within its 100 ms read; the old behaviour woke every
   // waiter right then.
   std::this_thread::sleep_for(600ms);
@@ -94,6 +101,7 @@ TEST(CompletionListenerTest, WaitersAreWokenWhenTheSubscriptionIsBackNotWhenItDr
   EXPECT_TRUE(Eventually([&] { return waiting.load() > 0; }))
       << "not woken once the subscription was back";
   EXPECT_EQ(waiters.size(), 0u);
+  EXPECT_TRUE(waiters.Expect("back", "t")) << "nothing held once the notices flow again";
 }
 
 // A tenant stream's watcher that counts the changes the hub gives it.

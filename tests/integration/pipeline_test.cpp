@@ -130,6 +130,38 @@ TEST(PipelineTest, LongPollReturnsWhenTheJobEnds) {
   EXPECT_LT(elapsed, 30s) << "the long-poll was not woken by the completion notice";
 }
 
+TEST(PipelineTest, ALongPollOfAJobThisGatewayCreatedNeedsNoFirstRead) {
+  Stack stack(StackOptions{.workers = 1, .worker_args = {"--sleep-fixed-us", "300000"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  // A submit that waits is answered 200 only by a completion notice: once it is, the
+  // gateway's notices flow, and it holds the jobs it creates as unfinished.
+  auto first = client->PostJson("/v1/jobs?wait_ms=30000", R"({"type":"sleep","input":null})");
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->status, 200) << first->body;
+
+  auto submitted = client->PostJson("/v1/jobs", R"({"type":"sleep","input":null})");
+  ASSERT_TRUE(submitted);
+  ASSERT_EQ(submitted->status, 202);
+  auto polled =
+      client->Get(fmt::format("/v1/jobs/{}?wait_ms=60000", JsonString(submitted->body, "id")));
+  ASSERT_TRUE(polled);
+  ASSERT_EQ(polled->status, 200);
+  EXPECT_EQ(JsonString(polled->body, "status"), "succeeded") << polled->body;
+  // A long-poll of a job that has already ended reads it.
+  auto other = client->Get(fmt::format("/v1/jobs/{}?wait_ms=60000", JsonString(first->body, "id")));
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 200);
+
+  const std::string metrics = ScrapeMetrics(stack.url(), stack.admin_key());
+  EXPECT_EQ(
+      MetricValue(metrics, R"(batchq_gateway_long_poll_first_reads_total{outcome="skipped"})"), 1)
+      << metrics;
+  EXPECT_EQ(MetricValue(metrics, R"(batchq_gateway_long_poll_first_reads_total{outcome="read"})"),
+            1)
+      << metrics;
+}
+
 TEST(PipelineTest, LongPollOfAnUnfinishedJobReturnsItsStateAtTheLimit) {
   Stack stack(StackOptions{.workers = 0});  // no workers: the job stays queued
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
