@@ -4,9 +4,11 @@
 # worker and the gateway under callgrind on free loopback ports, sends COUNT single
 # submits with `batchq bench` (each then long-polled to its end), stops the gateway and
 # prints the inclusive share of the functions named below.
-#   bench/gateway_profile.sh [--count N] [--auth none] [--curve off] [BUILD_DIR]
+#   bench/gateway_profile.sh [--count N] [--auth none] [--curve off] [--closed-loop] [BUILD_DIR]
 # With --auth none the gateway runs without keys (loopback), to isolate their cost; with
-# --curve off, plain ZeroMQ to the broker (loopback), to isolate CURVE's.
+# --curve off, plain ZeroMQ to the broker (loopback), to isolate CURVE's. With
+# --closed-loop each connection long-polls its job before its next submit, as users
+# do; without it every job is submitted first, and long-polled once all are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=3000
@@ -15,6 +17,8 @@ if [[ ${1:-} == --count ]]; then count=$2; shift 2; fi
 if [[ ${1:-} == --auth ]]; then auth=$2; shift 2; fi
 curve=on
 if [[ ${1:-} == --curve ]]; then curve=$2; shift 2; fi
+loop=()
+if [[ ${1:-} == --closed-loop ]]; then loop=(--closed-loop); shift; fi
 build=${1:-build}
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 2; }
 tmp=$(mktemp -d)
@@ -61,7 +65,7 @@ if [[ $auth == keys ]]; then
   export BATCHQ_API_KEY
 fi
 "$build/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
-  --count "$count" --connections 2 2>/dev/null | sed -n 2p
+  --count "$count" --connections 2 "${loop[@]}" 2>/dev/null | sed -n 2p
 kill -TERM "$gateway"
 wait "$gateway" || true
 callgrind_annotate --inclusive=yes "$tmp/callgrind.out" 2>/dev/null >"$tmp/annotated.txt"
