@@ -33,12 +33,12 @@ class CompletionWaiters {
   // only when the job has waiters: parsing it costs more than the rest of the notice.
   using RecordSource = std::function<std::shared_ptr<const JobRecord>()>;
 
-  // Returns a token for Remove(). The callback runs on the notifying thread, outside
-  // the lock, and must only hand work off.
   // `expected_capacity`: the most unfinished jobs held; past it the oldest are
   // forgotten (their long-polls read first, as for any other job).
   explicit CompletionWaiters(std::size_t expected_capacity = 65536);
 
+  // Returns a token for Remove(). The callback runs on the notifying thread, outside
+  // the lock, and must only hand work off.
   std::uint64_t Add(std::string id, Callback callback);
   // Forgets a waiter (its own timeout fired first). Harmless if already notified.
   void Remove(std::uint64_t token);
