@@ -48,10 +48,8 @@ void CompletionListener::Loop() {
     // carried records before the changes of the script that ends them.
     auto changes = ParseJobChanges(**message);
     for (const JobChange& change : changes) {
-      if (!IsTerminal(change.status)) continue;
-      if (change.carried.empty()) {
-        waiters_.Notify(change.id);
-      } else {
+      // CarriedRecord gives null for a plain change.
+      if (IsTerminal(change.status)) {
         waiters_.Notify(change.id, [&change] { return CarriedRecord(change); });
       }
     }
