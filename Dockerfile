@@ -12,6 +12,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
       libhiredis-dev libcli11-dev libboost-dev libspdlog-dev libfmt-dev libsimdjson-dev \
       libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev python3-dev pybind11-dev \
+      libjemalloc-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config git clang-format python3
-  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libhiredis-dev libcli11-dev libboost-dev
+  libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libhiredis-dev libcli11-dev libboost-dev libjemalloc-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libgtest-dev libbenchmark-dev
   libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev openssl
   redis-server redis-tools redis-sentinel curl clang-19 libclang-rt-19-dev

@@ -1,6 +1,8 @@
 // The whole pipeline with real processes: gateway -> broker -> workers -> Redis.
 #include <algorithm>
 #include <cctype>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <set>
@@ -159,6 +161,22 @@ TEST(PipelineTest, LongPollOfAnUnfinishedJobReturnsItsStateAtTheLimit) {
   ASSERT_TRUE(polled);
   EXPECT_EQ(polled->status, 200);
   EXPECT_EQ(JsonString(polled->body, "status"), "queued");
+}
+
+// The gateway is linked with the allocator the build chose (BATCHQ_ALLOCATOR), so a
+// link that silently falls back to glibc's malloc shows here, not only in a benchmark.
+TEST(PipelineTest, TheGatewayRunsOnTheAllocatorItWasBuiltWith) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  auto submitted = stack.Client()->PostJson("/v1/jobs", R"({"type":"upper","input":"x"})");
+  ASSERT_TRUE(submitted);
+  ASSERT_EQ(submitted->status, 202);
+  std::ifstream maps(fmt::format("/proc/{}/maps", stack.gateway().pid()));
+  const std::string mapped(std::istreambuf_iterator<char>(maps), {});
+  ASSERT_NE(mapped.find("/gateway"), std::string::npos) << "not the gateway's maps";
+  const bool jemalloc = mapped.find("/libjemalloc.so") != std::string::npos;
+  EXPECT_EQ(jemalloc, std::string_view(BATCHQ_GATEWAY_ALLOCATOR) == "jemalloc")
+      << "built for " << BATCHQ_GATEWAY_ALLOCATOR;
 }
 
 TEST(PipelineTest, ASubmitThatMayWaitAnswersTheEndedJobInOneRoundTrip) {
