@@ -29,7 +29,14 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+// Each connection's handlers run on its own strand of the server's io_context. The
+// executor's type is named, not erased (beast::tcp_stream's any_io_executor): the
+// erased one copied and released a shared state on every operation, ~3% of the
+// gateway's samples in a closed loop (docs/BENCHMARKS.md).
+using Strand = asio::strand<asio::io_context::executor_type>;
+using PlainStream = beast::basic_stream<tcp, Strand>;
+using TlsStream = beast::ssl_stream<PlainStream>;
+using StrandSocket = tcp::socket::rebind_executor<Strand>::other;
 
 // What every session of one server shares.
 struct ServerShared {
@@ -45,7 +52,7 @@ struct ServerShared {
   std::atomic<std::size_t> open{0};    // connections
 };
 
-// One connection: plain TCP (Stream = beast::tcp_stream) or TLS (TlsStream), which
+// One connection: plain TCP (Stream = PlainStream) or TLS (TlsStream), which
 // first shakes hands; everything after that is the same code.
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
@@ -76,7 +83,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
  private:
-  beast::tcp_stream& Lowest() { return beast::get_lowest_layer(stream_); }
+  PlainStream& Lowest() { return beast::get_lowest_layer(stream_); }
 
   // Waits for a request's first byte under the idle timeout, then reads its headers
   // and body under their own timeouts: a slow sender is cut off however it trickles.
@@ -355,7 +362,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void Accept() {
     acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
-                                                                             tcp::socket socket) {
+                                                                             StrandSocket socket) {
       if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
       if (ec) return self->BackOff(ec);
       self->accept_backoff = kFirstAcceptBackoff;
@@ -384,10 +391,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   // Past the connection cap: a short 503 on plain HTTP (a TLS client would need a
   // handshake first, which is what the cap saves), then close.
-  void Refuse(tcp::socket socket) {
+  void Refuse(StrandSocket socket) {
     if (auto* observer = shared->observer.load()) observer->OnConnectionDropped("limit");
     if (shared->options.tls) return;  // closed as `socket` goes
-    auto owned = std::make_shared<tcp::socket>(std::move(socket));
+    auto owned = std::make_shared<StrandSocket>(std::move(socket));
     asio::async_write(*owned, asio::buffer(over_limit_reply),
                       [owned](beast::error_code, std::size_t) {
                         beast::error_code ignored;
@@ -406,12 +413,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         HttpStatus(ErrorCode::kOverloaded), body.size(), body);
   }
 
-  void StartSession(tcp::socket socket) {
+  void StartSession(StrandSocket socket) {
     if (shared->options.tls) {
       std::make_shared<Session<TlsStream>>(shared, std::move(socket), *shared->options.tls)
           ->Start();
     } else {
-      std::make_shared<Session<beast::tcp_stream>>(shared, std::move(socket))->Start();
+      std::make_shared<Session<PlainStream>>(shared, std::move(socket))->Start();
     }
   }
 
