@@ -218,12 +218,14 @@ void SubmitHandler::CheckQuotaAndCommit(std::shared_ptr<Pending> pending) {
   Pending& held = *pending;
   const bool queued =
       commit_.Commit(held.jobs, claim, [this, pending](JobCommitPort::Outcome outcome) mutable {
-        const bool calls_redis = AnswerCallsRedis(outcome);
-        std::function<void()> task = [this, pending = std::move(pending),
-                                      outcome = std::move(outcome)]() mutable {
+        // A durable job goes on to the broker from the commit's own thread: what that
+        // takes (the waiters' registration, a push to the broker link's queue) is short
+        // and thread-safe, and an I/O thread woken only to forward it was one more thread
+        // hop per submit. Only what reads or writes Redis again goes elsewhere.
+        if (!AnswerCallsRedis(outcome)) return OnCommitted(std::move(pending), std::move(outcome));
+        PostBlocking([this, pending = std::move(pending), outcome = std::move(outcome)]() mutable {
           OnCommitted(std::move(pending), std::move(outcome));
-        };
-        calls_redis ? PostBlocking(std::move(task)) : post_(std::move(task));
+        });
       });
   if (!queued) {
     HttpReply reply = Unavailable(Error{ErrorCode::kOverloaded,

@@ -60,8 +60,7 @@ class SubmitHandler {
     // I/O threads. Must outlive the handler.
     BlockingCalls* blocking = nullptr;
   };
-  // Runs a task on an I/O thread: the commit port's and the broker's answers arrive on
-  // their own threads.
+  // Runs a task on an I/O thread: the broker's answers arrive on its link's thread.
   using Post = std::function<void(std::function<void()>)>;
 
   // `store`, `commit` and `broker` must outlive the handler.
@@ -72,8 +71,9 @@ class SubmitHandler {
   // caller's tenant; an Idempotency-Key is the tenant's own (another tenant's same key is another
   // key).
   // Called with the new jobs once they are durable and before the broker has them (not
-  // for an idempotent replay), on an I/O thread: a submit that waits for its jobs
-  // registers its waiters there, so that no ending can come first.
+  // for an idempotent replay), on the commit port's thread (or, when the answer must
+  // call Redis again, where that call runs): a submit that waits for its jobs registers
+  // its waiters there, so that no ending can come first. Must be thread-safe.
   using BeforeForward = std::function<void(std::span<const NewJob>)>;
   void Handle(const HttpRequestIn& request, bool batch, const Caller& caller, SubmitRespond answer,
               BeforeForward before_forward = {});

@@ -204,6 +204,24 @@ TEST_F(SubmitHandlerTest, AnswersThatCallRedisRunOnTheBlockingThreads) {
   EXPECT_EQ(blocking.counts().ran, 2u);
 }
 
+TEST_F(SubmitHandlerTest, ADurableJobGoesToTheBrokerWithoutAHopThroughAnIoThread) {
+  // Only the broker's verdict is posted to an I/O thread; the commit's answer forwards
+  // the job from where it arrives (each post was a thread hop per submit).
+  int posts = 0;
+  SubmitHandler handler(options_, store_, commit_, broker_, [&posts](std::function<void()> task) {
+    ++posts;
+    task();
+  });
+  EXPECT_EQ(SubmitTo(handler, R"({"type":"upper","input":1})").status, 202);
+  EXPECT_EQ(posts, 1);
+  EXPECT_EQ(
+      SubmitTo(handler, R"({"jobs":[{"type":"upper","input":1},{"type":"upper","input":2}]})", true)
+          .status,
+      202);
+  EXPECT_EQ(posts, 2);
+  EXPECT_EQ(store_.records.size(), 3u);
+}
+
 TEST_F(SubmitHandlerTest, AStaleStoredBytesFigureIsReadOnTheBlockingThreadsOr503) {
   StoredBytesQuota quota({.default_cap = 1 << 20, .refresh = std::chrono::hours(1)});
   options_.stored_quota = &quota;
