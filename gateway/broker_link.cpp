@@ -12,28 +12,23 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 constexpr std::chrono::milliseconds kMoveOnPause{50};
-
-std::int64_t ToNanos(Clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
 }  // namespace
 
 BrokerLink::BrokerLink(zmq::context_t& context, Options options)
     : options_(std::move(options)),
       dealer_(context,
               BrokerDealer::Options{options_.endpoint, options_.curve, /*immediate=*/true}),
-      heard_at_(Clock::now()),
+      liveness_(options_.ping_interval, options_.liveness, Clock::now()),
       status_(std::make_shared<wire::Status>()) {
   thread_ = std::thread([this] { Loop(); });
 }
 
 void BrokerLink::MoveOn(std::string_view why) {
-  last_status_ns_.store(0, std::memory_order_relaxed);
   const std::string from = dealer_.endpoint();
   // Requests sent to the broker left behind time out; their jobs are durable in Redis,
   // where the active broker's sweep finds them.
   dealer_.MoveOn();
-  heard_at_ = Clock::now();
+  liveness_.Reset(Clock::now());
   if (const auto held_back = bad_input_log_.Admit("move", Clock::now())) {
     spdlog::warn("broker link: {} {}; trying {}{}", from, why, dealer_.endpoint(),
                  HeldBackNote(*held_back));
@@ -71,13 +66,7 @@ void BrokerLink::Cancel(std::string id) {
   wake_.Notify();
 }
 
-bool BrokerLink::alive() const {
-  const auto last = last_status_ns_.load(std::memory_order_relaxed);
-  if (last == 0) return false;
-  const auto window = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.ping_interval *
-                                                                           options_.liveness);
-  return ToNanos(Clock::now()) - last <= window.count();
-}
+bool BrokerLink::alive() const { return liveness_.Alive(Clock::now()); }
 
 std::shared_ptr<const wire::Status> BrokerLink::status() const {
   std::lock_guard lock(mutex_);
@@ -89,10 +78,9 @@ void BrokerLink::Loop() {
   while (!stop_.load()) {
     auto now = Clock::now();
     if (now >= next_ping_) {
-      if (now - heard_at_ > options_.ping_interval * options_.liveness) {
-        MoveOn("is silent");
-      }
+      if (liveness_.Silent(now)) MoveOn("is silent");
       SendWire(dealer_.socket(), {}, wire::Ping{++ping_seq_});
+      liveness_.OnPingSent();
       next_ping_ = now + options_.ping_interval;
     }
     FlushOutgoing();
@@ -161,8 +149,7 @@ void BrokerLink::DrainReplies() {
         MoveOn("stands by");
         return;  // what is left on the old socket is gone with it
       }
-      heard_at_ = Clock::now();
-      last_status_ns_.store(ToNanos(heard_at_), std::memory_order_relaxed);
+      liveness_.OnStatus(Clock::now());
       auto snapshot = std::make_shared<const wire::Status>(std::move(*status));
       std::lock_guard lock(mutex_);
       status_ = std::move(snapshot);

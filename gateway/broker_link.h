@@ -5,7 +5,8 @@
 // A PING every interval keeps a fresh broker status (types, queues, workers) and
 // tells whether the broker is alive and active. Given several endpoints (brokers
 // sharing one Redis), the link follows the active one: when the broker it talks to
-// says it stands by, or stays silent for `liveness` pings, it moves to the next.
+// says it stands by, or stays silent for `liveness` pings (broker_liveness.h), it moves
+// to the next.
 
 #include <atomic>
 #include <chrono>
@@ -27,6 +28,7 @@
 #include "common/log_throttle.h"
 #include "common/wake_signal.h"
 #include "common/wire.h"
+#include "gateway/broker_liveness.h"
 #include "gateway/broker_port.h"
 #include "gateway/submit_packing.h"
 
@@ -67,12 +69,11 @@ class BrokerLink : public BrokerPort {
   void ExpirePending(std::chrono::steady_clock::time_point now);
 
   const Options options_;
-  BrokerDealer dealer_;                               // owned by the link thread
-  std::chrono::steady_clock::time_point heard_at_{};  // from this endpoint, or when connected
+  BrokerDealer dealer_;  // owned by the link thread
   std::chrono::steady_clock::time_point next_ping_{};
   WakeSignal wake_;
   std::atomic<bool> stop_{false};
-  std::atomic<std::int64_t> last_status_ns_{0};  // steady clock
+  BrokerLiveness liveness_;
 
   mutable std::mutex mutex_;  // guards outgoing_ and status_
   std::vector<SubmitRequest> outgoing_;

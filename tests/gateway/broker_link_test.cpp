@@ -41,6 +41,9 @@ class PlayedBroker {
   }
   const std::string& endpoint() const { return endpoint_; }
   bool saw_packed() const { return saw_packed_; }
+  int pings() const { return pings_; }
+  // From now on it reads every message and answers none, as a hung broker would.
+  void Mute() { muted_ = true; }
 
  private:
   void Loop() {
@@ -48,8 +51,9 @@ class PlayedBroker {
       zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0}};
       PollOrSignal(items, 1, 20ms);
       while (auto received = ReceiveWire(socket_, /*routed=*/true)) {
-        if (!received->message) continue;
+        if (!received->message || muted_) continue;
         if (auto* ping = std::get_if<wire::Ping>(&*received->message)) {
+          ++pings_;
           wire::Status status;
           status.seq = ping->seq;
           SendWire(socket_, received->routing, status);
@@ -75,6 +79,8 @@ class PlayedBroker {
   std::string endpoint_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> saw_packed_{false};
+  std::atomic<bool> muted_{false};
+  std::atomic<int> pings_{0};
   std::thread thread_;
 };
 
@@ -134,6 +140,20 @@ TEST(BrokerLinkTest, SubmitsSentTogetherAreAnsweredEachWithItsOwnVerdicts) {
   EXPECT_EQ(answered.load(), sent);
   EXPECT_TRUE(wrong.empty()) << wrong.size() << " requests got verdicts not theirs, e.g. "
                              << (wrong.empty() ? "" : wrong.front());
+}
+
+TEST(BrokerLinkTest, ABrokerThatStopsAnsweringIsLeftForTheNext) {
+  zmq::context_t context;
+  PlayedBroker first(context);
+  PlayedBroker second(context);
+  BrokerLink link(context, BrokerLink::Options{first.endpoint() + "," + second.endpoint(), 50ms, 3,
+                                               std::nullopt});
+  ASSERT_TRUE(test::WaitFor([&] { return link.alive(); }, 10s));
+  ASSERT_EQ(second.pings(), 0);
+  first.Mute();
+  // Three pings go unanswered over 150 ms; the link then asks the second broker.
+  EXPECT_TRUE(test::WaitFor([&] { return second.pings() > 0 && link.alive(); }, 10s))
+      << "the link stayed with a broker that no longer answers";
 }
 
 }  // namespace

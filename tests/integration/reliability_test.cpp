@@ -220,6 +220,25 @@ TEST(ReliabilityTest, GatewayAnswersInFlightRequestsBeforeItStops) {
   EXPECT_FALSE((*refused)->Get("/healthz")) << "a stopped gateway still answered";
 }
 
+TEST(ReliabilityTest, AGatewayPausedPastTheBrokersWindowTakesJobsAsSoonAsItWakes) {
+  // A pause of the gateway's own (a frozen VM, SIGSTOP) is not the broker's silence: no
+  // ping went unanswered, so the first submit after it is taken, not answered 503
+  // broker_unavailable while the link reconnects.
+  Stack stack;
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  auto client = stack.Client();
+  ExpectUpperJobRuns(*client, "before the pause");
+  stack.gateway().Signal(SIGSTOP);
+  // Past the link's window: 500 ms pings, 3 of them.
+  std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+  stack.gateway().Signal(SIGCONT);
+  auto submitted = client->PostJson("/v1/jobs", R"({"type":"upper","input":"after"})");
+  ASSERT_TRUE(submitted) << submitted.error().message;
+  EXPECT_EQ(submitted->status, 202) << submitted->body;
+  EXPECT_EQ(JsonString(WaitTerminal(*client, JsonString(submitted->body, "id")), "status"),
+            "succeeded");
+}
+
 TEST(ReliabilityTest, WorkerFinishesAndWritesItsBatchOnSigterm) {
   Stack stack(StackOptions{.workers = 0});
   stack.AddWorker({"--sleep-fixed-us", "800000"});
