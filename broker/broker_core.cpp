@@ -266,11 +266,12 @@ void BrokerCore::OnWorkerUnreachable(const std::string& worker, Effects& out) {
 
 void BrokerCore::OnHeartbeatTick(Now now, Effects& out) {
   const auto max_silence = options_.heartbeat_interval * options_.heartbeat_liveness;
-  for (auto& worker : workers_.RemoveSilent(now.steady, max_silence)) {
+  for (auto& worker : workers_.RemoveSilent(now.steady, max_silence, options_.heartbeat_liveness)) {
     spdlog::warn("worker {} silent for {} ms: declared dead", worker.ready.name,
                  max_silence.count());
     LoseWorker(worker.routing, out);  // already out of the registry; its batches name it
   }
+  workers_.OnTick();
   TakeBackOverdue(now, out);
   const wire::Heartbeat beat{now.wall.count()};
   for (const auto& [routing, worker] : workers_.workers()) {

@@ -14,6 +14,7 @@ const WorkerInfo& WorkerRegistry::Register(std::string routing, wire::Ready read
   info.routing = routing;
   info.ready = std::move(ready);
   info.last_seen = now;
+  info.ticks_unheard = 0;
   info.in_flight = 0;
   info.exclusive = false;
   return info;
@@ -27,6 +28,7 @@ const WorkerInfo* WorkerRegistry::Find(std::string_view routing) const {
 void WorkerRegistry::Touch(std::string_view routing, MonotonicTime now) {
   if (const auto it = workers_.find(std::string(routing)); it != workers_.end()) {
     it->second.last_seen = now;
+    it->second.ticks_unheard = 0;
   }
 }
 
@@ -91,10 +93,11 @@ std::uint32_t WorkerRegistry::CountServing(std::string_view type) const {
 }
 
 std::vector<WorkerInfo> WorkerRegistry::RemoveSilent(MonotonicTime now,
-                                                     std::chrono::milliseconds max_silence) {
+                                                     std::chrono::milliseconds max_silence,
+                                                     std::uint32_t min_ticks) {
   std::vector<WorkerInfo> removed;
   for (auto it = workers_.begin(); it != workers_.end();) {
-    if (now - it->second.last_seen > max_silence) {
+    if (now - it->second.last_seen > max_silence && it->second.ticks_unheard >= min_ticks) {
       last_pick_.erase(it->first);
       removed.push_back(std::move(it->second));
       it = workers_.erase(it);
@@ -103,6 +106,10 @@ std::vector<WorkerInfo> WorkerRegistry::RemoveSilent(MonotonicTime now,
     }
   }
   return removed;
+}
+
+void WorkerRegistry::OnTick() {
+  for (auto& [routing, worker] : workers_) ++worker.ticks_unheard;
 }
 
 std::optional<WorkerInfo> WorkerRegistry::Remove(std::string_view routing) {

@@ -20,6 +20,10 @@ struct WorkerInfo {
   std::string routing;  // ZeroMQ routing id on the backend socket
   wire::Ready ready;    // name, types, credits, backend, device as announced
   MonotonicTime last_seen{};
+  // The broker's heartbeat ticks since it last heard from the worker: a pause of the
+  // broker's own (a frozen VM, SIGSTOP) passes time but no ticks, so it is not the
+  // worker's silence.
+  std::uint32_t ticks_unheard = 0;
   std::uint64_t batches_done = 0;
   std::uint32_t in_flight = 0;  // batches sent and not yet DONE
   bool exclusive = false;       // runs a suspect job alone: takes nothing else until DONE
@@ -48,8 +52,12 @@ class WorkerRegistry {
   Capacity CapacityFor(std::string_view type) const;
   std::uint32_t CountServing(std::string_view type) const;
 
-  // Removes and returns workers silent for longer than `max_silence`.
-  std::vector<WorkerInfo> RemoveSilent(MonotonicTime now, std::chrono::milliseconds max_silence);
+  // Removes and returns workers silent for longer than `max_silence` over at least
+  // `min_ticks` of the broker's heartbeat ticks.
+  std::vector<WorkerInfo> RemoveSilent(MonotonicTime now, std::chrono::milliseconds max_silence,
+                                       std::uint32_t min_ticks);
+  // One heartbeat tick of the broker's went by: every worker has one more tick unheard.
+  void OnTick();
   std::optional<WorkerInfo> Remove(std::string_view routing);
 
   const std::unordered_map<std::string, WorkerInfo>& workers() const { return workers_; }

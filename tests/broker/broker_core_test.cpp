@@ -264,6 +264,28 @@ TEST(BrokerCoreTest, ASilentWorkerIsDeclaredDeadAfterLivenessIntervalsAndOthersG
   EXPECT_EQ(retry[0].second.jobs[0].attempt, 2u);
 }
 
+TEST(BrokerCoreTest, APauseOfTheBrokersOwnDeclaresNoWorkerDead) {
+  CoreHarness h;
+  h.Ready("w", 2);
+  h.Submit({"a"});
+  ASSERT_EQ(h.TickBatches().size(), 1u);
+  h.Advance(1s);
+  h.HeartbeatTick();
+  // The broker stood still for 10 s (a frozen VM). Its first tick on waking runs before
+  // it reads what the worker sent meanwhile: the worker is not silent for that.
+  h.Advance(10s);
+  h.HeartbeatTick();
+  EXPECT_NE(h.core.workers().Find("w"), nullptr) << "declared dead by the broker's own pause";
+  h.Worker("w", wire::Heartbeat{});
+  for (int i = 0; i < 3; ++i) {
+    h.Advance(1s);
+    h.HeartbeatTick();
+  }
+  h.Advance(1ms);
+  h.HeartbeatTick();
+  EXPECT_EQ(h.core.workers().Find("w"), nullptr) << "a worker silent while the broker ran";
+}
+
 TEST(BrokerCoreTest, APoisonJobFailsWithWorkerLostAfterMaxAttemptsAndItsBatchMatesRunOn) {
   CoreHarness h;  // max_attempts 3
   h.Submit({"poison", "good"});

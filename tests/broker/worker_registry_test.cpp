@@ -50,12 +50,37 @@ TEST(WorkerRegistryTest, RemovesWorkersSilentPastTheLimit) {
   MonotonicTime start{std::chrono::seconds(10)};
   registry.Register("old", ReadyFor("old", {"upper"}, 2), start);
   registry.Register("fresh", ReadyFor("fresh", {"upper"}, 2), start);
+  for (int tick = 0; tick < 3; ++tick) registry.OnTick();  // at 1, 2 and 3 s
   registry.Touch("fresh", start + 2s);
-  auto removed = registry.RemoveSilent(start + 3001ms, 3000ms);
+  auto removed = registry.RemoveSilent(start + 3001ms, 3000ms, 3);
   ASSERT_EQ(removed.size(), 1u);
   EXPECT_EQ(removed[0].routing, "old");
   EXPECT_NE(registry.Find("fresh"), nullptr);
   EXPECT_EQ(registry.Find("old"), nullptr);
+}
+
+TEST(WorkerRegistryTest, APauseOfTheBrokersOwnIsNotAWorkersSilence) {
+  WorkerRegistry registry;
+  MonotonicTime start{std::chrono::seconds(10)};
+  registry.Register("w", ReadyFor("w", {"upper"}, 2), start);
+  registry.OnTick();
+  // The broker stood still for 10 s: one tick, not three, went by without the worker.
+  EXPECT_TRUE(registry.RemoveSilent(start + 10s, 3000ms, 3).empty());
+  registry.OnTick();
+  EXPECT_TRUE(registry.RemoveSilent(start + 11s, 3000ms, 3).empty());
+  registry.OnTick();
+  // Three ticks and more than the window: now it is silent.
+  EXPECT_EQ(registry.RemoveSilent(start + 12s, 3000ms, 3).size(), 1u);
+}
+
+TEST(WorkerRegistryTest, TicksAloneAreNotAWindowOfSilence) {
+  WorkerRegistry registry;
+  MonotonicTime start{std::chrono::seconds(10)};
+  registry.Register("w", ReadyFor("w", {"upper"}, 2), start);
+  for (int tick = 0; tick < 5; ++tick) registry.OnTick();
+  EXPECT_TRUE(registry.RemoveSilent(start + 2s, 3000ms, 3).empty());
+  registry.Touch("w", start + 2500ms);  // heard from: its count starts over
+  EXPECT_TRUE(registry.RemoveSilent(start + 6s, 3000ms, 3).empty());
 }
 
 TEST(WorkerRegistryTest, ReRegisteringResetsCreditsAndInFlight) {
