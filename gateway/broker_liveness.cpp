@@ -16,7 +16,7 @@ BrokerLiveness::BrokerLiveness(std::chrono::milliseconds ping_interval, std::uin
 }
 
 void BrokerLiveness::Reset(TimePoint now) {
-  status_at_ns_.store(0, std::memory_order_relaxed);
+  answered_.store(false, std::memory_order_relaxed);
   heard_at_ns_.store(Nanos(now), std::memory_order_relaxed);
   unanswered_pings_.store(0, std::memory_order_relaxed);
 }
@@ -24,13 +24,13 @@ void BrokerLiveness::Reset(TimePoint now) {
 void BrokerLiveness::OnPingSent() { unanswered_pings_.fetch_add(1, std::memory_order_relaxed); }
 
 void BrokerLiveness::OnStatus(TimePoint now) {
-  status_at_ns_.store(Nanos(now), std::memory_order_relaxed);
+  answered_.store(true, std::memory_order_relaxed);
   heard_at_ns_.store(Nanos(now), std::memory_order_relaxed);
   unanswered_pings_.store(0, std::memory_order_relaxed);
 }
 
 bool BrokerLiveness::Alive(TimePoint now) const {
-  return status_at_ns_.load(std::memory_order_relaxed) != 0 && !Silent(now);
+  return answered_.load(std::memory_order_relaxed) && !Silent(now);
 }
 
 bool BrokerLiveness::Silent(TimePoint now) const {

@@ -34,9 +34,8 @@ class BrokerLiveness {
  private:
   const std::chrono::nanoseconds window_;
   const std::uint32_t liveness_;
-  // Steady-clock nanoseconds: of the last status (0: none since Reset) and of the last
-  // status or Reset, whichever came later.
-  std::atomic<std::int64_t> status_at_ns_{0};
+  std::atomic<bool> answered_{false};  // a status came since Reset()
+  // Steady-clock nanoseconds of the last status or Reset(), whichever came later.
   std::atomic<std::int64_t> heard_at_ns_{0};
   std::atomic<std::uint32_t> unanswered_pings_{0};
 };
