@@ -2,12 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
+
 namespace batchq {
 
 EndingWriter::EndingWriter(RedisConnection::Options redis, JobStore::Options store,
                            std::chrono::milliseconds retry_interval)
     : redis_(std::move(redis)), store_(redis_, std::move(store)), retry_interval_(retry_interval) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("ending-writer");
+    Loop();
+  });
 }
 
 EndingWriter::~EndingWriter() {

@@ -1,5 +1,7 @@
 #include "broker/record_check.h"
 
+#include "common/thread_name.h"
+
 namespace batchq {
 namespace {
 
@@ -12,7 +14,10 @@ constexpr std::size_t kAuditBatch = 1000;
 
 RecordCheck::RecordCheck(RedisConnection::Options redis, JobStore::Options store)
     : redis_(std::move(redis)), store_(redis_, std::move(store)) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("record-check");
+    Loop();
+  });
 }
 
 RecordCheck::~RecordCheck() {

@@ -8,6 +8,7 @@
 #include <zmq_addon.hpp>
 
 #include "broker/key_directory.h"
+#include "common/thread_name.h"
 #include "common/zmq_transport.h"
 
 namespace batchq {
@@ -45,7 +46,10 @@ ZapHandler::ZapHandler(zmq::context_t& context, Options options)
   } catch (const zmq::error_t& e) {
     throw std::runtime_error(fmt::format("cannot start the ZAP handler: {}", e.what()));
   }
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("zap");
+    Loop();
+  });
 }
 
 ZapHandler::~ZapHandler() {

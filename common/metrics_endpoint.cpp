@@ -7,6 +7,7 @@
 
 #include "common/json_writer.h"
 #include "common/prometheus_text.h"
+#include "common/thread_name.h"
 
 namespace batchq {
 
@@ -39,7 +40,10 @@ MetricsEndpoint::MetricsEndpoint(const std::string& listen,
         respond(HttpReply{
             200, RenderPrometheusText(*registry), std::string(kPrometheusContentType), {}});
       });
-  thread_ = std::thread([this] { io_.run(); });
+  thread_ = std::thread([this] {
+    NameThisThread("metrics");
+    io_.run();
+  });
 }
 
 MetricsEndpoint::~MetricsEndpoint() {

@@ -2,12 +2,18 @@
 
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace batchq {
 
 BlockingCalls::BlockingCalls(Options options) : options_(options) {
   const unsigned threads = options_.threads == 0 ? 1 : options_.threads;
   threads_.reserve(threads);
-  for (unsigned i = 0; i < threads; ++i) threads_.emplace_back([this] { Serve(); });
+  for (unsigned i = 0; i < threads; ++i)
+    threads_.emplace_back([this] {
+      NameThisThread("blocking-call");
+      Serve();
+    });
 }
 
 BlockingCalls::~BlockingCalls() { Stop(); }

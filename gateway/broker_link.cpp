@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
 #include "common/zmq_transport.h"
 
 namespace batchq {
@@ -20,7 +21,10 @@ BrokerLink::BrokerLink(zmq::context_t& context, Options options)
               BrokerDealer::Options{options_.endpoint, options_.curve, /*immediate=*/true}),
       liveness_(options_.ping_interval, options_.liveness, Clock::now()),
       status_(std::make_shared<wire::Status>()) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("broker-link");
+    Loop();
+  });
 }
 
 void BrokerLink::MoveOn(std::string_view why) {

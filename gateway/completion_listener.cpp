@@ -2,12 +2,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
+
 namespace batchq {
 
 CompletionListener::CompletionListener(RedisConnection::Options redis, std::string channel,
                                        CompletionWaiters& waiters, JobEventHub* hub)
     : redis_options_(std::move(redis)), channel_(std::move(channel)), waiters_(waiters), hub_(hub) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("done-listener");
+    Loop();
+  });
 }
 
 CompletionListener::~CompletionListener() {

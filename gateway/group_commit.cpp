@@ -1,9 +1,14 @@
 #include "gateway/group_commit.h"
 
+#include "common/thread_name.h"
+
 namespace batchq {
 
 GroupCommit::GroupCommit(Options options, JobStorePort& store)
-    : options_(options), store_(store), thread_([this] { Run(); }) {}
+    : options_(options), store_(store), thread_([this] {
+        NameThisThread("group-commit");
+        Run();
+      }) {}
 
 GroupCommit::~GroupCommit() { Stop(); }
 

@@ -2,10 +2,15 @@
 
 #include <utility>
 
+#include "common/thread_name.h"
+
 namespace batchq {
 
 GroupRead::GroupRead(Options options, JobStorePort& store)
-    : options_(options), store_(store), thread_([this] { Run(); }) {}
+    : options_(options), store_(store), thread_([this] {
+        NameThisThread("group-read");
+        Run();
+      }) {}
 
 GroupRead::~GroupRead() { Stop(); }
 

@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
+
 namespace batchq {
 namespace {
 
@@ -51,7 +53,10 @@ std::optional<std::string> StorageFullReason(const RedisMemory& memory, double f
 }
 
 StorageWatch::StorageWatch(Options options) : options_(std::move(options)) {
-  thread_ = std::thread([this] { Loop(); });
+  thread_ = std::thread([this] {
+    NameThisThread("storage-watch");
+    Loop();
+  });
 }
 
 StorageWatch::~StorageWatch() {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/thread_name.h"
 #include "common/wall_clock.h"
 #include "gateway/webhook_message.h"
 #include "gateway/webhook_post.h"
@@ -37,7 +38,11 @@ WebhookSender::WebhookSender(Options options, RedisConnection::Options redis, Jo
                     .Register(metrics)) {
   for (const char* verdict : {"delivered", "retrying", "failed"})
     outcomes_.Add({{"verdict", verdict}});
-  for (unsigned i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (unsigned i = 0; i < options_.threads; ++i)
+    threads_.emplace_back([this] {
+      NameThisThread("webhook-send");
+      Run();
+    });
 }
 
 WebhookSender::~WebhookSender() { Stop(); }

@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/log_context.h"
+#include "common/thread_name.h"
 #include "gpu_worker/oom_splitter.h"
 
 namespace batchq {
@@ -23,9 +24,18 @@ BatchExecutor::BatchExecutor(Options options, Handlers handlers, WakeSignal& don
       writer_redis_(options_.redis),
       writer_store_(writer_redis_, options_.store) {
   for (auto& [type, handler] : handlers_) handler->set_cancellation(&running_);
-  claimer_ = std::thread([this] { ClaimLoop(); });
-  runner_ = std::thread([this] { RunLoop(); });
-  writer_ = std::thread([this] { WriteLoop(); });
+  claimer_ = std::thread([this] {
+    NameThisThread("claim");
+    ClaimLoop();
+  });
+  runner_ = std::thread([this] {
+    NameThisThread("run");
+    RunLoop();
+  });
+  writer_ = std::thread([this] {
+    NameThisThread("write");
+    WriteLoop();
+  });
 }
 
 BatchExecutor::~BatchExecutor() { Stop(); }

@@ -1,6 +1,7 @@
 // The whole pipeline with real processes: gateway -> broker -> workers -> Redis.
 #include <algorithm>
 #include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -625,6 +626,36 @@ TEST(PipelineTest, BrokerAndWorkerServeTheirMetrics) {
   EXPECT_NE(worker.find("batchq_worker_busy_seconds_total"), std::string::npos) << worker;
   EXPECT_NE(worker.find(R"(batchq_worker_batch_seconds_count{type="upper"})"), std::string::npos)
       << worker;
+}
+
+// The names of a process's threads, as `top -H` shows them.
+std::multiset<std::string> ThreadNames(pid_t pid) {
+  std::multiset<std::string> names;
+  const std::string tasks = fmt::format("/proc/{}/task", pid);
+  for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+    std::string name;
+    std::getline(std::ifstream(task.path() / "comm"), name);
+    names.insert(name);
+  }
+  return names;
+}
+
+TEST(PipelineTest, EachProcessNamesTheThreadsItStarts) {
+  Stack stack;
+  ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
+  const auto gateway = ThreadNames(stack.gateway().pid());
+  for (const char* name :
+       {"gateway", "broker-link", "done-listener", "group-commit", "group-read"}) {
+    EXPECT_EQ(gateway.count(name), 1u) << name;
+  }
+  EXPECT_EQ(gateway.count("blocking-call"), 2u);
+  const auto broker = ThreadNames(stack.broker().pid());
+  EXPECT_EQ(broker.count("broker"), 1u);
+  EXPECT_EQ(broker.count("record-check"), 1u);
+  const auto worker = ThreadNames(stack.worker(0).pid());
+  for (const char* name : {"claim", "run", "write"}) EXPECT_EQ(worker.count(name), 1u) << name;
+  // Its main thread, and OpenBLAS's own, keep the process's name.
+  EXPECT_GE(worker.count("gpu_worker"), 1u);
 }
 
 }  // namespace
