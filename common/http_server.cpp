@@ -353,27 +353,30 @@ constexpr auto kLastAcceptBackoff = std::chrono::milliseconds(1000);
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
-  Impl(asio::io_context& io_context, Options opts, Handler h, Observer* observer)
+  Impl(asio::io_context& io_context, std::function<asio::io_context&()> session_context_of,
+       Options opts, Handler h, Observer* observer)
       : io(io_context),
+        session_context(std::move(session_context_of)),
         shared(std::make_shared<ServerShared>(std::move(opts), std::move(h), observer)),
         acceptor(io),
         retry_accept(io),
         over_limit_reply(OverLimitReply(shared->options.max_connections)) {}
 
   void Accept() {
-    acceptor.async_accept(asio::make_strand(io), [self = shared_from_this()](beast::error_code ec,
-                                                                             StrandSocket socket) {
-      if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
-      if (ec) return self->BackOff(ec);
-      self->accept_backoff = kFirstAcceptBackoff;
-      socket.set_option(tcp::no_delay(true), ec);
-      if (self->shared->open.load() >= self->shared->options.max_connections) {
-        self->Refuse(std::move(socket));
-      } else {
-        self->StartSession(std::move(socket));
-      }
-      self->Accept();
-    });
+    acceptor.async_accept(
+        asio::make_strand(session_context()),
+        [self = shared_from_this()](beast::error_code ec, StrandSocket socket) {
+          if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
+          if (ec) return self->BackOff(ec);
+          self->accept_backoff = kFirstAcceptBackoff;
+          socket.set_option(tcp::no_delay(true), ec);
+          if (self->shared->open.load() >= self->shared->options.max_connections) {
+            self->Refuse(std::move(socket));
+          } else {
+            self->StartSession(std::move(socket));
+          }
+          self->Accept();
+        });
   }
 
   void BackOff(beast::error_code ec) {
@@ -422,7 +425,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
-  asio::io_context& io;
+  asio::io_context& io;  // the acceptor's
+  // Where the next connection's handlers run.
+  const std::function<asio::io_context&()> session_context;
   const std::shared_ptr<ServerShared> shared;
   tcp::acceptor acceptor;
   // The accept loop is one chain of handlers, so these are touched by one at a time.
@@ -433,7 +438,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 };
 
 HttpServer::HttpServer(asio::io_context& io, Options options, Handler handler, Observer* observer)
-    : impl_(std::make_shared<Impl>(io, std::move(options), std::move(handler), observer)) {
+    : HttpServer(
+          io, [&io]() -> asio::io_context& { return io; }, std::move(options), std::move(handler),
+          observer) {}
+
+HttpServer::HttpServer(IoThreads& threads, Options options, Handler handler, Observer* observer)
+    : HttpServer(
+          threads.First(), [&threads]() -> asio::io_context& { return threads.Next(); },
+          std::move(options), std::move(handler), observer) {}
+
+HttpServer::HttpServer(asio::io_context& io, std::function<asio::io_context&()> session_context,
+                       Options options, Handler handler, Observer* observer)
+    : impl_(std::make_shared<Impl>(io, std::move(session_context), std::move(options),
+                                   std::move(handler), observer)) {
   beast::error_code ec;
   const auto address = asio::ip::make_address(impl_->shared->options.address, ec);
   if (ec)

@@ -2,7 +2,8 @@
 // An HTTP/1.1 keep-alive server on Boost.Beast, plain or over TLS (OpenSSL). It reads a request
 // (refusing bodies over the limit with 413), hands it to the handler with a Respond callback, and
 // writes whatever reply comes back, whenever it comes. No thread is held while a
-// handler waits. Runs on the caller's io_context; thread-safe as Asio is.
+// handler waits. Runs on the caller's io_context, or spreads its connections over
+// IoThreads; thread-safe as Asio is.
 // Hostile clients are bounded: a cap on open connections (past it a new one is told
 // 503 overloaded and closed), separate timeouts for an idle keep-alive connection, for
 // the request's headers and for its body (so slow senders cannot hold connections),
@@ -19,6 +20,7 @@
 #include <boost/asio/ssl/context.hpp>
 
 #include "common/http_types.h"
+#include "common/io_threads.h"
 
 namespace batchq {
 
@@ -60,6 +62,9 @@ class HttpServer {
   // `observer` may be null; otherwise it must outlive the server's sessions.
   HttpServer(boost::asio::io_context& io, Options options, Handler handler,
              Observer* observer = nullptr);
+  // The same on several threads' contexts: it accepts on the first, and each connection
+  // runs on the next context in turn. `threads` must outlive the server.
+  HttpServer(IoThreads& threads, Options options, Handler handler, Observer* observer = nullptr);
   ~HttpServer();
 
   std::uint16_t port() const;
@@ -72,6 +77,8 @@ class HttpServer {
 
  private:
   struct Impl;
+  HttpServer(boost::asio::io_context& io, std::function<boost::asio::io_context&()> session_context,
+             Options options, Handler handler, Observer* observer);
   std::shared_ptr<Impl> impl_;
 };
 

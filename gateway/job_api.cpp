@@ -18,10 +18,10 @@
 
 namespace batchq {
 
-JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store,
-               JobCommitPort& commit, KeyStorePort& keys, WebhookDeliveriesPort& webhooks,
-               BrokerPort& broker, CompletionWaiters& waiters, JobEventHub& hub,
-               prometheus::Registry& registry, KeyAuthenticator* authenticator)
+JobApi::JobApi(IoThreads& io, Options options, JobStorePort& store, JobCommitPort& commit,
+               KeyStorePort& keys, WebhookDeliveriesPort& webhooks, BrokerPort& broker,
+               CompletionWaiters& waiters, JobEventHub& hub, prometheus::Registry& registry,
+               KeyAuthenticator* authenticator)
     : store_(store),
       broker_(broker),
       registry_(registry),
@@ -41,10 +41,14 @@ JobApi::JobApi(boost::asio::io_context& io, Options options, JobStorePort& store
                          .Register(registry)
                          .Add({})),
       submit_(options.submit, store, commit, broker,
-              [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
+              [&io] {
+                return SubmitHandler::Post([&context = io.Here()](std::function<void()> task) {
+                  boost::asio::post(context, std::move(task));
+                });
+              }),
       reads_(io, options.reads, store, broker, waiters),
       retry_(store, broker, options.submit.submit_timeout,
-             [&io](std::function<void()> task) { boost::asio::post(io, std::move(task)); }),
+             [&io](std::function<void()> task) { boost::asio::post(io.Next(), std::move(task)); }),
       events_(options.events, store, hub),
       max_wait_(options.reads.max_wait),
       keys_(keys),

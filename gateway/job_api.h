@@ -53,7 +53,7 @@ class JobApi {
   // Everything passed in must outlive the API. `authenticator` null means --auth none:
   // every request is UnauthenticatedCaller(). Every answer is counted in `registry`
   // (HttpMetrics), which GET /metrics serves.
-  JobApi(boost::asio::io_context& io, Options options, JobStorePort& store, JobCommitPort& commit,
+  JobApi(IoThreads& io, Options options, JobStorePort& store, JobCommitPort& commit,
          KeyStorePort& keys, WebhookDeliveriesPort& webhooks, BrokerPort& broker,
          CompletionWaiters& waiters, JobEventHub& hub, prometheus::Registry& registry,
          KeyAuthenticator* authenticator);

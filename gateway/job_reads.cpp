@@ -73,7 +73,7 @@ struct JobReads::BatchWaitState {
   bool finished = false;
 };
 
-JobReads::JobReads(asio::io_context& io, Options options, JobStorePort& store, BrokerPort& broker,
+JobReads::JobReads(IoThreads& io, Options options, JobStorePort& store, BrokerPort& broker,
                    CompletionWaiters& waiters)
     : io_(io), options_(options), store_(store), broker_(broker), waiters_(waiters) {}
 
@@ -121,12 +121,13 @@ void JobReads::Get(std::string id, std::string_view query, const Caller& caller,
   auto wait = QueryInt(query, "wait_ms");
   if (!wait) return respond(ErrorReply(wait.error()));
   const auto wait_for = std::min(std::chrono::milliseconds(wait->value_or(0)), options_.max_wait);
-  Wait(std::make_shared<WaitState>(io_, std::move(id), caller, std::move(respond)), wait_for);
+  Wait(std::make_shared<WaitState>(io_.Here(), std::move(id), caller, std::move(respond)),
+       wait_for);
 }
 
 void JobReads::AwaitEnd(std::string id, std::chrono::milliseconds wait, const Caller& caller,
                         HttpReply accepted, Respond respond, std::shared_ptr<EarlyWatch> watch) {
-  auto state = std::make_shared<WaitState>(io_, std::move(id), caller, std::move(respond));
+  auto state = std::make_shared<WaitState>(io_.Here(), std::move(id), caller, std::move(respond));
   state->unfinished = std::move(accepted);
   const auto wait_for = std::min(wait, options_.max_wait);
   if (watch && wait_for.count() > 0) return WaitWatched(std::move(state), wait_for, watch);
@@ -222,8 +223,8 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state,
 void JobReads::AwaitBatchEnd(std::vector<SubmitItemOutcome> items, std::chrono::milliseconds wait,
                              const Caller& caller, HttpReply accepted, Respond respond,
                              std::vector<std::shared_ptr<EarlyWatch>> watches) {
-  auto state = std::make_shared<BatchWaitState>(io_, std::move(items), caller, std::move(accepted),
-                                                std::move(respond));
+  auto state = std::make_shared<BatchWaitState>(io_.Here(), std::move(items), caller,
+                                                std::move(accepted), std::move(respond));
   wait = std::min(wait, options_.max_wait);
   if (!watches.empty() && watches.size() == state->ids.size()) {
     return asio::dispatch(state->strand, [this, state, wait, watches = std::move(watches)] {

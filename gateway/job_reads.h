@@ -15,9 +15,9 @@
 #include <vector>
 
 #include <prometheus/counter.h>
-#include <boost/asio/io_context.hpp>
 
 #include "common/http_types.h"
+#include "common/io_threads.h"
 #include "gateway/broker_port.h"
 #include "gateway/caller.h"
 #include "gateway/completion_waiters.h"
@@ -45,7 +45,8 @@ class JobReads {
   static constexpr std::int64_t kMaxListLimit = 200;
 
   // Everything passed in must outlive this object.
-  JobReads(boost::asio::io_context& io, Options options, JobStorePort& store, BrokerPort& broker,
+  // A wait's timer and strand go on the calling I/O thread's context of `io`.
+  JobReads(IoThreads& io, Options options, JobStorePort& store, BrokerPort& broker,
            CompletionWaiters& waiters);
 
   void Get(std::string id, std::string_view query, const Caller& caller, Respond respond);
@@ -110,7 +111,7 @@ class JobReads {
   // The record if the caller may see it: another tenant's job reads as no job.
   Result<std::optional<JobRecord>> Visible(std::string_view id, const Caller& caller);
 
-  boost::asio::io_context& io_;
+  IoThreads& io_;
   const Options options_;
   JobStorePort& store_;
   BrokerPort& broker_;

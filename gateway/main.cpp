@@ -3,18 +3,17 @@
 #include <fstream>
 #include <functional>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "common/http_server.h"
+#include "common/io_threads.h"
 #include "common/logging.h"
 #include "common/open_file_limit.h"
 #include "common/process_flags.h"
@@ -233,7 +232,8 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_MAX_EVENT_STREAMS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
-  app.add_option("--threads", config.threads, "HTTP I/O threads")
+  app.add_option("--threads", config.threads,
+                 "HTTP I/O threads, each with an event loop of its own; a connection stays on one")
       ->envname("BATCHQ_GATEWAY_THREADS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -316,7 +316,8 @@ int main(int argc, char** argv) {
       throw std::runtime_error(login.error().message);
     }
 
-    boost::asio::io_context io(static_cast<int>(config.threads));
+    // One io_context per I/O thread: the threads share no lock on the request path.
+    batchq::IoThreads io(config.threads);
     zmq::context_t zmq_context(1);
     auto curve =
         batchq::LoadCurveClientKeys(curve_flags.secret_file, curve_flags.broker_public_file,
@@ -418,15 +419,15 @@ int main(int argc, char** argv) {
       std::rename(tmp.c_str(), config.ready_file.c_str());
     }
 
-    boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+    boost::asio::signal_set signals(io.First(), SIGINT, SIGTERM);
     // SIGTERM/SIGINT: stop accepting, answer what was already read (up to --drain-ms),
     // then stop. Every job already answered 202 is durable in Redis either way.
-    boost::asio::steady_timer drain(io);
+    boost::asio::steady_timer drain(io.First());
     const auto drain_until = std::make_shared<std::chrono::steady_clock::time_point>();
     std::function<void()> check_drained = [&] {
       if (server.active() == 0 || std::chrono::steady_clock::now() >= *drain_until) {
         spdlog::info("gateway stopped ({} requests unanswered)", server.active());
-        io.stop();
+        io.Stop();
         return;
       }
       drain.expires_after(std::chrono::milliseconds(20));
@@ -440,10 +441,7 @@ int main(int argc, char** argv) {
       *drain_until = std::chrono::steady_clock::now() + config.drain;
       check_drained();
     });
-    std::vector<std::thread> threads;
-    for (unsigned i = 1; i < config.threads; ++i) threads.emplace_back([&io] { io.run(); });
-    io.run();
-    for (auto& thread : threads) thread.join();
+    io.Run();
     // Submits still being written finish now, while the handler they call back exists.
     group_commit.Stop();
     group_read.Stop();

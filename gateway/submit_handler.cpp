@@ -49,6 +49,7 @@ struct SubmitHandler::Pending {
   std::vector<std::size_t> item_of_job;  // jobs[j] is items[item_of_job[j]]
   InFlightClaim in_flight;
   SubmitHandler::BeforeForward before_forward;  // may be unset
+  SubmitHandler::Post post;                     // where the broker's verdict is answered
 };
 
 namespace {
@@ -156,12 +157,12 @@ bool RefuseItems(AdmittedSubmit& admitted, Respond& respond, Check check) {
 }  // namespace
 
 SubmitHandler::SubmitHandler(Options options, JobStorePort& store, JobCommitPort& commit,
-                             BrokerPort& broker, Post post)
+                             BrokerPort& broker, PostFrom post_from)
     : options_(std::move(options)),
       store_(store),
       commit_(commit),
       broker_(broker),
-      post_(std::move(post)) {}
+      post_from_(std::move(post_from)) {}
 
 void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Caller& caller,
                            SubmitRespond answer, BeforeForward before_forward) {
@@ -193,7 +194,8 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
                                                    {},
                                                    {},
                                                    {},
-                                                   std::move(before_forward)});
+                                                   std::move(before_forward),
+                                                   post_from_()});
   pending->jobs = NewJobs(pending->admitted.items, caller.tenant, caller.key_id, NowWallMicros(),
                           *status, pending->item_of_job);
   if (pending->jobs.empty()) return Answer(*pending, std::vector<wire::Verdict>{});
@@ -223,9 +225,12 @@ void SubmitHandler::CheckQuotaAndCommit(std::shared_ptr<Pending> pending) {
         // and thread-safe, and an I/O thread woken only to forward it was one more thread
         // hop per submit. Only what reads or writes Redis again goes elsewhere.
         if (!AnswerCallsRedis(outcome)) return OnCommitted(std::move(pending), std::move(outcome));
-        PostBlocking([this, pending = std::move(pending), outcome = std::move(outcome)]() mutable {
-          OnCommitted(std::move(pending), std::move(outcome));
-        });
+        const Post post = pending->post;
+        PostBlocking(
+            [this, pending = std::move(pending), outcome = std::move(outcome)]() mutable {
+              OnCommitted(std::move(pending), std::move(outcome));
+            },
+            post);
       });
   if (!queued) {
     HttpReply reply = Unavailable(Error{ErrorCode::kOverloaded,
@@ -362,7 +367,7 @@ void SubmitHandler::Forward(std::shared_ptr<Pending> pending) {
         std::function<void()> task = [this, pending, verdicts = std::move(verdicts)]() mutable {
           Answer(*pending, std::move(verdicts));
         };
-        refused ? PostBlocking(std::move(task)) : post_(std::move(task));
+        refused ? PostBlocking(std::move(task), pending->post) : pending->post(std::move(task));
       });
 }
 
@@ -373,10 +378,10 @@ bool SubmitHandler::AnswerCallsRedis(const JobCommitPort::Outcome& outcome) cons
   return !outcome.replicas || !*outcome.replicas || **outcome.replicas < options_.replicas_ack;
 }
 
-void SubmitHandler::PostBlocking(std::function<void()> task) {
+void SubmitHandler::PostBlocking(std::function<void()> task, const Post& post) {
   // Copied, so that a refused task can still go to an I/O thread.
   if (options_.blocking != nullptr && options_.blocking->Run(task)) return;
-  post_(std::move(task));
+  post(std::move(task));
 }
 
 void SubmitHandler::Answer(Pending& pending, Result<std::vector<wire::Verdict>> verdicts) {

@@ -62,10 +62,14 @@ class SubmitHandler {
   };
   // Runs a task on an I/O thread: the broker's answers arrive on its link's thread.
   using Post = std::function<void(std::function<void()>)>;
+  // Called by Handle on the request's thread: where that request's answer is posted. The
+  // gateway gives the I/O thread the request arrived on, whose connection the answer is
+  // written to, so the answer takes one hop between threads, not two.
+  using PostFrom = std::function<Post()>;
 
   // `store`, `commit` and `broker` must outlive the handler.
   SubmitHandler(Options options, JobStorePort& store, JobCommitPort& commit, BrokerPort& broker,
-                Post post);
+                PostFrom post_from);
 
   // Answers through `answer` exactly once; a 202 says what each item became. The jobs belong to the
   // caller's tenant; an Idempotency-Key is the tenant's own (another tenant's same key is another
@@ -102,8 +106,8 @@ class SubmitHandler {
   // Whether answering this outcome calls Redis (a replay's read, a withdrawal).
   bool AnswerCallsRedis(const JobCommitPort::Outcome& outcome) const;
   // Runs `task` on the blocking-call threads when there are some and they take it, else
-  // on an I/O thread.
-  void PostBlocking(std::function<void()> task);
+  // through `post` (an I/O thread).
+  void PostBlocking(std::function<void()> task, const Post& post);
   // False when it answered already (Redis down, a replay, a key conflict, too few
   // replicas).
   bool Persisted(Pending& pending, const JobCommitPort::Outcome& outcome);
@@ -119,7 +123,7 @@ class SubmitHandler {
   JobStorePort& store_;
   JobCommitPort& commit_;
   BrokerPort& broker_;
-  const Post post_;
+  const PostFrom post_from_;
   std::atomic<std::uint64_t> persisted_{0};
   std::atomic<std::size_t> in_flight_jobs_{0};
   SaturatedTypes saturated_;

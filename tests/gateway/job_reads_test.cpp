@@ -16,7 +16,7 @@ using test::FakeStore;
 
 class JobReadsTest : public ::testing::Test {
  protected:
-  JobReadsTest() : reads_(io_, JobReads::Options{}, store_, broker_, waiters_) {
+  JobReadsTest() : reads_(threads_, JobReads::Options{}, store_, broker_, waiters_) {
     JobRecord queued;
     queued.id = "q";
     queued.type = "upper";
@@ -61,7 +61,8 @@ class JobReadsTest : public ::testing::Test {
     io_.restart();
   }
 
-  boost::asio::io_context io_;
+  IoThreads threads_{1};
+  boost::asio::io_context& io_ = threads_.First();
   FakeStore store_;
   FakeBroker broker_;
   CompletionWaiters waiters_;
@@ -330,12 +331,13 @@ TEST_F(JobReadsTest, CancelTakesAQueuedJobOutAndRefusesOneThatEnded) {
 // Through the group read, as the gateway runs: the records come back on its thread and
 // the answers are still given on the wait's strand.
 TEST(JobReadsGroupReadTest, ALongPollAndAWaitingBatchReadThroughTheGroupRead) {
-  boost::asio::io_context io;
+  IoThreads threads(1);
+  boost::asio::io_context& io = threads.First();
   test::FakeStore store;
   test::FakeBroker broker;
   CompletionWaiters waiters;
   GroupRead group_read({}, store);
-  JobReads reads(io, JobReads::Options{.group_read = &group_read}, store, broker, waiters);
+  JobReads reads(threads, JobReads::Options{.group_read = &group_read}, store, broker, waiters);
   // Without it, run_for returns at once while the answers are still on the other thread.
   auto work = boost::asio::make_work_guard(io);
   JobRecord queued;

@@ -37,8 +37,9 @@ class SubmitHandlerTest : public ::testing::Test {
     return SubmitTo(handler, std::move(body), batch, std::move(key), std::move(content_type));
   }
   SubmitHandler Handler() {
-    return SubmitHandler(options_, store_, commit_, broker_,
-                         [](std::function<void()> task) { task(); });
+    return SubmitHandler(options_, store_, commit_, broker_, [] {
+      return SubmitHandler::Post([](std::function<void()> task) { task(); });
+    });
   }
   HttpReply SubmitTo(SubmitHandler& handler, std::string body, bool batch = false,
                      std::string key = "", std::string content_type = "application/json") {
@@ -208,9 +209,11 @@ TEST_F(SubmitHandlerTest, ADurableJobGoesToTheBrokerWithoutAHopThroughAnIoThread
   // Only the broker's verdict is posted to an I/O thread; the commit's answer forwards
   // the job from where it arrives (each post was a thread hop per submit).
   int posts = 0;
-  SubmitHandler handler(options_, store_, commit_, broker_, [&posts](std::function<void()> task) {
-    ++posts;
-    task();
+  SubmitHandler handler(options_, store_, commit_, broker_, [&posts] {
+    return SubmitHandler::Post([&posts](std::function<void()> task) {
+      ++posts;
+      task();
+    });
   });
   EXPECT_EQ(SubmitTo(handler, R"({"type":"upper","input":1})").status, 202);
   EXPECT_EQ(posts, 1);
@@ -220,6 +223,40 @@ TEST_F(SubmitHandlerTest, ADurableJobGoesToTheBrokerWithoutAHopThroughAnIoThread
       202);
   EXPECT_EQ(posts, 2);
   EXPECT_EQ(store_.records.size(), 3u);
+}
+
+TEST_F(SubmitHandlerTest, TheBrokersVerdictIsAnsweredWhereItsRequestArrived) {
+  // The gateway's PostFrom names the I/O thread a request arrived on; here a "place"
+  // the test sets before each submit stands for it. The verdicts come after both
+  // submits, so only a place taken at Handle (not when the verdict is posted) is right.
+  std::string place;
+  std::vector<std::string> answered_at;
+  SubmitHandler handler(options_, store_, commit_, broker_, [&place, &answered_at] {
+    return SubmitHandler::Post([&answered_at, at = place](std::function<void()> task) {
+      answered_at.push_back(at);
+      task();
+    });
+  });
+  broker_.hold = true;
+  std::vector<int> statuses;
+  auto send = [&](const std::string& body) {
+    HttpRequestIn request;
+    request.method = "POST";
+    request.path = "/v1/jobs";
+    request.content_type = "application/json";
+    request.body = body;
+    handler.Handle(request, false, UnauthenticatedCaller(),
+                   [&](SubmitAnswer answer) { statuses.push_back(answer.reply.status); });
+  };
+  place = "first thread";
+  send(R"({"type":"upper","input":1})");
+  place = "second thread";
+  send(R"({"type":"upper","input":2})");
+  place = "the broker link";
+  EXPECT_TRUE(answered_at.empty());
+  broker_.Release();
+  EXPECT_EQ(statuses, (std::vector<int>{202, 202}));
+  EXPECT_EQ(answered_at, (std::vector<std::string>{"first thread", "second thread"}));
 }
 
 TEST_F(SubmitHandlerTest, AStaleStoredBytesFigureIsReadOnTheBlockingThreadsOr503) {

@@ -6,12 +6,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <set>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 
 #include "common/http_server.h"
+#include "common/io_threads.h"
 
 namespace batchq::test {
 namespace {
@@ -110,6 +116,40 @@ TEST(HttpStreamTest, AClientThatSpeaksWhileAPieceIsBeingWrittenEndsTheStreamAndT
   EXPECT_LT(cut.size(), piece.size()) << "the piece was cut off";
   EXPECT_EQ(cut.find("more"), std::string::npos) << "nothing went out after the client spoke";
   EXPECT_NE(after.find("\r\n\r\nok"), std::string::npos) << "the server still answers: " << after;
+}
+
+TEST(HttpServerThreadsTest, ConnectionsSpreadOverTheIoThreadsEachOnOneThread) {
+  IoThreads threads(2);
+  std::mutex mutex;
+  std::map<std::string, std::set<std::thread::id>> threads_of;  // by connection's path
+  HttpServer server(threads, HttpServer::Options{.port = 0},
+                    [&](HttpRequestIn request, Respond respond) {
+                      {
+                        std::lock_guard lock(mutex);
+                        threads_of[request.path].insert(std::this_thread::get_id());
+                      }
+                      respond(HttpReply{200, "ok", "text/plain", {}});
+                    });
+  std::thread runner([&threads] { threads.Run(); });
+  // Two requests on each of two kept-alive connections, then the server closes each.
+  for (const char* path : {"/a", "/b"}) {
+    const std::string request = fmt::format("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    const int fd = SendRequest(server.port(), request + request.substr(0, request.size() - 2) +
+                                                  "Connection: close\r\n\r\n");
+    ASSERT_GE(fd, 0);
+    std::string answer;
+    char buffer[4096];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) answer.append(buffer, n);
+    close(fd);
+    EXPECT_EQ(std::count(answer.begin(), answer.end(), 'k'), 2) << answer;  // two "ok"s
+  }
+  threads.Stop();
+  runner.join();
+  ASSERT_EQ(threads_of.size(), 2u);
+  EXPECT_EQ(threads_of["/a"].size(), 1u) << "a connection stays on its thread";
+  EXPECT_EQ(threads_of["/b"].size(), 1u);
+  EXPECT_NE(*threads_of["/a"].begin(), *threads_of["/b"].begin())
+      << "the next connection goes to the next thread";
 }
 
 }  // namespace

@@ -645,7 +645,7 @@ TEST(PipelineTest, EachProcessNamesTheThreadsItStarts) {
   ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
   const auto gateway = ThreadNames(stack.gateway().pid());
   for (const char* name :
-       {"gateway", "broker-link", "done-listener", "group-commit", "group-read"}) {
+       {"gateway", "io-1", "broker-link", "done-listener", "group-commit", "group-read"}) {
     EXPECT_EQ(gateway.count(name), 1u) << name;
   }
   EXPECT_EQ(gateway.count("blocking-call"), 2u);
