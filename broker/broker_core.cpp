@@ -245,8 +245,12 @@ void BrokerCore::Send(const WorkerInfo& worker, ReadyBatch& ready, Now now, Effe
                 ToString(ready.reason), worker.ready.name);
   if (observer_ != nullptr) observer_->OnBatch(ready.type, batch.close_reason, waits);
   const auto max_run = policy_.MaxRun(ready.type, static_cast<std::uint32_t>(ready.jobs.size()));
+  // Ticks come every heartbeat_interval: that many cover max_run (rounded up).
+  const auto interval = std::max(options_.heartbeat_interval, std::chrono::milliseconds(1));
+  const auto ticks_for_max_run = static_cast<std::uint32_t>(
+      std::max<std::int64_t>(1, (max_run + interval - std::chrono::milliseconds(1)) / interval));
   in_flight_.emplace(batch.batch_id, InFlight{worker.routing, ready.type, std::move(ready.jobs),
-                                              now.steady + max_run});
+                                              now.steady + max_run, 0, ticks_for_max_run});
   out.to_workers.push_back(Outbound{worker.routing, std::move(batch)});
 }
 
@@ -281,8 +285,11 @@ void BrokerCore::OnHeartbeatTick(Now now, Effects& out) {
 
 void BrokerCore::TakeBackOverdue(Now now, Effects& out) {
   std::vector<std::string> batch_ids;
-  for (const auto& [id, batch] : in_flight_) {
-    if (now.steady >= batch.run_deadline) batch_ids.push_back(id);
+  for (auto& [id, batch] : in_flight_) {
+    ++batch.ticks;
+    if (now.steady >= batch.run_deadline && batch.ticks >= batch.ticks_for_max_run) {
+      batch_ids.push_back(id);
+    }
   }
   for (const auto& id : batch_ids) {
     InFlight batch = std::move(in_flight_.extract(id).mapped());

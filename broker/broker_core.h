@@ -117,7 +117,8 @@ class BrokerCore {
   void OnWorkerUnreachable(const std::string& worker, Effects& out);
 
   // Every heartbeat_interval: declares silent workers dead, takes back batches held past
-  // their max_run (their jobs run again under a new attempt; the worker's credit stays
+  // their max_run, by the clock and by the ticks since their dispatch (their jobs run
+  // again under a new attempt; the worker's credit stays
   // spent until it reports that batch done, so a hung worker gets nothing more), and
   // heartbeats the workers.
   void OnHeartbeatTick(Now now, Effects& out);
@@ -145,6 +146,12 @@ class BrokerCore {
     std::string type;
     std::vector<QueuedJob> jobs;
     MonotonicTime run_deadline{};  // dispatch + the type's max_run
+    // Heartbeat ticks since dispatch, and how many of them cover max_run: held past
+    // run_deadline is overdue only once the broker has also ticked that often, so a
+    // pause of the broker's own (whose first tick on waking comes before the DONEs
+    // that arrived meanwhile) takes no batch back.
+    std::uint32_t ticks = 0;
+    std::uint32_t ticks_for_max_run = 1;
   };
 
   void OnReady(const std::string& worker, wire::Ready ready, Now now, Effects& out);

@@ -225,10 +225,13 @@ TEST(BrokerCoreTest, AJobWhoseBatchesKeepHangingFailsAfterMaxAttempts) {
     const auto batches = h.TickBatches();
     ASSERT_EQ(batches.size(), 1u) << attempt;
     EXPECT_EQ(batches[0].second.jobs[0].attempt, attempt);
-    h.Advance(std::chrono::seconds(6));
-    for (std::uint32_t w = 1; w <= attempt; ++w)
-      h.Worker("w" + std::to_string(w), wire::Heartbeat{});
-    endings = h.HeartbeatTick().endings;
+    // Held for 5 s of the broker's ticks, 1 s apart: then taken back.
+    for (int second = 1; second <= 5; ++second) {
+      h.Advance(std::chrono::seconds(1));
+      for (std::uint32_t w = 1; w <= attempt; ++w)
+        h.Worker("w" + std::to_string(w), wire::Heartbeat{});
+      endings = h.HeartbeatTick().endings;
+    }
   }
   ASSERT_EQ(endings.size(), 1u);
   EXPECT_EQ(endings[0].ids, std::vector<std::string>{"a"});
@@ -284,6 +287,54 @@ TEST(BrokerCoreTest, APauseOfTheBrokersOwnDeclaresNoWorkerDead) {
   h.Advance(1ms);
   h.HeartbeatTick();
   EXPECT_EQ(h.core.workers().Find("w"), nullptr) << "a worker silent while the broker ran";
+}
+
+TEST(BrokerCoreTest, APauseOfTheBrokersOwnTakesBackNoBatchPastItsMaxRun) {
+  TypeSettings upper = CoreHarness::Upper();
+  upper.max_run = std::chrono::seconds(5);
+  CoreHarness h(upper);
+  h.Ready("w", 1);
+  h.Submit({"a", "b"});
+  const auto sent = h.TickBatches();
+  ASSERT_EQ(sent.size(), 1u);
+  h.Advance(1s);
+  h.Worker("w", wire::Heartbeat{});
+  h.HeartbeatTick();
+  // The broker stood still for 10 s, past the batch's max_run. The worker finished it
+  // meanwhile; its DONE waits in the socket, read after the first tick on waking.
+  h.Advance(10s);
+  const Effects woke = h.HeartbeatTick();
+  EXPECT_TRUE(woke.endings.empty());
+  EXPECT_EQ(h.core.in_flight_batches(), 1u) << "taken back for the broker's own pause";
+  h.Done("w", sent[0].second);
+  EXPECT_EQ(h.core.in_flight_batches(), 0u);
+  EXPECT_EQ(h.core.workers().Find("w")->free_credits(), 1u);
+  EXPECT_TRUE(h.TickBatches().empty()) << "nothing runs again";
+}
+
+TEST(BrokerCoreTest, ABatchHungAcrossAPauseOfTheBrokersIsTakenBackOnceItsTicksCoverMaxRun) {
+  TypeSettings upper = CoreHarness::Upper();
+  upper.max_run = std::chrono::seconds(3);
+  CoreHarness h(upper);
+  h.Ready("hung", 1);
+  h.Submit({"a"});
+  ASSERT_EQ(h.TickBatches().size(), 1u);
+  h.Ready("w2", 1);
+  h.Advance(1s);
+  h.HeartbeatTick();  // its first tick
+  h.Advance(10s);     // the pause
+  h.Worker("hung", wire::Heartbeat{});
+  h.Worker("w2", wire::Heartbeat{});
+  h.HeartbeatTick();  // its second: past max_run by the clock, but watched for 1 s of it
+  EXPECT_TRUE(h.TickBatches().empty()) << "taken back on waking from the pause";
+  h.Advance(1s);
+  h.Worker("hung", wire::Heartbeat{});
+  h.Worker("w2", wire::Heartbeat{});
+  h.HeartbeatTick();  // its third: 3 ticks of 1 s, the broker watched it for its max_run
+  const auto retry = h.TickBatches();
+  ASSERT_EQ(retry.size(), 1u);
+  EXPECT_EQ(retry[0].first, "w2");
+  EXPECT_EQ(retry[0].second.jobs[0].attempt, 2u);
 }
 
 TEST(BrokerCoreTest, APoisonJobFailsWithWorkerLostAfterMaxAttemptsAndItsBatchMatesRunOn) {
