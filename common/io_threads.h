@@ -4,8 +4,9 @@
 // other I/O thread locks: with one shared io_context, the gateway's two I/O threads met on
 // its lock for most of their wake-ups (a futex wait and wake each time). Asio is told each
 // context has one thread (concurrency hint 1), so a handler posted from that thread stays
-// in its private queue. Work spreads by connection: each new connection is given the next
-// context in turn (Next).
+// in its private queue; its locks stay on, since other threads (the group commit's, the
+// broker link's, the listener's) post into these contexts. Work spreads by connection:
+// each new connection is given the next context in turn (Next), and stays there.
 //
 // Thread-safety: Next, Here, First and Stop may be called from any thread; Run once, from
 // one thread. Owns its contexts and threads; destroy it after everything that holds one
