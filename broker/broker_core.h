@@ -118,9 +118,8 @@ class BrokerCore {
 
   // Every heartbeat_interval: declares silent workers dead, takes back batches held past
   // their max_run, by the clock and by the ticks since their dispatch (their jobs run
-  // again under a new attempt; the worker's credit stays
-  // spent until it reports that batch done, so a hung worker gets nothing more), and
-  // heartbeats the workers.
+  // again under a new attempt; the worker's credit stays spent until it reports that
+  // batch done, so a hung worker gets nothing more), and heartbeats the workers.
   void OnHeartbeatTick(Now now, Effects& out);
   // After events and at wake_at(): expires overdue jobs and dispatches ready batches.
   void OnTick(Now now, Effects& out);
