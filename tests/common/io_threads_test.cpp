@@ -20,7 +20,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs `threads` on a thread of the test's until the returned guard goes.
+// Runs `threads` on a thread of the test's from construction until destruction.
 struct Running {
   explicit Running(IoThreads& threads) : threads(threads), runner([&threads] { threads.Run(); }) {}
   ~Running() {
@@ -94,7 +94,7 @@ TEST(IoThreadsTest, TheThreadsItStartsAreNamedAndTheOneThatRunsItKeepsItsName) {
   std::string first_name;
   std::string other_name;
   {
-    // Run on this thread's own: a thread named for the test, to tell apart.
+    // Run is called from a thread the test names, so that its name can be told apart.
     std::thread runner([&threads] {
       pthread_setname_np(pthread_self(), "the-caller");
       threads.Run();
