@@ -63,12 +63,9 @@ void BatchExecutor::Stop() {
   if (writer_.joinable()) writer_.join();
 }
 
-void BatchExecutor::Enqueue(wire::Batch batch) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(batch));
-  }
-  ready_.notify_one();
+BatchExecutor::Counts BatchExecutor::counts() const {
+  std::lock_guard lock(mutex_);
+  return counts_;
 }
 
 std::vector<wire::Done> BatchExecutor::TakeDone() {
@@ -90,32 +87,94 @@ auto BatchExecutor::WithRetry(Call&& call, int tries_when_stopping) -> decltype(
   }
 }
 
+void BatchExecutor::Enqueue(wire::Batch batch) {
+  bool runner_claims = false;
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back(std::move(batch));
+    runner_claims = runner_idle_ && !claimer_busy_;
+  }
+  // An idle run thread claims the batch itself, sparing a hand-off; a busy one leaves it
+  // to the claim thread, so that the claim overlaps the run.
+  (runner_claims ? claimed_ready_ : ready_).notify_one();
+}
+
 void BatchExecutor::ClaimLoop() {
   for (;;) {
     wire::Batch batch;
     {
       std::unique_lock lock(mutex_);
-      ready_.wait(lock, [this] { return stop_.load() || !queue_.empty(); });
+      ready_.wait(lock, [this] {
+        return stop_.load() || (!queue_.empty() && !runner_idle_ && !claimer_busy_);
+      });
       if (stop_.load()) return;  // queued batches are dropped; the broker re-queues them
       batch = std::move(queue_.front());
       queue_.pop_front();
+      claimer_busy_ = true;
     }
-    std::vector<JobClaim> claims;
-    claims.reserve(batch.jobs.size());
-    for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
-    const BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
-                           options_.worker_name, WallMicros(batch.dispatched_us),
-                           NowWallMicros(),      batch.close_reason,
-                           batch.epoch};
-    // A claim not made while stopping costs nothing: the broker re-queues the batch.
-    auto claimed = WithRetry([&] { return store_.Start(start, claims); }, 0);
+    Claimed claimed = ClaimBatch(std::move(batch));
     {
       std::lock_guard lock(mutex_);
-      to_run_.push_back(
-          Claimed{std::move(batch), claimed ? std::move(*claimed) : std::vector<bool>{}});
+      to_run_.push_back(std::move(claimed));
+      claimer_busy_ = false;
     }
     claimed_ready_.notify_one();
   }
+}
+
+BatchExecutor::Claimed BatchExecutor::ClaimBatch(wire::Batch batch) {
+  std::vector<JobClaim> claims;
+  claims.reserve(batch.jobs.size());
+  for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
+  const BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
+                         options_.worker_name, WallMicros(batch.dispatched_us),
+                         NowWallMicros(),      batch.close_reason,
+                         batch.epoch};
+  // A claim not made while stopping costs nothing: the broker re-queues the batch.
+  auto claimed = WithRetry([&] { return store_.Start(start, claims); }, 0);
+  return Claimed{std::move(batch), claimed ? std::move(*claimed) : std::vector<bool>{}};
+}
+
+std::optional<BatchExecutor::Claimed> BatchExecutor::NextToRun(bool wait, bool& stopped) {
+  std::optional<wire::Batch> to_claim;
+  std::optional<Claimed> next;
+  // Set when this thread stops being idle with a batch still to claim: the claim
+  // thread, which leaves batches to an idle run thread, may claim it now.
+  bool claimer_may_claim = false;
+  {
+    std::unique_lock lock(mutex_);
+    if (wait) {
+      runner_idle_ = true;
+      claimed_ready_.wait(lock, [this] {
+        return claimer_done_ || !to_run_.empty() ||
+               (!stop_.load() && !queue_.empty() && !claimer_busy_);
+      });
+      runner_idle_ = false;
+      if (stop_.load() || (to_run_.empty() && claimer_done_)) {
+        stopped = true;
+        return std::nullopt;
+      }
+      if (to_run_.empty()) {
+        to_claim = std::move(queue_.front());
+        queue_.pop_front();
+        claimer_busy_ = true;
+        ++counts_.claimed_by_runner;
+      }
+      claimer_may_claim = !queue_.empty() && !claimer_busy_;
+    }
+    if (!to_claim && !to_run_.empty() && !stop_.load()) {
+      next = std::move(to_run_.front());
+      to_run_.pop_front();
+    }
+  }
+  if (to_claim) {
+    next = ClaimBatch(std::move(*to_claim));
+    std::lock_guard lock(mutex_);
+    claimer_busy_ = false;
+    claimer_may_claim = !queue_.empty();
+  }
+  if (claimer_may_claim) ready_.notify_one();
+  return next;
 }
 
 void BatchExecutor::RunLoop() {
@@ -124,47 +183,59 @@ void BatchExecutor::RunLoop() {
   std::unique_ptr<Launched> in_flight;
   auto previous_end = Clock::now();
   for (;;) {
-    std::optional<Claimed> next;
-    {
-      std::unique_lock lock(mutex_);
-      if (in_flight == nullptr) {
-        claimed_ready_.wait(lock, [this] { return claimer_done_ || !to_run_.empty(); });
-        if (to_run_.empty() || stop_.load()) return;
-      }
-      if (!to_run_.empty() && !stop_.load()) {
-        next = std::move(to_run_.front());
-        to_run_.pop_front();
-      }
-    }
+    bool stopped = false;
+    std::optional<Claimed> next = NextToRun(in_flight == nullptr, stopped);
+    if (stopped) return;
     std::unique_ptr<Launched> launched = next ? Launch(std::move(*next)) : nullptr;
     if (in_flight != nullptr) {
-      std::vector<JobOutcome> outcomes = Collect(*in_flight);
-      const auto end = Clock::now();
-      // The device's occupancy per batch feeds the broker's cost model; with batches
-      // overlapping, a batch is charged from when the previous one ended.
-      const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(
-          end - std::max(in_flight->start, previous_end));
-      previous_end = end;
-      if (options_.metrics != nullptr) {
-        std::chrono::microseconds device{0};
-        if (in_flight->handler != nullptr) {
-          const auto total = in_flight->handler->device_time();
-          device = total - device_seen_[in_flight->handler];
-          device_seen_[in_flight->handler] = total;
-        }
-        options_.metrics->OnBatch(in_flight->claimed.batch.type, exec, outcomes, device);
-      }
+      Written written = CollectInFlight(*in_flight, previous_end);
+      // With no batch launched, claimed or waiting to be, this thread would only wait:
+      // it writes the results itself, sparing the hand-off to the writer (a wake-up on
+      // the job's way back). Otherwise, or with the writer still busy, the writer does,
+      // in order, and this thread goes on to the next batch.
+      bool write_here = false;
       {
         std::lock_guard lock(mutex_);
-        to_write_.push_back(
-            Written{in_flight->claimed.batch.batch_id,
-                    static_cast<std::uint32_t>(in_flight->claimed.batch.jobs.size()), exec,
-                    std::move(outcomes)});
+        write_here = launched == nullptr && to_write_.empty() && !writer_busy_ && to_run_.empty() &&
+                     queue_.empty() && !claimer_busy_;
+        if (write_here) {
+          writer_busy_ = true;
+          ++counts_.written_by_runner;
+        } else {
+          to_write_.push_back(std::move(written));
+        }
       }
-      written_ready_.notify_one();
+      if (write_here) {
+        WriteBatch(std::move(written), /*then_idle=*/true);
+      } else {
+        written_ready_.notify_one();
+      }
     }
     in_flight = std::move(launched);
   }
+}
+
+BatchExecutor::Written BatchExecutor::CollectInFlight(Launched& in_flight,
+                                                      Clock::time_point& previous_end) {
+  std::vector<JobOutcome> outcomes = Collect(in_flight);
+  const auto end = Clock::now();
+  // The device's occupancy per batch feeds the broker's cost model; with batches
+  // overlapping, a batch is charged from when the previous one ended.
+  const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(
+      end - std::max(in_flight.start, previous_end));
+  previous_end = end;
+  if (options_.metrics != nullptr) {
+    std::chrono::microseconds device{0};
+    if (in_flight.handler != nullptr) {
+      const auto total = in_flight.handler->device_time();
+      device = total - device_seen_[in_flight.handler];
+      device_seen_[in_flight.handler] = total;
+    }
+    options_.metrics->OnBatch(in_flight.claimed.batch.type, exec, outcomes, device);
+  }
+  return Written{in_flight.claimed.batch.batch_id,
+                 static_cast<std::uint32_t>(in_flight.claimed.batch.jobs.size()), exec,
+                 std::move(outcomes)};
 }
 
 namespace {
@@ -197,24 +268,33 @@ void BatchExecutor::WriteLoop() {
       if (to_write_.empty()) return;  // the runner stopped and everything is written
       written = std::move(to_write_.front());
       to_write_.pop_front();
+      writer_busy_ = true;
     }
-    const ScopedLogContext log_context(written.batch_id);
-    wire::Done done{written.batch_id, written.size, written.exec.count(), {}};
-    if (!written.outcomes.empty()) {
-      // Results already computed get more tries while stopping: finished work is dear.
-      auto stored = WithRetry([&] { return writer_store_.Finish(written.outcomes); }, 5);
-      if (!stored) {
-        spdlog::error("batch results not written: {}", stored.error().message);
-      } else {
-        done.retries = RetriesOf(*stored, written.outcomes);
-      }
-    }
-    {
-      std::lock_guard lock(mutex_);
-      done_.push_back(std::move(done));
-    }
-    done_signal_.Notify();
+    WriteBatch(std::move(written), /*then_idle=*/false);
   }
+}
+
+void BatchExecutor::WriteBatch(Written written, bool then_idle) {
+  const ScopedLogContext log_context(written.batch_id);
+  wire::Done done{written.batch_id, written.size, written.exec.count(), {}};
+  if (!written.outcomes.empty()) {
+    // Results already computed get more tries while stopping: finished work is dear.
+    auto stored = WithRetry([&] { return writer_store_.Finish(written.outcomes); }, 5);
+    if (!stored) {
+      spdlog::error("batch results not written: {}", stored.error().message);
+    } else {
+      done.retries = RetriesOf(*stored, written.outcomes);
+    }
+  }
+  {
+    std::lock_guard lock(mutex_);
+    done_.push_back(std::move(done));
+    writer_busy_ = false;
+    // Idle from here, before anyone hears of the DONE: the next batch, sent as the
+    // broker gets it, is the run thread's to claim.
+    if (then_idle) runner_idle_ = true;
+  }
+  done_signal_.Notify();
 }
 
 std::unique_ptr<BatchExecutor::Launched> BatchExecutor::Launch(Claimed claimed) {

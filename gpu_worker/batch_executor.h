@@ -5,6 +5,9 @@
 //          previous batch still runs: with 2 credits the next batch is here early;
 //   run    the handler, one batch at a time;
 //   write  writes every result (once, fenced) and reports the batch done.
+// A run thread with nothing to overlap (no batch in flight, none claimed or next)
+// claims and writes its batch itself: under light load a batch then crosses no thread
+// but the run thread's, and each crossing is a wake-up on the job's path.
 // Enqueue/TakeDone/Stop are thread-safe.
 
 #include <atomic>
@@ -13,6 +16,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -50,6 +54,13 @@ class BatchExecutor {
   // The broker says job `id` was cancelled: its handler may stop early (RunningJobs).
   void Cancel(std::string_view id);
   std::vector<wire::Done> TakeDone();
+
+  // The batches the run thread claimed and wrote itself, having nothing else to do.
+  struct Counts {
+    std::uint64_t claimed_by_runner = 0;
+    std::uint64_t written_by_runner = 0;
+  };
+  Counts counts() const;
   // Returns once the running batch is finished and every result is written; queued
   // batches are dropped (the broker re-queues them when this worker disconnects).
   // Idempotent.
@@ -92,6 +103,18 @@ class BatchExecutor {
   void ClaimLoop();
   void RunLoop();
   void WriteLoop();
+  // Marks the batch's jobs running, with the claimer's connection (held through
+  // claimer_busy_).
+  Claimed ClaimBatch(wire::Batch batch);
+  // The next claimed batch for the run thread, claimed here when the thread would only
+  // wait for the claim thread; with `wait` false (a batch in flight), only one already
+  // claimed. Sets `stopped` when the thread must return.
+  std::optional<Claimed> NextToRun(bool wait, bool& stopped);
+  // Collects the batch in flight and charges it from `previous_end`, which it moves on.
+  Written CollectInFlight(Launched& in_flight, std::chrono::steady_clock::time_point& previous_end);
+  // Writes one batch's results with the writer's connection (held through writer_busy_)
+  // and queues its DONE; `then_idle` when the run thread writes and has nothing left.
+  void WriteBatch(Written written, bool then_idle);
   // Picks the claimed jobs and launches them when the handler is two-phase. Heap
   // allocated so the input views never move.
   std::unique_ptr<Launched> Launch(Claimed claimed);
@@ -111,7 +134,7 @@ class BatchExecutor {
   RedisConnection writer_redis_;
   JobStore writer_store_;
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable ready_;
   std::condition_variable claimed_ready_;
   std::condition_variable written_ready_;
@@ -123,6 +146,13 @@ class BatchExecutor {
   std::atomic<bool> stop_{false};
   bool claimer_done_ = false;  // guarded by mutex_
   bool runner_done_ = false;   // guarded by mutex_
+  // An idle run thread claims and writes its batches itself (a hand-off to another
+  // thread is a wake-up on the job's path); each connection is used by one thread at a
+  // time, which these mark.
+  bool runner_idle_ = true;    // guarded by mutex_: nothing in flight or to collect
+  bool claimer_busy_ = false;  // guarded by mutex_: a thread is claiming with store_
+  bool writer_busy_ = false;   // guarded by mutex_: a thread is writing with writer_store_
+  Counts counts_;              // guarded by mutex_
   std::thread claimer_;
   std::thread runner_;
   std::thread writer_;

@@ -1,0 +1,164 @@
+// The worker's BatchExecutor on a real Redis, under the worker's ACL user: a run thread
+// with nothing to overlap claims and writes its batches itself (no hand-off, so no
+// wake-up of another thread on the job's path); one busy running a batch leaves the
+// next claim to the claim thread and the running batch's results to the writer, so that
+// claims and writes still overlap the handler under load.
+#include <poll.h>
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/job_store.h"
+#include "common/wake_signal.h"
+#include "gpu_worker/batch_executor.h"
+#include "tests/support/role_stores.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Answers each input with itself; while closed, a batch waits in Run until Open().
+class GateHandler : public Handler {
+ public:
+  Result<std::vector<ItemResult>> Run(std::span<const std::string_view> inputs) override {
+    std::unique_lock lock(mutex_);
+    ++entered_;
+    changed_.notify_all();
+    changed_.wait(lock, [this] { return open_; });
+    std::vector<ItemResult> results;
+    for (const auto input : inputs) results.emplace_back(std::string(input));
+    return results;
+  }
+  void Close() {
+    std::lock_guard lock(mutex_);
+    open_ = false;
+  }
+  void Open() {
+    {
+      std::lock_guard lock(mutex_);
+      open_ = true;
+    }
+    changed_.notify_all();
+  }
+  // Whether `count` batches entered Run within 10 s.
+  bool WaitEntered(int count) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 10s, [&] { return entered_ >= count; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  bool open_ = true;
+  int entered_ = 0;
+};
+
+class BatchExecutorTest : public ::testing::Test {
+ protected:
+  BatchExecutorTest() : stack_(StackOptions{.workers = 0}) {}
+
+  void SetUp() override {
+    ASSERT_TRUE(stack_.WaitReady(0)) << stack_.Logs();
+    roles_ = std::make_unique<RoleStores>(stack_);
+    auto endpoint =
+        ResolveRedisEndpoint(stack_.redis_url("worker"), stack_.redis_password_file("worker"));
+    ASSERT_TRUE(endpoint) << endpoint.error().message;
+    auto gate = std::make_unique<GateHandler>();
+    gate_ = gate.get();
+    BatchExecutor::Handlers handlers;
+    handlers.emplace("upper", std::move(gate));
+    executor_ = std::make_unique<BatchExecutor>(
+        BatchExecutor::Options{RedisConnection::Options{*endpoint}, {}, "w1"}, std::move(handlers),
+        done_signal_);
+  }
+
+  // A batch of one new job, created in Redis as the gateway creates it.
+  wire::Batch NewBatch(const std::string& name) {
+    NewJob job;
+    job.id = fmt::format("{}-{}", name, NowWallMicros().count());
+    job.type = "upper";
+    job.input = R"("in")";
+    job.created = NowWallMicros();
+    EXPECT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
+    wire::Batch batch{name, "upper", NowWallMicros().count(), "idle_worker", {}, roles_->Epoch()};
+    batch.jobs.push_back(wire::BatchJob{job.id, 1, job.input});
+    return batch;
+  }
+
+  // The DONEs taken until `count` came, or 10 s passed.
+  std::vector<wire::Done> WaitDone(std::size_t count) {
+    std::vector<wire::Done> done;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (done.size() < count && std::chrono::steady_clock::now() < deadline) {
+      pollfd fd{done_signal_.fd(), POLLIN, 0};
+      poll(&fd, 1, 100);
+      done_signal_.Drain();
+      for (auto& one : executor_->TakeDone()) done.push_back(std::move(one));
+    }
+    return done;
+  }
+
+  JobStatus StatusOf(const wire::Batch& batch) {
+    auto record = roles_->gateway.Get(batch.jobs.front().id);
+    if (!record || !*record) return JobStatus::kQueued;
+    return (*record)->status;
+  }
+
+  Stack stack_;
+  std::unique_ptr<RoleStores> roles_;
+  WakeSignal done_signal_;
+  GateHandler* gate_ = nullptr;
+  std::unique_ptr<BatchExecutor> executor_;
+};
+
+TEST_F(BatchExecutorTest, AnIdleRunThreadClaimsAndWritesItsBatchesItself) {
+  // One batch at a time, each sent once the last is done, as under light load.
+  for (int i = 0; i < 3; ++i) {
+    const wire::Batch batch = NewBatch(fmt::format("light-{}", i));
+    executor_->Enqueue(batch);
+    ASSERT_EQ(WaitDone(1).size(), 1u) << "batch " << i << " never came back done";
+    EXPECT_EQ(StatusOf(batch), JobStatus::kSucceeded);
+  }
+  const auto counts = executor_->counts();
+  EXPECT_EQ(counts.claimed_by_runner, 3u) << "the claim thread claimed for an idle run thread";
+  EXPECT_EQ(counts.written_by_runner, 3u) << "the writer wrote for an idle run thread";
+}
+
+TEST_F(BatchExecutorTest, ABusyRunThreadLeavesTheNextClaimAndItsResultsToTheOtherThreads) {
+  gate_->Close();
+  const wire::Batch first = NewBatch("first");
+  executor_->Enqueue(first);
+  ASSERT_TRUE(gate_->WaitEntered(1)) << "the first batch never ran";
+
+  // The run thread waits in the handler: only the claim thread can claim the second.
+  const wire::Batch second = NewBatch("second");
+  executor_->Enqueue(second);
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (StatusOf(second) != JobStatus::kRunning && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // a poll of Redis for the claim, not a wait for time
+  }
+  ASSERT_EQ(StatusOf(second), JobStatus::kRunning) << "the second batch was not claimed";
+  EXPECT_EQ(StatusOf(first), JobStatus::kRunning);
+
+  gate_->Open();
+  ASSERT_EQ(WaitDone(2).size(), 2u);
+  EXPECT_EQ(StatusOf(first), JobStatus::kSucceeded);
+  EXPECT_EQ(StatusOf(second), JobStatus::kSucceeded);
+  const auto counts = executor_->counts();
+  EXPECT_EQ(counts.claimed_by_runner, 1u) << "only the first batch found the run thread idle";
+  // The first batch's results go to the writer, as the second is next; the second's
+  // may be written by either, depending on whether the writer is done with the first.
+  EXPECT_LE(counts.written_by_runner, 1u) << "the run thread wrote with a batch next";
+}
+
+}  // namespace
+}  // namespace batchq::test
