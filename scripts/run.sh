@@ -29,12 +29,14 @@
 # Webhooks go to public addresses only; BATCHQ_WEBHOOK_ALLOW (hosts and CIDRs,
 # comma-separated, e.g. 127.0.0.1) lets the gateway send them to the ones listed too.
 #
-# --detach starts everything in the background and keeps pids and logs in .run/;
-# --stop stops a detached stack.
+# --detach starts everything in the background and keeps pids and logs in .run/
+# (BATCHQ_RUN_DIR: elsewhere); --stop stops a detached stack. BATCHQ_WORKER_BIN runs
+# another worker binary (benchmarks compare an older build's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-run_dir="$root/.run"
+# BATCHQ_RUN_DIR keeps a second stack's state apart (benchmarks use a fresh one).
+run_dir="${BATCHQ_RUN_DIR:-$root/.run}"
 
 port=8080
 workers=2
@@ -196,6 +198,7 @@ elif [[ -z "$redis_url" ]]; then
   export REDISCLI_AUTH
   REDISCLI_AUTH=$(cat "$users/admin.password")
   wait_redis "$redis_port"
+  echo "$redis_port" >"$run_dir/redis.port"
 fi
 frontend_port=$(free_port_from 5555)
 backend_port=$(free_port_from $((frontend_port + 1)))
@@ -250,7 +253,7 @@ start gateway "$bin/gateway/gateway" $(redis_args gateway) --port "$port" \
   --webhook-allow "${BATCHQ_WEBHOOK_ALLOW:-}"
 for i in $(seq 1 "$workers"); do
   # shellcheck disable=SC2046
-  start "worker$i" "$bin/gpu_worker/gpu_worker" $(redis_args worker) \
+  start "worker$i" "${BATCHQ_WORKER_BIN:-$bin/gpu_worker/gpu_worker}" $(redis_args worker) \
     --broker "$backends" $(curve_client worker) --name "worker$i" \
     --backend "$backend" "${worker_python[@]}"
 done
