@@ -171,6 +171,13 @@ std::optional<BatchExecutor::Claimed> BatchExecutor::NextToRun(bool wait, bool& 
     next = ClaimBatch(std::move(*to_claim));
     std::lock_guard lock(mutex_);
     claimer_busy_ = false;
+    // Stopping, a batch claimed here is left as one the claim thread claimed would be:
+    // not run and not reported done, so the broker queues it again when this worker
+    // goes (a DONE would tell it the batch's jobs are over).
+    if (stop_.load()) {
+      stopped = true;
+      return std::nullopt;
+    }
     claimer_may_claim = !queue_.empty();
   }
   if (claimer_may_claim) ready_.notify_one();

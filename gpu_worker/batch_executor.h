@@ -8,7 +8,7 @@
 // A run thread with nothing to overlap (no batch in flight, none claimed or next)
 // claims and writes its batch itself: under light load a batch then crosses no thread
 // but the run thread's, and each crossing is a wake-up on the job's path.
-// Enqueue/TakeDone/Stop are thread-safe.
+// Enqueue/TakeDone/counts/Stop are thread-safe.
 
 #include <atomic>
 #include <condition_variable>

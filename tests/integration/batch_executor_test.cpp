@@ -94,6 +94,13 @@ class BatchExecutorTest : public ::testing::Test {
     return batch;
   }
 
+  // A batch of one job that Redis was never asked about (for when Redis is gone).
+  wire::Batch NewBatchWithoutRecord(const std::string& name) {
+    wire::Batch batch{name, "upper", NowWallMicros().count(), "idle_worker", {}, 1};
+    batch.jobs.push_back(wire::BatchJob{name + "-job", 1, R"("in")"});
+    return batch;
+  }
+
   // The DONEs taken until `count` came, or 10 s passed.
   std::vector<wire::Done> WaitDone(std::size_t count) {
     std::vector<wire::Done> done;
@@ -158,6 +165,22 @@ TEST_F(BatchExecutorTest, ABusyRunThreadLeavesTheNextClaimAndItsResultsToTheOthe
   // The first batch's results go to the writer, as the second is next; the second's
   // may be written by either, depending on whether the writer is done with the first.
   EXPECT_LE(counts.written_by_runner, 1u) << "the run thread wrote with a batch next";
+}
+
+TEST_F(BatchExecutorTest, ABatchItsIdleRunThreadCouldNotClaimBeforeStoppingIsNotReportedDone) {
+  // Redis is gone: the run thread's claim of the batch retries until Stop gives it up.
+  stack_.redis().Kill();
+  executor_->Enqueue(NewBatchWithoutRecord("unclaimed"));
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (executor_->counts().claimed_by_runner == 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(10ms);  // a poll for the claim to begin, not a wait for time
+  }
+  ASSERT_EQ(executor_->counts().claimed_by_runner, 1u) << "the run thread never began the claim";
+  executor_->Stop();
+  // A DONE would tell the broker the batch's jobs are over; without one, it queues them
+  // again when this worker disconnects.
+  EXPECT_TRUE(executor_->TakeDone().empty()) << "a batch never claimed was reported done";
 }
 
 }  // namespace
