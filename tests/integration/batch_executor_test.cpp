@@ -65,6 +65,10 @@ class GateHandler : public Handler {
 class BatchExecutorTest : public ::testing::Test {
  protected:
   BatchExecutorTest() : stack_(StackOptions{.workers = 0}) {}
+  // A test that failed with the gate closed must not leave Stop waiting on its batch.
+  ~BatchExecutorTest() override {
+    if (gate_ != nullptr) gate_->Open();
+  }
 
   void SetUp() override {
     ASSERT_TRUE(stack_.WaitReady(0)) << stack_.Logs();
