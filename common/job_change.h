@@ -1,9 +1,11 @@
 #pragma once
-// A job's state change as the change channel ({prefix}done in Redis) carries it: the
-// scripts that queue, start and end jobs publish one message per call, each change a
-// line "id<TAB>status<TAB>attempt<TAB>tenant<TAB>type", lines joined by '\n'. Gateways
-// wake their long-polls on the ending ones and feed their event streams from all of
-// them. The channel keeps its historic name: Redis ACLs already grant it to each role.
+// A job's state change as the change channels carry it: the scripts that queue, start
+// and end jobs publish one message per call, each change a line
+// "id<TAB>status<TAB>attempt<TAB>tenant<TAB>type", lines joined by '\n'. Endings go on
+// {prefix}done, which every gateway hears to wake its long-polls; jobs queued and
+// started go on {prefix}progress, which a gateway hears only while it has event streams
+// open (progress_demand.h), so that the others are not woken twice more per job. Both
+// feed the event streams.
 //
 // The script that ends jobs with a worker's outcome also publishes, just before its
 // changes, one message of *carried records*. Each is the change line of an ended job

@@ -4,6 +4,7 @@
 #include <random>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "common/job_change.h"
 #include "common/job_limits.h"
@@ -68,6 +69,7 @@ JobStore::JobStore(RedisConnection& redis, Options options)
       recent_key_(options_.key_prefix + "recent"),
       recent_last_(std::to_string(kRecentJobs - 1)),
       done_channel_(options_.key_prefix + "done"),
+      progress_channel_(options_.key_prefix + "progress"),
       ttl_(std::to_string(options_.result_ttl.count())),
       unfinished_lifetime_(kMaxQueueLifetime + kMaxTypeDuration + options_.result_ttl),
       unfinished_ttl_(std::to_string(unfinished_lifetime_.count())),
@@ -170,10 +172,33 @@ Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
     commands.push_back({"HINCRBY", account, minute_field, bytes});
     commands.push_back({"ZADD", due, minute, minute});
   }
-  commands.push_back({"PUBLISH", done_channel_, changes});
+  std::optional<std::size_t> publish_at;
+  if (!progress_refused_) {
+    publish_at = commands.size();
+    commands.push_back({"PUBLISH", progress_channel_, changes});
+  }
   commands.push_back({"EXEC"});
+  return RunGroup(commands, publish_at);
+}
+
+Status JobStore::RunGroup(std::vector<std::vector<std::string_view>>& commands,
+                          std::optional<std::size_t> publish_at) {
   auto replies = redis_.Pipeline(commands, Replay::kUnsafe);
   if (!replies) return std::unexpected(replies.error());
+  if (publish_at && (*replies)[*publish_at].is_error() &&
+      (*replies)[*publish_at].str.starts_with("NOPERM")) {
+    // An ACL written before the progress channel existed: Redis refused the PUBLISH as
+    // it was queued, so the transaction ran nothing. The jobs go in without the notice:
+    // event streams then miss their queued changes, and the endings still flow.
+    progress_refused_ = true;
+    spdlog::warn(
+        "Redis refused the {} channel to this user ({}); regenerate the ACL file "
+        "(scripts/make_redis_users.sh) so that event streams see jobs queued",
+        progress_channel_, (*replies)[*publish_at].str);
+    commands.erase(commands.begin() + static_cast<std::ptrdiff_t>(*publish_at));
+    replies = redis_.Pipeline(commands, Replay::kUnsafe);
+    if (!replies) return std::unexpected(replies.error());
+  }
   const RedisReply& exec = replies->back();
   if (exec.kind != RedisReply::Kind::kArray) return std::unexpected(UnexpectedReply("EXEC", exec));
   for (const RedisReply& reply : exec.elements) {
@@ -204,7 +229,7 @@ Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_vie
   if (reply->str == "created") {
     // After the script, not in it: a lost notice costs an event stream a change, while
     // the job and its key stay one atomic step.
-    (void)redis_.Command({"PUBLISH", done_channel_, QueuedChange(job)});
+    (void)redis_.Command({"PUBLISH", progress_channel_, QueuedChange(job)});
     return CreateOutcome{true, job.id, true};
   }
   const auto space = reply->str.find(' ');
@@ -433,7 +458,7 @@ Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<con
   const std::string count = std::to_string(fields.count());
   const std::string epoch = std::to_string(batch.epoch);
   std::vector<std::string_view> key_views(keys.begin(), keys.end());
-  std::vector<std::string_view> args{count, epoch_key_, epoch, done_channel_};
+  std::vector<std::string_view> args{count, epoch_key_, epoch, progress_channel_};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   args.insert(args.end(), tokens.begin(), tokens.end());
   // A replayed claim would find its own first run and answer "not claimed".
@@ -508,8 +533,9 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
   const std::string history = std::to_string(kMaxHistory);
   std::vector<std::string_view> key_views{pending_key_};
   std::vector<std::string_view> args{
-      now, ttl_, done_channel_, minute, options_.key_prefix, max_backoff, history};
-  args.reserve(7 + outcomes.size() * 17);
+      now,         ttl_,    done_channel_,    minute, options_.key_prefix,
+      max_backoff, history, progress_channel_};
+  args.reserve(8 + outcomes.size() * 17);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     key_views.push_back(texts[4 * i]);
     args.insert(args.end(),
@@ -533,7 +559,7 @@ Result<RequeueOutcome> JobStore::Requeue(std::string_view id, JobStatus* status_
   const std::string overhead = std::to_string(kRecordOverheadBytes);
   const std::string history = std::to_string(kMaxHistory);
   const std::string_view keys[] = {pending_key_, key, blob};
-  const std::string_view args[] = {now,    done_channel_,       id,       score,  unfinished_ttl_,
+  const std::string_view args[] = {now,    progress_channel_,   id,       score,  unfinished_ttl_,
                                    minute, options_.key_prefix, overhead, history};
   auto reply = redis_.Eval(kRequeueScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());

@@ -229,12 +229,18 @@ class JobStore {
   // {prefix}broker:epoch, the active broker's epoch (BrokerLease), which fences starts
   // and the broker's endings.
   const std::string& epoch_key() const { return epoch_key_; }
+  // {prefix}done carries endings, {prefix}progress jobs queued and started (job_change.h).
   const std::string& done_channel() const { return done_channel_; }
+  const std::string& progress_channel() const { return progress_channel_; }
 
  private:
   Result<CreateOutcome> CreateClaimed(const NewJob& job, std::string_view job_key,
                                       const RecordFields& fields, std::string_view score,
                                       std::string_view minute, const IdempotencyClaim& claim);
+  // Sends a group's MULTI/EXEC; when Redis refuses the PUBLISH at `publish_at` for the
+  // user's ACL, sends it again without it.
+  Status RunGroup(std::vector<std::vector<std::string_view>>& commands,
+                  std::optional<std::size_t> publish_at);
   Result<std::vector<bool>> RunTerminate(std::span<const std::string> ids, JobStatus status,
                                          ErrorCode code, std::string_view message,
                                          std::string_view epoch_key, std::string_view epoch);
@@ -249,6 +255,9 @@ class JobStore {
   const std::string recent_key_;
   const std::string recent_last_;  // kRecentJobs - 1, as LTRIM's stop index
   const std::string done_channel_;
+  const std::string progress_channel_;
+  // Redis refused progress_channel_ to this user once: groups no longer publish on it.
+  bool progress_refused_ = false;
   const std::string ttl_;  // result_ttl in seconds, as text
   // An unfinished record's expiry: the longest queue wait and run plus result_ttl.
   const std::chrono::seconds unfinished_lifetime_;

@@ -114,8 +114,8 @@ end
 )lua";
 
 // KEYS: job keys. ARGV: field pair count n, the broker epoch's key, the batch's epoch,
-// the change channel, n field/value pairs, then one attempt token per job. A job is claimed when it
-// is queued, or running under an older attempt (its previous worker was declared lost), and only
+// the progress channel, n field/value pairs, then one attempt token per job. A job is claimed when
+// it is queued, or running under an older attempt (its previous worker was declared lost), and only
 // while the batch's epoch is current: a deposed broker's batch claims nothing. The epoch key is an
 // argument, not a declared key: Redis checks declared keys for write access, and workers may only
 // read it.
@@ -138,7 +138,9 @@ for i, key in ipairs(KEYS) do
     out[i] = 0
   end
 end
-if #changes > 0 then redis.call('PUBLISH', ARGV[4], table.concat(changes, '\n')) end
+-- pcall: an ACL written before the progress channel existed refuses it, which must not
+-- refuse the start.
+if #changes > 0 then redis.pcall('PUBLISH', ARGV[4], table.concat(changes, '\n')) end
 return out
 )lua")};
 
@@ -251,7 +253,8 @@ end
 }
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
-// minute, key prefix, longest backoff (ms), history length, then per job: token,
+// minute, key prefix, longest backoff (ms), history length, the progress channel (for the
+// jobs queued again), then per job: token,
 // blob, retry (the jitter in thousandths when the failure is retryable, else ''), pair
 // count, the outcome's field/value pairs. Written only while the job runs under that
 // very attempt: the fencing that makes a late result from a lost worker harmless. A
@@ -284,7 +287,7 @@ local function retry_later(key, st, token, jitter, first, last)
   requeued[#requeued + 1] = change(st[3], $S_queued, token, st[4], st[6])
   return delay
 end
-local a = 8
+local a = 9
 for i = 2, #KEYS do
   local key = KEYS[i]
   local token, blob, jitter, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
@@ -323,7 +326,7 @@ for i = 2, #KEYS do
   end
 end
 settle(ARGV[5])
-if #requeued > 0 then redis.call('PUBLISH', ARGV[3], table.concat(requeued, '\n')) end
+if #requeued > 0 then redis.pcall('PUBLISH', ARGV[8], table.concat(requeued, '\n')) end
 -- Before the changes, so that a gateway that reads both wakes each waiter with its record.
 for i = 1, #carried, 100 do
   redis.call('PUBLISH', ARGV[3], table.concat({unpack(carried, i, math.min(i + 99, #carried))}, '\n'))
@@ -390,7 +393,7 @@ if st[1] == $S_running then return 2 end
 return 1
 )lua")};
 
-// KEYS[1]: pending set; KEYS[2]: job key; KEYS[3]: its blob. ARGV: now_us, channel, id,
+// KEYS[1]: pending set; KEYS[2]: job key; KEYS[3]: its blob. ARGV: now_us, progress channel, id,
 // pending score (ms), unfinished ttl_s, unfinished release minute, key prefix, record
 // overhead bytes, history length. Queues an ended (failed, expired, cancelled) job again
 // under the same id: its attempt goes to the history, its result and error are dropped,
@@ -417,7 +420,7 @@ if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
 redis.call('DEL', KEYS[3])
 redis.call('EXPIRE', KEYS[2], ARGV[5])
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
-redis.call('PUBLISH', ARGV[2], change(ARGV[3], $S_queued, st[2], st[3], st[4]))
+redis.pcall('PUBLISH', ARGV[2], change(ARGV[3], $S_queued, st[2], st[3], st[4]))
 settle(ARGV[7])
 return 1
 )lua")};

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -497,6 +498,55 @@ Status RedisConnection::Subscribe(std::string_view channel) {
 }
 
 Result<std::optional<std::string>> RedisConnection::NextMessage(std::chrono::milliseconds timeout) {
+  for (;;) {
+    auto event = NextEvent(timeout);
+    if (!event) return std::unexpected(event.error());
+    if (!*event) return std::optional<std::string>();
+    if ((*event)->kind == PubSubEvent::Kind::kMessage) {
+      return std::optional<std::string>(std::move((*event)->payload));
+    }
+  }
+}
+
+Status RedisConnection::SendSubscription(Subscription what, std::string_view channel) {
+  if (context_ == nullptr) return Fail(ErrorCode::kRedisUnavailable, "Not subscribed.");
+  std::string formatted;
+  const std::string_view verb = what == Subscription::kSubscribe ? "SUBSCRIBE" : "UNSUBSCRIBE";
+  const std::string_view args[] = {verb, channel};
+  AppendRespCommand(formatted, args);
+  if (redisAppendFormattedCommand(context_, formatted.data(), formatted.size()) != REDIS_OK) {
+    Drop();
+    return Fail(ErrorCode::kRedisUnavailable, "Could not buffer a Redis command.");
+  }
+  for (int done = 0; !done;) {
+    if (redisBufferWrite(context_, &done) != REDIS_OK) {
+      Drop();
+      return Fail(ErrorCode::kRedisUnavailable, "The subscription connection was lost.");
+    }
+  }
+  return Ok();
+}
+
+namespace {
+// A pub/sub push as an event; nullopt for one we do not report (e.g. a pong).
+std::optional<RedisConnection::PubSubEvent> PubSubEventOf(RedisReply& reply) {
+  using Kind = RedisConnection::PubSubEvent::Kind;
+  if (reply.is_error()) return RedisConnection::PubSubEvent{Kind::kRefused, {}, reply.str};
+  if (reply.kind != RedisReply::Kind::kArray || reply.elements.size() != 3) return std::nullopt;
+  const std::string& what = reply.elements[0].str;
+  std::string& channel = reply.elements[1].str;
+  if (what == "message") {
+    return RedisConnection::PubSubEvent{Kind::kMessage, std::move(channel),
+                                        std::move(reply.elements[2].str)};
+  }
+  if (what == "subscribe") return RedisConnection::PubSubEvent{Kind::kSubscribed, channel, {}};
+  if (what == "unsubscribe") return RedisConnection::PubSubEvent{Kind::kUnsubscribed, channel, {}};
+  return std::nullopt;
+}
+}  // namespace
+
+Result<std::optional<RedisConnection::PubSubEvent>> RedisConnection::NextEvent(
+    std::chrono::milliseconds timeout, int wake_fd) {
   if (context_ == nullptr) return Fail(ErrorCode::kRedisUnavailable, "Not subscribed.");
   for (;;) {
     void* raw = nullptr;
@@ -507,19 +557,25 @@ Result<std::optional<std::string>> RedisConnection::NextMessage(std::chrono::mil
     if (raw != nullptr) {
       RedisReply reply = Copy(static_cast<redisReply*>(raw));
       freeReplyObject(raw);
-      if (reply.kind == RedisReply::Kind::kArray && reply.elements.size() == 3 &&
-          reply.elements[0].str == "message") {
-        return std::optional<std::string>(std::move(reply.elements[2].str));
-      }
-      continue;  // subscribe confirmations and the like
+      if (auto event = PubSubEventOf(reply)) return event;
+      continue;
     }
-    pollfd pfd{context_->fd, POLLIN, 0};
-    const int ready = poll(&pfd, 1, static_cast<int>(timeout.count()));
-    if (ready == 0) return std::optional<std::string>();
-    if (ready < 0 || redisBufferRead(context_) != REDIS_OK) {
+    pollfd fds[2] = {{context_->fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    const int ready = poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
+    if (ready == 0) return std::optional<PubSubEvent>();
+    if (ready < 0 && errno != EINTR) {
       Drop();
       return Fail(ErrorCode::kRedisUnavailable, "The subscription connection was lost.");
     }
+    if (ready > 0 && (fds[0].revents & (POLLIN | POLLERR | POLLHUP)) &&
+        redisBufferRead(context_) != REDIS_OK) {
+      Drop();
+      return Fail(ErrorCode::kRedisUnavailable, "The subscription connection was lost.");
+    }
+    if (ready > 0 && wake_fd >= 0 && (fds[1].revents & POLLIN)) {
+      return std::optional<PubSubEvent>(PubSubEvent{PubSubEvent::Kind::kWoken, {}, {}});
+    }
+    if (ready < 0) return std::optional<PubSubEvent>();  // interrupted: as a timeout
   }
 }
 

@@ -105,6 +105,21 @@ class RedisConnection {
   // Waits up to `timeout` for the next published payload; nullopt on timeout.
   Result<std::optional<std::string>> NextMessage(std::chrono::milliseconds timeout);
 
+  // While subscribed: sends SUBSCRIBE or UNSUBSCRIBE of one more channel without waiting
+  // for its confirmation, which NextEvent reports in its turn (Redis answers in order).
+  enum class Subscription { kSubscribe, kUnsubscribe };
+  Status SendSubscription(Subscription what, std::string_view channel);
+  struct PubSubEvent {
+    // kRefused: Redis answered a (UN)SUBSCRIBE with an error (an ACL without the channel).
+    enum class Kind { kMessage, kSubscribed, kUnsubscribed, kRefused, kWoken };
+    Kind kind = Kind::kMessage;
+    std::string channel;  // empty for kRefused and kWoken
+    std::string payload;  // a message's; kRefused: Redis's error
+  };
+  // Waits up to `timeout` for the next message or confirmation; nullopt on timeout.
+  // `wake_fd` (when not -1), once readable, ends the wait with kWoken; the caller drains it.
+  Result<std::optional<PubSubEvent>> NextEvent(std::chrono::milliseconds timeout, int wake_fd = -1);
+
   bool connected() const { return context_ != nullptr; }
   // The server this connection talks to now ("host:port"), or "" when not connected.
   std::string server() const;

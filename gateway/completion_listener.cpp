@@ -7,8 +7,13 @@
 namespace batchq {
 
 CompletionListener::CompletionListener(RedisConnection::Options redis, std::string channel,
-                                       CompletionWaiters& waiters, JobEventHub* hub)
-    : redis_options_(std::move(redis)), channel_(std::move(channel)), waiters_(waiters), hub_(hub) {
+                                       CompletionWaiters& waiters, JobEventHub* hub,
+                                       ProgressFeed progress)
+    : redis_options_(std::move(redis)),
+      channel_(std::move(channel)),
+      waiters_(waiters),
+      hub_(hub),
+      progress_(std::move(progress)) {
   thread_ = std::thread([this] {
     NameThisThread("done-listener");
     Loop();
@@ -17,6 +22,7 @@ CompletionListener::CompletionListener(RedisConnection::Options redis, std::stri
 
 CompletionListener::~CompletionListener() {
   stop_.store(true);
+  wake_.Notify();
   thread_.join();
 }
 
@@ -33,35 +39,92 @@ void CompletionListener::Loop() {
         continue;
       }
       subscribed = true;
+      progress_asked_ = false;
+      progress_unconfirmed_ = 0;
       waiters_.Listening(true);
       waiters_.NotifyAll();  // anything that finished while we were away
-      if (hub_ != nullptr) hub_->Gap();
+      gap_owed_ = true;
     }
-    auto message = redis.NextMessage(100ms);
-    if (!message) {
+    Result<std::optional<RedisConnection::PubSubEvent>> event =
+        Fail(ErrorCode::kRedisUnavailable, "Could not subscribe to the progress channel.");
+    if (FollowDemand(redis)) {
+      // The streams hear of the gap once every channel they read flows again: told
+      // before, they could miss a change between the telling and the subscription.
+      if (gap_owed_ && progress_unconfirmed_ == 0) {
+        gap_owed_ = false;
+        if (hub_ != nullptr) hub_->Gap();
+      }
+      event = redis.NextEvent(100ms, wake_.fd());
+    }
+    if (!event) {
       // Waiters are woken once the subscription is back, not now: woken now, each would
       // read its job from a Redis that just went away, on an I/O thread. Until then
       // their own wait_ms timers bound them.
-      spdlog::warn("completion notices interrupted: {}", message.error().message);
+      spdlog::warn("completion notices interrupted: {}", event.error().message);
       // Ends may be missed from here on: the jobs known unfinished are no longer known.
       waiters_.Listening(false);
+      if (progress_.demand != nullptr) progress_.demand->Flowing(false);
       subscribed = false;
       continue;
     }
-    if (!*message) continue;
-    // One notice per call of a script that queues, starts or ends jobs, and one of
-    // carried records before the changes of the script that ends them.
-    auto changes = ParseJobChanges(**message);
-    for (const JobChange& change : changes) {
-      // CarriedRecord gives null for a plain change.
-      if (IsTerminal(change.status)) {
-        waiters_.Notify(change.id, [&change] { return CarriedRecord(change); });
-      }
+    if (!*event) continue;
+    switch ((*event)->kind) {
+      case RedisConnection::PubSubEvent::Kind::kWoken:
+        wake_.Drain();
+        break;
+      case RedisConnection::PubSubEvent::Kind::kMessage:
+        OnMessage((*event)->payload);
+        break;
+      default:
+        OnConfirmation(**event);
     }
-    // A carried record's change comes again as a plain one, which the streams get.
-    std::erase_if(changes, [](const JobChange& change) { return !change.carried.empty(); });
-    if (hub_ != nullptr && !changes.empty()) hub_->Publish(changes);
   }
+}
+
+bool CompletionListener::FollowDemand(RedisConnection& redis) {
+  if (progress_.demand == nullptr) return true;
+  const std::size_t streams = hub_ != nullptr ? hub_->watchers() : 0;
+  const bool wanted = progress_.demand->Wanted(std::chrono::steady_clock::now(), streams);
+  if (wanted == progress_asked_) return true;
+  const auto what = wanted ? RedisConnection::Subscription::kSubscribe
+                           : RedisConnection::Subscription::kUnsubscribe;
+  if (!redis.SendSubscription(what, progress_.channel)) return false;
+  progress_asked_ = wanted;
+  ++progress_unconfirmed_;
+  return true;
+}
+
+void CompletionListener::OnConfirmation(const RedisConnection::PubSubEvent& event) {
+  if (progress_.demand == nullptr) return;
+  if (event.kind == RedisConnection::PubSubEvent::Kind::kRefused) {
+    // Only the progress channel is asked for after the first SUBSCRIBE, so this is its.
+    // It stays refused until the connection is made again: streams start after their
+    // wait and miss jobs queued and started, while the endings still flow.
+    spdlog::warn(
+        "Redis refused the {} channel to the gateway ({}); regenerate the ACL file "
+        "(scripts/make_redis_users.sh) so that event streams see jobs queued and started",
+        progress_.channel, event.payload);
+    --progress_unconfirmed_;
+    return;
+  }
+  if (event.channel != progress_.channel) return;
+  // Redis confirms in order, so the last one confirmed says where the channel stands.
+  if (--progress_unconfirmed_ == 0 && progress_asked_) progress_.demand->Flowing(true);
+}
+
+void CompletionListener::OnMessage(const std::string& payload) {
+  // One notice per call of a script that queues, starts or ends jobs, and one of
+  // carried records before the changes of the script that ends them.
+  auto changes = ParseJobChanges(payload);
+  for (const JobChange& change : changes) {
+    // CarriedRecord gives null for a plain change.
+    if (IsTerminal(change.status)) {
+      waiters_.Notify(change.id, [&change] { return CarriedRecord(change); });
+    }
+  }
+  // A carried record's change comes again as a plain one, which the streams get.
+  std::erase_if(changes, [](const JobChange& change) { return !change.carried.empty(); });
+  if (hub_ != nullptr && !changes.empty()) hub_->Publish(changes);
 }
 
 }  // namespace batchq

@@ -75,6 +75,11 @@ void EventRoutes::JobEvents(const std::string& id, std::string_view last_event_i
     return respond(HttpReply{204, {}, std::string(kEventStream), {}});
   }
   if (auto refused = OverLimit()) return respond(std::move(*refused));
+  AfterProgress([this, id, after, respond = std::move(respond)] { JobStream(id, after, respond); });
+}
+
+void EventRoutes::JobStream(const std::string& id, const std::optional<JobEventKey>& after,
+                            const Respond& respond) {
   respond(StreamReply([this, id, after,
                        retry = options_.reconnect_delay](std::shared_ptr<ReplyStream> stream) {
     stream->Send(FormatServerSentRetry(retry));
@@ -110,11 +115,25 @@ void EventRoutes::TenantEvents(const HttpRequestIn& request, const Caller& calle
   auto filter = ParseJobListQuery(request.query, tenant, 0);
   if (!filter) return respond(ErrorReply(filter.error()));
   if (auto refused = OverLimit()) return respond(std::move(*refused));
-  respond(StreamReply([this, tenant, status = filter->status, type = std::string(filter->type),
-                       retry = options_.reconnect_delay](std::shared_ptr<ReplyStream> stream) {
-    stream->Send(FormatServerSentRetry(retry));
-    hub_.WatchTenant(tenant, std::make_shared<TenantStreamWatcher>(stream, status, type));
-  }));
+  AfterProgress([this, tenant, status = filter->status, type = std::string(filter->type),
+                 respond = std::move(respond)] {
+    respond(StreamReply([this, tenant, status, type,
+                         retry = options_.reconnect_delay](std::shared_ptr<ReplyStream> stream) {
+      stream->Send(FormatServerSentRetry(retry));
+      hub_.WatchTenant(tenant, std::make_shared<TenantStreamWatcher>(stream, status, type));
+    }));
+  });
+}
+
+void EventRoutes::AfterProgress(std::function<void()> start) {
+  ProgressDemand* const demand = options_.progress;
+  // Already flowing, Await only notes the demand and returns: no wait on an I/O thread.
+  if (demand == nullptr || demand->Await(ProgressDemand::Clock::now(), {})) return start();
+  auto wait_then_start = [demand, start, wait = options_.progress_wait] {
+    demand->Await(ProgressDemand::Clock::now(), wait);
+    start();
+  };
+  if (options_.blocking == nullptr || !options_.blocking->Run(wait_then_start)) start();
 }
 
 }  // namespace batchq

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -14,7 +15,9 @@
 #include "gateway/blocking_calls.h"
 #include "gateway/caller.h"
 #include "gateway/job_event_hub.h"
+#include "gateway/job_events.h"
 #include "gateway/job_store_port.h"
+#include "gateway/progress_demand.h"
 
 namespace batchq {
 
@@ -28,6 +31,12 @@ class EventRoutes {
     // refuses, the stream starts from the job's changes alone, as when Redis is down.
     // Must outlive this object.
     BlockingCalls* blocking = nullptr;
+    // When set, a stream starts once the progress channel flows (progress_demand.h);
+    // the wait runs on `blocking`. Must outlive this object.
+    ProgressDemand* progress = nullptr;
+    // How long a new stream waits for it. Longer means Redis is away; the stream then
+    // starts anyway, and hears of the gap when the listener is back.
+    std::chrono::milliseconds progress_wait{1000};
   };
 
   // `store` and `hub` must outlive this object.
@@ -41,6 +50,12 @@ class EventRoutes {
  private:
   // The 503 when this gateway holds its limit of streams.
   std::optional<HttpReply> OverLimit() const;
+  // Runs `start` once the progress channel flows, or at once without a demand to wait
+  // on; when it cannot wait off the I/O thread, or waits in vain, it starts anyway.
+  void AfterProgress(std::function<void()> start);
+  // Answers with the job's stream: watches the job, then reads it.
+  void JobStream(const std::string& id, const std::optional<JobEventKey>& after,
+                 const Respond& respond);
 
   const Options options_;
   JobStorePort& store_;

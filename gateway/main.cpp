@@ -28,6 +28,7 @@
 #include "gateway/job_api.h"
 #include "gateway/key_authenticator.h"
 #include "gateway/per_thread_stores.h"
+#include "gateway/progress_demand.h"
 #include "gateway/storage_watch.h"
 #include "gateway/stored_bytes_quota.h"
 #include "gateway/webhook_sender.h"
@@ -335,7 +336,16 @@ int main(int argc, char** argv) {
     batchq::JobEventHub event_hub(
         [&store](std::span<const std::string> ids) { return store.GetMany(ids); },
         config.event_heartbeat);
-    batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters, &event_hub);
+    // The listener hears jobs queued and started only while event streams want them, and
+    // for 30 s after the last: a client that opens one stream per job it submits keeps
+    // the subscription instead of making it again for each.
+    batchq::CompletionListener* listener_to_wake = nullptr;
+    batchq::ProgressDemand progress_demand(std::chrono::seconds(30), [&listener_to_wake] {
+      if (listener_to_wake != nullptr) listener_to_wake->Wake();
+    });
+    batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters, &event_hub,
+                                        {config.key_prefix + "progress", &progress_demand});
+    listener_to_wake = &listener;
     std::unique_ptr<batchq::KeyAuthenticator> authenticator;
     if (config.auth == "keys") {
       std::vector<batchq::KeyRecord> static_keys;
@@ -376,6 +386,7 @@ int main(int argc, char** argv) {
     api_options.submit.blocking = &blocking;
     api_options.events.blocking = &blocking;
     api_options.events.max_streams = config.max_event_streams;
+    api_options.events.progress = &progress_demand;
     api_options.submit.webhook_allow = *webhook_allow;
     batchq::StorageWatch storage({redis, config.storage_full_ratio});
     api_options.submit.storage_full = [&storage] { return storage.FullReason(); };

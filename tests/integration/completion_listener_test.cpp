@@ -2,8 +2,10 @@
 // waiters are not woken while Redis is gone (each would read a job from a Redis that is
 // not there, on an I/O thread), and are woken once the subscription is back, since
 // notices may have been missed meanwhile. No job is held as unfinished across the break.
+// The progress channel is heard only while streams want it.
 #include "gateway/completion_listener.h"
 #include "gateway/job_event_hub.h"
+#include "gateway/progress_demand.h"
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/child_process.h"
+#include "tests/support/stack.h"
 
 namespace batchq {
 namespace {
@@ -113,7 +116,9 @@ class CountingWatcher : public JobEventHub::Watcher {
     return true;
   }
   bool OnGap(const JobRecord*) override { return true; }
-  bool OnHeartbeat() override { return true; }
+  bool OnHeartbeat() override { return open_.load(); }
+  // The next heartbeat tells the hub the stream is over.
+  void Close() { open_ = false; }
   std::vector<std::string> ids() const {
     std::lock_guard lock(mutex_);
     return ids_;
@@ -122,7 +127,53 @@ class CountingWatcher : public JobEventHub::Watcher {
  private:
   mutable std::mutex mutex_;
   std::vector<std::string> ids_;
+  std::atomic<bool> open_{true};
 };
+
+// With no stream open the listener leaves the progress channel to Redis alone; a
+// stream's Await returns once it is subscribed, its changes reach the stream, and once
+// the last stream is gone (no linger here) it unsubscribes.
+TEST(CompletionListenerTest, ItHearsTheProgressChannelOnlyWhileStreamsWantIt) {
+  RedisServer redis;
+  RedisConnection probe(redis.Options());
+  CompletionWaiters waiters;
+  JobEventHub hub(
+      [](std::span<const std::string> ids) -> Result<std::vector<std::optional<JobRecord>>> {
+        return std::vector<std::optional<JobRecord>>(ids.size());
+      },
+      10ms);
+  std::atomic<CompletionListener*> to_wake{nullptr};
+  ProgressDemand demand(0ms, [&] {
+    if (auto* listener = to_wake.load()) listener->Wake();
+  });
+  CompletionListener listener(redis.Options(), "bq:done", waiters, &hub, {"bq:progress", &demand});
+  to_wake = &listener;
+
+  ASSERT_TRUE(Eventually([&] { return test::Subscribers(probe, "bq:done") == 1; }));
+  EXPECT_EQ(test::Subscribers(probe, "bq:progress"), 0) << "subscribed with no stream open";
+  EXPECT_FALSE(demand.flowing());
+
+  auto watcher = std::make_shared<CountingWatcher>();
+  hub.WatchTenant("t", watcher);
+  ASSERT_TRUE(demand.Await(ProgressDemand::Clock::now(), 10s));
+  EXPECT_EQ(test::Subscribers(probe, "bq:progress"), 1) << "Await returned before the subscription";
+  redis.Cli({"PUBLISH", "bq:progress", "p1\tqueued\t0\tt\tupper"});
+  ASSERT_TRUE(Eventually([&] {
+    const auto ids = watcher->ids();
+    return std::find(ids.begin(), ids.end(), "p1") != ids.end();
+  })) << "a progress change did not reach the stream";
+
+  watcher->Close();
+  EXPECT_TRUE(Eventually([&] { return test::Subscribers(probe, "bq:progress") == 0; }))
+      << "still subscribed with every stream gone";
+  EXPECT_FALSE(demand.flowing());
+
+  // A later stream subscribes it again.
+  auto second = std::make_shared<CountingWatcher>();
+  hub.WatchTenant("t", second);
+  ASSERT_TRUE(demand.Await(ProgressDemand::Clock::now(), 10s));
+  EXPECT_EQ(test::Subscribers(probe, "bq:progress"), 1);
+}
 
 TEST(CompletionListenerTest, ACarriedRecordWakesItsWaiterWithItAndReachesStreamsOnlyOnce) {
   RedisServer redis;

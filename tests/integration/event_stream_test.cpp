@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/redis_connection.h"
 #include "tests/support/sse_client.h"
 #include "tests/support/stack.h"
 
@@ -37,8 +38,15 @@ TEST(EventStreamTest, AJobsStreamShowsEachChangeLiveInOrderThenTheJobAndResumesA
   ASSERT_TRUE(queued);
   const std::string id = JsonString(queued->body, "id");
 
+  // Jobs queued and started are on a channel of their own, which a gateway hears only
+  // while a stream wants it: none yet.
+  RedisConnection probe(RedisConnection::Options{stack.redis_admin_endpoint()});
+  EXPECT_EQ(Subscribers(probe, "bq:progress"), 0);
+  ASSERT_EQ(Subscribers(probe, "bq:done"), 1) << "the gateway always hears the endings";
+
   SseClient stream(stack.url(), "/v1/jobs/" + id + "/events", key);
   ASSERT_EQ(stream.status(), 200) << stream.headers();
+  EXPECT_EQ(Subscribers(probe, "bq:progress"), 1) << "the stream started before the channel";
   EXPECT_NE(stream.headers().find("text/event-stream"), std::string::npos) << stream.headers();
   const auto first = stream.Next(10s);
   ASSERT_TRUE(first) << stack.Logs();

@@ -617,6 +617,12 @@ double MetricValue(const std::string& metrics, const std::string& series) {
   return std::stod(metrics.substr(at + 1 + line.size()));
 }
 
+long long Subscribers(RedisConnection& redis, std::string_view channel) {
+  auto reply = redis.Command({"PUBSUB", "NUMSUB", channel});
+  if (!reply || reply->elements.size() != 2) return -1;
+  return reply->elements[1].integer;
+}
+
 RedisConnection RoleRedis(const Stack& stack, const std::string& role) {
   auto endpoint = ResolveRedisEndpoint(stack.redis_url(role), stack.redis_password_file(role));
   if (!endpoint) throw std::runtime_error(endpoint.error().message);

@@ -195,6 +195,8 @@ int LoggedMetricsPort(const std::string& log);
 // A connection to the stack's Redis as `role` (gateway, broker, worker), logged in with
 // that role's password file as the process would be; throws when it cannot resolve.
 RedisConnection RoleRedis(const Stack& stack, const std::string& role);
+// How many clients Redis counts on `channel` (PUBSUB NUMSUB); -1 when it cannot say.
+long long Subscribers(RedisConnection& redis, std::string_view channel);
 // GET /metrics at `base_url` (http://host:port); "" unless it answered 200.
 std::string ScrapeMetrics(const std::string& base_url, const std::string& api_key = "");
 // The value of one series of /metrics text, named with its labels as written

@@ -1,0 +1,174 @@
+// Which channel each job change goes to, on a real Redis under the roles' ACL users, as
+// the gateway, broker and workers publish them: queued and started changes on
+// bq:progress (heard only by gateways with event streams open), endings on bq:done
+// (heard by every gateway, for its long-polls). One connection hears both, as the
+// gateway's listener does, so the order across the two channels is the order of the
+// scripts' publishes.
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/job_change.h"
+#include "common/job_store.h"
+#include "common/redis_connection.h"
+#include "tests/support/role_stores.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+using namespace std::chrono_literals;
+using Event = RedisConnection::PubSubEvent;
+
+NewJob Job(std::uint32_t max_retries = 0) {
+  static int made = 0;
+  NewJob job;
+  job.id = fmt::format("channels-{}-{}", NowWallMicros().count(), ++made);
+  job.type = "upper";
+  job.tenant = "acme";
+  job.input = "\"x\"";
+  job.max_retries = max_retries;
+  job.created = NowWallMicros();
+  return job;
+}
+
+// "channel: id status, id status" for one message of plain changes (carried records
+// are left out, as the streams leave them).
+std::string Describe(const Event& event) {
+  std::string text = event.channel + ":";
+  for (const JobChange& change : ParseJobChanges(event.payload)) {
+    if (!change.carried.empty()) return event.channel + ": carried";
+    text += fmt::format(" {} {},", change.id, ToString(change.status));
+  }
+  text.pop_back();
+  return text;
+}
+
+// The next message; "" when none came within 5 s.
+std::string NextMessage(RedisConnection& subscriber) {
+  for (int i = 0; i < 50; ++i) {
+    auto event = subscriber.NextEvent(100ms);
+    if (!event) throw std::runtime_error(event.error().message);
+    if (*event && (*event)->kind == Event::Kind::kMessage) return Describe(**event);
+  }
+  return "";
+}
+
+// Subscribes `subscriber` to bq:done, then asks for bq:progress as the gateway's listener
+// does; what Redis answered to that (kWoken, which never comes here, when nothing did).
+Event HearBoth(RedisConnection& subscriber) {
+  if (!subscriber.Subscribe("bq:done") ||
+      !subscriber.SendSubscription(RedisConnection::Subscription::kSubscribe, "bq:progress")) {
+    throw std::runtime_error("could not subscribe");
+  }
+  auto answer = subscriber.NextEvent(5s);
+  if (!answer) throw std::runtime_error(answer.error().message);
+  return answer->value_or(Event{Event::Kind::kWoken, {}, {}});
+}
+
+TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  const Event answer = HearBoth(subscriber);
+  ASSERT_EQ(answer.kind, Event::Kind::kSubscribed);
+  ASSERT_EQ(answer.channel, "bq:progress");
+
+  // a succeeds, b fails with a retry left, c fails for good.
+  std::vector<NewJob> jobs = {Job(), Job(1), Job()};
+  const std::string& a = jobs[0].id;
+  const std::string& b = jobs[1].id;
+  const std::string& c = jobs[2].id;
+  ASSERT_TRUE(gateway.Create(jobs));
+  EXPECT_EQ(NextMessage(subscriber),
+            fmt::format("bq:progress: {} queued, {} queued, {} queued", a, b, c));
+
+  NewJob claimed = Job();
+  const IdempotencyClaim claim{"acme:channels-key-" + claimed.id, "fingerprint"};
+  ASSERT_TRUE(gateway.Create(std::span(&claimed, 1), claim));
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} queued", claimed.id));
+
+  std::vector<JobClaim> runs;
+  for (const auto& job : jobs) runs.push_back({job.id, 1});
+  ASSERT_TRUE(worker.Start(
+      BatchStart{"b1", 3, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()}, runs));
+  EXPECT_EQ(NextMessage(subscriber),
+            fmt::format("bq:progress: {} running, {} running, {} running", a, b, c));
+
+  std::vector<JobOutcome> outcomes = {
+      {.id = a, .attempt = 1, .succeeded = true, .result = "\"X\""},
+      {.id = b, .attempt = 1, .error_code = ErrorCode::kTransientError, .error_message = "again"},
+      {.id = c, .attempt = 1, .error_code = ErrorCode::kHandlerError, .error_message = "no"}};
+  ASSERT_TRUE(worker.Finish(outcomes));
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} queued", b))
+      << "a job queued again for its retry";
+  EXPECT_EQ(NextMessage(subscriber), "bq:done: carried");
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:done: {} succeeded, {} failed", a, c));
+
+  JobStatus status{};
+  ASSERT_EQ(gateway.Requeue(c, &status), RequeueOutcome::kQueued);
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} queued", c))
+      << "a job queued again by POST :retry";
+  ASSERT_EQ(gateway.Cancel(c, "test", &status), CancelOutcome::kCancelled);
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:done: {} cancelled", c));
+}
+
+// An ACL file made before the progress channel existed grants only bq:done. Redis then
+// refuses every PUBLISH to bq:progress; that must cost the notices, never the jobs.
+TEST(ChangeChannelsTest, JobsStillFlowUnderAnAclThatPredatesTheProgressChannel) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
+  for (const char* role : {"gateway", "broker", "worker"}) {
+    auto set = admin.Command({"ACL", "SETUSER", role, "resetchannels", "&bq:done"});
+    ASSERT_TRUE(set && !set->is_error()) << role;
+  }
+  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  EXPECT_EQ(HearBoth(subscriber).kind, Event::Kind::kRefused) << "the old ACL granted bq:progress";
+
+  std::vector<NewJob> jobs = {Job(), Job(1), Job()};
+  ASSERT_TRUE(gateway.Create(jobs)) << "the group was refused with its notice";
+  NewJob claimed = Job();
+  const IdempotencyClaim claim{"acme:channels-key-" + claimed.id, "fingerprint"};
+  ASSERT_TRUE(gateway.Create(std::span(&claimed, 1), claim));
+  std::vector<JobClaim> runs;
+  for (const auto& job : jobs) runs.push_back({job.id, 1});
+  auto started = worker.Start(
+      BatchStart{"b1", 3, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()}, runs);
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_EQ(*started, (std::vector<bool>{true, true, true}));
+  std::vector<JobOutcome> outcomes = {
+      {.id = jobs[0].id, .attempt = 1, .succeeded = true, .result = "\"X\""},
+      {.id = jobs[1].id, .attempt = 1, .error_code = ErrorCode::kTransientError},
+      {.id = jobs[2].id, .attempt = 1, .error_code = ErrorCode::kHandlerError}};
+  auto finished = worker.Finish(outcomes);
+  ASSERT_TRUE(finished) << finished.error().message;
+  EXPECT_EQ(NextMessage(subscriber), "bq:done: carried");
+  EXPECT_EQ(NextMessage(subscriber),
+            fmt::format("bq:done: {} succeeded, {} failed", jobs[0].id, jobs[2].id));
+  JobStatus status{};
+  auto requeued = gateway.Requeue(jobs[2].id, &status);
+  ASSERT_TRUE(requeued) << requeued.error().message;
+  EXPECT_EQ(*requeued, RequeueOutcome::kQueued);
+
+  const std::vector<std::pair<std::string, JobStatus>> expected = {
+      {jobs[0].id, JobStatus::kSucceeded},
+      {jobs[1].id, JobStatus::kQueued},
+      {jobs[2].id, JobStatus::kQueued},
+      {claimed.id, JobStatus::kQueued}};
+  for (const auto& [id, want] : expected) {
+    auto record = gateway.Get(id);
+    ASSERT_TRUE(record && *record) << id;
+    EXPECT_EQ((*record)->status, want) << id;
+  }
+}
+
+}  // namespace
+}  // namespace batchq::test
