@@ -1,5 +1,6 @@
 // batchq gateway: parses flags, wires the HTTP server to the job API, the broker
 // link and the completion listener, and serves until SIGINT/SIGTERM.
+#include <atomic>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -339,9 +340,9 @@ int main(int argc, char** argv) {
     // The listener hears jobs queued and started only while event streams want them, and
     // for 30 s after the last: a client that opens one stream per job it submits keeps
     // the subscription instead of making it again for each.
-    batchq::CompletionListener* listener_to_wake = nullptr;
+    std::atomic<batchq::CompletionListener*> listener_to_wake{nullptr};
     batchq::ProgressDemand progress_demand(std::chrono::seconds(30), [&listener_to_wake] {
-      if (listener_to_wake != nullptr) listener_to_wake->Wake();
+      if (auto* listener = listener_to_wake.load()) listener->Wake();
     });
     batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters, &event_hub,
                                         {config.key_prefix + "progress", &progress_demand});

@@ -45,6 +45,10 @@ class EventRoutesTest : public ::testing::Test {
     };
   }
 
+  // First, so that they outlive the blocking thread that answers through them.
+  std::mutex mutex_;
+  std::condition_variable answered_;
+  int status_ = 0;
   test::FakeStore store_;
   JobEventHub hub_{
       [](std::span<const std::string> ids) -> Result<std::vector<std::optional<JobRecord>>> {
@@ -57,9 +61,6 @@ class EventRoutesTest : public ::testing::Test {
   BlockingCalls blocking_{{.threads = 1, .max_queued = 4}};
   EventRoutes routes_{
       {.blocking = &blocking_, .progress = &demand_, .progress_wait = 1h}, store_, hub_};
-  std::mutex mutex_;
-  std::condition_variable answered_;
-  int status_ = 0;
 };
 
 TEST_F(EventRoutesTest, ATenantStreamIsAnsweredOnlyOnceTheProgressChannelFlows) {
