@@ -89,7 +89,9 @@ TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
             fmt::format("bq:progress: {} queued, {} queued, {} queued", a, b, c));
 
   NewJob claimed = Job();
-  const IdempotencyClaim claim{"acme:channels-key-" + claimed.id, "fingerprint"};
+  // The claim holds views: its key must outlive it.
+  const std::string key = "acme:channels-key-" + claimed.id;
+  const IdempotencyClaim claim{key, "fingerprint"};
   ASSERT_TRUE(gateway.Create(std::span(&claimed, 1), claim));
   EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} queued", claimed.id));
 
@@ -136,7 +138,9 @@ TEST(ChangeChannelsTest, JobsStillFlowUnderAnAclThatPredatesTheProgressChannel) 
   std::vector<NewJob> jobs = {Job(), Job(1), Job()};
   ASSERT_TRUE(gateway.Create(jobs)) << "the group was refused with its notice";
   NewJob claimed = Job();
-  const IdempotencyClaim claim{"acme:channels-key-" + claimed.id, "fingerprint"};
+  // The claim holds views: its key must outlive it.
+  const std::string key = "acme:channels-key-" + claimed.id;
+  const IdempotencyClaim claim{key, "fingerprint"};
   ASSERT_TRUE(gateway.Create(std::span(&claimed, 1), claim));
   std::vector<JobClaim> runs;
   for (const auto& job : jobs) runs.push_back({job.id, 1});
