@@ -8,10 +8,10 @@
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -29,14 +29,16 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-// Each connection's handlers run on its own strand of the server's io_context. The
-// executor's type is named, not erased (beast::tcp_stream's any_io_executor): the
-// erased one copied and released a shared state on every operation, ~3% of the
-// gateway's samples in a closed loop (docs/BENCHMARKS.md).
-using Strand = asio::strand<asio::io_context::executor_type>;
-using PlainStream = beast::basic_stream<tcp, Strand>;
+// Each connection's handlers run on its io_context's own executor. Every context the
+// server is given is run by one thread (see the header), so that thread already runs a
+// connection's handlers one at a time, and a strand would only add its queue, its lock
+// and a shared state copied and released on each operation (docs/BENCHMARKS.md). The
+// executor's type is named, not erased (beast::tcp_stream's any_io_executor) for the
+// same reason.
+using Executor = asio::io_context::executor_type;
+using PlainStream = beast::basic_stream<tcp, Executor>;
 using TlsStream = beast::ssl_stream<PlainStream>;
-using StrandSocket = tcp::socket::rebind_executor<Strand>::other;
+using Socket = tcp::socket::rebind_executor<Executor>::other;
 
 // What every session of one server shares.
 struct ServerShared {
@@ -238,7 +240,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         [self = this->shared_from_this()](beast::error_code, std::size_t) { self->EndStream(); });
   }
 
-  // Called on the connection's strand.
+  // Called on the connection's thread.
   void QueueChunk(std::string bytes, bool last) {
     // Nothing may follow the body's last chunk, whoever sends it.
     if (stream_closed_.load() || ending_) return;
@@ -286,7 +288,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Close();
   }
 
-  // What a streaming handler holds: posts to the connection's strand.
+  // What a streaming handler holds: posts to the connection's thread.
   class SessionReplyStream : public ReplyStream {
    public:
     explicit SessionReplyStream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
@@ -335,7 +337,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = true;
   bool served_ = false;  // answered a request: idle waits use the keep-alive timeout
   unsigned version_ = 11;
-  // A streamed reply's state: chunks waiting, on the strand; bytes sent and not yet
+  // A streamed reply's state: chunks waiting, on the connection's thread; bytes sent and not yet
   // written, and whether it ended, from any thread.
   std::deque<std::string> out_;
   bool chunked_ = true;
@@ -364,8 +366,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   void Accept() {
     acceptor.async_accept(
-        asio::make_strand(session_context()),
-        [self = shared_from_this()](beast::error_code ec, StrandSocket socket) {
+        session_context().get_executor(),
+        [self = shared_from_this()](beast::error_code ec, Socket socket) {
           if (ec == asio::error::operation_aborted || !self->acceptor.is_open()) return;
           if (ec) return self->BackOff(ec);
           self->accept_backoff = kFirstAcceptBackoff;
@@ -394,10 +396,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   // Past the connection cap: a short 503 on plain HTTP (a TLS client would need a
   // handshake first, which is what the cap saves), then close.
-  void Refuse(StrandSocket socket) {
+  void Refuse(Socket socket) {
     if (auto* observer = shared->observer.load()) observer->OnConnectionDropped("limit");
     if (shared->options.tls) return;  // closed as `socket` goes
-    auto owned = std::make_shared<StrandSocket>(std::move(socket));
+    auto owned = std::make_shared<Socket>(std::move(socket));
     asio::async_write(*owned, asio::buffer(over_limit_reply),
                       [owned](beast::error_code, std::size_t) {
                         beast::error_code ignored;
@@ -416,7 +418,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         HttpStatus(ErrorCode::kOverloaded), body.size(), body);
   }
 
-  void StartSession(StrandSocket socket) {
+  void StartSession(Socket socket) {
     if (shared->options.tls) {
       std::make_shared<Session<TlsStream>>(shared, std::move(socket), *shared->options.tls)
           ->Start();

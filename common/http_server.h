@@ -3,7 +3,9 @@
 // (refusing bodies over the limit with 413), hands it to the handler with a Respond callback, and
 // writes whatever reply comes back, whenever it comes. No thread is held while a
 // handler waits. Runs on the caller's io_context, or spreads its connections over
-// IoThreads; thread-safe as Asio is.
+// IoThreads. Each io_context it is given must be run by exactly one thread: a
+// connection's handlers are serialised by that thread, not by a strand. Respond and
+// ReplyStream may be called from any thread.
 // Hostile clients are bounded: a cap on open connections (past it a new one is told
 // 503 overloaded and closed), separate timeouts for an idle keep-alive connection, for
 // the request's headers and for its body (so slow senders cannot hold connections),

@@ -5,10 +5,8 @@
 #include <charconv>
 
 #include <fmt/format.h>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 
 #include "common/job_limits.h"
 #include "common/job_status.h"
@@ -22,12 +20,14 @@ namespace asio = boost::asio;
 
 struct JobReads::WaitState {
   WaitState(asio::io_context& io, std::string job_id, Caller who, Respond done)
-      : strand(asio::make_strand(io)),
-        timer(strand),
+      : executor(io.get_executor()),
+        timer(executor),
         id(std::move(job_id)),
         caller(std::move(who)),
         respond(std::move(done)) {}
-  asio::strand<asio::io_context::executor_type> strand;
+  // The one thread that runs `io`: every decision about the wait is taken there, one at
+  // a time, so no strand is needed (IoThreads runs each context on one thread).
+  asio::io_context::executor_type executor;
   asio::steady_timer timer;
   std::string id;
   Caller caller;
@@ -36,15 +36,15 @@ struct JobReads::WaitState {
   // read) when the wait is over; unset for a GET, which answers the job as it is.
   std::optional<HttpReply> unfinished;
   std::atomic<std::uint64_t> token{0};  // set by the I/O thread after registering
-  bool finished = false;                // touched on the strand only
+  bool finished = false;                // touched on `executor` only
   std::shared_ptr<EarlyWatch> watch;    // an early waiter, released when the wait ends
 };
 
 struct JobReads::BatchWaitState {
   BatchWaitState(asio::io_context& io, std::vector<SubmitItemOutcome> outcomes, Caller who,
                  HttpReply accepted, Respond done)
-      : strand(asio::make_strand(io)),
-        timer(strand),
+      : executor(io.get_executor()),
+        timer(executor),
         items(std::move(outcomes)),
         caller(std::move(who)),
         unfinished(std::move(accepted)),
@@ -56,14 +56,14 @@ struct JobReads::BatchWaitState {
     ended.assign(ids.size(), false);
     carried.assign(ids.size(), nullptr);
   }
-  asio::strand<asio::io_context::executor_type> strand;
+  asio::io_context::executor_type executor;  // as WaitState's
   asio::steady_timer timer;
   std::vector<SubmitItemOutcome> items;
   std::vector<std::string> ids;  // the accepted items' jobs, in order
   Caller caller;
   HttpReply unfinished;  // the 202, answered when a job has not ended in time
   Respond respond;
-  // Everything below is touched on the strand only.
+  // Everything below is touched on `executor` only.
   std::vector<std::uint64_t> tokens;
   std::vector<std::shared_ptr<EarlyWatch>> watches;  // early waiters, one per id, or none
   std::vector<bool> ended;
@@ -136,15 +136,15 @@ void JobReads::AwaitEnd(std::string id, std::chrono::milliseconds wait, const Ca
 
 void JobReads::WaitWatched(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for,
                            std::shared_ptr<EarlyWatch> watch) {
-  // The timer is set on the strand before the end can be handled there.
-  asio::post(state->strand, [this, state, wait_for, watch]() mutable {
+  // The timer is set on the wait's thread before the end can be handled there.
+  asio::post(state->executor, [this, state, wait_for, watch]() mutable {
     if (state->finished) return;
     state->watch = watch;
     ArmTimer(state, wait_for);
     // Weak: the state holds the watch, whose callback must not keep the state alive.
     watch->OnEnd([this, weak = std::weak_ptr<WaitState>(state)](auto record) {
       if (auto waiting = weak.lock()) {
-        asio::post(waiting->strand,
+        asio::post(waiting->executor,
                    [this, waiting, record = std::move(record)] { FinishWait(waiting, record); });
       }
     });
@@ -175,7 +175,7 @@ void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds 
   if (wait_for.count() > 0) {
     // Registered before the first read, so a completion between the two is not missed.
     state->token = waiters_.Add(state->id, [this, state](auto record) {
-      asio::post(state->strand,
+      asio::post(state->executor,
                  [this, state, record = std::move(record)] { FinishWait(state, record); });
     });
     // Created here and not ended since: a read could only find it queued or running.
@@ -183,7 +183,7 @@ void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds 
     if (const auto tenant = waiters_.ExpectedTenant(state->id);
         tenant && state->caller.MaySeeTenant(*tenant)) {
       if (options_.first_reads_skipped != nullptr) options_.first_reads_skipped->Increment();
-      asio::post(state->strand, [this, state, wait_for] {
+      asio::post(state->executor, [this, state, wait_for] {
         if (!state->finished) ArmTimer(state, wait_for);
       });
       return;
@@ -192,7 +192,7 @@ void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds 
   }
   ReadRecords({state->id}, [this, state, wait_for](JobReadPort::Records records) {
     auto record = OneVisible(std::move(records), state->caller);
-    asio::post(state->strand, [this, state, wait_for, record = std::move(record)]() mutable {
+    asio::post(state->executor, [this, state, wait_for, record = std::move(record)]() mutable {
       if (state->finished) return;  // a notice answered it already
       const bool waiting =
           record && *record && wait_for.count() > 0 && !IsTerminal((*record)->status);
@@ -215,7 +215,7 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state,
   if (ended) return state->respond(FinalReply(*state, SeenAs(*ended, state->caller)));
   ReadRecords({state->id}, [state](JobReadPort::Records records) {
     auto record = OneVisible(std::move(records), state->caller);
-    asio::post(state->strand,
+    asio::post(state->executor,
                [state, record = std::move(record)] { state->respond(FinalReply(*state, record)); });
   });
 }
@@ -227,12 +227,13 @@ void JobReads::AwaitBatchEnd(std::vector<SubmitItemOutcome> items, std::chrono::
                                                 std::move(accepted), std::move(respond));
   wait = std::min(wait, options_.max_wait);
   if (!watches.empty() && watches.size() == state->ids.size()) {
-    return asio::dispatch(state->strand, [this, state, wait, watches = std::move(watches)] {
+    return asio::post(state->executor, [this, state, wait, watches = std::move(watches)] {
       StartWatchedBatchWait(state, wait, watches);
     });
   }
-  // Registration runs on the strand too, so no notice is handled before every token is kept.
-  asio::dispatch(state->strand, [this, state, wait] { StartBatchWait(state, wait); });
+  // Registration runs on the wait's thread too, so no notice is handled before every token
+  // is kept.
+  asio::post(state->executor, [this, state, wait] { StartBatchWait(state, wait); });
 }
 
 void JobReads::StartWatchedBatchWait(const std::shared_ptr<BatchWaitState>& state,
@@ -248,7 +249,7 @@ void JobReads::StartWatchedBatchWait(const std::shared_ptr<BatchWaitState>& stat
   for (std::size_t i = 0; i < state->watches.size(); ++i) {
     state->watches[i]->OnEnd([this, weak, i](auto record) {
       if (auto waiting = weak.lock()) {
-        asio::post(waiting->strand, [this, waiting, i, record = std::move(record)] {
+        asio::post(waiting->executor, [this, waiting, i, record = std::move(record)] {
           OnBatchNotice(waiting, i, record);
         });
       }
@@ -260,13 +261,13 @@ void JobReads::StartBatchWait(const std::shared_ptr<BatchWaitState>& state,
                               std::chrono::milliseconds wait) {
   for (std::size_t i = 0; i < state->ids.size(); ++i) {
     state->tokens[i] = waiters_.Add(state->ids[i], [this, state, i](auto record) {
-      asio::post(state->strand,
+      asio::post(state->executor,
                  [this, state, i, record = std::move(record)] { OnBatchNotice(state, i, record); });
     });
   }
   // Read after registering, so an end between the two is not missed.
   ReadRecords(state->ids, [this, state, wait](JobReadPort::Records records) {
-    asio::post(state->strand, [this, state, wait, records = std::move(records)] {
+    asio::post(state->executor, [this, state, wait, records = std::move(records)] {
       ContinueBatchWait(state, wait, records);
     });
   });
@@ -318,7 +319,7 @@ void JobReads::FinishBatchWait(const std::shared_ptr<BatchWaitState>& state) {
     return state->respond(BatchReply(*state, std::move(records)));
   }
   ReadRecords(state->ids, [state](JobReadPort::Records records) {
-    asio::post(state->strand, [state, records = std::move(records)] {
+    asio::post(state->executor, [state, records = std::move(records)] {
       state->respond(BatchReply(*state, records));
     });
   });

@@ -2,8 +2,8 @@
 // The routes that read or cancel one job, or list the newest: GET /v1/jobs/{id}
 // (with ?wait_ms long-polls), GET /v1/jobs/{id}/result, DELETE /v1/jobs/{id} and
 // GET /v1/jobs?limit=N. A long-poll holds a timer and a waiter entry, never a thread;
-// every decision about one wait is taken on its own strand, so exactly one answer goes
-// out. A job the caller may not see (another tenant's) is answered exactly like one
+// every decision about one wait is taken on one I/O thread, one at a time, so exactly
+// one answer goes out. A job the caller may not see (another tenant's) is answered exactly like one
 // that does not exist, on every route. Thread-safe: the methods may be called from any
 // I/O thread.
 
@@ -45,7 +45,7 @@ class JobReads {
   static constexpr std::int64_t kMaxListLimit = 200;
 
   // Everything passed in must outlive this object.
-  // A wait's timer and strand go on the calling I/O thread's context of `io`.
+  // A wait's timer and decisions go on the calling I/O thread's context of `io`.
   JobReads(IoThreads& io, Options options, JobStorePort& store, BrokerPort& broker,
            CompletionWaiters& waiters);
 
@@ -76,7 +76,7 @@ class JobReads {
   struct WaitState;
   struct BatchWaitState;
   void Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for);
-  // On the wait's strand: the timer that ends the wait by reading the job.
+  // On the wait's thread: the timer that ends the wait by reading the job.
   void ArmTimer(const std::shared_ptr<WaitState>& state, std::chrono::milliseconds wait_for);
   // Answers the wait: from `ended` when a notice carried the job's ended record, else
   // after reading the job.
@@ -85,7 +85,7 @@ class JobReads {
   // A wait whose waiter was registered early: a timer, and the watch's end.
   void WaitWatched(std::shared_ptr<WaitState> state, std::chrono::milliseconds wait_for,
                    std::shared_ptr<EarlyWatch> watch);
-  // On the batch wait's strand: registers the waiters, then reads the jobs once.
+  // On the batch wait's thread: registers the waiters, then reads the jobs once.
   void StartBatchWait(const std::shared_ptr<BatchWaitState>& state, std::chrono::milliseconds wait);
   // The same with early waiters: a timer, and each watch's end.
   void StartWatchedBatchWait(const std::shared_ptr<BatchWaitState>& state,
@@ -94,7 +94,7 @@ class JobReads {
   void OnBatchNotice(const std::shared_ptr<BatchWaitState>& state, std::size_t job,
                      std::shared_ptr<const JobRecord> record);
   void FinishBatchWait(const std::shared_ptr<BatchWaitState>& state);
-  // After the batch wait's first read, on its strand: answers if every job ended (or the
+  // After the batch wait's first read, on its thread: answers if every job ended (or the
   // read failed), else sets the timer.
   void ContinueBatchWait(const std::shared_ptr<BatchWaitState>& state,
                          std::chrono::milliseconds wait, const JobReadPort::Records& records);
