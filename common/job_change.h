@@ -41,6 +41,15 @@ struct JobChange {
   std::string carried{};
 };
 
+// The channels' names under a key prefix ("bq:"): written here once, for the scripts'
+// callers (JobStore) and the gateway's listener alike.
+inline std::string DoneChannel(std::string_view key_prefix) {
+  return std::string(key_prefix) + "done";
+}
+inline std::string ProgressChannel(std::string_view key_prefix) {
+  return std::string(key_prefix) + "progress";
+}
+
 // The most bytes of values (result, error, history...) a carried record holds: every
 // gateway receives every carried record, so large ones are read instead.
 inline constexpr std::size_t kMaxCarriedRecordBytes = 8192;

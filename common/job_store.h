@@ -229,9 +229,6 @@ class JobStore {
   // {prefix}broker:epoch, the active broker's epoch (BrokerLease), which fences starts
   // and the broker's endings.
   const std::string& epoch_key() const { return epoch_key_; }
-  // {prefix}done carries endings, {prefix}progress jobs queued and started (job_change.h).
-  const std::string& done_channel() const { return done_channel_; }
-  const std::string& progress_channel() const { return progress_channel_; }
 
  private:
   Result<CreateOutcome> CreateClaimed(const NewJob& job, std::string_view job_key,

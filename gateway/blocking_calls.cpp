@@ -5,6 +5,10 @@
 #include "common/thread_name.h"
 
 namespace batchq {
+namespace {
+// The pool whose thread this is; null on every other thread.
+thread_local const BlockingCalls* serving = nullptr;
+}  // namespace
 
 BlockingCalls::BlockingCalls(Options options) : options_(options) {
   const unsigned threads = options_.threads == 0 ? 1 : options_.threads;
@@ -12,9 +16,12 @@ BlockingCalls::BlockingCalls(Options options) : options_(options) {
   for (unsigned i = 0; i < threads; ++i)
     threads_.emplace_back([this] {
       NameThisThread("blocking-call");
+      serving = this;
       Serve();
     });
 }
+
+bool BlockingCalls::OnItsThread() const { return serving == this; }
 
 BlockingCalls::~BlockingCalls() { Stop(); }
 

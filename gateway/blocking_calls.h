@@ -38,6 +38,9 @@ class BlockingCalls {
   bool Run(std::function<void()> call);
   // Idempotent; later calls are refused.
   void Stop();
+  // Whether the caller runs on one of this pool's threads (so it may block there
+  // instead of queueing another call).
+  bool OnItsThread() const;
   // What a request refused by Run is told (503 overloaded).
   static Error FullError();
 

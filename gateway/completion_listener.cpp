@@ -41,6 +41,8 @@ void CompletionListener::Loop() {
       subscribed = true;
       progress_asked_ = false;
       progress_unconfirmed_ = 0;
+      // A new connection asks again: the ACL may have been mended meanwhile.
+      if (progress_.demand != nullptr) progress_.demand->Refused(false);
       waiters_.Listening(true);
       waiters_.NotifyAll();  // anything that finished while we were away
       gap_owed_ = true;
@@ -98,8 +100,9 @@ void CompletionListener::OnConfirmation(const RedisConnection::PubSubEvent& even
   if (progress_.demand == nullptr) return;
   if (event.kind == RedisConnection::PubSubEvent::Kind::kRefused) {
     // Only the progress channel is asked for after the first SUBSCRIBE, so this is its.
-    // It stays refused until the connection is made again: streams start after their
-    // wait and miss jobs queued and started, while the endings still flow.
+    // It stays refused until the connection is made again: streams start at once and
+    // miss jobs queued and started, while the endings still flow.
+    progress_.demand->Refused(true);
     spdlog::warn(
         "Redis refused the {} channel to the gateway ({}); regenerate the ACL file "
         "(scripts/make_redis_users.sh) so that event streams see jobs queued and started",

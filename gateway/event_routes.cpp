@@ -127,12 +127,18 @@ void EventRoutes::TenantEvents(const HttpRequestIn& request, const Caller& calle
 
 void EventRoutes::AfterProgress(std::function<void()> start) {
   ProgressDemand* const demand = options_.progress;
-  // Already flowing, Await only notes the demand and returns: no wait on an I/O thread.
-  if (demand == nullptr || demand->Await(ProgressDemand::Clock::now(), {})) return start();
+  // Already flowing (or refused), Await only notes the demand and returns: no wait on an
+  // I/O thread.
+  if (demand == nullptr ||
+      demand->Await(ProgressDemand::Clock::now(), {}) != ProgressDemand::Answer::kNotYet) {
+    return start();
+  }
   auto wait_then_start = [demand, start, wait = options_.progress_wait] {
     demand->Await(ProgressDemand::Clock::now(), wait);
     start();
   };
+  // A job's stream opens on a blocking thread already (it read the job): it waits there.
+  if (options_.blocking != nullptr && options_.blocking->OnItsThread()) return wait_then_start();
   if (options_.blocking == nullptr || !options_.blocking->Run(wait_then_start)) start();
 }
 

@@ -52,6 +52,7 @@ class EventRoutes {
   std::optional<HttpReply> OverLimit() const;
   // Runs `start` once the progress channel flows, or at once without a demand to wait
   // on; when it cannot wait off the I/O thread, or waits in vain, it starts anyway.
+  // Called on one of `blocking`'s threads, it waits there.
   void AfterProgress(std::function<void()> start);
   // Answers with the job's stream: watches the job, then reads it.
   void JobStream(const std::string& id, const std::optional<JobEventKey>& after,

@@ -50,6 +50,9 @@ struct GatewayConfig {
   // this gateway holds open at most.
   std::chrono::milliseconds event_heartbeat{15000};
   std::size_t max_event_streams = 10000;
+  // How long after its last event stream the gateway still hears jobs queued and
+  // started (ProgressDemand's linger).
+  std::chrono::milliseconds progress_linger{30000};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
   unsigned threads = 2;
   std::chrono::milliseconds drain{5000};       // on SIGTERM, time for in-flight requests

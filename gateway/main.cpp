@@ -3,6 +3,7 @@
 #include <atomic>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <vector>
 
@@ -15,6 +16,7 @@
 
 #include "common/http_server.h"
 #include "common/io_threads.h"
+#include "common/job_change.h"
 #include "common/logging.h"
 #include "common/open_file_limit.h"
 #include "common/process_flags.h"
@@ -103,6 +105,7 @@ int main(int argc, char** argv) {
   int submit_timeout_ms = static_cast<int>(config.submit_timeout.count());
   int max_wait_ms = static_cast<int>(config.max_wait.count());
   int event_heartbeat_ms = static_cast<int>(config.event_heartbeat.count());
+  int progress_linger_ms = static_cast<int>(config.progress_linger.count());
   app.add_option("--listen", config.listen_address, "Address to listen on")
       ->envname("BATCHQ_LISTEN")
       ->capture_default_str();
@@ -234,6 +237,13 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_MAX_EVENT_STREAMS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--progress-linger-ms", progress_linger_ms,
+                 "How long after its last event stream closed the gateway still hears jobs "
+                 "queued and started, ms (a client opening one stream per job then keeps the "
+                 "subscription); at least 1000, which also covers a new stream's wait for it")
+      ->envname("BATCHQ_PROGRESS_LINGER_MS")
+      ->check(CLI::Range(1000, std::numeric_limits<int>::max()))
+      ->capture_default_str();
   app.add_option("--threads", config.threads,
                  "HTTP I/O threads, each with an event loop of its own; a connection stays on one")
       ->envname("BATCHQ_GATEWAY_THREADS")
@@ -286,6 +296,7 @@ int main(int argc, char** argv) {
   config.submit_timeout = std::chrono::milliseconds(submit_timeout_ms);
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
   config.event_heartbeat = std::chrono::milliseconds(event_heartbeat_ms);
+  config.progress_linger = std::chrono::milliseconds(progress_linger_ms);
   config.drain = std::chrono::milliseconds(drain_ms);
   config.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.header_timeout = std::chrono::milliseconds(header_timeout_ms);
@@ -338,14 +349,15 @@ int main(int argc, char** argv) {
         [&store](std::span<const std::string> ids) { return store.GetMany(ids); },
         config.event_heartbeat);
     // The listener hears jobs queued and started only while event streams want them, and
-    // for 30 s after the last: a client that opens one stream per job it submits keeps
-    // the subscription instead of making it again for each.
+    // for a linger after the last: a client that opens one stream per job it submits
+    // keeps the subscription instead of making it again for each.
     std::atomic<batchq::CompletionListener*> listener_to_wake{nullptr};
-    batchq::ProgressDemand progress_demand(std::chrono::seconds(30), [&listener_to_wake] {
+    batchq::ProgressDemand progress_demand(config.progress_linger, [&listener_to_wake] {
       if (auto* listener = listener_to_wake.load()) listener->Wake();
     });
-    batchq::CompletionListener listener(redis, config.key_prefix + "done", waiters, &event_hub,
-                                        {config.key_prefix + "progress", &progress_demand});
+    batchq::CompletionListener listener(
+        redis, batchq::DoneChannel(config.key_prefix), waiters, &event_hub,
+        {batchq::ProgressChannel(config.key_prefix), &progress_demand});
     listener_to_wake = &listener;
     std::unique_ptr<batchq::KeyAuthenticator> authenticator;
     if (config.auth == "keys") {

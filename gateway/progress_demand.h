@@ -8,7 +8,9 @@
 // subscription is confirmed, so the stream misses no change from then on. The listener
 // asks Wanted on each turn: true while streams are open, and for `linger` after the last
 // one closed (or the last Await), so that streams opened one after another do not
-// subscribe and unsubscribe each time.
+// subscribe and unsubscribe each time. The linger must also outlast the step from a
+// stream's Await to its watching in the hub (the gateway takes at least 1 s): an Await's
+// demand is only the linger's.
 //
 // Thread-safe. Time is an argument; only Await waits (on the steady clock).
 
@@ -28,10 +30,14 @@ class ProgressDemand {
   // without waiting for its next turn.
   ProgressDemand(std::chrono::milliseconds linger, std::function<void()> wake_listener);
 
+  enum class Answer {
+    kFlowing,  // the subscription is confirmed: a stream started now misses nothing
+    kNotYet,   // not within the timeout (Redis away): the stream learns of the gap later
+    kRefused,  // Redis refuses the channel: waiting longer would not help
+  };
   // From a thread that may block (never an I/O thread): records demand at `now`, wakes
-  // the listener, and waits up to `timeout` for the subscription. False on timeout
-  // (Redis away): the stream then learns of the gap when the listener is back.
-  bool Await(Clock::time_point now, std::chrono::milliseconds timeout);
+  // the listener, and waits up to `timeout` for the subscription or its refusal.
+  Answer Await(Clock::time_point now, std::chrono::milliseconds timeout);
 
   // From the listener: whether it should be subscribed, with `streams` open now. When
   // not, it no longer counts as flowing.
@@ -40,6 +46,12 @@ class ProgressDemand {
   // or lost its connection (false).
   void Flowing(bool flowing);
   bool flowing() const;
+  // From the listener: Redis refused the subscription (an ACL file from before the
+  // channel), or, with false, a new connection may be granted it. While refused, Await
+  // answers kRefused at once, and so does any Await waiting now: the stream starts
+  // without the channel instead of waiting its whole timeout for a confirmation that
+  // will not come. A confirmed subscription clears it too.
+  void Refused(bool refused);
 
  private:
   const std::chrono::milliseconds linger_;
@@ -48,6 +60,7 @@ class ProgressDemand {
   std::condition_variable changed_;
   std::optional<Clock::time_point> last_wanted_;
   bool flowing_ = false;
+  bool refused_ = false;
 };
 
 }  // namespace batchq

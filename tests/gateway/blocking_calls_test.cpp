@@ -14,9 +14,16 @@ namespace {
 
 TEST(BlockingCallsTest, CallsRunOnThePoolsThreads) {
   BlockingCalls calls({.threads = 2, .max_queued = 16});
+  BlockingCalls other({.threads = 1, .max_queued = 16});
   std::promise<std::thread::id> ran_on;
-  ASSERT_TRUE(calls.Run([&ran_on] { ran_on.set_value(std::this_thread::get_id()); }));
+  std::promise<bool> knew_it;
+  ASSERT_TRUE(calls.Run([&] {
+    ran_on.set_value(std::this_thread::get_id());
+    knew_it.set_value(calls.OnItsThread() && !other.OnItsThread());
+  }));
   EXPECT_NE(ran_on.get_future().get(), std::this_thread::get_id());
+  EXPECT_TRUE(knew_it.get_future().get()) << "a call did not know its pool's thread";
+  EXPECT_FALSE(calls.OnItsThread());
 }
 
 TEST(BlockingCallsTest, PastTheBoundACallIsRefusedAndNeverRuns) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -41,6 +42,7 @@ class EventRoutesTest : public ::testing::Test {
     return [this](HttpReply reply) {
       std::lock_guard lock(mutex_);
       status_ = reply.status;
+      answered_on_ = std::this_thread::get_id();
       answered_.notify_all();
     };
   }
@@ -49,6 +51,7 @@ class EventRoutesTest : public ::testing::Test {
   std::mutex mutex_;
   std::condition_variable answered_;
   int status_ = 0;
+  std::thread::id answered_on_;
   test::FakeStore store_;
   JobEventHub hub_{
       [](std::span<const std::string> ids) -> Result<std::vector<std::optional<JobRecord>>> {
@@ -79,6 +82,34 @@ TEST_F(EventRoutesTest, WhileItFlowsAStreamIsAnsweredAtOnceWithoutWakingTheListe
   routes_.TenantEvents(TenantStream(), Tenant(), Recorder());
   EXPECT_EQ(Answered(), 200);
   EXPECT_EQ(wakes_.load(), 0);
+}
+
+TEST_F(EventRoutesTest, WhileTheChannelIsRefusedAStreamIsAnsweredAtOnceOnTheCallingThread) {
+  // An ACL from before the channel: waiting for a confirmation would only delay it.
+  demand_.Refused(true);
+  routes_.TenantEvents(TenantStream(), Tenant(), Recorder());
+  EXPECT_EQ(Answered(), 200);
+  std::lock_guard lock(mutex_);
+  EXPECT_EQ(answered_on_, std::this_thread::get_id()) << "it went to wait on a blocking thread";
+  EXPECT_EQ(wakes_.load(), 0);
+}
+
+TEST_F(EventRoutesTest, AJobStreamOpenedOnABlockingThreadWaitsThereForTheChannel) {
+  JobRecord job;
+  job.id = "j1";
+  job.type = "upper";
+  job.tenant = "t";
+  store_.records["j1"] = job;
+  // As JobApi calls it: on a blocking thread, since it reads the job first.
+  ASSERT_TRUE(blocking_.Run([this] { routes_.JobEvents("j1", "", Tenant(), Recorder()); }));
+  // The stream waits for the channel (the listener was asked to subscribe) ...
+  for (int i = 0; i < 10000 && wakes_.load() == 0; ++i) std::this_thread::sleep_for(1ms);
+  ASSERT_GE(wakes_.load(), 1);
+  // ... and starts once it flows, from the same call: no second call queued to wait.
+  demand_.Flowing(true);
+  EXPECT_EQ(Answered(), 200);
+  blocking_.Stop();  // every call queued has run and returned
+  EXPECT_EQ(blocking_.counts().ran, 1u);
 }
 
 }  // namespace

@@ -155,7 +155,7 @@ TEST(CompletionListenerTest, ItHearsTheProgressChannelOnlyWhileStreamsWantIt) {
 
   auto watcher = std::make_shared<CountingWatcher>();
   hub.WatchTenant("t", watcher);
-  ASSERT_TRUE(demand.Await(ProgressDemand::Clock::now(), 10s));
+  ASSERT_EQ(demand.Await(ProgressDemand::Clock::now(), 10s), ProgressDemand::Answer::kFlowing);
   EXPECT_EQ(test::Subscribers(probe, "bq:progress"), 1) << "Await returned before the subscription";
   redis.Cli({"PUBLISH", "bq:progress", "p1\tqueued\t0\tt\tupper"});
   ASSERT_TRUE(Eventually([&] {
@@ -171,8 +171,40 @@ TEST(CompletionListenerTest, ItHearsTheProgressChannelOnlyWhileStreamsWantIt) {
   // A later stream subscribes it again.
   auto second = std::make_shared<CountingWatcher>();
   hub.WatchTenant("t", second);
-  ASSERT_TRUE(demand.Await(ProgressDemand::Clock::now(), 10s));
+  ASSERT_EQ(demand.Await(ProgressDemand::Clock::now(), 10s), ProgressDemand::Answer::kFlowing);
   EXPECT_EQ(test::Subscribers(probe, "bq:progress"), 1);
+}
+
+TEST(CompletionListenerTest, UnderAnAclWithoutTheProgressChannelStreamsAreToldAtOnce) {
+  RedisServer redis;
+  // As an ACL file from before the progress channel: the done channel alone.
+  ASSERT_TRUE(redis.Cli({"ACL", "SETUSER", "default", "resetchannels", "&bq:done"}));
+  RedisConnection probe(redis.Options());
+  CompletionWaiters waiters;
+  JobEventHub hub(
+      [](std::span<const std::string> ids) -> Result<std::vector<std::optional<JobRecord>>> {
+        return std::vector<std::optional<JobRecord>>(ids.size());
+      },
+      10ms);
+  std::atomic<CompletionListener*> to_wake{nullptr};
+  ProgressDemand demand(0ms, [&] {
+    if (auto* listener = to_wake.load()) listener->Wake();
+  });
+  CompletionListener listener(redis.Options(), "bq:done", waiters, &hub, {"bq:progress", &demand});
+  to_wake = &listener;
+  ASSERT_TRUE(Eventually([&] { return test::Subscribers(probe, "bq:done") == 1; }));
+
+  auto watcher = std::make_shared<CountingWatcher>();
+  hub.WatchTenant("t", watcher);
+  // Told of the refusal, not left to wait out its timeout.
+  EXPECT_EQ(demand.Await(ProgressDemand::Clock::now(), 10s), ProgressDemand::Answer::kRefused);
+  EXPECT_EQ(test::Subscribers(probe, "bq:progress"), 0);
+  // The endings still flow (the subscription's own wake-up of every waiter came before
+  // the refusal was handled, so this one is woken by the notice).
+  std::atomic<bool> woken{false};
+  waiters.Add("e1", [&](auto) { woken = true; });
+  ASSERT_TRUE(redis.Cli({"PUBLISH", "bq:done", "e1\tsucceeded\t1\tt\tupper"}));
+  EXPECT_TRUE(Eventually([&] { return woken.load(); }));
 }
 
 TEST(CompletionListenerTest, ACarriedRecordWakesItsWaiterWithItAndReachesStreamsOnlyOnce) {

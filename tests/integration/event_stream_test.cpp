@@ -1,7 +1,9 @@
 // Server-sent events through real processes: one job's stream sees every change in order,
 // live, ends with the whole job and resumes after Last-Event-ID; a tenant's stream sees
 // its own tenant's changes only, filtered; the routes refuse what they must.
+#include <filesystem>
 #include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -73,6 +75,41 @@ TEST(EventStreamTest, AJobsStreamShowsEachChangeLiveInOrderThenTheJobAndResumesA
   // A stream opened after the end replays the job's whole story at once.
   SseClient late(stack.url(), "/v1/jobs/" + id + "/events", key);
   EXPECT_EQ(Drain(late), (std::vector<std::string>{"1.0 queued", "1.1 running", "1.2 succeeded"}));
+}
+
+TEST(EventStreamTest, TheGatewayLeavesTheProgressChannelALingerAfterItsLastStream) {
+  // The shortest linger, 1 s; the default (30 s) would keep the subscription past this
+  // test's wait. The gateway forgets a closed stream at its next heartbeat (or change).
+  Stack stack({.workers = 1,
+               .gateway_args = {"--progress-linger-ms", "1000", "--event-heartbeat-ms", "200"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  const std::string key = stack.CreateKey("alpha", "submit,read");
+  RedisConnection probe(RedisConnection::Options{stack.redis_admin_endpoint()});
+  {
+    SseClient stream(stack.url(), "/v1/events", key);
+    ASSERT_EQ(stream.status(), 200) << stream.headers();
+    EXPECT_EQ(Subscribers(probe, "bq:progress"), 1);
+  }
+  long long subscribers = -1;
+  for (int i = 0; i < 100 && subscribers != 0; ++i) {
+    std::this_thread::sleep_for(100ms);
+    subscribers = Subscribers(probe, "bq:progress");
+  }
+  EXPECT_EQ(subscribers, 0) << "still subscribed 10 s after the last stream closed";
+  EXPECT_EQ(Subscribers(probe, "bq:done"), 1);
+}
+
+TEST(EventStreamTest, ALingerUnderASecondIsRefusedAtStart) {
+  // It would not cover a new stream's wait for the subscription.
+  std::string dir = std::filesystem::temp_directory_path() / "bq-linger-XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  ChildProcess gateway({BATCHQ_GATEWAY_BIN, "--progress-linger-ms", "999", "--port", "0"},
+                       dir + "/gateway.log");
+  const int status = gateway.Wait(10s);
+  ASSERT_TRUE(WIFEXITED(status)) << gateway.ReadLog();
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_NE(gateway.ReadLog().find("--progress-linger-ms"), std::string::npos) << gateway.ReadLog();
+  std::filesystem::remove_all(dir);
 }
 
 TEST(EventStreamTest, AJobWhoseResultIsLargerThanTheStreamsBacklogBoundStillGetsItsEnd) {
