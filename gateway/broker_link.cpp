@@ -20,6 +20,7 @@ BrokerLink::BrokerLink(zmq::context_t& context, Options options)
       dealer_(context,
               BrokerDealer::Options{options_.endpoint, options_.curve, /*immediate=*/true}),
       liveness_(options_.ping_interval, options_.liveness, Clock::now()),
+      pacing_(dealer_.size(), options_.move_pause, options_.max_move_pause),
       status_(std::make_shared<wire::Status>()) {
   thread_ = std::thread([this] {
     NameThisThread("broker-link");
@@ -27,12 +28,19 @@ BrokerLink::BrokerLink(zmq::context_t& context, Options options)
   });
 }
 
-void BrokerLink::MoveOn(std::string_view why) {
+void BrokerLink::MoveOn(std::string_view why, Clock::time_point now) {
+  if (!pacing_.MayMove(now)) {
+    move_why_ = std::string(why);
+    return;
+  }
+  move_why_.reset();
   const std::string from = dealer_.endpoint();
   // Requests sent to the broker left behind time out; their jobs are durable in Redis,
   // where the active broker's sweep finds them.
   dealer_.MoveOn();
-  liveness_.Reset(Clock::now());
+  pacing_.OnMoved(now);
+  ++moves_;
+  liveness_.Reset(now);
   if (const auto held_back = bad_input_log_.Admit("move", Clock::now())) {
     spdlog::warn("broker link: {} {}; trying {}{}", from, why, dealer_.endpoint(),
                  HeldBackNote(*held_back));
@@ -40,8 +48,11 @@ void BrokerLink::MoveOn(std::string_view why) {
   // Ask the new one soon whether it is active, but not at once: while no broker is
   // active (Redis away), every one answers "standing by", and moving on at the speed of
   // their answers would spin.
-  next_ping_ =
-      Clock::now() + std::min<std::chrono::milliseconds>(options_.ping_interval, kMoveOnPause);
+  next_ping_ = now + std::min<std::chrono::milliseconds>(options_.ping_interval, kMoveOnPause);
+}
+
+void BrokerLink::MoveIfDue(Clock::time_point now) {
+  if (move_why_ && pacing_.MayMove(now)) MoveOn(*move_why_, now);
 }
 
 BrokerLink::~BrokerLink() {
@@ -81,8 +92,9 @@ void BrokerLink::Loop() {
   next_ping_ = Clock::now();
   while (!stop_.load()) {
     auto now = Clock::now();
+    MoveIfDue(now);
     if (now >= next_ping_) {
-      if (liveness_.Silent(now)) MoveOn("is silent");
+      if (liveness_.Silent(now)) MoveOn("is silent", now);
       SendWire(dealer_.socket(), {}, wire::Ping{++ping_seq_});
       liveness_.OnPingSent();
       next_ping_ = now + options_.ping_interval;
@@ -92,13 +104,15 @@ void BrokerLink::Loop() {
     zmq::pollitem_t items[] = {{dealer_.socket().handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, wake_.fd(), ZMQ_POLLIN, 0},
                                {dealer_.watch().events().handle(), 0, ZMQ_POLLIN, 0}};
-    auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_ping_ - Clock::now());
+    auto wake_at = next_ping_;
+    if (move_why_) wake_at = std::min(wake_at, pacing_.next_allowed());
+    auto timeout = std::chrono::ceil<std::chrono::milliseconds>(wake_at - Clock::now());
     timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(50));
     PollOrSignal(items, 3, timeout);
     if (items[1].revents & ZMQ_POLLIN) wake_.Drain();
     if (items[0].revents & ZMQ_POLLIN) DrainReplies();
     if ((items[2].revents & ZMQ_POLLIN) && dealer_.watch().TakeLost()) {
-      MoveOn("closed or refused the connection");
+      MoveOn("closed or refused the connection", Clock::now());
     }
   }
 }
@@ -150,10 +164,12 @@ void BrokerLink::DrainReplies() {
       if (!node.empty()) node.mapped().Answer(std::move(accept->verdicts));
     } else if (auto* status = std::get_if<wire::Status>(&message)) {
       if (!status->active) {
-        MoveOn("stands by");
-        return;  // what is left on the old socket is gone with it
+        MoveOn("stands by", Clock::now());
+        return;  // what is left on the old socket is gone with it (if it moved)
       }
       liveness_.OnStatus(Clock::now());
+      pacing_.OnAnswered();
+      move_why_.reset();  // it answers here: nothing to move for
       auto snapshot = std::make_shared<const wire::Status>(std::move(*status));
       std::lock_guard lock(mutex_);
       status_ = std::move(snapshot);

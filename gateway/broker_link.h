@@ -5,8 +5,9 @@
 // A PING every interval keeps a fresh broker status (types, queues, workers) and
 // tells whether the broker is alive and active. Given several endpoints (brokers
 // sharing one Redis), the link follows the active one: when the broker it talks to
-// says it stands by, or stays silent for `liveness` pings (broker_liveness.h), it moves
-// to the next.
+// says it stands by, stays silent for `liveness` pings (broker_liveness.h), or its host
+// closes or refuses the connection, it moves to the next, paced by
+// broker_move_pacing.h.
 
 #include <atomic>
 #include <chrono>
@@ -29,6 +30,7 @@
 #include "common/wake_signal.h"
 #include "common/wire.h"
 #include "gateway/broker_liveness.h"
+#include "gateway/broker_move_pacing.h"
 #include "gateway/broker_port.h"
 #include "gateway/submit_packing.h"
 
@@ -41,6 +43,10 @@ class BrokerLink : public BrokerPort {
     std::chrono::milliseconds ping_interval{500};
     std::uint32_t liveness = 3;            // missed status replies before the broker counts as gone
     std::optional<CurveClientKeys> curve;  // nullopt: plain (loopback only, checked in main)
+    // After each round of the endpoints without an active broker, the next move waits
+    // this long, doubling each round up to max_move_pause (broker_move_pacing.h).
+    std::chrono::milliseconds move_pause{50};
+    std::chrono::milliseconds max_move_pause{2000};
   };
 
   BrokerLink(zmq::context_t& context, Options options);
@@ -59,11 +65,16 @@ class BrokerLink : public BrokerPort {
   bool alive() const override;
   // The latest status from the broker; never null (empty before the first reply).
   std::shared_ptr<const wire::Status> status() const override;
+  // How many times it has left a broker for the next endpoint. Thread-safe.
+  std::uint64_t moves() const { return moves_.load(); }
 
  private:
   void Loop();
-  // Leaves the current broker for the next endpoint.
-  void MoveOn(std::string_view why);
+  // Leaves the current broker for the next endpoint now, if the pacing allows it, or
+  // else as soon as it does (unless an active broker answers first).
+  void MoveOn(std::string_view why, std::chrono::steady_clock::time_point now);
+  // The move that waits for the pacing, if any.
+  void MoveIfDue(std::chrono::steady_clock::time_point now);
   void DrainReplies();
   void FlushOutgoing();
   void ExpirePending(std::chrono::steady_clock::time_point now);
@@ -74,6 +85,9 @@ class BrokerLink : public BrokerPort {
   WakeSignal wake_;
   std::atomic<bool> stop_{false};
   BrokerLiveness liveness_;
+  BrokerMovePacing pacing_;              // owned by the link thread
+  std::optional<std::string> move_why_;  // a move waiting for the pacing
+  std::atomic<std::uint64_t> moves_{0};
 
   mutable std::mutex mutex_;  // guards outgoing_ and status_
   std::vector<SubmitRequest> outgoing_;

@@ -29,9 +29,10 @@ std::string RequestOf(const std::string& job_id) { return job_id.substr(0, job_i
 // held jobs of more than one request.
 class PlayedBroker {
  public:
-  explicit PlayedBroker(zmq::context_t& context) : socket_(context, zmq::socket_type::router) {
+  explicit PlayedBroker(zmq::context_t& context, const std::string& bind = "tcp://127.0.0.1:*")
+      : socket_(context, zmq::socket_type::router) {
     ApplySocketDefaults(socket_);
-    socket_.bind("tcp://127.0.0.1:*");
+    socket_.bind(bind);
     endpoint_ = LastEndpoint(socket_);
     thread_ = std::thread([this] { Loop(); });
   }
@@ -154,6 +155,26 @@ TEST(BrokerLinkTest, ABrokerThatStopsAnsweringIsLeftForTheNext) {
   // Three pings go unanswered over 150 ms; the link then asks the second broker.
   EXPECT_TRUE(test::WaitFor([&] { return second.pings() > 0 && link.alive(); }, 10s))
       << "the link stayed with a broker that no longer answers";
+}
+
+TEST(BrokerLinkTest, AHostThatRefusesTheConnectionIsNotRedialledAtOnceAndABrokerThereIsFound) {
+  // Nothing listens here yet: every connection is refused within microseconds. The
+  // link once moved on at that speed, made thousands of sockets a second and died of
+  // "Too many open files".
+  const std::string endpoint = fmt::format("tcp://127.0.0.1:{}", test::FreePort());
+  zmq::context_t context;
+  BrokerLink::Options options{endpoint, 50ms, 3, std::nullopt};
+  options.move_pause = 1h;  // after the first round, no move within this test
+  BrokerLink link(context, options);
+  ASSERT_TRUE(test::WaitFor([&] { return link.moves() >= 1; }, 10s))
+      << "a refused connection did not count as lost";
+  // Time for thousands of refusals, as before; one move still.
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(link.moves(), 1u);
+  // A broker that starts there is found by the socket the link kept, without a move.
+  PlayedBroker broker(context, endpoint);
+  EXPECT_TRUE(test::WaitFor([&] { return link.alive(); }, 10s));
+  EXPECT_EQ(link.moves(), 1u);
 }
 
 }  // namespace
