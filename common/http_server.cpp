@@ -4,7 +4,9 @@
 #include <atomic>
 #include <deque>
 #include <iterator>
+#include <mutex>
 #include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -240,6 +242,30 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         [self = this->shared_from_this()](beast::error_code, std::size_t) { self->EndStream(); });
   }
 
+  // From any thread: a piece for QueueChunk, in the order handed. Without a strand, a
+  // post from the connection's own thread waits in that thread's private queue until
+  // its handler returns, so a piece another thread posts meanwhile would overtake it;
+  // the pieces wait here instead, and one post takes all of them.
+  void Hand(std::string bytes, bool last) {
+    {
+      std::lock_guard lock(handed_mutex_);
+      handed_.emplace_back(std::move(bytes), last);
+      if (take_posted_) return;
+      take_posted_ = true;
+    }
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->TakeHanded(); });
+  }
+
+  void TakeHanded() {
+    std::deque<std::pair<std::string, bool>> pieces;
+    {
+      std::lock_guard lock(handed_mutex_);
+      pieces.swap(handed_);
+      take_posted_ = false;
+    }
+    for (auto& [bytes, last] : pieces) QueueChunk(std::move(bytes), last);
+  }
+
   // Called on the connection's thread.
   void QueueChunk(std::string bytes, bool last) {
     // Nothing may follow the body's last chunk, whoever sends it.
@@ -288,7 +314,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Close();
   }
 
-  // What a streaming handler holds: posts to the connection's thread.
+  // What a streaming handler holds: hands its pieces to the connection's thread.
   class SessionReplyStream : public ReplyStream {
    public:
     explicit SessionReplyStream(std::shared_ptr<Session> session) : session_(std::move(session)) {}
@@ -302,15 +328,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         asio::post(session_->stream_.get_executor(), [s = session_] { s->EndStream(); });
         return false;
       }
-      asio::post(session_->stream_.get_executor(),
-                 [s = session_, bytes = std::move(bytes)]() mutable {
-                   s->QueueChunk(std::move(bytes), false);
-                 });
+      session_->Hand(std::move(bytes), false);
       return true;
     }
-    void End() override {
-      asio::post(session_->stream_.get_executor(), [s = session_] { s->QueueChunk({}, true); });
-    }
+    void End() override { session_->Hand({}, true); }
     bool closed() const override { return session_->stream_closed_.load(); }
 
    private:
@@ -345,6 +366,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool ending_ = false;
   std::atomic<std::size_t> backlog_{0};
   std::atomic<bool> stream_closed_{false};
+  // Pieces handed from any thread and not yet taken onto out_ (Hand, TakeHanded).
+  std::mutex handed_mutex_;
+  std::deque<std::pair<std::string, bool>> handed_;
+  bool take_posted_ = false;
 };
 
 // How long to wait before accepting again after accept failed (EMFILE, ENFILE,

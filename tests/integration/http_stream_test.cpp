@@ -73,6 +73,33 @@ TEST(HttpStreamTest, PiecesGoOutAsChunksAndNothingFollowsTheLastOne) {
   EXPECT_EQ(answer.substr(body + 4), "6\r\nfirst\n\r\n7\r\nsecond\n\r\n0\r\n\r\n");
 }
 
+TEST(HttpStreamTest, PiecesSentFromSeveralThreadsGoOutInTheOrderSent) {
+  // As the gateway runs it: one thread per context (IoThreads), whose own posts wait in
+  // a queue of its own until its handler returns.
+  IoThreads threads(1);
+  HttpServer server(threads, HttpServer::Options{.port = 0}, [](HttpRequestIn, Respond respond) {
+    HttpReply reply{200, {}, "text/event-stream", {}};
+    reply.stream = [](std::shared_ptr<ReplyStream> stream) {
+      // On the connection's thread, as an event stream sends its first line; another
+      // thread (a job's read) then sends the next before this handler returns.
+      EXPECT_TRUE(stream->Send("first\n"));
+      std::thread other([stream] {
+        EXPECT_TRUE(stream->Send("second\n"));
+        stream->End();
+      });
+      other.join();
+    };
+    respond(std::move(reply));
+  });
+  std::thread runner([&threads] { threads.Run(); });
+  const std::string answer = Exchange(server.port(), "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  threads.Stop();
+  runner.join();
+  const auto body = answer.find("\r\n\r\n");
+  ASSERT_NE(body, std::string::npos) << answer;
+  EXPECT_EQ(answer.substr(body + 4), "6\r\nfirst\n\r\n7\r\nsecond\n\r\n0\r\n\r\n");
+}
+
 // A client that sends a byte in the middle of a piece it does not read (so the piece's
 // write is still in flight), then reads what is left until the server closes.
 std::string InterruptMidPiece(std::uint16_t port) {
