@@ -5,7 +5,8 @@
 // handler waits. Runs on the caller's io_context, or spreads its connections over
 // IoThreads. Each io_context it is given must be run by exactly one thread: a
 // connection's handlers are serialised by that thread, not by a strand. Respond and
-// ReplyStream may be called from any thread.
+// ReplyStream may be called from any thread; a stream's pieces go out in the order its
+// Send and End calls were made, whichever threads made them.
 // Hostile clients are bounded: a cap on open connections (past it a new one is told
 // 503 overloaded and closed), separate timeouts for an idle keep-alive connection, for
 // the request's headers and for its body (so slow senders cannot hold connections),
