@@ -52,7 +52,10 @@ void BrokerLink::MoveOn(std::string_view why, Clock::time_point now) {
 }
 
 void BrokerLink::MoveIfDue(Clock::time_point now) {
-  if (move_why_ && pacing_.MayMove(now)) MoveOn(*move_why_, now);
+  if (!move_why_ || !pacing_.MayMove(now)) return;
+  // Taken out first: MoveOn clears move_why_, and `why` must outlive that.
+  const std::string why = std::move(*move_why_);
+  MoveOn(why, now);
 }
 
 BrokerLink::~BrokerLink() {
