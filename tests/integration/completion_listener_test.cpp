@@ -130,24 +130,34 @@ class CountingWatcher : public JobEventHub::Watcher {
   std::atomic<bool> open_{true};
 };
 
+// A listener with a progress demand that wakes it, wired as the gateway wires them (but
+// with no linger), and a hub whose streams read no records.
+struct DemandedListener {
+  explicit DemandedListener(const RedisServer& redis)
+      : listener(redis.Options(), "bq:done", waiters, &hub, {"bq:progress", &demand}) {
+    to_wake = &listener;
+  }
+  CompletionWaiters waiters;
+  JobEventHub hub{
+      [](std::span<const std::string> ids) -> Result<std::vector<std::optional<JobRecord>>> {
+        return std::vector<std::optional<JobRecord>>(ids.size());
+      },
+      10ms};
+  std::atomic<CompletionListener*> to_wake{nullptr};
+  ProgressDemand demand{0ms, [this] {
+                          if (auto* listener = to_wake.load()) listener->Wake();
+                        }};
+  CompletionListener listener;
+};
+
 // With no stream open the listener leaves the progress channel to Redis alone; a
 // stream's Await returns once it is subscribed, its changes reach the stream, and once
 // the last stream is gone (no linger here) it unsubscribes.
 TEST(CompletionListenerTest, ItHearsTheProgressChannelOnlyWhileStreamsWantIt) {
   RedisServer redis;
   RedisConnection probe(redis.Options());
-  CompletionWaiters waiters;
-  JobEventHub hub(
-      [](std::span<const std::string> ids) -> Result<std::vector<std::optional<JobRecord>>> {
-        return std::vector<std::optional<JobRecord>>(ids.size());
-      },
-      10ms);
-  std::atomic<CompletionListener*> to_wake{nullptr};
-  ProgressDemand demand(0ms, [&] {
-    if (auto* listener = to_wake.load()) listener->Wake();
-  });
-  CompletionListener listener(redis.Options(), "bq:done", waiters, &hub, {"bq:progress", &demand});
-  to_wake = &listener;
+  DemandedListener wired(redis);
+  auto& [waiters, hub, to_wake, demand, listener] = wired;
 
   ASSERT_TRUE(Eventually([&] { return test::Subscribers(probe, "bq:done") == 1; }));
   EXPECT_EQ(test::Subscribers(probe, "bq:progress"), 0) << "subscribed with no stream open";
@@ -180,18 +190,8 @@ TEST(CompletionListenerTest, UnderAnAclWithoutTheProgressChannelStreamsAreToldAt
   // As an ACL file from before the progress channel: the done channel alone.
   ASSERT_TRUE(redis.Cli({"ACL", "SETUSER", "default", "resetchannels", "&bq:done"}));
   RedisConnection probe(redis.Options());
-  CompletionWaiters waiters;
-  JobEventHub hub(
-      [](std::span<const std::string> ids) -> Result<std::vector<std::optional<JobRecord>>> {
-        return std::vector<std::optional<JobRecord>>(ids.size());
-      },
-      10ms);
-  std::atomic<CompletionListener*> to_wake{nullptr};
-  ProgressDemand demand(0ms, [&] {
-    if (auto* listener = to_wake.load()) listener->Wake();
-  });
-  CompletionListener listener(redis.Options(), "bq:done", waiters, &hub, {"bq:progress", &demand});
-  to_wake = &listener;
+  DemandedListener wired(redis);
+  auto& [waiters, hub, to_wake, demand, listener] = wired;
   ASSERT_TRUE(Eventually([&] { return test::Subscribers(probe, "bq:done") == 1; }));
 
   auto watcher = std::make_shared<CountingWatcher>();
