@@ -25,7 +25,9 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF
     # Ship the shared libraries the binaries use, except the C runtime the base has.
     && ldd /out/bin/* | awk '/=> \//{print $3}' | sort -u \
        | grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux)[.-]' \
-       | xargs -r cp -L -t /out/lib/
+       | xargs -r cp -L -t /out/lib/ \
+    # And those they open at run time (cuBLAS in a CUDA build), which ldd cannot see.
+    && xargs -r -a /build/dlopened_libraries.txt cp -L -t /out/lib/
 
 FROM ${RUNTIME_IMAGE}
 ARG DEBIAN_FRONTEND=noninteractive

@@ -1,8 +1,7 @@
-#include <cublas_v2.h>
-
 #include <memory>
 #include <vector>
 
+#include "gpu_worker/cuda/cublas_library.h"
 #include "gpu_worker/cuda/cuda_handlers.h"
 #include "gpu_worker/cuda/cuda_support.h"
 #include "gpu_worker/cuda/kernels.h"
@@ -11,18 +10,19 @@
 namespace batchq::cuda {
 namespace {
 
-Error CublasFailure(std::string_view what, cublasStatus_t status) {
+Error CublasFailure(const CublasLibrary& blas, std::string_view what, cublasStatus_t status) {
   const bool oom = status == CUBLAS_STATUS_ALLOC_FAILED;
   return Error{oom ? kOutOfMemory : ErrorCode::kCudaError,
-               fmt::format("{} failed: {}.", what, cublasGetStatusString(status))};
+               fmt::format("{} failed: {}.", what, blas.status_string(status))};
 }
 
-#define BATCHQ_RETURN_IF_CUBLAS_ERR(what, expr)                     \
-  do {                                                              \
-    const cublasStatus_t batchq_status = (expr);                    \
-    if (batchq_status != CUBLAS_STATUS_SUCCESS) {                   \
-      return std::unexpected(CublasFailure((what), batchq_status)); \
-    }                                                               \
+// Calls blas_lib_->function(args...) and returns its failure as an error value.
+#define BATCHQ_RETURN_IF_CUBLAS_ERR(what, function, ...)                        \
+  do {                                                                          \
+    const cublasStatus_t batchq_status = blas_lib_->function(__VA_ARGS__);      \
+    if (batchq_status != CUBLAS_STATUS_SUCCESS) {                               \
+      return std::unexpected(CublasFailure(*blas_lib_, (what), batchq_status)); \
+    }                                                                           \
   } while (0)
 
 // One launch slot: a stream of its own, events around its batch, reused buffers.
@@ -47,15 +47,17 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
       : model_(std::move(model)), tf32_(tf32) {}
 
   ~CudaMlpHandler() override {
-    if (blas_ != nullptr) cublasDestroy(blas_);
+    if (blas_ != nullptr) blas_lib_->destroy(blas_);
   }
 
   Status Init(int device) {
     if (auto slots = InitSlots(device); !slots) return slots;
-    BATCHQ_RETURN_IF_CUBLAS_ERR("cublasCreate", cublasCreate(&blas_));
-    BATCHQ_RETURN_IF_CUBLAS_ERR(
-        "cublasSetMathMode",
-        cublasSetMathMode(blas_, tf32_ ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH));
+    auto blas = OpenCublas();
+    if (!blas) return std::unexpected(blas.error());
+    blas_lib_ = *blas;
+    BATCHQ_RETURN_IF_CUBLAS_ERR("cublasCreate", create, &blas_);
+    BATCHQ_RETURN_IF_CUBLAS_ERR("cublasSetMathMode", set_math_mode, blas_,
+                                tf32_ ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_DEFAULT_MATH);
     // Weights go to the device once, at start.
     weights_.resize(model_->layers.size());
     biases_.resize(model_->layers.size());
@@ -122,7 +124,7 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
                               cudaMemsetAsync(slot.act_a.data(), 0, n * 4, slot.stream));
     BATCHQ_RETURN_IF_CUDA_ERR("cudaMemset",
                               cudaMemsetAsync(slot.act_b.data(), 0, n * 4, slot.stream));
-    BATCHQ_RETURN_IF_CUBLAS_ERR("cublasSetStream", cublasSetStream(blas_, slot.stream));
+    BATCHQ_RETURN_IF_CUBLAS_ERR("cublasSetStream", set_stream, blas_, slot.stream);
     for (int r = -1; r < repeats; ++r) {
       if (r == 0) {
         BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(slot.start, slot.stream));
@@ -149,14 +151,14 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
     const DenseLayer& layer = model_->layers[l];
     const float one = 1.0f;
     const float zero = 0.0f;
-    BATCHQ_RETURN_IF_CUBLAS_ERR(
-        "cublasSgemm", cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, layer.out, rows, layer.in, &one,
-                                   weights_[l].data(), layer.in, x, layer.in, &zero, y, layer.out));
+    BATCHQ_RETURN_IF_CUBLAS_ERR("cublasSgemm", sgemm, blas_, CUBLAS_OP_T, CUBLAS_OP_N, layer.out,
+                                rows, layer.in, &one, weights_[l].data(), layer.in, x, layer.in,
+                                &zero, y, layer.out);
     return Ok();
   }
 
   Status Enqueue(MlpSlot& slot, int rows) {
-    BATCHQ_RETURN_IF_CUBLAS_ERR("cublasSetStream", cublasSetStream(blas_, slot.stream));
+    BATCHQ_RETURN_IF_CUBLAS_ERR("cublasSetStream", set_stream, blas_, slot.stream);
     BATCHQ_RETURN_IF_CUDA_ERR("cudaEventRecord", cudaEventRecord(slot.start, slot.stream));
     BATCHQ_RETURN_IF_CUDA_ERR("cudaMemcpyAsync H2D",
                               cudaMemcpyAsync(slot.act_a.data(), slot.host_in.data(),
@@ -185,6 +187,7 @@ class CudaMlpHandler final : public SlottedHandler<MlpSlot, 2> {
   std::shared_ptr<const MlpModel> model_;
   const bool tf32_;
   int widest_ = 0;
+  const CublasLibrary* blas_lib_ = nullptr;  // set by Init before blas_
   cublasHandle_t blas_ = nullptr;
   std::vector<DeviceBuffer<float>> weights_;
   std::vector<DeviceBuffer<float>> biases_;
