@@ -13,12 +13,12 @@ scripts/deps.sh
 echo "== dependencies in $((SECONDS - start)) s" >&2
 jobs=$(nproc)
 
-# build [build.sh flag]: builds and prints the build folder.
+# build [build.sh flag]: builds, and sets built to the build folder. (Not called inside
+# $(...), where a failed build would not stop the script.)
 build() {
-  local dir start=$SECONDS
-  dir=$(scripts/build.sh "$@")
-  echo "== built $dir in $((SECONDS - start)) s" >&2
-  echo "$dir"
+  local start=$SECONDS
+  built=$(scripts/build.sh "$@")
+  echo "== built $built in $((SECONDS - start)) s" >&2
 }
 
 # run_ctest DIR [ctest flags]
@@ -30,32 +30,14 @@ run_ctest() {
   echo "== ctest in $dir $* took $((SECONDS - start)) s" >&2
 }
 
-dir=$(build)
-if [[ "${1:-}" == "--quick" ]]; then
-  run_ctest "$dir"
-  exit 0
+build
+run_ctest "$built"
+if [[ "${1:-}" != "--quick" ]]; then
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  build --sanitize
+  run_ctest "$built"
+  build --fuzz
+  run_ctest "$built"
 fi
-run_ctest "$dir" -LE compose
-
-# The compose test (images built and a stack run under a private dockerd) shares
-# nothing with the ASan build, and much of its time is downloads and waits, so it runs
-# alongside that build. The build is niced: the stack runs as if alone.
-compose_log=$(mktemp)
-run_ctest "$dir" -L compose >"$compose_log" 2>&1 &
-compose=$!
-
-export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-asan_dir=$(nice -n 10 scripts/build.sh --sanitize)
-echo "== built $asan_dir (alongside the compose test) at $SECONDS s" >&2
-compose_status=0
-wait "$compose" || compose_status=$?
-cat "$compose_log" >&2
-rm -f "$compose_log"
-if [[ $compose_status -ne 0 ]]; then
-  echo "== the compose tests failed" >&2
-  exit "$compose_status"
-fi
-run_ctest "$asan_dir"
-run_ctest "$(build --fuzz)"
 echo "== every stage done in $SECONDS s" >&2
