@@ -9,6 +9,12 @@
 namespace batchq::cuda {
 namespace {
 
+// dlerror() answers null when nothing failed (a symbol whose value is null).
+const char* LastError() {
+  const char* error = dlerror();
+  return error != nullptr ? error : "no error reported";
+}
+
 template <class Function>
 bool Resolve(void* library, const char* name, Function& function) {
   function = reinterpret_cast<Function>(dlsym(library, name));
@@ -18,12 +24,12 @@ bool Resolve(void* library, const char* name, Function& function) {
 Result<CublasLibrary> Open() {
   void* library = dlopen(BATCHQ_CUBLAS_SONAME, RTLD_NOW | RTLD_LOCAL);
   if (library == nullptr) {
-    const std::string by_name = dlerror();
+    const std::string by_name = LastError();
     library = dlopen(BATCHQ_CUBLAS_PATH, RTLD_NOW | RTLD_LOCAL);
     if (library == nullptr) {
       return std::unexpected(
           Error{ErrorCode::kCudaError, fmt::format("cuBLAS could not be opened: {}; and at {}: {}.",
-                                                   by_name, BATCHQ_CUBLAS_PATH, dlerror())});
+                                                   by_name, BATCHQ_CUBLAS_PATH, LastError())});
     }
   }
   CublasLibrary blas;
@@ -37,7 +43,7 @@ Result<CublasLibrary> Open() {
   if (!resolved) {
     return std::unexpected(
         Error{ErrorCode::kCudaError,
-              fmt::format("cuBLAS ({}) lacks a function: {}.", BATCHQ_CUBLAS_SONAME, dlerror())});
+              fmt::format("cuBLAS ({}) lacks a function: {}.", BATCHQ_CUBLAS_SONAME, LastError())});
   }
   return blas;
 }
