@@ -42,39 +42,56 @@ namespace {
 using namespace batchq;
 using namespace batchq::test;
 
-// Calls per command since the last CONFIG RESETSTAT ("cmdstat_hset:calls=12,...").
-std::map<std::string, long long> CommandCalls(RedisConnection& redis) {
-  std::map<std::string, long long> calls;
+// Calls and microseconds per command since the last CONFIG RESETSTAT
+// ("cmdstat_hset:calls=12,usec=30,..."); a script's inner commands count on their own
+// lines as well as in its EVALSHA's.
+struct CommandStat {
+  long long calls = 0;
+  long long usec = 0;
+};
+
+std::map<std::string, CommandStat> CommandStats(RedisConnection& redis) {
+  std::map<std::string, CommandStat> stats;
   const std::vector<std::string_view> info{"INFO", "commandstats"};
   auto reply = redis.Command(info);
-  if (!reply) return calls;
+  if (!reply) return stats;
   std::size_t at = 0;
   while ((at = reply->str.find("cmdstat_", at)) != std::string::npos) {
     const auto colon = reply->str.find(':', at);
-    const auto value = reply->str.find("calls=", colon);
-    calls[reply->str.substr(at + 8, colon - at - 8)] = std::stoll(reply->str.substr(value + 6));
+    const auto calls = reply->str.find("calls=", colon);
+    const auto usec = reply->str.find("usec=", colon);
+    auto& stat = stats[reply->str.substr(at + 8, colon - at - 8)];
+    stat.calls = std::stoll(reply->str.substr(calls + 6));
+    stat.usec = std::stoll(reply->str.substr(usec + 5));
     at = colon;
   }
-  return calls;
+  return stats;
 }
 
-std::string CommandsJson(const std::map<std::string, long long>& calls, int jobs) {
-  long long total = 0;
+// The 12 largest of `value` per job, as JSON members.
+template <typename Value>
+std::string TopPerJob(const std::map<std::string, CommandStat>& stats, int jobs, Value value) {
   std::vector<std::pair<long long, std::string>> ranked;
-  for (const auto& [name, count] : calls) {
-    // The bench's own INFO is not the service's.
-    if (name == "info" || name == "config|resetstat") continue;
-    total += count;
-    ranked.emplace_back(count, name);
-  }
+  for (const auto& [name, stat] : stats) ranked.emplace_back(value(stat), name);
   std::sort(ranked.rbegin(), ranked.rend());
   std::string top;
   for (std::size_t i = 0; i < ranked.size() && i < 12; ++i) {
     top += fmt::format(R"({}"{}":{:.2f})", i ? "," : "", ranked[i].second,
                        static_cast<double>(ranked[i].first) / jobs);
   }
-  return fmt::format(R"({{"per_job":{:.2f},"top_per_job":{{{}}}}})",
-                     static_cast<double>(total) / jobs, top);
+  return top;
+}
+
+std::string CommandsJson(std::map<std::string, CommandStat> stats, int jobs) {
+  // The bench's own INFO is not the service's.
+  stats.erase("info");
+  stats.erase("config|resetstat");
+  long long total = 0;
+  for (const auto& [name, stat] : stats) total += stat.calls;
+  return fmt::format(R"({{"per_job":{:.2f},"top_per_job":{{{}}},"usec_per_job":{{{}}}}})",
+                     static_cast<double>(total) / jobs,
+                     TopPerJob(stats, jobs, [](const CommandStat& s) { return s.calls; }),
+                     TopPerJob(stats, jobs, [](const CommandStat& s) { return s.usec; }));
 }
 
 // What `batchq bench` is asked to do in every run.
@@ -185,7 +202,7 @@ std::string Run(const std::string& gateway, const std::string& worker, const Loa
   const std::string lists = pollers ? "," + pollers->StopAndReport() : "";
   if (run.empty()) return "";
   return fmt::format(R"({},"redis_commands":{}{})", run,
-                     CommandsJson(CommandCalls(redis), load.count), lists);
+                     CommandsJson(CommandStats(redis), load.count), lists);
 }
 
 // nginx answering the API's routes with static jobs: the reference for what the load

@@ -118,6 +118,7 @@ void OnEveryConnection(const LoadOptions& options, unsigned connections, const c
 
 std::optional<Finished> WaitForJob(HttpClient& client, simdjson::dom::parser& parser,
                                    const std::string& id, Clock::time_point deadline);
+std::optional<Finished> EndedJob(simdjson::dom::element job);
 
 struct SubmitTotals {
   std::uint64_t submitted = 0;
@@ -127,9 +128,11 @@ struct SubmitTotals {
   std::map<int, std::uint64_t> answers;
 };
 
-// Sends every job, `ids[c]` collecting what connection c got accepted.
+// Sends every job. Of what connection c got accepted, `ended[c]` collects the jobs it saw
+// end (a closed loop's long-poll, or a submit that waited), and `ids[c]` the rest.
 SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
-                       std::vector<std::vector<std::string>>& ids, std::string* error) {
+                       std::vector<std::vector<std::string>>& ids,
+                       std::vector<std::vector<Finished>>& ended, std::string* error) {
   const unsigned per_request = std::max(1u, options.jobs_per_request);
   const std::uint64_t requests = (options.count + per_request - 1) / per_request;
   std::atomic<std::uint64_t> refused{0}, submitted{0}, next_request{0};
@@ -175,9 +178,22 @@ SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
         local_refused += jobs;
         continue;
       }
+      // A single submit that waited and got its job ended needs no read at the end.
+      simdjson::dom::element job;
+      if (per_request == 1 && response->status == 200 &&
+          parser.parse(response->body).get(job) == simdjson::SUCCESS) {
+        if (auto finished = EndedJob(job)) {
+          ended[c].push_back(*finished);
+          continue;
+        }
+      }
       CollectIds(response->body, ids[c], local_refused);
       if (options.closed_loop && per_request == 1 && response->status == 202 && !ids[c].empty()) {
-        WaitForJob(**client, parser, ids[c].back(), Clock::now() + options.wait_timeout);
+        if (auto finished =
+                WaitForJob(**client, parser, ids[c].back(), Clock::now() + options.wait_timeout)) {
+          ended[c].push_back(*finished);
+          ids[c].pop_back();
+        }
       }
     }
     refused += local_refused;
@@ -204,19 +220,24 @@ std::optional<Finished> WaitForJob(HttpClient& client, simdjson::dom::parser& pa
     if (!response || response->status != 200) return std::nullopt;
     simdjson::dom::element root;
     if (parser.parse(response->body).get(root) != simdjson::SUCCESS) return std::nullopt;
-    std::string_view status;
-    status = JsonOr(root["status"], status);
-    const auto parsed = ParseJobStatus(status);
-    if (parsed && !IsTerminal(*parsed)) continue;
-    Finished f;
-    f.status = parsed.value_or(JobStatus::kFailed);  // a status no row names: failed
-    f.created_us = JsonOr(root["timeline"]["created_us"], f.created_us);
-    f.started_us = JsonOr(root["timeline"]["started_us"], f.started_us);
-    f.finished_us = JsonOr(root["timeline"]["finished_us"], f.finished_us);
-    f.batch_size = JsonOr(root["batch"]["size"], f.batch_size);
-    f.attempts = JsonOr(root["attempts"], f.attempts);
-    return f;
+    if (auto finished = EndedJob(root)) return finished;
   }
+}
+
+// The job a body describes, once it ended; nullopt while it has not.
+std::optional<Finished> EndedJob(simdjson::dom::element job) {
+  std::string_view status;
+  status = JsonOr(job["status"], status);
+  const auto parsed = ParseJobStatus(status);
+  if (parsed && !IsTerminal(*parsed)) return std::nullopt;
+  Finished f;
+  f.status = parsed.value_or(JobStatus::kFailed);  // a status no row names: failed
+  f.created_us = JsonOr(job["timeline"]["created_us"], f.created_us);
+  f.started_us = JsonOr(job["timeline"]["started_us"], f.started_us);
+  f.finished_us = JsonOr(job["timeline"]["finished_us"], f.finished_us);
+  f.batch_size = JsonOr(job["batch"]["size"], f.batch_size);
+  f.attempts = JsonOr(job["attempts"], f.attempts);
+  return f;
 }
 
 std::vector<Finished> WaitForAll(const LoadOptions& options, unsigned connections,
@@ -284,17 +305,24 @@ void Summarise(const std::vector<Finished>& finished, LoadReport& report) {
 LoadReport RunLoad(const LoadOptions& options, std::string* error) {
   const unsigned connections = std::max(1u, options.connections);
   std::vector<std::vector<std::string>> ids(connections);
-  SubmitTotals totals = SubmitAll(options, connections, ids, error);
+  std::vector<std::vector<Finished>> ended(connections);
+  SubmitTotals totals = SubmitAll(options, connections, ids, ended, error);
   LoadReport report;
   report.submitted = totals.submitted;
   report.refused = totals.refused;
-  for (const auto& list : ids) report.accepted += list.size();
+  std::uint64_t unseen = 0;
+  for (const auto& list : ids) unseen += list.size();
+  report.accepted = unseen;
+  for (const auto& list : ended) report.accepted += list.size();
   report.submit_seconds = totals.seconds;
   report.submit_p50_ms = Percentile(totals.latencies_ms, 0.50);
   report.submit_p99_ms = Percentile(totals.latencies_ms, 0.99);
   report.answers = std::move(totals.answers);
   report.submit_jobs_per_s = totals.seconds > 0 ? report.accepted / totals.seconds : 0;
-  Summarise(WaitForAll(options, connections, ids, report.accepted), report);
+  // Only the jobs not seen ending are read again.
+  std::vector<Finished> finished = WaitForAll(options, connections, ids, unseen);
+  for (const auto& list : ended) finished.insert(finished.end(), list.begin(), list.end());
+  Summarise(finished, report);
   return report;
 }
 

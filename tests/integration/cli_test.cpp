@@ -181,5 +181,32 @@ TEST_F(CliTest, BenchRunsABoundedLoadAndLosesNothing) {
   EXPECT_EQ(JsonInt(out, "unfinished"), 0) << out;
 }
 
+// The bench measures the service, so it does not read back the jobs it already saw end:
+// a closed loop long-polls each job once, and submits that waited are never read again.
+TEST_F(CliTest, BenchReadsNoJobAgainThatItSawEnd) {
+  const auto job_reads = [] {
+    return MetricValue(ScrapeMetrics(stack_->url(), stack_->admin_key()),
+                       R"(batchq_http_requests_total{code="200",route="/v1/jobs/{id}"})");
+  };
+  const double before = std::max(0.0, job_reads());
+  std::string out;
+  ASSERT_EQ(Cli({"--output", "json", "bench", "--type", "upper", "--count", "40", "--connections",
+                 "2", "--closed-loop"},
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(JsonInt(out, "succeeded"), 40) << out;
+  const double after_loop = job_reads();
+  EXPECT_EQ(after_loop - before, 40) << "one long-poll per job, and no read-back";
+  ASSERT_EQ(Cli({"--output", "json", "bench", "--type", "upper", "--count", "40", "--connections",
+                 "2", "--submit-wait-ms", "30000"},
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(JsonInt(out, "succeeded"), 40) << out;
+  EXPECT_EQ(JsonInt(out, "unfinished"), 0) << out;
+  EXPECT_EQ(job_reads(), after_loop) << "every submit was answered with its ended job";
+}
+
 }  // namespace
 }  // namespace batchq::test
