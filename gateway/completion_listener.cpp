@@ -8,11 +8,12 @@ namespace batchq {
 
 CompletionListener::CompletionListener(RedisConnection::Options redis, std::string channel,
                                        CompletionWaiters& waiters, JobEventHub* hub,
-                                       ProgressFeed progress)
+                                       ProgressFeed progress, RecentEndings* endings)
     : redis_options_(std::move(redis)),
       channel_(std::move(channel)),
       waiters_(waiters),
       hub_(hub),
+      endings_(endings),
       progress_(std::move(progress)) {
   thread_ = std::thread([this] {
     NameThisThread("done-listener");
@@ -119,10 +120,21 @@ void CompletionListener::OnMessage(const std::string& payload) {
   // One notice per call of a script that queues, starts or ends jobs, and one of
   // carried records before the changes of the script that ends them.
   auto changes = ParseJobChanges(payload);
+  const auto now = std::chrono::steady_clock::now();
   for (const JobChange& change : changes) {
-    // CarriedRecord gives null for a plain change.
-    if (IsTerminal(change.status)) {
-      waiters_.Notify(change.id, [&change] { return CarriedRecord(change); });
+    if (!IsTerminal(change.status)) continue;
+    // Parsed once at most, for the waiters and the endings both; CarriedRecord gives null
+    // for a plain change.
+    std::shared_ptr<const JobRecord> record;
+    bool parsed = false;
+    const auto source = [&] {
+      if (!parsed) record = CarriedRecord(change);
+      parsed = true;
+      return record;
+    };
+    const bool created_here = waiters_.Notify(change.id, source);
+    if (created_here && endings_ != nullptr && change.status == JobStatus::kSucceeded) {
+      endings_->Keep(source(), now);
     }
   }
   // A carried record's change comes again as a plain one, which the streams get.

@@ -6,7 +6,9 @@
 // it, that is while event streams are open. Resubscribes by itself after Redis goes
 // away, and wakes every waiter (and tells the hub of the gap) once it is back, since
 // notices may have been missed meanwhile. Tells the waiters whether notices flow
-// (CompletionWaiters::Listening), so that they hold jobs as unfinished only then.
+// (CompletionWaiters::Listening), so that they hold jobs as unfinished only then. The
+// records carried for jobs created here go to `endings`, when given, for the reads that
+// follow.
 
 #include <atomic>
 #include <string>
@@ -17,6 +19,7 @@
 #include "gateway/completion_waiters.h"
 #include "gateway/job_event_hub.h"
 #include "gateway/progress_demand.h"
+#include "gateway/recent_endings.h"
 
 namespace batchq {
 
@@ -28,11 +31,11 @@ struct ProgressFeed {
 
 class CompletionListener {
  public:
-  // `waiters` and `hub` (which may be null) must outlive the listener. Without
-  // `progress`, only `channel` is heard.
+  // `waiters`, `hub` and `endings` (both may be null) must outlive the listener.
+  // Without `progress`, only `channel` is heard.
   CompletionListener(RedisConnection::Options redis, std::string channel,
                      CompletionWaiters& waiters, JobEventHub* hub = nullptr,
-                     ProgressFeed progress = {});
+                     ProgressFeed progress = {}, RecentEndings* endings = nullptr);
   ~CompletionListener();  // stops and joins
   CompletionListener(const CompletionListener&) = delete;
   CompletionListener& operator=(const CompletionListener&) = delete;
@@ -52,6 +55,7 @@ class CompletionListener {
   const std::string channel_;
   CompletionWaiters& waiters_;
   JobEventHub* const hub_;
+  RecentEndings* const endings_;
   const ProgressFeed progress_;
   WakeSignal wake_;
   std::atomic<bool> stop_{false};

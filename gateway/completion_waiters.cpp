@@ -29,14 +29,15 @@ void CompletionWaiters::Remove(std::uint64_t token) {
   by_token_.erase(it);
 }
 
-void CompletionWaiters::Notify(std::string_view id, const RecordSource& source) {
+bool CompletionWaiters::Notify(std::string_view id, const RecordSource& source) {
   std::vector<Callback> ready;
+  bool held = false;
   {
     std::lock_guard lock(mutex_);
     // Under the same lock as Add: a long-poll that finds the job held has its waiter
     // in place before this notice looks for waiters.
     const std::string key(id);
-    if (!expected_.empty()) expected_.erase(key);
+    if (!expected_.empty()) held = expected_.erase(key) > 0;
     auto [first, last] = by_id_.equal_range(key);
     for (auto entry = first; entry != last; ++entry) {
       auto node = by_token_.extract(entry->second);
@@ -44,9 +45,10 @@ void CompletionWaiters::Notify(std::string_view id, const RecordSource& source) 
     }
     by_id_.erase(first, last);
   }
-  if (ready.empty()) return;
+  if (ready.empty()) return held;
   const std::shared_ptr<const JobRecord> record = source ? source() : nullptr;
   for (auto& callback : ready) callback(record);
+  return held;
 }
 
 void CompletionWaiters::NotifyAll() {

@@ -42,7 +42,9 @@ class CompletionWaiters {
   std::uint64_t Add(std::string id, Callback callback);
   // Forgets a waiter (its own timeout fired first). Harmless if already notified.
   void Remove(std::uint64_t token);
-  void Notify(std::string_view id, const RecordSource& record = nullptr);
+  // Wakes the job's waiters. True when the job was held as unfinished (created here, and
+  // its end not told before).
+  bool Notify(std::string_view id, const RecordSource& record = nullptr);
   // Wakes every waiter, e.g. after notices may have been missed.
   void NotifyAll();
   std::size_t size() const;

@@ -54,6 +54,9 @@ struct GatewayConfig {
   // started (ProgressDemand's linger).
   std::chrono::milliseconds progress_linger{30000};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
+  // How long the record of a job created here that succeeded is kept after its end, for
+  // the reads that follow (RecentEndings); 0: none is.
+  std::chrono::milliseconds ended_hold{1000};
   unsigned threads = 2;
   std::chrono::milliseconds drain{5000};       // on SIGTERM, time for in-flight requests
   std::uint64_t fault_exit_after_persist = 0;  // reliability tests only

@@ -24,6 +24,7 @@
 #include "gateway/early_watch.h"
 #include "gateway/job_read_port.h"
 #include "gateway/job_store_port.h"
+#include "gateway/recent_endings.h"
 #include "gateway/submit_answer.h"
 
 namespace batchq {
@@ -40,6 +41,11 @@ class JobReads {
     // not need to (the job was created here and has not ended since).
     prometheus::Counter* first_reads_made = nullptr;
     prometheus::Counter* first_reads_skipped = nullptr;
+    // Where GETs and long-polls find the records of jobs created here that succeeded a
+    // moment ago, without reading; null: they read. Must outlive this object.
+    RecentEndings* endings = nullptr;
+    // Counts, when set, the reads answered from `endings`.
+    prometheus::Counter* reads_from_endings = nullptr;
   };
   static constexpr std::int64_t kDefaultListLimit = 20;
   static constexpr std::int64_t kMaxListLimit = 200;

@@ -1,5 +1,6 @@
 // batchq gateway: parses flags, wires the HTTP server to the job API, the broker
 // link and the completion listener, and serves until SIGINT/SIGTERM.
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <functional>
@@ -32,6 +33,7 @@
 #include "gateway/key_authenticator.h"
 #include "gateway/per_thread_stores.h"
 #include "gateway/progress_demand.h"
+#include "gateway/recent_endings.h"
 #include "gateway/storage_watch.h"
 #include "gateway/stored_bytes_quota.h"
 #include "gateway/webhook_sender.h"
@@ -106,6 +108,7 @@ int main(int argc, char** argv) {
   int max_wait_ms = static_cast<int>(config.max_wait.count());
   int event_heartbeat_ms = static_cast<int>(config.event_heartbeat.count());
   int progress_linger_ms = static_cast<int>(config.progress_linger.count());
+  int ended_hold_ms = static_cast<int>(config.ended_hold.count());
   app.add_option("--listen", config.listen_address, "Address to listen on")
       ->envname("BATCHQ_LISTEN")
       ->capture_default_str();
@@ -244,6 +247,13 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_PROGRESS_LINGER_MS")
       ->check(CLI::Range(1000, std::numeric_limits<int>::max()))
       ->capture_default_str();
+  app.add_option("--ended-hold-ms", ended_hold_ms,
+                 "How long the record of a job submitted here that succeeded is kept in memory "
+                 "after its end, ms, so that the poll that follows is answered without Redis (it "
+                 "no longer changes); 0 turns it off. At most half of --result-ttl-s")
+      ->envname("BATCHQ_ENDED_HOLD_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--threads", config.threads,
                  "HTTP I/O threads, each with an event loop of its own; a connection stays on one")
       ->envname("BATCHQ_GATEWAY_THREADS")
@@ -297,6 +307,7 @@ int main(int argc, char** argv) {
   config.max_wait = std::chrono::milliseconds(max_wait_ms);
   config.event_heartbeat = std::chrono::milliseconds(event_heartbeat_ms);
   config.progress_linger = std::chrono::milliseconds(progress_linger_ms);
+  config.ended_hold = std::chrono::milliseconds(ended_hold_ms);
   config.drain = std::chrono::milliseconds(drain_ms);
   config.idle_timeout = std::chrono::milliseconds(idle_timeout_ms);
   config.header_timeout = std::chrono::milliseconds(header_timeout_ms);
@@ -355,9 +366,12 @@ int main(int argc, char** argv) {
     batchq::ProgressDemand progress_demand(config.progress_linger, [&listener_to_wake] {
       if (auto* listener = listener_to_wake.load()) listener->Wake();
     });
+    // Half the TTL at most: a record kept here must not outlive the one in Redis.
+    batchq::RecentEndings endings(
+        {.hold = std::min(config.ended_hold, std::chrono::milliseconds(config.result_ttl) / 2)});
     batchq::CompletionListener listener(
         redis, batchq::DoneChannel(config.key_prefix), waiters, &event_hub,
-        {batchq::ProgressChannel(config.key_prefix), &progress_demand});
+        {batchq::ProgressChannel(config.key_prefix), &progress_demand}, &endings);
     listener_to_wake = &listener;
     std::unique_ptr<batchq::KeyAuthenticator> authenticator;
     if (config.auth == "keys") {
@@ -393,6 +407,15 @@ int main(int argc, char** argv) {
                             .Register(metrics);
     api_options.reads.first_reads_made = &first_reads.Add({{"outcome", "read"}});
     api_options.reads.first_reads_skipped = &first_reads.Add({{"outcome", "skipped"}});
+    api_options.reads.endings = &endings;
+    api_options.reads.reads_from_endings =
+        &prometheus::BuildCounter()
+             .Name("batchq_gateway_reads_from_endings_total")
+             .Help(
+                 "GETs and long-polls of a job answered from the record its completion notice "
+                 "carried, kept since it succeeded (--ended-hold-ms), without reading Redis")
+             .Register(metrics)
+             .Add({});
     batchq::BlockingCalls blocking(
         {.threads = config.blocking_threads, .max_queued = config.max_queued_calls});
     api_options.blocking = &blocking;

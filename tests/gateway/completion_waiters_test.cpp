@@ -81,8 +81,10 @@ TEST(CompletionWaitersTest, HoldsACreatedJobAsUnfinishedUntilItsEndAndOnlyWhileN
   EXPECT_EQ(waiters.ExpectedTenant("b"), "t2");
   EXPECT_FALSE(waiters.ExpectedTenant("c"));
 
-  waiters.Notify("a");
+  EXPECT_TRUE(waiters.Notify("a")) << "its end is said to be of a job held";
   EXPECT_FALSE(waiters.ExpectedTenant("a")) << "still held after its end";
+  EXPECT_FALSE(waiters.Notify("a")) << "a second notice of the same end";
+  EXPECT_FALSE(waiters.Notify("c")) << "a job created elsewhere";
   EXPECT_EQ(waiters.ExpectedTenant("b"), "t2") << "another job's end let it go";
 
   waiters.Listening(false);

@@ -256,6 +256,30 @@ TEST_F(JobReadsTest, AWatchedBatchWhoseNoticesAllCarriedRecordsReadsNothing) {
   EXPECT_NE(reply->body.find("CARRIED-D"), std::string::npos) << reply->body;
 }
 
+TEST_F(JobReadsTest, AJobThatSucceededHereAMomentAgoIsAnsweredWithoutARead) {
+  RecentEndings endings({.hold = std::chrono::hours(1)});
+  JobReads::Options options;
+  options.endings = &endings;
+  JobReads reads(threads_, options, store_, broker_, waiters_);
+  JobRecord kept = store_.records["d"];
+  kept.result = R"("KEPT")";
+  endings.Keep(std::make_shared<const JobRecord>(kept), std::chrono::steady_clock::now());
+  store_.down = true;  // a read would answer 503
+  for (const std::string query : {"", "wait_ms=60000"}) {
+    auto reply = Answer([&](Respond r) { reads.Get("d", query, caller_, r); });
+    ASSERT_TRUE(reply) << query;
+    EXPECT_EQ(reply->status, 200) << reply->body;
+    EXPECT_EQ(test::JsonString(reply->body, "result"), "KEPT") << query;
+  }
+  auto hidden = Answer([&](Respond r) { reads.Get("d", "", stranger_, r); });
+  ASSERT_TRUE(hidden);
+  EXPECT_EQ(hidden->status, 404) << "another tenant's job is no job, kept or read";
+  auto read = Answer([&](Respond r) { reads.Get("q", "", caller_, r); });
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->status, 503) << "a job not kept is read";
+  EXPECT_EQ(waiters_.size(), 0u);
+}
+
 TEST_F(JobReadsTest, ALongPollOfAJobCreatedHereWaitsWithoutAFirstRead) {
   waiters_.Listening(true);
   ASSERT_TRUE(waiters_.Expect("q", "t1"));

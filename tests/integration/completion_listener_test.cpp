@@ -6,6 +6,7 @@
 #include "gateway/completion_listener.h"
 #include "gateway/job_event_hub.h"
 #include "gateway/progress_demand.h"
+#include "gateway/recent_endings.h"
 
 #include <algorithm>
 #include <atomic>
@@ -252,6 +253,40 @@ TEST(CompletionListenerTest, ACarriedRecordWakesItsWaiterWithItAndReachesStreams
   const auto ids = watcher->ids();
   EXPECT_EQ(std::count(ids.begin(), ids.end(), "c1"), 1)
       << "the stream got c1 from its carried record as well as its plain change";
+}
+
+TEST(CompletionListenerTest, KeepsTheCarriedRecordOfAJobCreatedHereOnlyWhenItSucceeded) {
+  RedisServer redis;
+  CompletionWaiters waiters;
+  RecentEndings endings({.hold = 1h});
+  CompletionListener listener(redis.Options(), "bq:done", waiters, nullptr, {}, &endings);
+  std::atomic<bool> subscribed{false};
+  waiters.Add("probe", [&](auto) { subscribed = true; });
+  ASSERT_TRUE(Eventually([&] {
+    redis.Cli({"PUBLISH", "bq:done", "probe\tsucceeded\t1\tx\tupper"});
+    return subscribed.load();
+  }));
+  ASSERT_TRUE(waiters.Expect("mine", "t"));
+  ASSERT_TRUE(waiters.Expect("mine-failed", "t"));
+  redis.Cli({"PUBLISH", "bq:done",
+             "mine\tsucceeded\t1\tt\tupper\tid=mine\tstatus=succeeded\tresult=\"M\"\n"
+             "other\tsucceeded\t1\tt\tupper\tid=other\tstatus=succeeded\tresult=\"O\"\n"
+             "mine-failed\tfailed\t1\tt\tupper\tid=mine-failed\tstatus=failed\t"
+             "error_code=handler_error"});
+  // Messages are handled in order: once this one wakes its waiter, the one above was heard.
+  std::atomic<bool> synced{false};
+  waiters.Add("sync", [&](auto) { synced = true; });
+  redis.Cli({"PUBLISH", "bq:done", "sync\tsucceeded\t1\tx\tupper"});
+  ASSERT_TRUE(Eventually([&] { return synced.load(); }));
+
+  const auto now = std::chrono::steady_clock::now();
+  const auto mine = endings.Find("mine", now);
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(mine->result, "\"M\"");
+  EXPECT_EQ(mine->status, JobStatus::kSucceeded);
+  EXPECT_EQ(endings.Find("other", now), nullptr) << "not created here";
+  EXPECT_EQ(endings.Find("mine-failed", now), nullptr) << "a failed job can be retried";
+  EXPECT_EQ(endings.size(), 1u);
 }
 
 }  // namespace

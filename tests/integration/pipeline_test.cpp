@@ -116,7 +116,10 @@ TEST(PipelineTest, ThousandUpperJobsSingleAndBatchedAllSucceedInBatches) {
 TEST(PipelineTest, LongPollReturnsWhenTheJobEndsWithoutReadingAJobCreatedHereFirst) {
   // Each sleep batch takes 300 ms; a long-poll of up to 60 s must come back with the
   // finished job long before its limit, woken by the completion notice.
-  Stack stack(StackOptions{.workers = 1, .worker_args = {"--sleep-fixed-us", "300000"}});
+  // No ended record kept (--ended-hold-ms 0): a long-poll of a job that ended reads it.
+  Stack stack(StackOptions{.workers = 1,
+                           .gateway_args = {"--ended-hold-ms", "0"},
+                           .worker_args = {"--sleep-fixed-us", "300000"}});
   ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
   auto client = stack.Client();
   // A submit that waits is answered 200 only by a completion notice: once it is, the
@@ -147,6 +150,30 @@ TEST(PipelineTest, LongPollReturnsWhenTheJobEndsWithoutReadingAJobCreatedHereFir
       << metrics;
   EXPECT_EQ(MetricValue(metrics, R"(batchq_gateway_long_poll_first_reads_total{outcome="read"})"),
             1)
+      << metrics;
+}
+
+TEST(PipelineTest, AJobThatSucceededHereIsReadAgainWithoutRedis) {
+  // Held far longer than the test takes, so that no pause of the machine makes it read.
+  Stack stack(StackOptions{.workers = 1, .gateway_args = {"--ended-hold-ms", "600000"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  auto client = stack.Client();
+  auto waited = client->PostJson("/v1/jobs?wait_ms=30000", R"({"type":"upper","input":"kept"})");
+  ASSERT_TRUE(waited);
+  ASSERT_EQ(waited->status, 200) << waited->body;
+  const std::string id = JsonString(waited->body, "id");
+  for (const std::string query : {"", "?wait_ms=60000"}) {
+    auto polled = client->Get(fmt::format("/v1/jobs/{}{}", id, query));
+    ASSERT_TRUE(polled);
+    ASSERT_EQ(polled->status, 200) << polled->body;
+    EXPECT_EQ(JsonString(polled->body, "status"), "succeeded") << polled->body;
+    EXPECT_EQ(JsonString(polled->body, "result"), "KEPT") << polled->body;
+    EXPECT_EQ(JsonString(polled->body, "id"), id) << polled->body;
+  }
+  const std::string metrics = ScrapeMetrics(stack.url(), stack.admin_key());
+  EXPECT_EQ(MetricValue(metrics, "batchq_gateway_reads_from_endings_total"), 2) << metrics;
+  EXPECT_EQ(MetricValue(metrics, R"(batchq_gateway_long_poll_first_reads_total{outcome="read"})"),
+            0)
       << metrics;
 }
 
