@@ -132,8 +132,9 @@ void CompletionListener::OnMessage(const std::string& payload) {
       parsed = true;
       return record;
     };
-    const bool created_here = waiters_.Notify(change.id, source);
-    if (created_here && endings_ != nullptr && change.status == JobStatus::kSucceeded) {
+    // Kept only when nobody waited: a client that long-polled has its answer already.
+    const bool unheard_here = waiters_.Notify(change.id, source);
+    if (unheard_here && endings_ != nullptr && change.status == JobStatus::kSucceeded) {
       endings_->Keep(source(), now);
     }
   }

@@ -7,8 +7,8 @@
 // away, and wakes every waiter (and tells the hub of the gap) once it is back, since
 // notices may have been missed meanwhile. Tells the waiters whether notices flow
 // (CompletionWaiters::Listening), so that they hold jobs as unfinished only then. The
-// records carried for jobs created here go to `endings`, when given, for the reads that
-// follow.
+// records carried for jobs created here that nobody waited for go to `endings`, when
+// given, for the reads that follow.
 
 #include <atomic>
 #include <string>

@@ -48,7 +48,7 @@ bool CompletionWaiters::Notify(std::string_view id, const RecordSource& source) 
   if (ready.empty()) return held;
   const std::shared_ptr<const JobRecord> record = source ? source() : nullptr;
   for (auto& callback : ready) callback(record);
-  return held;
+  return false;
 }
 
 void CompletionWaiters::NotifyAll() {

@@ -43,7 +43,8 @@ class CompletionWaiters {
   // Forgets a waiter (its own timeout fired first). Harmless if already notified.
   void Remove(std::uint64_t token);
   // Wakes the job's waiters. True when the job was held as unfinished (created here, and
-  // its end not told before).
+  // its end not told before) and nobody waited for it: its client has yet to learn of
+  // the end, and will likely ask soon.
   bool Notify(std::string_view id, const RecordSource& record = nullptr);
   // Wakes every waiter, e.g. after notices may have been missed.
   void NotifyAll();

@@ -81,10 +81,16 @@ TEST(CompletionWaitersTest, HoldsACreatedJobAsUnfinishedUntilItsEndAndOnlyWhileN
   EXPECT_EQ(waiters.ExpectedTenant("b"), "t2");
   EXPECT_FALSE(waiters.ExpectedTenant("c"));
 
-  EXPECT_TRUE(waiters.Notify("a")) << "its end is said to be of a job held";
+  EXPECT_TRUE(waiters.Notify("a")) << "the end of a job held, news to its client";
   EXPECT_FALSE(waiters.ExpectedTenant("a")) << "still held after its end";
   EXPECT_FALSE(waiters.Notify("a")) << "a second notice of the same end";
   EXPECT_FALSE(waiters.Notify("c")) << "a job created elsewhere";
+  ASSERT_TRUE(waiters.Expect("waited", "t1"));
+  bool woken = false;
+  waiters.Add("waited", [&woken](auto) { woken = true; });
+  EXPECT_FALSE(waiters.Notify("waited")) << "its client was told by its waiter";
+  EXPECT_TRUE(woken);
+  EXPECT_FALSE(waiters.ExpectedTenant("waited"));
   EXPECT_EQ(waiters.ExpectedTenant("b"), "t2") << "another job's end let it go";
 
   waiters.Listening(false);

@@ -255,7 +255,7 @@ TEST(CompletionListenerTest, ACarriedRecordWakesItsWaiterWithItAndReachesStreams
       << "the stream got c1 from its carried record as well as its plain change";
 }
 
-TEST(CompletionListenerTest, KeepsTheCarriedRecordOfAJobCreatedHereOnlyWhenItSucceeded) {
+TEST(CompletionListenerTest, KeepsTheCarriedRecordOfAJobCreatedHereThatSucceededUnwaited) {
   RedisServer redis;
   CompletionWaiters waiters;
   RecentEndings endings({.hold = 1h});
@@ -268,11 +268,14 @@ TEST(CompletionListenerTest, KeepsTheCarriedRecordOfAJobCreatedHereOnlyWhenItSuc
   }));
   ASSERT_TRUE(waiters.Expect("mine", "t"));
   ASSERT_TRUE(waiters.Expect("mine-failed", "t"));
+  ASSERT_TRUE(waiters.Expect("mine-waited", "t"));
+  waiters.Add("mine-waited", [](auto) {});
   redis.Cli({"PUBLISH", "bq:done",
              "mine\tsucceeded\t1\tt\tupper\tid=mine\tstatus=succeeded\tresult=\"M\"\n"
              "other\tsucceeded\t1\tt\tupper\tid=other\tstatus=succeeded\tresult=\"O\"\n"
              "mine-failed\tfailed\t1\tt\tupper\tid=mine-failed\tstatus=failed\t"
-             "error_code=handler_error"});
+             "error_code=handler_error\n"
+             "mine-waited\tsucceeded\t1\tt\tupper\tid=mine-waited\tstatus=succeeded"});
   // Messages are handled in order: once this one wakes its waiter, the one above was heard.
   std::atomic<bool> synced{false};
   waiters.Add("sync", [&](auto) { synced = true; });
@@ -286,6 +289,7 @@ TEST(CompletionListenerTest, KeepsTheCarriedRecordOfAJobCreatedHereOnlyWhenItSuc
   EXPECT_EQ(mine->status, JobStatus::kSucceeded);
   EXPECT_EQ(endings.Find("other", now), nullptr) << "not created here";
   EXPECT_EQ(endings.Find("mine-failed", now), nullptr) << "a failed job can be retried";
+  EXPECT_EQ(endings.Find("mine-waited", now), nullptr) << "its long-poll had the answer";
   EXPECT_EQ(endings.size(), 1u);
 }
 
