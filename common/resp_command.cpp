@@ -1,26 +1,43 @@
 #include "common/resp_command.h"
 
 #include <charconv>
+#include <cstring>
 
 namespace batchq {
 namespace {
 
-void AppendCountLine(std::string& out, char kind, std::size_t count) {
-  char digits[24];
-  const auto end = std::to_chars(digits, digits + sizeof digits, count).ptr;
-  out.push_back(kind);
-  out.append(digits, end);
-  out.append("\r\n", 2);
+std::size_t DecimalDigits(std::size_t n) {
+  std::size_t digits = 1;
+  for (; n >= 10; n /= 10) ++digits;
+  return digits;
+}
+
+// "<kind><count>\r\n" at `at`, which has room for it; returns the end.
+char* PutCountLine(char* at, char kind, std::size_t count) {
+  *at++ = kind;
+  at = std::to_chars(at, at + 20, count).ptr;
+  *at++ = '\r';
+  *at++ = '\n';
+  return at;
 }
 
 }  // namespace
 
 void AppendRespCommand(std::string& out, std::span<const std::string_view> args) {
-  AppendCountLine(out, '*', args.size());
+  // Sized once and written through a pointer: appending piece by piece cost five calls,
+  // each with its capacity check, per argument (docs/BENCHMARKS.md).
+  std::size_t size = 3 + DecimalDigits(args.size());
+  for (const std::string_view arg : args) size += 5 + DecimalDigits(arg.size()) + arg.size();
+  const std::size_t start = out.size();
+  out.resize(start + size);
+  char* at = out.data() + start;
+  at = PutCountLine(at, '*', args.size());
   for (const std::string_view arg : args) {
-    AppendCountLine(out, '$', arg.size());
-    out.append(arg);
-    out.append("\r\n", 2);
+    at = PutCountLine(at, '$', arg.size());
+    if (!arg.empty()) std::memcpy(at, arg.data(), arg.size());
+    at += arg.size();
+    *at++ = '\r';
+    *at++ = '\n';
   }
 }
 
