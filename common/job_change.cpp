@@ -81,9 +81,15 @@ std::optional<JobRecord> RecordOfFields(std::string_view fields, std::string_vie
     const std::string_view field = fields.substr(0, tab);
     const auto equals = field.find('=');
     if (equals == std::string_view::npos || equals == 0) return std::nullopt;
-    auto value = Unescaped(field.substr(equals + 1));
-    if (!value) return std::nullopt;
-    SetField(record, field.substr(0, equals), *value);
+    const std::string_view raw = field.substr(equals + 1);
+    // Most values (numbers, ids, states) hold no escape: set from the line as they are.
+    if (raw.find('\\') == std::string_view::npos) {
+      SetField(record, field.substr(0, equals), raw);
+    } else {
+      auto value = Unescaped(raw);
+      if (!value) return std::nullopt;
+      SetField(record, field.substr(0, equals), *value);
+    }
     if (tab == std::string_view::npos) break;
     fields.remove_prefix(tab + 1);
   }

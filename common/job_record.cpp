@@ -17,7 +17,7 @@ void SetField(JobRecord& record, std::string_view name, std::string_view value) 
         [&](auto member) {
           using T = std::remove_reference_t<decltype(record.*member)>;
           if constexpr (std::is_same_v<T, std::string>) {
-            record.*member = std::string(value);
+            (record.*member).assign(value);
           } else if constexpr (std::is_same_v<T, WallMicros>) {
             record.*member = WallMicros(ParseNumberOrZero<std::int64_t>(value));
           } else if constexpr (std::is_same_v<T, JobStatus>) {
