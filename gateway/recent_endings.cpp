@@ -31,9 +31,9 @@ void RecentEndings::Keep(std::shared_ptr<const JobRecord> record, Clock::time_po
 
 std::shared_ptr<const JobRecord> RecentEndings::Find(std::string_view id, Clock::time_point now) {
   std::lock_guard lock(mutex_);
-  Trim(now);
-  const auto it = by_id_.find(std::string(id));
-  if (it == by_id_.end()) return nullptr;
+  // One lookup: the age is checked on the entry found, and Keep drops the old ones.
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end() || now - it->second.at >= limits_.hold) return nullptr;
   return it->second.record;
 }
 

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -36,7 +37,8 @@ class RecentEndings {
   // Keeps the record of a job that ended at `now` (when the notice came), if it succeeded;
   // null and other statuses are ignored.
   void Keep(std::shared_ptr<const JobRecord> record, Clock::time_point now);
-  // The job's record if it was kept less than `hold` before `now`; else null.
+  // The job's record if it was kept less than `hold` before `now`; else null. Records
+  // past `hold` are dropped by the next Keep.
   std::shared_ptr<const JobRecord> Find(std::string_view id, Clock::time_point now);
   std::size_t size() const;
 
@@ -51,9 +53,15 @@ class RecentEndings {
   // Drops the oldest while they are older than `hold` or past a bound. Under the lock.
   void Trim(Clock::time_point now);
 
+  // Looked up by a view of the id, without making a string of it.
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+
   const Limits limits_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Kept> by_id_;
+  std::unordered_map<std::string, Kept, IdHash, std::equal_to<>> by_id_;
   // Oldest first, with the time each was kept: an id kept again appears twice, and an
   // entry that no longer matches by_id_'s time is skipped.
   std::deque<std::pair<std::string, Clock::time_point>> order_;

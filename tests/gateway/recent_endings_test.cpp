@@ -28,8 +28,10 @@ TEST(RecentEndingsTest, KeepsASucceededRecordForTheHoldOnly) {
   EXPECT_EQ(endings.Find("a", t0), record);
   EXPECT_EQ(endings.Find("a", t0 + 999ms), record);
   EXPECT_EQ(endings.Find("a", t0 + 1000ms), nullptr);
-  EXPECT_EQ(endings.size(), 0u) << "an expired record is dropped, not only hidden";
   EXPECT_EQ(endings.Find("b", t0), nullptr);
+  endings.Keep(Ended("b"), t0 + 1000ms);
+  EXPECT_EQ(endings.size(), 1u) << "the next Keep drops what is past the hold";
+  EXPECT_NE(endings.Find("b", t0 + 1999ms), nullptr);
 }
 
 TEST(RecentEndingsTest, KeepsNothingThatCouldStillChange) {
