@@ -248,9 +248,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1000, std::numeric_limits<int>::max()))
       ->capture_default_str();
   app.add_option("--ended-hold-ms", ended_hold_ms,
-                 "How long the record of a job submitted here that succeeded is kept in memory "
-                 "after its end, ms, so that the poll that follows is answered without Redis (it "
-                 "no longer changes); 0 turns it off. At most half of --result-ttl-s")
+                 "How long the record of a job submitted here that succeeded while nobody waited "
+                 "for it is kept in memory, ms, so that the poll that follows is answered "
+                 "without Redis (it no longer changes); 0 turns it off. At most half of "
+                 "--result-ttl-s")
       ->envname("BATCHQ_ENDED_HOLD_MS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
