@@ -436,6 +436,23 @@ Result<std::vector<bool>> JobStore::RunFlagsScript(const RedisScript& script,
   return flags;
 }
 
+namespace {
+
+// The record fields a batch's start writes: views into `start`, which must outlive them.
+RecordFields StartFields(const BatchStart& batch, JobRecord& start) {
+  start.batch_id = batch.batch_id;
+  start.batch_size = batch.batch_size;
+  start.worker = batch.worker;
+  start.dispatched = batch.dispatched;
+  start.started = batch.started;
+  start.close_reason = batch.close_reason;
+  return RecordFields(start,
+                      {RecordField::kBatchId, RecordField::kBatchSize, RecordField::kWorker,
+                       RecordField::kDispatched, RecordField::kStarted, RecordField::kCloseReason});
+}
+
+}  // namespace
+
 Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<const JobClaim> jobs) {
   std::vector<std::string> keys;
   std::vector<std::string> tokens;
@@ -446,15 +463,7 @@ Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<con
     tokens.push_back(std::to_string(job.attempt));
   }
   JobRecord start;
-  start.batch_id = batch.batch_id;
-  start.batch_size = batch.batch_size;
-  start.worker = batch.worker;
-  start.dispatched = batch.dispatched;
-  start.started = batch.started;
-  start.close_reason = batch.close_reason;
-  const RecordFields fields(
-      start, {RecordField::kBatchId, RecordField::kBatchSize, RecordField::kWorker,
-              RecordField::kDispatched, RecordField::kStarted, RecordField::kCloseReason});
+  const RecordFields fields = StartFields(batch, start);
   const std::string count = std::to_string(fields.count());
   const std::string epoch = std::to_string(batch.epoch);
   std::vector<std::string_view> key_views(keys.begin(), keys.end());
@@ -512,7 +521,8 @@ Result<std::vector<FinishMark>> FinishMarks(const RedisReply& reply) {
 
 }  // namespace
 
-Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> outcomes) {
+Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> outcomes,
+                                                 const BatchStart* claim_at_write) {
   std::vector<std::string> texts;  // key, token, jitter, pair count per outcome
   std::vector<JobRecord> ended(outcomes.size());
   std::vector<RecordFields> fields;
@@ -531,11 +541,29 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
   const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
   const std::string max_backoff = std::to_string(kMaxRetryBackoff.count());
   const std::string history = std::to_string(kMaxHistory);
+  JobRecord start;
+  std::optional<RecordFields> start_fields;
+  std::string epoch;
+  if (claim_at_write != nullptr) {
+    start_fields.emplace(StartFields(*claim_at_write, start));
+    epoch = std::to_string(claim_at_write->epoch);
+  }
+  const std::string start_count = std::to_string(start_fields ? start_fields->count() : 0);
   std::vector<std::string_view> key_views{pending_key_};
-  std::vector<std::string_view> args{
-      now,         ttl_,    done_channel_,    minute, options_.key_prefix,
-      max_backoff, history, progress_channel_};
-  args.reserve(8 + outcomes.size() * 17);
+  std::vector<std::string_view> args{now,
+                                     ttl_,
+                                     done_channel_,
+                                     minute,
+                                     options_.key_prefix,
+                                     max_backoff,
+                                     history,
+                                     progress_channel_,
+                                     claim_at_write != nullptr ? std::string_view(epoch_key_) : "",
+                                     epoch,
+                                     start_count};
+  args.reserve(11 + 12 + outcomes.size() * 17);
+  if (start_fields)
+    args.insert(args.end(), start_fields->pairs().begin(), start_fields->pairs().end());
   for (size_t i = 0; i < outcomes.size(); ++i) {
     key_views.push_back(texts[4 * i]);
     args.insert(args.end(),

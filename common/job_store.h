@@ -186,7 +186,11 @@ class JobStore {
   // code IsRetryable, of a job with retries left, queues it again instead (FinishMark),
   // after retry_backoff_ms doubled per retry taken (at most kMaxRetryBackoff) times a
   // jitter drawn from [0.5, 1].
-  Result<std::vector<FinishMark>> Finish(std::span<const JobOutcome> outcomes);
+  // With `claim_at_write`, the batch was never claimed (claim_timing.h): its jobs are
+  // claimed by this write, as Start would have claimed them (queued, or running under an
+  // older attempt, and only while its epoch is current), and written with its start.
+  Result<std::vector<FinishMark>> Finish(std::span<const JobOutcome> outcomes,
+                                         const BatchStart* claim_at_write = nullptr);
   // Queues an ended job (failed, expired or cancelled) again under its id (POST
   // :retry): its attempt goes to the history, its result and error are dropped, its
   // retry budget starts over, and it is pending again. On kNotEnded, `status_out`

@@ -254,13 +254,19 @@ end
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
 // minute, key prefix, longest backoff (ms), history length, the progress channel (for the
-// jobs queued again), then per job: token,
+// jobs queued again and those claimed here), the broker epoch's key ('' when the jobs
+// were claimed first), the batch's epoch, the start's pair count m and its m
+// field/value pairs, then per job: token,
 // blob, retry (the jitter in thousandths when the failure is retryable, else ''), pair
 // count, the outcome's field/value pairs. Written only while the job runs under that
 // very attempt: the fencing that makes a late result from a lost worker harmless. A
 // binary result goes to `{job key}:blob` with the same TTL. A retryable failure of a
 // job with retries left queues it again instead ({2, backoff ms} in the answer): its
 // attempt goes to the history, and it stays pending.
+// With an epoch key, the jobs are claimed here (claim at write, claim_timing.h), by the
+// start script's rule: a job queued, or running under an older attempt, is written with
+// its attempt and the start's fields too, and its running change is published before its
+// ending; nothing is written when the epoch is no longer current.
 const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kWebhookQueue +
                                           kChangeLine + kHistoryLine + CarriedRecordLua() + R"lua(
 local out = {}
@@ -268,26 +274,39 @@ local ended = {}
 local changes = {}
 local carried = {}
 local requeued = {}
+local started = {}
+local claiming = ARGV[9] ~= ''
+if claiming and redis.call('GET', ARGV[9]) ~= ARGV[10] then
+  for i = 2, #KEYS do out[i - 1] = 0 end
+  return out
+end
+local start_last = 11 + 2 * tonumber(ARGV[11])
 -- Queues the job of `key` again if it has retries left; the backoff in ms, or nil.
-local function retry_later(key, st, token, jitter, first, last)
+-- A job claimed here (`claimed`) has its start in ARGV, not in its record.
+local function retry_later(key, st, token, jitter, first, last, claimed)
   local r = redis.call('HMGET', key, $F_retries, $F_max_retries, $F_retry_backoff_ms,
                        $F_started_us, $F_worker, $F_batch)
   local retries = tonumber(r[1] or '0') or 0
   if retries >= (tonumber(r[2] or '0') or 0) then return nil end
   local backoff = tonumber(r[3] or '0') or 0
   if backoff <= 0 then backoff = 1000 end
+  if claimed then
+    r[4] = pair_value(12, start_last, $F_started_us)
+    r[5] = pair_value(12, start_last, $F_worker)
+    r[6] = pair_value(12, start_last, $F_batch)
+  end
   local delay = math.floor(math.min(backoff * 2 ^ retries, tonumber(ARGV[6])) * jitter / 1000)
   local line = history_line(token, $S_failed, pair_value(first, last, $F_error_code),
                             pair_value(first, last, $F_error_message), r[4], ARGV[1], r[5], r[6])
-  redis.call('HSET', key, $F_status, $S_queued, $F_retries, retries + 1, $F_retry_at_us,
-             string.format('%.0f', tonumber(ARGV[1]) + delay * 1000), $F_history,
+  redis.call('HSET', key, $F_status, $S_queued, $F_attempts, token, $F_retries, retries + 1,
+             $F_retry_at_us, string.format('%.0f', tonumber(ARGV[1]) + delay * 1000), $F_history,
              push_history(key, line, tonumber(ARGV[7])))
   redis.call('HDEL', key, $F_started_us, $F_launched_us, $F_dispatched_us, $F_batch,
              $F_batch_size, $F_worker, $F_close_reason)
   requeued[#requeued + 1] = change(st[3], $S_queued, token, st[4], st[6])
   return delay
 end
-local a = 9
+local a = start_last + 1
 for i = 2, #KEYS do
   local key = KEYS[i]
   local token, blob, jitter, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
@@ -296,17 +315,29 @@ for i = 2, #KEYS do
   -- st[8..]: the carried record's fields, read here so that the record needs no read.
   local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type,
                         $F_callback_url, unpack(record_fields))
+  local owned = st[1] == $S_running and st[2] == token
+  local claimed = not owned and claiming and (st[1] == $S_queued or
+      (st[1] == $S_running and tonumber(st[2] or '0') < tonumber(token)))
+  if claimed then
+    owned = true
+    started[#started + 1] = change(st[3], $S_running, token, st[4], st[6])
+  end
   local delay = nil
-  if st[1] == $S_running and st[2] == token and jitter ~= '' then
-    delay = retry_later(key, st, token, tonumber(jitter), first, last)
+  if owned and jitter ~= '' then
+    delay = retry_later(key, st, token, tonumber(jitter), first, last, claimed)
   end
   if delay then
     out[i - 1] = {2, delay}
-  elseif st[1] == $S_running and st[2] == token then
+  elseif owned then
     local extra = #blob
     for k = first + 1, last, 2 do extra = extra + #ARGV[k] end
     local entry = restate(st[4], st[5], ARGV[4], extra)
     local fields = {$F_finished_us, ARGV[1], unpack(ARGV, first, last)}
+    if claimed then
+      fields[#fields + 1] = $F_attempts
+      fields[#fields + 1] = token
+      for k = 12, start_last do fields[#fields + 1] = ARGV[k] end
+    end
     if entry then
       fields[#fields + 1] = $F_storage
       fields[#fields + 1] = entry
@@ -326,6 +357,8 @@ for i = 2, #KEYS do
   end
 end
 settle(ARGV[5])
+-- pcall, as in the start script. The claims first: a stream sees a job run, then end.
+if #started > 0 then redis.pcall('PUBLISH', ARGV[8], table.concat(started, '\n')) end
 if #requeued > 0 then redis.pcall('PUBLISH', ARGV[8], table.concat(requeued, '\n')) end
 -- Before the changes, so that a gateway that reads both wakes each waiter with its record.
 for i = 1, #carried, 100 do

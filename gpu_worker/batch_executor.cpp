@@ -22,7 +22,8 @@ BatchExecutor::BatchExecutor(Options options, Handlers handlers, WakeSignal& don
       redis_(options_.redis),
       store_(redis_, options_.store),
       writer_redis_(options_.redis),
-      writer_store_(writer_redis_, options_.store) {
+      writer_store_(writer_redis_, options_.store),
+      claim_timing_(options_.claim_at_write_below) {
   for (auto& [type, handler] : handlers_) handler->set_cancellation(&running_);
   claimer_ = std::thread([this] {
     NameThisThread("claim");
@@ -126,13 +127,24 @@ BatchExecutor::Claimed BatchExecutor::ClaimBatch(wire::Batch batch) {
   std::vector<JobClaim> claims;
   claims.reserve(batch.jobs.size());
   for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
-  const BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
-                         options_.worker_name, WallMicros(batch.dispatched_us),
-                         NowWallMicros(),      batch.close_reason,
-                         batch.epoch};
+  BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
+                   options_.worker_name, WallMicros(batch.dispatched_us),
+                   NowWallMicros(),      batch.close_reason,
+                   batch.epoch};
+  std::uint32_t highest_attempt = 0;
+  for (const auto& job : batch.jobs) highest_attempt = std::max(highest_attempt, job.attempt);
+  {
+    std::lock_guard lock(mutex_);
+    if (!claim_timing_.ClaimsFirst(batch.type, highest_attempt)) {
+      ++counts_.claimed_at_write;
+      if (options_.metrics != nullptr) options_.metrics->OnClaimedAtWrite();
+      const std::size_t size = batch.jobs.size();
+      return Claimed{std::move(batch), std::vector<bool>(size, true), std::move(start)};
+    }
+  }
   // A claim not made while stopping costs nothing: the broker re-queues the batch.
   auto claimed = WithRetry([&] { return store_.Start(start, claims); }, 0);
-  return Claimed{std::move(batch), claimed ? std::move(*claimed) : std::vector<bool>{}};
+  return Claimed{std::move(batch), claimed ? std::move(*claimed) : std::vector<bool>{}, {}};
 }
 
 std::optional<BatchExecutor::Claimed> BatchExecutor::NextToRun(bool wait, bool& stopped) {
@@ -231,6 +243,10 @@ BatchExecutor::Written BatchExecutor::CollectInFlight(Launched& in_flight,
   const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(
       end - std::max(in_flight.start, previous_end));
   previous_end = end;
+  {
+    std::lock_guard lock(mutex_);
+    claim_timing_.OnBatchRan(in_flight.claimed.batch.type, exec);
+  }
   if (options_.metrics != nullptr) {
     std::chrono::microseconds device{0};
     if (in_flight.handler != nullptr) {
@@ -242,7 +258,7 @@ BatchExecutor::Written BatchExecutor::CollectInFlight(Launched& in_flight,
   }
   return Written{in_flight.claimed.batch.batch_id,
                  static_cast<std::uint32_t>(in_flight.claimed.batch.jobs.size()), exec,
-                 std::move(outcomes)};
+                 std::move(outcomes), std::move(in_flight.claimed.claim_at_write)};
 }
 
 namespace {
@@ -254,7 +270,7 @@ std::vector<wire::RetryLater> RetriesOf(std::span<const FinishMark> marks,
   for (std::size_t i = 0; i < marks.size() && i < outcomes.size(); ++i) {
     const ScopedLogContext job_context({}, outcomes[i].id);
     if (marks[i].kind == FinishMark::Kind::kRefused) {
-      spdlog::warn("late result refused: a newer attempt owns the job");
+      spdlog::warn("late result refused: the job was cancelled, or a newer attempt owns it");
     } else if (marks[i].kind == FinishMark::Kind::kRetrying) {
       spdlog::info("job failed ({}), retried in {} ms", Name(outcomes[i].error_code),
                    marks[i].retry_in.count());
@@ -286,7 +302,8 @@ void BatchExecutor::WriteBatch(Written written, bool then_idle) {
   wire::Done done{written.batch_id, written.size, written.exec.count(), {}};
   if (!written.outcomes.empty()) {
     // Results already computed get more tries while stopping: finished work is dear.
-    auto stored = WithRetry([&] { return writer_store_.Finish(written.outcomes); }, 5);
+    const BatchStart* claim = written.claim_at_write ? &*written.claim_at_write : nullptr;
+    auto stored = WithRetry([&] { return writer_store_.Finish(written.outcomes, claim); }, 5);
     if (!stored) {
       spdlog::error("batch results not written: {}", stored.error().message);
     } else {

@@ -3,6 +3,8 @@
 // that only the handler is on the device's critical path:
 //   claim  marks the batch's jobs running in Redis (fenced by attempt), while the
 //          previous batch still runs: with 2 credits the next batch is here early;
+//          a type whose batches run short is claimed at write instead, by the script
+//          that writes its results (claim_timing.h): no claim, so no round trip;
 //   run    the handler, one batch at a time;
 //   write  writes every result (once, fenced) and reports the batch done.
 // A run thread with nothing to overlap (no batch in flight, none claimed or next)
@@ -25,6 +27,7 @@
 #include "common/redis_connection.h"
 #include "common/wake_signal.h"
 #include "common/wire.h"
+#include "gpu_worker/claim_timing.h"
 #include "gpu_worker/handler.h"
 #include "gpu_worker/running_jobs.h"
 #include "gpu_worker/worker_metrics.h"
@@ -42,6 +45,9 @@ class BatchExecutor {
     std::string crash_on_input;
     // Counts every batch run; null: none. Must outlive the executor.
     WorkerMetrics* metrics = nullptr;
+    // A type whose last batch ran for less is claimed at write (claim_timing.h); zero:
+    // every batch is claimed before it runs.
+    std::chrono::microseconds claim_at_write_below{0};
   };
   using Handlers = std::map<std::string, std::unique_ptr<Handler>, std::less<>>;
 
@@ -59,6 +65,7 @@ class BatchExecutor {
   struct Counts {
     std::uint64_t claimed_by_runner = 0;
     std::uint64_t written_by_runner = 0;
+    std::uint64_t claimed_at_write = 0;  // batches not claimed before they ran
   };
   Counts counts() const;
   // Returns once the running batch is finished and every result is written; queued
@@ -70,12 +77,16 @@ class BatchExecutor {
   struct Claimed {
     wire::Batch batch;
     std::vector<bool> claimed;  // per job; empty when the claim failed (stopping)
+    // Set when the batch is claimed at write: every job runs, and the results' write
+    // claims them with this start.
+    std::optional<BatchStart> claim_at_write;
   };
   struct Written {
     std::string batch_id;
     std::uint32_t size = 0;
     std::chrono::microseconds exec{0};
     std::vector<JobOutcome> outcomes;
+    std::optional<BatchStart> claim_at_write;
   };
 
   // How a batch's results will be had when it is collected.
@@ -104,7 +115,7 @@ class BatchExecutor {
   void RunLoop();
   void WriteLoop();
   // Marks the batch's jobs running, with the claimer's connection (held through
-  // claimer_busy_).
+  // claimer_busy_); or, for a type claimed at write, leaves that to the results' write.
   Claimed ClaimBatch(wire::Batch batch);
   // The next claimed batch for the run thread, claimed here when the thread would only
   // wait for the claim thread; with `wait` false (a batch in flight), only one already
@@ -153,6 +164,7 @@ class BatchExecutor {
   bool claimer_busy_ = false;  // guarded by mutex_: a thread is claiming with store_
   bool writer_busy_ = false;   // guarded by mutex_: a thread is writing with writer_store_
   Counts counts_;              // guarded by mutex_
+  ClaimTiming claim_timing_;   // guarded by mutex_
   std::thread claimer_;
   std::thread runner_;
   std::thread writer_;

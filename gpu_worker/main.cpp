@@ -61,6 +61,15 @@ int main(int argc, char** argv) {
       ->envname("BATCHQ_HEARTBEAT_MS")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  int claim_at_write_below_ms = 5;
+  app.add_option("--claim-at-write-below-ms", claim_at_write_below_ms,
+                 "A type whose last batch ran for less than this is marked running by the "
+                 "write of its results, not before it runs: one Redis round trip and two "
+                 "commands per job less, but its jobs read as queued while the batch runs "
+                 "(a cancel then ends them and their results are dropped); 0: never")
+      ->envname("BATCHQ_CLAIM_AT_WRITE_BELOW_MS")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   app.add_option("--heartbeat-liveness", config.heartbeat_liveness,
                  "Missed heartbeats before the broker counts as gone")
       ->envname("BATCHQ_HEARTBEAT_LIVENESS")
@@ -108,6 +117,7 @@ int main(int argc, char** argv) {
   config.sleep = {std::chrono::microseconds(sleep_fixed_us),
                   std::chrono::microseconds(sleep_per_item_us)};
   config.heartbeat_interval = std::chrono::milliseconds(heartbeat_ms);
+  config.claim_at_write_below = std::chrono::milliseconds(claim_at_write_below_ms);
   config.redis_url = common.redis_url;
   config.redis_password_file = common.redis_password_file;
   config.redis_sentinel_password_file = common.redis_sentinel_password_file;

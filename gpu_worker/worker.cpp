@@ -26,7 +26,10 @@ BatchExecutor::Options ExecutorOptions(const WorkerConfig& config, WorkerMetrics
   }
   return BatchExecutor::Options{RedisConnection::Options{*endpoint},
                                 JobStore::Options{config.key_prefix, config.result_ttl},
-                                config.name, config.fault_crash_on_input, &metrics};
+                                config.name,
+                                config.fault_crash_on_input,
+                                &metrics,
+                                config.claim_at_write_below};
 }
 std::vector<std::string> TypesOf(const BatchExecutor::Handlers& handlers) {
   std::vector<std::string> types;

@@ -28,6 +28,8 @@ struct WorkerConfig {
   SleepCost sleep;
   std::chrono::milliseconds heartbeat_interval{1000};
   std::uint32_t heartbeat_liveness = 3;
+  // A type whose last batch ran for less is claimed at write (claim_timing.h); 0: never.
+  std::chrono::microseconds claim_at_write_below{std::chrono::milliseconds(5)};
   std::chrono::seconds result_ttl{std::chrono::hours(24)};
   MlpOptions mlp;
   std::vector<std::string> handler_libs;  // plugin shared libraries; each adds its type

@@ -27,7 +27,13 @@ WorkerMetrics::WorkerMetrics(prometheus::Registry& registry)
                                .Help("Seconds the device ran this worker's batches (CUDA events); "
                                      "rate() is the device busy fraction")
                                .Register(registry)
-                               .Add({})) {}
+                               .Add({})),
+      claimed_at_write_(prometheus::BuildCounter()
+                            .Name("batchq_worker_batches_claimed_at_write_total")
+                            .Help("Batches marked running by the write of their results, not "
+                                  "before they ran (--claim-at-write-below-ms)")
+                            .Register(registry)
+                            .Add({})) {}
 
 void WorkerMetrics::OnBatch(std::string_view type, std::chrono::microseconds exec,
                             std::span<const JobOutcome> outcomes,

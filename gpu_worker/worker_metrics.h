@@ -26,6 +26,8 @@ class WorkerMetrics {
   // its handler has accumulated since the last call (zero for CPU handlers).
   void OnBatch(std::string_view type, std::chrono::microseconds exec,
                std::span<const JobOutcome> outcomes, std::chrono::microseconds device_busy);
+  // A batch left unclaimed until its results are written (claim_timing.h).
+  void OnClaimedAtWrite() { claimed_at_write_.Increment(); }
 
  private:
   prometheus::Family<prometheus::Counter>& batches_;
@@ -33,6 +35,7 @@ class WorkerMetrics {
   prometheus::Family<prometheus::Histogram>& batch_seconds_;
   prometheus::Counter& busy_seconds_;
   prometheus::Counter& device_busy_seconds_;
+  prometheus::Counter& claimed_at_write_;
 };
 
 }  // namespace batchq

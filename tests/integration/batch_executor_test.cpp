@@ -73,6 +73,13 @@ class BatchExecutorTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(stack_.WaitReady(0)) << stack_.Logs();
     roles_ = std::make_unique<RoleStores>(stack_);
+    MakeExecutor(0us);
+  }
+
+  // A new executor (and gate) in place of the last; `claim_at_write_below` as its option.
+  void MakeExecutor(std::chrono::microseconds claim_at_write_below) {
+    if (gate_ != nullptr) gate_->Open();
+    executor_.reset();
     auto endpoint =
         ResolveRedisEndpoint(stack_.redis_url("worker"), stack_.redis_password_file("worker"));
     ASSERT_TRUE(endpoint) << endpoint.error().message;
@@ -80,9 +87,10 @@ class BatchExecutorTest : public ::testing::Test {
     gate_ = gate.get();
     BatchExecutor::Handlers handlers;
     handlers.emplace("upper", std::move(gate));
-    executor_ = std::make_unique<BatchExecutor>(
-        BatchExecutor::Options{RedisConnection::Options{*endpoint}, {}, "w1"}, std::move(handlers),
-        done_signal_);
+    BatchExecutor::Options options{RedisConnection::Options{*endpoint}, {}, "w1"};
+    options.claim_at_write_below = claim_at_write_below;
+    executor_ =
+        std::make_unique<BatchExecutor>(std::move(options), std::move(handlers), done_signal_);
   }
 
   // A batch of one new job, created in Redis as the gateway creates it.
@@ -185,6 +193,50 @@ TEST_F(BatchExecutorTest, ABatchItsIdleRunThreadCouldNotClaimBeforeStoppingIsNot
   // A DONE would tell the broker the batch's jobs are over; without one, it queues them
   // again when this worker disconnects.
   EXPECT_TRUE(executor_->TakeDone().empty()) << "a batch never claimed was reported done";
+}
+
+TEST_F(BatchExecutorTest, ATypeWhoseLastBatchRanShortIsClaimedByTheWriteOfItsResults) {
+  MakeExecutor(1h);  // every batch is short, by this bound
+  // The first batch of the type is claimed before it runs: nothing ran yet to say it is
+  // short.
+  gate_->Close();
+  const wire::Batch first = NewBatch("first");
+  executor_->Enqueue(first);
+  ASSERT_TRUE(gate_->WaitEntered(1)) << "the first batch never ran";
+  EXPECT_EQ(StatusOf(first), JobStatus::kRunning) << "the first batch was not claimed first";
+  gate_->Open();
+  ASSERT_EQ(WaitDone(1).size(), 1u);
+  EXPECT_EQ(executor_->counts().claimed_at_write, 0u);
+
+  // The next runs unclaimed: it still reads as queued while it runs, then as the write
+  // claimed and ended it.
+  gate_->Close();
+  const wire::Batch second = NewBatch("second");
+  executor_->Enqueue(second);
+  ASSERT_TRUE(gate_->WaitEntered(2)) << "the second batch never ran";
+  EXPECT_EQ(StatusOf(second), JobStatus::kQueued) << "the second batch was claimed first";
+  gate_->Open();
+  ASSERT_EQ(WaitDone(1).size(), 1u);
+  EXPECT_EQ(executor_->counts().claimed_at_write, 1u);
+  auto record = roles_->gateway.Get(second.jobs.front().id);
+  ASSERT_TRUE(record && *record);
+  EXPECT_EQ((*record)->status, JobStatus::kSucceeded);
+  EXPECT_EQ((*record)->worker, "w1");
+  EXPECT_EQ((*record)->batch_id, "second");
+  EXPECT_EQ((*record)->attempts, 1u);
+}
+
+TEST_F(BatchExecutorTest, WithoutABoundEveryBatchIsClaimedFirst) {
+  for (int i = 0; i < 2; ++i) {
+    gate_->Close();
+    const wire::Batch batch = NewBatch(fmt::format("claimed-{}", i));
+    executor_->Enqueue(batch);
+    ASSERT_TRUE(gate_->WaitEntered(i + 1)) << "batch " << i << " never ran";
+    EXPECT_EQ(StatusOf(batch), JobStatus::kRunning) << "batch " << i;
+    gate_->Open();
+    ASSERT_EQ(WaitDone(1).size(), 1u);
+  }
+  EXPECT_EQ(executor_->counts().claimed_at_write, 0u);
 }
 
 }  // namespace

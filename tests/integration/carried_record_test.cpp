@@ -115,5 +115,55 @@ TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGi
   }
 }
 
+// A batch claimed at write (claim_timing.h) has its start written with its ending: the
+// carried record must hold that start too (worker, batch, attempt), as a read gives it.
+TEST(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  ASSERT_TRUE(subscriber.Subscribe("bq:done"));
+
+  std::vector<NewJob> jobs = {Job("x"), Job("y")};
+  ASSERT_TRUE(gateway.Create(jobs));
+  const BatchStart start{"b7",
+                         2,
+                         "w3",
+                         WallMicros(1'700'000'000'000'000),
+                         WallMicros(1'700'000'000'000'100),
+                         "full",
+                         roles.Epoch()};
+  std::vector<JobOutcome> outcomes = {
+      {.id = jobs[0].id, .attempt = 1, .succeeded = true, .result = "\"X\""},
+      {.id = jobs[1].id,
+       .attempt = 1,
+       .error_code = ErrorCode::kHandlerError,
+       .error_message = "no"}};
+  auto finished = worker.Finish(outcomes, &start);
+  ASSERT_TRUE(finished) << finished.error().message;
+
+  const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
+  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
+  const auto carried = ParseJobChanges(messages[0]);
+  ASSERT_EQ(carried.size(), jobs.size());
+  for (std::size_t i = 0; i < carried.size(); ++i) {
+    const auto record = CarriedRecord(carried[i]);
+    ASSERT_NE(record, nullptr) << carried[i].carried;
+    auto read = gateway.Get(carried[i].id);
+    ASSERT_TRUE(read && *read);
+    for (const RecordField field : kCarriedFields) {
+      EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
+          << carried[i].id << " field " << FieldName(field);
+    }
+    EXPECT_EQ(record->worker, "w3");
+    EXPECT_EQ(record->batch_id, "b7");
+    EXPECT_EQ(record->batch_size, 2u);
+    EXPECT_EQ(record->attempts, 1u);
+    EXPECT_EQ(record->started, start.started);
+    EXPECT_EQ(record->dispatched, start.dispatched);
+  }
+}
+
 }  // namespace
 }  // namespace batchq::test

@@ -120,6 +120,35 @@ TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
   EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:done: {} cancelled", c));
 }
 
+// A batch claimed at write (claim_timing.h) was never marked running: its write publishes
+// the running changes first, so that a stream still sees each job run before it ends.
+TEST(ChangeChannelsTest, AClaimAtWritePublishesItsRunningChangesBeforeItsEndings) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  ASSERT_EQ(HearBoth(subscriber).kind, Event::Kind::kSubscribed);
+
+  // a succeeds, b fails with a retry left.
+  std::vector<NewJob> jobs = {Job(), Job(1)};
+  const std::string& a = jobs[0].id;
+  const std::string& b = jobs[1].id;
+  ASSERT_TRUE(gateway.Create(jobs));
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} queued, {} queued", a, b));
+
+  const BatchStart start{"b1", 2, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
+  std::vector<JobOutcome> outcomes = {
+      {.id = a, .attempt = 1, .succeeded = true, .result = "\"X\""},
+      {.id = b, .attempt = 1, .error_code = ErrorCode::kTransientError, .error_message = "again"}};
+  ASSERT_TRUE(worker.Finish(outcomes, &start));
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} running, {} running", a, b));
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} queued", b))
+      << "a job queued again for its retry";
+  EXPECT_EQ(NextMessage(subscriber), "bq:done: carried");
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:done: {} succeeded", a));
+}
+
 // An ACL file made before the progress channel existed grants only bq:done. Redis then
 // refuses every PUBLISH to bq:progress; that must cost the notices, never the jobs.
 TEST(ChangeChannelsTest, JobsStillFlowUnderAnAclThatPredatesTheProgressChannel) {

@@ -1,0 +1,170 @@
+// A batch claimed at write (claim_timing.h), on a real Redis under the worker's ACL user:
+// the finish script claims each job by the start script's rule and writes its start with
+// its ending. A job queued, or running under an older attempt, is written; a job
+// cancelled, ended, or running under this or a newer attempt is not; under a deposed
+// broker's epoch nothing is. A retryable failure queues the job again with this
+// attempt in its history. A late result after the write is refused as before.
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "common/job_store.h"
+#include "common/redis_connection.h"
+#include "tests/support/role_stores.h"
+#include "tests/support/stack.h"
+
+namespace batchq::test {
+namespace {
+
+NewJob Job(std::uint32_t max_retries = 0) {
+  static int made = 0;
+  NewJob job;
+  job.id = fmt::format("claim-at-write-{}-{}", NowWallMicros().count(), ++made);
+  job.type = "upper";
+  job.tenant = "acme";
+  job.input = "\"x\"";
+  job.max_retries = max_retries;
+  job.created = NowWallMicros();
+  return job;
+}
+
+JobOutcome Succeeded(const std::string& id, std::uint32_t attempt) {
+  return {.id = id, .attempt = attempt, .succeeded = true, .result = "\"X\""};
+}
+
+FinishMark::Kind Kind(const Result<std::vector<FinishMark>>& marks, std::size_t i) {
+  if (!marks || marks->size() <= i) return static_cast<FinishMark::Kind>(-1);
+  return (*marks)[i].kind;
+}
+
+class ClaimAtWriteTest : public ::testing::Test {
+ protected:
+  ClaimAtWriteTest() : stack_(StackOptions{.workers = 0}) {}
+  void SetUp() override {
+    ASSERT_TRUE(stack_.WaitReady(0)) << stack_.Logs();
+    roles_ = std::make_unique<RoleStores>(stack_);
+  }
+
+  BatchStart Start(std::uint64_t epoch) const {
+    return BatchStart{
+        "b1",   1,    "w1", WallMicros(1'700'000'000'000'000), WallMicros(1'700'000'000'000'100),
+        "full", epoch};
+  }
+  JobRecord Read(const std::string& id) {
+    auto record = roles_->gateway.Get(id);
+    if (!record || !*record) {
+      ADD_FAILURE() << id << " has no record";
+      return {};
+    }
+    return **record;
+  }
+
+  Stack stack_;
+  std::unique_ptr<RoleStores> roles_;
+};
+
+TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
+  const NewJob job = Job();
+  ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
+  const BatchStart start = Start(roles_->Epoch());
+  const std::vector<JobOutcome> outcomes = {Succeeded(job.id, 1)};
+  const auto marks = roles_->worker.Finish(outcomes, &start);
+  ASSERT_TRUE(marks) << marks.error().message;
+  EXPECT_EQ(Kind(marks, 0), FinishMark::Kind::kWritten);
+  const JobRecord record = Read(job.id);
+  EXPECT_EQ(record.status, JobStatus::kSucceeded);
+  EXPECT_EQ(record.result, "\"X\"");
+  EXPECT_EQ(record.attempts, 1u);
+  EXPECT_EQ(record.worker, "w1");
+  EXPECT_EQ(record.batch_id, "b1");
+  EXPECT_EQ(record.batch_size, 1u);
+  EXPECT_EQ(record.close_reason, "full");
+  EXPECT_EQ(record.dispatched, start.dispatched);
+  EXPECT_EQ(record.started, start.started);
+
+  // A second write of the same attempt, claimed first or at write, finds it ended.
+  EXPECT_EQ(Kind(roles_->worker.Finish(outcomes), 0), FinishMark::Kind::kRefused);
+  EXPECT_EQ(Kind(roles_->worker.Finish(outcomes, &start), 0), FinishMark::Kind::kRefused);
+}
+
+TEST_F(ClaimAtWriteTest, NothingIsWrittenUnderADeposedBrokersEpoch) {
+  const NewJob job = Job();
+  ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
+  const BatchStart start = Start(roles_->Epoch() + 1);
+  const auto marks = roles_->worker.Finish(std::vector<JobOutcome>{Succeeded(job.id, 1)}, &start);
+  ASSERT_TRUE(marks) << marks.error().message;
+  EXPECT_EQ(Kind(marks, 0), FinishMark::Kind::kRefused);
+  const JobRecord record = Read(job.id);
+  EXPECT_EQ(record.status, JobStatus::kQueued);
+  EXPECT_TRUE(record.worker.empty()) << "a refused claim wrote its start";
+}
+
+TEST_F(ClaimAtWriteTest, OnlyAJobQueuedOrRunningUnderAnOlderAttemptIsClaimed) {
+  const std::vector<NewJob> jobs = {Job(), Job(), Job(), Job()};
+  const std::string& cancelled = jobs[0].id;
+  const std::string& newer = jobs[1].id;  // running under attempt 2
+  const std::string& older = jobs[2].id;  // running under attempt 1
+  const std::string& same = jobs[3].id;   // running under attempt 2, claimed first
+  ASSERT_TRUE(roles_->gateway.Create(jobs));
+  JobStatus status{};
+  ASSERT_EQ(roles_->gateway.Cancel(cancelled, "test", &status), CancelOutcome::kCancelled);
+  const std::uint64_t epoch = roles_->Epoch();
+  const BatchStart first = Start(epoch);
+  ASSERT_TRUE(
+      roles_->worker.Start(first, std::vector<JobClaim>{{newer, 2}, {older, 1}, {same, 2}}));
+
+  const BatchStart start = Start(epoch);
+  const std::vector<JobOutcome> outcomes = {Succeeded(cancelled, 1), Succeeded(newer, 1),
+                                            Succeeded(older, 2), Succeeded(same, 2)};
+  const auto marks = roles_->worker.Finish(outcomes, &start);
+  ASSERT_TRUE(marks) << marks.error().message;
+  EXPECT_EQ(Kind(marks, 0), FinishMark::Kind::kRefused) << "a cancelled job was written";
+  EXPECT_EQ(Kind(marks, 1), FinishMark::Kind::kRefused)
+      << "an older attempt took a newer one's job";
+  EXPECT_EQ(Kind(marks, 2), FinishMark::Kind::kWritten) << "a lost worker's job was not taken over";
+  // A job its own attempt claimed first is its own: written, as without a claim.
+  EXPECT_EQ(Kind(marks, 3), FinishMark::Kind::kWritten);
+  EXPECT_EQ(Read(cancelled).status, JobStatus::kCancelled);
+  EXPECT_EQ(Read(newer).status, JobStatus::kRunning);
+  EXPECT_EQ(Read(older).status, JobStatus::kSucceeded);
+  EXPECT_EQ(Read(older).attempts, 2u);
+
+  // The lost worker's late result, claimed first under attempt 1, is refused.
+  EXPECT_EQ(Kind(roles_->worker.Finish(std::vector<JobOutcome>{Succeeded(older, 1)}), 0),
+            FinishMark::Kind::kRefused);
+  EXPECT_EQ(Read(older).attempts, 2u);
+}
+
+TEST_F(ClaimAtWriteTest, ARetryableFailureQueuesTheJobAgainWithThisAttemptInItsHistory) {
+  const NewJob job = Job(/*max_retries=*/1);
+  ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
+  const BatchStart start = Start(roles_->Epoch());
+  const std::vector<JobOutcome> outcomes = {{.id = job.id,
+                                             .attempt = 1,
+                                             .error_code = ErrorCode::kTransientError,
+                                             .error_message = "again"}};
+  const auto marks = roles_->worker.Finish(outcomes, &start);
+  ASSERT_TRUE(marks) << marks.error().message;
+  EXPECT_EQ(Kind(marks, 0), FinishMark::Kind::kRetrying);
+  const JobRecord record = Read(job.id);
+  EXPECT_EQ(record.status, JobStatus::kQueued);
+  EXPECT_EQ(record.attempts, 1u);
+  EXPECT_EQ(record.retries, 1u);
+  EXPECT_NE(record.history.find(R"("attempt":1,"status":"failed")"), std::string::npos)
+      << record.history;
+  EXPECT_NE(record.history.find(R"("started_us":1700000000000100)"), std::string::npos)
+      << "the attempt's start came from the write: " << record.history;
+  EXPECT_NE(record.history.find(R"("worker":"w1","batch":"b1")"), std::string::npos)
+      << record.history;
+  EXPECT_TRUE(record.worker.empty()) << "a job queued again kept its attempt's worker";
+
+  // Its retry, claimed at write under attempt 2, ends it.
+  const auto retried = roles_->worker.Finish(std::vector<JobOutcome>{Succeeded(job.id, 2)}, &start);
+  EXPECT_EQ(Kind(retried, 0), FinishMark::Kind::kWritten);
+  EXPECT_EQ(Read(job.id).status, JobStatus::kSucceeded);
+}
+
+}  // namespace
+}  // namespace batchq::test
