@@ -1,0 +1,180 @@
+// Where Redis's time goes per job, one write at a time: the gateway's group commit
+// (Create), the worker's claim (Start) and its results' write (Finish), and the write
+// that claims at write (Finish with a start, claim_timing.h). A real redis-server
+// under the roles' ACL users, as the stack runs it, with nothing else talking to it: the
+// stack's broker sets the epoch and is stopped, so its sweeps add nothing. Per phase:
+// Redis's CPU per job (/proc/PID/stat), INFO commandstats' commands and µs per job, and
+// this client's wall time per call. Jobs go in groups and batches of the sizes the
+// closed-loop bench sees (--group, --batch).
+//   store_scripts_bench [--jobs 40000] [--group 14] [--batch 28] [--rounds 3]
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "bench/process_cpu.h"
+#include "common/job_store.h"
+#include "tests/support/role_stores.h"
+#include "tests/support/stack.h"
+
+namespace batchq::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// calls and usec per command from INFO commandstats.
+std::map<std::string, std::pair<double, double>> CommandStats(RedisConnection& admin) {
+  std::map<std::string, std::pair<double, double>> stats;
+  auto info = admin.Command({"INFO", "commandstats"});
+  if (!info) return stats;
+  std::size_t at = 0;
+  const std::string& text = info->str;
+  while ((at = text.find("cmdstat_", at)) != std::string::npos) {
+    const auto colon = text.find(':', at);
+    const std::string name = text.substr(at + 8, colon - at - 8);
+    const auto calls = text.find("calls=", colon);
+    const auto usec = text.find("usec=", colon);
+    stats[name] = {std::stod(text.substr(calls + 6)), std::stod(text.substr(usec + 5))};
+    at = colon;
+  }
+  return stats;
+}
+
+struct Phase {
+  test::Stack& stack;
+  RedisConnection& admin;
+  std::size_t jobs;
+  double cpu_before = 0;
+  std::map<std::string, std::pair<double, double>> stats_before;
+  Clock::time_point wall_before;
+  std::size_t calls = 0;
+
+  void Begin() {
+    (void)admin.Command({"CONFIG", "RESETSTAT"});
+    stats_before = CommandStats(admin);
+    cpu_before = CpuSeconds(stack.redis().pid());
+    wall_before = Clock::now();
+    calls = 0;
+  }
+  std::string End(const std::string& name, int round) {
+    const double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
+    const double cpu = CpuSeconds(stack.redis().pid()) - cpu_before;
+    auto stats = CommandStats(admin);
+    std::string commands;
+    double total = 0;
+    for (const auto& [command, value] : stats) {
+      if (command == "config" || command == "info") continue;
+      const auto& before = stats_before[command];
+      const double calls_per_job = (value.first - before.first) / static_cast<double>(jobs);
+      const double usec_per_job = (value.second - before.second) / static_cast<double>(jobs);
+      if (calls_per_job <= 0) continue;
+      total += calls_per_job;
+      commands += fmt::format(R"({}"{}":[{:.2f},{:.2f}])", commands.empty() ? "" : ",", command,
+                              calls_per_job, usec_per_job);
+    }
+    return fmt::format(R"({{"phase":"{}","round":{},"jobs":{},"redis_cpu_us_per_job":{:.2f},)"
+                       R"("commands_per_job":{:.2f},"wall_us_per_call":{:.1f},)"
+                       R"("commands":{{{}}}}})",
+                       name, round, jobs, cpu * 1e6 / static_cast<double>(jobs), total,
+                       wall * 1e6 / static_cast<double>(calls), commands);
+  }
+};
+
+std::vector<NewJob> MakeJobs(std::size_t count, int round, const char* set) {
+  std::vector<NewJob> jobs(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    jobs[i].id = fmt::format("bench-{}-{}-{}", round, set, i);
+    jobs[i].type = "upper";
+    jobs[i].tenant = "acme";
+    jobs[i].input = R"("hello")";
+    jobs[i].created = NowWallMicros();
+  }
+  return jobs;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Redis's time per job for each of the store's writes"};
+  std::size_t jobs = 40000, group = 14, batch = 28;
+  int rounds = 3;
+  app.add_option("--jobs", jobs, "Jobs per phase");
+  app.add_option("--group", group, "Jobs per group commit");
+  app.add_option("--batch", batch, "Jobs per batch");
+  app.add_option("--rounds", rounds, "Rounds");
+  CLI11_PARSE(app, argc, argv);
+
+  test::Stack stack(test::StackOptions{.workers = 0});
+  if (!stack.WaitReady(0)) {
+    std::fprintf(stderr, "%s\n", stack.Logs().c_str());
+    return 1;
+  }
+  test::RoleStores roles(stack);
+  const std::uint64_t epoch = roles.Epoch();
+  stack.broker().Stop();  // its sweeps would read the pending jobs meanwhile
+  RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
+  Phase phase{stack, admin, jobs};
+  for (int round = 0; round < rounds; ++round) {
+    // Two sets: one claimed first, one claimed at write.
+    const std::vector<NewJob> first = MakeJobs(jobs, round, "first");
+    const std::vector<NewJob> at_write = MakeJobs(jobs, round, "write");
+    phase.Begin();
+    for (std::size_t i = 0; i < jobs; i += group) {
+      const std::size_t n = std::min(group, jobs - i);
+      if (!roles.gateway.Create(std::span(first).subspan(i, n))) return 1;
+      ++phase.calls;
+    }
+    std::puts(phase.End("create", round).c_str());
+    for (std::size_t i = 0; i < jobs; i += group) {
+      const std::size_t n = std::min(group, jobs - i);
+      if (!roles.gateway.Create(std::span(at_write).subspan(i, n))) return 1;
+    }
+    const BatchStart start{
+        "b",  static_cast<std::uint32_t>(batch), "w1", NowWallMicros(), NowWallMicros(), "full",
+        epoch};
+    phase.Begin();
+    for (std::size_t i = 0; i < jobs; i += batch) {
+      std::vector<JobClaim> claims;
+      for (std::size_t k = i; k < std::min(jobs, i + batch); ++k)
+        claims.push_back({first[k].id, 1});
+      if (!roles.worker.Start(start, claims)) return 1;
+      ++phase.calls;
+    }
+    std::puts(phase.End("start", round).c_str());
+    auto outcomes_of = [&](const std::vector<NewJob>& set, std::size_t i) {
+      std::vector<JobOutcome> outcomes;
+      for (std::size_t k = i; k < std::min(jobs, i + batch); ++k) {
+        outcomes.push_back({.id = set[k].id,
+                            .attempt = 1,
+                            .succeeded = true,
+                            .result = R"("HELLO")",
+                            .launched = NowWallMicros()});
+      }
+      return outcomes;
+    };
+    phase.Begin();
+    for (std::size_t i = 0; i < jobs; i += batch) {
+      if (!roles.worker.Finish(outcomes_of(first, i))) return 1;
+      ++phase.calls;
+    }
+    std::puts(phase.End("finish", round).c_str());
+    phase.Begin();
+    for (std::size_t i = 0; i < jobs; i += batch) {
+      if (!roles.worker.Finish(outcomes_of(at_write, i), &start)) return 1;
+      ++phase.calls;
+    }
+    std::puts(phase.End("finish_claiming", round).c_str());
+    std::fflush(stdout);
+    (void)admin.Command({"FLUSHALL"});
+    // The epoch went with the flush: put it back for the next round's claims.
+    (void)admin.Command({"SET", roles.broker.epoch_key(), std::to_string(epoch)});
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace batchq::bench
+
+int main(int argc, char** argv) { return batchq::bench::Main(argc, argv); }
