@@ -1,6 +1,8 @@
 // The Lua scripts of the job store (job_store_scripts.h).
 #include "common/job_store_scripts.h"
 
+#include <algorithm>
+#include <array>
 #include <cctype>
 #include <stdexcept>
 
@@ -223,43 +225,70 @@ end
 
 // The carried record (job_change.h) of an ended job whose change line is `line`: the
 // line, then "name=value" per non-empty field of kCarriedFields, escaped; nil when its
-// values total more than kMaxCarriedRecordBytes. `values[from + i - 1]` is field i's
-// value as read before the ending wrote `written` (name, value, name, value...), which
-// are put in its place first (in `values`): so the record costs no read of its own,
-// since the finish script's one HMGET reads these too. It is the finish script's
-// largest part, about 10 µs per job of Redis's CPU before it was made lean
-// (bench/store_scripts_bench): no table of the written fields is made, each field's
-// "\tname=" is made once per script call rather than once per job, and the values of
-// numbers and states, which cannot hold a byte to escape, are not searched for one.
+// values total more than kMaxCarriedRecordBytes. Field i's value is
+// `values[field_source[i]]`: what the finish script's one HMGET read before the ending
+// wrote `written` (name, value, name, value...), which is put in its place first, so
+// the record costs no read of its own. The HMGET reads each carried field once
+// (`read_fields` after its seven first), and none the ending always writes, which get
+// slots past what it read. The finish script's largest part, measured with
+// bench/store_scripts_bench: no table of the written fields is made, each field's
+// "\tname=" is made once per call rather than once per job, and the values of numbers
+// and states, which cannot hold a byte to escape, are not searched for one.
 std::string CarriedRecordLua() {
-  std::string names;
-  std::string plain;
+  // The finish script's HMGET's first seven (its st[1..7], in this order), and what
+  // every ending writes.
+  constexpr std::array<RecordField, 7> kReadFirst = {
+      RecordField::kStatus,  RecordField::kAttempts, RecordField::kId,         RecordField::kTenant,
+      RecordField::kStorage, RecordField::kType,     RecordField::kCallbackUrl};
+  constexpr std::array kAlwaysWritten = {RecordField::kStatus,    RecordField::kLaunched,
+                                         RecordField::kFinished,  RecordField::kResult,
+                                         RecordField::kErrorCode, RecordField::kErrorMessage};
+  std::string names, plain, sources, read;
+  std::size_t read_count = kReadFirst.size();
   for (const RecordField field : kCarriedFields) {
     names += fmt::format("'{}', ", FieldName(field));
     // A string member's text may hold anything; numbers and states are written here.
     const bool text = kRecordSchema[static_cast<std::size_t>(field)].member.index() == 0;
     plain += text ? "false, " : "true, ";
+    const auto first = std::find(kReadFirst.begin(), kReadFirst.end(), field);
+    if (first != kReadFirst.end()) {
+      sources += fmt::format("{}, ", first - kReadFirst.begin() + 1);
+    } else if (std::find(kAlwaysWritten.begin(), kAlwaysWritten.end(), field) ==
+               kAlwaysWritten.end()) {
+      read += fmt::format("'{}', ", FieldName(field));
+      sources += fmt::format("{}, ", ++read_count);
+    } else {
+      sources += "0, ";  // a slot past what the HMGET read, numbered by the script
+    }
   }
   return fmt::format(R"lua(
 local record_fields = {{{}}}
 local plain_fields = {{{}}}
+local field_source = {{{}}}
+local read_fields = {{{}}}
 local escapes = {{['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}}
 local field_index = {{}}
 local field_prefixes = {{}}
+local next_slot = 7 + #read_fields
 for i = 1, #record_fields do
   field_index[record_fields[i]] = i
   field_prefixes[i] = '\t' .. record_fields[i] .. '='
+  if field_source[i] == 0 then
+    next_slot = next_slot + 1
+    field_source[i] = next_slot
+  end
 end
-local function carried_record(line, values, from, written)
+-- Changes `values` (the HMGET's answer): call it after every other use of them.
+local function carried_record(line, values, written)
   for k = 1, #written, 2 do
     local i = field_index[written[k]]
-    if i then values[from + i - 1] = written[k + 1] end
+    if i then values[field_source[i]] = written[k + 1] end
   end
   local parts = {{line}}
   local n = 1
   local size = 0
   for i = 1, #record_fields do
-    local v = values[from + i - 1]
+    local v = values[field_source[i]]
     if v and v ~= '' then
       size = size + #v
       if size > {} then return nil end
@@ -274,7 +303,7 @@ local function carried_record(line, values, from, written)
   return table.concat(parts)
 end
 )lua",
-                     names, plain, kMaxCarriedRecordBytes);
+                     names, plain, sources, read, kMaxCarriedRecordBytes);
 }
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
@@ -337,9 +366,9 @@ for i = 2, #KEYS do
   local token, blob, jitter, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
   local first, last = a + 4, a + 3 + 2 * n
   a = last + 1
-  -- st[8..]: the carried record's fields, read here so that the record needs no read.
+  -- st[8..]: the carried record's other fields, read here so that it needs no read.
   local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type,
-                        $F_callback_url, unpack(record_fields))
+                        $F_callback_url, unpack(read_fields))
   local owned = st[1] == $S_running and st[2] == token
   local claimed = not owned and claiming and (st[1] == $S_queued or
       (st[1] == $S_running and tonumber(st[2] or '0') < tonumber(token)))
@@ -372,7 +401,7 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
-    carried[#carried + 1] = carried_record(changes[#changes], st, 8, fields)
+    carried[#carried + 1] = carried_record(changes[#changes], st, fields)
     queue_webhook(ARGV[5], st[7], st[3], token, st[4], ARGV[1])
     out[i - 1] = 1
   else
