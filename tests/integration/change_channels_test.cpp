@@ -23,17 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using Event = RedisConnection::PubSubEvent;
 
-NewJob Job(std::uint32_t max_retries = 0) {
-  static int made = 0;
-  NewJob job;
-  job.id = fmt::format("channels-{}-{}", NowWallMicros().count(), ++made);
-  job.type = "upper";
-  job.tenant = "acme";
-  job.input = "\"x\"";
-  job.max_retries = max_retries;
-  job.created = NowWallMicros();
-  return job;
-}
+NewJob Job(std::uint32_t max_retries = 0) { return AcmeUpperJob("channels", max_retries); }
 
 // "channel: id status, id status" for one message of plain changes (carried records
 // are left out, as the streams leave them).

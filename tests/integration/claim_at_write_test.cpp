@@ -18,17 +18,7 @@
 namespace batchq::test {
 namespace {
 
-NewJob Job(std::uint32_t max_retries = 0) {
-  static int made = 0;
-  NewJob job;
-  job.id = fmt::format("claim-at-write-{}-{}", NowWallMicros().count(), ++made);
-  job.type = "upper";
-  job.tenant = "acme";
-  job.input = "\"x\"";
-  job.max_retries = max_retries;
-  job.created = NowWallMicros();
-  return job;
-}
+NewJob Job(std::uint32_t max_retries = 0) { return AcmeUpperJob("claim-at-write", max_retries); }
 
 JobOutcome Succeeded(const std::string& id, std::uint32_t attempt) {
   return {.id = id, .attempt = attempt, .succeeded = true, .result = "\"X\""};

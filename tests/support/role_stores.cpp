@@ -1,7 +1,10 @@
 #include "tests/support/role_stores.h"
 
+#include <atomic>
 #include <stdexcept>
 #include <string>
+
+#include <fmt/format.h>
 
 namespace batchq::test {
 
@@ -19,6 +22,18 @@ std::uint64_t RoleStores::Epoch() {
     throw std::runtime_error("Redis holds no broker epoch");
   }
   return std::stoull(text->str);
+}
+
+NewJob AcmeUpperJob(std::string_view prefix, std::uint32_t max_retries) {
+  static std::atomic<int> made{0};
+  NewJob job;
+  job.id = fmt::format("{}-{}-{}", prefix, NowWallMicros().count(), ++made);
+  job.type = "upper";
+  job.tenant = "acme";
+  job.input = "\"x\"";
+  job.max_retries = max_retries;
+  job.created = NowWallMicros();
+  return job;
 }
 
 }  // namespace batchq::test

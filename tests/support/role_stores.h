@@ -6,6 +6,7 @@
 // records) need all three, since each role's ACL user allows different commands.
 
 #include <cstdint>
+#include <string_view>
 
 #include "common/job_store.h"
 #include "common/redis_connection.h"
@@ -33,5 +34,9 @@ struct RoleStores {
   JobStore broker;
   JobStore worker;
 };
+
+// A new `upper` job of tenant "acme" with input "x", as the gateway creates one; its id
+// starts with `prefix` and is unique within this process.
+NewJob AcmeUpperJob(std::string_view prefix, std::uint32_t max_retries = 0);
 
 }  // namespace batchq::test
