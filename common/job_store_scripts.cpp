@@ -232,8 +232,8 @@ end
 // (`read_fields` after its seven first), and none the ending always writes, which get
 // slots past what it read. The finish script's largest part, measured with
 // bench/store_scripts_bench: no table of the written fields is made, each field's
-// "\tname=" is made once per call rather than once per job, and the values of numbers
-// and states, which cannot hold a byte to escape, are not searched for one.
+// "\tname=" is a literal, and the values of numbers and states, which cannot hold a
+// byte to escape, are not searched for one.
 std::string CarriedRecordLua() {
   // The finish script's HMGET's first seven (its st[1..7], in this order), and what
   // every ending writes.
@@ -243,41 +243,42 @@ std::string CarriedRecordLua() {
   constexpr std::array kAlwaysWritten = {RecordField::kStatus,    RecordField::kLaunched,
                                          RecordField::kFinished,  RecordField::kResult,
                                          RecordField::kErrorCode, RecordField::kErrorMessage};
-  std::string names, plain, sources, read;
-  std::size_t read_count = kReadFirst.size();
-  for (const RecordField field : kCarriedFields) {
-    names += fmt::format("'{}', ", FieldName(field));
-    // A string member's text may hold anything; numbers and states are written here.
-    const bool text = kRecordSchema[static_cast<std::size_t>(field)].member.index() == 0;
-    plain += text ? "false, " : "true, ";
+  // Each carried field's slot in the HMGET's answer: one of the first seven, one read
+  // after them, or, for one the ending always writes, a slot past what was read.
+  std::vector<std::size_t> slots(kCarriedFields.size(), 0);
+  std::string read;
+  std::size_t next_slot = kReadFirst.size();
+  for (std::size_t i = 0; i < kCarriedFields.size(); ++i) {
+    const RecordField field = kCarriedFields[i];
     const auto first = std::find(kReadFirst.begin(), kReadFirst.end(), field);
     if (first != kReadFirst.end()) {
-      sources += fmt::format("{}, ", first - kReadFirst.begin() + 1);
+      slots[i] = static_cast<std::size_t>(first - kReadFirst.begin()) + 1;
     } else if (std::find(kAlwaysWritten.begin(), kAlwaysWritten.end(), field) ==
                kAlwaysWritten.end()) {
       read += fmt::format("'{}', ", FieldName(field));
-      sources += fmt::format("{}, ", ++read_count);
-    } else {
-      sources += "0, ";  // a slot past what the HMGET read, numbered by the script
+      slots[i] = ++next_slot;
     }
   }
+  // Literals, so that a call builds no string: the prefixes, the names' positions, and
+  // whether a value may hold a byte to escape (a string member's text may hold
+  // anything; numbers and states are written here).
+  std::string prefixes, index, plain, sources;
+  for (std::size_t i = 0; i < kCarriedFields.size(); ++i) {
+    const RecordField field = kCarriedFields[i];
+    if (slots[i] == 0) slots[i] = ++next_slot;
+    prefixes += fmt::format("'\\t{}=', ", FieldName(field));
+    index += fmt::format("['{}'] = {}, ", FieldName(field), i + 1);
+    const bool text = kRecordSchema[static_cast<std::size_t>(field)].member.index() == 0;
+    plain += text ? "false, " : "true, ";
+    sources += fmt::format("{}, ", slots[i]);
+  }
   return fmt::format(R"lua(
-local record_fields = {{{}}}
+local field_prefixes = {{{}}}
+local field_index = {{{}}}
 local plain_fields = {{{}}}
 local field_source = {{{}}}
 local read_fields = {{{}}}
 local escapes = {{['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}}
-local field_index = {{}}
-local field_prefixes = {{}}
-local next_slot = 7 + #read_fields
-for i = 1, #record_fields do
-  field_index[record_fields[i]] = i
-  field_prefixes[i] = '\t' .. record_fields[i] .. '='
-  if field_source[i] == 0 then
-    next_slot = next_slot + 1
-    field_source[i] = next_slot
-  end
-end
 -- Changes `values` (the HMGET's answer): call it after every other use of them.
 local function carried_record(line, values, written)
   for k = 1, #written, 2 do
@@ -287,7 +288,7 @@ local function carried_record(line, values, written)
   local parts = {{line}}
   local n = 1
   local size = 0
-  for i = 1, #record_fields do
+  for i = 1, #field_prefixes do
     local v = values[field_source[i]]
     if v and v ~= '' then
       size = size + #v
@@ -303,7 +304,7 @@ local function carried_record(line, values, written)
   return table.concat(parts)
 end
 )lua",
-                     names, plain, sources, read, kMaxCarriedRecordBytes);
+                     prefixes, index, plain, sources, read, kMaxCarriedRecordBytes);
 }
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
