@@ -243,7 +243,9 @@ BatchExecutor::Written BatchExecutor::CollectInFlight(Launched& in_flight,
   const auto exec = std::chrono::duration_cast<std::chrono::microseconds>(
       end - std::max(in_flight.start, previous_end));
   previous_end = end;
-  {
+  // A batch of which nothing ran (every job cancelled or taken) says nothing of how
+  // long the type runs.
+  if (!in_flight.inputs.empty()) {
     std::lock_guard lock(mutex_);
     claim_timing_.OnBatchRan(in_flight.claimed.batch.type, exec);
   }

@@ -226,6 +226,26 @@ TEST_F(BatchExecutorTest, ATypeWhoseLastBatchRanShortIsClaimedByTheWriteOfItsRes
   EXPECT_EQ((*record)->attempts, 1u);
 }
 
+TEST_F(BatchExecutorTest, ABatchOfWhichNothingRanLeavesTheNextClaimedFirst) {
+  MakeExecutor(1h);  // every batch that runs is short, by this bound
+  // Its one job is cancelled before the claim: the batch claims and runs nothing.
+  const wire::Batch empty = NewBatch("cancelled");
+  JobStatus status{};
+  ASSERT_EQ(roles_->gateway.Cancel(empty.jobs.front().id, "test", &status),
+            CancelOutcome::kCancelled);
+  executor_->Enqueue(empty);
+  ASSERT_EQ(WaitDone(1).size(), 1u);
+
+  gate_->Close();
+  const wire::Batch next = NewBatch("next");
+  executor_->Enqueue(next);
+  ASSERT_TRUE(gate_->WaitEntered(1)) << "the next batch never ran";
+  EXPECT_EQ(StatusOf(next), JobStatus::kRunning) << "a batch that ran nothing counted as short";
+  gate_->Open();
+  ASSERT_EQ(WaitDone(1).size(), 1u);
+  EXPECT_EQ(executor_->counts().claimed_at_write, 0u);
+}
+
 TEST_F(BatchExecutorTest, WithoutABoundEveryBatchIsClaimedFirst) {
   for (int i = 0; i < 2; ++i) {
     gate_->Close();
