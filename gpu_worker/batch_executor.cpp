@@ -124,9 +124,6 @@ void BatchExecutor::ClaimLoop() {
 }
 
 BatchExecutor::Claimed BatchExecutor::ClaimBatch(wire::Batch batch) {
-  std::vector<JobClaim> claims;
-  claims.reserve(batch.jobs.size());
-  for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
   BatchStart start{batch.batch_id,       static_cast<std::uint32_t>(batch.jobs.size()),
                    options_.worker_name, WallMicros(batch.dispatched_us),
                    NowWallMicros(),      batch.close_reason,
@@ -142,6 +139,9 @@ BatchExecutor::Claimed BatchExecutor::ClaimBatch(wire::Batch batch) {
       return Claimed{std::move(batch), std::vector<bool>(size, true), std::move(start)};
     }
   }
+  std::vector<JobClaim> claims;
+  claims.reserve(batch.jobs.size());
+  for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
   // A claim not made while stopping costs nothing: the broker re-queues the batch.
   auto claimed = WithRetry([&] { return store_.Start(start, claims); }, 0);
   return Claimed{std::move(batch), claimed ? std::move(*claimed) : std::vector<bool>{}, {}};
