@@ -169,6 +169,12 @@ int main(int argc, char** argv) {
     batchq::Worker worker(config, std::move(handlers), *choice);
     worker.Run(stop);
   } catch (const std::exception& e) {
+    // A stop signal interrupts whatever call the worker was in (a connect while it
+    // starts): asked to stop, it stops cleanly.
+    if (stop.load()) {
+      spdlog::info("worker stopped while starting ({})", e.what());
+      return 0;
+    }
     spdlog::critical("worker cannot start: {}", e.what());
     return 1;
   }
