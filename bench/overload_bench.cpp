@@ -2,17 +2,23 @@
 // and ACL users on; `upper` batched up to 64 within 2 ms), one fresh stack per run:
 //  * flood: the closed-loop maximum first (`batchq bench --closed-loop`, POST then
 //    long-poll, 64 connections), then an open loop at --load times that rate for
-//    --seconds (256 connections, each request due at its slot, its latency counted from
-//    then), once per gateway --max-in-flight-submit-jobs given. Reports every answer by
-//    status, the submit latency, and what the accepted jobs did.
+//    --seconds (--connections, 256 by default, each request due at its slot, its latency counted
+//    from then), once per gateway --max-in-flight-submit-jobs given. Reports every answer by
+//    status, the submit latency, and what the accepted jobs did. --redis-stall-ms N: during
+//    the open loop Redis pauses its writes (CLIENT PAUSE N WRITE) once a second, as a
+//    storage hiccup would (a slow fsync, a fork), so that submits queue inside the gateway.
 //  * probe (--probe-count > 0): that many jobs of --probe-type offered at once through
 //    :batch, with no bound on the type's queue wait and then with --probe-wait-ms: how
 //    many were accepted and how long the accepted ones took.
 // One JSON line per run.
 //   overload_bench [--rounds 3] [--seconds 10] [--load 2] [--bound 16384 --bound 64]
+//                  [--connections 256] [--redis-stall-ms 300]
 //   overload_bench --probe-count 20000 --probe-type render --probe-wait-ms 2000
+#include <atomic>
+#include <chrono>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
@@ -50,8 +56,36 @@ double EndToEndJobsPerS(const std::string& run) {
   return rate;
 }
 
+// Pauses Redis's writes for `stall` once a second until destroyed; `stall` 0: nothing.
+class RedisStalls {
+ public:
+  RedisStalls(const Stack& stack, std::chrono::milliseconds stall) {
+    if (stall.count() == 0) return;
+    thread_ = std::thread([this, endpoint = stack.redis_admin_endpoint(), stall] {
+      RedisConnection admin(RedisConnection::Options{endpoint});
+      const std::string ms = std::to_string(stall.count());
+      while (!done_.load()) {
+        if (!admin.Command({"CLIENT", "PAUSE", ms, "WRITE"}))
+          std::fprintf(stderr, "CLIENT PAUSE failed\n");
+        for (int i = 0; i < 10 && !done_.load(); ++i) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+      }
+    });
+  }
+  ~RedisStalls() {
+    done_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 // The closed-loop maximum, then the open loop past it, on one stack.
-bool Flood(int round, std::size_t bound, double load, int seconds) {
+bool Flood(int round, std::size_t bound, double load, int seconds, int connections,
+           std::chrono::milliseconds stall) {
   const std::vector<std::string> broker{"--type", "upper:max_batch_size=64,max_delay_ms=2"};
   auto stack = StartStack(broker, {"--max-in-flight-submit-jobs", std::to_string(bound)});
   if (!stack) return false;
@@ -63,15 +97,20 @@ bool Flood(int round, std::size_t bound, double load, int seconds) {
   if (maximum <= 0) return false;
   const double rate = load * maximum;
   const auto count = static_cast<long long>(rate * seconds);
-  const std::string open = bench::RunLoad(
-      *stack, 2,
-      {"--type", "upper", "--input", R"("hello")", "--count", std::to_string(count), "--rate",
-       fmt::format("{:.0f}", rate), "--connections", "256", "--timeout-s", "120"});
+  std::string open;
+  {
+    const RedisStalls stalls(*stack, stall);
+    open = bench::RunLoad(*stack, 2,
+                          {"--type", "upper", "--input", R"("hello")", "--count",
+                           std::to_string(count), "--rate", fmt::format("{:.0f}", rate),
+                           "--connections", std::to_string(connections), "--timeout-s", "120"});
+  }
   if (open.empty()) return false;
   std::printf(
       "{\"scenario\":\"flood\",\"round\":%d,\"max_in_flight_submit_jobs\":%zu,"
-      "\"closed_loop_jobs_per_s\":%.0f,\"offered_jobs_per_s\":%.0f,%s}\n",
-      round, bound, maximum, rate, open.c_str());
+      "\"redis_stall_ms\":%lld,\"closed_loop_jobs_per_s\":%.0f,"
+      "\"offered_jobs_per_s\":%.0f,%s}\n",
+      round, bound, static_cast<long long>(stall.count()), maximum, rate, open.c_str());
   std::fflush(stdout);
   return true;
 }
@@ -104,6 +143,8 @@ int main(int argc, char** argv) {
       "of one slow type"};
   int rounds = 3;
   int seconds = 10;
+  int connections = 256;
+  int stall_ms = 0;
   double load = 2;
   std::vector<std::size_t> bounds;
   int probe_count = 0;
@@ -112,6 +153,11 @@ int main(int argc, char** argv) {
   int probe_wait_ms = 2000;
   app.add_option("--rounds", rounds, "Runs per setting")->capture_default_str();
   app.add_option("--seconds", seconds, "Length of the open loop")->capture_default_str();
+  app.add_option("--connections", connections, "Connections of the open loop")
+      ->capture_default_str();
+  app.add_option("--redis-stall-ms", stall_ms,
+                 "During the open loop, Redis pauses its writes this long once a second")
+      ->capture_default_str();
   app.add_option("--load", load, "Offered load as a multiple of the closed-loop maximum")
       ->capture_default_str();
   app.add_option("--bound", bounds, "Gateway --max-in-flight-submit-jobs; repeatable (0: none)");
@@ -125,7 +171,9 @@ int main(int argc, char** argv) {
 
   for (int round = 0; round < rounds; ++round) {
     for (const std::size_t bound : bounds) {
-      if (!Flood(round, bound, load, seconds)) return 1;
+      if (!Flood(round, bound, load, seconds, connections, std::chrono::milliseconds(stall_ms))) {
+        return 1;
+      }
     }
     if (probe_count > 0) {
       for (const int wait_ms : {0, probe_wait_ms}) {
