@@ -160,6 +160,12 @@ int main(int argc, char** argv) {
     batchq::Broker broker(config);
     broker.Run(stop);
   } catch (const std::exception& e) {
+    // A stop signal interrupts whatever call the broker was in (a ZeroMQ bind while it
+    // starts): asked to stop, it stops cleanly.
+    if (stop.load()) {
+      spdlog::info("broker stopped while starting ({})", e.what());
+      return 0;
+    }
     spdlog::critical("broker cannot start: {}", e.what());
     return 1;
   }
