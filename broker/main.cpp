@@ -155,17 +155,12 @@ int main(int argc, char** argv) {
   config.result_ttl = common.result_ttl();
 
   batchq::SetUpLogging("broker", common.log_level, common.log_json);
-  const auto& stop = batchq::InstallStopSignals();
+  // Held until the broker runs: a stop during its start ends it once built.
+  batchq::StopSignals signals;
   try {
     batchq::Broker broker(config);
-    broker.Run(stop);
+    broker.Run(signals.Listen());
   } catch (const std::exception& e) {
-    // A stop signal interrupts whatever call the broker was in (a ZeroMQ bind while it
-    // starts): asked to stop, it stops cleanly.
-    if (stop.load()) {
-      spdlog::info("broker stopped while starting ({})", e.what());
-      return 0;
-    }
     spdlog::critical("broker cannot start: {}", e.what());
     return 1;
   }

@@ -130,7 +130,8 @@ int main(int argc, char** argv) {
   }
 
   batchq::SetUpLogging("gpu_worker", common.log_level, common.log_json);
-  const auto& stop = batchq::InstallStopSignals();
+  // Held until the worker runs: a stop during its start ends it once built.
+  batchq::StopSignals signals;
   try {
     auto curve =
         batchq::LoadCurveClientKeys(curve_flags.secret_file, curve_flags.broker_public_file,
@@ -167,14 +168,8 @@ int main(int argc, char** argv) {
       handlers.emplace(spec->type, std::move(*handler));
     }
     batchq::Worker worker(config, std::move(handlers), *choice);
-    worker.Run(stop);
+    worker.Run(signals.Listen());
   } catch (const std::exception& e) {
-    // A stop signal interrupts whatever call the worker was in (a connect while it
-    // starts): asked to stop, it stops cleanly.
-    if (stop.load()) {
-      spdlog::info("worker stopped while starting ({})", e.what());
-      return 0;
-    }
     spdlog::critical("worker cannot start: {}", e.what());
     return 1;
   }
