@@ -357,6 +357,7 @@ Status RedisConnection::OpenMasterFromSentinels() {
     if (role && role->kind == RedisReply::Kind::kArray && !role->elements.empty() &&
         role->elements[0].str == "master") {
       first_sentinel_ = i;
+      next_master_check_ = std::chrono::steady_clock::now() + options_.master_check_interval;
       return Ok();
     }
     why = fmt::format("sentinel {}:{} named {} as master '{}', but it says it is {}", sentinel.host,
@@ -439,9 +440,26 @@ void RedisConnection::DropIfClosedByPeer() {
   if (::poll(&fd, 1, 0) > 0) Drop();
 }
 
+bool RedisConnection::DropIfNoLongerMaster() {
+  const auto& ep = options_.endpoint;
+  if (ep.sentinels.empty() || context_ == nullptr) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_master_check_) return false;
+  next_master_check_ = now + options_.master_check_interval;
+  auto master = AskSentinelForMaster(ep.sentinels[first_sentinel_], ep, options_.connect_timeout);
+  if (!master) {
+    first_sentinel_ = (first_sentinel_ + 1) % ep.sentinels.size();
+    return false;
+  }
+  if (fmt::format("{}:{}", master->host, master->port) == server_) return false;
+  Drop();
+  return true;
+}
+
 Result<std::vector<RedisReply>> RedisConnection::Pipeline(
     std::span<const std::vector<std::string_view>> commands, Replay replay) {
   DropIfClosedByPeer();
+  DropIfNoLongerMaster();
   auto replies = PipelineOnce(commands);
   if (!replies && replay == Replay::kSafe) replies = PipelineOnce(commands);
   if (replies && RefusedAsReplica(*replies)) {
@@ -548,6 +566,11 @@ std::optional<RedisConnection::PubSubEvent> PubSubEventOf(RedisReply& reply) {
 Result<std::optional<RedisConnection::PubSubEvent>> RedisConnection::NextEvent(
     std::chrono::milliseconds timeout, int wake_fd) {
   if (context_ == nullptr) return Fail(ErrorCode::kRedisUnavailable, "Not subscribed.");
+  // Messages published on the master the sentinels name now never reach a subscription
+  // on the one they replaced: the subscriber must subscribe again.
+  if (DropIfNoLongerMaster()) {
+    return Fail(ErrorCode::kRedisUnavailable, "The sentinels name another master now.");
+  }
   for (;;) {
     void* raw = nullptr;
     if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {

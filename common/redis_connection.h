@@ -74,6 +74,12 @@ class RedisConnection {
     RedisEndpoint endpoint;
     std::chrono::milliseconds connect_timeout{500};
     std::chrono::milliseconds command_timeout{2000};
+    // With sentinels: how often a connection asks a sentinel whether its server is still
+    // the master it names. A master the sentinels replaced while it still ran (cut off
+    // from them, or too slow to answer their pings) keeps taking writes, which are lost
+    // when it is made a replica; this bounds how long the connection writes there.
+    // 0: before every command.
+    std::chrono::milliseconds master_check_interval{1000};
   };
 
   // Whether a command may be sent twice. A connection Redis closed while idle (it
@@ -81,7 +87,9 @@ class RedisConnection {
   // kSafe command is sent again when its reply is lost, since a kUnsafe one (a script
   // that moves a job on) may have run, and running it twice would answer wrongly.
   // A READONLY reply (the server is a replica now: a failover) ran nothing, so either
-  // kind is sent once more, to the master found anew.
+  // kind is sent once more, to the master found anew. With sentinels, a server they no
+  // longer name master is left before the next command (at most every
+  // master_check_interval), even while it still answers as one.
   enum class Replay { kSafe, kUnsafe };
 
   explicit RedisConnection(Options options);
@@ -116,7 +124,8 @@ class RedisConnection {
     std::string channel;  // empty for kRefused and kWoken
     std::string payload;  // a message's; kRefused: Redis's error
   };
-  // Waits up to `timeout` for the next message or confirmation; nullopt on timeout.
+  // Waits up to `timeout` for the next message or confirmation; nullopt on timeout. With
+  // sentinels, fails (kRedisUnavailable) once they name another master: subscribe again.
   // `wake_fd` (when not -1), once readable, ends the wait with kWoken; the caller drains it.
   Result<std::optional<PubSubEvent>> NextEvent(std::chrono::milliseconds timeout, int wake_fd = -1);
 
@@ -138,6 +147,10 @@ class RedisConnection {
   Status Authenticate();
   // Drops the connection when Redis closed it while it sat idle.
   void DropIfClosedByPeer();
+  // With sentinels, once per master_check_interval: drops the connection when the
+  // sentinel asked names another master, and says whether it did. A sentinel that does
+  // not answer changes nothing (the next check asks the next one).
+  bool DropIfNoLongerMaster();
   void Drop();
   Result<std::vector<RedisReply>> PipelineOnce(
       std::span<const std::vector<std::string_view>> commands);
@@ -146,6 +159,7 @@ class RedisConnection {
   redisContext* context_ = nullptr;
   std::string server_;
   std::size_t first_sentinel_ = 0;
+  std::chrono::steady_clock::time_point next_master_check_{};
   std::unordered_map<const RedisScript*, std::string> script_shas_;
 };
 
