@@ -153,7 +153,9 @@ int main(int argc, char** argv) {
   int probe_wait_ms = 2000;
   app.add_option("--rounds", rounds, "Runs per setting")->capture_default_str();
   app.add_option("--seconds", seconds, "Length of the open loop")->capture_default_str();
-  app.add_option("--connections", connections, "Connections of the open loop")
+  app.add_option("--connections", connections,
+                 "Connections of the open loop (at most 256, as `batchq bench` takes)")
+      ->check(CLI::Range(1, 256))
       ->capture_default_str();
   app.add_option("--redis-stall-ms", stall_ms,
                  "During the open loop, Redis pauses its writes this long once a second")
