@@ -67,12 +67,43 @@ BrokerLink::~BrokerLink() {
   for (auto& outgoing : outgoing_) outgoing.done(std::unexpected(stopping));
 }
 
+namespace {
+// The calling thread's burst: the link it is of, how deep, and what it holds back.
+struct Burst {
+  const BrokerLink* link = nullptr;
+  int depth = 0;
+  std::vector<SubmitRequest> held;
+};
+thread_local Burst t_burst;
+}  // namespace
+
 void BrokerLink::Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds timeout,
                         SubmitCallback done) {
+  SubmitRequest request{std::move(jobs), Clock::now() + timeout, std::move(done)};
+  if (t_burst.link == this) {
+    t_burst.held.push_back(std::move(request));
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
-    outgoing_.push_back(SubmitRequest{std::move(jobs), Clock::now() + timeout, std::move(done)});
+    outgoing_.push_back(std::move(request));
   }
+  wake_.Notify();
+}
+
+void BrokerLink::BeginBurst() {
+  if (t_burst.depth++ == 0) t_burst.link = this;
+}
+
+void BrokerLink::EndBurst() {
+  if (t_burst.depth == 0 || --t_burst.depth > 0 || t_burst.link != this) return;
+  t_burst.link = nullptr;
+  if (t_burst.held.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& request : t_burst.held) outgoing_.push_back(std::move(request));
+  }
+  t_burst.held.clear();
   wake_.Notify();
 }
 

@@ -58,6 +58,10 @@ class BrokerLink : public BrokerPort {
   void Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds timeout,
               SubmitCallback done) override;
 
+  // Thread-safe: each thread has its own burst, of one link at a time.
+  void BeginBurst() override;
+  void EndBurst() override;
+
   // Thread-safe, fire and forget: tells the broker a job was cancelled in Redis.
   void Cancel(std::string id) override;
 

@@ -24,6 +24,13 @@ class BrokerPort {
   // and must only hand work off.
   virtual void Submit(std::vector<wire::SubmitJob> jobs, std::chrono::milliseconds timeout,
                       SubmitCallback done) = 0;
+  // Submits made on the calling thread from BeginBurst() to the matching EndBurst()
+  // (same thread; they may nest) are held back and handed on together at the end: a
+  // thread that forwards many submits in a row (the group commit's, after each group)
+  // wakes the link once, and they leave in as few messages as packing allows, instead
+  // of the link, on another core, waking and sending for each. No-ops by default.
+  virtual void BeginBurst() {}
+  virtual void EndBurst() {}
   // Fire and forget: tells the broker a job was cancelled in Redis.
   virtual void Cancel(std::string id) = 0;
   // True while the broker answers.

@@ -63,7 +63,9 @@ void GroupCommit::Run() {
       counts_.submits += group.size();
       ++counts_.groups;
     }
+    if (options_.before_dones) options_.before_dones();
     for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(outcomes[i]));
+    if (options_.after_dones) options_.after_dones();
     group.clear();
   }
 }

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -29,6 +30,11 @@ class GroupCommit : public JobCommitPort {
     // before any `done` runs; 0: no WAIT.
     int replicas_ack = 0;
     std::chrono::milliseconds replicas_wait{1000};
+    // Run on the commit thread just before and just after each group's `done` calls:
+    // the gateway brackets them in a burst of its broker link (broker_port.h), so that
+    // the submits they forward leave together. Either may be empty.
+    std::function<void()> before_dones = nullptr;
+    std::function<void()> after_dones = nullptr;
   };
   // `store` must outlive this; only this object's thread calls it.
   GroupCommit(Options options, JobStorePort& store);

@@ -430,10 +430,13 @@ int main(int argc, char** argv) {
     batchq::StoredBytesQuota stored_quota(
         {config.tenant_max_stored_bytes, config.stored_bytes_refresh});
     api_options.submit.stored_quota = &stored_quota;
-    // Submits reach Redis through the group commit, off the I/O threads.
+    // Submits reach Redis through the group commit, off the I/O threads; a group's
+    // durable submits go on to the broker together.
     batchq::GroupCommit group_commit({.max_queued_jobs = config.max_queued_submit_jobs,
                                       .replicas_ack = config.redis_replicas_ack,
-                                      .replicas_wait = config.redis_replicas_wait},
+                                      .replicas_wait = config.redis_replicas_wait,
+                                      .before_dones = [&broker] { broker.BeginBurst(); },
+                                      .after_dones = [&broker] { broker.EndBurst(); }},
                                      store);
     batchq::JobApi api(io, api_options, store, group_commit, store, store, broker, waiters,
                        event_hub, metrics, authenticator.get());

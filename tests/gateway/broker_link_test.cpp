@@ -42,6 +42,9 @@ class PlayedBroker {
   }
   const std::string& endpoint() const { return endpoint_; }
   bool saw_packed() const { return saw_packed_; }
+  int submits() const { return submits_; }
+  // Requests in the last SUBMIT.
+  int last_requests() const { return last_requests_; }
   int pings() const { return pings_; }
   // From now on it reads every message and answers none, as a hung broker would.
   void Mute() { muted_ = true; }
@@ -73,6 +76,8 @@ class PlayedBroker {
           wire::Verdict{job.id.starts_with("r") ? "queue_full" : "", job.id, 0});
     }
     if (requests.size() > 1) saw_packed_ = true;
+    last_requests_ = static_cast<int>(requests.size());
+    ++submits_;
     return accept;
   }
 
@@ -82,8 +87,39 @@ class PlayedBroker {
   std::atomic<bool> saw_packed_{false};
   std::atomic<bool> muted_{false};
   std::atomic<int> pings_{0};
+  std::atomic<int> submits_{0};
+  std::atomic<int> last_requests_{0};
   std::thread thread_;
 };
+
+TEST(BrokerLinkTest, SubmitsOfABurstAreHeldUntilItEndsAndLeaveInOneMessage) {
+  zmq::context_t context;
+  PlayedBroker broker(context);
+  BrokerLink link(context, BrokerLink::Options{broker.endpoint(), 50ms, 3, std::nullopt});
+  ASSERT_TRUE(test::WaitFor([&] { return link.alive(); }, 10s));
+
+  std::atomic<int> answered{0};
+  link.BeginBurst();
+  link.BeginBurst();  // nested: only the outer end hands them on
+  for (int r = 0; r < 3; ++r) {
+    wire::SubmitJob job;
+    job.id = fmt::format("a{}.0", r);
+    link.Submit({std::move(job)}, 10s, [&](Result<std::vector<wire::Verdict>> verdicts) {
+      if (verdicts && verdicts->size() == 1 && verdicts->front().code.empty()) ++answered;
+    });
+  }
+  link.EndBurst();
+  // Each ping goes out on a turn of the link that also sends what it holds, and the
+  // broker reads in order: three more pings read means turns after the submits sent
+  // nothing.
+  const int pings = broker.pings();
+  ASSERT_TRUE(test::WaitFor([&] { return broker.pings() >= pings + 3; }, 10s));
+  EXPECT_EQ(broker.submits(), 0) << "a submit left before its burst ended";
+  link.EndBurst();
+  ASSERT_TRUE(test::WaitFor([&] { return answered == 3; }, 10s));
+  EXPECT_EQ(broker.submits(), 1);
+  EXPECT_EQ(broker.last_requests(), 3);
+}
 
 TEST(BrokerLinkTest, SubmitsSentTogetherAreAnsweredEachWithItsOwnVerdicts) {
   zmq::context_t context;

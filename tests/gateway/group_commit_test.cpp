@@ -57,6 +57,30 @@ struct Answers {
   }
 };
 
+TEST(GroupCommitTest, EachGroupsDonesRunBetweenItsOwnBeforeAndAfterHooks) {
+  GatedStore store;
+  std::mutex mutex;
+  std::vector<std::string> events;
+  auto note = [&](std::string event) {
+    std::lock_guard lock(mutex);
+    events.push_back(std::move(event));
+  };
+  std::vector<std::vector<NewJob>> submits = {{Job("a")}, {Job("b")}, {Job("c")}};
+  {
+    GroupCommit commit(
+        {.before_dones = [&] { note("before"); }, .after_dones = [&] { note("after"); }}, store);
+    for (std::size_t i = 0; i < submits.size(); ++i) {
+      const std::string id = submits[i][0].id;
+      ASSERT_TRUE(commit.Commit(submits[i], std::nullopt,
+                                [&, id](JobCommitPort::Outcome) { note("done " + id); }));
+      if (i == 0) store.entered.get_future().wait();  // b and c gather behind a's write
+    }
+    store.gate.set_value();
+  }  // Stop(): every group is written and done
+  EXPECT_EQ(events, (std::vector<std::string>{"before", "done a", "after", "before", "done b",
+                                              "done c", "after"}));
+}
+
 TEST(GroupCommitTest, SubmitsThatArriveDuringAWriteGoInOneGroupAndAreDoneOnlyAfterIt) {
   GatedStore store;
   std::vector<std::vector<NewJob>> submits = {
