@@ -63,9 +63,30 @@ TEST(SentinelTest, EveryProcessFollowsTheMasterThroughAFailover) {
   EXPECT_EQ(JsonString(kept->body, "result"), "BEFORE THE FAILOVER") << kept->body;
 }
 
+// A failover with no crash, once the replica has every write: the sentinels promote
+// node 1, and node 0 stays a master until they demote it, some seconds later.
+testing::AssertionResult FailOverToNode1(const Stack& stack) {
+  std::string out;
+  if (RunCommand(
+          {BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--no-auth-warning", "WAIT", "1", "2000"},
+          &out) != 0) {
+    return testing::AssertionFailure() << "WAIT failed: " << out;
+  }
+  if (stack.AskSentinel({"SENTINEL", "FAILOVER", "batchq"}).find("OK") == std::string::npos) {
+    return testing::AssertionFailure() << "SENTINEL FAILOVER was refused\n" << stack.Logs();
+  }
+  if (!WaitFor([&] { return stack.RedisMasterNode() == 1; }, 30s)) {
+    return testing::AssertionFailure() << "node 1 was not promoted\n" << stack.Logs();
+  }
+  return testing::AssertionSuccess();
+}
+
 TEST(SentinelTest, AConnectionOnAMasterThatIsDemotedFindsTheNewOne) {
   Stack stack(StackOptions{.workers = 0, .redis_replicas = 1, .sentinels = 3});
-  RedisConnection redis(RedisConnection::Options{stack.redis_admin_endpoint()});
+  // It never asks the sentinels again (the next test is about that): only READONLY or a
+  // cut connection moves it.
+  RedisConnection redis(RedisConnection::Options{.endpoint = stack.redis_admin_endpoint(),
+                                                 .master_check_interval = std::chrono::hours(1)});
   auto first = redis.Command({"SET", "bq:probe", "1"});
   ASSERT_TRUE(first) << first.error().message;
   ASSERT_EQ(first->str, "OK");
@@ -74,14 +95,8 @@ TEST(SentinelTest, AConnectionOnAMasterThatIsDemotedFindsTheNewOne) {
   // A failover with no crash: the master is demoted in place. The connection on it is
   // either cut by Sentinel or answered READONLY; either way the write goes to the new
   // master, found anew.
+  ASSERT_TRUE(FailOverToNode1(stack));
   std::string out;
-  ASSERT_EQ(RunCommand({BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--no-auth-warning", "WAIT", "1",
-                        "2000"},
-                       &out),
-            0);
-  ASSERT_NE(stack.AskSentinel({"SENTINEL", "FAILOVER", "batchq"}).find("OK"), std::string::npos)
-      << stack.Logs();
-  ASSERT_TRUE(WaitFor([&] { return stack.RedisMasterNode() == 1; }, 30s)) << stack.Logs();
   // Until Sentinel demotes the old master (some seconds later) it still takes writes:
   // Redis's own window of split brain. Demote it now, as Sentinel will, with REPLICAOF,
   // which leaves its clients connected: the next write there is answered READONLY.
@@ -121,18 +136,11 @@ TEST(SentinelTest, AConnectionLeavesAMasterTheSentinelsReplacedWhileItStillTakes
                                                       .master_check_interval = 0ms});
   auto subscribed = subscriber.Subscribe("bq:probe-channel");
   ASSERT_TRUE(subscribed) << subscribed.error().message;
-  std::string out;
-  ASSERT_EQ(RunCommand({BATCHQ_REDIS_CLI, "-u", stack.redis_url(), "--no-auth-warning", "WAIT", "1",
-                        "2000"},
-                       &out),
-            0);
 
   // The sentinels promote node 1 and only demote node 0 seconds later: in between, node 0
   // is the split brain's other master. It answers writes as one, so no READONLY moves the
   // connection; asking the sentinel does.
-  ASSERT_NE(stack.AskSentinel({"SENTINEL", "FAILOVER", "batchq"}).find("OK"), std::string::npos)
-      << stack.Logs();
-  ASSERT_TRUE(WaitFor([&] { return stack.RedisMasterNode() == 1; }, 30s)) << stack.Logs();
+  ASSERT_TRUE(FailOverToNode1(stack));
   if (RoleOf(stack, 0) != "master") GTEST_SKIP() << "node 0 was demoted before the write";
   const std::string_view incr[] = {"INCR", "bq:probe"};
   auto second = redis.Command(incr, RedisConnection::Replay::kUnsafe);
