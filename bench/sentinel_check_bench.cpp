@@ -50,16 +50,6 @@ double MicrosPerPing(const RedisEndpoint& endpoint, std::chrono::milliseconds in
   return std::chrono::duration<double, std::micro>(Clock::now() - start).count() / commands;
 }
 
-std::string RoleOf(const Stack& stack, int node) {
-  std::string out;
-  if (RunCommand({BATCHQ_REDIS_CLI, "-u", stack.RedisNodeUrl(static_cast<std::size_t>(node)),
-                  "--no-auth-warning", "ROLE"},
-                 &out) != 0) {
-    return "";
-  }
-  return out.substr(0, out.find('\n'));
-}
-
 struct Move {
   double ms = -1;  // from the sentinel naming the new master to the first write there
   std::string by;  // "check" or "readonly"
@@ -90,7 +80,7 @@ Move Failover(Stack& stack, std::chrono::milliseconds interval) {
   if (named == Clock::time_point{}) named = Clock::now();
   Move move;
   move.ms = std::chrono::duration<double, std::milli>(Clock::now() - named).count();
-  move.by = RoleOf(stack, from) == "master" ? "check" : "readonly";
+  move.by = stack.RedisNodeRole(static_cast<std::size_t>(from)) == "master" ? "check" : "readonly";
   // Settled before the next round: the old master is a replica of the new one, in sync.
   if (!stack.WaitRedisMaster(to, 1)) return {};
   return move;

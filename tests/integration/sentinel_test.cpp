@@ -115,16 +115,6 @@ TEST(SentinelTest, AConnectionOnAMasterThatIsDemotedFindsTheNewOne) {
   EXPECT_EQ(redis.server(), fmt::format("127.0.0.1:{}", stack.RedisNodePort(1)));
 }
 
-// The node's role as it says it ("master", "slave"), or "" if it did not answer.
-std::string RoleOf(const Stack& stack, std::size_t node) {
-  std::string out;
-  if (RunCommand({BATCHQ_REDIS_CLI, "-u", stack.RedisNodeUrl(node), "--no-auth-warning", "ROLE"},
-                 &out) != 0) {
-    return "";
-  }
-  return out.substr(0, out.find('\n'));
-}
-
 TEST(SentinelTest, AConnectionLeavesAMasterTheSentinelsReplacedWhileItStillTakesWrites) {
   Stack stack(StackOptions{.workers = 0, .redis_replicas = 1, .sentinels = 3});
   RedisConnection redis(RedisConnection::Options{.endpoint = stack.redis_admin_endpoint(),
@@ -141,13 +131,13 @@ TEST(SentinelTest, AConnectionLeavesAMasterTheSentinelsReplacedWhileItStillTakes
   // is the split brain's other master. It answers writes as one, so no READONLY moves the
   // connection; asking the sentinel does.
   ASSERT_TRUE(FailOverToNode1(stack));
-  if (RoleOf(stack, 0) != "master") GTEST_SKIP() << "node 0 was demoted before the write";
+  if (stack.RedisNodeRole(0) != "master") GTEST_SKIP() << "node 0 was demoted before the write";
   const std::string_view incr[] = {"INCR", "bq:probe"};
   auto second = redis.Command(incr, RedisConnection::Replay::kUnsafe);
   auto event = subscriber.NextEvent(0ms);
   // Had node 0 been demoted meanwhile, READONLY would have moved the connection: the
   // test could not tell the two apart.
-  if (RoleOf(stack, 0) != "master") GTEST_SKIP() << "node 0 was demoted during the write";
+  if (stack.RedisNodeRole(0) != "master") GTEST_SKIP() << "node 0 was demoted during the write";
   ASSERT_TRUE(second) << second.error().message;
   ASSERT_FALSE(second->is_error()) << second->str;
   EXPECT_EQ(redis.server(), fmt::format("127.0.0.1:{}", stack.RedisNodePort(1)))

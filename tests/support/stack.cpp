@@ -349,6 +349,12 @@ std::string AskRedis(const std::string& host, int port, const std::string& passw
 
 }  // namespace
 
+std::string Stack::RedisNodeRole(std::size_t i) const {
+  const std::string admin = options_.redis_acl ? Secret(redis_password_file("admin")) : "";
+  const std::string out = AskRedis(options_.data_host.address, RedisNodePort(i), admin, {"ROLE"});
+  return out.substr(0, out.find('\n'));
+}
+
 std::string Stack::AskSentinel(const std::vector<std::string>& command) const {
   const std::string password = options_.redis_acl ? Secret(redis_password_file("sentinels")) : "";
   for (const int port : sentinel_ports_) {

@@ -122,6 +122,8 @@ class Stack {
   int RedisNodePort(std::size_t i) const { return i == 0 ? redis_port_ : replica_ports_.at(i - 1); }
   // The admin's URL of node `i`, whatever its role now.
   std::string RedisNodeUrl(std::size_t i) const;
+  // The role node `i` says it has ("master", "slave"), or "" if it did not answer.
+  std::string RedisNodeRole(std::size_t i) const;
   // redis-cli `command` against the first sentinel that answers; its output, or "".
   std::string AskSentinel(const std::vector<std::string>& command) const;
   // The node the sentinels name master now; -1 if none answered.
