@@ -132,40 +132,54 @@ Result<std::unique_ptr<HttpClient>> HttpClient::Connect(std::string_view base_ur
   return Connect(base_url, std::move(options));
 }
 
-Result<std::unique_ptr<HttpClient>> HttpClient::Connect(std::string_view base_url,
-                                                        HttpClientOptions options) {
+Result<HttpOrigin> ParseHttpOrigin(std::string_view base_url) {
   std::string_view rest = base_url;
-  bool https = false;
+  HttpOrigin origin;
   if (rest.starts_with("http://")) {
     rest.remove_prefix(7);
   } else if (rest.starts_with("https://")) {
     rest.remove_prefix(8);
-    https = true;
+    origin.https = true;
   } else if (rest.find("://") != std::string_view::npos) {
     return Fail(ErrorCode::kInvalidUrl,
                 fmt::format("Only http:// and https:// URLs are supported, got '{}'.", base_url));
   }
   rest = rest.substr(0, rest.find('/'));
-  auto impl = std::make_unique<Impl>();
   const auto colon = rest.rfind(':');
-  impl->host = std::string(rest.substr(0, colon));
-  impl->port = colon == std::string_view::npos ? (https ? "443" : "80")
-                                               : std::string(rest.substr(colon + 1));
-  if (impl->host.empty())
+  origin.host = std::string(rest.substr(0, colon));
+  origin.port = colon == std::string_view::npos ? (origin.https ? "443" : "80")
+                                                : std::string(rest.substr(colon + 1));
+  if (origin.host.empty())
     return Fail(ErrorCode::kInvalidUrl, fmt::format("No host in '{}'.", base_url));
-  if (https) {
+  return origin;
+}
+
+Status TrustServersOf(asio::ssl::context& context, const std::string& ca_file) {
+  context.set_verify_mode(asio::ssl::verify_peer);
+  beast::error_code ec;
+  if (ca_file.empty()) {
+    context.set_default_verify_paths(ec);
+  } else {
+    context.load_verify_file(ca_file, ec);
+  }
+  if (ec) {
+    return Fail(ErrorCode::kIoError,
+                fmt::format("Cannot load CA certificates '{}': {}.", ca_file, ec.message()));
+  }
+  return Ok();
+}
+
+Result<std::unique_ptr<HttpClient>> HttpClient::Connect(std::string_view base_url,
+                                                        HttpClientOptions options) {
+  auto origin = ParseHttpOrigin(base_url);
+  if (!origin) return std::unexpected(origin.error());
+  auto impl = std::make_unique<Impl>();
+  impl->host = std::move(origin->host);
+  impl->port = std::move(origin->port);
+  if (origin->https) {
     impl->tls_context.emplace(asio::ssl::context::tls_client);
-    auto& context = *impl->tls_context;
-    context.set_verify_mode(asio::ssl::verify_peer);
-    beast::error_code ec;
-    if (options.ca_file.empty()) {
-      context.set_default_verify_paths(ec);
-    } else {
-      context.load_verify_file(options.ca_file, ec);
-    }
-    if (ec) {
-      return Fail(ErrorCode::kIoError, fmt::format("Cannot load CA certificates '{}': {}.",
-                                                   options.ca_file, ec.message()));
+    if (auto trusted = TrustServersOf(*impl->tls_context, options.ca_file); !trusted) {
+      return std::unexpected(trusted.error());
     }
   }
   impl->options = std::move(options);

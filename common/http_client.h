@@ -13,6 +13,10 @@
 
 #include "common/error.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace batchq {
 
 struct HttpResponse {
@@ -39,6 +43,18 @@ struct HttpClientOptions {
   // certificate must also name the URL's host.
   std::string ca_file;
 };
+
+// Where a base URL points: "http://host:port" or "https://host:port" (the port defaults
+// to 80 or 443; a path part is ignored).
+struct HttpOrigin {
+  std::string host;
+  std::string port;
+  bool https = false;
+};
+Result<HttpOrigin> ParseHttpOrigin(std::string_view base_url);
+
+// Makes `context` verify servers against the CAs in `ca_file` (empty: the system's).
+Status TrustServersOf(boost::asio::ssl::context& context, const std::string& ca_file);
 
 class HttpClient {
  public:

@@ -1,0 +1,201 @@
+#include "common/async_http_client.h"
+
+#include <optional>
+#include <utility>
+
+#include <fmt/format.h>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+namespace batchq {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+
+// The connection and the one exchange in progress; every step's handler holds it.
+struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
+  Exchange(asio::io_context& io, HttpOrigin origin, HttpClientOptions options)
+      : io(io), origin(std::move(origin)), options(std::move(options)), resolver(io) {}
+
+  asio::io_context& io;
+  const HttpOrigin origin;
+  const HttpClientOptions options;
+  std::optional<asio::ssl::context> tls_context;  // set for https://
+  asio::ip::tcp::resolver resolver;
+  std::optional<beast::tcp_stream> plain;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  beast::flat_buffer buffer;
+  http::request<http::string_body> request;
+  std::optional<http::response_parser<http::string_body>> parser;
+  Done done;
+  bool connected = false;
+  bool reused = false;  // this exchange began on a kept-alive connection
+
+  beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+
+  template <class Step>
+  void OnStream(Step&& step) {
+    if (tls) {
+      step(*tls);
+    } else {
+      step(*plain);
+    }
+  }
+
+  void Start(HttpRequest wanted, Done on_done) {
+    request = {};
+    request.method_string(wanted.method);
+    request.target(wanted.target);
+    request.version(11);
+    request.set(http::field::host, origin.host);
+    request.keep_alive(true);
+    if (!options.bearer_token.empty()) {
+      request.set(http::field::authorization, "Bearer " + options.bearer_token);
+    }
+    for (const auto& [key, value] : wanted.headers) request.set(key, value);
+    if (!wanted.body.empty() || wanted.method == "POST") request.body() = std::move(wanted.body);
+    request.prepare_payload();
+    done = std::move(on_done);
+    reused = connected;
+    if (connected) {
+      Write();
+    } else {
+      Open();
+    }
+  }
+
+  void Open() {
+    connected = false;
+    if (tls_context) {
+      tls.emplace(io, *tls_context);
+    } else {
+      plain.emplace(io);
+    }
+    resolver.async_resolve(
+        origin.host, origin.port,
+        [self = shared_from_this()](beast::error_code ec,
+                                    asio::ip::tcp::resolver::results_type endpoints) {
+          if (ec) {
+            return self->Finish(
+                Fail(ErrorCode::kConnectFailed,
+                     fmt::format("Cannot resolve {}: {}.", self->origin.host, ec.message())));
+          }
+          self->Connect(endpoints);
+        });
+  }
+
+  void Connect(const asio::ip::tcp::resolver::results_type& endpoints) {
+    Lowest().expires_after(options.timeout);
+    Lowest().async_connect(endpoints, [self = shared_from_this()](beast::error_code ec,
+                                                                  const asio::ip::tcp::endpoint&) {
+      if (ec) {
+        return self->Finish(Fail(ErrorCode::kConnectFailed,
+                                 fmt::format("Cannot connect to {}:{}: {}.", self->origin.host,
+                                             self->origin.port, ec.message())));
+      }
+      beast::error_code ignored;
+      self->Lowest().socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+      if (!self->tls) return self->Connected();
+      // Server name for SNI, and the name the certificate must carry.
+      SSL_set_tlsext_host_name(self->tls->native_handle(), self->origin.host.c_str());
+      self->tls->set_verify_callback(asio::ssl::host_name_verification(self->origin.host));
+      self->tls->async_handshake(asio::ssl::stream_base::client, [self](beast::error_code ec) {
+        if (ec) {
+          return self->Finish(Fail(ErrorCode::kConnectFailed,
+                                   fmt::format("TLS with {}:{} failed: {}.", self->origin.host,
+                                               self->origin.port, ec.message())));
+        }
+        self->Connected();
+      });
+    });
+  }
+
+  void Connected() {
+    connected = true;
+    buffer.clear();
+    Write();
+  }
+
+  void Write() {
+    Lowest().expires_after(options.timeout);
+    OnStream([this](auto& stream) {
+      http::async_write(stream, request,
+                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                          if (ec) return self->Broken("Sending the request failed", ec);
+                          self->Read();
+                        });
+    });
+  }
+
+  void Read() {
+    parser.emplace();
+    parser->body_limit(256u << 20);
+    OnStream([this](auto& stream) {
+      http::async_read(stream, buffer, *parser,
+                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                         if (ec) return self->Broken("Reading the response failed", ec);
+                         self->Answered();
+                       });
+    });
+  }
+
+  void Answered() {
+    auto& res = parser->get();
+    HttpResponse out;
+    out.status = static_cast<int>(res.result_int());
+    out.body = std::move(res.body());
+    for (const auto& field : res) {
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+    if (!res.keep_alive()) connected = false;
+    Finish(std::move(out));
+  }
+
+  // A kept-alive connection the server closed in the meantime gets one fresh try, as
+  // HttpClient::Send gives it.
+  void Broken(std::string_view what, beast::error_code ec) {
+    connected = false;
+    if (reused) {
+      reused = false;
+      return Open();
+    }
+    Finish(Fail(ErrorCode::kIoError, fmt::format("{}: {}.", what, ec.message())));
+  }
+
+  void Finish(Result<HttpResponse> result) {
+    Done call = std::move(done);
+    done = nullptr;
+    call(std::move(result));
+  }
+};
+
+AsyncHttpClient::AsyncHttpClient(std::shared_ptr<Exchange> exchange)
+    : exchange_(std::move(exchange)) {}
+AsyncHttpClient::~AsyncHttpClient() = default;
+
+Result<std::shared_ptr<AsyncHttpClient>> AsyncHttpClient::Create(asio::io_context& io,
+                                                                 std::string_view base_url,
+                                                                 HttpClientOptions options) {
+  auto origin = ParseHttpOrigin(base_url);
+  if (!origin) return std::unexpected(origin.error());
+  const bool https = origin->https;
+  auto exchange = std::make_shared<Exchange>(io, std::move(*origin), std::move(options));
+  if (https) {
+    exchange->tls_context.emplace(asio::ssl::context::tls_client);
+    if (auto trusted = TrustServersOf(*exchange->tls_context, exchange->options.ca_file);
+        !trusted) {
+      return std::unexpected(trusted.error());
+    }
+  }
+  return std::shared_ptr<AsyncHttpClient>(new AsyncHttpClient(std::move(exchange)));
+}
+
+void AsyncHttpClient::Send(HttpRequest request, Done done) {
+  exchange_->Start(std::move(request), std::move(done));
+}
+
+}  // namespace batchq
