@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -9,9 +10,12 @@
 
 #include <fmt/format.h>
 #include <simdjson.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "cli/json_field.h"
 #include "cli/progress_bar.h"
+#include "common/async_http_client.h"
 #include "common/http_client.h"
 #include "common/job_status.h"
 #include "common/json_writer.h"
@@ -128,83 +132,207 @@ struct SubmitTotals {
   std::map<int, std::uint64_t> answers;
 };
 
-// Sends every job. Of what connection c got accepted, `ended[c]` collects the jobs it saw
-// end (a closed loop's long-poll, or a submit that waited), and `ids[c]` the rest.
+// What the submit phase's event loops share: the next request to send (each takes the
+// next free one, so a fast loop sends more) and the jobs sent so far.
+struct SubmitShared {
+  Clock::time_point start = Clock::now();
+  std::atomic<std::uint64_t> next_request{0};
+  std::atomic<std::uint64_t> submitted{0};
+};
+
+// One event loop of the submit phase, over some of the connections: each sends its next
+// request once its last one was answered (and, in an open loop, once the next is due), so
+// the generator costs its host a wake-up per loop turn rather than a thread's two context
+// switches per request. Of what connection c got accepted, `ended[c]` collects the jobs
+// it saw end (a closed loop's long-poll, or a submit that waited), and `ids[c]` the rest;
+// a loop touches only its own connections' entries. Runs on the thread that calls Run.
+class SubmitRun {
+ public:
+  SubmitRun(const LoadOptions& options, SubmitShared& shared,
+            const std::vector<unsigned>& connections, std::vector<std::vector<std::string>>& ids,
+            std::vector<std::vector<Finished>>& ended)
+      : options_(options),
+        shared_(shared),
+        per_request_(std::max(1u, options.jobs_per_request)),
+        requests_((options.count + per_request_ - 1) / per_request_),
+        request_interval_s_(options.rate > 0 ? per_request_ / options.rate : 0),
+        target_(per_request_ > 1 ? "/v1/jobs:batch"
+                : options.submit_wait.count() > 0
+                    ? fmt::format("/v1/jobs?wait_ms={}", options.submit_wait.count())
+                    : "/v1/jobs"),
+        ids_(ids),
+        ended_(ended) {
+    lanes_.reserve(connections.size());
+    for (unsigned c : connections) lanes_.emplace_back(io_, c);
+  }
+
+  // Sends requests until none is left; the error of the last failed one, if any, goes to
+  // `error`. The totals' `submitted` and `seconds` are left to the caller.
+  SubmitTotals Run(std::string* error) {
+    // Long-polls wait up to 30 s, and a submit up to its own wait.
+    HttpClientOptions client;
+    client.timeout = std::chrono::seconds(60) + options_.submit_wait;
+    client.bearer_token = options_.api_key;
+    client.ca_file = options_.ca_file;
+    for (std::size_t c = 0; c < lanes_.size(); ++c) {
+      auto created = AsyncHttpClient::Create(io_, options_.url, client);
+      if (!created) {
+        *error = created.error().message;
+        return {};
+      }
+      lanes_[c].client = std::move(*created);
+      Next(c);
+    }
+    io_.run();
+    if (!last_error_.empty()) *error = last_error_;
+    return std::move(totals_);
+  }
+
+ private:
+  struct Lane {
+    Lane(boost::asio::io_context& io, unsigned connection) : connection(connection), timer(io) {}
+    unsigned connection;  // its index in ids_ and ended_
+    std::shared_ptr<AsyncHttpClient> client;
+    boost::asio::steady_timer timer;
+    unsigned jobs = 0;        // of the request in flight
+    Clock::time_point due{};  // when it was due (open loop) or sent
+    Clock::time_point wait_deadline{};
+  };
+
+  void Next(std::size_t c) {
+    const std::uint64_t r = shared_.next_request++;
+    if (r >= requests_) return;  // this lane is done
+    Lane& lane = lanes_[c];
+    lane.jobs = static_cast<unsigned>(
+        std::min<std::uint64_t>(per_request_, options_.count - r * per_request_));
+    if (request_interval_s_ <= 0) {
+      lane.due = Clock::now();
+      return Post(c);
+    }
+    // An open loop: each request has its slot, so a slow server shows as latency rather
+    // than as a lower offered load.
+    lane.due = shared_.start +
+               std::chrono::duration_cast<Clock::duration>(
+                   std::chrono::duration<double>(request_interval_s_ * static_cast<double>(r)));
+    lane.timer.expires_at(lane.due);
+    lane.timer.async_wait([this, c](boost::system::error_code) { Post(c); });
+  }
+
+  void Post(std::size_t c) {
+    HttpRequest request{"POST",
+                        target_,
+                        BuildBody(options_, lanes_[c].jobs),
+                        {{"Content-Type", "application/json"}}};
+    lanes_[c].client->Send(std::move(request),
+                           [this, c](Result<HttpResponse> response) { OnSubmitted(c, response); });
+  }
+
+  void OnSubmitted(std::size_t c, const Result<HttpResponse>& response) {
+    Lane& lane = lanes_[c];
+    totals_.latencies_ms.push_back(
+        std::chrono::duration<double, std::milli>(Clock::now() - lane.due).count());
+    ++totals_.answers[response ? response->status : 0];
+    shared_.submitted += lane.jobs;
+    if (!response) last_error_ = response.error().message;
+    // 200: a submit that waited, answered with the ended job.
+    if (!response || (response->status != 202 && response->status != 200)) {
+      totals_.refused += lane.jobs;
+      return Next(c);
+    }
+    // A single submit that waited and got its job ended needs no read at the end.
+    simdjson::dom::element job;
+    if (per_request_ == 1 && response->status == 200 &&
+        parser_.parse(response->body).get(job) == simdjson::SUCCESS) {
+      if (auto finished = EndedJob(job)) {
+        ended_[lanes_[c].connection].push_back(*finished);
+        return Next(c);
+      }
+    }
+    CollectIds(response->body, ids_[lanes_[c].connection], totals_.refused);
+    if (options_.closed_loop && per_request_ == 1 && response->status == 202 &&
+        !ids_[lanes_[c].connection].empty()) {
+      lane.wait_deadline = Clock::now() + options_.wait_timeout;
+      return Poll(c);
+    }
+    Next(c);
+  }
+
+  // Long-polls connection c's newest job until it ends or its deadline passes; a job
+  // that did not end stays in ids_[lanes_[c].connection], for the read-back.
+  void Poll(std::size_t c) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        lanes_[c].wait_deadline - Clock::now());
+    if (left.count() <= 0) return Next(c);
+    const auto wait = std::min<std::int64_t>(left.count(), 30'000);
+    lanes_[c].client->Send(
+        HttpRequest{"GET",
+                    fmt::format("/v1/jobs/{}?wait_ms={}", ids_[lanes_[c].connection].back(), wait),
+                    {},
+                    {}},
+        [this, c](Result<HttpResponse> response) {
+          simdjson::dom::element root;
+          if (!response || response->status != 200 ||
+              parser_.parse(response->body).get(root) != simdjson::SUCCESS) {
+            return Next(c);
+          }
+          auto finished = EndedJob(root);
+          if (!finished) return Poll(c);
+          ended_[lanes_[c].connection].push_back(*finished);
+          ids_[lanes_[c].connection].pop_back();
+          Next(c);
+        });
+  }
+
+  const LoadOptions& options_;
+  SubmitShared& shared_;
+  const unsigned per_request_;
+  const std::uint64_t requests_;
+  const double request_interval_s_;
+  const std::string target_;
+  std::vector<std::vector<std::string>>& ids_;
+  std::vector<std::vector<Finished>>& ended_;
+  boost::asio::io_context io_{1};
+  std::vector<Lane> lanes_;
+  simdjson::dom::parser parser_;
+  SubmitTotals totals_;
+  std::string last_error_;
+};
+
+// Runs options.loop_threads event loops (at most one per connection), connection c on
+// loop c mod loops.
 SubmitTotals SubmitAll(const LoadOptions& options, unsigned connections,
                        std::vector<std::vector<std::string>>& ids,
                        std::vector<std::vector<Finished>>& ended, std::string* error) {
-  const unsigned per_request = std::max(1u, options.jobs_per_request);
-  const std::uint64_t requests = (options.count + per_request - 1) / per_request;
-  std::atomic<std::uint64_t> refused{0}, submitted{0}, next_request{0};
-  std::mutex error_mutex;
-  SubmitTotals totals;  // latencies_ms and answers, under error_mutex
-  const auto start = Clock::now();
-  // Each request has a scheduled send time when a rate is set: an open loop, so a slow
-  // server shows up as latency rather than as a lower offered load.
-  const double request_interval_s = options.rate > 0 ? per_request / options.rate : 0;
-  const auto fail = [&](const std::string& message) {
-    std::lock_guard lock(error_mutex);
-    *error = message;
-  };
-  const std::string target = per_request > 1 ? "/v1/jobs:batch"
-                             : options.submit_wait.count() > 0
-                                 ? fmt::format("/v1/jobs?wait_ms={}", options.submit_wait.count())
-                                 : "/v1/jobs";
-  OnEveryConnection(options, connections, "submit", options.count, submitted, [&](unsigned c) {
-    auto client = HttpClient::Connect(
-        options.url, ClientOptions(options, std::chrono::seconds(30) + options.submit_wait));
-    if (!client) return fail(client.error().message);
-    simdjson::dom::parser parser;
-    std::uint64_t local_refused = 0;
-    std::vector<double> local_latencies;
-    std::map<int, std::uint64_t> local_answers;
-    for (std::uint64_t r = next_request++; r < requests; r = next_request++) {
-      const unsigned jobs = static_cast<unsigned>(
-          std::min<std::uint64_t>(per_request, options.count - r * per_request));
-      auto due = Clock::now();
-      if (request_interval_s > 0) {
-        due = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(
-                          request_interval_s * static_cast<double>(r)));
-        std::this_thread::sleep_until(due);
-      }
-      auto response = (*client)->PostJson(target, BuildBody(options, jobs));
-      local_latencies.push_back(
-          std::chrono::duration<double, std::milli>(Clock::now() - due).count());
-      ++local_answers[response ? response->status : 0];
-      submitted += jobs;
-      if (!response) fail(response.error().message);
-      // 200: a submit that waited, answered with the ended job.
-      if (!response || (response->status != 202 && response->status != 200)) {
-        local_refused += jobs;
-        continue;
-      }
-      // A single submit that waited and got its job ended needs no read at the end.
-      simdjson::dom::element job;
-      if (per_request == 1 && response->status == 200 &&
-          parser.parse(response->body).get(job) == simdjson::SUCCESS) {
-        if (auto finished = EndedJob(job)) {
-          ended[c].push_back(*finished);
-          continue;
-        }
-      }
-      CollectIds(response->body, ids[c], local_refused);
-      if (options.closed_loop && per_request == 1 && response->status == 202 && !ids[c].empty()) {
-        if (auto finished =
-                WaitForJob(**client, parser, ids[c].back(), Clock::now() + options.wait_timeout)) {
-          ended[c].push_back(*finished);
-          ids[c].pop_back();
-        }
-      }
-    }
-    refused += local_refused;
-    std::lock_guard lock(error_mutex);
-    totals.latencies_ms.insert(totals.latencies_ms.end(), local_latencies.begin(),
-                               local_latencies.end());
-    for (const auto& [status, n] : local_answers) totals.answers[status] += n;
-  });
-  totals.submitted = submitted.load();
-  totals.refused = refused.load();
-  totals.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  const unsigned loops = std::clamp(options.loop_threads, 1u, connections);
+  std::vector<std::vector<unsigned>> shares(loops);
+  for (unsigned c = 0; c < connections; ++c) shares[c % loops].push_back(c);
+  SubmitShared shared;
+  std::vector<std::unique_ptr<SubmitRun>> runs;
+  for (const auto& share : shares) {
+    runs.push_back(std::make_unique<SubmitRun>(options, shared, share, ids, ended));
+  }
+  std::vector<SubmitTotals> parts(loops);
+  std::vector<std::string> errors(loops);
+  std::atomic<unsigned> done{0};
+  std::vector<std::thread> threads;
+  for (unsigned i = 0; i < loops; ++i) {
+    threads.emplace_back([&, i] {
+      CountOnExit count{done};
+      parts[i] = runs[i]->Run(&errors[i]);
+    });
+  }
+  ShowProgress(options.progress, "submit", options.count, shared.submitted, done, loops);
+  for (auto& thread : threads) thread.join();
+  SubmitTotals totals;
+  for (unsigned i = 0; i < loops; ++i) {
+    if (!errors[i].empty()) *error = errors[i];
+    totals.refused += parts[i].refused;
+    totals.latencies_ms.insert(totals.latencies_ms.end(), parts[i].latencies_ms.begin(),
+                               parts[i].latencies_ms.end());
+    for (const auto& [status, n] : parts[i].answers) totals.answers[status] += n;
+  }
+  totals.submitted = shared.submitted.load();
+  totals.seconds = std::chrono::duration<double>(Clock::now() - shared.start).count();
   return totals;
 }
 

@@ -3,6 +3,9 @@
 // keep-alive connections, waits for every job, and reports throughput, latency
 // percentiles, batch sizes and any job that did not end (which would be a bug).
 // Sends only to the gateway URL it is given; every loop is bounded by count and time.
+// The timed submit phase runs its connections on a few event loops (AsyncHttpClient,
+// `loop_threads`), so that the generator takes as little as it can of the CPU it shares
+// with what it measures.
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +23,7 @@ struct LoadOptions {
   std::uint64_t count = 10'000;
   double rate = 0;                // jobs per second in total; 0 = as fast as possible
   unsigned connections = 4;       // concurrent submitters, one connection each
+  unsigned loop_threads = 2;      // event loops (threads) the submit phase's connections share
   unsigned jobs_per_request = 1;  // >1 submits through POST /v1/jobs:batch
   // >0: each single submit asks the gateway to hold its answer until the job ends
   // (POST /v1/jobs?wait_ms=N): a closed loop of one round trip per job.

@@ -160,6 +160,11 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   bench_cmd
+      ->add_option("--loop-threads", load.loop_threads,
+                   "Threads the connections share while submitting (at most one per connection)")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  bench_cmd
       ->add_option("--jobs-per-request", load.jobs_per_request,
                    "Jobs per HTTP request (>1 uses POST /v1/jobs:batch)")
       ->check(CLI::Range(1, 1000))

@@ -181,6 +181,41 @@ TEST_F(CliTest, BenchRunsABoundedLoadAndLosesNothing) {
   EXPECT_EQ(JsonInt(out, "unfinished"), 0) << out;
 }
 
+// An open loop (each request sent at its slot, off a timer, from two event loops) and
+// :batch submits (from one, with a short last request) lose nothing either, and count
+// each request's answer.
+TEST_F(CliTest, BenchOpenLoopAndBatchSubmitsLoseNothing) {
+  std::string out;
+  ASSERT_EQ(Cli({"--output", "json", "bench", "--type", "upper", "--count", "60", "--connections",
+                 "5", "--loop-threads", "2", "--rate", "600"},
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(JsonInt(out, "submitted"), 60) << out;
+  EXPECT_EQ(JsonInt(out, "answers", "202"), 60) << out;
+  EXPECT_EQ(JsonInt(out, "succeeded"), 60) << out;
+  EXPECT_EQ(JsonInt(out, "unfinished"), 0) << out;
+  ASSERT_EQ(Cli({"--output", "json", "bench", "--type", "upper", "--count", "30", "--connections",
+                 "2", "--loop-threads", "1", "--jobs-per-request", "7"},
+                &out),
+            0)
+      << out;
+  EXPECT_EQ(JsonInt(out, "submitted"), 30) << out;
+  EXPECT_EQ(JsonInt(out, "accepted"), 30) << out;
+  EXPECT_EQ(JsonInt(out, "answers", "202"), 5) << out << "requests of 7, 7, 7, 7 and 2 jobs";
+  EXPECT_EQ(JsonInt(out, "succeeded"), 30) << out;
+}
+
+// A gateway that cannot be reached fails the bench, with the reason.
+TEST_F(CliTest, BenchAgainstNoGatewayFailsWithTheReason) {
+  std::string out;
+  EXPECT_NE(RunCommand({BATCHQ_CLI_BIN, "--url", "http://127.0.0.1:1", "bench", "--type", "upper",
+                        "--count", "4", "--connections", "2"},
+                       &out),
+            0);
+  EXPECT_NE(out.find("Cannot connect to 127.0.0.1:1"), std::string::npos) << out;
+}
+
 // The bench measures the service, so it does not read back the jobs it already saw end:
 // a closed loop long-polls each job once, and submits that waited are never read again.
 TEST_F(CliTest, BenchReadsNoJobAgainThatItSawEnd) {
