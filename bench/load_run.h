@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -14,10 +15,17 @@
 
 namespace batchq::bench {
 
+// The load generator: this build's `batchq`, or the binary BATCHQ_BENCH_CLI names (to
+// compare two generators against the same stack).
+inline std::string LoadGeneratorBinary() {
+  const char* other = std::getenv("BATCHQ_BENCH_CLI");
+  return other != nullptr && *other != '\0' ? other : BATCHQ_CLI_BIN;
+}
+
 // `batchq bench ARGS...` (with the stack's URL and admin key, JSON output); its report and
 // the CPU spent as `"bench":{...},"cpu_s":{...}`, or "" (said on stderr) if it failed.
 inline std::string RunLoad(test::Stack& stack, int workers, const std::vector<std::string>& args) {
-  std::vector<std::string> argv{BATCHQ_CLI_BIN,         "--url",    stack.url(), "--api-key-file",
+  std::vector<std::string> argv{LoadGeneratorBinary(),  "--url",    stack.url(), "--api-key-file",
                                 stack.admin_key_file(), "--output", "json",      "bench"};
   argv.insert(argv.end(), args.begin(), args.end());
   const CpuSample before = SampleCpu(stack, workers);

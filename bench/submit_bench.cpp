@@ -239,7 +239,8 @@ std::string RunNginx(const Load& load) {
     auto client = HttpClient::Connect(url, std::chrono::milliseconds(500));
     return client && (*client)->Get("/v1/jobs/ready").has_value();
   });
-  std::vector<std::string> argv{BATCHQ_CLI_BIN, "--url", url, "--output", "json", "bench"};
+  std::vector<std::string> argv{
+      bench::LoadGeneratorBinary(), "--url", url, "--output", "json", "bench"};
   const auto args = LoadArgs(load);
   argv.insert(argv.end(), args.begin(), args.end());
   std::string report;
