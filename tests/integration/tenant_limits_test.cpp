@@ -160,6 +160,21 @@ TEST(TenantLimitsTest, HttpsServesTheApiAndTheCliTrustsOnlyTheGivenCa) {
                  &out),
       0);
   EXPECT_NE(out.find("OVER TLS"), std::string::npos) << out;
+  // The bench's event loops (a closed loop of submit, then long-poll) speak TLS as well.
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", https, "--cacert", dir + "/ca.pem",
+                        "--api-key-file", stack.admin_key_file(), "--output", "json", "bench",
+                        "--type", "upper", "--count", "12", "--connections", "3", "--closed-loop"},
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(JsonInt(out, "answers", "202"), 12) << out;
+  EXPECT_EQ(JsonInt(out, "succeeded"), 12) << out;
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", https, "--api-key-file", stack.admin_key_file(),
+                        "--output", "json", "bench", "--type", "upper", "--count", "2"},
+                       &out),
+            4)
+      << out;
+  EXPECT_NE(out.find("TLS with localhost:" + port + " failed"), std::string::npos) << out;
   // Without the CA the certificate is not trusted; plain HTTP gets no answer.
   EXPECT_EQ(RunCommand(
                 {BATCHQ_CLI_BIN, "--url", https, "--api-key-file", stack.admin_key_file(), "types"},
