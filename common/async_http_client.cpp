@@ -10,6 +10,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "common/http_message.h"
+
 namespace batchq {
 
 namespace asio = boost::asio;
@@ -47,18 +49,7 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
   }
 
   void Start(HttpRequest wanted, Done on_done) {
-    request = {};
-    request.method_string(wanted.method);
-    request.target(wanted.target);
-    request.version(11);
-    request.set(http::field::host, origin.host);
-    request.keep_alive(true);
-    if (!options.bearer_token.empty()) {
-      request.set(http::field::authorization, "Bearer " + options.bearer_token);
-    }
-    for (const auto& [key, value] : wanted.headers) request.set(key, value);
-    if (!wanted.body.empty() || wanted.method == "POST") request.body() = std::move(wanted.body);
-    request.prepare_payload();
+    request = ToBeastRequest(wanted, origin.host, options.bearer_token);
     done = std::move(on_done);
     reused = connected;
     if (connected) {
@@ -133,7 +124,7 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
 
   void Read() {
     parser.emplace();
-    parser->body_limit(256u << 20);
+    parser->body_limit(kMaxHttpResponseBodyBytes);
     OnStream([this](auto& stream) {
       http::async_read(stream, buffer, *parser,
                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
@@ -144,15 +135,8 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
   }
 
   void Answered() {
-    auto& res = parser->get();
-    HttpResponse out;
-    out.status = static_cast<int>(res.result_int());
-    out.body = std::move(res.body());
-    for (const auto& field : res) {
-      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    if (!res.keep_alive()) connected = false;
-    Finish(std::move(out));
+    if (!parser->get().keep_alive()) connected = false;
+    Finish(FromBeastResponse(parser->get()));
   }
 
   // A kept-alive connection the server closed in the meantime gets one fresh try, as

@@ -11,6 +11,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "common/http_message.h"
+
 namespace batchq {
 
 namespace asio = boost::asio;
@@ -84,40 +86,22 @@ struct HttpClient::Impl {
                   fmt::format("Sending the request failed: {}.", ec.message()));
     }
     http::response_parser<http::string_body> parser;
-    parser.body_limit(256u << 20);
+    parser.body_limit(kMaxHttpResponseBodyBytes);
     http::read(stream, buffer, parser, ec);
     if (ec) {
       connected = false;
       return Fail(ErrorCode::kIoError,
                   fmt::format("Reading the response failed: {}.", ec.message()));
     }
-    auto& res = parser.get();
-    HttpResponse out;
-    out.status = static_cast<int>(res.result_int());
-    out.body = std::move(res.body());
-    for (const auto& field : res) {
-      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-    if (!res.keep_alive()) connected = false;
-    return out;
+    if (!parser.get().keep_alive()) connected = false;
+    return FromBeastResponse(parser.get());
   }
 
   Result<HttpResponse> SendOnce(const HttpRequest& request) {
     if (!connected) {
       if (auto status = Open(); !status) return std::unexpected(status.error());
     }
-    http::request<http::string_body> req;
-    req.method_string(request.method);
-    req.target(request.target);
-    req.version(11);
-    req.set(http::field::host, host);
-    req.keep_alive(true);
-    if (!options.bearer_token.empty()) {
-      req.set(http::field::authorization, "Bearer " + options.bearer_token);
-    }
-    for (const auto& [key, value] : request.headers) req.set(key, value);
-    if (!request.body.empty() || request.method == "POST") req.body() = request.body;
-    req.prepare_payload();
+    auto req = ToBeastRequest(request, host, options.bearer_token);
     return tls ? Exchange(*tls, req) : Exchange(*plain, req);
   }
 };
