@@ -26,6 +26,8 @@ while [[ ${1:-} == --* ]]; do
   shift 2
 done
 build=${1:-build}
+# wrk's own CPU is read a second before it ends, so a run needs two seconds at least.
+((seconds >= 2)) || { echo "--seconds must be at least 2" >&2; exit 2; }
 for tool in wrk nginx redis-server; do
   command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }
 done
