@@ -21,15 +21,8 @@ loop=()
 if [[ ${1:-} == --closed-loop ]]; then loop=(--closed-loop); shift; fi
 build=${1:-build}
 command -v valgrind >/dev/null || { echo "needs valgrind" >&2; exit 2; }
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# shellcheck source=bench/stack_processes.sh
+source bench/stack_processes.sh
 redis_port=$(free_port) front=$(free_port) back=$(free_port) http=$(free_port)
 
 # CURVE on between the processes, as deployed.
