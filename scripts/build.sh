@@ -3,8 +3,20 @@
 # Normal build: build/ (CUDA handlers included whenever nvcc is found).
 # --sanitize:   build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer.
 # --fuzz:       build-fuzz/ with clang-19: the libFuzzer targets of tests/fuzz only.
+# BATCHQ_BIN_DIR names a build folder made on another machine (the same layout: broker/,
+# gateway/, gpu_worker/, cli/, tests/, bench/): the normal build is then not configured or
+# built, for a GPU host that has the runtime libraries but no toolchain. Callers get its path
+# relative to the checkout, as they get build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ -n "${BATCHQ_BIN_DIR:-}" && $# -eq 0 ]]; then
+  [[ -x "$BATCHQ_BIN_DIR/gateway/gateway" ]] || {
+    echo "BATCHQ_BIN_DIR=$BATCHQ_BIN_DIR holds no gateway/gateway" >&2
+    exit 1
+  }
+  realpath --relative-to=. "$BATCHQ_BIN_DIR"
+  exit 0
+fi
 
 dir=build
 args=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)

@@ -4,6 +4,8 @@
 # offline check (deploy/kubernetes/check).
 # Usage: scripts/deps.sh [--with-bench]   (as root, or with sudo available)
 set -euo pipefail
+# Prebuilt binaries (BATCHQ_BIN_DIR, see scripts/build.sh) come with their libraries.
+[[ -n "${BATCHQ_BIN_DIR:-}" ]] && exit 0
 
 packages=(build-essential cmake ninja-build pkg-config git clang-format python3
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libhiredis-dev libcli11-dev libboost-dev libjemalloc-dev

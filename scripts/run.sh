@@ -31,7 +31,8 @@
 #
 # --detach starts everything in the background and keeps pids and logs in .run/
 # (BATCHQ_RUN_DIR: elsewhere); --stop stops a detached stack. BATCHQ_WORKER_BIN runs
-# another worker binary (benchmarks compare an older build's).
+# another worker binary (benchmarks compare an older build's). BATCHQ_BIN_DIR runs binaries
+# built elsewhere (see scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -62,7 +63,7 @@ while [[ $# -gt 0 ]]; do
     --handler-config) handler_config=$2; shift 2 ;;
     --detach) detach=1; shift ;;
     --stop) stop=1; shift ;;
-    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
     *) echo "unknown option: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
