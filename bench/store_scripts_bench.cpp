@@ -5,8 +5,11 @@
 // stack's broker sets the epoch and is stopped, so its sweeps add nothing. Per phase:
 // Redis's CPU per job (/proc/PID/stat), INFO commandstats' commands and µs per job, and
 // this client's wall time per call. Jobs go in groups and batches of the sizes the
-// closed-loop bench sees (--group, --batch).
+// closed-loop bench sees (--group, --batch). After each round's writes, Redis's memory per
+// job (INFO memory's used_memory, two records per job: one claimed first, one at write).
+// --redis-config sets a Redis setting first (CONFIG SET), to measure its effect.
 //   store_scripts_bench [--jobs 40000] [--group 14] [--batch 28] [--rounds 3]
+//                       [--redis-config NAME=VALUE]...
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -84,6 +87,14 @@ struct Phase {
   }
 };
 
+// INFO memory's used_memory, in bytes; 0 when it cannot be read.
+double UsedMemory(RedisConnection& admin) {
+  auto info = admin.Command({"INFO", "memory"});
+  if (!info) return 0;
+  const auto at = info->str.find("used_memory:");
+  return at == std::string::npos ? 0 : std::stod(info->str.substr(at + 12));
+}
+
 std::vector<NewJob> MakeJobs(std::size_t count, int round, const char* set) {
   std::vector<NewJob> jobs(count);
   for (std::size_t i = 0; i < count; ++i) {
@@ -104,6 +115,8 @@ int Main(int argc, char** argv) {
   app.add_option("--group", group, "Jobs per group commit");
   app.add_option("--batch", batch, "Jobs per batch");
   app.add_option("--rounds", rounds, "Rounds");
+  std::vector<std::string> settings;
+  app.add_option("--redis-config", settings, "NAME=VALUE: a Redis setting (CONFIG SET) first");
   CLI11_PARSE(app, argc, argv);
 
   test::Stack stack(test::StackOptions{.workers = 0});
@@ -115,7 +128,18 @@ int Main(int argc, char** argv) {
   const std::uint64_t epoch = roles.Epoch();
   stack.broker().Stop();  // its sweeps would read the pending jobs meanwhile
   RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
+  for (const std::string& setting : settings) {
+    const auto eq = setting.find('=');
+    auto set = admin.Command({"CONFIG", "SET", setting.substr(0, eq),
+                              eq == std::string::npos ? "" : setting.substr(eq + 1)});
+    if (!set || set->is_error()) {
+      std::fprintf(stderr, "CONFIG SET %s failed: %s\n", setting.c_str(),
+                   set ? set->str.c_str() : set.error().message.c_str());
+      return 2;
+    }
+  }
   Phase phase{stack, admin, jobs};
+  const double memory_before = UsedMemory(admin);
   for (int round = 0; round < rounds; ++round) {
     // Two sets: one claimed first, one claimed at write.
     const std::vector<NewJob> first = MakeJobs(jobs, round, "first");
@@ -166,6 +190,9 @@ int Main(int argc, char** argv) {
       ++phase.calls;
     }
     std::puts(phase.End("finish_claiming", round).c_str());
+    std::printf(R"({"phase":"memory","round":%d,"jobs":%zu,"bytes_per_ended_record":%.0f})"
+                "\n",
+                round, jobs, (UsedMemory(admin) - memory_before) / (2.0 * jobs));
     std::fflush(stdout);
     (void)admin.Command({"FLUSHALL"});
     // The epoch went with the flush: put it back for the next round's claims.
