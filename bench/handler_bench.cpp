@@ -5,6 +5,7 @@
 //
 //   build/bench/handler_bench --backend cpu --types mlp,render > docs/bench/handlers_cpu.jsonl
 #include <algorithm>
+#include <bit>
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -14,6 +15,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "common/base64.h"
 #include "gpu_worker/float_vector_codec.h"
 #include "gpu_worker/handler_factory.h"
 #ifdef BATCHQ_HAVE_CUDA
@@ -25,8 +27,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using batchq::Result;
 
+// `mlp` inputs as a JSON array, or (base64) as the JSON string of the float32 values'
+// little-endian bytes, the form that skips parsing decimal text.
 std::vector<std::string> Inputs(const std::string& type, int count, int width,
-                                const std::string& render_params) {
+                                const std::string& render_params, bool base64) {
   std::vector<std::string> inputs;
   std::mt19937 rng(1);
   std::uniform_real_distribution<float> value(-1.0f, 1.0f);
@@ -34,7 +38,14 @@ std::vector<std::string> Inputs(const std::string& type, int count, int width,
     if (type == "mlp") {
       std::vector<float> x(width);
       for (auto& v : x) v = value(rng);
-      inputs.push_back(batchq::EncodeFloatVector(x));
+      if (base64) {
+        static_assert(std::endian::native == std::endian::little);
+        const std::string_view bytes(reinterpret_cast<const char*>(x.data()),
+                                     x.size() * sizeof(float));
+        inputs.push_back('"' + batchq::EncodeBase64(bytes) + '"');
+      } else {
+        inputs.push_back(batchq::EncodeFloatVector(x));
+      }
     } else {
       inputs.push_back(render_params);
     }
@@ -76,6 +87,9 @@ int main(int argc, char** argv) {
   app.add_option("--mlp-widths", mlp.widths, "mlp widths")->delimiter(',');
   app.add_flag("--mlp-tf32", mlp.tf32, "TF32 GEMMs on CUDA");
   app.add_option("--render-params", render_params, "render job input");
+  std::string mlp_input = "json";
+  app.add_option("--mlp-input", mlp_input, "mlp inputs as a JSON array (json) or base64 float32")
+      ->check(CLI::IsMember({"json", "base64"}));
   bool pipelined = false;
   app.add_flag("--pipelined", pipelined,
                "Launch the next batch before collecting the current one, as the worker does "
@@ -106,7 +120,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     for (const int batch : batches) {
-      const auto texts = Inputs(type, batch, (*model)->input_width(), render_params);
+      const auto texts =
+          Inputs(type, batch, (*model)->input_width(), render_params, mlp_input == "base64");
       const std::vector<std::string_view> inputs(texts.begin(), texts.end());
       (void)(*handler)->Run(inputs);  // warm-up: buffers grow, kernels load
       std::vector<double> runs;
@@ -145,7 +160,8 @@ int main(int argc, char** argv) {
       std::string extra;
       if (type == "mlp") {
         const double flops = static_cast<double>((*model)->FlopsPerItem()) * batch;
-        extra += fmt::format(R"(,"gflops_wall":{:.2f})", flops / median / 1e9);
+        extra +=
+            fmt::format(R"(,"input":"{}","gflops_wall":{:.2f})", mlp_input, flops / median / 1e9);
 #ifdef BATCHQ_HAVE_CUDA
         if (choice->backend == batchq::Backend::kCuda) {
           auto gemm = batchq::cuda::TimeCublasForward(device, **model, batch, mlp.tf32, 50);
