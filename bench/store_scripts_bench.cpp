@@ -21,6 +21,7 @@
 
 #include "bench/process_cpu.h"
 #include "common/job_store.h"
+#include "gateway/storage_watch.h"
 #include "tests/support/role_stores.h"
 #include "tests/support/stack.h"
 
@@ -91,8 +92,8 @@ struct Phase {
 double UsedMemory(RedisConnection& admin) {
   auto info = admin.Command({"INFO", "memory"});
   if (!info) return 0;
-  const auto at = info->str.find("used_memory:");
-  return at == std::string::npos ? 0 : std::stod(info->str.substr(at + 12));
+  auto memory = ParseRedisMemory(info->str);
+  return memory ? static_cast<double>(memory->used) : 0;
 }
 
 std::vector<NewJob> MakeJobs(std::size_t count, int round, const char* set) {
