@@ -5,7 +5,6 @@
 //
 //   build/bench/handler_bench --backend cpu --types mlp,render > docs/bench/handlers_cpu.jsonl
 #include <algorithm>
-#include <bit>
 #include <chrono>
 #include <iostream>
 #include <optional>
@@ -15,7 +14,6 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "common/base64.h"
 #include "gpu_worker/float_vector_codec.h"
 #include "gpu_worker/handler_factory.h"
 #ifdef BATCHQ_HAVE_CUDA
@@ -38,14 +36,7 @@ std::vector<std::string> Inputs(const std::string& type, int count, int width,
     if (type == "mlp") {
       std::vector<float> x(width);
       for (auto& v : x) v = value(rng);
-      if (base64) {
-        static_assert(std::endian::native == std::endian::little);
-        const std::string_view bytes(reinterpret_cast<const char*>(x.data()),
-                                     x.size() * sizeof(float));
-        inputs.push_back('"' + batchq::EncodeBase64(bytes) + '"');
-      } else {
-        inputs.push_back(batchq::EncodeFloatVector(x));
-      }
+      inputs.push_back(base64 ? batchq::EncodeFloatVectorBase64(x) : batchq::EncodeFloatVector(x));
     } else {
       inputs.push_back(render_params);
     }

@@ -1,6 +1,7 @@
 #include "gpu_worker/float_vector_codec.h"
 
 #include <array>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstring>
@@ -59,6 +60,13 @@ Status DecodeFloatVector(std::string_view json, std::span<float> out) {
     out[i++] = f;
   }
   return Ok();
+}
+
+std::string EncodeFloatVectorBase64(std::span<const float> values) {
+  static_assert(std::endian::native == std::endian::little, "the form is little-endian");
+  const std::string_view bytes(reinterpret_cast<const char*>(values.data()),
+                               values.size() * sizeof(float));
+  return '"' + EncodeBase64(bytes) + '"';
 }
 
 std::string EncodeFloatVector(std::span<const float> values) {

@@ -18,5 +18,8 @@ namespace batchq {
 // Fills out[0..width) or returns invalid_input saying what is wrong with the item.
 Status DecodeFloatVector(std::string_view json, std::span<float> out);
 std::string EncodeFloatVector(std::span<const float> values);
+// The input's compact form: a JSON string of the values' float32 bytes, little-endian, in
+// base64 (what a client that has the bytes sends; benchmarks and tests make it here).
+std::string EncodeFloatVectorBase64(std::span<const float> values);
 
 }  // namespace batchq

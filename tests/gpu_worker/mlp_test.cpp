@@ -30,13 +30,6 @@ std::shared_ptr<const MlpModel> HandCheckedModel(Activation activation = Activat
   return std::make_shared<const MlpModel>(std::move(*model));
 }
 
-std::string Base64Floats(std::vector<float> values) {
-  return "\"" +
-         EncodeBase64(std::string_view(reinterpret_cast<const char*>(values.data()),
-                                       values.size() * sizeof(float))) +
-         "\"";
-}
-
 TEST(MlpTest, TwoLayerNetworkGivesTheHandComputedOutputs) {
   auto handler = MakeCpuMlpHandler(HandCheckedModel());
   const std::vector<std::string_view> inputs = {"[1, 2]", "[3, 1]"};
@@ -61,7 +54,7 @@ TEST(MlpTest, GeluIsAppliedBetweenLayersOnly) {
 
 TEST(MlpTest, BadItemsFailAloneAndTheRestOfTheBatchSucceeds) {
   auto handler = MakeCpuMlpHandler(HandCheckedModel());
-  const std::string b64 = Base64Floats({3, 1});
+  const std::string b64 = EncodeFloatVectorBase64(std::vector<float>{3, 1});
   const std::vector<std::string_view> inputs = {"[1, 2, 3]",  "[1, 2]", "\"!!\"",   b64,
                                                 "[1, \"x\"]", "{}",     "[1e39, 0]"};
   auto results = handler->Run(inputs);
@@ -125,8 +118,10 @@ TEST(MlpTest, FloatVectorCodecRoundTripsAndRefusesBadBase64) {
   std::vector<float> back(4);
   ASSERT_TRUE(DecodeFloatVector(EncodeFloatVector(values), back));
   EXPECT_EQ(back, values);  // shortest round-trip printing loses nothing
-  ASSERT_TRUE(DecodeFloatVector(Base64Floats(values), back));
+  ASSERT_TRUE(DecodeFloatVector(EncodeFloatVectorBase64(values), back));
   EXPECT_EQ(back, values);
+  // 1.0f is 0x3f800000: its bytes, little-endian, in base64, as a JSON string.
+  EXPECT_EQ(EncodeFloatVectorBase64(std::vector<float>{1.0f}), R"("AACAPw==")");
   EXPECT_EQ(EncodeFloatVector(std::vector<float>{INFINITY, 1.0f}), "[null,1]");
   EXPECT_FALSE(DecodeBase64("abc"));
   EXPECT_FALSE(DecodeBase64("ab=c"));
