@@ -412,9 +412,16 @@ void BrokerCore::OnSweep(std::vector<JobRecord> records, Now now, Effects& out) 
     // A job that ran was dispatched in time, and so was one waiting for a retry after a
     // failure; one queued again by POST :retry (retries 0) waits from that moment.
     const WallMicros waits_from = record.retry_at.count() > 0 ? record.retry_at : record.created;
-    if (queued && record.timeout_ms > 0 && record.retries == 0) {
+    if (queued) {
+      // The queue lifetime too counts from then, not from this broker's start: a record
+      // has no TTL until it ends (job_store.h), so brokers restarted within each other's
+      // lifetimes must not keep a job that no worker takes queued for ever.
       const auto age = now.wall - waits_from;
-      job.deadline = now.steady + std::chrono::milliseconds(record.timeout_ms) - age;
+      job.deadline = now.steady + options_.policy.queue_lifetime - age;
+      if (record.timeout_ms > 0 && record.retries == 0) {
+        job.deadline = std::min(*job.deadline,
+                                now.steady + std::chrono::milliseconds(record.timeout_ms) - age);
+      }
     }
     if (queued && record.retry_at > now.wall) {
       job.deadline.reset();

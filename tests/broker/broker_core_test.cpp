@@ -568,6 +568,46 @@ TEST(BrokerCoreTest, ARecoveredJobOfATypeNoLongerServedEndsUnknownType) {
   EXPECT_NE(out.endings[0].message.find("retired"), std::string::npos);
 }
 
+TEST(BrokerCoreTest, ARecoveredJobExpiresAQueueLifetimeAfterItsCreationNotAfterTheRestart) {
+  // A record has no TTL until it ends, so a job that no worker takes must not start its
+  // queue lifetime again at each broker restart.
+  auto options = CoreHarness::DefaultOptions(CoreHarness::Upper());
+  options.policy.queue_lifetime = 10s;
+  BrokerCore core(options);
+  Now now{MonotonicTime(std::chrono::hours(1)), WallMicros(1'800'000'000'000'000)};
+  JobRecord waited;  // created 8 s before this broker found it: 2 s left
+  waited.id = "waited";
+  waited.type = "upper";
+  waited.status = JobStatus::kQueued;
+  waited.input = "\"x\"";
+  waited.created = now.wall - WallMicros(8s);
+  JobRecord retried = waited;  // queued again by POST :retry 1 s ago: 9 s left
+  retried.id = "retried";
+  retried.created = now.wall - WallMicros(std::chrono::hours(48));
+  retried.retry_at = now.wall - WallMicros(1s);
+  JobRecord stale = waited;  // older than any queue wait: expires at the first tick
+  stale.id = "stale";
+  stale.created = now.wall - WallMicros(std::chrono::hours(72));
+  Effects swept;
+  core.OnSweep({waited, retried, stale}, now, swept);
+  EXPECT_TRUE(swept.endings.empty());
+  const auto expired_at = [&](std::chrono::milliseconds after) {
+    Effects out;
+    core.OnTick(Now{now.steady + after, now.wall + WallMicros(after)}, out);
+    std::vector<std::string> ids;
+    for (const auto& ending : out.endings) {
+      EXPECT_EQ(ending.code, ErrorCode::kExpired);
+      ids.insert(ids.end(), ending.ids.begin(), ending.ids.end());
+    }
+    return ids;
+  };
+  EXPECT_EQ(expired_at(0ms), std::vector<std::string>{"stale"});
+  EXPECT_TRUE(expired_at(2s).empty());
+  EXPECT_EQ(expired_at(2001ms), std::vector<std::string>{"waited"});
+  EXPECT_TRUE(expired_at(9s).empty());
+  EXPECT_EQ(expired_at(9001ms), std::vector<std::string>{"retried"});
+}
+
 TEST(BrokerCoreTest, AJobWithoutATimeoutStillExpiresAtTheQueueLifetime) {
   auto options = CoreHarness::DefaultOptions(CoreHarness::Upper());
   options.policy.queue_lifetime = 10s;
