@@ -72,7 +72,6 @@ JobStore::JobStore(RedisConnection& redis, Options options)
       progress_channel_(ProgressChannel(options_.key_prefix)),
       ttl_(std::to_string(options_.result_ttl.count())),
       unfinished_lifetime_(kMaxQueueLifetime + kMaxTypeDuration + options_.result_ttl),
-      unfinished_ttl_(std::to_string(unfinished_lifetime_.count())),
       stored_prefix_(options_.key_prefix + "stored:"),
       epoch_key_(options_.key_prefix + "broker:epoch") {}
 
@@ -142,9 +141,8 @@ Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
     changes += QueuedChange(job);
     std::vector<std::string_view> hset{"HSET", keys[i]};
     hset.insert(hset.end(), fields[i].pairs().begin(), fields[i].pairs().end());
+    // No EXPIRE: an unfinished record lives until a broker ends it (job_store.h).
     commands.push_back(std::move(hset));
-    // A backstop: a record no broker ever ends still leaves Redis in the end.
-    commands.push_back({"EXPIRE", keys[i], unfinished_ttl_});
     zadd.insert(zadd.end(), {scores[i], job.id});
     lpush.push_back(job.id);
     if (job.tenant.empty()) continue;
@@ -218,8 +216,8 @@ Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_vie
   const std::string bytes = std::to_string(JobStore::CreationBytes(job));
   std::vector<std::string_view> keys = {idem_key, job_key, pending_key_, account, due, recent_key_};
   if (!job.tenant.empty()) keys.push_back(tenant_key);
-  std::vector<std::string_view> args{job.id,       claim.fingerprint, ttl_,   score,
-                                     recent_last_, unfinished_ttl_,   minute, bytes};
+  std::vector<std::string_view> args{job.id, claim.fingerprint, ttl_, score, recent_last_, minute,
+                                     bytes};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
   auto reply = redis_.Eval(kCreateIdempotentScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
@@ -587,7 +585,7 @@ Result<RequeueOutcome> JobStore::Requeue(std::string_view id, JobStatus* status_
   const std::string overhead = std::to_string(kRecordOverheadBytes);
   const std::string history = std::to_string(kMaxHistory);
   const std::string_view keys[] = {pending_key_, key, blob};
-  const std::string_view args[] = {now,    progress_channel_,   id,       score,  unfinished_ttl_,
+  const std::string_view args[] = {now,    progress_channel_,   id,       score,
                                    minute, options_.key_prefix, overhead, history};
   auto reply = redis_.Eval(kRequeueScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());

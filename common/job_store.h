@@ -1,8 +1,10 @@
 #pragma once
 // The Redis schema of DESIGN.md and every state change on it.
-//   {prefix}job:{id}   hash: the job record; expires result_ttl after it ends, and at
-//                      the latest kMaxQueueLifetime + kMaxTypeDuration + result_ttl
-//                      after its creation (a record no broker ever ended)
+//   {prefix}job:{id}   hash: the job record; expires result_ttl after it ends. Until
+//                      then it has no TTL: it is in `pending`, and a running broker ends
+//                      it (expired at the latest a queue lifetime after its creation or
+//                      retry, BrokerCore::OnSweep), so a per-job EXPIRE at creation would
+//                      only cost a command
 //   {prefix}pending    sorted set of accepted-not-finished ids, scored by creation (ms)
 //   {prefix}recent     list of the newest ids, newest first, capped at kRecentJobs
 //   {prefix}recent:{tenant}  the same, for one tenant's jobs
@@ -260,11 +262,11 @@ class JobStore {
   // Redis refused progress_channel_ to this user once: groups no longer publish on it.
   bool progress_refused_ = false;
   const std::string ttl_;  // result_ttl in seconds, as text
-  // An unfinished record's expiry: the longest queue wait and run plus result_ttl.
+  // When an unfinished record's bytes leave its account: the longest queue wait and run
+  // plus result_ttl, by when a running broker has ended it and it has expired.
   const std::chrono::seconds unfinished_lifetime_;
-  const std::string unfinished_ttl_;  // the same in seconds, as text
-  const std::string stored_prefix_;   // {prefix}stored:
-  const std::string epoch_key_;       // {prefix}broker:epoch
+  const std::string stored_prefix_;  // {prefix}stored:
+  const std::string epoch_key_;      // {prefix}broker:epoch
 };
 
 }  // namespace batchq

@@ -56,8 +56,8 @@ std::string LuaSource(std::string_view text) {
 
 // The creation of one job under an Idempotency-Key, which must be atomic with the
 // check. KEYS: idempotency key, job key, pending set, stored account, its minutes, then
-// the recent lists. ARGV: id, fingerprint, ttl_s, score, recent_last, record_ttl_s,
-// release minute, stored bytes, then the record's field/value pairs.
+// the recent lists. ARGV: id, fingerprint, ttl_s, score, recent_last, release minute,
+// stored bytes, then the record's field/value pairs (no TTL until it ends: job_store.h).
 // Creates the job unless the key is taken; answers "created" or the "id fingerprint" the key
 // already holds. Jobs without a key go through MULTI/EXEC instead (Create): a
 // Lua call costs Redis about twice as much per job, for the argument copies.
@@ -65,11 +65,10 @@ const RedisScript kCreateIdempotentScript{R"lua(
 local existing = redis.call('GET', KEYS[1])
 if existing then return existing end
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'EX', ARGV[3])
-redis.call('HSET', KEYS[2], unpack(ARGV, 9))
-redis.call('EXPIRE', KEYS[2], ARGV[6])
-redis.call('HINCRBY', KEYS[4], 'total', ARGV[8])
-redis.call('HINCRBY', KEYS[4], 'e:' .. ARGV[7], ARGV[8])
-redis.call('ZADD', KEYS[5], ARGV[7], ARGV[7])
+redis.call('HSET', KEYS[2], unpack(ARGV, 8))
+redis.call('HINCRBY', KEYS[4], 'total', ARGV[7])
+redis.call('HINCRBY', KEYS[4], 'e:' .. ARGV[6], ARGV[7])
+redis.call('ZADD', KEYS[5], ARGV[6], ARGV[6])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
 for k = 6, #KEYS do
   redis.call('LPUSH', KEYS[k], ARGV[1])
@@ -480,11 +479,12 @@ return 1
 )lua")};
 
 // KEYS[1]: pending set; KEYS[2]: job key; KEYS[3]: its blob. ARGV: now_us, progress channel, id,
-// pending score (ms), unfinished ttl_s, unfinished release minute, key prefix, record
-// overhead bytes, history length. Queues an ended (failed, expired, cancelled) job again
-// under the same id: its attempt goes to the history, its result and error are dropped,
-// it is pending again with a fresh retry budget, and its stored bytes are again what a
-// new job's are. Returns 1 when queued, 0 when the job does not exist, else its status.
+// pending score (ms), unfinished release minute, key prefix, record overhead bytes,
+// history length. Queues an ended (failed, expired, cancelled) job again under the same
+// id: its attempt goes to the history, its result and error are dropped, it is pending
+// again with a fresh retry budget and, like a new job's, a record without a TTL, and its
+// stored bytes are again what a new job's are. Returns 1 when queued, 0 when the job
+// does not exist, else its status.
 const RedisScript kRequeueScript{
     LuaSource(std::string(kStoredAccounts) + kChangeLine + kHistoryLine + R"lua(
 local st = redis.call('HMGET', KEYS[2], $F_status, $F_attempts, $F_tenant, $F_type, $F_storage,
@@ -493,10 +493,10 @@ local st = redis.call('HMGET', KEYS[2], $F_status, $F_attempts, $F_tenant, $F_ty
 if not st[1] then return 0 end
 if st[1] ~= $S_failed and st[1] ~= $S_expired and st[1] ~= $S_cancelled then return st[1] end
 local line = history_line(st[2], st[1], st[6], st[7], st[8], st[9], st[10], st[11])
-local history = push_history(KEYS[2], line, tonumber(ARGV[9]))
+local history = push_history(KEYS[2], line, tonumber(ARGV[8]))
 local held = tonumber(string.match(st[5] or '', ' (%d+)$') or '0')
-local bytes = #(st[12] or '') + #(st[13] or '') + tonumber(ARGV[8])
-local entry = restate(st[3], st[5], ARGV[6], bytes - held)
+local bytes = #(st[12] or '') + #(st[13] or '') + tonumber(ARGV[7])
+local entry = restate(st[3], st[5], ARGV[5], bytes - held)
 redis.call('HDEL', KEYS[2], $F_result, $F_result_type, $F_error_code, $F_error_message,
            $F_cancelled_by, $F_started_us, $F_launched_us, $F_dispatched_us, $F_finished_us,
            $F_batch, $F_batch_size, $F_worker, $F_close_reason)
@@ -504,10 +504,10 @@ redis.call('HSET', KEYS[2], $F_status, $S_queued, $F_retries, 0, $F_retry_at_us,
            $F_history, history)
 if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
 redis.call('DEL', KEYS[3])
-redis.call('EXPIRE', KEYS[2], ARGV[5])
+redis.call('PERSIST', KEYS[2])
 redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
 redis.pcall('PUBLISH', ARGV[2], change(ARGV[3], $S_queued, st[2], st[3], st[4]))
-settle(ARGV[7])
+settle(ARGV[6])
 return 1
 )lua")};
 

@@ -137,18 +137,43 @@ TEST(HostilePeerTest, AFloodOfMalformedFramesWritesAFewLinesNamingThePeer) {
       << "the line names the key the peer logged in with: " << log;
 }
 
-TEST(HostilePeerTest, AQueuedRecordCarriesAnExpiryFromItsCreation) {
-  // So a record no broker ever ends (its type's workers never come) leaves Redis.
+TEST(HostilePeerTest, AnUnfinishedRecordHasNoTtlAndAnEndedOneTheResultTtl) {
+  // A record leaves Redis by its ending: the broker ends every queued job within its
+  // queue lifetime (broker_core_test.cpp), so neither the plain create, the create
+  // under an Idempotency-Key nor a retry gives it an expiry of its own.
   Stack stack(StackOptions{.workers = 0, .broker_args = {"--type", "idle"}});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  auto queued = stack.Client()->PostJson("/v1/jobs", R"({"type":"idle","input":1})");
-  ASSERT_TRUE(queued);
-  ASSERT_EQ(queued->status, 202) << queued->body;
+  auto client = stack.Client();
   RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack.redis_url())});
-  auto ttl = admin.Command({"TTL", "bq:job:" + JsonString(queued->body, "id")});
-  ASSERT_TRUE(ttl);
-  EXPECT_GT(ttl->integer, 24 * 3600) << "longer than any queue wait";
-  EXPECT_LE(ttl->integer, 3 * 24 * 3600) << "a day's wait, a day's run, a day's result";
+  const auto ttl = [&](const std::string& id) {
+    auto reply = admin.Command({"TTL", "bq:job:" + id});
+    EXPECT_TRUE(reply);
+    return reply ? reply->integer : -3;
+  };
+  auto plain = client->PostJson("/v1/jobs", R"({"type":"idle","input":1})");
+  ASSERT_TRUE(plain);
+  ASSERT_EQ(plain->status, 202) << plain->body;
+  const std::string id = JsonString(plain->body, "id");
+  EXPECT_EQ(ttl(id), -1) << "queued: no expiry";
+  auto keyed = client->Send(
+      HttpRequest{"POST",
+                  "/v1/jobs",
+                  R"({"type":"idle","input":2})",
+                  {{"Content-Type", "application/json"}, {"Idempotency-Key", "no-ttl"}}});
+  ASSERT_TRUE(keyed);
+  ASSERT_EQ(keyed->status, 202) << keyed->body;
+  EXPECT_EQ(ttl(JsonString(keyed->body, "id")), -1) << "queued under an Idempotency-Key";
+
+  auto cancelled = client->Delete("/v1/jobs/" + id);
+  ASSERT_TRUE(cancelled);
+  ASSERT_EQ(cancelled->status, 200) << cancelled->body;
+  EXPECT_GT(ttl(id), 23 * 3600) << "ended: the result TTL, a day by default";
+  EXPECT_LE(ttl(id), 24 * 3600);
+
+  auto retried = client->PostJson("/v1/jobs/" + id + ":retry", "{}");
+  ASSERT_TRUE(retried);
+  ASSERT_EQ(retried->status, 202) << retried->body;
+  EXPECT_EQ(ttl(id), -1) << "queued again: the result's expiry is gone";
 }
 
 }  // namespace
