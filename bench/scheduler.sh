@@ -21,13 +21,8 @@ done
 mkdir -p "$out"
 scripts/deps.sh --with-bench
 bin="$(pwd)/$(scripts/build.sh)"
-tmp=$(mktemp -d)
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$tmp"; }
-trap cleanup EXIT
-
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() { local p=$1; while port_in_use "$p"; do p=$((p+1)); done; echo "$p"; }
+# shellcheck source=bench/stack_processes.sh
+source bench/stack_processes.sh
 
 # CURVE on between the processes, as deployed.
 scripts/make_keys.sh "$tmp/keys" "$bin/cli/batchq"
@@ -39,7 +34,7 @@ results="$out/scheduler.jsonl"
 
 for mode in fixed adaptive; do
   adaptive=$([[ $mode == adaptive ]] && echo 1 || echo 0)
-  redis_port=$(free_port 16400); fe=$(free_port 16500); be=$(free_port $((fe+1))); http=$(free_port 16600)
+  redis_port=$(free_port); fe=$(free_port); be=$(free_port); http=$(free_port)
   redis-server --bind 127.0.0.1 --port "$redis_port" --save "" --appendonly no --dir "$tmp" \
     >"$tmp/redis.log" 2>&1 & pids+=($!)
   sleep 0.3
