@@ -12,12 +12,14 @@ inline constexpr std::int32_t kMinPriority = -1000;
 inline constexpr std::int32_t kMaxPriority = 1000;
 inline constexpr std::int64_t kMaxTimeoutMs = 24 * 3600 * 1000;
 // Retries of a job after retryable failures, and the backoff before the first: bounded so
-// that every retry fits in an unfinished record's lifetime (kMaxQueueLifetime).
+// that a job that keeps failing ends in bounded time (each retry then waits at most
+// kMaxQueueLifetime, counted from its retry_at).
 inline constexpr std::uint32_t kMaxRetries = 20;
 inline constexpr std::int64_t kMaxRetryBackoffMs = 3600 * 1000;
 // A queued job's longest wait (the broker's --queue-lifetime-s at most) and the longest
-// any configured duration of a type may be (max_delay, timeout, max_run). A job record
-// lives at most their sum plus its result TTL, then Redis drops it by itself.
+// any configured duration of a type may be (max_delay, timeout, max_run). A running
+// broker ends a job within their sum; its record then expires after the result TTL, and
+// an unfinished record's stored bytes are counted until then (job_store.h).
 inline constexpr std::chrono::hours kMaxQueueLifetime{24};
 inline constexpr std::chrono::hours kMaxTypeDuration{24};
 // A tenant's fair-share weight, as an API key may set it.
