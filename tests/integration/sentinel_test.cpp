@@ -2,7 +2,11 @@
 // processes: every batchq process finds the master through the sentinels and follows a
 // failover by itself, and --redis-replicas-ack holds a job's 202 until a replica has
 // its record.
+#include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -113,6 +117,61 @@ TEST(SentinelTest, AConnectionOnAMasterThatIsDemotedFindsTheNewOne) {
   })) << (second ? second->str : second.error().message);
   EXPECT_EQ(second->integer, 2) << "the new master has the write made on the old one";
   EXPECT_EQ(redis.server(), fmt::format("127.0.0.1:{}", stack.RedisNodePort(1)));
+}
+
+// Connections waiting in the accept queue of the loopback TCP listener on `port`
+// (/proc/net/tcp's rx_queue of a socket in LISTEN); -1 if there is none. A stopped
+// process accepts nothing, so this counts every connection made to it meanwhile.
+int AcceptQueue(int port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  std::getline(table, line);  // the header
+  const std::string local = fmt::format("0100007F:{:04X}", port);
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local_address, remote_address, state, queues;
+    fields >> slot >> local_address >> remote_address >> state >> queues;
+    if (local_address != local || state != "0A") continue;
+    return std::stoi(queues.substr(queues.find(':') + 1), nullptr, 16);
+  }
+  return -1;
+}
+
+TEST(SentinelTest, AHungSentinelIsAskedOnceAndTheConnectionStaysWithOneThatAnswers) {
+  // A sentinel that accepts connections and never answers (here: stopped) must cost a
+  // connection one timeout, not one per master check; and never hang it.
+  Stack stack(StackOptions{.workers = 0, .redis_replicas = 1, .sentinels = 3});
+  // This connection asks the last sentinel first. The stack's processes ask the first,
+  // and move on only when it fails, so whatever reaches the last one is this test's.
+  RedisEndpoint endpoint = stack.redis_admin_endpoint();
+  ASSERT_EQ(endpoint.sentinels.size(), 3u);
+  std::rotate(endpoint.sentinels.begin(), endpoint.sentinels.end() - 1, endpoint.sentinels.end());
+  const int hung_port = endpoint.sentinels[0].port;
+  RedisConnection redis(RedisConnection::Options{
+      .endpoint = endpoint, .master_check_interval = std::chrono::milliseconds(0)});
+  auto first = redis.Command({"SET", "bq:probe", "0"});
+  ASSERT_TRUE(first) << first.error().message;
+  ASSERT_EQ(AcceptQueue(hung_port), 0) << "the sentinel is listening and accepting";
+
+  stack.sentinel(2).Signal(SIGSTOP);
+  // Each asks a sentinel first (a check every command). The other two sentinels queue a
+  // connection or two as well while it is stopped (their links to it time out and are
+  // made again), hence the margin below.
+  constexpr int kCommands = 50;
+  long long last = 0;
+  for (int i = 0; i < kCommands; ++i) {
+    const std::string_view incr[] = {"INCR", "bq:probe"};
+    auto reply = redis.Command(incr, RedisConnection::Replay::kUnsafe);
+    ASSERT_TRUE(reply) << "command " << i << ": " << reply.error().message;
+    last = reply->integer;
+  }
+  const int asked = AcceptQueue(hung_port);
+  stack.sentinel(2).Signal(SIGCONT);
+  std::cout << "connections the stopped sentinel queued: " << asked << "\n";
+  EXPECT_EQ(last, kCommands) << "every command ran on the master";
+  EXPECT_GE(asked, 1) << "the stopped sentinel was asked";
+  EXPECT_LT(asked, kCommands / 2)
+      << "asked once, then the connection stayed with a sentinel that answers";
 }
 
 TEST(SentinelTest, AConnectionLeavesAMasterTheSentinelsReplacedWhileItStillTakesWrites) {

@@ -124,6 +124,8 @@ class Stack {
   std::string RedisNodeUrl(std::size_t i) const;
   // The role node `i` says it has ("master", "slave"), or "" if it did not answer.
   std::string RedisNodeRole(std::size_t i) const;
+  // Sentinel `i`, in the order every process's URL lists them.
+  ChildProcess& sentinel(std::size_t i) { return sentinels_.at(i); }
   // redis-cli `command` against the first sentinel that answers; its output, or "".
   std::string AskSentinel(const std::vector<std::string>& command) const;
   // The node the sentinels name master now; -1 if none answered.
