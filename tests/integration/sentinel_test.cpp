@@ -6,6 +6,7 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -142,7 +143,8 @@ TEST(SentinelTest, AHungSentinelIsAskedOnceAndTheConnectionStaysWithOneThatAnswe
   // connection one timeout, not one per master check; and never hang it.
   Stack stack(StackOptions{.workers = 0, .redis_replicas = 1, .sentinels = 3});
   // This connection asks the last sentinel first. The stack's processes ask the first,
-  // and move on only when it fails, so whatever reaches the last one is this test's.
+  // and move on only when it fails, so of batchq's connections only this test's reaches
+  // the last one (the other sentinels' links to it do too: see kCommands).
   RedisEndpoint endpoint = stack.redis_admin_endpoint();
   ASSERT_EQ(endpoint.sentinels.size(), 3u);
   std::rotate(endpoint.sentinels.begin(), endpoint.sentinels.end() - 1, endpoint.sentinels.end());
@@ -154,6 +156,9 @@ TEST(SentinelTest, AHungSentinelIsAskedOnceAndTheConnectionStaysWithOneThatAnswe
   ASSERT_EQ(AcceptQueue(hung_port), 0) << "the sentinel is listening and accepting";
 
   stack.sentinel(2).Signal(SIGSTOP);
+  // Resumed however the test ends, so that the stack's teardown can stop it at once.
+  std::unique_ptr<ChildProcess, void (*)(ChildProcess*)> resume(
+      &stack.sentinel(2), [](ChildProcess* sentinel) { sentinel->Signal(SIGCONT); });
   // Each asks a sentinel first (a check every command). The other two sentinels queue a
   // connection or two as well while it is stopped (their links to it time out and are
   // made again), hence the margin below.
@@ -166,7 +171,7 @@ TEST(SentinelTest, AHungSentinelIsAskedOnceAndTheConnectionStaysWithOneThatAnswe
     last = reply->integer;
   }
   const int asked = AcceptQueue(hung_port);
-  stack.sentinel(2).Signal(SIGCONT);
+  resume.reset();
   std::cout << "connections the stopped sentinel queued: " << asked << "\n";
   EXPECT_EQ(last, kCommands) << "every command ran on the master";
   EXPECT_GE(asked, 1) << "the stopped sentinel was asked";
