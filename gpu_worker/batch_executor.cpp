@@ -183,10 +183,12 @@ std::optional<BatchExecutor::Claimed> BatchExecutor::NextToRun(bool wait, bool& 
     next = ClaimBatch(std::move(*to_claim));
     std::lock_guard lock(mutex_);
     claimer_busy_ = false;
-    // Stopping, a batch claimed here is left as one the claim thread claimed would be:
-    // not run and not reported done, so the broker queues it again when this worker
-    // goes (a DONE would tell it the batch's jobs are over).
-    if (stop_.load()) {
+    // Stopping, a batch claimed here is this thread's running batch: its jobs read
+    // `running` already, so it runs and is written like one (Stop). Only one whose claim
+    // failed for the stop is left, as a batch the claim thread claimed ahead is: not run
+    // and not reported done, so the broker queues it again when this worker goes (a
+    // DONE would tell it the batch's jobs are over).
+    if (stop_.load() && next->claimed.empty()) {
       stopped = true;
       return std::nullopt;
     }

@@ -68,8 +68,9 @@ class BatchExecutor {
     std::uint64_t claimed_at_write = 0;  // batches not claimed before they ran
   };
   Counts counts() const;
-  // Returns once the running batch is finished and every result is written; queued
-  // batches are dropped (the broker re-queues them when this worker disconnects).
+  // Returns once the running batch (one the run thread has taken, or claimed itself) is
+  // finished and every result is written; queued batches, and one the claim thread
+  // claimed ahead, are dropped (the broker re-queues them when this worker disconnects).
   // Idempotent.
   void Stop();
 
