@@ -57,7 +57,8 @@ struct GatewayConfig {
   // How long the record of a job created here that succeeded is kept after its end, for
   // the reads that follow (RecentEndings); 0: none is.
   std::chrono::milliseconds ended_hold{1000};
-  unsigned threads = 2;
+  // HTTP I/O threads; 0: DefaultIoThreads of the CPUs this process may use.
+  unsigned threads = 0;
   std::chrono::milliseconds drain{5000};       // on SIGTERM, time for in-flight requests
   std::uint64_t fault_exit_after_persist = 0;  // reliability tests only
   std::string ready_file;
@@ -79,6 +80,15 @@ struct GatewayConfig {
 }  // namespace batchq
 
 namespace batchq {
+
+// The gateway's default count of I/O threads for a host where it may use `usable_cpus`
+// CPUs (0: unknown): one on two CPUs or fewer, where the gateway shares them with Redis,
+// the broker and workers, and a second I/O thread mostly adds wake-ups
+// (docs/BENCHMARKS.md, issue 15, twenty-fifth part); else two.
+unsigned DefaultIoThreads(unsigned usable_cpus);
+// The CPUs this process may run on (its affinity mask, which a container's cpuset
+// narrows); 0 when it cannot be read. A CPU quota without a cpuset is not seen.
+unsigned UsableCpus();
 
 // Why this configuration must not start, as a sentence; empty when it may. Refuses
 // --auth none on anything but a loopback address, and half a TLS setup.

@@ -256,9 +256,10 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   app.add_option("--threads", config.threads,
-                 "HTTP I/O threads, each with an event loop of its own; a connection stays on one")
+                 "HTTP I/O threads, each with an event loop of its own; a connection stays on "
+                 "one. 0: one where this process may use 2 CPUs or fewer, else 2")
       ->envname("BATCHQ_GATEWAY_THREADS")
-      ->check(CLI::PositiveNumber)
+      ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   int drain_ms = static_cast<int>(config.drain.count());
   app.add_option("--drain-ms", drain_ms, "On SIGTERM, how long in-flight requests may finish, ms")
@@ -342,7 +343,9 @@ int main(int argc, char** argv) {
     }
 
     // One io_context per I/O thread: the threads share no lock on the request path.
-    batchq::IoThreads io(config.threads);
+    const unsigned usable_cpus = batchq::UsableCpus();
+    batchq::IoThreads io(config.threads > 0 ? config.threads
+                                            : batchq::DefaultIoThreads(usable_cpus));
     zmq::context_t zmq_context(1);
     auto curve =
         batchq::LoadCurveClientKeys(curve_flags.secret_file, curve_flags.broker_public_file,
@@ -462,8 +465,10 @@ int main(int argc, char** argv) {
           api.Handle(std::move(request), std::move(respond));
         },
         &connection_metrics);
-    spdlog::info("gateway listening on {}://{}:{}, broker {}, auth {}", tls ? "https" : "http",
-                 config.listen_address, server.port(), config.broker, config.auth);
+    spdlog::info(
+        "gateway listening on {}://{}:{}, broker {}, auth {}, {} I/O threads ({} CPUs usable)",
+        tls ? "https" : "http", config.listen_address, server.port(), config.broker, config.auth,
+        io.size(), usable_cpus);
     if (!config.ready_file.empty()) {
       const std::string tmp = config.ready_file + ".tmp";
       std::ofstream(tmp) << "{\"port\":" << server.port() << "}\n";

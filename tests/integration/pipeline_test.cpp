@@ -1,10 +1,13 @@
 // The whole pipeline with real processes: gateway -> broker -> workers -> Redis.
+#include <sched.h>
+
 #include <algorithm>
 #include <cctype>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -689,7 +692,8 @@ std::multiset<std::string> ThreadNames(pid_t pid) {
 }
 
 TEST(PipelineTest, EachProcessNamesTheThreadsItStarts) {
-  Stack stack;
+  // Two I/O threads whatever the host's CPUs (the default depends on them).
+  Stack stack(StackOptions{.gateway_args = {"--threads", "2"}});
   ASSERT_TRUE(stack.WaitReady(2)) << stack.Logs();
   const auto gateway = ThreadNames(stack.gateway().pid());
   for (const char* name :
@@ -704,6 +708,32 @@ TEST(PipelineTest, EachProcessNamesTheThreadsItStarts) {
   for (const char* name : {"claim", "run", "write"}) EXPECT_EQ(worker.count(name), 1u) << name;
   // Its main thread, and OpenBLAS's own, keep the process's name.
   EXPECT_GE(worker.count("gpu_worker"), 1u);
+}
+
+TEST(PipelineTest, TheGatewayRunsOneIoThreadWhereItMayUseTwoCpusOrFewer) {
+  cpu_set_t mine;
+  ASSERT_EQ(sched_getaffinity(0, sizeof(mine), &mine), 0);
+  int first = 0;
+  while (!CPU_ISSET(first, &mine)) ++first;
+  {
+    // The stack's processes inherit this thread's mask: one CPU.
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
+    const auto restore = std::unique_ptr<cpu_set_t, void (*)(cpu_set_t*)>(
+        &mine, [](cpu_set_t* set) { sched_setaffinity(0, sizeof(*set), set); });
+    Stack stack(StackOptions{.workers = 0});
+    ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+    EXPECT_EQ(ThreadNames(stack.gateway().pid()).count("io-1"), 0u);
+    EXPECT_NE(stack.Logs().find("1 I/O threads (1 CPUs usable)"), std::string::npos)
+        << stack.Logs();
+  }
+  // Told, it runs as many as it is told, on any host.
+  Stack stack(StackOptions{.workers = 0, .gateway_args = {"--threads", "3"}});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  const auto names = ThreadNames(stack.gateway().pid());
+  EXPECT_EQ(names.count("io-1") + names.count("io-2"), 2u);
 }
 
 }  // namespace
