@@ -6,8 +6,12 @@
 #include <poll.h>
 
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "common/job_store.h"
+#include "common/redis_connection.h"
 #include "common/wake_signal.h"
 #include "gpu_worker/batch_executor.h"
 #include "tests/support/role_stores.h"
@@ -76,8 +81,10 @@ class BatchExecutorTest : public ::testing::Test {
     MakeExecutor(0us);
   }
 
-  // A new executor (and gate) in place of the last; `claim_at_write_below` as its option.
-  void MakeExecutor(std::chrono::microseconds claim_at_write_below) {
+  // A new executor (and gate) in place of the last; `claim_at_write_below` as its option,
+  // and its Redis commands' timeout.
+  void MakeExecutor(std::chrono::microseconds claim_at_write_below,
+                    std::chrono::milliseconds command_timeout = 2s) {
     if (gate_ != nullptr) gate_->Open();
     executor_.reset();
     auto endpoint =
@@ -87,7 +94,9 @@ class BatchExecutorTest : public ::testing::Test {
     gate_ = gate.get();
     BatchExecutor::Handlers handlers;
     handlers.emplace("upper", std::move(gate));
-    BatchExecutor::Options options{RedisConnection::Options{*endpoint}, {}, "w1"};
+    RedisConnection::Options redis{*endpoint};
+    redis.command_timeout = command_timeout;
+    BatchExecutor::Options options{redis, {}, "w1"};
     options.claim_at_write_below = claim_at_write_below;
     executor_ =
         std::make_unique<BatchExecutor>(std::move(options), std::move(handlers), done_signal_);
@@ -193,6 +202,58 @@ TEST_F(BatchExecutorTest, ABatchItsIdleRunThreadCouldNotClaimBeforeStoppingIsNot
   // A DONE would tell the broker the batch's jobs are over; without one, it queues them
   // again when this worker disconnects.
   EXPECT_TRUE(executor_->TakeDone().empty()) << "a batch never claimed was reported done";
+}
+
+// Whether a thread of this process is named `name`.
+bool HasThread(const std::string& name) {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::string comm;
+    std::getline(std::ifstream(task.path() / "comm"), comm);
+    if (comm == name) return true;
+  }
+  return false;
+}
+
+TEST_F(BatchExecutorTest, ABatchItsIdleRunThreadClaimedAsTheStopCameRunsAndIsWritten) {
+  // The claim waits in Redis, whose writes are paused, while Stop comes; then Redis takes
+  // it. Its jobs read `running` from then on, so the batch is this worker's running
+  // batch, which a stopping worker runs and writes (a SIGTERM between the claim and the
+  // run thread's next look at the stop left it running until the broker queued it again).
+  MakeExecutor(0us, 60s);  // the claim outwaits the pause
+  const wire::Batch batch = NewBatch("claimed-as-stopping");
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack_.redis_url())});
+  ASSERT_TRUE(admin.Command({"CLIENT", "PAUSE", "60000", "WRITE"}));
+  std::thread stopper;
+  // However the test ends: Redis writes again and Stop has returned.
+  const auto resume = std::unique_ptr<RedisConnection, std::function<void(RedisConnection*)>>(
+      &admin, [&stopper](RedisConnection* redis) {
+        redis->Command({"CLIENT", "UNPAUSE"});
+        if (stopper.joinable()) stopper.join();
+      });
+  executor_->Enqueue(batch);
+  // The worker's own connection (ACL user "worker") waits on the pause: its claim.
+  ASSERT_TRUE(WaitFor([&] {
+    auto clients = admin.Command({"CLIENT", "LIST"});
+    if (!clients) return false;
+    std::istringstream lines(clients->str);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(" user=worker ") != std::string::npos &&
+          line.find(" flags=b ") != std::string::npos &&
+          line.find(" cmd=evalsha ") != std::string::npos) {
+        return true;
+      }
+    }
+    return false;
+  })) << "the run thread's claim never reached Redis";
+  stopper = std::thread([this] { executor_->Stop(); });
+  // Stop sets the stop first, then joins the claim thread, which leaves on it.
+  ASSERT_TRUE(WaitFor([] { return !HasThread("claim"); })) << "Stop never began";
+  ASSERT_TRUE(admin.Command({"CLIENT", "UNPAUSE"}));
+  stopper.join();
+  EXPECT_EQ(StatusOf(batch), JobStatus::kSucceeded)
+      << "a batch claimed as the stop came was not run and written";
+  EXPECT_EQ(executor_->TakeDone().size(), 1u) << "the batch run on the stop was not reported";
+  EXPECT_EQ(executor_->counts().claimed_by_runner, 1u);
 }
 
 TEST_F(BatchExecutorTest, ATypeWhoseLastBatchRanShortIsClaimedByTheWriteOfItsResults) {
