@@ -39,17 +39,14 @@ cmake -S "$worktree" -B "$worktree/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDeb
   -DBUILD_TESTING=OFF -DBATCHQ_BENCH=OFF -DBATCHQ_CUDA=OFF >/dev/null
 ninja -C "$worktree/build" >&2
 
-now_dir=$(mktemp -d /tmp/batchq-baseline-now.XXXXXX)
-stop_all() {
+# shellcheck source=bench/stack_processes.sh
+source bench/stack_processes.sh
+now_dir=$tmp/now
+stop_stacks() {
   (cd "$worktree" && scripts/run.sh --stop >/dev/null 2>&1) || true
   BATCHQ_RUN_DIR=$now_dir scripts/run.sh --stop >/dev/null 2>&1 || true
-  rm -rf "$now_dir"
 }
-trap stop_all EXIT
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+trap 'stop_stacks; cleanup' EXIT
 stack_ticks() {  # run dir: CPU ticks of every process whose pid file it holds
   local sum=0 pid
   for file in "$1"/*.pid; do
