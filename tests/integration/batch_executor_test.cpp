@@ -8,7 +8,6 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <memory>
 #include <mutex>
 #include <sstream>
@@ -18,6 +17,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <boost/scope_exit.hpp>
 
 #include "common/job_store.h"
 #include "common/redis_connection.h"
@@ -225,11 +225,10 @@ TEST_F(BatchExecutorTest, ABatchItsIdleRunThreadClaimedAsTheStopCameRunsAndIsWri
   ASSERT_TRUE(admin.Command({"CLIENT", "PAUSE", "60000", "WRITE"}));
   std::thread stopper;
   // However the test ends: Redis writes again and Stop has returned.
-  const auto resume = std::unique_ptr<RedisConnection, std::function<void(RedisConnection*)>>(
-      &admin, [&stopper](RedisConnection* redis) {
-        redis->Command({"CLIENT", "UNPAUSE"});
-        if (stopper.joinable()) stopper.join();
-      });
+  BOOST_SCOPE_EXIT_ALL(&) {
+    admin.Command({"CLIENT", "UNPAUSE"});
+    if (stopper.joinable()) stopper.join();
+  };
   executor_->Enqueue(batch);
   // The worker's own connection (ACL user "worker") waits on the pause: its claim.
   ASSERT_TRUE(WaitFor([&] {

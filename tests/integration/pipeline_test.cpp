@@ -7,7 +7,6 @@
 #include <fstream>
 #include <iterator>
 #include <map>
-#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -15,6 +14,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
+#include <boost/scope_exit.hpp>
 
 #include "common/json_writer.h"
 #include "tests/support/stack.h"
@@ -721,8 +721,7 @@ TEST(PipelineTest, TheGatewayRunsOneIoThreadWhereItMayUseTwoCpusOrFewer) {
     CPU_ZERO(&one);
     CPU_SET(first, &one);
     ASSERT_EQ(sched_setaffinity(0, sizeof(one), &one), 0);
-    const auto restore = std::unique_ptr<cpu_set_t, void (*)(cpu_set_t*)>(
-        &mine, [](cpu_set_t* set) { sched_setaffinity(0, sizeof(*set), set); });
+    BOOST_SCOPE_EXIT_ALL(&) { sched_setaffinity(0, sizeof(mine), &mine); };
     Stack stack(StackOptions{.workers = 0});
     ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
     EXPECT_EQ(ThreadNames(stack.gateway().pid()).count("io-1"), 0u);

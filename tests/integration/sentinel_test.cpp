@@ -6,12 +6,12 @@
 #include <csignal>
 #include <fstream>
 #include <iostream>
-#include <memory>
 #include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <boost/scope_exit.hpp>
 
 #include "common/redis_connection.h"
 #include "tests/support/stack.h"
@@ -155,23 +155,24 @@ TEST(SentinelTest, AHungSentinelIsAskedOnceAndTheConnectionStaysWithOneThatAnswe
   ASSERT_TRUE(first) << first.error().message;
   ASSERT_EQ(AcceptQueue(hung_port), 0) << "the sentinel is listening and accepting";
 
-  stack.sentinel(2).Signal(SIGSTOP);
-  // Resumed however the test ends, so that the stack's teardown can stop it at once.
-  std::unique_ptr<ChildProcess, void (*)(ChildProcess*)> resume(
-      &stack.sentinel(2), [](ChildProcess* sentinel) { sentinel->Signal(SIGCONT); });
-  // Each asks a sentinel first (a check every command). The other two sentinels queue a
-  // connection or two as well while it is stopped (their links to it time out and are
-  // made again), hence the margin below.
   constexpr int kCommands = 50;
   long long last = 0;
-  for (int i = 0; i < kCommands; ++i) {
-    const std::string_view incr[] = {"INCR", "bq:probe"};
-    auto reply = redis.Command(incr, RedisConnection::Replay::kUnsafe);
-    ASSERT_TRUE(reply) << "command " << i << ": " << reply.error().message;
-    last = reply->integer;
+  int asked = 0;
+  {
+    stack.sentinel(2).Signal(SIGSTOP);
+    // Resumed however the test ends, so that the stack's teardown can stop it at once.
+    BOOST_SCOPE_EXIT_ALL(&) { stack.sentinel(2).Signal(SIGCONT); };
+    // Each asks a sentinel first (a check every command). The other two sentinels queue a
+    // connection or two as well while it is stopped (their links to it time out and are
+    // made again), hence the margin below.
+    for (int i = 0; i < kCommands; ++i) {
+      const std::string_view incr[] = {"INCR", "bq:probe"};
+      auto reply = redis.Command(incr, RedisConnection::Replay::kUnsafe);
+      ASSERT_TRUE(reply) << "command " << i << ": " << reply.error().message;
+      last = reply->integer;
+    }
+    asked = AcceptQueue(hung_port);
   }
-  const int asked = AcceptQueue(hung_port);
-  resume.reset();
   std::cout << "connections the stopped sentinel queued: " << asked << "\n";
   EXPECT_EQ(last, kCommands) << "every command ran on the master";
   EXPECT_GE(asked, 1) << "the stopped sentinel was asked";
