@@ -15,6 +15,23 @@ std::string FormatJobChange(const JobChange& change) {
                      change.tenant, change.type);
 }
 
+void AppendCarriedField(std::string& out, std::string_view name, std::string_view value) {
+  if (value.empty()) return;
+  out += '\t';
+  out += name;
+  out += '=';
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    const char c = value[i];
+    if (c != '\\' && c != '\t' && c != '\n') continue;
+    out.append(value, run, i - run);
+    out += '\\';
+    out += c == '\\' ? '\\' : c == '\t' ? 't' : 'n';
+    run = i + 1;
+  }
+  out.append(value, run);
+}
+
 namespace {
 
 // A carried value with its escapes undone; nullopt for a dangling or unknown escape.
@@ -73,9 +90,13 @@ std::optional<JobChange> ParseLine(std::string_view line) {
 }
 
 // The record of a carried-record line's extra fields, each "name=value"; nullopt if one
-// does not parse or the record names a job other than `id`.
-std::optional<JobRecord> RecordOfFields(std::string_view fields, std::string_view id) {
+// does not parse or the record names a job other than the line's.
+std::optional<JobRecord> RecordOfFields(std::string_view fields, const JobChange& change) {
+  // The line holds these three; a writer of earlier versions wrote them as fields too.
   JobRecord record;
+  record.id = change.id;
+  record.tenant = change.tenant;
+  record.type = change.type;
   while (true) {
     const auto tab = fields.find('\t');
     const std::string_view field = fields.substr(0, tab);
@@ -93,7 +114,7 @@ std::optional<JobRecord> RecordOfFields(std::string_view fields, std::string_vie
     if (tab == std::string_view::npos) break;
     fields.remove_prefix(tab + 1);
   }
-  if (record.id != id) return std::nullopt;
+  if (record.id != change.id) return std::nullopt;
   return record;
 }
 
@@ -116,7 +137,7 @@ std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* sk
 
 std::shared_ptr<const JobRecord> CarriedRecord(const JobChange& change) {
   if (change.carried.empty()) return nullptr;
-  auto record = RecordOfFields(change.carried, change.id);
+  auto record = RecordOfFields(change.carried, change);
   if (!record) return nullptr;
   return std::make_shared<const JobRecord>(std::move(*record));
 }

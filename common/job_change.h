@@ -9,9 +9,11 @@
 //
 // The script that ends jobs with a worker's outcome also publishes, just before its
 // changes, one message of *carried records*. Each is the change line of an ended job
-// whose carried values total at most kMaxCarriedRecordBytes, followed by one more
-// field per non-empty field of kCarriedFields: "name=value", where each backslash, TAB
-// and newline of the value is written as a backslash and then '\\', 't' or 'n'. A
+// followed by one more field per non-empty field of kCarriedFields but the three the
+// line holds (id, tenant, type), in no set order:
+// "name=value", where each backslash, TAB and newline of the value is written as a
+// backslash and then '\\', 't' or 'n' (AppendCarriedField). Only jobs whose fields
+// so written total at most kMaxCarriedRecordBytes are carried. A
 // long-poll woken by one answers from it, without reading Redis again. A reader that
 // predates this finds more than five fields, so it skips those lines; the plain change
 // that follows still wakes its waiters.
@@ -50,8 +52,9 @@ inline std::string ProgressChannel(std::string_view key_prefix) {
   return std::string(key_prefix) + "progress";
 }
 
-// The most bytes of values (result, error, history...) a carried record holds: every
-// gateway receives every carried record, so large ones are read instead.
+// The most bytes of fields as written, names and escapes included, a carried record
+// holds after its change line: every gateway receives every carried record, so large
+// ones are read instead.
 inline constexpr std::size_t kMaxCarriedRecordBytes = 8192;
 
 // The fields a carried record holds: every one the job's API view (RenderJob) shows or a
@@ -72,6 +75,9 @@ inline constexpr std::array kCarriedFields = {
 
 // One line, without its '\n'.
 std::string FormatJobChange(const JobChange& change);
+// Appends one field of a carried record to `out`: "\tname=value", escaped as above;
+// nothing when `value` is empty.
+void AppendCarriedField(std::string& out, std::string_view name, std::string_view value);
 // Every well-formed line of a message; lines that are not (an older writer's bare ids,
 // an unknown status) are skipped and counted in `*skipped` when given.
 std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* skipped = nullptr);

@@ -444,9 +444,7 @@ RecordFields StartFields(const BatchStart& batch, JobRecord& start) {
   start.dispatched = batch.dispatched;
   start.started = batch.started;
   start.close_reason = batch.close_reason;
-  return RecordFields(start,
-                      {RecordField::kBatchId, RecordField::kBatchSize, RecordField::kWorker,
-                       RecordField::kDispatched, RecordField::kStarted, RecordField::kCloseReason});
+  return RecordFields(start, job_scripts::kStartFields);
 }
 
 }  // namespace
@@ -475,7 +473,9 @@ Result<std::vector<bool>> JobStore::Start(const BatchStart& batch, std::span<con
 namespace {
 
 // The record fields an outcome writes: its texts are views into `outcome`, and into
-// `ended` (its status and launch time), which must outlive them.
+// `ended` (its status and launch time), which must outlive them. With the attempt and
+// the end time, which the finish script writes, they are job_scripts::kEndingFields
+// (and the type of a binary result).
 RecordFields OutcomeFields(const JobOutcome& outcome, JobRecord& ended) {
   ended.status = outcome.succeeded ? JobStatus::kSucceeded : JobStatus::kFailed;
   ended.launched = outcome.launched;
@@ -486,6 +486,27 @@ RecordFields OutcomeFields(const JobOutcome& outcome, JobRecord& ended) {
       .Add(RecordField::kErrorMessage, outcome.succeeded ? no_text : outcome.error_message);
   if (!outcome.blob.empty()) fields.Add(RecordField::kResultType, outcome.content_type);
   return fields;
+}
+
+// The carried record's text (job_change.h) of `fields`, every one of which is carried.
+std::string CarriedText(const RecordFields& fields) {
+  std::string text;
+  const auto& pairs = fields.pairs();
+  for (std::size_t i = 0; i + 1 < pairs.size(); i += 2)
+    AppendCarriedField(text, pairs[i], pairs[i + 1]);
+  return text;
+}
+
+// The carried text of what an ending writes (job_scripts::kEndingFields): its outcome's
+// fields, its attempt and its end time; '' when that alone is past the bound, which the
+// finish script takes as "not carried". Built here, not in the script, where it cost
+// Redis the most (docs/BENCHMARKS.md).
+std::string EndingText(const RecordFields& outcome, std::string_view attempt,
+                       std::string_view finished) {
+  std::string text = CarriedText(outcome);
+  AppendCarriedField(text, FieldName(RecordField::kAttempts), attempt);
+  AppendCarriedField(text, FieldName(RecordField::kFinished), finished);
+  return text.size() > kMaxCarriedRecordBytes ? std::string() : text;
 }
 
 }  // namespace
@@ -521,10 +542,14 @@ Result<std::vector<FinishMark>> FinishMarks(const RedisReply& reply) {
 
 Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> outcomes,
                                                  const BatchStart* claim_at_write) {
-  std::vector<std::string> texts;  // key, token, jitter, pair count per outcome
+  const WallMicros wall_now = NowWallMicros();
+  const std::string now = std::to_string(wall_now.count());
+  // key, token, jitter, carried text, pair count per outcome
+  constexpr std::size_t kTexts = 5;
+  std::vector<std::string> texts;
   std::vector<JobRecord> ended(outcomes.size());
   std::vector<RecordFields> fields;
-  texts.reserve(outcomes.size() * 4);
+  texts.reserve(outcomes.size() * kTexts);
   fields.reserve(outcomes.size());
   for (const auto& outcome : outcomes) {
     fields.push_back(OutcomeFields(outcome, ended[fields.size()]));
@@ -532,19 +557,20 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
     texts.push_back(std::to_string(outcome.attempt));
     const bool retryable = !outcome.succeeded && IsRetryable(outcome.error_code);
     texts.push_back(retryable ? RetryJitter() : std::string());
+    texts.push_back(EndingText(fields.back(), texts[texts.size() - 2], now));
     texts.push_back(std::to_string(fields.back().count()));
   }
-  const WallMicros wall_now = NowWallMicros();
-  const std::string now = std::to_string(wall_now.count());
   const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
   const std::string max_backoff = std::to_string(kMaxRetryBackoff.count());
   const std::string history = std::to_string(kMaxHistory);
   JobRecord start;
   std::optional<RecordFields> start_fields;
   std::string epoch;
+  std::string start_text;
   if (claim_at_write != nullptr) {
     start_fields.emplace(StartFields(*claim_at_write, start));
     epoch = std::to_string(claim_at_write->epoch);
+    start_text = CarriedText(*start_fields);
   }
   const std::string start_count = std::to_string(start_fields ? start_fields->count() : 0);
   std::vector<std::string_view> key_views{pending_key_};
@@ -559,13 +585,14 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
                                      claim_at_write != nullptr ? std::string_view(epoch_key_) : "",
                                      epoch,
                                      start_count};
-  args.reserve(11 + 12 + outcomes.size() * 17);
+  args.reserve(12 + 12 + outcomes.size() * 18);
   if (start_fields)
     args.insert(args.end(), start_fields->pairs().begin(), start_fields->pairs().end());
+  args.push_back(start_text);
   for (size_t i = 0; i < outcomes.size(); ++i) {
-    key_views.push_back(texts[4 * i]);
-    args.insert(args.end(),
-                {texts[4 * i + 1], outcomes[i].blob, texts[4 * i + 2], texts[4 * i + 3]});
+    const std::string* text = &texts[kTexts * i];
+    key_views.push_back(text[0]);
+    args.insert(args.end(), {text[1], outcomes[i].blob, text[2], text[3], text[4]});
     args.insert(args.end(), fields[i].pairs().begin(), fields[i].pairs().end());
   }
   // A replayed finish would find the job already ended and answer "not written".

@@ -223,96 +223,105 @@ end
 )lua";
 
 // The carried record (job_change.h) of an ended job whose change line is `line`: the
-// line, then "name=value" per non-empty field of kCarriedFields, escaped; nil when its
-// values total more than kMaxCarriedRecordBytes. Field i's value is
-// `values[field_source[i]]`: what the finish script's one HMGET read before the ending
-// wrote `written` (name, value, name, value...), which is put in its place first, so
-// the record costs no read of its own. The HMGET reads each carried field once
-// (`read_fields` after its seven first), and none the ending always writes, which get
-// slots past what it read. The finish script's largest part, measured with
-// bench/store_scripts_bench: no table of the written fields is made, each field's
-// "\tname=" is a literal, and the values of numbers and states, which cannot hold a
-// byte to escape, are not searched for one.
+// line, the worker's text of what every ending writes (`ending`: JobStore::Finish
+// builds it, escaped, as it builds the fields), the start's text when the job is
+// claimed here (`start`, else nil), then "name=value" per non-empty carried field that
+// the ending leaves as the record had it and the line does not hold, from the finish
+// script's one HMGET (`values`: its seven first, then `read_fields`). nil when the
+// worker sent no text (its own fields are past the bound) or the whole is past
+// kMaxCarriedRecordBytes. Only the record's part is built in Lua, from one of two fixed
+// lists (the fields an ending leaves, and those it leaves when it claims too): building
+// all of it here, field by field, was the finish script's costliest part
+// (bench/store_scripts_bench). The type of a binary result is in `ending` when it has
+// one, and never in the record before its ending: only an ending writes it, with the
+// blob, and POST :retry deletes it.
 std::string CarriedRecordLua() {
-  // The finish script's HMGET's first seven (its st[1..7], in this order), and what
-  // every ending writes.
+  // The finish script's HMGET's first seven (its st[1..7], in this order).
   constexpr std::array<RecordField, 7> kReadFirst = {
       RecordField::kStatus,  RecordField::kAttempts, RecordField::kId,         RecordField::kTenant,
       RecordField::kStorage, RecordField::kType,     RecordField::kCallbackUrl};
-  constexpr std::array kAlwaysWritten = {RecordField::kStatus,    RecordField::kLaunched,
-                                         RecordField::kFinished,  RecordField::kResult,
-                                         RecordField::kErrorCode, RecordField::kErrorMessage};
-  // Each carried field's slot in the HMGET's answer: one of the first seven, one read
-  // after them, or, for one the ending always writes, a slot past what was read.
-  std::vector<std::size_t> slots(kCarriedFields.size(), 0);
+  auto among = [](const auto& fields, RecordField field) {
+    return std::find(fields.begin(), fields.end(), field) != fields.end();
+  };
+  // Each carried field the ending does not write gets its slot in the HMGET's answer:
+  // one of the first seven, or one read after them.
   std::string read;
   std::size_t next_slot = kReadFirst.size();
-  for (std::size_t i = 0; i < kCarriedFields.size(); ++i) {
-    const RecordField field = kCarriedFields[i];
+  struct Kept {
+    RecordField field;
+    std::size_t slot;
+  };
+  std::vector<Kept> kept;
+  // The change line holds the id, tenant and type.
+  constexpr std::array kInLine = {RecordField::kId, RecordField::kTenant, RecordField::kType};
+  for (const RecordField field : kCarriedFields) {
+    if (among(kEndingFields, field) || among(kInLine, field) || field == RecordField::kResultType) {
+      continue;
+    }
     const auto first = std::find(kReadFirst.begin(), kReadFirst.end(), field);
     if (first != kReadFirst.end()) {
-      slots[i] = static_cast<std::size_t>(first - kReadFirst.begin()) + 1;
-    } else if (std::find(kAlwaysWritten.begin(), kAlwaysWritten.end(), field) ==
-               kAlwaysWritten.end()) {
+      kept.push_back({field, static_cast<std::size_t>(first - kReadFirst.begin()) + 1});
+    } else {
       read += fmt::format("'{}', ", FieldName(field));
-      slots[i] = ++next_slot;
+      kept.push_back({field, ++next_slot});
     }
   }
-  // Literals, so that a call builds no string: the prefixes, the names' positions, and
-  // whether a value may hold a byte to escape (a string member's text may hold
-  // anything; numbers and states are written here).
-  std::string prefixes, index, plain, sources;
-  for (std::size_t i = 0; i < kCarriedFields.size(); ++i) {
-    const RecordField field = kCarriedFields[i];
-    if (slots[i] == 0) slots[i] = ++next_slot;
-    prefixes += fmt::format("'\\t{}=', ", FieldName(field));
-    index += fmt::format("['{}'] = {}, ", FieldName(field), i + 1);
-    const bool text = kRecordSchema[static_cast<std::size_t>(field)].member.index() == 0;
-    plain += text ? "false, " : "true, ";
-    sources += fmt::format("{}, ", slots[i]);
-  }
+  // Literals, so that a call builds no string: the slots, the "\tname=" prefixes, and
+  // whether a value may hold a byte to escape (a string member's text may hold anything;
+  // numbers and states are written by the scripts).
+  auto list = [&](bool claimed) {
+    std::string slots, prefixes, plain;
+    for (const Kept& k : kept) {
+      if (claimed && among(kStartFields, k.field)) continue;
+      slots += fmt::format("{}, ", k.slot);
+      prefixes += fmt::format("'\\t{}=', ", FieldName(k.field));
+      plain += kRecordSchema[static_cast<std::size_t>(k.field)].member.index() == 0 ? "false, "
+                                                                                    : "true, ";
+    }
+    return fmt::format("{{{{{}}}, {{{}}}, {{{}}}}}", slots, prefixes, plain);
+  };
   return fmt::format(R"lua(
-local field_prefixes = {{{}}}
-local field_index = {{{}}}
-local plain_fields = {{{}}}
-local field_source = {{{}}}
 local read_fields = {{{}}}
+local kept_owned = {}
+local kept_claimed = {}
 local escapes = {{['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}}
--- Changes `values` (the HMGET's answer): call it after every other use of them.
-local function carried_record(line, values, written)
-  for k = 1, #written, 2 do
-    local i = field_index[written[k]]
-    if i then values[field_source[i]] = written[k + 1] end
+local function carried_record(line, values, ending, start)
+  if ending == '' then return nil end
+  local kept = kept_owned
+  local parts = {{line, ending}}
+  if start then
+    kept = kept_claimed
+    parts[3] = start
   end
-  local parts = {{line}}
-  local n = 1
-  local size = 0
-  for i = 1, #field_prefixes do
-    local v = values[field_source[i]]
+  local slots, prefixes, plain = kept[1], kept[2], kept[3]
+  local n = #parts
+  for i = 1, #slots do
+    local v = values[slots[i]]
     if v and v ~= '' then
-      size = size + #v
-      if size > {} then return nil end
-      if not plain_fields[i] and string.find(v, '[\\\t\n]') then
+      if not plain[i] and string.find(v, '[\\\t\n]') then
         v = string.gsub(v, '[\\\t\n]', escapes)
       end
-      parts[n + 1] = field_prefixes[i]
+      parts[n + 1] = prefixes[i]
       parts[n + 2] = v
       n = n + 2
     end
   end
-  return table.concat(parts)
+  local text = table.concat(parts)
+  if #text - #line > {} then return nil end
+  return text
 end
 )lua",
-                     prefixes, index, plain, sources, read, kMaxCarriedRecordBytes);
+                     read, list(false), list(true), kMaxCarriedRecordBytes);
 }
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
 // minute, key prefix, longest backoff (ms), history length, the progress channel (for the
 // jobs queued again and those claimed here), the broker epoch's key ('' when the jobs
 // were claimed first), the batch's epoch, the start's pair count m and its m
-// field/value pairs, then per job: token,
-// blob, retry (the jitter in thousandths when the failure is retryable, else ''), pair
-// count, the outcome's field/value pairs. Written only while the job runs under that
+// field/value pairs and the start's carried text (AppendCarriedField; '' without a
+// start), then per job: token, blob, retry (the jitter in thousandths when the failure is
+// retryable, else ''), the ending's carried text ('' when not carried), pair count, the
+// outcome's field/value pairs. Written only while the job runs under that
 // very attempt: the fencing that makes a late result from a lost worker harmless. A
 // binary result goes to `{job key}:blob` with the same TTL. A retryable failure of a
 // job with retries left queues it again instead ({2, backoff ms} in the answer): its
@@ -335,6 +344,7 @@ if claiming and redis.call('GET', ARGV[9]) ~= ARGV[10] then
   return out
 end
 local start_last = 11 + 2 * tonumber(ARGV[11])
+local start_text = ARGV[start_last + 1]
 -- Queues the job of `key` again if it has retries left; the backoff in ms, or nil.
 -- A job claimed here (`claimed`) has its start in ARGV, not in its record.
 local function retry_later(key, st, token, jitter, first, last, claimed)
@@ -360,11 +370,12 @@ local function retry_later(key, st, token, jitter, first, last, claimed)
   requeued[#requeued + 1] = change(st[3], $S_queued, token, st[4], st[6])
   return delay
 end
-local a = start_last + 1
+local a = start_last + 2
 for i = 2, #KEYS do
   local key = KEYS[i]
-  local token, blob, jitter, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-  local first, last = a + 4, a + 3 + 2 * n
+  local token, blob, jitter, ending = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3]
+  local n = tonumber(ARGV[a + 4])
+  local first, last = a + 5, a + 4 + 2 * n
   a = last + 1
   -- st[8..]: the carried record's other fields, read here so that it needs no read.
   local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type,
@@ -401,7 +412,7 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
-    carried[#carried + 1] = carried_record(changes[#changes], st, fields)
+    carried[#carried + 1] = carried_record(changes[#changes], st, ending, claimed and start_text)
     queue_webhook(ARGV[5], st[7], st[3], token, st[4], ARGV[1])
     out[i - 1] = 1
   else

@@ -4,9 +4,24 @@
 // KEYS and ARGV. Statuses and field names in the texts come from the two tables
 // (job_status.h, job_record.h), so none is spelled twice.
 
+#include <array>
+
+#include "common/job_record.h"
 #include "common/redis_connection.h"
 
 namespace batchq::job_scripts {
+
+// The fields every ending by a worker's outcome writes (JobStore::Finish), and those a
+// claim writes (the start script, and the finish script when it claims at write). The
+// finish script's carried record (job_change.h) takes the values of these from the
+// worker's text of them, and reads only the others.
+inline constexpr std::array kEndingFields = {RecordField::kStatus,      RecordField::kAttempts,
+                                             RecordField::kLaunched,    RecordField::kFinished,
+                                             RecordField::kResult,      RecordField::kErrorCode,
+                                             RecordField::kErrorMessage};
+inline constexpr std::array kStartFields = {RecordField::kBatchId, RecordField::kBatchSize,
+                                            RecordField::kWorker,  RecordField::kDispatched,
+                                            RecordField::kStarted, RecordField::kCloseReason};
 
 extern const RedisScript kCreateIdempotentScript;
 extern const RedisScript kStartScript;

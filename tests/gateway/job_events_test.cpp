@@ -71,7 +71,6 @@ TEST(JobChangeTest, ACarriedRecordThatDoesNotParseGivesNoRecordButStillTheChange
            std::string("id=j1\tno equals sign"),
            std::string("id=j1\t=no name"),
            std::string("id=j2\tresult=\"another job's\""),
-           std::string("result=\"no id\""),
        }) {
     std::size_t skipped = 0;
     const auto changes = ParseJobChanges(head + fields + "\nj3\tqueued\t0\tacme\tupper", &skipped);
@@ -85,6 +84,42 @@ TEST(JobChangeTest, ACarriedRecordThatDoesNotParseGivesNoRecordButStillTheChange
   std::size_t skipped = 0;
   EXPECT_TRUE(ParseJobChanges(head, &skipped).empty());
   EXPECT_EQ(skipped, 1u);
+}
+
+// The finish script leaves out the three fields the line holds; writers of earlier
+// versions wrote them too, which still parses.
+TEST(JobChangeTest, ACarriedRecordTakesItsIdTenantAndTypeFromItsLine) {
+  for (const std::string& fields : {std::string("status=succeeded\tresult=\"ok\""),
+                                    std::string("id=j1\ttenant=acme\ttype=upper\tstatus="
+                                                "succeeded\tresult=\"ok\"")}) {
+    const auto changes = ParseJobChanges("j1\tsucceeded\t2\tacme\tupper\t" + fields);
+    ASSERT_EQ(changes.size(), 1u) << fields;
+    const auto carried = CarriedRecord(changes[0]);
+    ASSERT_NE(carried, nullptr) << fields;
+    EXPECT_EQ(carried->id, "j1") << fields;
+    EXPECT_EQ(carried->tenant, "acme") << fields;
+    EXPECT_EQ(carried->type, "upper") << fields;
+    EXPECT_EQ(carried->status, JobStatus::kSucceeded) << fields;
+    EXPECT_EQ(carried->result, R"("ok")") << fields;
+  }
+}
+
+// What JobStore::Finish writes of a carried record: each byte the format escapes, and
+// nothing for an empty value; the line parses back to the values.
+TEST(JobChangeTest, AppendedCarriedFieldsParseBackToTheirValues) {
+  const std::string tricky = "a\\b\tc\nd\\\\";
+  std::string fields;
+  AppendCarriedField(fields, "result", tricky);
+  AppendCarriedField(fields, "error_message", "");
+  AppendCarriedField(fields, "worker", "w1");
+  EXPECT_EQ(fields, "\tresult=a\\\\b\\tc\\nd\\\\\\\\\tworker=w1");
+  const auto changes = ParseJobChanges("j1\tsucceeded\t1\tacme\tupper" + fields);
+  ASSERT_EQ(changes.size(), 1u);
+  const auto carried = CarriedRecord(changes[0]);
+  ASSERT_NE(carried, nullptr);
+  EXPECT_EQ(carried->result, tricky);
+  EXPECT_EQ(carried->worker, "w1");
+  EXPECT_EQ(carried->error_message, "");
 }
 
 TEST(ServerSentEventTest, FieldsAndMultiLineData) {

@@ -165,5 +165,94 @@ TEST(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) {
   }
 }
 
+// The carried record's values come from three places (job_change.h): the worker's text
+// of what the ending writes, the start's text when it claims, and the record for the
+// rest. A job with every field a submit may set, ended claimed at write with a binary
+// result after a retried first attempt (history, retries, retry_at), one claimed at
+// write from a worker declared lost, and one ended without a blob whose record the start
+// wrote earlier: each carried field must be what a read gives.
+TEST(CarriedRecordTest, EachFieldComesFromTheEndingTheStartOrTheRecordAsARedisReadGivesIt) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  ASSERT_TRUE(subscriber.Subscribe("bq:done"));
+
+  std::vector<NewJob> jobs = {Job("x"), Job("y"), Job("z")};
+  jobs[0].priority = 7;
+  jobs[0].timeout_ms = 90000;
+  jobs[0].max_retries = 2;
+  jobs[0].retry_backoff_ms = 1;
+  jobs[0].callback_url = "https://hooks.example/done?a=1\tb";
+  ASSERT_TRUE(gateway.Create(jobs));
+  const BatchStart first{"b1", 2, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
+  ASSERT_TRUE(worker.Start(
+      first, std::vector<JobClaim>{{jobs[0].id, 1}, {jobs[1].id, 1}, {jobs[2].id, 1}}));
+  auto retried = worker.Finish(std::vector<JobOutcome>{{.id = jobs[0].id,
+                                                        .attempt = 1,
+                                                        .error_code = ErrorCode::kTransientError,
+                                                        .error_message = "once\tmore"}});
+  ASSERT_TRUE(retried) << retried.error().message;
+  ASSERT_EQ(retried->size(), 1u);
+  ASSERT_EQ(retried->front().kind, FinishMark::Kind::kRetrying)
+      << "the first attempt's failure is retried";
+
+  const BatchStart second{"b2",         1, "w2\\x", NowWallMicros(), NowWallMicros(), "idle_worker",
+                          roles.Epoch()};
+  auto claimed = worker.Finish(
+      std::vector<JobOutcome>{
+          {.id = jobs[0].id,
+           .attempt = 2,
+           .succeeded = true,
+           .result = "\"\"",
+           .blob = std::string("\x89PNG\0\n", 6),
+           .content_type = "image/png",
+           .launched = NowWallMicros()},
+          // Its first worker declared lost.
+          {.id = jobs[2].id, .attempt = 2, .succeeded = true, .result = "\"Z\""}},
+      &second);
+  ASSERT_TRUE(claimed) << claimed.error().message;
+  auto owned = worker.Finish(std::vector<JobOutcome>{
+      {.id = jobs[1].id, .attempt = 1, .succeeded = true, .result = "\"Y\""}});
+  ASSERT_TRUE(owned) << owned.error().message;
+
+  std::vector<JobChange> carried;
+  for (int i = 0; i < 2; ++i) {
+    const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
+    ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
+    for (auto& change : ParseJobChanges(messages[0])) carried.push_back(std::move(change));
+  }
+  ASSERT_EQ(carried.size(), 3u);
+  for (const JobChange& change : carried) {
+    const auto record = CarriedRecord(change);
+    ASSERT_NE(record, nullptr) << change.carried;
+    auto read = gateway.Get(change.id);
+    ASSERT_TRUE(read && *read);
+    for (const RecordField field : kCarriedFields) {
+      EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
+          << change.id << " field " << FieldName(field);
+    }
+  }
+  const auto retried_record = CarriedRecord(carried[0]);
+  const auto reclaimed_record = CarriedRecord(carried[1]);
+  const auto owned_record = CarriedRecord(carried[2]);
+  const JobRecord& retried_job = *retried_record;
+  EXPECT_EQ(retried_job.attempts, 2u);
+  EXPECT_EQ(retried_job.retries, 1u);
+  EXPECT_FALSE(retried_job.history.empty()) << "the first attempt is in the history";
+  EXPECT_EQ(retried_job.result_type, "image/png");
+  EXPECT_EQ(retried_job.worker, "w2\\x");
+  EXPECT_EQ(retried_job.callback_url, jobs[0].callback_url);
+  EXPECT_EQ(retried_job.priority, 7);
+  EXPECT_EQ(reclaimed_record->worker, "w2\\x") << "the claim's start, not the lost one's";
+  EXPECT_EQ(reclaimed_record->batch_id, "b2");
+  EXPECT_EQ(reclaimed_record->attempts, 2u);
+  const JobRecord& owned_job = *owned_record;
+  EXPECT_EQ(owned_job.worker, "w1") << "the start the record holds";
+  EXPECT_EQ(owned_job.batch_id, "b1");
+  EXPECT_TRUE(owned_job.result_type.empty());
+}
+
 }  // namespace
 }  // namespace batchq::test
