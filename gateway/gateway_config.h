@@ -3,7 +3,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <string_view>
 
 namespace batchq {
 
@@ -86,9 +88,28 @@ namespace batchq {
 // the broker and workers, and a second I/O thread mostly adds wake-ups
 // (docs/BENCHMARKS.md, issue 15, twenty-fifth part); else two.
 unsigned DefaultIoThreads(unsigned usable_cpus);
-// The CPUs this process may run on (its affinity mask, which a container's cpuset
-// narrows); 0 when it cannot be read. A CPU quota without a cpuset is not seen.
+// The CPUs this process may use: those of its affinity mask (which a container's
+// cpuset narrows), or fewer where its cgroup has a CPU quota (`docker run --cpus`, a
+// Kubernetes CPU limit), the quota rounded up; 0 when neither can be read.
 unsigned UsableCpus();
+// The CPUs a cgroup v2 `cpu.max` allows ("<quota> <period>", in µs; "max <period>" for no
+// quota): the quota rounded up to whole CPUs; 0 for none, or text that does not parse.
+unsigned CpusOfCpuMax(std::string_view cpu_max);
+// The same for cgroup v1's `cpu.cfs_quota_us` ("-1": none) and `cpu.cfs_period_us`.
+unsigned CpusOfCfsQuota(std::string_view quota_us, std::string_view period_us);
+// Where this process's CPU quotas are, from /proc/self/cgroup's text: the cgroup v2
+// group (its "0::" line) and the cgroup v1 group of the `cpu` controller; empty when
+// absent.
+struct CpuCgroups {
+  std::string v2;
+  std::string v1;
+};
+CpuCgroups CpuCgroupsOf(std::string_view proc_self_cgroup);
+// The fewest CPUs the group `path` ("/a/b"; "/" for the root, as a container's own
+// namespace names its group) and its ancestors allow, each by `cpus_of_group` (0: no
+// quota, or none known there); 0 when none has a quota.
+unsigned CgroupCpuLimit(std::string_view path,
+                        const std::function<unsigned(std::string_view group)>& cpus_of_group);
 
 // Why this configuration must not start, as a sentence; empty when it may. Refuses
 // --auth none on anything but a loopback address, and half a TLS setup.

@@ -257,7 +257,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threads", config.threads,
                  "HTTP I/O threads, each with an event loop of its own; a connection stays on "
-                 "one. 0: one where this process may use 2 CPUs or fewer, else 2")
+                 "one. 0: one where this process may use 2 CPUs or fewer (its CPU mask, or its "
+                 "cgroup's CPU quota rounded up), else 2")
       ->envname("BATCHQ_GATEWAY_THREADS")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -466,9 +467,9 @@ int main(int argc, char** argv) {
         },
         &connection_metrics);
     spdlog::info(
-        "gateway listening on {}://{}:{}, broker {}, auth {}, {} I/O threads ({} CPUs usable)",
+        "gateway listening on {}://{}:{}, broker {}, auth {}, {} I/O thread{} ({} CPU{} usable)",
         tls ? "https" : "http", config.listen_address, server.port(), config.broker, config.auth,
-        io.size(), usable_cpus);
+        io.size(), io.size() == 1 ? "" : "s", usable_cpus, usable_cpus == 1 ? "" : "s");
     if (!config.ready_file.empty()) {
       const std::string tmp = config.ready_file + ".tmp";
       std::ofstream(tmp) << "{\"port\":" << server.port() << "}\n";

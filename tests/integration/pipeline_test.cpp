@@ -17,6 +17,7 @@
 #include <boost/scope_exit.hpp>
 
 #include "common/json_writer.h"
+#include "gateway/gateway_config.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -725,14 +726,50 @@ TEST(PipelineTest, TheGatewayRunsOneIoThreadWhereItMayUseTwoCpusOrFewer) {
     Stack stack(StackOptions{.workers = 0});
     ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
     EXPECT_EQ(ThreadNames(stack.gateway().pid()).count("io-1"), 0u);
-    EXPECT_NE(stack.Logs().find("1 I/O threads (1 CPUs usable)"), std::string::npos)
-        << stack.Logs();
+    EXPECT_NE(stack.Logs().find("1 I/O thread (1 CPU usable)"), std::string::npos) << stack.Logs();
   }
   // Told, it runs as many as it is told, on any host.
   Stack stack(StackOptions{.workers = 0, .gateway_args = {"--threads", "3"}});
   ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
   const auto names = ThreadNames(stack.gateway().pid());
   EXPECT_EQ(names.count("io-1") + names.count("io-2"), 2u);
+}
+
+// A CPU quota counts as its CPUs: in a cgroup allowed one CPU, the gateway says it may use
+// one. A real group of cgroup v1's cpu controller (as this kind of host, and Docker on
+// such hosts, have it) holds the thread that starts the stack; its processes inherit it.
+// Skips where no such group can be made (a cgroup v2 host, or not root); the v2 files
+// are read by the same walk (GatewayConfigTest).
+TEST(PipelineTest, TheGatewayCountsACgroupCpuQuotaAsItsCpus) {
+  std::ifstream proc("/proc/self/cgroup");
+  const std::string text{std::istreambuf_iterator<char>(proc), std::istreambuf_iterator<char>()};
+  const std::string v1 = CpuCgroupsOf(text).v1;
+  const std::filesystem::path mount = "/sys/fs/cgroup/cpu";
+  if (v1.empty() || !std::filesystem::exists(mount / "cpu.cfs_quota_us")) {
+    GTEST_SKIP() << "no cgroup v1 cpu hierarchy here";
+  }
+  // A container sees its own group at the mount's root.
+  std::filesystem::path parent = mount / v1.substr(1);
+  if (!std::filesystem::exists(parent / "tasks")) parent = mount;
+  const std::filesystem::path group = parent / fmt::format("batchq-test-{}", getpid());
+  std::error_code made;
+  if (!std::filesystem::create_directory(group, made)) {
+    GTEST_SKIP() << "cannot make a cpu cgroup under " << parent << ": " << made.message();
+  }
+  BOOST_SCOPE_EXIT_ALL(&) { std::filesystem::remove(group, made); };
+  auto write = [](const std::filesystem::path& file, const std::string& text) {
+    std::ofstream out(file);
+    out << text << std::flush;
+    return out.good();
+  };
+  ASSERT_TRUE(write(group / "cpu.cfs_period_us", "100000"));
+  ASSERT_TRUE(write(group / "cpu.cfs_quota_us", "100000"));
+  const std::string me = std::to_string(gettid());
+  ASSERT_TRUE(write(group / "tasks", me));
+  BOOST_SCOPE_EXIT_ALL(&) { write(parent / "tasks", me); };
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  EXPECT_NE(stack.Logs().find("(1 CPU usable)"), std::string::npos) << stack.Logs();
 }
 
 }  // namespace
