@@ -48,13 +48,30 @@ std::vector<std::string> MessagesUntilPlainChange(RedisConnection& subscriber, W
   return messages;
 }
 
-TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGivesIt) {
-  Stack stack(StackOptions{.workers = 0});
-  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RoleStores roles(stack);
-  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+// Each test's stack, without workers: the roles' stores, and a subscriber to bq:done under
+// the gateway's ACL user, as the gateway's listener has one. Built in this order.
+struct StoresAndSubscriber {
+  Stack stack{StackOptions{.workers = 0}};
+  const bool ready = stack.WaitReady(0);
+  RoleStores roles{stack};
   RedisConnection subscriber = RoleRedis(stack, "gateway");
-  ASSERT_TRUE(subscriber.Subscribe("bq:done"));
+  const bool subscribed = subscriber.Subscribe("bq:done").has_value();
+};
+
+class CarriedRecordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_TRUE(parts_.ready) << parts_.stack.Logs();
+    ASSERT_TRUE(parts_.subscribed);
+  }
+
+  StoresAndSubscriber parts_;
+  RoleStores& roles = parts_.roles;
+  RedisConnection& subscriber = parts_.subscriber;
+};
+
+TEST_F(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGivesIt) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
 
   // Each byte the escapes must carry, alone in one outcome and all in another; the
   // first job's large input does not keep its record from being carried.
@@ -117,13 +134,8 @@ TEST(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisReadGi
 
 // A batch claimed at write (claim_timing.h) has its start written with its ending: the
 // carried record must hold that start too (worker, batch, attempt), as a read gives it.
-TEST(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) {
-  Stack stack(StackOptions{.workers = 0});
-  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RoleStores roles(stack);
+TEST_F(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) {
   auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
-  RedisConnection subscriber = RoleRedis(stack, "gateway");
-  ASSERT_TRUE(subscriber.Subscribe("bq:done"));
 
   std::vector<NewJob> jobs = {Job("x"), Job("y")};
   ASSERT_TRUE(gateway.Create(jobs));
@@ -171,13 +183,8 @@ TEST(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) {
 // result after a retried first attempt (history, retries, retry_at), one claimed at
 // write from a worker declared lost, and one ended without a blob whose record the start
 // wrote earlier: each carried field must be what a read gives.
-TEST(CarriedRecordTest, EachFieldComesFromTheEndingTheStartOrTheRecordAsARedisReadGivesIt) {
-  Stack stack(StackOptions{.workers = 0});
-  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RoleStores roles(stack);
+TEST_F(CarriedRecordTest, EachFieldComesFromTheEndingTheStartOrTheRecordAsARedisReadGivesIt) {
   auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
-  RedisConnection subscriber = RoleRedis(stack, "gateway");
-  ASSERT_TRUE(subscriber.Subscribe("bq:done"));
 
   std::vector<NewJob> jobs = {Job("x"), Job("y"), Job("z")};
   jobs[0].priority = 7;
