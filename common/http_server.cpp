@@ -1,6 +1,7 @@
 #include "common/http_server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <deque>
 #include <iterator>
@@ -19,6 +20,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "common/http_response_head.h"
 #include "common/json_writer.h"
 #include "common/log_throttle.h"
 
@@ -193,17 +195,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void Write(HttpReply reply) {
     if (reply.stream) return StartStream(std::move(reply));
-    auto res = std::make_shared<http::response<http::string_body>>(
-        static_cast<http::status>(reply.status), version_);
-    res->set(http::field::server, "batchq");
-    res->set(http::field::content_type, reply.content_type);
-    for (auto& [name, value] : reply.headers) res->set(name, value);
-    res->keep_alive(keep_alive_);
-    res->body() = std::move(reply.body);
-    res->prepare_payload();
+    if (!BodyAllowed(reply.status) && !reply.body.empty()) {
+      spdlog::error("a {} reply came with a body; the body is dropped", reply.status);
+      reply.body.clear();
+    }
+    // One response at a time per connection: the head's buffer is reused, and the body
+    // goes as it is, so a large result is not copied again.
+    head_.clear();
+    AppendResponseHead(head_, reply, version_, keep_alive_);
+    body_ = std::move(reply.body);
     Lowest().expires_after(shared_->options.idle_timeout);
-    http::async_write(stream_, *res,
-                      [self = this->shared_from_this(), res](beast::error_code ec, std::size_t) {
+    const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
+    asio::async_write(stream_, buffers,
+                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+                        // Freed, not kept: a large result would stay with an idle connection.
+                        std::string().swap(self->body_);
                         if (ec || !self->keep_alive_) return self->Close();
                         self->served_ = true;
                         self->Read();
@@ -358,6 +364,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = true;
   bool served_ = false;  // answered a request: idle waits use the keep-alive timeout
   unsigned version_ = 11;
+  // A whole reply being written: its head (AppendResponseHead) and its body.
+  std::string head_;
+  std::string body_;
   // A streamed reply's state: chunks waiting, on the connection's thread; bytes sent and not yet
   // written, and whether it ended, from any thread.
   std::deque<std::string> out_;
