@@ -476,7 +476,7 @@ std::string FormatReport(const LoadOptions& options, const LoadReport& r) {
     json.Key("submit_p99_ms").Double(r.submit_p99_ms);
     json.Key("answers").BeginObject();
     for (const auto& [status, n] : r.answers) {
-      json.Key(std::to_string(status)).Int(static_cast<std::int64_t>(n));
+      json.KeyText(std::to_string(status)).Int(static_cast<std::int64_t>(n));
     }
     json.EndObject();
     json.Key("end_to_end_jobs_per_s").Double(r.end_to_end_jobs_per_s);

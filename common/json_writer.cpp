@@ -90,7 +90,16 @@ JsonWriter& JsonWriter::EndArray() {
   return *this;
 }
 
-JsonWriter& JsonWriter::Key(std::string_view key) {
+JsonWriter& JsonWriter::Key(JsonName name) {
+  BeforeValue();
+  out_.push_back('"');
+  out_.append(name.text());
+  out_.append("\":", 2);
+  after_key_ = true;
+  return *this;
+}
+
+JsonWriter& JsonWriter::KeyText(std::string_view key) {
   BeforeValue();
   AppendJsonString(out_, key);
   out_.push_back(':');

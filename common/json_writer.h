@@ -3,6 +3,7 @@
 // parses; this covers the output side (escaping, commas) without a DOM.
 // Not thread-safe; one writer builds one document.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,13 +16,39 @@ namespace batchq {
 // Appends `text` as a quoted JSON string, escaping quotes, backslashes and control bytes.
 void AppendJsonString(std::string& out, std::string_view text);
 
+// Whether `text` goes into JSON as it is, between quotes: no quote, backslash or
+// control byte.
+constexpr bool IsPlainJsonText(std::string_view text) {
+  for (const char c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+// The name of a field in batchq's own JSON, written as it is. Made from a string literal
+// at compile time, which refuses a name JSON would need escaped, so that Key() need not
+// look at its bytes again: answers write two dozen names each.
+class JsonName {
+ public:
+  template <std::size_t N>
+  consteval JsonName(const char (&name)[N]) : text_(name, N - 1) {           // NOLINT: implicit
+    if (!IsPlainJsonText(text_)) throw "a JSON name must need no escaping";  // fails the build
+  }
+  std::string_view text() const { return text_; }
+
+ private:
+  std::string_view text_;
+};
+
 class JsonWriter {
  public:
   JsonWriter& BeginObject();
   JsonWriter& EndObject();
   JsonWriter& BeginArray();
   JsonWriter& EndArray();
-  JsonWriter& Key(std::string_view key);
+  JsonWriter& Key(JsonName name);
+  // A key that is data (a header's name, a count's label): escaped as any string.
+  JsonWriter& KeyText(std::string_view key);
   JsonWriter& String(std::string_view value);
   JsonWriter& Int(std::int64_t value);
   JsonWriter& Double(double value);

@@ -141,7 +141,7 @@ std::string RenderApiBatch(std::span<const ApiSubResponse> responses) {
     if (!reply.headers.empty() || !is_json) {
       json.Key("headers").BeginObject();
       if (!is_json) json.Key("Content-Type").String(reply.content_type);
-      for (const auto& [name, value] : reply.headers) json.Key(name).String(value);
+      for (const auto& [name, value] : reply.headers) json.KeyText(name).String(value);
       json.EndObject();
     }
     if (reply.body.empty()) {

@@ -25,6 +25,23 @@ TEST(JsonWriterTest, WritesNestedValuesWithCommas) {
   EXPECT_EQ(json.str(), R"({"a":1,"b":["x",true,null],"c":{"d":2},"e":0.5})");
 }
 
+TEST(JsonWriterTest, WritesANameAsItIsAndAKeyThatIsDataEscaped) {
+  JsonWriter json;
+  json.BeginObject().Key("status").String("ok").KeyText("x\"y\n").Int(2).EndObject();
+  EXPECT_EQ(json.str(), R"({"status":"ok","x\"y\n":2})");
+}
+
+TEST(JsonWriterTest, ANameIsPlainTextOnlyWithoutQuotesBackslashesOrControlBytes) {
+  // The rule JsonName's constructor applies when the build compiles each name.
+  EXPECT_TRUE(IsPlainJsonText("finished_at"));
+  EXPECT_TRUE(IsPlainJsonText("Retry-After é"));
+  EXPECT_TRUE(IsPlainJsonText(""));
+  for (const char* bad : {"a\"b", "a\\b", "a\nb", "\x1f", "tab\t"}) {
+    EXPECT_FALSE(IsPlainJsonText(bad)) << bad;
+  }
+  static_assert(IsPlainJsonText("id") && !IsPlainJsonText("i\"d"));
+}
+
 TEST(JsonWriterTest, EscapesQuotesBackslashesAndControlBytes) {
   std::string out;
   AppendJsonString(out, std::string("a\"b\\c\n\x01") + "é");
