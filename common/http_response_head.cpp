@@ -11,7 +11,13 @@ namespace batchq {
 namespace {
 
 // A CR or LF would end the field early and let what follows pass for more headers.
-bool SafeInHeader(std::string_view text) { return text.find_first_of("\r\n") == text.npos; }
+// A plain loop: find_first_of calls memchr once per byte of the text.
+bool SafeInHeader(std::string_view text) {
+  for (const char c : text) {
+    if (c == '\r' || c == '\n') return false;
+  }
+  return true;
+}
 
 void AppendField(std::string& out, std::string_view name, std::string_view value) {
   if (!SafeInHeader(name) || !SafeInHeader(value)) return;
