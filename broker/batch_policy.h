@@ -39,6 +39,7 @@
 #include "broker/cost_model.h"
 #include "broker/monotonic_time.h"
 #include "common/error.h"
+#include "common/string_view_hash.h"
 #include "common/type_settings.h"
 
 namespace batchq {
@@ -87,14 +88,6 @@ struct TenantLimits {
   // Most bytes of input queued over all types: what a tenant may make Redis and the
   // broker hold for it; 0: no cap.
   std::uint64_t max_queued_bytes = 0;
-};
-
-// Hashes std::string and std::string_view alike, for lookups without a copy.
-struct StringViewHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view text) const {
-    return std::hash<std::string_view>{}(text);
-  }
 };
 
 // Batch sizes are counted in power-of-two buckets: bucket 0 holds size 1, bucket i

@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "common/job_record.h"
+#include "common/string_view_hash.h"
 
 namespace batchq {
 
@@ -53,15 +54,10 @@ class RecentEndings {
   // Drops the oldest while they are older than `hold` or past a bound. Under the lock.
   void Trim(Clock::time_point now);
 
-  // Looked up by a view of the id, without making a string of it.
-  struct IdHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
-  };
-
   const Limits limits_;
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Kept, IdHash, std::equal_to<>> by_id_;
+  // Looked up by a view of the id, without making a string of it.
+  std::unordered_map<std::string, Kept, StringViewHash, std::equal_to<>> by_id_;
   // Oldest first, with the time each was kept: an id kept again appears twice, and an
   // entry that no longer matches by_id_'s time is skipped.
   std::deque<std::pair<std::string, Clock::time_point>> order_;

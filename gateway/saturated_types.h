@@ -16,6 +16,7 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "common/string_view_hash.h"
 #include "common/wire.h"
 
 namespace batchq {
@@ -39,15 +40,9 @@ class SaturatedTypes {
     std::uint64_t status_seq = 0;
     Refusal refusal;
   };
-  // Looked up by string_view: a check on every submit allocates nothing.
-  struct TypeHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view type) const {
-      return std::hash<std::string_view>{}(type);
-    }
-  };
   mutable std::mutex mutex_;
-  std::unordered_map<std::string, Marked, TypeHash, std::equal_to<>> marks_;
+  // Looked up by string_view: a check on every submit allocates nothing.
+  std::unordered_map<std::string, Marked, StringViewHash, std::equal_to<>> marks_;
 };
 
 }  // namespace batchq
