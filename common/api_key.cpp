@@ -89,7 +89,7 @@ bool IsUsable(const KeyRecord& key, WallMicros now) {
   return key.expires.count() == 0 || now < key.expires;
 }
 
-std::optional<KeyText> ParseKeyText(std::string_view text) {
+std::optional<KeyTextView> ParseKeyTextView(std::string_view text) {
   if (!text.starts_with(kKeyPrefix)) return std::nullopt;
   text.remove_prefix(kKeyPrefix.size());
   if (text.size() != kIdBytes * 2 + 1 + kSecretBytes * 2 || text[kIdBytes * 2] != '_') {
@@ -98,7 +98,13 @@ std::optional<KeyText> ParseKeyText(std::string_view text) {
   const std::string_view id = text.substr(0, kIdBytes * 2);
   const std::string_view secret = text.substr(kIdBytes * 2 + 1);
   if (!IsLowerHex(id) || !IsLowerHex(secret)) return std::nullopt;
-  return KeyText{std::string(id), std::string(secret)};
+  return KeyTextView{id, secret};
+}
+
+std::optional<KeyText> ParseKeyText(std::string_view text) {
+  const auto parts = ParseKeyTextView(text);
+  if (!parts) return std::nullopt;
+  return KeyText{std::string(parts->id), std::string(parts->secret)};
 }
 
 KeyText NewKeyText() { return KeyText{RandomHex(kIdBytes), RandomHex(kSecretBytes)}; }

@@ -64,8 +64,14 @@ struct KeyText {
   std::string id;
   std::string secret;
 };
+// The same parts as views into the text it was split from.
+struct KeyTextView {
+  std::string_view id;
+  std::string_view secret;
+};
 // Splits "bq_<id>_<secret>"; nullopt when the text has another shape.
 std::optional<KeyText> ParseKeyText(std::string_view text);
+std::optional<KeyTextView> ParseKeyTextView(std::string_view text);
 // A new key with a random id and secret. Throws std::runtime_error if the system has
 // no randomness to give (a start-up failure, never normal operation).
 KeyText NewKeyText();

@@ -5,10 +5,12 @@
 // that time; unknown ids are cached too, in a bounded table. When a lookup fails
 // (Redis is down), a record seen before is used as last known, otherwise the request
 // is refused as unavailable. Static keys (the bootstrap admin key from a file) are
-// known without Redis. Time is an argument. Thread-safe.
+// known without Redis. A secret is hashed once per key (`ProvenSecrets`); later
+// requests compare it in constant time. Time is an argument. Thread-safe.
 
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -18,7 +20,9 @@
 
 #include "common/api_key.h"
 #include "common/error.h"
+#include "common/string_view_hash.h"
 #include "gateway/caller.h"
+#include "gateway/proven_secrets.h"
 
 namespace batchq {
 
@@ -46,27 +50,32 @@ class KeyAuthenticator {
                                                    Clock::time_point now, WallMicros wall_now);
 
  private:
+  // Shared, not copied, by the requests that read it; null for an unknown id.
+  using RecordPtr = std::shared_ptr<const KeyRecord>;
   struct Entry {
-    std::optional<KeyRecord> record;
+    RecordPtr record;
     Clock::time_point fetched{};
   };
   // Authenticate with lookups allowed, or AuthenticateCached without.
   std::optional<Result<Caller>> Check(std::string_view authorization, Clock::time_point now,
                                       WallMicros wall_now, bool may_look_up);
   // The record if it is static or freshly cached, else nullopt (an unknown id is a
-  // cached empty record). `stale` gets a cached entry that is too old.
-  std::optional<std::optional<KeyRecord>> Known(const std::string& id, Clock::time_point now,
-                                                std::optional<Entry>* stale);
-  Result<std::optional<KeyRecord>> Find(const std::string& id, Clock::time_point now);
-  // The static key of that id, or null.
-  const KeyRecord* Static(std::string_view id) const;
+  // cached null record). `stale` gets a cached entry that is too old.
+  std::optional<RecordPtr> Known(std::string_view id, Clock::time_point now,
+                                 std::optional<Entry>* stale);
+  Result<RecordPtr> Find(std::string_view id, Clock::time_point now);
+  // Whether `secret` hashes to the record's stored hash, proven now or before.
+  bool SecretProven(const KeyRecord& record, std::string_view secret);
+  // The static key of that id, or nullopt.
+  std::optional<RecordPtr> Static(std::string_view id) const;
   bool Fresh(const Entry& entry, Clock::time_point now) const;
 
   const Options options_;
   const Lookup lookup_;
-  const std::vector<KeyRecord> static_keys_;
+  const std::vector<RecordPtr> static_keys_;
+  ProvenSecrets proven_;
   std::mutex mutex_;  // guards cache_
-  std::unordered_map<std::string, Entry> cache_;
+  std::unordered_map<std::string, Entry, StringViewHash, std::equal_to<>> cache_;
 };
 
 }  // namespace batchq

@@ -18,6 +18,10 @@ TEST(ApiKeyTest, KeysAreRandomWellFormedAndParseBack) {
     ASSERT_TRUE(parsed) << text;
     EXPECT_EQ(parsed->id, key.id);
     EXPECT_EQ(parsed->secret, key.secret);
+    const auto view = ParseKeyTextView(text);
+    ASSERT_TRUE(view);
+    EXPECT_EQ(view->id.data(), text.data() + 3) << "a view into the text, after bq_";
+    EXPECT_EQ(view->secret, key.secret);
     EXPECT_TRUE(seen.insert(text).second) << "a key repeated";
   }
   EXPECT_FALSE(ParseKeyText(""));

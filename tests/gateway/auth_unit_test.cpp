@@ -6,6 +6,7 @@
 #include "gateway/gateway_config.h"
 #include "gateway/key_authenticator.h"
 #include "gateway/key_json.h"
+#include "gateway/proven_secrets.h"
 #include "gateway/rate_limiter.h"
 #include "gateway/route_scope.h"
 
@@ -171,6 +172,71 @@ TEST_F(KeyAuthenticatorTest, AuthenticateCachedAnswersExactlyWhenAuthenticateWou
     ASSERT_FALSE(*answer) << malformed;
     EXPECT_EQ(answer->error().code, ErrorCode::kUnauthenticated) << malformed;
   }
+}
+
+TEST_F(KeyAuthenticatorTest, AProvenSecretLetsNoOtherSecretIn) {
+  KeyText wrong = text_;
+  wrong.secret[5] = wrong.secret[5] == '0' ? '1' : '0';
+  for (int round = 0; round < 2; ++round) {
+    ASSERT_TRUE(Authenticate(Header())) << round;
+    auto refused = Authenticate("Bearer " + FormatKeyText(wrong));
+    ASSERT_FALSE(refused) << round;
+    EXPECT_EQ(refused.error().code, ErrorCode::kUnauthenticated);
+    auto cached =
+        auth_.AuthenticateCached("Bearer " + FormatKeyText(wrong), now_, WallMicros(1'000'000));
+    ASSERT_TRUE(cached);
+    EXPECT_FALSE(*cached) << "from the cache, after the right secret was proven";
+  }
+}
+
+TEST_F(KeyAuthenticatorTest, AKeyWhoseStoredHashChangesIsCheckedAgain) {
+  ASSERT_TRUE(Authenticate(Header()));
+  // The same id with another secret, as if its record were replaced.
+  const KeyText renewed{text_.id, NewKeyText().secret};
+  table_[text_.id].secret_sha256 = Sha256Hex(renewed.secret);
+  now_ += 500ms;
+  EXPECT_FALSE(Authenticate(Header())) << "the secret proven before no longer matches";
+  EXPECT_TRUE(Authenticate("Bearer " + FormatKeyText(renewed)));
+  EXPECT_FALSE(Authenticate(Header()));
+}
+
+TEST_F(KeyAuthenticatorTest, ARevokedKeyIsRefusedThoughItsSecretWasProven) {
+  ASSERT_TRUE(Authenticate(Header()));
+  ASSERT_TRUE(Authenticate(Header()));
+  table_[text_.id].revoked = true;
+  now_ += 500ms;
+  EXPECT_FALSE(Authenticate(Header()));
+}
+
+TEST(ProvenSecretsTest, HoldsASecretOnlyWithItsIdAndTheHashItWasProvenAgainst) {
+  ProvenSecrets proven(10);
+  const std::string secret(64, 'a');
+  const std::string hash = Sha256Hex(secret);
+  EXPECT_FALSE(proven.Holds("id1", secret, hash)) << "nothing proven yet";
+  proven.Add("id1", secret, hash);
+  EXPECT_TRUE(proven.Holds("id1", secret, hash));
+  std::string other = secret;
+  other.back() = 'b';
+  EXPECT_FALSE(proven.Holds("id1", other, hash)) << "another secret";
+  EXPECT_FALSE(proven.Holds("id1", secret.substr(1), hash)) << "a shorter one";
+  EXPECT_FALSE(proven.Holds("id1", secret, Sha256Hex(other))) << "another stored hash";
+  EXPECT_FALSE(proven.Holds("id2", secret, hash)) << "another key";
+  proven.Add("id1", other, Sha256Hex(other));
+  EXPECT_TRUE(proven.Holds("id1", other, Sha256Hex(other)));
+  EXPECT_FALSE(proven.Holds("id1", secret, hash)) << "one secret per key: the latest";
+}
+
+TEST(ProvenSecretsTest, IsEmptiedWhenItWouldGrowPastItsBound) {
+  ProvenSecrets proven(3);
+  const std::string secret(64, 'c');
+  const std::string hash = Sha256Hex(secret);
+  for (const char* id : {"a", "b", "c"}) proven.Add(id, secret, hash);
+  for (const char* id : {"a", "b", "c"}) EXPECT_TRUE(proven.Holds(id, secret, hash)) << id;
+  proven.Add("a", secret, hash);  // already there: nothing grows
+  EXPECT_TRUE(proven.Holds("c", secret, hash));
+  proven.Add("d", secret, hash);
+  EXPECT_TRUE(proven.Holds("d", secret, hash));
+  for (const char* id : {"a", "b", "c"}) EXPECT_FALSE(proven.Holds(id, secret, hash)) << id;
 }
 
 TEST(RateLimiterTest, ABucketAllowsItsBurstThenRefillsAtTheRate) {

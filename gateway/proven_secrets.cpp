@@ -1,0 +1,38 @@
+#include "gateway/proven_secrets.h"
+
+#include <openssl/crypto.h>
+
+namespace batchq {
+namespace {
+
+// Constant time in the bytes' values; the sizes are not secret (a secret's is fixed).
+bool SameBytes(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace
+
+bool ProvenSecrets::Holds(std::string_view id, std::string_view secret,
+                          std::string_view stored_sha256_hex) const {
+  std::lock_guard lock(mutex_);
+  const auto it = by_id_.find(id);
+  if (it == by_id_.end()) return false;
+  // Both compared, whatever the first gives, so the time tells nothing of either.
+  const bool same_hash = SameBytes(it->second.stored_sha256_hex, stored_sha256_hex);
+  const bool same_secret = SameBytes(it->second.secret, secret);
+  return same_hash && same_secret;
+}
+
+void ProvenSecrets::Add(std::string_view id, std::string_view secret,
+                        std::string_view stored_sha256_hex) {
+  std::lock_guard lock(mutex_);
+  const auto it = by_id_.find(id);
+  if (it != by_id_.end()) {
+    it->second = Proof{std::string(secret), std::string(stored_sha256_hex)};
+    return;
+  }
+  if (by_id_.size() >= max_entries_) by_id_.clear();
+  by_id_.emplace(std::string(id), Proof{std::string(secret), std::string(stored_sha256_hex)});
+}
+
+}  // namespace batchq
