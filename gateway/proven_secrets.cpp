@@ -17,10 +17,10 @@ bool ProvenSecrets::Holds(std::string_view id, std::string_view secret,
   std::lock_guard lock(mutex_);
   const auto it = by_id_.find(id);
   if (it == by_id_.end()) return false;
-  // Both compared, whatever the first gives, so the time tells nothing of either.
-  const bool same_hash = SameBytes(it->second.stored_sha256_hex, stored_sha256_hex);
+  // Only the secret comes from the caller, so only its comparison must take the same
+  // time whatever the bytes; both hashes are the server's own.
   const bool same_secret = SameBytes(it->second.secret, secret);
-  return same_hash && same_secret;
+  return same_secret && it->second.stored_sha256_hex == stored_sha256_hex;
 }
 
 void ProvenSecrets::Add(std::string_view id, std::string_view secret,
