@@ -38,7 +38,7 @@ void AppendJsonString(std::string& out, std::string_view text) {
   std::size_t run = 0;
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto byte = static_cast<unsigned char>(text[i]);
-    if (byte >= 0x20 && byte != '"' && byte != '\\') continue;
+    if (IsPlainJsonByte(byte)) continue;
     out.append(text.data() + run, i - run);
     run = i + 1;
     if (const char* escape = EscapeOf(byte)) {

@@ -16,11 +16,16 @@ namespace batchq {
 // Appends `text` as a quoted JSON string, escaping quotes, backslashes and control bytes.
 void AppendJsonString(std::string& out, std::string_view text);
 
-// Whether `text` goes into JSON as it is, between quotes: no quote, backslash or
-// control byte.
+// Whether a byte goes into a JSON string as it is: not a quote, backslash or control
+// byte. The one rule AppendJsonString and IsPlainJsonText both follow.
+constexpr bool IsPlainJsonByte(unsigned char byte) {
+  return byte >= 0x20 && byte != '"' && byte != '\\';
+}
+
+// Whether `text` goes into JSON as it is, between quotes.
 constexpr bool IsPlainJsonText(std::string_view text) {
   for (const char c : text) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == '"' || c == '\\') return false;
+    if (!IsPlainJsonByte(static_cast<unsigned char>(c))) return false;
   }
   return true;
 }
