@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <stdexcept>
+
 namespace batchq {
 
 namespace {
@@ -58,35 +60,44 @@ void JsonWriter::BeforeValue() {
     after_key_ = false;
     return;
   }
-  if (!has_items_.empty()) {
-    if (has_items_.back()) out_.push_back(',');
-    has_items_.back() = true;
+  if (depth_ > 0) {
+    const std::uint64_t bit = std::uint64_t{1} << (depth_ - 1);
+    if ((has_items_ & bit) != 0) out_.push_back(',');
+    has_items_ |= bit;
   }
 }
 
-JsonWriter& JsonWriter::BeginObject() {
+void JsonWriter::Open(char bracket) {
+  if (depth_ == kMaxDepth) throw std::logic_error("JsonWriter: containers nested too deep");
   BeforeValue();
-  out_.push_back('{');
-  has_items_.push_back(false);
+  out_.push_back(bracket);
+  has_items_ &= ~(std::uint64_t{1} << depth_);
+  ++depth_;
+}
+
+void JsonWriter::Close(char bracket) {
+  if (depth_ == 0) throw std::logic_error("JsonWriter: a container closed that was not open");
+  out_.push_back(bracket);
+  --depth_;
+}
+
+JsonWriter& JsonWriter::BeginObject() {
+  Open('{');
   return *this;
 }
 
 JsonWriter& JsonWriter::EndObject() {
-  out_.push_back('}');
-  has_items_.pop_back();
+  Close('}');
   return *this;
 }
 
 JsonWriter& JsonWriter::BeginArray() {
-  BeforeValue();
-  out_.push_back('[');
-  has_items_.push_back(false);
+  Open('[');
   return *this;
 }
 
 JsonWriter& JsonWriter::EndArray() {
-  out_.push_back(']');
-  has_items_.pop_back();
+  Close(']');
   return *this;
 }
 

@@ -47,6 +47,14 @@ class JsonName {
 
 class JsonWriter {
  public:
+  // Containers may nest this deep; deeper is a bug of the caller (std::logic_error).
+  static constexpr int kMaxDepth = 64;
+
+  JsonWriter() = default;
+  // Reserves `capacity` bytes up front: an answer grown from empty was copied to a
+  // larger buffer six or seven times.
+  explicit JsonWriter(std::size_t capacity) { out_.reserve(capacity); }
+
   JsonWriter& BeginObject();
   JsonWriter& EndObject();
   JsonWriter& BeginArray();
@@ -67,9 +75,14 @@ class JsonWriter {
 
  private:
   void BeforeValue();
+  void Open(char bracket);
+  void Close(char bracket);
 
   std::string out_;
-  std::vector<bool> has_items_;  // one entry per open container
+  // Bit i: the container open at depth i + 1 has an item. Bits, not a vector<bool>,
+  // which allocated on every answer's first container.
+  std::uint64_t has_items_ = 0;
+  int depth_ = 0;
   bool after_key_ = false;
 };
 

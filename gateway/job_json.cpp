@@ -57,7 +57,10 @@ void WriteHistory(JsonWriter& json, std::string_view lines) {
 }  // namespace
 
 std::string RenderJob(const JobRecord& record) {
-  JsonWriter json;
+  // A finished job's fields take about 600 bytes besides these four.
+  constexpr std::size_t kFieldsBytes = 768;
+  JsonWriter json(kFieldsBytes + record.result.size() + record.history.size() +
+                  record.error_message.size() + record.callback_url.size());
   WriteJobHead(json, record);
   if (record.status == JobStatus::kSucceeded) {
     json.Key("result").Raw(record.result.empty() ? std::string_view("null") : record.result);

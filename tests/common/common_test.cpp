@@ -25,6 +25,28 @@ TEST(JsonWriterTest, WritesNestedValuesWithCommas) {
   EXPECT_EQ(json.str(), R"({"a":1,"b":["x",true,null],"c":{"d":2},"e":0.5})");
 }
 
+TEST(JsonWriterTest, CommasFollowEachContainerOfADeepNestingAndDeeperIsABug) {
+  // Every level holds a number, then the next level: each level's comma is its own.
+  JsonWriter json(16);
+  std::string expected;
+  for (int level = 0; level < JsonWriter::kMaxDepth; ++level) {
+    json.BeginArray().Int(level);
+    expected += "[" + std::to_string(level) + ",";
+  }
+  expected.pop_back();
+  EXPECT_THROW(json.BeginArray(), std::logic_error);
+  for (int level = 0; level < JsonWriter::kMaxDepth; ++level) {
+    json.EndArray();
+    expected += "]";
+  }
+  EXPECT_THROW(json.EndArray(), std::logic_error);
+  EXPECT_EQ(json.str(), expected);
+  JsonWriter after;  // A container closed, then another opened at the same depth.
+  after.BeginArray().BeginArray().Int(1).EndArray().BeginArray().Int(2).EndArray().EndArray();
+  after.BeginObject().EndObject();
+  EXPECT_EQ(after.str(), "[[1],[2]]{}");
+}
+
 TEST(JsonWriterTest, WritesANameAsItIsAndAKeyThatIsDataEscaped) {
   JsonWriter json;
   json.BeginObject().Key("status").String("ok").KeyText("x\"y\n").Int(2).EndObject();
