@@ -23,11 +23,16 @@ char* PutCountLine(char* at, char kind, std::size_t count) {
 
 }  // namespace
 
+std::size_t RespCommandSize(std::span<const std::string_view> args) {
+  std::size_t size = 3 + DecimalDigits(args.size());
+  for (const std::string_view arg : args) size += 5 + DecimalDigits(arg.size()) + arg.size();
+  return size;
+}
+
 void AppendRespCommand(std::string& out, std::span<const std::string_view> args) {
   // Sized once and written through a pointer: appending piece by piece cost five calls,
   // each with its capacity check, per argument (docs/BENCHMARKS.md).
-  std::size_t size = 3 + DecimalDigits(args.size());
-  for (const std::string_view arg : args) size += 5 + DecimalDigits(arg.size()) + arg.size();
+  const std::size_t size = RespCommandSize(args);
   const std::size_t start = out.size();
   out.resize(start + size);
   char* at = out.data() + start;

@@ -5,12 +5,15 @@
 // and hands hiredis that buffer once; hiredis's own formatter builds each argument
 // through its sds strings, which was a tenth of the gateway's instructions per job.
 
+#include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
 
 namespace batchq {
 
+// The bytes AppendRespCommand appends for `args`: a pipeline sizes its buffer once.
+std::size_t RespCommandSize(std::span<const std::string_view> args);
 // Appends `args` as one RESP command to `out`. Arguments may hold any bytes.
 void AppendRespCommand(std::string& out, std::span<const std::string_view> args);
 

@@ -162,7 +162,9 @@ TEST(RespCommandTest, WritesWhatHiredisFormats) {
       args.push_back(std::move(arg));
     }
     const std::vector<std::string_view> views(args.begin(), args.end());
+    const std::size_t before = ours.size();
     AppendRespCommand(ours, views);
+    EXPECT_EQ(ours.size() - before, RespCommandSize(views)) << "command " << i;
     theirs += hiredis(args);
     ASSERT_EQ(ours, theirs) << "command " << i;
   }
