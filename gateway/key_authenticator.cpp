@@ -45,14 +45,14 @@ std::optional<Result<Caller>> KeyAuthenticator::Check(std::string_view authoriza
   };
   if (!text) return invalid();
   RecordPtr record;
-  if (auto known = Known(text->id, now, nullptr)) {
-    record = std::move(*known);
-  } else if (!may_look_up) {
-    return std::nullopt;
-  } else {
+  if (may_look_up) {
     auto found = Find(text->id, now);
     if (!found) return std::unexpected(found.error());
     record = std::move(*found);
+  } else if (auto known = Known(text->id, now, nullptr)) {
+    record = std::move(*known);
+  } else {
+    return std::nullopt;
   }
   if (!record || !SecretProven(*record, text->secret) || !IsUsable(*record, wall_now)) {
     return invalid();
