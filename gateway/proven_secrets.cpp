@@ -26,13 +26,9 @@ bool ProvenSecrets::Holds(std::string_view id, std::string_view secret,
 void ProvenSecrets::Add(std::string_view id, std::string_view secret,
                         std::string_view stored_sha256_hex) {
   std::lock_guard lock(mutex_);
-  const auto it = by_id_.find(id);
-  if (it != by_id_.end()) {
-    it->second = Proof{std::string(secret), std::string(stored_sha256_hex)};
-    return;
-  }
-  if (by_id_.size() >= max_entries_) by_id_.clear();
-  by_id_.emplace(std::string(id), Proof{std::string(secret), std::string(stored_sha256_hex)});
+  if (by_id_.size() >= max_entries_ && !by_id_.contains(id)) by_id_.clear();
+  by_id_.insert_or_assign(std::string(id),
+                          Proof{std::string(secret), std::string(stored_sha256_hex)});
 }
 
 }  // namespace batchq
