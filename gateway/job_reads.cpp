@@ -77,13 +77,13 @@ JobReads::JobReads(IoThreads& io, Options options, JobStorePort& store, BrokerPo
                    CompletionWaiters& waiters)
     : io_(io), options_(options), store_(store), broker_(broker), waiters_(waiters) {}
 
-HttpReply JobReads::JobReply(const Result<std::optional<JobRecord>>& record, const Caller& caller) {
+HttpReply JobReads::JobReply(const SeenRecord& record, const Caller& caller) {
   if (!record) return Unavailable(record.error());
-  if (!*record || !caller.MaySee(**record)) return ErrorReply(ErrorCode::kNotFound);
+  if (*record == nullptr || !caller.MaySee(**record)) return ErrorReply(ErrorCode::kNotFound);
   return JsonReply(200, RenderJob(**record));
 }
 
-HttpReply JobReads::FinalReply(WaitState& state, const Result<std::optional<JobRecord>>& record) {
+HttpReply JobReads::FinalReply(WaitState& state, const SeenRecord& record) {
   if (!state.unfinished) return JobReply(record, state.caller);
   if (!record || !*record || !IsTerminal((*record)->status)) return std::move(*state.unfinished);
   HttpReply ended = JobReply(record, state.caller);
@@ -95,26 +95,33 @@ HttpReply JobReads::FinalReply(WaitState& state, const Result<std::optional<JobR
 
 namespace {
 
+using SeenRecord = JobReads::SeenRecord;
+
 // A record as the caller may see it: another tenant's job reads as no job. Reads and
 // carried records both pass through here.
-Result<std::optional<JobRecord>> SeenAs(JobRecord record, const Caller& caller) {
-  if (!caller.MaySee(record)) return std::optional<JobRecord>();
-  return std::optional<JobRecord>(std::move(record));
+SeenRecord SeenAs(const JobRecord& record, const Caller& caller) {
+  return caller.MaySee(record) ? &record : nullptr;
 }
 
-// The one record of a read of one id, as the caller may see it.
-Result<std::optional<JobRecord>> OneVisible(JobReadPort::Records records, const Caller& caller) {
+// The one record of a read of one id, as the caller may see it: a view into `records`.
+SeenRecord OneVisible(const JobReadPort::Records& records, const Caller& caller) {
   if (!records) return std::unexpected(records.error());
-  if (records->empty() || !records->front()) return std::optional<JobRecord>();
-  return SeenAs(std::move(*records->front()), caller);
+  if (records->empty() || !records->front()) return nullptr;
+  return SeenAs(*records->front(), caller);
+}
+
+// A view of one read's answer, for JobReply.
+SeenRecord ViewOf(const Result<std::optional<JobRecord>>& record) {
+  if (!record) return std::unexpected(record.error());
+  return *record ? &**record : nullptr;
 }
 
 }  // namespace
 
 Result<std::optional<JobRecord>> JobReads::Visible(std::string_view id, const Caller& caller) {
   auto record = store_.Get(id);
-  if (!record || !*record) return record;
-  return SeenAs(std::move(**record), caller);
+  if (record && *record && !caller.MaySee(**record)) return std::optional<JobRecord>();
+  return record;
 }
 
 void JobReads::Get(std::string id, std::string_view query, const Caller& caller, Respond respond) {
@@ -202,9 +209,9 @@ void JobReads::Wait(std::shared_ptr<WaitState> state, std::chrono::milliseconds 
     if (options_.first_reads_made != nullptr) options_.first_reads_made->Increment();
   }
   ReadRecords({state->id}, [this, state, wait_for](JobReadPort::Records records) {
-    auto record = OneVisible(std::move(records), state->caller);
-    asio::post(state->executor, [this, state, wait_for, record = std::move(record)]() mutable {
+    asio::post(state->executor, [this, state, wait_for, records = std::move(records)] {
       if (state->finished) return;  // a notice answered it already
+      const SeenRecord record = OneVisible(records, state->caller);
       const bool waiting =
           record && *record && wait_for.count() > 0 && !IsTerminal((*record)->status);
       if (waiting) return ArmTimer(state, wait_for);
@@ -225,9 +232,9 @@ void JobReads::FinishWait(const std::shared_ptr<WaitState>& state,
   // The notice carried the ended record: nothing to read.
   if (ended) return state->respond(FinalReply(*state, SeenAs(*ended, state->caller)));
   ReadRecords({state->id}, [state](JobReadPort::Records records) {
-    auto record = OneVisible(std::move(records), state->caller);
-    asio::post(state->executor,
-               [state, record = std::move(record)] { state->respond(FinalReply(*state, record)); });
+    asio::post(state->executor, [state, records = std::move(records)] {
+      state->respond(FinalReply(*state, OneVisible(records, state->caller)));
+    });
   });
 }
 
@@ -381,7 +388,7 @@ void JobReads::List(std::string_view query, const Caller& caller, Respond respon
 
 void JobReads::GetResult(const std::string& id, const Caller& caller, Respond respond) {
   auto record = Visible(id, caller);
-  if (!record || !*record) return respond(JobReply(record, caller));
+  if (!record || !*record) return respond(JobReply(ViewOf(record), caller));
   const JobRecord& job = **record;
   if (job.status != JobStatus::kSucceeded) {
     return respond(ErrorReply(ErrorCode::kNoResult, fmt::format("The job is {} and has no result.",
@@ -397,7 +404,7 @@ void JobReads::GetResult(const std::string& id, const Caller& caller, Respond re
 void JobReads::Cancel(const std::string& id, const Caller& caller, Respond respond) {
   // The tenant is checked first; it never changes, so the check cannot go stale.
   if (auto visible = Visible(id, caller); !visible || !*visible) {
-    return respond(JobReply(visible, caller));
+    return respond(JobReply(ViewOf(visible), caller));
   }
   JobStatus current = JobStatus::kQueued;
   auto outcome =

@@ -78,6 +78,11 @@ class JobReads {
   void GetResult(const std::string& id, const Caller& caller, Respond respond);
   void Cancel(const std::string& id, const Caller& caller, Respond respond);
 
+  // A job's record as a caller may see it: a view of a record held elsewhere (a read's
+  // answer, an ended record a notice carried), so answering copies no record; null when
+  // there is no such job or the caller may not see it.
+  using SeenRecord = Result<const JobRecord*>;
+
  private:
   struct WaitState;
   struct BatchWaitState;
@@ -111,9 +116,9 @@ class JobReads {
   static HttpReply BatchReply(BatchWaitState& state,
                               const Result<std::vector<std::optional<JobRecord>>>& records);
   // What a finished wait answers: the job, or the submit's 202 if it has not ended.
-  static HttpReply FinalReply(WaitState& state, const Result<std::optional<JobRecord>>& record);
+  static HttpReply FinalReply(WaitState& state, const SeenRecord& record);
   // The job's JSON, 404 or 503, from one read of the store.
-  static HttpReply JobReply(const Result<std::optional<JobRecord>>& record, const Caller& caller);
+  static HttpReply JobReply(const SeenRecord& record, const Caller& caller);
   // The record if the caller may see it: another tenant's job reads as no job.
   Result<std::optional<JobRecord>> Visible(std::string_view id, const Caller& caller);
 

@@ -75,7 +75,7 @@ std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, const std::s
   jobs.reserve(items.size());
   for (std::size_t i = 0; i < items.size(); ++i) {
     if (!items[i]) continue;
-    NewJob job;
+    NewJob& job = jobs.emplace_back();
     job.id = NewJobId();
     job.type = std::move(items[i]->type);
     job.tenant = tenant;
@@ -86,7 +86,6 @@ std::vector<NewJob> NewJobs(std::vector<Result<JobRequest>>& items, const std::s
     SetRetries(job, *items[i], status);
     job.callback_url = std::move(items[i]->callback_url);
     if (!job.callback_url.empty()) job.webhook_key = key_id;
-    jobs.push_back(std::move(job));
     item_of_job.push_back(i);
   }
   return jobs;
