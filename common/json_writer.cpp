@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+#include <cstring>
 #include <stdexcept>
 
 namespace batchq {
@@ -32,17 +34,37 @@ const char* EscapeOf(unsigned char byte) {
 
 }  // namespace
 
+std::size_t PlainJsonPrefix(std::string_view text) {
+  // A word's bytes are tested all at once (the zero-byte tests of "Bit Twiddling Hacks"):
+  // `(v - 0x01..) & ~v & 0x80..` is nonzero exactly when some byte of v is zero, and
+  // `(w - 0x20..) & ~w & 0x80..` when some byte of w is below 0x20. Whether a word holds
+  // such a byte is exact; which one is found a byte at a time.
+  constexpr std::uint64_t kOnes = 0x0101010101010101;
+  constexpr std::uint64_t kHigh = 0x8080808080808080;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word;
+    std::memcpy(&word, text.data() + i, sizeof word);
+    const std::uint64_t quote = word ^ (kOnes * '"');
+    const std::uint64_t backslash = word ^ (kOnes * '\\');
+    const std::uint64_t found = ((word - kOnes * 0x20) & ~word) | ((quote - kOnes) & ~quote) |
+                                ((backslash - kOnes) & ~backslash);
+    if ((found & kHigh) != 0) break;
+  }
+  while (i < text.size() && IsPlainJsonByte(static_cast<unsigned char>(text[i]))) ++i;
+  return i;
+}
+
 void AppendJsonString(std::string& out, std::string_view text) {
   static constexpr char kHex[] = "0123456789abcdef";
   out.push_back('"');
   // Runs of bytes that need no escape (nearly every byte of ids, keys and results) are
-  // appended whole, not a byte at a time: this runs for every string of every answer.
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto byte = static_cast<unsigned char>(text[i]);
-    if (IsPlainJsonByte(byte)) continue;
-    out.append(text.data() + run, i - run);
-    run = i + 1;
+  // appended whole, not a byte at a time.
+  while (true) {
+    const std::size_t plain = PlainJsonPrefix(text);
+    out.append(text.data(), plain);
+    if (plain == text.size()) break;
+    const auto byte = static_cast<unsigned char>(text[plain]);
     if (const char* escape = EscapeOf(byte)) {
       out += escape;
     } else {
@@ -50,8 +72,8 @@ void AppendJsonString(std::string& out, std::string_view text) {
       out.push_back(kHex[byte >> 4]);
       out.push_back(kHex[byte & 0xF]);
     }
+    text.remove_prefix(plain + 1);
   }
-  out.append(text.data() + run, text.size() - run);
   out.push_back('"');
 }
 

@@ -109,6 +109,28 @@ TEST(JsonWriterTest, EscapesEveryByteAsTheByteAtATimeRuleSays) {
   }
 }
 
+TEST(JsonWriterTest, APlainPrefixEndsAtTheFirstByteTheRuleEscapesWhereverItSits) {
+  // Every byte value at every place of three words and a tail, among plain bytes that
+  // sit next to the escaped ones (0x1f's neighbours, '"' and '\\' and theirs, UTF-8).
+  const std::string filler =
+      "\x20!#[]\x7f\x80\xff\xc3\xa9"
+      "a";
+  for (std::size_t length : {0u, 1u, 7u, 8u, 9u, 23u, 24u, 29u}) {
+    std::string text;
+    for (std::size_t i = 0; i < length; ++i) text.push_back(filler[i % filler.size()]);
+    ASSERT_EQ(PlainJsonPrefix(text), length);
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int value = 0; value < 256; ++value) {
+        std::string probe = text;
+        probe[at] = static_cast<char>(value);
+        const bool plain = IsPlainJsonByte(static_cast<unsigned char>(value));
+        ASSERT_EQ(PlainJsonPrefix(probe), plain ? length : at)
+            << length << " " << at << " " << value;
+      }
+    }
+  }
+}
+
 TEST(WallClockTest, FormatRfc3339AgreesWithGmtime) {
   const auto reference = [](std::int64_t micros) {
     const std::time_t seconds = micros / 1'000'000;
