@@ -15,9 +15,10 @@ void WriteJobHead(JsonWriter& json, const JobRecord& record) {
   json.Key("priority").Int(record.priority);
   json.Key("attempts").Int(record.attempts);
   if (record.timeout_ms > 0) json.Key("timeout_ms").Int(record.timeout_ms);
-  json.Key("created_at").String(FormatRfc3339(record.created));
-  if (record.started.count() > 0) json.Key("started_at").String(FormatRfc3339(record.started));
-  if (record.finished.count() > 0) json.Key("finished_at").String(FormatRfc3339(record.finished));
+  json.Key("created_at").String(Rfc3339Text(record.created).view());
+  if (record.started.count() > 0) json.Key("started_at").String(Rfc3339Text(record.started).view());
+  if (record.finished.count() > 0)
+    json.Key("finished_at").String(Rfc3339Text(record.finished).view());
   json.Key("timeline").BeginObject();
   json.Key("created_us").Int(record.created.count());
   if (record.dispatched.count() > 0) json.Key("dispatched_us").Int(record.dispatched.count());
@@ -38,7 +39,7 @@ void WriteJobHead(JsonWriter& json, const JobRecord& record) {
   }
   if (!record.callback_url.empty()) json.Key("callback_url").String(record.callback_url);
   if (record.status == JobStatus::kQueued && record.retry_at.count() > 0) {
-    json.Key("retry_at").String(FormatRfc3339(record.retry_at));
+    json.Key("retry_at").String(Rfc3339Text(record.retry_at).view());
   }
 }
 
@@ -102,7 +103,7 @@ void WriteQueued(JsonWriter& json, const JobRecord& job) {
   json.BeginObject();
   json.Key("id").String(job.id).Key("status").String(ToString(JobStatus::kQueued));
   json.Key("type").String(job.type);
-  json.Key("priority").Int(job.priority).Key("created_at").String(FormatRfc3339(job.created));
+  json.Key("priority").Int(job.priority).Key("created_at").String(Rfc3339Text(job.created).view());
   json.EndObject();
 }
 

@@ -128,8 +128,8 @@ void WriteKey(JsonWriter& json, const KeyRecord& key, std::string_view key_text,
   json.Key("max_queued").Int(static_cast<std::int64_t>(key.max_queued));
   json.Key("max_stored_bytes").Int(static_cast<std::int64_t>(key.max_stored_bytes));
   json.Key("weight").Int(key.weight);
-  json.Key("created_at").String(FormatRfc3339(key.created));
-  if (key.expires.count() > 0) json.Key("expires_at").String(FormatRfc3339(key.expires));
+  json.Key("created_at").String(Rfc3339Text(key.created).view());
+  if (key.expires.count() > 0) json.Key("expires_at").String(Rfc3339Text(key.expires).view());
   json.Key("revoked").Bool(key.revoked);
   json.Key("webhook").Bool(!key.webhook_secret.empty());
   if (show_webhook_secret && !key.webhook_secret.empty()) {

@@ -8,6 +8,7 @@
 #include <hiredis/hiredis.h>
 
 #include "common/job_id.h"
+#include "common/job_record.h"
 #include "common/job_status.h"
 #include "common/json_writer.h"
 #include "common/redis_connection.h"
@@ -149,6 +150,45 @@ TEST(WallClockTest, FormatRfc3339AgreesWithGmtime) {
   for (int i = 0; i < 5000; ++i) times.push_back(any(random));
   for (const std::int64_t micros : times) {
     ASSERT_EQ(FormatRfc3339(WallMicros(micros)), reference(micros)) << micros;
+  }
+}
+
+TEST(WallClockTest, AYearOfFiveDigitsIsWrittenWhole) {
+  EXPECT_EQ(Rfc3339Text(WallMicros(253'402'300'800'000'001)).view(),
+            "10000-01-01T00:00:00.000001Z");
+}
+
+TEST(JobRecordTest, SetsEachFieldByItsNameAndNoFieldByAnotherName) {
+  const auto text_of = [](const RecordFieldSpec& spec) {
+    if (spec.field == RecordField::kStatus) return std::string("succeeded");
+    if (std::holds_alternative<std::string JobRecord::*>(spec.member)) {
+      return std::string(spec.name) + "-v";
+    }
+    return std::string("42");
+  };
+  const auto texts = [](const JobRecord& record) {
+    std::vector<std::string> out;
+    for (const auto& spec : kRecordSchema) out.push_back(FieldText(record, spec.field));
+    return out;
+  };
+  const auto untouched = texts(JobRecord{});
+  for (const auto& spec : kRecordSchema) {
+    JobRecord record;
+    SetField(record, spec.name, text_of(spec));
+    auto want = untouched;
+    want[static_cast<std::size_t>(spec.field)] = text_of(spec);
+    EXPECT_EQ(texts(record), want) << spec.name;
+    // Names that are not the field's, among them some that share its length and its
+    // first and last bytes (what the lookup hashes), set nothing.
+    std::string inner(spec.name);
+    inner[inner.size() / 2] = '%';
+    for (const std::string& other :
+         {inner, std::string(spec.name) + "_", "x" + std::string(spec.name),
+          std::string(spec.name.substr(0, spec.name.size() - 1)), std::string()}) {
+      JobRecord unset;
+      SetField(unset, other, text_of(spec));
+      EXPECT_EQ(texts(unset), untouched) << other;
+    }
   }
 }
 
