@@ -36,9 +36,11 @@ bool CompletionWaiters::Notify(std::string_view id, const RecordSource& source) 
     std::lock_guard lock(mutex_);
     // Under the same lock as Add: a long-poll that finds the job held has its waiter
     // in place before this notice looks for waiters.
-    const std::string key(id);
-    if (!expected_.empty()) held = expected_.erase(key) > 0;
-    auto [first, last] = by_id_.equal_range(key);
+    if (const auto it = expected_.find(id); it != expected_.end()) {
+      expected_.erase(it);
+      held = true;
+    }
+    auto [first, last] = by_id_.equal_range(id);
     for (auto entry = first; entry != last; ++entry) {
       auto node = by_token_.extract(entry->second);
       if (!node.empty()) ready.push_back(std::move(node.mapped().callback));
@@ -81,7 +83,7 @@ bool CompletionWaiters::Expect(std::string id, std::string tenant) {
 
 std::optional<std::string> CompletionWaiters::ExpectedTenant(std::string_view id) const {
   std::lock_guard lock(mutex_);
-  const auto it = expected_.find(std::string(id));
+  const auto it = expected_.find(id);
   if (it == expected_.end()) return std::nullopt;
   return it->second;
 }

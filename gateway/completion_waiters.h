@@ -23,6 +23,7 @@
 #include <unordered_map>
 
 #include "common/job_record.h"
+#include "common/string_view_hash.h"
 
 namespace batchq {
 
@@ -67,11 +68,13 @@ class CompletionWaiters {
   };
   mutable std::mutex mutex_;
   std::uint64_t next_token_ = 1;
-  std::unordered_multimap<std::string, std::uint64_t> by_id_;
+  // Searched with the notice's view of an id: no copy of it per notice.
+  std::unordered_multimap<std::string, std::uint64_t, StringViewHash, std::equal_to<>> by_id_;
   std::unordered_map<std::uint64_t, Waiter> by_token_;
   const std::size_t expected_capacity_;
   bool listening_ = false;
-  std::unordered_map<std::string, std::string> expected_;  // id -> tenant
+  std::unordered_map<std::string, std::string, StringViewHash, std::equal_to<>>
+      expected_;                            // id -> tenant
   std::deque<std::string> expected_order_;  // oldest first; may name jobs since ended
 };
 
