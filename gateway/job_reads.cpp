@@ -110,6 +110,15 @@ SeenRecord OneVisible(const JobReadPort::Records& records, const Caller& caller)
   return SeenAs(*records->front(), caller);
 }
 
+// Views of a read's records, null where one is missing; none when the read failed.
+std::vector<const JobRecord*> ViewsOf(const JobReadPort::Records& records) {
+  std::vector<const JobRecord*> views;
+  if (!records) return views;
+  views.reserve(records->size());
+  for (const auto& record : *records) views.push_back(record ? &*record : nullptr);
+  return views;
+}
+
 // A view of one read's answer, for JobReply.
 SeenRecord ViewOf(const Result<std::optional<JobRecord>>& record) {
   if (!record) return std::unexpected(record.error());
@@ -307,7 +316,7 @@ void JobReads::ContinueBatchWait(const std::shared_ptr<BatchWaitState>& state,
   if (!records || state->ended_count == state->ids.size()) {
     state->finished = true;
     for (const auto token : state->tokens) waiters_.Remove(token);
-    return state->respond(BatchReply(*state, records));
+    return state->respond(BatchReply(*state, ViewsOf(records)));
   }
   state->timer.expires_after(wait);
   state->timer.async_wait([this, state](boost::system::error_code ec) {
@@ -331,23 +340,22 @@ void JobReads::FinishBatchWait(const std::shared_ptr<BatchWaitState>& state) {
   state->timer.cancel();
   // Every notice carried its job's ended record: nothing to read.
   if (std::ranges::all_of(state->carried, [](const auto& record) { return record != nullptr; })) {
-    std::vector<std::optional<JobRecord>> records;
+    std::vector<const JobRecord*> records;
     records.reserve(state->carried.size());
-    for (const auto& record : state->carried) records.emplace_back(*record);
-    return state->respond(BatchReply(*state, std::move(records)));
+    for (const auto& record : state->carried) records.push_back(record.get());
+    return state->respond(BatchReply(*state, records));
   }
   ReadRecords(state->ids, [state](JobReadPort::Records records) {
     asio::post(state->executor, [state, records = std::move(records)] {
-      state->respond(BatchReply(*state, records));
+      state->respond(BatchReply(*state, ViewsOf(records)));
     });
   });
 }
 
-HttpReply JobReads::BatchReply(BatchWaitState& state,
-                               const Result<std::vector<std::optional<JobRecord>>>& records) {
-  if (!records || records->size() != state.ids.size()) return std::move(state.unfinished);
-  for (const auto& record : *records) {
-    if (!record || !IsTerminal(record->status) || !state.caller.MaySee(*record)) {
+HttpReply JobReads::BatchReply(BatchWaitState& state, std::span<const JobRecord* const> records) {
+  if (records.size() != state.ids.size()) return std::move(state.unfinished);
+  for (const JobRecord* record : records) {
+    if (record == nullptr || !IsTerminal(record->status) || !state.caller.MaySee(*record)) {
       return std::move(state.unfinished);
     }
   }
@@ -358,7 +366,7 @@ HttpReply JobReads::BatchReply(BatchWaitState& state,
       views[i].error = state.items[i].error;
       views[i].retry_after_ms = state.items[i].retry_after_ms;
     } else {
-      views[i].ended = &*(*records)[next++];
+      views[i].ended = records[next++];
     }
   }
   return JsonReply(200, RenderSubmitResults(views));

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -113,8 +114,9 @@ class JobReads {
   // or inside this call. A refused read is done with 503 overloaded.
   void ReadRecords(std::vector<std::string> ids, JobReadPort::Done done);
   // The 200 with every job ended, or the 202 when one has not (or cannot be read).
-  static HttpReply BatchReply(BatchWaitState& state,
-                              const Result<std::vector<std::optional<JobRecord>>>& records);
+  // `records`: one per accepted job, in order, null where there is none; empty when
+  // the read failed.
+  static HttpReply BatchReply(BatchWaitState& state, std::span<const JobRecord* const> records);
   // What a finished wait answers: the job, or the submit's 202 if it has not ended.
   static HttpReply FinalReply(WaitState& state, const SeenRecord& record);
   // The job's JSON, 404 or 503, from one read of the store.
