@@ -256,6 +256,21 @@ TEST_F(JobReadsTest, AWatchedBatchWhoseNoticesAllCarriedRecordsReadsNothing) {
   EXPECT_NE(reply->body.find("CARRIED-D"), std::string::npos) << reply->body;
 }
 
+TEST_F(JobReadsTest, AWatchedBatchWithACarriedRecordOfAnotherTenantAnswersItsOwn202) {
+  // A notice's record that names another tenant (a garbled or forged notice): the
+  // batch's answer shows no job of another tenant, whatever its notices carried.
+  JobRecord foreign = store_.records["d"];
+  foreign.tenant = "t2";
+  std::optional<HttpReply> reply;
+  AwaitWatchedBatch([&] { waiters_.Notify("d", Carried(foreign, R"("FOREIGN-D")")); }, reply);
+  EXPECT_FALSE(reply);
+  waiters_.Notify("q", Carried(store_.records["q"], R"("CARRIED-Q")"));
+  io_.poll();
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status, 202) << reply->body;
+  EXPECT_EQ(reply->body.find("FOREIGN-D"), std::string::npos) << reply->body;
+}
+
 TEST_F(JobReadsTest, AJobThatSucceededHereAMomentAgoIsAnsweredWithoutARead) {
   RecentEndings endings({.hold = std::chrono::hours(1)});
   JobReads::Options options;
