@@ -51,6 +51,7 @@ TEST(HttpResponseHeadTest, WritesTheBytesBeastWroteForEveryReplyTheServerSends) 
        "application/json",
        {{"Location", "/v1/jobs/j2"}, {"Idempotent-Replayed", "true"}}},
       {299, "odd", "", {}},
+      {200, "ok", " text/plain\t", {}},
   };
   for (const HttpReply& reply : replies) {
     for (unsigned version : {10u, 11u}) {
@@ -94,6 +95,12 @@ TEST(HttpResponseHeadTest, LeavesOutAFieldWhoseNameOrValueCouldEndItEarly) {
   EXPECT_EQ(head.find("X-Bad"), std::string::npos) << head;
   EXPECT_NE(head.find("\r\nRetry-After: 2\r\n"), std::string::npos) << head;
   EXPECT_EQ(head.substr(head.size() - 4), "\r\n\r\n");
+
+  // The content type is checked as any field.
+  head.clear();
+  AppendResponseHead(head, HttpReply{200, "ok", "text/plain\r\nSet-Cookie: a=b", {}}, 11, true);
+  EXPECT_EQ(head.find("Set-Cookie"), std::string::npos) << head;
+  EXPECT_EQ(head.find("Content-Type"), std::string::npos) << head;
 }
 
 TEST(HttpResponseHeadTest, NoBodyGoesWithAnInformationalANoContentOrANotModifiedReply) {
