@@ -412,11 +412,8 @@ Result<std::vector<RedisReply>> RedisConnection::PipelineOnce(
     std::span<const std::vector<std::string_view>> commands) {
   if (auto status = EnsureConnected(); !status) return std::unexpected(status.error());
   // Every command in one buffer, handed to hiredis once (resp_command.h).
-  std::size_t size = 0;
-  for (const auto& command : commands) size += RespCommandSize(command);
   std::string formatted;
-  formatted.reserve(size);
-  for (const auto& command : commands) AppendRespCommand(formatted, command);
+  AppendRespCommands(formatted, commands);
   if (redisAppendFormattedCommand(context_, formatted.data(), formatted.size()) != REDIS_OK) {
     Drop();
     return Fail(ErrorCode::kRedisUnavailable, "Could not buffer a Redis command.");

@@ -21,6 +21,20 @@ char* PutCountLine(char* at, char kind, std::size_t count) {
   return at;
 }
 
+// Writes `args` as one RESP command at `at`, which has room for RespCommandSize(args)
+// bytes; returns the end.
+char* PutRespCommand(char* at, std::span<const std::string_view> args) {
+  at = PutCountLine(at, '*', args.size());
+  for (const std::string_view arg : args) {
+    at = PutCountLine(at, '$', arg.size());
+    if (!arg.empty()) std::memcpy(at, arg.data(), arg.size());
+    at += arg.size();
+    *at++ = '\r';
+    *at++ = '\n';
+  }
+  return at;
+}
+
 }  // namespace
 
 std::size_t RespCommandSize(std::span<const std::string_view> args) {
@@ -32,18 +46,18 @@ std::size_t RespCommandSize(std::span<const std::string_view> args) {
 void AppendRespCommand(std::string& out, std::span<const std::string_view> args) {
   // Sized once and written through a pointer: appending piece by piece cost five calls,
   // each with its capacity check, per argument (docs/BENCHMARKS.md).
-  const std::size_t size = RespCommandSize(args);
+  const std::size_t start = out.size();
+  out.resize(start + RespCommandSize(args));
+  PutRespCommand(out.data() + start, args);
+}
+
+void AppendRespCommands(std::string& out, std::span<const std::vector<std::string_view>> commands) {
+  std::size_t size = 0;
+  for (const auto& command : commands) size += RespCommandSize(command);
   const std::size_t start = out.size();
   out.resize(start + size);
   char* at = out.data() + start;
-  at = PutCountLine(at, '*', args.size());
-  for (const std::string_view arg : args) {
-    at = PutCountLine(at, '$', arg.size());
-    if (!arg.empty()) std::memcpy(at, arg.data(), arg.size());
-    at += arg.size();
-    *at++ = '\r';
-    *at++ = '\n';
-  }
+  for (const auto& command : commands) at = PutRespCommand(at, command);
 }
 
 }  // namespace batchq

@@ -9,6 +9,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace batchq {
 
@@ -16,5 +17,7 @@ namespace batchq {
 std::size_t RespCommandSize(std::span<const std::string_view> args);
 // Appends `args` as one RESP command to `out`. Arguments may hold any bytes.
 void AppendRespCommand(std::string& out, std::span<const std::string_view> args);
+// Appends each of `commands` in turn, with the buffer sized once for them all.
+void AppendRespCommands(std::string& out, std::span<const std::vector<std::string_view>> commands);
 
 }  // namespace batchq

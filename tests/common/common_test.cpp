@@ -213,6 +213,7 @@ TEST(RespCommandTest, WritesWhatHiredisFormats) {
   std::uniform_int_distribution<int> byte(0, 255);
   std::string ours;
   std::string theirs;
+  std::vector<std::vector<std::string>> all_args;
   for (int i = 0; i < 300; ++i) {
     // Binary arguments, empty ones and "\r\n" inside them among the rest.
     std::vector<std::string> args{"HSET"};
@@ -229,7 +230,14 @@ TEST(RespCommandTest, WritesWhatHiredisFormats) {
     EXPECT_EQ(ours.size() - before, RespCommandSize(views)) << "command " << i;
     theirs += hiredis(args);
     ASSERT_EQ(ours, theirs) << "command " << i;
+    all_args.push_back(std::move(args));
   }
+  // A pipeline's buffer: the same commands, appended all at once after what it held.
+  std::vector<std::vector<std::string_view>> commands;
+  for (const auto& args : all_args) commands.emplace_back(args.begin(), args.end());
+  std::string pipeline = "held|";
+  AppendRespCommands(pipeline, commands);
+  EXPECT_EQ(pipeline, "held|" + theirs);
 }
 
 TEST(TypeSettingsTest, ParsesNameAndOverrides) {
