@@ -61,7 +61,7 @@ std::optional<std::string> Unescaped(std::string_view text) {
   return out;
 }
 
-std::optional<JobChange> ParseLine(std::string_view line) {
+std::optional<JobChangeView> ParseLine(std::string_view line) {
   std::array<std::string_view, 5> parts;
   for (std::size_t i = 0; i < parts.size(); ++i) {
     const auto tab = line.find('\t');
@@ -79,7 +79,7 @@ std::optional<JobChange> ParseLine(std::string_view line) {
       end != parts[2].data() + parts[2].size()) {
     return std::nullopt;
   }
-  JobChange change;
+  JobChangeView change;
   change.id = parts[0];
   change.status = *status;
   change.attempt = attempt;
@@ -92,7 +92,7 @@ std::optional<JobChange> ParseLine(std::string_view line) {
 // Fills `record` (a new one) from a carried-record line's extra fields, each
 // "name=value"; false if one does not parse or the record names a job other than the
 // line's. Filled in place: a record is a few hundred bytes of strings to move.
-bool FillRecordOfFields(JobRecord& record, std::string_view fields, const JobChange& change) {
+bool FillRecordOfFields(JobRecord& record, std::string_view fields, const JobChangeView& change) {
   // The line holds these three; a writer of earlier versions wrote them as fields too.
   record.id = change.id;
   record.tenant = change.tenant;
@@ -119,14 +119,27 @@ bool FillRecordOfFields(JobRecord& record, std::string_view fields, const JobCha
 
 }  // namespace
 
-std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* skipped) {
-  std::vector<JobChange> changes;
+JobChangeView::JobChangeView(const JobChange& change)
+    : id(change.id),
+      status(change.status),
+      attempt(change.attempt),
+      tenant(change.tenant),
+      type(change.type),
+      carried(change.carried) {}
+
+JobChange JobChangeView::Owned() const {
+  return JobChange{std::string(id),     status, attempt, std::string(tenant), std::string(type),
+                   std::string(carried)};
+}
+
+std::vector<JobChangeView> ParseJobChangeViews(std::string_view message, std::size_t* skipped) {
+  std::vector<JobChangeView> changes;
   while (!message.empty()) {
     const auto newline = message.find('\n');
     const std::string_view line = message.substr(0, newline);
     message = newline == std::string_view::npos ? std::string_view{} : message.substr(newline + 1);
-    if (auto change = ParseLine(line)) {
-      changes.push_back(std::move(*change));
+    if (const auto change = ParseLine(line)) {
+      changes.push_back(*change);
     } else if (skipped != nullptr) {
       ++*skipped;
     }
@@ -134,7 +147,15 @@ std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* sk
   return changes;
 }
 
-std::shared_ptr<const JobRecord> CarriedRecord(const JobChange& change) {
+std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* skipped) {
+  std::vector<JobChange> changes;
+  for (const JobChangeView& change : ParseJobChangeViews(message, skipped)) {
+    changes.push_back(change.Owned());
+  }
+  return changes;
+}
+
+std::shared_ptr<const JobRecord> CarriedRecord(const JobChangeView& change) {
   if (change.carried.empty()) return nullptr;
   auto record = std::make_shared<JobRecord>();
   if (!FillRecordOfFields(*record, change.carried, change)) return nullptr;

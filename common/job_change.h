@@ -43,6 +43,22 @@ struct JobChange {
   std::string carried{};
 };
 
+// A change line's parts as views of the message it was read from, for a reader done
+// with each change while the message lives: the gateway's listener hears every ending of
+// every job, and copying each line's parts was most of its parsing (docs/BENCHMARKS.md).
+struct JobChangeView {
+  std::string_view id;
+  JobStatus status = JobStatus::kQueued;
+  std::int64_t attempt = 0;
+  std::string_view tenant;
+  std::string_view type;
+  std::string_view carried;
+
+  JobChangeView() = default;
+  explicit JobChangeView(const JobChange& change);
+  JobChange Owned() const;
+};
+
 // The channels' names under a key prefix ("bq:"): written here once, for the scripts'
 // callers (JobStore) and the gateway's listener alike.
 inline std::string DoneChannel(std::string_view key_prefix) {
@@ -81,8 +97,14 @@ void AppendCarriedField(std::string& out, std::string_view name, std::string_vie
 // Every well-formed line of a message; lines that are not (an older writer's bare ids,
 // an unknown status) are skipped and counted in `*skipped` when given.
 std::vector<JobChange> ParseJobChanges(std::string_view message, std::size_t* skipped = nullptr);
+// The same, viewing `message`, which must outlive the views.
+std::vector<JobChangeView> ParseJobChangeViews(std::string_view message,
+                                               std::size_t* skipped = nullptr);
 // The record a carried-record line holds (its kCarriedFields; the rest left empty); null
 // for a plain line, or when a field does not parse or the record names another job.
-std::shared_ptr<const JobRecord> CarriedRecord(const JobChange& change);
+std::shared_ptr<const JobRecord> CarriedRecord(const JobChangeView& change);
+inline std::shared_ptr<const JobRecord> CarriedRecord(const JobChange& change) {
+  return CarriedRecord(JobChangeView(change));
+}
 
 }  // namespace batchq

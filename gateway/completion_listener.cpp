@@ -119,9 +119,9 @@ void CompletionListener::OnConfirmation(const RedisConnection::PubSubEvent& even
 void CompletionListener::OnMessage(const std::string& payload) {
   // One notice per call of a script that queues, starts or ends jobs, and one of
   // carried records before the changes of the script that ends them.
-  auto changes = ParseJobChanges(payload);
+  const auto changes = ParseJobChangeViews(payload);
   const auto now = std::chrono::steady_clock::now();
-  for (const JobChange& change : changes) {
+  for (const JobChangeView& change : changes) {
     if (!IsTerminal(change.status)) continue;
     // Parsed once at most, for the waiters and the endings both; CarriedRecord gives null
     // for a plain change.
@@ -138,9 +138,14 @@ void CompletionListener::OnMessage(const std::string& payload) {
       endings_->Keep(source(), now);
     }
   }
-  // A carried record's change comes again as a plain one, which the streams get.
-  std::erase_if(changes, [](const JobChange& change) { return !change.carried.empty(); });
-  if (hub_ != nullptr && !changes.empty()) hub_->Publish(changes);
+  // Copied only for open streams. A carried record's change comes again as a plain one,
+  // which the streams get.
+  if (hub_ == nullptr || hub_->watchers() == 0) return;
+  std::vector<JobChange> plain;
+  for (const JobChangeView& change : changes) {
+    if (change.carried.empty()) plain.push_back(change.Owned());
+  }
+  if (!plain.empty()) hub_->Publish(plain);
 }
 
 }  // namespace batchq
