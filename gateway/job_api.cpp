@@ -56,7 +56,7 @@ JobApi::JobApi(IoThreads& io, Options options, JobStorePort& store, JobCommitPor
       waiters_(waiters),
       blocking_(options.blocking) {}
 
-void JobApi::Handle(HttpRequestIn request, Respond respond) {
+void JobApi::Handle(HttpRequestIn&& request, Respond respond) {
   const auto start = std::chrono::steady_clock::now();
   const std::string_view route = HttpMetrics::RouteOf(request.path);
   auto observed = [this, start, route, respond = std::move(respond)](HttpReply reply) {
@@ -80,7 +80,7 @@ void JobApi::Handle(HttpRequestIn request, Respond respond) {
   AdmitAndRoute(std::move(request), *scope, std::move(authenticated), std::move(observed));
 }
 
-void JobApi::AdmitAndRoute(HttpRequestIn request, Scope scope,
+void JobApi::AdmitAndRoute(HttpRequestIn&& request, Scope scope,
                            std::optional<Result<Caller>> authenticated, Respond respond) {
   const bool api_batch = request.path == "/v1/batch";
   auto caller = Admit(request, api_batch ? std::nullopt : std::optional<Scope>(scope),
@@ -198,7 +198,7 @@ void JobApi::RunApiBatch(const HttpRequestIn& request, const Caller& caller, Res
   }
 }
 
-void JobApi::Route(HttpRequestIn request, const Caller& caller, Respond respond) {
+void JobApi::Route(HttpRequestIn&& request, const Caller& caller, Respond respond) {
   const std::string_view path = request.path;
   const std::string_view method = request.method;
   if (path == "/v1/batch") return RunApiBatch(request, caller, std::move(respond));

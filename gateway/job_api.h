@@ -58,11 +58,12 @@ class JobApi {
          CompletionWaiters& waiters, JobEventHub& hub, prometheus::Registry& registry,
          KeyAuthenticator* authenticator);
 
-  void Handle(HttpRequestIn request, Respond respond);
+  // Takes `request`: the routes move what they keep out of it.
+  void Handle(HttpRequestIn&& request, Respond respond);
 
  private:
   // Admits the request (Admit) and routes it.
-  void AdmitAndRoute(HttpRequestIn request, Scope scope,
+  void AdmitAndRoute(HttpRequestIn&& request, Scope scope,
                      std::optional<Result<Caller>> authenticated, Respond respond);
   // The caller, or the 401/403/429/503 that refuses the request. Without a scope (the
   // API batch) any valid key is admitted; each sub-request is checked on its own.
@@ -78,7 +79,7 @@ class JobApi {
   std::optional<HttpReply> AdmitSubRequest(const HttpRequestIn& request, const Caller& caller);
   // POST /v1/batch: every sub-request routed at once, answered when the last one is.
   void RunApiBatch(const HttpRequestIn& request, const Caller& caller, Respond respond);
-  void Route(HttpRequestIn request, const Caller& caller, Respond respond);
+  void Route(HttpRequestIn&& request, const Caller& caller, Respond respond);
   void RouteJob(const HttpRequestIn& request, const Caller& caller, Respond respond);
   // Holds just-created jobs as unfinished until their ends are notified, so that a
   // long-poll of one starts waiting without reading it first (CompletionWaiters).

@@ -462,7 +462,7 @@ int main(int argc, char** argv) {
     batchq::ConnectionMetrics connection_metrics(metrics);
     batchq::HttpServer server(
         io, ServerOptions(config, tls),
-        [&api](batchq::HttpRequestIn request, batchq::Respond respond) {
+        [&api](batchq::HttpRequestIn&& request, batchq::Respond respond) {
           api.Handle(std::move(request), std::move(respond));
         },
         &connection_metrics);
