@@ -23,34 +23,68 @@ timeval ToTimeval(std::chrono::milliseconds ms) {
                  static_cast<suseconds_t>((ms.count() % 1000) * 1000)};
 }
 
-RedisReply Copy(const redisReply* raw) {
-  RedisReply out;
-  switch (raw->type) {
-    case REDIS_REPLY_INTEGER:
-      out.kind = RedisReply::Kind::kInteger;
-      out.integer = raw->integer;
-      break;
-    case REDIS_REPLY_STRING:
-      out.kind = RedisReply::Kind::kString;
-      out.str.assign(raw->str, raw->len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.kind = RedisReply::Kind::kStatus;
-      out.str.assign(raw->str, raw->len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.kind = RedisReply::Kind::kError;
-      out.str.assign(raw->str, raw->len);
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.kind = RedisReply::Kind::kArray;
-      out.elements.reserve(raw->elements);
-      for (size_t i = 0; i < raw->elements; ++i) out.elements.push_back(Copy(raw->element[i]));
-      break;
-    default:
-      out.kind = RedisReply::Kind::kNil;
-  }
-  return out;
+// hiredis builds each reply through these functions, straight into a RedisReply: its
+// own redisReply, copied into one and then freed, was about a third of what each reply
+// cost the gateway (docs/BENCHMARKS.md). A reply's root is allocated here and belongs to
+// whoever takes it from hiredis (TakeReply); hiredis frees only roots (freeObject), on
+// errors. An element is made in its parent's `elements` (hiredis makes them in order,
+// each once, and completes a nested array before its next sibling), reserved to their
+// count when the array is made.
+RedisReply* PlaceReply(const redisReadTask* task) {
+  if (task->parent == nullptr) return new RedisReply;
+  auto* parent = static_cast<RedisReply*>(task->parent->obj);
+  return &parent->elements.emplace_back();
+}
+
+void* MakeText(const redisReadTask* task, char* text, size_t length) {
+  RedisReply* reply = PlaceReply(task);
+  reply->kind = task->type == REDIS_REPLY_ERROR    ? RedisReply::Kind::kError
+                : task->type == REDIS_REPLY_STATUS ? RedisReply::Kind::kStatus
+                                                   : RedisReply::Kind::kString;
+  reply->str.assign(text, length);
+  return reply;
+}
+
+void* MakeArray(const redisReadTask* task, std::size_t count) {
+  RedisReply* reply = PlaceReply(task);
+  reply->kind = RedisReply::Kind::kArray;
+  reply->elements.reserve(count);
+  return reply;
+}
+
+void* MakeInteger(const redisReadTask* task, long long value) {
+  RedisReply* reply = PlaceReply(task);
+  reply->kind = RedisReply::Kind::kInteger;
+  reply->integer = value;
+  return reply;
+}
+
+void* MakeNil(const redisReadTask* task) { return PlaceReply(task); }
+
+void FreeReply(void* reply) { delete static_cast<RedisReply*>(reply); }
+
+#if HIREDIS_MAJOR >= 1
+// hiredis 1.x (Ubuntu 24.04, the CUDA image's base) adds RESP3's doubles and booleans,
+// which RESP2, all batchq speaks, never sends; they are kept as text and integers.
+void* MakeArrayOfSize(const redisReadTask* task, size_t count) { return MakeArray(task, count); }
+void* MakeDouble(const redisReadTask* task, double, char* text, size_t length) {
+  return MakeText(task, text, length);
+}
+void* MakeBool(const redisReadTask* task, int value) { return MakeInteger(task, value); }
+redisReplyObjectFunctions kReplyBuilders = {MakeText, MakeArrayOfSize, MakeInteger, MakeDouble,
+                                            MakeNil,  MakeBool,        FreeReply};
+#else
+void* MakeArrayOfInt(const redisReadTask* task, int count) {
+  return MakeArray(task, static_cast<std::size_t>(count));
+}
+redisReplyObjectFunctions kReplyBuilders = {MakeText, MakeArrayOfInt, MakeInteger, MakeNil,
+                                            FreeReply};
+#endif
+
+// The reply hiredis handed over (made by kReplyBuilders), now the caller's.
+RedisReply TakeReply(void* raw) {
+  std::unique_ptr<RedisReply> owned(static_cast<RedisReply*>(raw));
+  return std::move(*owned);
 }
 
 Result<std::string> PercentDecoded(std::string_view text) {
@@ -108,6 +142,11 @@ Result<redisContext*> Connect(const std::string& host, int port, const std::stri
     return Fail(ErrorCode::kRedisUnavailable, std::move(why));
   }
   if (unix_path.empty()) redisEnableKeepAlive(context);
+  context->reader->fn = &kReplyBuilders;
+#if HIREDIS_MAJOR >= 1
+  // Its default handler of RESP3 pushes would free one as a redisReply.
+  redisSetPushCallback(context, nullptr);
+#endif
   return context;
 }
 
@@ -120,15 +159,12 @@ Result<RedisReply> Exchange(redisContext* context, std::initializer_list<std::st
     argv.push_back(arg.data());
     lengths.push_back(arg.size());
   }
-  auto* raw = static_cast<redisReply*>(
-      redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data()));
+  void* raw = redisCommandArgv(context, static_cast<int>(argv.size()), argv.data(), lengths.data());
   if (raw == nullptr) {
     return Fail(ErrorCode::kRedisUnavailable,
                 fmt::format("Redis connection failed: {}.", context->errstr));
   }
-  RedisReply reply = Copy(raw);
-  freeReplyObject(raw);
-  return reply;
+  return TakeReply(raw);
 }
 
 Result<HostPort> AskSentinelForMaster(const HostPort& sentinel, const RedisEndpoint& ep,
@@ -427,8 +463,7 @@ Result<std::vector<RedisReply>> RedisConnection::PipelineOnce(
       Drop();
       return Fail(ErrorCode::kRedisUnavailable, fmt::format("Redis connection failed: {}.", why));
     }
-    replies.push_back(Copy(static_cast<redisReply*>(raw)));
-    freeReplyObject(raw);
+    replies.push_back(TakeReply(raw));
   }
   return replies;
 }
@@ -578,8 +613,7 @@ Result<std::optional<RedisConnection::PubSubEvent>> RedisConnection::NextEvent(
       return Fail(ErrorCode::kRedisUnavailable, "Bad reply on the subscription.");
     }
     if (raw != nullptr) {
-      RedisReply reply = Copy(static_cast<redisReply*>(raw));
-      freeReplyObject(raw);
+      RedisReply reply = TakeReply(raw);
       if (auto event = PubSubEventOf(reply)) return event;
       continue;
     }
