@@ -24,6 +24,12 @@ bool SafeInHeader(std::string_view text) {
 
 bool Blank(char c) { return c == ' ' || c == '\t'; }
 
+// Writes `text` at `at`, which has room for it; returns the end.
+char* PutText(char* at, std::string_view text) {
+  if (!text.empty()) std::memcpy(at, text.data(), text.size());
+  return at + text.size();
+}
+
 // A field as it is written: the value as Beast stores one, without the spaces and tabs
 // around it. A field whose name or value holds CR or LF is left out: it writes nothing.
 class Field {
@@ -56,11 +62,6 @@ class Field {
     at = PutText(at, ": ");
     at = PutText(at, value_);
     return PutText(at, "\r\n");
-  }
-
-  static char* PutText(char* at, std::string_view text) {
-    if (!text.empty()) std::memcpy(at, text.data(), text.size());
-    return at + text.size();
   }
 
  private:
@@ -107,22 +108,22 @@ void AppendResponseHead(std::string& out, const HttpReply& reply, unsigned versi
   const std::size_t start = out.size();
   out.resize(start + size);
   char* at = out.data() + start;
-  at = Field::PutText(at, "HTTP/");
+  at = PutText(at, "HTTP/");
   *at++ = static_cast<char>('0' + version / 10 % 10);
   *at++ = '.';
   *at++ = static_cast<char>('0' + version % 10);
   *at++ = ' ';
-  at = Field::PutText(at, status);
+  at = PutText(at, status);
   *at++ = ' ';
-  at = Field::PutText(at, {reason.data(), reason.size()});
-  at = Field::PutText(at, "\r\n");
+  at = PutText(at, {reason.data(), reason.size()});
+  at = PutText(at, "\r\n");
   at = server.Put(at);
   at = content_type.Put(at);
   for (const Field& field : fields) at = field.Put(at);
   at = connection.Put(at);
-  at = Field::PutText(at, kLength);
-  at = Field::PutText(at, length);
-  Field::PutText(at, "\r\n\r\n");
+  at = PutText(at, kLength);
+  at = PutText(at, length);
+  PutText(at, "\r\n\r\n");
 }
 
 bool BodyAllowed(int status) { return status >= 200 && status != 204 && status != 304; }
