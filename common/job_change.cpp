@@ -2,8 +2,6 @@
 
 #include <array>
 
-#include <fmt/format.h>
-
 #include <charconv>
 #include <memory>
 #include <optional>
@@ -11,8 +9,27 @@
 namespace batchq {
 
 std::string FormatJobChange(const JobChange& change) {
-  return fmt::format("{}\t{}\t{}\t{}\t{}", change.id, ToString(change.status), change.attempt,
-                     change.tenant, change.type);
+  std::string out;
+  AppendJobChange(out, JobChangeView(change));
+  return out;
+}
+
+void AppendJobChange(std::string& out, const JobChangeView& change) {
+  std::array<char, 20> attempt{};  // an int64's digits and sign
+  const auto written =
+      std::to_chars(attempt.data(), attempt.data() + attempt.size(), change.attempt);
+  const std::string_view status = ToString(change.status);
+  const std::string_view digits(attempt.data(),
+                                static_cast<std::size_t>(written.ptr - attempt.data()));
+  out += change.id;
+  out += '\t';
+  out += status;
+  out += '\t';
+  out += digits;
+  out += '\t';
+  out += change.tenant;
+  out += '\t';
+  out += change.type;
 }
 
 void AppendCarriedField(std::string& out, std::string_view name, std::string_view value) {

@@ -89,8 +89,12 @@ inline constexpr std::array kCarriedFields = {
     RecordField::kHistory,    RecordField::kCallbackUrl,
 };
 
-// One line, without its '\n'.
+// One line, without its '\n' (the carried fields, if any, are not written).
 std::string FormatJobChange(const JobChange& change);
+// The same line appended to `out`: a submit group writes all its queued changes into one
+// message, and formatting each into a string of its own cost more than its HSET's
+// arguments (docs/BENCHMARKS.md).
+void AppendJobChange(std::string& out, const JobChangeView& change);
 // Appends one field of a carried record to `out`: "\tname=value", escaped as above;
 // nothing when `value` is empty.
 void AppendCarriedField(std::string& out, std::string_view name, std::string_view value);

@@ -1,6 +1,8 @@
 // The pure parts of the event streams: the change codec, the SSE format, a job stream's
 // cursor (which events, in which order, each once) and the hub's fan-out.
 
+#include <limits>
+
 #include <gtest/gtest.h>
 
 #include "common/job_change.h"
@@ -33,6 +35,26 @@ TEST(JobChangeTest, LinesRoundTripAndMalformedOnesAreSkipped) {
   EXPECT_EQ(changes[1].id, "j2");
   EXPECT_EQ(changes[1].tenant, "");
   EXPECT_EQ(skipped, 3u);
+}
+
+TEST(JobChangeTest, AppendedLinesFollowWhatTheMessageHeldAndParseBack) {
+  std::string message = "j0\tqueued\t0\tacme\tupper\n";
+  JobChange first{"j1", JobStatus::kFailed, -3, "", "render"};
+  first.carried = "result=x";  // not written: a plain line
+  AppendJobChange(message, JobChangeView(first));
+  message += '\n';
+  AppendJobChange(
+      message, JobChangeView(JobChange{"j2", JobStatus::kSucceeded,
+                                       std::numeric_limits<std::int64_t>::min(), "acme", "upper"}));
+  EXPECT_EQ(message,
+            "j0\tqueued\t0\tacme\tupper\nj1\tfailed\t-3\t\trender\n"
+            "j2\tsucceeded\t-9223372036854775808\tacme\tupper");
+  const auto changes = ParseJobChanges(message);
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(changes[1].attempt, -3);
+  EXPECT_EQ(changes[1].carried, "");
+  EXPECT_EQ(changes[2].attempt, std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(FormatJobChange(changes[2]), message.substr(message.rfind('\n') + 1));
 }
 
 TEST(JobChangeTest, ACarriedRecordLineGivesTheRecordWithItsEscapesUndone) {
