@@ -1,6 +1,8 @@
 #include "common/job_store.h"
 
 #include <algorithm>
+#include <array>
+#include <deque>
 #include <random>
 
 #include <fmt/format.h>
@@ -16,22 +18,44 @@ namespace {
 using Replay = RedisConnection::Replay;
 using namespace job_scripts;
 
-// The fields a new record is written with (its status and attempts are the initial ones
-// whatever `job` says); `storage` is its stored-bytes entry and must outlive them.
-RecordFields CreationFields(const NewJob& job, std::string_view storage) {
-  RecordFields fields(
-      job, {RecordField::kId, RecordField::kType, RecordField::kTenant, RecordField::kPriority,
-            RecordField::kInput, RecordField::kCreated, RecordField::kTimeoutMs,
-            RecordField::kMaxRetries, RecordField::kRetryBackoffMs});
-  fields.Add(RecordField::kStatus, ToString(JobStatus::kQueued))
-      .Add(RecordField::kAttempts, "0")
-      .Add(RecordField::kStorage, storage);
+// The most field/value pairs AppendCreationPairs writes.
+constexpr std::size_t kCreationPairsMost = 14;
+
+// Appends the field/value pairs a new record is written with (an HSET's or the
+// idempotent script's arguments) to `out`: its status and attempts are the initial ones
+// whatever `job` says; `storage` is its stored-bytes entry and must outlive them. Its
+// numbers are written into `texts`, whose strings stay where they are as it grows.
+void AppendCreationPairs(std::vector<std::string_view>& out, std::deque<std::string>& texts,
+                         const NewJob& job, std::string_view storage) {
+  static constexpr std::array kCopied = {
+      RecordField::kId,        RecordField::kType,       RecordField::kTenant,
+      RecordField::kPriority,  RecordField::kInput,      RecordField::kCreated,
+      RecordField::kTimeoutMs, RecordField::kMaxRetries, RecordField::kRetryBackoffMs};
+  for (const RecordField field : kCopied) {
+    out.push_back(FieldName(field));
+    const auto& member = kRecordSchema[static_cast<std::size_t>(field)].member;
+    if (const auto* text = std::get_if<std::string JobRecord::*>(&member)) {
+      out.push_back(job.*(*text));
+    } else {
+      out.push_back(texts.emplace_back(FieldText(job, field)));
+    }
+  }
+  out.insert(out.end(),
+             {FieldName(RecordField::kStatus), ToString(JobStatus::kQueued),
+              FieldName(RecordField::kAttempts), "0", FieldName(RecordField::kStorage), storage});
   // Only jobs with a webhook carry its fields: the others' records stay as small.
   if (!job.callback_url.empty()) {
-    fields.Add(RecordField::kCallbackUrl, job.callback_url)
-        .Add(RecordField::kWebhookKey, job.webhook_key);
+    out.insert(out.end(), {FieldName(RecordField::kCallbackUrl), job.callback_url,
+                           FieldName(RecordField::kWebhookKey), job.webhook_key});
   }
-  return fields;
+}
+
+// A new record's stored-bytes entry (job_store.h): "<release minute> <bytes>".
+std::string StorageEntry(std::string_view minute, const NewJob& job) {
+  std::string entry(minute);
+  entry += ' ';
+  entry += std::to_string(JobStore::CreationBytes(job));
+  return entry;
 }
 
 // The Unix minute at whose start a record that expires `ttl` after `now` is gone, so its
@@ -40,8 +64,13 @@ std::int64_t ReleaseMinute(WallMicros now, std::chrono::seconds ttl) {
   return (std::chrono::duration_cast<std::chrono::seconds>(now) + ttl).count() / 60 + 1;
 }
 
-std::string QueuedChange(const NewJob& job) {
-  return FormatJobChange(JobChange{job.id, JobStatus::kQueued, 0, job.tenant, job.type});
+JobChangeView QueuedChange(const NewJob& job) {
+  JobChangeView change;
+  change.id = job.id;
+  change.status = JobStatus::kQueued;
+  change.tenant = job.tenant;
+  change.type = job.type;
+  return change;
 }
 
 JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
@@ -91,13 +120,7 @@ std::string JobStore::BlobKey(std::string_view id) const { return JobKey(id) + "
 Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
                                        std::optional<IdempotencyClaim> claim) {
   if (jobs.empty()) return CreateOutcome{};
-  if (claim) {
-    const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), unfinished_lifetime_));
-    const NewJob& job = jobs[0];
-    const std::string storage = fmt::format("{} {}", minute, JobStore::CreationBytes(job));
-    return CreateClaimed(job, JobKey(job.id), CreationFields(job, storage),
-                         std::to_string(job.created.count() / 1000), minute, *claim);
-  }
+  if (claim) return CreateClaimed(jobs[0], *claim);
   std::vector<const NewJob*> group;
   group.reserve(jobs.size());
   for (const NewJob& job : jobs) group.push_back(&job);
@@ -108,23 +131,18 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
 Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
   if (group.empty()) return Ok();
   const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), unfinished_lifetime_));
-  std::vector<std::string> keys, scores, storage;
-  std::vector<RecordFields> fields;
-  keys.reserve(group.size());
-  scores.reserve(group.size());
-  storage.reserve(group.size());
-  fields.reserve(group.size());
-  for (const NewJob* job : group) {
-    keys.push_back(JobKey(job->id));
-    scores.push_back(std::to_string(job->created.count() / 1000));
-    storage.push_back(fmt::format("{} {}", minute, JobStore::CreationBytes(*job)));
-    fields.push_back(CreationFields(*job, storage.back()));
-  }
+  // What the commands view besides the jobs and this store: a deque, so that none moves.
+  std::deque<std::string> texts;
   std::vector<std::vector<std::string_view>> commands;
-  commands.reserve(group.size() * 2 + 5);
+  commands.reserve(group.size() + 10);
   commands.push_back({"MULTI"});
-  std::vector<std::string_view> zadd{"ZADD", pending_key_};
-  std::vector<std::string_view> lpush{"LPUSH", recent_key_};
+  std::vector<std::string_view> zadd, lpush;
+  zadd.reserve(2 + 2 * group.size());
+  lpush.reserve(2 + group.size());
+  zadd.push_back("ZADD");
+  zadd.push_back(pending_key_);
+  lpush.push_back("LPUSH");
+  lpush.push_back(recent_key_);
   // Each tenant's own newest-jobs list, in submit order like the global one, and what
   // its jobs add to its stored bytes.
   struct TenantPush {
@@ -135,15 +153,19 @@ Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
   };
   std::vector<TenantPush> by_tenant;
   std::string changes;  // the group's queued changes, one message for all
+  changes.reserve(group.size() * 80);
   for (std::size_t i = 0; i < group.size(); ++i) {
     const NewJob& job = *group[i];
     if (i > 0) changes += '\n';
-    changes += QueuedChange(job);
-    std::vector<std::string_view> hset{"HSET", keys[i]};
-    hset.insert(hset.end(), fields[i].pairs().begin(), fields[i].pairs().end());
+    AppendJobChange(changes, QueuedChange(job));
     // No EXPIRE: an unfinished record lives until a broker ends it (job_store.h).
-    commands.push_back(std::move(hset));
-    zadd.insert(zadd.end(), {scores[i], job.id});
+    std::vector<std::string_view>& hset = commands.emplace_back();
+    hset.reserve(2 + 2 * kCreationPairsMost);
+    hset.push_back("HSET");
+    hset.push_back(texts.emplace_back(JobKey(job.id)));
+    AppendCreationPairs(hset, texts, job, texts.emplace_back(StorageEntry(minute, job)));
+    zadd.push_back(texts.emplace_back(std::to_string(job.created.count() / 1000)));
+    zadd.push_back(job.id);
     lpush.push_back(job.id);
     if (job.tenant.empty()) continue;
     if (by_tenant.empty() || by_tenant.back().tenant != job.tenant) {
@@ -155,17 +177,14 @@ Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
   commands.push_back(std::move(zadd));
   commands.push_back(std::move(lpush));
   commands.push_back({"LTRIM", recent_key_, "0", recent_last_});
-  // Views of by_tenant's keys and texts: it no longer grows.
-  std::vector<std::string> account_texts;  // per tenant: key, minutes key, bytes
-  account_texts.reserve(by_tenant.size() * 3);
-  const std::string minute_field = "e:" + minute;
+  const std::string& minute_field = texts.emplace_back("e:" + minute);
   for (auto& tenant : by_tenant) {
     tenant.push.insert(tenant.push.begin() + 1, tenant.key);
     commands.push_back(std::move(tenant.push));
     commands.push_back({"LTRIM", tenant.key, "0", recent_last_});
-    const std::string& account = account_texts.emplace_back(StoredKey(tenant.tenant));
-    const std::string& due = account_texts.emplace_back(account + ":due");
-    const std::string& bytes = account_texts.emplace_back(std::to_string(tenant.bytes));
+    const std::string& account = texts.emplace_back(StoredKey(tenant.tenant));
+    const std::string& due = texts.emplace_back(account + ":due");
+    const std::string& bytes = texts.emplace_back(std::to_string(tenant.bytes));
     commands.push_back({"HINCRBY", account, "total", bytes});
     commands.push_back({"HINCRBY", account, minute_field, bytes});
     commands.push_back({"ZADD", due, minute, minute});
@@ -205,10 +224,11 @@ Status JobStore::RunGroup(std::vector<std::vector<std::string_view>>& commands,
   return Ok();
 }
 
-Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_view job_key,
-                                              const RecordFields& fields, std::string_view score,
-                                              std::string_view minute,
-                                              const IdempotencyClaim& claim) {
+Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, const IdempotencyClaim& claim) {
+  const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), unfinished_lifetime_));
+  const std::string storage = StorageEntry(minute, job);
+  const std::string score = std::to_string(job.created.count() / 1000);
+  const std::string job_key = JobKey(job.id);
   const std::string idem_key = IdempotencyKey(claim.key);
   const std::string tenant_key = TenantRecentKey(job.tenant);
   const std::string account = StoredKey(job.tenant);
@@ -218,7 +238,8 @@ Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_vie
   if (!job.tenant.empty()) keys.push_back(tenant_key);
   std::vector<std::string_view> args{job.id, claim.fingerprint, ttl_, score, recent_last_, minute,
                                      bytes};
-  args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
+  std::deque<std::string> texts;
+  AppendCreationPairs(args, texts, job, storage);
   auto reply = redis_.Eval(kCreateIdempotentScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
   if (reply->kind != RedisReply::Kind::kString && reply->kind != RedisReply::Kind::kStatus) {
@@ -227,7 +248,9 @@ Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, std::string_vie
   if (reply->str == "created") {
     // After the script, not in it: a lost notice costs an event stream a change, while
     // the job and its key stay one atomic step.
-    (void)redis_.Command({"PUBLISH", progress_channel_, QueuedChange(job)});
+    std::string change;
+    AppendJobChange(change, QueuedChange(job));
+    (void)redis_.Command({"PUBLISH", progress_channel_, change});
     return CreateOutcome{true, job.id, true};
   }
   const auto space = reply->str.find(' ');
@@ -309,7 +332,10 @@ Result<std::vector<std::optional<JobRecord>>> JobStore::GetMany(std::span<const 
 }
 
 std::string JobStore::TenantRecentKey(std::string_view tenant) const {
-  return fmt::format("{}recent:{}", options_.key_prefix, tenant);
+  std::string key = options_.key_prefix;
+  key += "recent:";
+  key += tenant;
+  return key;
 }
 
 namespace {

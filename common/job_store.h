@@ -237,9 +237,7 @@ class JobStore {
   const std::string& epoch_key() const { return epoch_key_; }
 
  private:
-  Result<CreateOutcome> CreateClaimed(const NewJob& job, std::string_view job_key,
-                                      const RecordFields& fields, std::string_view score,
-                                      std::string_view minute, const IdempotencyClaim& claim);
+  Result<CreateOutcome> CreateClaimed(const NewJob& job, const IdempotencyClaim& claim);
   // Sends a group's MULTI/EXEC; when Redis refuses the PUBLISH at `publish_at` for the
   // user's ACL, sends it again without it.
   Status RunGroup(std::vector<std::vector<std::string_view>>& commands,
