@@ -31,6 +31,20 @@ TEST(ApiKeyTest, KeysAreRandomWellFormedAndParseBack) {
   EXPECT_FALSE(ParseKeyText("xx_0123456789ab_" + std::string(64, 'a')));
 }
 
+TEST(ApiKeyTest, EveryByteButALowerHexDigitIsRefusedInTheIdAndTheSecret) {
+  const std::string valid = "bq_0123456789ab_" + std::string(32, 'c') + std::string(32, 'f');
+  ASSERT_TRUE(ParseKeyTextView(valid));
+  // One position in the id, and the secret's first and last.
+  for (const std::size_t at : {std::size_t{5}, std::size_t{16}, valid.size() - 1}) {
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string text = valid;
+      text[at] = static_cast<char>(byte);
+      const bool hex = (byte >= '0' && byte <= '9') || (byte >= 'a' && byte <= 'f');
+      EXPECT_EQ(ParseKeyTextView(text).has_value(), hex) << "byte " << byte << " at " << at;
+    }
+  }
+}
+
 TEST(ApiKeyTest, OnlyTheRightSecretMatchesItsStoredHash) {
   const KeyText key = NewKeyText();
   const std::string stored = Sha256Hex(key.secret);
