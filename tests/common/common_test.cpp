@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <limits>
 #include <random>
 
 #include <fmt/format.h>
@@ -24,6 +25,14 @@ TEST(JsonWriterTest, WritesNestedValuesWithCommas) {
   json.BeginObject().Key("a").Int(1).Key("b").BeginArray().String("x").Bool(true).Null().EndArray();
   json.Key("c").Raw(R"({"d":2})").Key("e").Double(0.5).EndObject();
   EXPECT_EQ(json.str(), R"({"a":1,"b":["x",true,null],"c":{"d":2},"e":0.5})");
+}
+
+TEST(JsonWriterTest, WritesEveryIntegerWhole) {
+  JsonWriter json;
+  json.BeginArray().Int(0).Int(-7).Int(1'700'000'000'000'000);
+  json.Int(std::numeric_limits<std::int64_t>::max()).Int(std::numeric_limits<std::int64_t>::min());
+  json.EndArray();
+  EXPECT_EQ(json.str(), "[0,-7,1700000000000000,9223372036854775807,-9223372036854775808]");
 }
 
 TEST(JsonWriterTest, CommasFollowEachContainerOfADeepNestingAndDeeperIsABug) {
