@@ -4,16 +4,20 @@
 # worker and the gateway under callgrind on free loopback ports, sends COUNT single
 # submits with `batchq bench` (each then long-polled to its end), stops the gateway and
 # prints the inclusive share of the functions named below.
-#   bench/gateway_profile.sh [--count N] [--auth none] [--curve off] [--closed-loop] [BUILD_DIR]
+#   bench/gateway_profile.sh [--count N] [--connections N] [--auth none] [--curve off] [--closed-loop] [BUILD_DIR]
 # With --auth none the gateway runs without keys (loopback), to isolate their cost; with
 # --curve off, plain ZeroMQ to the broker (loopback), to isolate CURVE's. With
 # --closed-loop each connection long-polls its job before its next submit, as users
-# do; without it every job is submitted first, and long-polled once all are.
+# do; without it every job is submitted first, and long-polled once all are. With the
+# default 2 connections a group commit holds about one job under callgrind, which
+# overstates what a group costs; more connections make the groups larger.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=3000
 auth=keys
 if [[ ${1:-} == --count ]]; then count=$2; shift 2; fi
+connections=2
+if [[ ${1:-} == --connections ]]; then connections=$2; shift 2; fi
 if [[ ${1:-} == --auth ]]; then auth=$2; shift 2; fi
 curve=on
 if [[ ${1:-} == --curve ]]; then curve=$2; shift 2; fi
@@ -58,7 +62,7 @@ if [[ $auth == keys ]]; then
   export BATCHQ_API_KEY
 fi
 "$build/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
-  --count "$count" --connections 2 "${loop[@]}" 2>/dev/null | sed -n 2p
+  --count "$count" --connections "$connections" "${loop[@]}" 2>/dev/null | sed -n 2p
 kill -TERM "$gateway"
 wait "$gateway" || true
 callgrind_annotate --inclusive=yes "$tmp/callgrind.out" 2>/dev/null >"$tmp/annotated.txt"
