@@ -15,7 +15,7 @@ packages=(build-essential cmake ninja-build pkg-config git clang-format python3
   docker.io docker-compose debootstrap prometheus chromium iproute2
   python3-dev pybind11-dev python3-numpy python3-torch python3-fastapi python3-uvicorn)
 if [[ "${1:-}" == "--with-bench" ]]; then
-  packages+=(wrk nginx-light python3-matplotlib)
+  packages+=(wrk nginx-light python3-matplotlib valgrind linux-perf)
 fi
 
 missing=()
