@@ -91,13 +91,7 @@ RecordFields::RecordFields(const JobRecord& record, std::span<const RecordField>
   pairs_.reserve(fields.size() * 2);
   for (const RecordField field : fields) {
     pairs_.push_back(FieldName(field));
-    const auto& member = kRecordSchema[static_cast<std::size_t>(field)].member;
-    if (const auto* text = std::get_if<std::string JobRecord::*>(&member)) {
-      pairs_.push_back(record.*(*text));
-    } else {
-      texts_.push_back(FieldText(record, field));
-      pairs_.push_back(texts_.back());
-    }
+    pairs_.push_back(FieldView(record, field, texts_));
   }
 }
 

@@ -158,6 +158,15 @@ std::string_view FieldName(RecordField field);
 void SetField(JobRecord& record, std::string_view name, std::string_view value);
 // The Redis text of one field of `record`.
 std::string FieldText(const JobRecord& record, RecordField field);
+// The same as a view: of the record's own string, or of the text of a number or state
+// added to `texts`, a container whose strings stay where they are as it grows (a deque,
+// or a vector reserved for them all).
+template <class Texts>
+std::string_view FieldView(const JobRecord& record, RecordField field, Texts& texts) {
+  const auto& member = kRecordSchema[static_cast<std::size_t>(field)].member;
+  if (const auto* text = std::get_if<std::string JobRecord::*>(&member)) return record.*(*text);
+  return texts.emplace_back(FieldText(record, field));
+}
 
 // Field/value pairs for HSET (or a Lua script's argument list): the names and the
 // texts of `fields` of `record`. String fields are views into `record`, which must

@@ -33,12 +33,7 @@ void AppendCreationPairs(std::vector<std::string_view>& out, std::deque<std::str
       RecordField::kTimeoutMs, RecordField::kMaxRetries, RecordField::kRetryBackoffMs};
   for (const RecordField field : kCopied) {
     out.push_back(FieldName(field));
-    const auto& member = kRecordSchema[static_cast<std::size_t>(field)].member;
-    if (const auto* text = std::get_if<std::string JobRecord::*>(&member)) {
-      out.push_back(job.*(*text));
-    } else {
-      out.push_back(texts.emplace_back(FieldText(job, field)));
-    }
+    out.push_back(FieldView(job, field, texts));
   }
   out.insert(out.end(),
              {FieldName(RecordField::kStatus), ToString(JobStatus::kQueued),
