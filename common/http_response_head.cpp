@@ -1,13 +1,13 @@
 #include "common/http_response_head.h"
 
-#include <array>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <string_view>
 
 #include <boost/beast/http/status.hpp>
 #include <boost/container/small_vector.hpp>
+
+#include "common/decimal_text.h"
 
 namespace batchq {
 
@@ -70,12 +70,6 @@ class Field {
   bool written_ = false;
 };
 
-// The decimal digits of `n`, in `digits`.
-std::string_view Decimal(std::array<char, 24>& digits, std::uint64_t n) {
-  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
-  return {digits.data(), static_cast<std::size_t>(end - digits.data())};
-}
-
 }  // namespace
 
 void AppendResponseHead(std::string& out, const HttpReply& reply, unsigned version,
@@ -85,10 +79,10 @@ void AppendResponseHead(std::string& out, const HttpReply& reply, unsigned versi
   // instructions (docs/BENCHMARKS.md).
   const auto reason =
       boost::beast::http::obsolete_reason(static_cast<boost::beast::http::status>(reply.status));
-  std::array<char, 24> status_digits;
-  std::array<char, 24> length_digits;
-  const std::string_view status = Decimal(status_digits, static_cast<unsigned>(reply.status));
-  const std::string_view length = Decimal(length_digits, reply.body.size());
+  const DecimalText status_text(static_cast<unsigned>(reply.status));
+  const DecimalText length_text(reply.body.size());
+  const std::string_view status = status_text.view();
+  const std::string_view length = length_text.view();
   const Field server = Field::Known("Server", "batchq");
   const Field content_type("Content-Type", reply.content_type);
   // HTTP/1.1 keeps a connection open unless told; HTTP/1.0 closes it unless told.

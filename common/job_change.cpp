@@ -6,6 +6,8 @@
 #include <memory>
 #include <optional>
 
+#include "common/decimal_text.h"
+
 namespace batchq {
 
 std::string FormatJobChange(const JobChange& change) {
@@ -15,17 +17,11 @@ std::string FormatJobChange(const JobChange& change) {
 }
 
 void AppendJobChange(std::string& out, const JobChangeView& change) {
-  std::array<char, 20> attempt{};  // an int64's digits and sign
-  const auto written =
-      std::to_chars(attempt.data(), attempt.data() + attempt.size(), change.attempt);
-  const std::string_view status = ToString(change.status);
-  const std::string_view digits(attempt.data(),
-                                static_cast<std::size_t>(written.ptr - attempt.data()));
   out += change.id;
   out += '\t';
-  out += status;
+  out += ToString(change.status);
   out += '\t';
-  out += digits;
+  out += DecimalText(change.attempt).view();
   out += '\t';
   out += change.tenant;
   out += '\t';

@@ -2,11 +2,11 @@
 
 #include <fmt/format.h>
 
-#include <array>
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+
+#include "common/decimal_text.h"
 
 namespace batchq {
 
@@ -150,11 +150,7 @@ JsonWriter& JsonWriter::String(std::string_view value) {
 
 JsonWriter& JsonWriter::Int(std::int64_t value) {
   BeforeValue();
-  // to_chars, not fmt: fmt parses its format string on every call, and a job's answer
-  // writes eight numbers (docs/BENCHMARKS.md).
-  std::array<char, 20> digits{};  // an int64's digits and sign
-  const char* const end = std::to_chars(digits.data(), digits.data() + digits.size(), value).ptr;
-  out_.append(digits.data(), static_cast<std::size_t>(end - digits.data()));
+  out_ += DecimalText(value).view();
   return *this;
 }
 

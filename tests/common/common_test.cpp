@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
 
+#include "common/decimal_text.h"
 #include "common/job_id.h"
 #include "common/job_record.h"
 #include "common/job_status.h"
@@ -25,6 +26,14 @@ TEST(JsonWriterTest, WritesNestedValuesWithCommas) {
   json.BeginObject().Key("a").Int(1).Key("b").BeginArray().String("x").Bool(true).Null().EndArray();
   json.Key("c").Raw(R"({"d":2})").Key("e").Double(0.5).EndObject();
   EXPECT_EQ(json.str(), R"({"a":1,"b":["x",true,null],"c":{"d":2},"e":0.5})");
+}
+
+TEST(DecimalTextTest, WritesEveryIntegerTypeWhole) {
+  EXPECT_EQ(DecimalText(0).view(), "0");
+  EXPECT_EQ(DecimalText(-42).view(), "-42");
+  EXPECT_EQ(DecimalText(std::size_t{300000}).view(), "300000");
+  EXPECT_EQ(DecimalText(std::numeric_limits<std::int64_t>::min()).view(), "-9223372036854775808");
+  EXPECT_EQ(DecimalText(std::numeric_limits<std::uint64_t>::max()).view(), "18446744073709551615");
 }
 
 TEST(JsonWriterTest, WritesEveryIntegerWhole) {
