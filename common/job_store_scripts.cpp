@@ -222,19 +222,63 @@ local function queue_webhook(prefix, url, id, attempt, tenant, now_us)
 end
 )lua";
 
-// The carried record (job_change.h) of an ended job whose change line is `line`: the
-// line, the worker's text of what every ending writes (`ending`: JobStore::Finish
-// builds it, escaped, as it builds the fields), the start's text when the job is
-// claimed here (`start`, else nil), then "name=value" per non-empty carried field that
-// the ending leaves as the record had it and the line does not hold, from the finish
-// script's one HMGET (`values`: its seven first, then `read_fields`). nil when the
-// worker sent no text (its own fields are past the bound) or the whole is past
-// kMaxCarriedRecordBytes. Only the record's part is built in Lua, from one of two fixed
-// lists (the fields an ending leaves, and those it leaves when it claims too): building
-// all of it here, field by field, was the finish script's costliest part
-// (bench/store_scripts_bench). The type of a binary result is in `ending` when it has
-// one, and never in the record before its ending: only an ending writes it, with the
-// blob, and POST :retry deletes it.
+// Appends to `chunk` (the parts of one message, `chunk.n` of them; '\n' between two
+// records) the carried record (job_change.h) of an ended job whose change line is
+// `line`: the line, the worker's text of what every ending writes (`ending`:
+// JobStore::Finish builds it, escaped, as it builds the fields), the start's text when
+// the job is claimed here (`start`, else nil), then "name=value" per non-empty carried
+// field that the ending leaves as the record had it and the line does not hold, from the
+// finish script's one HMGET (`values`: its seven first, then `read_fields`). Appends
+// nothing and answers false when the worker sent no text (its own fields are past the
+// bound) or the record is past kMaxCarriedRecordBytes. A record is never a string of its
+// own: Redis's Lua hashes every byte of each string it makes, and the message made from
+// the parts is the only one needed. Needs CarriedRecordLua's lists before it.
+constexpr char kCarryRecord[] = R"lua(
+local escapes = {['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}
+local function carry_record(chunk, line, values, ending, start)
+  if ending == '' then return false end
+  local kept = kept_owned
+  local n = chunk.n
+  if n > 0 then
+    n = n + 1
+    chunk[n] = '\n'
+  end
+  chunk[n + 1] = line
+  chunk[n + 2] = ending
+  n = n + 2
+  local size = #ending
+  if start then
+    kept = kept_claimed
+    n = n + 1
+    chunk[n] = start
+    size = size + #start
+  end
+  local slots, prefixes, plain = kept[1], kept[2], kept[3]
+  for i = 1, #slots do
+    local v = values[slots[i]]
+    if v and v ~= '' then
+      if not plain[i] and string.find(v, '[\\\t\n]') then
+        v = string.gsub(v, '[\\\t\n]', escapes)
+      end
+      chunk[n + 1] = prefixes[i]
+      chunk[n + 2] = v
+      n = n + 2
+      size = size + #prefixes[i] + #v
+    end
+  end
+  -- Past the bound, chunk.n stays: what was put past it is overwritten or left out.
+  if size > max_carried_bytes then return false end
+  chunk.n = n
+  return true
+end
+)lua";
+
+// The lists kCarryRecord builds a carried record from, then kCarryRecord. Only the
+// record's part is built in Lua, from one of two fixed lists (the fields an ending
+// leaves, and those it leaves when it claims too): building all of it here, field by
+// field, was the finish script's costliest part (bench/store_scripts_bench). The type of
+// a binary result is in `ending` when it has one, and never in the record before its
+// ending: only an ending writes it, with the blob, and POST :retry deletes it.
 std::string CarriedRecordLua() {
   // The finish script's HMGET's first seven (its st[1..7], in this order).
   constexpr std::array<RecordField, 7> kReadFirst = {
@@ -284,34 +328,10 @@ std::string CarriedRecordLua() {
 local read_fields = {{{}}}
 local kept_owned = {}
 local kept_claimed = {}
-local escapes = {{['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}}
-local function carried_record(line, values, ending, start)
-  if ending == '' then return nil end
-  local kept = kept_owned
-  local parts = {{line, ending}}
-  if start then
-    kept = kept_claimed
-    parts[3] = start
-  end
-  local slots, prefixes, plain = kept[1], kept[2], kept[3]
-  local n = #parts
-  for i = 1, #slots do
-    local v = values[slots[i]]
-    if v and v ~= '' then
-      if not plain[i] and string.find(v, '[\\\t\n]') then
-        v = string.gsub(v, '[\\\t\n]', escapes)
-      end
-      parts[n + 1] = prefixes[i]
-      parts[n + 2] = v
-      n = n + 2
-    end
-  end
-  local text = table.concat(parts)
-  if #text - #line > {} then return nil end
-  return text
-end
+local max_carried_bytes = {}
 )lua",
-                     read, list(false), list(true), kMaxCarriedRecordBytes);
+                     read, list(false), list(true), kMaxCarriedRecordBytes) +
+         kCarryRecord;
 }
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
@@ -335,7 +355,9 @@ const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kWebhoo
 local out = {}
 local ended = {}
 local changes = {}
-local carried = {}
+local carried = {}  -- messages of carried records, 100 records each
+local chunk = {n = 0}
+local chunk_records = 0
 local requeued = {}
 local started = {}
 local claiming = ARGV[9] ~= ''
@@ -412,7 +434,14 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
-    carried[#carried + 1] = carried_record(changes[#changes], st, ending, claimed and start_text)
+    if carry_record(chunk, changes[#changes], st, ending, claimed and start_text) then
+      chunk_records = chunk_records + 1
+      if chunk_records == 100 then
+        carried[#carried + 1] = table.concat(chunk, '', 1, chunk.n)
+        chunk = {n = 0}
+        chunk_records = 0
+      end
+    end
     queue_webhook(ARGV[5], st[7], st[3], token, st[4], ARGV[1])
     out[i - 1] = 1
   else
@@ -424,9 +453,8 @@ settle(ARGV[5])
 if #started > 0 then redis.pcall('PUBLISH', ARGV[8], table.concat(started, '\n')) end
 if #requeued > 0 then redis.pcall('PUBLISH', ARGV[8], table.concat(requeued, '\n')) end
 -- Before the changes, so that a gateway that reads both wakes each waiter with its record.
-for i = 1, #carried, 100 do
-  redis.call('PUBLISH', ARGV[3], table.concat({unpack(carried, i, math.min(i + 99, #carried))}, '\n'))
-end
+if chunk.n > 0 then carried[#carried + 1] = table.concat(chunk, '', 1, chunk.n) end
+for _, message in ipairs(carried) do redis.call('PUBLISH', ARGV[3], message) end
 )lua" + kPublishEnded)};
 
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release

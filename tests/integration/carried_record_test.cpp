@@ -177,6 +177,56 @@ TEST_F(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) 
   }
 }
 
+// A finish of many jobs carries their records 100 to a message, in the order of its
+// outcomes, all before the plain changes. A record whose own fields (here a callback URL)
+// take it past the bound, though the worker's text is small, is left out of its message
+// and the records after it still come whole.
+TEST_F(CarriedRecordTest, ManyEndingsAreCarriedAHundredToAMessageInTheirOrder) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+
+  constexpr std::size_t kJobs = 250;
+  constexpr std::size_t kTooLarge = 120;
+  std::vector<NewJob> jobs;
+  for (std::size_t i = 0; i < kJobs; ++i) jobs.push_back(Job("j"));
+  jobs[kTooLarge].callback_url =
+      "https://hooks.example/" + std::string(kMaxCarriedRecordBytes, 'p');
+  ASSERT_TRUE(gateway.Create(jobs));
+  std::vector<JobClaim> runs;
+  std::vector<JobOutcome> outcomes;
+  for (const auto& job : jobs) {
+    runs.push_back({job.id, 1});
+    outcomes.push_back({.id = job.id, .attempt = 1, .succeeded = true, .result = "\"ok\""});
+  }
+  ASSERT_TRUE(worker.Start(
+      BatchStart{"b9", kJobs, "w9", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()},
+      runs));
+  auto finished = worker.Finish(outcomes);
+  ASSERT_TRUE(finished) << finished.error().message;
+
+  const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
+  ASSERT_EQ(messages.size(), 4u) << "three messages of carried records, then the changes";
+  std::vector<std::string> carried_ids;
+  const std::vector<std::size_t> sizes = {100, 100, kJobs - 1 - 200};
+  for (std::size_t m = 0; m < 3; ++m) {
+    const auto carried = ParseJobChanges(messages[m]);
+    EXPECT_EQ(carried.size(), sizes[m]) << "message " << m;
+    for (const JobChange& change : carried) {
+      const auto record = CarriedRecord(change);
+      ASSERT_NE(record, nullptr) << change.carried;
+      EXPECT_EQ(record->result, "\"ok\"") << change.id;
+      EXPECT_EQ(record->worker, "w9") << change.id;
+      carried_ids.push_back(change.id);
+    }
+  }
+  std::vector<std::string> expected_ids;
+  for (std::size_t i = 0; i < kJobs; ++i) {
+    if (i != kTooLarge) expected_ids.push_back(jobs[i].id);
+  }
+  EXPECT_EQ(carried_ids, expected_ids);
+  EXPECT_EQ(ParseJobChanges(messages[3]).size(), kJobs)
+      << "every ending is still published as a plain change";
+}
+
 // The carried record's values come from three places (job_change.h): the worker's text
 // of what the ending writes, the start's text when it claims, and the record for the
 // rest. A job with every field a submit may set, ended claimed at write with a binary
