@@ -49,7 +49,7 @@ cleanup() {
     kill -9 "$pid" 2>/dev/null
   fi
   # Anything dockerd left mounted under the temp roots, then the roots themselves.
-  grep -o " $work[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  grep -o " ${work}[^ ]*" /proc/mounts | sort -r | xargs -r -n1 umount -l 2>/dev/null
   rm -rf "$work"
   exit $rc
 }
@@ -70,7 +70,39 @@ timeout 600 "$src/scripts/docker_base_image.sh" debian:bookworm-slim
 log "docker-compose build"
 timeout 1500 "${compose[@]}" build
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# The gateway's published port, picked as the test binaries pick theirs
+# (tests/support/child_process.cpp), since scripts/test.sh runs them at the same time:
+# below the ephemeral range, where no outgoing connection takes a port between this pick
+# and Docker's bind of it, bindable now, and recorded with the time in the file they
+# share under an flock, so none of them picks it in the next minute (by then Docker
+# holds it).
+port=$(python3 - <<'PY'
+import fcntl, random, socket, time
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+with open("/tmp/batchq-test-ports", "a+") as ports:
+    fcntl.flock(ports, fcntl.LOCK_EX)
+    ports.seek(0)
+    now = int(time.time())
+    recent = {int(p) for at, p in (line.split() for line in ports if line.strip())
+              if now - int(at) < 60}
+    for _ in range(1000):
+        port = random.randrange(10000, max(11000, low))
+        if port in recent:
+            continue
+        probe = socket.socket()
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            continue
+        finally:
+            probe.close()
+        ports.write(f"{now} {port}\n")
+        print(port)
+        break
+    else:
+        raise SystemExit("no bindable port below the ephemeral range")
+PY
+)
 export BATCHQ_PORT=$port BATCHQ_SLEEP_FIXED_US=300000 BATCHQ_SLEEP_PER_ITEM_US=100
 url=http://127.0.0.1:$port
 log "up --scale gpu_worker=3 (gateway on $url)"
