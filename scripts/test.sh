@@ -36,29 +36,11 @@ run_ctest() {
 }
 
 build
-if [[ "${1:-}" == "--quick" ]]; then
-  run_ctest "$built"
-else
-  # The compose stack test (label compose_stack) waits for most of its time: the base
-  # image's download, the packages of its image build, its containers' start, a paced
-  # load. It runs beside the rest of the suite and the ASan build, which fill those
-  # waits. It shares nothing with them: its own dockerd, images and volumes, and it tests
-  # the images it builds, not build/. Its log is shown when it ends.
-  compose_log=$(mktemp)
-  run_ctest "$built" -L compose_stack >"$compose_log" 2>&1 &
-  compose_pid=$!
-  # Whatever stops this script first, the compose test ends before it does (its own
-  # trap stops its dockerd and removes what it made).
-  trap 'wait' EXIT
-  run_ctest "$built" -LE compose_stack
+run_ctest "$built"
+if [[ "${1:-}" != "--quick" ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   build --sanitize
-  compose_rc=0
-  wait "$compose_pid" || compose_rc=$?
-  cat "$compose_log" >&2
-  rm -f "$compose_log"
-  [[ $compose_rc -eq 0 ]] || { echo "== the compose stack test failed" >&2; exit "$compose_rc"; }
   run_ctest "$built"
   build --fuzz
   run_ctest "$built"
