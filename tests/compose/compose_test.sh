@@ -71,7 +71,7 @@ log "docker-compose build"
 timeout 1500 "${compose[@]}" build
 
 # The gateway's published port, picked as the test binaries pick theirs
-# (tests/support/child_process.cpp), since scripts/test.sh runs them at the same time:
+# (tests/support/child_process.cpp), in case a ctest run holds them beside this test:
 # below the ephemeral range, where no outgoing connection takes a port between this pick
 # and Docker's bind of it, bindable now, and recorded with the time in the file they
 # share under an flock, so none of them picks it in the next minute (by then Docker
