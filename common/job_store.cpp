@@ -74,12 +74,6 @@ JobRecord RecordFromFields(const std::vector<RedisReply>& flat) {
   return record;
 }
 
-Error UnexpectedReply(std::string_view what, const RedisReply& reply) {
-  return Error{ErrorCode::kRedisUnavailable,
-               fmt::format("Redis answered {} unexpectedly: {}.", what,
-                           reply.is_error() ? reply.str : std::string("wrong reply type"))};
-}
-
 }  // namespace
 
 std::uint64_t JobStore::CreationBytes(const NewJob& job) {

@@ -35,10 +35,6 @@ KeyRecord FromFields(std::string_view id, const std::vector<RedisReply>& fields)
   return key;
 }
 
-Error Unexpected(std::string_view what) {
-  return Error{ErrorCode::kRedisUnavailable, fmt::format("Unexpected reply to {}.", what)};
-}
-
 }  // namespace
 
 KeyStore::KeyStore(RedisConnection& redis, std::string key_prefix)
@@ -91,14 +87,16 @@ Status KeyStore::Put(const KeyRecord& key) {
   };
   auto replies = redis_.Pipeline(commands);
   if (!replies) return std::unexpected(replies.error());
-  if (replies->back().kind != RedisReply::Kind::kArray) return std::unexpected(Unexpected("EXEC"));
+  if (replies->back().kind != RedisReply::Kind::kArray)
+    return std::unexpected(UnexpectedReply("EXEC", replies->back()));
   return Ok();
 }
 
 Result<std::optional<KeyRecord>> KeyStore::Get(std::string_view id) {
   auto reply = redis_.Command({"HGETALL", RecordKey(id)});
   if (!reply) return std::unexpected(reply.error());
-  if (reply->kind != RedisReply::Kind::kArray) return std::unexpected(Unexpected("HGETALL"));
+  if (reply->kind != RedisReply::Kind::kArray)
+    return std::unexpected(UnexpectedReply("HGETALL", *reply));
   if (reply->elements.empty()) return std::optional<KeyRecord>();
   return std::optional<KeyRecord>(FromFields(id, reply->elements));
 }
@@ -106,7 +104,8 @@ Result<std::optional<KeyRecord>> KeyStore::Get(std::string_view id) {
 Result<std::vector<KeyRecord>> KeyStore::List() {
   auto ids = redis_.Command({"SMEMBERS", index_key_});
   if (!ids) return std::unexpected(ids.error());
-  if (ids->kind != RedisReply::Kind::kArray) return std::unexpected(Unexpected("SMEMBERS"));
+  if (ids->kind != RedisReply::Kind::kArray)
+    return std::unexpected(UnexpectedReply("SMEMBERS", *ids));
   std::vector<std::string> keys;
   std::vector<std::vector<std::string_view>> commands;
   keys.reserve(ids->elements.size());

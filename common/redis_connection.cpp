@@ -270,6 +270,12 @@ Status ParseSentinels(std::string_view rest, RedisEndpoint& endpoint) {
 
 }  // namespace
 
+Error UnexpectedReply(std::string_view what, const RedisReply& reply) {
+  return Error{ErrorCode::kRedisUnavailable,
+               fmt::format("Redis answered {} unexpectedly: {}.", what,
+                           reply.is_error() ? reply.str : std::string("wrong reply type"))};
+}
+
 Result<RedisEndpoint> ResolveRedisEndpoint(std::string_view url, const std::string& password_file,
                                            const std::string& sentinel_password_file) {
   auto endpoint = ParseRedisUrl(url);

@@ -61,6 +61,9 @@ struct RedisReply {
   bool is_error() const { return kind == Kind::kError; }
 };
 
+// The error for a reply of the wrong shape or an error reply, naming the command (`what`).
+Error UnexpectedReply(std::string_view what, const RedisReply& reply);
+
 // A Lua script, loaded once per connection and then called by EVALSHA.
 // Keep instances alive (static) for as long as connections use them.
 struct RedisScript {

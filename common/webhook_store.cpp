@@ -36,10 +36,6 @@ redis.call('ZADD', KEYS[3], ARGV[1], ARGV[2])
 return 1
 )lua"};
 
-Error Unexpected(std::string_view what) {
-  return Error{ErrorCode::kRedisUnavailable, fmt::format("Redis answered {} unexpectedly.", what)};
-}
-
 }  // namespace
 
 WebhookStore::WebhookStore(RedisConnection& redis, std::string key_prefix,
@@ -68,10 +64,11 @@ Result<std::vector<DueDelivery>> WebhookStore::ClaimDue(WallMicros now,
   const std::string_view args[] = {at, until, count, deliveries};
   auto reply = redis_.Eval(kClaimScript, keys, args, Replay::kUnsafe);
   if (!reply) return std::unexpected(reply.error());
-  if (reply->kind != RedisReply::Kind::kArray) return std::unexpected(Unexpected("a claim"));
+  if (reply->kind != RedisReply::Kind::kArray)
+    return std::unexpected(UnexpectedReply("a claim", *reply));
   std::vector<DueDelivery> due;
   for (auto& entry : reply->elements) {
-    if (entry.elements.size() != 4) return std::unexpected(Unexpected("a claim"));
+    if (entry.elements.size() != 4) return std::unexpected(UnexpectedReply("a claim", entry));
     due.push_back(DueDelivery{std::move(entry.elements[0].str), std::move(entry.elements[1].str),
                               std::move(entry.elements[2].str),
                               static_cast<std::uint32_t>(std::stoul(entry.elements[3].str))});
@@ -132,7 +129,8 @@ Result<std::vector<DeliveryView>> WebhookStore::Failed(std::string_view tenant, 
   const std::string count = std::to_string(limit);
   auto reply = redis_.Command({"ZREVRANGEBYSCORE", key, "+inf", "-inf", "LIMIT", "0", count});
   if (!reply) return std::unexpected(reply.error());
-  if (reply->kind != RedisReply::Kind::kArray) return std::unexpected(Unexpected("a list"));
+  if (reply->kind != RedisReply::Kind::kArray)
+    return std::unexpected(UnexpectedReply("a list", *reply));
   std::vector<std::string> keys;
   std::vector<std::vector<std::string_view>> reads;
   for (const auto& element : reply->elements) keys.push_back(DeliveryKey(element.str));

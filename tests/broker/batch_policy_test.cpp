@@ -1,4 +1,5 @@
 #include "broker/batch_policy.h"
+#include "tests/broker/capacities.h"
 
 #include <algorithm>
 #include <stdexcept>
@@ -11,9 +12,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr Capacity kIdle{true, true, 1};       // a worker with nothing in flight
-constexpr Capacity kBusyFree{true, false, 1};  // a free credit, but every worker is busy
-constexpr Capacity kNoCredit{false, false, 1};
+using namespace test_capacities;
 
 TypeSettings Settings(std::string name, std::uint32_t max_batch, std::chrono::microseconds delay,
                       std::uint32_t max_queue = 1000, bool adaptive = false) {

@@ -8,13 +8,14 @@
 #include <gtest/gtest.h>
 
 #include "broker/batch_policy.h"
+#include "tests/broker/capacities.h"
 
 namespace batchq {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr Capacity kBusyFree{true, false, 1};
+using test_capacities::kBusyFree;
 
 class FairShareTest : public ::testing::Test {
  protected:

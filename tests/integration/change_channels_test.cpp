@@ -23,7 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using Event = RedisConnection::PubSubEvent;
 
-NewJob Job(std::uint32_t max_retries = 0) { return AcmeUpperJob("channels", max_retries); }
+NewJob ChannelsJob(std::uint32_t max_retries = 0) { return AcmeUpperJob("channels", max_retries); }
 
 // "channel: id status, id status" for one message of plain changes (carried records
 // are left out, as the streams leave them).
@@ -70,7 +70,7 @@ TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
   ASSERT_EQ(answer.channel, "bq:progress");
 
   // a succeeds, b fails with a retry left, c fails for good.
-  std::vector<NewJob> jobs = {Job(), Job(1), Job()};
+  std::vector<NewJob> jobs = {ChannelsJob(), ChannelsJob(1), ChannelsJob()};
   const std::string& a = jobs[0].id;
   const std::string& b = jobs[1].id;
   const std::string& c = jobs[2].id;
@@ -78,7 +78,7 @@ TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
   EXPECT_EQ(NextMessage(subscriber),
             fmt::format("bq:progress: {} queued, {} queued, {} queued", a, b, c));
 
-  NewJob claimed = Job();
+  NewJob claimed = ChannelsJob();
   // The claim holds views: its key must outlive it.
   const std::string key = "acme:channels-key-" + claimed.id;
   const IdempotencyClaim claim{key, "fingerprint"};
@@ -121,7 +121,7 @@ TEST(ChangeChannelsTest, AClaimAtWritePublishesItsRunningChangesBeforeItsEndings
   ASSERT_EQ(HearBoth(subscriber).kind, Event::Kind::kSubscribed);
 
   // a succeeds, b fails with a retry left.
-  std::vector<NewJob> jobs = {Job(), Job(1)};
+  std::vector<NewJob> jobs = {ChannelsJob(), ChannelsJob(1)};
   const std::string& a = jobs[0].id;
   const std::string& b = jobs[1].id;
   ASSERT_TRUE(gateway.Create(jobs));
@@ -154,9 +154,9 @@ TEST(ChangeChannelsTest, JobsStillFlowUnderAnAclThatPredatesTheProgressChannel) 
   RedisConnection subscriber = RoleRedis(stack, "gateway");
   EXPECT_EQ(HearBoth(subscriber).kind, Event::Kind::kRefused) << "the old ACL granted bq:progress";
 
-  std::vector<NewJob> jobs = {Job(), Job(1), Job()};
+  std::vector<NewJob> jobs = {ChannelsJob(), ChannelsJob(1), ChannelsJob()};
   ASSERT_TRUE(gateway.Create(jobs)) << "the group was refused with its notice";
-  NewJob claimed = Job();
+  NewJob claimed = ChannelsJob();
   // The claim holds views: its key must outlive it.
   const std::string key = "acme:channels-key-" + claimed.id;
   const IdempotencyClaim claim{key, "fingerprint"};

@@ -18,7 +18,9 @@
 namespace batchq::test {
 namespace {
 
-NewJob Job(std::uint32_t max_retries = 0) { return AcmeUpperJob("claim-at-write", max_retries); }
+NewJob ClaimedJob(std::uint32_t max_retries = 0) {
+  return AcmeUpperJob("claim-at-write", max_retries);
+}
 
 JobOutcome Succeeded(const std::string& id, std::uint32_t attempt) {
   return {.id = id, .attempt = attempt, .succeeded = true, .result = "\"X\""};
@@ -56,7 +58,7 @@ class ClaimAtWriteTest : public ::testing::Test {
 };
 
 TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
-  const NewJob job = Job();
+  const NewJob job = ClaimedJob();
   ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
   const BatchStart start = Start(roles_->Epoch());
   const std::vector<JobOutcome> outcomes = {Succeeded(job.id, 1)};
@@ -80,7 +82,7 @@ TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
 }
 
 TEST_F(ClaimAtWriteTest, NothingIsWrittenUnderADeposedBrokersEpoch) {
-  const NewJob job = Job();
+  const NewJob job = ClaimedJob();
   ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
   const BatchStart start = Start(roles_->Epoch() + 1);
   const auto marks = roles_->worker.Finish(std::vector<JobOutcome>{Succeeded(job.id, 1)}, &start);
@@ -92,7 +94,7 @@ TEST_F(ClaimAtWriteTest, NothingIsWrittenUnderADeposedBrokersEpoch) {
 }
 
 TEST_F(ClaimAtWriteTest, OnlyAJobQueuedOrRunningUnderAnOlderAttemptIsClaimed) {
-  const std::vector<NewJob> jobs = {Job(), Job(), Job(), Job()};
+  const std::vector<NewJob> jobs = {ClaimedJob(), ClaimedJob(), ClaimedJob(), ClaimedJob()};
   const std::string& cancelled = jobs[0].id;
   const std::string& newer = jobs[1].id;  // running under attempt 2
   const std::string& older = jobs[2].id;  // running under attempt 1
@@ -128,7 +130,7 @@ TEST_F(ClaimAtWriteTest, OnlyAJobQueuedOrRunningUnderAnOlderAttemptIsClaimed) {
 }
 
 TEST_F(ClaimAtWriteTest, ARetryableFailureQueuesTheJobAgainWithThisAttemptInItsHistory) {
-  const NewJob job = Job(/*max_retries=*/1);
+  const NewJob job = ClaimedJob(/*max_retries=*/1);
   ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
   const BatchStart start = Start(roles_->Epoch());
   const std::vector<JobOutcome> outcomes = {{.id = job.id,
