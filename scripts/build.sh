@@ -36,6 +36,15 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
   args=(-DCMAKE_BUILD_TYPE=Debug -DBATCHQ_SANITIZE=ON -DBATCHQ_BENCH=OFF)
 fi
+# BATCHQ_UNITY_BUILD=on: CMake's unity build, eight sources of a target compiled as one, so
+# the headers they share (Boost, GoogleTest, spdlog) are parsed once per eight: for CI and
+# image builds, which compile everything once. An edit then recompiles its seven neighbours
+# too, so it is off unless asked for, whatever the cache held.
+case "${BATCHQ_UNITY_BUILD:-off}" in
+  on) args+=(-DCMAKE_UNITY_BUILD=ON) ;;
+  off) args+=(-DCMAKE_UNITY_BUILD=OFF) ;;
+  *) echo "BATCHQ_UNITY_BUILD must be on or off, not '$BATCHQ_UNITY_BUILD'" >&2; exit 2 ;;
+esac
 target=()
 if [[ "${1:-}" == "--fuzz" ]]; then
   dir=build-fuzz
