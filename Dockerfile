@@ -17,7 +17,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 WORKDIR /src
 COPY . .
 # A unity build (eight sources compiled as one): the image compiles everything once, and
-# parses the shared headers an eighth as often (docs/BENCHMARKS.md: 0.56x the CPU).
+# parses the shared headers an eighth as often (docs/BENCHMARKS.md: CI's normal build
+# took 0.56x the CPU).
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
       -DBATCHQ_BENCH=OFF -DCMAKE_UNITY_BUILD=ON \
     && ninja -C /build broker gateway gpu_worker batchq \
