@@ -6,6 +6,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -29,6 +30,32 @@ inline double CpuSeconds(pid_t pid) {
   double system = 0;
   fields >> user >> system;
   return (user + system) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The parent's pid in /proc/PID/stat; -1 if unreadable.
+inline pid_t ParentPid(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string text((std::istreambuf_iterator<char>(in)), {});
+  const auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string state;
+  pid_t parent = -1;
+  fields >> state >> parent;
+  return parent;
+}
+
+// CPU seconds of a live process and of its live children (nginx's master and its
+// workers): the reference server's own CPU, read as the stack's is.
+inline double ProcessFamilyCpuSeconds(pid_t root) {
+  double seconds = CpuSeconds(root);
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (ParentPid(pid) == root) seconds += CpuSeconds(pid);
+  }
+  return seconds;
 }
 
 inline double ChildrenCpuSeconds() {

@@ -10,7 +10,8 @@
 // loop's. A gateway given as NAME=nginx is the reference: nginx (2 worker processes,
 // no stack behind it) answering every POST /v1/jobs with a static queued job (with @MS,
 // a static finished job, 200) and every GET /v1/jobs/{id} with a static finished job,
-// driven by the same load generator in the same round. With --list-pollers N, N more
+// driven by the same load generator in the same round; its CPU is nginx's (master and
+// workers) and the load generator's. With --list-pollers N, N more
 // connections list the newest 200 jobs (GET /v1/jobs?limit=200, as a dashboard does)
 // back to back while the load runs; each run then also gives the lists' count and
 // latency (their Redis commands are counted in the run's too). A gateway given as
@@ -243,8 +244,14 @@ std::string RunNginx(const Load& load) {
       bench::LoadGeneratorBinary(), "--url", url, "--output", "json", "bench"};
   const auto args = LoadArgs(load);
   argv.insert(argv.end(), args.begin(), args.end());
+  const double nginx_before = bench::ProcessFamilyCpuSeconds(nginx.pid());
+  const double generator_before = bench::ChildrenCpuSeconds();
+  const auto start = std::chrono::steady_clock::now();
   std::string report;
   const int status = RunCommand(argv, &report, std::chrono::seconds(400));
+  const std::chrono::duration<double> wall = std::chrono::steady_clock::now() - start;
+  const double nginx_cpu = bench::ProcessFamilyCpuSeconds(nginx.pid()) - nginx_before;
+  const double generator_cpu = bench::ChildrenCpuSeconds() - generator_before;
   nginx.Stop();
   std::filesystem::remove_all(dir);
   if (status != 0) {
@@ -253,7 +260,9 @@ std::string RunNginx(const Load& load) {
     return "";
   }
   while (!report.empty() && report.back() == '\n') report.pop_back();
-  return fmt::format(R"("bench":{})", report.substr(report.rfind('\n') + 1));
+  return fmt::format(
+      R"("bench":{},"cpu_s":{{"wall_s":{:.3f},"nginx":{:.3f},"load_generator":{:.3f}}})",
+      report.substr(report.rfind('\n') + 1), wall.count(), nginx_cpu, generator_cpu);
 }
 
 }  // namespace
