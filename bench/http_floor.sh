@@ -33,17 +33,8 @@ for tool in wrk nginx redis-server; do
 done
 # shellcheck source=bench/stack_processes.sh
 source bench/stack_processes.sh
-redis_port=$(free_port) front=$(free_port) back=$(free_port)
 http=$(free_port) http_refusing=$(free_port) nginx_port=$(free_port)
-
-scripts/make_keys.sh "$tmp/keys" "$build/cli/batchq" >/dev/null
-k="$tmp/keys"
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
-pids+=($!)
-"$build/broker/broker" --redis-url "redis://127.0.0.1:$redis_port" --frontend "tcp://127.0.0.1:$front" \
-  --backend "tcp://127.0.0.1:$back" --curve-secret-file "$k/broker.key" --gateway-keys "$k/gateways" \
-  --worker-keys "$k/workers" --type upper:max_batch_size=64,max_delay_ms=2 >"$tmp/broker.log" 2>&1 &
-pids+=($!)
+start_redis_and_broker "$build"
 "$build/gpu_worker/gpu_worker" --redis-url "redis://127.0.0.1:$redis_port" --backend cpu --type upper \
   --broker "tcp://127.0.0.1:$back" --curve-secret-file "$k/worker.key" \
   --broker-public-key-file "$k/broker.pub" >"$tmp/worker.log" 2>&1 &

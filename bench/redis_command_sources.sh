@@ -17,15 +17,8 @@ if [[ ${1:-} == --count ]]; then count=$2; shift 2; fi
 build=${1:-build}
 # shellcheck source=bench/stack_processes.sh
 source bench/stack_processes.sh
-redis_port=$(free_port) front=$(free_port) back=$(free_port) http=$(free_port)
-scripts/make_keys.sh "$tmp/keys" "$build/cli/batchq"
-k="$tmp/keys"
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no >"$tmp/redis.log" 2>&1 &
-pids+=($!)
-"$build/broker/broker" --redis-url "redis://127.0.0.1:$redis_port" --frontend "tcp://127.0.0.1:$front" \
-  --backend "tcp://127.0.0.1:$back" --curve-secret-file "$k/broker.key" --gateway-keys "$k/gateways" \
-  --worker-keys "$k/workers" --type upper:max_batch_size=64,max_delay_ms=2 >"$tmp/broker.log" 2>&1 &
-pids+=($!)
+http=$(free_port)
+start_redis_and_broker "$build"
 for w in 0 1; do
   "$build/gpu_worker/gpu_worker" --name "w$w" --redis-url "redis://127.0.0.1:$redis_port" --backend cpu \
     --type upper --broker "tcp://127.0.0.1:$back" --curve-secret-file "$k/worker.key" \
