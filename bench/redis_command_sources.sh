@@ -17,25 +17,7 @@ if [[ ${1:-} == --count ]]; then count=$2; shift 2; fi
 build=${1:-build}
 # shellcheck source=bench/stack_processes.sh
 source bench/stack_processes.sh
-http=$(free_port)
-start_redis_and_broker "$build"
-for w in 0 1; do
-  "$build/gpu_worker/gpu_worker" --name "w$w" --redis-url "redis://127.0.0.1:$redis_port" --backend cpu \
-    --type upper --broker "tcp://127.0.0.1:$back" --curve-secret-file "$k/worker.key" \
-    --broker-public-key-file "$k/broker.pub" >"$tmp/worker$w.log" 2>&1 &
-  pids+=($!)
-done
-"$build/gateway/gateway" --redis-url "redis://127.0.0.1:$redis_port" --broker "tcp://127.0.0.1:$front" \
-  --port "$http" --admin-key-file "$tmp/api-key" --curve-secret-file "$k/gateway.key" \
-  --broker-public-key-file "$k/broker.pub" >"$tmp/gateway.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 300); do
-  curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break
-  sleep 0.1
-done
-BATCHQ_API_KEY=$("$build/cli/batchq" --url "http://127.0.0.1:$http" --api-key-file "$tmp/api-key" \
-  keys create --tenant bench --scopes submit,read 2>/dev/null)
-export BATCHQ_API_KEY
+start_stack "$build"
 redis-cli -p "$redis_port" monitor >"$tmp/monitor.txt" &
 monitor=$!
 pids+=("$monitor")
