@@ -17,13 +17,18 @@
 
 namespace batchq::bench {
 
-// User + system CPU seconds of a live process, from /proc/PID/stat; 0 if unreadable.
-inline double CpuSeconds(pid_t pid) {
+// The fields of /proc/PID/stat after the command name (which may hold spaces), from the
+// third (state) on; empty if unreadable.
+inline std::istringstream StatFields(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/stat", pid));
   std::string text((std::istreambuf_iterator<char>(in)), {});
-  const auto close = text.rfind(')');  // the command name may hold spaces
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(text.substr(close + 2));
+  const auto close = text.rfind(')');
+  return std::istringstream(close == std::string::npos ? "" : text.substr(close + 2));
+}
+
+// User + system CPU seconds of a live process, from /proc/PID/stat; 0 if unreadable.
+inline double CpuSeconds(pid_t pid) {
+  std::istringstream fields = StatFields(pid);
   std::string skip;
   for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
   double user = 0;
@@ -34,11 +39,7 @@ inline double CpuSeconds(pid_t pid) {
 
 // The parent's pid in /proc/PID/stat; -1 if unreadable.
 inline pid_t ParentPid(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string text((std::istreambuf_iterator<char>(in)), {});
-  const auto close = text.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream fields(text.substr(close + 2));
+  std::istringstream fields = StatFields(pid);
   std::string state;
   pid_t parent = -1;
   fields >> state >> parent;

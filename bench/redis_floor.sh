@@ -24,18 +24,14 @@ done
 for tool in redis-server redis-cli python3; do
   command -v "$tool" >/dev/null || { echo "needs $tool" >&2; exit 2; }
 done
-tmp=$(mktemp -d)
-redis_pid=""
-cleanup() {
-  [[ -n $redis_pid ]] && kill "$redis_pid" 2>/dev/null && wait "$redis_pid" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+# shellcheck source=bench/stack_processes.sh
+source bench/stack_processes.sh
+port=$(free_port)
 # As the submit bench's stack runs it: no snapshots, no AOF.
 redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$tmp" \
   >"$tmp/redis.log" 2>&1 &
 redis_pid=$!
+pids+=("$redis_pid")
 for _ in $(seq 1 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 
 # The commands of `jobs` jobs in RESP; each round writes other keys.
@@ -71,7 +67,7 @@ for r in range(rounds):
                 f.write(resp("EXPIRE", "bq:job:" + i, 86400))
 PY
 
-cpu() { awk '{print $14 + $15}' "/proc/$redis_pid/stat"; }
+cpu() { sed 's/.*) //' "/proc/$redis_pid/stat" | awk '{print $12 + $13}'; }
 hz=$(getconf CLK_TCK)
 for r in $(seq 0 $((rounds - 1))); do
   before=$(cpu)

@@ -15,12 +15,13 @@ build=${1:-build}
 # shellcheck source=bench/stack_processes.sh
 source bench/stack_processes.sh
 start_stack "$build"
-# PID, thread name, utime, stime (ticks) of every thread of the stack.
+# PID, thread name, utime, stime (ticks) of every thread of the stack. A name may hold
+# spaces: they become '_', and the stat fields are counted after its closing ')'.
 snap() {
   local p t
   for p in "$redis_pid" "$broker_pid" "${worker_pids[@]}" "$gateway_pid"; do
     for t in /proc/"$p"/task/*; do
-      echo "$p $(tr ' ' _ <"$t/comm") $(awk '{print $14, $15}' "$t/stat")"
+      echo "$p $(tr ' ' _ <"$t/comm") $(sed 's/.*) //' "$t/stat" | awk '{print $12, $13}')"
     done
   done
 }
