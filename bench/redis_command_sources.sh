@@ -22,8 +22,7 @@ redis-cli -p "$redis_port" monitor >"$tmp/monitor.txt" &
 monitor=$!
 pids+=("$monitor")
 sleep 0.5
-"$build/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
-  --count "$count" --connections 64 --closed-loop 2>/dev/null | sed -n 2p >&2
+run_closed_loop "$build" "$count"
 sleep 0.5
 kill "$monitor"
 # A MONITOR line: `<time> [<db> <client address or "lua">] "<COMMAND>" ...`. The

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # Sourced by the bench scripts that start their own processes: a scratch folder `$tmp`,
 # the `pids` array (every process added there is killed when the script exits, and
-# `$tmp` removed), `free_port`, a free loopback TCP port, `start_redis_and_broker` and
-# `start_stack`.
+# `$tmp` removed), `free_port`, a free loopback TCP port, `start_redis_and_broker`,
+# `start_stack` and `run_closed_loop`.
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -56,4 +56,10 @@ start_stack() {
   BATCHQ_API_KEY=$("$build/cli/batchq" --url "http://127.0.0.1:$http" --api-key-file "$tmp/api-key" \
     keys create --tenant bench --scopes submit,read 2>/dev/null)
   export BATCHQ_API_KEY
+}
+# run_closed_loop BUILD_DIR COUNT: COUNT `upper` jobs through start_stack's gateway on 64
+# connections, each submitted, then long-polled before the next; its summary on stderr.
+run_closed_loop() {
+  "$1/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
+    --count "$2" --connections 64 --closed-loop 2>/dev/null | sed -n 2p >&2
 }

@@ -26,8 +26,7 @@ snap() {
   done
 }
 snap > "$tmp/before"
-"$build/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
-  --count "$count" --connections 64 --closed-loop 2>/dev/null | sed -n 2p >&2
+run_closed_loop "$build" "$count"
 snap > "$tmp/after"
 python3 - "$tmp/before" "$tmp/after" "$count" "$redis_pid" "$broker_pid" "${worker_pids[@]}" \
   "$gateway_pid" <<'PY'
