@@ -89,6 +89,26 @@ inline constexpr std::array kCarriedFields = {
     RecordField::kHistory,    RecordField::kCallbackUrl,
 };
 
+// The carried fields a record gets only at its creation, of those not in the change line:
+// a new record holds their carried text (each field as AppendCarriedField writes it) in
+// one more field, kCreationCarriedField, which the finish script appends to a carried
+// record as it is instead of reading and escaping each of them (docs/BENCHMARKS.md). The
+// carried fields a record gets later (retries, retry_at_us, history, cancelled_by) are
+// absent while that field is there: the scripts that write them delete it, and a record
+// without it (written before it existed, or since changed) has its fields read one by one.
+inline constexpr std::array kCreationCarriedFields = {
+    RecordField::kPriority, RecordField::kCreated, RecordField::kTimeoutMs,
+    RecordField::kMaxRetries, RecordField::kCallbackUrl};
+inline constexpr std::array kLaterCarriedFields = {
+    RecordField::kRetries, RecordField::kRetryAt, RecordField::kHistory, RecordField::kCancelledBy};
+inline constexpr std::string_view kCreationCarriedField = "carried";
+// The longest creation's carried text a record is given; a longer one (a long callback
+// URL) is not written. Redis keeps a small hash as a listpack only while each value is
+// at most hash-max-listpack-value (64 bytes by default): past it the record would become
+// a hash table, three times the memory (docs/BENCHMARKS.md). Numbers that are zero are
+// left out of the text, as they read back the same when absent.
+inline constexpr std::size_t kMaxCreationCarriedBytes = 64;
+
 // One line, without its '\n' (the carried fields, if any, are not written).
 std::string FormatJobChange(const JobChange& change);
 // The same line appended to `out`: a submit group writes all its queued changes into one

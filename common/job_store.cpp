@@ -19,7 +19,7 @@ using Replay = RedisConnection::Replay;
 using namespace job_scripts;
 
 // The most field/value pairs AppendCreationPairs writes.
-constexpr std::size_t kCreationPairsMost = 14;
+constexpr std::size_t kCreationPairsMost = 15;
 
 // Appends the field/value pairs a new record is written with (an HSET's or the
 // idempotent script's arguments) to `out`: its status and attempts are the initial ones
@@ -42,6 +42,17 @@ void AppendCreationPairs(std::vector<std::string_view>& out, std::deque<std::str
   if (!job.callback_url.empty()) {
     out.insert(out.end(), {FieldName(RecordField::kCallbackUrl), job.callback_url,
                            FieldName(RecordField::kWebhookKey), job.webhook_key});
+  }
+  // The carried text of the fields set only here (job_change.h), so that the finish
+  // script appends it instead of reading them.
+  std::string& carried = texts.emplace_back();
+  for (const RecordField field : kCreationCarriedFields) {
+    const std::string_view value = FieldView(job, field, texts);
+    const bool number = kRecordSchema[static_cast<std::size_t>(field)].member.index() != 0;
+    if (!(number && value == "0")) AppendCarriedField(carried, FieldName(field), value);
+  }
+  if (carried.size() <= kMaxCreationCarriedBytes) {
+    out.insert(out.end(), {kCreationCarriedField, carried});
   }
 }
 

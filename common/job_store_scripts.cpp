@@ -226,18 +226,18 @@ end
 // records) the carried record (job_change.h) of an ended job whose change line is
 // `line`: the line, the worker's text of what every ending writes (`ending`:
 // JobStore::Finish builds it, escaped, as it builds the fields), the start's text when
-// the job is claimed here (`start`, else nil), then "name=value" per non-empty carried
-// field that the ending leaves as the record had it and the line does not hold, from the
-// finish script's one HMGET (`values`: its seven first, then `read_fields`). Appends
-// nothing and answers false when the worker sent no text (its own fields are past the
-// bound) or the record is past kMaxCarriedRecordBytes. A record is never a string of its
-// own: Redis's Lua hashes every byte of each string it makes, and the message made from
-// the parts is the only one needed. Needs CarriedRecordLua's lists before it.
+// the job is claimed here (`start`, else nil), the record's text of the fields set at its
+// creation (`base`, its kCreationCarriedField; nil when it has none), then "name=value"
+// per non-empty field of the list `kept` (one of CarriedRecordLua's), read into `values`
+// (the finish script's first HMGET, then the fields read_more read). Appends nothing and
+// answers false when the worker sent no text (its own fields are past the bound) or the
+// record is past kMaxCarriedRecordBytes. A record is never a string of its own: Redis's
+// Lua hashes every byte of each string it makes, and the message made from the parts is
+// the only one needed. Needs CarriedRecordLua's lists before it.
 constexpr char kCarryRecord[] = R"lua(
 local escapes = {['\\'] = '\\\\', ['\t'] = '\\t', ['\n'] = '\\n'}
-local function carry_record(chunk, line, values, ending, start)
+local function carry_record(chunk, line, values, ending, start, kept, base)
   if ending == '' then return false end
-  local kept = kept_owned
   local n = chunk.n
   if n > 0 then
     n = n + 1
@@ -248,10 +248,14 @@ local function carry_record(chunk, line, values, ending, start)
   n = n + 2
   local size = #ending
   if start then
-    kept = kept_claimed
     n = n + 1
     chunk[n] = start
     size = size + #start
+  end
+  if base then
+    n = n + 1
+    chunk[n] = base
+    size = size + #base
   end
   local slots, prefixes, plain = kept[1], kept[2], kept[3]
   for i = 1, #slots do
@@ -273,50 +277,73 @@ local function carry_record(chunk, line, values, ending, start)
 end
 )lua";
 
+// The name of the record's field of its creation's carried text (job_change.h), as the
+// Lua local `creation_carried`, for the scripts that read or delete it.
+std::string CreationCarriedLua() {
+  return fmt::format("local creation_carried = '{}'\n", kCreationCarriedField);
+}
+
 // The lists kCarryRecord builds a carried record from, then kCarryRecord. Only the
-// record's part is built in Lua, from one of two fixed lists (the fields an ending
-// leaves, and those it leaves when it claims too): building all of it here, field by
-// field, was the finish script's costliest part (bench/store_scripts_bench). The type of
-// a binary result is in `ending` when it has one, and never in the record before its
-// ending: only an ending writes it, with the blob, and POST :retry deletes it.
+// record's part is built in Lua, from fixed lists: building all of it here, field by
+// field, was the finish script's costliest part (bench/store_scripts_bench). A record
+// that has its creation's carried text (job_change.h) needs only the start's fields read,
+// and those only when its start was written before (`kept_start`; `kept_none` when it is
+// claimed here); one without it needs every carried field the ending leaves
+// (`kept_owned`) or, claimed here, those the start leaves too (`kept_claimed`).
+// `read_fields` lists the fields those read, the start's first (`read_start` of them):
+// read_more puts their values after the first HMGET's eight. The type of a binary result
+// is in `ending` when it has one, and never in the record before its ending: only an
+// ending writes it, with the blob, and POST :retry deletes it.
 std::string CarriedRecordLua() {
-  // The finish script's HMGET's first seven (its st[1..7], in this order).
+  // The finish script's first HMGET (its st[1..7], in this order), before the
+  // creation's carried text (st[8]).
   constexpr std::array<RecordField, 7> kReadFirst = {
       RecordField::kStatus,  RecordField::kAttempts, RecordField::kId,         RecordField::kTenant,
       RecordField::kStorage, RecordField::kType,     RecordField::kCallbackUrl};
   auto among = [](const auto& fields, RecordField field) {
     return std::find(fields.begin(), fields.end(), field) != fields.end();
   };
-  // Each carried field the ending does not write gets its slot in the HMGET's answer:
-  // one of the first seven, or one read after them.
-  std::string read;
-  std::size_t next_slot = kReadFirst.size();
-  struct Kept {
-    RecordField field;
-    std::size_t slot;
-  };
-  std::vector<Kept> kept;
   // The change line holds the id, tenant and type.
   constexpr std::array kInLine = {RecordField::kId, RecordField::kTenant, RecordField::kType};
+  struct Kept {
+    RecordField field;
+    std::size_t slot;  // in the values carry_record gets
+  };
+  std::vector<Kept> kept;
+  std::vector<RecordField> read;
   for (const RecordField field : kCarriedFields) {
     if (among(kEndingFields, field) || among(kInLine, field) || field == RecordField::kResultType) {
       continue;
+    }
+    // What the creation's text stands for must be all a record has but its start.
+    if (!among(kCreationCarriedFields, field) && !among(kStartFields, field) &&
+        !among(kLaterCarriedFields, field)) {
+      throw std::logic_error(
+          fmt::format("carried field '{}' is set neither at creation, nor by a start, nor later",
+                      FieldName(field)));
     }
     const auto first = std::find(kReadFirst.begin(), kReadFirst.end(), field);
     if (first != kReadFirst.end()) {
       kept.push_back({field, static_cast<std::size_t>(first - kReadFirst.begin()) + 1});
     } else {
-      read += fmt::format("'{}', ", FieldName(field));
-      kept.push_back({field, ++next_slot});
+      read.push_back(field);
     }
+  }
+  const auto is_start = [&](RecordField field) { return among(kStartFields, field); };
+  std::stable_partition(read.begin(), read.end(), is_start);
+  const auto read_start = std::count_if(read.begin(), read.end(), is_start);
+  std::string read_names;
+  for (std::size_t i = 0; i < read.size(); ++i) {
+    read_names += fmt::format("'{}', ", FieldName(read[i]));
+    kept.push_back({read[i], kReadFirst.size() + 2 + i});
   }
   // Literals, so that a call builds no string: the slots, the "\tname=" prefixes, and
   // whether a value may hold a byte to escape (a string member's text may hold anything;
   // numbers and states are written by the scripts).
-  auto list = [&](bool claimed) {
+  auto list = [&](auto keep) {
     std::string slots, prefixes, plain;
     for (const Kept& k : kept) {
-      if (claimed && among(kStartFields, k.field)) continue;
+      if (!keep(k.field)) continue;
       slots += fmt::format("{}, ", k.slot);
       prefixes += fmt::format("'\\t{}=', ", FieldName(k.field));
       plain += kRecordSchema[static_cast<std::size_t>(k.field)].member.index() == 0 ? "false, "
@@ -324,13 +351,25 @@ std::string CarriedRecordLua() {
     }
     return fmt::format("{{{{{}}}, {{{}}}, {{{}}}}}", slots, prefixes, plain);
   };
+  const auto any = [](RecordField) { return true; };
+  const auto not_start = [&](RecordField field) { return !is_start(field); };
   return fmt::format(R"lua(
 local read_fields = {{{}}}
+local read_start = {}
 local kept_owned = {}
 local kept_claimed = {}
+local kept_start = {}
+local kept_none = {{{{}}, {{}}, {{}}}}
 local max_carried_bytes = {}
+-- Reads the first `count` of read_fields of `key` into `values`, after its first eight.
+local function read_more(key, values, count)
+  if count == 0 then return end
+  local more = redis.call('HMGET', key, unpack(read_fields, 1, count))
+  for j = 1, count do values[8 + j] = more[j] end
+end
 )lua",
-                     read, list(false), list(true), kMaxCarriedRecordBytes) +
+                     read_names, read_start, list(any), list(not_start), list(is_start),
+                     kMaxCarriedRecordBytes) +
          kCarryRecord;
 }
 
@@ -351,7 +390,8 @@ local max_carried_bytes = {}
 // its attempt and the start's fields too, and its running change is published before its
 // ending; nothing is written when the epoch is no longer current.
 const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kWebhookQueue +
-                                          kChangeLine + kHistoryLine + CarriedRecordLua() + R"lua(
+                                          kChangeLine + kHistoryLine + CreationCarriedLua() +
+                                          CarriedRecordLua() + R"lua(
 local out = {}
 local ended = {}
 local changes = {}
@@ -388,7 +428,7 @@ local function retry_later(key, st, token, jitter, first, last, claimed)
              $F_retry_at_us, string.format('%.0f', tonumber(ARGV[1]) + delay * 1000), $F_history,
              push_history(key, line, tonumber(ARGV[7])))
   redis.call('HDEL', key, $F_started_us, $F_launched_us, $F_dispatched_us, $F_batch,
-             $F_batch_size, $F_worker, $F_close_reason)
+             $F_batch_size, $F_worker, $F_close_reason, creation_carried)
   requeued[#requeued + 1] = change(st[3], $S_queued, token, st[4], st[6])
   return delay
 end
@@ -399,9 +439,10 @@ for i = 2, #KEYS do
   local n = tonumber(ARGV[a + 4])
   local first, last = a + 5, a + 4 + 2 * n
   a = last + 1
-  -- st[8..]: the carried record's other fields, read here so that it needs no read.
+  -- st[8]: the creation's carried text; read_more reads the record's other carried fields
+  -- after it when they are needed, so that the carried record needs no read.
   local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_storage, $F_type,
-                        $F_callback_url, unpack(read_fields))
+                        $F_callback_url, creation_carried)
   local owned = st[1] == $S_running and st[2] == token
   local claimed = not owned and claiming and (st[1] == $S_queued or
       (st[1] == $S_running and tonumber(st[2] or '0') < tonumber(token)))
@@ -416,6 +457,14 @@ for i = 2, #KEYS do
   if delay then
     out[i - 1] = {2, delay}
   elseif owned then
+    local kept = kept_none
+    if not st[8] then
+      read_more(key, st, #read_fields)
+      kept = claimed and kept_claimed or kept_owned
+    elseif not claimed then
+      read_more(key, st, read_start)
+      kept = kept_start
+    end
     local extra = #blob
     for k = first + 1, last, 2 do extra = extra + #ARGV[k] end
     local entry = restate(st[4], st[5], ARGV[4], extra)
@@ -434,7 +483,7 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
-    if carry_record(chunk, changes[#changes], st, ending, claimed and start_text) then
+    if carry_record(chunk, changes[#changes], st, ending, claimed and start_text, kept, st[8]) then
       chunk_records = chunk_records + 1
       if chunk_records == 100 then
         carried[#carried + 1] = table.concat(chunk, '', 1, chunk.n)
@@ -497,8 +546,8 @@ settle(ARGV[5])
 // minute, key prefix, then the cancellation's field/value pairs. Returns 1 when a
 // queued job was cancelled, 2 a running one, 0 when the job does not exist, else its
 // (terminal) status.
-const RedisScript kCancelScript{
-    LuaSource(std::string(kStoredAccounts) + kWebhookQueue + kChangeLine + R"lua(
+const RedisScript kCancelScript{LuaSource(std::string(kStoredAccounts) + kWebhookQueue +
+                                          kChangeLine + CreationCarriedLua() + R"lua(
 local st = redis.call('HMGET', KEYS[2], $F_status, $F_tenant, $F_storage, $F_attempts, $F_type,
                       $F_callback_url)
 if not st[1] then return 0 end
@@ -507,6 +556,8 @@ local extra = 0
 for k = 8, #ARGV, 2 do extra = extra + #ARGV[k] end
 local entry = restate(st[2], st[3], ARGV[5], extra)
 redis.call('HSET', KEYS[2], $F_finished_us, ARGV[1], unpack(ARGV, 7))
+-- The record now has a cancelled_by that its creation's carried text lacks.
+redis.call('HDEL', KEYS[2], creation_carried)
 if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 redis.call('ZREM', KEYS[1], ARGV[4])
@@ -524,8 +575,8 @@ return 1
 // again with a fresh retry budget and, like a new job's, a record without a TTL, and its
 // stored bytes are again what a new job's are. Returns 1 when queued, 0 when the job
 // does not exist, else its status.
-const RedisScript kRequeueScript{
-    LuaSource(std::string(kStoredAccounts) + kChangeLine + kHistoryLine + R"lua(
+const RedisScript kRequeueScript{LuaSource(std::string(kStoredAccounts) + kChangeLine +
+                                           kHistoryLine + CreationCarriedLua() + R"lua(
 local st = redis.call('HMGET', KEYS[2], $F_status, $F_attempts, $F_tenant, $F_type, $F_storage,
                       $F_error_code, $F_error_message, $F_started_us, $F_finished_us, $F_worker,
                       $F_batch, $F_input, $F_callback_url)
@@ -538,7 +589,7 @@ local bytes = #(st[12] or '') + #(st[13] or '') + tonumber(ARGV[7])
 local entry = restate(st[3], st[5], ARGV[5], bytes - held)
 redis.call('HDEL', KEYS[2], $F_result, $F_result_type, $F_error_code, $F_error_message,
            $F_cancelled_by, $F_started_us, $F_launched_us, $F_dispatched_us, $F_finished_us,
-           $F_batch, $F_batch_size, $F_worker, $F_close_reason)
+           $F_batch, $F_batch_size, $F_worker, $F_close_reason, creation_carried)
 redis.call('HSET', KEYS[2], $F_status, $S_queued, $F_retries, 0, $F_retry_at_us, ARGV[1],
            $F_history, history)
 if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end

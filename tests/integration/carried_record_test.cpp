@@ -3,6 +3,8 @@
 // record of each job small enough, and the record parsed from the notice is the one a
 // read of Redis gives (its carried fields), escapes and all. A record past the bound is
 // not carried; a large input does not count, since it is not carried.
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -309,6 +311,97 @@ TEST_F(CarriedRecordTest, EachFieldComesFromTheEndingTheStartOrTheRecordAsARedis
   EXPECT_EQ(owned_job.worker, "w1") << "the start the record holds";
   EXPECT_EQ(owned_job.batch_id, "b1");
   EXPECT_TRUE(owned_job.result_type.empty());
+}
+
+// The creation's carried text (job_change.h): a new record holds it (zeros left out, and
+// none past kMaxCreationCarriedBytes), and each script that writes a carried field the
+// record lacked at creation deletes it: a cancel (cancelled_by), POST :retry (history,
+// retries) and a retried failure (the same). With it or without it, an ended record is
+// carried as a read gives it.
+TEST_F(CarriedRecordTest, ARecordHoldsItsCreationsCarriedTextUntilItGetsAFieldItLacked) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(parts_.stack.redis_url())});
+  auto creation_text = [&](const NewJob& job) -> std::optional<std::string> {
+    auto reply = admin.Command({"HGET", "bq:job:" + job.id, kCreationCarriedField});
+    if (!reply) throw std::runtime_error(reply.error().message);
+    if (reply->kind != RedisReply::Kind::kString) return std::nullopt;
+    return reply->str;
+  };
+
+  std::vector<NewJob> jobs = {Job("plain"), Job("set"), Job("long url"), Job("cancelled"),
+                              Job("failed")};
+  jobs[1].priority = -3;
+  jobs[1].max_retries = 1;
+  jobs[1].retry_backoff_ms = 1;
+  jobs[2].callback_url = "https://hooks.example/" + std::string(kMaxCreationCarriedBytes, 'u');
+  ASSERT_TRUE(gateway.Create(jobs));
+  EXPECT_EQ(creation_text(jobs[0]), fmt::format("\tcreated_us={}", jobs[0].created.count()))
+      << "a zero reads back as its absence does, so it is left out";
+  EXPECT_EQ(creation_text(jobs[1]),
+            fmt::format("\tpriority=-3\tcreated_us={}\tmax_retries=1", jobs[1].created.count()));
+  EXPECT_EQ(creation_text(jobs[2]), std::nullopt)
+      << "a text past the bound would make the record a hash table";
+
+  JobStatus status = JobStatus::kQueued;
+  ASSERT_TRUE(gateway.Cancel(jobs[3].id, "acme", &status));
+  EXPECT_EQ(creation_text(jobs[3]), std::nullopt) << "the cancel wrote cancelled_by";
+  ASSERT_EQ(MessagesUntilPlainChange(subscriber, IsTerminal).size(), 1u) << "the cancel's";
+  auto requeued = gateway.Requeue(jobs[3].id, &status);
+  ASSERT_TRUE(requeued && *requeued == RequeueOutcome::kQueued);
+
+  ASSERT_TRUE(worker.Start(
+      BatchStart{"b1", 2, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()},
+      std::vector<JobClaim>{{jobs[1].id, 1}, {jobs[4].id, 1}}));
+  auto first = worker.Finish(std::vector<JobOutcome>{{.id = jobs[1].id,
+                                                      .attempt = 1,
+                                                      .error_code = ErrorCode::kTransientError,
+                                                      .error_message = "again"},
+                                                     {.id = jobs[4].id,
+                                                      .attempt = 1,
+                                                      .error_code = ErrorCode::kHandlerError,
+                                                      .error_message = "no"}});
+  ASSERT_TRUE(first && first->size() == 2u);
+  ASSERT_EQ(first->front().kind, FinishMark::Kind::kRetrying);
+  EXPECT_EQ(creation_text(jobs[1]), std::nullopt) << "the retry wrote retries and history";
+  EXPECT_TRUE(creation_text(jobs[4])) << "an ending writes no field the record lacked";
+  ASSERT_EQ(MessagesUntilPlainChange(subscriber, IsTerminal).size(), 2u) << "the failure's";
+  requeued = gateway.Requeue(jobs[4].id, &status);
+  ASSERT_TRUE(requeued && *requeued == RequeueOutcome::kQueued);
+  EXPECT_EQ(creation_text(jobs[4]), std::nullopt) << ":retry wrote the history";
+  EXPECT_TRUE(creation_text(jobs[0])) << "untouched";
+
+  const BatchStart start{"b2", 5, "w2", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
+  std::vector<JobOutcome> outcomes;
+  for (const auto& job : jobs) {
+    outcomes.push_back({.id = job.id,
+                        .attempt = job.id == jobs[1].id || job.id == jobs[4].id ? 2u : 1u,
+                        .succeeded = true,
+                        .result = "\"ok\""});
+  }
+  auto finished = worker.Finish(outcomes, &start);
+  ASSERT_TRUE(finished) << finished.error().message;
+
+  const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
+  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
+  const auto carried = ParseJobChanges(messages[0]);
+  ASSERT_EQ(carried.size(), jobs.size());
+  for (const JobChange& change : carried) {
+    const auto record = CarriedRecord(change);
+    ASSERT_NE(record, nullptr) << change.carried;
+    auto read = gateway.Get(change.id);
+    ASSERT_TRUE(read && *read);
+    for (const RecordField field : kCarriedFields) {
+      EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
+          << change.id << " field " << FieldName(field);
+    }
+  }
+  EXPECT_EQ(CarriedRecord(carried[0])->created, jobs[0].created);
+  EXPECT_EQ(CarriedRecord(carried[1])->retries, 1u);
+  EXPECT_FALSE(CarriedRecord(carried[1])->history.empty());
+  EXPECT_EQ(CarriedRecord(carried[2])->callback_url, jobs[2].callback_url);
+  EXPECT_TRUE(CarriedRecord(carried[3])->cancelled_by.empty()) << ":retry cleared it";
+  EXPECT_FALSE(CarriedRecord(carried[3])->history.empty());
+  EXPECT_FALSE(CarriedRecord(carried[4])->history.empty());
 }
 
 }  // namespace
