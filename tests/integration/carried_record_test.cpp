@@ -50,6 +50,18 @@ std::vector<std::string> MessagesUntilPlainChange(RedisConnection& subscriber, W
   return messages;
 }
 
+// Each carried field of the record `change` carries is what a read of Redis gives.
+void ExpectCarriedAsRead(JobStore& store, const JobChange& change) {
+  const auto record = CarriedRecord(change);
+  ASSERT_NE(record, nullptr) << change.carried;
+  auto read = store.Get(change.id);
+  ASSERT_TRUE(read && *read);
+  for (const RecordField field : kCarriedFields) {
+    EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
+        << change.id << " field " << FieldName(field);
+  }
+}
+
 // Each test's stack, without workers: the roles' stores, and a subscriber to bq:done under
 // the gateway's ACL user, as the gateway's listener has one. Built in this order.
 struct StoresAndSubscriber {
@@ -115,17 +127,10 @@ TEST_F(CarriedRecordTest, TheFinishScriptCarriesEachSmallEndedRecordAsARedisRead
 
   for (std::size_t i = 0; i < carried.size(); ++i) {
     const JobChange& change = carried[i];
-    const auto record = CarriedRecord(change);
-    ASSERT_NE(record, nullptr) << change.carried;
     EXPECT_EQ(change.id, jobs[i].id);
     EXPECT_TRUE(IsTerminal(change.status));
-    auto read = gateway.Get(change.id);
-    ASSERT_TRUE(read && *read);
-    for (const RecordField field : kCarriedFields) {
-      EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
-          << change.id << " field " << FieldName(field);
-    }
-    EXPECT_TRUE(record->input.empty()) << "the input is not carried";
+    ExpectCarriedAsRead(gateway, change);
+    EXPECT_TRUE(CarriedRecord(change)->input.empty()) << "the input is not carried";
   }
   EXPECT_EQ(CarriedRecord(carried[0])->status, JobStatus::kSucceeded);
   EXPECT_EQ(CarriedRecord(carried[1])->error_message, outcomes[1].error_message);
@@ -162,14 +167,9 @@ TEST_F(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) 
   const auto carried = ParseJobChanges(messages[0]);
   ASSERT_EQ(carried.size(), jobs.size());
   for (std::size_t i = 0; i < carried.size(); ++i) {
+    ExpectCarriedAsRead(gateway, carried[i]);
     const auto record = CarriedRecord(carried[i]);
-    ASSERT_NE(record, nullptr) << carried[i].carried;
-    auto read = gateway.Get(carried[i].id);
-    ASSERT_TRUE(read && *read);
-    for (const RecordField field : kCarriedFields) {
-      EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
-          << carried[i].id << " field " << FieldName(field);
-    }
+    ASSERT_NE(record, nullptr);
     EXPECT_EQ(record->worker, "w3");
     EXPECT_EQ(record->batch_id, "b7");
     EXPECT_EQ(record->batch_size, 2u);
@@ -283,16 +283,7 @@ TEST_F(CarriedRecordTest, EachFieldComesFromTheEndingTheStartOrTheRecordAsARedis
     for (auto& change : ParseJobChanges(messages[0])) carried.push_back(std::move(change));
   }
   ASSERT_EQ(carried.size(), 3u);
-  for (const JobChange& change : carried) {
-    const auto record = CarriedRecord(change);
-    ASSERT_NE(record, nullptr) << change.carried;
-    auto read = gateway.Get(change.id);
-    ASSERT_TRUE(read && *read);
-    for (const RecordField field : kCarriedFields) {
-      EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
-          << change.id << " field " << FieldName(field);
-    }
-  }
+  for (const JobChange& change : carried) ExpectCarriedAsRead(gateway, change);
   const auto retried_record = CarriedRecord(carried[0]);
   const auto reclaimed_record = CarriedRecord(carried[1]);
   const auto owned_record = CarriedRecord(carried[2]);
@@ -385,16 +376,7 @@ TEST_F(CarriedRecordTest, ARecordHoldsItsCreationsCarriedTextUntilItGetsAFieldIt
   ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
   const auto carried = ParseJobChanges(messages[0]);
   ASSERT_EQ(carried.size(), jobs.size());
-  for (const JobChange& change : carried) {
-    const auto record = CarriedRecord(change);
-    ASSERT_NE(record, nullptr) << change.carried;
-    auto read = gateway.Get(change.id);
-    ASSERT_TRUE(read && *read);
-    for (const RecordField field : kCarriedFields) {
-      EXPECT_EQ(FieldText(*record, field), FieldText(**read, field))
-          << change.id << " field " << FieldName(field);
-    }
-  }
+  for (const JobChange& change : carried) ExpectCarriedAsRead(gateway, change);
   EXPECT_EQ(CarriedRecord(carried[0])->created, jobs[0].created);
   EXPECT_EQ(CarriedRecord(carried[1])->retries, 1u);
   EXPECT_FALSE(CarriedRecord(carried[1])->history.empty());
