@@ -567,7 +567,8 @@ Result<std::vector<FinishMark>> FinishMarks(const RedisReply& reply) {
 }  // namespace
 
 Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> outcomes,
-                                                 const BatchStart* claim_at_write) {
+                                                 const BatchStart* claim_at_write,
+                                                 const BatchStart* claimed_with) {
   const WallMicros wall_now = NowWallMicros();
   const std::string now = std::to_string(wall_now.count());
   // key, token, jitter, carried text, pair count per outcome
@@ -597,6 +598,8 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
     start_fields.emplace(StartFields(*claim_at_write, start));
     epoch = std::to_string(claim_at_write->epoch);
     start_text = CarriedText(*start_fields);
+  } else if (claimed_with != nullptr) {
+    start_text = CarriedText(StartFields(*claimed_with, start));
   }
   const std::string start_count = std::to_string(start_fields ? start_fields->count() : 0);
   std::vector<std::string_view> key_views{pending_key_};

@@ -191,8 +191,12 @@ class JobStore {
   // With `claim_at_write`, the batch was never claimed (claim_timing.h): its jobs are
   // claimed by this write, as Start would have claimed them (queued, or running under an
   // older attempt, and only while its epoch is current), and written with its start.
+  // Without it, `claimed_with` may name the start this worker's Start wrote for the jobs:
+  // their carried records (job_change.h) then take it from here instead of reading it
+  // back. It must be that very start; nothing is written from it.
   Result<std::vector<FinishMark>> Finish(std::span<const JobOutcome> outcomes,
-                                         const BatchStart* claim_at_write = nullptr);
+                                         const BatchStart* claim_at_write = nullptr,
+                                         const BatchStart* claimed_with = nullptr);
   // Queues an ended job (failed, expired or cancelled) again under its id (POST
   // :retry): its attempt goes to the history, its result and error are dropped, its
   // retry budget starts over, and it is pending again. On kNotEnded, `status_out`

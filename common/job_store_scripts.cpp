@@ -287,9 +287,9 @@ std::string CreationCarriedLua() {
 // record's part is built in Lua, from fixed lists: building all of it here, field by
 // field, was the finish script's costliest part (bench/store_scripts_bench). A record
 // that has its creation's carried text (job_change.h) needs only the start's fields read,
-// and those only when its start was written before (`kept_start`; `kept_none` when it is
-// claimed here); one without it needs every carried field the ending leaves
-// (`kept_owned`) or, claimed here, those the start leaves too (`kept_claimed`).
+// and those only when the call does not give the start's text (`kept_start`; else
+// `kept_none`); one without it needs every carried field the ending leaves (`kept_all`)
+// or, given the start's text, those the start leaves too (`kept_but_start`).
 // `read_fields` lists the fields those read, the start's first (`read_start` of them):
 // read_more puts their values after the first HMGET's eight. The type of a binary result
 // is in `ending` when it has one, and never in the record before its ending: only an
@@ -356,8 +356,8 @@ std::string CarriedRecordLua() {
   return fmt::format(R"lua(
 local read_fields = {{{}}}
 local read_start = {}
-local kept_owned = {}
-local kept_claimed = {}
+local kept_all = {}
+local kept_but_start = {}
 local kept_start = {}
 local kept_none = {{{{}}, {{}}, {{}}}}
 local max_carried_bytes = {}
@@ -377,9 +377,10 @@ end
 // minute, key prefix, longest backoff (ms), history length, the progress channel (for the
 // jobs queued again and those claimed here), the broker epoch's key ('' when the jobs
 // were claimed first), the batch's epoch, the start's pair count m and its m
-// field/value pairs and the start's carried text (AppendCarriedField; '' without a
-// start), then per job: token, blob, retry (the jitter in thousandths when the failure is
-// retryable, else ''), the ending's carried text ('' when not carried), pair count, the
+// field/value pairs and the start's carried text (AppendCarriedField: of the start
+// written here, or, with no epoch key, of the worker's own earlier claim, for the carried
+// records only; '' for none), then per job: token, blob, retry (the jitter in thousandths when the
+// failure is retryable, else ''), the ending's carried text ('' when not carried), pair count, the
 // outcome's field/value pairs. Written only while the job runs under that
 // very attempt: the fencing that makes a late result from a lost worker harmless. A
 // binary result goes to `{job key}:blob` with the same TTL. A retryable failure of a
@@ -457,11 +458,14 @@ for i = 2, #KEYS do
   if delay then
     out[i - 1] = {2, delay}
   elseif owned then
+    -- The start the record holds, as ARGV gives it: the one written here, or (the jobs
+    -- not claimed here) the worker's own earlier claim; false when it is to be read.
+    local start = (claimed or not claiming) and start_text ~= '' and start_text
     local kept = kept_none
     if not st[8] then
       read_more(key, st, #read_fields)
-      kept = claimed and kept_claimed or kept_owned
-    elseif not claimed then
+      kept = start and kept_but_start or kept_all
+    elseif not start then
       read_more(key, st, read_start)
       kept = kept_start
     end
@@ -483,7 +487,7 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
-    if carry_record(chunk, changes[#changes], st, ending, claimed and start_text, kept, st[8]) then
+    if carry_record(chunk, changes[#changes], st, ending, start, kept, st[8]) then
       chunk_records = chunk_records + 1
       if chunk_records == 100 then
         carried[#carried + 1] = table.concat(chunk, '', 1, chunk.n)

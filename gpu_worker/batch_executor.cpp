@@ -136,7 +136,7 @@ BatchExecutor::Claimed BatchExecutor::ClaimBatch(wire::Batch batch) {
       ++counts_.claimed_at_write;
       if (options_.metrics != nullptr) options_.metrics->OnClaimedAtWrite();
       const std::size_t size = batch.jobs.size();
-      return Claimed{std::move(batch), std::vector<bool>(size, true), std::move(start)};
+      return Claimed{std::move(batch), std::vector<bool>(size, true), std::move(start), {}};
     }
   }
   std::vector<JobClaim> claims;
@@ -144,7 +144,8 @@ BatchExecutor::Claimed BatchExecutor::ClaimBatch(wire::Batch batch) {
   for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
   // A claim not made while stopping costs nothing: the broker re-queues the batch.
   auto claimed = WithRetry([&] { return store_.Start(start, claims); }, 0);
-  return Claimed{std::move(batch), claimed ? std::move(*claimed) : std::vector<bool>{}, {}};
+  if (!claimed) return Claimed{std::move(batch), {}, {}, {}};
+  return Claimed{std::move(batch), std::move(*claimed), {}, std::move(start)};
 }
 
 std::optional<BatchExecutor::Claimed> BatchExecutor::NextToRun(bool wait, bool& stopped) {
@@ -261,8 +262,11 @@ BatchExecutor::Written BatchExecutor::CollectInFlight(Launched& in_flight,
     options_.metrics->OnBatch(in_flight.claimed.batch.type, exec, outcomes, device);
   }
   return Written{in_flight.claimed.batch.batch_id,
-                 static_cast<std::uint32_t>(in_flight.claimed.batch.jobs.size()), exec,
-                 std::move(outcomes), std::move(in_flight.claimed.claim_at_write)};
+                 static_cast<std::uint32_t>(in_flight.claimed.batch.jobs.size()),
+                 exec,
+                 std::move(outcomes),
+                 std::move(in_flight.claimed.claim_at_write),
+                 std::move(in_flight.claimed.claimed_with)};
 }
 
 namespace {
@@ -307,7 +311,9 @@ void BatchExecutor::WriteBatch(Written written, bool then_idle) {
   if (!written.outcomes.empty()) {
     // Results already computed get more tries while stopping: finished work is dear.
     const BatchStart* claim = written.claim_at_write ? &*written.claim_at_write : nullptr;
-    auto stored = WithRetry([&] { return writer_store_.Finish(written.outcomes, claim); }, 5);
+    const BatchStart* started = written.claimed_with ? &*written.claimed_with : nullptr;
+    auto stored =
+        WithRetry([&] { return writer_store_.Finish(written.outcomes, claim, started); }, 5);
     if (!stored) {
       spdlog::error("batch results not written: {}", stored.error().message);
     } else {

@@ -81,6 +81,9 @@ class BatchExecutor {
     // Set when the batch is claimed at write: every job runs, and the results' write
     // claims them with this start.
     std::optional<BatchStart> claim_at_write;
+    // Set when the claim was made before the run: the start it wrote, which the results'
+    // write puts in their carried records instead of reading it back.
+    std::optional<BatchStart> claimed_with;
   };
   struct Written {
     std::string batch_id;
@@ -88,6 +91,7 @@ class BatchExecutor {
     std::chrono::microseconds exec{0};
     std::vector<JobOutcome> outcomes;
     std::optional<BatchStart> claim_at_write;
+    std::optional<BatchStart> claimed_with;
   };
 
   // How a batch's results will be had when it is collected.

@@ -386,5 +386,61 @@ TEST_F(CarriedRecordTest, ARecordHoldsItsCreationsCarriedTextUntilItGetsAFieldIt
   EXPECT_FALSE(CarriedRecord(carried[4])->history.empty());
 }
 
+// A job its worker claimed before running it (Start, then a finish that names that
+// start) carries the start from the finish's call, as a read gives it, with its
+// creation's carried text and without it (a callback URL past the bound). The start is
+// not read back: given another one (which the worker never does), the carried record
+// shows the one given.
+TEST_F(CarriedRecordTest, AJobClaimedBeforeItRanCarriesTheStartItsWorkerNamesAsAReadGivesIt) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+
+  std::vector<NewJob> jobs = {Job("x"), Job("y"), Job("z")};
+  jobs[1].callback_url = "https://hooks.example/" + std::string(kMaxCreationCarriedBytes, 'u');
+  ASSERT_TRUE(gateway.Create(jobs));
+  const BatchStart start{"b4",
+                         3,
+                         "w4",
+                         WallMicros(1'700'000'000'000'000),
+                         WallMicros(1'700'000'000'000'200),
+                         "idle_worker",
+                         roles.Epoch()};
+  ASSERT_TRUE(worker.Start(
+      start, std::vector<JobClaim>{{jobs[0].id, 1}, {jobs[1].id, 1}, {jobs[2].id, 1}}));
+  auto finished = worker.Finish(
+      std::vector<JobOutcome>{{.id = jobs[0].id, .attempt = 1, .succeeded = true, .result = "1"},
+                              {.id = jobs[1].id, .attempt = 1, .succeeded = true, .result = "2"}},
+      nullptr, &start);
+  ASSERT_TRUE(finished) << finished.error().message;
+  auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
+  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
+  auto carried = ParseJobChanges(messages[0]);
+  ASSERT_EQ(carried.size(), 2u);
+  for (const JobChange& change : carried) {
+    ExpectCarriedAsRead(gateway, change);
+    const auto record = CarriedRecord(change);
+    ASSERT_NE(record, nullptr);
+    EXPECT_EQ(record->worker, "w4");
+    EXPECT_EQ(record->batch_id, "b4");
+    EXPECT_EQ(record->close_reason, "idle_worker");
+    EXPECT_EQ(record->started, start.started);
+  }
+
+  BatchStart other = start;
+  other.worker = "w5";
+  finished = worker.Finish(
+      std::vector<JobOutcome>{{.id = jobs[2].id, .attempt = 1, .succeeded = true, .result = "3"}},
+      nullptr, &other);
+  ASSERT_TRUE(finished) << finished.error().message;
+  messages = MessagesUntilPlainChange(subscriber, IsTerminal);
+  ASSERT_EQ(messages.size(), 2u);
+  carried = ParseJobChanges(messages[0]);
+  ASSERT_EQ(carried.size(), 1u);
+  ASSERT_NE(CarriedRecord(carried[0]), nullptr);
+  EXPECT_EQ(CarriedRecord(carried[0])->worker, "w5") << "the start given, not read back";
+  auto read = gateway.Get(jobs[2].id);
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ((*read)->worker, "w4") << "and nothing was written from it";
+}
+
 }  // namespace
 }  // namespace batchq::test
