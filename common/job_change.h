@@ -96,6 +96,8 @@ inline constexpr std::array kCarriedFields = {
 // carried fields a record gets later (retries, retry_at_us, history, cancelled_by) are
 // absent while that field is there: the scripts that write them delete it, and a record
 // without it (written before it existed, or since changed) has its fields read one by one.
+// The finish takes the text on a job's first attempt only, since scripts older than it
+// (a rolling upgrade) retried jobs without deleting it.
 inline constexpr std::array kCreationCarriedFields = {
     RecordField::kPriority, RecordField::kCreated, RecordField::kTimeoutMs,
     RecordField::kMaxRetries, RecordField::kCallbackUrl};

@@ -461,8 +461,11 @@ for i = 2, #KEYS do
     -- The start the record holds, as ARGV gives it: the one written here, or (the jobs
     -- not claimed here) the worker's own earlier claim; false when it is to be read.
     local start = (claimed or not claiming) and start_text ~= '' and start_text
+    -- The creation's text, taken on a first attempt only: scripts older than it (a
+    -- rolling upgrade) retried jobs without deleting it.
+    local base = token == '1' and st[8]
     local kept = kept_none
-    if not st[8] then
+    if not base then
       read_more(key, st, #read_fields)
       kept = start and kept_but_start or kept_all
     elseif not start then
@@ -487,7 +490,7 @@ for i = 2, #KEYS do
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]
     changes[#changes + 1] = change(st[3], status_in(first, last), token, st[4], st[6])
-    if carry_record(chunk, changes[#changes], st, ending, start, kept, st[8]) then
+    if carry_record(chunk, changes[#changes], st, ending, start, kept, base) then
       chunk_records = chunk_records + 1
       if chunk_records == 100 then
         carried[#carried + 1] = table.concat(chunk, '', 1, chunk.n)

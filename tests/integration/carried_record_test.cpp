@@ -442,5 +442,37 @@ TEST_F(CarriedRecordTest, AJobClaimedBeforeItRanCarriesTheStartItsWorkerNamesAsA
   EXPECT_EQ((*read)->worker, "w4") << "and nothing was written from it";
 }
 
+// A record's creation text is taken on a first attempt only: a script from before it
+// (a rolling upgrade) may have given the record a history and retries without deleting
+// it, and the job's next attempt must still carry them as a read gives them.
+TEST_F(CarriedRecordTest, ACreationTextAnOlderScriptLeftIsNotTakenPastAFirstAttempt) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(parts_.stack.redis_url())});
+
+  std::vector<NewJob> jobs = {Job("x")};
+  ASSERT_TRUE(gateway.Create(jobs));
+  const BatchStart first{"b1", 1, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
+  ASSERT_TRUE(worker.Start(first, std::vector<JobClaim>{{jobs[0].id, 1}}));
+  // What an older finish script's retry wrote, leaving the creation's text in place.
+  ASSERT_TRUE(admin.Command({"HSET", "bq:job:" + jobs[0].id, "history",
+                             R"({"attempt":1,"status":"failed"})", "retries", "1"}));
+  const auto text = admin.Command({"HEXISTS", "bq:job:" + jobs[0].id, kCreationCarriedField});
+  ASSERT_TRUE(text && text->integer == 1);
+
+  const BatchStart second{"b2", 1, "w2", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
+  auto finished = worker.Finish(
+      std::vector<JobOutcome>{{.id = jobs[0].id, .attempt = 2, .succeeded = true, .result = "1"}},
+      &second);
+  ASSERT_TRUE(finished) << finished.error().message;
+  const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
+  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
+  const auto carried = ParseJobChanges(messages[0]);
+  ASSERT_EQ(carried.size(), 1u);
+  ExpectCarriedAsRead(gateway, carried[0]);
+  ASSERT_NE(CarriedRecord(carried[0]), nullptr);
+  EXPECT_EQ(CarriedRecord(carried[0])->retries, 1u);
+  EXPECT_FALSE(CarriedRecord(carried[0])->history.empty());
+}
+
 }  // namespace
 }  // namespace batchq::test
