@@ -378,11 +378,12 @@ end
 // jobs queued again and those claimed here), the broker epoch's key ('' when the jobs
 // were claimed first), the batch's epoch, the start's pair count m and its m
 // field/value pairs and the start's carried text (AppendCarriedField: of the start
-// written here, or, with no epoch key, of the worker's own earlier claim, for the carried
-// records only; '' for none), then per job: token, blob, retry (the jitter in thousandths when the
-// failure is retryable, else ''), the ending's carried text ('' when not carried), pair count, the
-// outcome's field/value pairs. Written only while the job runs under that
-// very attempt: the fencing that makes a late result from a lost worker harmless. A
+// written here, or, with no epoch key, of the worker's own earlier claim, for the
+// carried records only; '' for none), then per job: token, blob, retry (the jitter in
+// thousandths when the failure is retryable, else ''), the ending's carried text (''
+// when not carried), pair count, the outcome's field/value pairs. Written only while the
+// job runs under that very attempt: the fencing that makes a late result from a lost
+// worker harmless. A
 // binary result goes to `{job key}:blob` with the same TTL. A retryable failure of a
 // job with retries left queues it again instead ({2, backoff ms} in the answer): its
 // attempt goes to the history, and it stays pending.
