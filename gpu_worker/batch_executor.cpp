@@ -136,7 +136,7 @@ BatchExecutor::Claimed BatchExecutor::ClaimBatch(wire::Batch batch) {
       ++counts_.claimed_at_write;
       if (options_.metrics != nullptr) options_.metrics->OnClaimedAtWrite();
       const std::size_t size = batch.jobs.size();
-      return Claimed{std::move(batch), std::vector<bool>(size, true), std::move(start), {}};
+      return Claimed{std::move(batch), std::vector<bool>(size, true), std::move(start), true};
     }
   }
   std::vector<JobClaim> claims;
@@ -144,8 +144,8 @@ BatchExecutor::Claimed BatchExecutor::ClaimBatch(wire::Batch batch) {
   for (const auto& job : batch.jobs) claims.push_back(JobClaim{job.id, job.attempt});
   // A claim not made while stopping costs nothing: the broker re-queues the batch.
   auto claimed = WithRetry([&] { return store_.Start(start, claims); }, 0);
-  if (!claimed) return Claimed{std::move(batch), {}, {}, {}};
-  return Claimed{std::move(batch), std::move(*claimed), {}, std::move(start)};
+  if (!claimed) return Claimed{std::move(batch), {}, {}, false};
+  return Claimed{std::move(batch), std::move(*claimed), std::move(start), false};
 }
 
 std::optional<BatchExecutor::Claimed> BatchExecutor::NextToRun(bool wait, bool& stopped) {
@@ -265,8 +265,8 @@ BatchExecutor::Written BatchExecutor::CollectInFlight(Launched& in_flight,
                  static_cast<std::uint32_t>(in_flight.claimed.batch.jobs.size()),
                  exec,
                  std::move(outcomes),
-                 std::move(in_flight.claimed.claim_at_write),
-                 std::move(in_flight.claimed.claimed_with)};
+                 std::move(in_flight.claimed.start),
+                 in_flight.claimed.at_write};
 }
 
 namespace {
@@ -310,8 +310,9 @@ void BatchExecutor::WriteBatch(Written written, bool then_idle) {
   wire::Done done{written.batch_id, written.size, written.exec.count(), {}};
   if (!written.outcomes.empty()) {
     // Results already computed get more tries while stopping: finished work is dear.
-    const BatchStart* claim = written.claim_at_write ? &*written.claim_at_write : nullptr;
-    const BatchStart* started = written.claimed_with ? &*written.claimed_with : nullptr;
+    const BatchStart* start = written.start ? &*written.start : nullptr;
+    const BatchStart* claim = written.at_write ? start : nullptr;
+    const BatchStart* started = written.at_write ? nullptr : start;
     auto stored =
         WithRetry([&] { return writer_store_.Finish(written.outcomes, claim, started); }, 5);
     if (!stored) {

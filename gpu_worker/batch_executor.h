@@ -78,20 +78,19 @@ class BatchExecutor {
   struct Claimed {
     wire::Batch batch;
     std::vector<bool> claimed;  // per job; empty when the claim failed (stopping)
-    // Set when the batch is claimed at write: every job runs, and the results' write
-    // claims them with this start.
-    std::optional<BatchStart> claim_at_write;
-    // Set when the claim was made before the run: the start it wrote, which the results'
-    // write puts in their carried records instead of reading it back.
-    std::optional<BatchStart> claimed_with;
+    // The start the claim wrote, which the results' write puts in their carried records
+    // instead of reading it back; with `at_write`, the start the results' write claims
+    // every job with (none was claimed before it ran). Empty when the claim failed.
+    std::optional<BatchStart> start;
+    bool at_write = false;
   };
   struct Written {
     std::string batch_id;
     std::uint32_t size = 0;
     std::chrono::microseconds exec{0};
     std::vector<JobOutcome> outcomes;
-    std::optional<BatchStart> claim_at_write;
-    std::optional<BatchStart> claimed_with;
+    std::optional<BatchStart> start;  // as Claimed's
+    bool at_write = false;
   };
 
   // How a batch's results will be had when it is collected.
