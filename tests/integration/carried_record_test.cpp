@@ -22,6 +22,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A fixed wall time, so that a carried record's times are known to the microsecond.
+constexpr WallMicros kFixedTime{1'700'000'000'000'000};
+
 NewJob Job(std::string input) {
   static int made = 0;
   NewJob job;
@@ -48,6 +51,13 @@ std::vector<std::string> MessagesUntilPlainChange(RedisConnection& subscriber, W
     if (changes.front().carried.empty()) return messages;
   }
   return messages;
+}
+
+// The carried records of the next ending: one message of them, then one of plain changes.
+void NextCarried(RedisConnection& subscriber, std::vector<JobChange>& carried) {
+  const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
+  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
+  carried = ParseJobChanges(messages[0]);
 }
 
 // Each carried field of the record `change` carries is what a read of Redis gives.
@@ -146,13 +156,7 @@ TEST_F(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) 
 
   std::vector<NewJob> jobs = {Job("x"), Job("y")};
   ASSERT_TRUE(gateway.Create(jobs));
-  const BatchStart start{"b7",
-                         2,
-                         "w3",
-                         WallMicros(1'700'000'000'000'000),
-                         WallMicros(1'700'000'000'000'100),
-                         "full",
-                         roles.Epoch()};
+  const BatchStart start{"b7", 2, "w3", kFixedTime, kFixedTime + 100us, "full", roles.Epoch()};
   std::vector<JobOutcome> outcomes = {
       {.id = jobs[0].id, .attempt = 1, .succeeded = true, .result = "\"X\""},
       {.id = jobs[1].id,
@@ -162,9 +166,8 @@ TEST_F(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) 
   auto finished = worker.Finish(outcomes, &start);
   ASSERT_TRUE(finished) << finished.error().message;
 
-  const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
-  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
-  const auto carried = ParseJobChanges(messages[0]);
+  std::vector<JobChange> carried;
+  ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), jobs.size());
   for (std::size_t i = 0; i < carried.size(); ++i) {
     ExpectCarriedAsRead(gateway, carried[i]);
@@ -278,9 +281,9 @@ TEST_F(CarriedRecordTest, EachFieldComesFromTheEndingTheStartOrTheRecordAsARedis
 
   std::vector<JobChange> carried;
   for (int i = 0; i < 2; ++i) {
-    const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
-    ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
-    for (auto& change : ParseJobChanges(messages[0])) carried.push_back(std::move(change));
+    std::vector<JobChange> ending;
+    ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, ending));
+    for (auto& change : ending) carried.push_back(std::move(change));
   }
   ASSERT_EQ(carried.size(), 3u);
   for (const JobChange& change : carried) ExpectCarriedAsRead(gateway, change);
@@ -372,9 +375,8 @@ TEST_F(CarriedRecordTest, ARecordHoldsItsCreationsCarriedTextUntilItGetsAFieldIt
   auto finished = worker.Finish(outcomes, &start);
   ASSERT_TRUE(finished) << finished.error().message;
 
-  const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
-  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
-  const auto carried = ParseJobChanges(messages[0]);
+  std::vector<JobChange> carried;
+  ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), jobs.size());
   for (const JobChange& change : carried) ExpectCarriedAsRead(gateway, change);
   EXPECT_EQ(CarriedRecord(carried[0])->created, jobs[0].created);
@@ -397,12 +399,7 @@ TEST_F(CarriedRecordTest, AJobClaimedBeforeItRanCarriesTheStartItsWorkerNamesAsA
   std::vector<NewJob> jobs = {Job("x"), Job("y"), Job("z")};
   jobs[1].callback_url = "https://hooks.example/" + std::string(kMaxCreationCarriedBytes, 'u');
   ASSERT_TRUE(gateway.Create(jobs));
-  const BatchStart start{"b4",
-                         3,
-                         "w4",
-                         WallMicros(1'700'000'000'000'000),
-                         WallMicros(1'700'000'000'000'200),
-                         "idle_worker",
+  const BatchStart start{"b4",         3, "w4", kFixedTime, kFixedTime + 200us, "idle_worker",
                          roles.Epoch()};
   ASSERT_TRUE(worker.Start(
       start, std::vector<JobClaim>{{jobs[0].id, 1}, {jobs[1].id, 1}, {jobs[2].id, 1}}));
@@ -411,9 +408,8 @@ TEST_F(CarriedRecordTest, AJobClaimedBeforeItRanCarriesTheStartItsWorkerNamesAsA
                               {.id = jobs[1].id, .attempt = 1, .succeeded = true, .result = "2"}},
       nullptr, &start);
   ASSERT_TRUE(finished) << finished.error().message;
-  auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
-  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
-  auto carried = ParseJobChanges(messages[0]);
+  std::vector<JobChange> carried;
+  ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), 2u);
   for (const JobChange& change : carried) {
     ExpectCarriedAsRead(gateway, change);
@@ -431,9 +427,7 @@ TEST_F(CarriedRecordTest, AJobClaimedBeforeItRanCarriesTheStartItsWorkerNamesAsA
       std::vector<JobOutcome>{{.id = jobs[2].id, .attempt = 1, .succeeded = true, .result = "3"}},
       nullptr, &other);
   ASSERT_TRUE(finished) << finished.error().message;
-  messages = MessagesUntilPlainChange(subscriber, IsTerminal);
-  ASSERT_EQ(messages.size(), 2u);
-  carried = ParseJobChanges(messages[0]);
+  ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), 1u);
   ASSERT_NE(CarriedRecord(carried[0]), nullptr);
   EXPECT_EQ(CarriedRecord(carried[0])->worker, "w5") << "the start given, not read back";
@@ -464,9 +458,8 @@ TEST_F(CarriedRecordTest, ACreationTextAnOlderScriptLeftIsNotTakenPastAFirstAtte
       std::vector<JobOutcome>{{.id = jobs[0].id, .attempt = 2, .succeeded = true, .result = "1"}},
       &second);
   ASSERT_TRUE(finished) << finished.error().message;
-  const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
-  ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
-  const auto carried = ParseJobChanges(messages[0]);
+  std::vector<JobChange> carried;
+  ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), 1u);
   ExpectCarriedAsRead(gateway, carried[0]);
   ASSERT_NE(CarriedRecord(carried[0]), nullptr);
