@@ -502,14 +502,19 @@ namespace {
 // `ended` (its status and launch time), which must outlive them. With the attempt and
 // the end time, which the finish script writes, they are job_scripts::kEndingFields
 // (and the type of a binary result).
+// An empty result or error is left out, not written empty: a record the finish may
+// write (queued or running) holds none (the requeue script deletes them), a read gives
+// '' for an absent field, and each field an HSET adds costs Redis a scan of the whole
+// listpack (docs/BENCHMARKS.md, thirty-sixth part).
 RecordFields OutcomeFields(const JobOutcome& outcome, JobRecord& ended) {
   ended.status = outcome.succeeded ? JobStatus::kSucceeded : JobStatus::kFailed;
   ended.launched = outcome.launched;
   RecordFields fields(ended, {RecordField::kStatus, RecordField::kLaunched});
-  const std::string_view no_text;
-  fields.Add(RecordField::kResult, outcome.result)
-      .Add(RecordField::kErrorCode, outcome.succeeded ? no_text : Name(outcome.error_code))
-      .Add(RecordField::kErrorMessage, outcome.succeeded ? no_text : outcome.error_message);
+  if (!outcome.result.empty()) fields.Add(RecordField::kResult, outcome.result);
+  if (!outcome.succeeded) {
+    fields.Add(RecordField::kErrorCode, Name(outcome.error_code))
+        .Add(RecordField::kErrorMessage, outcome.error_message);
+  }
   if (!outcome.blob.empty()) fields.Add(RecordField::kResultType, outcome.content_type);
   return fields;
 }

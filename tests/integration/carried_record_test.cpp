@@ -467,5 +467,62 @@ TEST_F(CarriedRecordTest, ACreationTextAnOlderScriptLeftIsNotTakenPastAFirstAtte
   EXPECT_FALSE(CarriedRecord(carried[0])->history.empty());
 }
 
+// An ending leaves an empty result or error out rather than writing it empty (each field
+// an HSET adds costs Redis a scan of the record): a success holds no error, a failure no
+// result, and a job that failed, was queued again by :retry and then succeeded holds no
+// error of its failure. Each reads, and is carried, as before.
+TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetryHoldsNoError) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(parts_.stack.redis_url())});
+  auto holds = [&](const NewJob& job, std::string_view field) {
+    auto reply = admin.Command({"HEXISTS", "bq:job:" + job.id, field});
+    if (!reply) throw std::runtime_error(reply.error().message);
+    return reply->integer == 1;
+  };
+
+  std::vector<NewJob> jobs = {Job("ok"), Job("no")};
+  ASSERT_TRUE(gateway.Create(jobs));
+  const BatchStart first{"b1", 2, "w1", kFixedTime, kFixedTime + 100us, "full", roles.Epoch()};
+  auto finished = worker.Finish(
+      std::vector<JobOutcome>{{.id = jobs[0].id, .attempt = 1, .succeeded = true, .result = "1"},
+                              {.id = jobs[1].id,
+                               .attempt = 1,
+                               .error_code = ErrorCode::kHandlerError,
+                               .error_message = "no"}},
+      &first);
+  ASSERT_TRUE(finished) << finished.error().message;
+  EXPECT_TRUE(holds(jobs[0], "result"));
+  EXPECT_FALSE(holds(jobs[0], "error_code"));
+  EXPECT_FALSE(holds(jobs[0], "error_message"));
+  EXPECT_FALSE(holds(jobs[1], "result"));
+  EXPECT_TRUE(holds(jobs[1], "error_code"));
+  EXPECT_TRUE(holds(jobs[1], "error_message"));
+  std::vector<JobChange> carried;
+  ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
+  ASSERT_EQ(carried.size(), 2u);
+  for (const JobChange& change : carried) ExpectCarriedAsRead(gateway, change);
+  EXPECT_EQ(CarriedRecord(carried[1])->error_code, Name(ErrorCode::kHandlerError));
+
+  JobStatus status = JobStatus::kQueued;
+  auto requeued = gateway.Requeue(jobs[1].id, &status);
+  ASSERT_TRUE(requeued && *requeued == RequeueOutcome::kQueued);
+  const BatchStart second{"b2", 1, "w2", kFixedTime, kFixedTime + 200us, "full", roles.Epoch()};
+  finished = worker.Finish(
+      std::vector<JobOutcome>{{.id = jobs[1].id, .attempt = 2, .succeeded = true, .result = "2"}},
+      &second);
+  ASSERT_TRUE(finished) << finished.error().message;
+  ASSERT_EQ(finished->front().kind, FinishMark::Kind::kWritten);
+  EXPECT_FALSE(holds(jobs[1], "error_code")) << "the failure's error is not left behind";
+  EXPECT_FALSE(holds(jobs[1], "error_message"));
+  ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
+  ASSERT_EQ(carried.size(), 1u);
+  ExpectCarriedAsRead(gateway, carried[0]);
+  auto read = gateway.Get(jobs[1].id);
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ((*read)->status, JobStatus::kSucceeded);
+  EXPECT_EQ((*read)->result, "2");
+  EXPECT_TRUE((*read)->error_code.empty());
+}
+
 }  // namespace
 }  // namespace batchq::test
