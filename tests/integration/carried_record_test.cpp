@@ -2,7 +2,8 @@
 // worker's ACL user as workers run it: before its plain changes it publishes the ended
 // record of each job small enough, and the record parsed from the notice is the one a
 // read of Redis gives (its carried fields), escapes and all. A record past the bound is
-// not carried; a large input does not count, since it is not carried.
+// not carried; a large input does not count, since it is not carried. A field a record
+// leaves out (an empty result or error, a zero number) reads, and is carried, as before.
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -58,6 +59,13 @@ void NextCarried(RedisConnection& subscriber, std::vector<JobChange>& carried) {
   const auto messages = MessagesUntilPlainChange(subscriber, IsTerminal);
   ASSERT_EQ(messages.size(), 2u) << "one message of carried records, then the changes";
   carried = ParseJobChanges(messages[0]);
+}
+
+// Whether the record of `job` holds `field` at all, empty or not.
+bool HoldsField(RedisConnection& admin, const NewJob& job, std::string_view field) {
+  auto reply = admin.Command({"HEXISTS", "bq:job:" + job.id, field});
+  if (!reply) throw std::runtime_error(reply.error().message);
+  return reply->integer == 1;
 }
 
 // Each carried field of the record `change` carries is what a read of Redis gives.
@@ -475,9 +483,7 @@ TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetr
   auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
   RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(parts_.stack.redis_url())});
   auto holds = [&](const NewJob& job, std::string_view field) {
-    auto reply = admin.Command({"HEXISTS", "bq:job:" + job.id, field});
-    if (!reply) throw std::runtime_error(reply.error().message);
-    return reply->integer == 1;
+    return HoldsField(admin, job, field);
   };
 
   std::vector<NewJob> jobs = {Job("ok"), Job("no")};
@@ -522,6 +528,49 @@ TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetr
   EXPECT_EQ((*read)->status, JobStatus::kSucceeded);
   EXPECT_EQ((*read)->result, "2");
   EXPECT_TRUE((*read)->error_code.empty());
+}
+
+// A new record leaves a zero number out (priority, timeout, retries): each reads as 0,
+// is carried as 0, and the finish script takes an absent max_retries as none left.
+TEST_F(CarriedRecordTest, ANewRecordLeavesItsZeroNumbersOutAndTheyReadAsZero) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(parts_.stack.redis_url())});
+
+  std::vector<NewJob> jobs = {Job("zeros"), Job("set")};
+  jobs[1].priority = 2;
+  jobs[1].timeout_ms = 5000;
+  jobs[1].max_retries = 1;
+  ASSERT_TRUE(gateway.Create(jobs));
+  for (const std::string_view field : {"priority", "timeout_ms", "max_retries"}) {
+    EXPECT_FALSE(HoldsField(admin, jobs[0], field)) << field;
+    EXPECT_TRUE(HoldsField(admin, jobs[1], field)) << field;
+  }
+  EXPECT_TRUE(HoldsField(admin, jobs[0], "attempts")) << "scripts compare it as text";
+  auto read = gateway.Get(jobs[0].id);
+  ASSERT_TRUE(read && *read);
+  EXPECT_EQ((*read)->priority, 0);
+  EXPECT_EQ((*read)->timeout_ms, 0);
+  EXPECT_EQ((*read)->max_retries, 0u);
+
+  const BatchStart start{"b1", 2, "w1", kFixedTime, kFixedTime + 100us, "full", roles.Epoch()};
+  auto finished = worker.Finish(std::vector<JobOutcome>{{.id = jobs[0].id,
+                                                         .attempt = 1,
+                                                         .error_code = ErrorCode::kTransientError,
+                                                         .error_message = "again"},
+                                                        {.id = jobs[1].id,
+                                                         .attempt = 1,
+                                                         .error_code = ErrorCode::kTransientError,
+                                                         .error_message = "again"}},
+                                &start);
+  ASSERT_TRUE(finished && finished->size() == 2u);
+  EXPECT_EQ((*finished)[0].kind, FinishMark::Kind::kWritten) << "no retries: it ends";
+  EXPECT_EQ((*finished)[1].kind, FinishMark::Kind::kRetrying);
+  std::vector<JobChange> carried;
+  ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
+  ASSERT_EQ(carried.size(), 1u);
+  ExpectCarriedAsRead(gateway, carried[0]);
+  EXPECT_EQ(CarriedRecord(carried[0])->max_retries, 0u);
+  EXPECT_EQ(CarriedRecord(carried[0])->priority, 0);
 }
 
 }  // namespace
