@@ -61,6 +61,12 @@ void NextCarried(RedisConnection& subscriber, std::vector<JobChange>& carried) {
   carried = ParseJobChanges(messages[0]);
 }
 
+// A failed outcome of `job`'s first attempt.
+JobOutcome Failure(const NewJob& job, ErrorCode code, std::string message) {
+  return JobOutcome{
+      .id = job.id, .attempt = 1, .error_code = code, .error_message = std::move(message)};
+}
+
 // Whether the record of `job` holds `field` at all, empty or not.
 bool HoldsField(RedisConnection& admin, const NewJob& job, std::string_view field) {
   auto reply = admin.Command({"HEXISTS", "bq:job:" + job.id, field});
@@ -167,10 +173,7 @@ TEST_F(CarriedRecordTest, AJobClaimedAtWriteCarriesItsStartAsARedisReadGivesIt) 
   const BatchStart start{"b7", 2, "w3", kFixedTime, kFixedTime + 100us, "full", roles.Epoch()};
   std::vector<JobOutcome> outcomes = {
       {.id = jobs[0].id, .attempt = 1, .succeeded = true, .result = "\"X\""},
-      {.id = jobs[1].id,
-       .attempt = 1,
-       .error_code = ErrorCode::kHandlerError,
-       .error_message = "no"}};
+      Failure(jobs[1], ErrorCode::kHandlerError, "no")};
   auto finished = worker.Finish(outcomes, &start);
   ASSERT_TRUE(finished) << finished.error().message;
 
@@ -259,10 +262,8 @@ TEST_F(CarriedRecordTest, EachFieldComesFromTheEndingTheStartOrTheRecordAsARedis
   const BatchStart first{"b1", 2, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
   ASSERT_TRUE(worker.Start(
       first, std::vector<JobClaim>{{jobs[0].id, 1}, {jobs[1].id, 1}, {jobs[2].id, 1}}));
-  auto retried = worker.Finish(std::vector<JobOutcome>{{.id = jobs[0].id,
-                                                        .attempt = 1,
-                                                        .error_code = ErrorCode::kTransientError,
-                                                        .error_message = "once\tmore"}});
+  auto retried = worker.Finish(
+      std::vector<JobOutcome>{Failure(jobs[0], ErrorCode::kTransientError, "once\tmore")});
   ASSERT_TRUE(retried) << retried.error().message;
   ASSERT_EQ(retried->size(), 1u);
   ASSERT_EQ(retried->front().kind, FinishMark::Kind::kRetrying)
@@ -354,14 +355,9 @@ TEST_F(CarriedRecordTest, ARecordHoldsItsCreationsCarriedTextUntilItGetsAFieldIt
   ASSERT_TRUE(worker.Start(
       BatchStart{"b1", 2, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()},
       std::vector<JobClaim>{{jobs[1].id, 1}, {jobs[4].id, 1}}));
-  auto first = worker.Finish(std::vector<JobOutcome>{{.id = jobs[1].id,
-                                                      .attempt = 1,
-                                                      .error_code = ErrorCode::kTransientError,
-                                                      .error_message = "again"},
-                                                     {.id = jobs[4].id,
-                                                      .attempt = 1,
-                                                      .error_code = ErrorCode::kHandlerError,
-                                                      .error_message = "no"}});
+  auto first =
+      worker.Finish(std::vector<JobOutcome>{Failure(jobs[1], ErrorCode::kTransientError, "again"),
+                                            Failure(jobs[4], ErrorCode::kHandlerError, "no")});
   ASSERT_TRUE(first && first->size() == 2u);
   ASSERT_EQ(first->front().kind, FinishMark::Kind::kRetrying);
   EXPECT_EQ(creation_text(jobs[1]), std::nullopt) << "the retry wrote retries and history";
@@ -491,10 +487,7 @@ TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetr
   const BatchStart first{"b1", 2, "w1", kFixedTime, kFixedTime + 100us, "full", roles.Epoch()};
   auto finished = worker.Finish(
       std::vector<JobOutcome>{{.id = jobs[0].id, .attempt = 1, .succeeded = true, .result = "1"},
-                              {.id = jobs[1].id,
-                               .attempt = 1,
-                               .error_code = ErrorCode::kHandlerError,
-                               .error_message = "no"}},
+                              Failure(jobs[1], ErrorCode::kHandlerError, "no")},
       &first);
   ASSERT_TRUE(finished) << finished.error().message;
   EXPECT_TRUE(holds(jobs[0], "result"));
@@ -553,15 +546,10 @@ TEST_F(CarriedRecordTest, ANewRecordLeavesItsZeroNumbersOutAndTheyReadAsZero) {
   EXPECT_EQ((*read)->max_retries, 0u);
 
   const BatchStart start{"b1", 2, "w1", kFixedTime, kFixedTime + 100us, "full", roles.Epoch()};
-  auto finished = worker.Finish(std::vector<JobOutcome>{{.id = jobs[0].id,
-                                                         .attempt = 1,
-                                                         .error_code = ErrorCode::kTransientError,
-                                                         .error_message = "again"},
-                                                        {.id = jobs[1].id,
-                                                         .attempt = 1,
-                                                         .error_code = ErrorCode::kTransientError,
-                                                         .error_message = "again"}},
-                                &start);
+  auto finished =
+      worker.Finish(std::vector<JobOutcome>{Failure(jobs[0], ErrorCode::kTransientError, "again"),
+                                            Failure(jobs[1], ErrorCode::kTransientError, "again")},
+                    &start);
   ASSERT_TRUE(finished && finished->size() == 2u);
   EXPECT_EQ((*finished)[0].kind, FinishMark::Kind::kWritten) << "no retries: it ends";
   EXPECT_EQ((*finished)[1].kind, FinishMark::Kind::kRetrying);
