@@ -512,11 +512,11 @@ namespace {
 // The record fields an outcome writes: its texts are views into `outcome`, and into
 // `ended` (its status and launch time), which must outlive them. With the attempt and
 // the end time, which the finish script writes, they are job_scripts::kEndingFields
-// (and the type of a binary result).
-// An empty result or error is left out, not written empty: a record the finish may
-// write (queued or running) holds none (the requeue script deletes them), a read gives
-// '' for an absent field, and each field an HSET adds costs Redis a scan of the whole
-// listpack (docs/BENCHMARKS.md, thirty-sixth part).
+// (and the type of a binary result), less an empty result or error: that is left out,
+// not written empty, since a record the finish may write (queued or running) holds none
+// (the requeue script deletes them), a read gives '' for an absent field, and each field
+// an HSET adds costs Redis a scan of the whole listpack (docs/BENCHMARKS.md,
+// thirty-sixth part).
 RecordFields OutcomeFields(const JobOutcome& outcome, JobRecord& ended) {
   ended.status = outcome.succeeded ? JobStatus::kSucceeded : JobStatus::kFailed;
   ended.launched = outcome.launched;

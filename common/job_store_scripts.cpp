@@ -383,10 +383,9 @@ end
 // thousandths when the failure is retryable, else ''), the ending's carried text (''
 // when not carried), pair count, the outcome's field/value pairs. Written only while the
 // job runs under that very attempt: the fencing that makes a late result from a lost
-// worker harmless. A
-// binary result goes to `{job key}:blob` with the same TTL. A retryable failure of a
-// job with retries left queues it again instead ({2, backoff ms} in the answer): its
-// attempt goes to the history, and it stays pending.
+// worker harmless. A binary result goes to `{job key}:blob` with the same TTL. A
+// retryable failure of a job with retries left queues it again instead ({2, backoff ms}
+// in the answer): its attempt goes to the history, and it stays pending.
 // With an epoch key, the jobs are claimed here (claim at write, claim_timing.h), by the
 // start script's rule: a job queued, or running under an older attempt, is written with
 // its attempt and the start's fields too, and its running change is published before its
