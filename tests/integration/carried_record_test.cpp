@@ -478,9 +478,6 @@ TEST_F(CarriedRecordTest, ACreationTextAnOlderScriptLeftIsNotTakenPastAFirstAtte
 TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetryHoldsNoError) {
   auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
   RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(parts_.stack.redis_url())});
-  auto holds = [&](const NewJob& job, std::string_view field) {
-    return HoldsField(admin, job, field);
-  };
 
   std::vector<NewJob> jobs = {Job("ok"), Job("no")};
   ASSERT_TRUE(gateway.Create(jobs));
@@ -490,12 +487,12 @@ TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetr
                               Failure(jobs[1], ErrorCode::kHandlerError, "no")},
       &first);
   ASSERT_TRUE(finished) << finished.error().message;
-  EXPECT_TRUE(holds(jobs[0], "result"));
-  EXPECT_FALSE(holds(jobs[0], "error_code"));
-  EXPECT_FALSE(holds(jobs[0], "error_message"));
-  EXPECT_FALSE(holds(jobs[1], "result"));
-  EXPECT_TRUE(holds(jobs[1], "error_code"));
-  EXPECT_TRUE(holds(jobs[1], "error_message"));
+  EXPECT_TRUE(HoldsField(admin, jobs[0], "result"));
+  EXPECT_FALSE(HoldsField(admin, jobs[0], "error_code"));
+  EXPECT_FALSE(HoldsField(admin, jobs[0], "error_message"));
+  EXPECT_FALSE(HoldsField(admin, jobs[1], "result"));
+  EXPECT_TRUE(HoldsField(admin, jobs[1], "error_code"));
+  EXPECT_TRUE(HoldsField(admin, jobs[1], "error_message"));
   std::vector<JobChange> carried;
   ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), 2u);
@@ -511,8 +508,9 @@ TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetr
       &second);
   ASSERT_TRUE(finished) << finished.error().message;
   ASSERT_EQ(finished->front().kind, FinishMark::Kind::kWritten);
-  EXPECT_FALSE(holds(jobs[1], "error_code")) << "the failure's error is not left behind";
-  EXPECT_FALSE(holds(jobs[1], "error_message"));
+  EXPECT_FALSE(HoldsField(admin, jobs[1], "error_code"))
+      << "the failure's error is not left behind";
+  EXPECT_FALSE(HoldsField(admin, jobs[1], "error_message"));
   ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), 1u);
   ExpectCarriedAsRead(gateway, carried[0]);
