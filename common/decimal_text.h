@@ -15,17 +15,17 @@ namespace batchq {
 class DecimalText {
  public:
   template <std::integral T>
-  explicit DecimalText(T value)
-      : size_(static_cast<std::size_t>(
-            std::to_chars(digits_.data(), digits_.data() + digits_.size(), value).ptr -
-            digits_.data())) {}
+  explicit DecimalText(T value) {
+    const auto end = std::to_chars(digits_.data(), digits_.data() + digits_.size(), value).ptr;
+    size_ = static_cast<std::size_t>(end - digits_.data());
+  }
 
   std::string_view view() const { return {digits_.data(), size_}; }
 
  private:
   // The longest texts: "-9223372036854775808" and "18446744073709551615".
   std::array<char, 20> digits_;
-  std::size_t size_;
+  std::size_t size_ = 0;
 };
 
 }  // namespace batchq

@@ -310,7 +310,10 @@ std::string CarriedRecordLua() {
     std::size_t slot;  // in the values carry_record gets
   };
   std::vector<Kept> kept;
+  const auto is_start = [&](RecordField field) { return among(kStartFields, field); };
+  // The fields to read: the start's first, then the others, each in kCarriedFields' order.
   std::vector<RecordField> read;
+  std::vector<RecordField> read_after_start;
   for (const RecordField field : kCarriedFields) {
     if (among(kEndingFields, field) || among(kInLine, field) || field == RecordField::kResultType) {
       continue;
@@ -326,12 +329,11 @@ std::string CarriedRecordLua() {
     if (first != kReadFirst.end()) {
       kept.push_back({field, static_cast<std::size_t>(first - kReadFirst.begin()) + 1});
     } else {
-      read.push_back(field);
+      (is_start(field) ? read : read_after_start).push_back(field);
     }
   }
-  const auto is_start = [&](RecordField field) { return among(kStartFields, field); };
-  std::stable_partition(read.begin(), read.end(), is_start);
-  const auto read_start = std::count_if(read.begin(), read.end(), is_start);
+  const std::size_t read_start = read.size();
+  read.insert(read.end(), read_after_start.begin(), read_after_start.end());
   std::string read_names;
   for (std::size_t i = 0; i < read.size(); ++i) {
     read_names += fmt::format("'{}', ", FieldName(read[i]));

@@ -22,7 +22,7 @@ bool BuiltWithCuda() {
 #endif
 }
 
-Result<BackendChoice> ChooseBackend(std::string_view requested, int device) {
+Result<BackendChoice> ChooseBackend(std::string_view requested, [[maybe_unused]] int device) {
   if (requested == "cpu") return BackendChoice{Backend::kCpu, "cpu"};
   if (requested != "auto" && requested != "cuda") {
     return Fail(ErrorCode::kInvalidBackend,

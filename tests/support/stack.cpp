@@ -74,7 +74,7 @@ Stack::Stack(StackOptions options) : options_(std::move(options)) {
 
 Stack::~Stack() {
   // A clean shutdown exits 0; anything else (a crash, a sanitizer report) fails the test.
-  auto stop = [this](ChildProcess& process, const std::string& name) {
+  auto stop = [](ChildProcess& process, const std::string& name) {
     const int status = process.Stop();
     if (status != 0) {
       ADD_FAILURE() << name << " did not exit cleanly (wait status " << status << "):\n"
