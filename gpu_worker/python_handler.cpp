@@ -10,17 +10,12 @@
 #include <pybind11/numpy.h>
 #include <spdlog/spdlog.h>
 
+#include "common/address_sanitizer.h"
 #include "gpu_worker/numeric_array.h"
 #include "gpu_worker/python_json.h"
 
-#if defined(__SANITIZE_ADDRESS__)
+#ifdef BATCHQ_ASAN
 #include <sanitizer/lsan_interface.h>
-#define BATCHQ_LSAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#include <sanitizer/lsan_interface.h>
-#define BATCHQ_LSAN 1
-#endif
 #endif
 
 namespace batchq {
@@ -35,12 +30,12 @@ namespace py = pybind11;
 class LeakCheckPause {
  public:
   LeakCheckPause() {
-#ifdef BATCHQ_LSAN
+#ifdef BATCHQ_ASAN
     __lsan_disable();
 #endif
   }
   ~LeakCheckPause() {
-#ifdef BATCHQ_LSAN
+#ifdef BATCHQ_ASAN
     __lsan_enable();
 #endif
   }
