@@ -11,7 +11,7 @@ packages=(build-essential cmake ninja-build pkg-config git clang-format python3
   libzmq3-dev cppzmq-dev libmsgpack-cxx-dev libhiredis-dev libcli11-dev libboost-dev libjemalloc-dev
   libspdlog-dev libfmt-dev libsimdjson-dev libgtest-dev libbenchmark-dev
   libopenblas-dev libpng-dev prometheus-cpp-dev libssl-dev openssl
-  redis-server redis-tools redis-sentinel curl clang-19 libclang-rt-19-dev
+  redis-server redis-tools redis-sentinel curl clang-19 libclang-rt-19-dev llvm-19
   docker.io docker-compose debootstrap prometheus chromium iproute2
   python3-dev pybind11-dev python3-numpy python3-torch python3-fastapi python3-uvicorn)
 if [[ "${1:-}" == "--with-bench" ]]; then

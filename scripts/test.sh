@@ -38,8 +38,10 @@ run_ctest() {
 build
 run_ctest "$built"
 if [[ "${1:-}" != "--quick" ]]; then
-  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
-  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # clang's sanitizer runtimes name the source lines of a report with llvm-symbolizer.
+  symbolizer=/usr/lib/llvm-19/bin/llvm-symbolizer
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:external_symbolizer_path=$symbolizer
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:external_symbolizer_path=$symbolizer
   build --sanitize
   run_ctest "$built"
   build --fuzz
