@@ -39,15 +39,6 @@ if [[ "${1:-}" == "--sanitize" ]]; then
   args=(-DCMAKE_BUILD_TYPE=Debug -DBATCHQ_SANITIZE=ON -DBATCHQ_BENCH=OFF
         -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19)
 fi
-# BATCHQ_UNITY_BUILD=on: CMake's unity build, eight sources of a target compiled as one, so
-# the headers they share (Boost, GoogleTest, spdlog) are parsed once per eight: for CI and
-# image builds, which compile everything once. An edit then recompiles its seven neighbours
-# too, so it is off unless asked for, whatever the cache held.
-case "${BATCHQ_UNITY_BUILD:-off}" in
-  on) args+=(-DCMAKE_UNITY_BUILD=ON) ;;
-  off) args+=(-DCMAKE_UNITY_BUILD=OFF) ;;
-  *) echo "BATCHQ_UNITY_BUILD must be on or off, not '$BATCHQ_UNITY_BUILD'" >&2; exit 2 ;;
-esac
 target=()
 if [[ "${1:-}" == "--fuzz" ]]; then
   dir=build-fuzz
@@ -56,6 +47,16 @@ if [[ "${1:-}" == "--fuzz" ]]; then
         -DBATCHQ_BENCH=OFF -DBATCHQ_CUDA=OFF)
   target=(fuzz_targets)
 fi
+# BATCHQ_UNITY_BUILD=on: CMake's unity build, eight sources of a target compiled as one, so
+# the headers they share (Boost, GoogleTest, spdlog) are parsed once per eight: for CI and
+# image builds, which compile everything once, in each of the three folders. An edit then
+# recompiles its seven neighbours too, so it is off unless asked for, whatever the cache
+# held.
+case "${BATCHQ_UNITY_BUILD:-off}" in
+  on) args+=(-DCMAKE_UNITY_BUILD=ON) ;;
+  off) args+=(-DCMAKE_UNITY_BUILD=OFF) ;;
+  *) echo "BATCHQ_UNITY_BUILD must be on or off, not '$BATCHQ_UNITY_BUILD'" >&2; exit 2 ;;
+esac
 cmake -S . -B "$dir" -G Ninja "${args[@]}" >/dev/null
 ninja -C "$dir" "${target[@]}" >&2
 echo "$dir"
