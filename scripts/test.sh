@@ -36,24 +36,7 @@ run_ctest() {
 }
 
 build
-# The compose tests (label compose: images built and a stack run under a dockerd of their
-# own) share nothing with the rest of the suite but the checkout, and spend most of their
-# time on downloads and on the image's own compile. They run beside the stages that follow,
-# at a lower priority, so that those take the cores first and they the time left between;
-# they are waited for at the end, and their log printed then.
-# (The two ctest runs share the folder's Testing/Temporary logs; what fails is printed.)
-compose_log="$PWD/$built/compose_tests.log"
-(
-  cd "$built"
-  start=$SECONDS rc=0
-  nice -n 10 ctest --output-on-failure --timeout 2400 -L compose || rc=$?
-  echo "== ctest in $built -L compose, beside the rest, took $((SECONDS - start)) s"
-  exit $rc
-) >"$compose_log" 2>&1 &
-compose_pid=$!
-# A stage that fails still waits for them, which clean up after themselves.
-trap 'wait "$compose_pid" 2>/dev/null; cat "$compose_log" >&2' EXIT
-run_ctest "$built" -LE compose
+run_ctest "$built"
 if [[ "${1:-}" != "--quick" ]]; then
   # clang's sanitizer runtimes name the source lines of a report with llvm-symbolizer.
   symbolizer=/usr/lib/llvm-19/bin/llvm-symbolizer
@@ -64,10 +47,4 @@ if [[ "${1:-}" != "--quick" ]]; then
   build --fuzz
   run_ctest "$built"
 fi
-trap - EXIT
-echo "== waiting for the compose tests" >&2
-compose_rc=0
-wait "$compose_pid" || compose_rc=$?
-cat "$compose_log" >&2
-[[ $compose_rc -eq 0 ]]
 echo "== every stage done in $SECONDS s" >&2
