@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Configures and builds batchq. Usage: scripts/build.sh [--sanitize|--fuzz]
 # Normal build: build/ (CUDA handlers included whenever nvcc is found).
-# --sanitize:   build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer (clang-19).
-# --fuzz:       build-fuzz/ with clang-19: the libFuzzer targets of tests/fuzz only.
+# --sanitize:   build-asan/ with AddressSanitizer + UndefinedBehaviorSanitizer (clang-19),
+#               the libFuzzer targets of tests/fuzz included.
+# --fuzz:       build-fuzz/ with clang-19: the libFuzzer targets of tests/fuzz only, at -O2,
+#               for fuzzing longer than the suite does.
 # BATCHQ_BIN_DIR names a build folder made on another machine (the same layout: broker/,
 # gateway/, gpu_worker/, cli/, tests/, bench/): the normal build is then not configured or
 # built, for a GPU host that has the runtime libraries but no toolchain. Callers get its path
@@ -33,10 +35,12 @@ case "${BATCHQ_DEBUG_INFO:-}" in
   *) echo "BATCHQ_DEBUG_INFO must be lines or full, not '$BATCHQ_DEBUG_INFO'" >&2; exit 2 ;;
 esac
 # The ASan+UBSan build uses clang-19: it compiled the sanitized code in 0.61x the CPU
-# GCC 12 took (docs/BENCHMARKS.md), and CI then builds with both compilers.
+# GCC 12 took (docs/BENCHMARKS.md), and CI then builds with both compilers. Its sources
+# carry libFuzzer's coverage too, so the fuzz targets are built and run from it rather
+# than from a third build of the same sources.
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
-  args=(-DCMAKE_BUILD_TYPE=Debug -DBATCHQ_SANITIZE=ON -DBATCHQ_BENCH=OFF
+  args=(-DCMAKE_BUILD_TYPE=Debug -DBATCHQ_SANITIZE=ON -DBATCHQ_FUZZ=ON -DBATCHQ_BENCH=OFF
         -DCMAKE_C_COMPILER=clang-19 -DCMAKE_CXX_COMPILER=clang++-19)
 fi
 target=()

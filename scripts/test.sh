@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs the whole test suite with ctest:
 # first the normal build (CUDA included when nvcc is found; GPU tests skip without a
-# device), then the ASan+UBSan build, then each libFuzzer target for a bounded time
-# over its seed corpus (clang-19). Usage: scripts/test.sh [--quick]
+# device), then the ASan+UBSan build (clang-19), whose tests include each libFuzzer
+# target run for a bounded time over its seed corpus. Usage: scripts/test.sh [--quick]
 #   --quick   normal build only (for iterating; CI runs the full script)
 # Each stage's time goes to the log, so CI's own runs show where its time goes.
 set -euo pipefail
@@ -43,8 +43,6 @@ if [[ "${1:-}" != "--quick" ]]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:external_symbolizer_path=$symbolizer
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:external_symbolizer_path=$symbolizer
   build --sanitize
-  run_ctest "$built"
-  build --fuzz
   run_ctest "$built"
 fi
 echo "== every stage done in $SECONDS s" >&2
