@@ -31,6 +31,22 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
+// What every session of one server shares. (Outside the anonymous namespace below:
+// HttpServer::Impl, which has linkage, holds one, and GCC's -Wsubobject-linkage flags
+// such a member in a unity build, where this file is an included one.)
+struct HttpServerShared {
+  HttpServerShared(HttpServer::Options opts, HttpServer::Handler h, HttpServer::Observer* obs)
+      : options(std::move(opts)), handler(std::move(h)), observer(obs) {}
+
+  const HttpServer::Options options;
+  const HttpServer::Handler handler;
+  // Cleared when the server goes: sessions may outlive it (until the io_context goes)
+  // and must not call an observer that is gone.
+  std::atomic<HttpServer::Observer*> observer;
+  std::atomic<std::size_t> active{0};  // requests read and not answered
+  std::atomic<std::size_t> open{0};    // connections
+};
+
 namespace {
 
 // Each connection's handlers run on its io_context's own executor. Every context the
@@ -44,27 +60,13 @@ using PlainStream = beast::basic_stream<tcp, Executor>;
 using TlsStream = beast::ssl_stream<PlainStream>;
 using Socket = tcp::socket::rebind_executor<Executor>::other;
 
-// What every session of one server shares.
-struct ServerShared {
-  ServerShared(HttpServer::Options opts, HttpServer::Handler h, HttpServer::Observer* obs)
-      : options(std::move(opts)), handler(std::move(h)), observer(obs) {}
-
-  const HttpServer::Options options;
-  const HttpServer::Handler handler;
-  // Cleared when the server goes: sessions may outlive it (until the io_context goes)
-  // and must not call an observer that is gone.
-  std::atomic<HttpServer::Observer*> observer;
-  std::atomic<std::size_t> active{0};  // requests read and not answered
-  std::atomic<std::size_t> open{0};    // connections
-};
-
 // One connection: plain TCP (Stream = PlainStream) or TLS (TlsStream), which
 // first shakes hands; everything after that is the same code.
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   template <class... StreamArgs>
-  explicit Session(std::shared_ptr<ServerShared> shared, StreamArgs&&... stream_args)
+  explicit Session(std::shared_ptr<HttpServerShared> shared, StreamArgs&&... stream_args)
       : stream_(std::forward<StreamArgs>(stream_args)...), shared_(std::move(shared)) {
     ++shared_->open;
     if (auto* observer = shared_->observer.load()) observer->OnConnectionOpened();
@@ -360,7 +362,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  const std::shared_ptr<ServerShared> shared_;
+  const std::shared_ptr<HttpServerShared> shared_;
   bool keep_alive_ = true;
   bool served_ = false;  // answered a request: idle waits use the keep-alive timeout
   unsigned version_ = 11;
@@ -393,7 +395,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
        Options opts, Handler h, Observer* observer)
       : io(io_context),
         session_context(std::move(session_context_of)),
-        shared(std::make_shared<ServerShared>(std::move(opts), std::move(h), observer)),
+        shared(std::make_shared<HttpServerShared>(std::move(opts), std::move(h), observer)),
         acceptor(io),
         retry_accept(io),
         over_limit_reply(OverLimitReply(shared->options.max_connections)) {}
@@ -464,7 +466,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::io_context& io;  // the acceptor's
   // Where the next connection's handlers run.
   const std::function<asio::io_context&()> session_context;
-  const std::shared_ptr<ServerShared> shared;
+  const std::shared_ptr<HttpServerShared> shared;
   tcp::acceptor acceptor;
   // The accept loop is one chain of handlers, so these are touched by one at a time.
   asio::steady_timer retry_accept;

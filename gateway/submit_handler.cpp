@@ -14,33 +14,31 @@
 
 namespace batchq {
 
-namespace {
-
-// Counts a submit's jobs as in flight while it lives: the Pending that holds it goes once
-// the submit is answered.
-class InFlightClaim {
- public:
-  InFlightClaim() = default;
-  InFlightClaim(InFlightClaim&& other) noexcept
-      : counter_(std::exchange(other.counter_, nullptr)), jobs_(other.jobs_) {}
-  InFlightClaim& operator=(InFlightClaim&&) = delete;
-  ~InFlightClaim() {
-    if (counter_ != nullptr) counter_->fetch_sub(jobs_);
-  }
-  // Takes over `jobs` already added to `counter`.
-  void Hold(std::atomic<std::size_t>& counter, std::size_t jobs) {
-    counter_ = &counter;
-    jobs_ = jobs;
-  }
-
- private:
-  std::atomic<std::size_t>* counter_ = nullptr;
-  std::size_t jobs_ = 0;
-};
-
-}  // namespace
-
 struct SubmitHandler::Pending {
+  // Counts a submit's jobs as in flight while it lives: the Pending that holds it goes
+  // once the submit is answered. (Nested, not in an anonymous namespace: Pending has
+  // linkage, and a member of such a type draws GCC's -Wsubobject-linkage in a unity
+  // build, where this file is an included one.)
+  class InFlightClaim {
+   public:
+    InFlightClaim() = default;
+    InFlightClaim(InFlightClaim&& other) noexcept
+        : counter_(std::exchange(other.counter_, nullptr)), jobs_(other.jobs_) {}
+    InFlightClaim& operator=(InFlightClaim&&) = delete;
+    ~InFlightClaim() {
+      if (counter_ != nullptr) counter_->fetch_sub(jobs_);
+    }
+    // Takes over `jobs` already added to `counter`.
+    void Hold(std::atomic<std::size_t>& counter, std::size_t jobs) {
+      counter_ = &counter;
+      jobs_ = jobs;
+    }
+
+   private:
+    std::atomic<std::size_t>* counter_ = nullptr;
+    std::size_t jobs_ = 0;
+  };
+
   AdmittedSubmit admitted;
   Caller caller;
   Respond respond;                       // error answers
@@ -359,7 +357,10 @@ void SubmitHandler::Forward(std::shared_ptr<Pending> pending) {
   auto jobs = WireJobs(pending->jobs, pending->caller);
   broker_.Submit(
       std::move(jobs), options_.submit_timeout,
-      [this, pending](Result<std::vector<wire::Verdict>> verdicts) {
+      // `verdicts` by reference: as a by-value parameter, moved into from std::function's
+      // argument, it drew GCC 12's -Wmaybe-uninitialized inside std::expected (a false
+      // positive, in the unity build).
+      [this, pending](Result<std::vector<wire::Verdict>>&& verdicts) {
         // A refused job is withdrawn from Redis before the answer.
         const bool refused = verdicts && std::any_of(verdicts->begin(), verdicts->end(),
                                                      [](const auto& v) { return !v.code.empty(); });
