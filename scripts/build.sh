@@ -35,9 +35,9 @@ case "${BATCHQ_DEBUG_INFO:-}" in
   *) echo "BATCHQ_DEBUG_INFO must be lines or full, not '$BATCHQ_DEBUG_INFO'" >&2; exit 2 ;;
 esac
 # The ASan+UBSan build uses clang-19: it compiled the sanitized code in 0.61x the CPU
-# GCC 12 took (docs/BENCHMARKS.md), and CI then builds with both compilers. Its sources
-# carry libFuzzer's coverage too, so the fuzz targets are built and run from it rather
-# than from a third build of the same sources.
+# GCC 12 took (docs/BENCHMARKS.md), and CI then builds with both compilers. It builds the
+# fuzz targets too (the libraries they link take libFuzzer's coverage there), so they
+# run from it rather than from a third build of the same sources.
 if [[ "${1:-}" == "--sanitize" ]]; then
   dir=build-asan
   args=(-DCMAKE_BUILD_TYPE=Debug -DBATCHQ_SANITIZE=ON -DBATCHQ_FUZZ=ON -DBATCHQ_BENCH=OFF
@@ -53,9 +53,8 @@ if [[ "${1:-}" == "--fuzz" ]]; then
 fi
 # BATCHQ_UNITY_BUILD=on: CMake's unity build, eight sources of a target compiled as one, so
 # the headers they share (Boost, GoogleTest, spdlog) are parsed once per eight: for CI and
-# image builds, which compile everything once, in each of the three folders. An edit then
-# recompiles its seven neighbours too, so it is off unless asked for, whatever the cache
-# held.
+# image builds, which compile everything once, in each folder. An edit then recompiles
+# its seven neighbours too, so it is off unless asked for, whatever the cache held.
 case "${BATCHQ_UNITY_BUILD:-off}" in
   on) args+=(-DCMAKE_UNITY_BUILD=ON) ;;
   off) args+=(-DCMAKE_UNITY_BUILD=OFF) ;;
