@@ -5,11 +5,11 @@
 
 #include <fmt/format.h>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
+#include "common/byte_stream.h"
 #include "common/http_message.h"
 
 namespace batchq {
@@ -28,25 +28,13 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
   const HttpClientOptions options;
   std::optional<asio::ssl::context> tls_context;  // set for https://
   asio::ip::tcp::resolver resolver;
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<ByteStream> stream;
   beast::flat_buffer buffer;
   http::request<http::string_body> request;
   std::optional<http::response_parser<http::string_body>> parser;
   Done done;
   bool connected = false;
   bool reused = false;  // this exchange began on a kept-alive connection
-
-  beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
-
-  template <class Step>
-  void OnStream(Step&& step) {
-    if (tls) {
-      step(*tls);
-    } else {
-      step(*plain);
-    }
-  }
 
   void Start(HttpRequest wanted, Done on_done) {
     request = ToBeastRequest(wanted, origin.host, options.bearer_token);
@@ -61,11 +49,7 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
 
   void Open() {
     connected = false;
-    if (tls_context) {
-      tls.emplace(io, *tls_context);
-    } else {
-      plain.emplace(io);
-    }
+    stream = ByteStream::Outgoing(io, tls_context ? &*tls_context : nullptr, origin.host);
     resolver.async_resolve(
         origin.host, origin.port,
         [self = shared_from_this()](beast::error_code ec,
@@ -80,21 +64,15 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
   }
 
   void Connect(const asio::ip::tcp::resolver::results_type& endpoints) {
-    Lowest().expires_after(options.timeout);
-    Lowest().async_connect(endpoints, [self = shared_from_this()](beast::error_code ec,
-                                                                  const asio::ip::tcp::endpoint&) {
+    stream->ExpiresAfter(options.timeout);
+    stream->Connect(endpoints, [self = shared_from_this()](beast::error_code ec) {
       if (ec) {
         return self->Finish(Fail(ErrorCode::kConnectFailed,
                                  fmt::format("Cannot connect to {}:{}: {}.", self->origin.host,
                                              self->origin.port, ec.message())));
       }
-      beast::error_code ignored;
-      self->Lowest().socket().set_option(asio::ip::tcp::no_delay(true), ignored);
-      if (!self->tls) return self->Connected();
-      // Server name for SNI, and the name the certificate must carry.
-      SSL_set_tlsext_host_name(self->tls->native_handle(), self->origin.host.c_str());
-      self->tls->set_verify_callback(asio::ssl::host_name_verification(self->origin.host));
-      self->tls->async_handshake(asio::ssl::stream_base::client, [self](beast::error_code ec) {
+      if (!self->stream->tls()) return self->Connected();
+      self->stream->Handshake([self](beast::error_code ec) {
         if (ec) {
           return self->Finish(Fail(ErrorCode::kConnectFailed,
                                    fmt::format("TLS with {}:{} failed: {}.", self->origin.host,
@@ -112,26 +90,22 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
   }
 
   void Write() {
-    Lowest().expires_after(options.timeout);
-    OnStream([this](auto& stream) {
-      http::async_write(stream, request,
-                        [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                          if (ec) return self->Broken("Sending the request failed", ec);
-                          self->Read();
-                        });
-    });
+    stream->ExpiresAfter(options.timeout);
+    http::async_write(*stream, request,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                        if (ec) return self->Broken("Sending the request failed", ec);
+                        self->Read();
+                      });
   }
 
   void Read() {
     parser.emplace();
     parser->body_limit(kMaxHttpResponseBodyBytes);
-    OnStream([this](auto& stream) {
-      http::async_read(stream, buffer, *parser,
-                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                         if (ec) return self->Broken("Reading the response failed", ec);
-                         self->Answered();
-                       });
-    });
+    http::async_read(*stream, buffer, *parser,
+                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                       if (ec) return self->Broken("Reading the response failed", ec);
+                       self->Answered();
+                     });
   }
 
   void Answered() {

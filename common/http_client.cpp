@@ -4,13 +4,13 @@
 
 #include <fmt/format.h>
 #include <strings.h>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/verify_mode.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
+#include "common/byte_stream.h"
 #include "common/http_message.h"
 
 namespace batchq {
@@ -34,12 +34,9 @@ struct HttpClient::Impl {
   HttpClientOptions options;
   asio::io_context io;
   std::optional<asio::ssl::context> tls_context;  // set for https://
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::unique_ptr<ByteStream> stream;
   beast::flat_buffer buffer;
   bool connected = false;
-
-  beast::tcp_stream& Lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
   Status Open() {
     beast::error_code ec;
@@ -48,38 +45,25 @@ struct HttpClient::Impl {
     if (ec)
       return Fail(ErrorCode::kConnectFailed,
                   fmt::format("Cannot resolve {}: {}.", host, ec.message()));
-    if (tls_context) {
-      tls.emplace(io, *tls_context);
-    } else {
-      plain.emplace(io);
-    }
-    Lowest().expires_after(options.timeout);
-    Lowest().connect(endpoints, ec);
+    stream = ByteStream::Outgoing(io, tls_context ? &*tls_context : nullptr, host);
+    stream->ConnectNow(endpoints, ec);
     if (ec) {
       return Fail(ErrorCode::kConnectFailed,
                   fmt::format("Cannot connect to {}:{}: {}.", host, port, ec.message()));
     }
-    Lowest().socket().set_option(asio::ip::tcp::no_delay(true), ec);
-    if (tls) {
-      // Server name for SNI, and the name the certificate must carry.
-      SSL_set_tlsext_host_name(tls->native_handle(), host.c_str());
-      tls->set_verify_callback(asio::ssl::host_name_verification(host));
-      tls->handshake(asio::ssl::stream_base::client, ec);
-      if (ec) {
-        return Fail(ErrorCode::kConnectFailed,
-                    fmt::format("TLS with {}:{} failed: {}.", host, port, ec.message()));
-      }
+    stream->HandshakeNow(ec);
+    if (ec) {
+      return Fail(ErrorCode::kConnectFailed,
+                  fmt::format("TLS with {}:{} failed: {}.", host, port, ec.message()));
     }
     connected = true;
     buffer.clear();
     return Ok();
   }
 
-  template <class Stream>
-  Result<HttpResponse> Exchange(Stream& stream, http::request<http::string_body>& req) {
+  Result<HttpResponse> Exchange(http::request<http::string_body>& req) {
     beast::error_code ec;
-    Lowest().expires_after(options.timeout);
-    http::write(stream, req, ec);
+    http::write(*stream, req, ec);
     if (ec) {
       connected = false;
       return Fail(ErrorCode::kIoError,
@@ -87,7 +71,7 @@ struct HttpClient::Impl {
     }
     http::response_parser<http::string_body> parser;
     parser.body_limit(kMaxHttpResponseBodyBytes);
-    http::read(stream, buffer, parser, ec);
+    http::read(*stream, buffer, parser, ec);
     if (ec) {
       connected = false;
       return Fail(ErrorCode::kIoError,
@@ -102,7 +86,7 @@ struct HttpClient::Impl {
       if (auto status = Open(); !status) return std::unexpected(status.error());
     }
     auto req = ToBeastRequest(request, host, options.bearer_token);
-    return tls ? Exchange(*tls, req) : Exchange(*plain, req);
+    return Exchange(req);
   }
 };
 

@@ -13,13 +13,16 @@
 #include <spdlog/spdlog.h>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
+#include "common/byte_stream.h"
 #include "common/http_response_head.h"
 #include "common/json_writer.h"
 #include "common/log_throttle.h"
@@ -53,21 +56,16 @@ namespace {
 // server is given is run by one thread (see the header), so that thread already runs a
 // connection's handlers one at a time, and a strand would only add its queue, its lock
 // and a shared state copied and released on each operation (docs/BENCHMARKS.md). The
-// executor's type is named, not erased (beast::tcp_stream's any_io_executor) for the
-// same reason.
-using Executor = asio::io_context::executor_type;
-using PlainStream = beast::basic_stream<tcp, Executor>;
-using TlsStream = beast::ssl_stream<PlainStream>;
-using Socket = tcp::socket::rebind_executor<Executor>::other;
+// executor's type is named, not erased (beast::tcp_stream's any_io_executor), in
+// ByteStream's Socket, for the same reason.
+using Socket = ByteStream::Socket;
 
-// One connection: plain TCP (Stream = PlainStream) or TLS (TlsStream), which
-// first shakes hands; everything after that is the same code.
-template <class Stream>
-class Session : public std::enable_shared_from_this<Session<Stream>> {
+// One connection, plain TCP or TLS (ByteStream), which first shakes hands; everything
+// after that is the same code.
+class Session : public std::enable_shared_from_this<Session> {
  public:
-  template <class... StreamArgs>
-  explicit Session(std::shared_ptr<HttpServerShared> shared, StreamArgs&&... stream_args)
-      : stream_(std::forward<StreamArgs>(stream_args)...), shared_(std::move(shared)) {
+  Session(std::shared_ptr<HttpServerShared> shared, std::unique_ptr<ByteStream> stream)
+      : stream_(std::move(stream)), shared_(std::move(shared)) {
     ++shared_->open;
     if (auto* observer = shared_->observer.load()) observer->OnConnectionOpened();
   }
@@ -77,22 +75,17 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
-      if constexpr (std::is_same_v<Stream, TlsStream>) {
-        self->Lowest().expires_after(self->shared_->options.header_timeout);
-        self->stream_.async_handshake(asio::ssl::stream_base::server, [self](beast::error_code ec) {
-          if (ec) return self->Drop(ec, "header_timeout");  // not TLS, refused, or too slow
-          self->Read();
-        });
-      } else {
+    asio::dispatch(stream_->get_executor(), [self = shared_from_this()] {
+      if (!self->stream_->tls()) return self->Read();
+      self->stream_->ExpiresAfter(self->shared_->options.header_timeout);
+      self->stream_->Handshake([self](beast::error_code ec) {
+        if (ec) return self->Drop(ec, "header_timeout");  // not TLS, refused, or too slow
         self->Read();
-      }
+      });
     });
   }
 
  private:
-  PlainStream& Lowest() { return beast::get_lowest_layer(stream_); }
-
   // Waits for a request's first byte under the idle timeout, then reads its headers
   // and body under their own timeouts: a slow sender is cut off however it trickles.
   void Read() {
@@ -102,27 +95,27 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (buffer_.size() > 0) return ReadHeader();  // pipelined: its bytes are here already
     // A connection that never sent a request gets no keep-alive grace: otherwise idle
     // connections could hold every place under the cap for the whole idle timeout.
-    Lowest().expires_after(served_ ? shared_->options.idle_timeout
-                                   : shared_->options.header_timeout);
-    stream_.async_read_some(buffer_.prepare(4096), [self = this->shared_from_this()](
-                                                       beast::error_code ec, std::size_t n) {
-      // A kept-alive connection idle past its timeout is closed quietly; a new one that
-      // never sent a byte counts as a header timeout.
-      if (ec) return self->served_ ? self->Close() : self->Drop(ec, "header_timeout");
-      self->buffer_.commit(n);
-      self->ReadHeader();
-    });
+    stream_->ExpiresAfter(served_ ? shared_->options.idle_timeout
+                                  : shared_->options.header_timeout);
+    stream_->async_read_some(
+        buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+          // A kept-alive connection idle past its timeout is closed quietly; a new one that
+          // never sent a byte counts as a header timeout.
+          if (ec) return self->served_ ? self->Close() : self->Drop(ec, "header_timeout");
+          self->buffer_.commit(n);
+          self->ReadHeader();
+        });
   }
 
   void ReadHeader() {
-    Lowest().expires_after(shared_->options.header_timeout);
-    http::async_read_header(stream_, buffer_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+    stream_->ExpiresAfter(shared_->options.header_timeout);
+    http::async_read_header(*stream_, buffer_, *parser_,
+                            [self = shared_from_this()](beast::error_code ec, std::size_t) {
                               if (ec == beast::error::timeout)
                                 return self->Drop(ec, "header_timeout");
                               if (ec || self->parser_->is_done()) return self->OnRead(ec);
-                              self->Lowest().expires_after(self->shared_->options.body_timeout);
-                              http::async_read(self->stream_, self->buffer_, *self->parser_,
+                              self->stream_->ExpiresAfter(self->shared_->options.body_timeout);
+                              http::async_read(*self->stream_, self->buffer_, *self->parser_,
                                                [self](beast::error_code body_ec, std::size_t) {
                                                  if (body_ec == beast::error::timeout) {
                                                    return self->Drop(body_ec, "body_timeout");
@@ -174,7 +167,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     in.last_event_id = std::string(req["Last-Event-ID"]);
     in.authorization = std::string(req[http::field::authorization]);
     in.body = std::move(req.body());
-    auto self = this->shared_from_this();
+    auto self = shared_from_this();
     auto answered = std::make_shared<std::atomic<bool>>(false);
     ++shared_->active;
     shared_->handler(std::move(in), [self, answered](HttpReply reply) {
@@ -184,7 +177,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         return;
       }
       --self->shared_->active;
-      asio::dispatch(self->stream_.get_executor(),
+      asio::dispatch(self->stream_->get_executor(),
                      [self, reply = std::move(reply)]() mutable { self->Write(std::move(reply)); });
     });
   }
@@ -206,10 +199,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     head_.clear();
     AppendResponseHead(head_, reply, version_, keep_alive_);
     body_ = std::move(reply.body);
-    Lowest().expires_after(shared_->options.idle_timeout);
+    stream_->ExpiresAfter(shared_->options.idle_timeout);
     const std::array<asio::const_buffer, 2> buffers{asio::buffer(head_), asio::buffer(body_)};
-    asio::async_write(stream_, buffers,
-                      [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+    asio::async_write(*stream_, buffers,
+                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         // Freed, not kept: a large result would stay with an idle connection.
                         std::string().swap(self->body_);
                         if (ec || !self->keep_alive_) return self->Close();
@@ -233,10 +226,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (chunked_) res->chunked(true);
     res->keep_alive(false);
     auto serializer = std::make_shared<http::response_serializer<http::empty_body>>(*res);
-    Lowest().expires_after(shared_->options.idle_timeout);
+    stream_->ExpiresAfter(shared_->options.idle_timeout);
     http::async_write_header(
-        stream_, *serializer,
-        [self = this->shared_from_this(), res, serializer, on_stream = std::move(reply.stream)](
+        *stream_, *serializer,
+        [self = shared_from_this(), res, serializer, on_stream = std::move(reply.stream)](
             beast::error_code ec, std::size_t) {
           if (ec) return self->EndStream();
           self->WatchStreamingClient();
@@ -245,9 +238,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void WatchStreamingClient() {
-    stream_.async_read_some(
+    stream_->async_read_some(
         buffer_.prepare(512),
-        [self = this->shared_from_this()](beast::error_code, std::size_t) { self->EndStream(); });
+        [self = shared_from_this()](beast::error_code, std::size_t) { self->EndStream(); });
   }
 
   // From any thread: a piece for QueueChunk, in the order handed. Without a strand, a
@@ -261,7 +254,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       if (take_posted_) return;
       take_posted_ = true;
     }
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->TakeHanded(); });
+    asio::post(stream_->get_executor(), [self = shared_from_this()] { self->TakeHanded(); });
   }
 
   void TakeHanded() {
@@ -301,9 +294,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     writing_ = true;
     // Each write renews the timeout: a client that stops reading is cut off after it,
     // and the heartbeats keep a quiet stream's reads from timing out.
-    Lowest().expires_after(shared_->options.idle_timeout);
-    asio::async_write(stream_, asio::buffer(out_.front()),
-                      [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+    stream_->ExpiresAfter(shared_->options.idle_timeout);
+    asio::async_write(*stream_, asio::buffer(out_.front()),
+                      [self = shared_from_this()](beast::error_code ec, std::size_t n) {
                         self->backlog_ -= n;
                         self->out_.pop_front();
                         if (ec || self->stream_closed_.load()) {
@@ -333,7 +326,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       // keeps up.
       if (session_->backlog_.fetch_add(bytes.size()) >
           session_->shared_->options.max_stream_backlog_bytes) {
-        asio::post(session_->stream_.get_executor(), [s = session_] { s->EndStream(); });
+        asio::post(session_->stream_->get_executor(), [s = session_] { s->EndStream(); });
         return false;
       }
       session_->Hand(std::move(bytes), false);
@@ -347,19 +340,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   };
 
   void Close() {
-    if constexpr (std::is_same_v<Stream, TlsStream>) {
-      Lowest().expires_after(std::chrono::seconds(5));
-      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {
-        beast::error_code ec;
-        beast::get_lowest_layer(self->stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
-      });
-    } else {
-      beast::error_code ec;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    }
+    stream_->Close([self = shared_from_this()] {});
   }
 
-  Stream stream_;
+  const std::unique_ptr<ByteStream> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   const std::shared_ptr<HttpServerShared> shared_;
@@ -455,12 +439,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   void StartSession(Socket socket) {
-    if (shared->options.tls) {
-      std::make_shared<Session<TlsStream>>(shared, std::move(socket), *shared->options.tls)
-          ->Start();
-    } else {
-      std::make_shared<Session<PlainStream>>(shared, std::move(socket))->Start();
-    }
+    std::make_shared<Session>(shared,
+                              ByteStream::Accepted(std::move(socket), shared->options.tls.get()))
+        ->Start();
   }
 
   asio::io_context& io;  // the acceptor's

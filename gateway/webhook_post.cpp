@@ -1,15 +1,16 @@
 #include "gateway/webhook_post.h"
 
 #include <charconv>
+#include <optional>
 
 #include <fmt/format.h>
-#include <openssl/ssl.h>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/verify_mode.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
+
+#include "common/byte_stream.h"
 
 namespace batchq {
 namespace {
@@ -62,8 +63,7 @@ beast::error_code Await(asio::io_context& io, Start start) {
   return result;
 }
 
-template <class Stream>
-WebhookPostResult Exchange(asio::io_context& io, Stream& stream,
+WebhookPostResult Exchange(asio::io_context& io, ByteStream& stream,
                            http::request<http::string_body>& request) {
   beast::error_code ec =
       Await(io, [&](auto done) { http::async_write(stream, request, std::move(done)); });
@@ -100,22 +100,19 @@ WebhookPostResult PostWebhook(const WebUrl& url, const DestinationAllowList& all
     }
   }
   auto request = RequestOf(url, body, headers);
-  beast::tcp_stream tcp_stream(io);
-  tcp_stream.expires_after(timeout);
-  ec = Await(io, [&](auto done) { tcp_stream.async_connect(resolved, std::move(done)); });
+  std::optional<asio::ssl::context> tls;
+  if (url.https) {
+    tls.emplace(asio::ssl::context::tls_client);
+    tls->set_default_verify_paths(ec);
+    tls->set_verify_mode(asio::ssl::verify_peer);
+  }
+  const auto stream = ByteStream::Outgoing(io, tls ? &*tls : nullptr, url.host);
+  stream->ExpiresAfter(timeout);
+  ec = Await(io, [&](auto done) { stream->Connect(resolved, std::move(done)); });
   if (ec) return NoAnswer(fmt::format("Cannot connect to {}: {}.", url.host, ec.message()));
-  if (!url.https) return Exchange(io, tcp_stream, request);
-  asio::ssl::context tls(asio::ssl::context::tls_client);
-  tls.set_default_verify_paths(ec);
-  tls.set_verify_mode(asio::ssl::verify_peer);
-  tls.set_verify_callback(asio::ssl::host_name_verification(url.host));
-  beast::ssl_stream<beast::tcp_stream> stream(std::move(tcp_stream), tls);
-  SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str());
-  ec = Await(io, [&](auto done) {
-    stream.async_handshake(asio::ssl::stream_base::client, std::move(done));
-  });
+  ec = Await(io, [&](auto done) { stream->Handshake(std::move(done)); });
   if (ec) return NoAnswer(fmt::format("TLS with {} failed: {}.", url.host, ec.message()));
-  return Exchange(io, stream, request);
+  return Exchange(io, *stream, request);
 }
 
 }  // namespace batchq

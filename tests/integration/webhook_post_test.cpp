@@ -57,6 +57,27 @@ TEST(WebhookPostTest, AnAllowedReceiverGetsTheBodyAndARefusedOneNoConnection) {
   runner.join();
 }
 
+// An https:// destination gets TLS: a receiver that speaks plain HTTP fails the handshake,
+// and the request is never sent in the clear.
+TEST(WebhookPostTest, AnHttpsDestinationThatDoesNotSpeakTlsFailsInTheHandshake) {
+  boost::asio::io_context io;
+  std::atomic<int> requests{0};
+  HttpServer server(io, HttpServer::Options{.port = 0}, [&](HttpRequestIn, Respond respond) {
+    ++requests;
+    respond(HttpReply{204, {}, "text/plain", {}});
+  });
+  std::thread runner([&io] { io.run(); });
+  const auto allow = DestinationAllowList::Parse("127.0.0.1");
+  auto url = ParseWebUrl("https://127.0.0.1:" + std::to_string(server.port()) + "/hook");
+  ASSERT_TRUE(allow && url);
+  const auto answer = PostWebhook(*url, *allow, R"({"id":"j1"})", {}, 5000ms);
+  EXPECT_FALSE(answer.outcome.status.has_value()) << "no answer";
+  EXPECT_NE(answer.error.find("TLS with 127.0.0.1 failed"), std::string::npos) << answer.error;
+  EXPECT_EQ(requests.load(), 0) << "the body was not sent without TLS";
+  io.stop();
+  runner.join();
+}
+
 // A receiver that takes the connection and never answers (a tarpit) must not hold the
 // sender past its time limit: the synchronous calls of a Beast stream ignore its expiry.
 TEST(WebhookPostTest, AReceiverThatNeverAnswersIsGivenUpAtTheTimeLimit) {
