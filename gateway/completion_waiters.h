@@ -52,8 +52,9 @@ class CompletionWaiters {
   std::size_t size() const;
 
   // Holds the job `id` of `tenant` as unfinished until its end is notified. Call it
-  // before the job can end (before the broker has it). Refused (false) while the
-  // notices are not known to flow.
+  // before the job can end: before it is written, since a broker that takes over runs
+  // the queued jobs it finds in Redis. Held after its end, a job would keep every wait
+  // for it waiting to the end. Refused (false) while the notices are not known to flow.
   bool Expect(std::string id, std::string tenant);
   // The tenant of a job held as unfinished; nothing when it is not held.
   std::optional<std::string> ExpectedTenant(std::string_view id) const;

@@ -221,10 +221,10 @@ void JobApi::Route(HttpRequestIn&& request, const Caller& caller, Respond respon
     auto wait = SubmitWait(request.query, request.prefer, max_wait_);
     if (!wait) return respond(ErrorReply(wait.error()));
     if (wait->count() > 0) {
-      // The jobs' waiters are registered before the broker has them, so the wait needs no
-      // first read of their records.
+      // The jobs' waiters are registered before Redis (so any broker) has them, so the
+      // wait needs no first read of their records.
       auto watches = std::make_shared<EarlyWatches>();
-      SubmitHandler::BeforeForward before_forward = [this, watches](std::span<const NewJob> jobs) {
+      SubmitHandler::BeforeCommit before_commit = [this, watches](std::span<const NewJob> jobs) {
         ExpectEnds(jobs);
         for (const NewJob& job : jobs) {
           (*watches)[job.id] = std::make_shared<EarlyWatch>(waiters_, job.id);
@@ -232,7 +232,7 @@ void JobApi::Route(HttpRequestIn&& request, const Caller& caller, Respond respon
       };
       return submit_.Handle(request, batch, caller,
                             AnswerWhenEnded(*wait, batch, caller, std::move(respond), watches),
-                            std::move(before_forward));
+                            std::move(before_commit));
     }
     return submit_.Handle(
         request, batch, caller,

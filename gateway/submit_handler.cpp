@@ -46,8 +46,8 @@ struct SubmitHandler::Pending {
   std::vector<NewJob> jobs;              // one per admitted item that passed its checks
   std::vector<std::size_t> item_of_job;  // jobs[j] is items[item_of_job[j]]
   InFlightClaim in_flight;
-  SubmitHandler::BeforeForward before_forward;  // may be unset
-  SubmitHandler::Post post;                     // where the broker's verdict is answered
+  SubmitHandler::BeforeCommit before_commit;  // may be unset
+  SubmitHandler::Post post;                   // where the broker's verdict is answered
 };
 
 namespace {
@@ -162,7 +162,7 @@ SubmitHandler::SubmitHandler(Options options, JobStorePort& store, JobCommitPort
       post_from_(std::move(post_from)) {}
 
 void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Caller& caller,
-                           SubmitRespond answer, BeforeForward before_forward) {
+                           SubmitRespond answer, BeforeCommit before_commit) {
   Respond respond = [answer](HttpReply reply) { answer(SubmitAnswer{std::move(reply), {}}); };
   auto admitted = ParseSubmit(request, batch, options_.limits);
   if (!admitted) return respond(ErrorReply(admitted.error()));
@@ -191,7 +191,7 @@ void SubmitHandler::Handle(const HttpRequestIn& request, bool batch, const Calle
                                                    {},
                                                    {},
                                                    {},
-                                                   std::move(before_forward),
+                                                   std::move(before_commit),
                                                    post_from_()});
   pending->jobs = NewJobs(pending->admitted.items, caller.tenant, caller.key_id, NowWallMicros(),
                           *status, pending->item_of_job);
@@ -213,14 +213,15 @@ void SubmitHandler::CheckQuotaAndCommit(std::shared_ptr<Pending> pending) {
   if (!pending->admitted.idempotency_key.empty()) {
     claim = IdempotencyClaim{pending->admitted.idempotency_key, pending->admitted.fingerprint};
   }
+  if (pending->before_commit) pending->before_commit(pending->jobs);
   // The jobs and the claim's texts live in `pending`, which the callback keeps.
   Pending& held = *pending;
   const bool queued =
       commit_.Commit(held.jobs, claim, [this, pending](JobCommitPort::Outcome outcome) mutable {
         // A durable job goes on to the broker from the commit's own thread: what that
-        // takes (the waiters' registration, a push to the broker link's queue) is short
-        // and thread-safe, and an I/O thread woken only to forward it was one more thread
-        // hop per submit. Only what reads or writes Redis again goes elsewhere.
+        // takes (a push to the broker link's queue) is short and thread-safe, and an I/O
+        // thread woken only to forward it was one more thread hop per submit. Only what
+        // reads or writes Redis again goes elsewhere.
         if (!AnswerCallsRedis(outcome)) return OnCommitted(std::move(pending), std::move(outcome));
         const Post post = pending->post;
         PostBlocking(
@@ -243,7 +244,6 @@ void SubmitHandler::OnCommitted(std::shared_ptr<Pending> pending, JobCommitPort:
     std::fprintf(stderr, "fault injection: exiting between persist and forward\n");
     std::_Exit(3);
   }
-  if (pending->before_forward) pending->before_forward(pending->jobs);
   Forward(std::move(pending));
 }
 

@@ -74,13 +74,16 @@ class SubmitHandler {
   // Answers through `answer` exactly once; a 202 says what each item became. The jobs belong to the
   // caller's tenant; an Idempotency-Key is the tenant's own (another tenant's same key is another
   // key).
-  // Called with the new jobs once they are durable and before the broker has them (not
-  // for an idempotent replay), on the commit port's thread (or, when the answer must
-  // call Redis again, where that call runs): a submit that waits for its jobs registers
-  // its waiters there, so that no ending can come first. Must be thread-safe.
-  using BeforeForward = std::function<void(std::span<const NewJob>)>;
+  // Called with the new jobs once every check passed and before they are written (so
+  // also for a submit that turns out an idempotent replay, whose new job is then never
+  // written), on the thread that hands them to the commit port: a submit that waits for
+  // its jobs registers its waiters there, so that no ending can come first. Not after
+  // the write: a broker that takes over recovers queued jobs from Redis, and may run
+  // one before this gateway forwards it (docs/BENCHMARKS.md, issue 15 thirty-ninth
+  // part). Must be thread-safe.
+  using BeforeCommit = std::function<void(std::span<const NewJob>)>;
   void Handle(const HttpRequestIn& request, bool batch, const Caller& caller, SubmitRespond answer,
-              BeforeForward before_forward = {});
+              BeforeCommit before_commit = {});
   // Jobs of submits between their checks and their answer, now.
   std::size_t in_flight_jobs() const { return in_flight_jobs_.load(); }
 
