@@ -1,6 +1,5 @@
 #include "common/byte_stream.h"
 
-#include <optional>
 #include <utility>
 
 #include <openssl/ssl.h>

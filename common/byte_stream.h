@@ -103,10 +103,7 @@ class ByteStream {
   }
   template <class MutableBuffers>
   std::size_t read_some(const MutableBuffers& buffers) {
-    boost::system::error_code ec;
-    const auto n = read_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return OrThrow([&](boost::system::error_code& ec) { return read_some(buffers, ec); });
   }
   template <class ConstBuffers>
   std::size_t write_some(const ConstBuffers& buffers, boost::system::error_code& ec) {
@@ -114,16 +111,22 @@ class ByteStream {
   }
   template <class ConstBuffers>
   std::size_t write_some(const ConstBuffers& buffers) {
-    boost::system::error_code ec;
-    const auto n = write_some(buffers, ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
+    return OrThrow([&](boost::system::error_code& ec) { return write_some(buffers, ec); });
   }
 
  protected:
   explicit ByteStream(executor_type executor) : executor_(std::move(executor)) {}
 
  private:
+  // The throwing form of a synchronous call, which Beast's stream concepts also ask for.
+  template <class Call>
+  static std::size_t OrThrow(Call call) {
+    boost::system::error_code ec;
+    const std::size_t n = call(ec);
+    if (ec) throw boost::system::system_error(ec);
+    return n;
+  }
+
   // A read fills one buffer at a time, the first that is not empty: a read_some may
   // read less than it is given.
   template <class MutableBuffers>
