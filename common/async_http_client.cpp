@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 
@@ -113,11 +114,12 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
     Finish(FromBeastResponse(parser->get()));
   }
 
-  // A kept-alive connection the server closed in the meantime gets one fresh try, as
-  // HttpClient::Send gives it.
+  // A kept-alive connection the server closed in the meantime gets one fresh try. A
+  // timeout gets none: the server may be working on the request, and a second POST
+  // could submit its jobs twice.
   void Broken(std::string_view what, beast::error_code ec) {
     connected = false;
-    if (reused) {
+    if (reused && ec != beast::error::timeout) {
       reused = false;
       return Open();
     }

@@ -4,7 +4,8 @@
 // context's thread. Many of them share one thread, where HttpClient needs a thread each:
 // the load generator's connections cost its host a wake-up per event-loop turn instead
 // of two context switches per request. It connects on the first request, and connects
-// again (once per request) when the server closed a kept-alive connection.
+// again (once per request) when the server closed a kept-alive connection. HttpClient is
+// one of these run on a context of its own.
 // Not thread-safe: Send only from the context's thread (or before it runs). An exchange
 // in progress holds what it needs, so its callback still runs if the client is dropped.
 
@@ -30,7 +31,9 @@ class AsyncHttpClient {
   ~AsyncHttpClient();
 
   // Sends `request` and calls `done` with the answer, or with the error that ended the
-  // exchange (kConnectFailed, kIoError; a timeout is options.timeout per step). Calling
+  // exchange (kConnectFailed, kIoError). Each step (connecting with TLS's handshake,
+  // sending, reading the answer) gets options.timeout; past it the exchange fails, and
+  // the request is not sent again. Calling
   // Send before `done` of the previous one ran is a bug.
   void Send(HttpRequest request, Done done);
 

@@ -39,10 +39,6 @@ class StreamOf : public ByteStream {
       done(ec);
     });
   }
-  void ConnectNow(const Endpoints& endpoints, error_code& ec) override {
-    Lowest().connect(endpoints, ec);
-    if (!ec) NoDelay();
-  }
   void NoDelay() {
     error_code ignored;
     Lowest().socket().set_option(asio::ip::tcp::no_delay(true), ignored);
@@ -53,12 +49,6 @@ class StreamOf : public ByteStream {
   }
   void WriteSome(const WriteBuffers& pieces, IoDone done) override {
     Upper().async_write_some(pieces, std::move(done));
-  }
-  std::size_t ReadSomeNow(asio::mutable_buffer buffer, error_code& ec) override {
-    return Upper().read_some(buffer, ec);
-  }
-  std::size_t WriteSomeNow(const WriteBuffers& pieces, error_code& ec) override {
-    return Upper().write_some(pieces, ec);
   }
 };
 
@@ -74,7 +64,6 @@ class PlainStream final : public StreamOf<PlainStream, Tcp> {
   void Handshake(Done done) override {
     asio::post(get_executor(), [done = std::move(done)]() mutable { done(error_code()); });
   }
-  void HandshakeNow(error_code& ec) override { ec = {}; }
   void Close(std::move_only_function<void()> done) override {
     error_code ignored;
     stream_.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
@@ -99,7 +88,6 @@ class TlsStream final : public StreamOf<TlsStream, Tls> {
  private:
   bool tls() const override { return true; }
   void Handshake(Done done) override { stream_.async_handshake(role_, std::move(done)); }
-  void HandshakeNow(error_code& ec) override { stream_.handshake(role_, ec); }
   void Close(std::move_only_function<void()> done) override {
     Lowest().expires_after(std::chrono::seconds(5));
     stream_.async_shutdown([this, done = std::move(done)](error_code) mutable {

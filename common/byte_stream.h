@@ -6,11 +6,12 @@
 // TLS's own operations are compiled once, in byte_stream.cpp. The price is a virtual
 // call per read or write, and for an asynchronous one an allocation for its handler.
 //
-// A ByteStream is an AsyncReadStream, AsyncWriteStream, SyncReadStream and
-// SyncWriteStream for Asio and Beast. Timeouts are those of the beast::basic_stream
-// underneath: ExpiresAfter bounds the asynchronous operations started after it, and no
-// synchronous one. Not thread-safe, like the streams it wraps: at most one read and one
-// write in progress, started on the executor's thread, where their handlers also run.
+// A ByteStream is an AsyncReadStream and AsyncWriteStream for Asio and Beast, and has no
+// synchronous reads or writes: Beast's streams ignore their timeouts in those
+// (HttpClient runs the asynchronous ones to its end instead). Timeouts are those of the
+// beast::basic_stream underneath: ExpiresAfter bounds the operations started after it.
+// Not thread-safe, like the streams it wraps: at most one read and one write in
+// progress, started on the executor's thread, where their handlers also run.
 
 #include <array>
 #include <chrono>
@@ -24,7 +25,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/system/error_code.hpp>
-#include <boost/system/system_error.hpp>
 
 namespace boost::asio::ssl {
 class context;
@@ -53,7 +53,7 @@ class ByteStream {
   // A connection a server accepted; with `tls` (which must outlive the stream), over TLS
   // once Handshake has run.
   static std::unique_ptr<ByteStream> Accepted(Socket socket, boost::asio::ssl::context* tls);
-  // A connection to make with Connect or ConnectNow. With `tls`, over TLS to `host`: the
+  // A connection to make with Connect. With `tls`, over TLS to `host`: the
   // name goes in the handshake's SNI, and the server's certificate must carry it.
   static std::unique_ptr<ByteStream> Outgoing(boost::asio::io_context& io,
                                               boost::asio::ssl::context* tls,
@@ -71,10 +71,8 @@ class ByteStream {
 
   // Connects the TCP socket (to the first endpoint that answers) and turns Nagle off.
   virtual void Connect(const Endpoints& endpoints, Done done) = 0;
-  virtual void ConnectNow(const Endpoints& endpoints, boost::system::error_code& ec) = 0;
   // TLS's handshake; on plain TCP it succeeds at once (`done` is posted).
   virtual void Handshake(Done done) = 0;
-  virtual void HandshakeNow(boost::system::error_code& ec) = 0;
   // Ends the connection's sending side; over TLS after its close_notify, waited for at
   // most 5 s. `done` runs when that ends (at once on plain TCP): what it holds lives
   // until then.
@@ -97,36 +95,10 @@ class ByteStream {
         token, PiecesOf(buffers));
   }
 
-  template <class MutableBuffers>
-  std::size_t read_some(const MutableBuffers& buffers, boost::system::error_code& ec) {
-    return ReadSomeNow(FirstOf(buffers), ec);
-  }
-  template <class MutableBuffers>
-  std::size_t read_some(const MutableBuffers& buffers) {
-    return OrThrow([&](boost::system::error_code& ec) { return read_some(buffers, ec); });
-  }
-  template <class ConstBuffers>
-  std::size_t write_some(const ConstBuffers& buffers, boost::system::error_code& ec) {
-    return WriteSomeNow(PiecesOf(buffers), ec);
-  }
-  template <class ConstBuffers>
-  std::size_t write_some(const ConstBuffers& buffers) {
-    return OrThrow([&](boost::system::error_code& ec) { return write_some(buffers, ec); });
-  }
-
  protected:
   explicit ByteStream(executor_type executor) : executor_(std::move(executor)) {}
 
  private:
-  // The throwing form of a synchronous call, which Beast's stream concepts also ask for.
-  template <class Call>
-  static std::size_t OrThrow(Call call) {
-    boost::system::error_code ec;
-    const std::size_t n = call(ec);
-    if (ec) throw boost::system::system_error(ec);
-    return n;
-  }
-
   // A read fills one buffer at a time, the first that is not empty: a read_some may
   // read less than it is given.
   template <class MutableBuffers>
@@ -152,9 +124,6 @@ class ByteStream {
 
   virtual void ReadSome(boost::asio::mutable_buffer buffer, IoDone done) = 0;
   virtual void WriteSome(const WriteBuffers& pieces, IoDone done) = 0;
-  virtual std::size_t ReadSomeNow(boost::asio::mutable_buffer buffer,
-                                  boost::system::error_code& ec) = 0;
-  virtual std::size_t WriteSomeNow(const WriteBuffers& pieces, boost::system::error_code& ec) = 0;
 
   const executor_type executor_;
 };

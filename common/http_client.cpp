@@ -1,23 +1,17 @@
 #include "common/http_client.h"
 
-#include <optional>
-
 #include <fmt/format.h>
 #include <strings.h>
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/verify_mode.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
+#include <boost/system/error_code.hpp>
 
-#include "common/byte_stream.h"
-#include "common/http_message.h"
+#include "common/async_http_client.h"
 
 namespace batchq {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 
 std::string HttpResponse::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {
@@ -28,66 +22,11 @@ std::string HttpResponse::Header(std::string_view name) const {
   return {};
 }
 
+// The asynchronous client, run on a context of its own for each request: its steps get
+// their timeouts, which Beast's synchronous calls would ignore.
 struct HttpClient::Impl {
-  std::string host;
-  std::string port;
-  HttpClientOptions options;
   asio::io_context io;
-  std::optional<asio::ssl::context> tls_context;  // set for https://
-  std::unique_ptr<ByteStream> stream;
-  beast::flat_buffer buffer;
-  bool connected = false;
-
-  Status Open() {
-    beast::error_code ec;
-    asio::ip::tcp::resolver resolver(io);
-    auto endpoints = resolver.resolve(host, port, ec);
-    if (ec)
-      return Fail(ErrorCode::kConnectFailed,
-                  fmt::format("Cannot resolve {}: {}.", host, ec.message()));
-    stream = ByteStream::Outgoing(io, tls_context ? &*tls_context : nullptr, host);
-    stream->ConnectNow(endpoints, ec);
-    if (ec) {
-      return Fail(ErrorCode::kConnectFailed,
-                  fmt::format("Cannot connect to {}:{}: {}.", host, port, ec.message()));
-    }
-    stream->HandshakeNow(ec);
-    if (ec) {
-      return Fail(ErrorCode::kConnectFailed,
-                  fmt::format("TLS with {}:{} failed: {}.", host, port, ec.message()));
-    }
-    connected = true;
-    buffer.clear();
-    return Ok();
-  }
-
-  Result<HttpResponse> Exchange(http::request<http::string_body>& req) {
-    beast::error_code ec;
-    http::write(*stream, req, ec);
-    if (ec) {
-      connected = false;
-      return Fail(ErrorCode::kIoError,
-                  fmt::format("Sending the request failed: {}.", ec.message()));
-    }
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxHttpResponseBodyBytes);
-    http::read(*stream, buffer, parser, ec);
-    if (ec) {
-      connected = false;
-      return Fail(ErrorCode::kIoError,
-                  fmt::format("Reading the response failed: {}.", ec.message()));
-    }
-    if (!parser.get().keep_alive()) connected = false;
-    return FromBeastResponse(parser.get());
-  }
-
-  Result<HttpResponse> SendOnce(const HttpRequest& request) {
-    if (!connected) {
-      if (auto status = Open(); !status) return std::unexpected(status.error());
-    }
-    auto req = ToBeastRequest(request, host, options.bearer_token);
-    return Exchange(req);
-  }
+  std::shared_ptr<AsyncHttpClient> client;
 };
 
 HttpClient::HttpClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -124,7 +63,7 @@ Result<HttpOrigin> ParseHttpOrigin(std::string_view base_url) {
 
 Status TrustServersOf(asio::ssl::context& context, const std::string& ca_file) {
   context.set_verify_mode(asio::ssl::verify_peer);
-  beast::error_code ec;
+  boost::system::error_code ec;
   if (ca_file.empty()) {
     context.set_default_verify_paths(ec);
   } else {
@@ -139,29 +78,20 @@ Status TrustServersOf(asio::ssl::context& context, const std::string& ca_file) {
 
 Result<std::unique_ptr<HttpClient>> HttpClient::Connect(std::string_view base_url,
                                                         HttpClientOptions options) {
-  auto origin = ParseHttpOrigin(base_url);
-  if (!origin) return std::unexpected(origin.error());
   auto impl = std::make_unique<Impl>();
-  impl->host = std::move(origin->host);
-  impl->port = std::move(origin->port);
-  if (origin->https) {
-    impl->tls_context.emplace(asio::ssl::context::tls_client);
-    if (auto trusted = TrustServersOf(*impl->tls_context, options.ca_file); !trusted) {
-      return std::unexpected(trusted.error());
-    }
-  }
-  impl->options = std::move(options);
+  auto client = AsyncHttpClient::Create(impl->io, base_url, std::move(options));
+  if (!client) return std::unexpected(client.error());
+  impl->client = std::move(*client);
   return std::unique_ptr<HttpClient>(new HttpClient(std::move(impl)));
 }
 
 Result<HttpResponse> HttpClient::Send(const HttpRequest& request) {
-  const bool reused = impl_->connected;
-  auto response = impl_->SendOnce(request);
-  // A kept-alive connection the server closed in the meantime gets one fresh try.
-  if (!response && reused && response.error().code == ErrorCode::kIoError) {
-    response = impl_->SendOnce(request);
-  }
-  return response;
+  Result<HttpResponse> answer = Fail(ErrorCode::kIoError, "The exchange ended without an answer.");
+  impl_->client->Send(request,
+                      [&answer](Result<HttpResponse> response) { answer = std::move(response); });
+  impl_->io.restart();
+  impl_->io.run();
+  return answer;
 }
 
 Result<HttpResponse> HttpClient::Get(std::string_view target) {

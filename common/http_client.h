@@ -1,8 +1,10 @@
 #pragma once
 // A small blocking HTTP/1.1 client over one keep-alive connection (Boost.Beast, and
-// OpenSSL for https://),
-// used by the CLI, the load generator and the tests. Reconnects when the server
-// closed the connection. Not thread-safe: one client per thread.
+// OpenSSL for https://), used by the CLI, the load generator and the tests: an
+// AsyncHttpClient run on a context of its own. Reconnects when the server closed the
+// connection. Each step of an exchange (connecting, sending, reading the answer) gets
+// HttpClientOptions::timeout, and a request that timed out is not sent again. Not
+// thread-safe: one client per thread.
 
 #include <chrono>
 #include <memory>

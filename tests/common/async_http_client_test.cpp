@@ -1,9 +1,10 @@
-// AsyncHttpClient against real loopback TCP servers written here, so that the test
-// decides when a connection closes.
+// AsyncHttpClient, and HttpClient which runs it, against real loopback TCP servers
+// written here, so that the test decides when a connection closes or stays silent.
 #include "common/async_http_client.h"
 
 #include <sys/socket.h>
 
+#include <array>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -168,6 +169,35 @@ TEST(AsyncHttpClientTest, NoServerIsAConnectFailureAndABadUrlIsRefusedAtOnce) {
   auto bad = AsyncHttpClient::Create(io, "ftp://127.0.0.1:1", HttpClientOptions{});
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, ErrorCode::kInvalidUrl);
+}
+
+// The server answers the first request and reads the second, then says nothing until
+// the client hangs up. The client's timeout ends the wait (Beast's synchronous calls,
+// which HttpClient used before, ignored it and waited for good), and the request is not
+// sent again on a new connection: the server may be working on it, and a second POST
+// would submit its jobs twice. A second connection would be answered.
+TEST(HttpClientTest, AnAnswerThatNeverComesTimesOutAndTheRequestIsNotSentAgain) {
+  TestServer server(2, [](tcp::socket& socket, int connection) {
+    asio::streambuf buffer;
+    if (connection > 0) {
+      Answer(socket, ReadTarget(socket, buffer) + " sent again");
+      return;
+    }
+    Answer(socket, ReadTarget(socket, buffer));
+    ReadTarget(socket, buffer);
+    std::array<char, 256> bytes;  // the body, then nothing until the client hangs up
+    boost::system::error_code ec;
+    while (!ec) socket.read_some(asio::buffer(bytes), ec);
+  });
+  auto client = HttpClient::Connect(server.url(), std::chrono::milliseconds(200));
+  ASSERT_TRUE(client) << client.error().message;
+  auto first = (*client)->Get("/first");
+  ASSERT_TRUE(first) << first.error().message;
+  EXPECT_EQ(first->body, "/first");
+  auto second = (*client)->PostJson("/second", "{}");
+  ASSERT_FALSE(second) << "answered: " << second->body;
+  EXPECT_EQ(second.error().code, ErrorCode::kIoError);
+  EXPECT_NE(second.error().message.find("timeout"), std::string::npos) << second.error().message;
 }
 
 }  // namespace
