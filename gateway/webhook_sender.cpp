@@ -1,5 +1,6 @@
 #include "gateway/webhook_sender.h"
 
+#include <optional>
 #include <random>
 
 #include <fmt/format.h>
@@ -77,7 +78,7 @@ void WebhookSender::Run() {
   while (!stopping_) {
     auto due = hooks.ClaimDue(NowWallMicros(), lease, options_.claim_batch);
     if (!due) {
-      spdlog::warn("webhooks: cannot claim due deliveries: {}", due.error().message);
+      LogClaimFailure(due.error().message);
       Rest();
       continue;
     }
@@ -86,6 +87,17 @@ void WebhookSender::Run() {
       Deliver(hooks, delivery);
     }
     if (due->size() < options_.claim_batch) Rest();
+  }
+}
+
+void WebhookSender::LogClaimFailure(const std::string& why) {
+  std::optional<std::uint64_t> held_back;
+  {
+    std::lock_guard lock(mutex_);
+    held_back = claim_failure_log_.Admit("claim", LogThrottle::Clock::now());
+  }
+  if (held_back) {
+    spdlog::warn("webhooks: cannot claim due deliveries: {}{}", why, HeldBackNote(*held_back));
   }
 }
 

@@ -21,6 +21,7 @@
 #include <prometheus/counter.h>
 #include <prometheus/registry.h>
 
+#include "common/log_throttle.h"
 #include "common/redis_connection.h"
 #include "common/webhook_store.h"
 #include "gateway/delivery_policy.h"
@@ -61,6 +62,9 @@ class WebhookSender {
   void Deliver(WebhookStore& hooks, const DueDelivery& delivery);
   // Waits up to `poll`, or until Stop().
   void Rest();
+  // While Redis is away every sender fails to claim on every poll: one line per 5 s
+  // for them all, with the count of those held back.
+  void LogClaimFailure(const std::string& why);
 
   const Options options_;
   const RedisConnection::Options redis_;
@@ -68,8 +72,9 @@ class WebhookSender {
   KeyStorePort& keys_;
   prometheus::Family<prometheus::Counter>& outcomes_;
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;  // with wake_, for Rest()
+  std::mutex mutex_;  // with wake_, for Rest(); and for claim_failure_log_
   std::condition_variable wake_;
+  LogThrottle claim_failure_log_{std::chrono::seconds(5)};
   std::vector<std::thread> threads_;
 };
 
