@@ -90,8 +90,11 @@ int SaveResult(HttpClient& client, const Common& common, const std::string& id,
   return kExitOk;
 }
 
-// How long a submit with --wait asks the gateway to hold its answer.
-constexpr std::chrono::milliseconds kFirstWait{30'000};
+// How long a submit with --wait, or a long-poll, asks the gateway to hold its answer at
+// most: 30 s, and half the HTTP timeout, which must outlast the wait.
+std::chrono::milliseconds LongestWait(const Common& common) {
+  return std::min<std::chrono::milliseconds>(std::chrono::seconds(30), common.http_timeout / 2);
+}
 
 // Prints an ended job (or saves its result to `output_path`); the exit code.
 int PrintEnded(HttpClient& client, const Common& common, const std::string& id,
@@ -120,8 +123,10 @@ int WaitWith(HttpClient& client, const Common& common, const std::string& id,
   for (;;) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    const auto wait = std::clamp(left, std::chrono::milliseconds(0),
-                                 std::chrono::milliseconds(tty ? 1000 : 30'000));
+    const auto longest =
+        tty ? std::min<std::chrono::milliseconds>(std::chrono::seconds(1), LongestWait(common))
+            : LongestWait(common);
+    const auto wait = std::clamp(left, std::chrono::milliseconds(0), longest);
     auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait.count()));
     if (!response) return ReportFailure(response.error());
     if (response->status != 200) return ReportHttpError(*response);
@@ -167,7 +172,8 @@ int Submit(const Common& common, const SubmitArgs& args) {
   body.EndObject();
   // With --wait, the gateway holds the answer until the job ends (up to 30 s, then it
   // answers 202 and the wait goes on with long-polls): most jobs take one round trip.
-  const auto first_wait = std::min<std::chrono::milliseconds>(args.wait_timeout, kFirstWait);
+  const auto first_wait =
+      std::min<std::chrono::milliseconds>(args.wait_timeout, LongestWait(common));
   auto response = (*client)->PostJson(
       args.wait ? fmt::format("/v1/jobs?wait_ms={}", first_wait.count()) : "/v1/jobs", body.str());
   if (!response) return ReportFailure(response.error());

@@ -14,6 +14,8 @@ enum class OutputFormat { kText, kJson };
 struct Common {
   std::string url = "http://127.0.0.1:8080";
   OutputFormat output = OutputFormat::kText;
+  // Each step of a request (connecting, sending, the answer); a long-poll asks the
+  // gateway to hold its answer at most half of it.
   std::chrono::milliseconds http_timeout{70'000};
   std::string api_key;  // sent as Authorization: Bearer; from the environment or a file
   std::string ca_file;  // https: trust these CAs (PEM) instead of the system's

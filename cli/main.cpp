@@ -36,6 +36,14 @@ int main(int argc, char** argv) {
                  "https:// URLs: trust the CA certificates in this PEM file")
       ->envname("BATCHQ_CACERT")
       ->check(CLI::ExistingFile);
+  int http_timeout_s = static_cast<int>(
+      std::chrono::duration_cast<std::chrono::seconds>(common.http_timeout).count());
+  app.add_option("--http-timeout-s", http_timeout_s,
+                 "Longest wait for each step of a request (connecting, sending, the answer), "
+                 "seconds; long-polls ask the gateway to answer within half of it")
+      ->envname("BATCHQ_HTTP_TIMEOUT_S")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
   app.add_option("--output,-o", output, "text|json")
       ->envname("BATCHQ_OUTPUT")
       ->check(CLI::IsMember({"text", "json"}))
@@ -189,6 +197,7 @@ int main(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   common.output = output == "json" ? OutputFormat::kJson : OutputFormat::kText;
+  common.http_timeout = std::chrono::seconds(http_timeout_s);
   if (!api_key_file.empty()) {
     std::ifstream in(api_key_file);
     std::getline(in, common.api_key);

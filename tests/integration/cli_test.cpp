@@ -1,6 +1,10 @@
 // The batchq CLI against a real stack: output and exit codes scripts rely on.
 #include <regex>
 
+#include <fmt/format.h>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
 #include <gtest/gtest.h>
 
 #include "tests/support/stack.h"
@@ -241,6 +245,36 @@ TEST_F(CliTest, BenchReadsNoJobAgainThatItSawEnd) {
   EXPECT_EQ(JsonInt(out, "succeeded"), 40) << out;
   EXPECT_EQ(JsonInt(out, "unfinished"), 0) << out;
   EXPECT_EQ(job_reads(), after_loop) << "every submit was answered with its ended job";
+}
+
+// A gateway that takes the connection and the request and never answers: the CLI gives
+// up after its HTTP timeout, with the reason and exit code 4, instead of waiting for good.
+TEST(CliTimeoutTest, AGatewayThatNeverAnswersFailsAfterTheHttpTimeout) {
+  // Listening, and never accepting: the kernel completes the connection and takes the
+  // request, and no answer comes.
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor silent(
+      io, boost::asio::ip::tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0));
+  const std::string url = fmt::format("http://127.0.0.1:{}", silent.local_endpoint().port());
+  std::string out;
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", url, "--http-timeout-s", "1", "types"}, &out), 4)
+      << out;
+  EXPECT_NE(out.find("timeout"), std::string::npos) << out;
+}
+
+// A job that takes longer than the HTTP timeout still ends a --wait: the submit and the
+// long-polls ask the gateway to answer within half the timeout, and poll again.
+TEST(CliTimeoutTest, AWaitLongerThanTheHttpTimeoutLongPollsWithinIt) {
+  Stack stack({.workers = 1, .worker_args = {"--sleep-fixed-us", "3000000"}});
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  std::string out;
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", stack.url(), "--api-key-file",
+                        stack.admin_key_file(), "--output", "json", "--http-timeout-s", "2",
+                        "submit", "sleep", "null", "--wait", "--timeout-s", "60"},
+                       &out),
+            0)
+      << out;
+  EXPECT_EQ(JsonString(out, "status"), "succeeded") << out;
 }
 
 }  // namespace
