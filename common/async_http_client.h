@@ -33,8 +33,8 @@ class AsyncHttpClient {
   // Sends `request` and calls `done` with the answer, or with the error that ended the
   // exchange (kConnectFailed, kIoError). Each step (connecting with TLS's handshake,
   // sending, reading the answer) gets options.timeout; past it the exchange fails, and
-  // the request is not sent again. Calling
-  // Send before `done` of the previous one ran is a bug.
+  // the request is not sent again. Calling Send before `done` of the previous one ran is
+  // a bug.
   void Send(HttpRequest request, Done done);
 
  private:

@@ -22,7 +22,7 @@ std::string HttpResponse::Header(std::string_view name) const {
   return {};
 }
 
-// The asynchronous client, run on a context of its own for each request: its steps get
+// The asynchronous client, whose context runs for the length of each Send: its steps get
 // their timeouts, which Beast's synchronous calls would ignore.
 struct HttpClient::Impl {
   asio::io_context io;
