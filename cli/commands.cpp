@@ -14,6 +14,7 @@
 #include "cli/json_field.h"
 #include "cli/progress_bar.h"
 #include "common/http_client.h"
+#include "common/job_id.h"
 #include "common/job_status.h"
 #include "common/json_writer.h"
 
@@ -174,9 +175,20 @@ int Submit(const Common& common, const SubmitArgs& args) {
   // answers 202 and the wait goes on with long-polls): most jobs take one round trip.
   const auto first_wait =
       std::min<std::chrono::milliseconds>(args.wait_timeout, LongestWait(common));
-  auto response = (*client)->PostJson(
-      args.wait ? fmt::format("/v1/jobs?wait_ms={}", first_wait.count()) : "/v1/jobs", body.str());
-  if (!response) return ReportFailure(response.error());
+  // Every submit carries a key: when its answer is lost, the same submit sent again
+  // (by the user, with the key the hint names) gets the job it made, not a second one.
+  const std::string key = args.idempotency_key.empty() ? NewJobId() : args.idempotency_key;
+  auto response = (*client)->Send(
+      HttpRequest{"POST",
+                  args.wait ? fmt::format("/v1/jobs?wait_ms={}", first_wait.count()) : "/v1/jobs",
+                  body.str(),
+                  {{"Content-Type", "application/json"}, {"Idempotency-Key", key}}});
+  if (!response) {
+    const int code = ReportFailure(response.error());
+    std::cerr << "The gateway may have taken the job: the same submit with --idempotency-key "
+              << key << " names it rather than making another.\n";
+    return code;
+  }
   if (response->status != 202 && response->status != 200) return ReportHttpError(*response);
   simdjson::dom::parser parser;
   simdjson::dom::element root;

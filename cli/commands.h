@@ -28,6 +28,9 @@ struct SubmitArgs {
   std::int32_t priority = 0;
   std::int32_t max_retries = -1;  // retries after retryable failures; -1: the type's default
   std::string callback_url;       // POSTed the ended job (a webhook); empty: none
+  // Sent as Idempotency-Key, so that the same submit sent again names the same job;
+  // empty: a random one.
+  std::string idempotency_key;
   bool wait = false;
   std::chrono::seconds wait_timeout{300};
   std::string output_path;  // with wait: save the result's raw bytes here

@@ -68,6 +68,10 @@ int main(int argc, char** argv) {
   submit_cmd->add_option("--callback-url", submit.callback_url,
                          "POST the ended job here, signed with the key's webhook secret (the key "
                          "needs one: keys create --webhook)");
+  submit_cmd->add_option("--idempotency-key", submit.idempotency_key,
+                         "Sent as Idempotency-Key: the same submit with the same key names the "
+                         "same job while the gateway keeps the key (its --result-ttl-s; default "
+                         "here: a random key)");
   submit_cmd->add_flag("--wait", submit.wait, "Wait for the job and print its result");
   submit_cmd->add_option("--timeout-s", submit_wait_s, "Longest wait with --wait, seconds")
       ->capture_default_str();

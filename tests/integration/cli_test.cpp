@@ -90,6 +90,28 @@ TEST_F(CliTest, ExitCodesForRefusalsAndOutages) {
   EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", "http://127.0.0.1:1", "types"}, &out), 4) << out;
 }
 
+// The same submit with the same --idempotency-key names the same job; the key with
+// another input is refused (422, exit 3).
+TEST_F(CliTest, TheSameSubmitWithTheSameIdempotencyKeyNamesTheSameJob) {
+  std::string first, again, other;
+  ASSERT_EQ(Cli({"--output", "json", "submit", "upper", "once", "--idempotency-key", "cli-key-1"},
+                &first),
+            0)
+      << first;
+  ASSERT_EQ(Cli({"--output", "json", "submit", "upper", "once", "--idempotency-key", "cli-key-1"},
+                &again),
+            0)
+      << again;
+  EXPECT_EQ(JsonString(again, "id"), JsonString(first, "id")) << first << again;
+  EXPECT_EQ(Cli({"submit", "upper", "another", "--idempotency-key", "cli-key-1"}, &other), 3)
+      << other;
+  EXPECT_NE(other.find("idempotency_conflict"), std::string::npos) << other;
+  // Without the flag each submit gets a key of its own: two submits, two jobs.
+  ASSERT_EQ(Cli({"--output", "json", "submit", "upper", "once"}, &first), 0) << first;
+  ASSERT_EQ(Cli({"--output", "json", "submit", "upper", "once"}, &again), 0) << again;
+  EXPECT_NE(JsonString(again, "id"), JsonString(first, "id")) << first << again;
+}
+
 TEST_F(CliTest, KeysAreCreatedListedUsedAndRevoked) {
   const std::regex key_text("bq_[0-9a-f]{12}_[0-9a-f]{64}");
   std::string out;
@@ -260,6 +282,14 @@ TEST(CliTimeoutTest, AGatewayThatNeverAnswersFailsAfterTheHttpTimeout) {
   EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", url, "--http-timeout-s", "1", "types"}, &out), 4)
       << out;
   EXPECT_NE(out.find("timeout"), std::string::npos) << out;
+  // A submit whose answer never came may have been taken: the error names the key that
+  // makes sending it again safe.
+  EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", url, "--http-timeout-s", "1", "submit", "upper",
+                        "x", "--idempotency-key", "lost-answer-1"},
+                       &out),
+            4)
+      << out;
+  EXPECT_NE(out.find("--idempotency-key lost-answer-1"), std::string::npos) << out;
 }
 
 // A job that takes longer than the HTTP timeout still ends a --wait: the submit and the
