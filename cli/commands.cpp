@@ -185,8 +185,11 @@ int Submit(const Common& common, const SubmitArgs& args) {
                   {{"Content-Type", "application/json"}, {"Idempotency-Key", key}}});
   if (!response) {
     const int code = ReportFailure(response.error());
-    std::cerr << "The gateway may have taken the job: the same submit with --idempotency-key "
-              << key << " names it rather than making another.\n";
+    // Past connecting (kConnectFailed), the request may have reached the gateway.
+    if (response.error().code == ErrorCode::kIoError) {
+      std::cerr << "The gateway may have taken the job: the same submit with --idempotency-key "
+                << key << " names it rather than making another.\n";
+    }
     return code;
   }
   if (response->status != 202 && response->status != 200) return ReportHttpError(*response);

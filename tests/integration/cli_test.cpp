@@ -88,6 +88,11 @@ TEST_F(CliTest, ExitCodesForRefusalsAndOutages) {
   EXPECT_EQ(Cli({"status", "0123456789abcdef0123456789abcdef"}, &out), 3) << out;
   EXPECT_EQ(Cli({"frobnicate"}, &out), 2) << out;
   EXPECT_EQ(RunCommand({BATCHQ_CLI_BIN, "--url", "http://127.0.0.1:1", "types"}, &out), 4) << out;
+  // Nothing was sent, so no job can have been made: no word of an idempotency key.
+  EXPECT_EQ(
+      RunCommand({BATCHQ_CLI_BIN, "--url", "http://127.0.0.1:1", "submit", "upper", "x"}, &out), 4)
+      << out;
+  EXPECT_EQ(out.find("idempotency-key"), std::string::npos) << out;
 }
 
 // The same submit with the same --idempotency-key names the same job; the key with
