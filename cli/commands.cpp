@@ -121,12 +121,12 @@ int WaitWith(HttpClient& client, const Common& common, const std::string& id,
   std::optional<ProgressBar> progress;
   if (common.output == OutputFormat::kText) progress.emplace(stderr, tty, "job " + id, 0);
   std::optional<JobStatus> last_status;
+  const auto longest =
+      tty ? std::min<std::chrono::milliseconds>(std::chrono::seconds(1), LongestWait(common))
+          : LongestWait(common);
   for (;;) {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    const auto longest =
-        tty ? std::min<std::chrono::milliseconds>(std::chrono::seconds(1), LongestWait(common))
-            : LongestWait(common);
     const auto wait = std::clamp(left, std::chrono::milliseconds(0), longest);
     auto response = client.Get(fmt::format("/v1/jobs/{}?wait_ms={}", id, wait.count()));
     if (!response) return ReportFailure(response.error());

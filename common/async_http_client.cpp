@@ -1,6 +1,8 @@
 #include "common/async_http_client.h"
 
+#include <cstdint>
 #include <optional>
+#include <string>
 #include <utility>
 
 #include <fmt/format.h>
@@ -11,13 +13,49 @@
 #include <boost/beast/http.hpp>
 
 #include "common/byte_stream.h"
-#include "common/http_message.h"
 
 namespace batchq {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+
+namespace {
+
+// The largest response body a client reads (a binary result, a page of jobs).
+constexpr std::uint64_t kMaxResponseBodyBytes = 256u << 20;
+
+// `request` as a keep-alive HTTP/1.1 message to `host`, with "Authorization: Bearer
+// <bearer_token>" when the token is not empty.
+http::request<http::string_body> ToBeastRequest(const HttpRequest& request, std::string_view host,
+                                                std::string_view bearer_token) {
+  http::request<http::string_body> out;
+  out.method_string(request.method);
+  out.target(request.target);
+  out.version(11);
+  out.set(http::field::host, beast::string_view(host.data(), host.size()));
+  out.keep_alive(true);
+  if (!bearer_token.empty()) {
+    out.set(http::field::authorization, "Bearer " + std::string(bearer_token));
+  }
+  for (const auto& [key, value] : request.headers) out.set(key, value);
+  if (!request.body.empty() || request.method == "POST") out.body() = request.body;
+  out.prepare_payload();
+  return out;
+}
+
+// What a read response holds; its body is moved out.
+HttpResponse FromBeastResponse(http::response<http::string_body>& res) {
+  HttpResponse out;
+  out.status = static_cast<int>(res.result_int());
+  out.body = std::move(res.body());
+  for (const auto& field : res) {
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return out;
+}
+
+}  // namespace
 
 // The connection and the one exchange in progress; every step's handler holds it.
 struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
@@ -101,7 +139,7 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
 
   void Read() {
     parser.emplace();
-    parser->body_limit(kMaxHttpResponseBodyBytes);
+    parser->body_limit(kMaxResponseBodyBytes);
     http::async_read(*stream, buffer, *parser,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
                        if (ec) return self->Broken("Reading the response failed", ec);
