@@ -70,7 +70,7 @@ timeout 600 "$src/scripts/docker_base_image.sh" debian:bookworm-slim
 # With BuildKit (through `docker build`, the chosen docker first on PATH), as Docker builds
 # by default since 23.0: the image's runtime stage and the Redis image install their
 # packages while the build stage compiles, where the classic builder did one step after
-# another (315 s -> 272 s here, docs/BENCHMARKS.md). docker-compose 1.29 warns that it
+# another (315 s -> 266-272 s here, docs/BENCHMARKS.md). docker-compose 1.29 warns that it
 # ignores --parallel with the CLI build, but builds the two images side by side with it.
 log "docker-compose build"
 PATH="$(dirname "$docker"):$PATH" DOCKER_BUILDKIT=1 COMPOSE_DOCKER_CLI_BUILD=1 \
