@@ -132,7 +132,7 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
     stream->ExpiresAfter(options.timeout);
     http::async_write(*stream, request,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec) return self->Broken("Sending the request failed", ec);
+                        if (ec) return self->Broken("Sending the request failed", ec, false);
                         self->Read();
                       });
   }
@@ -142,7 +142,7 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
     parser->body_limit(kMaxResponseBodyBytes);
     http::async_read(*stream, buffer, *parser,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       if (ec) return self->Broken("Reading the response failed", ec);
+                       if (ec) return self->Broken("Reading the response failed", ec, true);
                        self->Answered();
                      });
   }
@@ -152,16 +152,31 @@ struct AsyncHttpClient::Exchange : std::enable_shared_from_this<Exchange> {
     Finish(FromBeastResponse(parser->get()));
   }
 
-  // A kept-alive connection the server closed in the meantime gets one fresh try. A
-  // timeout gets none: the server may be working on the request, and a second POST
-  // could submit its jobs twice.
-  void Broken(std::string_view what, beast::error_code ec) {
+  // A kept-alive connection the server closed in the meantime gets one fresh try, when
+  // sending again cannot do the request twice (RFC 9110, 9.2.2): the request never left
+  // whole (a failed send: a server acts on whole requests only), or it is idempotent by
+  // its method or by its Idempotency-Key. A POST without a key that was sent could
+  // already have submitted its jobs; so could any request that timed out.
+  void Broken(std::string_view what, beast::error_code ec, bool sent) {
     connected = false;
-    if (reused && ec != beast::error::timeout) {
+    if (reused && ec != beast::error::timeout && (!sent || Replayable())) {
       reused = false;
       return Open();
     }
     Finish(Fail(ErrorCode::kIoError, fmt::format("{}: {}.", what, ec.message())));
+  }
+
+  bool Replayable() const {
+    switch (request.method()) {
+      case http::verb::get:
+      case http::verb::head:
+      case http::verb::put:
+      case http::verb::delete_:
+      case http::verb::options:
+        return true;
+      default:
+        return request.find("Idempotency-Key") != request.end();
+    }
   }
 
   void Finish(Result<HttpResponse> result) {

@@ -4,8 +4,9 @@
 // context's thread. Many of them share one thread, where HttpClient needs a thread each:
 // the load generator's connections cost its host a wake-up per event-loop turn instead
 // of two context switches per request. It connects on the first request, and connects
-// again (once per request) when the server closed a kept-alive connection. HttpClient is
-// one of these run on a context of its own.
+// again (once per request) when the server closed a kept-alive connection, if sending the
+// request again cannot do it twice: not a POST without an Idempotency-Key that was sent
+// whole (RFC 9110, 9.2.2). HttpClient is one of these run on a context of its own.
 // Not thread-safe: Send only from the context's thread (or before it runs). An exchange
 // in progress holds what it needs, so its callback still runs if the client is dropped.
 

@@ -81,13 +81,47 @@ class TestServer {
   std::thread thread_;
 };
 
-Result<HttpResponse> SendAndRun(asio::io_context& io, AsyncHttpClient& client, std::string target) {
+Result<HttpResponse> SendAndRun(asio::io_context& io, AsyncHttpClient& client,
+                                HttpRequest request) {
   Result<HttpResponse> answer = Fail(ErrorCode::kIoError, "no answer");
-  client.Send(HttpRequest{"GET", std::move(target), {}, {}},
+  client.Send(std::move(request),
               [&](Result<HttpResponse> response) { answer = std::move(response); });
   io.restart();
   io.run();
   return answer;
+}
+
+Result<HttpResponse> SendAndRun(asio::io_context& io, AsyncHttpClient& client, std::string target) {
+  return SendAndRun(io, client, HttpRequest{"GET", std::move(target), {}, {}});
+}
+
+// The server answers a first request, reads the second whole and closes the connection
+// without an answer, as a server that fails while working on it would; a second
+// connection is answered. `second` goes out on the kept-alive connection: how many
+// connections the server took, and what the client got for it.
+struct AfterAClose {
+  int accepted;
+  Result<HttpResponse> answer;
+};
+AfterAClose SendSecondToAServerThatCloses(HttpRequest second) {
+  TestServer server(2, [](tcp::socket& socket, int connection) {
+    asio::streambuf buffer;
+    const std::string target = ReadTarget(socket, buffer);
+    if (connection == 0 && target == "/first") {
+      Answer(socket, target);
+      ReadTarget(socket, buffer);
+      socket.close();
+      return;
+    }
+    Answer(socket, fmt::format("{} on connection {}", target, connection));
+  });
+  asio::io_context io;
+  auto client = AsyncHttpClient::Create(io, server.url(), HttpClientOptions{});
+  if (!client) return {0, std::unexpected(client.error())};
+  auto first = SendAndRun(io, **client, "/first");
+  if (!first) return {0, first};
+  auto answer = SendAndRun(io, **client, std::move(second));
+  return {server.accepted(), std::move(answer)};
 }
 
 // The server closes the first connection after one answer, as an idle timeout would:
@@ -110,6 +144,24 @@ TEST(AsyncHttpClientTest, AKeptAliveConnectionTheServerClosedGetsOneFreshTry) {
   EXPECT_EQ(second->status, 200);
   EXPECT_EQ(second->body, "/b on connection 1");
   EXPECT_EQ(server.accepted(), 2);
+}
+
+// RFC 9110, 9.2.2: a POST that reached the server whole may have been done (its jobs
+// submitted) before the connection closed, so it is not sent again; with an
+// Idempotency-Key it is, since the server answers a repeat with what it did the first
+// time. (A GET gets its fresh try in the test above.) The requests have no body, so the
+// server reads each whole and its close is a clean end of stream.
+TEST(AsyncHttpClientTest, APostThatReachedAServerThatClosedIsSentAgainOnlyWithAKey) {
+  auto without_key = SendSecondToAServerThatCloses(HttpRequest{"POST", "/v1/jobs", {}, {}});
+  ASSERT_FALSE(without_key.answer) << "answered: " << without_key.answer->body;
+  EXPECT_EQ(without_key.answer.error().code, ErrorCode::kIoError);
+  EXPECT_EQ(without_key.accepted, 1);
+
+  auto with_key = SendSecondToAServerThatCloses(
+      HttpRequest{"POST", "/v1/jobs", {}, {{"Idempotency-Key", "k1"}}});
+  ASSERT_TRUE(with_key.answer) << with_key.answer.error().message;
+  EXPECT_EQ(with_key.answer->body, "/v1/jobs on connection 1");
+  EXPECT_EQ(with_key.accepted, 2);
 }
 
 // Eight clients on one thread, each sending its requests in turn on its own connection:
