@@ -1,5 +1,6 @@
 #include "broker/zap_handler.h"
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -54,16 +55,19 @@ ZapHandler::ZapHandler(zmq::context_t& context, Options options)
 
 ZapHandler::~ZapHandler() {
   stop_.store(true);
+  wake_.Notify();
   thread_.join();
 }
 
 void ZapHandler::Loop() {
   auto next_reload = Clock::now() + options_.reload_interval;
   while (!stop_.load()) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    // Short polls: the stop flag is checked between them.
-    PollOrSignal(&item, 1, std::chrono::milliseconds(100));
-    if (item.revents & ZMQ_POLLIN) Answer();
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLIN, 0},
+                               {nullptr, wake_.fd(), ZMQ_POLLIN, 0}};
+    // Asleep until a request, the next reload or the stop.
+    const auto timeout = std::chrono::ceil<std::chrono::milliseconds>(next_reload - Clock::now());
+    PollOrSignal(items, 2, std::max(timeout, std::chrono::milliseconds(0)));
+    if (items[0].revents & ZMQ_POLLIN) Answer();
     if (Clock::now() >= next_reload) {
       ReloadChanged();
       next_reload = Clock::now() + options_.reload_interval;

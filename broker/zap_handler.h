@@ -22,6 +22,7 @@
 
 #include "broker/peer_allow_list.h"
 #include "common/log_throttle.h"
+#include "common/wake_signal.h"
 
 namespace batchq {
 
@@ -56,6 +57,7 @@ class ZapHandler {
   std::vector<std::string> fingerprints_;             // per domain, as last read
   LogThrottle refusal_log_{std::chrono::seconds(1)};  // one line per address per second
   std::atomic<bool> stop_{false};
+  WakeSignal wake_;  // the stop, so that the thread sleeps until its next reload
   std::thread thread_;
 };
 

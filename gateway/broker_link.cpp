@@ -134,15 +134,18 @@ void BrokerLink::Loop() {
       next_ping_ = now + options_.ping_interval;
     }
     FlushOutgoing();
-    ExpirePending(now);
+    const auto next_deadline = ExpirePending(now);
     zmq::pollitem_t items[] = {{dealer_.socket().handle(), 0, ZMQ_POLLIN, 0},
                                {nullptr, wake_.fd(), ZMQ_POLLIN, 0},
                                {dealer_.watch().events().handle(), 0, ZMQ_POLLIN, 0}};
+    // Asleep until the next thing due (a ping, a paced move, a request's deadline) or
+    // a wake-up: everything else that needs the link (a submit, a cancel, the stop)
+    // wakes it. An idle gateway's link turns twice a ping, not every few milliseconds.
     auto wake_at = next_ping_;
     if (move_why_) wake_at = std::min(wake_at, pacing_.next_allowed());
+    if (next_deadline) wake_at = std::min(wake_at, *next_deadline);
     auto timeout = std::chrono::ceil<std::chrono::milliseconds>(wake_at - Clock::now());
-    timeout = std::clamp(timeout, std::chrono::milliseconds(0), std::chrono::milliseconds(50));
-    PollOrSignal(items, 3, timeout);
+    PollOrSignal(items, 3, std::max(timeout, std::chrono::milliseconds(0)));
     if (items[1].revents & ZMQ_POLLIN) wake_.Drain();
     if (items[0].revents & ZMQ_POLLIN) DrainReplies();
     if ((items[2].revents & ZMQ_POLLIN) && dealer_.watch().TakeLost()) {
@@ -173,12 +176,14 @@ void BrokerLink::FlushOutgoing() {
   }
 }
 
-void BrokerLink::ExpirePending(Clock::time_point now) {
+std::optional<Clock::time_point> BrokerLink::ExpirePending(Clock::time_point now) {
   const Error late{ErrorCode::kBrokerTimeout, "The broker did not answer in time."};
+  std::optional<Clock::time_point> next;
   for (auto it = pending_.begin(); it != pending_.end();) {
-    it->second.Expire(now, late);
+    if (const auto due = it->second.Expire(now, late)) next = next ? std::min(*next, *due) : due;
     it = it->second.answered() ? pending_.erase(it) : std::next(it);
   }
+  return next;
 }
 
 void BrokerLink::DrainReplies() {

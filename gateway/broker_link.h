@@ -81,7 +81,10 @@ class BrokerLink : public BrokerPort {
   void MoveIfDue(std::chrono::steady_clock::time_point now);
   void DrainReplies();
   void FlushOutgoing();
-  void ExpirePending(std::chrono::steady_clock::time_point now);
+  // Answers broker_timeout to the requests past their deadline; the earliest deadline
+  // of those still waiting, if any.
+  std::optional<std::chrono::steady_clock::time_point> ExpirePending(
+      std::chrono::steady_clock::time_point now);
 
   const Options options_;
   BrokerDealer dealer_;  // owned by the link thread

@@ -57,7 +57,7 @@ void CompletionListener::Loop() {
         gap_owed_ = false;
         if (hub_ != nullptr) hub_->Gap();
       }
-      event = redis.NextEvent(100ms, wake_.fd());
+      event = redis.NextEvent(TurnAtMost(), wake_.fd());
     }
     if (!event) {
       // Waiters are woken once the subscription is back, not now: woken now, each would
@@ -82,6 +82,15 @@ void CompletionListener::Loop() {
         OnConfirmation(**event);
     }
   }
+}
+
+std::chrono::milliseconds CompletionListener::TurnAtMost() const {
+  using namespace std::chrono_literals;
+  // Streams need their heartbeats, and a lingering demand its end, in time. Without
+  // either, nothing here is due by the clock: a notice, a stream's Await (which wakes
+  // the listener) and the stop all end the wait, and the second's bound is a backstop.
+  const bool streams = hub_ != nullptr && hub_->watchers() > 0;
+  return streams || progress_asked_ ? 100ms : 1000ms;
 }
 
 bool CompletionListener::FollowDemand(RedisConnection& redis) {

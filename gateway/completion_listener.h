@@ -11,6 +11,7 @@
 // given, for the reads that follow.
 
 #include <atomic>
+#include <chrono>
 #include <string>
 #include <thread>
 
@@ -48,6 +49,8 @@ class CompletionListener {
   // Subscribes to or leaves the progress channel when the demand changed; false when the
   // connection was lost.
   bool FollowDemand(RedisConnection& redis);
+  // How long the next wait for a notice may last.
+  std::chrono::milliseconds TurnAtMost() const;
   void OnConfirmation(const RedisConnection::PubSubEvent& event);
   void OnMessage(const std::string& payload);
 

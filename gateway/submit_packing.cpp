@@ -1,5 +1,6 @@
 #include "gateway/submit_packing.h"
 
+#include <algorithm>
 #include <utility>
 
 #include <fmt/format.h>
@@ -42,12 +43,19 @@ void PackedRequests::Answer(Result<std::vector<wire::Verdict>> verdicts) {
   }
 }
 
-void PackedRequests::Expire(Clock::time_point now, const Error& error) {
+std::optional<PackedRequests::Clock::time_point> PackedRequests::Expire(Clock::time_point now,
+                                                                        const Error& error) {
+  std::optional<Clock::time_point> next;
   for (auto& part : parts_) {
-    if (!part.done || now < part.deadline) continue;
+    if (!part.done) continue;
+    if (now < part.deadline) {
+      next = next ? std::min(*next, part.deadline) : part.deadline;
+      continue;
+    }
     std::exchange(part.done, nullptr)(std::unexpected(error));
     --waiting_;
   }
+  return next;
 }
 
 namespace {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <vector>
 
 #include "common/error.h"
@@ -42,8 +43,10 @@ class PackedRequests {
   // answer whose count does not match the jobs sent answers each request with an error:
   // no verdict is given to a job it may not be about.
   void Answer(Result<std::vector<wire::Verdict>> verdicts);
-  // Answers `error` to each request whose deadline is at or before `now`.
-  void Expire(Clock::time_point now, const Error& error);
+  // Answers `error` to each request whose deadline is at or before `now`. Returns the
+  // earliest deadline of those still waiting (nullopt when none is): the link sleeps
+  // until then, and no longer.
+  std::optional<Clock::time_point> Expire(Clock::time_point now, const Error& error);
   // True once every request has had its answer.
   bool answered() const { return waiting_ == 0; }
   std::size_t jobs() const { return jobs_; }

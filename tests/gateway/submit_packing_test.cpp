@@ -159,9 +159,10 @@ TEST(SubmitPackingTest, EachRequestTimesOutAtItsOwnDeadline) {
   PackedRequests& waiting = packed[0].requests;
   const Error late{ErrorCode::kBrokerTimeout, "late"};
 
-  waiting.Expire(kStart + milliseconds(99), late);
+  // Each call says when the next request still waiting is due: the link sleeps until then.
+  EXPECT_EQ(waiting.Expire(kStart + milliseconds(99), late), kStart + milliseconds(100));
   EXPECT_EQ(soon.calls, 0);
-  waiting.Expire(kStart + milliseconds(100), late);
+  EXPECT_EQ(waiting.Expire(kStart + milliseconds(100), late), kStart + milliseconds(300));
   ExpectAnsweredOnceWith(soon, ErrorCode::kBrokerTimeout);
   EXPECT_EQ(later.calls, 0);
   EXPECT_FALSE(waiting.answered());
@@ -171,7 +172,7 @@ TEST(SubmitPackingTest, EachRequestTimesOutAtItsOwnDeadline) {
   EXPECT_EQ(Messages(later), (std::vector<std::string>{"later.0", "later.1"}));
   EXPECT_EQ(soon.calls, 1);
   EXPECT_TRUE(waiting.answered());
-  waiting.Expire(kStart + milliseconds(1000), late);
+  EXPECT_EQ(waiting.Expire(kStart + milliseconds(1000), late), std::nullopt);
   EXPECT_EQ(later.calls, 1);
 }
 
