@@ -52,6 +52,15 @@ std::optional<std::string> StorageFullReason(const RedisMemory& memory, double f
       used / (1 << 20), max / (1 << 20), 100 * used / max, 100 * full_ratio);
 }
 
+std::chrono::milliseconds StorageWatchInterval(const std::optional<RedisMemory>& memory,
+                                               double full_ratio, std::chrono::milliseconds fast,
+                                               std::chrono::milliseconds slow) {
+  if (!memory) return fast;
+  if (memory->maxmemory == 0) return slow;
+  const double half_mark = full_ratio / 2 * static_cast<double>(memory->maxmemory);
+  return static_cast<double>(memory->used) < half_mark ? slow : fast;
+}
+
 StorageWatch::StorageWatch(Options options) : options_(std::move(options)) {
   thread_ = std::thread([this] {
     NameThisThread("storage-watch");
@@ -60,7 +69,11 @@ StorageWatch::StorageWatch(Options options) : options_(std::move(options)) {
 }
 
 StorageWatch::~StorageWatch() {
-  stop_.store(true);
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  stopped_.notify_one();
   thread_.join();
 }
 
@@ -72,10 +85,12 @@ std::optional<std::string> StorageWatch::FullReason() const {
 void StorageWatch::Loop() {
   RedisConnection redis(options_.redis);
   bool warned_unlimited = false;
-  while (!stop_.load()) {
+  for (;;) {
     std::optional<std::string> reason;
+    std::optional<RedisMemory> read;
     if (auto reply = redis.Command({"INFO", "memory"}); reply && !reply->is_error()) {
       if (auto memory = ParseRedisMemory(reply->str)) {
+        read = *memory;
         reason = StorageFullReason(*memory, options_.full_ratio, FullReason().has_value());
         if (memory->maxmemory == 0 && !warned_unlimited) {
           spdlog::warn(
@@ -85,8 +100,10 @@ void StorageWatch::Loop() {
         }
       }
     }
+    const auto interval = StorageWatchInterval(read, options_.full_ratio, options_.fast_interval,
+                                               options_.slow_interval);
     {
-      std::lock_guard lock(mutex_);
+      std::unique_lock lock(mutex_);
       if (reason.has_value() != full_reason_.has_value()) {
         if (reason) {
           spdlog::warn("new jobs refused with storage_full: {}", *reason);
@@ -95,8 +112,8 @@ void StorageWatch::Loop() {
         }
       }
       full_reason_ = std::move(reason);
+      if (stopped_.wait_for(lock, interval, [this] { return stop_; })) return;
     }
-    std::this_thread::sleep_for(options_.interval);
   }
 }
 

@@ -3,11 +3,12 @@
 // every write once full, the writes that end jobs included; so the gateway stops taking
 // new jobs a margin before that (503 storage_full, and /readyz says why) and jobs
 // already accepted can still finish. A thread polls `INFO memory` ten times a second
-// (a few microseconds of Redis each), so that a burst of large submits overshoots the
-// margin by little.
+// (a few microseconds of Redis each) once half of the mark is used, so that a burst of
+// large submits overshoots the margin by little, and once a second below that: every
+// gateway polls, and most of the time Redis is far from full.
 
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -38,12 +39,22 @@ inline constexpr double kRoomMargin = 0.05;
 std::optional<std::string> StorageFullReason(const RedisMemory& memory, double full_ratio,
                                              bool was_full = false);
 
+// How long until the next look at `memory` (nullopt: it could not be read): `slow`
+// while less than half of full_ratio of maxmemory is used, or no maxmemory is set (a
+// CONFIG SET may add one); `fast` from half the mark on, and while unread. Filling the
+// other half within one `slow` would take gigabytes a second of new jobs on a Redis of
+// a few gigabytes.
+std::chrono::milliseconds StorageWatchInterval(const std::optional<RedisMemory>& memory,
+                                               double full_ratio, std::chrono::milliseconds fast,
+                                               std::chrono::milliseconds slow);
+
 class StorageWatch {
  public:
   struct Options {
     RedisConnection::Options redis;
     double full_ratio = 0.9;
-    std::chrono::milliseconds interval{100};
+    std::chrono::milliseconds fast_interval{100};
+    std::chrono::milliseconds slow_interval{1000};
   };
 
   // Starts the polling thread.
@@ -62,7 +73,8 @@ class StorageWatch {
   const Options options_;
   mutable std::mutex mutex_;
   std::optional<std::string> full_reason_;
-  std::atomic<bool> stop_{false};
+  std::condition_variable stopped_;  // with mutex_: ends the thread's wait to stop
+  bool stop_ = false;
   std::thread thread_;
 };
 

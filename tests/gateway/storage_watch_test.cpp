@@ -39,5 +39,18 @@ TEST(StorageWatchTest, OnceFullItStaysFullUntilUseFallsAMarginBelow) {
   EXPECT_FALSE(StorageFullReason({899, 1000}, 0.9, false));
 }
 
+TEST(StorageWatchTest, LooksOftenFromHalfTheMarkOnAndWhileUnreadElseSeldom) {
+  using std::chrono::milliseconds;
+  const milliseconds fast(100), slow(1000);
+  // The mark is 90% of 1000 bytes; half of it, 450.
+  EXPECT_EQ(StorageWatchInterval(RedisMemory{449, 1000}, 0.9, fast, slow), slow);
+  EXPECT_EQ(StorageWatchInterval(RedisMemory{450, 1000}, 0.9, fast, slow), fast);
+  EXPECT_EQ(StorageWatchInterval(RedisMemory{2000, 1000}, 0.9, fast, slow), fast);
+  EXPECT_EQ(StorageWatchInterval(RedisMemory{1u << 30, 0}, 0.9, fast, slow), slow)
+      << "no maxmemory: nothing to be near";
+  EXPECT_EQ(StorageWatchInterval(std::nullopt, 0.9, fast, slow), fast)
+      << "unread: Redis may come back full";
+}
+
 }  // namespace
 }  // namespace batchq
