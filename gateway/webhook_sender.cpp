@@ -53,7 +53,8 @@ void WebhookSender::RequestStop() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
-  wake_.notify_all();
+  watch_.notify_all();
+  called_.notify_all();
 }
 
 void WebhookSender::Stop() {
@@ -65,7 +66,27 @@ void WebhookSender::Stop() {
 
 void WebhookSender::Rest() {
   std::unique_lock lock(mutex_);
-  wake_.wait_for(lock, options_.poll, [this] { return stopping_.load(); });
+  if (!watched_) {
+    watched_ = true;
+    watch_.wait_for(lock, options_.poll, [this] { return stopping_.load(); });
+    watched_ = false;
+    return;
+  }
+  ++waiting_;
+  called_.wait(lock, [this] { return stopping_.load() || calls_ > 0; });
+  --waiting_;
+  if (calls_ > 0) --calls_;
+}
+
+void WebhookSender::Call() {
+  {
+    std::lock_guard lock(mutex_);
+    // Only a sender resting now can take a call: one made while every other sender
+    // works is not saved up (each looks again when its batch is done).
+    if (calls_ >= waiting_) return;
+    ++calls_;
+  }
+  called_.notify_one();
 }
 
 void WebhookSender::Run() {
@@ -82,6 +103,9 @@ void WebhookSender::Run() {
       Rest();
       continue;
     }
+    // Work was found: another sender takes over the watch while this one delivers
+    // (a slow receiver may hold it for `timeout`), or claims the rest.
+    if (!due->empty()) Call();
     for (const DueDelivery& delivery : *due) {
       if (stopping_) break;  // the rest come back when their lease ends
       Deliver(hooks, delivery);

@@ -5,7 +5,11 @@
 // delivery policy's verdict (delivered, tried again later, dead). Every gateway runs
 // one; the lease keeps two from sending the same delivery at once, and a delivery whose
 // gateway died mid-try comes back when its lease ends (at least once).
-// An idle sender looks for due deliveries every `poll`.
+// While idle, one sender (the watcher) looks for due deliveries every `poll`, and the
+// others wait to be called: every gateway looks, and most of the time nothing is due.
+// A sender that finds work calls one more, which takes over the watch or helps; so
+// while deliveries keep coming every sender works, and a slow receiver holding one
+// sender up holds up no other delivery.
 // Thread-safe; Stop() (or the destructor) waits for the tries in progress, each bounded
 // by `timeout`.
 
@@ -60,8 +64,11 @@ class WebhookSender {
  private:
   void Run();
   void Deliver(WebhookStore& hooks, const DueDelivery& delivery);
-  // Waits up to `poll`, or until Stop().
+  // Waits up to `poll` as the watcher, or, while another sender watches, until called
+  // (Call()); either ends at Stop().
   void Rest();
+  // Wakes one resting sender.
+  void Call();
   // While Redis is away every sender fails to claim on every poll: one line per 5 s
   // for them all, with the count of those held back.
   void LogClaimFailure(const std::string& why);
@@ -72,8 +79,12 @@ class WebhookSender {
   KeyStorePort& keys_;
   prometheus::Family<prometheus::Counter>& outcomes_;
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;  // with wake_, for Rest(); and for claim_failure_log_
-  std::condition_variable wake_;
+  std::mutex mutex_;                // for Rest() and Call(), and for claim_failure_log_
+  std::condition_variable watch_;   // the watcher's rest
+  std::condition_variable called_;  // the other resting senders'
+  bool watched_ = false;            // a sender rests as the watcher
+  std::size_t waiting_ = 0;         // senders resting until called
+  std::size_t calls_ = 0;           // calls made to them and not yet taken
   LogThrottle claim_failure_log_{std::chrono::seconds(5)};
   std::vector<std::thread> threads_;
 };

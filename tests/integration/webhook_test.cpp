@@ -2,12 +2,15 @@
 // callback_url is POSTed, signed with its key's webhook secret, to a receiver on loopback
 // (allow-listed with --webhook-allow); the receiver verifies every signature, fails the
 // first tries and sees them tried again under the same delivery id; a delivery that
-// stays failing is dead, listed for its tenant only, and re-sent; a delivery queued
-// while no gateway sends survives a gateway restart; destinations and keys that may not
+// stays failing is dead, listed for its tenant only, and re-sent; a receiver that
+// hangs holds up one sender and no other delivery; a delivery queued while no gateway
+// sends survives a gateway restart; destinations and keys that may not
 // have webhooks are refused at submit.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <string>
 
 #include <fmt/format.h>
@@ -181,6 +184,54 @@ TEST(WebhookTest, ADeliveryThatKeepsFailingIsDeadListedForItsTenantAndResent) {
       },
       10s));
   EXPECT_EQ(client->PostJson(resend, "")->status, 404) << "no longer dead";
+}
+
+TEST(WebhookTest, AReceiverThatHangsHoldsUpOneSenderAndNoOtherDelivery) {
+  // While idle, one sender looks and the other waits to be called: the one that finds the
+  // hanging receiver's delivery must call the other, which then finds the next delivery.
+  StackOptions options = WebhookStack(5);
+  for (const char* arg : {"--webhook-senders", "2", "--webhook-timeout-ms", "60000"}) {
+    options.gateway_args.push_back(arg);
+  }
+  Stack stack(options);
+  ASSERT_TRUE(stack.WaitReady(1)) << stack.Logs();
+  const WebhookKey acme = CreateWebhookKey(stack, "acme", "submit,read");
+  std::mutex mutex;
+  std::condition_variable released;
+  bool release = false;
+  std::atomic<bool> held{false};
+  WebhookReceiver hanging([&](const ReceivedWebhook&, std::size_t) {
+    held = true;
+    std::unique_lock lock(mutex);
+    released.wait(lock, [&] { return release; });
+    return 200;
+  });
+  // Declared after the receiver, so that it lets it answer before it stops.
+  struct Release {
+    std::mutex& mutex;
+    std::condition_variable& released;
+    bool& release;
+    void Now() {
+      {
+        std::lock_guard lock(mutex);
+        release = true;
+      }
+      released.notify_all();
+    }
+    ~Release() { Now(); }
+  } release_hanging{mutex, released, release};
+  WebhookReceiver quick([](const ReceivedWebhook&, std::size_t) { return 200; });
+  auto client = stack.Client(acme.key);
+
+  SubmitWithCallback(*client, hanging.url());
+  ASSERT_TRUE(WaitFor([&] { return held.load(); }, 30s)) << stack.Logs();
+  SubmitWithCallback(*client, quick.url());
+  EXPECT_TRUE(WaitFor([&] { return quick.count() == 1; }, 30s))
+      << "delivered by the other sender while the first is held (60 s)\n"
+      << stack.Logs();
+  EXPECT_EQ(hanging.count(), 0u) << "still held";
+  release_hanging.Now();
+  EXPECT_TRUE(WaitFor([&] { return hanging.count() == 1; }, 30s)) << stack.Logs();
 }
 
 TEST(WebhookTest, ADeliveryWaitsInRedisForAGatewayThatSendsAcrossARestart) {
