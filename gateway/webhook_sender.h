@@ -8,8 +8,8 @@
 // While idle, one sender (the watcher) looks for due deliveries every `poll`, and the
 // others wait to be called: every gateway looks, and most of the time nothing is due.
 // A sender that finds work calls one more, which takes over the watch or helps; so
-// while deliveries keep coming every sender works, and a slow receiver holding one
-// sender up holds up no other delivery.
+// while deliveries keep coming every sender works, and a sender held by a slow receiver
+// (up to `timeout` a try) holds up only the deliveries it claimed, as before.
 // Thread-safe; Stop() (or the destructor) waits for the tries in progress, each bounded
 // by `timeout`.
 

@@ -3,9 +3,9 @@
 // (allow-listed with --webhook-allow); the receiver verifies every signature, fails the
 // first tries and sees them tried again under the same delivery id; a delivery that
 // stays failing is dead, listed for its tenant only, and re-sent; a receiver that
-// hangs holds up one sender and no other delivery; a delivery queued while no gateway
-// sends survives a gateway restart; destinations and keys that may not
-// have webhooks are refused at submit.
+// hangs holds up one sender, and another sender delivers the next job's webhook; a delivery queued
+// while no gateway sends survives a gateway restart; destinations and keys that may not have
+// webhooks are refused at submit.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -186,7 +186,7 @@ TEST(WebhookTest, ADeliveryThatKeepsFailingIsDeadListedForItsTenantAndResent) {
   EXPECT_EQ(client->PostJson(resend, "")->status, 404) << "no longer dead";
 }
 
-TEST(WebhookTest, AReceiverThatHangsHoldsUpOneSenderAndNoOtherDelivery) {
+TEST(WebhookTest, AReceiverThatHangsHoldsOneSenderWhileAnotherDeliversTheNext) {
   // While idle, one sender looks and the other waits to be called: the one that finds the
   // hanging receiver's delivery must call the other, which then finds the next delivery.
   StackOptions options = WebhookStack(5);
