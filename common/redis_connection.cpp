@@ -607,12 +607,16 @@ std::optional<RedisConnection::PubSubEvent> PubSubEventOf(RedisReply& reply) {
 Result<std::optional<RedisConnection::PubSubEvent>> RedisConnection::NextEvent(
     std::chrono::milliseconds timeout, int wake_fd) {
   if (context_ == nullptr) return Fail(ErrorCode::kRedisUnavailable, "Not subscribed.");
-  // Messages published on the master the sentinels name now never reach a subscription
-  // on the one they replaced: the subscriber must subscribe again.
-  if (DropIfNoLongerMaster()) {
-    return Fail(ErrorCode::kRedisUnavailable, "The sentinels name another master now.");
-  }
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + timeout;
+  const bool checks = !options_.endpoint.sentinels.empty() &&
+                      options_.master_check_interval > std::chrono::milliseconds(0);
   for (;;) {
+    // Messages published on the master the sentinels name now never reach a subscription
+    // on the one they replaced: the subscriber must subscribe again.
+    if (DropIfNoLongerMaster()) {
+      return Fail(ErrorCode::kRedisUnavailable, "The sentinels name another master now.");
+    }
     void* raw = nullptr;
     if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
       Drop();
@@ -623,9 +627,15 @@ Result<std::optional<RedisConnection::PubSubEvent>> RedisConnection::NextEvent(
       if (auto event = PubSubEventOf(reply)) return event;
       continue;
     }
+    const auto now = Clock::now();
+    // Until the deadline, or the next time to ask the sentinels, if sooner.
+    const auto until = checks ? std::min(deadline, next_master_check_) : deadline;
+    const auto wait = std::max(std::chrono::ceil<std::chrono::milliseconds>(until - now),
+                               std::chrono::milliseconds(0));
     pollfd fds[2] = {{context_->fd, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    const int ready = poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(timeout.count()));
-    if (ready == 0) return std::optional<PubSubEvent>();
+    const int ready = poll(fds, wake_fd >= 0 ? 2 : 1, static_cast<int>(wait.count()));
+    if (ready == 0 && Clock::now() >= deadline) return std::optional<PubSubEvent>();
+    if (ready == 0) continue;  // time to ask the sentinels
     if (ready < 0 && errno != EINTR) {
       Drop();
       return Fail(ErrorCode::kRedisUnavailable, "The subscription connection was lost.");

@@ -129,6 +129,8 @@ class RedisConnection {
   };
   // Waits up to `timeout` for the next message or confirmation; nullopt on timeout. With
   // sentinels, fails (kRedisUnavailable) once they name another master: subscribe again.
+  // It asks them every master_check_interval during a long wait too, since a
+  // subscription on a replaced master hears nothing that would end the wait.
   // `wake_fd` (when not -1), once readable, ends the wait with kWoken; the caller drains it.
   Result<std::optional<PubSubEvent>> NextEvent(std::chrono::milliseconds timeout, int wake_fd = -1);
 

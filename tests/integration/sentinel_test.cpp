@@ -215,6 +215,26 @@ TEST(SentinelTest, AConnectionLeavesAMasterTheSentinelsReplacedWhileItStillTakes
   EXPECT_EQ(subscriber.server(), fmt::format("127.0.0.1:{}", stack.RedisNodePort(1)));
 }
 
+TEST(SentinelTest, ASubscriptionInALongWaitAsksTheSentinelsOnTimeAndLeavesAMasterTheyNoLongerName) {
+  Stack stack(StackOptions{.workers = 0, .redis_replicas = 1, .sentinels = 1});
+  RedisConnection subscriber(RedisConnection::Options{.endpoint = stack.redis_admin_endpoint(),
+                                                      .master_check_interval = 3s});
+  ASSERT_TRUE(subscriber.Subscribe("bq:probe-channel"));
+  ASSERT_EQ(subscriber.server(), fmt::format("127.0.0.1:{}", stack.RedisNodePort(0)));
+  // The sentinel names node 1 from now on, at once (no failover to wait for), well within
+  // the 3 s before the subscription's next question. Nothing is published where it
+  // listens, so only that question can end the wait.
+  ASSERT_NE(stack.AskSentinel({"SENTINEL", "REMOVE", "batchq"}).find("OK"), std::string::npos);
+  ASSERT_NE(stack
+                .AskSentinel({"SENTINEL", "MONITOR", "batchq", "127.0.0.1",
+                              std::to_string(stack.RedisNodePort(1)), "1"})
+                .find("OK"),
+            std::string::npos);
+  auto event = subscriber.NextEvent(120s);
+  ASSERT_FALSE(event) << "the wait ran to its end on the master the sentinel no longer names";
+  EXPECT_EQ(event.error().code, ErrorCode::kRedisUnavailable) << event.error().message;
+}
+
 TEST(SentinelTest, ReplicasAckHoldsThe202UntilAReplicaHasTheJobAndWithdrawsItOtherwise) {
   Stack stack(StackOptions{
       .workers = 1, .gateway_args = {"--redis-replicas-ack", "1"}, .redis_replicas = 1});
