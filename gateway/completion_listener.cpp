@@ -88,7 +88,7 @@ std::chrono::milliseconds CompletionListener::TurnAtMost() const {
   using namespace std::chrono_literals;
   // Streams need their heartbeats, and a lingering demand its end, in time. Without
   // either, nothing here is due by the clock: a notice, a stream's Await (which wakes
-  // the listener) and the stop all end the wait, and the second's bound is a backstop.
+  // the listener) and the stop all end the wait, so the one-second bound is a backstop.
   const bool streams = hub_ != nullptr && hub_->watchers() > 0;
   return streams || progress_asked_ ? 100ms : 1000ms;
 }
