@@ -5,8 +5,14 @@
 #                --build-arg RUNTIME_IMAGE=nvidia/cuda:12.6.3-base-ubuntu24.04 .
 ARG BUILD_IMAGE=debian:bookworm-slim
 ARG RUNTIME_IMAGE=debian:bookworm-slim
+# Where the image's four binaries come from: `compiled` here (the default), or
+# `prebuilt`: those of a build made outside, on a host of the base image's Debian release,
+# put in .prebuilt/ of the build context. CI's compose test uses `prebuilt`, so that it
+# runs the binaries its suite built and tested instead of compiling them a second time
+# (tests/compose/compose_test.sh).
+ARG BINARIES=compiled
 
-FROM ${BUILD_IMAGE} AS build
+FROM ${BUILD_IMAGE} AS toolchain
 ARG DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config libzmq3-dev cppzmq-dev libmsgpack-cxx-dev \
@@ -16,15 +22,41 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
+# Configured in either case: CMake's find_package checks that the packages above are
+# every one the build needs, and it lists the libraries the binaries open at run time.
 # A unity build (eight sources compiled as one): the image compiles everything once, and
 # parses the shared headers an eighth as often (docs/BENCHMARKS.md: CI's normal build
 # took 0.56x the CPU).
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF \
-      -DBATCHQ_BENCH=OFF -DCMAKE_UNITY_BUILD=ON \
-    && ninja -C /build broker gateway gpu_worker batchq \
-    && mkdir -p /out/bin /out/lib \
+      -DBATCHQ_BENCH=OFF -DCMAKE_UNITY_BUILD=ON
+
+FROM toolchain AS compiled
+RUN ninja -C /build broker gateway gpu_worker batchq \
+    && mkdir -p /out/bin \
     && cp /build/broker/broker /build/gateway/gateway /build/gpu_worker/gpu_worker \
-          /build/cli/batchq /out/bin/ \
+          /build/cli/batchq /out/bin/
+
+FROM toolchain AS prebuilt
+# Without their debug information, as a Release build has none; their symbols stay, for
+# backtraces. With the classic builder, which builds every stage, this one runs in a
+# `compiled` build too and finds no .prebuilt/; the `binaries` stage checks what it needs.
+# A prebuilt CUDA build's cuBLAS is not shipped: the libraries opened at run time are
+# this stage's, and the base image has no CUDA toolkit.
+RUN mkdir -p /out/bin \
+    && if [ -d .prebuilt ]; then \
+         for b in broker gateway gpu_worker batchq; do \
+           strip --strip-debug -o /out/bin/$b .prebuilt/$b; \
+         done; \
+       fi
+
+FROM ${BINARIES} AS binaries
+RUN for b in broker gateway gpu_worker batchq; do \
+      [ -x /out/bin/$b ] || { echo "no $b binary: a prebuilt build needs all four in .prebuilt/" >&2; exit 1; }; \
+    done \
+    # A library missing here (a prebuilt binary from another release, or linked to
+    # something no Debian package has) would only show when a container starts.
+    && if ldd /out/bin/* | grep 'not found' >&2; then exit 1; fi \
+    && mkdir -p /out/lib \
     # Ship the shared libraries the binaries use, except the C runtime the base has.
     && ldd /out/bin/* | awk '/=> \//{print $3}' | sort -u \
        | grep -vE '/(libc|libm|libpthread|libdl|librt|ld-linux)[.-]' \
@@ -56,7 +88,7 @@ COPY deploy/redis/users.acl.in /opt/batchq/deploy/redis/
 # the Python client (PYTHONPATH=/opt/batchq/clients/python).
 COPY examples/python/ /opt/batchq/examples/python/
 COPY clients/python/ /opt/batchq/clients/python/
-COPY --from=build /out/lib/ /opt/batchq/lib/
-COPY --from=build /out/bin/ /usr/local/bin/
+COPY --from=binaries /out/lib/ /opt/batchq/lib/
+COPY --from=binaries /out/bin/ /usr/local/bin/
 ENV LD_LIBRARY_PATH=/opt/batchq/lib
 USER batchq
