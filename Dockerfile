@@ -22,8 +22,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# Configured in either case: CMake's find_package checks that the packages above are
-# every one the build needs, and it lists the libraries the binaries open at run time.
+# Configured in either case: CMake's find_package checks that the packages above hold
+# every library the build looks for (all but the header-only cppzmq and msgpack), and
+# the configure lists the libraries the binaries open at run time.
 # A unity build (eight sources compiled as one): the image compiles everything once, and
 # parses the shared headers an eighth as often (docs/BENCHMARKS.md: CI's normal build
 # took 0.56x the CPU).

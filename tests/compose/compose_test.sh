@@ -80,10 +80,11 @@ timeout 600 "$src/scripts/docker_base_image.sh" "$base_image"
 # files, without what git ignores, are the image's build context).
 prebuilt_fits() {
   [[ -n $bin_dir ]] || return 1
-  local release
-  release=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-  if [[ $release != "$(sed -E 's/^debian:([a-z]+).*/\1/' <<<"$base_image")" ]]; then
-    log "this host runs Debian '$release', not the base image's release: compiling in the image"
+  local release wanted
+  release=$(. /etc/os-release && echo "${ID:-}:${VERSION_CODENAME:-}")
+  wanted=$(sed -E 's/^(debian:[a-z]+).*/\1/' <<<"$base_image")
+  if [[ $release != "$wanted" ]]; then
+    log "this host runs '$release', not the base image's '$wanted': compiling in the image"
     return 1
   fi
   git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1 || {
