@@ -22,22 +22,10 @@ build=${1:-build}
 start_stack "$build"
 idle=()
 for ((i = 1; i <= extra; i++)); do
-  port=$(free_port)
-  "$build/gateway/gateway" --redis-url "redis://127.0.0.1:$redis_port" \
-    --broker "tcp://127.0.0.1:$front" --port "$port" --admin-key-file "$tmp/api-key$i" \
-    --curve-secret-file "$k/gateway.key" --broker-public-key-file "$k/broker.pub" \
-    >"$tmp/gateway$i.log" 2>&1 &
-  idle+=($!)
-  pids+=($!)
-  for _ in $(seq 1 100); do
-    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  start_gateway "$build" "$(free_port)" "$i"
+  idle+=("$started_gateway_pid")
 done
-loop() {
-  "$build/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
-    --count "$1" --connections 64 --submit-wait-ms 30000 2>&1
-}
+loop() { run_wait_loop "$build" "$1" 2>&1; }
 loop 5000 >/dev/null  # warm-up
 ticks=$(getconf CLK_TCK)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }

@@ -2,7 +2,7 @@
 # Sourced by the bench scripts that start their own processes: a scratch folder `$tmp`,
 # the `pids` array (every process added there is killed when the script exits, and
 # `$tmp` removed), `free_port`, a free loopback TCP port, `start_redis_and_broker`,
-# `start_stack` and `run_closed_loop`.
+# `start_stack`, `start_gateway`, `run_wait_loop` and `run_closed_loop`.
 tmp=$(mktemp -d)
 pids=()
 cleanup() {
@@ -44,18 +44,34 @@ start_stack() {
     worker_pids+=($!)
     pids+=($!)
   done
-  "$build/gateway/gateway" --redis-url "redis://127.0.0.1:$redis_port" --broker "tcp://127.0.0.1:$front" \
-    --port "$http" --admin-key-file "$tmp/api-key" --curve-secret-file "$k/gateway.key" \
-    --broker-public-key-file "$k/broker.pub" >"$tmp/gateway.log" 2>&1 &
-  gateway_pid=$!
-  pids+=("$gateway_pid")
-  for _ in $(seq 1 300); do
-    curl -fs "http://127.0.0.1:$http/readyz" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
+  start_gateway "$build" "$http"
+  # shellcheck disable=SC2034  # for the scripts that source this file
+  gateway_pid=$started_gateway_pid
   BATCHQ_API_KEY=$("$build/cli/batchq" --url "http://127.0.0.1:$http" --api-key-file "$tmp/api-key" \
     keys create --tenant bench --scopes submit,read 2>/dev/null)
   export BATCHQ_API_KEY
+}
+# start_gateway BUILD_DIR PORT [SUFFIX]: a gateway on start_redis_and_broker's Redis and
+# broker, keys and CURVE on, listening on PORT, its admin key in $tmp/api-keySUFFIX and its
+# log in $tmp/gatewaySUFFIX.log; waits until it is ready. Sets started_gateway_pid.
+start_gateway() {
+  local build=$1 port=$2 suffix=${3:-}
+  "$build/gateway/gateway" --redis-url "redis://127.0.0.1:$redis_port" --broker "tcp://127.0.0.1:$front" \
+    --port "$port" --admin-key-file "$tmp/api-key$suffix" --curve-secret-file "$k/gateway.key" \
+    --broker-public-key-file "$k/broker.pub" >"$tmp/gateway$suffix.log" 2>&1 &
+  started_gateway_pid=$!
+  pids+=("$started_gateway_pid")
+  for _ in $(seq 1 300); do
+    curl -fs "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+}
+# run_wait_loop BUILD_DIR COUNT: COUNT `upper` jobs through start_stack's gateway on 64
+# connections, each submitted with `?wait_ms` (30 s), so answered when it ends; the
+# bench's output on stdout and stderr.
+run_wait_loop() {
+  "$1/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
+    --count "$2" --connections 64 --submit-wait-ms 30000
 }
 # run_closed_loop BUILD_DIR COUNT: COUNT `upper` jobs through start_stack's gateway on 64
 # connections, each submitted, then long-polled before the next; its summary on stderr.

@@ -12,10 +12,7 @@ command -v perf >/dev/null || { echo "needs perf (Debian: linux-perf)" >&2; exit
 source bench/stack_processes.sh
 build=${1:-build} window=${2:-4}
 start_stack "$build"
-loop() {
-  "$build/cli/batchq" --url "http://127.0.0.1:$http" bench --type upper --input '"x"' \
-    --count "$1" --connections 64 --submit-wait-ms 30000 >/dev/null 2>&1
-}
+loop() { run_wait_loop "$build" "$1" >/dev/null 2>&1; }
 loop 5000  # warm-up
 # Long enough to outlast the window at ~15,000 jobs/s.
 loop $((15000 * (window + 4))) &
