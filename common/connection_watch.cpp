@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "common/zmq_transport.h"
+
 namespace batchq {
 namespace {
 
@@ -32,7 +34,9 @@ bool ConnectionWatch::TakeLost() {
   bool lost = false;
   for (;;) {
     zmq::message_t event;
-    if (!events_.recv(event, zmq::recv_flags::dontwait)) return lost;
+    if (!RetryOnSignal([&] { return events_.recv(event, zmq::recv_flags::dontwait); })) {
+      return lost;
+    }
     // Frame 1: the event number (16 bits) and a value (32 bits); frame 2: the endpoint.
     if (event.size() >= sizeof(std::uint16_t)) {
       std::uint16_t number = 0;
@@ -40,7 +44,7 @@ bool ConnectionWatch::TakeLost() {
       if (number == ZMQ_EVENT_DISCONNECTED || number == ZMQ_EVENT_CONNECT_RETRIED) lost = true;
     }
     while (event.more()) {
-      if (!events_.recv(event, zmq::recv_flags::dontwait)) break;
+      if (!RetryOnSignal([&] { return events_.recv(event, zmq::recv_flags::dontwait); })) break;
     }
   }
 }

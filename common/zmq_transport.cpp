@@ -3,7 +3,6 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <zmq_addon.hpp>
 
 namespace batchq {
 
@@ -17,17 +16,13 @@ void ApplySocketDefaults(zmq::socket_t& socket) {
 bool SendWire(zmq::socket_t& socket, std::string_view routing, const wire::Message& message) {
   const wire::Frames frames = wire::Encode(message);
   try {
-    if (!routing.empty()) {
-      if (!socket.send(zmq::buffer(routing),
-                       zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-        return false;
-      }
-    }
-    if (!socket.send(zmq::buffer(frames.header),
-                     zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
-      return false;
-    }
-    return socket.send(zmq::buffer(frames.body), zmq::send_flags::dontwait).has_value();
+    const auto send = [&socket](std::string_view frame, zmq::send_flags flags) {
+      return RetryOnSignal([&] { return socket.send(zmq::buffer(frame), flags); }).has_value();
+    };
+    constexpr auto more = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+    if (!routing.empty() && !send(routing, more)) return false;
+    if (!send(frames.header, more)) return false;
+    return send(frames.body, zmq::send_flags::dontwait);
   } catch (const zmq::error_t&) {
     // EHOSTUNREACH from ROUTER_MANDATORY: the peer is gone.
     return false;
@@ -46,9 +41,13 @@ std::string PeerUserId(zmq::message_t& part) {
 
 std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed) {
   std::vector<zmq::message_t> parts;
-  const auto received =
-      zmq::recv_multipart(socket, std::back_inserter(parts), zmq::recv_flags::dontwait);
-  if (!received || *received == 0) return std::nullopt;
+  // zmq::recv_multipart, but a signal's interruption does not drop the frames read so far.
+  do {
+    zmq::message_t part;
+    if (!RetryOnSignal([&] { return socket.recv(part, zmq::recv_flags::dontwait); })) break;
+    parts.push_back(std::move(part));
+  } while (parts.back().more());
+  if (parts.empty()) return std::nullopt;
   ReceivedWire out{{}, Fail(ErrorCode::kBadFrame, "empty message"), {}};
   std::size_t next = 0;
   if (routed) out.routing = parts[next++].to_string();

@@ -23,7 +23,8 @@ void ApplySocketDefaults(zmq::socket_t& socket);
 // a flood. Every process's loop uses this one budget.
 inline constexpr int kMaxMessagesPerWake = 512;
 
-// Queues `message` without blocking. `routing` is the peer's routing id on a ROUTER
+// Queues `message` without blocking (a signal's interruption is retried, so a message is
+// queued whole or not at all). `routing` is the peer's routing id on a ROUTER
 // socket and empty on a DEALER. Returns false when it could not be queued (no
 // connected peer, queue full, or an unknown routing id with ROUTER_MANDATORY).
 bool SendWire(zmq::socket_t& socket, std::string_view routing, const wire::Message& message);
@@ -36,9 +37,26 @@ struct ReceivedWire {
   std::string peer;
 };
 
-// Reads one whole multipart message without blocking; nullopt when none is waiting.
+// Reads one whole multipart message without blocking; nullopt when none is waiting. A
+// signal's interruption is retried, so no frame is lost to it.
 // A message with the wrong frame count decodes to a "bad_frame" error.
 std::optional<ReceivedWire> ReceiveWire(zmq::socket_t& socket, bool routed);
+
+// Makes a ZeroMQ call again for as long as a signal interrupts it (EINTR), and returns
+// what it returns. libzmq reads a socket's command mailbox on sends and receives with a
+// poll() that a signal interrupts even when nothing would block; such a call did nothing,
+// and the stop handlers only set a flag that the caller's loop reads afterwards. Without
+// it, a SIGTERM could end a loop with an exception, or lose a frame of a message.
+template <typename Call>
+auto RetryOnSignal(Call&& call) -> decltype(call()) {
+  for (;;) {
+    try {
+      return call();
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
+  }
+}
 
 // zmq::poll that treats a signal's interruption as a wake-up with nothing ready, so
 // loops get to check their stop flag instead of dying on EINTR.
