@@ -45,7 +45,7 @@ class AlarmStorm {
 };
 
 // Waits for the next message on `socket` (polls and receives may both be interrupted).
-std::optional<ReceivedWire> Next(zmq::socket_t& socket, bool routed) {
+std::optional<ReceivedWire> NextMessage(zmq::socket_t& socket, bool routed) {
   for (int tries = 0; tries < 1000; ++tries) {
     if (auto received = ReceiveWire(socket, routed)) return received;
     zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
@@ -66,7 +66,7 @@ TEST(ZmqTransportTest, EveryMessageArrivesWholeAndInOrderWhileSignalsInterruptTh
   dealer.connect(LastEndpoint(router));
   // The router learns the dealer's id from its first message.
   ASSERT_TRUE(SendWire(dealer, {}, wire::Heartbeat{-1}));
-  const auto hello = Next(router, /*routed=*/true);
+  const auto hello = NextMessage(router, /*routed=*/true);
   ASSERT_TRUE(hello.has_value());
   ASSERT_EQ(hello->routing, "peer");
 
@@ -83,7 +83,7 @@ TEST(ZmqTransportTest, EveryMessageArrivesWholeAndInOrderWhileSignalsInterruptTh
     for (int i = 0; i < kPerRound; ++i) {
       const std::int64_t seq = std::int64_t{round} * kPerRound + i;
       for (auto [socket, routed] : {std::pair{&router, true}, std::pair{&dealer, false}}) {
-        const auto received = Next(*socket, routed);
+        const auto received = NextMessage(*socket, routed);
         ASSERT_TRUE(received.has_value()) << "nothing came for " << seq;
         ASSERT_TRUE(received->message.has_value()) << received->message.error().message;
         const auto* beat = std::get_if<wire::Heartbeat>(&*received->message);

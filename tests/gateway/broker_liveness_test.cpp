@@ -4,16 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/support/steady_time.h"
+
 namespace batchq {
 namespace {
 
 using std::chrono::milliseconds;
-using TimePoint = BrokerLiveness::TimePoint;
 
 constexpr milliseconds kInterval{500};
 constexpr std::uint32_t kLiveness = 3;  // a window of 1,500 ms
-
-TimePoint At(milliseconds t) { return TimePoint{} + std::chrono::hours(1) + t; }
 
 // Pings every interval from `from` (inclusive) to `to` (exclusive), none answered.
 void PingUnanswered(BrokerLiveness& liveness, milliseconds from, milliseconds to) {
@@ -21,76 +20,76 @@ void PingUnanswered(BrokerLiveness& liveness, milliseconds from, milliseconds to
 }
 
 TEST(BrokerLivenessTest, IsNotAliveBeforeTheFirstStatus) {
-  BrokerLiveness liveness(kInterval, kLiveness, At(milliseconds(0)));
-  EXPECT_FALSE(liveness.Alive(At(milliseconds(0))));
-  EXPECT_FALSE(liveness.Silent(At(milliseconds(0))));
+  BrokerLiveness liveness(kInterval, kLiveness, SteadyAt(milliseconds(0)));
+  EXPECT_FALSE(liveness.Alive(SteadyAt(milliseconds(0))));
+  EXPECT_FALSE(liveness.Silent(SteadyAt(milliseconds(0))));
   liveness.OnPingSent();
-  liveness.OnStatus(At(milliseconds(2)));
-  EXPECT_TRUE(liveness.Alive(At(milliseconds(2))));
+  liveness.OnStatus(SteadyAt(milliseconds(2)));
+  EXPECT_TRUE(liveness.Alive(SteadyAt(milliseconds(2))));
 }
 
 TEST(BrokerLivenessTest, ABrokerThatAnswersEveryPingStaysAlive) {
-  BrokerLiveness liveness(kInterval, kLiveness, At(milliseconds(0)));
+  BrokerLiveness liveness(kInterval, kLiveness, SteadyAt(milliseconds(0)));
   for (milliseconds t{0}; t < milliseconds(10'000); t += kInterval) {
     liveness.OnPingSent();
-    liveness.OnStatus(At(t + milliseconds(1)));
-    EXPECT_TRUE(liveness.Alive(At(t + kInterval))) << t.count();
-    EXPECT_FALSE(liveness.Silent(At(t + kInterval))) << t.count();
+    liveness.OnStatus(SteadyAt(t + milliseconds(1)));
+    EXPECT_TRUE(liveness.Alive(SteadyAt(t + kInterval))) << t.count();
+    EXPECT_FALSE(liveness.Silent(SteadyAt(t + kInterval))) << t.count();
   }
 }
 
 TEST(BrokerLivenessTest, ABrokerIsGoneAfterLivenessUnansweredPingsOverTheWindow) {
-  BrokerLiveness liveness(kInterval, kLiveness, At(milliseconds(0)));
+  BrokerLiveness liveness(kInterval, kLiveness, SteadyAt(milliseconds(0)));
   liveness.OnPingSent();
-  liveness.OnStatus(At(milliseconds(1)));
+  liveness.OnStatus(SteadyAt(milliseconds(1)));
   PingUnanswered(liveness, milliseconds(500), milliseconds(1500));  // two pings
-  EXPECT_TRUE(liveness.Alive(At(milliseconds(1500))));
-  EXPECT_FALSE(liveness.Silent(At(milliseconds(1500))));
+  EXPECT_TRUE(liveness.Alive(SteadyAt(milliseconds(1500))));
+  EXPECT_FALSE(liveness.Silent(SteadyAt(milliseconds(1500))));
   liveness.OnPingSent();  // the third, at 1,500 ms
-  EXPECT_FALSE(liveness.Alive(At(milliseconds(1502))));
-  EXPECT_FALSE(liveness.Silent(At(milliseconds(1500))));  // the window has not passed
-  EXPECT_TRUE(liveness.Silent(At(milliseconds(1502))));
+  EXPECT_FALSE(liveness.Alive(SteadyAt(milliseconds(1502))));
+  EXPECT_FALSE(liveness.Silent(SteadyAt(milliseconds(1500))));  // the window has not passed
+  EXPECT_TRUE(liveness.Silent(SteadyAt(milliseconds(1502))));
 }
 
 TEST(BrokerLivenessTest, APauseOfTheGatewayIsNotTheBrokersSilence) {
-  BrokerLiveness liveness(kInterval, kLiveness, At(milliseconds(0)));
+  BrokerLiveness liveness(kInterval, kLiveness, SteadyAt(milliseconds(0)));
   liveness.OnPingSent();
-  liveness.OnStatus(At(milliseconds(1)));
+  liveness.OnStatus(SteadyAt(milliseconds(1)));
   // The whole process stood still for 5 s: no ping went out, so none was missed.
-  EXPECT_TRUE(liveness.Alive(At(milliseconds(5000))));
-  EXPECT_FALSE(liveness.Silent(At(milliseconds(5000))));
+  EXPECT_TRUE(liveness.Alive(SteadyAt(milliseconds(5000))));
+  EXPECT_FALSE(liveness.Silent(SteadyAt(milliseconds(5000))));
   // Back, it pings; the broker answers.
   liveness.OnPingSent();
-  liveness.OnStatus(At(milliseconds(5003)));
-  EXPECT_TRUE(liveness.Alive(At(milliseconds(5003))));
+  liveness.OnStatus(SteadyAt(milliseconds(5003)));
+  EXPECT_TRUE(liveness.Alive(SteadyAt(milliseconds(5003))));
 }
 
 TEST(BrokerLivenessTest, AfterAPauseABrokerThatStaysSilentIsStillFound) {
-  BrokerLiveness liveness(kInterval, kLiveness, At(milliseconds(0)));
+  BrokerLiveness liveness(kInterval, kLiveness, SteadyAt(milliseconds(0)));
   liveness.OnPingSent();
-  liveness.OnStatus(At(milliseconds(1)));
+  liveness.OnStatus(SteadyAt(milliseconds(1)));
   PingUnanswered(liveness, milliseconds(5000), milliseconds(6000));  // two pings after a pause
-  EXPECT_TRUE(liveness.Alive(At(milliseconds(6000))));
+  EXPECT_TRUE(liveness.Alive(SteadyAt(milliseconds(6000))));
   liveness.OnPingSent();  // the third unanswered one
-  EXPECT_FALSE(liveness.Alive(At(milliseconds(6000))));
-  EXPECT_TRUE(liveness.Silent(At(milliseconds(6000))));
+  EXPECT_FALSE(liveness.Alive(SteadyAt(milliseconds(6000))));
+  EXPECT_TRUE(liveness.Silent(SteadyAt(milliseconds(6000))));
 }
 
 TEST(BrokerLivenessTest, ANewConnectionIsSilentOnlyAfterItsOwnWindow) {
-  BrokerLiveness liveness(kInterval, kLiveness, At(milliseconds(0)));
+  BrokerLiveness liveness(kInterval, kLiveness, SteadyAt(milliseconds(0)));
   liveness.OnPingSent();
-  liveness.OnStatus(At(milliseconds(1)));
+  liveness.OnStatus(SteadyAt(milliseconds(1)));
   PingUnanswered(liveness, milliseconds(500), milliseconds(2000));
-  ASSERT_TRUE(liveness.Silent(At(milliseconds(2000))));
-  liveness.Reset(At(milliseconds(2000)));  // moved on to the next broker
-  EXPECT_FALSE(liveness.Alive(At(milliseconds(2000))));
-  EXPECT_FALSE(liveness.Silent(At(milliseconds(2000))));
+  ASSERT_TRUE(liveness.Silent(SteadyAt(milliseconds(2000))));
+  liveness.Reset(SteadyAt(milliseconds(2000)));  // moved on to the next broker
+  EXPECT_FALSE(liveness.Alive(SteadyAt(milliseconds(2000))));
+  EXPECT_FALSE(liveness.Silent(SteadyAt(milliseconds(2000))));
   // Pings sent in quick succession are not a window's worth of silence.
   PingUnanswered(liveness, milliseconds(2050), milliseconds(2200));
   liveness.OnPingSent();
   liveness.OnPingSent();
-  EXPECT_FALSE(liveness.Silent(At(milliseconds(2200))));
-  EXPECT_TRUE(liveness.Silent(At(milliseconds(3501))));
+  EXPECT_FALSE(liveness.Silent(SteadyAt(milliseconds(2200))));
+  EXPECT_TRUE(liveness.Silent(SteadyAt(milliseconds(3501))));
 }
 
 }  // namespace
