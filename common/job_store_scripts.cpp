@@ -375,6 +375,44 @@ end
          kCarryRecord;
 }
 
+// The finish script's write of one ended record, as the Lua function `write_ending(key,
+// entry, claimed, token, first, last, start_last)`: the ending's pairs ARGV[first..last],
+// the finish time, the stored-bytes entry (nil for a record without one) and, when the
+// job is claimed here, its attempt and the start's pairs ARGV[12..start_last]. One HSET
+// whose arguments are listed: building and unpacking a table per job cost 9% of the
+// instructions of a finish that claims (docs/BENCHMARKS.md). Lua expands only a call's
+// last list, so the start's pairs are listed one by one, for a start with every field of
+// kStartFields; one with fewer (a field left empty is not sent) and a record without an
+// entry take the table.
+std::string WriteEndingLua() {
+  const std::size_t full_start_last = 11 + 2 * job_scripts::kStartFields.size();
+  std::string start_args;
+  for (std::size_t k = 12; k <= full_start_last; ++k) start_args += fmt::format("ARGV[{}], ", k);
+  return fmt::format(R"lua(
+local function write_ending(key, entry, claimed, token, first, last, start_last)
+  if entry and not claimed then
+    redis.call('HSET', key, $F_storage, entry, $F_finished_us, ARGV[1], unpack(ARGV, first, last))
+  elseif entry and start_last == {} then
+    redis.call('HSET', key, $F_storage, entry, $F_attempts, token, {}
+               $F_finished_us, ARGV[1], unpack(ARGV, first, last))
+  else
+    local fields = {{$F_finished_us, ARGV[1], unpack(ARGV, first, last)}}
+    if claimed then
+      fields[#fields + 1] = $F_attempts
+      fields[#fields + 1] = token
+      for k = 12, start_last do fields[#fields + 1] = ARGV[k] end
+    end
+    if entry then
+      fields[#fields + 1] = $F_storage
+      fields[#fields + 1] = entry
+    end
+    redis.call('HSET', key, unpack(fields))
+  end
+end
+)lua",
+                     full_start_last, start_args);
+}
+
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
 // minute, key prefix, longest backoff (ms), history length, the progress channel (for the
 // jobs queued again and those claimed here), the broker epoch's key ('' when the jobs
@@ -394,7 +432,7 @@ end
 // ending; nothing is written when the epoch is no longer current.
 const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kWebhookQueue +
                                           kChangeLine + kHistoryLine + CreationCarriedLua() +
-                                          CarriedRecordLua() + R"lua(
+                                          CarriedRecordLua() + WriteEndingLua() + R"lua(
 local out = {}
 local ended = {}
 local changes = {}
@@ -477,17 +515,7 @@ for i = 2, #KEYS do
     local extra = #blob
     for k = first + 1, last, 2 do extra = extra + #ARGV[k] end
     local entry = restate(st[4], st[5], ARGV[4], extra)
-    local fields = {$F_finished_us, ARGV[1], unpack(ARGV, first, last)}
-    if claimed then
-      fields[#fields + 1] = $F_attempts
-      fields[#fields + 1] = token
-      for k = 12, start_last do fields[#fields + 1] = ARGV[k] end
-    end
-    if entry then
-      fields[#fields + 1] = $F_storage
-      fields[#fields + 1] = entry
-    end
-    redis.call('HSET', key, unpack(fields))
+    write_ending(key, entry, claimed, token, first, last, start_last)
     redis.call('EXPIRE', key, ARGV[2])
     if blob ~= '' then redis.call('SET', key .. ':blob', blob, 'EX', ARGV[2]) end
     ended[#ended + 1] = st[3]

@@ -81,6 +81,57 @@ TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
   EXPECT_EQ(Kind(roles_->worker.Finish(outcomes, &start), 0), FinishMark::Kind::kRefused);
 }
 
+// The finish script writes an ending with one HSET whose arguments it lists for a start
+// of every field and a record with its stored-bytes entry, and builds them otherwise:
+// each way writes the same.
+TEST_F(ClaimAtWriteTest, AStartWithAFieldLeftOutAndARecordWithoutItsEntryAreWrittenAlike) {
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack_.redis_url())});
+  const NewJob full = ClaimedJob();
+  const NewJob short_start = ClaimedJob();
+  const NewJob no_entry = ClaimedJob();
+  const NewJob no_entry_claimed_first = ClaimedJob();
+  ASSERT_TRUE(roles_->gateway.Create(
+      std::vector<NewJob>{full, short_start, no_entry, no_entry_claimed_first}));
+  for (const NewJob* job : {&no_entry, &no_entry_claimed_first}) {
+    ASSERT_TRUE(
+        admin.Command({"HDEL", roles_->gateway.JobKey(job->id), FieldName(RecordField::kStorage)}));
+  }
+  const BatchStart start = Start(roles_->Epoch());
+  BatchStart without_reason = start;
+  without_reason.close_reason.clear();  // an empty field is not sent
+  const std::vector<JobClaim> claims = {{no_entry_claimed_first.id, 1}};
+  ASSERT_TRUE(roles_->worker.Start(start, claims));
+
+  struct Case {
+    const NewJob* job;
+    const BatchStart* claim;
+    bool claimed_first;
+  };
+  for (const auto& [job, claim, claimed_first] :
+       {Case{&full, &start, false}, Case{&short_start, &without_reason, false},
+        Case{&no_entry, &start, false}, Case{&no_entry_claimed_first, &start, true}}) {
+    const std::vector<JobOutcome> outcomes = {Succeeded(job->id, 1)};
+    const auto marks = claimed_first ? roles_->worker.Finish(outcomes, nullptr, claim)
+                                     : roles_->worker.Finish(outcomes, claim);
+    ASSERT_TRUE(marks) << marks.error().message;
+    EXPECT_EQ(Kind(marks, 0), FinishMark::Kind::kWritten) << job->id;
+    const JobRecord record = Read(job->id);
+    EXPECT_EQ(record.status, JobStatus::kSucceeded) << job->id;
+    EXPECT_EQ(record.result, "\"X\"") << job->id;
+    EXPECT_GT(record.finished.count(), 0) << job->id;
+    EXPECT_EQ(record.attempts, 1u) << job->id;
+    EXPECT_EQ(record.worker, "w1") << job->id;
+    EXPECT_EQ(record.batch_id, "b1") << job->id;
+    EXPECT_EQ(record.started, start.started) << job->id;
+    EXPECT_EQ(record.close_reason, claim->close_reason) << job->id;
+    auto entry = admin.Command(
+        {"HEXISTS", roles_->gateway.JobKey(job->id), FieldName(RecordField::kStorage)});
+    ASSERT_TRUE(entry);
+    EXPECT_EQ(entry->integer, job == &full || job == &short_start ? 1 : 0)
+        << job->id << ": an entry written, or one that was not there kept";
+  }
+}
+
 TEST_F(ClaimAtWriteTest, NothingIsWrittenUnderADeposedBrokersEpoch) {
   const NewJob job = ClaimedJob();
   ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
