@@ -104,6 +104,7 @@ std::vector<NewJob> MakeJobs(std::size_t count, int round, const char* set) {
     jobs[i].tenant = "acme";
     jobs[i].input = R"("hello")";
     jobs[i].created = NowWallMicros();
+    jobs[i].retry_backoff_ms = 1000;  // the broker's default for a type, which the gateway gives
   }
   return jobs;
 }

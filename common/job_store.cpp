@@ -47,6 +47,9 @@ void AppendCreationPairs(std::vector<std::string_view>& out, std::deque<std::str
   for (const RecordField field : kCopied) {
     const std::string_view value = FieldView(job, field, texts);
     if (IsZeroNumber(field, value)) continue;
+    // Read only by the finish script, when it queues a failed job again, which it never
+    // does without retries: the field would only cost memory and every later scan.
+    if (field == RecordField::kRetryBackoffMs && job.max_retries == 0) continue;
     out.push_back(FieldName(field));
     out.push_back(value);
   }

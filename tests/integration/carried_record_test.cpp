@@ -523,16 +523,21 @@ TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetr
 
 // A new record leaves a zero number out (priority, timeout, retries): each reads as 0,
 // is carried as 0, and the finish script takes an absent max_retries as none left.
-TEST_F(CarriedRecordTest, ANewRecordLeavesItsZeroNumbersOutAndTheyReadAsZero) {
+TEST_F(CarriedRecordTest, ANewRecordLeavesOutItsZeroNumbersAndABackoffItWillNotUse) {
   auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
   RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(parts_.stack.redis_url())});
 
   std::vector<NewJob> jobs = {Job("zeros"), Job("set")};
+  // Both get their type's backoff, as the gateway gives them; only a job with retries
+  // ever reads it. A millisecond, so that the retry's delay shows it was read.
+  jobs[0].retry_backoff_ms = 1;
+  jobs[1].retry_backoff_ms = 1;
   jobs[1].priority = 2;
   jobs[1].timeout_ms = 5000;
   jobs[1].max_retries = 1;
   ASSERT_TRUE(gateway.Create(jobs));
-  for (const std::string_view field : {"priority", "timeout_ms", "max_retries"}) {
+  for (const std::string_view field :
+       {"priority", "timeout_ms", "max_retries", "retry_backoff_ms"}) {
     EXPECT_FALSE(HoldsField(admin, jobs[0], field)) << field;
     EXPECT_TRUE(HoldsField(admin, jobs[1], field)) << field;
   }
@@ -551,6 +556,7 @@ TEST_F(CarriedRecordTest, ANewRecordLeavesItsZeroNumbersOutAndTheyReadAsZero) {
   ASSERT_TRUE(finished && finished->size() == 2u);
   EXPECT_EQ((*finished)[0].kind, FinishMark::Kind::kWritten) << "no retries: it ends";
   EXPECT_EQ((*finished)[1].kind, FinishMark::Kind::kRetrying);
+  EXPECT_LT((*finished)[1].retry_in, 100ms) << "not its backoff: a default's second";
   std::vector<JobChange> carried;
   ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), 1u);
