@@ -5,12 +5,15 @@
 # under `batchq bench --closed-loop` on 64 connections. Each thread's utime and stime
 # come from /proc/PID/task/TID/stat before and after the run (clock ticks: a thread's
 # figure is good to about 10 ms over the run). Prints the threads with at least 0.5 µs a
-# job, grouped by process and thread name, then each process's total.
-#   bench/thread_cpu.sh [--count N] [BUILD_DIR]
+# job, grouped by process and thread name, then each process's total. --wait submits
+# each job with `?wait_ms` instead (one round trip a job, no long-poll).
+#   bench/thread_cpu.sh [--count N] [--wait] [BUILD_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=40000
+wait_loop=false
 if [[ ${1:-} == --count ]]; then count=$2; shift 2; fi
+if [[ ${1:-} == --wait ]]; then wait_loop=true; shift; fi
 build=${1:-build}
 # shellcheck source=bench/stack_processes.sh
 source bench/stack_processes.sh
@@ -26,7 +29,11 @@ snap() {
   done
 }
 snap > "$tmp/before"
-run_closed_loop "$build" "$count"
+if $wait_loop; then
+  run_wait_loop "$build" "$count" 2>&1 | grep '^submitted=' >&2
+else
+  run_closed_loop "$build" "$count"
+fi
 snap > "$tmp/after"
 python3 - "$tmp/before" "$tmp/after" "$count" "$redis_pid" "$broker_pid" "${worker_pids[@]}" \
   "$gateway_pid" <<'PY'
