@@ -522,7 +522,8 @@ TEST_F(CarriedRecordTest, AnEndingWritesNoEmptyResultOrErrorAndASuccessAfterRetr
 }
 
 // A new record leaves a zero number out (priority, timeout, retries): each reads as 0,
-// is carried as 0, and the finish script takes an absent max_retries as none left.
+// is carried as 0, and the finish script takes an absent max_retries as none left. It
+// leaves out the backoff of a job without retries too, which only a retry reads.
 TEST_F(CarriedRecordTest, ANewRecordLeavesOutItsZeroNumbersAndABackoffItWillNotUse) {
   auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
   RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(parts_.stack.redis_url())});
@@ -556,7 +557,8 @@ TEST_F(CarriedRecordTest, ANewRecordLeavesOutItsZeroNumbersAndABackoffItWillNotU
   ASSERT_TRUE(finished && finished->size() == 2u);
   EXPECT_EQ((*finished)[0].kind, FinishMark::Kind::kWritten) << "no retries: it ends";
   EXPECT_EQ((*finished)[1].kind, FinishMark::Kind::kRetrying);
-  EXPECT_LT((*finished)[1].retry_in, 100ms) << "not its backoff: a default's second";
+  EXPECT_LT((*finished)[1].retry_in, 100ms) << "the retry waited the script's default second, "
+                                               "not the record's backoff";
   std::vector<JobChange> carried;
   ASSERT_NO_FATAL_FAILURE(NextCarried(subscriber, carried));
   ASSERT_EQ(carried.size(), 1u);
