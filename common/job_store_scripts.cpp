@@ -385,6 +385,7 @@ end
 // kStartFields; one with fewer (a field left empty is not sent) and a record without an
 // entry take the table.
 std::string WriteEndingLua() {
+  // The finish script's ARGV[11] is the start's pair count m, ARGV[12..11 + 2m] its pairs.
   const std::size_t full_start_last = 11 + 2 * job_scripts::kStartFields.size();
   std::string start_args;
   for (std::size_t k = 12; k <= full_start_last; ++k) start_args += fmt::format("ARGV[{}], ", k);
