@@ -96,12 +96,17 @@ print(f"{'thread':16} {'runs':>7} {'alone':>7} {'alone/runs':>10}   (shares of o
 for name, time in ran.most_common(14):
     print(f"{name:16} {time / window:7.1%} {alone[name] / window:7.1%} {alone[name] / time:10.0%}")
 
-lengths = sorted((e - b) * 1e6 for b, e, _ in busy[0] + busy[1] if _ == "redis-server")
+lengths = sorted((e - b) * 1e6 for b, e, name in busy[0] + busy[1] if name == "redis-server")
+
+
+def quantile(q):
+    return lengths[min(len(lengths) - 1, int(len(lengths) * q))]
+
+
 if lengths:
     total = sum(lengths)
-    at = lambda q: lengths[min(len(lengths) - 1, int(len(lengths) * q))]
-    print(f"redis-server runs: {len(lengths) / window:.0f}/s, p50 {at(0.5):.0f} µs, "
-          f"p90 {at(0.9):.0f} µs, p99 {at(0.99):.0f} µs; its time in runs past 300 µs "
+    print(f"redis-server runs: {len(lengths) / window:.0f}/s, p50 {quantile(0.5):.0f} µs, "
+          f"p90 {quantile(0.9):.0f} µs, p99 {quantile(0.99):.0f} µs; its time in runs past 300 µs "
           f"{sum(x for x in lengths if x > 300) / total:.0%}, past 600 µs "
           f"{sum(x for x in lengths if x > 600) / total:.0%}")
 PY
