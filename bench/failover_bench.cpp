@@ -13,8 +13,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
+#include "common/command_line.h"
 #include "common/wall_clock.h"
 #include "tests/support/stack.h"
 
@@ -64,16 +64,15 @@ double Trial(Stack& stack, HttpClient& client, int jobs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"batchq failover bench: takeover time after kill -9 of the active broker"};
+  batchq::CommandLine app{
+      "batchq failover bench: takeover time after kill -9 of the active broker"};
   int lease_ms = 3000;
   int trials = 5;
   int jobs = 1000;
-  app.add_option("--lease-ms", lease_ms, "The brokers' --lease-ms")->capture_default_str();
-  app.add_option("--trials", trials, "Kills, alternating between the two brokers")
-      ->capture_default_str();
-  app.add_option("--jobs", jobs, "Sleep jobs queued before each kill (multiple of 100)")
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.Option("--lease-ms", lease_ms, "The brokers' --lease-ms").ShowDefault();
+  app.Option("--trials", trials, "Kills, alternating between the two brokers").ShowDefault();
+  app.Option("--jobs", jobs, "Sleep jobs queued before each kill (multiple of 100)").ShowDefault();
+  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
 
   Stack stack(
       StackOptions{.workers = 2,

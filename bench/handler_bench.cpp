@@ -12,8 +12,8 @@
 
 #include <cblas.h>
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
+#include "common/command_line.h"
 #include "gpu_worker/float_vector_codec.h"
 #include "gpu_worker/handler_factory.h"
 #ifdef BATCHQ_HAVE_CUDA
@@ -62,7 +62,7 @@ double CpuSgemmGflops(int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"batchq handler throughput against batch size (JSON lines on stdout)"};
+  batchq::CommandLine app{"batchq handler throughput against batch size (JSON lines on stdout)"};
   std::string backend = "cpu";
   std::vector<std::string> types = {"mlp", "render"};
   std::vector<int> batches = {1, 2, 4, 8, 16, 32, 64, 128};
@@ -70,22 +70,22 @@ int main(int argc, char** argv) {
   int device = 0;
   batchq::MlpOptions mlp;
   std::string render_params = R"({"width":128,"height":128,"iterations":256})";
-  app.add_option("--backend", backend, "cpu|cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  app.add_option("--types", types, "Job types")->delimiter(',');
-  app.add_option("--batches", batches, "Batch sizes")->delimiter(',');
-  app.add_option("--seconds", seconds, "Time per batch size (at least 5 runs)");
-  app.add_option("--device", device, "CUDA device");
-  app.add_option("--mlp-widths", mlp.widths, "mlp widths")->delimiter(',');
-  app.add_flag("--mlp-tf32", mlp.tf32, "TF32 GEMMs on CUDA");
-  app.add_option("--render-params", render_params, "render job input");
+  app.Option("--backend", backend, "cpu|cuda").Check(batchq::FlagCheck::OneOf({"cpu", "cuda"}));
+  app.Option("--types", types, "Job types").Delimiter(',');
+  app.Option("--batches", batches, "Batch sizes").Delimiter(',');
+  app.Option("--seconds", seconds, "Time per batch size (at least 5 runs)");
+  app.Option("--device", device, "CUDA device");
+  app.Option("--mlp-widths", mlp.widths, "mlp widths").Delimiter(',');
+  app.Switch("--mlp-tf32", mlp.tf32, "TF32 GEMMs on CUDA");
+  app.Option("--render-params", render_params, "render job input");
   std::string mlp_input = "json";
-  app.add_option("--mlp-input", mlp_input, "mlp inputs as a JSON array (json) or base64 float32")
-      ->check(CLI::IsMember({"json", "base64"}));
+  app.Option("--mlp-input", mlp_input, "mlp inputs as a JSON array (json) or base64 float32")
+      .Check(batchq::FlagCheck::OneOf({"json", "base64"}));
   bool pipelined = false;
-  app.add_flag("--pipelined", pipelined,
-               "Launch the next batch before collecting the current one, as the worker does "
-               "with 2 credits; jobs/s then comes from wall time");
-  CLI11_PARSE(app, argc, argv);
+  app.Switch("--pipelined", pipelined,
+             "Launch the next batch before collecting the current one, as the worker does "
+             "with 2 credits; jobs/s then comes from wall time");
+  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
 
   auto choice = batchq::ChooseBackend(backend, device);
   if (!choice) {

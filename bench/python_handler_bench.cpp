@@ -17,8 +17,8 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
+#include "common/command_line.h"
 #include "gpu_worker/python_handler.h"
 
 namespace {
@@ -63,17 +63,18 @@ double DirectMicros(const std::string& file, const std::string& config, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"batchq Python handler bench: the boundary's cost per batch and per item"};
+  batchq::CommandLine app{
+      "batchq Python handler bench: the boundary's cost per batch and per item"};
   int repeats = 2000;
   int width = 16;
   std::string handler_file;
   std::string config;
-  app.add_option("--repeats", repeats, "Calls per batch size")->capture_default_str();
-  app.add_option("--width", width, "Floats per input vector")->capture_default_str();
-  app.add_option("--file", handler_file,
-                 "A handler file to measure (default: one that sums each vector)");
-  app.add_option("--handler-config", config, "What the file's setup() is given");
-  CLI11_PARSE(app, argc, argv);
+  app.Option("--repeats", repeats, "Calls per batch size").ShowDefault();
+  app.Option("--width", width, "Floats per input vector").ShowDefault();
+  app.Option("--file", handler_file,
+             "A handler file to measure (default: one that sums each vector)");
+  app.Option("--handler-config", config, "What the file's setup() is given");
+  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
   if (!batchq::BuiltWithPython()) {
     std::fprintf(stderr, "this build has no Python handlers (python3-dev, pybind11-dev)\n");
     return 2;

@@ -15,9 +15,9 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
 #include "bench/load_run.h"
+#include "common/command_line.h"
 #include "tests/support/netns_lan.h"
 #include "tests/support/stack.h"
 
@@ -74,27 +74,24 @@ std::string Run(int workers, const CostModel& cost, const Load& load) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"batchq scaling bench: sleep jobs/s with 1..N workers on namespaced hosts"};
+  batchq::CommandLine app{
+      "batchq scaling bench: sleep jobs/s with 1..N workers on namespaced hosts"};
   std::vector<int> worker_counts = {1, 2, 4, 8, 16, 32};
   int rounds = 3;
   std::string out = "scaling.jsonl";
   CostModel cost;
   Load load;
-  app.add_option("--workers", worker_counts, "Worker counts to measure")->delimiter(',');
-  app.add_option("--rounds", rounds, "Runs per worker count, interleaved")->capture_default_str();
-  app.add_option("--out", out, "JSON lines written here")->capture_default_str();
-  app.add_option("--fixed-us", cost.fixed_us, "sleep: cost per batch, µs")->capture_default_str();
-  app.add_option("--per-item-us", cost.per_item_us, "sleep: cost per job, µs")
-      ->capture_default_str();
-  app.add_option("--max-batch", cost.max_batch, "The broker's max_batch_size for sleep")
-      ->capture_default_str();
-  app.add_option("--jobs-per-worker", load.jobs_per_worker, "Jobs per run, per worker")
-      ->capture_default_str();
-  app.add_option("--connections", load.connections, "Load generator connections")
-      ->capture_default_str();
-  app.add_option("--jobs-per-request", load.jobs_per_request, "Jobs per POST /v1/jobs:batch")
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.Option("--workers", worker_counts, "Worker counts to measure").Delimiter(',');
+  app.Option("--rounds", rounds, "Runs per worker count, interleaved").ShowDefault();
+  app.Option("--out", out, "JSON lines written here").ShowDefault();
+  app.Option("--fixed-us", cost.fixed_us, "sleep: cost per batch, µs").ShowDefault();
+  app.Option("--per-item-us", cost.per_item_us, "sleep: cost per job, µs").ShowDefault();
+  app.Option("--max-batch", cost.max_batch, "The broker's max_batch_size for sleep").ShowDefault();
+  app.Option("--jobs-per-worker", load.jobs_per_worker, "Jobs per run, per worker").ShowDefault();
+  app.Option("--connections", load.connections, "Load generator connections").ShowDefault();
+  app.Option("--jobs-per-request", load.jobs_per_request, "Jobs per POST /v1/jobs:batch")
+      .ShowDefault();
+  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
   if (const std::string why = NetnsLan::Unavailable(); !why.empty()) {
     std::fprintf(stderr, "%s\n", why.c_str());
     return 2;

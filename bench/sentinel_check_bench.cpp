@@ -24,8 +24,8 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
+#include "common/command_line.h"
 #include "common/redis_connection.h"
 #include "tests/support/stack.h"
 
@@ -94,16 +94,15 @@ double Median(std::vector<double> values) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"batchq sentinel check bench: the price of asking a sentinel again"};
+  batchq::CommandLine app{"batchq sentinel check bench: the price of asking a sentinel again"};
   int rounds = 5;
   int commands = 20000;
   int checked_commands = 2000;
-  app.add_option("--rounds", rounds, "Rounds (each ends with one failover)")->capture_default_str();
-  app.add_option("--commands", commands, "PINGs per round, checking once a second")
-      ->capture_default_str();
-  app.add_option("--checked-commands", checked_commands, "PINGs per round, checking before each")
-      ->capture_default_str();
-  CLI11_PARSE(app, argc, argv);
+  app.Option("--rounds", rounds, "Rounds (each ends with one failover)").ShowDefault();
+  app.Option("--commands", commands, "PINGs per round, checking once a second").ShowDefault();
+  app.Option("--checked-commands", checked_commands, "PINGs per round, checking before each")
+      .ShowDefault();
+  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
 
   Stack stack(StackOptions{.workers = 0, .redis_replicas = 1, .sentinels = 3});
   std::vector<double> check_costs, moves, references;

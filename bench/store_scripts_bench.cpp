@@ -17,9 +17,9 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
 #include "bench/process_cpu.h"
+#include "common/command_line.h"
 #include "common/job_store.h"
 #include "gateway/storage_watch.h"
 #include "tests/support/role_stores.h"
@@ -110,16 +110,16 @@ std::vector<NewJob> MakeJobs(std::size_t count, int round, const char* set) {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"Redis's time per job for each of the store's writes"};
+  batchq::CommandLine app{"Redis's time per job for each of the store's writes"};
   std::size_t jobs = 40000, group = 14, batch = 28;
   int rounds = 3;
-  app.add_option("--jobs", jobs, "Jobs per phase");
-  app.add_option("--group", group, "Jobs per group commit");
-  app.add_option("--batch", batch, "Jobs per batch");
-  app.add_option("--rounds", rounds, "Rounds");
+  app.Option("--jobs", jobs, "Jobs per phase");
+  app.Option("--group", group, "Jobs per group commit");
+  app.Option("--batch", batch, "Jobs per batch");
+  app.Option("--rounds", rounds, "Rounds");
   std::vector<std::string> settings;
-  app.add_option("--redis-config", settings, "NAME=VALUE: a Redis setting (CONFIG SET) first");
-  CLI11_PARSE(app, argc, argv);
+  app.Option("--redis-config", settings, "NAME=VALUE: a Redis setting (CONFIG SET) first");
+  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
 
   test::Stack stack(test::StackOptions{.workers = 0});
   if (!stack.WaitReady(0)) {

@@ -32,9 +32,9 @@
 #include <vector>
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 
 #include "bench/load_run.h"
+#include "common/command_line.h"
 #include "common/redis_connection.h"
 #include "tests/support/stack.h"
 
@@ -268,25 +268,23 @@ std::string RunNginx(const Load& load) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"batchq submit bench: one stack per gateway binary, interleaved rounds"};
+  batchq::CommandLine app{"batchq submit bench: one stack per gateway binary, interleaved rounds"};
   std::vector<std::string> gateways;
   int rounds = 3;
   Load load;
-  app.add_option("--gateway", gateways, "NAME=PATH[@MS][+WORKER] of a gateway binary; repeatable")
-      ->required();
-  app.add_option("--rounds", rounds, "Runs per gateway, interleaved")->capture_default_str();
-  app.add_option("--count", load.count, "Jobs per run")->capture_default_str();
-  app.add_option("--connections", load.connections, "Load generator connections")
-      ->capture_default_str();
-  app.add_option("--rate", load.rate, "Jobs/s of an open loop (0: as fast as it goes)")
-      ->capture_default_str();
-  app.add_option("--list-pollers", load.list_pollers,
-                 "Connections listing the newest 200 jobs back to back during each run")
-      ->check(CLI::NonNegativeNumber)
-      ->capture_default_str();
-  app.add_flag("--closed-loop", load.closed_loop,
-               "Every connection waits for its job to end before the next submit");
-  CLI11_PARSE(app, argc, argv);
+  app.Option("--gateway", gateways, "NAME=PATH[@MS][+WORKER] of a gateway binary; repeatable")
+      .Required();
+  app.Option("--rounds", rounds, "Runs per gateway, interleaved").ShowDefault();
+  app.Option("--count", load.count, "Jobs per run").ShowDefault();
+  app.Option("--connections", load.connections, "Load generator connections").ShowDefault();
+  app.Option("--rate", load.rate, "Jobs/s of an open loop (0: as fast as it goes)").ShowDefault();
+  app.Option("--list-pollers", load.list_pollers,
+             "Connections listing the newest 200 jobs back to back during each run")
+      .Check(batchq::FlagCheck::NonNegative())
+      .ShowDefault();
+  app.Switch("--closed-loop", load.closed_loop,
+             "Every connection waits for its job to end before the next submit");
+  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
 
   for (int round = 0; round < rounds; ++round) {
     for (const std::string& named : gateways) {

@@ -13,9 +13,9 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <CLI/CLI.hpp>
 #include <zmq.hpp>
 
+#include "common/command_line.h"
 #include "common/curve_socket.h"
 #include "common/job_limits.h"
 #include "common/zmq_transport.h"
@@ -45,17 +45,19 @@ batchq::wire::Submit JunkSubmit(std::uint64_t n, int jobs, const std::string& ty
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Floods a broker's gateway port with junk SUBMITs (a stolen gateway key)"};
+  batchq::CommandLine app{
+      "Floods a broker's gateway port with junk SUBMITs (a stolen gateway key)"};
   std::string broker = "tcp://127.0.0.1:5555";
   std::string secret_file, public_file, type = "upper";
   int seconds = 9, jobs_per_message = 100;
-  app.add_option("--broker", broker, "The broker's gateway-facing endpoint (loopback only)");
-  app.add_option("--curve-secret-file", secret_file, "The stolen gateway secret key")->required();
-  app.add_option("--broker-public-key-file", public_file, "The broker's public key")->required();
-  app.add_option("--seconds", seconds, "How long to flood")->check(CLI::Range(1, 60));
-  app.add_option("--jobs-per-message", jobs_per_message)->check(CLI::Range(1, 1000));
-  app.add_option("--type", type, "The junk jobs' type");
-  CLI11_PARSE(app, argc, argv);
+  app.Option("--broker", broker, "The broker's gateway-facing endpoint (loopback only)");
+  app.Option("--curve-secret-file", secret_file, "The stolen gateway secret key").Required();
+  app.Option("--broker-public-key-file", public_file, "The broker's public key").Required();
+  app.Option("--seconds", seconds, "How long to flood").Check(batchq::FlagCheck::Range(1, 60));
+  app.Option("--jobs-per-message", jobs_per_message, "Jobs in each junk SUBMIT")
+      .Check(batchq::FlagCheck::Range(1, 1000));
+  app.Option("--type", type, "The junk jobs' type");
+  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
   if (!batchq::IsLoopbackEndpoint(broker)) {
     std::fprintf(stderr, "floods go to loopback only\n");
     return 2;
