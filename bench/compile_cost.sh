@@ -18,6 +18,13 @@ label=$2
 shift 2
 defines=(-DBOOST_ALL_NO_LIB -DFMT_SHARED -DSPDLOG_COMPILED_LIB -DSPDLOG_FMT_EXTERNAL
   -DSPDLOG_SHARED_LIB "-I$root")
+# The paths the test harness (tests/support, which tests and benches include) is given
+# by tests/CMakeLists.txt: their values do not change what compiling costs, so empty
+# strings here. The names are read from that file, so a new one is not missed.
+while read -r name; do
+  defines+=("-D$name=\"\"")
+done < <(sed -n '/target_compile_definitions(batchq_test_support/,/)$/p' \
+  "$root/tests/CMakeLists.txt" | grep -o 'BATCHQ_[A-Z0-9_]*=' | tr -d =)
 gcc_flags=(-O2 -g1 -DNDEBUG -Wall -Wextra -std=c++23)
 clang_flags=(-g -Wall -Wextra "-fsanitize=address,undefined" -fno-omit-frame-pointer
   -fno-sanitize-recover=undefined -O1 -g1 -std=c++2b)
