@@ -64,15 +64,17 @@ double Trial(Stack& stack, HttpClient& client, int jobs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  batchq::CommandLine app{
+  batchq::CommandLine command_line{
       "batchq failover bench: takeover time after kill -9 of the active broker"};
   int lease_ms = 3000;
   int trials = 5;
   int jobs = 1000;
-  app.Option("--lease-ms", lease_ms, "The brokers' --lease-ms").ShowDefault();
-  app.Option("--trials", trials, "Kills, alternating between the two brokers").ShowDefault();
-  app.Option("--jobs", jobs, "Sleep jobs queued before each kill (multiple of 100)").ShowDefault();
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line.Option("--lease-ms", lease_ms, "The brokers' --lease-ms").ShowDefault();
+  command_line.Option("--trials", trials, "Kills, alternating between the two brokers")
+      .ShowDefault();
+  command_line.Option("--jobs", jobs, "Sleep jobs queued before each kill (multiple of 100)")
+      .ShowDefault();
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
 
   Stack stack(
       StackOptions{.workers = 2,

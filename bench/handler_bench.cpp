@@ -62,7 +62,8 @@ double CpuSgemmGflops(int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  batchq::CommandLine app{"batchq handler throughput against batch size (JSON lines on stdout)"};
+  batchq::CommandLine command_line{
+      "batchq handler throughput against batch size (JSON lines on stdout)"};
   std::string backend = "cpu";
   std::vector<std::string> types = {"mlp", "render"};
   std::vector<int> batches = {1, 2, 4, 8, 16, 32, 64, 128};
@@ -70,22 +71,24 @@ int main(int argc, char** argv) {
   int device = 0;
   batchq::MlpOptions mlp;
   std::string render_params = R"({"width":128,"height":128,"iterations":256})";
-  app.Option("--backend", backend, "cpu|cuda").Check(batchq::FlagCheck::OneOf({"cpu", "cuda"}));
-  app.Option("--types", types, "Job types").Delimiter(',');
-  app.Option("--batches", batches, "Batch sizes").Delimiter(',');
-  app.Option("--seconds", seconds, "Time per batch size (at least 5 runs)");
-  app.Option("--device", device, "CUDA device");
-  app.Option("--mlp-widths", mlp.widths, "mlp widths").Delimiter(',');
-  app.Switch("--mlp-tf32", mlp.tf32, "TF32 GEMMs on CUDA");
-  app.Option("--render-params", render_params, "render job input");
+  command_line.Option("--backend", backend, "cpu|cuda")
+      .Check(batchq::FlagCheck::OneOf({"cpu", "cuda"}));
+  command_line.Option("--types", types, "Job types").Delimiter(',');
+  command_line.Option("--batches", batches, "Batch sizes").Delimiter(',');
+  command_line.Option("--seconds", seconds, "Time per batch size (at least 5 runs)");
+  command_line.Option("--device", device, "CUDA device");
+  command_line.Option("--mlp-widths", mlp.widths, "mlp widths").Delimiter(',');
+  command_line.Switch("--mlp-tf32", mlp.tf32, "TF32 GEMMs on CUDA");
+  command_line.Option("--render-params", render_params, "render job input");
   std::string mlp_input = "json";
-  app.Option("--mlp-input", mlp_input, "mlp inputs as a JSON array (json) or base64 float32")
+  command_line
+      .Option("--mlp-input", mlp_input, "mlp inputs as a JSON array (json) or base64 float32")
       .Check(batchq::FlagCheck::OneOf({"json", "base64"}));
   bool pipelined = false;
-  app.Switch("--pipelined", pipelined,
-             "Launch the next batch before collecting the current one, as the worker does "
-             "with 2 credits; jobs/s then comes from wall time");
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line.Switch("--pipelined", pipelined,
+                      "Launch the next batch before collecting the current one, as the worker does "
+                      "with 2 credits; jobs/s then comes from wall time");
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
 
   auto choice = batchq::ChooseBackend(backend, device);
   if (!choice) {

@@ -138,7 +138,7 @@ bool Probe(int round, const std::string& type, const std::string& input, int cou
 }  // namespace
 
 int main(int argc, char** argv) {
-  batchq::CommandLine app{
+  batchq::CommandLine command_line{
       "batchq overload bench: the open loop past the closed-loop maximum, and a flood "
       "of one slow type"};
   int rounds = 3;
@@ -151,22 +151,27 @@ int main(int argc, char** argv) {
   std::string probe_type = "render";
   std::string probe_input = R"({"width":32,"height":32})";
   int probe_wait_ms = 2000;
-  app.Option("--rounds", rounds, "Runs per setting").ShowDefault();
-  app.Option("--seconds", seconds, "Length of the open loop").ShowDefault();
-  app.Option("--connections", connections,
-             "Connections of the open loop (at most 256, as `batchq bench` takes)")
+  command_line.Option("--rounds", rounds, "Runs per setting").ShowDefault();
+  command_line.Option("--seconds", seconds, "Length of the open loop").ShowDefault();
+  command_line
+      .Option("--connections", connections,
+              "Connections of the open loop (at most 256, as `batchq bench` takes)")
       .Check(batchq::FlagCheck::Range(1, 256))
       .ShowDefault();
-  app.Option("--redis-stall-ms", stall_ms,
-             "During the open loop, Redis pauses its writes this long once a second")
+  command_line
+      .Option("--redis-stall-ms", stall_ms,
+              "During the open loop, Redis pauses its writes this long once a second")
       .ShowDefault();
-  app.Option("--load", load, "Offered load as a multiple of the closed-loop maximum").ShowDefault();
-  app.Option("--bound", bounds, "Gateway --max-in-flight-submit-jobs; repeatable (0: none)");
-  app.Option("--probe-count", probe_count, "Jobs of the probe (0: flood only)");
-  app.Option("--probe-type", probe_type, "Job type of the probe").ShowDefault();
-  app.Option("--probe-input", probe_input, "Input of each probe job").ShowDefault();
-  app.Option("--probe-wait-ms", probe_wait_ms, "The probe type's max_queue_wait_ms").ShowDefault();
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line.Option("--load", load, "Offered load as a multiple of the closed-loop maximum")
+      .ShowDefault();
+  command_line.Option("--bound", bounds,
+                      "Gateway --max-in-flight-submit-jobs; repeatable (0: none)");
+  command_line.Option("--probe-count", probe_count, "Jobs of the probe (0: flood only)");
+  command_line.Option("--probe-type", probe_type, "Job type of the probe").ShowDefault();
+  command_line.Option("--probe-input", probe_input, "Input of each probe job").ShowDefault();
+  command_line.Option("--probe-wait-ms", probe_wait_ms, "The probe type's max_queue_wait_ms")
+      .ShowDefault();
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
   if (bounds.empty() && probe_count == 0) bounds = {16384, 64};
 
   for (int round = 0; round < rounds; ++round) {

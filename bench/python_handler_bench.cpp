@@ -63,18 +63,18 @@ double DirectMicros(const std::string& file, const std::string& config, const st
 }  // namespace
 
 int main(int argc, char** argv) {
-  batchq::CommandLine app{
+  batchq::CommandLine command_line{
       "batchq Python handler bench: the boundary's cost per batch and per item"};
   int repeats = 2000;
   int width = 16;
   std::string handler_file;
   std::string config;
-  app.Option("--repeats", repeats, "Calls per batch size").ShowDefault();
-  app.Option("--width", width, "Floats per input vector").ShowDefault();
-  app.Option("--file", handler_file,
-             "A handler file to measure (default: one that sums each vector)");
-  app.Option("--handler-config", config, "What the file's setup() is given");
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line.Option("--repeats", repeats, "Calls per batch size").ShowDefault();
+  command_line.Option("--width", width, "Floats per input vector").ShowDefault();
+  command_line.Option("--file", handler_file,
+                      "A handler file to measure (default: one that sums each vector)");
+  command_line.Option("--handler-config", config, "What the file's setup() is given");
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
   if (!batchq::BuiltWithPython()) {
     std::fprintf(stderr, "this build has no Python handlers (python3-dev, pybind11-dev)\n");
     return 2;

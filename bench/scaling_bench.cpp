@@ -74,24 +74,27 @@ std::string Run(int workers, const CostModel& cost, const Load& load) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  batchq::CommandLine app{
+  batchq::CommandLine command_line{
       "batchq scaling bench: sleep jobs/s with 1..N workers on namespaced hosts"};
   std::vector<int> worker_counts = {1, 2, 4, 8, 16, 32};
   int rounds = 3;
   std::string out = "scaling.jsonl";
   CostModel cost;
   Load load;
-  app.Option("--workers", worker_counts, "Worker counts to measure").Delimiter(',');
-  app.Option("--rounds", rounds, "Runs per worker count, interleaved").ShowDefault();
-  app.Option("--out", out, "JSON lines written here").ShowDefault();
-  app.Option("--fixed-us", cost.fixed_us, "sleep: cost per batch, µs").ShowDefault();
-  app.Option("--per-item-us", cost.per_item_us, "sleep: cost per job, µs").ShowDefault();
-  app.Option("--max-batch", cost.max_batch, "The broker's max_batch_size for sleep").ShowDefault();
-  app.Option("--jobs-per-worker", load.jobs_per_worker, "Jobs per run, per worker").ShowDefault();
-  app.Option("--connections", load.connections, "Load generator connections").ShowDefault();
-  app.Option("--jobs-per-request", load.jobs_per_request, "Jobs per POST /v1/jobs:batch")
+  command_line.Option("--workers", worker_counts, "Worker counts to measure").Delimiter(',');
+  command_line.Option("--rounds", rounds, "Runs per worker count, interleaved").ShowDefault();
+  command_line.Option("--out", out, "JSON lines written here").ShowDefault();
+  command_line.Option("--fixed-us", cost.fixed_us, "sleep: cost per batch, µs").ShowDefault();
+  command_line.Option("--per-item-us", cost.per_item_us, "sleep: cost per job, µs").ShowDefault();
+  command_line.Option("--max-batch", cost.max_batch, "The broker's max_batch_size for sleep")
       .ShowDefault();
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line.Option("--jobs-per-worker", load.jobs_per_worker, "Jobs per run, per worker")
+      .ShowDefault();
+  command_line.Option("--connections", load.connections, "Load generator connections")
+      .ShowDefault();
+  command_line.Option("--jobs-per-request", load.jobs_per_request, "Jobs per POST /v1/jobs:batch")
+      .ShowDefault();
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
   if (const std::string why = NetnsLan::Unavailable(); !why.empty()) {
     std::fprintf(stderr, "%s\n", why.c_str());
     return 2;

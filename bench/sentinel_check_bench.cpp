@@ -94,15 +94,18 @@ double Median(std::vector<double> values) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  batchq::CommandLine app{"batchq sentinel check bench: the price of asking a sentinel again"};
+  batchq::CommandLine command_line{
+      "batchq sentinel check bench: the price of asking a sentinel again"};
   int rounds = 5;
   int commands = 20000;
   int checked_commands = 2000;
-  app.Option("--rounds", rounds, "Rounds (each ends with one failover)").ShowDefault();
-  app.Option("--commands", commands, "PINGs per round, checking once a second").ShowDefault();
-  app.Option("--checked-commands", checked_commands, "PINGs per round, checking before each")
+  command_line.Option("--rounds", rounds, "Rounds (each ends with one failover)").ShowDefault();
+  command_line.Option("--commands", commands, "PINGs per round, checking once a second")
       .ShowDefault();
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line
+      .Option("--checked-commands", checked_commands, "PINGs per round, checking before each")
+      .ShowDefault();
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
 
   Stack stack(StackOptions{.workers = 0, .redis_replicas = 1, .sentinels = 3});
   std::vector<double> check_costs, moves, references;

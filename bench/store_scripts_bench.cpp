@@ -110,16 +110,16 @@ std::vector<NewJob> MakeJobs(std::size_t count, int round, const char* set) {
 }
 
 int Main(int argc, char** argv) {
-  batchq::CommandLine app{"Redis's time per job for each of the store's writes"};
+  batchq::CommandLine command_line{"Redis's time per job for each of the store's writes"};
   std::size_t jobs = 40000, group = 14, batch = 28;
   int rounds = 3;
-  app.Option("--jobs", jobs, "Jobs per phase");
-  app.Option("--group", group, "Jobs per group commit");
-  app.Option("--batch", batch, "Jobs per batch");
-  app.Option("--rounds", rounds, "Rounds");
+  command_line.Option("--jobs", jobs, "Jobs per phase");
+  command_line.Option("--group", group, "Jobs per group commit");
+  command_line.Option("--batch", batch, "Jobs per batch");
+  command_line.Option("--rounds", rounds, "Rounds");
   std::vector<std::string> settings;
-  app.Option("--redis-config", settings, "NAME=VALUE: a Redis setting (CONFIG SET) first");
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line.Option("--redis-config", settings, "NAME=VALUE: a Redis setting (CONFIG SET) first");
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
 
   test::Stack stack(test::StackOptions{.workers = 0});
   if (!stack.WaitReady(0)) {

@@ -268,23 +268,28 @@ std::string RunNginx(const Load& load) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  batchq::CommandLine app{"batchq submit bench: one stack per gateway binary, interleaved rounds"};
+  batchq::CommandLine command_line{
+      "batchq submit bench: one stack per gateway binary, interleaved rounds"};
   std::vector<std::string> gateways;
   int rounds = 3;
   Load load;
-  app.Option("--gateway", gateways, "NAME=PATH[@MS][+WORKER] of a gateway binary; repeatable")
+  command_line
+      .Option("--gateway", gateways, "NAME=PATH[@MS][+WORKER] of a gateway binary; repeatable")
       .Required();
-  app.Option("--rounds", rounds, "Runs per gateway, interleaved").ShowDefault();
-  app.Option("--count", load.count, "Jobs per run").ShowDefault();
-  app.Option("--connections", load.connections, "Load generator connections").ShowDefault();
-  app.Option("--rate", load.rate, "Jobs/s of an open loop (0: as fast as it goes)").ShowDefault();
-  app.Option("--list-pollers", load.list_pollers,
-             "Connections listing the newest 200 jobs back to back during each run")
+  command_line.Option("--rounds", rounds, "Runs per gateway, interleaved").ShowDefault();
+  command_line.Option("--count", load.count, "Jobs per run").ShowDefault();
+  command_line.Option("--connections", load.connections, "Load generator connections")
+      .ShowDefault();
+  command_line.Option("--rate", load.rate, "Jobs/s of an open loop (0: as fast as it goes)")
+      .ShowDefault();
+  command_line
+      .Option("--list-pollers", load.list_pollers,
+              "Connections listing the newest 200 jobs back to back during each run")
       .Check(batchq::FlagCheck::NonNegative())
       .ShowDefault();
-  app.Switch("--closed-loop", load.closed_loop,
-             "Every connection waits for its job to end before the next submit");
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line.Switch("--closed-loop", load.closed_loop,
+                      "Every connection waits for its job to end before the next submit");
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
 
   for (int round = 0; round < rounds; ++round) {
     for (const std::string& named : gateways) {

@@ -45,19 +45,22 @@ batchq::wire::Submit JunkSubmit(std::uint64_t n, int jobs, const std::string& ty
 }  // namespace
 
 int main(int argc, char** argv) {
-  batchq::CommandLine app{
+  batchq::CommandLine command_line{
       "Floods a broker's gateway port with junk SUBMITs (a stolen gateway key)"};
   std::string broker = "tcp://127.0.0.1:5555";
   std::string secret_file, public_file, type = "upper";
   int seconds = 9, jobs_per_message = 100;
-  app.Option("--broker", broker, "The broker's gateway-facing endpoint (loopback only)");
-  app.Option("--curve-secret-file", secret_file, "The stolen gateway secret key").Required();
-  app.Option("--broker-public-key-file", public_file, "The broker's public key").Required();
-  app.Option("--seconds", seconds, "How long to flood").Check(batchq::FlagCheck::Range(1, 60));
-  app.Option("--jobs-per-message", jobs_per_message, "Jobs in each junk SUBMIT")
+  command_line.Option("--broker", broker, "The broker's gateway-facing endpoint (loopback only)");
+  command_line.Option("--curve-secret-file", secret_file, "The stolen gateway secret key")
+      .Required();
+  command_line.Option("--broker-public-key-file", public_file, "The broker's public key")
+      .Required();
+  command_line.Option("--seconds", seconds, "How long to flood")
+      .Check(batchq::FlagCheck::Range(1, 60));
+  command_line.Option("--jobs-per-message", jobs_per_message, "Jobs in each junk SUBMIT")
       .Check(batchq::FlagCheck::Range(1, 1000));
-  app.Option("--type", type, "The junk jobs' type");
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  command_line.Option("--type", type, "The junk jobs' type");
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
   if (!batchq::IsLoopbackEndpoint(broker)) {
     std::fprintf(stderr, "floods go to loopback only\n");
     return 2;

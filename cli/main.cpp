@@ -13,35 +13,38 @@
 
 int main(int argc, char** argv) {
   using namespace batchq::cli;
-  batchq::CommandLine app{
+  batchq::CommandLine command_line{
       "batchq: submit jobs to a batchq gateway, poll them, and load-test it.\n"
       "Exit codes: 0 ok, 1 job failed/cancelled/expired, 2 usage, 3 request refused "
       "(4xx), 4 gateway unreachable or 5xx, 5 wait timed out."};
-  app.RequireOneSubcommand();
+  command_line.RequireOneSubcommand();
   Common common;
   std::string output = "text";
-  app.Option("--url", common.url, "Gateway base URL").Env("BATCHQ_URL").ShowDefault();
-  app.Option("--api-key", common.api_key,
-             "API key (Authorization: Bearer). Prefer the environment variable or "
-             "--api-key-file: a command line is visible to other users")
+  command_line.Option("--url", common.url, "Gateway base URL").Env("BATCHQ_URL").ShowDefault();
+  command_line
+      .Option("--api-key", common.api_key,
+              "API key (Authorization: Bearer). Prefer the environment variable or "
+              "--api-key-file: a command line is visible to other users")
       .Env("BATCHQ_API_KEY");
   std::string api_key_file;
-  app.Option("--api-key-file", api_key_file, "Read the API key from this file")
+  command_line.Option("--api-key-file", api_key_file, "Read the API key from this file")
       .Env("BATCHQ_API_KEY_FILE")
       .Check(batchq::FlagCheck::ExistingFile());
-  app.Option("--cacert", common.ca_file,
-             "https:// URLs: trust the CA certificates in this PEM file")
+  command_line
+      .Option("--cacert", common.ca_file,
+              "https:// URLs: trust the CA certificates in this PEM file")
       .Env("BATCHQ_CACERT")
       .Check(batchq::FlagCheck::ExistingFile());
   int http_timeout_s = static_cast<int>(
       std::chrono::duration_cast<std::chrono::seconds>(common.http_timeout).count());
-  app.Option("--http-timeout-s", http_timeout_s,
-             "Longest wait for each step of a request (connecting, sending, the answer), "
-             "seconds; long-polls ask the gateway to answer within half of it")
+  command_line
+      .Option("--http-timeout-s", http_timeout_s,
+              "Longest wait for each step of a request (connecting, sending, the answer), "
+              "seconds; long-polls ask the gateway to answer within half of it")
       .Env("BATCHQ_HTTP_TIMEOUT_S")
       .Check(batchq::FlagCheck::Range(1, 3600))
       .ShowDefault();
-  app.Option("--output,-o", output, "text|json")
+  command_line.Option("--output,-o", output, "text|json")
       .Env("BATCHQ_OUTPUT")
       .Check(batchq::FlagCheck::OneOf({"text", "json"}))
       .ShowDefault();
@@ -49,7 +52,7 @@ int main(int argc, char** argv) {
   SubmitArgs submit;
   int submit_wait_s = static_cast<int>(submit.wait_timeout.count());
   auto& submit_cmd =
-      app.Subcommand("submit", "Submit a job; prints its id (or its result with --wait)");
+      command_line.Subcommand("submit", "Submit a job; prints its id (or its result with --wait)");
   submit_cmd.Option("type", submit.type, "Job type, e.g. upper").Required();
   submit_cmd
       .Option("input", submit.input, "Job input: JSON, or plain text that is sent as a JSON string")
@@ -76,23 +79,24 @@ int main(int argc, char** argv) {
 
   std::string id;
   std::vector<std::string> ids;
-  auto& status_cmd = app.Subcommand("status", "Show jobs' status (many in one call)");
+  auto& status_cmd = command_line.Subcommand("status", "Show jobs' status (many in one call)");
   status_cmd.Option("ids", ids, "Job ids").Required();
 
   int wait_s = 300;
-  auto& wait_cmd = app.Subcommand("wait", "Wait until a job ends; print its result");
+  auto& wait_cmd = command_line.Subcommand("wait", "Wait until a job ends; print its result");
   wait_cmd.Option("id", id, "Job id").Required();
   wait_cmd.Option("--timeout-s", wait_s, "Longest wait, seconds").ShowDefault();
   std::string wait_out;
   wait_cmd.Option("-o,--out", wait_out, "Save the raw result (e.g. a PNG) to this file");
 
-  auto& cancel_cmd = app.Subcommand("cancel", "Cancel a queued or running job");
+  auto& cancel_cmd = command_line.Subcommand("cancel", "Cancel a queued or running job");
   cancel_cmd.Option("id", id, "Job id").Required();
   auto& retry_cmd =
-      app.Subcommand("retry", "Run a failed, expired or cancelled job again under its id");
+      command_line.Subcommand("retry", "Run a failed, expired or cancelled job again under its id");
   retry_cmd.Option("id", id, "Job id").Required();
 
-  auto& webhooks_cmd = app.Subcommand("webhooks", "Dead webhook deliveries of your tenant");
+  auto& webhooks_cmd =
+      command_line.Subcommand("webhooks", "Dead webhook deliveries of your tenant");
   webhooks_cmd.RequireOneSubcommand();
   int webhooks_limit = 100;
   auto& webhooks_failed_cmd =
@@ -105,11 +109,12 @@ int main(int argc, char** argv) {
       webhooks_cmd.Subcommand("resend", "Queue a dead delivery again, its tries reset");
   webhooks_resend_cmd.Option("id", delivery_id, "Delivery id (<job id>.<attempt>)").Required();
 
-  auto& types_cmd = app.Subcommand("types", "List job types, their batching and live workers");
-  auto& workers_cmd =
-      app.Subcommand("workers", "List live workers: device, memory, batches in hand (BUSY), types");
+  auto& types_cmd =
+      command_line.Subcommand("types", "List job types, their batching and live workers");
+  auto& workers_cmd = command_line.Subcommand(
+      "workers", "List live workers: device, memory, batches in hand (BUSY), types");
 
-  auto& keys_cmd = app.Subcommand("keys", "Manage API keys (needs an admin key)");
+  auto& keys_cmd = command_line.Subcommand("keys", "Manage API keys (needs an admin key)");
   keys_cmd.RequireOneSubcommand();
   KeyCreateArgs key_create;
   auto& key_create_cmd =
@@ -143,7 +148,7 @@ int main(int argc, char** argv) {
   key_rotate_cmd.Option("id", key_id, "Key id (from keys list)").Required();
 
   std::string keygen_prefix;
-  auto& keygen_cmd = app.Subcommand(
+  auto& keygen_cmd = command_line.Subcommand(
       "keygen",
       "Make a CURVE key pair for a broker, gateway or worker: PREFIX.key (secret, 0600) and "
       "PREFIX.pub; prints the public key");
@@ -152,7 +157,7 @@ int main(int argc, char** argv) {
 
   LoadOptions load;
   int load_wait_s = static_cast<int>(load.wait_timeout.count());
-  auto& bench_cmd = app.Subcommand(
+  auto& bench_cmd = command_line.Subcommand(
       "bench", "Load generator: submit COUNT jobs, wait for all, report throughput and latency");
   bench_cmd.Option("--type", load.type, "Job type").ShowDefault();
   bench_cmd.Option("--input", load.input, "Each job's input, as JSON").ShowDefault();
@@ -187,7 +192,7 @@ int main(int argc, char** argv) {
                    "next (single submits): the loop of a client that needs the answer");
   bench_cmd.Option("--timeout-s", load_wait_s, "Longest wait for all jobs, seconds").ShowDefault();
 
-  if (const auto exit_code = app.Parse(argc, argv)) {
+  if (const auto exit_code = command_line.Parse(argc, argv)) {
     return *exit_code == 0 ? kExitOk : kExitUsage;
   }
   common.output = output == "json" ? OutputFormat::kJson : OutputFormat::kText;

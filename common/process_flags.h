@@ -21,40 +21,46 @@ struct ProcessFlags {
   std::chrono::seconds result_ttl() const { return std::chrono::seconds(result_ttl_s); }
 };
 
-inline void AddProcessFlags(CommandLine& app, ProcessFlags& flags) {
-  app.Option("--redis-url", flags.redis_url,
-             "Redis holding job records: redis://[user@]host:port[/db], unix:///path, or "
-             "the master that Redis Sentinel names: "
-             "redis-sentinel://[user@]host:26379,host:26380,.../MASTER[/db]")
+inline void AddProcessFlags(CommandLine& command_line, ProcessFlags& flags) {
+  command_line
+      .Option("--redis-url", flags.redis_url,
+              "Redis holding job records: redis://[user@]host:port[/db], unix:///path, or "
+              "the master that Redis Sentinel names: "
+              "redis-sentinel://[user@]host:26379,host:26380,.../MASTER[/db]")
       .Env("BATCHQ_REDIS_URL")
       .ShowDefault();
-  app.Option("--redis-password-file", flags.redis_password_file,
-             "File holding the Redis password of the --redis-url user (keeps it out of "
-             "ps); replaces a password in the URL")
+  command_line
+      .Option("--redis-password-file", flags.redis_password_file,
+              "File holding the Redis password of the --redis-url user (keeps it out of "
+              "ps); replaces a password in the URL")
       .Env("BATCHQ_REDIS_PASSWORD_FILE");
-  app.Option("--redis-sentinel-password-file", flags.redis_sentinel_password_file,
-             "File holding the password the sentinels of a redis-sentinel:// URL ask for "
-             "(their requirepass); none when not given")
+  command_line
+      .Option("--redis-sentinel-password-file", flags.redis_sentinel_password_file,
+              "File holding the password the sentinels of a redis-sentinel:// URL ask for "
+              "(their requirepass); none when not given")
       .Env("BATCHQ_REDIS_SENTINEL_PASSWORD_FILE");
-  app.Option("--key-prefix", flags.key_prefix, "Prefix of every Redis key")
+  command_line.Option("--key-prefix", flags.key_prefix, "Prefix of every Redis key")
       .Env("BATCHQ_KEY_PREFIX")
       .ShowDefault();
-  app.Option("--result-ttl-s", flags.result_ttl_s, "Seconds a finished job's record is kept")
+  command_line
+      .Option("--result-ttl-s", flags.result_ttl_s, "Seconds a finished job's record is kept")
       .Env("BATCHQ_RESULT_TTL_S")
       .Check(FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--log-level", flags.log_level, "trace|debug|info|warn|error")
+  command_line.Option("--log-level", flags.log_level, "trace|debug|info|warn|error")
       .Env("BATCHQ_LOG_LEVEL")
       .Check(FlagCheck::OneOf({"trace", "debug", "info", "warn", "error"}))
       .ShowDefault();
-  app.Switch("--log-json", flags.log_json, "Log one JSON object per line").Env("BATCHQ_LOG_JSON");
+  command_line.Switch("--log-json", flags.log_json, "Log one JSON object per line")
+      .Env("BATCHQ_LOG_JSON");
 }
 
 // For processes without an HTTP server of their own (broker, workers).
-inline void AddMetricsFlag(CommandLine& app, std::string& listen) {
-  app.Option("--metrics-listen", listen,
-             "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free "
-             "port); empty: off")
+inline void AddMetricsFlag(CommandLine& command_line, std::string& listen) {
+  command_line
+      .Option("--metrics-listen", listen,
+              "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free "
+              "port); empty: off")
       .Env("BATCHQ_METRICS_LISTEN");
 }
 
@@ -66,16 +72,19 @@ struct CurveClientFlags {
   bool no_curve = false;
 };
 
-inline void AddCurveClientFlags(CommandLine& app, CurveClientFlags& flags) {
-  app.Option("--curve-secret-file", flags.secret_file,
-             "This process's CURVE secret key (Z85, mode 0600; made by `batchq keygen`); "
-             "its public key must be in the broker's allow-list")
+inline void AddCurveClientFlags(CommandLine& command_line, CurveClientFlags& flags) {
+  command_line
+      .Option("--curve-secret-file", flags.secret_file,
+              "This process's CURVE secret key (Z85, mode 0600; made by `batchq keygen`); "
+              "its public key must be in the broker's allow-list")
       .Env("BATCHQ_CURVE_SECRET_FILE");
-  app.Option("--broker-public-key-file", flags.broker_public_file,
-             "The broker's CURVE public key (Z85)")
+  command_line
+      .Option("--broker-public-key-file", flags.broker_public_file,
+              "The broker's CURVE public key (Z85)")
       .Env("BATCHQ_BROKER_PUBLIC_KEY_FILE");
-  app.Switch("--no-curve", flags.no_curve,
-             "Talk to the broker without CURVE: only allowed for a broker on loopback")
+  command_line
+      .Switch("--no-curve", flags.no_curve,
+              "Talk to the broker without CURVE: only allowed for a broker on loopback")
       .Env("BATCHQ_NO_CURVE");
 }
 

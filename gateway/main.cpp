@@ -64,31 +64,36 @@ batchq::HttpServer::Options ServerOptions(const batchq::GatewayConfig& config,
   return options;
 }
 
-void AddWebhookFlags(batchq::CommandLine& app, batchq::GatewayConfig& config, int& backoff_ms,
-                     int& timeout_ms) {
-  app.Option("--webhook-allow", config.webhook_allow,
-             "Where a job's callback_url may point besides public addresses: host names "
-             "and networks, comma-separated (e.g. 127.0.0.1,10.0.0.0/8,hooks.internal). "
-             "Private, loopback and link-local addresses are refused unless listed")
+void AddWebhookFlags(batchq::CommandLine& command_line, batchq::GatewayConfig& config,
+                     int& backoff_ms, int& timeout_ms) {
+  command_line
+      .Option("--webhook-allow", config.webhook_allow,
+              "Where a job's callback_url may point besides public addresses: host names "
+              "and networks, comma-separated (e.g. 127.0.0.1,10.0.0.0/8,hooks.internal). "
+              "Private, loopback and link-local addresses are refused unless listed")
       .Env("BATCHQ_WEBHOOK_ALLOW");
-  app.Option("--webhook-senders", config.webhook_senders,
-             "Threads sending webhook deliveries from this gateway (0: none)")
+  command_line
+      .Option("--webhook-senders", config.webhook_senders,
+              "Threads sending webhook deliveries from this gateway (0: none)")
       .Env("BATCHQ_WEBHOOK_SENDERS")
       .Check(batchq::FlagCheck::Range(0, 64))
       .ShowDefault();
-  app.Option("--webhook-max-tries", config.webhook_max_tries,
-             "Tries of a webhook delivery before it is dead (GET "
-             "/v1/webhooks/deliveries?state=failed)")
+  command_line
+      .Option("--webhook-max-tries", config.webhook_max_tries,
+              "Tries of a webhook delivery before it is dead (GET "
+              "/v1/webhooks/deliveries?state=failed)")
       .Env("BATCHQ_WEBHOOK_MAX_TRIES")
       .Check(batchq::FlagCheck::Range(1, 100))
       .ShowDefault();
-  app.Option("--webhook-backoff-ms", backoff_ms,
-             "Wait before a webhook's second try, ms; doubled each try after, with jitter")
+  command_line
+      .Option("--webhook-backoff-ms", backoff_ms,
+              "Wait before a webhook's second try, ms; doubled each try after, with jitter")
       .Env("BATCHQ_WEBHOOK_BACKOFF_MS")
       .Check(batchq::FlagCheck::Range(1, 3600000))
       .ShowDefault();
-  app.Option("--webhook-timeout-ms", timeout_ms,
-             "One webhook try, from resolving the host to the answer, ms")
+  command_line
+      .Option("--webhook-timeout-ms", timeout_ms,
+              "One webhook try, from resolving the host to the answer, ms")
       .Env("BATCHQ_WEBHOOK_TIMEOUT_MS")
       .Check(batchq::FlagCheck::Range(100, 120000))
       .ShowDefault();
@@ -98,211 +103,242 @@ void AddWebhookFlags(batchq::CommandLine& app, batchq::GatewayConfig& config, in
 
 int main(int argc, char** argv) {
   batchq::GatewayConfig config;
-  batchq::CommandLine app{
+  batchq::CommandLine command_line{
       "batchq gateway: the HTTP API. Takes jobs, makes them durable in Redis, hands "
       "them to the broker and answers polls.\nEvery flag can also be set through the "
       "environment variable shown in brackets."};
   batchq::ProcessFlags common;
-  batchq::AddProcessFlags(app, common);
+  batchq::AddProcessFlags(command_line, common);
   int submit_timeout_ms = static_cast<int>(config.submit_timeout.count());
   int max_wait_ms = static_cast<int>(config.max_wait.count());
   int event_heartbeat_ms = static_cast<int>(config.event_heartbeat.count());
   int progress_linger_ms = static_cast<int>(config.progress_linger.count());
   int ended_hold_ms = static_cast<int>(config.ended_hold.count());
-  app.Option("--listen", config.listen_address, "Address to listen on")
+  command_line.Option("--listen", config.listen_address, "Address to listen on")
       .Env("BATCHQ_LISTEN")
       .ShowDefault();
-  app.Option("--port", config.port, "HTTP port (0: any free port)")
+  command_line.Option("--port", config.port, "HTTP port (0: any free port)")
       .Env("BATCHQ_PORT")
       .ShowDefault();
-  app.Option("--broker", config.broker,
-             "Broker frontend endpoint, or several separated by commas (brokers sharing "
-             "one Redis: the gateway finds and follows the active one)")
+  command_line
+      .Option("--broker", config.broker,
+              "Broker frontend endpoint, or several separated by commas (brokers sharing "
+              "one Redis: the gateway finds and follows the active one)")
       .Env("BATCHQ_BROKER")
       .ShowDefault();
-  app.Option("--max-body-bytes", config.max_body_bytes, "Largest request body; larger is 413")
+  command_line
+      .Option("--max-body-bytes", config.max_body_bytes, "Largest request body; larger is 413")
       .Env("BATCHQ_MAX_BODY_BYTES")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--max-connections", config.max_connections,
-             "Most open client connections; past it a new one gets 503 overloaded")
+  command_line
+      .Option("--max-connections", config.max_connections,
+              "Most open client connections; past it a new one gets 503 overloaded")
       .Env("BATCHQ_MAX_CONNECTIONS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--max-header-bytes", config.max_header_bytes,
-             "Largest request line and headers; larger is 400")
+  command_line
+      .Option("--max-header-bytes", config.max_header_bytes,
+              "Largest request line and headers; larger is 400")
       .Env("BATCHQ_MAX_HEADER_BYTES")
       .Check(batchq::FlagCheck::Range(1024, 1 << 20))
       .ShowDefault();
   int idle_timeout_ms = static_cast<int>(config.idle_timeout.count());
-  app.Option("--idle-timeout-ms", idle_timeout_ms,
-             "A kept-alive connection with no new request is closed after this, ms")
+  command_line
+      .Option("--idle-timeout-ms", idle_timeout_ms,
+              "A kept-alive connection with no new request is closed after this, ms")
       .Env("BATCHQ_IDLE_TIMEOUT_MS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
   int header_timeout_ms = static_cast<int>(config.header_timeout.count());
-  app.Option("--header-timeout-ms", header_timeout_ms,
-             "From a request's first byte to the end of its headers (and the TLS "
-             "handshake), ms; slower clients are cut off")
+  command_line
+      .Option("--header-timeout-ms", header_timeout_ms,
+              "From a request's first byte to the end of its headers (and the TLS "
+              "handshake), ms; slower clients are cut off")
       .Env("BATCHQ_HEADER_TIMEOUT_MS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
   int body_timeout_ms = static_cast<int>(config.body_timeout.count());
-  app.Option("--body-timeout-ms", body_timeout_ms,
-             "From the end of a request's headers to the end of its body, ms")
+  command_line
+      .Option("--body-timeout-ms", body_timeout_ms,
+              "From the end of a request's headers to the end of its body, ms")
       .Env("BATCHQ_BODY_TIMEOUT_MS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--storage-full-ratio", config.storage_full_ratio,
-             "New jobs get 503 storage_full once Redis uses this share of its maxmemory")
+  command_line
+      .Option("--storage-full-ratio", config.storage_full_ratio,
+              "New jobs get 503 storage_full once Redis uses this share of its maxmemory")
       .Env("BATCHQ_STORAGE_FULL_RATIO")
       .Check(batchq::FlagCheck::Range(0.1, 1.0))
       .ShowDefault();
-  app.Option("--redis-replicas-ack", config.redis_replicas_ack,
-             "Answer 202 only once a new job's record reached this many Redis replicas "
-             "(WAIT); else withdraw it and answer 503 not_replicated. 0: once the master "
-             "has it, which a Redis failover can lose (docs/RELIABILITY.md)")
+  command_line
+      .Option("--redis-replicas-ack", config.redis_replicas_ack,
+              "Answer 202 only once a new job's record reached this many Redis replicas "
+              "(WAIT); else withdraw it and answer 503 not_replicated. 0: once the master "
+              "has it, which a Redis failover can lose (docs/RELIABILITY.md)")
       .Env("BATCHQ_REDIS_REPLICAS_ACK")
       .Check(batchq::FlagCheck::Range(0, 64))
       .ShowDefault();
   int redis_replicas_wait_ms = static_cast<int>(config.redis_replicas_wait.count());
-  app.Option("--redis-replicas-wait-ms", redis_replicas_wait_ms,
-             "How long a submit waits for --redis-replicas-ack replicas, ms")
+  command_line
+      .Option("--redis-replicas-wait-ms", redis_replicas_wait_ms,
+              "How long a submit waits for --redis-replicas-ack replicas, ms")
       .Env("BATCHQ_REDIS_REPLICAS_WAIT_MS")
       .Check(batchq::FlagCheck::Range(1, 60000))
       .ShowDefault();
-  app.Option("--tenant-max-stored-bytes", config.tenant_max_stored_bytes,
-             "Each tenant's cap on bytes its jobs hold in Redis, finished ones included, "
-             "for keys without max_stored_bytes; past it, 429 quota_exceeded (0: none)")
+  command_line
+      .Option("--tenant-max-stored-bytes", config.tenant_max_stored_bytes,
+              "Each tenant's cap on bytes its jobs hold in Redis, finished ones included, "
+              "for keys without max_stored_bytes; past it, 429 quota_exceeded (0: none)")
       .Env("BATCHQ_TENANT_MAX_STORED_BYTES")
       .ShowDefault();
   int stored_bytes_refresh_ms = static_cast<int>(config.stored_bytes_refresh.count());
-  app.Option("--stored-bytes-refresh-ms", stored_bytes_refresh_ms,
-             "How often a tenant's stored bytes are read again from Redis, ms; between "
-             "reads the gateway counts what it admits (0: on every submit)")
+  command_line
+      .Option("--stored-bytes-refresh-ms", stored_bytes_refresh_ms,
+              "How often a tenant's stored bytes are read again from Redis, ms; between "
+              "reads the gateway counts what it admits (0: on every submit)")
       .Env("BATCHQ_STORED_BYTES_REFRESH_MS")
       .Check(batchq::FlagCheck::NonNegative())
       .ShowDefault();
-  app.Option("--max-batch-jobs", config.max_batch_jobs, "Most jobs in one POST /v1/jobs:batch")
+  command_line
+      .Option("--max-batch-jobs", config.max_batch_jobs, "Most jobs in one POST /v1/jobs:batch")
       .Env("BATCHQ_MAX_BATCH_JOBS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--max-queued-submit-jobs", config.max_queued_submit_jobs,
-             "Most new jobs waiting to be written to Redis; past it a submit is answered "
-             "503 overloaded with Retry-After at once instead of waiting")
+  command_line
+      .Option("--max-queued-submit-jobs", config.max_queued_submit_jobs,
+              "Most new jobs waiting to be written to Redis; past it a submit is answered "
+              "503 overloaded with Retry-After at once instead of waiting")
       .Env("BATCHQ_MAX_QUEUED_SUBMIT_JOBS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--max-in-flight-submit-jobs", config.max_in_flight_submit_jobs,
-             "Most jobs of submits awaiting Redis, its replicas or the broker's verdict; "
-             "past it a submit is answered 503 overloaded with Retry-After at once, so "
-             "answers stay fast under more load than the gateway can take (a submit alone "
-             "is never refused by it; 0: no bound)")
+  command_line
+      .Option("--max-in-flight-submit-jobs", config.max_in_flight_submit_jobs,
+              "Most jobs of submits awaiting Redis, its replicas or the broker's verdict; "
+              "past it a submit is answered 503 overloaded with Retry-After at once, so "
+              "answers stay fast under more load than the gateway can take (a submit alone "
+              "is never refused by it; 0: no bound)")
       .Env("BATCHQ_MAX_IN_FLIGHT_SUBMIT_JOBS")
       .Check(batchq::FlagCheck::NonNegative())
       .ShowDefault();
-  app.Option("--max-queued-reads", config.max_queued_reads,
-             "Most job ids waiting to be read from Redis for long-polls and waiting "
-             "submits; past it such a read is answered 503 overloaded at once")
+  command_line
+      .Option("--max-queued-reads", config.max_queued_reads,
+              "Most job ids waiting to be read from Redis for long-polls and waiting "
+              "submits; past it such a read is answered 503 overloaded at once")
       .Env("BATCHQ_MAX_QUEUED_READS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--blocking-threads", config.blocking_threads,
-             "Threads that run what blocks on Redis without a group form (listing jobs, "
-             "results, cancels, :retry, keys, dead deliveries, readiness, looking up a key "
-             "not in the cache, a tenant's stored bytes), so I/O threads never wait on it")
+  command_line
+      .Option("--blocking-threads", config.blocking_threads,
+              "Threads that run what blocks on Redis without a group form (listing jobs, "
+              "results, cancels, :retry, keys, dead deliveries, readiness, looking up a key "
+              "not in the cache, a tenant's stored bytes), so I/O threads never wait on it")
       .Env("BATCHQ_BLOCKING_THREADS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--max-queued-calls", config.max_queued_calls,
-             "Most such calls waiting for a blocking thread; past it one is answered "
-             "503 overloaded at once")
+  command_line
+      .Option("--max-queued-calls", config.max_queued_calls,
+              "Most such calls waiting for a blocking thread; past it one is answered "
+              "503 overloaded at once")
       .Env("BATCHQ_MAX_QUEUED_CALLS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--submit-timeout-ms", submit_timeout_ms,
-             "How long a submit waits for the broker's verdict, ms")
+  command_line
+      .Option("--submit-timeout-ms", submit_timeout_ms,
+              "How long a submit waits for the broker's verdict, ms")
       .Env("BATCHQ_SUBMIT_TIMEOUT_MS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--max-wait-ms", max_wait_ms, "Upper bound for ?wait_ms long-polls, ms")
+  command_line.Option("--max-wait-ms", max_wait_ms, "Upper bound for ?wait_ms long-polls, ms")
       .Env("BATCHQ_MAX_WAIT_MS")
       .Check(batchq::FlagCheck::NonNegative())
       .ShowDefault();
-  app.Option("--event-heartbeat-ms", event_heartbeat_ms,
-             "Interval of the heartbeat comments on server-sent event streams, ms (keeps "
-             "proxies from closing quiet streams)")
+  command_line
+      .Option("--event-heartbeat-ms", event_heartbeat_ms,
+              "Interval of the heartbeat comments on server-sent event streams, ms (keeps "
+              "proxies from closing quiet streams)")
       .Env("BATCHQ_EVENT_HEARTBEAT_MS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--max-event-streams", config.max_event_streams,
-             "Server-sent event streams this gateway holds open at most; past it, 503")
+  command_line
+      .Option("--max-event-streams", config.max_event_streams,
+              "Server-sent event streams this gateway holds open at most; past it, 503")
       .Env("BATCHQ_MAX_EVENT_STREAMS")
       .Check(batchq::FlagCheck::Positive())
       .ShowDefault();
-  app.Option("--progress-linger-ms", progress_linger_ms,
-             "How long after its last event stream closed the gateway still hears jobs "
-             "queued and started, ms (a client opening one stream per job then keeps the "
-             "subscription); at least 1000, which also covers a new stream's wait for it")
+  command_line
+      .Option("--progress-linger-ms", progress_linger_ms,
+              "How long after its last event stream closed the gateway still hears jobs "
+              "queued and started, ms (a client opening one stream per job then keeps the "
+              "subscription); at least 1000, which also covers a new stream's wait for it")
       .Env("BATCHQ_PROGRESS_LINGER_MS")
       .Check(batchq::FlagCheck::Range(1000, std::numeric_limits<int>::max()))
       .ShowDefault();
-  app.Option("--ended-hold-ms", ended_hold_ms,
-             "How long the record of a job submitted here that succeeded while nobody waited "
-             "for it is kept in memory, ms, so that the poll that follows is answered "
-             "without Redis (it no longer changes); 0 turns it off. At most half of "
-             "--result-ttl-s")
+  command_line
+      .Option("--ended-hold-ms", ended_hold_ms,
+              "How long the record of a job submitted here that succeeded while nobody waited "
+              "for it is kept in memory, ms, so that the poll that follows is answered "
+              "without Redis (it no longer changes); 0 turns it off. At most half of "
+              "--result-ttl-s")
       .Env("BATCHQ_ENDED_HOLD_MS")
       .Check(batchq::FlagCheck::NonNegative())
       .ShowDefault();
-  app.Option("--threads", config.threads,
-             "HTTP I/O threads, each with an event loop of its own; a connection stays on "
-             "one. 0: one where this process may use 2 CPUs or fewer (its CPU mask, or its "
-             "cgroup's CPU quota rounded up), else 2")
+  command_line
+      .Option("--threads", config.threads,
+              "HTTP I/O threads, each with an event loop of its own; a connection stays on "
+              "one. 0: one where this process may use 2 CPUs or fewer (its CPU mask, or its "
+              "cgroup's CPU quota rounded up), else 2")
       .Env("BATCHQ_GATEWAY_THREADS")
       .Check(batchq::FlagCheck::NonNegative())
       .ShowDefault();
   int drain_ms = static_cast<int>(config.drain.count());
-  app.Option("--drain-ms", drain_ms, "On SIGTERM, how long in-flight requests may finish, ms")
+  command_line
+      .Option("--drain-ms", drain_ms, "On SIGTERM, how long in-flight requests may finish, ms")
       .Env("BATCHQ_DRAIN_MS")
       .Check(batchq::FlagCheck::NonNegative())
       .ShowDefault();
-  app.Option("--fault-exit-after-persist", config.fault_exit_after_persist,
-             "Reliability tests only: exit after the Nth submit is durable, before forwarding")
+  command_line
+      .Option("--fault-exit-after-persist", config.fault_exit_after_persist,
+              "Reliability tests only: exit after the Nth submit is durable, before forwarding")
       .Env("BATCHQ_FAULT_EXIT_AFTER_PERSIST");
-  app.Option("--ready-file", config.ready_file,
-             "Write {\"port\":N} here once listening (for tests and scripts)")
+  command_line
+      .Option("--ready-file", config.ready_file,
+              "Write {\"port\":N} here once listening (for tests and scripts)")
       .Env("BATCHQ_READY_FILE");
-  app.Option("--auth", config.auth,
-             "keys: every /v1 route needs an API key (Authorization: Bearer). none: no "
-             "keys, one tenant; refused unless --listen is a loopback address")
+  command_line
+      .Option("--auth", config.auth,
+              "keys: every /v1 route needs an API key (Authorization: Bearer). none: no "
+              "keys, one tenant; refused unless --listen is a loopback address")
       .Env("BATCHQ_AUTH")
       .Check(batchq::FlagCheck::OneOf({"keys", "none"}))
       .ShowDefault();
-  app.Option("--admin-key-file", config.admin_key_file,
-             "File holding the bootstrap admin key (tenant 'admin', every scope); "
-             "created with a new key, mode 0600, when missing")
+  command_line
+      .Option("--admin-key-file", config.admin_key_file,
+              "File holding the bootstrap admin key (tenant 'admin', every scope); "
+              "created with a new key, mode 0600, when missing")
       .Env("BATCHQ_ADMIN_KEY_FILE");
   int key_cache_ms = static_cast<int>(config.key_cache.count());
-  app.Option("--key-cache-ms", key_cache_ms,
-             "How long a key's record is used before Redis is asked again (a revoked key "
-             "stops working within this), ms")
+  command_line
+      .Option("--key-cache-ms", key_cache_ms,
+              "How long a key's record is used before Redis is asked again (a revoked key "
+              "stops working within this), ms")
       .Env("BATCHQ_KEY_CACHE_MS")
       .Check(batchq::FlagCheck::Range(0, 1000))
       .ShowDefault();
-  app.Option("--tls-cert", config.tls_cert,
-             "PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key)")
+  command_line
+      .Option("--tls-cert", config.tls_cert,
+              "PEM certificate chain: serve HTTPS instead of HTTP (with --tls-key)")
       .Env("BATCHQ_TLS_CERT")
       .Check(batchq::FlagCheck::ExistingFile());
-  app.Option("--tls-key", config.tls_key, "PEM private key of --tls-cert")
+  command_line.Option("--tls-key", config.tls_key, "PEM private key of --tls-cert")
       .Env("BATCHQ_TLS_KEY")
       .Check(batchq::FlagCheck::ExistingFile());
   int webhook_backoff_ms = static_cast<int>(config.webhook_backoff.count());
   int webhook_timeout_ms = static_cast<int>(config.webhook_timeout.count());
-  AddWebhookFlags(app, config, webhook_backoff_ms, webhook_timeout_ms);
+  AddWebhookFlags(command_line, config, webhook_backoff_ms, webhook_timeout_ms);
   batchq::CurveClientFlags curve_flags;
-  batchq::AddCurveClientFlags(app, curve_flags);
-  if (const auto exit_code = app.Parse(argc, argv)) return *exit_code;
+  batchq::AddCurveClientFlags(command_line, curve_flags);
+  if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
   config.webhook_backoff = std::chrono::milliseconds(webhook_backoff_ms);
   config.webhook_timeout = std::chrono::milliseconds(webhook_timeout_ms);
   config.key_cache = std::chrono::milliseconds(key_cache_ms);
