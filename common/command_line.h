@@ -1,8 +1,8 @@
 #pragma once
 // A program's flags, positional arguments and subcommands, parsed by CLI11. Only
 // command_line.cpp includes CLI11: its header-only code cost each file that included it
-// about 16 s of GCC and 34 s of clang's ASan build, in each of the 4 mains and 9 benches
-// (docs/BENCHMARKS.md, issue 15's forty-sixth part). --help, the environment twins and
+// about 16 s of GCC (4 mains and 9 benches) and 35 s of clang's ASan build (the mains;
+// docs/BENCHMARKS.md, issue 15's forty-sixth part). --help, the environment twins and
 // the exit codes are CLI11's own.
 
 #include <cstdint>
