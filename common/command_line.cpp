@@ -7,38 +7,35 @@
 
 namespace batchq {
 
-FlagCheck FlagCheck::Positive() { return FlagCheck(Kind::kPositive); }
+// Each check is the CLI11 validator the mains used before this class, with the same
+// type, so that --help and the messages read as before.
+FlagCheck FlagCheck::Positive() {
+  return FlagCheck(std::make_shared<CLI::Validator>(CLI::PositiveNumber));
+}
 
-FlagCheck FlagCheck::NonNegative() { return FlagCheck(Kind::kNonNegative); }
+FlagCheck FlagCheck::NonNegative() {
+  return FlagCheck(std::make_shared<CLI::Validator>(CLI::NonNegativeNumber));
+}
 
 FlagCheck FlagCheck::Range(int min, int max) {
-  FlagCheck check(Kind::kIntRange);
-  check.int_min_ = min;
-  check.int_max_ = max;
-  return check;
+  return FlagCheck(std::make_shared<CLI::Validator>(CLI::Range(min, max)));
 }
 
 FlagCheck FlagCheck::Range(std::int64_t min, std::int64_t max) {
-  FlagCheck check(Kind::kInt64Range);
-  check.int_min_ = min;
-  check.int_max_ = max;
-  return check;
+  return FlagCheck(std::make_shared<CLI::Validator>(CLI::Range(min, max)));
 }
 
 FlagCheck FlagCheck::Range(double min, double max) {
-  FlagCheck check(Kind::kDoubleRange);
-  check.double_min_ = min;
-  check.double_max_ = max;
-  return check;
+  return FlagCheck(std::make_shared<CLI::Validator>(CLI::Range(min, max)));
 }
 
 FlagCheck FlagCheck::OneOf(std::vector<std::string> values) {
-  FlagCheck check(Kind::kOneOf);
-  check.values_ = std::move(values);
-  return check;
+  return FlagCheck(std::make_shared<CLI::Validator>(CLI::IsMember(std::move(values))));
 }
 
-FlagCheck FlagCheck::ExistingFile() { return FlagCheck(Kind::kExistingFile); }
+FlagCheck FlagCheck::ExistingFile() {
+  return FlagCheck(std::make_shared<CLI::Validator>(CLI::ExistingFile));
+}
 
 Flag& Flag::Env(const std::string& variable) {
   option_->envname(variable);
@@ -55,34 +52,8 @@ Flag& Flag::Required() {
   return *this;
 }
 
-// Each kind as the CLI11 validator the mains used before this class, with the same
-// type, so that --help and the messages read as before.
 Flag& Flag::Check(const FlagCheck& check) {
-  using Kind = FlagCheck::Kind;
-  switch (check.kind_) {
-    case Kind::kPositive:
-      option_->check(CLI::PositiveNumber);
-      break;
-    case Kind::kNonNegative:
-      option_->check(CLI::NonNegativeNumber);
-      break;
-    case Kind::kIntRange:
-      option_->check(
-          CLI::Range(static_cast<int>(check.int_min_), static_cast<int>(check.int_max_)));
-      break;
-    case Kind::kInt64Range:
-      option_->check(CLI::Range(check.int_min_, check.int_max_));
-      break;
-    case Kind::kDoubleRange:
-      option_->check(CLI::Range(check.double_min_, check.double_max_));
-      break;
-    case Kind::kOneOf:
-      option_->check(CLI::IsMember(check.values_));
-      break;
-    case Kind::kExistingFile:
-      option_->check(CLI::ExistingFile);
-      break;
-  }
+  option_->check(*check.validator_);
   return *this;
 }
 

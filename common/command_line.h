@@ -9,11 +9,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace CLI {
 class App;
 class Option;
+class Validator;
 }  // namespace CLI
 
 namespace batchq {
@@ -32,22 +34,10 @@ class FlagCheck {
 
  private:
   friend class Flag;
-  enum class Kind {
-    kPositive,
-    kNonNegative,
-    kIntRange,
-    kInt64Range,
-    kDoubleRange,
-    kOneOf,
-    kExistingFile
-  };
-  explicit FlagCheck(Kind kind) : kind_(kind) {}
-  Kind kind_;
-  std::int64_t int_min_ = 0;
-  std::int64_t int_max_ = 0;
-  double double_min_ = 0;
-  double double_max_ = 0;
-  std::vector<std::string> values_;
+  explicit FlagCheck(std::shared_ptr<const CLI::Validator> validator)
+      : validator_(std::move(validator)) {}
+  // Built by the factory, in command_line.cpp; shared, as copies of a check are.
+  std::shared_ptr<const CLI::Validator> validator_;
 };
 
 // One flag or positional argument of a CommandLine, to say how it is read. Each call
