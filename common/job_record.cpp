@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "common/packed_start.h"
 #include "common/parse_number.h"
 
 namespace batchq {
@@ -50,23 +51,26 @@ const RecordFieldSpec* SpecOfName(std::string_view name) {
 }  // namespace
 
 void SetField(JobRecord& record, std::string_view name, std::string_view value) {
-  if (const RecordFieldSpec* spec = SpecOfName(name)) {
-    std::visit(
-        [&](auto member) {
-          using T = std::remove_reference_t<decltype(record.*member)>;
-          if constexpr (std::is_same_v<T, std::string>) {
-            (record.*member).assign(value);
-          } else if constexpr (std::is_same_v<T, WallMicros>) {
-            record.*member = WallMicros(ParseNumberOrZero<std::int64_t>(value));
-          } else if constexpr (std::is_same_v<T, JobStatus>) {
-            // A status no row names reads as failed: terminal, so nothing waits on it.
-            record.*member = ParseJobStatus(value).value_or(JobStatus::kFailed);
-          } else {
-            record.*member = ParseNumberOrZero<T>(value);
-          }
-        },
-        spec->member);
+  const RecordFieldSpec* spec = SpecOfName(name);
+  if (spec == nullptr) {
+    if (name == kPackedStartField) UnpackStart(value, record);
+    return;
   }
+  std::visit(
+      [&](auto member) {
+        using T = std::remove_reference_t<decltype(record.*member)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          (record.*member).assign(value);
+        } else if constexpr (std::is_same_v<T, WallMicros>) {
+          record.*member = WallMicros(ParseNumberOrZero<std::int64_t>(value));
+        } else if constexpr (std::is_same_v<T, JobStatus>) {
+          // A status no row names reads as failed: terminal, so nothing waits on it.
+          record.*member = ParseJobStatus(value).value_or(JobStatus::kFailed);
+        } else {
+          record.*member = ParseNumberOrZero<T>(value);
+        }
+      },
+      spec->member);
 }
 
 std::string FieldText(const JobRecord& record, RecordField field) {

@@ -154,7 +154,8 @@ static_assert(SchemaInEnumOrder(), "kRecordSchema must list every RecordField on
 std::string_view FieldName(RecordField field);
 
 // Sets the member `name` maps to from its Redis text; unknown names are ignored (a
-// newer writer's field), unparsable numbers read as 0.
+// newer writer's field), unparsable numbers read as 0. The packed start
+// (packed_start.h) sets the five members it holds.
 void SetField(JobRecord& record, std::string_view name, std::string_view value);
 // The Redis text of one field of `record`.
 std::string FieldText(const JobRecord& record, RecordField field);

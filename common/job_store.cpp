@@ -11,6 +11,7 @@
 #include "common/job_change.h"
 #include "common/job_limits.h"
 #include "common/job_store_scripts.h"
+#include "common/packed_start.h"
 
 namespace batchq {
 namespace {
@@ -611,16 +612,25 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
   const std::string history = std::to_string(kMaxHistory);
   JobRecord start;
   std::optional<RecordFields> start_fields;
+  std::optional<std::string> packed_start;
+  std::vector<std::string_view> start_pairs;
   std::string epoch;
   std::string start_text;
   if (claim_at_write != nullptr) {
-    start_fields.emplace(StartFields(*claim_at_write, start));
+    const RecordFields& fields = start_fields.emplace(StartFields(*claim_at_write, start));
     epoch = std::to_string(claim_at_write->epoch);
-    start_text = CarriedText(*start_fields);
+    start_text = CarriedText(fields);
+    // The worker and the packed start (packed_start.h), or the six fields when it does
+    // not pack.
+    packed_start = PackStart(start);
+    start_pairs = packed_start
+                      ? std::vector<std::string_view>{FieldName(RecordField::kWorker), start.worker,
+                                                      kPackedStartField, *packed_start}
+                      : fields.pairs();
   } else if (claimed_with != nullptr) {
     start_text = CarriedText(StartFields(*claimed_with, start));
   }
-  const std::string start_count = std::to_string(start_fields ? start_fields->count() : 0);
+  const std::string start_count = std::to_string(start_pairs.size() / 2);
   std::vector<std::string_view> key_views{pending_key_};
   std::vector<std::string_view> args{now,
                                      ttl_,
@@ -634,8 +644,7 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
                                      epoch,
                                      start_count};
   args.reserve(12 + 12 + outcomes.size() * 18);
-  if (start_fields)
-    args.insert(args.end(), start_fields->pairs().begin(), start_fields->pairs().end());
+  args.insert(args.end(), start_pairs.begin(), start_pairs.end());
   args.push_back(start_text);
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const std::string* text = &texts[kTexts * i];

@@ -11,6 +11,7 @@
 #include "common/job_change.h"
 #include "common/job_record.h"
 #include "common/job_status.h"
+#include "common/packed_start.h"
 
 namespace batchq::job_scripts {
 namespace {
@@ -283,6 +284,20 @@ std::string CreationCarriedLua() {
   return fmt::format("local creation_carried = '{}'\n", kCreationCarriedField);
 }
 
+// The packed start's field (packed_start.h), as the Lua local `packed_start`, and
+// `unpack_start(text)`: its start time and batch id, or nil and nil when it does not parse.
+std::string PackedStartLua() {
+  return fmt::format(R"lua(
+local packed_start = '{}'
+local function unpack_start(text)
+  local dispatched, since, batch = string.match(text or '', '^(%-?%d+) (%-?%d+) %d+ %S+ (%S+)$')
+  if not dispatched then return nil, nil end
+  return string.format('%.0f', tonumber(dispatched) + tonumber(since)), batch
+end
+)lua",
+                     kPackedStartField);
+}
+
 // The lists kCarryRecord builds a carried record from, then kCarryRecord. Only the
 // record's part is built in Lua, from fixed lists: building all of it here, field by
 // field, was the finish script's costliest part (bench/store_scripts_bench). A record
@@ -381,12 +396,12 @@ end
 // job is claimed here, its attempt and the start's pairs ARGV[12..start_last]. One HSET
 // whose arguments are listed: building and unpacking a table per job cost 9% of the
 // instructions of a finish that claims (docs/BENCHMARKS.md). Lua expands only a call's
-// last list, so the start's pairs are listed one by one, for a start with every field of
-// kStartFields; one with fewer (a field left empty is not sent) and a record without an
-// entry take the table.
+// last list, so the start's pairs are listed one by one, for a start that packs (its
+// worker and packed start, packed_start.h); one that does not (its six fields) and a
+// record without an entry take the table.
 std::string WriteEndingLua() {
   // The finish script's ARGV[11] is the start's pair count m, ARGV[12..11 + 2m] its pairs.
-  const std::size_t full_start_last = 11 + 2 * job_scripts::kStartFields.size();
+  const std::size_t full_start_last = 11 + 2 * job_scripts::kPackedStartPairs;
   std::string start_args;
   for (std::size_t k = 12; k <= full_start_last; ++k) start_args += fmt::format("ARGV[{}], ", k);
   return fmt::format(R"lua(
@@ -433,7 +448,8 @@ end
 // ending; nothing is written when the epoch is no longer current.
 const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kWebhookQueue +
                                           kChangeLine + kHistoryLine + CreationCarriedLua() +
-                                          CarriedRecordLua() + WriteEndingLua() + R"lua(
+                                          PackedStartLua() + CarriedRecordLua() + WriteEndingLua() +
+                                          R"lua(
 local out = {}
 local ended = {}
 local changes = {}
@@ -459,9 +475,14 @@ local function retry_later(key, st, token, jitter, first, last, claimed)
   local backoff = tonumber(r[3] or '0') or 0
   if backoff <= 0 then backoff = 1000 end
   if claimed then
-    r[4] = pair_value(12, start_last, $F_started_us)
+    local packed = pair_value(12, start_last, packed_start)
+    if packed ~= '' then
+      r[4], r[6] = unpack_start(packed)
+    else
+      r[4] = pair_value(12, start_last, $F_started_us)
+      r[6] = pair_value(12, start_last, $F_batch)
+    end
     r[5] = pair_value(12, start_last, $F_worker)
-    r[6] = pair_value(12, start_last, $F_batch)
   end
   local delay = math.floor(math.min(backoff * 2 ^ retries, tonumber(ARGV[6])) * jitter / 1000)
   local line = history_line(token, $S_failed, pair_value(first, last, $F_error_code),
@@ -470,7 +491,7 @@ local function retry_later(key, st, token, jitter, first, last, claimed)
              $F_retry_at_us, string.format('%.0f', tonumber(ARGV[1]) + delay * 1000), $F_history,
              push_history(key, line, tonumber(ARGV[7])))
   redis.call('HDEL', key, $F_started_us, $F_launched_us, $F_dispatched_us, $F_batch,
-             $F_batch_size, $F_worker, $F_close_reason, creation_carried)
+             $F_batch_size, $F_worker, $F_close_reason, creation_carried, packed_start)
   requeued[#requeued + 1] = change(st[3], $S_queued, token, st[4], st[6])
   return delay
 end
@@ -614,12 +635,15 @@ return 1
 // stored bytes are again what a new job's are. Returns 1 when queued, 0 when the job
 // does not exist, else its status.
 const RedisScript kRequeueScript{LuaSource(std::string(kStoredAccounts) + kChangeLine +
-                                           kHistoryLine + CreationCarriedLua() + R"lua(
+                                           kHistoryLine + CreationCarriedLua() + PackedStartLua() +
+                                           R"lua(
 local st = redis.call('HMGET', KEYS[2], $F_status, $F_attempts, $F_tenant, $F_type, $F_storage,
                       $F_error_code, $F_error_message, $F_started_us, $F_finished_us, $F_worker,
-                      $F_batch, $F_input, $F_callback_url)
+                      $F_batch, $F_input, $F_callback_url, packed_start)
 if not st[1] then return 0 end
 if st[1] ~= $S_failed and st[1] ~= $S_expired and st[1] ~= $S_cancelled then return st[1] end
+-- A job claimed at write has its start packed (packed_start.h).
+if st[14] and not st[8] then st[8], st[11] = unpack_start(st[14]) end
 local line = history_line(st[2], st[1], st[6], st[7], st[8], st[9], st[10], st[11])
 local history = push_history(KEYS[2], line, tonumber(ARGV[8]))
 local held = tonumber(string.match(st[5] or '', ' (%d+)$') or '0')
@@ -627,7 +651,7 @@ local bytes = #(st[12] or '') + #(st[13] or '') + tonumber(ARGV[7])
 local entry = restate(st[3], st[5], ARGV[5], bytes - held)
 redis.call('HDEL', KEYS[2], $F_result, $F_result_type, $F_error_code, $F_error_message,
            $F_cancelled_by, $F_started_us, $F_launched_us, $F_dispatched_us, $F_finished_us,
-           $F_batch, $F_batch_size, $F_worker, $F_close_reason, creation_carried)
+           $F_batch, $F_batch_size, $F_worker, $F_close_reason, creation_carried, packed_start)
 redis.call('HSET', KEYS[2], $F_status, $S_queued, $F_retries, 0, $F_retry_at_us, ARGV[1],
            $F_history, history)
 if entry then redis.call('HSET', KEYS[2], $F_storage, entry) end

@@ -22,6 +22,9 @@ inline constexpr std::array kEndingFields = {RecordField::kStatus,      RecordFi
 inline constexpr std::array kStartFields = {RecordField::kBatchId, RecordField::kBatchSize,
                                             RecordField::kWorker,  RecordField::kDispatched,
                                             RecordField::kStarted, RecordField::kCloseReason};
+// The pairs the finish that claims at write gives a start that packs (packed_start.h): the
+// worker and the packed start. One that does not pack gives kStartFields.
+inline constexpr std::size_t kPackedStartPairs = 2;
 
 extern const RedisScript kCreateIdempotentScript;
 extern const RedisScript kStartScript;

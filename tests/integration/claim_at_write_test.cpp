@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include "common/job_store.h"
+#include "common/packed_start.h"
 #include "common/redis_connection.h"
 #include "tests/support/role_stores.h"
 #include "tests/support/stack.h"
@@ -44,6 +45,13 @@ class ClaimAtWriteTest : public ::testing::Test {
         "b1",   1,    "w1", WallMicros(1'700'000'000'000'000), WallMicros(1'700'000'000'000'100),
         "full", epoch};
   }
+  // Whether the record of job `id` holds the hash field `field` in Redis.
+  bool Holds(const std::string& id, std::string_view field) {
+    RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack_.redis_url())});
+    auto reply = admin.Command({"HEXISTS", roles_->gateway.JobKey(id), std::string(field)});
+    if (!reply) ADD_FAILURE() << reply.error().message;
+    return reply && reply->integer == 1;
+  }
   JobRecord Read(const std::string& id) {
     auto record = roles_->gateway.Get(id);
     if (!record || !*record) {
@@ -75,6 +83,14 @@ TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
   EXPECT_EQ(record.close_reason, "full");
   EXPECT_EQ(record.dispatched, start.dispatched);
   EXPECT_EQ(record.started, start.started);
+  // Its start packed into one field (packed_start.h), beside its worker.
+  EXPECT_TRUE(Holds(job.id, kPackedStartField));
+  EXPECT_TRUE(Holds(job.id, FieldName(RecordField::kWorker)));
+  for (const RecordField field :
+       {RecordField::kBatchId, RecordField::kBatchSize, RecordField::kDispatched,
+        RecordField::kStarted, RecordField::kCloseReason}) {
+    EXPECT_FALSE(Holds(job.id, FieldName(field))) << FieldName(field) << " beside the packed start";
+  }
 
   // A second write of the same attempt, claimed first or at write, finds it ended.
   EXPECT_EQ(Kind(roles_->worker.Finish(outcomes), 0), FinishMark::Kind::kRefused);
@@ -129,7 +145,37 @@ TEST_F(ClaimAtWriteTest, AStartWithAFieldLeftOutAndARecordWithoutItsEntryAreWrit
     ASSERT_TRUE(entry);
     EXPECT_EQ(entry->integer, job == &full || job == &short_start ? 1 : 0)
         << job->id << ": an entry written, or one that was not there kept";
+    // A start without its close reason does not pack: its six fields are written.
+    const bool packed = !claim->close_reason.empty() && !claimed_first;
+    EXPECT_EQ(Holds(job->id, kPackedStartField), packed) << job->id;
+    EXPECT_EQ(Holds(job->id, FieldName(RecordField::kBatchId)), !packed) << job->id;
   }
+}
+
+// POST :retry of a job whose start was packed writes that attempt's start time and batch
+// into the history line, and leaves no packed start behind.
+TEST_F(ClaimAtWriteTest, ARetriedJobWhoseStartWasPackedKeepsThatStartInItsHistory) {
+  const NewJob job = ClaimedJob();
+  ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
+  const BatchStart start = Start(roles_->Epoch());
+  const std::vector<JobOutcome> outcomes = {
+      {.id = job.id, .attempt = 1, .error_code = ErrorCode::kHandlerError, .error_message = "no"}};
+  ASSERT_EQ(Kind(roles_->worker.Finish(outcomes, &start), 0), FinishMark::Kind::kWritten);
+  ASSERT_TRUE(Holds(job.id, kPackedStartField));
+  ASSERT_EQ(Read(job.id).status, JobStatus::kFailed);
+
+  JobStatus status{};
+  const auto requeued = roles_->gateway.Requeue(job.id, &status);
+  ASSERT_TRUE(requeued) << requeued.error().message;
+  EXPECT_EQ(*requeued, RequeueOutcome::kQueued);
+  const JobRecord record = Read(job.id);
+  EXPECT_EQ(record.status, JobStatus::kQueued);
+  EXPECT_NE(record.history.find(R"("started_us":1700000000000100)"), std::string::npos)
+      << record.history;
+  EXPECT_NE(record.history.find(R"("worker":"w1","batch":"b1")"), std::string::npos)
+      << record.history;
+  EXPECT_FALSE(Holds(job.id, kPackedStartField)) << "the retried job kept its last start";
+  EXPECT_TRUE(record.batch_id.empty() && record.started.count() == 0 && record.worker.empty());
 }
 
 TEST_F(ClaimAtWriteTest, NothingIsWrittenUnderADeposedBrokersEpoch) {
