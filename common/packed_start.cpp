@@ -1,9 +1,10 @@
 #include "common/packed_start.h"
 
-#include <charconv>
 #include <cstdint>
 
 #include <fmt/format.h>
+
+#include "common/parse_number.h"
 
 namespace batchq {
 namespace {
@@ -21,11 +22,7 @@ std::optional<std::string_view> NextWord(std::string_view text, std::size_t& pos
 
 template <class T>
 std::optional<T> Number(std::optional<std::string_view> word) {
-  if (!word || word->empty()) return std::nullopt;
-  T value{};
-  const auto [end, error] = std::from_chars(word->data(), word->data() + word->size(), value);
-  if (error != std::errc() || end != word->data() + word->size()) return std::nullopt;
-  return value;
+  return word ? ParseWholeNumber<T>(*word) : std::nullopt;
 }
 
 bool Packable(std::string_view word) {
