@@ -4,8 +4,8 @@
 // time, batch size, close reason and batch id into each record as the one field `start`:
 //   "<dispatched_us> <started_us - dispatched_us> <batch_size> <close_reason> <batch>"
 // and the worker's name into `worker`, as before. Each field a write adds costs Redis a
-// scan of the record's listpack and a copy of it, so two fields in place of six took a
-// sixth of the finish's work (docs/BENCHMARKS.md). The start script (a job claimed
+// scan of the record's listpack and a copy of it, so two fields in place of six took 11%
+// of the finish's instructions (docs/BENCHMARKS.md). The start script (a job claimed
 // before it runs) still writes the six fields: only an ended record holds `start`.
 // Readers take either form: JobStore's reads through SetField, the scripts that read an
 // ended record's start (POST :retry's history line) through their own match.
