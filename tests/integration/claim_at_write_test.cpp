@@ -98,8 +98,8 @@ TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
 }
 
 // The finish script writes an ending with one HSET whose arguments it lists for a start
-// of every field and a record with its stored-bytes entry, and builds them otherwise:
-// each way writes the same.
+// that packs (packed_start.h) and a record with its stored-bytes entry, and builds them
+// otherwise (a start without its close reason does not pack): each way reads the same.
 TEST_F(ClaimAtWriteTest, AStartWithAFieldLeftOutAndARecordWithoutItsEntryAreWrittenAlike) {
   RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack_.redis_url())});
   const NewJob full = ClaimedJob();
