@@ -1,23 +1,22 @@
 #include "common/type_settings.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 
 #include "common/job_limits.h"
+#include "common/parse_number.h"
 
 namespace batchq {
 namespace {
 
 Result<std::uint64_t> ParseUnsigned(std::string_view key, std::string_view text) {
-  std::uint64_t value = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc{} || end != text.data() + text.size()) {
+  const auto value = ParseWholeNumber<std::uint64_t>(text);
+  if (!value) {
     return Fail(ErrorCode::kInvalidSetting,
                 fmt::format("'{}' needs a whole number, got '{}'.", key, text));
   }
-  return value;
+  return *value;
 }
 
 // "8/16/32": the sizes, ascending.

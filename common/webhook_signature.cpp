@@ -1,7 +1,6 @@
 #include "common/webhook_signature.h"
 
 #include <array>
-#include <charconv>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -9,6 +8,7 @@
 #include <openssl/hmac.h>
 
 #include "common/hex_text.h"
+#include "common/parse_number.h"
 
 namespace batchq {
 namespace {
@@ -58,11 +58,10 @@ bool VerifyWebhook(std::string_view secret, std::string_view header, std::string
                    std::chrono::seconds now, std::chrono::seconds tolerance) {
   const std::string_view t = Part(header, "t");
   const std::string_view v1 = Part(header, "v1");
-  std::int64_t at = 0;
-  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), at);
-  if (t.empty() || ec != std::errc() || end != t.data() + t.size()) return false;
-  if (std::chrono::abs(now - std::chrono::seconds(at)) > tolerance) return false;
-  const std::string expected = HmacHex(secret, SignedText(at, body));
+  const auto at = ParseWholeNumber<std::int64_t>(t);
+  if (!at) return false;
+  if (std::chrono::abs(now - std::chrono::seconds(*at)) > tolerance) return false;
+  const std::string expected = HmacHex(secret, SignedText(*at, body));
   return v1.size() == expected.size() &&
          CRYPTO_memcmp(v1.data(), expected.data(), expected.size()) == 0;
 }

@@ -299,6 +299,8 @@ TEST(TypeSettingsTest, RejectsBadSpecs) {
   EXPECT_FALSE(ParseTypeSettings(":max_queue=1", defaults));
   EXPECT_FALSE(ParseTypeSettings("x:max_queue", defaults));
   EXPECT_FALSE(ParseTypeSettings("x:max_queue=-1", defaults));
+  EXPECT_FALSE(ParseTypeSettings("x:max_queue=12abc", defaults));
+  EXPECT_FALSE(ParseTypeSettings("x:max_queue=", defaults));
   EXPECT_FALSE(ParseTypeSettings("x:max_batch_size=0", defaults));
   EXPECT_FALSE(ParseTypeSettings("x:colour=blue", defaults));
 }

@@ -17,6 +17,10 @@ TEST(WebhookSignatureTest, MatchesAnIndependentHmacAndVerifiesOnlyTheSameBodyTim
   EXPECT_FALSE(VerifyWebhook("whsec_a", header, R"({"id":"j2"})", seconds(1100), seconds(300)));
   EXPECT_FALSE(VerifyWebhook("whsec_a", header, R"({"id":"j1"})", seconds(1400), seconds(300)))
       << "too old: a replay";
+  std::string trailing = header;
+  trailing.insert(header.find(','), "x");
+  EXPECT_FALSE(VerifyWebhook("whsec_a", trailing, R"({"id":"j1"})", seconds(1100), seconds(300)))
+      << "a time that is not a number in full: " << trailing;
   EXPECT_FALSE(VerifyWebhook("whsec_a", "v1=00", "{}", seconds(1000), seconds(300)));
   EXPECT_FALSE(VerifyWebhook("whsec_a", "", "{}", seconds(1000), seconds(300)));
 }
