@@ -25,8 +25,13 @@ std::optional<T> Number(std::optional<std::string_view> word) {
   return word ? ParseWholeNumber<T>(*word) : std::nullopt;
 }
 
+// The whitespace of Lua's %S, which the scripts' reader of the text (job_store_scripts.cpp,
+// `unpack_start`) splits its words on: a word holding any of it would read back here but
+// not there.
+constexpr std::string_view kWhitespace = " \t\n\v\f\r";
+
 bool Packable(std::string_view word) {
-  return !word.empty() && word.find(' ') == std::string_view::npos;
+  return !word.empty() && word.find_first_of(kWhitespace) == std::string_view::npos;
 }
 
 }  // namespace

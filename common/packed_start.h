@@ -22,7 +22,7 @@ inline constexpr std::string_view kPackedStartField = "start";
 
 // The packed text of `start`'s dispatch and start times, batch size, close reason and
 // batch id; nullopt when the text would be longer than kMaxPackedStartBytes or the
-// close reason or batch id is empty or holds a space (the record then gets the six
+// close reason or batch id is empty or holds whitespace (the record then gets the six
 // fields).
 std::optional<std::string> PackStart(const JobRecord& start);
 

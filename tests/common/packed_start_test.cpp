@@ -60,6 +60,10 @@ TEST(PackedStartTest, AStartThatWouldNotReadBackOrFitAListpackValueDoesNotPack) 
   JobRecord spaced = AStart();
   spaced.batch_id = "a batch";
   EXPECT_FALSE(PackStart(spaced));
+  // The scripts' reader splits on any whitespace, as Lua's %S does.
+  JobRecord tabbed = AStart();
+  tabbed.close_reason = "idle\tworker";
+  EXPECT_FALSE(PackStart(tabbed));
   JobRecord no_batch = AStart();
   no_batch.batch_id.clear();
   EXPECT_FALSE(PackStart(no_batch));
