@@ -1,5 +1,7 @@
 #include "common/packed_start.h"
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 
 #include <fmt/format.h>
@@ -8,22 +10,6 @@
 
 namespace batchq {
 namespace {
-
-// The next space-separated word of `text` from `pos` on, moving `pos` past it and its
-// space; nullopt at the end.
-std::optional<std::string_view> NextWord(std::string_view text, std::size_t& pos) {
-  if (pos > text.size()) return std::nullopt;
-  const std::size_t space = text.find(' ', pos);
-  const std::size_t end = space == std::string_view::npos ? text.size() : space;
-  const std::string_view word = text.substr(pos, end - pos);
-  pos = end + 1;
-  return word;
-}
-
-template <class T>
-std::optional<T> Number(std::optional<std::string_view> word) {
-  return word ? ParseWholeNumber<T>(*word) : std::nullopt;
-}
 
 // The whitespace of Lua's %S, which the scripts' reader of the text (job_store_scripts.cpp,
 // `unpack_start`) splits its words on: a word holding any of it would read back here but
@@ -46,21 +32,25 @@ std::optional<std::string> PackStart(const JobRecord& start) {
 }
 
 bool UnpackStart(std::string_view text, JobRecord& record) {
-  std::size_t pos = 0;
-  const auto dispatched = Number<std::int64_t>(NextWord(text, pos));
-  const auto since_dispatch = Number<std::int64_t>(NextWord(text, pos));
-  const auto batch_size = Number<std::uint32_t>(NextWord(text, pos));
-  const auto close_reason = NextWord(text, pos);
-  const auto batch_id = NextWord(text, pos);
-  if (!dispatched || !since_dispatch || !batch_size || !close_reason || close_reason->empty() ||
-      !batch_id || batch_id->empty() || pos <= text.size()) {
-    return false;
+  // Exactly five words, split on single spaces: an empty word or a sixth one does not parse.
+  std::array<std::string_view, 5> words;
+  std::size_t count = 0;
+  for (std::size_t pos = 0; pos <= text.size(); ++count) {
+    const std::size_t end = std::min(text.find(' ', pos), text.size());
+    if (count == words.size() || end == pos) return false;
+    words[count] = text.substr(pos, end - pos);
+    pos = end + 1;
   }
+  if (count != words.size()) return false;
+  const auto dispatched = ParseWholeNumber<std::int64_t>(words[0]);
+  const auto since_dispatch = ParseWholeNumber<std::int64_t>(words[1]);
+  const auto batch_size = ParseWholeNumber<std::uint32_t>(words[2]);
+  if (!dispatched || !since_dispatch || !batch_size) return false;
   record.dispatched = WallMicros(*dispatched);
   record.started = WallMicros(*dispatched + *since_dispatch);
   record.batch_size = *batch_size;
-  record.close_reason.assign(*close_reason);
-  record.batch_id.assign(*batch_id);
+  record.close_reason.assign(words[3]);
+  record.batch_id.assign(words[4]);
   return true;
 }
 
