@@ -356,10 +356,11 @@ std::string JobStore::TenantRecentKey(std::string_view tenant) const {
 namespace {
 
 // The fields of a summary: everything but the input, the result and the error message,
-// which may be large.
+// which may be large; and the packed start (packed_start.h), first, so that a start's own
+// fields, where a record has them, are what is read.
 const std::vector<std::string_view>& SummaryFields() {
   static const std::vector<std::string_view> fields = [] {
-    std::vector<std::string_view> names;
+    std::vector<std::string_view> names{kPackedStartField};
     for (const auto& spec : kRecordSchema) {
       if (spec.field != RecordField::kInput && spec.field != RecordField::kResult &&
           spec.field != RecordField::kErrorMessage && spec.field != RecordField::kHistory) {

@@ -7,8 +7,10 @@
 // scan of the record's listpack and a copy of it, so two fields in place of six took 11%
 // of the finish's instructions (docs/BENCHMARKS.md). The start script (a job claimed
 // before it runs) still writes the six fields: only an ended record holds `start`.
-// Readers take either form: JobStore's reads through SetField, the scripts that read an
-// ended record's start (POST :retry's history line) through their own match.
+// Readers take either form: JobStore's reads through SetField (a listing's summaries read
+// `start` too), the scripts that read an ended record's start (POST :retry's history line)
+// through their own match. A record with both (a POST :retry older than this left
+// `start`, and deleted the six, which the next start then writes after it) reads as the six.
 
 #include <optional>
 #include <string>

@@ -83,6 +83,14 @@ TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
   EXPECT_EQ(record.close_reason, "full");
   EXPECT_EQ(record.dispatched, start.dispatched);
   EXPECT_EQ(record.started, start.started);
+  // A listing's summary (the dashboard's table) reads the same start.
+  const auto page = roles_->gateway.RecentSummaries({});
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->jobs.size(), 1u);
+  EXPECT_EQ(page->jobs[0].worker, "w1");
+  EXPECT_EQ(page->jobs[0].batch_id, "b1");
+  EXPECT_EQ(page->jobs[0].close_reason, "full");
+  EXPECT_EQ(page->jobs[0].started, start.started);
   // Its start packed into one field (packed_start.h), beside its worker.
   EXPECT_TRUE(Holds(job.id, kPackedStartField));
   EXPECT_TRUE(Holds(job.id, FieldName(RecordField::kWorker)));
@@ -176,6 +184,42 @@ TEST_F(ClaimAtWriteTest, ARetriedJobWhoseStartWasPackedKeepsThatStartInItsHistor
       << record.history;
   EXPECT_FALSE(Holds(job.id, kPackedStartField)) << "the retried job kept its last start";
   EXPECT_TRUE(record.batch_id.empty() && record.started.count() == 0 && record.worker.empty());
+}
+
+// A POST :retry older than the packed start left it in the queued record (it deleted the
+// six fields only). A start written as the six fields (the start script's, or a finish's
+// whose start does not pack) writes every one of them, the empty close reason too, after
+// it: a read, and a listing's, gives that start, not the earlier attempt's.
+TEST_F(ClaimAtWriteTest, AStartOfSixFieldsReadsOverAPackedStartAnOlderRetryLeft) {
+  RedisConnection admin(RedisConnection::Options{*ParseRedisUrl(stack_.redis_url())});
+  const NewJob claimed_first = ClaimedJob();
+  const NewJob claimed_at_write = ClaimedJob();
+  ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{claimed_first, claimed_at_write}));
+  for (const NewJob* job : {&claimed_first, &claimed_at_write}) {
+    ASSERT_TRUE(
+        admin.Command({"HSET", roles_->gateway.JobKey(job->id), std::string(kPackedStartField),
+                       "1600000000000000 5 9 stale old-b"}));
+  }
+  BatchStart without_reason = Start(roles_->Epoch());
+  without_reason.close_reason.clear();  // does not pack
+
+  const std::vector<JobClaim> claims = {{claimed_first.id, 1}};
+  const auto started = roles_->worker.Start(without_reason, claims);
+  ASSERT_TRUE(started) << started.error().message;
+  ASSERT_EQ(*started, std::vector<bool>{true});
+  const std::vector<JobOutcome> at_write = {Succeeded(claimed_at_write.id, 1)};
+  ASSERT_EQ(Kind(roles_->worker.Finish(at_write, &without_reason), 0), FinishMark::Kind::kWritten);
+
+  const auto page = roles_->gateway.RecentSummaries({});
+  ASSERT_TRUE(page) << page.error().message;
+  ASSERT_EQ(page->jobs.size(), 2u);
+  for (const JobRecord& record :
+       {Read(claimed_first.id), Read(claimed_at_write.id), page->jobs[0], page->jobs[1]}) {
+    EXPECT_EQ(record.close_reason, "") << record.id;
+    EXPECT_EQ(record.batch_id, "b1") << record.id;
+    EXPECT_EQ(record.batch_size, 1u) << record.id;
+    EXPECT_EQ(record.started, without_reason.started) << record.id;
+  }
 }
 
 TEST_F(ClaimAtWriteTest, NothingIsWrittenUnderADeposedBrokersEpoch) {
