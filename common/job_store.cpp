@@ -356,16 +356,18 @@ std::string JobStore::TenantRecentKey(std::string_view tenant) const {
 namespace {
 
 // The fields of a summary: everything but the input, the result and the error message,
-// which may be large; and the packed start (packed_start.h), first, so that a start's own
-// fields, where a record has them, are what is read.
+// which may be large, in the schema's order, so the id, which every record has, first;
+// and the packed start (packed_start.h) right after it, so that a start's own fields,
+// where a record has them, are what is read.
 const std::vector<std::string_view>& SummaryFields() {
   static const std::vector<std::string_view> fields = [] {
-    std::vector<std::string_view> names{kPackedStartField};
+    std::vector<std::string_view> names;
     for (const auto& spec : kRecordSchema) {
       if (spec.field != RecordField::kInput && spec.field != RecordField::kResult &&
           spec.field != RecordField::kErrorMessage && spec.field != RecordField::kHistory) {
         names.push_back(spec.name);
       }
+      if (spec.field == RecordField::kId) names.push_back(kPackedStartField);
     }
     return names;
   }();
