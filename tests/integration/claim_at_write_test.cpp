@@ -67,7 +67,8 @@ class ClaimAtWriteTest : public ::testing::Test {
 
 TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
   const NewJob job = ClaimedJob();
-  ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job}));
+  const NewJob waiting = ClaimedJob();  // never started: a record without any start
+  ASSERT_TRUE(roles_->gateway.Create(std::vector<NewJob>{job, waiting}));
   const BatchStart start = Start(roles_->Epoch());
   const std::vector<JobOutcome> outcomes = {Succeeded(job.id, 1)};
   const auto marks = roles_->worker.Finish(outcomes, &start);
@@ -83,14 +84,17 @@ TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
   EXPECT_EQ(record.close_reason, "full");
   EXPECT_EQ(record.dispatched, start.dispatched);
   EXPECT_EQ(record.started, start.started);
-  // A listing's summary (the dashboard's table) reads the same start.
+  // A listing's summaries (the dashboard's table) read the same start, and list the job
+  // that has none.
   const auto page = roles_->gateway.RecentSummaries({});
   ASSERT_TRUE(page) << page.error().message;
-  ASSERT_EQ(page->jobs.size(), 1u);
-  EXPECT_EQ(page->jobs[0].worker, "w1");
-  EXPECT_EQ(page->jobs[0].batch_id, "b1");
-  EXPECT_EQ(page->jobs[0].close_reason, "full");
-  EXPECT_EQ(page->jobs[0].started, start.started);
+  ASSERT_EQ(page->jobs.size(), 2u);
+  const JobRecord& listed = page->jobs[0].id == job.id ? page->jobs[0] : page->jobs[1];
+  EXPECT_EQ(listed.id, job.id);
+  EXPECT_EQ(listed.worker, "w1");
+  EXPECT_EQ(listed.batch_id, "b1");
+  EXPECT_EQ(listed.close_reason, "full");
+  EXPECT_EQ(listed.started, start.started);
   // Its start packed into one field (packed_start.h), beside its worker.
   EXPECT_TRUE(Holds(job.id, kPackedStartField));
   EXPECT_TRUE(Holds(job.id, FieldName(RecordField::kWorker)));
