@@ -93,6 +93,16 @@ local function pair_value(first, last, name)
   return ''
 end
 local function status_in(first, last) return pair_value(first, last, $F_status) end
+-- Whether anyone listens on `channel`. Only event streams read the progress channel,
+-- and a gateway subscribes to it only while one is open (progress_demand.h), so most
+-- calls build and publish its lines for no one. A subscription confirmed before this
+-- script runs is counted, so a stream misses nothing from its confirmation on. Refused
+-- (an ACL file from before this check): as if someone listened.
+local function heard(channel)
+  local r = redis.pcall('PUBSUB', 'NUMSUB', channel)
+  if type(r) ~= 'table' or r.err then return true end
+  return tonumber(r[2]) ~= 0
+end
 )lua";
 
 // An attempt that ended, as one line of a record's `history` (job_record.h): a JSON
@@ -129,12 +139,13 @@ if redis.call('GET', ARGV[2]) ~= ARGV[3] then
   for i = 1, #KEYS do out[i] = 0 end
   return out
 end
+local progress_heard = heard(ARGV[4])
 for i, key in ipairs(KEYS) do
   local token = tonumber(ARGV[4 + 2 * n + i])
   local st = redis.call('HMGET', key, $F_status, $F_attempts, $F_id, $F_tenant, $F_type)
   if st[1] == $S_queued or (st[1] == $S_running and tonumber(st[2] or '0') < token) then
     redis.call('HSET', key, $F_status, $S_running, $F_attempts, token, unpack(ARGV, 5, 4 + 2 * n))
-    changes[#changes + 1] = change(st[3], $S_running, token, st[4], st[5])
+    if progress_heard then changes[#changes + 1] = change(st[3], $S_running, token, st[4], st[5]) end
     out[i] = 1
   else
     out[i] = 0
@@ -463,6 +474,8 @@ if claiming and redis.call('GET', ARGV[9]) ~= ARGV[10] then
   for i = 2, #KEYS do out[i - 1] = 0 end
   return out
 end
+-- The running lines of the jobs claimed here, only for an event stream to read.
+local progress_heard = claiming and heard(ARGV[8])
 local start_last = 11 + 2 * tonumber(ARGV[11])
 local start_text = ARGV[start_last + 1]
 -- Queues the job of `key` again if it has retries left; the backoff in ms, or nil.
@@ -511,7 +524,7 @@ for i = 2, #KEYS do
       (st[1] == $S_running and tonumber(st[2] or '0') < tonumber(token)))
   if claimed then
     owned = true
-    started[#started + 1] = change(st[3], $S_running, token, st[4], st[6])
+    if progress_heard then started[#started + 1] = change(st[3], $S_running, token, st[4], st[6]) end
   end
   local delay = nil
   if owned and jitter ~= '' then

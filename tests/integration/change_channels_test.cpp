@@ -1,10 +1,14 @@
 // Which channel each job change goes to, on a real Redis under the roles' ACL users, as
 // the gateway, broker and workers publish them: queued and started changes on
-// bq:progress (heard only by gateways with event streams open), endings on bq:done
+// bq:progress (heard only by gateways with event streams open; the started ones only
+// while someone is subscribed), endings on bq:done
 // (heard by every gateway, for its long-polls). One connection hears both, as the
 // gateway's listener does, so the order across the two channels is the order of the
 // scripts' publishes.
+#include <cstdint>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -57,6 +61,16 @@ Event HearBoth(RedisConnection& subscriber) {
   auto answer = subscriber.NextEvent(5s);
   if (!answer) throw std::runtime_error(answer.error().message);
   return answer->value_or(Event{Event::Kind::kWoken, {}, {}});
+}
+
+// Redis's count of PUBLISH calls so far, those of scripts included (INFO commandstats).
+std::int64_t PublishCalls(RedisConnection& admin) {
+  auto info = admin.Command({"INFO", "commandstats"});
+  if (!info || info->is_error()) throw std::runtime_error("INFO commandstats failed");
+  constexpr std::string_view kCalls = "cmdstat_publish:calls=";
+  const auto at = info->str.find(kCalls);
+  if (at == std::string::npos) return 0;
+  return std::stoll(info->str.substr(at + kCalls.size()));
 }
 
 TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
@@ -137,6 +151,96 @@ TEST(ChangeChannelsTest, AClaimAtWritePublishesItsRunningChangesBeforeItsEndings
       << "a job queued again for its retry";
   EXPECT_EQ(NextMessage(subscriber), "bq:done: carried");
   EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:done: {} succeeded", a));
+}
+
+// The running changes are read only by event streams, through a gateway that subscribes
+// to bq:progress while one is open: with no one subscribed, a start and a claim at write
+// publish none, and once someone is, they publish them again.
+TEST(ChangeChannelsTest, RunningChangesAreLeftOutWhileNoOneHearsProgress) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
+  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  ASSERT_TRUE(subscriber.Subscribe("bq:done"));  // a gateway with no stream open
+
+  std::vector<NewJob> jobs = {ChannelsJob(), ChannelsJob(), ChannelsJob(), ChannelsJob()};
+  ASSERT_TRUE(gateway.Create(jobs));
+  const auto start = [&](std::string_view batch, std::size_t size) {
+    return BatchStart{std::string(batch),
+                      static_cast<std::uint32_t>(size),
+                      "w1",
+                      NowWallMicros(),
+                      NowWallMicros(),
+                      "full",
+                      roles.Epoch()};
+  };
+  const auto succeeded = [](const NewJob& job) {
+    return JobOutcome{.id = job.id, .attempt = 1, .succeeded = true, .result = "\"X\""};
+  };
+  // Each step's PUBLISH calls: a start of jobs[0], a claim at write of jobs[1], then the
+  // same with someone on bq:progress (jobs[2] and jobs[3]).
+  const auto publishes_of = [&](const auto& step) {
+    const std::int64_t before = PublishCalls(admin);
+    step();
+    return PublishCalls(admin) - before;
+  };
+  const auto start_one = [&](const NewJob& job) {
+    const std::vector<JobClaim> runs = {{job.id, 1}};
+    auto started = worker.Start(start("b1", 1), runs);
+    ASSERT_TRUE(started && *started == std::vector<bool>{true});
+  };
+  const auto claim_one = [&](const NewJob& job) {
+    const BatchStart claim = start("b2", 1);
+    ASSERT_TRUE(worker.Finish(std::vector{succeeded(job)}, &claim));
+  };
+  EXPECT_EQ(publishes_of([&] { start_one(jobs[0]); }), 0) << "a start published for no one";
+  const std::int64_t unheard_claim = publishes_of([&] { claim_one(jobs[1]); });
+  EXPECT_EQ(NextMessage(subscriber), "bq:done: carried");
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:done: {} succeeded", jobs[1].id));
+
+  RedisConnection streams = RoleRedis(stack, "gateway");
+  ASSERT_TRUE(streams.Subscribe("bq:progress"));  // a gateway with a stream open
+  EXPECT_EQ(publishes_of([&] { start_one(jobs[2]); }), 1);
+  EXPECT_EQ(NextMessage(streams), fmt::format("bq:progress: {} running", jobs[2].id));
+  EXPECT_EQ(publishes_of([&] { claim_one(jobs[3]); }), unheard_claim + 1)
+      << "a claim at write heard publishes its running changes, one message more";
+  EXPECT_EQ(NextMessage(streams), fmt::format("bq:progress: {} running", jobs[3].id));
+}
+
+// A worker's ACL user from before that check may not ask PUBSUB NUMSUB: the scripts then
+// publish the running changes as if someone listened, and the jobs are written.
+TEST(ChangeChannelsTest, RunningChangesStillFlowUnderAWorkerAclWithoutNumsub) {
+  Stack stack(StackOptions{.workers = 0});
+  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
+  RoleStores roles(stack);
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
+  RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
+  auto set = admin.Command({"ACL", "SETUSER", "worker", "-pubsub|numsub"});
+  ASSERT_TRUE(set && !set->is_error());
+  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  ASSERT_EQ(HearBoth(subscriber).kind, Event::Kind::kSubscribed);
+
+  std::vector<NewJob> jobs = {ChannelsJob(), ChannelsJob()};
+  ASSERT_TRUE(gateway.Create(jobs));
+  EXPECT_EQ(NextMessage(subscriber),
+            fmt::format("bq:progress: {} queued, {} queued", jobs[0].id, jobs[1].id));
+  const std::vector<JobClaim> runs = {{jobs[0].id, 1}};
+  auto started = worker.Start(
+      BatchStart{"b1", 1, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()}, runs);
+  ASSERT_TRUE(started) << started.error().message;
+  EXPECT_EQ(*started, std::vector<bool>{true});
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} running", jobs[0].id));
+
+  const BatchStart claim{"b2", 1, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
+  auto finished = worker.Finish(
+      std::vector<JobOutcome>{{.id = jobs[1].id, .attempt = 1, .succeeded = true, .result = "1"}},
+      &claim);
+  ASSERT_TRUE(finished) << finished.error().message;
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} running", jobs[1].id));
+  EXPECT_EQ(NextMessage(subscriber), "bq:done: carried");
+  EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:done: {} succeeded", jobs[1].id));
 }
 
 // An ACL file made before the progress channel existed grants only bq:done. Redis then

@@ -50,7 +50,8 @@ TEST(RedisAclTest, EachRoleReachesOnlyWhatItNeeds) {
                                                                  {"LRANGE", "bq:recent", "0", "-1"},
                                                                  {"SET", "bq:broker:epoch", "99"},
                                                                  {"INCR", "bq:broker:epoch"},
-                                                                 {"DEL", "bq:broker:lease"}}) {
+                                                                 {"DEL", "bq:broker:lease"},
+                                                                 {"PUBSUB", "CHANNELS"}}) {
     auto reply = worker.Command(std::span<const std::string_view>(command));
     ASSERT_TRUE(reply);
     EXPECT_TRUE(reply->is_error()) << "a worker ran " << command[0];
@@ -61,6 +62,8 @@ TEST(RedisAclTest, EachRoleReachesOnlyWhatItNeeds) {
   EXPECT_TRUE(Refusal(broker, {"DEL", job_key}).starts_with("NOPERM"));
   // Its lease commands reach the lease's keys and nothing else.
   EXPECT_EQ(Refusal(worker, {"GET", "bq:broker:epoch"}), "") << "a worker reads the epoch";
+  EXPECT_EQ(Refusal(worker, {"PUBSUB", "NUMSUB", "bq:progress"}), "")
+      << "a worker counts who hears the progress channel";
   EXPECT_EQ(Refusal(broker, {"GET", "bq:broker:lease"}), "");
   EXPECT_TRUE(Refusal(broker, {"SET", job_key, "x"}).starts_with("NOPERM"));
   EXPECT_TRUE(Refusal(broker, {"SET", "bq:pending", "x"}).starts_with("NOPERM"));
