@@ -6,6 +6,7 @@
 // gateway's listener does, so the order across the two channels is the order of the
 // scripts' publishes.
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -73,12 +74,29 @@ std::int64_t PublishCalls(RedisConnection& admin) {
   return std::stoll(info->str.substr(at + kCalls.size()));
 }
 
-TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
-  Stack stack(StackOptions{.workers = 0});
-  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RoleStores roles(stack);
-  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
-  RedisConnection subscriber = RoleRedis(stack, "gateway");
+class ChangeChannelsTest : public ::testing::Test {
+ protected:
+  ChangeChannelsTest() : stack_(StackOptions{.workers = 0}) {}
+  void SetUp() override {
+    ASSERT_TRUE(stack_.WaitReady(0)) << stack_.Logs();
+    roles_ = std::make_unique<RoleStores>(stack_);
+    admin_ =
+        std::make_unique<RedisConnection>(RedisConnection::Options{stack_.redis_admin_endpoint()});
+  }
+  // A batch of `size` jobs under the current broker epoch, as a worker is given one.
+  BatchStart Batch(std::string id, std::uint32_t size) {
+    return BatchStart{std::move(id),   size,   "w1",           NowWallMicros(),
+                      NowWallMicros(), "full", roles_->Epoch()};
+  }
+
+  Stack stack_;
+  std::unique_ptr<RoleStores> roles_;
+  std::unique_ptr<RedisConnection> admin_;  // Redis's default user: the operator's
+};
+
+TEST_F(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = *roles_;
+  RedisConnection subscriber = RoleRedis(stack_, "gateway");
   const Event answer = HearBoth(subscriber);
   ASSERT_EQ(answer.kind, Event::Kind::kSubscribed);
   ASSERT_EQ(answer.channel, "bq:progress");
@@ -101,8 +119,7 @@ TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
 
   std::vector<JobClaim> runs;
   for (const auto& job : jobs) runs.push_back({job.id, 1});
-  ASSERT_TRUE(worker.Start(
-      BatchStart{"b1", 3, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()}, runs));
+  ASSERT_TRUE(worker.Start(Batch("b1", 3), runs));
   EXPECT_EQ(NextMessage(subscriber),
             fmt::format("bq:progress: {} running, {} running, {} running", a, b, c));
 
@@ -126,12 +143,9 @@ TEST(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {
 
 // A batch claimed at write (claim_timing.h) was never marked running: its write publishes
 // the running changes first, so that a stream still sees each job run before it ends.
-TEST(ChangeChannelsTest, AClaimAtWritePublishesItsRunningChangesBeforeItsEndings) {
-  Stack stack(StackOptions{.workers = 0});
-  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RoleStores roles(stack);
-  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
-  RedisConnection subscriber = RoleRedis(stack, "gateway");
+TEST_F(ChangeChannelsTest, AClaimAtWritePublishesItsRunningChangesBeforeItsEndings) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = *roles_;
+  RedisConnection subscriber = RoleRedis(stack_, "gateway");
   ASSERT_EQ(HearBoth(subscriber).kind, Event::Kind::kSubscribed);
 
   // a succeeds, b fails with a retry left.
@@ -141,7 +155,7 @@ TEST(ChangeChannelsTest, AClaimAtWritePublishesItsRunningChangesBeforeItsEndings
   ASSERT_TRUE(gateway.Create(jobs));
   EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} queued, {} queued", a, b));
 
-  const BatchStart start{"b1", 2, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
+  const BatchStart start = Batch("b1", 2);
   std::vector<JobOutcome> outcomes = {
       {.id = a, .attempt = 1, .succeeded = true, .result = "\"X\""},
       {.id = b, .attempt = 1, .error_code = ErrorCode::kTransientError, .error_message = "again"}};
@@ -156,43 +170,30 @@ TEST(ChangeChannelsTest, AClaimAtWritePublishesItsRunningChangesBeforeItsEndings
 // The running changes are read only by event streams, through a gateway that subscribes
 // to bq:progress while one is open: with no one subscribed, a start and a claim at write
 // publish none, and once someone is, they publish them again.
-TEST(ChangeChannelsTest, RunningChangesAreLeftOutWhileNoOneHearsProgress) {
-  Stack stack(StackOptions{.workers = 0});
-  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RoleStores roles(stack);
-  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
-  RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
-  RedisConnection subscriber = RoleRedis(stack, "gateway");
+TEST_F(ChangeChannelsTest, RunningChangesAreLeftOutWhileNoOneHearsProgress) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = *roles_;
+  RedisConnection subscriber = RoleRedis(stack_, "gateway");
   ASSERT_TRUE(subscriber.Subscribe("bq:done"));  // a gateway with no stream open
 
   std::vector<NewJob> jobs = {ChannelsJob(), ChannelsJob(), ChannelsJob(), ChannelsJob()};
   ASSERT_TRUE(gateway.Create(jobs));
-  const auto start = [&](std::string_view batch, std::size_t size) {
-    return BatchStart{std::string(batch),
-                      static_cast<std::uint32_t>(size),
-                      "w1",
-                      NowWallMicros(),
-                      NowWallMicros(),
-                      "full",
-                      roles.Epoch()};
-  };
   const auto succeeded = [](const NewJob& job) {
     return JobOutcome{.id = job.id, .attempt = 1, .succeeded = true, .result = "\"X\""};
   };
   // Each step's PUBLISH calls: a start of jobs[0], a claim at write of jobs[1], then the
   // same with someone on bq:progress (jobs[2] and jobs[3]).
   const auto publishes_of = [&](const auto& step) {
-    const std::int64_t before = PublishCalls(admin);
+    const std::int64_t before = PublishCalls(*admin_);
     step();
-    return PublishCalls(admin) - before;
+    return PublishCalls(*admin_) - before;
   };
   const auto start_one = [&](const NewJob& job) {
     const std::vector<JobClaim> runs = {{job.id, 1}};
-    auto started = worker.Start(start("b1", 1), runs);
+    auto started = worker.Start(Batch("b1", 1), runs);
     ASSERT_TRUE(started && *started == std::vector<bool>{true});
   };
   const auto claim_one = [&](const NewJob& job) {
-    const BatchStart claim = start("b2", 1);
+    const BatchStart claim = Batch("b2", 1);
     ASSERT_TRUE(worker.Finish(std::vector{succeeded(job)}, &claim));
   };
   EXPECT_EQ(publishes_of([&] { start_one(jobs[0]); }), 0) << "a start published for no one";
@@ -200,7 +201,7 @@ TEST(ChangeChannelsTest, RunningChangesAreLeftOutWhileNoOneHearsProgress) {
   EXPECT_EQ(NextMessage(subscriber), "bq:done: carried");
   EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:done: {} succeeded", jobs[1].id));
 
-  RedisConnection streams = RoleRedis(stack, "gateway");
+  RedisConnection streams = RoleRedis(stack_, "gateway");
   ASSERT_TRUE(streams.Subscribe("bq:progress"));  // a gateway with a stream open
   EXPECT_EQ(publishes_of([&] { start_one(jobs[2]); }), 1);
   EXPECT_EQ(NextMessage(streams), fmt::format("bq:progress: {} running", jobs[2].id));
@@ -211,15 +212,11 @@ TEST(ChangeChannelsTest, RunningChangesAreLeftOutWhileNoOneHearsProgress) {
 
 // A worker's ACL user from before that check may not ask PUBSUB NUMSUB: the scripts then
 // publish the running changes as if someone listened, and the jobs are written.
-TEST(ChangeChannelsTest, RunningChangesStillFlowUnderAWorkerAclWithoutNumsub) {
-  Stack stack(StackOptions{.workers = 0});
-  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RoleStores roles(stack);
-  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
-  RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
-  auto set = admin.Command({"ACL", "SETUSER", "worker", "-pubsub|numsub"});
+TEST_F(ChangeChannelsTest, RunningChangesStillFlowUnderAWorkerAclWithoutNumsub) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = *roles_;
+  auto set = admin_->Command({"ACL", "SETUSER", "worker", "-pubsub|numsub"});
   ASSERT_TRUE(set && !set->is_error());
-  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  RedisConnection subscriber = RoleRedis(stack_, "gateway");
   ASSERT_EQ(HearBoth(subscriber).kind, Event::Kind::kSubscribed);
 
   std::vector<NewJob> jobs = {ChannelsJob(), ChannelsJob()};
@@ -227,13 +224,12 @@ TEST(ChangeChannelsTest, RunningChangesStillFlowUnderAWorkerAclWithoutNumsub) {
   EXPECT_EQ(NextMessage(subscriber),
             fmt::format("bq:progress: {} queued, {} queued", jobs[0].id, jobs[1].id));
   const std::vector<JobClaim> runs = {{jobs[0].id, 1}};
-  auto started = worker.Start(
-      BatchStart{"b1", 1, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()}, runs);
+  auto started = worker.Start(Batch("b1", 1), runs);
   ASSERT_TRUE(started) << started.error().message;
   EXPECT_EQ(*started, std::vector<bool>{true});
   EXPECT_EQ(NextMessage(subscriber), fmt::format("bq:progress: {} running", jobs[0].id));
 
-  const BatchStart claim{"b2", 1, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()};
+  const BatchStart claim = Batch("b2", 1);
   auto finished = worker.Finish(
       std::vector<JobOutcome>{{.id = jobs[1].id, .attempt = 1, .succeeded = true, .result = "1"}},
       &claim);
@@ -245,17 +241,13 @@ TEST(ChangeChannelsTest, RunningChangesStillFlowUnderAWorkerAclWithoutNumsub) {
 
 // An ACL file made before the progress channel existed grants only bq:done. Redis then
 // refuses every PUBLISH to bq:progress; that must cost the notices, never the jobs.
-TEST(ChangeChannelsTest, JobsStillFlowUnderAnAclThatPredatesTheProgressChannel) {
-  Stack stack(StackOptions{.workers = 0});
-  ASSERT_TRUE(stack.WaitReady(0)) << stack.Logs();
-  RoleStores roles(stack);
-  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = roles;
-  RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
+TEST_F(ChangeChannelsTest, JobsStillFlowUnderAnAclThatPredatesTheProgressChannel) {
+  auto& [gateway_redis, broker_redis, worker_redis, gateway, broker, worker] = *roles_;
   for (const char* role : {"gateway", "broker", "worker"}) {
-    auto set = admin.Command({"ACL", "SETUSER", role, "resetchannels", "&bq:done"});
+    auto set = admin_->Command({"ACL", "SETUSER", role, "resetchannels", "&bq:done"});
     ASSERT_TRUE(set && !set->is_error()) << role;
   }
-  RedisConnection subscriber = RoleRedis(stack, "gateway");
+  RedisConnection subscriber = RoleRedis(stack_, "gateway");
   EXPECT_EQ(HearBoth(subscriber).kind, Event::Kind::kRefused) << "the old ACL granted bq:progress";
 
   std::vector<NewJob> jobs = {ChannelsJob(), ChannelsJob(1), ChannelsJob()};
@@ -267,8 +259,7 @@ TEST(ChangeChannelsTest, JobsStillFlowUnderAnAclThatPredatesTheProgressChannel) 
   ASSERT_TRUE(gateway.Create(std::span(&claimed, 1), claim));
   std::vector<JobClaim> runs;
   for (const auto& job : jobs) runs.push_back({job.id, 1});
-  auto started = worker.Start(
-      BatchStart{"b1", 3, "w1", NowWallMicros(), NowWallMicros(), "full", roles.Epoch()}, runs);
+  auto started = worker.Start(Batch("b1", 3), runs);
   ASSERT_TRUE(started) << started.error().message;
   EXPECT_EQ(*started, (std::vector<bool>{true, true, true}));
   std::vector<JobOutcome> outcomes = {
