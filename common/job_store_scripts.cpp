@@ -93,11 +93,16 @@ local function pair_value(first, last, name)
   return ''
 end
 local function status_in(first, last) return pair_value(first, last, $F_status) end
--- Whether anyone listens on `channel`. Only event streams read the progress channel,
--- and a gateway subscribes to it only while one is open (progress_demand.h), so most
--- calls build and publish its lines for no one. A subscription confirmed before this
--- script runs is counted, so a stream misses nothing from its confirmation on. Refused
--- (an ACL file from before this check): as if someone listened.
+)lua";
+
+// `heard(channel)`: whether anyone is subscribed to `channel`, for the scripts that publish
+// the started changes. Only event streams read the progress channel, and a gateway
+// subscribes to it only while one is open (progress_demand.h), so most calls would build
+// and publish those lines for no one. A subscription confirmed before the script runs is
+// counted, so a stream misses nothing from its confirmation on; pattern subscriptions are
+// not (batchq makes none). Refused (an ACL file from before this check): as if someone
+// listened.
+constexpr char kHeard[] = R"lua(
 local function heard(channel)
   local r = redis.pcall('PUBSUB', 'NUMSUB', channel)
   if type(r) ~= 'table' or r.err then return true end
@@ -131,7 +136,7 @@ end
 // while the batch's epoch is current: a deposed broker's batch claims nothing. The epoch key is an
 // argument, not a declared key: Redis checks declared keys for write access, and workers may only
 // read it.
-const RedisScript kStartScript{LuaSource(std::string(kChangeLine) + R"lua(
+const RedisScript kStartScript{LuaSource(std::string(kChangeLine) + kHeard + R"lua(
 local n = tonumber(ARGV[1])
 local out = {}
 local changes = {}
@@ -457,10 +462,10 @@ end
 // start script's rule: a job queued, or running under an older attempt, is written with
 // its attempt and the start's fields too, and its running change is published before its
 // ending; nothing is written when the epoch is no longer current.
-const RedisScript kFinishScript{LuaSource(std::string(kStoredAccounts) + kWebhookQueue +
-                                          kChangeLine + kHistoryLine + CreationCarriedLua() +
-                                          PackedStartLua() + CarriedRecordLua() + WriteEndingLua() +
-                                          R"lua(
+const RedisScript kFinishScript{
+    LuaSource(std::string(kStoredAccounts) + kWebhookQueue + kChangeLine + kHeard + kHistoryLine +
+              CreationCarriedLua() + PackedStartLua() + CarriedRecordLua() + WriteEndingLua() +
+              R"lua(
 local out = {}
 local ended = {}
 local changes = {}
