@@ -24,6 +24,7 @@
 #include "common/wake_signal.h"
 #include "gpu_worker/batch_executor.h"
 #include "tests/support/role_stores.h"
+#include "tests/support/role_stores_test.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -67,17 +68,16 @@ class GateHandler : public Handler {
   int entered_ = 0;
 };
 
-class BatchExecutorTest : public ::testing::Test {
+class BatchExecutorTest : public RoleStoresTest {
  protected:
-  BatchExecutorTest() : stack_(StackOptions{.workers = 0}) {}
   // A test that failed with the gate closed must not leave Stop waiting on its batch.
   ~BatchExecutorTest() override {
     if (gate_ != nullptr) gate_->Open();
   }
 
   void SetUp() override {
-    ASSERT_TRUE(stack_.WaitReady(0)) << stack_.Logs();
-    roles_ = std::make_unique<RoleStores>(stack_);
+    RoleStoresTest::SetUp();
+    if (HasFatalFailure()) return;
     MakeExecutor(0us);
   }
 
@@ -141,8 +141,6 @@ class BatchExecutorTest : public ::testing::Test {
     return (*record)->status;
   }
 
-  Stack stack_;
-  std::unique_ptr<RoleStores> roles_;
   WakeSignal done_signal_;
   GateHandler* gate_ = nullptr;
   std::unique_ptr<BatchExecutor> executor_;

@@ -20,6 +20,7 @@
 #include "common/job_store.h"
 #include "common/redis_connection.h"
 #include "tests/support/role_stores.h"
+#include "tests/support/role_stores_test.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -74,12 +75,11 @@ std::int64_t PublishCalls(RedisConnection& admin) {
   return std::stoll(info->str.substr(at + kCalls.size()));
 }
 
-class ChangeChannelsTest : public ::testing::Test {
+class ChangeChannelsTest : public RoleStoresTest {
  protected:
-  ChangeChannelsTest() : stack_(StackOptions{.workers = 0}) {}
   void SetUp() override {
-    ASSERT_TRUE(stack_.WaitReady(0)) << stack_.Logs();
-    roles_ = std::make_unique<RoleStores>(stack_);
+    RoleStoresTest::SetUp();
+    if (HasFatalFailure()) return;
     admin_ =
         std::make_unique<RedisConnection>(RedisConnection::Options{stack_.redis_admin_endpoint()});
   }
@@ -89,8 +89,6 @@ class ChangeChannelsTest : public ::testing::Test {
                       NowWallMicros(), "full", roles_->Epoch()};
   }
 
-  Stack stack_;
-  std::unique_ptr<RoleStores> roles_;
   std::unique_ptr<RedisConnection> admin_;  // Redis's default user: the operator's
 };
 

@@ -14,6 +14,7 @@
 #include "common/packed_start.h"
 #include "common/redis_connection.h"
 #include "tests/support/role_stores.h"
+#include "tests/support/role_stores_test.h"
 #include "tests/support/stack.h"
 
 namespace batchq::test {
@@ -32,14 +33,8 @@ FinishMark::Kind Kind(const Result<std::vector<FinishMark>>& marks, std::size_t 
   return (*marks)[i].kind;
 }
 
-class ClaimAtWriteTest : public ::testing::Test {
+class ClaimAtWriteTest : public RoleStoresTest {
  protected:
-  ClaimAtWriteTest() : stack_(StackOptions{.workers = 0}) {}
-  void SetUp() override {
-    ASSERT_TRUE(stack_.WaitReady(0)) << stack_.Logs();
-    roles_ = std::make_unique<RoleStores>(stack_);
-  }
-
   BatchStart Start(std::uint64_t epoch) const {
     return BatchStart{
         "b1",   1,    "w1", WallMicros(1'700'000'000'000'000), WallMicros(1'700'000'000'000'100),
@@ -60,9 +55,6 @@ class ClaimAtWriteTest : public ::testing::Test {
     }
     return **record;
   }
-
-  Stack stack_;
-  std::unique_ptr<RoleStores> roles_;
 };
 
 TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {
