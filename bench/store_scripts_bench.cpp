@@ -4,16 +4,19 @@
 // under the roles' ACL users, as the stack runs it, with nothing else talking to it: the
 // stack's broker sets the epoch and is stopped, so its sweeps add nothing. Per phase:
 // Redis's CPU per job (/proc/PID/stat), INFO commandstats' commands and µs per job, and
-// this client's wall time per call. Jobs go in groups and batches of the sizes the
-// closed-loop bench sees (--group, --batch). After each round's writes, Redis's memory per
+// this client's wall time per call and CPU time per job. Jobs go in groups and batches of the sizes
+// the closed-loop bench sees (--group, --batch). After each round's writes, Redis's memory per
 // record (INFO memory's used_memory; two records per job: one claimed first, one at write).
 // --redis-config sets a Redis setting first (CONFIG SET), to measure its effect.
 // --claiming-only leaves out the records claimed first, so that the finish that claims at
 // write is the only script that runs (under callgrind, docs/BENCHMARKS.md).
+// --finish-by-script writes the finishes by the finish script alone, as before the
+// finish transaction (finish_transaction.h), to compare the two.
 //   store_scripts_bench [--jobs 40000] [--group 14] [--batch 28] [--rounds 3]
-//                       [--redis-config NAME=VALUE]... [--claiming-only]
+//                       [--redis-config NAME=VALUE]... [--claiming-only] [--finish-by-script]
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <string>
 #include <vector>
@@ -57,17 +60,28 @@ struct Phase {
   double cpu_before = 0;
   std::map<std::string, std::pair<double, double>> stats_before;
   Clock::time_point wall_before;
+  std::chrono::nanoseconds client_cpu_before{0};
   std::size_t calls = 0;
+
+  // This thread's CPU time: the client's side of each write, as a worker's.
+  static std::chrono::nanoseconds ClientCpu() {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+  }
 
   void Begin() {
     (void)admin.Command({"CONFIG", "RESETSTAT"});
     stats_before = CommandStats(admin);
     cpu_before = CpuSeconds(stack.redis().pid());
     wall_before = Clock::now();
+    client_cpu_before = ClientCpu();
     calls = 0;
   }
   std::string End(const std::string& name, int round) {
     const double wall = std::chrono::duration<double>(Clock::now() - wall_before).count();
+    const double client_cpu =
+        std::chrono::duration<double>(ClientCpu() - client_cpu_before).count();
     const double cpu = CpuSeconds(stack.redis().pid()) - cpu_before;
     auto stats = CommandStats(admin);
     std::string commands;
@@ -84,9 +98,10 @@ struct Phase {
     }
     return fmt::format(R"({{"phase":"{}","round":{},"jobs":{},"redis_cpu_us_per_job":{:.2f},)"
                        R"("commands_per_job":{:.2f},"wall_us_per_call":{:.1f},)"
-                       R"("commands":{{{}}}}})",
+                       R"("client_cpu_us_per_job":{:.2f},"commands":{{{}}}}})",
                        name, round, jobs, cpu * 1e6 / static_cast<double>(jobs), total,
-                       wall * 1e6 / static_cast<double>(calls), commands);
+                       wall * 1e6 / static_cast<double>(calls),
+                       client_cpu * 1e6 / static_cast<double>(jobs), commands);
   }
 };
 
@@ -123,6 +138,9 @@ int Main(int argc, char** argv) {
   command_line.Switch("--claiming-only", claiming_only,
                       "Only the creates and the finish that claims at write (the stack's path for "
                       "a fast type): for counting one script's instructions under callgrind");
+  bool by_script = false;
+  command_line.Switch("--finish-by-script", by_script,
+                      "Finish by the script alone, never by a transaction (finish_transaction.h)");
   std::vector<std::string> settings;
   command_line.Option("--redis-config", settings, "NAME=VALUE: a Redis setting (CONFIG SET) first");
   if (const auto exit_code = command_line.Parse(argc, argv)) return *exit_code;
@@ -133,6 +151,8 @@ int Main(int argc, char** argv) {
     return 1;
   }
   test::RoleStores roles(stack);
+  JobStore script_worker(roles.worker_redis, {.finish_by_script = true});
+  JobStore& worker = by_script ? script_worker : roles.worker;
   const std::uint64_t epoch = roles.Epoch();
   stack.broker().Stop();  // its sweeps would read the pending jobs meanwhile
   RedisConnection admin(RedisConnection::Options{stack.redis_admin_endpoint()});
@@ -198,14 +218,14 @@ int Main(int argc, char** argv) {
       phase.Begin();
       for (std::size_t i = 0; i < jobs; i += batch) {
         // Naming the start its claim wrote, as a worker does (BatchExecutor).
-        if (!roles.worker.Finish(outcomes_of(first, i), nullptr, &start)) return 1;
+        if (!worker.Finish(outcomes_of(first, i), nullptr, &start)) return 1;
         ++phase.calls;
       }
       std::puts(phase.End("finish", round).c_str());
     }
     phase.Begin();
     for (std::size_t i = 0; i < jobs; i += batch) {
-      if (!roles.worker.Finish(outcomes_of(at_write, i), &start)) return 1;
+      if (!worker.Finish(outcomes_of(at_write, i), &start)) return 1;
       ++phase.calls;
     }
     std::puts(phase.End("finish_claiming", round).c_str());

@@ -145,7 +145,8 @@ Result<CreateOutcome> JobStore::Create(std::span<const NewJob> jobs,
 
 Status JobStore::CreateGroup(std::span<const NewJob* const> group) {
   if (group.empty()) return Ok();
-  const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), unfinished_lifetime_));
+  const std::string minute =
+      std::to_string(ReleaseMinute(options_.wall_clock(), unfinished_lifetime_));
   // What the commands view besides the jobs and this store: a deque, so that none moves.
   std::deque<std::string> texts;
   std::vector<std::vector<std::string_view>> commands;
@@ -240,7 +241,8 @@ Status JobStore::RunGroup(std::vector<std::vector<std::string_view>>& commands,
 }
 
 Result<CreateOutcome> JobStore::CreateClaimed(const NewJob& job, const IdempotencyClaim& claim) {
-  const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), unfinished_lifetime_));
+  const std::string minute =
+      std::to_string(ReleaseMinute(options_.wall_clock(), unfinished_lifetime_));
   const std::string storage = StorageEntry(minute, job);
   const std::string score = std::to_string(job.created.count() / 1000);
   const std::string job_key = JobKey(job.id);
@@ -437,7 +439,7 @@ Result<std::optional<std::string>> JobStore::GetBlob(std::string_view id) {
 Result<CancelOutcome> JobStore::Cancel(std::string_view id, std::string_view cancelled_by,
                                        JobStatus* status_out, bool* was_running) {
   const std::string key = JobKey(id);
-  const std::string now = std::to_string(NowWallMicros().count());
+  const std::string now = std::to_string(options_.wall_clock().count());
   JobRecord cancelled;
   cancelled.status = JobStatus::kCancelled;
   cancelled.error_code = Name(ErrorCode::kCancelled);
@@ -445,7 +447,8 @@ Result<CancelOutcome> JobStore::Cancel(std::string_view id, std::string_view can
   cancelled.cancelled_by = cancelled_by;
   const RecordFields fields(cancelled, {RecordField::kStatus, RecordField::kErrorCode,
                                         RecordField::kErrorMessage, RecordField::kCancelledBy});
-  const std::string minute = std::to_string(ReleaseMinute(NowWallMicros(), options_.result_ttl));
+  const std::string minute =
+      std::to_string(ReleaseMinute(options_.wall_clock(), options_.result_ttl));
   const std::string_view keys[] = {pending_key_, key};
   std::vector<std::string_view> args{now, ttl_, done_channel_, id, minute, options_.key_prefix};
   args.insert(args.end(), fields.pairs().begin(), fields.pairs().end());
@@ -592,10 +595,10 @@ Result<std::vector<FinishMark>> FinishMarks(const RedisReply& reply) {
 Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> outcomes,
                                                  const BatchStart* claim_at_write,
                                                  const BatchStart* claimed_with) {
-  const WallMicros wall_now = NowWallMicros();
+  const WallMicros wall_now = options_.wall_clock();
   const std::string now = std::to_string(wall_now.count());
-  // key, token, jitter, carried text, pair count per outcome
-  constexpr std::size_t kTexts = 5;
+  // key, token, jitter, carried text per outcome
+  constexpr std::size_t kTexts = 4;
   std::vector<std::string> texts;
   std::vector<JobRecord> ended(outcomes.size());
   std::vector<RecordFields> fields;
@@ -608,11 +611,8 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
     const bool retryable = !outcome.succeeded && IsRetryable(outcome.error_code);
     texts.push_back(retryable ? RetryJitter() : std::string());
     texts.push_back(EndingText(fields.back(), texts[texts.size() - 2], now));
-    texts.push_back(std::to_string(fields.back().count()));
   }
   const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
-  const std::string max_backoff = std::to_string(kMaxRetryBackoff.count());
-  const std::string history = std::to_string(kMaxHistory);
   JobRecord start;
   std::optional<RecordFields> start_fields;
   std::optional<std::string> packed_start;
@@ -633,27 +633,56 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
   } else if (claimed_with != nullptr) {
     start_text = CarriedText(StartFields(*claimed_with, start));
   }
-  const std::string start_count = std::to_string(start_pairs.size() / 2);
-  std::vector<std::string_view> key_views{pending_key_};
-  std::vector<std::string_view> args{now,
-                                     ttl_,
-                                     done_channel_,
-                                     minute,
-                                     options_.key_prefix,
-                                     max_backoff,
-                                     history,
-                                     progress_channel_,
-                                     claim_at_write != nullptr ? std::string_view(epoch_key_) : "",
-                                     epoch,
-                                     start_count};
-  args.reserve(12 + 12 + outcomes.size() * 18);
-  args.insert(args.end(), start_pairs.begin(), start_pairs.end());
-  args.push_back(start_text);
+  std::vector<FinishJob> jobs;
+  jobs.reserve(outcomes.size());
   for (size_t i = 0; i < outcomes.size(); ++i) {
     const std::string* text = &texts[kTexts * i];
-    key_views.push_back(text[0]);
-    args.insert(args.end(), {text[1], outcomes[i].blob, text[2], text[3], text[4]});
-    args.insert(args.end(), fields[i].pairs().begin(), fields[i].pairs().end());
+    jobs.push_back({.key = text[0],
+                    .token = text[1],
+                    .blob = outcomes[i].blob,
+                    .jitter = text[2],
+                    .ending = text[3],
+                    .pairs = fields[i].pairs()});
+  }
+  const FinishBatch batch{.now_us = now,
+                          .ttl_s = ttl_,
+                          .done_channel = done_channel_,
+                          .progress_channel = progress_channel_,
+                          .release_minute = minute,
+                          .key_prefix = options_.key_prefix,
+                          .pending_key = pending_key_,
+                          .epoch_key = claim_at_write != nullptr ? epoch_key_ : std::string_view(),
+                          .epoch = epoch,
+                          .start_pairs = start_pairs,
+                          .start_text = start_text,
+                          .jobs = jobs};
+  if (!options_.finish_by_script && !transaction_refused_) {
+    auto marks = FinishInTransaction(batch);
+    if (!marks) return std::unexpected(marks.error());
+    if (*marks) return std::move(**marks);
+  }
+  return FinishByScript(batch);
+}
+
+Result<std::vector<FinishMark>> JobStore::FinishByScript(const FinishBatch& batch) {
+  const std::string max_backoff = std::to_string(kMaxRetryBackoff.count());
+  const std::string history = std::to_string(kMaxHistory);
+  const std::string start_count = std::to_string(batch.start_pairs.size() / 2);
+  std::vector<std::string> pair_counts;
+  pair_counts.reserve(batch.jobs.size());
+  std::vector<std::string_view> key_views{pending_key_};
+  std::vector<std::string_view> args{
+      batch.now_us, batch.ttl_s, batch.done_channel,     batch.release_minute, batch.key_prefix,
+      max_backoff,  history,     batch.progress_channel, batch.epoch_key,      batch.epoch,
+      start_count};
+  args.reserve(12 + 12 + batch.jobs.size() * 18);
+  args.insert(args.end(), batch.start_pairs.begin(), batch.start_pairs.end());
+  args.push_back(batch.start_text);
+  for (const FinishJob& job : batch.jobs) {
+    key_views.push_back(job.key);
+    const std::string& count = pair_counts.emplace_back(std::to_string(job.pairs.size() / 2));
+    args.insert(args.end(), {job.token, job.blob, job.jitter, job.ending, count});
+    args.insert(args.end(), job.pairs.begin(), job.pairs.end());
   }
   // A replayed finish would find the job already ended and answer "not written".
   auto reply = redis_.Eval(kFinishScript, key_views, args, Replay::kUnsafe);
@@ -661,10 +690,69 @@ Result<std::vector<FinishMark>> JobStore::Finish(std::span<const JobOutcome> out
   return FinishMarks(*reply);
 }
 
+Result<std::optional<std::vector<FinishMark>>> JobStore::FinishInTransaction(
+    const FinishBatch& batch) {
+  // A batch whose records keep changing under it goes to the script, which is atomic.
+  constexpr int kRounds = 3;
+  FinishTransaction transaction(batch, kSettleScript.body);
+  // An ACL file from before the transaction refuses its commands (NOPERM): the script
+  // writes every finish from then on.
+  const auto refused_by_acl = [this](std::span<const RedisReply> replies) {
+    const auto refusal = std::find_if(replies.begin(), replies.end(), [](const RedisReply& r) {
+      return r.is_error() && r.str.starts_with("NOPERM");
+    });
+    if (refusal == replies.end()) return false;
+    if (!transaction_refused_) {
+      spdlog::warn(
+          "Redis refused a finish transaction's command to this user ({}): the finish "
+          "script writes results instead (deploy/redis/users.acl.in)",
+          refusal->str);
+    }
+    transaction_refused_ = true;
+    return true;
+  };
+  for (int round = 0; round < kRounds; ++round) {
+    auto read = redis_.Pipeline(transaction.reads(), Replay::kSafe);
+    if (!read) return std::unexpected(read.error());
+    const std::uint64_t connection = redis_.generation();
+    if (refused_by_acl(std::span(*read).first(1))) return std::nullopt;
+    const auto decision = transaction.Decide(*read);
+    if (decision != FinishTransaction::Decision::kWrite) {
+      auto unwatched = redis_.Command({"UNWATCH"});
+      if (!unwatched) return std::unexpected(unwatched.error());
+      if (decision == FinishTransaction::Decision::kScript) return std::nullopt;
+      return std::vector<FinishMark>(batch.jobs.size());
+    }
+    if (options_.before_finish_write) options_.before_finish_write();
+    auto wrote = redis_.PipelineOnConnection(connection, transaction.writes());
+    if (!wrote) return std::unexpected(wrote.error());
+    if (!*wrote) continue;  // not sent: the connection is gone, or a replica now
+    const RedisReply& exec = (*wrote)->back();
+    if (exec.kind == RedisReply::Kind::kNil) continue;  // a watched key changed: read again
+    // Refused as queued (EXECABORT): nothing ran.
+    if (exec.is_error()) {
+      refused_by_acl(**wrote);
+      return std::nullopt;
+    }
+    if (exec.kind != RedisReply::Kind::kArray) {
+      return std::unexpected(UnexpectedReply("finish transaction", exec));
+    }
+    for (const RedisReply& reply : exec.elements) {
+      if (reply.is_error()) return std::unexpected(UnexpectedReply("finish transaction", reply));
+    }
+    std::vector<FinishMark> marks(batch.jobs.size());
+    for (std::size_t i = 0; i < marks.size(); ++i) {
+      if (transaction.written()[i]) marks[i].kind = FinishMark::Kind::kWritten;
+    }
+    return marks;
+  }
+  return std::nullopt;
+}
+
 Result<RequeueOutcome> JobStore::Requeue(std::string_view id, JobStatus* status_out) {
   const std::string key = JobKey(id);
   const std::string blob = BlobKey(id);
-  const WallMicros wall_now = NowWallMicros();
+  const WallMicros wall_now = options_.wall_clock();
   const std::string now = std::to_string(wall_now.count());
   const std::string score =
       std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(wall_now).count());
@@ -713,7 +801,7 @@ Result<std::vector<bool>> JobStore::RunTerminate(std::span<const std::string> id
   ended.error_message = message;
   const RecordFields fields(
       ended, {RecordField::kStatus, RecordField::kErrorCode, RecordField::kErrorMessage});
-  const WallMicros wall_now = NowWallMicros();
+  const WallMicros wall_now = options_.wall_clock();
   const std::string now = std::to_string(wall_now.count());
   const std::string minute = std::to_string(ReleaseMinute(wall_now, options_.result_ttl));
   std::vector<std::string_view> key_views{pending_key_};

@@ -21,17 +21,21 @@
 // every script that creates, ends or removes a record moves that entry with it, so the
 // account follows records' expiry (to the minute) without keyspace notifications.
 // Transitions that can race (a re-run finishing after the first run, a cancel against
-// a start) are Lua scripts fenced by the attempt number, so a result is written once.
+// a start) are fenced by the attempt number, so a result is written once: Lua scripts,
+// and a finish's optimistic transaction (finish_transaction.h), which Redis discards
+// when a record it read changed before its EXEC.
 // Not thread-safe: one JobStore per RedisConnection per thread.
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "common/error.h"
+#include "common/finish_transaction.h"
 #include "common/job_record.h"
 #include "common/redis_connection.h"
 #include "common/wall_clock.h"
@@ -145,6 +149,14 @@ class JobStore {
   struct Options {
     std::string key_prefix = "bq:";
     std::chrono::seconds result_ttl{std::chrono::hours(24)};
+    // Finish by the script alone, never by a transaction (the same writes: for tests
+    // that compare the two, and for benchmarks).
+    bool finish_by_script = false;
+    // The wall clock that records' times and stored-bytes minutes are read from.
+    WallMicros (*wall_clock)() = NowWallMicros;
+    // Tests only: called between a finish transaction's reads and its MULTI ... EXEC,
+    // where a test changes what was read.
+    std::function<void()> before_finish_write{};
   };
 
   // `redis` must outlive the store.
@@ -249,6 +261,12 @@ class JobStore {
   Result<std::vector<bool>> RunTerminate(std::span<const std::string> ids, JobStatus status,
                                          ErrorCode code, std::string_view message,
                                          std::string_view epoch_key, std::string_view epoch);
+  // The finish as a transaction (finish_transaction.h); nullopt when the script must
+  // write it.
+  Result<std::optional<std::vector<FinishMark>>> FinishInTransaction(const FinishBatch& batch);
+  // The finish by the finish script (job_store_scripts.cpp): every case, the rare ones
+  // included.
+  Result<std::vector<FinishMark>> FinishByScript(const FinishBatch& batch);
   Result<std::vector<bool>> RunFlagsScript(const RedisScript& script,
                                            std::span<const std::string_view> keys,
                                            std::span<const std::string_view> args,
@@ -263,6 +281,9 @@ class JobStore {
   const std::string progress_channel_;
   // Redis refused progress_channel_ to this user once: groups no longer publish on it.
   bool progress_refused_ = false;
+  // Redis refused this user a finish transaction's command once (an ACL file from before
+  // it): finishes go to the script from then on.
+  bool transaction_refused_ = false;
   const std::string ttl_;  // result_ttl in seconds, as text
   // When an unfinished record's bytes leave its account: the longest queue wait and run
   // plus result_ttl, by when a running broker has ended it and it has expired.

@@ -583,6 +583,23 @@ if chunk.n > 0 then carried[#carried + 1] = table.concat(chunk, '', 1, chunk.n) 
 for _, message in ipairs(carried) do redis.call('PUBLISH', ARGV[3], message) end
 )lua" + kPublishEnded)};
 
+// No KEYS. ARGV: key prefix, then per tenant: the tenant, its total's change, a count n
+// and n minute/change pairs. The stored-bytes accounts of a finish written as a
+// transaction (finish_transaction.h), run inside its MULTI: the same `settle` as the
+// scripts', whose steps depend on what HINCRBY answers.
+const RedisScript kSettleScript{std::string(kStoredAccounts) + R"lua(
+local i = 2
+while i <= #ARGV do
+  local account = {total = tonumber(ARGV[i + 1]), minutes = {}}
+  local n = tonumber(ARGV[i + 2])
+  for k = 1, n do account.minutes[ARGV[i + 1 + 2 * k]] = tonumber(ARGV[i + 2 + 2 * k]) end
+  accounts[ARGV[i]] = account
+  i = i + 3 + 2 * n
+end
+settle(ARGV[1])
+return 1
+)lua"};
+
 // KEYS[1]: pending set; KEYS[2..]: job keys. ARGV: finished_us, ttl_s, channel, release
 // minute, key prefix, the broker epoch's key ('' for no fence: a gateway withdrawing a
 // retry the broker refused), the ending broker's epoch, then the

@@ -29,6 +29,7 @@ inline constexpr std::size_t kPackedStartPairs = 2;
 extern const RedisScript kCreateIdempotentScript;
 extern const RedisScript kStartScript;
 extern const RedisScript kFinishScript;
+extern const RedisScript kSettleScript;
 extern const RedisScript kTerminateScript;
 extern const RedisScript kCancelScript;
 extern const RedisScript kRequeueScript;

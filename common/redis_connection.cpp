@@ -364,6 +364,7 @@ Status RedisConnection::Open(const std::string& host, int port, const std::strin
   }
   redisSetTimeout(*context, ToTimeval(options_.command_timeout));
   context_ = *context;
+  ++generation_;
   server_ = unix_path.empty() ? fmt::format("{}:{}", host, port) : unix_path;
   if (auto authenticated = Authenticate(); !authenticated) return authenticated;
   if (options_.endpoint.db != 0) {
@@ -509,6 +510,21 @@ Result<std::vector<RedisReply>> RedisConnection::Pipeline(
     if (replies && RefusedAsReplica(*replies)) Drop();
   }
   return replies;
+}
+
+Result<std::optional<std::vector<RedisReply>>> RedisConnection::PipelineOnConnection(
+    std::uint64_t generation, std::span<const std::vector<std::string_view>> commands) {
+  DropIfClosedByPeer();
+  if (context_ == nullptr || context_->err != 0 || generation != generation_) {
+    return std::nullopt;
+  }
+  auto replies = PipelineOnce(commands);
+  if (!replies) return std::unexpected(replies.error());
+  if (RefusedAsReplica(*replies)) {
+    Drop();
+    return std::nullopt;
+  }
+  return std::move(*replies);
 }
 
 Result<RedisReply> RedisConnection::Command(std::span<const std::string_view> args, Replay replay) {

@@ -111,6 +111,17 @@ class RedisConnection {
   Result<RedisReply> Eval(const RedisScript& script, std::span<const std::string_view> keys,
                           std::span<const std::string_view> args, Replay replay);
 
+  // Which connection answered last: it changes each time one is opened. A WATCH holds
+  // only on the connection that sent it, so its MULTI ... EXEC must go on that one.
+  std::uint64_t generation() const { return generation_; }
+  // For the MULTI ... EXEC of an optimistic transaction: sends `commands` once, on the
+  // connection of `generation` only, never replayed. nullopt when nothing was sent
+  // (that connection is gone) or the server refused the writes as a replica (a
+  // failover; a refused command discards the whole MULTI, and the connection is left):
+  // the caller reads again and decides again.
+  Result<std::optional<std::vector<RedisReply>>> PipelineOnConnection(
+      std::uint64_t generation, std::span<const std::vector<std::string_view>> commands);
+
   // Pub/sub: after Subscribe the connection only receives messages.
   Status Subscribe(std::string_view channel);
   // Waits up to `timeout` for the next published payload; nullopt on timeout.
@@ -163,6 +174,7 @@ class RedisConnection {
   const Options options_;
   redisContext* context_ = nullptr;
   std::string server_;
+  std::uint64_t generation_ = 0;
   std::size_t first_sentinel_ = 0;
   std::chrono::steady_clock::time_point next_master_check_{};
   std::unordered_map<const RedisScript*, std::string> script_shas_;

@@ -65,16 +65,6 @@ Event HearBoth(RedisConnection& subscriber) {
   return answer->value_or(Event{Event::Kind::kWoken, {}, {}});
 }
 
-// Redis's count of PUBLISH calls so far, those of scripts included (INFO commandstats).
-std::int64_t PublishCalls(RedisConnection& admin) {
-  auto info = admin.Command({"INFO", "commandstats"});
-  if (!info || info->is_error()) throw std::runtime_error("INFO commandstats failed");
-  constexpr std::string_view kCalls = "cmdstat_publish:calls=";
-  const auto at = info->str.find(kCalls);
-  if (at == std::string::npos) return 0;
-  return std::stoll(info->str.substr(at + kCalls.size()));
-}
-
 class ChangeChannelsTest : public RoleStoresTest {
  protected:
   void SetUp() override {
@@ -181,9 +171,9 @@ TEST_F(ChangeChannelsTest, RunningChangesAreLeftOutWhileNoOneHearsProgress) {
   // Each step's PUBLISH calls: a start of jobs[0], a claim at write of jobs[1], then the
   // same with someone on bq:progress (jobs[2] and jobs[3]).
   const auto publishes_of = [&](const auto& step) {
-    const std::int64_t before = PublishCalls(*admin_);
+    const std::int64_t before = CommandCalls(*admin_, "publish");
     step();
-    return PublishCalls(*admin_) - before;
+    return CommandCalls(*admin_, "publish") - before;
   };
   const auto start_one = [&](const NewJob& job) {
     const std::vector<JobClaim> runs = {{job.id, 1}};

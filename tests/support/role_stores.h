@@ -35,6 +35,13 @@ struct RoleStores {
   JobStore worker;
 };
 
+// Redis's count of calls of `command` (lower case, as INFO names it: "publish",
+// "evalsha") so far, those of scripts included (INFO commandstats): `count` "calls"
+// (those run) or "rejected_calls" (refused before running: an ACL's NOPERM). Throws when
+// Redis does not answer.
+std::int64_t CommandCalls(RedisConnection& admin, std::string_view command,
+                          std::string_view count = "calls");
+
 // A new `upper` job of tenant "acme" with input "x", as the gateway creates one; its id
 // starts with `prefix` and is unique within this process.
 NewJob AcmeUpperJob(std::string_view prefix, std::uint32_t max_retries = 0);
