@@ -67,19 +67,11 @@ Event HearBoth(RedisConnection& subscriber) {
 
 class ChangeChannelsTest : public RoleStoresTest {
  protected:
-  void SetUp() override {
-    RoleStoresTest::SetUp();
-    if (HasFatalFailure()) return;
-    admin_ =
-        std::make_unique<RedisConnection>(RedisConnection::Options{stack_.redis_admin_endpoint()});
-  }
   // A batch of `size` jobs under the current broker epoch, as a worker is given one.
   BatchStart Batch(std::string id, std::uint32_t size) {
     return BatchStart{std::move(id),   size,   "w1",           NowWallMicros(),
                       NowWallMicros(), "full", roles_->Epoch()};
   }
-
-  std::unique_ptr<RedisConnection> admin_;  // Redis's default user: the operator's
 };
 
 TEST_F(ChangeChannelsTest, QueuedAndStartedChangesGoToProgressAndEndingsToDone) {

@@ -47,14 +47,6 @@ class ClaimAtWriteTest : public RoleStoresTest {
     if (!reply) ADD_FAILURE() << reply.error().message;
     return reply && reply->integer == 1;
   }
-  JobRecord Read(const std::string& id) {
-    auto record = roles_->gateway.Get(id);
-    if (!record || !*record) {
-      ADD_FAILURE() << id << " has no record";
-      return {};
-    }
-    return **record;
-  }
 };
 
 TEST_F(ClaimAtWriteTest, AQueuedJobIsWrittenWithItsStartAndAttempt) {

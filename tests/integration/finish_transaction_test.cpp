@@ -59,12 +59,6 @@ std::map<std::string, std::string> Dump(RedisConnection& admin, const std::strin
 
 class FinishTransactionTest : public RoleStoresTest {
  protected:
-  void SetUp() override {
-    RoleStoresTest::SetUp();
-    if (HasFatalFailure()) return;
-    admin_ =
-        std::make_unique<RedisConnection>(RedisConnection::Options{stack_.redis_admin_endpoint()});
-  }
   BatchStart Batch(std::string id, std::uint64_t epoch) {
     return BatchStart{std::move(id),
                       4,
@@ -74,16 +68,6 @@ class FinishTransactionTest : public RoleStoresTest {
                       "full",
                       epoch};
   }
-  JobRecord Read(const std::string& id) {
-    auto record = roles_->gateway.Get(id);
-    if (!record || !*record) {
-      ADD_FAILURE() << id << " has no record";
-      return {};
-    }
-    return **record;
-  }
-
-  std::unique_ptr<RedisConnection> admin_;  // Redis's default user: the operator's
 };
 
 // The same jobs, finished in the same batches at the same (injected) time, once by the
