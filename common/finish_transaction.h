@@ -45,8 +45,9 @@ struct FinishBatch {
   std::span<const FinishJob> jobs;
 };
 
-// Not thread-safe. Views into the batch, which must outlive it; the commands it builds
-// are views into the batch and into this object.
+// Not thread-safe. Views into the batch, which must outlive it. The commands it builds
+// are views into the batch, into this object and into the replies Decide was given,
+// which must outlive their sending.
 class FinishTransaction {
  public:
   // `settle_script`: the body of the stored-bytes script (job_scripts::kSettleScript),
