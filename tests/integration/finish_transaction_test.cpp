@@ -26,7 +26,7 @@ using Event = RedisConnection::PubSubEvent;
 
 WallMicros FixedClock() { return WallMicros(1'765'000'000'123'456); }
 
-JobOutcome Succeeded(const std::string& id, std::uint32_t attempt, std::string result = "\"X\"") {
+JobOutcome Success(const std::string& id, std::uint32_t attempt, std::string result = "\"X\"") {
   return {.id = id, .attempt = attempt, .succeeded = true, .result = std::move(result)};
 }
 
@@ -99,15 +99,15 @@ TEST_F(FinishTransactionTest, WritesWhatTheScriptWrites) {
   jobs[9].callback_url = "https://hooks.example/a/longer/path";
   jobs[9].webhook_key = "k2";
   const std::string big(kMaxCarriedRecordBytes + 10, 'y');
-  JobOutcome failed = Succeeded(jobs[3].id, 1, "");
+  JobOutcome failed = Success(jobs[3].id, 1, "");
   failed.succeeded = false;
   failed.error_code = ErrorCode::kInvalidInput;
   failed.error_message = "bad\tinput\n";
-  JobOutcome with_blob = Succeeded(jobs[4].id, 1, "{}");
+  JobOutcome with_blob = Success(jobs[4].id, 1, "{}");
   with_blob.blob = std::string("\x89PNG\0\1", 6);
   with_blob.content_type = "image/png";
   // Retryable, with no retries left (a retry's backoff is drawn at random).
-  JobOutcome retryable = Succeeded(jobs[8].id, 1, "");
+  JobOutcome retryable = Success(jobs[8].id, 1, "");
   retryable.succeeded = false;
   retryable.error_code = ErrorCode::kTransientError;
   retryable.error_message = "slow";
@@ -119,12 +119,12 @@ TEST_F(FinishTransactionTest, WritesWhatTheScriptWrites) {
     const BatchStart at_write = Batch("b1", 7);
     // Claimed at write: succeeded, another tenant, a webhook, failed, a blob, past the
     // carried bound; then the first again (ended: refused).
-    const std::vector<JobOutcome> first = {Succeeded(jobs[0].id, 1),
-                                           Succeeded(jobs[1].id, 1),
-                                           Succeeded(jobs[2].id, 1),
+    const std::vector<JobOutcome> first = {Success(jobs[0].id, 1),
+                                           Success(jobs[1].id, 1),
+                                           Success(jobs[2].id, 1),
                                            failed,
                                            with_blob,
-                                           Succeeded(jobs[5].id, 1, "\"" + big + "\"")};
+                                           Success(jobs[5].id, 1, "\"" + big + "\"")};
     auto marks = store.Finish(first, &at_write);
     ASSERT_TRUE(marks) << marks.error().message;
     EXPECT_EQ(marks->at(0).kind, FinishMark::Kind::kWritten);
@@ -133,7 +133,7 @@ TEST_F(FinishTransactionTest, WritesWhatTheScriptWrites) {
     EXPECT_EQ(marks->at(0).kind, FinishMark::Kind::kRefused);
     // A deposed broker's batch writes nothing.
     const BatchStart deposed = Batch("b0", 6);
-    marks = store.Finish(std::vector{Succeeded(jobs[6].id, 1)}, &deposed);
+    marks = store.Finish(std::vector{Success(jobs[6].id, 1)}, &deposed);
     ASSERT_TRUE(marks) << marks.error().message;
     EXPECT_EQ(marks->at(0).kind, FinishMark::Kind::kRefused);
     // Claimed first, then written with the start in hand; the second as a later
@@ -142,12 +142,11 @@ TEST_F(FinishTransactionTest, WritesWhatTheScriptWrites) {
     ASSERT_TRUE(
         store.Start(claimed, std::vector{JobClaim{jobs[6].id, 1}, JobClaim{jobs[7].id, 2}}));
     for (std::uint32_t attempt : {1, 2}) {
-      marks =
-          store.Finish(std::vector{Succeeded(jobs[5 + attempt].id, attempt)}, nullptr, &claimed);
+      marks = store.Finish(std::vector{Success(jobs[5 + attempt].id, attempt)}, nullptr, &claimed);
       ASSERT_TRUE(marks) << marks.error().message;
       EXPECT_EQ(marks->at(0).kind, FinishMark::Kind::kWritten);
     }
-    for (const JobOutcome& outcome : {retryable, Succeeded(jobs[9].id, 1)}) {
+    for (const JobOutcome& outcome : {retryable, Success(jobs[9].id, 1)}) {
       marks = store.Finish(std::vector{outcome}, &at_write);
       ASSERT_TRUE(marks) << marks.error().message;
       EXPECT_EQ(marks->at(0).kind, FinishMark::Kind::kWritten);
@@ -192,7 +191,7 @@ TEST_F(FinishTransactionTest, ARecordChangedBeforeTheWriteIsReadAgainAndItsFence
   const BatchStart start = Batch("b1", roles_->Epoch());
   const std::int64_t execs = CommandCalls(*admin_, "exec");
   const auto marks =
-      worker.Finish(std::vector{Succeeded(kept.id, 1), Succeeded(cancelled.id, 1)}, &start);
+      worker.Finish(std::vector{Success(kept.id, 1), Success(cancelled.id, 1)}, &start);
   ASSERT_TRUE(marks) << marks.error().message;
   EXPECT_EQ(reads, 2);
   EXPECT_EQ(CommandCalls(*admin_, "exec") - execs, 2);
@@ -216,7 +215,7 @@ TEST_F(FinishTransactionTest, ANewEpochBeforeTheWriteRefusesTheWholeBatch) {
                     ASSERT_TRUE(admin_->Command({"INCR", roles_->broker.epoch_key()}));
                   }});
   const BatchStart start = Batch("b1", roles_->Epoch());
-  const auto marks = worker.Finish(std::vector{Succeeded(job.id, 1)}, &start);
+  const auto marks = worker.Finish(std::vector{Success(job.id, 1)}, &start);
   ASSERT_TRUE(marks) << marks.error().message;
   EXPECT_EQ(reads, 1);
   EXPECT_EQ(marks->at(0).kind, FinishMark::Kind::kRefused);
@@ -234,7 +233,7 @@ TEST_F(FinishTransactionTest, AWorkerAclWithoutTransactionsStillGetsItsResultsWr
     const BatchStart start = Batch("b1", roles_->Epoch());
     const std::int64_t refusals = CommandCalls(*admin_, "watch", "rejected_calls");
     const std::int64_t evalshas = CommandCalls(*admin_, "evalsha");
-    const auto marks = roles_->worker.Finish(std::vector{Succeeded(job.id, 1)}, &start);
+    const auto marks = roles_->worker.Finish(std::vector{Success(job.id, 1)}, &start);
     ASSERT_TRUE(marks) << marks.error().message;
     EXPECT_EQ(marks->at(0).kind, FinishMark::Kind::kWritten);
     EXPECT_EQ(Read(job.id).status, JobStatus::kSucceeded);
@@ -251,7 +250,7 @@ TEST_F(FinishTransactionTest, AWorkerUnderItsAclFinishesByTransaction) {
   const BatchStart start = Batch("b1", roles_->Epoch());
   const std::int64_t execs = CommandCalls(*admin_, "exec");
   const std::int64_t evalshas = CommandCalls(*admin_, "evalsha");
-  const auto marks = roles_->worker.Finish(std::vector{Succeeded(job.id, 1)}, &start);
+  const auto marks = roles_->worker.Finish(std::vector{Success(job.id, 1)}, &start);
   ASSERT_TRUE(marks) << marks.error().message;
   EXPECT_EQ(marks->at(0).kind, FinishMark::Kind::kWritten);
   EXPECT_EQ(CommandCalls(*admin_, "exec") - execs, 1);
