@@ -78,19 +78,21 @@ class FinishTransactionDecideTest : public ::testing::Test {
   }
   Decision Decide(FinishTransaction& transaction, std::vector<RedisReply> records,
                   RedisReply epoch = Str("7"), long long listeners = 1) {
-    std::vector<RedisReply> replies{Str("OK")};
+    replies_ = {Str("OK")};
     if (!batch_.epoch_key.empty()) {
-      replies.push_back(std::move(epoch));
-      replies.push_back(Arr({Str("bq:progress"), Int(listeners)}));
+      replies_.push_back(std::move(epoch));
+      replies_.push_back(Arr({Str("bq:progress"), Int(listeners)}));
     }
-    for (auto& record : records) replies.push_back(std::move(record));
-    return transaction.Decide(replies);
+    for (auto& record : records) replies_.push_back(std::move(record));
+    return transaction.Decide(replies_);
   }
 
   const std::vector<std::string_view> start_pairs_{"worker", "w1", "start", "1 2 4 full b1"};
   const std::vector<std::string_view> pairs_{"status", "succeeded", "result", "\"X\""};
   std::vector<FinishJob> jobs_;
   FinishBatch batch_;
+  // The replies of the last Decide: its writes view them, as JobStore keeps them.
+  std::vector<RedisReply> replies_;
 };
 
 TEST_F(FinishTransactionDecideTest, ReadsUnderWatchTheEpochAndEachRecord) {
