@@ -9,6 +9,7 @@
 #include "common/job_record.h"
 #include "common/job_status.h"
 #include "common/job_store_scripts.h"
+#include "common/parse_number.h"
 
 namespace batchq {
 namespace {
@@ -19,22 +20,26 @@ constexpr std::size_t kReadSlots = 8;
 
 // A number as Lua's tonumber reads a record's digits; false for anything else.
 bool ParseInteger(std::string_view text, long long& value) {
-  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return error == std::errc() && end == text.data() + text.size() && !text.empty();
+  const auto number = ParseWholeNumber<long long>(text);
+  if (number) value = *number;
+  return number.has_value();
 }
 
 std::string_view Or(const std::string* value, std::string_view absent) {
   return value != nullptr ? std::string_view(*value) : absent;
 }
 
-// The script's `change(id, status, attempt, tenant, type)` (job_change.h).
-std::string ChangeLine(std::string_view id, std::string_view status, std::string_view attempt,
-                       std::string_view tenant, std::string_view type) {
-  std::string line;
-  line.reserve(id.size() + status.size() + attempt.size() + tenant.size() + type.size() + 4);
-  line.append(id).append(1, '\t').append(status).append(1, '\t').append(attempt);
-  line.append(1, '\t').append(tenant).append(1, '\t').append(type);
-  return line;
+// The script's `change(id, status, attempt, tenant, type)`: the change line the gateway's
+// group commit writes too (AppendJobChange).
+void AppendChangeLine(std::string& out, std::string_view id, JobStatus status, long long attempt,
+                      std::string_view tenant, std::string_view type) {
+  JobChangeView change;
+  change.id = id;
+  change.status = status;
+  change.attempt = attempt;
+  change.tenant = tenant;
+  change.type = type;
+  AppendJobChange(out, change);
 }
 
 // The script's `status_in`: the outcome's status among its pairs, or ''.
@@ -147,7 +152,7 @@ FinishTransaction::Decision FinishTransaction::Decide(std::span<const RedisReply
       owned = claimed;
     }
     if (!owned) continue;
-    if (!WriteJob(job, read, claimed, heard)) return Decision::kScript;
+    if (!WriteJob(job, token, read, claimed, heard)) return Decision::kScript;
     written_[i] = true;
   }
   if (ended_ids_.empty()) return Decision::kNothing;
@@ -184,7 +189,8 @@ bool FinishTransaction::Restate(const Read& read, long long extra, std::string_v
   return true;
 }
 
-bool FinishTransaction::WriteJob(const FinishJob& job, const Read& read, bool claimed, bool heard) {
+bool FinishTransaction::WriteJob(const FinishJob& job, long long token, const Read& read,
+                                 bool claimed, bool heard) {
   // A retry queues the job again with its history: the script's.
   if (!job.jitter.empty() || read.field[kId] == nullptr) return false;
   const bool claiming = !batch_.epoch_key.empty();
@@ -203,9 +209,12 @@ bool FinishTransaction::WriteJob(const FinishJob& job, const Read& read, bool cl
   const std::string_view id = *read.field[kId];
   const std::string_view tenant = Or(read.field[kTenant], "");
   const std::string_view type = Or(read.field[kType], "");
+  // The outcome's status as the script copies it: one of the statuses, from OutcomeFields.
+  const std::optional<JobStatus> ended = ParseJobStatus(StatusIn(job.pairs));
+  if (!ended) return false;
   if (claimed && heard) {
     if (!started_.empty()) started_ += '\n';
-    started_ += ChangeLine(id, ToString(JobStatus::kRunning), job.token, tenant, type);
+    AppendChangeLine(started_, id, JobStatus::kRunning, token, tenant, type);
   }
   WriteEnding(job, entry, claimed);
   writes_.push_back({"EXPIRE", job.key, batch_.ttl_s});
@@ -214,8 +223,8 @@ bool FinishTransaction::WriteJob(const FinishJob& job, const Read& read, bool cl
     writes_.push_back({"SET", blob_key, job.blob, "EX", batch_.ttl_s});
   }
   ended_ids_.push_back(id);
-  const std::string& line =
-      changes_.emplace_back(ChangeLine(id, StatusIn(job.pairs), job.token, tenant, type));
+  std::string& line = changes_.emplace_back();
+  AppendChangeLine(line, id, *ended, token, tenant, type);
   // The script's `carry_record`, with kept_none.
   if (!job.ending.empty()) {
     const std::string_view base = *read.field[kCreation];

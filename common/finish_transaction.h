@@ -87,7 +87,7 @@ class FinishTransaction {
   // parse (the script's to judge).
   bool Restate(const Read& read, long long extra, std::string_view& entry);
   // Decides one job that the fence lets through; false: the script's.
-  bool WriteJob(const FinishJob& job, const Read& read, bool claimed, bool heard);
+  bool WriteJob(const FinishJob& job, long long token, const Read& read, bool claimed, bool heard);
   void WriteEnding(const FinishJob& job, std::string_view entry, bool claimed);
   void WriteAccounts();
   void WritePublishes();
